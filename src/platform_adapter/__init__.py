@@ -1,0 +1,1 @@
+"""platform_adapter: Interactive Brokers TWS API adapter."""
