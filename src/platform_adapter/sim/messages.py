@@ -1,0 +1,387 @@
+"""Encoders for every message the simulated gateway sends.
+
+Each function returns the list of fields (message id first) laid out for the
+negotiated server version ``sv`` exactly as ibapi's ``decoder.py`` /
+``orderdecoder.py`` read them (text protocol, server versions 157..200).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Optional, Sequence
+
+from .contracts import ContractSpec
+from .orders import SimExecution, SimOrder
+from .protocol import UNSET_DOUBLE, UNSET_DOUBLE_STR, UNSET_INTEGER, Field
+
+# incoming/outgoing ids (ibapi.message.IN)
+TICK_PRICE, TICK_SIZE, ORDER_STATUS, ERR_MSG, OPEN_ORDER = 1, 2, 3, 4, 5
+ACCT_VALUE, PORTFOLIO_VALUE, ACCT_UPDATE_TIME, NEXT_VALID_ID = 6, 7, 8, 9
+CONTRACT_DATA, EXECUTION_DATA, MANAGED_ACCTS, HISTORICAL_DATA = 10, 11, 15, 17
+TICK_GENERIC, TICK_STRING, CURRENT_TIME, REAL_TIME_BARS = 45, 46, 49, 50
+CONTRACT_DATA_END, OPEN_ORDER_END, ACCT_DOWNLOAD_END, EXECUTION_DATA_END = 52, 53, 54, 55
+TICK_SNAPSHOT_END, MARKET_DATA_TYPE, COMMISSION_REPORT = 57, 58, 59
+POSITION_DATA, POSITION_END, ACCOUNT_SUMMARY, ACCOUNT_SUMMARY_END = 61, 62, 63, 64
+POSITION_MULTI, POSITION_MULTI_END, ACCOUNT_UPDATE_MULTI, ACCOUNT_UPDATE_MULTI_END = 71, 72, 73, 74
+HEAD_TIMESTAMP, HISTORICAL_DATA_UPDATE, PNL, PNL_SINGLE = 88, 90, 94, 95
+TICK_BY_TICK, COMPLETED_ORDER, COMPLETED_ORDERS_END, HISTORICAL_DATA_END = 99, 101, 102, 108
+
+SV_ADVANCED_ORDER_REJECT = 166
+SV_FA_PROFILE_DESUPPORT = 177
+SV_PENDING_PRICE_REVISION = 178
+SV_LAST_TRADE_DATE = 182
+SV_CUSTOMER_ACCOUNT = 183
+SV_PROFESSIONAL_CUSTOMER = 184
+SV_BOND_ACCRUED_INTEREST = 185
+SV_INELIGIBILITY_REASONS = 186
+SV_INCLUDE_OVERNIGHT = 189
+SV_CME_TAGGING_IN_OPEN_ORDER = 193
+SV_ERROR_TIME = 194
+SV_FULL_ORDER_PREVIEW = 195
+SV_HISTORICAL_DATA_END = 196
+SV_SUBMITTER = 198
+SV_IMBALANCE_ONLY = 199
+
+Fields = list[Field]
+
+
+def _f(x: Optional[float]) -> Field:
+    """Optional double: None -> empty field."""
+    return None if x is None else float(x)
+
+
+def _qty(x: float) -> Decimal:
+    """Quantity as a Decimal (TWS sends sizes as decimals)."""
+    return Decimal(repr(float(x))).normalize()
+
+
+# --- connection -------------------------------------------------------------
+
+def server_hello(sv: int, conn_time: str) -> Fields:
+    """Handshake reply: exactly two fields."""
+    return [sv, conn_time]
+
+
+def next_valid_id(order_id: int) -> Fields:
+    return [NEXT_VALID_ID, 1, order_id]
+
+
+def managed_accounts(accounts: str) -> Fields:
+    return [MANAGED_ACCTS, 1, accounts]
+
+
+def current_time(epoch: int) -> Fields:
+    return [CURRENT_TIME, 1, epoch]
+
+
+def error(sv: int, req_id: int, code: int, text: str, advanced_json: str = "",
+          err_time_ms: int = 0) -> Fields:
+    """Error / notice (msg 4)."""
+    out: Fields = [ERR_MSG]
+    if sv < SV_ERROR_TIME:
+        out.append(2)
+    out += [req_id, code, text]
+    if sv >= SV_ADVANCED_ORDER_REJECT:
+        out.append(advanced_json)
+    if sv >= SV_ERROR_TIME:
+        out.append(err_time_ms)
+    return out
+
+
+# --- contracts ----------------------------------------------------------------
+
+def contract_data(sv: int, req_id: int, c: ContractSpec) -> Fields:
+    """contractDetails (msg 10), layout for sv >= 164 (SIZE_RULES)."""
+    out: Fields = [CONTRACT_DATA, req_id, c.symbol, c.sec_type, c.last_trade_date]
+    if sv >= SV_LAST_TRADE_DATE:
+        out.append(c.last_trade_date)
+    out += [0, "", c.exchange, c.currency, c.local_symbol, c.market_name, c.trading_class,
+            c.con_id, c.min_tick_text, c.multiplier, c.order_types, c.valid_exchanges, 1, 0,
+            c.long_name, c.primary_exchange, c.last_trade_date[:6], c.industry, c.category,
+            c.subcategory, c.time_zone, c.trading_hours, c.liquid_hours, "", None,
+            len(c.sec_ids)]
+    for tag, val in c.sec_ids:
+        out += [tag, val]
+    out += [c.agg_group, "", "", c.market_rule_ids, c.last_trade_date, c.stock_type,
+            c.min_size, c.size_increment, c.size_increment]
+    if sv >= SV_INELIGIBILITY_REASONS:
+        out.append(0)
+    return out
+
+
+def contract_data_end(req_id: int) -> Fields:
+    return [CONTRACT_DATA_END, 1, req_id]
+
+
+# --- market data ----------------------------------------------------------------
+
+def tick_price(req_id: int, tick_type: int, price: float, size: Optional[float],
+               attr_mask: int = 0) -> Fields:
+    return [TICK_PRICE, 6, req_id, tick_type, float(price),
+            None if size is None else _qty(size), attr_mask]
+
+
+def tick_size(req_id: int, tick_type: int, size: float) -> Fields:
+    return [TICK_SIZE, 6, req_id, tick_type, _qty(size)]
+
+
+def tick_string(req_id: int, tick_type: int, value: str) -> Fields:
+    return [TICK_STRING, 6, req_id, tick_type, value]
+
+
+def tick_generic(req_id: int, tick_type: int, value: float) -> Fields:
+    return [TICK_GENERIC, 6, req_id, tick_type, float(value)]
+
+
+def tick_snapshot_end(req_id: int) -> Fields:
+    return [TICK_SNAPSHOT_END, 1, req_id]
+
+
+def market_data_type(req_id: int, md_type: int) -> Fields:
+    return [MARKET_DATA_TYPE, 1, req_id, md_type]
+
+
+def tick_by_tick_last(req_id: int, kind: int, t: int, price: float, size: float,
+                      mask: int = 0, exchange: str = "", conditions: str = "") -> Fields:
+    return [TICK_BY_TICK, req_id, kind, t, float(price), _qty(size), mask, exchange, conditions]
+
+
+def tick_by_tick_bid_ask(req_id: int, t: int, bid: float, ask: float, bid_size: float,
+                         ask_size: float, mask: int = 0) -> Fields:
+    return [TICK_BY_TICK, req_id, 3, t, float(bid), float(ask), _qty(bid_size), _qty(ask_size), mask]
+
+
+def tick_by_tick_mid(req_id: int, t: int, mid: float) -> Fields:
+    return [TICK_BY_TICK, req_id, 4, t, float(mid)]
+
+
+def real_time_bar(req_id: int, t: int, o: float, h: float, lo: float, c: float,
+                  volume: float, wap: float, count: int) -> Fields:
+    return [REAL_TIME_BARS, 3, req_id, t, o, h, lo, c, _qty(volume), Decimal(repr(round(wap, 6))), count]
+
+
+def historical_data(sv: int, req_id: int, start: str, end: str,
+                    bars: Sequence[tuple[str, float, float, float, float, float, float, int]]) -> Fields:
+    """historicalData (msg 17) with all bars; start/end only before sv 196."""
+    out: Fields = [HISTORICAL_DATA, req_id]
+    if sv < SV_HISTORICAL_DATA_END:
+        out += [start, end]
+    out.append(len(bars))
+    for date, o, h, lo, c, vol, wap, count in bars:
+        out += [date, o, h, lo, c, _qty(vol), Decimal(repr(round(wap, 6))), count]
+    return out
+
+
+def historical_data_end(req_id: int, start: str, end: str) -> Fields:
+    return [HISTORICAL_DATA_END, req_id, start, end]
+
+
+def historical_data_update(req_id: int, count: int, date: str, o: float, c: float, h: float,
+                           lo: float, wap: float, volume: float) -> Fields:
+    return [HISTORICAL_DATA_UPDATE, req_id, count, date, o, c, h, lo,
+            Decimal(repr(round(wap, 6))), _qty(volume)]
+
+
+def head_timestamp(req_id: int, stamp: str) -> Fields:
+    return [HEAD_TIMESTAMP, req_id, stamp]
+
+
+# --- orders -----------------------------------------------------------------------
+
+def order_status(o: SimOrder, why_held: str = "") -> Fields:
+    """orderStatus (msg 3), sv >= 131: no version field, echoes clientId."""
+    return [ORDER_STATUS, o.order_id, o.status, _qty(o.filled), _qty(o.remaining),
+            float(o.avg_fill_price), o.perm_id, o.parent_id, float(o.last_fill_price),
+            o.client_id, why_held, 0]
+
+
+def _order_contract(c: ContractSpec, exchange: str) -> Fields:
+    return [c.con_id, c.symbol, c.sec_type, c.last_trade_date, 0, "?", c.multiplier,
+            exchange, c.currency, c.local_symbol, c.trading_class]
+
+
+def _price(x: Optional[float]) -> Field:
+    return 0.0 if x is None else float(x)
+
+
+def open_order(sv: int, o: SimOrder, c: ContractSpec, exchange: str = "") -> Fields:
+    """openOrder (msg 5) for sv >= 145 in orderdecoder.py order (136 fields at 176)."""
+    out: Fields = [OPEN_ORDER, o.order_id]
+    out += _order_contract(c, exchange or c.exchange)
+    out += [o.action, _qty(o.total_qty), o.order_type, _price(o.lmt_price), _price(o.aux_price),
+            o.tif, "", o.account, "", 0, o.order_ref, o.client_id, o.perm_id,
+            o.outside_rth, 0, 0, "", f"{o.perm_id}.0/{o.account}/100", "", "", ""]
+    if sv < SV_FA_PROFILE_DESUPPORT:
+        out.append("")  # faProfile
+    out += ["",  # modelCode
+            "", "", "", "",  # goodTillDate, rule80A, percentOffset, settlingFirm
+            0, "", -1,  # shortSaleSlot, designatedLocation, exemptCode
+            0, "", "", "", "", "",  # auctionStrategy, box params, stock range
+            UNSET_INTEGER, 0, 0, 0, "", 3, 0, 0, "",  # displaySize .. nbboPriceCap
+            o.parent_id, 0,  # parentId, triggerMethod
+            "", 0, "None", "", 0, "", "", "", "?", 0, 0, "",  # volatility / delta neutral
+            0, 0,  # continuousUpdate, referencePriceType
+            "", "", "", "",  # trail stop, trailing percent, basis points, basis points type
+            "", 0, 0, 0,  # combo legs descr, combo legs, order combo legs, smart combo params
+            UNSET_INTEGER, UNSET_INTEGER, "",  # scale init/subs level, price increment
+            "", 0, "", "IB", 0, 0, "", 0,  # hedge, optOutSmart, clearing, notHeld, dnContract, algo, solicited
+            0, o.status]  # whatIf, status
+    out += [UNSET_DOUBLE_STR] * 9  # margin before/change/after (what-if only)
+    out += [None, None, None, ""]  # commission, min, max, currency
+    if sv >= SV_FULL_ORDER_PREVIEW:
+        out += [""] + [None] * 9 + [None, "", 0]
+    out += [""]  # warningText
+    out += [0, 0, 0]  # randomizeSize, randomizePrice, conditions count
+    out += ["None"] + [UNSET_DOUBLE] * 6 + [0]  # adjusted order params
+    out += ["", "", ""]  # soft dollar tier
+    out += [0, 1, 0, 0, 0, None, None, 0]  # cashQty .. autoCancelParent
+    out += [None, None, None, None, None]  # peg best / peg mid
+    if sv >= SV_CUSTOMER_ACCOUNT:
+        out.append("")
+    if sv >= SV_PROFESSIONAL_CUSTOMER:
+        out.append(0)
+    if sv >= SV_BOND_ACCRUED_INTEREST:
+        out.append("")
+    if sv >= SV_INCLUDE_OVERNIGHT:
+        out.append(0)
+    if sv >= SV_CME_TAGGING_IN_OPEN_ORDER:
+        out += ["", None]
+    if sv >= SV_SUBMITTER:
+        out.append("")
+    if sv >= SV_IMBALANCE_ONLY:
+        out.append(0)
+    return out
+
+
+def open_order_end() -> Fields:
+    return [OPEN_ORDER_END, 1]
+
+
+def completed_order(sv: int, o: SimOrder, c: ContractSpec) -> Fields:
+    """completedOrder (msg 101) in processCompletedOrderMsg order."""
+    out: Fields = [COMPLETED_ORDER]
+    out += _order_contract(c, c.exchange)
+    out += [o.action, _qty(o.total_qty), o.order_type, _price(o.lmt_price), _price(o.aux_price),
+            o.tif, "", o.account, "", 0, o.order_ref, o.perm_id, o.outside_rth, 0, 0, "",
+            "", "", ""]
+    if sv < SV_FA_PROFILE_DESUPPORT:
+        out.append("")
+    out += ["", "", "", "", "", 0, "", -1,  # model .. exemptCode
+            "", "", "", "", "",  # box + stock range
+            UNSET_INTEGER, 0, 0, "", 3, 0,  # displaySize, sweep, aon, minQty, ocaType, trigger
+            "", 0, "None", "", 0, 0,  # vol params (no open-order attribs), continuous, refType
+            "", "",  # trail params
+            "", 0, 0, 0,  # combo
+            UNSET_INTEGER, UNSET_INTEGER, "",  # scale
+            "", "", "IB", 0, 0, "", 0,  # hedge, clearing, notHeld, dn contract, algo, solicited
+            o.status, 0, 0, 0,  # status, randomize x2, conditions
+            UNSET_DOUBLE, UNSET_DOUBLE,  # trailStopPrice, lmtPriceOffset
+            0, 1, 0,  # cashQty, dontUseAutoPriceForHedge, isOmsContainer
+            "", _qty(o.filled), 0, 0, "", 0, 0,  # autoCancelDate .. routeMarketableToBbo
+            0, o.completed_time, o.completed_status,  # parentPermId, time, status
+            None, None, None, None, None]  # peg best / mid
+    if sv >= SV_CUSTOMER_ACCOUNT:
+        out.append("")
+    if sv >= SV_PROFESSIONAL_CUSTOMER:
+        out.append(0)
+    if sv >= SV_SUBMITTER:
+        out.append("")
+    return out
+
+
+def completed_orders_end() -> Fields:
+    return [COMPLETED_ORDERS_END]
+
+
+def execution(sv: int, req_id: int, e: SimExecution, c: ContractSpec) -> Fields:
+    """execDetails (msg 11) for sv >= 136."""
+    out: Fields = [EXECUTION_DATA, req_id, e.order_id, c.con_id, c.symbol, c.sec_type,
+                   c.last_trade_date, 0.0, "", c.multiplier, e.exchange, c.currency,
+                   c.local_symbol, c.trading_class, e.exec_id, e.time, e.account, e.exchange,
+                   e.side, _qty(e.shares), float(e.price), e.perm_id, e.client_id, 0,
+                   _qty(e.cum_qty), float(e.avg_price), e.order_ref, "", None, "", 2]
+    if sv >= SV_PENDING_PRICE_REVISION:
+        out.append(0)
+    if sv >= SV_SUBMITTER:
+        out.append("")
+    return out
+
+
+def execution_end(req_id: int) -> Fields:
+    return [EXECUTION_DATA_END, 1, req_id]
+
+
+def commission_report(exec_id: str, commission: float, currency: str,
+                      realized_pnl: Optional[float]) -> Fields:
+    return [COMMISSION_REPORT, 1, exec_id, float(commission), currency,
+            UNSET_DOUBLE if realized_pnl is None else float(realized_pnl), UNSET_DOUBLE, None]
+
+
+# --- account / positions ------------------------------------------------------------
+
+def position(account: str, c: ContractSpec, qty: float, avg_cost: float) -> Fields:
+    return [POSITION_DATA, 3, account, c.con_id, c.symbol, c.sec_type, c.last_trade_date, 0.0,
+            "", c.multiplier, c.position_exchange, c.currency, c.local_symbol, c.trading_class,
+            _qty(qty), float(avg_cost)]
+
+
+def position_end() -> Fields:
+    return [POSITION_END, 1]
+
+
+def position_multi(req_id: int, account: str, c: ContractSpec, qty: float, avg_cost: float,
+                   model_code: str = "") -> Fields:
+    return [POSITION_MULTI, 1, req_id, account, c.con_id, c.symbol, c.sec_type,
+            c.last_trade_date, 0.0, "", c.multiplier, c.position_exchange, c.currency,
+            c.local_symbol, c.trading_class, _qty(qty), float(avg_cost), model_code]
+
+
+def position_multi_end(req_id: int) -> Fields:
+    return [POSITION_MULTI_END, 1, req_id]
+
+
+def account_summary(req_id: int, account: str, tag: str, value: str, currency: str) -> Fields:
+    return [ACCOUNT_SUMMARY, 1, req_id, account, tag, value, currency]
+
+
+def account_summary_end(req_id: int) -> Fields:
+    return [ACCOUNT_SUMMARY_END, 1, req_id]
+
+
+def account_value(key: str, value: str, currency: str, account: str) -> Fields:
+    return [ACCT_VALUE, 2, key, value, currency, account]
+
+
+def portfolio_value(c: ContractSpec, qty: float, mkt_price: float, mkt_value: float,
+                    avg_cost: float, unrealized: float, realized: float, account: str) -> Fields:
+    return [PORTFOLIO_VALUE, 8, c.con_id, c.symbol, c.sec_type, c.last_trade_date, 0.0, "",
+            c.multiplier, c.primary_exchange, c.currency, c.local_symbol, c.trading_class,
+            _qty(qty), float(mkt_price), float(mkt_value), float(avg_cost), float(unrealized),
+            float(realized), account]
+
+
+def account_time(hhmm: str) -> Fields:
+    return [ACCT_UPDATE_TIME, 1, hhmm]
+
+
+def account_download_end(account: str) -> Fields:
+    return [ACCT_DOWNLOAD_END, 1, account]
+
+
+def account_update_multi(req_id: int, account: str, model_code: str, key: str, value: str,
+                         currency: str) -> Fields:
+    return [ACCOUNT_UPDATE_MULTI, 1, req_id, account, model_code, key, value, currency]
+
+
+def account_update_multi_end(req_id: int) -> Fields:
+    return [ACCOUNT_UPDATE_MULTI_END, 1, req_id]
+
+
+def pnl(req_id: int, daily: float, unrealized: float, realized: float) -> Fields:
+    return [PNL, req_id, float(daily), float(unrealized), float(realized)]
+
+
+def pnl_single(req_id: int, pos: float, daily: float, unrealized: float, realized: float,
+               value: float) -> Fields:
+    return [PNL_SINGLE, req_id, _qty(pos), float(daily), float(unrealized), float(realized),
+            float(value)]
