@@ -1,1 +1,47 @@
-"""models package."""
+"""Typed models: frozen dataclasses and enums."""
+
+from platform_adapter.models.account import AccountSummary, PnL
+from platform_adapter.models.connection import ConnectionState, ConnectionStatus
+from platform_adapter.models.contract import ContractInfo, ContractSpec, SecType
+from platform_adapter.models.market_data import Bar, MarketDataType, Quote, TickByTick, TickByTickKind
+from platform_adapter.models.order import (
+    TERMINAL_STATES,
+    WORKING_STATES,
+    Fill,
+    Order,
+    OrderAction,
+    OrderRequest,
+    OrderState,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+    Trade,
+)
+from platform_adapter.models.position import Position
+
+__all__ = [
+    "TERMINAL_STATES",
+    "WORKING_STATES",
+    "AccountSummary",
+    "Bar",
+    "ConnectionState",
+    "ConnectionStatus",
+    "ContractInfo",
+    "ContractSpec",
+    "Fill",
+    "MarketDataType",
+    "Order",
+    "OrderAction",
+    "OrderRequest",
+    "OrderState",
+    "OrderStatus",
+    "OrderType",
+    "PnL",
+    "Position",
+    "Quote",
+    "SecType",
+    "TickByTick",
+    "TickByTickKind",
+    "TimeInForce",
+    "Trade",
+]

@@ -1,0 +1,486 @@
+"""The ConnectionManager: handshake, reader/dispatcher threads, readiness, health checks and
+reconnect with exponential backoff (spec 2.2.1, 7.2; DESIGN sections 1 and 5)."""
+
+from __future__ import annotations
+
+import random
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from ibapi import comm
+from ibapi.client import EClient
+from ibapi.decoder import Decoder
+from ibapi.server_versions import MIN_CLIENT_VER, MIN_SERVER_VER_PROTOBUF
+from loguru import logger
+
+from platform_adapter.config.settings import IBConnectionConfig, MonitoringConfig
+from platform_adapter.core import ib_codes
+from platform_adapter.core.request_registry import RequestRegistry
+from platform_adapter.core.transport import Dispatcher, Reader, SocketConnection, split_frames
+from platform_adapter.core.wrapper import Wrapper
+from platform_adapter.errors import NotConnected
+from platform_adapter.models.connection import ConnectionState, ConnectionStatus
+from platform_adapter.utils.rate_limiter import TokenBucket
+
+PROTOBUF_MSG_ID = 200  # ibapi's offset for protobuf message ids
+
+
+class IBClient(EClient):  # type: ignore[misc]
+    """ibapi's EClient with every outgoing message paced by the shared token bucket."""
+
+    def __init__(self, wrapper: Wrapper, bucket: TokenBucket) -> None:
+        super().__init__(wrapper)
+        self.bucket = bucket
+        self.messages_sent = 0
+
+    def isConnected(self) -> bool:  # noqa: N802 - cheaper than ibapi's (which formats a log line)
+        conn = self.conn
+        return self.connState == EClient.CONNECTED and conn is not None and conn.socket is not None
+
+    def sendMsg(self, msgId: int, msg: str) -> None:  # noqa: N802, N803
+        self.bucket.acquire()
+        raw_id = self.serverVersion() >= MIN_SERVER_VER_PROTOBUF
+        self.messages_sent += 1
+        self.conn.sendMsg(comm.make_msg(msgId, raw_id, msg))
+
+    def sendMsgProtoBuf(self, msgId: int, msg: bytes) -> None:  # noqa: N802, N803
+        self.bucket.acquire()
+        self.messages_sent += 1
+        self.conn.sendMsg(comm.make_msg_proto(msgId, msg))
+
+
+class ConnectionManager:
+    """Owns the EClient, the threads, readiness and reconnects.
+
+    Events emitted on the wrapper for the rest of the library: ``connected`` (after the first
+    ready), ``reconnected`` (after a reconnect; runs on the reconnect thread, so handlers may
+    make synchronous requests), ``disconnected(reason)``, ``ib_link(state)`` with state
+    ``lost``/``restored_data_lost``/``restored_data_kept``, ``state_changed(ConnectionState)``.
+    """
+
+    def __init__(self, config: IBConnectionConfig, monitoring: MonitoringConfig, wrapper: Wrapper,
+                 registry: RequestRegistry, bucket: TokenBucket) -> None:
+        self.config = config
+        self.monitoring = monitoring
+        self.wrapper = wrapper
+        self.registry = registry
+        self.bucket = bucket
+        self.client = IBClient(wrapper, bucket)
+        self.host = config.host
+        self.port = config.port
+        self.client_id = config.client_id
+        self._state = ConnectionState.DISCONNECTED
+        self._lock = threading.RLock()
+        self._ready = threading.Event()
+        self._stop = threading.Event()
+        self._user_disconnect = False
+        self._reader: Reader | None = None
+        self._dispatcher: Dispatcher | None = None
+        self._decoder: Decoder | None = None
+        self._health_thread: threading.Thread | None = None
+        self._reconnect_thread: threading.Thread | None = None
+        self._heartbeat = threading.Event()
+        self._accounts_seen = threading.Event()
+        self._next_id_seen = threading.Event()
+        self._client_id_rejected = threading.Event()
+        self._generation = 0
+        self.accounts: tuple[str, ...] = ()
+        self.next_valid_id: int | None = None
+        self.server_version: int | None = None
+        self.connected_since: datetime | None = None
+        self.last_heartbeat: datetime | None = None
+        self.reconnect_count = 0
+        self.ib_link_ok = True
+        self.last_error = ""
+        self.fast_path: Callable[[int, bytes], bool] | None = None
+        for event, handler in (
+            ("next_valid_id", self._on_next_valid_id),
+            ("managed_accounts", self._on_managed_accounts),
+            ("current_time", self._on_current_time),
+            ("error", self._on_error),
+        ):
+            wrapper.on(event, handler)
+
+    # --- spec 2.2.1 interface --------------------------------------------------------------------
+    def connect(self, host: str | None = None, port: int | None = None, client_id: int | None = None) -> bool:
+        """Connect and wait until ready (``nextValidId`` and ``managedAccounts`` received).
+
+        Returns ``False`` with a logged reason when the gateway is absent, refuses, or stays silent
+        past ``timeout``; never hangs.
+        """
+        with self._lock:
+            if self.is_connected():
+                logger.info("connect: already connected to {}:{}", self.host, self.port)
+                return True
+            self.host = host if host is not None else self.host
+            self.port = port if port is not None else self.port
+            self.client_id = client_id if client_id is not None else self.client_id
+            self._user_disconnect = False
+            self._stop.clear()
+        ok = self._open(reconnecting=False)
+        if ok:
+            self.wrapper.emit("connected")
+            self._start_health()
+        return ok
+
+    def disconnect(self) -> None:
+        """Close the connection; no reconnect follows."""
+        with self._lock:
+            self._user_disconnect = True
+            self._stop.set()
+        self._close("disconnect requested", emit=True)
+        self._set_state(ConnectionState.DISCONNECTED)
+        logger.info("Disconnected from {}:{}", self.host, self.port)
+
+    def is_connected(self) -> bool:
+        return self._state is ConnectionState.CONNECTED and self.client.isConnected()
+
+    def reconnect(self) -> bool:
+        """Drop the link (if any) and reconnect with backoff; True once ready again."""
+        with self._lock:
+            self._user_disconnect = False
+            self._stop.clear()
+        self._close("reconnect requested", emit=True)
+        return self._reconnect_loop()
+
+    def get_connection_status(self) -> ConnectionStatus:
+        since = self.connected_since
+        uptime = (datetime.now(timezone.utc) - since).total_seconds() if since and self.is_connected() else 0.0
+        return ConnectionStatus(
+            state=self._state,
+            host=self.host,
+            port=self.port,
+            client_id=self.client_id,
+            server_version=self.server_version,
+            accounts=self.accounts,
+            connected_since=since,
+            uptime_seconds=uptime,
+            reconnect_count=self.reconnect_count,
+            last_heartbeat=self.last_heartbeat,
+            ib_link_ok=self.ib_link_ok,
+            last_error=self.last_error,
+        )
+
+    # --- helpers for the adapters -------------------------------------------------------------
+    @property
+    def state(self) -> ConnectionState:
+        return self._state
+
+    def require_connected(self) -> EClient:
+        """The EClient, or :class:`NotConnected` when the link is down."""
+        if not self.is_connected():
+            raise NotConnected(f"not connected to {self.host}:{self.port} (state {self._state.value})")
+        return self.client
+
+    def wait_until_connected(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.is_connected():
+                return True
+            self._ready.wait(0.05)
+        return self.is_connected()
+
+    @property
+    def dispatcher_backlog(self) -> int:
+        return self._dispatcher.backlog if self._dispatcher is not None else 0
+
+    # --- opening -------------------------------------------------------------------------------
+    def _set_state(self, state: ConnectionState) -> None:
+        if state is not self._state:
+            self._state = state
+            self.wrapper.emit("state_changed", state)
+
+    def _open(self, reconnecting: bool) -> bool:
+        cfg = self.config
+        self._set_state(ConnectionState.RECONNECTING if reconnecting else ConnectionState.CONNECTING)
+        client_id = self.client_id
+        tries = 3 if cfg.client_id_retry else 1
+        for _ in range(tries):
+            result = self._open_once(client_id)
+            if result == "ok":
+                self.client_id = client_id
+                return True
+            if result != "client_id_in_use" or not cfg.client_id_retry:
+                break
+            client_id += 1
+            logger.warning("client id {} in use; trying {}", client_id - 1, client_id)
+        if not reconnecting:
+            self._set_state(ConnectionState.DISCONNECTED)
+        return False
+
+    def _open_once(self, client_id: int) -> str:
+        cfg = self.config
+        deadline = time.monotonic() + cfg.timeout
+        logger.info("Connecting to IB Gateway at {}:{} (client id {})", self.host, self.port, client_id)
+        try:
+            conn = SocketConnection(self.host, self.port, timeout=min(cfg.timeout, 10.0))
+        except OSError as exc:
+            self.last_error = f"cannot connect to {self.host}:{self.port}: {exc}"
+            logger.error("Connection failed: {}", self.last_error)
+            return "refused"
+        try:
+            server_version, conn_time, rest = self._handshake(conn, deadline)
+        except (OSError, ValueError, TimeoutError) as exc:
+            conn.disconnect()
+            self.last_error = f"handshake with {self.host}:{self.port} failed: {exc}"
+            logger.error("Connection failed: {}", self.last_error)
+            return "handshake"
+        self._ready.clear()
+        self._accounts_seen = threading.Event()
+        self._next_id_seen = threading.Event()
+        self._client_id_rejected = threading.Event()
+        self.next_valid_id = None
+        client = self.client
+        client.reset()
+        client.host, client.port, client.clientId = self.host, self.port, client_id
+        client.conn = conn
+        client.serverVersion_ = server_version
+        client.connTime = conn_time
+        client.decoder = self._decoder = Decoder(self.wrapper, server_version)
+        client.setConnState(EClient.CONNECTED)
+        self.server_version = server_version
+        self._generation += 1
+        generation = self._generation
+        self._dispatcher = Dispatcher(self._handle_frame)
+        self._reader = Reader(conn, self._dispatcher.deliver,
+                              lambda reason: self._on_reader_closed(generation, reason), rest)
+        self._dispatcher.start()
+        self._reader.start()
+        client.startApi()
+        while time.monotonic() < deadline:
+            if self._client_id_rejected.is_set():
+                self._close(f"client id {client_id} is already in use", emit=False)
+                self.last_error = f"client id {client_id} in use (IB 326)"
+                logger.error("Connection failed: {}", self.last_error)
+                return "client_id_in_use"
+            if self._accounts_seen.is_set() and self._next_id_seen.is_set():
+                break
+            if not conn.isConnected():
+                self.last_error = "gateway closed the connection during start-up"
+                logger.error("Connection failed: {}", self.last_error)
+                self._close(self.last_error, emit=False)
+                return "closed"
+            self._next_id_seen.wait(0.02)
+        else:
+            self._close("start-up timed out", emit=False)
+            self.last_error = f"no nextValidId/managedAccounts within {cfg.timeout:g}s"
+            logger.error("Connection failed: {}", self.last_error)
+            return "timeout"
+        self.connected_since = datetime.now(timezone.utc)
+        self.last_heartbeat = self.connected_since
+        self.ib_link_ok = True
+        self.last_error = ""
+        self._set_state(ConnectionState.CONNECTED)
+        self._ready.set()
+        logger.info("Connected to IB Gateway on {}:{} (server version {}, accounts {})", self.host, self.port,
+                    server_version, ",".join(self.accounts))
+        return "ok"
+
+    def _handshake(self, conn: SocketConnection, deadline: float) -> tuple[int, str, bytes]:
+        """Send ``API\\0`` and the version range; read the two-field version reply."""
+        sock = conn.socket
+        assert sock is not None
+        conn.sendMsg(b"API\0" + comm.make_initial_msg(f"v{MIN_CLIENT_VER}..{self.config.max_client_version}"))
+        buf = bytearray()
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("no version reply from the gateway")
+            sock.settimeout(remaining)
+            try:
+                chunk = sock.recv(65536)
+            except socket.timeout:
+                raise TimeoutError("no version reply from the gateway") from None
+            if not chunk:
+                raise OSError("connection closed during the handshake")
+            buf += chunk
+            view = memoryview(buf)
+            frames, used = split_frames(buf, view, 0, len(buf))
+            view.release()
+            for i, frame in enumerate(frames):
+                fields = frame.split(b"\0")[:-1]
+                if len(fields) == 2:
+                    rest = b"".join(len(f).to_bytes(4, "big") + f for f in frames[i + 1:]) + bytes(buf[used:])
+                    return int(fields[0]), fields[1].decode(), rest
+
+    # --- dispatch ---------------------------------------------------------------------------------
+    def _handle_frame(self, frame: bytes) -> None:
+        version = self.server_version or 0
+        if version >= MIN_SERVER_VER_PROTOBUF:
+            msg_id = int.from_bytes(frame[:4], "big")
+            body = frame[4:]
+            decoder = self._decoder
+            assert decoder is not None
+            if msg_id > PROTOBUF_MSG_ID:
+                decoder.processProtoBuf(body, msg_id - PROTOBUF_MSG_ID)
+                return
+            decoder.interpret(tuple(body.split(b"\0")[:-1]), msg_id)
+            return
+        cut = frame.index(b"\0")
+        msg_id = int(frame[:cut])
+        fast = self.fast_path
+        if fast is not None and fast(msg_id, frame):
+            return
+        decoder = self._decoder
+        assert decoder is not None
+        decoder.interpret(tuple(frame[cut + 1:].split(b"\0")[:-1]), msg_id)
+
+    def _on_next_valid_id(self, order_id: int) -> None:
+        self.next_valid_id = order_id
+        self._next_id_seen.set()
+
+    def _on_managed_accounts(self, accounts: str) -> None:
+        self.accounts = tuple(a for a in accounts.split(",") if a)
+        self._accounts_seen.set()
+
+    def _on_current_time(self, _: float) -> None:
+        self.last_heartbeat = datetime.now(timezone.utc)
+        self._heartbeat.set()
+
+    def _on_error(self, req_id: int, code: int, message: str, _advanced: str) -> None:
+        if code in ib_codes.CLIENT_ID_IN_USE:
+            self._client_id_rejected.set()
+        elif code in ib_codes.IB_LINK_LOST:
+            self.ib_link_ok = False
+            logger.warning("IB {}: {} (orders blocked, data stale)", code, message)
+            self.wrapper.emit("ib_link", "lost")
+        elif code in ib_codes.IB_LINK_RESTORED_DATA_LOST:
+            self.ib_link_ok = True
+            logger.warning("IB {}: {} (resubscribing)", code, message)
+            self.wrapper.emit("ib_link", "restored_data_lost")
+        elif code in ib_codes.IB_LINK_RESTORED_DATA_KEPT:
+            self.ib_link_ok = True
+            logger.info("IB {}: {} (reconciling)", code, message)
+            self.wrapper.emit("ib_link", "restored_data_kept")
+        elif code in ib_codes.SOCKET_PORT_RESET:
+            match = re.search(r"(\d{2,5})\s*$", message)
+            if match:
+                self.port = int(match.group(1))
+            logger.warning("IB {}: {}; reconnecting on port {}", code, message, self.port)
+            threading.Thread(target=self._drop_link, args=("socket port reset",), daemon=True).start()
+        elif code in ib_codes.CONNECTION_FAILURE and req_id == -1:
+            logger.error("IB {}: {}", code, message)
+        elif code in ib_codes.MESSAGE_RATE_EXCEEDED:
+            logger.critical("IB {}: {} (pacing failed to prevent it)", code, message)
+        elif code in ib_codes.FARM_BROKEN:
+            logger.warning("IB {}: {}", code, message)
+        elif code in ib_codes.FARM_OK:
+            logger.info("IB {}: {}", code, message)
+        elif code in ib_codes.FARM_INACTIVE:
+            logger.debug("IB {}: {}", code, message)
+
+    # --- closing and reconnecting ------------------------------------------------------------------
+    def _close(self, reason: str, emit: bool) -> None:
+        with self._lock:
+            self._generation += 1
+            conn = self.client.conn
+            dispatcher = self._dispatcher
+            self._dispatcher = None
+            self.client.setConnState(EClient.DISCONNECTED)
+        if conn is not None:
+            conn.disconnect()
+        if dispatcher is not None:
+            dispatcher.stop()
+        self._ready.clear()
+        failed = self.registry.fail_all(NotConnected(f"connection lost: {reason}"))
+        if failed:
+            logger.warning("{} pending request(s) failed: {}", failed, reason)
+        if emit:
+            self.wrapper.emit("disconnected", reason)
+
+    def _drop_link(self, reason: str) -> None:
+        """Treat the link as dead: close it and, unless the user disconnected, reconnect."""
+        with self._lock:
+            if self._state is not ConnectionState.CONNECTED:
+                return
+        self._close(reason, emit=True)
+        self._after_link_loss(reason)
+
+    def _on_reader_closed(self, generation: int, reason: str) -> None:
+        with self._lock:
+            if generation != self._generation or self._user_disconnect:
+                return
+            was_connected = self._state is ConnectionState.CONNECTED
+        if not was_connected:
+            return
+        logger.warning("Connection to {}:{} lost: {}", self.host, self.port, reason)
+        self._close(reason, emit=True)
+        self._after_link_loss(reason)
+
+    def _after_link_loss(self, reason: str) -> None:
+        if not self.config.auto_reconnect or self._user_disconnect:
+            self._set_state(ConnectionState.DISCONNECTED)
+            return
+        self._set_state(ConnectionState.RECONNECTING)
+        with self._lock:
+            if self._reconnect_thread is not None and self._reconnect_thread.is_alive():
+                return
+            self._reconnect_thread = threading.Thread(target=self._reconnect_loop, name="pa-reconnect", daemon=True)
+            self._reconnect_thread.start()
+
+    def backoff_delay(self, attempt: int) -> float:
+        """``min(base * 2**attempt, max_delay)`` with +/- jitter (spec 7.2)."""
+        cfg = self.config
+        delay = min(cfg.reconnect_backoff * (2 ** attempt), cfg.reconnect_max_delay)
+        if cfg.reconnect_jitter and delay > 0:
+            delay *= 1 + random.uniform(-cfg.reconnect_jitter, cfg.reconnect_jitter)
+        return max(0.0, delay)
+
+    def _reconnect_loop(self) -> bool:
+        cfg = self.config
+        for attempt in range(cfg.reconnect_max_attempts):
+            delay = self.backoff_delay(attempt)
+            logger.warning("Reconnect attempt {}/{} to {}:{} in {:.2f}s", attempt + 1, cfg.reconnect_max_attempts,
+                           self.host, self.port, delay)
+            if self._stop.wait(delay):
+                return False
+            if self._open(reconnecting=True):
+                self.reconnect_count += 1
+                logger.info("Reconnected to {}:{} (reconnect #{})", self.host, self.port, self.reconnect_count)
+                self.wrapper.emit("reconnected")
+                self._start_health()
+                return True
+        self._set_state(ConnectionState.FAILED)
+        logger.critical("Unrecoverable connection loss: {} reconnect attempts to {}:{} failed ({})",
+                        cfg.reconnect_max_attempts, self.host, self.port, self.last_error)
+        return False
+
+    # --- health ------------------------------------------------------------------------------------
+    def _start_health(self) -> None:
+        with self._lock:
+            if self._health_thread is not None and self._health_thread.is_alive():
+                return
+            self._health_thread = threading.Thread(target=self._health_loop, name="pa-health", daemon=True)
+            self._health_thread.start()
+
+    def check_health(self, timeout: float | None = None) -> bool:
+        """Send ``reqCurrentTime`` and wait for the answer; False means a dead or stalled link."""
+        timeout = self.monitoring.health_check_timeout_seconds if timeout is None else timeout
+        try:
+            client = self.require_connected()
+            self._heartbeat.clear()
+            client.reqCurrentTime()
+        except (NotConnected, OSError):
+            return False
+        return self._heartbeat.wait(timeout)
+
+    def _health_loop(self) -> None:
+        interval = self.monitoring.health_check_interval_seconds
+        while not self._stop.wait(interval):
+            if self._state is not ConnectionState.CONNECTED:
+                if self._state in (ConnectionState.DISCONNECTED, ConnectionState.FAILED):
+                    return
+                continue
+            if not self.check_health():
+                logger.error("Health check: no currentTime within {:g}s; treating the link as dead",
+                             self.monitoring.health_check_timeout_seconds)
+                self._drop_link("health check timed out")
+
+    def info(self) -> dict[str, Any]:
+        return {"messages_sent": self.client.messages_sent,
+                "frames_read": self._reader.frames_read if self._reader else 0}

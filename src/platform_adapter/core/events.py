@@ -1,0 +1,120 @@
+"""The event thread: runs user callbacks off the socket reader and the dispatcher.
+
+Each callback call is wrapped: an exception is logged with its traceback and the stream goes on.
+Quote callbacks may be *conflated*: while a callback for a key is still queued, a newer value
+replaces the queued one, so a slow consumer sees the latest state instead of a growing backlog.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from loguru import logger
+
+Callback = Callable[..., Any]
+
+
+class EventDispatcher:
+    """A single worker thread that runs queued user callbacks in order."""
+
+    def __init__(self, name: str = "pa-events", max_queue: int = 100_000) -> None:
+        self._name = name
+        self._max_queue = max_queue
+        self._queue: deque[tuple[Callback, tuple[Any, ...], Hashable | None]] = deque()
+        self._conflated: dict[Hashable, tuple[Any, ...]] = {}
+        self._cond = threading.Condition(threading.Lock())
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self.dropped = 0
+        self.delivered = 0
+        self.errors = 0
+        self.callback_seconds = 0.0
+        self.max_callback_seconds = 0.0
+
+    def start(self) -> None:
+        with self._cond:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._stopping = False
+            self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    def submit(self, fn: Callback, *args: Any) -> None:
+        """Queue ``fn(*args)``; when the queue is full the oldest entry is dropped (and counted)."""
+        with self._cond:
+            if len(self._queue) >= self._max_queue:
+                self._queue.popleft()
+                self.dropped += 1
+            self._queue.append((fn, args, None))
+            self._cond.notify()
+
+    def submit_latest(self, key: Hashable, fn: Callback, *args: Any) -> None:
+        """Queue ``fn(*args)`` unless a call for ``key`` is already queued; then replace its args."""
+        with self._cond:
+            if key in self._conflated:
+                self._conflated[key] = args
+                return
+            self._conflated[key] = args
+            self._queue.append((fn, (), key))
+            self._cond.notify()
+
+    @property
+    def queue_length(self) -> int:
+        return len(self._queue)
+
+    def wait_idle(self, timeout: float = 5.0) -> bool:
+        """Block until the queue is empty (tests and shutdown)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._queue or self._busy:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(min(remaining, 0.05))
+        return True
+
+    _busy = False
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._stopping:
+                    self._cond.wait()
+                if not self._queue:
+                    return
+                fn, args, key = self._queue.popleft()
+                if key is not None:
+                    args = self._conflated.pop(key)
+                self._busy = True
+            self.call(fn, *args)
+            with self._cond:
+                self._busy = False
+                if not self._queue:
+                    self._cond.notify_all()
+
+    def call(self, fn: Callback, *args: Any) -> None:
+        """Run one callback with timing and error isolation."""
+        start = time.perf_counter()
+        try:
+            fn(*args)
+        except Exception:  # noqa: BLE001 - a user callback must never stop the stream
+            self.errors += 1
+            logger.opt(exception=True).error("user callback {} raised", getattr(fn, "__qualname__", fn))
+        finally:
+            spent = time.perf_counter() - start
+            self.delivered += 1
+            self.callback_seconds += spent
+            if spent > self.max_callback_seconds:
+                self.max_callback_seconds = spent

@@ -1,0 +1,167 @@
+"""The socket, the reader thread and the dispatcher thread.
+
+The reader makes large reads into one growing buffer and splits frames linearly (offsets into a
+memoryview; no per-message copy of the backlog, no polling), handing each batch of frames to
+the dispatcher through one ``SimpleQueue`` put. The dispatcher decodes every frame with ibapi's
+``Decoder`` (the decoder of record) into the :class:`Wrapper`.
+"""
+
+from __future__ import annotations
+
+import queue
+import socket
+import struct
+import threading
+from collections.abc import Callable
+
+from loguru import logger
+
+MAX_FRAME = 16 * 1024 * 1024  # ibapi's MAX_MSG_LEN
+READ_SIZE = 1 << 20
+_LEN = struct.Struct(">I")
+
+
+class SocketConnection:
+    """A connected TCP socket with the ``sendMsg``/``isConnected``/``disconnect`` surface that
+    ibapi's ``EClient`` expects of its ``conn``. Sends are whole (``sendall``) and locked."""
+
+    def __init__(self, host: str, port: int, timeout: float) -> None:
+        self.host = host
+        self.port = port
+        self.wrapper = None
+        self.lock = threading.Lock()
+        self.socket: socket.socket | None = socket.create_connection((host, port), timeout=timeout)
+        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.bytes_sent = 0
+
+    def isConnected(self) -> bool:  # noqa: N802 - ibapi's name
+        return self.socket is not None
+
+    def sendMsg(self, msg: bytes) -> int:  # noqa: N802 - ibapi's name
+        with self.lock:
+            sock = self.socket
+            if sock is None:
+                return 0
+            sock.sendall(msg)
+            self.bytes_sent += len(msg)
+            return len(msg)
+
+    def disconnect(self) -> None:
+        with self.lock:
+            sock, self.socket = self.socket, None
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+
+
+def split_frames(buf: bytearray, view: memoryview, start: int, end: int) -> tuple[list[bytes], int]:
+    """Cut complete length-prefixed frames out of ``buf[start:end]``; return them and the offset
+    of the first incomplete byte. Raises ``ValueError`` on an impossible length."""
+    frames: list[bytes] = []
+    unpack = _LEN.unpack_from
+    pos = start
+    while end - pos >= 4:
+        (size,) = unpack(buf, pos)
+        if size > MAX_FRAME:
+            raise ValueError(f"frame length {size} exceeds {MAX_FRAME}")
+        stop = pos + 4 + size
+        if stop > end:
+            break
+        frames.append(bytes(view[pos + 4:stop]))
+        pos = stop
+    return frames, pos
+
+
+class Reader(threading.Thread):
+    """Reads frames off the socket and hands them in batches to ``deliver``."""
+
+    def __init__(self, conn: SocketConnection, deliver: Callable[[list[bytes]], None],
+                 on_close: Callable[[str], None], initial: bytes = b"") -> None:
+        super().__init__(name="pa-reader", daemon=True)
+        self._conn = conn
+        self._deliver = deliver
+        self._on_close = on_close
+        self._initial = initial
+        self.bytes_read = 0
+        self.frames_read = 0
+
+    def run(self) -> None:
+        reason = "closed by peer"
+        sock = self._conn.socket
+        if sock is None:
+            self._on_close("socket closed before the reader started")
+            return
+        sock.settimeout(None)
+        buf = bytearray(READ_SIZE * 2)
+        end = len(self._initial)
+        buf[:end] = self._initial
+        start = 0
+        try:
+            while True:
+                if end - start >= 4:
+                    view = memoryview(buf)
+                    frames, start = split_frames(buf, view, start, end)
+                    view.release()
+                    if frames:
+                        self.frames_read += len(frames)
+                        self._deliver(frames)
+                if start == end:
+                    start = end = 0
+                elif len(buf) - end < READ_SIZE:
+                    # compact once per read, not per message: move the partial frame to the front
+                    buf[: end - start] = buf[start:end]
+                    end -= start
+                    start = 0
+                    if len(buf) - end < READ_SIZE:
+                        buf.extend(bytes(READ_SIZE))
+                view = memoryview(buf)
+                try:
+                    n = sock.recv_into(view[end:], len(buf) - end)
+                finally:
+                    view.release()
+                if n == 0:
+                    break
+                self.bytes_read += n
+                end += n
+        except OSError as exc:
+            reason = f"socket error: {exc}"
+        except ValueError as exc:
+            reason = f"bad frame: {exc}"
+        self._on_close(reason)
+
+
+class Dispatcher(threading.Thread):
+    """Decodes frames in order on one thread; a ``None`` batch stops it."""
+
+    def __init__(self, handle: Callable[[bytes], None]) -> None:
+        super().__init__(name="pa-dispatcher", daemon=True)
+        self.queue: queue.SimpleQueue[list[bytes] | None] = queue.SimpleQueue()
+        self._handle = handle
+        self.messages = 0
+
+    def deliver(self, frames: list[bytes]) -> None:
+        self.queue.put(frames)
+
+    def stop(self) -> None:
+        self.queue.put(None)
+
+    @property
+    def backlog(self) -> int:
+        return self.queue.qsize()
+
+    def run(self) -> None:
+        get = self.queue.get
+        handle = self._handle
+        while True:
+            batch = get()
+            if batch is None:
+                return
+            for frame in batch:
+                try:
+                    handle(frame)
+                except Exception:  # noqa: BLE001 - one bad frame must not kill the connection
+                    logger.opt(exception=True).error("failed to decode a frame of {} bytes", len(frame))
+            self.messages += len(batch)

@@ -1,0 +1,95 @@
+"""One exception hierarchy for the whole library.
+
+Every error the library raises is a :class:`PlatformAdapterError`, so callers can catch
+everything with one clause and still tell the cases apart by type.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class PlatformAdapterError(Exception):
+    """Base class of every error raised by platform_adapter."""
+
+
+class ConfigError(PlatformAdapterError):
+    """A configuration value is missing, unknown or invalid."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        self.key = key
+        self.reason = reason
+        super().__init__(f"config {key}: {reason}")
+
+
+class NotConnected(PlatformAdapterError):
+    """The adapter is not connected to the gateway (or the link dropped mid-request)."""
+
+
+class RequestTimeout(PlatformAdapterError):
+    """The gateway did not answer a synchronous request in time."""
+
+
+class ContractNotFound(PlatformAdapterError):
+    """IB has no security definition for the requested instrument (error 200)."""
+
+
+class ValidationError(PlatformAdapterError, ValueError):
+    """An argument was rejected before anything was sent to IB."""
+
+    def __init__(self, field: str, value: Any, reason: str) -> None:
+        self.field = field
+        self.value = value
+        self.reason = reason
+        super().__init__(f"invalid {field}={value!r}: {reason}")
+
+
+class PacingViolation(PlatformAdapterError):
+    """IB reported a pacing violation, or a request could not be paced within its timeout."""
+
+
+class IBError(PlatformAdapterError):
+    """An error message from IB for one request."""
+
+    def __init__(self, code: int, message: str, req_id: int = -1) -> None:
+        self.code = code
+        self.message = message
+        self.req_id = req_id
+        super().__init__(f"IB error {code}: {message}")
+
+
+class OrderRejected(IBError):
+    """IB rejected an order (for example error 201); carries IB's text."""
+
+
+class OrderStateError(PlatformAdapterError):
+    """The order cannot be modified or cancelled in its current state (filled, cancelled, unknown)."""
+
+    def __init__(self, order_id: int, reason: str) -> None:
+        self.order_id = order_id
+        self.reason = reason
+        super().__init__(f"order {order_id}: {reason}")
+
+
+class LiveTradingRefused(PlatformAdapterError):
+    """An order was refused because the connection is a live account and live trading is off."""
+
+
+class SubscriptionLimitExceeded(PlatformAdapterError):
+    """The configured cap of simultaneous market-data lines would be exceeded."""
+
+
+__all__ = [
+    "ConfigError",
+    "ContractNotFound",
+    "IBError",
+    "LiveTradingRefused",
+    "NotConnected",
+    "OrderRejected",
+    "OrderStateError",
+    "PacingViolation",
+    "PlatformAdapterError",
+    "RequestTimeout",
+    "SubscriptionLimitExceeded",
+    "ValidationError",
+]

@@ -1,0 +1,116 @@
+"""The ``PlatformAdapter`` facade: one object that owns every component (spec 2.1, 6.1)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from loguru import logger
+
+from platform_adapter.adapters.account_manager import AccountManager
+from platform_adapter.adapters.market_data import MarketDataAdapter
+from platform_adapter.adapters.order_execution import OrderExecutionAdapter
+from platform_adapter.config.settings import Settings, load_settings
+from platform_adapter.core.base_adapter import AdapterContext
+from platform_adapter.core.connection_manager import ConnectionManager
+from platform_adapter.core.events import EventDispatcher
+from platform_adapter.core.metrics import Metrics
+from platform_adapter.core.request_registry import RequestRegistry
+from platform_adapter.core.state_manager import StateManager
+from platform_adapter.core.wrapper import Wrapper
+from platform_adapter.utils.logger import setup_logging
+from platform_adapter.utils.rate_limiter import HistoricalPacer, TokenBucket
+
+IB_MESSAGES_PER_SECOND = 50
+
+
+class PlatformAdapter:
+    """The library's entry point.
+
+    ``PlatformAdapter(config_path=None, **overrides)`` loads ``config.yaml`` (the packaged one by
+    default), ``.env`` and the environment; ``overrides`` take ``section.key`` or unique key
+    names, e.g. ``PlatformAdapter(port=4002, client_id=7)``.
+    """
+
+    def __init__(self, config_path: str | os.PathLike[str] | None = None, *, settings: Settings | None = None,
+                 env_file: str | os.PathLike[str] | None = None, configure_logging: bool = True,
+                 **overrides: Any) -> None:
+        if settings is None:
+            settings = load_settings(config_path, env_file=env_file, overrides=overrides)
+        elif overrides:
+            settings = settings.replace(**overrides)
+        self.settings = settings
+        if configure_logging:
+            setup_logging(settings.logging)
+        logger.info("Configuration loaded (environment {})", settings.environment)
+        md = settings.market_data
+        rate = md.rate_limit_requests_per_second
+        self.wrapper = Wrapper()
+        self.wrapper.debug = settings.logging.level.upper() in ("DEBUG", "TRACE")
+        self.registry = RequestRegistry()
+        self.state = StateManager()
+        self.bucket = TokenBucket(rate, max(1, IB_MESSAGES_PER_SECOND - rate), name="outgoing messages")
+        self.historical = HistoricalPacer(md.historical_data_max_requests_per_10min,
+                                          md.max_concurrent_historical_requests)
+        self.events = EventDispatcher()
+        self.metrics_registry = Metrics()
+        self.connection = ConnectionManager(settings.ib_connection, settings.monitoring, self.wrapper,
+                                            self.registry, self.bucket)
+        self.ctx = AdapterContext(settings, self.wrapper, self.connection, self.registry, self.state, self.bucket,
+                                  self.historical, self.events, self.metrics_registry)
+        self.market_data = MarketDataAdapter(self.ctx)
+        self.orders = OrderExecutionAdapter(self.ctx)
+        self.account = AccountManager(self.ctx)
+        logger.info("Components initialised")
+
+    def connect(self, host: str | None = None, port: int | None = None, client_id: int | None = None) -> bool:
+        """Connect, wait for ``nextValidId``, subscribe to account updates, load positions."""
+        self.events.start()
+        if not self.connection.connect(host, port, client_id):
+            return False
+        for adapter in (self.orders, self.account, self.market_data):
+            adapter.start()
+        logger.info("Ready for operations")
+        return True
+
+    def disconnect(self) -> None:
+        for adapter in (self.market_data, self.account, self.orders):
+            try:
+                adapter.stop()
+            except Exception:  # noqa: BLE001 - shutting down: log and go on
+                logger.opt(exception=True).warning("stopping {} failed", type(adapter).__name__)
+        self.connection.disconnect()
+        self.events.wait_idle(2.0)
+        self.events.stop()
+
+    def is_connected(self) -> bool:
+        return self.connection.is_connected()
+
+    def metrics(self) -> dict[str, Any]:
+        """Spec 9.3 metrics as a dict."""
+        status = self.connection.get_connection_status()
+        out: dict[str, Any] = {
+            "connection_state": status.state.value,
+            "connection_uptime_seconds": status.uptime_seconds,
+            "reconnection_count": status.reconnect_count,
+            "last_heartbeat": status.last_heartbeat.isoformat() if status.last_heartbeat else None,
+            "event_queue_length": self.events.queue_length,
+            "dispatcher_backlog": self.connection.dispatcher_backlog,
+            "callback_errors": self.events.errors,
+        }
+        out.update(self.metrics_registry.snapshot())
+        return out
+
+    def __enter__(self) -> PlatformAdapter:
+        if not self.connect():
+            raise_not_connected(self.connection.last_error)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.disconnect()
+
+
+def raise_not_connected(reason: str) -> None:
+    from platform_adapter.errors import NotConnected  # noqa: PLC0415
+
+    raise NotConnected(reason or "could not connect")

@@ -1,0 +1,191 @@
+"""Order values: requests, IB order states, fills and the order record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from decimal import Decimal
+from enum import Enum
+
+from platform_adapter.models.contract import ContractSpec
+
+
+class OrderAction(str, Enum):
+    BUY = "BUY"
+    SELL = "SELL"
+
+
+class OrderType(str, Enum):
+    MARKET = "MKT"
+    LIMIT = "LMT"
+    STOP = "STP"
+    STOP_LIMIT = "STP LMT"
+
+
+class TimeInForce(str, Enum):
+    DAY = "DAY"
+    GTC = "GTC"
+    IOC = "IOC"
+
+
+class OrderState(str, Enum):
+    """IB order states as reported by ``orderStatus``, plus ``PendingSubmit`` before IB answers."""
+
+    PENDING_SUBMIT = "PendingSubmit"
+    API_PENDING = "ApiPending"
+    PRE_SUBMITTED = "PreSubmitted"
+    SUBMITTED = "Submitted"
+    PENDING_CANCEL = "PendingCancel"
+    API_CANCELLED = "ApiCancelled"
+    CANCELLED = "Cancelled"
+    FILLED = "Filled"
+    INACTIVE = "Inactive"
+    REJECTED = "Rejected"
+    UNKNOWN = "Unknown"
+
+
+TERMINAL_STATES = frozenset(
+    {OrderState.FILLED, OrderState.CANCELLED, OrderState.API_CANCELLED, OrderState.REJECTED, OrderState.INACTIVE}
+)
+"""States after which IB will not change the order any more."""
+
+WORKING_STATES = frozenset(
+    {OrderState.PENDING_SUBMIT, OrderState.API_PENDING, OrderState.PRE_SUBMITTED, OrderState.SUBMITTED}
+)
+"""States in which an order may still fill, be modified or be cancelled."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """A validated order as the adapter will send it."""
+
+    contract: ContractSpec
+    action: OrderAction
+    quantity: Decimal
+    order_type: OrderType
+    limit_price: float | None = None
+    stop_price: float | None = None
+    tif: TimeInForce = TimeInForce.GTC
+    outside_rth: bool = False
+    account: str = ""
+    order_ref: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One execution joined with its commission report (by execution id)."""
+
+    exec_id: str
+    order_id: int
+    symbol: str
+    side: str
+    quantity: Decimal
+    price: float
+    time: datetime
+    perm_id: int = 0
+    exchange: str = ""
+    commission: float | None = None
+    commission_currency: str = ""
+    realized_pnl: float | None = None
+
+    @property
+    def exec_key(self) -> str:
+        """Execution id without IB's correction suffix (``0001f4e8.65a1b2c3.01.01`` -> ``...01``)."""
+        return exec_base_id(self.exec_id)
+
+
+def exec_base_id(exec_id: str) -> str:
+    """IB corrects an execution by re-sending it with the last dotted part incremented."""
+    head, sep, _ = exec_id.rpartition(".")
+    return head if sep else exec_id
+
+
+@dataclass(frozen=True, slots=True)
+class OrderStatus:
+    """A snapshot of an order's state, fills and timestamps."""
+
+    order_id: int
+    status: OrderState
+    filled: Decimal
+    remaining: Decimal
+    avg_fill_price: float
+    last_fill_price: float
+    perm_id: int = 0
+    fills: tuple[Fill, ...] = ()
+    reject_reason: str = ""
+    submitted_at: datetime | None = None
+    updated_at: datetime | None = None
+    why_held: str = ""
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATES
+
+    @property
+    def commission(self) -> float:
+        """Total commission reported for the fills so far."""
+        return sum(f.commission or 0.0 for f in self.fills)
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """A snapshot of one order: what was asked and where it stands."""
+
+    order_id: int
+    request: OrderRequest
+    status: OrderStatus
+    perm_id: int = 0
+    client_id: int = 0
+
+    @property
+    def symbol(self) -> str:
+        return self.request.contract.symbol
+
+    @property
+    def order_ref(self) -> str:
+        return self.request.order_ref
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(slots=True)
+class Trade:
+    """The mutable aggregate of one order, owned by the StateManager (never handed out)."""
+
+    order_id: int
+    request: OrderRequest
+    status: OrderState = OrderState.PENDING_SUBMIT
+    filled: Decimal = Decimal(0)
+    remaining: Decimal = Decimal(0)
+    avg_fill_price: float = 0.0
+    last_fill_price: float = 0.0
+    perm_id: int = 0
+    client_id: int = 0
+    reject_reason: str = ""
+    why_held: str = ""
+    submitted_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+    fills: dict[str, Fill] = field(default_factory=dict)
+
+    def snapshot(self) -> Order:
+        status = OrderStatus(
+            order_id=self.order_id,
+            status=self.status,
+            filled=self.filled,
+            remaining=self.remaining,
+            avg_fill_price=self.avg_fill_price,
+            last_fill_price=self.last_fill_price,
+            perm_id=self.perm_id,
+            fills=tuple(self.fills.values()),
+            reject_reason=self.reject_reason,
+            submitted_at=self.submitted_at,
+            updated_at=self.updated_at,
+            why_held=self.why_held,
+        )
+        return Order(self.order_id, self.request, status, self.perm_id, self.client_id)
+
+    def with_request(self, **changes: object) -> None:
+        """Replace fields of the request (after a modify was accepted)."""
+        self.request = replace(self.request, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,220 @@
+"""Pacing: a token bucket for all outgoing messages and IB's historical-data rules.
+
+IB (per its docs) allows 50 client messages per second, 60 historical requests in any ten
+minutes, no identical historical request within 15 s, at most 6 requests for the same
+contract, exchange and tick type within 2 s, and a cap on simultaneous historical requests.
+Requests over a limit wait (with a log line) rather than fail, unless the wait would pass the
+caller's timeout, which raises :class:`PacingViolation` before anything is sent.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+
+from loguru import logger
+
+from platform_adapter.errors import PacingViolation
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], None]
+
+
+class RateLimiter:
+    """At most ``max_requests`` in any ``time_window`` seconds (sliding window; spec 7.3)."""
+
+    def __init__(self, max_requests: int, time_window: float, *, name: str = "requests",
+                 clock: Clock = time.monotonic, sleep: Sleep = time.sleep) -> None:
+        if max_requests <= 0 or time_window <= 0:
+            raise ValueError("max_requests and time_window must be positive")
+        self.max_requests = max_requests
+        self.time_window = time_window
+        self.name = name
+        self.requests: deque[float] = deque()
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self.waits = 0
+
+    def _expire(self, now: float) -> None:
+        while self.requests and self.requests[0] <= now - self.time_window:
+            self.requests.popleft()
+
+    def can_proceed(self) -> bool:
+        """True when one more request now stays within the limit."""
+        with self._lock:
+            self._expire(self._clock())
+            return len(self.requests) < self.max_requests
+
+    def record_request(self) -> None:
+        """Count one request made now."""
+        with self._lock:
+            self.requests.append(self._clock())
+
+    def wait_time(self) -> float:
+        """Seconds until one more request would be allowed (0 when it is allowed now)."""
+        with self._lock:
+            now = self._clock()
+            self._expire(now)
+            if len(self.requests) < self.max_requests:
+                return 0.0
+            return self.requests[0] + self.time_window - now
+
+    def acquire(self, timeout: float | None = None) -> float:
+        """Block until a request is allowed, record it, and return the seconds waited."""
+        start = self._clock()
+        deadline = None if timeout is None else start + timeout
+        while True:
+            with self._lock:
+                now = self._clock()
+                self._expire(now)
+                if len(self.requests) < self.max_requests:
+                    self.requests.append(now)
+                    return now - start
+                wait = self.requests[0] + self.time_window - now
+            if deadline is not None and now + wait > deadline:
+                raise PacingViolation(
+                    f"{self.name}: limit of {self.max_requests} per {self.time_window:g}s needs a "
+                    f"{wait:.1f}s wait, longer than the {timeout:g}s timeout"
+                )
+            self.waits += 1
+            logger.info("pacing {}: {}/{} in {:g}s, waiting {:.2f}s", self.name, self.max_requests,
+                        self.max_requests, self.time_window, wait)
+            self._sleep(max(wait, 0.001))
+
+
+class TokenBucket:
+    """``rate`` tokens per second, up to ``capacity`` saved: a burst never exceeds
+    ``capacity + rate * T`` messages in any T seconds. Taking a token under the limit costs one
+    lock round trip and never sleeps."""
+
+    def __init__(self, rate: float, capacity: float, *, name: str = "messages",
+                 clock: Clock = time.monotonic, sleep: Sleep = time.sleep) -> None:
+        if rate <= 0 or capacity < 1:
+            raise ValueError("rate must be > 0 and capacity >= 1")
+        self.rate = rate
+        self.capacity = capacity
+        self.name = name
+        self._tokens = float(capacity)
+        self._stamp = clock()
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self.waits = 0
+        self.enabled = True
+
+    def _refill(self, now: float) -> None:
+        self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+
+    def can_proceed(self) -> bool:
+        with self._lock:
+            self._refill(self._clock())
+            return self._tokens >= 1.0
+
+    def record_request(self) -> None:
+        with self._lock:
+            self._refill(self._clock())
+            self._tokens -= 1.0
+
+    def acquire(self, timeout: float | None = None) -> float:
+        """Take one token, waiting if needed; return the seconds waited."""
+        if not self.enabled:
+            return 0.0
+        start = self._clock()
+        with self._lock:
+            self._refill(start)
+            self._tokens -= 1.0
+            deficit = -self._tokens
+        if deficit <= 0:
+            return 0.0
+        wait = deficit / self.rate
+        if timeout is not None and wait > timeout:
+            with self._lock:
+                self._tokens += 1.0
+            raise PacingViolation(f"{self.name}: {wait:.2f}s wait exceeds the {timeout:g}s timeout")
+        self.waits += 1
+        if wait > 0.05:
+            logger.debug("pacing {}: waiting {:.3f}s", self.name, wait)
+        self._sleep(wait)
+        return wait
+
+
+@dataclass(frozen=True, slots=True)
+class HistoricalKey:
+    """What IB's historical pacing rules look at for one request."""
+
+    contract: Hashable
+    exchange: str
+    what_to_show: str
+    identity: Hashable
+
+
+class HistoricalPacer:
+    """IB's historical-data pacing rules, applied before a request is sent."""
+
+    def __init__(self, max_per_10min: int = 60, max_concurrent: int = 50, *,
+                 identical_window: float = 15.0, same_contract_max: int = 6,
+                 same_contract_window: float = 2.0, clock: Clock = time.monotonic,
+                 sleep: Sleep = time.sleep) -> None:
+        self.window = RateLimiter(max_per_10min, 600.0, name="historical requests/10min", clock=clock, sleep=sleep)
+        self._identical_window = identical_window
+        self._same_max = same_contract_max
+        self._same_window = same_contract_window
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._identical: dict[Hashable, float] = {}
+        self._same: dict[tuple[Hashable, str, str], deque[float]] = {}
+        self._slots = threading.BoundedSemaphore(max_concurrent)
+        self.max_concurrent = max_concurrent
+
+    def _extra_wait(self, key: HistoricalKey, now: float) -> tuple[float, str]:
+        wait, why = 0.0, ""
+        last = self._identical.get(key.identity)
+        if last is not None and now - last < self._identical_window:
+            wait, why = last + self._identical_window - now, "identical request within 15 s"
+        same = self._same.setdefault((key.contract, key.exchange, key.what_to_show), deque())
+        while same and same[0] <= now - self._same_window:
+            same.popleft()
+        if len(same) >= self._same_max:
+            w = same[0] + self._same_window - now
+            if w > wait:
+                wait, why = w, f"{self._same_max} requests for one contract within {self._same_window:g} s"
+        return wait, why
+
+    def acquire(self, key: HistoricalKey, timeout: float | None = None) -> None:
+        """Wait until ``key`` may be sent under every rule, then record it and take a slot.
+
+        Call :meth:`release` when the request has finished (data, end or error).
+        """
+        start = self._clock()
+        deadline = None if timeout is None else start + timeout
+        while True:
+            with self._lock:
+                now = self._clock()
+                wait, why = self._extra_wait(key, now)
+                if wait <= 0:
+                    wait = self.window.wait_time()
+                    why = "60 requests per 10 minutes" if wait > 0 else ""
+                if wait <= 0:
+                    self.window.record_request()
+                    self._identical[key.identity] = now
+                    self._same[(key.contract, key.exchange, key.what_to_show)].append(now)
+                    break
+            if deadline is not None and now + wait > deadline:
+                raise PacingViolation(f"historical pacing ({why}) needs {wait:.1f}s, more than the timeout")
+            logger.info("historical pacing: {}; waiting {:.1f}s", why, wait)
+            self._sleep(max(wait, 0.001))
+        remaining = None if deadline is None else max(0.0, deadline - self._clock())
+        if not self._slots.acquire(timeout=remaining):
+            raise PacingViolation(f"all {self.max_concurrent} historical request slots stayed busy")
+
+    def release(self) -> None:
+        try:
+            self._slots.release()
+        except ValueError:
+            pass
