@@ -8,6 +8,7 @@ from typing import Any
 from loguru import logger
 
 from platform_adapter.adapters.account_manager import AccountManager
+from platform_adapter.adapters.contracts import ContractResolver
 from platform_adapter.adapters.market_data import MarketDataAdapter
 from platform_adapter.adapters.order_execution import OrderExecutionAdapter
 from platform_adapter.config.settings import Settings, load_settings
@@ -58,6 +59,7 @@ class PlatformAdapter:
                                             self.registry, self.bucket)
         self.ctx = AdapterContext(settings, self.wrapper, self.connection, self.registry, self.state, self.bucket,
                                   self.historical, self.events, self.metrics_registry)
+        self.contracts = self.ctx.contracts = ContractResolver(self.ctx)
         self.market_data = MarketDataAdapter(self.ctx)
         self.orders = OrderExecutionAdapter(self.ctx)
         self.account = AccountManager(self.ctx)

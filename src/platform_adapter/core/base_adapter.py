@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from platform_adapter.config.settings import Settings
 from platform_adapter.core.connection_manager import ConnectionManager
@@ -15,6 +15,9 @@ from platform_adapter.core.request_registry import PendingRequest, RequestRegist
 from platform_adapter.core.state_manager import StateManager
 from platform_adapter.core.wrapper import Wrapper
 from platform_adapter.utils.rate_limiter import HistoricalPacer, TokenBucket
+
+if TYPE_CHECKING:
+    from platform_adapter.adapters.contracts import ContractResolver
 
 
 @dataclass
@@ -30,6 +33,7 @@ class AdapterContext:
     historical: HistoricalPacer
     events: EventDispatcher
     metrics: Metrics
+    contracts: ContractResolver | None = None
 
 
 class BaseAdapter:
@@ -42,6 +46,13 @@ class BaseAdapter:
         self.registry = ctx.registry
         self.events = ctx.events
         self.connection = ctx.connection
+        self.metrics = ctx.metrics
+
+    @property
+    def contracts(self) -> ContractResolver:
+        """The shared contract resolver (set up by the facade)."""
+        assert self.ctx.contracts is not None, "the ContractResolver is created first"
+        return self.ctx.contracts
 
     def _on(self, event: str, handler: Callable[..., None]) -> None:
         self.ctx.wrapper.on(event, handler)

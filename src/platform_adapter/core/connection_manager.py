@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -23,7 +22,7 @@ from platform_adapter.core import ib_codes
 from platform_adapter.core.request_registry import RequestRegistry
 from platform_adapter.core.transport import Dispatcher, Reader, SocketConnection, split_frames
 from platform_adapter.core.wrapper import Wrapper
-from platform_adapter.errors import NotConnected
+from platform_adapter.errors import ContractNotFound, IBError, NotConnected, PacingViolation
 from platform_adapter.models.connection import ConnectionState, ConnectionStatus
 from platform_adapter.utils.rate_limiter import TokenBucket
 
@@ -294,7 +293,7 @@ class ConnectionManager:
             sock.settimeout(remaining)
             try:
                 chunk = sock.recv(65536)
-            except socket.timeout:
+            except TimeoutError:
                 raise TimeoutError("no version reply from the gateway") from None
             if not chunk:
                 raise OSError("connection closed during the handshake")
@@ -343,6 +342,9 @@ class ConnectionManager:
         self._heartbeat.set()
 
     def _on_error(self, req_id: int, code: int, message: str, _advanced: str) -> None:
+        if req_id >= 0 and not ib_codes.is_notice(code) and self.registry.get(req_id) is not None:
+            self._fail_request(req_id, code, message)
+            return
         if code in ib_codes.CLIENT_ID_IN_USE:
             self._client_id_rejected.set()
         elif code in ib_codes.IB_LINK_LOST:
@@ -373,6 +375,22 @@ class ConnectionManager:
             logger.info("IB {}: {}", code, message)
         elif code in ib_codes.FARM_INACTIVE:
             logger.debug("IB {}: {}", code, message)
+
+    def _fail_request(self, req_id: int, code: int, message: str) -> None:
+        """Complete a pending synchronous request from IB's error for its id."""
+        error: Exception
+        if code in ib_codes.NO_SECURITY_DEFINITION:
+            error = ContractNotFound(f"IB {code}: {message}")
+        elif code in ib_codes.HISTORICAL_SERVICE and ib_codes.historical_no_data(message):
+            self.registry.finish(req_id, [])
+            return
+        elif code in ib_codes.HISTORICAL_SERVICE and ib_codes.historical_pacing(message) or \
+                code in ib_codes.MESSAGE_RATE_EXCEEDED:
+            error = PacingViolation(f"IB {code}: {message}")
+        else:
+            error = IBError(code, message, req_id)
+        logger.warning("request {} failed: IB {}: {}", req_id, code, message)
+        self.registry.fail(req_id, error)
 
     # --- closing and reconnecting ------------------------------------------------------------------
     def _close(self, reason: str, emit: bool) -> None:

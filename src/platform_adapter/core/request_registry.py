@@ -36,9 +36,12 @@ class PendingRequest:
 
 
 class RequestRegistry:
-    """Thread-safe map of request id to :class:`PendingRequest`; also hands out request ids."""
+    """Thread-safe map of request id to :class:`PendingRequest`; also hands out request ids.
 
-    def __init__(self, first_id: int = 10_000) -> None:
+    Request ids start far above any order id so that IB errors (which carry either) are never
+    routed to the wrong owner."""
+
+    def __init__(self, first_id: int = 500_000_000) -> None:
         self._lock = threading.Lock()
         self._pending: dict[int, PendingRequest] = {}
         self._ids = itertools.count(first_id)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 
 
-class SecType(str, Enum):
+class SecType(StrEnum):
     """IB security types the adapter supports."""
 
     STOCK = "STK"

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
-from enum import Enum
+from enum import Enum, StrEnum
 
 
 class MarketDataType(int, Enum):
@@ -18,7 +18,7 @@ class MarketDataType(int, Enum):
     DELAYED_FROZEN = 4
 
 
-class TickByTickKind(str, Enum):
+class TickByTickKind(StrEnum):
     """Tick-by-tick streams IB offers."""
 
     LAST = "Last"

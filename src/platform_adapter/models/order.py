@@ -5,30 +5,30 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 
 from platform_adapter.models.contract import ContractSpec
 
 
-class OrderAction(str, Enum):
+class OrderAction(StrEnum):
     BUY = "BUY"
     SELL = "SELL"
 
 
-class OrderType(str, Enum):
+class OrderType(StrEnum):
     MARKET = "MKT"
     LIMIT = "LMT"
     STOP = "STP"
     STOP_LIMIT = "STP LMT"
 
 
-class TimeInForce(str, Enum):
+class TimeInForce(StrEnum):
     DAY = "DAY"
     GTC = "GTC"
     IOC = "IOC"
 
 
-class OrderState(str, Enum):
+class OrderState(StrEnum):
     """IB order states as reported by ``orderStatus``, plus ``PendingSubmit`` before IB answers."""
 
     PENDING_SUBMIT = "PendingSubmit"

@@ -90,9 +90,9 @@ UNIVERSE: tuple[ContractSpec, ...] = (
     _stock(756733, "SPY", "SPDR S&P 500 ETF TRUST", "ARCA", 520.0, "Funds", "Equity Fund", "US78462F1030",
            stock_type="ETF"),
     ContractSpec(
-        con_id=637533641, symbol="ES", sec_type="FUT", exchange="CME", currency="USD",
-        local_symbol="ESU5", trading_class="ES", market_name="ES", min_tick=0.25, min_tick_text="0.25",
-        long_name="E-mini S&P 500", last_trade_date="20250919", multiplier="50",
+        con_id=649180695, symbol="ES", sec_type="FUT", exchange="CME", currency="USD",
+        local_symbol="ESH7", trading_class="ES", market_name="ES", min_tick=0.25, min_tick_text="0.25",
+        long_name="E-mini S&P 500", last_trade_date="20270319", multiplier="50",
         valid_exchanges="CME,QBALGO", time_zone="US/Central",
         trading_hours="20240101:1700-20240102:1600", liquid_hours="20240101:0830-20240101:1515",
         market_rule_ids="67", base_price=5300.0,

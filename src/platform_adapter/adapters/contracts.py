@@ -1,0 +1,152 @@
+"""Contract resolution: user symbols and specs -> IB contract details, resolved once and cached."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+from typing import Any
+
+from ibapi.contract import Contract
+from loguru import logger
+
+from platform_adapter.core.base_adapter import AdapterContext, BaseAdapter
+from platform_adapter.errors import ContractNotFound, ValidationError
+from platform_adapter.models.contract import ContractInfo, ContractSpec, SecType
+from platform_adapter.utils.validators import check_symbol
+
+UNSET_DECIMAL_TEXT = "170141183460469231731687303715884105727"
+
+
+def to_spec(value: Any, field: str = "symbol") -> ContractSpec:
+    """A plain symbol means a US stock on SMART in USD; a ContractSpec is checked and kept."""
+    if isinstance(value, ContractSpec):
+        check_symbol(value.symbol, field)
+        if not isinstance(value.sec_type, SecType):
+            raise ValidationError(f"{field}.sec_type", value.sec_type, "must be a SecType")
+        if value.sec_type is SecType.FUTURE and not (value.last_trade_date or value.local_symbol or value.con_id):
+            raise ValidationError(field, value, "a future needs last_trade_date, local_symbol or con_id")
+        return value
+    if isinstance(value, str):
+        return ContractSpec(check_symbol(value, field))
+    raise ValidationError(field, value, "must be a symbol string or a ContractSpec")
+
+
+def spec_to_contract(spec: ContractSpec) -> Contract:
+    c = Contract()
+    c.symbol = spec.symbol
+    c.secType = spec.sec_type.value
+    c.exchange = spec.exchange
+    c.currency = spec.currency
+    c.primaryExchange = spec.primary_exchange
+    c.lastTradeDateOrContractMonth = spec.last_trade_date
+    c.localSymbol = spec.local_symbol
+    c.multiplier = spec.multiplier
+    c.conId = spec.con_id
+    return c
+
+
+def _decimal(value: Any, default: Decimal) -> Decimal:
+    if value is None or str(value) in ("", UNSET_DECIMAL_TEXT):
+        return default
+    try:
+        d = Decimal(str(value))
+    except ArithmeticError:
+        return default
+    return d if d.is_finite() and d > 0 else default
+
+
+class ContractResolver(BaseAdapter):
+    """Resolves instruments through ``reqContractDetails``; results are cached by spec and conId."""
+
+    def __init__(self, ctx: AdapterContext) -> None:
+        super().__init__(ctx)
+        self._lock = threading.Lock()
+        self._by_key: dict[str, ContractInfo] = {}
+        self._by_con_id: dict[int, ContractInfo] = {}
+        self._on("contract_details", self._on_details)
+        self._on("contract_details_end", self._on_details_end)
+
+    def _on_details(self, req_id: int, details: Any) -> None:
+        self.registry.append(req_id, details)
+
+    def _on_details_end(self, req_id: int) -> None:
+        self.registry.finish(req_id)
+
+    def cached(self, value: Any) -> ContractInfo | None:
+        spec = to_spec(value)
+        with self._lock:
+            return self._by_key.get(spec.key)
+
+    def by_con_id(self, con_id: int) -> ContractInfo | None:
+        with self._lock:
+            return self._by_con_id.get(con_id)
+
+    def resolve(self, value: Any, timeout: float | None = None) -> ContractInfo:
+        """The contract details for ``value`` (symbol or ContractSpec); ``ContractNotFound``
+        when IB has no definition (error 200) or the spec is ambiguous."""
+        spec = to_spec(value)
+        with self._lock:
+            hit = self._by_key.get(spec.key)
+        if hit is not None:
+            return hit
+        contract = spec_to_contract(spec)
+        results = self._request("contract_details",
+                                lambda client, req_id: client.reqContractDetails(req_id, contract),
+                                timeout, spec=spec)
+        if not results:
+            raise ContractNotFound(f"no security definition for {spec.key}")
+        if len(results) > 1 and spec.sec_type is not SecType.STOCK:
+            raise ContractNotFound(f"{spec.key} is ambiguous: {len(results)} contracts match; be more specific")
+        info = self._info(spec, results[0])
+        with self._lock:
+            self._by_key[spec.key] = info
+            self._by_con_id[info.con_id] = info
+        logger.debug("resolved {} -> conId {}", spec.key, info.con_id)
+        return info
+
+    def remember(self, info: ContractInfo) -> None:
+        with self._lock:
+            self._by_key[info.spec.key] = info
+            self._by_con_id[info.con_id] = info
+
+    @staticmethod
+    def _info(spec: ContractSpec, details: Any) -> ContractInfo:
+        c = details.contract
+        try:
+            sec_type = SecType(c.secType)
+        except ValueError:
+            sec_type = spec.sec_type
+        return ContractInfo(
+            spec=spec,
+            con_id=int(c.conId),
+            symbol=c.symbol,
+            sec_type=sec_type,
+            exchange=c.exchange or spec.exchange,
+            primary_exchange=c.primaryExchange,
+            currency=c.currency,
+            local_symbol=c.localSymbol,
+            trading_class=c.tradingClass,
+            min_tick=float(details.minTick or 0.0),
+            multiplier=c.multiplier or "",
+            long_name=details.longName,
+            last_trade_date=c.lastTradeDateOrContractMonth,
+            time_zone_id=details.timeZoneId,
+            size_increment=_decimal(getattr(details, "sizeIncrement", None), Decimal(1)),
+            min_size=_decimal(getattr(details, "minSize", None), Decimal(1)),
+        )
+
+    @staticmethod
+    def ib_contract(info: ContractInfo) -> Contract:
+        """An ibapi Contract naming exactly this resolved instrument."""
+        c = Contract()
+        c.conId = info.con_id
+        c.symbol = info.symbol
+        c.secType = info.sec_type.value
+        c.exchange = info.spec.exchange if info.sec_type is not SecType.FUTURE else info.exchange
+        c.primaryExchange = info.primary_exchange
+        c.currency = info.currency
+        c.localSymbol = info.local_symbol
+        c.lastTradeDateOrContractMonth = info.last_trade_date
+        c.multiplier = info.multiplier
+        c.tradingClass = info.trading_class
+        return c

@@ -1,0 +1,87 @@
+"""Argument checks shared by the adapters; each failure is a ValidationError naming the field."""
+
+from __future__ import annotations
+
+import math
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from platform_adapter.errors import ValidationError
+
+SYMBOL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 .\-/&]{0,19}$")
+
+
+def check_symbol(value: Any, field: str = "symbol") -> str:
+    """A non-empty IB symbol of at most 20 characters (letters, digits, space . - / &)."""
+    if not isinstance(value, str):
+        raise ValidationError(field, value, "must be a string")
+    text = value.strip()
+    if not text:
+        raise ValidationError(field, value, "must not be empty")
+    if len(text) > 20:
+        raise ValidationError(field, value, "is longer than 20 characters")
+    if not SYMBOL_RE.match(text):
+        raise ValidationError(field, value, "has characters IB symbols do not use")
+    return text.upper()
+
+
+def check_symbols(values: Any, field: str = "symbols") -> list[str]:
+    """A list (or one string) of symbols, without duplicates, order kept."""
+    if isinstance(values, str):
+        values = [values]
+    if not isinstance(values, (list, tuple, set, frozenset)):
+        raise ValidationError(field, values, "must be a list of symbols")
+    if not values:
+        raise ValidationError(field, values, "must not be empty")
+    out: list[str] = []
+    for v in values:
+        s = v if not isinstance(v, str) else check_symbol(v, field)
+        if s not in out:
+            out.append(s)
+    return out
+
+
+def check_price(value: Any, field: str) -> float:
+    """A finite, positive price."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        raise ValidationError(field, value, "must be a number")
+    price = float(value)
+    if not math.isfinite(price):
+        raise ValidationError(field, value, "must be finite")
+    if price <= 0:
+        raise ValidationError(field, value, "must be positive")
+    return price
+
+
+def check_quantity(value: Any, field: str = "quantity", fractional: bool = False) -> Decimal:
+    """A positive quantity; whole unless ``fractional``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str)):
+        raise ValidationError(field, value, "must be a number")
+    try:
+        qty = Decimal(str(value))
+    except InvalidOperation:
+        raise ValidationError(field, value, "must be a number") from None
+    if not qty.is_finite():
+        raise ValidationError(field, value, "must be finite")
+    if qty <= 0:
+        raise ValidationError(field, value, "must be positive")
+    if not fractional and qty != qty.to_integral_value():
+        raise ValidationError(field, value, "must be a whole number for this contract")
+    return qty
+
+
+def check_positive_number(value: Any, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
+        raise ValidationError(field, value, "must be a finite number")
+    if value <= 0:
+        raise ValidationError(field, value, "must be positive")
+    return float(value)
+
+
+def on_tick(price: float, min_tick: float) -> bool:
+    """True when ``price`` is a whole multiple of ``min_tick`` (with float tolerance)."""
+    if min_tick <= 0:
+        return True
+    steps = price / min_tick
+    return abs(steps - round(steps)) < 1e-6

@@ -1,0 +1,125 @@
+"""Shared fixtures: the simulated gateway on 127.0.0.1 and an ephemeral port, and adapters
+connected to it. Integration tests never target any other address."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from platform_adapter import PlatformAdapter
+from platform_adapter.config.settings import load_settings
+
+LOOPBACK = "127.0.0.1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("IB_LIVE_TESTS") == "1":
+        return
+    skip = pytest.mark.skip(reason="needs a real IB paper gateway; set IB_LIVE_TESTS=1")
+    for item in items:
+        if "live" in item.keywords:
+            item.add_marker(skip)
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.01) -> Any:
+    """Poll ``predicate`` until it returns a truthy value or ``timeout`` passes (then fail)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s: {predicate}")
+        time.sleep(interval)
+
+
+class Recorder:
+    """A callback that records its calls and lets a test wait for them."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+        self._cond = threading.Condition()
+
+    def __call__(self, *args: Any) -> None:
+        with self._cond:
+            self.calls.append(args)
+            self._cond.notify_all()
+
+    def wait(self, count: int = 1, timeout: float = 10.0) -> list[tuple[Any, ...]]:
+        with self._cond:
+            ok = self._cond.wait_for(lambda: len(self.calls) >= count, timeout)
+        if not ok:
+            raise AssertionError(f"expected {count} calls within {timeout}s, got {len(self.calls)}")
+        return list(self.calls)
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+def sim_overrides(tmp_path: Path) -> dict[str, Any]:
+    """Settings for tests: fast timeouts, quick reconnects, logs and journal in ``tmp_path``."""
+    return {
+        "ib_connection.host": LOOPBACK,
+        "ib_connection.timeout": 10.0,
+        "ib_connection.request_timeout": 15.0,
+        "ib_connection.reconnect_backoff": 0.1,
+        "ib_connection.reconnect_max_delay": 1.0,
+        "ib_connection.reconnect_max_attempts": 50,
+        "logging.log_dir": str(tmp_path / "logs"),
+        "logging.console": False,
+        "orders.journal_path": str(tmp_path / "orders.db"),
+        "monitoring.health_check_interval_seconds": 5.0,
+        "environment": "test",
+    }
+
+
+@pytest.fixture
+def gateway() -> Iterator[Any]:
+    """A simulated IB Gateway on 127.0.0.1 and a free port."""
+    from platform_adapter.sim import SimulatedGateway
+
+    gw = SimulatedGateway(host=LOOPBACK, port=0, seed=7, tick_interval=0.05)
+    gw.start()
+    try:
+        yield gw
+    finally:
+        gw.stop()
+
+
+@pytest.fixture
+def make_adapter(tmp_path: Path, gateway: Any) -> Iterator[Callable[..., PlatformAdapter]]:
+    """Factory for PlatformAdapters pointed at the simulator (disconnected at teardown)."""
+    made: list[PlatformAdapter] = []
+
+    def factory(connect: bool = True, **overrides: Any) -> PlatformAdapter:
+        opts = sim_overrides(tmp_path)
+        opts["ib_connection.port"] = gateway.port
+        opts["ib_connection.client_id"] = overrides.pop("client_id", len(made) + 1)
+        opts.update(overrides)
+        settings = load_settings(None, env_file=os.devnull, overrides=opts, use_environ=False)
+        pa = PlatformAdapter(settings=settings, configure_logging=False)
+        made.append(pa)
+        if connect:
+            assert pa.connect(), pa.connection.last_error
+        return pa
+
+    yield factory
+    for pa in made:
+        try:
+            pa.disconnect()
+        except Exception:
+            pass
+
+
+@pytest.fixture
+def pa(make_adapter: Callable[..., PlatformAdapter]) -> PlatformAdapter:
+    """A PlatformAdapter connected to the simulator."""
+    return make_adapter()
