@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import math
 from dataclasses import dataclass
@@ -21,11 +22,14 @@ TEXT_201 = "Order rejected - reason:"
 
 @dataclass
 class OrderEvent:
-    """Something the owning client must be told about an order."""
+    """Something the owning client must be told about an order (order state snapshot)."""
 
     kind: str  # "open", "status", "exec", "commission"
     order: SimOrder
     execution: Optional[SimExecution] = None
+
+    def __post_init__(self) -> None:
+        self.order = copy.copy(self.order)
 
 
 @dataclass

@@ -1,0 +1,116 @@
+"""Standalone simulator: ``python -m platform_adapter.sim --port PORT``.
+
+Control interface (``--control-port``): a line-based text protocol on 127.0.0.1.
+Commands: ``drop``, ``refuse SECONDS``, ``stall SECONDS``, ``system CODE``,
+``reject_next_order [REASON]``, ``drop_on_next_order before|after``, ``stats``,
+``burst REQID N``. Each command is answered with one line (``ok ...`` or ``error ...``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import socket
+import sys
+import threading
+from typing import Optional
+
+from .server import SimulatedGateway
+
+
+def handle_command(gw: SimulatedGateway, line: str) -> str:
+    """Execute one control command and return the reply line."""
+    parts = line.strip().split()
+    if not parts:
+        return "error empty command"
+    cmd, args = parts[0].lower(), parts[1:]
+    try:
+        if cmd == "drop":
+            gw.drop_all_connections()
+        elif cmd == "refuse":
+            gw.refuse_connections(float(args[0]))
+        elif cmd == "stall":
+            gw.stall(float(args[0]))
+        elif cmd == "system":
+            gw.send_system_code(int(args[0]))
+        elif cmd == "reject_next_order":
+            gw.reject_next_order(" ".join(args) or "Simulated rejection")
+        elif cmd == "drop_on_next_order":
+            gw.drop_on_next_place_order(after_ack=bool(args) and args[0] == "after")
+        elif cmd == "burst":
+            gw.burst(int(args[0]), int(args[1]))
+        elif cmd == "stats":
+            st = gw.stats()
+            return "ok " + json.dumps({"received": dict(st.received), "clients": st.clients,
+                                       "orders": len(st.orders), "connections": st.connections,
+                                       "pacing": {f"{k[0]}:{k[1]}": v
+                                                  for k, v in st.pacing.violations.items()}})
+        else:
+            return f"error unknown command {cmd}"
+    except (IndexError, ValueError, KeyError) as e:
+        return f"error {e!r}"
+    return "ok"
+
+
+def serve_control(gw: SimulatedGateway, port: int) -> socket.socket:
+    """Start the control socket on 127.0.0.1:port; returns the listening socket."""
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", port))
+    srv.listen(4)
+
+    def client(conn: socket.socket) -> None:
+        with conn, conn.makefile("rw", encoding="ascii", newline="\n") as f:
+            for line in f:
+                f.write(handle_command(gw, line) + "\n")
+                f.flush()
+
+    def loop() -> None:
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=client, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=loop, name="sim-control", daemon=True).start()
+    return srv
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """CLI entry point."""
+    p = argparse.ArgumentParser(prog="python -m platform_adapter.sim")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7497)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--server-version", type=int, default=176)
+    p.add_argument("--account", default="DU1234567")
+    p.add_argument("--starting-cash", type=float, default=1_000_000.0)
+    p.add_argument("--state-file", default=None)
+    p.add_argument("--tick-interval", type=float, default=0.25)
+    p.add_argument("--control-port", type=int, default=None)
+    p.add_argument("--no-pacing", action="store_true")
+    p.add_argument("--log-level", default="WARNING")
+    a = p.parse_args(argv)
+    logging.basicConfig(level=a.log_level.upper(), stream=sys.stderr)
+    gw = SimulatedGateway(host=a.host, port=a.port, seed=a.seed, server_version=a.server_version,
+                          account=a.account, starting_cash=a.starting_cash,
+                          state_file=a.state_file, tick_interval=a.tick_interval,
+                          pacing=not a.no_pacing)
+    gw.start()
+    if a.control_port is not None:
+        ctl = serve_control(gw, a.control_port)
+        print(f"control on 127.0.0.1:{ctl.getsockname()[1]}", file=sys.stderr, flush=True)
+    print(f"listening on {a.host}:{gw.port}", flush=True)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    done.wait()
+    gw.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,97 @@
+"""Fault injection state shared by the gateway and its sessions."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Optional
+
+SYSTEM_TEXTS: dict[int, str] = {
+    1100: "Connectivity between IB and Trader Workstation has been lost.",
+    1101: "Connectivity between IB and Trader Workstation has been restored - data lost.",
+    1102: "Connectivity between IB and Trader Workstation has been restored - data maintained.",
+    1300: "TWS socket port has been reset and this connection is being dropped. "
+          "Please reconnect on port {port}",
+    2103: "Market data farm connection is broken:usfarm",
+    2104: "Market data farm connection is OK:usfarm",
+    2105: "HMDS data farm connection is broken:ushmds",
+    2106: "HMDS data farm connection is OK:ushmds",
+    2107: "HMDS data farm connection is inactive but should be available upon demand.ushmds",
+    2108: "Market data farm connection is inactive but should be available upon demand.usfarm",
+    2110: "Connectivity between Trader Workstation and server is broken. "
+          "It will be restored automatically.",
+    2157: "Sec-def data farm connection is broken:secdefil",
+    2158: "Sec-def data farm connection is OK:secdefil",
+}
+
+
+@dataclass
+class DropOnPlace:
+    """Drop the link on the next placeOrder, before or after acknowledging it."""
+
+    after_ack: bool
+
+
+class Faults:
+    """Thread-safe fault switches consulted by the server."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.refuse_until = 0.0
+        self._running = threading.Event()
+        self._running.set()
+        self._stall_timer: Optional[threading.Timer] = None
+        self.drop_on_place: Optional[DropOnPlace] = None
+
+    def refuse_for(self, seconds: float) -> None:
+        """Close new connections immediately for ``seconds``."""
+        with self._lock:
+            self.refuse_until = time.monotonic() + seconds
+
+    @property
+    def refusing(self) -> bool:
+        """True while connections are refused."""
+        return time.monotonic() < self.refuse_until
+
+    def stall_for(self, seconds: float) -> None:
+        """Stop answering (keep sockets open) for ``seconds``."""
+        with self._lock:
+            self._running.clear()
+            if self._stall_timer:
+                self._stall_timer.cancel()
+            self._stall_timer = threading.Timer(seconds, self._running.set)
+            self._stall_timer.daemon = True
+            self._stall_timer.start()
+
+    def end_stall(self) -> None:
+        """Resume immediately."""
+        with self._lock:
+            if self._stall_timer:
+                self._stall_timer.cancel()
+            self._running.set()
+
+    @property
+    def stalled(self) -> bool:
+        """True while stalled."""
+        return not self._running.is_set()
+
+    def wait_running(self, timeout: Optional[float] = None) -> bool:
+        """Block while stalled."""
+        return self._running.wait(timeout)
+
+    def arm_drop_on_place(self, after_ack: bool) -> None:
+        """Arm a link drop for the next placeOrder."""
+        with self._lock:
+            self.drop_on_place = DropOnPlace(after_ack)
+
+    def take_drop_on_place(self) -> Optional[DropOnPlace]:
+        """Consume the armed drop, if any."""
+        with self._lock:
+            d, self.drop_on_place = self.drop_on_place, None
+            return d
+
+
+def system_text(code: int, port: int = 0) -> str:
+    """IB's text for a system code."""
+    return SYSTEM_TEXTS.get(code, f"System message {code}").format(port=port)

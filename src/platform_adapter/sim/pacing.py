@@ -1,0 +1,106 @@
+"""IB pacing rules: message rate, historical data pacing, market data lines."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import Optional
+
+HMDS = "Historical Market Data Service error message:"
+TEXT_100 = "Max rate of messages per second has been exceeded:max={max} rec={rec} (1)"
+TEXT_101 = "Max number of tickers has been reached"
+TEXT_162_PACING = HMDS + "Historical data request pacing violation"
+
+
+@dataclass
+class PacingConfig:
+    """Limits; ``enabled=False`` turns every check off (benchmarks)."""
+
+    enabled: bool = True
+    max_msgs_per_sec: int = 50
+    max_rate_violations: int = 3
+    hist_max_requests: int = 60
+    hist_window_s: float = 600.0
+    hist_identical_window_s: float = 15.0
+    hist_same_contract_max: int = 6
+    hist_same_contract_window_s: float = 2.0
+    max_market_data_lines: int = 100
+
+
+@dataclass
+class PacingStats:
+    """Violations counted per client id and rule."""
+
+    violations: Counter[tuple[int, str]] = field(default_factory=Counter)
+
+    def count(self, client_id: Optional[int] = None, rule: Optional[str] = None) -> int:
+        """Number of violations, optionally filtered."""
+        return sum(n for (cid, r), n in self.violations.items()
+                   if (client_id is None or cid == client_id) and (rule is None or r == rule))
+
+
+class ClientPacer:
+    """Per-client message rate tracking (sliding one-second window)."""
+
+    def __init__(self, cfg: PacingConfig) -> None:
+        self.cfg = cfg
+        self.stamps: deque[float] = deque()
+        self.violations = 0
+        self._flagged_until = 0.0
+
+    def on_message(self, now: float) -> Optional[int]:
+        """Record one incoming message; returns the current rate if it is a new violation."""
+        if not self.cfg.enabled:
+            return None
+        self.stamps.append(now)
+        while self.stamps and now - self.stamps[0] > 1.0:
+            self.stamps.popleft()
+        rate = len(self.stamps)
+        if rate > self.cfg.max_msgs_per_sec and now >= self._flagged_until:
+            self.violations += 1
+            self._flagged_until = now + 1.0
+            return rate
+        return None
+
+    @property
+    def must_disconnect(self) -> bool:
+        """True after repeated violations."""
+        return self.violations >= self.cfg.max_rate_violations
+
+
+class HistoricalPacer:
+    """Gateway-wide historical request pacing (IB counts per account/session)."""
+
+    def __init__(self, cfg: PacingConfig) -> None:
+        self.cfg = cfg
+        self._lock = threading.Lock()
+        self._all: deque[float] = deque()
+        self._identical: dict[str, float] = {}
+        self._by_contract: dict[str, deque[float]] = {}
+
+    def check(self, identical_key: str, contract_key: str,
+              now: Optional[float] = None) -> Optional[str]:
+        """Returns the violated rule name, or None (and records the request)."""
+        if not self.cfg.enabled:
+            return None
+        now = time.monotonic() if now is None else now
+        c = self.cfg
+        with self._lock:
+            while self._all and now - self._all[0] > c.hist_window_s:
+                self._all.popleft()
+            if len(self._all) >= c.hist_max_requests:
+                return "hist_60_per_10min"
+            last = self._identical.get(identical_key)
+            if last is not None and now - last < c.hist_identical_window_s:
+                return "hist_identical_15s"
+            dq = self._by_contract.setdefault(contract_key, deque())
+            while dq and now - dq[0] > c.hist_same_contract_window_s:
+                dq.popleft()
+            if len(dq) >= c.hist_same_contract_max:
+                return "hist_6_same_contract_2s"
+            self._all.append(now)
+            self._identical[identical_key] = now
+            dq.append(now)
+            return None

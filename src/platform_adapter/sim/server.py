@@ -1,0 +1,427 @@
+"""SimulatedGateway: threaded TCP server speaking the TWS socket protocol."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Sequence, Union
+
+from . import messages as m
+from .account import Account
+from .account_values import account_values
+from .contracts import BY_CONID
+from .engine import Engine, ErrorEvent, Event, OrderEvent
+from .faults import Faults, system_text
+from .history import live_price
+from .market import BID, ASK, Market
+from .orders import SimExecution, SimOrder
+from .pacing import HistoricalPacer, PacingConfig, PacingStats
+from .protocol import Field, frame
+from .session import MSG_NAMES, Session
+
+log = logging.getLogger("platform_adapter.sim")
+
+SUMMARY_TAGS = (
+    "AccountType", "NetLiquidation", "TotalCashValue", "SettledCash", "AccruedCash", "BuyingPower",
+    "EquityWithLoanValue", "PreviousDayEquityWithLoanValue", "GrossPositionValue", "ReqTEquity",
+    "ReqTMargin", "SMA", "InitMarginReq", "MaintMarginReq", "AvailableFunds", "ExcessLiquidity",
+    "Cushion", "FullInitMarginReq", "FullMaintMarginReq", "FullAvailableFunds",
+    "FullExcessLiquidity", "LookAheadNextChange", "LookAheadInitMarginReq",
+    "LookAheadMaintMarginReq", "LookAheadAvailableFunds", "LookAheadExcessLiquidity",
+    "HighestSeverity", "DayTradesRemaining", "Leverage", "RealizedPnL", "UnrealizedPnL",
+)
+NON_MONEY = {"AccountType": "INDIVIDUAL", "Cushion": None, "LookAheadNextChange": "0",
+             "HighestSeverity": "0", "DayTradesRemaining": "-1", "Leverage": None}
+
+
+def money(x: float) -> str:
+    """Monetary value as TWS prints it (two decimals)."""
+    return f"{x:.2f}"
+
+
+@dataclass
+class GatewayStats:
+    """Snapshot of what the simulator has seen (for tests)."""
+
+    received: Counter[str] = field(default_factory=Counter)
+    pacing: PacingStats = field(default_factory=PacingStats)
+    connections: int = 0
+    clients: list[int] = field(default_factory=list)
+    orders: list[SimOrder] = field(default_factory=list)
+    executions: list[SimExecution] = field(default_factory=list)
+
+
+class SimulatedGateway:
+    """In-process simulated IB Gateway. Use as a context manager or start()/stop()."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, seed: int = 1,
+                 server_version: int = 176, account: str = "DU1234567",
+                 starting_cash: float = 1_000_000.0, state_file: Union[str, Path, None] = None,
+                 tick_interval: float = 0.25, pacing: Union[bool, PacingConfig] = True,
+                 max_market_data_lines: int = 100, partial_fill_size: float = 1000.0,
+                 burst_on_subscribe: int = 0, burst_size: int = 10_000,
+                 rt_bar_interval: float = 5.0, conn_time_tz: str = "UTC") -> None:
+        self.host, self._req_port = host, port
+        self.seed = seed
+        self.server_version = server_version
+        self.account_id = account
+        self.conn_time_tz = conn_time_tz
+        self.tick_interval = tick_interval
+        self.rt_bar_interval = rt_bar_interval
+        self.burst_on_subscribe = burst_on_subscribe
+        self.burst_size = burst_size
+        self.pacing = pacing if isinstance(pacing, PacingConfig) else PacingConfig(enabled=pacing)
+        if not isinstance(pacing, PacingConfig):
+            self.pacing.max_market_data_lines = max_market_data_lines
+        self.state_file = Path(state_file) if state_file else None
+        self.lock = threading.RLock()
+        self.market = Market(seed)
+        self.account = Account(account, starting_cash)
+        self.engine = Engine(self.account, self.market, partial_fill_size)
+        self.faults = Faults()
+        self.hist_pacer = HistoricalPacer(self.pacing)
+        self._stats = GatewayStats()
+        self.sessions: dict[int, Session] = {}
+        self._all_sessions: set[Session] = set()
+        self._listener: Optional[socket.socket] = None
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.port = 0
+        self._load_state()
+
+    # --- lifecycle ------------------------------------------------------------------
+    def start(self) -> "SimulatedGateway":
+        """Bind, listen and start the accept and market threads."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self._req_port))
+        sock.listen(64)
+        self._listener = sock
+        self.port = sock.getsockname()[1]
+        for target, name in ((self._accept_loop, "sim-accept"), (self._market_loop, "sim-market")):
+            t = threading.Thread(target=target, name=name, daemon=True)
+            t.start()
+            self._threads.append(t)
+        return self
+
+    def stop(self) -> None:
+        """Close every connection, stop threads and save state."""
+        self._stop.set()
+        self.faults.end_stall()
+        if self._listener:
+            try:
+                self._listener.close()
+            except OSError:
+                pass
+        self.drop_all_connections()
+        for t in self._threads:
+            t.join(timeout=2)
+        self.save_state()
+
+    def __enter__(self) -> "SimulatedGateway":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def _accept_loop(self) -> None:
+        assert self._listener is not None
+        while not self._stop.is_set():
+            try:
+                conn, addr = self._listener.accept()
+            except OSError:
+                return
+            if self.faults.refusing:
+                conn.close()
+                continue
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn.settimeout(None)
+            s = Session(self, conn, addr)
+            with self.lock:
+                self._all_sessions.add(s)
+                self._stats.connections += 1
+            s.start()
+
+    def _register(self, s: Session, client_id: int) -> bool:
+        with self.lock:
+            if client_id in self.sessions:
+                return False
+            self.sessions[client_id] = s
+            return True
+
+    def _unregister(self, s: Session) -> None:
+        with self.lock:
+            self._all_sessions.discard(s)
+            if s.client_id is not None and self.sessions.get(s.client_id) is s:
+                del self.sessions[s.client_id]
+
+    # --- market loop -------------------------------------------------------------------
+    def _market_loop(self) -> None:
+        while not self._stop.wait(self.tick_interval):
+            if self.faults.stalled:
+                continue
+            try:
+                with self.lock:
+                    self.market.step()
+                    self.apply_events(self.engine.on_market())
+                    for s in list(self.sessions.values()):
+                        self._push_market(s)
+            except Exception:  # noqa: BLE001
+                log.exception("market loop error")
+
+    def _push_market(self, s: Session) -> None:
+        msgs: list[Sequence[Field]] = []
+        for req_id, con_id in s.subs.mkt.items():
+            msgs += s.quote_msgs(req_id, con_id, False)
+        for req_id, (con_id, kind) in s.subs.tbt.items():
+            msg = s.tbt_msg(req_id, con_id, kind, False)
+            if msg:
+                msgs.append(msg)
+        now = time.monotonic()
+        for req_id, bar in s.subs.rtb.items():
+            bar.prices.append(self.market.quote(bar.con_id).last)
+            q = self.market.quote(bar.con_id)
+            bar.volume += q.last_size if q.traded else 0
+            if now >= bar.next_emit:
+                p = bar.prices
+                wap = sum(p) / len(p)
+                msgs.append(m.real_time_bar(req_id, bar.bar_time, p[0], max(p), min(p), p[-1],
+                                            bar.volume, wap, len(p)))
+                bar.bar_time += 5
+                bar.next_emit = now + self.rt_bar_interval
+                bar.prices, bar.volume = [p[-1]], 0.0
+        for req_id, (spec, secs) in s.subs.hist_live.items():
+            t = int(time.time() // secs * secs)
+            px = self.market.quote(spec.con_id).last or live_price(spec, self.seed, t)
+            msgs.append(m.historical_data_update(req_id, 1, str(t), px, px, px, px, px, 0))
+        msgs += [self.pnl_msg(r) for r in s.subs.pnl]
+        msgs += [self.pnl_single_msg(r, c) for r, c in s.subs.pnl_single.items()]
+        if msgs:
+            s.send(*msgs)
+
+    # --- orders ------------------------------------------------------------------------
+    def next_order_id(self) -> int:
+        """Next valid order id (continues from the persisted high-water mark)."""
+        return self.engine.order_id_high_water + 1
+
+    def place_order(self, o: SimOrder, silent: bool = False) -> None:
+        """Run an order through the engine and tell its client (unless silent)."""
+        events = self.engine.place(o)
+        if silent:
+            events = [e for e in events if not (isinstance(e, (OrderEvent, ErrorEvent))
+                                                and e_client(e) == o.client_id)]
+        self.apply_events(events)
+
+    def apply_events(self, events: list[Event]) -> None:
+        """Send engine events to their clients and push account changes."""
+        if not events:
+            return
+        filled = False
+        for ev in events:
+            s = self.sessions.get(e_client(ev))
+            if isinstance(ev, ErrorEvent):
+                if s:
+                    s.error(ev.req_id, ev.code, ev.text)
+                continue
+            o = ev.order
+            spec = BY_CONID[o.con_id]
+            targets = [x for x in self.sessions.values()
+                       if x is s or (x.subs.auto_open and x.client_id == 0)]
+            for t in targets:
+                if ev.kind == "open":
+                    t.send(m.open_order(t.sv, o, spec))
+                elif ev.kind == "status":
+                    t.send(m.order_status(o))
+                elif ev.kind == "exec" and ev.execution:
+                    filled = True
+                    t.send(m.execution(t.sv, -1, ev.execution, spec))
+                elif ev.kind == "commission" and ev.execution:
+                    e = ev.execution
+                    t.send(m.commission_report(e.exec_id, e.commission, spec.currency, e.realized_pnl))
+        if filled:
+            self._push_account()
+        self.save_state()
+
+    def _push_account(self) -> None:
+        for s in list(self.sessions.values()):
+            if s.subs.acct_updates:
+                s.send(*self.account_update_msgs(), m.account_time(time.strftime("%H:%M", time.gmtime())))
+            if s.subs.positions:
+                s.send(*self.position_msgs())
+
+    # --- account views ---------------------------------------------------------------
+    def values(self) -> dict[str, float]:
+        """Account figures at current marks."""
+        return self.account.values(self.market.mark)
+
+    def position_msgs(self) -> list[list[Field]]:
+        """position messages for every position."""
+        a = self.account
+        return [m.position(a.account_id, BY_CONID[cid], p.qty, p.avg_cost)
+                for cid, p in a.positions.items()]
+
+    def summary_msgs(self, req_id: int, tags: list[str]) -> list[list[Field]]:
+        """accountSummary messages for the requested tags."""
+        vals = self.values()
+        wanted = SUMMARY_TAGS if not tags or "All" in tags else tags
+        out = []
+        for tag in wanted:
+            if tag in NON_MONEY:
+                v = NON_MONEY[tag]
+                if v is None:
+                    v = f"{vals.get(tag, 0.0):.6f}".rstrip("0").rstrip(".") if tag == "Cushion" \
+                        else f"{vals.get(tag, 0.0):.2f}"
+                out.append(m.account_summary(req_id, self.account_id, tag, v, ""))
+            elif tag in vals:
+                out.append(m.account_summary(req_id, self.account_id, tag, money(vals[tag]), "USD"))
+        return out
+
+    def account_value_triples(self) -> list[tuple[str, str, str]]:
+        """(key, value, currency) for reqAccountUpdates."""
+        return account_values(self.account_id, self.values(), money)
+
+    def account_update_msgs(self) -> list[list[Field]]:
+        """updateAccountValue + updatePortfolio messages."""
+        out = [m.account_value(k, v, c, self.account_id) for k, v, c in self.account_value_triples()]
+        for cid, p in self.account.positions.items():
+            spec = BY_CONID[cid]
+            px = self.market.mark(cid)
+            out.append(m.portfolio_value(spec, p.qty, px, p.qty * px * spec.mult, p.avg_cost,
+                                         self.account.unrealized(cid, px), p.realized,
+                                         self.account_id))
+        return out
+
+    def pnl_msg(self, req_id: int) -> list[Field]:
+        """pnl message for the whole account."""
+        v = self.values()
+        u, r = round(v["UnrealizedPnL"], 2), round(v["RealizedPnL"], 2)
+        return m.pnl(req_id, round(u + r, 2), u, r)
+
+    def pnl_single_msg(self, req_id: int, con_id: int) -> list[Field]:
+        """pnlSingle message for one position."""
+        p = self.account.positions.get(con_id)
+        px = self.market.mark(con_id)
+        qty = p.qty if p else 0.0
+        unreal = round(self.account.unrealized(con_id, px), 2)
+        real = round(p.realized, 2) if p else 0.0
+        return m.pnl_single(req_id, qty, unreal + real, unreal, real, qty * px * BY_CONID[con_id].mult)
+
+    def lines_in_use(self) -> int:
+        """Market data lines held by all clients."""
+        return sum(len(s.subs.mkt) + len(s.subs.tbt) for s in self.sessions.values())
+
+    # --- stats -----------------------------------------------------------------------
+    def count_message(self, fields: list[str]) -> None:
+        """Count one received message by name."""
+        name = MSG_NAMES.get(int(fields[0]) if fields and fields[0].isdigit() else -1,
+                             f"msg{fields[0] if fields else '?'}")
+        with self.lock:
+            self._stats.received[name] += 1
+
+    def record_violation(self, client_id: int, rule: str) -> None:
+        """Count a pacing violation."""
+        with self.lock:
+            self._stats.pacing.violations[(client_id, rule)] += 1
+
+    def stats(self) -> GatewayStats:
+        """A copy of the current statistics."""
+        with self.lock:
+            return GatewayStats(received=Counter(self._stats.received),
+                                pacing=PacingStats(Counter(self._stats.pacing.violations)),
+                                connections=self._stats.connections,
+                                clients=sorted(self.sessions),
+                                orders=list(self.engine.orders.values()),
+                                executions=list(self.engine.executions))
+
+    # --- faults ------------------------------------------------------------------------
+    def drop_all_connections(self) -> None:
+        """Close every client socket (like a gateway restart)."""
+        with self.lock:
+            sessions = list(self._all_sessions)
+        for s in sessions:
+            s.close()
+
+    def refuse_connections(self, seconds: float) -> None:
+        """New connections are closed immediately for ``seconds``."""
+        self.faults.refuse_for(seconds)
+
+    def stall(self, seconds: float) -> None:
+        """Stop answering and streaming for ``seconds``; sockets stay open."""
+        self.faults.stall_for(seconds)
+
+    def send_system_code(self, code: int, client_id: Optional[int] = None) -> None:
+        """Send a system message (1100, 1101, 1102, 2103, 2104, ...) with IB's text."""
+        with self.lock:
+            targets = [s for cid, s in self.sessions.items() if client_id in (None, cid)]
+        for s in targets:
+            s.error(-1, code, system_text(code, self.port))
+
+    def reject_next_order(self, reason: str = "Simulated rejection") -> None:
+        """The next new order is rejected with error 201."""
+        with self.lock:
+            self.engine.reject_next = reason
+
+    def drop_on_next_place_order(self, after_ack: bool = False) -> None:
+        """Drop the link right after the next placeOrder; the order is still placed."""
+        self.faults.arm_drop_on_place(after_ack)
+
+    # --- burst -------------------------------------------------------------------------
+    def burst(self, req_id: int, n: int, client_id: Optional[int] = None) -> int:
+        """Send n pre-encoded tick messages for a subscribed reqId in one sendall."""
+        with self.lock:
+            s = next((x for cid, x in self.sessions.items()
+                      if (client_id is None or cid == client_id) and req_id in x.subs.mkt), None)
+            if s is None:
+                raise KeyError(f"no market data subscription {req_id}")
+            q = self.market.quote(s.subs.mkt[req_id])
+            tick = self.market.specs[s.subs.mkt[req_id]].min_tick
+        parts = []
+        for i in range(n):
+            if i % 2 == 0:
+                px = round(q.bid + tick * (i % 10), 10)
+                parts.append(frame(m.tick_price(req_id, BID if i % 4 == 0 else ASK, px, 100 + i % 7)))
+            else:
+                parts.append(frame(m.tick_size(req_id, 0 if i % 4 == 1 else 3, 100 + i % 13)))
+        data = b"".join(parts)
+        s.send_raw(data)
+        return n
+
+    # --- state file ----------------------------------------------------------------------
+    def save_state(self) -> None:
+        """Persist account, orders, executions and the order-id high-water mark."""
+        if not self.state_file:
+            return
+        with self.lock:
+            state = {"version": 1, "account": self.account.to_json(),
+                     "order_id_high_water": self.engine.order_id_high_water,
+                     "next_perm_id": self.engine.next_perm_id, "exec_seq": self.engine.exec_seq,
+                     "orders": [o.to_json() for o in self.engine.orders.values()],
+                     "executions": [e.to_json() for e in self.engine.executions]}
+            tmp = self.state_file.with_suffix(self.state_file.suffix + ".tmp")
+            tmp.write_text(json.dumps(state, indent=1))
+            os.replace(tmp, self.state_file)
+
+    def _load_state(self) -> None:
+        if not self.state_file or not self.state_file.exists():
+            return
+        d = json.loads(self.state_file.read_text())
+        self.account.load_json(d["account"])
+        self.engine.order_id_high_water = int(d.get("order_id_high_water", 0))
+        self.engine.next_perm_id = int(d.get("next_perm_id", self.engine.next_perm_id))
+        self.engine.exec_seq = int(d.get("exec_seq", 1))
+        for od in d.get("orders", []):
+            o = SimOrder.from_json(od)
+            self.engine.orders[(o.client_id, o.order_id)] = o
+        self.engine.executions = [SimExecution.from_json(e) for e in d.get("executions", [])]
+
+
+def e_client(ev: Event) -> int:
+    """Client id an event belongs to."""
+    return ev.client_id if isinstance(ev, ErrorEvent) else ev.order.client_id

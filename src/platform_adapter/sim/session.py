@@ -1,0 +1,476 @@
+"""One client connection: handshake, startApi and the request handlers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
+
+from . import messages as m
+from .contracts import NO_SECDEF_TEXT, ContractSpec, parse_contract, resolve, resolve_one
+from .faults import system_text
+from .history import BAR_SIZES, HistoryError, bars, parse_request
+from .market import (ASK, BID, CLOSE, DELAYED, HIGH, LAST, LAST_SIZE, LAST_TIMESTAMP, LOW, OPEN,
+                     VOLUME)
+from .orders import SimOrder
+from .pacing import TEXT_100, TEXT_101, TEXT_162_PACING, ClientPacer
+from .protocol import Field, FrameReader, as_float, as_int, frame, parse_version_range
+
+if TYPE_CHECKING:
+    from .server import SimulatedGateway
+
+log = logging.getLogger("platform_adapter.sim")
+
+MSG_NAMES = {
+    1: "reqMktData", 2: "cancelMktData", 3: "placeOrder", 4: "cancelOrder", 5: "reqOpenOrders",
+    6: "reqAccountUpdates", 7: "reqExecutions", 8: "reqIds", 9: "reqContractDetails",
+    15: "reqAutoOpenOrders", 16: "reqAllOpenOrders", 17: "reqManagedAccts",
+    20: "reqHistoricalData", 25: "cancelHistoricalData", 49: "reqCurrentTime",
+    50: "reqRealTimeBars", 51: "cancelRealTimeBars", 58: "reqGlobalCancel",
+    59: "reqMarketDataType", 61: "reqPositions", 62: "reqAccountSummary",
+    63: "cancelAccountSummary", 64: "cancelPositions", 71: "startApi", 74: "reqPositionsMulti",
+    75: "cancelPositionsMulti", 76: "reqAccountUpdatesMulti", 77: "cancelAccountUpdatesMulti",
+    87: "reqHeadTimeStamp", 92: "reqPnL", 93: "cancelPnL", 94: "reqPnLSingle",
+    95: "cancelPnLSingle", 97: "reqTickByTickData", 98: "cancelTickByTickData",
+    99: "reqCompletedOrders",
+}
+TBT_KINDS = {"Last": 1, "AllLast": 2, "BidAsk": 3, "MidPoint": 4}
+DUP_CLIENT_TEXT = ("Unable to connect as the client id is already in use. "
+                   "Retry with a unique client id.")
+MIN_SUPPORTED_VERSION = 157
+
+
+@dataclass
+class RtBar:
+    """Real-time bar accumulator."""
+
+    con_id: int
+    next_emit: float
+    bar_time: int
+    prices: list[float] = field(default_factory=list)
+    volume: float = 0.0
+
+
+@dataclass
+class Subs:
+    """Everything a client is subscribed to."""
+
+    mkt: dict[int, int] = field(default_factory=dict)  # reqId -> conId
+    tbt: dict[int, tuple[int, int]] = field(default_factory=dict)  # reqId -> (conId, kind)
+    rtb: dict[int, RtBar] = field(default_factory=dict)
+    hist_live: dict[int, tuple[ContractSpec, int]] = field(default_factory=dict)
+    pnl: set[int] = field(default_factory=set)
+    pnl_single: dict[int, int] = field(default_factory=dict)
+    acct_summary: dict[int, list[str]] = field(default_factory=dict)
+    acct_updates: bool = False
+    positions: bool = False
+    auto_open: bool = False
+
+
+class Session(threading.Thread):
+    """Serves one TCP client."""
+
+    def __init__(self, gw: "SimulatedGateway", sock: socket.socket, addr: tuple[str, int]) -> None:
+        super().__init__(name=f"sim-session-{addr[1]}", daemon=True)
+        self.gw = gw
+        self.sock = sock
+        self.addr = addr
+        self.sv = gw.server_version
+        self.client_id: Optional[int] = None
+        self.md_type = 1
+        self.subs = Subs()
+        self.pacer = ClientPacer(gw.pacing)
+        self._send_lock = threading.Lock()
+        self.closed = threading.Event()
+        self.ready = threading.Event()
+
+    # --- sending -------------------------------------------------------------------
+    def send(self, *msgs: Sequence[Field]) -> None:
+        """Encode and send messages (one sendall)."""
+        self.send_raw(b"".join(frame(x) for x in msgs))
+
+    def send_raw(self, data: bytes) -> None:
+        """Send pre-encoded frames; closes the session on socket errors."""
+        if self.closed.is_set():
+            return
+        try:
+            with self._send_lock:
+                self.sock.sendall(data)
+        except OSError:
+            self.close()
+
+    def error(self, req_id: int, code: int, text: str) -> None:
+        """Send an error / notice message."""
+        self.send(m.error(self.sv, req_id, code, text, "", int(time.time() * 1000)))
+
+    def close(self) -> None:
+        """Close the socket and unregister."""
+        if self.closed.is_set():
+            return
+        self.closed.set()
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+        self.gw._unregister(self)
+
+    # --- main loop -------------------------------------------------------------------
+    def run(self) -> None:
+        reader = FrameReader(self.sock)
+        try:
+            if not self._handshake(reader):
+                return
+            while not self.closed.is_set():
+                fields = reader.read_fields()
+                self.gw.faults.wait_running()
+                if self.closed.is_set() or not fields:
+                    break
+                self._dispatch(fields)
+        except (ConnectionError, OSError):
+            pass
+        except Exception:  # noqa: BLE001 - a session must never kill the gateway
+            log.exception("session %s crashed", self.client_id)
+        finally:
+            self.close()
+
+    def _handshake(self, reader: FrameReader) -> bool:
+        if reader.read_exact(4) != b"API\0":
+            return False
+        text = reader.read_frame().decode("ascii", "replace")
+        lo, hi = parse_version_range(text)
+        ours = self.gw.server_version
+        if lo > ours or min(hi, ours) < MIN_SUPPORTED_VERSION:
+            log.info("refusing client offering %s (ours %d)", text, ours)
+            return False
+        self.sv = min(hi, ours)
+        now = dt.datetime.now(dt.timezone.utc)
+        self.send(m.server_hello(self.sv, now.strftime("%Y%m%d %H:%M:%S ") + self.gw.conn_time_tz))
+        while True:
+            fields = reader.read_fields()
+            self.gw.count_message(fields)
+            if fields and fields[0] == "71":
+                break
+            log.info("message before startApi ignored: %s", fields[:3])
+        cid = as_int(fields[2] if len(fields) > 2 else "0")
+        self.gw.faults.wait_running()
+        if not self.gw._register(self, cid):
+            self.send(m.error(self.sv, -1, 326, DUP_CLIENT_TEXT, "", int(time.time() * 1000)))
+            time.sleep(0.05)
+            return False
+        self.client_id = cid
+        self.send(m.managed_accounts(self.gw.account_id), m.next_valid_id(self.gw.next_order_id()))
+        self.send(*[m.error(self.sv, -1, c, system_text(c), "", int(time.time() * 1000))
+                    for c in (2104, 2107, 2158)])
+        self.ready.set()
+        return True
+
+    def _dispatch(self, fields: list[str]) -> None:
+        gw = self.gw
+        gw.count_message(fields)
+        rate = self.pacer.on_message(time.monotonic())
+        if rate is not None:
+            gw.record_violation(self.client_id or 0, "msg_rate")
+            self.error(-1, 100, TEXT_100.format(max=gw.pacing.max_msgs_per_sec, rec=rate))
+            if self.pacer.must_disconnect:
+                log.warning("client %s disconnected for pacing", self.client_id)
+                self.close()
+                return
+        msg_id = as_int(fields[0], -1)
+        handler: Optional[Callable[[list[str]], None]] = getattr(
+            self, "h_" + MSG_NAMES.get(msg_id, "unknown"), None)
+        if handler is None:
+            log.info("unhandled message %s: %s", msg_id, fields[:4])
+            return
+        with gw.lock:
+            handler(fields)
+
+    # --- simple requests --------------------------------------------------------------
+    def h_startApi(self, f: list[str]) -> None:
+        log.info("duplicate startApi ignored")
+
+    def h_reqIds(self, f: list[str]) -> None:
+        self.send(m.next_valid_id(self.gw.next_order_id()))
+
+    def h_reqCurrentTime(self, f: list[str]) -> None:
+        self.send(m.current_time(int(time.time())))
+
+    def h_reqManagedAccts(self, f: list[str]) -> None:
+        self.send(m.managed_accounts(self.gw.account_id))
+
+    def h_reqMarketDataType(self, f: list[str]) -> None:
+        self.md_type = as_int(f[2], 1) if len(f) > 2 else 1
+        self.send(*[m.market_data_type(r, self.md_type) for r in self.subs.mkt])
+
+    def h_reqContractDetails(self, f: list[str]) -> None:
+        req_id = as_int(f[2])
+        q, _ = parse_contract(f, 3)
+        found = resolve(q)
+        if not found:
+            self.error(req_id, 200, NO_SECDEF_TEXT)
+            return
+        self.send(*[m.contract_data(self.sv, req_id, c) for c in found], m.contract_data_end(req_id))
+
+    def _spec(self, f: list[str], i: int, req_id: int) -> Optional[ContractSpec]:
+        q, _ = parse_contract(f, i)
+        spec = resolve_one(q)
+        if spec is None:
+            self.error(req_id, 200, NO_SECDEF_TEXT)
+        return spec
+
+    # --- market data ------------------------------------------------------------------
+    def _tid(self, t: int) -> int:
+        return DELAYED.get(t, t) if self.md_type in (3, 4) else t
+
+    def quote_msgs(self, req_id: int, con_id: int, full: bool) -> list[list[Field]]:
+        """Tick messages for one subscription (full = initial snapshot)."""
+        q = self.gw.market.quote(con_id)
+        t = self._tid
+        out = [m.tick_price(req_id, t(BID), q.bid, q.bid_size),
+               m.tick_price(req_id, t(ASK), q.ask, q.ask_size)]
+        if full or q.traded:
+            out.append(m.tick_price(req_id, t(LAST), q.last, q.last_size))
+            out.append(m.tick_size(req_id, t(VOLUME), q.volume))
+            out.append(m.tick_string(req_id, t(LAST_TIMESTAMP), str(q.last_time)))
+        if full:
+            out += [m.tick_price(req_id, t(HIGH), q.high, 0), m.tick_price(req_id, t(LOW), q.low, 0),
+                    m.tick_price(req_id, t(CLOSE), q.close, 0), m.tick_price(req_id, t(OPEN), q.open, 0)]
+        return out
+
+    def _lines_ok(self, req_id: int) -> bool:
+        if self.gw.pacing.enabled and self.gw.lines_in_use() >= self.gw.pacing.max_market_data_lines:
+            self.gw.record_violation(self.client_id or 0, "mkt_data_lines")
+            self.error(req_id, 101, TEXT_101)
+            return False
+        return True
+
+    def h_reqMktData(self, f: list[str]) -> None:
+        req_id = as_int(f[2])
+        spec = self._spec(f, 3, req_id)
+        if spec is None:
+            return
+        snapshot = len(f) > 17 and f[17] == "1"
+        if not snapshot and req_id in self.subs.mkt:
+            self.error(req_id, 322, "Error processing request:-'bW' : cause - Duplicate ticker id")
+            return
+        if not snapshot and not self._lines_ok(req_id):
+            return
+        self.send(m.market_data_type(req_id, self.md_type), *self.quote_msgs(req_id, spec.con_id, True))
+        if snapshot:
+            self.send(m.tick_snapshot_end(req_id))
+            return
+        self.subs.mkt[req_id] = spec.con_id
+        n = self.gw.burst_size if spec.symbol == "BURST" else self.gw.burst_on_subscribe
+        if n:
+            self.gw.burst(req_id, n, self.client_id)
+
+    def h_cancelMktData(self, f: list[str]) -> None:
+        self.subs.mkt.pop(as_int(f[2]), None)
+
+    def h_reqTickByTickData(self, f: list[str]) -> None:
+        req_id = as_int(f[1])
+        spec = self._spec(f, 2, req_id)
+        if spec is None or not self._lines_ok(req_id):
+            return
+        kind = TBT_KINDS.get(f[14] if len(f) > 14 else "", 0)
+        if not kind:
+            self.error(req_id, 321, "Error validating request.-'bY' : cause - Invalid tick type")
+            return
+        self.subs.tbt[req_id] = (spec.con_id, kind)
+        msg = self.tbt_msg(req_id, spec.con_id, kind, True)
+        if msg:
+            self.send(msg)
+
+    def tbt_msg(self, req_id: int, con_id: int, kind: int, force: bool) -> Optional[list[Field]]:
+        """Tick-by-tick message for the current quote."""
+        q = self.gw.market.quote(con_id)
+        now = int(time.time())
+        if kind in (1, 2):
+            if not (q.traded or force):
+                return None
+            ex = self.gw.market.specs[con_id].primary_exchange or "IDEALPRO"
+            return m.tick_by_tick_last(req_id, kind, q.last_time, q.last, q.last_size, 0, ex, "")
+        if kind == 3:
+            return m.tick_by_tick_bid_ask(req_id, now, q.bid, q.ask, q.bid_size, q.ask_size)
+        return m.tick_by_tick_mid(req_id, now, round(q.mid, 10))
+
+    def h_cancelTickByTickData(self, f: list[str]) -> None:
+        self.subs.tbt.pop(as_int(f[1]), None)
+
+    def h_reqRealTimeBars(self, f: list[str]) -> None:
+        req_id = as_int(f[2])
+        spec = self._spec(f, 3, req_id)
+        if spec is None:
+            return
+        now = time.time()
+        self.subs.rtb[req_id] = RtBar(spec.con_id, time.monotonic() + self.gw.rt_bar_interval,
+                                      int(now // 5 * 5))
+
+    def h_cancelRealTimeBars(self, f: list[str]) -> None:
+        self.subs.rtb.pop(as_int(f[2]), None)
+
+    def h_reqHistoricalData(self, f: list[str]) -> None:
+        req_id = as_int(f[1])
+        spec = self._spec(f, 2, req_id)
+        if spec is None:
+            return
+        req = parse_request(f, 15)
+        if req is None:
+            self.error(req_id, 321, "Error validating request.-'bP' : cause - bad request")
+            return
+        key = "|".join([str(spec.con_id), req.end, req.bar_size, req.duration, req.what_to_show,
+                        str(req.use_rth)])
+        rule = self.gw.hist_pacer.check(key, f"{spec.con_id}|{f[9]}|{req.what_to_show}")
+        if rule:
+            self.gw.record_violation(self.client_id or 0, rule)
+            self.error(req_id, 162, TEXT_162_PACING)
+            return
+        try:
+            rows, start, end = bars(spec, self.gw.seed, req, dt.datetime.now(dt.timezone.utc))
+        except HistoryError as e:
+            self.error(req_id, e.code, e.text)
+            return
+        msgs = [m.historical_data(self.sv, req_id, start, end, rows)]
+        if self.sv >= m.SV_HISTORICAL_DATA_END:
+            msgs.append(m.historical_data_end(req_id, start, end))
+        self.send(*msgs)
+        if req.keep_up_to_date:
+            self.subs.hist_live[req_id] = (spec, BAR_SIZES[req.bar_size])
+
+    def h_cancelHistoricalData(self, f: list[str]) -> None:
+        self.subs.hist_live.pop(as_int(f[2]), None)
+
+    def h_reqHeadTimeStamp(self, f: list[str]) -> None:
+        req_id = as_int(f[1])
+        if self._spec(f, 2, req_id) is not None:
+            self.send(m.head_timestamp(req_id, "20040102 14:30:00"))
+
+    # --- orders -------------------------------------------------------------------
+    def h_placeOrder(self, f: list[str]) -> None:
+        f = f + [""] * max(0, 40 - len(f))
+        order_id = as_int(f[1])
+        spec = self._spec(f, 2, order_id)
+        if spec is None:
+            return
+        o = SimOrder(order_id=order_id, client_id=self.client_id or 0, perm_id=0,
+                     con_id=spec.con_id, action=f[16].upper(), total_qty=as_float(f[17]),
+                     order_type=f[18].upper(), lmt_price=as_float(f[19], 0.0) or None,
+                     aux_price=as_float(f[20], 0.0) or None, tif=(f[21] or "DAY").upper(),
+                     account=f[23] or self.gw.account_id, order_ref=f[26],
+                     parent_id=as_int(f[28]), outside_rth=f[33] == "1")
+        drop = self.gw.faults.take_drop_on_place()
+        self.gw.place_order(o, silent=drop is not None and not drop.after_ack)
+        if drop is not None:
+            log.warning("fault: dropping client %s after placeOrder %d", self.client_id, order_id)
+            self.close()
+
+    def h_cancelOrder(self, f: list[str]) -> None:
+        self.gw.apply_events(self.gw.engine.cancel(self.client_id or 0, as_int(f[2])))
+
+    def h_reqGlobalCancel(self, f: list[str]) -> None:
+        self.gw.apply_events(self.gw.engine.global_cancel())
+
+    def _send_open(self, orders: list[SimOrder]) -> None:
+        msgs: list[Sequence[Field]] = []
+        for o in orders:
+            spec = self.gw.market.specs[o.con_id]
+            msgs += [m.open_order(self.sv, o, spec), m.order_status(o)]
+        self.send(*msgs, m.open_order_end())
+
+    def h_reqOpenOrders(self, f: list[str]) -> None:
+        self._send_open(self.gw.engine.open_orders(self.client_id))
+
+    def h_reqAllOpenOrders(self, f: list[str]) -> None:
+        self._send_open(self.gw.engine.open_orders())
+
+    def h_reqAutoOpenOrders(self, f: list[str]) -> None:
+        self.subs.auto_open = len(f) > 2 and f[2] == "1"
+
+    def h_reqCompletedOrders(self, f: list[str]) -> None:
+        done = [o for o in self.gw.engine.orders.values() if o.is_done]
+        self.send(*[m.completed_order(self.sv, o, self.gw.market.specs[o.con_id]) for o in done],
+                  m.completed_orders_end())
+
+    def h_reqExecutions(self, f: list[str]) -> None:
+        f = f + [""] * 10
+        req_id, cid, acct, since, sym, sec, exch, side = (
+            as_int(f[2]), as_int(f[3]), f[4], f[5], f[6].upper(), f[7].upper(), f[8].upper(), f[9].upper())
+        msgs: list[Sequence[Field]] = []
+        for e in self.gw.engine.executions:
+            spec = self.gw.market.specs[e.con_id]
+            if (cid and e.client_id != cid) or (acct and acct != e.account) \
+                    or (sym and sym != spec.symbol) or (sec and sec != spec.sec_type) \
+                    or (exch and exch not in (e.exchange, spec.exchange)) \
+                    or (side and side[:1] != {"BOT": "B", "SLD": "S"}[e.side]) \
+                    or (since and e.time[:17].replace("-", " ") < since[:17].replace("-", " ")):
+                continue
+            msgs += [m.execution(self.sv, req_id, e, spec),
+                     m.commission_report(e.exec_id, e.commission, spec.currency, e.realized_pnl)]
+        self.send(*msgs, m.execution_end(req_id))
+
+    # --- account ----------------------------------------------------------------------
+    def h_reqPositions(self, f: list[str]) -> None:
+        self.subs.positions = True
+        self.send(*self.gw.position_msgs(), m.position_end())
+
+    def h_cancelPositions(self, f: list[str]) -> None:
+        self.subs.positions = False
+
+    def h_reqAccountSummary(self, f: list[str]) -> None:
+        req_id = as_int(f[2])
+        tags = [t.strip() for t in (f[4] if len(f) > 4 else "").split(",") if t.strip()]
+        self.subs.acct_summary[req_id] = tags
+        self.send(*self.gw.summary_msgs(req_id, tags), m.account_summary_end(req_id))
+
+    def h_cancelAccountSummary(self, f: list[str]) -> None:
+        self.subs.acct_summary.pop(as_int(f[2]), None)
+
+    def h_reqAccountUpdates(self, f: list[str]) -> None:
+        self.subs.acct_updates = len(f) > 2 and f[2] == "1"
+        if self.subs.acct_updates:
+            self.send(*self.gw.account_update_msgs(),
+                      m.account_time(time.strftime("%H:%M", time.gmtime())),
+                      m.account_download_end(self.gw.account_id))
+
+    def h_reqAccountUpdatesMulti(self, f: list[str]) -> None:
+        req_id = as_int(f[2])
+        model = f[4] if len(f) > 4 else ""
+        vals = self.gw.account_value_triples()
+        self.send(*[m.account_update_multi(req_id, self.gw.account_id, model, k, v, c)
+                    for k, v, c in vals], m.account_update_multi_end(req_id))
+
+    def h_cancelAccountUpdatesMulti(self, f: list[str]) -> None:
+        pass
+
+    def h_reqPositionsMulti(self, f: list[str]) -> None:
+        req_id = as_int(f[2])
+        acct = self.gw.account
+        msgs = [m.position_multi(req_id, acct.account_id, self.gw.market.specs[cid], p.qty, p.avg_cost)
+                for cid, p in acct.positions.items()]
+        self.send(*msgs, m.position_multi_end(req_id))
+
+    def h_cancelPositionsMulti(self, f: list[str]) -> None:
+        pass
+
+    def h_reqPnL(self, f: list[str]) -> None:
+        req_id = as_int(f[1])
+        self.subs.pnl.add(req_id)
+        self.send(self.gw.pnl_msg(req_id))
+
+    def h_cancelPnL(self, f: list[str]) -> None:
+        self.subs.pnl.discard(as_int(f[1]))
+
+    def h_reqPnLSingle(self, f: list[str]) -> None:
+        req_id, con_id = as_int(f[1]), as_int(f[4] if len(f) > 4 else "0")
+        if con_id not in self.gw.market.specs:
+            self.error(req_id, 200, NO_SECDEF_TEXT)
+            return
+        self.subs.pnl_single[req_id] = con_id
+        self.send(self.gw.pnl_single_msg(req_id, con_id))
+
+    def h_cancelPnLSingle(self, f: list[str]) -> None:
+        self.subs.pnl_single.pop(as_int(f[1]), None)
