@@ -150,9 +150,9 @@ def load_settings(
     data = _merge(Settings().as_dict(), _check_sections(raw))
     env_layers: list[Mapping[str, str | None]] = []
     env_path = Path(env_file) if env_file is not None else Path.cwd() / ".env"
-    if env_file is not None and not env_path.is_file():
+    if env_file is not None and not env_path.exists():
         raise ConfigError("env_file", f"file not found: {env_path}")
-    if env_path.is_file():
+    if env_path.exists():
         env_layers.append(dotenv_values(env_path))
     if use_environ:
         env_layers.append(os.environ)

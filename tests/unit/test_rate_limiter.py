@@ -1,0 +1,140 @@
+"""Pacing primitives, driven by a fake clock (no real sleeping)."""
+
+from __future__ import annotations
+
+import pytest
+
+from platform_adapter.errors import PacingViolation
+from platform_adapter.utils.rate_limiter import HistoricalKey, HistoricalPacer, RateLimiter, TokenBucket
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def max_in_window(stamps: list[float], window: float) -> int:
+    best = 0
+    for i, start in enumerate(stamps):
+        best = max(best, sum(1 for t in stamps[i:] if t < start + window))
+    return best
+
+
+def test_sliding_window_spec_interface() -> None:
+    clock = FakeClock()
+    rl = RateLimiter(3, 10, clock=clock, sleep=clock.sleep)
+    for _ in range(3):
+        assert rl.can_proceed()
+        rl.record_request()
+    assert not rl.can_proceed()
+    clock.now += 10.01
+    assert rl.can_proceed()
+
+
+def test_sliding_window_acquire_waits_and_times_out() -> None:
+    clock = FakeClock()
+    rl = RateLimiter(2, 5, clock=clock, sleep=clock.sleep)
+    assert rl.acquire() == 0
+    assert rl.acquire() == 0
+    assert rl.acquire() == pytest.approx(5.0)
+    assert rl.acquire() == 0
+    with pytest.raises(PacingViolation, match="timeout"):
+        rl.acquire(timeout=1.0)
+
+
+def test_token_bucket_never_sleeps_under_the_limit_and_caps_any_second() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(40, 10, clock=clock, sleep=clock.sleep)
+    stamps = []
+    for _ in range(10):
+        assert bucket.acquire() == 0.0
+        stamps.append(clock.now)
+    assert clock.slept == []
+    for _ in range(300):
+        bucket.acquire()
+        stamps.append(clock.now)
+    assert max_in_window(stamps, 1.0) <= 50
+    assert clock.now - 1000.0 == pytest.approx(300 / 40, rel=0.01)
+
+
+def test_token_bucket_timeout_gives_the_token_back() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(1, 1, clock=clock, sleep=clock.sleep)
+    bucket.acquire()
+    with pytest.raises(PacingViolation):
+        bucket.acquire(timeout=0.1)
+    clock.now += 1.0
+    assert bucket.can_proceed()
+    bucket.record_request()
+    assert not bucket.can_proceed()
+    bucket.enabled = False
+    assert bucket.acquire(timeout=0) == 0.0
+
+
+def key(symbol: str, ident: str) -> HistoricalKey:
+    return HistoricalKey(symbol, "SMART", "TRADES", (symbol, ident))
+
+
+def test_historical_identical_request_waits_15s() -> None:
+    clock = FakeClock()
+    pacer = HistoricalPacer(60, 10, clock=clock, sleep=clock.sleep)
+    pacer.acquire(key("AAPL", "a"))
+    pacer.release()
+    pacer.acquire(key("AAPL", "a"))
+    pacer.release()
+    assert clock.now - 1000.0 == pytest.approx(15.0)
+
+
+def test_historical_six_per_contract_in_two_seconds() -> None:
+    clock = FakeClock()
+    pacer = HistoricalPacer(60, 10, clock=clock, sleep=clock.sleep)
+    stamps = []
+    for i in range(12):
+        pacer.acquire(key("AAPL", str(i)))
+        pacer.release()
+        stamps.append(clock.now)
+    assert max_in_window(stamps, 2.0) <= 6
+    for i in range(6):  # another contract is not held back
+        before = clock.now
+        pacer.acquire(key("MSFT", str(i)))
+        pacer.release()
+        assert clock.now == before
+
+
+def test_historical_sixty_per_ten_minutes() -> None:
+    clock = FakeClock()
+    pacer = HistoricalPacer(60, 100, clock=clock, sleep=clock.sleep)
+    stamps = []
+    for i in range(180):
+        pacer.acquire(key(f"S{i % 50}", str(i)))
+        pacer.release()
+        stamps.append(clock.now)
+    assert max_in_window(stamps, 600.0) <= 60
+    with pytest.raises(PacingViolation):
+        pacer.acquire(key("X", "y"), timeout=1.0)
+
+
+def test_historical_concurrency_slots() -> None:
+    clock = FakeClock()
+    pacer = HistoricalPacer(60, 1, clock=clock, sleep=clock.sleep)
+    pacer.acquire(key("A", "1"))
+    with pytest.raises(PacingViolation, match="slots"):
+        pacer.acquire(key("B", "1"), timeout=0.05)
+    pacer.release()
+    pacer.release()  # an extra release is harmless
+    pacer.acquire(key("C", "1"), timeout=0.05)
+
+
+def test_invalid_limits() -> None:
+    with pytest.raises(ValueError):
+        RateLimiter(0, 1)
+    with pytest.raises(ValueError):
+        TokenBucket(0, 1)
