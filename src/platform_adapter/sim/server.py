@@ -117,6 +117,10 @@ class SimulatedGateway:
         self.faults.end_stall()
         if self._listener:
             try:
+                self._listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            try:
                 self._listener.close()
             except OSError:
                 pass

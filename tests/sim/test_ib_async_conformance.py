@@ -1,0 +1,87 @@
+"""Conformance with unmodified ib_async over real TCP."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Iterator
+
+import pytest
+from ib_async import IB, LimitOrder, MarketOrder, Stock
+
+from platform_adapter.sim import SimulatedGateway
+
+
+@pytest.fixture
+def ib(gateway: SimulatedGateway, caplog: pytest.LogCaptureFixture) -> Iterator[IB]:
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    ib = IB()
+    with caplog.at_level(logging.INFO, logger="ib_async"):
+        ib.connect("127.0.0.1", gateway.port, clientId=31, timeout=5)
+    assert "timed out" not in caplog.text
+    assert "Synchronization complete" in caplog.text
+    yield ib
+    ib.disconnect()
+    asyncio.get_event_loop().close()
+
+
+def wait_until(ib: IB, cond, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    loop_deadline = asyncio.get_event_loop().time() + timeout
+    while not cond():
+        assert asyncio.get_event_loop().time() < loop_deadline, "condition not met"
+        ib.waitOnUpdate(timeout=0.5)
+
+
+def test_qualify_and_quotes(ib: IB) -> None:
+    c = Stock("MSFT", "SMART", "USD")
+    (q,) = ib.qualifyContracts(c)
+    assert q.conId == 272093 and q.primaryExchange == "NASDAQ"
+    t = ib.reqMktData(c)
+    wait_until(ib, lambda: t.bid > 0 and t.ask > 0 and t.last > 0 and t.volume > 0)
+    assert t.bid < t.ask
+    ib.cancelMktData(c)
+
+
+def test_historical_and_realtime_bars(ib: IB) -> None:
+    c = Stock("SPY", "SMART", "USD")
+    ib.qualifyContracts(c)
+    bars = ib.reqHistoricalData(c, "", "5 D", "1 day", "TRADES", True)
+    assert 3 <= len(bars) <= 5 and all(b.high >= b.low for b in bars)
+    rt = ib.reqRealTimeBars(c, 5, "TRADES", False)
+    wait_until(ib, lambda: len(rt) >= 2)
+    ib.cancelRealTimeBars(rt)
+
+
+def test_market_order_fill_and_commission(ib: IB) -> None:
+    c = Stock("AAPL", "SMART", "USD")
+    ib.qualifyContracts(c)
+    tr = ib.placeOrder(c, MarketOrder("BUY", 200))
+    wait_until(ib, lambda: tr.orderStatus.status == "Filled" and tr.fills
+               and tr.fills[-1].commissionReport.commission > 0)
+    assert tr.orderStatus.filled == 200 and tr.fills[0].execution.shares == 200
+    assert tr.fills[0].commissionReport.commission == 1.0
+    wait_until(ib, lambda: any(p.contract.conId == 265598 and p.position == 200
+                               for p in ib.positions()))
+
+
+def test_limit_place_modify_cancel(ib: IB) -> None:
+    c = Stock("TSLA", "SMART", "USD")
+    ib.qualifyContracts(c)
+    tr = ib.placeOrder(c, LimitOrder("BUY", 5, 50.0))
+    wait_until(ib, lambda: tr.orderStatus.status == "Submitted")
+    tr.order.lmtPrice = 51.0
+    ib.placeOrder(c, tr.order)
+    wait_until(ib, lambda: any(t.order.lmtPrice == 51.0 for t in ib.openTrades()))
+    ib.cancelOrder(tr.order)
+    wait_until(ib, lambda: tr.orderStatus.status == "Cancelled")
+
+
+def test_account_summary_and_pnl(ib: IB) -> None:
+    vals = {v.tag: v.value for v in ib.accountSummary()}
+    for tag in ("NetLiquidation", "TotalCashValue", "BuyingPower", "AvailableFunds",
+                "ExcessLiquidity", "InitMarginReq", "MaintMarginReq", "GrossPositionValue"):
+        assert tag in vals
+    assert len(ib.accountValues()) == 108
+    pnl = ib.reqPnL("DU1234567")
+    wait_until(ib, lambda: pnl.dailyPnL == pnl.dailyPnL and pnl.unrealizedPnL is not None
+               and pnl.unrealizedPnL == pnl.unrealizedPnL)

@@ -1,0 +1,155 @@
+"""Conformance with the official, unmodified ibapi EClient over real TCP."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any, Iterator
+
+import pytest
+from ibapi.client import EClient
+from ibapi.contract import Contract
+from ibapi.order import Order
+from ibapi.order_cancel import OrderCancel
+from ibapi.wrapper import EWrapper
+
+from platform_adapter.sim import SimulatedGateway
+
+
+class Recorder(EWrapper):
+    """Records callbacks; waiters block on a condition."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        self.cond = threading.Condition()
+
+    def _rec(self, name: str, *args: Any) -> None:
+        with self.cond:
+            self.calls[name].append(args)
+            self.cond.notify_all()
+
+    def wait(self, pred: Any, timeout: float = 5.0) -> None:
+        with self.cond:
+            assert self.cond.wait_for(lambda: pred(self.calls), timeout), dict(self.calls)
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in ("nextValidId", "managedAccounts", "error", "contractDetails",
+                    "contractDetailsEnd", "tickPrice", "tickSize", "historicalData",
+                    "historicalDataEnd", "realtimeBar", "openOrder", "orderStatus", "execDetails",
+                    "commissionAndFeesReport", "position", "positionEnd", "accountSummary",
+                    "accountSummaryEnd", "pnl", "marketDataType", "tickString", "openOrderEnd",
+                    "currentTime"):
+            return lambda *a: self._rec(name, *a)
+        return super().__getattribute__(name)
+
+
+@pytest.fixture
+def ib(gateway: SimulatedGateway) -> Iterator[tuple[EClient, Recorder]]:
+    w = Recorder()
+    c = EClient(w)
+    c.connect("127.0.0.1", gateway.port, 21)
+    t = threading.Thread(target=c.run, daemon=True)
+    t.start()
+    w.wait(lambda k: k["nextValidId"] and k["managedAccounts"])
+    yield c, w
+    c.disconnect()
+    t.join(timeout=5)
+
+
+def aapl() -> Contract:
+    k = Contract()
+    k.symbol, k.secType, k.exchange, k.currency = "AAPL", "STK", "SMART", "USD"
+    return k
+
+
+def test_connect(ib: tuple[EClient, Recorder]) -> None:
+    c, w = ib
+    assert c.serverVersion() == 176
+    assert w.calls["managedAccounts"][0] == ("DU1234567",)
+    w.wait(lambda k: {e[2] for e in k["error"]} >= {2104, 2107, 2158})
+    c.reqCurrentTime()
+    w.wait(lambda k: k["currentTime"])
+
+
+def test_contract_details(ib: tuple[EClient, Recorder]) -> None:
+    c, w = ib
+    c.reqContractDetails(1, aapl())
+    w.wait(lambda k: k["contractDetailsEnd"])
+    (req, d), = w.calls["contractDetails"]
+    assert req == 1 and d.contract.conId == 265598 and d.minTick == 0.01
+    assert d.contract.primaryExchange == "NASDAQ" and d.longName == "APPLE INC"
+
+
+def test_streaming_quotes(ib: tuple[EClient, Recorder]) -> None:
+    c, w = ib
+    c.reqMktData(2, aapl(), "", False, False, [])
+    w.wait(lambda k: len([t for t in k["tickPrice"] if t[1] == 1]) >= 3)
+    bids = [t[2] for t in w.calls["tickPrice"] if t[1] == 1]
+    asks = [t[2] for t in w.calls["tickPrice"] if t[1] == 2]
+    assert all(b < a for b, a in zip(bids, asks))
+    assert w.calls["marketDataType"][0] == (2, 1)
+    c.cancelMktData(2)
+
+
+def test_historical_bars(ib: tuple[EClient, Recorder]) -> None:
+    c, w = ib
+    c.reqHistoricalData(3, aapl(), "20261125 16:00:00 US/Eastern", "1 D", "5 mins", "TRADES",
+                        1, 1, False, [])
+    w.wait(lambda k: k["historicalDataEnd"])
+    bars = [b for _, b in w.calls["historicalData"]]
+    assert len(bars) == 78 and bars[0].date == "20261125 09:30:00 US/Eastern"
+    assert all(b.low <= min(b.open, b.close) and b.high >= max(b.open, b.close) for b in bars)
+
+
+def test_realtime_bars(ib: tuple[EClient, Recorder]) -> None:
+    c, w = ib
+    c.reqRealTimeBars(4, aapl(), 5, "TRADES", False, [])
+    w.wait(lambda k: len(k["realtimeBar"]) >= 2)
+    t0, t1 = w.calls["realtimeBar"][0][1], w.calls["realtimeBar"][1][1]
+    assert t1 - t0 == 5 and t0 % 5 == 0
+
+
+def test_market_order_filled(ib: tuple[EClient, Recorder]) -> None:
+    c, w = ib
+    oid = w.calls["nextValidId"][0][0]
+    o = Order()
+    o.action, o.totalQuantity, o.orderType = "BUY", Decimal(100), "MKT"
+    c.placeOrder(oid, aapl(), o)
+    w.wait(lambda k: any(s[1] == "Filled" for s in k["orderStatus"]) and k["commissionAndFeesReport"])
+    st = [s for s in w.calls["orderStatus"] if s[1] == "Filled"][0]
+    assert st[0] == oid and st[2] == Decimal(100) and st[8] == 21  # clientId echoed
+    (_, contract, ex), = w.calls["execDetails"]
+    assert contract.conId == 265598 and ex.shares == Decimal(100) and ex.side == "BOT"
+    (cr,), = w.calls["commissionAndFeesReport"]
+    assert cr.execId == ex.execId and cr.commissionAndFees == 1.0 and cr.currency == "USD"
+    c.reqPositions()
+    w.wait(lambda k: k["positionEnd"])
+    assert any(p[1].conId == 265598 and p[2] == Decimal(100) for p in w.calls["position"])
+
+
+def test_limit_place_modify_cancel(ib: tuple[EClient, Recorder]) -> None:
+    c, w = ib
+    oid = w.calls["nextValidId"][0][0]
+    o = Order()
+    o.action, o.totalQuantity, o.orderType, o.lmtPrice = "BUY", Decimal(10), "LMT", 100.0
+    c.placeOrder(oid, aapl(), o)
+    w.wait(lambda k: any(s[1] == "Submitted" for s in k["orderStatus"]))
+    o.lmtPrice = 101.0
+    c.placeOrder(oid, aapl(), o)
+    w.wait(lambda k: any(x[2].lmtPrice == 101.0 for x in k["openOrder"]))
+    c.cancelOrder(oid, OrderCancel())
+    w.wait(lambda k: any(s[1] == "Cancelled" for s in k["orderStatus"]))
+    w.wait(lambda k: any(e[2] == 202 for e in k["error"]))
+
+
+def test_account_summary_and_pnl(ib: tuple[EClient, Recorder]) -> None:
+    c, w = ib
+    c.reqAccountSummary(9, "All", "NetLiquidation,TotalCashValue,BuyingPower,AvailableFunds")
+    w.wait(lambda k: k["accountSummaryEnd"])
+    tags = {a[2]: a[3] for a in w.calls["accountSummary"]}
+    assert tags["NetLiquidation"] == "1000000.00" and float(tags["BuyingPower"]) == 4_000_000.0
+    c.reqPnL(10, "DU1234567", "")
+    w.wait(lambda k: len(k["pnl"]) >= 2)
+    assert w.calls["pnl"][0] == (10, 0.0, 0.0, 0.0)
