@@ -87,6 +87,7 @@ class ConnectionManager:
         self._accounts_seen = threading.Event()
         self._next_id_seen = threading.Event()
         self._client_id_rejected = threading.Event()
+        self._startup_closed = threading.Event()
         self._generation = 0
         self.accounts: tuple[str, ...] = ()
         self.next_valid_id: int | None = None
@@ -233,6 +234,7 @@ class ConnectionManager:
         self._accounts_seen = threading.Event()
         self._next_id_seen = threading.Event()
         self._client_id_rejected = threading.Event()
+        self._startup_closed = threading.Event()
         self.next_valid_id = None
         client = self.client
         client.reset()
@@ -259,7 +261,7 @@ class ConnectionManager:
                 return "client_id_in_use"
             if self._accounts_seen.is_set() and self._next_id_seen.is_set():
                 break
-            if not conn.isConnected():
+            if self._startup_closed.is_set():
                 self.last_error = "gateway closed the connection during start-up"
                 logger.error("Connection failed: {}", self.last_error)
                 self._close(self.last_error, emit=False)
@@ -425,6 +427,7 @@ class ConnectionManager:
                 return
             was_connected = self._state is ConnectionState.CONNECTED
         if not was_connected:
+            self._startup_closed.set()
             return
         logger.warning("Connection to {}:{} lost: {}", self.host, self.port, reason)
         self._close(reason, emit=True)

@@ -1,0 +1,191 @@
+"""Edge cases of the ConnectionManager against scripted gateways (real TCP on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from platform_adapter import ConnectionState, PlatformAdapter
+from platform_adapter.errors import ContractNotFound, IBError, PacingViolation
+from tests.conftest import LOOPBACK, wait_for
+
+
+def frame(*fields: str) -> bytes:
+    payload = b"".join(f.encode() + b"\0" for f in fields)
+    return struct.pack(">I", len(payload)) + payload
+
+
+class ScriptedGateway:
+    """Accepts one client, reads its hello, and plays ``script(conn)``."""
+
+    def __init__(self, script: Callable[[socket.socket], None]) -> None:
+        self.srv = socket.socket()
+        self.srv.bind((LOOPBACK, 0))
+        self.srv.listen()
+        self.port = int(self.srv.getsockname()[1])
+        self.script = script
+        self.conns: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            conn, _ = self.srv.accept()
+        except OSError:
+            return
+        self.conns.append(conn)
+        conn.recv(4096)
+        self.script(conn)
+
+    def close(self) -> None:
+        for c in self.conns:
+            c.close()
+        self.srv.close()
+
+
+@pytest.fixture
+def scripted() -> Iterator[Callable[[Callable[[socket.socket], None]], ScriptedGateway]]:
+    made: list[ScriptedGateway] = []
+
+    def make(script: Callable[[socket.socket], None]) -> ScriptedGateway:
+        gw = ScriptedGateway(script)
+        made.append(gw)
+        return gw
+
+    yield make
+    for gw in made:
+        gw.close()
+
+
+def test_version_reply_but_no_next_valid_id_times_out(make_adapter, scripted) -> None:
+    gw = scripted(lambda c: c.sendall(frame("176", "20261127 10:00:00 UTC")))
+    pa = make_adapter(connect=False, **{"ib_connection.timeout": 0.5})
+    assert pa.connect(port=gw.port) is False
+    assert "nextValidId" in pa.connection.last_error
+    assert pa.connection.state is ConnectionState.DISCONNECTED
+
+
+def test_gateway_closing_during_start_up(make_adapter, scripted) -> None:
+    def script(c: socket.socket) -> None:
+        c.sendall(frame("176", "20261127 10:00:00 UTC"))
+        c.recv(4096)
+        c.close()
+
+    gw = scripted(script)
+    pa = make_adapter(connect=False, **{"ib_connection.timeout": 5})
+    assert pa.connect(port=gw.port) is False
+    assert "closed" in pa.connection.last_error
+
+
+def test_gateway_closing_during_handshake(make_adapter, scripted) -> None:
+    gw = scripted(lambda c: c.close())
+    pa = make_adapter(connect=False)
+    assert pa.connect(port=gw.port) is False
+    assert "handshake" in pa.connection.last_error
+
+
+def test_version_frame_and_first_messages_in_one_packet(make_adapter, scripted) -> None:
+    """Frames that arrive with the version reply are not lost."""
+    def script(c: socket.socket) -> None:
+        c.sendall(frame("176", "20261127 10:00:00 UTC") + frame("15", "1", "DU7654321") + frame("9", "1", "77"))
+        c.recv(4096)
+        threading.Event().wait(3)
+
+    gw = scripted(script)
+    pa = make_adapter(connect=False)
+    assert pa.connect(port=gw.port) is True
+    assert pa.connection.accounts == ("DU7654321",) and pa.connection.next_valid_id == 77
+    assert pa.connection.wait_until_connected(0.1)
+    assert pa.connection.dispatcher_backlog >= 0
+
+
+def test_request_errors_map_to_typed_exceptions(pa: PlatformAdapter) -> None:
+    cases = [
+        (200, "No security definition has been found for the request", ContractNotFound),
+        (162, "Historical Market Data Service error message:API historical data query cancelled: pacing violation",
+         PacingViolation),
+        (100, "Max rate of messages per second has been exceeded", PacingViolation),
+        (321, "Error validating request", IBError),
+    ]
+    for code, text, kind in cases:
+        pending = pa.registry.start("probe")
+        pa.wrapper.emit("error", pending.req_id, code, text, "")
+        with pytest.raises(kind):
+            pending.wait(1)
+    pending = pa.registry.start("history")
+    pa.wrapper.emit("error", pending.req_id, 162, "Historical Market Data Service error message:HMDS query returned "
+                                                  "no data: AAPL@SMART Trades", "")
+    assert pending.wait(1) == []
+    pending = pa.registry.start("probe")
+    pa.wrapper.emit("error", pending.req_id, 2104, "Market data farm connection is OK:usfarm", "")
+    assert pa.registry.get(pending.req_id) is pending  # a notice completes nothing
+
+
+def test_protobuf_frames_go_to_the_protobuf_decoder(pa: PlatformAdapter) -> None:
+    calls: list[tuple] = []
+
+    class Probe:
+        def processProtoBuf(self, body: bytes, msg_id: int) -> None:  # noqa: N802
+            calls.append(("proto", body, msg_id))
+
+        def interpret(self, fields: tuple, msg_id: int) -> None:
+            calls.append(("text", fields, msg_id))
+
+    cm = pa.connection
+    saved = cm.server_version, cm._decoder
+    try:
+        cm.server_version = 201
+        cm._decoder = Probe()  # type: ignore[assignment]
+        cm._handle_frame((203).to_bytes(4, "big") + b"\x08\x01")
+        cm._handle_frame((49).to_bytes(4, "big") + b"1\x001700000000\x00")
+    finally:
+        cm.server_version, cm._decoder = saved
+    assert calls == [("proto", b"\x08\x01", 3), ("text", (b"1", b"1700000000"), 49)]
+
+
+def test_fast_path_takes_frames_it_claims(pa: PlatformAdapter) -> None:
+    seen: list[int] = []
+    cm = pa.connection
+    saved = cm.fast_path
+    cm.fast_path = lambda msg_id, _frame: seen.append(msg_id) or True
+    try:
+        cm._handle_frame(b"49\x001\x001700000000\x00")
+    finally:
+        cm.fast_path = saved
+    assert seen == [49]
+
+
+def test_reader_close_and_drop_when_not_connected_are_ignored(pa: PlatformAdapter) -> None:
+    cm = pa.connection
+    cm._on_reader_closed(cm._generation - 1, "stale reader")  # an old generation is ignored
+    assert pa.is_connected()
+    pa.disconnect()
+    cm._drop_link("late health check")
+    cm._on_reader_closed(cm._generation, "after disconnect")
+    assert cm.state is ConnectionState.DISCONNECTED
+
+
+def test_backoff_grows_exponentially_and_caps(make_adapter) -> None:
+    pa = make_adapter(connect=False, **{"ib_connection.reconnect_backoff": 2.0,
+                                        "ib_connection.reconnect_max_delay": 60.0,
+                                        "ib_connection.reconnect_jitter": 0.0})
+    delays = [pa.connection.backoff_delay(a) for a in range(7)]
+    assert delays == [2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0]
+    jittery = make_adapter(connect=False, **{"ib_connection.reconnect_jitter": 0.5})
+    values = {round(jittery.connection.backoff_delay(1), 6) for _ in range(20)}
+    assert len(values) > 1 and all(0.0 < v <= 6.0 for v in values)
+
+
+def test_second_link_loss_while_reconnecting_starts_no_second_loop(make_adapter, gateway) -> None:
+    pa = make_adapter(**{"ib_connection.reconnect_backoff": 0.3, "ib_connection.reconnect_max_delay": 0.3})
+    gateway.drop_all_connections()
+    wait_for(lambda: pa.connection.state is ConnectionState.RECONNECTING, 5)
+    first = pa.connection._reconnect_thread
+    pa.connection._after_link_loss("second loss")
+    assert pa.connection._reconnect_thread is first
+    wait_for(pa.is_connected, 10)
+    assert pa.connection.reconnect_count == 1
