@@ -188,10 +188,15 @@ def head_timestamp(req_id: int, stamp: str) -> Fields:
 
 # --- orders -----------------------------------------------------------------------
 
+def _num(x: float) -> Field:
+    """Price as orderStatus renders it: integral values without '.0' (recordings)."""
+    return int(x) if float(x).is_integer() else float(x)
+
+
 def order_status(o: SimOrder, why_held: str = "") -> Fields:
     """orderStatus (msg 3), sv >= 131: no version field, echoes clientId."""
     return [ORDER_STATUS, o.order_id, o.status, _qty(o.filled), _qty(o.remaining),
-            float(o.avg_fill_price), o.perm_id, o.parent_id, float(o.last_fill_price),
+            _num(o.avg_fill_price), o.perm_id, o.parent_id, _num(o.last_fill_price),
             o.client_id, why_held, 0]
 
 
