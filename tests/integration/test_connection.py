@@ -158,10 +158,14 @@ def test_reconnect_gives_up_after_max_attempts(make_adapter, gateway) -> None:
 
 
 def test_no_auto_reconnect_leaves_disconnected(make_adapter, gateway) -> None:
-    pa = make_adapter(**{"ib_connection.auto_reconnect": False})
+    pa = make_adapter(**{"ib_connection.auto_reconnect": False, "monitoring.health_check_interval_seconds": 0.05})
     gateway.drop_all_connections()
     wait_for(lambda: pa.connection.state is ConnectionState.DISCONNECTED, 5)
     assert pa.connection.get_connection_status().reconnect_count == 0
+    health = pa.connection._health_thread
+    assert health is not None
+    health.join(5)
+    assert not health.is_alive()  # no health checks against a closed link
 
 
 def test_manual_reconnect(pa: PlatformAdapter) -> None:

@@ -189,3 +189,59 @@ def test_second_link_loss_while_reconnecting_starts_no_second_loop(make_adapter,
     assert pa.connection._reconnect_thread is first
     wait_for(pa.is_connected, 10)
     assert pa.connection.reconnect_count == 1
+
+
+def test_trickling_handshake_hits_the_deadline(make_adapter, scripted) -> None:
+    def script(c: socket.socket) -> None:
+        c.sendall(struct.pack(">I", 10_000_000))
+        for _ in range(2_000_000):  # a byte at a time, never a whole frame
+            try:
+                c.sendall(b"x")
+            except OSError:
+                return
+
+    gw = scripted(script)
+    pa = make_adapter(connect=False, **{"ib_connection.timeout": 0.3})
+    assert pa.connect(port=gw.port) is False
+    assert "no version reply" in pa.connection.last_error
+
+
+def test_wait_until_connected_times_out_when_down(make_adapter) -> None:
+    pa = make_adapter(connect=False)
+    assert pa.connection.wait_until_connected(0.1) is False
+
+
+def test_protobuf_sends_are_paced_and_counted(pa: PlatformAdapter) -> None:
+    sent: list[bytes] = []
+    client = pa.connection.client
+    real = client.conn
+    client.conn = type("Conn", (), {"sendMsg": lambda self, m: sent.append(m), "socket": real.socket})()
+    try:
+        before = client.messages_sent
+        client.sendMsgProtoBuf(49, b"\x01\x02")
+    finally:
+        client.conn = real
+    assert client.messages_sent == before + 1
+    assert sent == [struct.pack(">I", 6) + (49).to_bytes(4, "big") + b"\x01\x02"]
+
+
+def test_disconnect_during_backoff_stops_the_reconnect_loop(make_adapter, gateway) -> None:
+    pa = make_adapter(**{"ib_connection.reconnect_backoff": 5.0, "ib_connection.reconnect_max_delay": 5.0})
+    gateway.drop_all_connections()
+    wait_for(lambda: pa.connection.state is ConnectionState.RECONNECTING, 5)
+    thread = pa.connection._reconnect_thread
+    pa.disconnect()
+    assert thread is not None
+    thread.join(5)
+    assert not thread.is_alive()
+    assert pa.connection.state is ConnectionState.DISCONNECTED and pa.connection.reconnect_count == 0
+
+
+def test_health_checks_pause_while_reconnecting(make_adapter, gateway) -> None:
+    pa = make_adapter(**{"monitoring.health_check_interval_seconds": 0.05,
+                         "ib_connection.reconnect_backoff": 0.5, "ib_connection.reconnect_max_delay": 0.5})
+    gateway.drop_all_connections()
+    wait_for(lambda: pa.connection.state is ConnectionState.RECONNECTING, 5)
+    wait_for(pa.is_connected, 10)
+    before = pa.connection.last_heartbeat
+    wait_for(lambda: pa.connection.last_heartbeat != before, 5)
