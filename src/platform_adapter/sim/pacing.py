@@ -20,7 +20,7 @@ class PacingConfig:
 
     enabled: bool = True
     max_msgs_per_sec: int = 50
-    max_rate_violations: int = 3
+    max_rate_violations: int = 5
     hist_max_requests: int = 60
     hist_window_s: float = 600.0
     hist_identical_window_s: float = 15.0
@@ -48,19 +48,17 @@ class ClientPacer:
         self.cfg = cfg
         self.stamps: deque[float] = deque()
         self.violations = 0
-        self._flagged_until = 0.0
 
     def on_message(self, now: float) -> Optional[int]:
-        """Record one incoming message; returns the current rate if it is a new violation."""
+        """Record one incoming message; returns the rate if this message violates the limit."""
         if not self.cfg.enabled:
             return None
         self.stamps.append(now)
         while self.stamps and now - self.stamps[0] > 1.0:
             self.stamps.popleft()
         rate = len(self.stamps)
-        if rate > self.cfg.max_msgs_per_sec and now >= self._flagged_until:
+        if rate > self.cfg.max_msgs_per_sec:
             self.violations += 1
-            self._flagged_until = now + 1.0
             return rate
         return None
 

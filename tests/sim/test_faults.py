@@ -1,0 +1,130 @@
+"""One test per fault injection, plus order rejections with IB codes."""
+
+from __future__ import annotations
+
+import queue
+import socket
+import struct
+import time
+
+import pytest
+
+from platform_adapter.sim import SimulatedGateway
+
+from .conftest import AAPL, RawClient
+
+
+def place(c: RawClient, oid: int, action: str = "BUY", qty: float = 100, otype: str = "MKT",
+          lmt: str = "", contract: list | None = None) -> None:  # type: ignore[type-arg]
+    k = contract or AAPL
+    c.send(3, oid, *k, "", "", action, qty, otype, lmt, "", "DAY", "", "", "", 0, "", 1, 0,
+           0, 0, 0, 0, 0, 0)
+
+
+def ready(c: RawClient) -> int:
+    return int(c.wait_for(lambda m: m[0] == "9")[2])
+
+
+def test_drop_all_connections(gateway: SimulatedGateway, raw) -> None:  # type: ignore[no-untyped-def]
+    a, b = raw(1), raw(2)
+    ready(a), ready(b)
+    gateway.drop_all_connections()
+    assert a.wait_closed() and b.wait_closed()
+
+
+def test_refuse_connections(gateway: SimulatedGateway, raw) -> None:  # type: ignore[no-untyped-def]
+    gateway.refuse_connections(0.3)
+    s = socket.create_connection(("127.0.0.1", gateway.port), timeout=5)
+    v = b"v100..176"
+    try:
+        s.sendall(b"API\0" + struct.pack(">I", len(v)) + v)
+        assert s.recv(100) == b""
+    except ConnectionResetError:
+        pass  # closed by the sim before or while we wrote
+    s.close()
+    deadline = time.monotonic() + 5
+    while gateway.faults.refusing:
+        assert time.monotonic() < deadline
+        gateway._stop.wait(0.02)
+    assert ready(raw(3)) > 0
+
+
+def test_stall(gateway: SimulatedGateway, raw) -> None:  # type: ignore[no-untyped-def]
+    c = raw(1)
+    ready(c)
+    gateway.stall(0.4)
+    t0 = time.monotonic()
+    c.send(49, 1)
+    with pytest.raises(queue.Empty):
+        while True:
+            m = c.msgs.get(timeout=0.2)
+            assert m is not None and m[0] != "49"
+    assert not c.closed.is_set()
+    c.wait_for(lambda m: m[0] == "49", timeout=3)
+    assert time.monotonic() - t0 >= 0.35
+
+
+@pytest.mark.parametrize("code,text", [
+    (1100, "Connectivity between IB and Trader Workstation has been lost."),
+    (1101, "Connectivity between IB and Trader Workstation has been restored - data lost."),
+    (1102, "Connectivity between IB and Trader Workstation has been restored - data maintained."),
+    (2103, "Market data farm connection is broken:usfarm"),
+    (2104, "Market data farm connection is OK:usfarm"),
+])
+def test_system_codes(gateway: SimulatedGateway, raw, code: int, text: str) -> None:  # type: ignore[no-untyped-def]
+    c = raw(1)
+    ready(c)
+    c.wait_error(2158)
+    gateway.send_system_code(code)
+    e = c.wait_error(code)
+    assert e[2] == "-1" and e[4] == text
+
+
+def test_reject_next_order(gateway: SimulatedGateway, raw) -> None:  # type: ignore[no-untyped-def]
+    c = raw(1)
+    oid = ready(c)
+    gateway.reject_next_order("Simulated rejection")
+    place(c, oid)
+    e = c.wait_error(201)
+    assert e[2] == str(oid) and e[4] == "Order rejected - reason:Simulated rejection"
+    place(c, oid + 1)
+    assert c.wait_for(lambda m: m[0] == "3" and m[2] == "Filled")[1] == str(oid + 1)
+
+
+def test_insufficient_buying_power_201(gateway: SimulatedGateway, raw) -> None:  # type: ignore[no-untyped-def]
+    c = raw(1)
+    oid = ready(c)
+    place(c, oid, qty=1_000_000)
+    e = c.wait_error(201)
+    assert e[4].startswith("Order rejected - reason:YOUR ORDER IS NOT ACCEPTED")
+
+
+def test_off_tick_price_110(gateway: SimulatedGateway, raw) -> None:  # type: ignore[no-untyped-def]
+    c = raw(1)
+    oid = ready(c)
+    place(c, oid, otype="LMT", lmt="100.003")
+    e = c.wait_error(110)
+    assert e[4] == "The price does not conform to the minimum price variation for this contract."
+
+
+@pytest.mark.parametrize("after_ack", [False, True])
+def test_drop_on_next_place_order(gateway: SimulatedGateway, raw, after_ack: bool) -> None:  # type: ignore[no-untyped-def]
+    c = raw(1)
+    oid = ready(c)
+    gateway.drop_on_next_place_order(after_ack=after_ack)
+    place(c, oid, otype="LMT", lmt="1.00", qty=10)
+    assert c.wait_closed()
+    acked = any(m[0] == "5" for m in c.seen) or any(
+        m is not None and m[0] == "5" for m in list(c.msgs.queue))
+    assert acked == after_ack
+    assert any(o.order_id == oid for o in gateway.stats().orders)  # the order reached the sim
+
+
+def test_partial_fills(gateway: SimulatedGateway, raw) -> None:  # type: ignore[no-untyped-def]
+    c = raw(1)
+    oid = ready(c)
+    place(c, oid, qty=2500)
+    c.wait_for(lambda m: m[0] == "3" and m[2] == "Filled")
+    execs = [m for m in c.seen if m[0] == "11"]
+    assert [e[19] for e in execs] == ["1000", "1000", "500"]
+    assert any(m[0] == "3" and m[2] == "Submitted" and m[3] == "1000" for m in c.seen)

@@ -1,0 +1,108 @@
+"""One test per IB pacing rule."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+
+from platform_adapter.sim import PacingConfig, SimulatedGateway
+
+from .conftest import AAPL, RawClient
+
+MSFT = [0, "MSFT", "STK", "", "", "", "", "SMART", "", "USD", "", ""]
+PACING_TEXT = "Historical Market Data Service error message:Historical data request pacing violation"
+
+
+def hist(c: RawClient, req_id: int, end: str = "", duration: str = "60 S", contract=AAPL) -> None:  # type: ignore[no-untyped-def]
+    c.send(20, req_id, *contract, 0, end, "1 secs", duration, 0, "TRADES", 2, 0, "")
+
+
+def make(cfg: PacingConfig) -> SimulatedGateway:
+    return SimulatedGateway(tick_interval=0.05, pacing=cfg).start()
+
+
+@pytest.fixture
+def gw_factory() -> Iterator:  # type: ignore[type-arg]
+    made: list[SimulatedGateway] = []
+
+    def f(**kw: object) -> SimulatedGateway:
+        gw = make(PacingConfig(**kw))  # type: ignore[arg-type]
+        made.append(gw)
+        return gw
+
+    yield f
+    for g in made:
+        g.stop()
+
+
+def connect(gw: SimulatedGateway, cid: int = 1) -> RawClient:
+    c = RawClient(gw.port, cid)
+    c.wait_for(lambda m: m[0] == "9")
+    return c
+
+
+def test_message_rate_100_then_disconnect(gw_factory) -> None:  # type: ignore[no-untyped-def]
+    gw = gw_factory()
+    c = connect(gw)
+    for _ in range(60):
+        c.send(49, 1)
+    e = c.wait_error(100)
+    assert e[4].startswith("Max rate of messages per second has been exceeded:max=50 rec=51")
+    assert c.wait_closed()
+    assert gw.stats().pacing.count(1, "msg_rate") >= 5
+
+
+def test_rate_disabled(gw_factory) -> None:  # type: ignore[no-untyped-def]
+    gw = gw_factory(enabled=False)
+    c = connect(gw)
+    for _ in range(200):
+        c.send(49, 1)
+    for _ in range(200):
+        c.wait_for(lambda m: m[0] == "49")
+    assert gw.stats().pacing.count() == 0
+
+
+def test_hist_identical_within_15s(gw_factory) -> None:  # type: ignore[no-untyped-def]
+    gw = gw_factory()
+    c = connect(gw)
+    hist(c, 1, "20261125 15:00:00 US/Eastern")
+    c.wait_for(lambda m: m[0] == "17" and m[1] == "1")
+    hist(c, 2, "20261125 15:00:00 US/Eastern")
+    e = c.wait_error(162)
+    assert e[2] == "2" and e[4] == PACING_TEXT
+    assert gw.stats().pacing.count(rule="hist_identical_15s") == 1
+
+
+def test_hist_six_same_contract_in_2s(gw_factory) -> None:  # type: ignore[no-untyped-def]
+    gw = gw_factory()
+    c = connect(gw)
+    for i in range(7):
+        hist(c, 10 + i, f"20261125 15:0{i}:00 US/Eastern")
+    e = c.wait_error(162)
+    assert e[2] == "16" and e[4] == PACING_TEXT
+    assert gw.stats().pacing.count(rule="hist_6_same_contract_2s") == 1
+
+
+def test_hist_60_per_10_minutes(gw_factory) -> None:  # type: ignore[no-untyped-def]
+    gw = gw_factory(hist_same_contract_max=1000)
+    c = connect(gw)
+    for i in range(61):
+        hist(c, 100 + i, f"20261125 1{i // 60}:{i % 60:02d}:00 US/Eastern", "30 S")
+        if i % 40 == 39:  # stay under the 50 msg/s limit
+            c.wait_for(lambda m, r=str(100 + i): m[0] == "17" and m[1] == r)
+            gw.stats()
+            gw._stop.wait(1.0)
+    e = c.wait_error(162, timeout=10)
+    assert e[2] == "160" and e[4] == PACING_TEXT
+    assert gw.stats().pacing.count(rule="hist_60_per_10min") == 1
+
+
+def test_market_data_lines_101(gw_factory) -> None:  # type: ignore[no-untyped-def]
+    gw = gw_factory(max_market_data_lines=2)
+    c = connect(gw)
+    for i, k in enumerate((AAPL, MSFT, AAPL)):
+        c.send(1, 11, 50 + i, *k, 0, "", 0, 0, "")
+    e = c.wait_error(101)
+    assert e[2] == "52" and e[4] == "Max number of tickers has been reached"
+    assert gw.stats().pacing.count(rule="mkt_data_lines") == 1
