@@ -6,7 +6,7 @@ import queue
 import socket
 import struct
 import threading
-from typing import Callable, Iterator, Optional
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -21,7 +21,7 @@ class RawClient:
                  start: bool = True) -> None:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
         self.sock.settimeout(None)
-        self.msgs: "queue.Queue[Optional[list[str]]]" = queue.Queue()
+        self.msgs: queue.Queue[list[str] | None] = queue.Queue()
         self.seen: list[list[str]] = []
         self.closed = threading.Event()
         self.sock.sendall(b"API\0" + struct.pack(">I", len(versions)) + versions.encode())

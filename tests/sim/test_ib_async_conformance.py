@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from ib_async import IB, LimitOrder, MarketOrder, Stock

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from ibapi.client import EClient
@@ -88,7 +89,7 @@ def test_streaming_quotes(ib: tuple[EClient, Recorder]) -> None:
     w.wait(lambda k: len([t for t in k["tickPrice"] if t[1] == 1]) >= 3)
     bids = [t[2] for t in w.calls["tickPrice"] if t[1] == 1]
     asks = [t[2] for t in w.calls["tickPrice"] if t[1] == 2]
-    assert all(b < a for b, a in zip(bids, asks))
+    assert all(b < a for b, a in zip(bids, asks, strict=False))
     assert w.calls["marketDataType"][0] == (2, 1)
     c.cancelMktData(2)
 

@@ -15,7 +15,6 @@ import signal
 import socket
 import sys
 import threading
-from typing import Optional
 
 from .server import SimulatedGateway
 
@@ -79,7 +78,7 @@ def serve_control(gw: SimulatedGateway, port: int) -> socket.socket:
     return srv
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """CLI entry point."""
     p = argparse.ArgumentParser(prog="python -m platform_adapter.sim")
     p.add_argument("--host", default="127.0.0.1")

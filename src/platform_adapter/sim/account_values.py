@@ -7,7 +7,7 @@ the recorded value, used for non-monetary tags; monetary tags are computed.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 ACCOUNT_VALUE_TAGS: tuple[tuple[str, str, str], ...] = (
     ('AccountCode', '', 'DU123456'),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 from .protocol import as_int
 
@@ -72,7 +71,7 @@ class ContractSpec:
 
 
 def _stock(con_id: int, sym: str, name: str, prim: str, price: float, ind: str, cat: str,
-           isin: str, stock_type: str = "COMMON", trading_class: Optional[str] = None) -> ContractSpec:
+           isin: str, stock_type: str = "COMMON", trading_class: str | None = None) -> ContractSpec:
     tc = trading_class or ("NMS" if prim == "NASDAQ" else sym)
     return ContractSpec(
         con_id=con_id, symbol=sym, sec_type="STK", exchange="SMART", currency="USD",
@@ -162,7 +161,7 @@ def resolve(q: ContractQuery) -> list[ContractSpec]:
     return out
 
 
-def resolve_one(q: ContractQuery) -> Optional[ContractSpec]:
+def resolve_one(q: ContractQuery) -> ContractSpec | None:
     """The unique match or None."""
     found = resolve(q)
     return found[0] if len(found) == 1 else None

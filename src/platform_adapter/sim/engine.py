@@ -6,7 +6,6 @@ import copy
 import datetime as dt
 import math
 from dataclasses import dataclass
-from typing import Optional, Union
 from zoneinfo import ZoneInfo
 
 from .account import Account
@@ -26,7 +25,7 @@ class OrderEvent:
 
     kind: str  # "open", "status", "exec", "commission"
     order: SimOrder
-    execution: Optional[SimExecution] = None
+    execution: SimExecution | None = None
 
     def __post_init__(self) -> None:
         self.order = copy.copy(self.order)
@@ -42,7 +41,7 @@ class ErrorEvent:
     text: str
 
 
-Event = Union[OrderEvent, ErrorEvent]
+Event = OrderEvent | ErrorEvent
 
 
 def ib_time(ts: float, fmt: str = "%Y%m%d %H:%M:%S") -> str:
@@ -75,19 +74,19 @@ class Engine:
         self.executions: list[SimExecution] = []
         self.next_perm_id = 1_351_823_000
         self.exec_seq = 1
-        self.reject_next: Optional[str] = None
+        self.reject_next: str | None = None
         self.order_id_high_water = 0
 
     # --- helpers -----------------------------------------------------------------
     def _chunk(self, c: ContractSpec) -> float:
         return self.partial_fill_size * (1000 if c.sec_type == "CASH" else 1)
 
-    def open_orders(self, client_id: Optional[int] = None) -> list[SimOrder]:
+    def open_orders(self, client_id: int | None = None) -> list[SimOrder]:
         """Working orders (optionally of one client)."""
         return [o for o in self.orders.values()
                 if not o.is_done and (client_id is None or o.client_id == client_id)]
 
-    def _validate_prices(self, o: SimOrder, c: ContractSpec) -> Optional[ErrorEvent]:
+    def _validate_prices(self, o: SimOrder, c: ContractSpec) -> ErrorEvent | None:
         if o.order_type not in ORDER_TYPES:
             return ErrorEvent(o.client_id, o.order_id, 387, f"Unsupported order type: {o.order_type}")
         if o.total_qty <= 0:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Optional
 
 SYSTEM_TEXTS: dict[int, str] = {
     1100: "Connectivity between IB and Trader Workstation has been lost.",
@@ -41,8 +40,8 @@ class Faults:
         self.refuse_until = 0.0
         self._running = threading.Event()
         self._running.set()
-        self._stall_timer: Optional[threading.Timer] = None
-        self.drop_on_place: Optional[DropOnPlace] = None
+        self._stall_timer: threading.Timer | None = None
+        self.drop_on_place: DropOnPlace | None = None
 
     def refuse_for(self, seconds: float) -> None:
         """Close new connections immediately for ``seconds``."""
@@ -76,7 +75,7 @@ class Faults:
         """True while stalled."""
         return not self._running.is_set()
 
-    def wait_running(self, timeout: Optional[float] = None) -> bool:
+    def wait_running(self, timeout: float | None = None) -> bool:
         """Block while stalled."""
         return self._running.wait(timeout)
 
@@ -85,7 +84,7 @@ class Faults:
         with self._lock:
             self.drop_on_place = DropOnPlace(after_ack)
 
-    def take_drop_on_place(self) -> Optional[DropOnPlace]:
+    def take_drop_on_place(self) -> DropOnPlace | None:
         """Consume the armed drop, if any."""
         with self._lock:
             d, self.drop_on_place = self.drop_on_place, None

@@ -8,7 +8,6 @@ import random
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Optional
 from zoneinfo import ZoneInfo
 
 from .contracts import ContractSpec
@@ -29,6 +28,7 @@ STEP_TABLE = ((60, 1), (120, 1), (1800, 1), (3600, 5), (14400, 10), (28800, 30),
               (86400, 60), (2 * 86400, 120), (7 * 86400, 180), (31 * 86400, 1800),
               (366 * 86400, 86400))
 HMDS = "Historical Market Data Service error message:"
+Bar = tuple[str, float, float, float, float, float, float, int]
 
 
 class HistoryError(Exception):
@@ -140,14 +140,14 @@ def _is_open(spec: ContractSpec, t: dt.datetime, use_rth: bool, daily: bool) -> 
 
 
 def bars(spec: ContractSpec, seed: int, req: HistRequest, now: dt.datetime,
-         tz: str = "US/Eastern") -> tuple[list[tuple[str, float, float, float, float, float, float, int]], str, str]:
+         tz: str = "US/Eastern") -> tuple[list[Bar], str, str]:
     """Generate bars; returns (bars, startDateStr, endDateStr)."""
     dur, bar = validate(req)
     end = parse_end(req.end, now)
     start = end - dt.timedelta(seconds=dur)
     daily = bar >= 86400
     zone = ZoneInfo(tz)
-    out = []
+    out: list[Bar] = []
     t0 = math.floor(start.timestamp() / bar) * bar if not daily else \
         math.floor(start.timestamp() / 86400) * 86400
     step = bar if bar <= 86400 else 86400
@@ -197,7 +197,7 @@ def live_price(spec: ContractSpec, seed: int, t: float) -> float:
     return round_tick(_price(spec, seed, t), spec.min_tick)
 
 
-def parse_request(fields: list[str], i: int) -> Optional[HistRequest]:
+def parse_request(fields: list[str], i: int) -> HistRequest | None:
     """Parse reqHistoricalData fields after the contract + includeExpired (index i)."""
     f = fields[i:] + [""] * 8
     try:

@@ -7,8 +7,8 @@ negotiated server version ``sv`` exactly as ibapi's ``decoder.py`` /
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Optional, Sequence
 
 from .contracts import ContractSpec
 from .orders import SimExecution, SimOrder
@@ -45,7 +45,7 @@ SV_IMBALANCE_ONLY = 199
 Fields = list[Field]
 
 
-def _f(x: Optional[float]) -> Field:
+def _f(x: float | None) -> Field:
     """Optional double: None -> empty field."""
     return None if x is None else float(x)
 
@@ -115,7 +115,7 @@ def contract_data_end(req_id: int) -> Fields:
 
 # --- market data ----------------------------------------------------------------
 
-def tick_price(req_id: int, tick_type: int, price: float, size: Optional[float],
+def tick_price(req_id: int, tick_type: int, price: float, size: float | None,
                attr_mask: int = 0) -> Fields:
     return [TICK_PRICE, 6, req_id, tick_type, float(price),
             None if size is None else _qty(size), attr_mask]
@@ -205,7 +205,7 @@ def _order_contract(c: ContractSpec, exchange: str) -> Fields:
             exchange, c.currency, c.local_symbol, c.trading_class]
 
 
-def _price(x: Optional[float]) -> Field:
+def _price(x: float | None) -> Field:
     return 0.0 if x is None else float(x)
 
 
@@ -317,7 +317,7 @@ def execution_end(req_id: int) -> Fields:
 
 
 def commission_report(exec_id: str, commission: float, currency: str,
-                      realized_pnl: Optional[float]) -> Fields:
+                      realized_pnl: float | None) -> Fields:
     return [COMMISSION_REPORT, 1, exec_id, float(commission), currency,
             UNSET_DOUBLE if realized_pnl is None else float(realized_pnl), UNSET_DOUBLE, None]
 

@@ -49,7 +49,7 @@ class SimOrder:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "SimOrder":
+    def from_json(cls, d: dict[str, Any]) -> SimOrder:
         """Inverse of to_json."""
         return cls(**d)
 
@@ -81,6 +81,6 @@ class SimExecution:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "SimExecution":
+    def from_json(cls, d: dict[str, Any]) -> SimExecution:
         """Inverse of to_json."""
         return cls(**d)

@@ -6,7 +6,6 @@ import threading
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from typing import Optional
 
 HMDS = "Historical Market Data Service error message:"
 TEXT_100 = "Max rate of messages per second has been exceeded:max={max} rec={rec} (1)"
@@ -35,7 +34,7 @@ class PacingStats:
 
     violations: Counter[tuple[int, str]] = field(default_factory=Counter)
 
-    def count(self, client_id: Optional[int] = None, rule: Optional[str] = None) -> int:
+    def count(self, client_id: int | None = None, rule: str | None = None) -> int:
         """Number of violations, optionally filtered."""
         return sum(n for (cid, r), n in self.violations.items()
                    if (client_id is None or cid == client_id) and (rule is None or r == rule))
@@ -49,7 +48,7 @@ class ClientPacer:
         self.stamps: deque[float] = deque()
         self.violations = 0
 
-    def on_message(self, now: float) -> Optional[int]:
+    def on_message(self, now: float) -> int | None:
         """Record one incoming message; returns the rate if this message violates the limit."""
         if not self.cfg.enabled:
             return None
@@ -79,7 +78,7 @@ class HistoricalPacer:
         self._by_contract: dict[str, deque[float]] = {}
 
     def check(self, identical_key: str, contract_key: str,
-              now: Optional[float] = None) -> Optional[str]:
+              now: float | None = None) -> str | None:
         """Returns the violated rule name, or None (and records the request)."""
         if not self.cfg.enabled:
             return None

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import socket
 import struct
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Iterable, Sequence, Union
 
-Field = Union[str, int, float, bool, Decimal, None]
+Field = str | int | float | bool | Decimal | None
 
 UNSET_INTEGER = 2**31 - 1
 UNSET_DOUBLE = 1.7976931348623157e308

@@ -9,9 +9,10 @@ import socket
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Sequence, Union
+from typing import Any
 
 from . import messages as m
 from .account import Account
@@ -20,7 +21,7 @@ from .contracts import BY_CONID
 from .engine import Engine, ErrorEvent, Event, OrderEvent
 from .faults import Faults, system_text
 from .history import live_price
-from .market import BID, ASK, Market
+from .market import ASK, BID, Market
 from .orders import SimExecution, SimOrder
 from .pacing import HistoricalPacer, PacingConfig, PacingStats
 from .protocol import Field, frame
@@ -63,8 +64,8 @@ class SimulatedGateway:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, seed: int = 1,
                  server_version: int = 176, account: str = "DU1234567",
-                 starting_cash: float = 1_000_000.0, state_file: Union[str, Path, None] = None,
-                 tick_interval: float = 0.25, pacing: Union[bool, PacingConfig] = True,
+                 starting_cash: float = 1_000_000.0, state_file: str | Path | None = None,
+                 tick_interval: float = 0.25, pacing: bool | PacingConfig = True,
                  max_market_data_lines: int = 100, partial_fill_size: float = 1000.0,
                  burst_on_subscribe: int = 0, burst_size: int = 10_000,
                  rt_bar_interval: float = 5.0, conn_time_tz: str = "UTC") -> None:
@@ -90,14 +91,14 @@ class SimulatedGateway:
         self._stats = GatewayStats()
         self.sessions: dict[int, Session] = {}
         self._all_sessions: set[Session] = set()
-        self._listener: Optional[socket.socket] = None
+        self._listener: socket.socket | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.port = 0
         self._load_state()
 
     # --- lifecycle ------------------------------------------------------------------
-    def start(self) -> "SimulatedGateway":
+    def start(self) -> SimulatedGateway:
         """Bind, listen and start the accept and market threads."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -129,7 +130,7 @@ class SimulatedGateway:
             t.join(timeout=2)
         self.save_state()
 
-    def __enter__(self) -> "SimulatedGateway":
+    def __enter__(self) -> SimulatedGateway:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -360,7 +361,7 @@ class SimulatedGateway:
         """Stop answering and streaming for ``seconds``; sockets stay open."""
         self.faults.stall_for(seconds)
 
-    def send_system_code(self, code: int, client_id: Optional[int] = None) -> None:
+    def send_system_code(self, code: int, client_id: int | None = None) -> None:
         """Send a system message (1100, 1101, 1102, 2103, 2104, ...) with IB's text."""
         with self.lock:
             targets = [s for cid, s in self.sessions.items() if client_id in (None, cid)]
@@ -377,7 +378,7 @@ class SimulatedGateway:
         self.faults.arm_drop_on_place(after_ack)
 
     # --- burst -------------------------------------------------------------------------
-    def burst(self, req_id: int, n: int, client_id: Optional[int] = None) -> int:
+    def burst(self, req_id: int, n: int, client_id: int | None = None) -> int:
         """Send n pre-encoded tick messages for a subscribed reqId in one sendall."""
         with self.lock:
             s = next((x for cid, x in self.sessions.items()

@@ -7,15 +7,15 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Optional, Sequence
+from typing import TYPE_CHECKING
 
 from . import messages as m
 from .contracts import NO_SECDEF_TEXT, ContractSpec, parse_contract, resolve, resolve_one
 from .faults import system_text
 from .history import BAR_SIZES, HistoryError, bars, parse_request
-from .market import (ASK, BID, CLOSE, DELAYED, HIGH, LAST, LAST_SIZE, LAST_TIMESTAMP, LOW, OPEN,
-                     VOLUME)
+from .market import ASK, BID, CLOSE, DELAYED, HIGH, LAST, LAST_TIMESTAMP, LOW, OPEN, VOLUME
 from .orders import SimOrder
 from .pacing import TEXT_100, TEXT_101, TEXT_162_PACING, ClientPacer
 from .protocol import Field, FrameReader, as_float, as_int, frame, parse_version_range
@@ -74,13 +74,13 @@ class Subs:
 class Session(threading.Thread):
     """Serves one TCP client."""
 
-    def __init__(self, gw: "SimulatedGateway", sock: socket.socket, addr: tuple[str, int]) -> None:
+    def __init__(self, gw: SimulatedGateway, sock: socket.socket, addr: tuple[str, int]) -> None:
         super().__init__(name=f"sim-session-{addr[1]}", daemon=True)
         self.gw = gw
         self.sock = sock
         self.addr = addr
         self.sv = gw.server_version
-        self.client_id: Optional[int] = None
+        self.client_id: int | None = None
         self.md_type = 1
         self.subs = Subs()
         self.pacer = ClientPacer(gw.pacing)
@@ -181,7 +181,7 @@ class Session(threading.Thread):
                 self.close()
                 return
         msg_id = as_int(fields[0], -1)
-        handler: Optional[Callable[[list[str]], None]] = getattr(
+        handler: Callable[[list[str]], None] | None = getattr(
             self, "h_" + MSG_NAMES.get(msg_id, "unknown"), None)
         if handler is None:
             log.info("unhandled message %s: %s", msg_id, fields[:4])
@@ -215,7 +215,7 @@ class Session(threading.Thread):
             return
         self.send(*[m.contract_data(self.sv, req_id, c) for c in found], m.contract_data_end(req_id))
 
-    def _spec(self, f: list[str], i: int, req_id: int) -> Optional[ContractSpec]:
+    def _spec(self, f: list[str], i: int, req_id: int) -> ContractSpec | None:
         q, _ = parse_contract(f, i)
         spec = resolve_one(q)
         if spec is None:
@@ -285,7 +285,7 @@ class Session(threading.Thread):
         if msg:
             self.send(msg)
 
-    def tbt_msg(self, req_id: int, con_id: int, kind: int, force: bool) -> Optional[list[Field]]:
+    def tbt_msg(self, req_id: int, con_id: int, kind: int, force: bool) -> list[Field] | None:
         """Tick-by-tick message for the current quote."""
         q = self.gw.market.quote(con_id)
         now = int(time.time())
