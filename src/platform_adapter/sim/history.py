@@ -143,7 +143,7 @@ def bars(spec: ContractSpec, seed: int, req: HistRequest, now: dt.datetime,
          tz: str = "US/Eastern") -> tuple[list[Bar], str, str]:
     """Generate bars; returns (bars, startDateStr, endDateStr)."""
     dur, bar = validate(req)
-    end = parse_end(req.end, now)
+    end = parse_end(req.end, now).astimezone(dt.timezone.utc)  # absolute-time arithmetic
     start = end - dt.timedelta(seconds=dur)
     daily = bar >= 86400
     zone = ZoneInfo(tz)
