@@ -1,15 +1,257 @@
-"""Account manager (placeholder wiring; full behaviour lands with issue 5)."""
+"""Account manager (spec 2.2.4): account summary, positions, PnL and account updates, with a cache
+refreshed every ``account.update_frequency_seconds`` and reconciled with IB (spec 2.2.5)."""
 
 from __future__ import annotations
 
-from platform_adapter.core.base_adapter import BaseAdapter
+import threading
+from collections.abc import Callable
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from loguru import logger
+
+from platform_adapter.adapters.account_updates import AccountValue, summary_from_values
+from platform_adapter.adapters.order_models import opt_float, spec_from_contract, to_decimal
+from platform_adapter.core.base_adapter import AdapterContext, BaseAdapter
+from platform_adapter.errors import PlatformAdapterError, RequestTimeout, ValidationError
+from platform_adapter.models.account import AccountSummary, PnL
+from platform_adapter.models.position import Position
+
+SUMMARY_TAGS = ("NetLiquidation,TotalCashValue,BuyingPower,AvailableFunds,ExcessLiquidity,InitMarginReq,"
+                "MaintMarginReq,GrossPositionValue,EquityWithLoanValue,SettledCash")
+
+AccountCallback = Callable[[AccountValue | Position | PnL], Any]
 
 
 class AccountManager(BaseAdapter):
-    """Account summary, positions, PnL and account updates (spec 2.2.4)."""
+    """Account information and positions (spec 2.2.4).
 
+    ``subscribe_account_updates(callback)`` calls ``callback(update)`` on the event thread with an
+    :class:`AccountValue` (one account key), a :class:`Position` (portfolio update) or a
+    :class:`PnL`.
+    """
+
+    def __init__(self, ctx: AdapterContext) -> None:
+        super().__init__(ctx)
+        self._lock = threading.Lock()
+        self._request_lock = threading.Lock()
+        self._positions_done = threading.Event()
+        self._download_done = threading.Event()
+        self._collect: list[Position] | None = None
+        self._portfolio: dict[tuple[str, int], Position] = {}
+        self._callbacks: list[AccountCallback] = []
+        self._pnl_req_id: int | None = None
+        self._pnl_first = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.account = ""
+        self.refreshes = 0
+        for event, handler in (("update_account_value", self._on_account_value),
+                               ("update_portfolio", self._on_portfolio),
+                               ("account_download_end", lambda _name: self._download_done.set()),
+                               ("position", self._on_position), ("position_end", self._positions_done.set),
+                               ("account_summary", self._on_summary), ("account_summary_end", self._on_summary_end),
+                               ("pnl", self._on_pnl), ("reconnected", self._on_reconnected),
+                               ("ib_link", self._on_ib_link)):
+            self._on(event, handler)
+
+    # --- lifecycle -------------------------------------------------------------------------------
     def start(self) -> None:
-        """Called once the connection is ready."""
+        """Subscribe to account updates and PnL, load positions (spec 6.1), start the refresh loop."""
+        self._subscribe()
+        self._stop.clear()
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._loop, name="pa-account", daemon=True)
+            self._thread.start()
 
     def stop(self) -> None:
-        """Called before the connection closes."""
+        """Stop the refresh loop and cancel the subscriptions."""
+        self._stop.set()
+        try:
+            client = self._client()
+        except PlatformAdapterError:
+            return
+        client.reqAccountUpdates(False, self.account)
+        client.cancelPositions()
+        if self._pnl_req_id is not None:
+            client.cancelPnL(self._pnl_req_id)
+            self._pnl_req_id = None
+
+    def _subscribe(self) -> None:
+        client = self._client()
+        accounts = self.connection.accounts
+        self.account = self.settings.ib_connection.account_id or (accounts[0] if accounts else "")
+        timeout = self.settings.ib_connection.request_timeout
+        with self._request_lock:
+            self._download_done.clear()
+            client.reqAccountUpdates(True, self.account)
+            if not self._download_done.wait(timeout):
+                raise RequestTimeout(f"no accountDownloadEnd within {timeout:g}s")
+        self.refresh_positions()
+        if self._pnl_req_id is not None:
+            client.cancelPnL(self._pnl_req_id)
+        self._pnl_req_id = self.registry.next_id()
+        client.reqPnL(self._pnl_req_id, self.account, "")
+
+    def _on_reconnected(self) -> None:
+        try:
+            self._subscribe()
+        except PlatformAdapterError as exc:
+            logger.error("account resubscribe after reconnect failed: {}", exc)
+
+    def _on_ib_link(self, state: str) -> None:
+        if state.startswith("restored"):
+            threading.Thread(target=self._on_reconnected, name="pa-account-resub", daemon=True).start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.settings.account.update_frequency_seconds):
+            if not self.connection.is_connected():
+                continue
+            try:
+                self.refresh()
+            except PlatformAdapterError as exc:
+                logger.warning("account refresh failed: {}", exc)
+
+    def refresh(self) -> None:
+        """Refresh the cache now: positions reconciled with IB and the account summary."""
+        self.refresh_positions()
+        self.get_account_summary()
+        self.refreshes += 1
+
+    # --- spec 2.2.4 interface ----------------------------------------------------------------------
+    def get_account_summary(self) -> AccountSummary:
+        """Current account figures from ``reqAccountSummary`` (also stored in the cache)."""
+        ids: list[int] = []
+
+        def send(client: Any, req_id: int) -> None:
+            ids.append(req_id)
+            client.reqAccountSummary(req_id, "All", SUMMARY_TAGS)
+
+        try:
+            rows = self._request("account_summary", send)
+        finally:
+            self._cancel("cancelAccountSummary", ids)
+        values: dict[str, str] = {}
+        for account, tag, value, _currency in rows:
+            if account == self.account or not self.account:
+                values[tag] = value
+                self.state.update_account_value(tag, value)
+        # reqAccountSummary has no PnL tags: take them from account updates, else from reqPnL
+        cached = self.state.get_account_values()
+        pnl = self.state.get_pnl()
+        for key, from_pnl in (("RealizedPnL", pnl and pnl.realized), ("UnrealizedPnL", pnl and pnl.unrealized)):
+            if key in cached:
+                values.setdefault(key, str(cached[key]))
+            elif from_pnl is not None:
+                values.setdefault(key, str(from_pnl))
+        return summary_from_values(self.account, values, datetime.now(timezone.utc))
+
+    def get_positions(self) -> list[Position]:
+        """Positions from ``reqPositions``, with market values from the portfolio updates."""
+        return self.refresh_positions()
+
+    def get_pnl(self) -> PnL:
+        """Daily, unrealized and realized PnL of the account (``reqPnL``)."""
+        timeout = self.settings.ib_connection.request_timeout
+        ids: list[int] = []
+
+        def send(client: Any, req_id: int) -> None:
+            ids.append(req_id)
+            client.reqPnL(req_id, self.account, "")
+
+        try:
+            rows = self._request("pnl", send, timeout)
+        finally:
+            self._cancel("cancelPnL", ids)
+        pnl: PnL = rows[0]
+        return pnl
+
+    def _cancel(self, method: str, ids: list[int]) -> None:
+        try:
+            client = self._client()
+        except PlatformAdapterError:
+            return
+        for req_id in ids:
+            getattr(client, method)(req_id)
+
+    def subscribe_account_updates(self, callback: AccountCallback) -> None:
+        """Call ``callback(AccountValue | Position | PnL)`` on every account update."""
+        if not callable(callback):
+            raise ValidationError("callback", callback, "must be callable")
+        self._callbacks.append(callback)
+
+    # --- positions ---------------------------------------------------------------------------------
+    def refresh_positions(self) -> list[Position]:
+        """Ask IB for all positions, correct the cache (logging each discrepancy), return them."""
+        client = self._client()
+        timeout = self.settings.ib_connection.request_timeout
+        with self._request_lock:
+            with self._lock:
+                self._collect = []
+            self._positions_done.clear()
+            client.reqPositions()
+            ok = self._positions_done.wait(timeout)
+            with self._lock:
+                collected, self._collect = self._collect or [], None
+            if not ok:
+                raise RequestTimeout(f"no positionEnd within {timeout:g}s")
+        merged = [self._merge(p) for p in collected]
+        for change in self.state.replace_positions(merged, None):
+            logger.warning("position reconciliation: {}", change)
+        return [p for p in merged if p.quantity != 0]
+
+    def _merge(self, pos: Position) -> Position:
+        with self._lock:
+            port = self._portfolio.get((pos.account, pos.con_id))
+        if port is None:
+            return pos
+        return Position(pos.account, pos.symbol, pos.contract, pos.quantity, pos.avg_cost, pos.con_id,
+                        port.market_price, port.market_value, port.unrealized_pnl, port.realized_pnl)
+
+    # --- IB callbacks (dispatcher thread) ------------------------------------------------------------
+    def _emit(self, update: AccountValue | Position | PnL) -> None:
+        for cb in self._callbacks:
+            self._notify(cb, update)
+
+    def _on_position(self, account: str, contract: Any, position: Decimal, avg_cost: float) -> None:
+        spec = spec_from_contract(contract)
+        pos = Position(account, spec.symbol, spec, to_decimal(position), float(avg_cost), spec.con_id)
+        with self._lock:
+            if self._collect is not None:
+                self._collect.append(pos)
+                return
+        merged = self._merge(pos)
+        self.state.update_position(merged)
+        self._emit(merged)
+
+    def _on_portfolio(self, contract: Any, position: Decimal, market_price: float, market_value: float,
+                      avg_cost: float, unrealized: float, realized: float, account: str) -> None:
+        spec = spec_from_contract(contract)
+        pos = Position(account, spec.symbol, spec, to_decimal(position), float(avg_cost), spec.con_id,
+                       opt_float(market_price), opt_float(market_value), opt_float(unrealized), opt_float(realized))
+        with self._lock:
+            self._portfolio[(account, spec.con_id)] = pos
+        self.state.update_position(pos)
+        self._emit(pos)
+
+    def _on_account_value(self, key: str, value: str, currency: str, account: str) -> None:
+        if currency in ("", "USD") or not self.state.get_account_value(key):
+            self.state.update_account_value(key, value)
+        self._emit(AccountValue(account, key, value, currency))
+
+    def _on_summary(self, req_id: int, account: str, tag: str, value: str, currency: str) -> None:
+        self.registry.append(req_id, (account, tag, value, currency))
+
+    def _on_summary_end(self, req_id: int) -> None:
+        self.registry.finish(req_id)
+
+    def _on_pnl(self, req_id: int, daily: float, unrealized: float, realized: float) -> None:
+        pnl = PnL(self.account, opt_float(daily), opt_float(unrealized), opt_float(realized),
+                  datetime.now(timezone.utc))
+        if self.registry.get(req_id) is not None:
+            self.registry.finish(req_id, [pnl])
+            return
+        if req_id == self._pnl_req_id:
+            self.state.set_pnl(pnl)
+            self._emit(pnl)

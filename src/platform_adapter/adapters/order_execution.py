@@ -1,15 +1,546 @@
-"""Order execution adapter (placeholder wiring; full behaviour lands with issue 5)."""
+"""Order execution adapter (spec 2.2.3, 6.3; DESIGN section 3): place, modify, cancel and track
+orders; never lose a fill, never reuse an order id, never send an order twice."""
 
 from __future__ import annotations
 
-from platform_adapter.core.base_adapter import BaseAdapter
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from typing import Any
+
+from ibapi.order_cancel import OrderCancel
+from loguru import logger
+
+from platform_adapter.adapters import order_validation as v
+from platform_adapter.adapters.contracts import ContractResolver, to_spec
+from platform_adapter.adapters.order_fills import FillBook
+from platform_adapter.adapters.order_models import (
+    build_ib_order,
+    fill_from_execution,
+    opt_float,
+    parse_state,
+    spec_from_contract,
+    to_decimal,
+)
+from platform_adapter.adapters.reconciliation import OrderReconciler
+from platform_adapter.core import ib_codes
+from platform_adapter.core.base_adapter import AdapterContext, BaseAdapter
+from platform_adapter.core.journal import OrderJournal
+from platform_adapter.core.order_ids import OrderIdAllocator
+from platform_adapter.errors import NotConnected, OrderRejected, OrderStateError, RequestTimeout, ValidationError
+from platform_adapter.models.contract import ContractInfo
+from platform_adapter.models.order import (
+    TERMINAL_STATES,
+    Fill,
+    Order,
+    OrderAction,
+    OrderRequest,
+    OrderState,
+    OrderStatus,
+    OrderType,
+    Trade,
+    utcnow,
+)
+
+ACCEPTED = frozenset({OrderState.PRE_SUBMITTED, OrderState.SUBMITTED, OrderState.FILLED})
+UNACKED = frozenset({OrderState.PENDING_SUBMIT, OrderState.API_PENDING})
 
 
 class OrderExecutionAdapter(BaseAdapter):
-    """Order placement, modification, cancellation and tracking (spec 2.2.3)."""
+    """Order placement, modification, cancellation and tracking (spec 2.2.3).
 
+    User callbacks (``on_order_status``, ``on_fill``) run on the event thread with an
+    :class:`OrderStatus` or :class:`Fill` snapshot.
+    """
+
+    def __init__(self, ctx: AdapterContext) -> None:
+        super().__init__(ctx)
+        self.ids = OrderIdAllocator()
+        self.journal: OrderJournal | None = None
+        self.fills = FillBook()
+        self.reconciler = OrderReconciler(self)
+        self._lock = threading.Lock()
+        self._changed = threading.Condition()
+        self._by_ref: dict[str, int] = {}
+        self._by_perm: dict[int, int] = {}
+        self._pending: dict[int, str] = {}
+        self._reject_codes: dict[int, int] = {}
+        self._status_callbacks: list[Callable[[OrderStatus], Any]] = []
+        self._fill_callbacks: list[Callable[[Fill], Any]] = []
+        self._loaded = False
+        for event, handler in (("error", self._on_error), ("open_order", self._on_open_order),
+                               ("order_status", self._on_order_status), ("exec_details", self._on_exec_details),
+                               ("commission_report", self._on_commission), ("next_valid_id", self.ids.sync)):
+            self._on(event, handler)
+
+    # --- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
-        """Called once the connection is ready."""
+        """Open and load the journal, sync order ids, reconcile with IB, start periodic checks."""
+        self.open_journal()
+        self.ids.sync(self.connection.next_valid_id)
+        self.reconciler.run("start", resolve_in_flight=True)
+        self.reconciler.start_periodic(self.settings.account.update_frequency_seconds)
 
     def stop(self) -> None:
-        """Called before the connection closes."""
+        """Stop periodic reconciliation and close the journal."""
+        self.reconciler.stop_periodic()
+        journal, self.journal = self.journal, None
+        if journal is not None:
+            journal.close()
+
+    def open_journal(self) -> None:
+        """Open the journal (``orders.journal_path``); the first time, restore its orders and fills."""
+        if self.journal is None:
+            self.journal = OrderJournal(self.settings.orders.journal_path)
+        journal = self.journal
+        self.ids.load(journal.high_water(), journal.set_high_water)
+        if self._loaded:
+            return
+        self._loaded = True
+        for entry in journal.load_orders():
+            o = entry.order
+            s = o.status
+            trade = Trade(o.order_id, o.request, s.status, s.filled, s.remaining, s.avg_fill_price,
+                          s.last_fill_price, o.perm_id, o.client_id, s.reject_reason,
+                          submitted_at=s.submitted_at or utcnow(), updated_at=s.updated_at or utcnow())
+            self.state.add_trade(trade)
+            self._index(o.order_id, o.request.order_ref, o.perm_id)
+        for jf in journal.load_fills():
+            self.fills.load(jf.fill, jf.ib_time, jf.notified)
+            self._attach_fill(jf.fill)
+        logger.info("order journal {}: {} orders, {} fills restored", journal.path,
+                    len(self.state.trades_snapshot()), len(journal.load_fills()))
+
+    # --- spec 2.2.3 interface --------------------------------------------------------------------
+    def place_order(self, symbol: Any, action: Any, quantity: Any, order_type: Any, **kwargs: Any) -> int:
+        """Validate and send an order; returns its order id once sent.
+
+        Keyword arguments: ``limit_price``, ``stop_price``, ``tif`` (default
+        ``orders.default_time_in_force``), ``outside_rth``, ``account``, ``order_ref``.
+        Raises ValidationError / ContractNotFound (bad input), LiveTradingRefused, NotConnected.
+        """
+        v.check_kwargs(kwargs, v.PLACE_KWARGS)
+        spec = to_spec(symbol)
+        act = v.parse_action(action)
+        otype = v.parse_order_type(order_type)
+        qty = v.check_order_quantity(quantity)
+        limit, stop = v.check_prices(otype, kwargs.get("limit_price"), kwargs.get("stop_price"))
+        tif = v.parse_tif(kwargs.get("tif", self.settings.orders.default_time_in_force))
+        outside_rth = v.check_flag(kwargs.get("outside_rth", False), "outside_rth")
+        account = v.check_text(kwargs.get("account", ""), "account")
+        user_ref = v.check_text(kwargs.get("order_ref", ""), "order_ref")
+        self._require_link()
+        account = self._account(account)
+        v.check_live(self.settings.orders, account, self.connection.port)
+        info = self.contracts.resolve(spec)
+        self._check_trade(info, act, qty, otype, limit, stop, qty)
+        ref = f"{self.settings.orders.order_ref_prefix}-{uuid.uuid4().hex[:16]}" + (f"-{user_ref}" if user_ref else "")
+        request = OrderRequest(spec, act, qty, otype, limit, stop, tif, outside_rth, account, ref)
+        return self._send_new(request, info)
+
+    def place_order_and_wait(self, symbol: Any, action: Any, quantity: Any, order_type: Any,
+                             wait_for: Iterable[OrderState | str] = ACCEPTED, timeout: float = 10.0,
+                             **kwargs: Any) -> OrderStatus:
+        """``place_order`` then ``wait_for_status``; raises OrderRejected if IB rejects it."""
+        order_id = self.place_order(symbol, action, quantity, order_type, **kwargs)
+        return self.wait_for_status(order_id, wait_for, timeout)
+
+    def cancel_order(self, order_id: int) -> bool:
+        """Request cancellation; True once sent. OrderStateError for unknown or finished orders."""
+        self._working(order_id, "cancelled")
+        client = self._require_link()
+        with self._lock:
+            self._pending[order_id] = "cancel"
+        self._journal_event(order_id, "cancel", "cancel requested")
+        client.cancelOrder(order_id, OrderCancel())
+        logger.info("order {}: cancel sent", order_id)
+        return True
+
+    def modify_order(self, order_id: int, **kwargs: Any) -> bool:
+        """Change ``quantity``, ``limit_price``, ``stop_price`` or ``tif`` (validated like a new order);
+        True once sent. The cached order changes only when IB confirms the modification."""
+        v.check_kwargs(kwargs, v.MODIFY_KWARGS)
+        if not kwargs:
+            raise ValidationError("kwargs", kwargs, "nothing to modify (quantity, limit_price, stop_price, tif)")
+        order = self._working(order_id, "modified")
+        req = order.request
+        qty = v.check_order_quantity(kwargs["quantity"]) if "quantity" in kwargs else req.quantity
+        if qty <= order.status.filled:
+            raise ValidationError("quantity", qty, f"must exceed the {order.status.filled} already filled")
+        limit, stop = v.check_prices(req.order_type, kwargs.get("limit_price", req.limit_price),
+                                     kwargs.get("stop_price", req.stop_price))
+        tif = v.parse_tif(kwargs.get("tif", req.tif))
+        client = self._require_link()
+        info = self.contracts.resolve(req.contract)
+        self._check_trade(info, req.action, qty, req.order_type, limit, stop, max(qty - req.quantity, 0 * qty))
+        new = replace(req, quantity=qty, limit_price=limit, stop_price=stop, tif=tif)
+        with self._lock:
+            self._pending[order_id] = "modify"
+        self._journal_event(order_id, "modify", f"quantity={qty} limit={limit} stop={stop} tif={tif.value}")
+        client.placeOrder(order_id, ContractResolver.ib_contract(info), build_ib_order(new))
+        logger.info("order {}: modification sent ({})", order_id, kwargs)
+        return True
+
+    def get_order_status(self, order_id: int) -> OrderStatus:
+        """The current status snapshot; OrderStateError for an unknown order id."""
+        return self._known(order_id).status
+
+    def get_order(self, order_id: int) -> Order:
+        """The order (request and status) snapshot; OrderStateError for an unknown order id."""
+        return self._known(order_id)
+
+    def get_open_orders(self) -> list[Order]:
+        """Orders that may still fill (ours and any others IB reported), from the reconciled cache."""
+        return [o for o in self.state.get_cached_orders() if o.status.status not in TERMINAL_STATES]
+
+    def wait_for_status(self, order_id: int, statuses: Iterable[OrderState | str] | OrderState | str | None = None,
+                        timeout: float = 10.0) -> OrderStatus:
+        """Block until the order reaches one of ``statuses`` (default: any final state).
+
+        Raises OrderRejected when IB rejects it, OrderStateError when it ends in another final
+        state, RequestTimeout after ``timeout`` seconds.
+        """
+        wanted = self._statuses(statuses)
+        self._known(order_id)
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                status = self._known(order_id).status
+                if status.status in wanted:
+                    return status
+                if status.status is OrderState.REJECTED:
+                    code = self._reject_codes.get(order_id, 201)
+                    raise OrderRejected(code, status.reject_reason or "rejected", order_id)
+                if status.status in TERMINAL_STATES:
+                    raise OrderStateError(order_id, f"ended {status.status.value}, not {sorted(wanted)}")
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise RequestTimeout(f"order {order_id} still {status.status.value} after {timeout:g}s")
+                self._changed.wait(remaining)
+
+    def on_order_status(self, callback: Callable[[OrderStatus], Any]) -> None:
+        """Call ``callback(OrderStatus)`` on every status change of our orders."""
+        self._status_callbacks.append(self._callable(callback))
+
+    def on_fill(self, callback: Callable[[Fill], Any]) -> None:
+        """Call ``callback(Fill)`` once per execution, with its commission."""
+        self._fill_callbacks.append(self._callable(callback))
+
+    def reconcile(self) -> None:
+        """Compare our orders and fills with IB's now (also done at start, reconnect and periodically)."""
+        self.reconciler.run("manual", resolve_in_flight=False)
+
+    # --- helpers -----------------------------------------------------------------------------------
+    @staticmethod
+    def _callable(callback: Any) -> Any:
+        if not callable(callback):
+            raise ValidationError("callback", callback, "must be callable")
+        return callback
+
+    @staticmethod
+    def _statuses(statuses: Any) -> frozenset[OrderState]:
+        if statuses is None:
+            return TERMINAL_STATES
+        items = [statuses] if isinstance(statuses, (str, OrderState)) else list(statuses)
+        out = set()
+        for s in items:
+            state = parse_state(s.value if isinstance(s, OrderState) else str(s))
+            if state is OrderState.UNKNOWN and str(s).lower() != "unknown":
+                raise ValidationError("statuses", s, "is not an IB order status")
+            out.add(state)
+        if not out:
+            raise ValidationError("statuses", statuses, "must not be empty")
+        return frozenset(out)
+
+    def _known(self, order_id: Any) -> Order:
+        if isinstance(order_id, bool) or not isinstance(order_id, int) or order_id <= 0:
+            raise ValidationError("order_id", order_id, "must be a positive integer")
+        order = self.state.get_order(order_id)
+        if order is None:
+            raise OrderStateError(order_id, "unknown order")
+        return order
+
+    def _working(self, order_id: int, verb: str) -> Order:
+        order = self._known(order_id)
+        if order.status.status in TERMINAL_STATES or not self.state.has_trade(order_id):
+            raise OrderStateError(order_id, f"is {order.status.status.value}; it cannot be {verb}")
+        return order
+
+    def _require_link(self) -> Any:
+        client = self._client()
+        if not self.connection.ib_link_ok:
+            raise NotConnected("the gateway has lost its link to IB (1100); orders are blocked until it is back")
+        return client
+
+    def _account(self, account: str) -> str:
+        accounts = self.connection.accounts
+        account = account or self.settings.ib_connection.account_id or (accounts[0] if accounts else "")
+        if accounts and account not in accounts:
+            raise ValidationError("account", account, f"is not one of the connected accounts {list(accounts)}")
+        return account
+
+    def _check_trade(self, info: ContractInfo, action: OrderAction, qty: Any, otype: OrderType,
+                     limit: float | None, stop: float | None, added_qty: Any) -> None:
+        mult = v.multiplier(info)
+        price = limit or stop or self._market_price(info, action)
+        if self.settings.orders.validate_before_submit:
+            v.check_contract_rules(info, qty, limit, stop)
+            v.check_buying_power(action, added_qty, price, mult, opt_float(self.state.get_account_value("BuyingPower")))
+        v.check_risk(self.settings.orders, qty, price, mult)
+
+    def _market_price(self, info: ContractInfo, action: OrderAction) -> float | None:
+        quote = self.state.get_quote(info.spec.key)
+        if quote is None:
+            return None
+        side = quote.ask if action is OrderAction.BUY else quote.bid
+        return side or quote.last
+
+    def _send_new(self, request: OrderRequest, info: ContractInfo) -> int:
+        client = self._require_link()
+        journal = self.journal
+        if journal is None:
+            raise NotConnected("the order journal is not open (connect first)")
+        order_id = self.ids.allocate()
+        client_id = self.connection.client_id
+        self.state.add_trade(Trade(order_id, request, remaining=request.quantity, client_id=client_id))
+        self._index(order_id, request.order_ref, 0)
+        journal.record_request(order_id, request, client_id)
+        try:
+            client.placeOrder(order_id, ContractResolver.ib_contract(info), build_ib_order(request))
+        except OSError as exc:
+            logger.error("order {} ({}): sending failed: {}; it will be looked up by orderRef, never re-sent",
+                         order_id, request.order_ref, exc)
+            raise NotConnected(f"order {order_id} may not have reached the gateway: {exc}") from exc
+        self._update(order_id, lambda t: True, kind="sent")
+        self.metrics.incr("orders_placed")
+        logger.info("order {} sent: {} {} {} {} lmt={} stp={} ref={}", order_id, request.action.value,
+                    request.quantity, request.contract.key, request.order_type.value, request.limit_price,
+                    request.stop_price, request.order_ref)
+        return order_id
+
+    def _index(self, order_id: int, order_ref: str, perm_id: int) -> None:
+        with self._lock:
+            if order_ref:
+                self._by_ref[order_ref] = order_id
+            if perm_id:
+                self._by_perm[perm_id] = order_id
+
+    def match(self, order_id: int, client_id: int, perm_id: int, order_ref: str) -> int | None:
+        """Our order id for an IB report, by orderRef, permId, or order id (same client)."""
+        with self._lock:
+            if order_ref and order_ref in self._by_ref:
+                return self._by_ref[order_ref]
+            if perm_id and perm_id in self._by_perm:
+                return self._by_perm[perm_id]
+        if order_ref or order_id <= 0:
+            return None
+        owner = self.state.mutate_trade(order_id, lambda t: t.client_id)
+        if owner is None or (client_id and owner != client_id):
+            return None
+        return order_id
+
+    def _update(self, order_id: int, fn: Callable[[Trade], bool], kind: str = "status") -> Order | None:
+        """Apply ``fn`` to the trade; when it reports a change: journal, notify, wake waiters."""
+        def apply(t: Trade) -> Order | None:
+            if not fn(t):
+                return None
+            t.updated_at = utcnow()
+            return t.snapshot()
+
+        order = self.state.mutate_trade(order_id, apply)
+        if order is None:
+            return None
+        if self.journal is not None:
+            self.journal.record_order(order, kind)
+        for cb in self._status_callbacks:
+            self._notify(cb, order.status)
+        with self._changed:
+            self._changed.notify_all()
+        return order
+
+    def _journal_event(self, order_id: int, kind: str, detail: str) -> None:
+        if self.journal is not None:
+            self.journal.event(order_id, kind, detail)
+
+    def set_state(self, order_id: int, state: OrderState, reason: str = "", filled: Any = None) -> None:
+        """Set an order's state (reconciliation); a final state is never left again."""
+        def fn(t: Trade) -> bool:
+            if t.status in TERMINAL_STATES and state not in TERMINAL_STATES:
+                return False
+            changed = t.status is not state
+            t.status = state
+            if reason and state is OrderState.REJECTED:
+                t.reject_reason = reason
+            if filled is not None and filled > t.filled:
+                t.filled, t.remaining, changed = filled, max(t.request.quantity - filled, 0 * filled), True
+            if state in TERMINAL_STATES and state is not OrderState.FILLED:
+                t.remaining = 0 * t.remaining
+            return changed
+
+        self._update(order_id, fn, kind="reconcile")
+
+    def set_error(self, order_id: int, text: str) -> None:
+        """Record an IB error that left the order as it was (failed modify/cancel)."""
+        def fn(t: Trade) -> bool:
+            t.last_error = text
+            return True
+
+        self._update(order_id, fn, kind="error")
+
+    def set_avg_price(self, order_id: int, avg: float) -> None:
+        def fn(t: Trade) -> bool:
+            t.avg_fill_price = avg
+            return True
+
+        self._update(order_id, fn, kind="reconcile")
+
+    # --- IB callbacks (dispatcher thread) ----------------------------------------------------------
+    def _on_error(self, req_id: int, code: int, message: str, _advanced: str) -> None:
+        if req_id <= 0 or not self.state.has_trade(req_id):
+            return
+        order_id = req_id
+        if ib_codes.is_notice(code):
+            logger.warning("order {}: IB {}: {}", order_id, code, message)
+            return
+        with self._lock:
+            pending = self._pending.pop(order_id, None)
+        text = f"IB {code}: {message}"
+        if code in ib_codes.ORDER_CANCELLED:
+            self.set_state(order_id, OrderState.CANCELLED)
+            return
+        unacked = self.state.mutate_trade(order_id, lambda t: t.status in UNACKED and not t.perm_id)
+        if code in ib_codes.CANNOT_MODIFY or pending in ("modify", "cancel") or not (
+                unacked or code in ib_codes.ORDER_REJECTED or code in ib_codes.DUPLICATE_ORDER_ID):
+            logger.error("order {}: {} failed: {} (order left as it was)", order_id, pending or "request", text)
+            self.set_error(order_id, text)
+            return
+        if code in ib_codes.DUPLICATE_ORDER_ID:
+            self._client().reqIds(-1)
+        self._reject_codes[order_id] = code
+        logger.error("order {} rejected: {}", order_id, text)
+        self.metrics.incr("orders_rejected")
+
+        def reject(t: Trade) -> bool:
+            t.status, t.reject_reason, t.last_error, t.remaining = OrderState.REJECTED, message, text, 0 * t.remaining
+            return True
+
+        self._update(order_id, reject)
+
+    def _on_open_order(self, order_id: int, contract: Any, ib_order: Any, ib_state: Any) -> None:
+        oid = self.match(order_id, ib_order.clientId, ib_order.permId, ib_order.orderRef)
+        self.reconciler.saw_open(oid if oid is not None else -int(ib_order.permId or 0))
+        if oid is None:
+            self._store_foreign(order_id, contract, ib_order, ib_state.status)
+            return
+        self._index(oid, "", int(ib_order.permId or 0))
+        state = parse_state(ib_state.status) if ib_state.status else None
+        with self._lock:
+            pending = self._pending.get(oid)
+
+        def fn(t: Trade) -> bool:
+            req = t.request
+            limit = opt_float(ib_order.lmtPrice) if req.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT) else None
+            stop = opt_float(ib_order.auxPrice) if req.order_type in (OrderType.STOP, OrderType.STOP_LIMIT) else None
+            qty = to_decimal(ib_order.totalQuantity) or req.quantity
+            new = replace(req, quantity=qty, limit_price=limit or req.limit_price, stop_price=stop or req.stop_price,
+                          tif=v.parse_tif(ib_order.tif) if ib_order.tif else req.tif)
+            changed = new != req or (ib_order.permId and t.perm_id != ib_order.permId)
+            t.request, t.perm_id = new, int(ib_order.permId or t.perm_id)
+            if state is not None and state is not t.status and not (
+                    t.status in TERMINAL_STATES and state not in TERMINAL_STATES):
+                t.status, changed = state, True
+            if pending == "modify" and new != req:
+                t.last_error = ""
+            return bool(changed)
+
+        if self._update(oid, fn, kind="open_order") is not None and pending == "modify":
+            with self._lock:
+                self._pending.pop(oid, None)
+
+    def _store_foreign(self, order_id: int, contract: Any, ib_order: Any, status: str) -> None:
+        """An order placed elsewhere (TWS, another client): kept for get_open_orders only."""
+        spec = spec_from_contract(contract)
+        try:
+            action, otype = v.parse_action(ib_order.action), v.parse_order_type(ib_order.orderType)
+        except ValidationError:
+            return
+        qty = to_decimal(ib_order.totalQuantity)
+        req = OrderRequest(spec, action, qty, otype, opt_float(ib_order.lmtPrice) or None,
+                           opt_float(ib_order.auxPrice) or None, account=ib_order.account, order_ref=ib_order.orderRef)
+        state = parse_state(status)
+        st = OrderStatus(order_id, state, to_decimal(ib_order.filledQuantity), qty, 0.0, 0.0, int(ib_order.permId))
+        self.state.update_order(Order(order_id, req, st, int(ib_order.permId), int(ib_order.clientId)))
+
+    def _on_order_status(self, order_id: int, status: str, filled: Any, remaining: Any, avg_fill_price: float,
+                         perm_id: int, _parent_id: int, last_fill_price: float, client_id: int, why_held: str,
+                         _mkt_cap_price: float) -> None:
+        oid = self.match(order_id, client_id, perm_id, "")
+        if oid is None:
+            return
+        self._index(oid, "", perm_id)
+        state = parse_state(status)
+        filled_d, remaining_d = to_decimal(filled), to_decimal(remaining)
+
+        def fn(t: Trade) -> bool:
+            if t.status in TERMINAL_STATES and state not in TERMINAL_STATES:
+                return False
+            before = (t.status, t.filled, t.remaining, t.avg_fill_price, t.last_fill_price, t.perm_id, t.why_held)
+            t.status, t.filled, t.remaining = state, max(t.filled, filled_d), remaining_d
+            t.avg_fill_price = float(avg_fill_price or t.avg_fill_price)
+            t.last_fill_price = float(last_fill_price or t.last_fill_price)
+            t.perm_id, t.why_held = int(perm_id or t.perm_id), why_held or ""
+            return before != (t.status, t.filled, t.remaining, t.avg_fill_price, t.last_fill_price, t.perm_id,
+                              t.why_held)
+
+        self._update(oid, fn)
+
+    def _on_exec_details(self, req_id: int, contract: Any, execution: Any) -> None:
+        if req_id >= 0:
+            self.registry.append(req_id, execution.execId)
+        oid = self.match(execution.orderId, execution.clientId, execution.permId, execution.orderRef)
+        if oid is None:
+            logger.debug("execution {} is not for one of our orders", execution.execId)
+            return
+        result = self.fills.add_execution(fill_from_execution(oid, contract, execution), execution.time)
+        if result is None:
+            return
+        fill = result.fill
+        if result.correction:
+            logger.warning("order {}: execution {} corrected (not counted twice)", oid, fill.exec_id)
+        self._store_fill(fill, execution.time)
+        if fill.commission is not None:
+            self._deliver(fill)
+
+    def _on_commission(self, report: Any) -> None:
+        fill = self.fills.add_commission(report.execId, opt_float(report.commissionAndFees), report.currency or "",
+                                         opt_float(report.realizedPNL))
+        if fill is None:
+            return
+        self._store_fill(fill, "")
+        self._deliver(fill)
+
+    def _attach_fill(self, fill: Fill) -> None:
+        def attach(t: Trade) -> None:
+            t.fills[fill.exec_key] = fill
+
+        self.state.mutate_trade(fill.order_id, attach)
+
+    def _store_fill(self, fill: Fill, ib_time: str) -> None:
+        self._attach_fill(fill)
+        if self.journal is not None:
+            self.journal.record_fill(fill, ib_time)
+
+    def _deliver(self, fill: Fill) -> None:
+        if not self.fills.claim_delivery(fill.exec_key):
+            return
+        if self.journal is not None:
+            self.journal.mark_notified(fill.exec_key)
+        self.metrics.incr("fills")
+        logger.info("order {} fill {}: {} {} @ {} commission {}", fill.order_id, fill.exec_id, fill.side,
+                    fill.quantity, fill.price, fill.commission)
+        for cb in self._fill_callbacks:
+            self._notify(cb, fill)
+        with self._changed:
+            self._changed.notify_all()

@@ -116,6 +116,7 @@ class OrderStatus:
     submitted_at: datetime | None = None
     updated_at: datetime | None = None
     why_held: str = ""
+    last_error: str = ""
 
     @property
     def is_terminal(self) -> bool:
@@ -165,6 +166,7 @@ class Trade:
     client_id: int = 0
     reject_reason: str = ""
     why_held: str = ""
+    last_error: str = ""
     submitted_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
     fills: dict[str, Fill] = field(default_factory=dict)
@@ -183,6 +185,7 @@ class Trade:
             submitted_at=self.submitted_at,
             updated_at=self.updated_at,
             why_held=self.why_held,
+            last_error=self.last_error,
         )
         return Order(self.order_id, self.request, status, self.perm_id, self.client_id)
 

@@ -1,0 +1,114 @@
+"""Conversions between ibapi's order objects and the library's order models (one parsing module)."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ibapi.order import Order as IBOrder
+
+from platform_adapter.models.contract import ContractSpec, SecType
+from platform_adapter.models.order import Fill, OrderRequest, OrderState
+
+UNSET_DOUBLE_LIMIT = 1e300
+"""ibapi's UNSET_DOUBLE is sys.float_info.max; anything this large means "not set"."""
+
+_STATES = {s.value.lower(): s for s in OrderState}
+
+
+def parse_state(text: str) -> OrderState:
+    """IB's order status text -> :class:`OrderState` (``Unknown`` for anything new)."""
+    return _STATES.get((text or "").strip().lower(), OrderState.UNKNOWN)
+
+
+def opt_float(value: Any) -> float | None:
+    """A float, or ``None`` for IB's UNSET sentinels, NaN and blanks."""
+    if value is None or value == "":
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(f) or abs(f) >= UNSET_DOUBLE_LIMIT:
+        return None
+    return f
+
+
+def to_decimal(value: Any) -> Decimal:
+    """IB's Decimal sizes (``UNSET_DECIMAL`` and blanks become 0)."""
+    try:
+        d = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return Decimal(0)
+    if not d.is_finite() or d >= Decimal(2) ** 100:
+        return Decimal(0)
+    return d
+
+
+def build_ib_order(request: OrderRequest) -> IBOrder:
+    """The ibapi Order for a validated request."""
+    o = IBOrder()
+    o.action = request.action.value
+    o.totalQuantity = request.quantity
+    o.orderType = request.order_type.value
+    if request.limit_price is not None:
+        o.lmtPrice = request.limit_price
+    if request.stop_price is not None:
+        o.auxPrice = request.stop_price
+    o.tif = request.tif.value
+    o.outsideRth = request.outside_rth
+    o.account = request.account
+    o.orderRef = request.order_ref
+    o.transmit = True
+    return o
+
+
+def spec_from_contract(contract: Any) -> ContractSpec:
+    """A ContractSpec naming an ibapi Contract as IB reported it (positions, foreign orders)."""
+    try:
+        sec_type = SecType(contract.secType)
+    except ValueError:
+        sec_type = SecType.STOCK
+    exchange, primary = contract.exchange or "", contract.primaryExchange or ""
+    if sec_type is SecType.STOCK and exchange != "SMART":
+        # positions and executions name the listing exchange; the adapter routes stocks via SMART
+        exchange, primary = "SMART", primary or exchange
+    return ContractSpec(symbol=contract.symbol, sec_type=sec_type, exchange=exchange,
+                        currency=contract.currency or "USD", primary_exchange=primary,
+                        last_trade_date=contract.lastTradeDateOrContractMonth or "",
+                        local_symbol=contract.localSymbol or "", multiplier=contract.multiplier or "",
+                        con_id=int(contract.conId or 0))
+
+
+_TIME_RE = re.compile(r"^(\d{8})[ -]+(\d{1,2}:\d{2}(?::\d{2})?)\s*(\S*)$")
+
+
+def parse_ib_time(text: str) -> datetime:
+    """IB execution/completion times (``20240102 10:00:00 US/Eastern``, ``20240102-15:00:00`` UTC,
+    ``20240102  10:00:00`` local) -> tz-aware UTC; unparseable text gives the current time."""
+    m = _TIME_RE.match((text or "").strip())
+    if not m:
+        return datetime.now(timezone.utc)
+    day, clock, tz = m.groups()
+    fmt = "%Y%m%d %H:%M:%S" if clock.count(":") == 2 else "%Y%m%d %H:%M"
+    naive = datetime.strptime(f"{day} {clock}", fmt)
+    if tz:
+        try:
+            return naive.replace(tzinfo=ZoneInfo(tz)).astimezone(timezone.utc)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    if "-" in text and not tz:
+        return naive.replace(tzinfo=timezone.utc)
+    return naive.astimezone(timezone.utc)
+
+
+def fill_from_execution(order_id: int, contract: Any, execution: Any) -> Fill:
+    """A Fill (without commission yet) from an ibapi Execution."""
+    return Fill(exec_id=execution.execId, order_id=order_id, symbol=contract.symbol, side=execution.side,
+                quantity=to_decimal(execution.shares), price=float(execution.price),
+                time=parse_ib_time(execution.time), perm_id=int(execution.permId or 0),
+                exchange=execution.exchange or "")

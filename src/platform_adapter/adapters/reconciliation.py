@@ -1,0 +1,154 @@
+"""Order reconciliation (spec 2.2.5, DESIGN section 3): at start-up, after every reconnect or IB
+link restore, and periodically, ask IB for open orders, completed orders and executions (since the
+last one seen), match them to our orders by orderRef, permId and order id, correct the cache, and
+log every discrepancy. An order whose placement was in flight is looked up, never sent again."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from ibapi.execution import ExecutionFilter
+from loguru import logger
+
+from platform_adapter.adapters.order_models import parse_state, to_decimal
+from platform_adapter.errors import PlatformAdapterError, RequestTimeout
+from platform_adapter.models.order import TERMINAL_STATES, OrderState
+
+if TYPE_CHECKING:
+    from platform_adapter.adapters.order_execution import OrderExecutionAdapter
+
+NEVER_SENT = "placement never reached IB (not found by orderRef after reconnect); not re-sent"
+
+
+class OrderReconciler:
+    """Runs one reconciliation at a time; IB's open/completed order requests have no request id,
+    so their answers are collected between the request and its ``...End`` message."""
+
+    def __init__(self, adapter: OrderExecutionAdapter) -> None:
+        self.adapter = adapter
+        self._lock = threading.Lock()
+        self._open_done = threading.Event()
+        self._completed_done = threading.Event()
+        self._seen_open: set[int] | None = None
+        self._seen_completed: set[int] | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.runs = 0
+        for event, handler in (("open_order_end", self._open_done.set),
+                               ("completed_order", self._on_completed_order),
+                               ("completed_orders_end", self._completed_done.set),
+                               ("exec_details_end", self._on_exec_details_end),
+                               ("reconnected", self._on_reconnected),
+                               ("ib_link", self._on_ib_link)):
+            adapter.ctx.wrapper.on(event, handler)
+
+    # --- triggers ------------------------------------------------------------------------------
+    def _on_reconnected(self) -> None:
+        self._safe_run("reconnect")
+
+    def _on_ib_link(self, state: str) -> None:
+        if state.startswith("restored"):
+            threading.Thread(target=self._safe_run, args=(f"IB link {state}",), name="pa-reconcile",
+                             daemon=True).start()
+
+    def _safe_run(self, reason: str, resolve_in_flight: bool = True) -> None:
+        try:
+            self.run(reason, resolve_in_flight)
+        except PlatformAdapterError as exc:
+            logger.error("order reconciliation ({}) failed: {}", reason, exc)
+
+    def start_periodic(self, interval: float) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, args=(interval,), name="pa-order-reconcile", daemon=True)
+        self._thread.start()
+
+    def stop_periodic(self) -> None:
+        self._stop.set()
+
+    def _loop(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            if self.adapter.connection.is_connected() and self.adapter.connection.ib_link_ok:
+                self._safe_run("periodic", resolve_in_flight=False)
+
+    # --- collecting ------------------------------------------------------------------------------
+    def saw_open(self, key: int) -> None:
+        seen = self._seen_open
+        if seen is not None:
+            seen.add(key)
+
+    def _on_completed_order(self, _contract: Any, ib_order: Any, ib_state: Any) -> None:
+        a = self.adapter
+        oid = a.match(0, 0, int(ib_order.permId or 0), ib_order.orderRef)
+        if oid is None:
+            return
+        seen = self._seen_completed
+        if seen is not None:
+            seen.add(oid)
+        a._index(oid, "", int(ib_order.permId or 0))
+        state = parse_state(ib_state.status)
+        if state not in TERMINAL_STATES:
+            state = OrderState.CANCELLED if "cancel" in (ib_state.completedStatus or "").lower() else state
+        a.set_state(oid, state, reason=ib_state.completedStatus or "", filled=to_decimal(ib_order.filledQuantity))
+
+    def _on_exec_details_end(self, req_id: int) -> None:
+        self.adapter.registry.finish(req_id)
+
+    # --- the run -----------------------------------------------------------------------------------
+    def run(self, reason: str, resolve_in_flight: bool) -> None:
+        """One reconciliation; raises NotConnected / RequestTimeout when IB does not answer."""
+        a = self.adapter
+        timeout = a.settings.ib_connection.request_timeout
+        with self._lock:
+            client = a._client()
+            a.ids.sync(a.connection.next_valid_id)
+            before = {o.order_id: o for o in a.state.trades_snapshot()}
+            self._seen_open, self._seen_completed = set(), set()
+            try:
+                self._open_done.clear()
+                client.reqOpenOrders()
+                if not self._open_done.wait(timeout):
+                    raise RequestTimeout(f"no openOrderEnd within {timeout:g}s")
+                self._completed_done.clear()
+                client.reqCompletedOrders(True)
+                if not self._completed_done.wait(timeout):
+                    raise RequestTimeout(f"no completedOrdersEnd within {timeout:g}s")
+                seen = set(self._seen_open) | set(self._seen_completed)
+            finally:
+                self._seen_open = self._seen_completed = None
+            exec_filter = ExecutionFilter()
+            exec_filter.time = a.fills.last_ib_time
+            a._request("executions", lambda c, rid: c.reqExecutions(rid, exec_filter), timeout)
+            self._settle(reason, before, seen, resolve_in_flight, client_id=a.connection.client_id)
+            self.runs += 1
+
+    def _settle(self, reason: str, before: dict[int, Any], seen: set[int], resolve_in_flight: bool,
+                client_id: int) -> None:
+        a = self.adapter
+        for order in a.state.trades_snapshot():
+            st = order.status
+            if st.status not in TERMINAL_STATES and order.order_id not in seen and order.client_id == client_id:
+                if st.status in (OrderState.PENDING_SUBMIT, OrderState.API_PENDING) and not order.perm_id:
+                    if resolve_in_flight:
+                        logger.warning("reconcile ({}): order {} ({}) {}", reason, order.order_id,
+                                       order.order_ref, NEVER_SENT)
+                        a.set_state(order.order_id, OrderState.REJECTED, reason=NEVER_SENT)
+                else:
+                    logger.warning("reconcile ({}): order {} is {} in the cache but IB reports it neither open "
+                                   "nor completed; marking it Inactive", reason, order.order_id, st.status.value)
+                    a.set_state(order.order_id, OrderState.INACTIVE)
+            fills = a.fills.for_order(order.order_id)
+            if fills and not st.avg_fill_price:
+                qty = sum((f.quantity for f in fills), Decimal(0))
+                avg = sum(float(f.quantity) * f.price for f in fills) / float(qty) if qty else 0.0
+                a.set_avg_price(order.order_id, avg)
+            old = before.get(order.order_id)
+            new = a.state.get_order(order.order_id)
+            if old is not None and new is not None and (old.status.status, old.status.filled) != (
+                    new.status.status, new.status.filled):
+                logger.warning("reconcile ({}): order {} was {} filled {} in the cache; IB says {} filled {}", reason,
+                               order.order_id, old.status.status.value, old.status.filled, new.status.status.value,
+                               new.status.filled)

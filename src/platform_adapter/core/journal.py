@@ -1,0 +1,247 @@
+"""The durable order journal: SQLite (standard library) in WAL mode.
+
+Every order request is written *before* it is sent (status ``sending``), then every status change,
+fill and commission as it happens, and the order-id high-water mark. After a crash the adapter
+loads the journal, restores its orders and fills, and reconciles them with the gateway.
+
+Inspect it with the ``sqlite3`` shell, e.g.
+``sqlite3 logs/orders.db "select order_id, order_ref, symbol, action, quantity, status, filled from orders"``.
+Tables: ``orders`` (one row per order, current state), ``order_events`` (append-only history),
+``fills`` (one row per execution, with commission and whether callbacks saw it), ``meta``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from platform_adapter.models.contract import ContractSpec, SecType
+from platform_adapter.models.order import (
+    Fill,
+    Order,
+    OrderAction,
+    OrderRequest,
+    OrderState,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+)
+
+SENDING = "sending"
+HIGH_WATER_KEY = "order_id_high_water"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS orders (
+    order_id INTEGER PRIMARY KEY,
+    order_ref TEXT NOT NULL UNIQUE,
+    perm_id INTEGER NOT NULL DEFAULT 0,
+    client_id INTEGER NOT NULL DEFAULT 0,
+    account TEXT NOT NULL DEFAULT '',
+    symbol TEXT NOT NULL,
+    contract TEXT NOT NULL,
+    action TEXT NOT NULL,
+    quantity TEXT NOT NULL,
+    order_type TEXT NOT NULL,
+    limit_price REAL,
+    stop_price REAL,
+    tif TEXT NOT NULL,
+    outside_rth INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL,
+    filled TEXT NOT NULL DEFAULT '0',
+    remaining TEXT NOT NULL DEFAULT '0',
+    avg_fill_price REAL NOT NULL DEFAULT 0,
+    last_fill_price REAL NOT NULL DEFAULT 0,
+    reject_reason TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS order_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    order_id INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS fills (
+    exec_key TEXT PRIMARY KEY,
+    exec_id TEXT NOT NULL,
+    order_id INTEGER NOT NULL,
+    perm_id INTEGER NOT NULL DEFAULT 0,
+    symbol TEXT NOT NULL,
+    side TEXT NOT NULL,
+    quantity TEXT NOT NULL,
+    price REAL NOT NULL,
+    time TEXT NOT NULL,
+    ib_time TEXT NOT NULL DEFAULT '',
+    exchange TEXT NOT NULL DEFAULT '',
+    commission REAL,
+    commission_currency TEXT NOT NULL DEFAULT '',
+    realized_pnl REAL,
+    notified INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class JournalOrder:
+    """One order as restored from the journal."""
+
+    order: Order
+    sending: bool
+    """True when the request was written but never confirmed as sent (placement in flight)."""
+
+
+@dataclass(frozen=True, slots=True)
+class JournalFill:
+    fill: Fill
+    ib_time: str
+    notified: bool
+
+
+class OrderJournal:
+    """Thread-safe append/update access to the journal file (one connection, one lock)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = sqlite3.connect(str(path), check_same_thread=False,
+                                                              isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+
+    @property
+    def closed(self) -> bool:
+        return self._db is None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        with self._lock:
+            if self._db is None:
+                return []
+            return self._db.execute(sql, params).fetchall()
+
+    # --- meta --------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        rows = self._exec("SELECT value FROM meta WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._exec("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                   (key, value))
+
+    def high_water(self) -> int:
+        value = self.get_meta(HIGH_WATER_KEY)
+        return int(value) if value else 0
+
+    def set_high_water(self, order_id: int) -> None:
+        self.set_meta(HIGH_WATER_KEY, str(order_id))
+
+    # --- orders ------------------------------------------------------------------------------
+    def record_request(self, order_id: int, request: OrderRequest, client_id: int) -> None:
+        """Write a new order with status ``sending`` (before it is sent to IB)."""
+        now = _now()
+        r = request
+        self._exec(
+            "INSERT INTO orders(order_id, order_ref, client_id, account, symbol, contract, action, quantity,"
+            " order_type, limit_price, stop_price, tif, outside_rth, status, remaining, created_at, updated_at)"
+            " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (order_id, r.order_ref, client_id, r.account, r.contract.symbol, _contract_json(r.contract),
+             r.action.value, str(r.quantity), r.order_type.value, r.limit_price, r.stop_price, r.tif.value,
+             int(r.outside_rth), SENDING, str(r.quantity), now, now))
+        self.event(order_id, "request", f"{r.action.value} {r.quantity} {r.contract.symbol} {r.order_type.value}")
+
+    def record_order(self, order: Order, kind: str = "status") -> None:
+        """Update an order's current state (and request, after a modify) and log the change."""
+        s, r = order.status, order.request
+        self._exec(
+            "UPDATE orders SET perm_id = ?, status = ?, filled = ?, remaining = ?, avg_fill_price = ?,"
+            " last_fill_price = ?, reject_reason = ?, quantity = ?, order_type = ?, limit_price = ?,"
+            " stop_price = ?, tif = ?, updated_at = ? WHERE order_id = ?",
+            (order.perm_id, s.status.value, str(s.filled), str(s.remaining), s.avg_fill_price, s.last_fill_price,
+             s.reject_reason, str(r.quantity), r.order_type.value, r.limit_price, r.stop_price, r.tif.value, _now(),
+             order.order_id))
+        self.event(order.order_id, kind, f"{s.status.value} filled={s.filled} remaining={s.remaining}"
+                   + (f" reason={s.reject_reason}" if s.reject_reason else ""))
+
+    def event(self, order_id: int, kind: str, detail: str = "") -> None:
+        self._exec("INSERT INTO order_events(order_id, at, kind, detail) VALUES(?, ?, ?, ?)",
+                   (order_id, _now(), kind, detail))
+
+    def record_fill(self, fill: Fill, ib_time: str = "", notified: bool = False) -> None:
+        """Insert or update one execution (keyed by its id without the correction suffix)."""
+        self._exec(
+            "INSERT INTO fills(exec_key, exec_id, order_id, perm_id, symbol, side, quantity, price, time, ib_time,"
+            " exchange, commission, commission_currency, realized_pnl, notified) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+            " ON CONFLICT(exec_key) DO UPDATE SET exec_id = excluded.exec_id, quantity = excluded.quantity,"
+            " price = excluded.price, commission = COALESCE(excluded.commission, fills.commission),"
+            " commission_currency = excluded.commission_currency,"
+            " realized_pnl = COALESCE(excluded.realized_pnl, fills.realized_pnl),"
+            " notified = MAX(fills.notified, excluded.notified)",
+            (fill.exec_key, fill.exec_id, fill.order_id, fill.perm_id, fill.symbol, fill.side, str(fill.quantity),
+             fill.price, fill.time.isoformat(), ib_time, fill.exchange, fill.commission, fill.commission_currency,
+             fill.realized_pnl, int(notified)))
+
+    def mark_notified(self, exec_key: str) -> None:
+        self._exec("UPDATE fills SET notified = 1 WHERE exec_key = ?", (exec_key,))
+
+    # --- loading -----------------------------------------------------------------------------
+    def load_orders(self) -> list[JournalOrder]:
+        rows = self._exec(
+            "SELECT order_id, order_ref, perm_id, client_id, account, contract, action, quantity, order_type,"
+            " limit_price, stop_price, tif, outside_rth, status, filled, remaining, avg_fill_price, last_fill_price,"
+            " reject_reason, created_at, updated_at FROM orders ORDER BY order_id")
+        out = []
+        for (oid, ref, perm, cid, account, contract, action, qty, otype, lmt, stp, tif, rth, status, filled,
+             remaining, avg, last, reason, created, updated) in rows:
+            request = OrderRequest(_contract_from_json(contract), OrderAction(action), Decimal(qty),
+                                   OrderType(otype), lmt, stp, TimeInForce(tif), bool(rth), account, ref)
+            sending = status == SENDING
+            state = OrderState.PENDING_SUBMIT if sending else OrderState(status)
+            st = OrderStatus(oid, state, Decimal(filled), Decimal(remaining), avg, last, perm, (), reason,
+                             datetime.fromisoformat(created), datetime.fromisoformat(updated))
+            out.append(JournalOrder(Order(oid, request, st, perm, cid), sending))
+        return out
+
+    def load_fills(self) -> list[JournalFill]:
+        rows = self._exec(
+            "SELECT exec_id, order_id, perm_id, symbol, side, quantity, price, time, ib_time, exchange, commission,"
+            " commission_currency, realized_pnl, notified FROM fills ORDER BY time")
+        return [JournalFill(Fill(eid, oid, sym, side, Decimal(qty), price, datetime.fromisoformat(t), perm, exch,
+                                 comm, ccy, pnl), ib_time, bool(notified))
+                for (eid, oid, perm, sym, side, qty, price, t, ib_time, exch, comm, ccy, pnl, notified) in rows]
+
+    def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        """Run a read-only query (tests and inspection)."""
+        return self._exec(sql, params)
+
+
+def _contract_json(spec: ContractSpec) -> str:
+    data = dataclasses.asdict(spec)
+    data["sec_type"] = spec.sec_type.value
+    return json.dumps(data, sort_keys=True)
+
+
+def _contract_from_json(text: str) -> ContractSpec:
+    data = json.loads(text)
+    data["sec_type"] = SecType(data["sec_type"])
+    return ContractSpec(**data)
