@@ -3,79 +3,73 @@
     from platform_adapter import PlatformAdapter
     pa = PlatformAdapter(config_path="config.yaml")
     pa.connect()
+
+Names are imported lazily (PEP 562), so ``python -m platform_adapter.sim`` does not load the
+adapter stack it does not use.
 """
 
-from platform_adapter.errors import (
-    ConfigError,
-    ContractNotFound,
-    IBError,
-    LiveTradingRefused,
-    NotConnected,
-    OrderRejected,
-    OrderStateError,
-    PacingViolation,
-    PlatformAdapterError,
-    RequestTimeout,
-    SubscriptionLimitExceeded,
-    ValidationError,
-)
-from platform_adapter.facade import PlatformAdapter
-from platform_adapter.models import (
-    AccountSummary,
-    Bar,
-    ConnectionState,
-    ConnectionStatus,
-    ContractSpec,
-    Fill,
-    MarketDataType,
-    Order,
-    OrderAction,
-    OrderState,
-    OrderStatus,
-    OrderType,
-    PnL,
-    Position,
-    Quote,
-    SecType,
-    TickByTick,
-    TickByTickKind,
-    TimeInForce,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "AccountSummary",
-    "Bar",
-    "ConfigError",
-    "ConnectionState",
-    "ConnectionStatus",
-    "ContractNotFound",
-    "ContractSpec",
-    "Fill",
-    "IBError",
-    "LiveTradingRefused",
-    "MarketDataType",
-    "NotConnected",
-    "Order",
-    "OrderAction",
-    "OrderRejected",
-    "OrderState",
-    "OrderStateError",
-    "OrderStatus",
-    "OrderType",
-    "PacingViolation",
-    "PlatformAdapter",
-    "PlatformAdapterError",
-    "PnL",
-    "Position",
-    "Quote",
-    "RequestTimeout",
-    "SecType",
-    "SubscriptionLimitExceeded",
-    "TickByTick",
-    "TickByTickKind",
-    "TimeInForce",
-    "ValidationError",
-    "__version__",
-]
+_ERRORS = ("ConfigError", "ContractNotFound", "IBError", "LiveTradingRefused", "NotConnected", "OrderRejected",
+           "OrderStateError", "PacingViolation", "PlatformAdapterError", "RequestTimeout",
+           "SubscriptionLimitExceeded", "ValidationError")
+_MODELS = ("AccountSummary", "Bar", "ConnectionState", "ConnectionStatus", "ContractSpec", "Fill", "MarketDataType",
+           "Order", "OrderAction", "OrderState", "OrderStatus", "OrderType", "PnL", "Position", "Quote", "SecType",
+           "TickByTick", "TickByTickKind", "TimeInForce")
+_WHERE = {**{n: "platform_adapter.errors" for n in _ERRORS}, **{n: "platform_adapter.models" for n in _MODELS},
+          "PlatformAdapter": "platform_adapter.facade"}
+
+__all__ = sorted([*_WHERE, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'platform_adapter' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:
+    from platform_adapter.errors import (  # noqa: F401
+        ConfigError,
+        ContractNotFound,
+        IBError,
+        LiveTradingRefused,
+        NotConnected,
+        OrderRejected,
+        OrderStateError,
+        PacingViolation,
+        PlatformAdapterError,
+        RequestTimeout,
+        SubscriptionLimitExceeded,
+        ValidationError,
+    )
+    from platform_adapter.facade import PlatformAdapter  # noqa: F401
+    from platform_adapter.models import (  # noqa: F401
+        AccountSummary,
+        Bar,
+        ConnectionState,
+        ConnectionStatus,
+        ContractSpec,
+        Fill,
+        MarketDataType,
+        Order,
+        OrderAction,
+        OrderState,
+        OrderStatus,
+        OrderType,
+        PnL,
+        Position,
+        Quote,
+        SecType,
+        TickByTick,
+        TickByTickKind,
+        TimeInForce,
+    )
