@@ -1,0 +1,233 @@
+"""A fast path for the hot market-data messages of the text protocol (server versions < 201).
+
+``build_fast_path(wrapper, server_version)`` returns ``fast(msg_id, frame) -> bool`` for
+``ConnectionManager.fast_path``. It decodes tickPrice (1), tickSize (2), tickGeneric (45),
+tickString (46), realtimeBar (50) and tick-by-tick (99) straight from the frame and calls the
+same ``EWrapper`` methods with the same arguments as ibapi's ``Decoder`` (same types, values,
+``TickAttrib``/``TickAttribLast``/``TickAttribBidAsk`` fields, the tickPrice -> tickSize
+companion call, ``UNSET_DECIMAL`` for IB's "unset" sizes). Every conversion is the expression
+ibapi itself uses (``int(s or 0)``, ``float(s or 0)``, ``Decimal(s.decode())``), so edge cases
+behave the same. All fields are parsed before the first wrapper call; anything unusual (another
+field count, an unknown tick-by-tick type, a parse error) returns ``False`` without calling the
+wrapper, and ibapi's ``Decoder`` (the decoder of record) handles the frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ibapi.common import TickAttrib, TickAttribBidAsk, TickAttribLast
+from ibapi.const import UNSET_DECIMAL
+from ibapi.server_versions import (
+    MIN_CLIENT_VER,
+    MIN_SERVER_VER_ENCODE_MSG_ASCII7,
+    MIN_SERVER_VER_PAST_LIMIT,
+    MIN_SERVER_VER_PRE_OPEN_BID_ASK,
+    MIN_SERVER_VER_PROTOBUF,
+)
+from ibapi.ticktype import TickTypeEnum
+
+FastPath = Callable[[int, bytes], bool]
+
+TICK_PRICE, TICK_SIZE, TICK_GENERIC, TICK_STRING, REAL_TIME_BARS, TICK_BY_TICK = 1, 2, 45, 46, 50, 99
+FAST_MESSAGES = frozenset({TICK_PRICE, TICK_SIZE, TICK_GENERIC, TICK_STRING, REAL_TIME_BARS, TICK_BY_TICK})
+
+# ibapi.utils.decode(Decimal, ...) maps these wire strings (and "") to UNSET_DECIMAL
+_UNSET_SIZES = (b"", b"2147483647", b"9223372036854775807", b"1.7976931348623157E308", b"-9223372036854775808")
+# Decoder.processTickPriceMsg: the size in a tickPrice is reported as this size tick type
+_SIZE_TICK_FOR = {
+    TickTypeEnum.BID: TickTypeEnum.BID_SIZE,
+    TickTypeEnum.ASK: TickTypeEnum.ASK_SIZE,
+    TickTypeEnum.LAST: TickTypeEnum.LAST_SIZE,
+    TickTypeEnum.DELAYED_BID: TickTypeEnum.DELAYED_BID_SIZE,
+    TickTypeEnum.DELAYED_ASK: TickTypeEnum.DELAYED_ASK_SIZE,
+    TickTypeEnum.DELAYED_LAST: TickTypeEnum.DELAYED_LAST_SIZE,
+}
+_NOT_SET = TickTypeEnum.NOT_SET
+_PARSE_ERRORS = (ValueError, ArithmeticError, InvalidOperation, UnicodeDecodeError, TypeError, OverflowError)
+_CACHE_MAX = 4096
+
+
+class _DecimalCache:
+    """``bytes -> Decimal`` as ibapi's ``decode(Decimal, ...)`` computes it, memoised (Decimals
+    are immutable, and sizes repeat a lot in a quote stream)."""
+
+    def __init__(self) -> None:
+        self.values: dict[bytes, Decimal] = dict.fromkeys(_UNSET_SIZES, UNSET_DECIMAL)
+
+    def __call__(self, raw: bytes) -> Decimal:
+        value = self.values.get(raw)
+        if value is None:
+            value = Decimal(raw.decode())
+            if len(self.values) >= _CACHE_MAX:
+                self.values = dict.fromkeys(_UNSET_SIZES, UNSET_DECIMAL)
+            self.values[raw] = value
+        return value
+
+
+def _attrib_factory(server_version: int) -> Callable[[int], TickAttrib]:
+    """``TickAttrib`` from the attribute mask, as ``processTickPriceMsg`` sets it per version."""
+    new = object.__new__
+
+    def make(mask: int) -> TickAttrib:
+        attrib = new(TickAttrib)
+        if server_version >= MIN_SERVER_VER_PAST_LIMIT:
+            attrib.canAutoExecute = mask & 1 != 0
+            attrib.pastLimit = mask & 2 != 0
+            attrib.preOpen = server_version >= MIN_SERVER_VER_PRE_OPEN_BID_ASK and mask & 4 != 0
+        else:
+            attrib.canAutoExecute = mask == 1
+            attrib.pastLimit = False
+            attrib.preOpen = False
+        return attrib
+
+    return make
+
+
+def build_fast_path(wrapper: Any, server_version: int) -> FastPath | None:
+    """The fast decoder for ``server_version``, or ``None`` where it does not apply (from 201
+    on ibapi's messages are binary/protobuf; below ibapi's minimum there is nothing to decode)."""
+    if not MIN_CLIENT_VER <= server_version < MIN_SERVER_VER_PROTOBUF:
+        return None
+    dec = _DecimalCache()
+    make_attrib = _attrib_factory(server_version)
+    new = object.__new__
+    size_tick_for = _SIZE_TICK_FOR.get
+    tick_price_cb = wrapper.tickPrice
+    tick_size_cb = wrapper.tickSize
+    tick_string_cb = wrapper.tickString
+    tick_generic_cb = wrapper.tickGeneric
+    realtime_bar_cb = wrapper.realtimeBar
+    all_last_cb = wrapper.tickByTickAllLast
+    bid_ask_cb = wrapper.tickByTickBidAsk
+    mid_point_cb = wrapper.tickByTickMidPoint
+    ascii7 = server_version >= MIN_SERVER_VER_ENCODE_MSG_ASCII7
+
+    def text(raw: bytes) -> str:
+        # Decoder.interpretWithSignature's decoding of each field
+        try:
+            return raw.decode("unicode-escape" if ascii7 else "UTF-8")
+        except UnicodeDecodeError:
+            return raw.decode("latin-1")
+
+    def tick_price(frame: bytes) -> bool:
+        f = frame.split(b"\0")
+        if len(f) != 8:
+            return False
+        try:
+            int(f[1] or 0)
+            req_id = int(f[2] or 0)
+            tick_type = int(f[3] or 0)
+            price = float(f[4] or 0)
+            size = dec(f[5])
+            attrib = make_attrib(int(f[6] or 0))
+        except _PARSE_ERRORS:
+            return False
+        tick_price_cb(req_id, tick_type, price, attrib)
+        size_type = size_tick_for(tick_type)
+        if size_type is not None:
+            tick_size_cb(req_id, size_type, size)
+        return True
+
+    def tick_size(frame: bytes) -> bool:
+        f = frame.split(b"\0")
+        if len(f) != 6:
+            return False
+        try:
+            int(f[1] or 0)
+            req_id = int(f[2] or 0)
+            tick_type = int(f[3] or 0)
+            size = dec(f[4])
+        except _PARSE_ERRORS:
+            return False
+        if tick_type != _NOT_SET:
+            tick_size_cb(req_id, tick_type, size)
+        return True
+
+    def tick_generic(frame: bytes) -> bool:
+        f = frame.split(b"\0")
+        if len(f) != 6:
+            return False
+        try:
+            req_id = int(text(f[2]))
+            tick_type = int(text(f[3]))
+            value = float(text(f[4]))
+        except _PARSE_ERRORS:
+            return False
+        tick_generic_cb(req_id, tick_type, value)
+        return True
+
+    def tick_string(frame: bytes) -> bool:
+        f = frame.split(b"\0")
+        if len(f) != 6:
+            return False
+        try:
+            req_id = int(text(f[2]))
+            tick_type = int(text(f[3]))
+            value = text(f[4])
+        except _PARSE_ERRORS:
+            return False
+        tick_string_cb(req_id, tick_type, value)
+        return True
+
+    def realtime_bar(frame: bytes) -> bool:
+        f = frame.split(b"\0")
+        if len(f) != 12:
+            return False
+        try:
+            int(f[1] or 0)
+            args = (int(f[2] or 0), int(f[3] or 0), float(f[4] or 0), float(f[5] or 0), float(f[6] or 0),
+                    float(f[7] or 0), dec(f[8]), dec(f[9]), int(f[10] or 0))
+        except _PARSE_ERRORS:
+            return False
+        realtime_bar_cb(*args)
+        return True
+
+    def tick_by_tick(frame: bytes) -> bool:
+        f = frame.split(b"\0")
+        n = len(f)
+        try:
+            kind = int(f[2] or 0) if n > 3 else 0
+            if kind == 3 and n == 10:
+                req_id, stamp = int(f[1] or 0), int(f[3] or 0)
+                bid, ask = float(f[4] or 0), float(f[5] or 0)
+                bid_size, ask_size = dec(f[6]), dec(f[7])
+                mask = int(f[8] or 0)
+            elif (kind == 1 or kind == 2) and n == 10:
+                req_id, stamp = int(f[1] or 0), int(f[3] or 0)
+                price, size, mask = float(f[4] or 0), dec(f[5]), int(f[6] or 0)
+                exchange = f[7].decode("UTF-8", errors="backslashreplace")
+                conditions = f[8].decode("UTF-8", errors="backslashreplace")
+            elif kind == 4 and n == 6:
+                req_id, stamp, mid = int(f[1] or 0), int(f[3] or 0), float(f[4] or 0)
+            else:
+                return False  # type 0 (none), an unknown type or another field count
+        except _PARSE_ERRORS:
+            return False
+        if kind == 3:
+            bid_ask = new(TickAttribBidAsk)
+            bid_ask.bidPastLow = mask & 1 != 0
+            bid_ask.askPastHigh = mask & 2 != 0
+            bid_ask_cb(req_id, stamp, bid, ask, bid_size, ask_size, bid_ask)
+        elif kind == 4:
+            mid_point_cb(req_id, stamp, mid)
+        else:
+            last = new(TickAttribLast)
+            last.pastLimit = mask & 1 != 0
+            last.unreported = mask & 2 != 0
+            all_last_cb(req_id, kind, stamp, price, size, last, exchange, conditions)
+        return True
+
+    handlers: dict[int, Callable[[bytes], bool]] = {
+        TICK_PRICE: tick_price, TICK_SIZE: tick_size, TICK_GENERIC: tick_generic,
+        TICK_STRING: tick_string, REAL_TIME_BARS: realtime_bar, TICK_BY_TICK: tick_by_tick,
+    }
+    get = handlers.get
+
+    def fast(msg_id: int, frame: bytes) -> bool:
+        handler = get(msg_id)
+        return handler is not None and handler(frame)
+
+    return fast
