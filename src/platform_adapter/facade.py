@@ -15,7 +15,7 @@ from platform_adapter.config.settings import Settings, load_settings
 from platform_adapter.core.base_adapter import AdapterContext
 from platform_adapter.core.connection_manager import ConnectionManager
 from platform_adapter.core.events import EventDispatcher
-from platform_adapter.core.metrics import Metrics
+from platform_adapter.core.metrics import Metrics, spec_metrics
 from platform_adapter.core.request_registry import RequestRegistry
 from platform_adapter.core.state_manager import StateManager
 from platform_adapter.core.wrapper import Wrapper
@@ -89,19 +89,8 @@ class PlatformAdapter:
         return self.connection.is_connected()
 
     def metrics(self) -> dict[str, Any]:
-        """Spec 9.3 metrics as a dict."""
-        status = self.connection.get_connection_status()
-        out: dict[str, Any] = {
-            "connection_state": status.state.value,
-            "connection_uptime_seconds": status.uptime_seconds,
-            "reconnection_count": status.reconnect_count,
-            "last_heartbeat": status.last_heartbeat.isoformat() if status.last_heartbeat else None,
-            "event_queue_length": self.events.queue_length,
-            "dispatcher_backlog": self.connection.dispatcher_backlog,
-            "callback_errors": self.events.errors,
-        }
-        out.update(self.metrics_registry.snapshot())
-        return out
+        """Every spec 9.3 metric as a flat dict (see ``core.metrics.spec_metrics``)."""
+        return spec_metrics(self)
 
     def __enter__(self) -> PlatformAdapter:
         if not self.connect():

@@ -1,0 +1,110 @@
+"""Metrics store, the order-derived rates of spec 9.3 and the exporter (summary + Prometheus)."""
+
+from __future__ import annotations
+
+import socket
+import urllib.request
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from platform_adapter.core.metrics import Metrics, order_metrics
+from platform_adapter.core.metrics_exporter import MetricsExporter, numeric_metrics, summary_line
+from platform_adapter.errors import ValidationError
+from platform_adapter.models import ContractSpec, Fill, OrderAction, OrderState, OrderType, Trade
+from platform_adapter.models.order import OrderRequest
+
+
+def test_counters_daily_rate_and_samples() -> None:
+    m = Metrics()
+    m.incr("md_ticks")
+    m.incr("md_ticks", 4)
+    m.observe("lat", 1.0)
+    m.observe("lat", 3.0)
+    m.set_gauge("g", 7)
+    assert m.count("md_ticks") == 5
+    assert m.count_today("md_ticks") == 5
+    assert m.mean("lat") == 2.0 and m.max("lat") == 3.0
+    assert m.rate("md_ticks") == pytest.approx(5.0)  # one second minimum span
+    assert m.rate("unknown") == 0.0
+    snap = m.snapshot()
+    assert snap["md_ticks"] == 5 and snap["lat_mean"] == 2.0 and snap["g"] == 7
+
+
+def test_daily_counter_rolls_over_at_midnight() -> None:
+    m = Metrics()
+    m.incr("orders_placed", 3)
+    m._day = m._day - timedelta(days=1)  # as if the counts were from yesterday
+    assert m.count_today("orders_placed") == 0
+    assert m.count("orders_placed") == 3
+
+
+def _trade(order_id: int, state: OrderState, submitted: datetime, fill_after: float | None = None) -> Trade:
+    req = OrderRequest(ContractSpec("AAPL"), OrderAction.BUY, Decimal(100), OrderType.MARKET)
+    t = Trade(order_id, req, status=state, submitted_at=submitted)
+    if fill_after is not None:
+        t.filled = Decimal(100)
+        t.fills["e1"] = Fill("e1", order_id, "AAPL", "BOT", Decimal(100), 150.0,
+                             submitted + timedelta(seconds=fill_after))
+    return t
+
+
+def test_order_metrics_rates_and_execution_time() -> None:
+    now = datetime.now(timezone.utc)
+    orders = [
+        _trade(1, OrderState.FILLED, now, 0.5).snapshot(),
+        _trade(2, OrderState.FILLED, now, 1.5).snapshot(),
+        _trade(3, OrderState.REJECTED, now).snapshot(),
+        _trade(4, OrderState.SUBMITTED, now).snapshot(),
+        _trade(5, OrderState.FILLED, now - timedelta(days=2), 9.0).snapshot(),  # not today
+    ]
+    out = order_metrics(orders)
+    assert out["orders_placed_today"] == 4
+    assert out["fill_rate"] == 0.5
+    assert out["rejection_rate"] == 0.25
+    assert out["avg_execution_time_seconds"] == pytest.approx(1.0)
+    empty = order_metrics([])
+    assert empty["fill_rate"] is None and empty["orders_placed_today"] == 0
+
+
+def test_summary_line_and_numeric_metrics() -> None:
+    values = {"connection_state": "CONNECTED", "reconnection_count": 2, "fill_rate": 0.5,
+              "memory_rss_bytes": 3 * 2**20, "last_heartbeat": None, "ib_link_ok": True, "x y": 1}
+    line = summary_line(values)
+    assert line.startswith("metrics: state=CONNECTED")
+    assert "reconnects=2" in line and "fill_rate=0.5" in line and "rss_mb=3.0" in line and "heartbeat=-" in line
+    names = dict(numeric_metrics(values))
+    assert names["platform_adapter_connected"] == 1.0
+    assert names["platform_adapter_ib_link_ok"] == 1.0
+    assert names["platform_adapter_x_y"] == 1.0
+    assert "platform_adapter_last_heartbeat" not in names
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_prometheus_endpoint_serves_metrics_on_loopback() -> None:
+    values = {"connection_state": "CONNECTED", "reconnection_count": 4, "fill_rate": None}
+    exporter = MetricsExporter(lambda: values, interval=3600, prometheus_port=_free_port())
+    exporter.start()
+    try:
+        assert exporter.bound_port is not None
+        url = f"http://127.0.0.1:{exporter.bound_port}/metrics"
+        body = urllib.request.urlopen(url, timeout=5).read().decode()  # noqa: S310 - loopback only
+        assert "platform_adapter_reconnection_count 4.0" in body
+        assert "platform_adapter_connected 1.0" in body
+        assert "fill_rate" not in body
+        assert exporter.log_once().startswith("metrics: state=CONNECTED")
+    finally:
+        exporter.stop()
+    with pytest.raises(OSError):
+        urllib.request.urlopen(url, timeout=2)  # noqa: S310
+
+
+def test_exporter_rejects_bad_interval() -> None:
+    with pytest.raises(ValidationError, match="interval"):
+        MetricsExporter(dict, interval=0)
