@@ -32,8 +32,12 @@ class EventDispatcher:
         self.dropped = 0
         self.delivered = 0
         self.errors = 0
+        self.conflated = 0
+        self.max_queue_length = 0
         self.callback_seconds = 0.0
         self.max_callback_seconds = 0.0
+        self._samples: deque[float] = deque(maxlen=1024)
+        self._samples_lock = threading.Lock()
 
     def start(self) -> None:
         with self._cond:
@@ -58,21 +62,47 @@ class EventDispatcher:
                 self._queue.popleft()
                 self.dropped += 1
             self._queue.append((fn, args, None))
+            if len(self._queue) > self.max_queue_length:
+                self.max_queue_length = len(self._queue)
             self._cond.notify()
 
     def submit_latest(self, key: Hashable, fn: Callback, *args: Any) -> None:
-        """Queue ``fn(*args)`` unless a call for ``key`` is already queued; then replace its args."""
+        """Queue ``fn(*args)`` unless a call for ``key`` is already queued; then replace its args
+        (the queued call runs once, with the latest args: a slow consumer gets the latest state per
+        key, never a backlog)."""
         with self._cond:
             if key in self._conflated:
                 self._conflated[key] = args
+                self.conflated += 1
                 return
             self._conflated[key] = args
             self._queue.append((fn, (), key))
+            if len(self._queue) > self.max_queue_length:
+                self.max_queue_length = len(self._queue)
             self._cond.notify()
 
     @property
     def queue_length(self) -> int:
+        """Callbacks waiting to run now."""
         return len(self._queue)
+
+    def stats(self) -> dict[str, float | int | None]:
+        """Queue and callback-time metrics (spec 9.3 "callback processing time", "queue length")."""
+        with self._samples_lock:
+            samples = sorted(self._samples)
+        p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))] if samples else None
+        delivered = self.delivered
+        return {
+            "event_queue_length": len(self._queue),
+            "event_queue_max_length": self.max_queue_length,
+            "callbacks_delivered": delivered,
+            "callbacks_conflated": self.conflated,
+            "callbacks_dropped": self.dropped,
+            "callback_errors": self.errors,
+            "callback_time_mean_ms": self.callback_seconds / delivered * 1000 if delivered else None,
+            "callback_time_p99_ms": p99 * 1000 if p99 is not None else None,
+            "callback_time_max_ms": self.max_callback_seconds * 1000,
+        }
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
         """Block until the queue is empty (tests and shutdown)."""
@@ -116,5 +146,7 @@ class EventDispatcher:
             spent = time.perf_counter() - start
             self.delivered += 1
             self.callback_seconds += spent
+            with self._samples_lock:
+                self._samples.append(spent)
             if spent > self.max_callback_seconds:
                 self.max_callback_seconds = spent
