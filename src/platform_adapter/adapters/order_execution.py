@@ -67,6 +67,8 @@ class OrderExecutionAdapter(BaseAdapter):
         self._by_perm: dict[int, int] = {}
         self._pending: dict[int, str] = {}
         self._reject_codes: dict[int, int] = {}
+        self._sending: set[int] = set()
+        self._sent_at: dict[int, float] = {}
         self._status_callbacks: list[Callable[[OrderStatus], Any]] = []
         self._fill_callbacks: list[Callable[[Fill], Any]] = []
         self._loaded = False
@@ -304,15 +306,21 @@ class OrderExecutionAdapter(BaseAdapter):
             raise NotConnected("the order journal is not open (connect first)")
         order_id = self.ids.allocate()
         client_id = self.connection.client_id
+        with self._lock:
+            self._sending.add(order_id)
         self.state.add_trade(Trade(order_id, request, remaining=request.quantity, client_id=client_id))
         self._index(order_id, request.order_ref, 0)
-        journal.record_request(order_id, request, client_id)
         try:
+            journal.record_request(order_id, request, client_id)
             client.placeOrder(order_id, ContractResolver.ib_contract(info), build_ib_order(request))
         except OSError as exc:
             logger.error("order {} ({}): sending failed: {}; it will be looked up by orderRef, never re-sent",
                          order_id, request.order_ref, exc)
             raise NotConnected(f"order {order_id} may not have reached the gateway: {exc}") from exc
+        finally:
+            with self._lock:
+                self._sending.discard(order_id)
+                self._sent_at[order_id] = time.monotonic()
         self._update(order_id, lambda t: True, kind="sent")
         self.metrics.incr("orders_placed")
         logger.info("order {} sent: {} {} {} {} lmt={} stp={} ref={}", order_id, request.action.value,
@@ -326,6 +334,14 @@ class OrderExecutionAdapter(BaseAdapter):
                 self._by_ref[order_ref] = order_id
             if perm_id:
                 self._by_perm[perm_id] = order_id
+
+    def sent_before(self, order_id: int, moment: float) -> bool:
+        """True when the order's placement finished (or failed) before ``moment`` (monotonic), or in
+        an earlier process; such an order, if IB does not know it, never reached IB."""
+        with self._lock:
+            if order_id in self._sending:
+                return False
+            return self._sent_at.get(order_id, 0.0) < moment
 
     def match(self, order_id: int, client_id: int, perm_id: int, order_ref: str) -> int | None:
         """Our order id for an IB report, by orderRef, permId, or order id (same client)."""

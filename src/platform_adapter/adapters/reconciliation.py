@@ -6,6 +6,7 @@ log every discrepancy. An order whose placement was in flight is looked up, neve
 from __future__ import annotations
 
 import threading
+import time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -105,6 +106,7 @@ class OrderReconciler:
         with self._lock:
             client = a._client()
             a.ids.sync(a.connection.next_valid_id)
+            started = time.monotonic()
             before = {o.order_id: o for o in a.state.trades_snapshot()}
             self._seen_open, self._seen_completed = set(), set()
             try:
@@ -122,15 +124,16 @@ class OrderReconciler:
             exec_filter = ExecutionFilter()
             exec_filter.time = a.fills.last_ib_time
             a._request("executions", lambda c, rid: c.reqExecutions(rid, exec_filter), timeout)
-            self._settle(reason, before, seen, resolve_in_flight, client_id=a.connection.client_id)
+            self._settle(reason, before, seen, resolve_in_flight, started, a.connection.client_id)
             self.runs += 1
 
     def _settle(self, reason: str, before: dict[int, Any], seen: set[int], resolve_in_flight: bool,
-                client_id: int) -> None:
+                started: float, client_id: int) -> None:
         a = self.adapter
         for order in a.state.trades_snapshot():
             st = order.status
-            if st.status not in TERMINAL_STATES and order.order_id not in seen and order.client_id == client_id:
+            if st.status not in TERMINAL_STATES and order.order_id not in seen and order.client_id == client_id \
+                    and a.sent_before(order.order_id, started):
                 if st.status in (OrderState.PENDING_SUBMIT, OrderState.API_PENDING) and not order.perm_id:
                     if resolve_in_flight:
                         logger.warning("reconcile ({}): order {} ({}) {}", reason, order.order_id,
