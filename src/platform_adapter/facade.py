@@ -19,6 +19,7 @@ from platform_adapter.core.metrics import Metrics, spec_metrics
 from platform_adapter.core.request_registry import RequestRegistry
 from platform_adapter.core.state_manager import StateManager
 from platform_adapter.core.wrapper import Wrapper
+from platform_adapter.errors import PlatformAdapterError
 from platform_adapter.utils.logger import setup_logging
 from platform_adapter.utils.rate_limiter import HistoricalPacer, TokenBucket
 
@@ -70,9 +71,19 @@ class PlatformAdapter:
         self.events.start()
         if not self.connection.connect(host, port, client_id):
             return False
+        failed = []
         for adapter in (self.orders, self.account, self.market_data):
-            adapter.start()
-        logger.info("Ready for operations")
+            try:
+                adapter.start()
+            except PlatformAdapterError as exc:
+                # The link is up; a start-up step that failed (e.g. a timed-out reconciliation) is
+                # logged and retried by its adapter, it does not make the connection unusable.
+                failed.append(type(adapter).__name__)
+                logger.error("start-up step of {} failed: {}", type(adapter).__name__, exc)
+        if failed:
+            logger.warning("Connected with incomplete start-up ({})", ", ".join(failed))
+        else:
+            logger.info("Ready for operations")
         return True
 
     def disconnect(self) -> None:
