@@ -64,7 +64,7 @@ def scripted() -> Iterator[Callable[[Callable[[socket.socket], None]], ScriptedG
 def test_version_reply_but_no_next_valid_id_times_out(make_adapter, scripted) -> None:
     gw = scripted(lambda c: c.sendall(frame("176", "20261127 10:00:00 UTC")))
     pa = make_adapter(connect=False, **{"ib_connection.timeout": 0.5})
-    assert pa.connect(port=gw.port) is False
+    assert pa.connection.connect(port=gw.port) is False
     assert "nextValidId" in pa.connection.last_error
     assert pa.connection.state is ConnectionState.DISCONNECTED
 
@@ -77,14 +77,14 @@ def test_gateway_closing_during_start_up(make_adapter, scripted) -> None:
 
     gw = scripted(script)
     pa = make_adapter(connect=False, **{"ib_connection.timeout": 5})
-    assert pa.connect(port=gw.port) is False
+    assert pa.connection.connect(port=gw.port) is False
     assert "closed" in pa.connection.last_error
 
 
 def test_gateway_closing_during_handshake(make_adapter, scripted) -> None:
     gw = scripted(lambda c: c.close())
     pa = make_adapter(connect=False)
-    assert pa.connect(port=gw.port) is False
+    assert pa.connection.connect(port=gw.port) is False
     assert "handshake" in pa.connection.last_error
 
 
@@ -97,7 +97,7 @@ def test_version_frame_and_first_messages_in_one_packet(make_adapter, scripted) 
 
     gw = scripted(script)
     pa = make_adapter(connect=False)
-    assert pa.connect(port=gw.port) is True
+    assert pa.connection.connect(port=gw.port) is True
     assert pa.connection.accounts == ("DU7654321",) and pa.connection.next_valid_id == 77
     assert pa.connection.wait_until_connected(0.1)
     assert pa.connection.dispatcher_backlog >= 0
@@ -202,7 +202,7 @@ def test_trickling_handshake_hits_the_deadline(make_adapter, scripted) -> None:
 
     gw = scripted(script)
     pa = make_adapter(connect=False, **{"ib_connection.timeout": 0.3})
-    assert pa.connect(port=gw.port) is False
+    assert pa.connection.connect(port=gw.port) is False
     assert "no version reply" in pa.connection.last_error
 
 
