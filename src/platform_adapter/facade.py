@@ -53,7 +53,7 @@ class PlatformAdapter:
         self.state = StateManager()
         self.bucket = TokenBucket(rate, max(1, IB_MESSAGES_PER_SECOND - rate), name="outgoing messages")
         self.historical = HistoricalPacer(md.historical_data_max_requests_per_10min,
-                                          md.max_concurrent_historical_requests)
+                                          md.max_concurrent_historical_requests, margin=0.1)
         self.events = EventDispatcher()
         self.metrics_registry = Metrics()
         self.connection = ConnectionManager(settings.ib_connection, settings.monitoring, self.wrapper,

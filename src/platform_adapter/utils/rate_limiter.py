@@ -159,11 +159,13 @@ class HistoricalPacer:
     def __init__(self, max_per_10min: int = 60, max_concurrent: int = 50, *,
                  identical_window: float = 15.0, same_contract_max: int = 6,
                  same_contract_window: float = 2.0, clock: Clock = time.monotonic,
-                 sleep: Sleep = time.sleep) -> None:
+                 sleep: Sleep = time.sleep, margin: float = 0.0) -> None:
         self.window = RateLimiter(max_per_10min, 600.0, name="historical requests/10min", clock=clock, sleep=sleep)
-        self._identical_window = identical_window
+        # ``margin`` seconds on top of IB's windows: our stamp is taken before the send, the
+        # gateway's on receipt, so network jitter must never make two requests look closer.
+        self._identical_window = identical_window + margin
         self._same_max = same_contract_max
-        self._same_window = same_contract_window
+        self._same_window = same_contract_window + margin
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()

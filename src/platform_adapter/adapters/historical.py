@@ -1,0 +1,182 @@
+"""Historical bars to pandas: validation, chunking, pacing and the request/response plumbing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+from ibapi.const import UNSET_DECIMAL
+from loguru import logger
+
+from platform_adapter.adapters.contracts import ContractResolver, to_spec
+from platform_adapter.adapters.historical_params import (
+    BAR_SIZES,
+    Chunk,
+    check_bar_size,
+    check_end,
+    check_what_to_show,
+    floor_to,
+    is_intraday,
+    parse_bar_time,
+    parse_duration,
+    plan_chunks,
+    range_start,
+)
+from platform_adapter.core.base_adapter import AdapterContext
+from platform_adapter.errors import RequestTimeout, ValidationError
+from platform_adapter.models.contract import ContractInfo
+from platform_adapter.utils.rate_limiter import HistoricalKey
+
+COLUMNS = ["open", "high", "low", "close", "volume", "wap", "bar_count"]
+FORMAT_DATE_EPOCH = 2
+Progress = Callable[[int, int], Any]
+
+
+def empty_frame() -> pd.DataFrame:
+    """An empty bar frame with the usual columns, dtypes and a UTC index named ``time``."""
+    index = pd.DatetimeIndex([], tz="UTC", name="time")
+    frame = pd.DataFrame({c: pd.Series(dtype="float64") for c in COLUMNS[:-1]}, index=index)
+    frame["bar_count"] = pd.Series(dtype="Int64", index=index)
+    return frame
+
+
+def _num(value: Any) -> float:
+    """IB's bar numbers as float; UNSET and IB's -1 "not applicable" become NaN."""
+    if value is None or value == UNSET_DECIMAL:
+        return float("nan")
+    out = float(value)
+    return float("nan") if out == -1 else out
+
+
+def bars_to_frame(bars: list[Any], tz_name: str = "") -> pd.DataFrame:
+    """ibapi ``BarData`` objects -> the bar frame (sorted, one row per bar time)."""
+    if not bars:
+        return empty_frame()
+    times = [parse_bar_time(str(b.date), tz_name) for b in bars]
+    counts = [None if int(b.barCount) < 0 else int(b.barCount) for b in bars]
+    frame = pd.DataFrame(
+        {
+            "open": [float(b.open) for b in bars],
+            "high": [float(b.high) for b in bars],
+            "low": [float(b.low) for b in bars],
+            "close": [float(b.close) for b in bars],
+            "volume": [_num(b.volume) for b in bars],
+            "wap": [_num(b.wap) for b in bars],
+            "bar_count": pd.array(counts, dtype="Int64"),
+        },
+        index=pd.DatetimeIndex(times, name="time").tz_convert("UTC"),
+    )
+    frame = frame[~frame.index.duplicated(keep="last")]
+    return frame.sort_index()
+
+
+class HistoricalFetcher:
+    """``get_historical_data`` for the MarketDataAdapter (same context, own pending requests)."""
+
+    def __init__(self, ctx: AdapterContext, request: Callable[..., list[Any]]) -> None:
+        self.ctx = ctx
+        self._request = request
+        ctx.wrapper.on("historical_data", self._on_bar)
+        ctx.wrapper.on("historical_data_end", self._on_end)
+        self.requests_sent = 0
+
+    def _on_bar(self, req_id: int, bar: Any) -> None:
+        self.ctx.registry.append(req_id, bar)
+
+    def _on_end(self, req_id: int, _start: str, _end: str) -> None:
+        self.ctx.registry.finish(req_id)
+
+    def fetch(self, symbol: Any, duration: Any, bar_size: Any, what_to_show: Any = "TRADES",
+              use_rth: Any = True, end: Any = None, *, progress: Progress | None = None,
+              max_chunk: Any = None, timeout: float | None = None) -> pd.DataFrame:
+        dur = parse_duration(duration)
+        bar = check_bar_size(bar_size)
+        wts = check_what_to_show(what_to_show)
+        if not isinstance(use_rth, bool):
+            raise ValidationError("use_rth", use_rth, "must be True or False")
+        end_utc = check_end(end)
+        if wts == "ADJUSTED_LAST" and end_utc is not None:
+            raise ValidationError("end", end, "IB does not accept an end time with ADJUSTED_LAST")
+        chunk_cap = None if max_chunk is None else parse_duration(max_chunk, "max_chunk")
+        if chunk_cap is not None and chunk_cap.seconds < BAR_SIZES[bar]:
+            raise ValidationError("max_chunk", max_chunk, f"must cover at least one {bar} bar")
+        if progress is not None and not callable(progress):
+            raise ValidationError("progress", progress, "must be callable(done, total) or None")
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                    or timeout <= 0):
+            raise ValidationError("timeout", timeout, "must be a positive number of seconds or None")
+        spec = to_spec(symbol)
+        resolver = self.ctx.contracts
+        assert resolver is not None
+        info = resolver.resolve(spec)
+        now = datetime.now(timezone.utc)
+        chunks = plan_chunks(dur, bar, end_utc, now=now, max_chunk=chunk_cap)
+        if len(chunks) > 1:
+            logger.info("history {} {} of {} bars: {} requests (IB allows at most {} per request)",
+                        spec.key, dur.ib_text, bar, len(chunks), chunks[0].duration)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        frames: list[pd.DataFrame] = []
+        for i, chunk in enumerate(chunks, 1):
+            rows = self._one(info, chunk, bar, wts, use_rth, deadline)
+            if rows:
+                frames.append(bars_to_frame(rows, info.time_zone_id))
+            if progress is not None:
+                progress(i, len(chunks))
+        if not frames:
+            return empty_frame()
+        out = pd.concat(frames[::-1]) if len(frames) > 1 else frames[0]
+        out = out[~out.index.duplicated(keep="last")].sort_index()
+        if len(chunks) > 1 and is_intraday(bar):
+            first = floor_to(range_start(dur, (end_utc or now).replace(microsecond=0)), BAR_SIZES[bar])
+            out = out[out.index >= first]
+        return out
+
+    def _one(self, info: ContractInfo, chunk: Chunk, bar: str, wts: str, use_rth: bool,
+             deadline: float | None) -> list[Any]:
+        """One paced reqHistoricalData; "no data" answers with ``[]`` (see ConnectionManager)."""
+        contract = ContractResolver.ib_contract(info)
+        end_text = chunk.end_text
+        key = HistoricalKey(contract=info.con_id, exchange=contract.exchange, what_to_show=wts,
+                            identity=(info.con_id, end_text, bar, chunk.duration, wts, use_rth))
+        pacer = self.ctx.historical
+        remaining = None if deadline is None else max(0.001, deadline - time.monotonic())
+        pacer.acquire(key, remaining)
+        try:
+            wait = self.ctx.settings.market_data.historical_timeout_seconds
+            if deadline is not None:
+                wait = max(0.001, min(wait, deadline - time.monotonic()))
+            sent: list[int] = []
+
+            def send(client: Any, req_id: int) -> None:
+                sent.append(req_id)
+                client.reqHistoricalData(req_id, contract, end_text, chunk.duration, bar, wts, int(use_rth),
+                                         FORMAT_DATE_EPOCH, False, [])
+
+            self.requests_sent += 1
+            self.ctx.metrics.incr("md_historical_requests")
+            try:
+                return self._request("historical", send, wait, symbol=info.spec.key)
+            except RequestTimeout:
+                self._cancel(sent)
+                raise
+        finally:
+            pacer.release()
+
+    def _cancel(self, req_ids: list[int]) -> None:
+        for req_id in req_ids:
+            self.ctx.registry.discard(req_id)
+            try:
+                self.ctx.connection.require_connected().cancelHistoricalData(req_id)
+            except Exception:  # noqa: BLE001 - best effort on a timed-out request
+                logger.debug("cancelHistoricalData({}) not sent", req_id)
+
+
+def decimal_or_none(value: Any) -> Decimal | None:
+    """ibapi Decimal sizes with UNSET mapped to ``None``."""
+    if value is None or value == UNSET_DECIMAL:
+        return None
+    return value if isinstance(value, Decimal) else Decimal(str(value))

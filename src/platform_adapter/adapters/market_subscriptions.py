@@ -1,0 +1,167 @@
+"""Subscription records (replayable after a reconnect) and the tick -> Quote mapping."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from ibapi.const import UNSET_DECIMAL
+
+from platform_adapter.adapters.contracts import to_spec
+from platform_adapter.errors import ValidationError
+from platform_adapter.models.contract import ContractInfo, ContractSpec
+from platform_adapter.models.market_data import MarketDataType, Quote, TickByTickKind, utc_from_epoch
+
+# IB tick types -> Quote field (live ids and their delayed twins, IB's tick-type table).
+PRICE_TICKS: dict[int, str] = {
+    1: "bid", 2: "ask", 4: "last", 6: "high", 7: "low", 9: "close", 14: "open",
+    66: "bid", 67: "ask", 68: "last", 72: "high", 73: "low", 75: "close", 76: "open",
+}
+SIZE_TICKS: dict[int, str] = {
+    0: "bid_size", 3: "ask_size", 5: "last_size", 8: "volume",
+    69: "bid_size", 70: "ask_size", 71: "last_size", 74: "volume",
+}
+TIMESTAMP_TICKS = frozenset({45, 88})
+
+MARKET_DATA_TYPE_NAMES = {
+    "live": MarketDataType.LIVE, "frozen": MarketDataType.FROZEN, "delayed": MarketDataType.DELAYED,
+    "delayed_frozen": MarketDataType.DELAYED_FROZEN,
+}
+
+
+class SubKind(StrEnum):
+    """The three kinds of streaming line; each holds one IB market-data line."""
+
+    QUOTES = "quotes"
+    BARS = "real_time_bars"
+    TICKS = "tick_by_tick"
+
+
+Callback = Callable[..., Any]
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One IB streaming line and the user callbacks it feeds; replayed after a reconnect."""
+
+    kind: SubKind
+    key: str
+    info: ContractInfo
+    req_id: int
+    callbacks: list[Callback] = field(default_factory=list)
+    on_error: list[Callback] = field(default_factory=list)
+    what_to_show: str = "TRADES"
+    use_rth: bool = False
+    tbt_kind: TickByTickKind | None = None
+    started: float = 0.0
+    last_update: float = 0.0
+    updates: int = 0
+    stale: bool = False
+    failed: Exception | None = None
+    fallback_done: bool = False
+    stream_retries: int = 0
+    fields: dict[str, Any] = field(default_factory=dict)
+    market_data_type: MarketDataType = MarketDataType.LIVE
+
+    @property
+    def active(self) -> bool:
+        """True while the line is held at IB (failed lines hold none)."""
+        return self.failed is None
+
+    def quote(self, stale: bool) -> Quote:
+        return Quote(symbol=self.key, stale=stale, updated_monotonic=self.last_update,
+                     market_data_type=self.market_data_type, **self.fields)
+
+    def apply_price(self, tick_type: int, price: float) -> bool:
+        name = PRICE_TICKS.get(tick_type)
+        if name is None:
+            return False
+        # IB sends -1 for "no value currently available" (negative prices are otherwise legal).
+        self.fields[name] = None if price is None or price == -1 else float(price)
+        return True
+
+    def apply_size(self, tick_type: int, size: Any) -> bool:
+        name = SIZE_TICKS.get(tick_type)
+        if name is None:
+            return False
+        self.fields[name] = size_or_none(size)
+        return True
+
+    def apply_string(self, tick_type: int, value: str) -> bool:
+        if tick_type not in TIMESTAMP_TICKS:
+            return False
+        try:
+            self.fields["last_timestamp"] = utc_from_epoch(int(value))
+        except (TypeError, ValueError, OverflowError):
+            return False
+        return True
+
+    def touch(self, now: float) -> None:
+        self.last_update = now
+        self.updates += 1
+        self.fields["time"] = datetime.now(timezone.utc)
+
+
+def size_or_none(value: Any) -> Decimal | None:
+    """ibapi sizes: UNSET and negative values -> None, everything else a Decimal."""
+    if value is None:
+        return None
+    try:
+        d = value if isinstance(value, Decimal) else Decimal(str(value))
+    except ArithmeticError:
+        return None
+    if d == UNSET_DECIMAL or not d.is_finite() or d < 0:
+        return None
+    return d
+
+
+def check_market_data_type(value: Any) -> MarketDataType:
+    """``live``/``frozen``/``delayed``/``delayed_frozen``, a MarketDataType, or 1-4."""
+    if isinstance(value, MarketDataType):
+        return value
+    if isinstance(value, str) and value.strip().lower().replace("-", "_") in MARKET_DATA_TYPE_NAMES:
+        return MARKET_DATA_TYPE_NAMES[value.strip().lower().replace("-", "_")]
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 4:
+        return MarketDataType(value)
+    raise ValidationError("market_data_type", value, f"must be one of {list(MARKET_DATA_TYPE_NAMES)}")
+
+
+def check_tbt_kind(value: Any) -> TickByTickKind:
+    if isinstance(value, TickByTickKind):
+        return value
+    if isinstance(value, str):
+        for kind in TickByTickKind:
+            if value.replace("_", "").lower() == kind.value.lower():
+                return kind
+    raise ValidationError("kind", value, f"must be one of {[k.value for k in TickByTickKind]}")
+
+
+def check_callback(value: Any, field_name: str = "callback", optional: bool = False) -> Callback | None:
+    if value is None and optional:
+        return None
+    if not callable(value):
+        raise ValidationError(field_name, value, "must be callable")
+    return value
+
+
+def stale_copy(quote: Quote, stale: bool) -> Quote:
+    return quote if quote.stale == stale else replace(quote, stale=stale)
+
+
+def check_specs(values: Any, field: str = "symbols") -> list[ContractSpec]:
+    """One symbol/ContractSpec or a list of them -> specs without duplicates (order kept)."""
+    if isinstance(values, (str, ContractSpec)):
+        values = [values]
+    if not isinstance(values, (list, tuple, set, frozenset)):
+        raise ValidationError(field, values, "must be a symbol, a ContractSpec or a list of them")
+    if not values:
+        raise ValidationError(field, values, "must not be empty")
+    out: dict[str, ContractSpec] = {}
+    for value in values:
+        spec = to_spec(value, field)
+        out.setdefault(spec.key, spec)
+    return list(out.values())

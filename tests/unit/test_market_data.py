@@ -1,0 +1,454 @@
+"""MarketDataAdapter streaming lines with a FakeClient and the real Wrapper (no socket)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from loguru import logger
+
+from platform_adapter.adapters.contracts import ContractResolver
+from platform_adapter.adapters.market_data import MarketDataAdapter
+from platform_adapter.config.settings import Settings, load_settings
+from platform_adapter.core.base_adapter import AdapterContext
+from platform_adapter.core.connection_manager import ConnectionManager
+from platform_adapter.core.events import EventDispatcher
+from platform_adapter.core.metrics import Metrics
+from platform_adapter.core.request_registry import RequestRegistry
+from platform_adapter.core.state_manager import StateManager
+from platform_adapter.core.wrapper import Wrapper
+from platform_adapter.errors import (
+    ContractNotFound,
+    IBError,
+    SubscriptionLimitExceeded,
+    ValidationError,
+)
+from platform_adapter.models.contract import ContractInfo, ContractSpec, SecType
+from platform_adapter.models.market_data import Bar, MarketDataType, Quote, TickByTick, TickByTickKind
+from platform_adapter.utils.rate_limiter import HistoricalPacer, TokenBucket
+from tests.conftest import Recorder, wait_for
+from tests.fakes import FakeClient
+
+CON_IDS = {"AAPL": 265598, "MSFT": 272093, "SPY": 756733}
+
+
+def contract_info(symbol: str) -> ContractInfo:
+    return ContractInfo(spec=ContractSpec(symbol), con_id=CON_IDS[symbol], symbol=symbol, sec_type=SecType.STOCK,
+                        exchange="SMART", primary_exchange="NASDAQ", currency="USD", local_symbol=symbol,
+                        trading_class=symbol, min_tick=0.01, multiplier="", long_name=symbol)
+
+
+class Env:
+    """A MarketDataAdapter on its own context (no other adapter listens to the wrapper)."""
+
+    def __init__(self, settings: Settings, client_factory: Any) -> None:
+        self.settings = settings
+        self.wrapper = Wrapper()
+        self.registry = RequestRegistry()
+        self.state = StateManager()
+        self.events = EventDispatcher()
+        self.metrics_registry = Metrics()
+        bucket = TokenBucket(40, 10)
+        self.historical = HistoricalPacer(50, 50)
+        self.connection = ConnectionManager(settings.ib_connection, settings.monitoring, self.wrapper,
+                                            self.registry, bucket)
+        self.ctx = AdapterContext(settings, self.wrapper, self.connection, self.registry, self.state, bucket,
+                                  self.historical, self.events, self.metrics_registry)
+        self.contracts = self.ctx.contracts = ContractResolver(self.ctx)
+        self.market_data = MarketDataAdapter(self.ctx)
+        self.client = client_factory(self)
+
+
+def make_pa(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **overrides: Any) -> tuple[Env, FakeClient]:
+    opts = {"logging.log_dir": str(tmp_path), "logging.console": False, "environment": "test"}
+    opts.update(overrides)
+    settings = load_settings(None, env_file=os.devnull, overrides=opts, use_environ=False)
+    pa = Env(settings, lambda e: FakeClient(e.wrapper))
+    client = pa.client
+    monkeypatch.setattr(pa.connection, "require_connected", lambda: client)
+
+    def no_such_contract(req_id: int, contract: Any) -> None:
+        pa.wrapper.emit("error", req_id, 200, "No security definition has been found for the request", "")
+
+    client.on_call["reqContractDetails"] = no_such_contract
+    for symbol in CON_IDS:
+        pa.contracts.remember(contract_info(symbol))
+    return pa, client
+
+
+def ignore(*_: Any) -> None:
+    """A callback that does nothing."""
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Env, FakeClient]]:
+    pa, client = make_pa(tmp_path, monkeypatch)
+    pa.events.start()
+    yield pa, client
+    pa.market_data._stop.set()
+    pa.events.stop()
+
+
+@pytest.fixture
+def warnings() -> Iterator[list[str]]:
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(str(m)), level="WARNING", format="{message}")
+    yield lines
+    logger.remove(sink)
+
+
+def req_ids(client: FakeClient, method: str) -> list[int]:
+    return [args[0] for name, args in client.calls if name == method]
+
+
+def test_subscribe_quotes_one_line_per_symbol_and_callbacks_share_it(env: Any) -> None:
+    pa, client = env
+    first, second = Recorder(), Recorder()
+    pa.market_data.subscribe_quotes(["AAPL", "msft"], first)
+    pa.market_data.subscribe_quotes("AAPL", second)
+    lines = req_ids(client, "reqMktData")
+    assert len(lines) == 2
+    contract = next(args[1] for name, args in client.calls if name == "reqMktData")
+    assert (contract.conId, contract.symbol) == (CON_IDS["AAPL"], "AAPL")
+    pa.wrapper.tickPrice(lines[0], 1, 189.5, None)
+    pa.events.wait_idle()
+    assert first.calls[-1][0] == "AAPL" and first.calls[-1][1].bid == 189.5
+    assert second.calls[-1][1].bid == 189.5
+    assert pa.state.get_quote("AAPL").bid == 189.5
+    assert pa.market_data.stats()["quotes"] == 2
+
+
+def test_unknown_symbol_raises_before_any_market_data_request(env: Any) -> None:
+    pa, client = env
+    with pytest.raises(ContractNotFound):
+        pa.market_data.subscribe_quotes(["AAPL", "NOPE"], Recorder())
+    assert "reqContractDetails" in client.names()
+    assert "reqMktData" not in client.names()
+    assert pa.market_data.stats()["lines"] == 0
+
+
+@pytest.mark.parametrize("symbols, callback, field", [
+    ("", ignore, "symbols"), ([], ignore, "symbols"), (["AAPL", 7], ignore, "symbols"),
+    ("AAPL", "not callable", "callback"), ("BAD SYMBOL WITH A VERY LONG NAME", ignore, "symbols"),
+])
+def test_bad_arguments_are_validation_errors_and_nothing_is_sent(env: Any, symbols: Any, callback: Any,
+                                                                 field: str) -> None:
+    pa, client = env
+    with pytest.raises(ValidationError) as info:
+        pa.market_data.subscribe_quotes(symbols, callback)
+    assert info.value.field == field
+    assert client.calls == []
+
+
+def test_line_cap_counts_quotes_bars_and_tick_by_tick(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pa, client = make_pa(tmp_path, monkeypatch, **{"market_data.max_simultaneous_subscriptions": 3})
+    md = pa.market_data
+    md.subscribe_quotes(["AAPL"], ignore)
+    md.subscribe_real_time_bars("MSFT", ignore)
+    md.subscribe_tick_by_tick("SPY", "BidAsk", ignore)
+    sent = list(client.calls)
+    with pytest.raises(SubscriptionLimitExceeded, match="max_simultaneous_subscriptions=3"):
+        md.subscribe_quotes(["MSFT"], ignore)
+    with pytest.raises(SubscriptionLimitExceeded):
+        md.subscribe_tick_by_tick("AAPL", TickByTickKind.LAST, ignore)
+    md.subscribe_quotes("AAPL", Recorder())  # an existing line takes more callbacks
+    assert client.calls == sent
+    md.unsubscribe_real_time_bars("MSFT")
+    md.subscribe_quotes(["MSFT"], ignore)
+    assert len(req_ids(client, "reqMktData")) == 2
+    assert pa.metrics_registry.count("md_active_subscriptions") == 3
+
+
+def test_unsubscribe_cancels_when_no_callback_is_left(env: Any) -> None:
+    pa, client = env
+    md = pa.market_data
+    a, b = Recorder(), Recorder()
+    md.subscribe_quotes("AAPL", a)
+    md.subscribe_quotes("AAPL", b)
+    line = req_ids(client, "reqMktData")[0]
+    md.unsubscribe_quotes("AAPL", a)
+    assert "cancelMktData" not in client.names()
+    pa.wrapper.tickPrice(line, 2, 190.0, None)
+    pa.events.wait_idle()
+    assert a.calls == [] and len(b.calls) == 1
+    with pytest.raises(ValidationError, match="callback"):
+        md.unsubscribe_quotes("AAPL", a)
+    md.unsubscribe_quotes(["AAPL"])
+    assert req_ids(client, "cancelMktData") == [line]
+    with pytest.raises(ValidationError, match="AAPL"):
+        md.unsubscribe_quotes(["AAPL"])
+    with pytest.raises(ValidationError):
+        md.get_quote("AAPL")
+    pa.wrapper.tickPrice(line, 2, 191.0, None)  # late tick for a cancelled line: ignored
+    pa.events.wait_idle()
+    assert len(b.calls) == 1 and pa.state.get_quote("AAPL") is None
+
+
+def test_unknown_symbol_in_unsubscribe_changes_nothing(env: Any) -> None:
+    pa, client = env
+    pa.market_data.subscribe_quotes("AAPL", ignore)
+    with pytest.raises(ValidationError, match="MSFT"):
+        pa.market_data.unsubscribe_quotes(["AAPL", "MSFT"])
+    assert "cancelMktData" not in client.names()
+    assert pa.market_data.stats()["quotes"] == 1
+
+
+def test_ticks_map_to_quote_fields(env: Any) -> None:
+    pa, client = env
+    md = pa.market_data
+    md.subscribe_quotes("AAPL", ignore)
+    assert md.get_quote("AAPL") == Quote("AAPL")
+    rid = req_ids(client, "reqMktData")[0]
+    w = pa.wrapper
+    w.tickPrice(rid, 1, 189.5, None)
+    w.tickSize(rid, 0, Decimal(300))
+    w.tickPrice(rid, 2, 189.52, None)
+    w.tickSize(rid, 3, Decimal(200))
+    w.tickPrice(rid, 4, 189.51, None)
+    w.tickSize(rid, 5, Decimal(100))
+    w.tickSize(rid, 8, Decimal(123456))
+    w.tickPrice(rid, 6, 191.0, None)
+    w.tickPrice(rid, 7, 188.0, None)
+    w.tickPrice(rid, 9, 187.0, None)
+    w.tickPrice(rid, 14, 187.5, None)
+    w.tickString(rid, 45, "1767225600")
+    q = md.get_quote("AAPL")
+    assert (q.bid, q.ask, q.last, q.high, q.low, q.close, q.open) == (189.5, 189.52, 189.51, 191.0, 188.0, 187.0,
+                                                                      187.5)
+    assert (q.bid_size, q.ask_size, q.last_size, q.volume) == (300, 200, 100, 123456)
+    assert q.last_timestamp is not None and q.last_timestamp.isoformat() == "2026-01-01T00:00:00+00:00"
+    assert q.time is not None and q.time.utcoffset().total_seconds() == 0
+    assert q.age < 5 and not q.stale and q.mid == pytest.approx(189.51)
+    w.tickPrice(rid, 66, -1.0, None)  # delayed bid, "no value"
+    w.marketDataType(rid, 3)
+    w.tickSize(rid, 69, Decimal(2**127 - 1))
+    q = md.get_quote("AAPL")
+    assert q.bid is None and q.bid_size is None and q.market_data_type is MarketDataType.DELAYED
+
+
+def test_callbacks_are_conflated_per_symbol(env: Any) -> None:
+    pa, client = env
+    pa.events.stop()
+    rec = Recorder()
+    pa.market_data.subscribe_quotes("AAPL", rec)
+    rid = req_ids(client, "reqMktData")[0]
+    for i in range(100):
+        pa.wrapper.tickPrice(rid, 1, 100.0 + i, None)
+    pa.events.start()
+    pa.events.wait_idle()
+    assert len(rec.calls) == 1 and rec.calls[0][1].bid == 199.0
+    assert pa.state.get_quote("AAPL").bid == 199.0
+
+
+def test_every_tick_when_conflation_is_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pa, client = make_pa(tmp_path, monkeypatch, **{"market_data.conflate_callbacks": False})
+    rec = Recorder()
+    pa.market_data.subscribe_quotes("AAPL", rec)
+    rid = req_ids(client, "reqMktData")[0]
+    for i in range(100):
+        pa.wrapper.tickPrice(rid, 1, 100.0 + i, None)
+    pa.events.start()
+    try:
+        rec.wait(100)
+        assert [c[1].bid for c in rec.calls] == [100.0 + i for i in range(100)]
+    finally:
+        pa.events.stop()
+
+
+def test_stale_after_silence_warns_once_per_episode(env: Any, warnings: list[str]) -> None:
+    pa, client = env
+    md = pa.market_data
+    clock = [1000.0]
+    md._now = lambda: clock[0]
+    rec = Recorder()
+    md.subscribe_quotes("AAPL", rec)
+    rid = req_ids(client, "reqMktData")[0]
+    pa.wrapper.tickPrice(rid, 1, 10.0, None)
+    stale_after = pa.settings.market_data.stale_after_seconds
+    clock[0] += stale_after / 2
+    assert md.check_stale() == 0 and not md.get_quote("AAPL").stale
+    clock[0] += stale_after
+    assert md.get_quote("AAPL").stale  # readers see it even before the monitor runs
+    assert md.check_stale() == 1
+    assert md.check_stale() == 0
+    assert sum("AAPL is stale" in line for line in warnings) == 1
+    assert pa.state.get_quote("AAPL").stale
+    pa.events.wait_idle()
+    assert rec.calls[-1][1].stale
+    pa.wrapper.tickPrice(rid, 1, 10.5, None)
+    assert not md.get_quote("AAPL").stale
+    clock[0] += stale_after + 1
+    assert md.check_stale() == 1
+    assert sum("AAPL is stale" in line for line in warnings) == 2
+    assert pa.metrics_registry.count("md_stale_episodes") == 2
+
+
+def test_quotes_are_stale_while_the_ib_link_is_lost(env: Any, warnings: list[str]) -> None:
+    pa, client = env
+    md = pa.market_data
+    md.subscribe_quotes(["AAPL", "MSFT"], ignore)
+    rid = req_ids(client, "reqMktData")[0]
+    pa.wrapper.tickPrice(rid, 1, 10.0, None)
+    pa.wrapper.emit("ib_link", "lost")
+    assert md.get_quote("AAPL").stale and md.get_quote("MSFT").stale
+    pa.wrapper.tickPrice(rid, 1, 10.1, None)
+    assert md.get_quote("AAPL").stale
+    pa.wrapper.emit("ib_link", "lost")
+    assert sum("link lost" in line for line in warnings) == 1
+    pa.wrapper.emit("ib_link", "restored_data_kept")
+    assert not md.get_quote("AAPL").stale
+    pa.wrapper.tickPrice(rid, 1, 10.2, None)
+    assert not md.get_quote("AAPL").stale
+
+
+def test_reconnect_replays_every_line_with_the_same_callbacks(env: Any) -> None:
+    pa, client = env
+    md = pa.market_data
+    quotes, bars, ticks = Recorder(), Recorder(), Recorder()
+    md.subscribe_quotes("AAPL", quotes)
+    md.subscribe_real_time_bars("MSFT", bars, what_to_show="MIDPOINT")
+    md.subscribe_tick_by_tick("SPY", "Last", ticks)
+    old = {m: req_ids(client, m) for m in ("reqMktData", "reqRealTimeBars", "reqTickByTickData")}
+    client.calls.clear()
+    pa.wrapper.emit("disconnected", "socket closed")
+    assert md.get_quote("AAPL").stale
+    pa.wrapper.emit("reconnected")
+    assert client.names()[0] == "reqMarketDataType"
+    new = {m: req_ids(client, m) for m in old}
+    for method in old:
+        assert len(new[method]) == 1 and new[method] != old[method]
+    assert "cancelMktData" not in client.names()
+    bar_args = next(args for name, args in client.calls if name == "reqRealTimeBars")
+    assert bar_args[2:4] == (5, "MIDPOINT")
+    pa.wrapper.tickPrice(old["reqMktData"][0], 1, 1.0, None)
+    pa.wrapper.tickPrice(new["reqMktData"][0], 1, 2.0, None)
+    pa.wrapper.realtimeBar(new["reqRealTimeBars"][0], 1767225600, 1, 2, 0.5, 1.5, Decimal(10), Decimal("1.2"), 3)
+    pa.wrapper.tickByTickAllLast(new["reqTickByTickData"][0], 1, 1767225601, 400.0, Decimal(5), None, "ARCA", "")
+    pa.events.wait_idle()
+    assert quotes.calls[-1][1].bid == 2.0 and not quotes.calls[-1][1].stale
+    assert all(c[1].bid != 1.0 for c in quotes.calls)  # the old request id is dead
+    assert len(bars.calls) == 1 and len(ticks.calls) == 1
+    assert pa.metrics_registry.count("md_resubscriptions") == 3
+
+
+def test_ib_restored_data_lost_cancels_and_rerequests(env: Any) -> None:
+    pa, client = env
+    pa.market_data.subscribe_quotes("AAPL", ignore)
+    old = req_ids(client, "reqMktData")[0]
+    pa.wrapper.emit("ib_link", "restored_data_lost")
+    wait_for(lambda: len(req_ids(client, "reqMktData")) == 2, 5)
+    assert req_ids(client, "cancelMktData") == [old]
+
+
+def test_10182_resubscribes_only_that_stream(env: Any) -> None:
+    pa, client = env
+    md = pa.market_data
+    md.subscribe_quotes("AAPL", ignore)
+    md.subscribe_real_time_bars("MSFT", ignore)
+    bar_line = req_ids(client, "reqRealTimeBars")[0]
+    pa.wrapper.error(bar_line, 0, 10182, "Failed to request live updates (disconnected).", "")
+    wait_for(lambda: len(req_ids(client, "reqRealTimeBars")) == 2, 5)
+    assert req_ids(client, "cancelRealTimeBars") == [bar_line]
+    assert len(req_ids(client, "reqMktData")) == 1
+
+
+def test_ib_errors_on_a_line_are_reported_not_raised(env: Any) -> None:
+    pa, client = env
+    md = pa.market_data
+    errors = Recorder()
+    md.subscribe_quotes(["AAPL", "MSFT"], ignore, on_error=errors)
+    aapl, msft = req_ids(client, "reqMktData")
+    pa.wrapper.error(aapl, 0, 354, "Requested market data is not subscribed.", "")
+    pa.wrapper.error(msft, 0, 101, "Max number of tickers has been reached", "")
+    pa.wrapper.error(msft, 0, 101, "Max number of tickers has been reached", "")
+    errors.wait(2)
+    pa.events.wait_idle()
+    assert len(errors.calls) == 2
+    assert {c[0] for c in errors.calls} == {"AAPL", "MSFT"}
+    assert all(isinstance(c[1], IBError) for c in errors.calls)
+    assert {e.code for e in md.subscription_errors().values()} == {354, 101}
+    assert md.stats()["lines"] == 0 and md.stats()["failed"] == 2
+    md.subscribe_quotes("AAPL", ignore)  # a failed line may be requested again
+    assert len(req_ids(client, "reqMktData")) == 3
+
+
+def test_delayed_fallback_rerequests_as_delayed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pa, client = make_pa(tmp_path, monkeypatch, **{"market_data.delayed_fallback": True})
+    md = pa.market_data
+    errors = Recorder()
+    md.subscribe_quotes("AAPL", ignore, on_error=errors)
+    first = req_ids(client, "reqMktData")[0]
+    pa.wrapper.error(first, 0, 10089, "Requested market data requires additional subscription", "")
+    wait_for(lambda: len(req_ids(client, "reqMktData")) == 2, 5)
+    assert ("reqMarketDataType", (3,)) in client.calls
+    assert md.market_data_type is MarketDataType.DELAYED
+    assert errors.calls == [] and md.stats()["lines"] == 1
+
+
+def test_market_data_type_from_config_and_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pa, client = make_pa(tmp_path, monkeypatch, **{"market_data.market_data_type": "delayed_frozen"})
+    md = pa.market_data
+    md.start()
+    try:
+        assert client.calls[0] == ("reqMarketDataType", (4,))
+        md.set_market_data_type("frozen")
+        md.set_market_data_type(MarketDataType.LIVE)
+        assert client.calls[1:] == [("reqMarketDataType", (2,)), ("reqMarketDataType", (1,))]
+        with pytest.raises(ValidationError, match="market_data_type"):
+            md.set_market_data_type("realtime")
+        assert len(client.calls) == 3
+    finally:
+        md.stop()
+
+
+def test_real_time_bars_and_tick_by_tick(env: Any) -> None:
+    pa, client = env
+    md = pa.market_data
+    bars, last, bidask, mid = Recorder(), Recorder(), Recorder(), Recorder()
+    md.subscribe_real_time_bars("AAPL", bars)
+    md.subscribe_tick_by_tick("AAPL", "AllLast", last)
+    md.subscribe_tick_by_tick("AAPL", TickByTickKind.BID_ASK, bidask)
+    md.subscribe_tick_by_tick("AAPL", "mid_point", mid)
+    tbt = req_ids(client, "reqTickByTickData")
+    kinds = [args[2] for name, args in client.calls if name == "reqTickByTickData"]
+    assert kinds == ["AllLast", "BidAsk", "MidPoint"]
+    w = pa.wrapper
+    w.realtimeBar(req_ids(client, "reqRealTimeBars")[0], 1767225600, 1.0, 2.0, 0.5, 1.5, Decimal(700),
+                  Decimal("1.25"), 12)
+    w.tickByTickAllLast(tbt[0], 2, 1767225601, 189.5, Decimal(100), None, "NASDAQ", "")
+    w.tickByTickBidAsk(tbt[1], 1767225602, 189.4, 189.6, Decimal(3), Decimal(4), None)
+    w.tickByTickMidPoint(tbt[2], 1767225603, 189.5)
+    for rec in (bars, last, bidask, mid):
+        rec.wait(1)
+    bar = bars.calls[0][1]
+    assert isinstance(bar, Bar) and bar.time.isoformat() == "2026-01-01T00:00:00+00:00"
+    assert (bar.open, bar.high, bar.low, bar.close, bar.volume, bar.bar_count) == (1.0, 2.0, 0.5, 1.5, 700, 12)
+    tick = last.calls[0][1]
+    assert isinstance(tick, TickByTick) and tick.kind is TickByTickKind.ALL_LAST
+    assert (tick.price, tick.size, tick.exchange) == (189.5, 100, "NASDAQ")
+    assert bidask.calls[0][1].bid_size == 3 and bidask.calls[0][1].ask == 189.6
+    assert mid.calls[0][1].mid == 189.5 and mid.calls[0][1].time.second == 3
+    md.unsubscribe_tick_by_tick("AAPL", "BidAsk")
+    assert req_ids(client, "cancelTickByTickData") == [tbt[1]]
+    md.unsubscribe_tick_by_tick("AAPL")
+    md.unsubscribe_real_time_bars("AAPL")
+    assert len(req_ids(client, "cancelTickByTickData")) == 3 and len(req_ids(client, "cancelRealTimeBars")) == 1
+    with pytest.raises(ValidationError):
+        md.unsubscribe_real_time_bars("AAPL")
+
+
+@pytest.mark.parametrize("call", [
+    lambda md: md.subscribe_real_time_bars("AAPL", ignore, what_to_show="TRADEZ"),
+    lambda md: md.subscribe_real_time_bars("AAPL", ignore, use_rth="yes"),
+    lambda md: md.subscribe_tick_by_tick("AAPL", "Bid", ignore),
+    lambda md: md.subscribe_tick_by_tick("AAPL", "Last", None),
+])
+def test_stream_argument_errors_send_nothing(env: Any, call: Any) -> None:
+    pa, client = env
+    with pytest.raises(ValidationError):
+        call(pa.market_data)
+    assert client.calls == []
