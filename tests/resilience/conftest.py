@@ -1,0 +1,168 @@
+"""Fixtures for the fault-injection suite: simulators built per test (state file, pacing limits)
+and adapters pointed at them. 127.0.0.1 and ephemeral ports only."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from platform_adapter import PlatformAdapter
+from platform_adapter.config.settings import load_settings
+from platform_adapter.sim import SimulatedGateway
+from tests.conftest import LOOPBACK, sim_overrides
+
+GatewayFactory = Callable[..., SimulatedGateway]
+AdapterFactory = Callable[..., PlatformAdapter]
+
+
+@pytest.fixture
+def sim_factory() -> Iterator[GatewayFactory]:
+    """Start simulated gateways with any options; every one is stopped at teardown."""
+    made: list[SimulatedGateway] = []
+
+    def factory(**kwargs: Any) -> SimulatedGateway:
+        kwargs.setdefault("seed", 7)
+        kwargs.setdefault("tick_interval", 0.05)
+        gw = SimulatedGateway(host=LOOPBACK, **kwargs)
+        gw.start()
+        made.append(gw)
+        return gw
+
+    yield factory
+    for gw in made:
+        gw.stop()
+
+
+def adapter_settings(tmp_path: Path, port: int, client_id: int, **overrides: Any) -> Any:
+    opts = sim_overrides(tmp_path)
+    opts["ib_connection.port"] = port
+    opts["ib_connection.client_id"] = client_id
+    opts.update(overrides)
+    return load_settings(None, env_file=os.devnull, overrides=opts, use_environ=False)
+
+
+@pytest.fixture
+def adapter_factory(tmp_path: Path) -> Iterator[AdapterFactory]:
+    """``adapter_factory(gateway, connect=True, client_id=1, **overrides)``; disconnected at teardown."""
+    made: list[PlatformAdapter] = []
+
+    def factory(gw: SimulatedGateway, connect: bool = True, client_id: int = 1, **overrides: Any) -> PlatformAdapter:
+        pa = PlatformAdapter(settings=adapter_settings(tmp_path, gw.port, client_id, **overrides),
+                             configure_logging=False)
+        made.append(pa)
+        if connect:
+            assert pa.connect(), pa.connection.last_error
+        return pa
+
+    yield factory
+    for pa in made:
+        try:
+            pa.disconnect()
+        except Exception:  # noqa: BLE001 - teardown goes on
+            pass
+
+
+def received(gw: SimulatedGateway, *names: str) -> dict[str, int]:
+    """How many of each named message the simulator has received."""
+    counts = gw.stats().received
+    return {name: counts[name] for name in names}
+
+
+def sim_orders(gw: SimulatedGateway, client_id: int | None = None) -> dict[int, Any]:
+    """The simulator's orders by order id (of one client, or all)."""
+    return {o.order_id: o for o in gw.stats().orders if client_id is None or o.client_id == client_id}
+
+
+def wait_reconnected(pa: PlatformAdapter, count: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not (pa.connection.reconnect_count >= count and pa.is_connected()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no reconnect #{count} within {timeout}s (state {pa.connection.state})")
+        time.sleep(0.01)
+
+
+def wait_disconnected(pa: PlatformAdapter, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while pa.is_connected():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still connected after {timeout}s")
+        time.sleep(0.005)
+
+
+def run_threads(targets: list[Callable[[], None]], timeout: float) -> list[BaseException]:
+    """Run each target on its own thread; join with ``timeout``; return what they raised.
+    A thread still alive after the timeout is a deadlock and fails the test."""
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def wrap(fn: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                fn()
+            except BaseException as exc:  # noqa: BLE001 - reported to the test
+                with lock:
+                    errors.append(exc)
+        return run
+
+    threads = [threading.Thread(target=wrap(t), daemon=True) for t in targets]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + timeout
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+    alive = [t.name for t in threads if t.is_alive()]
+    assert not alive, f"threads still running after {timeout}s (deadlock?): {alive}"
+    return errors
+
+
+def _completed_order_decodes() -> bool:
+    """Whether the simulator's completedOrder frame decodes with ibapi's own Decoder."""
+    from ibapi.decoder import Decoder
+    from ibapi.wrapper import EWrapper
+
+    from platform_adapter.sim import messages
+    from platform_adapter.sim.contracts import BY_CONID
+    from platform_adapter.sim.orders import SimOrder
+    from platform_adapter.sim.protocol import frame
+
+    seen: list[Any] = []
+
+    class Probe(EWrapper):  # type: ignore[misc]
+        def completedOrder(self, contract: Any, order: Any, state: Any) -> None:  # noqa: N802
+            seen.append((order.orderRef, state.completedStatus))
+
+    order = SimOrder(order_id=1, client_id=1, perm_id=5, con_id=265598, action="BUY", total_qty=1,
+                     order_type="MKT", order_ref="probe", status="Filled", filled=1,
+                     completed_time="20260101 10:00:00 US/Eastern", completed_status="Filled Size: 1")
+    fields = tuple(frame(messages.completed_order(176, order, BY_CONID[265598]))[4:].split(b"\0")[:-1])
+    try:
+        Decoder(Probe(), 176).interpret(fields[1:], int(fields[0]))
+    except (ValueError, IndexError):
+        return False
+    return seen == [("probe", "Filled Size: 1")]
+
+
+@pytest.fixture(autouse=True)
+def completed_order_layout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Work around a simulator encoding bug until sim/messages.py is fixed: its completedOrder
+    omits the four delta-neutral fields (conId, shortSale, shortSaleSlot, designatedLocation)
+    that ibapi reads when deltaNeutralOrderType is "None", so ibapi cannot decode the frame and
+    reconciliation never sees completed orders. Applied only while the frame does not decode."""
+    if _completed_order_decodes():
+        return
+    from platform_adapter.sim import messages
+
+    original = messages.completed_order
+
+    def fixed(sv: int, o: Any, c: Any) -> Any:
+        out = original(sv, o, c)
+        at = out.index("None", 20) + 2  # after deltaNeutralOrderType and deltaNeutralAuxPrice
+        return out[:at] + [0, 0, 0, ""] + out[at:]
+
+    monkeypatch.setattr(messages, "completed_order", fixed)
