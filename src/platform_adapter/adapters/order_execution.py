@@ -523,6 +523,7 @@ class OrderExecutionAdapter(BaseAdapter):
         if result is None:
             return
         fill = result.fill
+        self._index(oid, "", fill.perm_id)
         if result.correction:
             logger.warning("order {}: execution {} corrected (not counted twice)", oid, fill.exec_id)
         self._store_fill(fill, execution.time)
@@ -540,6 +541,7 @@ class OrderExecutionAdapter(BaseAdapter):
     def _attach_fill(self, fill: Fill) -> None:
         def attach(t: Trade) -> None:
             t.fills[fill.exec_key] = fill
+            t.perm_id = t.perm_id or fill.perm_id
 
         self.state.mutate_trade(fill.order_id, attach)
 

@@ -132,8 +132,17 @@ class OrderReconciler:
         a = self.adapter
         for order in a.state.trades_snapshot():
             st = order.status
-            if st.status not in TERMINAL_STATES and order.order_id not in seen and order.client_id == client_id \
-                    and a.sent_before(order.order_id, started):
+            fills = a.fills.for_order(order.order_id)
+            filled = sum((f.quantity for f in fills), Decimal(0))
+            if fills and filled > st.filled:
+                # executions prove IB has the order even when open/completed orders missed it
+                state = OrderState.FILLED if filled >= order.request.quantity else st.status
+                if state is OrderState.PENDING_SUBMIT:
+                    state = OrderState.SUBMITTED
+                a.set_state(order.order_id, state, filled=filled)
+                st = a.get_order_status(order.order_id)
+            if st.status not in TERMINAL_STATES and order.order_id not in seen and not fills \
+                    and order.client_id == client_id and a.sent_before(order.order_id, started):
                 if st.status in (OrderState.PENDING_SUBMIT, OrderState.API_PENDING) and not order.perm_id:
                     if resolve_in_flight:
                         logger.warning("reconcile ({}): order {} ({}) {}", reason, order.order_id,
@@ -143,11 +152,8 @@ class OrderReconciler:
                     logger.warning("reconcile ({}): order {} is {} in the cache but IB reports it neither open "
                                    "nor completed; marking it Inactive", reason, order.order_id, st.status.value)
                     a.set_state(order.order_id, OrderState.INACTIVE)
-            fills = a.fills.for_order(order.order_id)
             if fills and not st.avg_fill_price:
-                qty = sum((f.quantity for f in fills), Decimal(0))
-                avg = sum(float(f.quantity) * f.price for f in fills) / float(qty) if qty else 0.0
-                a.set_avg_price(order.order_id, avg)
+                a.set_avg_price(order.order_id, sum(float(f.quantity) * f.price for f in fills) / float(filled))
             old = before.get(order.order_id)
             new = a.state.get_order(order.order_id)
             if old is not None and new is not None and (old.status.status, old.status.filled) != (
