@@ -86,7 +86,7 @@ def test_modify() -> None:
         7, {"quantity": 200.0, "limit_price": 151.5, "tif": "DAY"})
     for args, fragment in ((["7"], "usage: modify"), (["x", "qty=1"], "order id must be a whole number"),
                            (["7", "qty"], "bad option"), (["7", "qty=-1"], "greater than 0"),
-                           (["7", "outside_rth=maybe"], "true or false")):
+                           (["7", "outside_rth=yes"], "bad option"), (["7", "tif=FOK"], "tif must be one of")):
         with pytest.raises(CommandError, match=fragment):
             parsing.modify(args)
 

@@ -25,7 +25,7 @@ _BAR_RE = re.compile(r"^(\d+)\s*([A-Za-z]+)$")
 # ``modify`` keys -> keyword names of OrderExecutionAdapter.modify_order
 MODIFY_KEYS = {"qty": "quantity", "quantity": "quantity", "limit": "limit_price", "lmt": "limit_price",
                "limit_price": "limit_price", "stop": "stop_price", "stp": "stop_price", "stop_price": "stop_price",
-               "aux": "stop_price", "tif": "tif", "outside_rth": "outside_rth"}
+               "aux": "stop_price", "tif": "tif"}
 # extra ``place_order`` keys
 ORDER_EXTRA_KEYS = {"tif": "tif", "outside_rth": "outside_rth", "account": "account"}
 
@@ -187,9 +187,9 @@ def order(args: list[str]) -> OrderArgs:
 
 
 def modify(args: list[str]) -> tuple[int, dict[str, Any]]:
-    """``ID key=value...`` with keys qty, limit, stop, tif, outside_rth."""
+    """``ID key=value...`` with keys qty, limit, stop, tif."""
     if len(args) < 2:
-        raise CommandError("usage: modify ID key=value... (keys: qty, limit, stop, tif, outside_rth)")
+        raise CommandError("usage: modify ID key=value... (keys: qty, limit, stop, tif)")
     order_id = integer(args[0], "order id")
     return order_id, _key_values(args[1:], MODIFY_KEYS, "modify")
 

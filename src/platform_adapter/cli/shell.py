@@ -337,7 +337,7 @@ class Shell(cmd.Cmd):
         self.say(f"Cancel requested for order {order_id}")
 
     def do_modify(self, arg: str) -> None:
-        """modify ID key=value...  -- change qty, limit, stop, tif or outside_rth of an open order."""
+        """modify ID key=value...  -- change qty, limit, stop or tif of an open order, e.g. modify 1 limit=151."""
         order_id, changes = parsing.modify(parsing.split(arg))
         if "quantity" in changes:
             changes["quantity"] = _quantity(changes["quantity"])
@@ -450,7 +450,7 @@ class Shell(cmd.Cmd):
     def complete_modify(self, text: str, line: str, begidx: int, endidx: int) -> list[str]:
         if len(line[:begidx].split()) == 1:
             return self._complete_from(self._order_ids(), text)
-        return self._complete_from(["qty=", "limit=", "stop=", "tif=", "outside_rth="], text)
+        return self._complete_from(["qty=", "limit=", "stop=", "tif="], text)
 
     def completenames(self, text: str, *ignored: Any) -> list[str]:
         return [n for n in self.commands() if n.startswith(text)]

@@ -23,7 +23,9 @@ RATE_WINDOW_SECONDS = 60
 
 # Names the adapters record under (``ctx.metrics.incr(...)``); read by :func:`spec_metrics`.
 TICKS = ("md_ticks", "md_updates", "md_quote_updates")
-MISSING_TICKS = ("md_missing_ticks", "md_stale", "md_gaps")
+MISSING_TICKS = ("md_missing_ticks", "md_stale_episodes")
+"""A "missing tick" episode: a subscribed quote with no update for ``stale_after_seconds``."""
+ACTIVE_SUBSCRIPTIONS = "md_active_subscriptions"  # net count kept by the market data adapter
 
 
 class Metrics:
@@ -144,6 +146,8 @@ def _active_subscriptions(pa: PlatformAdapter) -> int:
             continue
         value = value() if callable(value) else value
         return value if isinstance(value, int) else len(value)
+    if ACTIVE_SUBSCRIPTIONS in pa.metrics_registry.counters:
+        return max(0, pa.metrics_registry.count(ACTIVE_SUBSCRIPTIONS))
     return len(pa.state.get_quotes())
 
 
@@ -205,13 +209,14 @@ def spec_metrics(pa: PlatformAdapter) -> dict[str, Any]:
         # performance
         "callback_processing_time_mean_ms": round(events.callback_seconds / delivered * 1000, 4) if delivered else None,
         "callback_processing_time_max_ms": round(events.max_callback_seconds * 1000, 4),
-        "callbacks_delivered": delivered,
-        "callback_errors": events.errors,
         "message_queue_length": events.queue_length + pa.connection.dispatcher_backlog,
-        "event_queue_length": events.queue_length,
         "dispatcher_backlog": pa.connection.dispatcher_backlog,
         "memory_rss_bytes": memory_rss_bytes(),
     }
+    stats = getattr(events, "stats", None)
+    if callable(stats):
+        for name, value in stats().items():
+            out.setdefault(name, round(value, 4) if isinstance(value, float) else value)
     out.update(order_metrics(pa.state.trades_snapshot()))
     for name, value in metrics.snapshot().items():
         out.setdefault(name, float(value) if isinstance(value, Decimal) else value)
