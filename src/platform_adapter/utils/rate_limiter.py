@@ -160,9 +160,10 @@ class HistoricalPacer:
                  identical_window: float = 15.0, same_contract_max: int = 6,
                  same_contract_window: float = 2.0, clock: Clock = time.monotonic,
                  sleep: Sleep = time.sleep, margin: float = 0.0) -> None:
-        self.window = RateLimiter(max_per_10min, 600.0, name="historical requests/10min", clock=clock, sleep=sleep)
         # ``margin`` seconds on top of IB's windows: our stamp is taken before the send, the
         # gateway's on receipt, so network jitter must never make two requests look closer.
+        self.window = RateLimiter(max_per_10min, 600.0 + margin, name="historical requests/10min", clock=clock,
+                                  sleep=sleep)
         self._identical_window = identical_window + margin
         self._same_max = same_contract_max
         self._same_window = same_contract_window + margin

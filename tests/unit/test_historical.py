@@ -1,0 +1,249 @@
+"""Historical bars: IB parameter validation, chunk planning, frames, "no data" and pacing,
+with a FakeClient answering as IB's historical data service would."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from ibapi.common import BarData
+from loguru import logger
+
+from platform_adapter.adapters.historical import COLUMNS, empty_frame
+from platform_adapter.adapters.historical_params import (
+    BAR_SIZES,
+    MAX_STEP_SECONDS,
+    check_bar_size,
+    parse_bar_time,
+    parse_duration,
+    plan_chunks,
+)
+from platform_adapter.errors import ContractNotFound, ValidationError
+from platform_adapter.sim.pacing import HistoricalPacer as GatewayPacingRules
+from platform_adapter.sim.pacing import PacingConfig
+from platform_adapter.utils.rate_limiter import HistoricalPacer
+from tests.fakes import FakeClient
+from tests.unit.test_market_data import Env, make_pa
+
+UTC = timezone.utc
+END = datetime(2026, 1, 7, 21, 0, tzinfo=UTC)  # a Wednesday, bar-aligned
+NO_DATA = "Historical Market Data Service error message:HMDS query returned no data: AAPL@SMART Trades"
+
+
+def bar(date: str, t: float, volume: Any = None, count: int | None = None) -> BarData:
+    b = BarData()
+    b.date = date
+    b.open, b.high, b.low, b.close = 100 + t % 7, 101 + t % 7, 99 + t % 7, 100.5 + t % 7
+    b.volume = Decimal(int(t) % 1000) if volume is None else volume
+    b.wap = Decimal("100.25")
+    b.barCount = int(t) % 50 if count is None else count
+    return b
+
+
+class FakeHMDS:
+    """Answers reqHistoricalData with epoch-stamped bars of [end - duration, end), like IB."""
+
+    def __init__(self, env: Env, now: datetime = END) -> None:
+        self.env = env
+        self.now = now
+        self.requests: list[tuple[Any, ...]] = []
+        env.client.on_call["reqHistoricalData"] = self.answer
+
+    def answer(self, req_id: int, contract: Any, end: str, duration: str, bar_size: str, wts: str, rth: int,
+               fmt: int, keep: bool, options: list[Any]) -> None:
+        self.requests.append((contract.conId, end, duration, bar_size, wts, rth, fmt))
+        stop = datetime.strptime(end, "%Y%m%d-%H:%M:%S").replace(tzinfo=UTC) if end else self.now
+        step = BAR_SIZES[bar_size]
+        start = stop.timestamp() - parse_duration(duration).seconds
+        t = math.floor(start / step) * step
+        while t + step <= stop.timestamp():
+            self.env.wrapper.historicalData(req_id, bar(str(int(t)), t))
+            t += step
+        self.env.wrapper.historicalDataEnd(req_id, "", "")
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 5000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Env, FakeClient]]:
+    pa, client = make_pa(tmp_path, monkeypatch)
+    clock = FakeClock()  # pacing waits pass in fake time
+    pa.ctx.historical = HistoricalPacer(50, 50, clock=clock, sleep=clock.sleep, margin=0.1)
+    yield pa, client
+
+
+def test_duration_and_bar_size_parsing() -> None:
+    assert parse_duration("2 D").seconds == 172800
+    assert parse_duration(" 30 s ").ib_text == "30 S"
+    assert not parse_duration("86401 S").ib_valid and parse_duration("365 D").ib_valid
+    for text in ("1X", "1 X", "D 1", "0 D", "-1 D", "1.5 D", ""):
+        with pytest.raises(ValidationError) as info:
+            parse_duration(text)
+        assert info.value.field == "duration"
+    assert list(BAR_SIZES) == list(MAX_STEP_SECONDS)
+    assert len(BAR_SIZES) == 21
+    with pytest.raises(ValidationError, match="did you mean '1 min'"):
+        check_bar_size("1 mins")
+
+
+def test_bar_times_are_utc() -> None:
+    assert parse_bar_time("1767819600") == datetime(2026, 1, 7, 21, 0, tzinfo=UTC)
+    assert parse_bar_time("20260107") == datetime(2026, 1, 7, tzinfo=UTC)
+    assert parse_bar_time("20260107 16:00:00 US/Eastern") == datetime(2026, 1, 7, 21, 0, tzinfo=UTC)
+    assert parse_bar_time("20260107 16:00:00", "America/New_York") == datetime(2026, 1, 7, 21, 0, tzinfo=UTC)
+
+
+def test_plan_single_request_when_the_step_table_allows_it() -> None:
+    chunks = plan_chunks(parse_duration("1 W"), "5 mins", None, now=END)
+    assert [(c.end_text, c.duration) for c in chunks] == [("", "1 W")]
+    assert len(plan_chunks(parse_duration("1 Y"), "1 day", END, now=END)) == 1
+
+
+def test_plan_chunks_walk_backwards_without_gaps() -> None:
+    end = END + timedelta(seconds=30)  # not on a minute boundary
+    chunks = plan_chunks(parse_duration("3 D"), "1 min", end, now=END)
+    assert chunks[0].end == end
+    covered = end
+    for chunk in chunks:
+        assert chunk.end == covered
+        seconds = parse_duration(chunk.duration).seconds
+        assert seconds <= MAX_STEP_SECONDS["1 min"]
+        covered = chunk.end - timedelta(seconds=seconds)
+        if chunk is not chunks[-1]:
+            assert covered.timestamp() % 60 == 0  # inner boundaries never split a bar
+    assert covered == end - timedelta(days=3)
+    assert [c.duration for c in plan_chunks(parse_duration("2 Y"), "1 day", END, now=END)] == ["365 D", "365 D"]
+    assert [c.duration for c in plan_chunks(parse_duration("3 D"), "2 mins", None, now=END,
+                                            max_chunk=parse_duration("1 D"))] == ["86400 S"] * 3
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    ({"duration": "1 X"}, "duration"), ({"duration": 3}, "duration"), ({"duration": "0 D"}, "duration"),
+    ({"bar_size": "1 mins"}, "bar_size"), ({"bar_size": "7 mins"}, "bar_size"), ({"bar_size": None}, "bar_size"),
+    ({"what_to_show": "TRADEZ"}, "what_to_show"), ({"what_to_show": "SCHEDULE"}, "what_to_show"),
+    ({"use_rth": "yes"}, "use_rth"), ({"end": datetime(2026, 1, 7)}, "end"), ({"end": "20260107"}, "end"),
+    ({"what_to_show": "ADJUSTED_LAST", "end": END}, "end"), ({"max_chunk": "10 S", "bar_size": "1 min"}, "max_chunk"),
+    ({"progress": "bar"}, "progress"), ({"timeout": -1}, "timeout"), ({"symbol": ""}, "symbol"),
+])
+def test_bad_arguments_name_the_argument_and_send_nothing(env: Any, kwargs: dict[str, Any], field: str) -> None:
+    pa, client = env
+    args: dict[str, Any] = {"symbol": "AAPL", "duration": "1 D", "bar_size": "1 min"}
+    args.update(kwargs)
+    with pytest.raises(ValidationError) as info:
+        pa.market_data.get_historical_data(**args)
+    assert info.value.field == field
+    assert client.calls == []
+
+
+def test_unknown_symbol_sends_no_history_request(env: Any) -> None:
+    pa, client = env
+    with pytest.raises(ContractNotFound):
+        pa.market_data.get_historical_data("NOPE", "1 D", "1 min")
+    assert client.names() == ["reqContractDetails"]
+
+
+def test_frame_shape_and_request_fields(env: Any) -> None:
+    pa, client = env
+    hmds = FakeHMDS(pa)
+    df = pa.market_data.get_historical_data("AAPL", "3600 S", "5 mins", end=END, use_rth=False)
+    assert list(df.columns) == COLUMNS
+    assert df.index.name == "time" and str(df.index.tz) == "UTC"
+    assert len(df) == 12 and df.index[0] == END - timedelta(hours=1) and df.index.is_monotonic_increasing
+    assert df["bar_count"].dtype == "Int64" and df["volume"].dtype == "float64"
+    assert hmds.requests == [(265598, "20260107-21:00:00", "3600 S", "5 mins", "TRADES", 0, 2)]
+
+
+def test_daily_bars_are_stamped_midnight_utc_and_missing_values_are_nan(env: Any) -> None:
+    pa, client = env
+
+    def answer(req_id: int, *_: Any) -> None:
+        for day in ("20260105", "20260106", "20260107"):
+            pa.wrapper.historicalData(req_id, bar(day, 1.0, volume=Decimal(-1), count=-1))
+        pa.wrapper.historicalDataEnd(req_id, "", "")
+
+    client.on_call["reqHistoricalData"] = answer
+    df = pa.market_data.get_historical_data("AAPL", "1 W", "1 day", what_to_show="MIDPOINT")
+    assert list(df.index) == [pd.Timestamp(f"2026-01-0{d}", tz="UTC") for d in (5, 6, 7)]
+    assert df["volume"].isna().all() and df["bar_count"].isna().all()
+
+
+def test_no_data_is_an_empty_frame_with_the_same_columns(env: Any) -> None:
+    pa, client = env
+    client.on_call["reqHistoricalData"] = lambda req_id, *_: pa.wrapper.error(req_id, 0, 162, NO_DATA, "")
+    df = pa.market_data.get_historical_data("AAPL", "1 D", "1 min")
+    assert df.empty and list(df.columns) == COLUMNS
+    assert str(df.index.tz) == "UTC" and df.index.name == "time"
+    pd.testing.assert_frame_equal(df, empty_frame())
+
+
+def test_chunked_fetch_equals_one_request_and_reports_progress(env: Any) -> None:
+    pa, client = env
+    hmds = FakeHMDS(pa)
+    single = pa.market_data.get_historical_data("AAPL", "2 D", "5 mins", end=END)
+    progress: list[tuple[int, int]] = []
+    chunked = pa.market_data.get_historical_data("AAPL", "2 D", "5 mins", end=END, max_chunk="14400 S",
+                                                 progress=lambda done, total: progress.append((done, total)))
+    assert len(hmds.requests) == 1 + 12
+    assert progress == [(i, 12) for i in range(1, 13)]
+    pd.testing.assert_frame_equal(chunked, single)
+    assert len(single) == 2 * 288
+
+
+def test_too_long_for_one_request_is_split_by_the_step_table(env: Any) -> None:
+    pa, client = env
+    hmds = FakeHMDS(pa)
+    df = pa.market_data.get_historical_data("AAPL", "3 D", "1 min", end=END + timedelta(seconds=30))
+    # inner boundaries fall on bars, so a misaligned end costs one small extra request
+    assert [r[2] for r in hmds.requests] == ["86370 S", "86400 S", "86400 S", "30 S"]
+    assert len(df) == 3 * 1440 and not df.index.duplicated().any()
+    assert (df.index.to_series().diff().dropna() == pd.Timedelta(minutes=1)).all()
+
+
+def test_200_histories_in_a_loop_never_break_ibs_pacing_rules(env: Any) -> None:
+    """The adapter's pacer, on a fake clock, against the simulator's own rule checker."""
+    pa, client = env
+    clock = FakeClock()
+    pa.ctx.historical = HistoricalPacer(50, 50, clock=clock, sleep=clock.sleep, margin=0.1)
+    rules = GatewayPacingRules(PacingConfig())
+    violations: list[str] = []
+    sent: list[float] = []
+
+    def answer(req_id: int, contract: Any, end: str, duration: str, bar_size: str, wts: str, rth: int,
+               *_: Any) -> None:
+        ident = "|".join([str(contract.conId), end, bar_size, duration, wts, str(bool(rth))])
+        rule = rules.check(ident, f"{contract.conId}|{contract.exchange}|{wts}", now=clock())
+        if rule:
+            violations.append(rule)
+        sent.append(clock())
+        pa.wrapper.historicalData(req_id, bar(str(int(END.timestamp())), 1.0))
+        pa.wrapper.historicalDataEnd(req_id, "", "")
+
+    client.on_call["reqHistoricalData"] = answer
+    waits: list[str] = []
+    sink = logger.add(lambda m: waits.append(str(m)), level="INFO", format="{message}",
+                      filter=lambda r: "historical pacing" in r["message"])
+    try:
+        for i in range(200):
+            symbol = ("AAPL", "MSFT", "SPY")[i % 3]
+            duration = f"{1 + (i // 3) % 4} D"  # repeats identical requests now and then
+            pa.market_data.get_historical_data(symbol, duration, "1 hour", end=END)
+    finally:
+        logger.remove(sink)
+    assert len(sent) == 200 and violations == []
+    assert sent[-1] - sent[0] >= 3 * 600  # 200 requests at 50 per 10 minutes
+    assert any("identical" in w for w in waits) and any("per 10 minutes" in w for w in waits)
