@@ -380,12 +380,16 @@ class OrderExecutionAdapter(BaseAdapter):
         if self.journal is not None:
             self.journal.event(order_id, kind, detail)
 
-    def set_state(self, order_id: int, state: OrderState, reason: str = "", filled: Any = None) -> None:
+    def set_state(self, order_id: int, state: OrderState, reason: str = "", filled: Any = None,
+                  avg_price: float = 0.0) -> None:
         """Set an order's state (reconciliation); a final state is never left again."""
         def fn(t: Trade) -> bool:
+            priced = bool(avg_price and not t.avg_fill_price)
+            if priced:
+                t.avg_fill_price = avg_price
             if t.status in TERMINAL_STATES and state not in TERMINAL_STATES:
-                return False
-            changed = t.status is not state
+                return priced
+            changed = priced or t.status is not state
             t.status = state
             if reason and state is OrderState.REJECTED:
                 t.reject_reason = reason
@@ -404,13 +408,6 @@ class OrderExecutionAdapter(BaseAdapter):
             return True
 
         self._update(order_id, fn, kind="error")
-
-    def set_avg_price(self, order_id: int, avg: float) -> None:
-        def fn(t: Trade) -> bool:
-            t.avg_fill_price = avg
-            return True
-
-        self._update(order_id, fn, kind="reconcile")
 
     # --- IB callbacks (dispatcher thread) ----------------------------------------------------------
     def _on_error(self, req_id: int, code: int, message: str, _advanced: str) -> None:
@@ -464,8 +461,10 @@ class OrderExecutionAdapter(BaseAdapter):
                           tif=v.parse_tif(ib_order.tif) if ib_order.tif else req.tif)
             changed = new != req or (ib_order.permId and t.perm_id != ib_order.permId)
             t.request, t.perm_id = new, int(ib_order.permId or t.perm_id)
+            # "Filled" in openOrder comes before the orderStatus carrying the fill quantities
             if state is not None and state is not t.status and not (
-                    t.status in TERMINAL_STATES and state not in TERMINAL_STATES):
+                    t.status in TERMINAL_STATES and state not in TERMINAL_STATES) and not (
+                    state is OrderState.FILLED and t.filled < t.request.quantity):
                 t.status, changed = state, True
             if pending == "modify" and new != req:
                 t.last_error = ""

@@ -34,6 +34,7 @@ class OrderReconciler:
         self._completed_done = threading.Event()
         self._seen_open: set[int] | None = None
         self._seen_completed: set[int] | None = None
+        self._completed: list[tuple[int, OrderState, str, Decimal]] | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.runs = 0
@@ -86,14 +87,23 @@ class OrderReconciler:
         oid = a.match(0, 0, int(ib_order.permId or 0), ib_order.orderRef)
         if oid is None:
             return
-        seen = self._seen_completed
-        if seen is not None:
-            seen.add(oid)
         a._index(oid, "", int(ib_order.permId or 0))
         state = parse_state(ib_state.status)
         if state not in TERMINAL_STATES:
             state = OrderState.CANCELLED if "cancel" in (ib_state.completedStatus or "").lower() else state
-        a.set_state(oid, state, reason=ib_state.completedStatus or "", filled=to_decimal(ib_order.filledQuantity))
+        entry = (oid, state, ib_state.completedStatus or "", to_decimal(ib_order.filledQuantity))
+        seen, pending = self._seen_completed, self._completed
+        if seen is not None and pending is not None:
+            seen.add(oid)
+            pending.append(entry)  # applied once the executions (and so the prices) are in
+            return
+        self._apply_completed(*entry)
+
+    def _apply_completed(self, oid: int, state: OrderState, reason: str, filled: Decimal) -> None:
+        fills = self.adapter.fills.for_order(oid)
+        qty = sum((f.quantity for f in fills), Decimal(0))
+        avg = sum(float(f.quantity) * f.price for f in fills) / float(qty) if qty else 0.0
+        self.adapter.set_state(oid, state, reason=reason, filled=max(filled, qty), avg_price=avg)
 
     def _on_exec_details_end(self, req_id: int) -> None:
         self.adapter.registry.finish(req_id)
@@ -108,7 +118,9 @@ class OrderReconciler:
             a.ids.sync(a.connection.next_valid_id)
             started = time.monotonic()
             before = {o.order_id: o for o in a.state.trades_snapshot()}
+            completed: list[tuple[int, OrderState, str, Decimal]] = []
             self._seen_open, self._seen_completed = set(), set()
+            self._completed = completed
             try:
                 self._open_done.clear()
                 client.reqOpenOrders()
@@ -119,11 +131,13 @@ class OrderReconciler:
                 if not self._completed_done.wait(timeout):
                     raise RequestTimeout(f"no completedOrdersEnd within {timeout:g}s")
                 seen = set(self._seen_open) | set(self._seen_completed)
+                exec_filter = ExecutionFilter()
+                exec_filter.time = a.fills.last_ib_time
+                a._request("executions", lambda c, rid: c.reqExecutions(rid, exec_filter), timeout)
             finally:
-                self._seen_open = self._seen_completed = None
-            exec_filter = ExecutionFilter()
-            exec_filter.time = a.fills.last_ib_time
-            a._request("executions", lambda c, rid: c.reqExecutions(rid, exec_filter), timeout)
+                self._seen_open = self._seen_completed = self._completed = None
+            for entry in completed:
+                self._apply_completed(*entry)
             self._settle(reason, before, seen, resolve_in_flight, started, a.connection.client_id)
             self.runs += 1
 
@@ -134,12 +148,13 @@ class OrderReconciler:
             st = order.status
             fills = a.fills.for_order(order.order_id)
             filled = sum((f.quantity for f in fills), Decimal(0))
-            if fills and filled > st.filled:
+            avg = sum(float(f.quantity) * f.price for f in fills) / float(filled) if fills else 0.0
+            if fills and (filled > st.filled or not st.avg_fill_price):
                 # executions prove IB has the order even when open/completed orders missed it
                 state = OrderState.FILLED if filled >= order.request.quantity else st.status
                 if state is OrderState.PENDING_SUBMIT:
                     state = OrderState.SUBMITTED
-                a.set_state(order.order_id, state, filled=filled)
+                a.set_state(order.order_id, state, filled=filled, avg_price=avg)
                 st = a.get_order_status(order.order_id)
             if st.status not in TERMINAL_STATES and order.order_id not in seen and not fills \
                     and order.client_id == client_id and a.sent_before(order.order_id, started):
@@ -152,8 +167,6 @@ class OrderReconciler:
                     logger.warning("reconcile ({}): order {} is {} in the cache but IB reports it neither open "
                                    "nor completed; marking it Inactive", reason, order.order_id, st.status.value)
                     a.set_state(order.order_id, OrderState.INACTIVE)
-            if fills and not st.avg_fill_price:
-                a.set_avg_price(order.order_id, sum(float(f.quantity) * f.price for f in fills) / float(filled))
             old = before.get(order.order_id)
             new = a.state.get_order(order.order_id)
             if old is not None and new is not None and (old.status.status, old.status.filled) != (
