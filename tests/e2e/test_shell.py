@@ -77,3 +77,35 @@ def test_tab_completion_and_history(shell: pexpect.spawn, tmp_path: Path) -> Non
     shell.expect(pexpect.EOF)
     shell.close()
     assert "status" in (tmp_path / "history").read_text()
+
+
+def test_long_history_shows_a_progress_bar_per_chunk(shell: pexpect.spawn) -> None:
+    shell.sendline("history AAPL 3D 1min")
+    shell.expect(r"\[#*\.+\] 1/(\d+)")
+    total = int(shell.match.group(1))
+    assert total > 1
+    shell.expect_exact(f"] {total}/{total}")
+    shell.expect(r"(\d+) bars for AAPL")
+    assert int(shell.match.group(1)) > 390  # more than one session of minute bars
+    shell.expect_exact(PROMPT)
+
+
+def test_readme_demo_command_brings_up_the_shell(tmp_path: Path) -> None:
+    """Exactly the README's demo invocation (no --quiet): start-up steps logged, then the prompt."""
+    import sys
+
+    from tests.e2e.shell_helpers import TIMEOUT, child_env
+
+    child = pexpect.spawn(sys.executable, ["-m", "platform_adapter.main", "--env", "development", "--sim"],
+                          cwd=str(tmp_path), env=child_env(tmp_path), encoding="utf-8", timeout=TIMEOUT)
+    try:
+        for step in range(1, 6):
+            child.expect(rf"Step {step}/5 ")
+        child.expect(r"Connected to IB Gateway on 127\.0\.0\.1:\d+")
+        child.expect_exact(PROMPT)
+        child.sendline("quit")
+        child.expect_exact("Disconnected")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
