@@ -1,0 +1,80 @@
+"""Pacing under overload: ten times more historical and market-data requests than IB allows,
+issued at once from several threads, produce zero pacing violations at the simulator. Requests
+that cannot be paced within their timeout fail with PacingViolation before anything is sent."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import threading
+from typing import Any
+
+from platform_adapter import PacingViolation
+from platform_adapter.sim import PacingConfig
+from tests.conftest import wait_for
+from tests.resilience.conftest import received, run_threads
+
+HIST_LIMIT = 12  # requests per 10 minutes, the same at the simulator and in the adapter's config
+HIST_THREADS = 8
+HIST_PER_THREAD = 15  # 8 x 15 = 120 requests: ten times the limit
+MSG_THREADS = 4
+PAIRS_PER_THREAD = 66  # 4 x 66 subscribe/unsubscribe pairs = 528 messages, ten times IB's 50/s
+
+
+def test_historical_overload_produces_no_violation(sim_factory: Any, adapter_factory: Any) -> None:
+    gw = sim_factory(pacing=PacingConfig(hist_max_requests=HIST_LIMIT))
+    pa = adapter_factory(gw, **{"market_data.historical_data_max_requests_per_10min": HIST_LIMIT})
+    for symbol in ("AAPL", "MSFT"):
+        pa.contracts.resolve(symbol)
+    wanted = [(s, f"{d} D") for s, d in itertools.product(("AAPL", "MSFT"), range(1, 11))]
+    ok: list[tuple[str, str]] = []
+    refused: list[BaseException] = []
+    lock = threading.Lock()
+
+    def worker(seed: int) -> None:
+        rng = random.Random(seed)
+        for symbol, duration in rng.choices(wanted, k=HIST_PER_THREAD):  # identical requests included
+            try:
+                frame = pa.market_data.get_historical_data(symbol, duration, "1 hour", timeout=3.0)
+            except PacingViolation as exc:
+                with lock:
+                    refused.append(exc)
+                continue
+            assert len(frame) > 0
+            with lock:
+                ok.append((symbol, duration))
+
+    errors = run_threads([lambda s=seed: worker(s) for seed in range(HIST_THREADS)], timeout=60)
+    assert errors == []
+    assert gw.stats().pacing.count() == 0, gw.stats().pacing.violations
+    sent = received(gw, "reqHistoricalData")["reqHistoricalData"]
+    assert sent == len(ok) and len(ok) + len(refused) == HIST_THREADS * HIST_PER_THREAD
+    assert HIST_LIMIT // 2 <= sent <= HIST_LIMIT
+    assert len(set(ok)) == len(ok), "no identical request sent twice within 15 s"
+
+
+def ignore(*_: Any) -> None:
+    pass
+
+
+def test_message_rate_overload_produces_no_violation(sim_factory: Any, adapter_factory: Any) -> None:
+    gw = sim_factory()
+    pa = adapter_factory(gw)
+    symbols = ["AAPL", "MSFT", "TSLA", "SPY"]
+    for symbol in symbols:
+        pa.contracts.resolve(symbol)
+    before = received(gw, "reqMktData", "cancelMktData")
+
+    def churn(symbol: str) -> None:
+        for _ in range(PAIRS_PER_THREAD):
+            pa.market_data.subscribe_quotes(symbol, ignore)
+            pa.market_data.unsubscribe_quotes(symbol)
+
+    errors = run_threads([lambda s=s: churn(s) for s in symbols], timeout=60)
+    assert errors == []
+    expected = {k: n + MSG_THREADS * PAIRS_PER_THREAD for k, n in before.items()}
+    wait_for(lambda: received(gw, "reqMktData", "cancelMktData") == expected, timeout=5)
+    stats = gw.stats()
+    assert stats.pacing.count(rule="msg_rate") == 0 and stats.pacing.count() == 0, stats.pacing.violations
+    assert pa.is_connected() and stats.clients == [pa.connection.client_id]
+    assert pa.market_data.stats()["lines"] == 0
