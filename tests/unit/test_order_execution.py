@@ -1,0 +1,264 @@
+"""OrderExecutionAdapter driven through the Wrapper with a fake EClient: the IB paths that are hard
+to provoke from the simulator (corrections, foreign orders, send failures, error codes...)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ibapi.commission_and_fees_report import CommissionAndFeesReport
+from ibapi.const import UNSET_DOUBLE
+from ibapi.contract import Contract
+from ibapi.execution import Execution
+from ibapi.order import Order as IBOrder
+from ibapi.order_state import OrderState as IBOrderState
+
+from platform_adapter import NotConnected, OrderRejected, OrderState, OrderStateError, PlatformAdapter, ValidationError
+from platform_adapter.config.settings import load_settings
+from platform_adapter.models.contract import ContractInfo, ContractSpec, SecType
+from platform_adapter.models.market_data import Quote
+from tests.conftest import wait_for
+from tests.fakes import FakeClient
+
+Harness = tuple[PlatformAdapter, FakeClient]
+
+
+def make_harness(tmp_path: Path, **overrides: Any) -> Harness:
+    opts: dict[str, Any] = {"orders.journal_path": str(tmp_path / "orders.db"), "logging.console": False,
+                            "logging.log_dir": str(tmp_path / "logs"), "environment": "test",
+                            "ib_connection.request_timeout": 2.0, "ib_connection.port": 4002}
+    opts.update(overrides)
+    settings = load_settings(None, env_file=os.devnull, overrides=opts, use_environ=False)
+    pa = PlatformAdapter(settings=settings, configure_logging=False)
+    fake = FakeClient(pa.wrapper)
+    conn = pa.connection
+    conn.require_connected = lambda: fake  # type: ignore[method-assign]
+    conn.accounts, conn.next_valid_id, conn.client_id = ("DU111",), 10, 1
+    pa.contracts.remember(ContractInfo(ContractSpec("AAPL"), 265598, "AAPL", SecType.STOCK, "SMART", "NASDAQ", "USD",
+                                       "AAPL", "NMS", 0.01, "", "APPLE INC"))
+    pa.events.start()
+    pa.orders.open_journal()
+    pa.orders.ids.sync(conn.next_valid_id)
+    return pa, fake
+
+
+@pytest.fixture
+def harness(tmp_path: Path) -> Iterator[Harness]:
+    pa, fake = make_harness(tmp_path)
+    yield pa, fake
+    pa.orders.stop()
+    pa.events.stop()
+
+
+def contract() -> Contract:
+    c = Contract()
+    c.conId, c.symbol, c.secType, c.exchange, c.currency = 265598, "AAPL", "STK", "SMART", "USD"
+    return c
+
+
+def ib_order(order_id: int, ref: str, perm: int = 0, client: int = 1, action: str = "BUY", qty: int = 10,
+             otype: str = "LMT", lmt: float = 100.0, filled: int = 0) -> IBOrder:
+    o = IBOrder()
+    o.orderId, o.clientId, o.permId, o.orderRef = order_id, client, perm, ref
+    o.action, o.totalQuantity, o.orderType, o.lmtPrice, o.tif = action, Decimal(qty), otype, lmt, "DAY"
+    o.filledQuantity = Decimal(filled)
+    return o
+
+
+def ib_state(status: str) -> IBOrderState:
+    s = IBOrderState()
+    s.status = status
+    return s
+
+
+def execution(exec_id: str, order_id: int, ref: str, shares: int = 10, price: float = 100.0, perm: int = 77,
+              client: int = 1) -> Execution:
+    e = Execution()
+    e.execId, e.orderId, e.orderRef, e.permId, e.clientId = exec_id, order_id, ref, perm, client
+    e.shares, e.price, e.side, e.time, e.exchange = Decimal(shares), price, "BOT", "20260102 10:00:00 US/Eastern", "X"
+    return e
+
+
+def commission(exec_id: str, amount: float = 1.0) -> CommissionAndFeesReport:
+    r = CommissionAndFeesReport()
+    r.execId, r.commissionAndFees, r.currency, r.realizedPNL = exec_id, amount, "USD", UNSET_DOUBLE
+    return r
+
+
+def placed(pa: PlatformAdapter, **kwargs: Any) -> tuple[int, str]:
+    order_id = pa.orders.place_order("AAPL", "BUY", 10, "LMT", limit_price=100.0, **kwargs)
+    return order_id, pa.orders.get_order(order_id).order_ref
+
+
+def ack(pa: PlatformAdapter, order_id: int, ref: str, status: str = "Submitted", perm: int = 77) -> None:
+    pa.wrapper.openOrder(order_id, contract(), ib_order(order_id, ref, perm), ib_state(status))
+    pa.wrapper.orderStatus(order_id, status, Decimal(0), Decimal(10), 0.0, perm, 0, 0.0, 1, "", 0.0)
+
+
+def test_place_sends_one_order_with_an_adapter_order_ref(harness: Harness) -> None:
+    pa, fake = harness
+    during: list[bool] = []
+    fake.on_call["placeOrder"] = lambda oid, *_: during.append(pa.orders.sent_before(oid, float("inf")))
+    order_id, ref = placed(pa, order_ref="mine")
+    assert during == [False] and pa.orders.sent_before(order_id, float("inf"))
+    (name, (sent_id, _contract, order)), = [c for c in fake.calls if c[0] == "placeOrder"]
+    assert sent_id == order_id == 10 and order.orderRef == ref
+    assert ref.startswith("pa-") and ref.endswith("-mine")
+    assert pa.orders.journal is not None
+    assert pa.orders.journal.rows("SELECT status FROM orders") == [("PendingSubmit",)]
+    pa.orders.open_journal()  # opening again restores nothing twice
+    assert len(pa.state.trades_snapshot()) == 1
+
+
+def test_notional_limit_uses_the_cached_quote_for_market_orders(tmp_path: Path) -> None:
+    pa, fake = make_harness(tmp_path, **{"orders.max_order_notional": 1000.0})
+    try:
+        pa.state.update_quote(Quote("AAPL", bid=99.0, ask=101.0, last=100.0))
+        with pytest.raises(ValidationError, match="notional"):
+            pa.orders.place_order("AAPL", "BUY", 10, "MKT")
+        pa.state.update_quote(Quote("AAPL", bid=None, ask=None, last=50.0))
+        pa.orders.place_order("AAPL", "SELL", 10, "MKT")
+        assert fake.names().count("placeOrder") == 1
+    finally:
+        pa.orders.stop()
+        pa.events.stop()
+
+
+def test_send_failure_is_not_connected_and_the_order_is_left_in_flight(harness: Harness) -> None:
+    pa, fake = harness
+
+    def boom(*_: Any) -> None:
+        raise OSError("broken pipe")
+
+    fake.on_call["placeOrder"] = boom
+    with pytest.raises(NotConnected, match="may not have reached"):
+        placed(pa)
+    assert pa.orders.get_order_status(10).status is OrderState.PENDING_SUBMIT
+    assert pa.orders.sent_before(10, float("inf"))
+    pa.orders.stop()
+    with pytest.raises(NotConnected, match="journal"):
+        placed(pa)
+
+
+def test_rejection_and_duplicate_order_id(harness: Harness) -> None:
+    pa, fake = harness
+    first, _ = placed(pa)
+    pa.wrapper.error(first, 0, 103, "Duplicate order id", "")
+    assert "reqIds" in fake.names()
+    with pytest.raises(OrderRejected) as info:
+        pa.orders.wait_for_status(first, "Submitted", timeout=1)
+    assert info.value.code == 103
+    second, _ = placed(pa)
+    assert second > first
+    pa.wrapper.error(second, 0, 399, "Order will not be placed until market opens", "")
+    pa.wrapper.error(999, 0, 201, "not ours", "")
+    assert pa.orders.get_order_status(second).status is OrderState.PENDING_SUBMIT
+
+
+def test_errors_after_modify_and_cancel_leave_the_order_unchanged(harness: Harness) -> None:
+    pa, fake = harness
+    order_id, ref = placed(pa)
+    ack(pa, order_id, ref)
+    pa.orders.modify_order(order_id, limit_price=101.0)
+    pa.wrapper.error(order_id, 0, 110, "The price does not conform to the minimum price variation", "")
+    status = pa.orders.get_order_status(order_id)
+    assert status.status is OrderState.SUBMITTED and "110" in status.last_error
+    assert pa.orders.get_order(order_id).request.limit_price == 100.0
+    pa.orders.cancel_order(order_id)
+    pa.wrapper.error(order_id, 0, 10148, "cannot be cancelled", "")
+    assert pa.orders.get_order_status(order_id).status is OrderState.SUBMITTED
+    pa.wrapper.error(order_id, 0, 202, "Order Canceled - reason:", "")
+    assert pa.orders.get_order_status(order_id).status is OrderState.CANCELLED
+
+
+def test_modify_is_applied_when_ib_confirms_it(harness: Harness) -> None:
+    pa, fake = harness
+    order_id, ref = placed(pa)
+    ack(pa, order_id, ref)
+    pa.wrapper.orderStatus(order_id, "Submitted", Decimal(4), Decimal(6), 100.0, 77, 0, 100.0, 1, "", 0.0)
+    with pytest.raises(ValidationError, match="already filled"):
+        pa.orders.modify_order(order_id, quantity=4)
+    pa.orders.modify_order(order_id, quantity=20, limit_price=100.5)
+    assert pa.orders.get_order(order_id).request.limit_price == 100.0
+    pa.wrapper.openOrder(order_id, contract(), ib_order(order_id, ref, 77, qty=20, lmt=100.5), ib_state("Submitted"))
+    assert pa.orders.get_order(order_id).request.limit_price == 100.5
+    assert pa.orders.get_order(order_id).request.quantity == Decimal(20)
+
+
+def test_final_states_are_never_left(harness: Harness) -> None:
+    pa, _ = harness
+    order_id, ref = placed(pa)
+    ack(pa, order_id, ref)
+    pa.wrapper.orderStatus(order_id, "Cancelled", Decimal(0), Decimal(0), 0.0, 77, 0, 0.0, 1, "", 0.0)
+    pa.wrapper.orderStatus(order_id, "Submitted", Decimal(0), Decimal(10), 0.0, 77, 0, 0.0, 1, "", 0.0)
+    pa.orders.set_state(order_id, OrderState.SUBMITTED, avg_price=100.0)
+    status = pa.orders.get_order_status(order_id)
+    assert status.status is OrderState.CANCELLED and status.avg_fill_price == 100.0
+    with pytest.raises(OrderStateError):
+        pa.orders.modify_order(order_id, limit_price=99.0)
+
+
+def test_foreign_orders_are_listed_but_not_ours(harness: Harness) -> None:
+    pa, _ = harness
+    pa.wrapper.openOrder(0, contract(), ib_order(0, "tws", perm=555, client=0, qty=3), ib_state("Submitted"))
+    pa.wrapper.openOrder(0, contract(), ib_order(0, "tws", perm=556, client=0, action="SSHORT"), ib_state("Submitted"))
+    pa.wrapper.openOrder(42, contract(), ib_order(42, "other-ref"), ib_state("Submitted"))
+    (foreign,) = [o for o in pa.orders.get_open_orders() if o.perm_id == 555]
+    assert foreign.request.quantity == Decimal(3) and foreign.order_ref == "tws"
+    assert not pa.state.has_trade(42)
+    assert pa.orders.match(0, 0, 0, "") is None
+    pa.wrapper.orderStatus(43, "Filled", Decimal(1), Decimal(0), 1.0, 0, 0, 1.0, 1, "", 0.0)
+    with pytest.raises(OrderStateError, match="unknown"):
+        pa.orders.get_order_status(43)
+
+
+def test_fills_join_commissions_and_corrections_count_once(harness: Harness, recorder: Any) -> None:
+    pa, _ = harness
+    pa.orders.on_fill(recorder)
+    order_id, ref = placed(pa)
+    ack(pa, order_id, ref)
+    pa.wrapper.commissionAndFeesReport(commission("e1.01", 1.5))  # before its execution
+    pa.wrapper.execDetails(-1, contract(), execution("e1.01", order_id, ref, shares=4))
+    pa.wrapper.execDetails(-1, contract(), execution("e1.01", order_id, ref, shares=4))  # repeat
+    pa.wrapper.execDetails(-1, contract(), execution("e1.02", order_id, ref, shares=5))  # correction
+    pa.wrapper.commissionAndFeesReport(commission("e1.02", 2.0))
+    pa.wrapper.execDetails(-1, contract(), execution("zz.01", 5000, "someone-else", perm=999))
+    pa.wrapper.commissionAndFeesReport(commission("zz.01"))
+    pa.events.wait_idle(2)
+    (call,) = recorder.wait(1)
+    assert call[0].exec_id == "e1.01" and call[0].commission == 1.5
+    fills = pa.orders.get_order_status(order_id).fills
+    assert [(f.exec_id, f.quantity, f.commission) for f in fills] == [("e1.02", Decimal(5), 2.0)]
+    assert pa.orders.get_order_status(order_id).perm_id == 77
+
+
+def test_wait_and_subscription_arguments_are_checked(harness: Harness) -> None:
+    pa, _ = harness
+    order_id, ref = placed(pa)
+    for bad in ("Nonsense", []):
+        with pytest.raises(ValidationError, match="statuses"):
+            pa.orders.wait_for_status(order_id, bad, timeout=0.1)
+    for bad_id in (0, -1, "1", True):
+        with pytest.raises(ValidationError, match="order_id"):
+            pa.orders.get_order_status(bad_id)
+    with pytest.raises(ValidationError, match="callback"):
+        pa.orders.on_fill("not callable")
+    with pytest.raises(ValidationError, match="callback"):
+        pa.orders.on_order_status(None)  # type: ignore[arg-type]
+    pa.wrapper.orderStatus(order_id, "Filled", Decimal(10), Decimal(0), 100.0, 77, 0, 100.0, 1, "", 0.0)
+    assert pa.orders.wait_for_status(order_id, timeout=0.1).status is OrderState.FILLED
+
+
+def test_status_callbacks_see_every_change(harness: Harness, recorder: Any) -> None:
+    pa, _ = harness
+    pa.orders.on_order_status(recorder)
+    order_id, ref = placed(pa)
+    ack(pa, order_id, ref)
+    pa.wrapper.orderStatus(order_id, "Filled", Decimal(10), Decimal(0), 100.0, 77, 0, 100.0, 1, "", 0.0)
+    wait_for(lambda: [c[0].status for c in recorder.calls][-1] is OrderState.FILLED)
+    seen: Callable[[], list[OrderState]] = lambda: [c[0].status for c in recorder.calls]  # noqa: E731
+    assert OrderState.SUBMITTED in seen()
