@@ -4,6 +4,7 @@ that cannot be paced within their timeout fail with PacingViolation before anyth
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 import threading
@@ -44,7 +45,7 @@ def test_historical_overload_produces_no_violation(sim_factory: Any, adapter_fac
             with lock:
                 ok.append((symbol, duration))
 
-    errors = run_threads([lambda s=seed: worker(s) for seed in range(HIST_THREADS)], timeout=60)
+    errors = run_threads([functools.partial(worker, seed) for seed in range(HIST_THREADS)], timeout=60)
     assert errors == []
     assert gw.stats().pacing.count() == 0, gw.stats().pacing.violations
     sent = received(gw, "reqHistoricalData")["reqHistoricalData"]
@@ -70,7 +71,7 @@ def test_message_rate_overload_produces_no_violation(sim_factory: Any, adapter_f
             pa.market_data.subscribe_quotes(symbol, ignore)
             pa.market_data.unsubscribe_quotes(symbol)
 
-    errors = run_threads([lambda s=s: churn(s) for s in symbols], timeout=60)
+    errors = run_threads([functools.partial(churn, s) for s in symbols], timeout=60)
     assert errors == []
     expected = {k: n + MSG_THREADS * PAIRS_PER_THREAD for k, n in before.items()}
     wait_for(lambda: received(gw, "reqMktData", "cancelMktData") == expected, timeout=5)
