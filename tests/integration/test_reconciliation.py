@@ -4,6 +4,8 @@ Nothing is lost, nothing is duplicated, no order is sent twice, no order id is r
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -138,3 +140,56 @@ def test_order_ids_never_reused_when_the_gateway_goes_backwards(make_adapter: An
         assert journal.rows("SELECT count(*) FROM orders WHERE status = 'sending'") == [(0,)]
     finally:
         journal.close()
+
+
+def test_ib_link_restored_triggers_reconciliation(pa: Any, gateway: Any) -> None:
+    runs = pa.orders.reconciler.runs
+    order_id = pa.orders.place_order("AAPL", "BUY", 10, "LMT", limit_price=100.0)
+    pa.orders.wait_for_status(order_id, "Submitted", timeout=5)
+    gateway.send_system_code(1100)
+    wait_for(lambda: not pa.connection.ib_link_ok)
+    fill_at_sim(gateway, pa.orders.get_order(order_id).order_ref)
+    gateway.send_system_code(1101)
+    wait_for(lambda: pa.orders.reconciler.runs > runs)
+    assert pa.orders.wait_for_status(order_id, "Filled", timeout=5).filled == Decimal(10)
+
+
+KILLED_PROCESS = """
+import os, signal, sys
+from platform_adapter import PlatformAdapter
+from platform_adapter.config.settings import load_settings
+opts = {"ib_connection.host": "127.0.0.1", "ib_connection.port": int(sys.argv[1]), "ib_connection.client_id": 9,
+        "orders.journal_path": sys.argv[2], "logging.console": False, "logging.log_dir": sys.argv[3],
+        "environment": "test"}
+pa = PlatformAdapter(settings=load_settings(None, env_file=os.devnull, overrides=opts, use_environ=False),
+                     configure_logging=False)
+assert pa.connect()
+filled = pa.orders.place_order("AAPL", "BUY", 100, "MKT")
+pa.orders.wait_for_status(filled, "Filled", timeout=10)
+working = pa.orders.place_order("AAPL", "BUY", 10, "LMT", limit_price=100.0)
+pa.orders.wait_for_status(working, "Submitted", timeout=10)
+print(filled, working, pa.orders.get_order(working).order_ref, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_process_killed_mid_trading_restarts_from_its_journal(make_adapter: Any, gateway: Any,
+                                                              tmp_path: Path) -> None:
+    journal_path = tmp_path / "orders.db"
+    proc = subprocess.run([sys.executable, "-c", KILLED_PROCESS, str(gateway.port), str(journal_path),
+                           str(tmp_path / "killed-logs")], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == -9, proc.stderr[-2000:]
+    filled, working, ref = proc.stdout.split()
+    fill_at_sim(gateway, ref)
+
+    pa = make_adapter(connect=False, client_id=9)
+    fills: list[Any] = []
+    pa.orders.on_fill(fills.append)
+    assert pa.connect()
+    assert pa.orders.get_order_status(int(filled)).status is OrderState.FILLED
+    assert pa.orders.wait_for_status(int(working), "Filled", timeout=5).filled == Decimal(10)
+    wait_for(lambda: len(fills) == 1)
+    settle(pa)
+    assert [f.order_id for f in fills] == [int(working)]
+    assert len([o for o in gateway.stats().orders if o.client_id == 9]) == 2
+    assert pa.orders.place_order("AAPL", "SELL", 110, "MKT") == int(working) + 1
