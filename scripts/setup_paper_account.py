@@ -22,6 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from loguru import logger
+
 from platform_adapter.config.settings import IBConnectionConfig, MonitoringConfig
 from platform_adapter.core.connection_manager import ConnectionManager
 from platform_adapter.core.request_registry import RequestRegistry
@@ -142,6 +144,8 @@ def confirm_overwrite(path: Path, force: bool, interactive: bool) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    logger.remove()  # the library's INFO lines would drown the prompts; problems are printed below
+    logger.add(sys.stderr, level="CRITICAL")
     interactive = sys.stdin.isatty()
     path = Path(args.output)
     try:

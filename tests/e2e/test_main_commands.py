@@ -91,3 +91,48 @@ def test_order_management_account_and_market_commands(tmp_path: Path) -> None:
     assert re.search(r"^\d+ bars for TSLA: ", out, re.M), out
     assert "Unsubscribed from 1 symbol" in out
     assert "No subscriptions (use: subscribe SYMBOL...)" in out
+
+
+def test_usage_errors(tmp_path: Path) -> None:
+    r = subprocess.run([sys.executable, "-m", "platform_adapter.main", "--stop-on-error"], cwd=str(tmp_path),
+                       env=child_env(tmp_path), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "need --commands" in r.stderr
+    r = run(tmp_path, "--quiet", "--commands", str(tmp_path / "missing.txt"))
+    assert r.returncode == 2 and "cannot read commands from" in r.stderr
+
+
+def test_periodic_summary_and_prometheus_endpoint(tmp_path: Path) -> None:
+    import socket
+    import urllib.request
+
+    import pexpect
+    import yaml
+
+    from platform_adapter.config.settings import DEFAULT_CONFIG_PATH
+    from tests.conftest import wait_for
+    from tests.e2e.shell_helpers import PROMPT, TIMEOUT
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())
+    config["monitoring"].update({"metrics_log_interval_seconds": 0.2, "prometheus_port": port})
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    child = pexpect.spawn(sys.executable, [*MAIN, "--quiet", "--config", str(path)], cwd=str(tmp_path),
+                          env=child_env(tmp_path), encoding="utf-8", timeout=TIMEOUT)
+    try:
+        child.expect_exact(PROMPT)
+        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()  # noqa: S310
+        assert "platform_adapter_connected 1.0" in body
+        assert "platform_adapter_memory_rss_bytes" in body
+
+        def summary_logged() -> bool:
+            return any("metrics: state=CONNECTED" in f.read_text() for f in (tmp_path / "logs").glob("pa_*.log"))
+
+        wait_for(summary_logged, timeout=15, interval=0.05)
+        child.sendline("quit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
