@@ -239,14 +239,16 @@ def test_fills_join_commissions_and_corrections_count_once(harness: Harness, rec
 def test_wait_and_subscription_arguments_are_checked(harness: Harness) -> None:
     pa, _ = harness
     order_id, ref = placed(pa)
+    bad: Any
     for bad in ("Nonsense", []):
         with pytest.raises(ValidationError, match="statuses"):
             pa.orders.wait_for_status(order_id, bad, timeout=0.1)
+    bad_id: Any
     for bad_id in (0, -1, "1", True):
         with pytest.raises(ValidationError, match="order_id"):
             pa.orders.get_order_status(bad_id)
     with pytest.raises(ValidationError, match="callback"):
-        pa.orders.on_fill("not callable")
+        pa.orders.on_fill("not callable")  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="callback"):
         pa.orders.on_order_status(None)  # type: ignore[arg-type]
     pa.wrapper.orderStatus(order_id, "Filled", Decimal(10), Decimal(0), 100.0, 77, 0, 100.0, 1, "", 0.0)

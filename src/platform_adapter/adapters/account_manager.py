@@ -204,8 +204,8 @@ class AccountManager(BaseAdapter):
     def _merge(self, pos: Position) -> Position:
         with self._lock:
             port = self._portfolio.get((pos.account, pos.con_id))
-        if port is None:
-            return pos
+        if port is None or port.quantity != pos.quantity:
+            return pos  # no market values yet for this quantity
         return Position(pos.account, pos.symbol, pos.contract, pos.quantity, pos.avg_cost, pos.con_id,
                         port.market_price, port.market_value, port.unrealized_pnl, port.realized_pnl)
 

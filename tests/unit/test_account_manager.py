@@ -1,0 +1,86 @@
+"""AccountManager with a fake EClient: subscriptions, position merging and timeouts."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ibapi.contract import Contract
+
+from platform_adapter import PlatformAdapter, Position, RequestTimeout
+from platform_adapter.adapters.account_updates import AccountValue
+from platform_adapter.config.settings import load_settings
+from tests.fakes import FakeClient
+
+
+def aapl() -> Contract:
+    c = Contract()
+    c.conId, c.symbol, c.secType, c.exchange, c.currency = 265598, "AAPL", "STK", "NASDAQ", "USD"
+    return c
+
+
+@pytest.fixture
+def account(tmp_path: Path) -> Iterator[tuple[PlatformAdapter, FakeClient]]:
+    opts = {"logging.console": False, "logging.log_dir": str(tmp_path), "environment": "test",
+            "ib_connection.request_timeout": 0.3, "orders.journal_path": str(tmp_path / "o.db")}
+    pa = PlatformAdapter(settings=load_settings(None, env_file=os.devnull, overrides=opts, use_environ=False),
+                         configure_logging=False)
+    fake = FakeClient(pa.wrapper)
+    pa.connection.require_connected = lambda: fake  # type: ignore[method-assign]
+    pa.connection.accounts = ("DU5",)
+    w = pa.wrapper
+
+    def account_updates(subscribe: bool, acct: str) -> None:
+        if subscribe:
+            w.updateAccountValue("BuyingPower", "1000.00", "USD", acct)
+            w.updateAccountValue("BuyingPower", "900.00", "BASE", acct)
+            w.updatePortfolio(aapl(), Decimal(10), 101.0, 1010.0, 100.5, 5.0, 0.0, acct)
+            w.accountDownloadEnd(acct)
+
+    def positions() -> None:
+        w.position("DU5", aapl(), Decimal(10), 100.5)
+        w.positionEnd()
+
+    fake.on_call["reqAccountUpdates"] = account_updates
+    fake.on_call["reqPositions"] = positions
+    pa.events.start()
+    yield pa, fake
+    pa.events.stop()
+
+
+def test_start_subscribes_merges_and_stop_cancels(account: tuple[PlatformAdapter, FakeClient], recorder: Any) -> None:
+    pa, fake = account
+    pa.account.subscribe_account_updates(recorder)
+    pa.account.start()
+    assert pa.state.get_account_value("BuyingPower") == "1000.00"
+    (pos,) = pa.state.get_cached_positions()
+    assert (pos.symbol, pos.quantity, pos.market_value, pos.contract.exchange) == ("AAPL", Decimal(10), 1010.0,
+                                                                                   "SMART")
+    pa.wrapper.position("DU5", aapl(), Decimal(12), 100.7)  # a push after a fill: no stale market values
+    (pos,) = pa.state.get_cached_positions()
+    assert pos.quantity == Decimal(12) and pos.market_value is None
+    assert pa.account._pnl_req_id is not None
+    pa.wrapper.pnl(pa.account._pnl_req_id, 1.0, 2.0, 3.0)
+    assert pa.state.get_pnl() is not None and pa.state.get_pnl().realized == 3.0  # type: ignore[union-attr]
+    pa.events.wait_idle(2)
+    kinds = {type(c[0]) for c in recorder.calls}
+    assert {AccountValue, Position}.issubset(kinds)
+    pa.account.stop()
+    assert {"cancelPositions", "cancelPnL"}.issubset(fake.names())
+    assert fake.calls[-3][0] == "reqAccountUpdates" and fake.calls[-3][1][0] is False
+
+
+def test_requests_without_answers_time_out(account: tuple[PlatformAdapter, FakeClient]) -> None:
+    pa, fake = account
+    fake.on_call.clear()
+    with pytest.raises(RequestTimeout, match="accountDownloadEnd"):
+        pa.account.start()
+    with pytest.raises(RequestTimeout, match="positionEnd"):
+        pa.account.get_positions()
+    with pytest.raises(RequestTimeout):
+        pa.account.get_pnl()
+    assert "cancelPnL" in fake.names()
