@@ -13,6 +13,7 @@ import argparse
 import logging
 import os
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -117,6 +118,14 @@ def simulator(args: argparse.Namespace) -> Iterator[Any]:
         gw.stop()
 
 
+def _sim_journal(args: argparse.Namespace, scratch: str) -> str:
+    """Simulated orders never go into the real account's order journal: they are kept next to
+    ``--sim-state`` (so a restored simulator and its journal agree) or in a scratch directory."""
+    if args.sim_state:
+        return str(Path(args.sim_state).with_suffix(".orders.db"))
+    return str(Path(scratch) / "orders.db")
+
+
 def _history_file() -> Path:
     return Path(os.environ.get(HISTORY_ENV) or Path.home() / ".platform_adapter_history")
 
@@ -133,9 +142,10 @@ def run(args: argparse.Namespace) -> int:
     logger.info("Step 1/5 Load configuration: {} parsed, .env loaded, settings validated (environment {})",
                 args.config or "packaged config.yaml", settings.environment)
     try:
-        with simulator(args) as gw:
+        with simulator(args) as gw, tempfile.TemporaryDirectory(prefix="pa-sim-") as scratch:
             if gw is not None:
-                settings = settings.replace(**{"ib_connection.host": "127.0.0.1", "ib_connection.port": gw.port})
+                settings = settings.replace(**{"ib_connection.host": "127.0.0.1", "ib_connection.port": gw.port,
+                                               "orders.journal_path": _sim_journal(args, scratch)})
             return _run_with(settings, args, console)
     except OSError as exc:
         logger.error("could not start the simulated gateway: {}", exc)

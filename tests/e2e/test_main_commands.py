@@ -136,3 +136,13 @@ def test_periodic_summary_and_prometheus_endpoint(tmp_path: Path) -> None:
     finally:
         child.close(force=True)
     assert child.exitstatus == 0
+
+
+def test_simulated_orders_stay_out_of_the_real_order_journal(tmp_path: Path) -> None:
+    first = run(tmp_path, "--quiet", "--commands", "-", stdin="place_order AAPL BUY 1 MKT\n")
+    second = run(tmp_path, "--quiet", "--commands", "-", stdin="orders all\nplace_order AAPL BUY 1 MKT\n")
+    assert first.returncode == 0 and second.returncode == 0, first.stdout + second.stdout
+    assert "> orders all\nNo orders\n" in second.stdout
+    ids = [re.search(r"Order placed: ID (\d+)", r.stdout).group(1) for r in (first, second)]  # type: ignore[union-attr]
+    assert ids[0] == ids[1]
+    assert not (tmp_path / "logs" / "orders.db").exists()
