@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from ibapi.decoder import Decoder
 from ibapi.wrapper import EWrapper
 
-from platform_adapter.core.fast_decode import FAST_MESSAGES, build_fast_path
+from platform_adapter.core.fast_decode import FAST_MESSAGES, build_fast_path, build_frame_fast_path
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "recorded_tws"
 FIXTURES = FIXTURES if FIXTURES.is_dir() else Path("/work/shared/fixtures/recorded_tws")
@@ -182,6 +182,11 @@ def test_declines_what_it_does_not_know() -> None:
     assert not fast(1, make_frame([b"1", b"6", b"1", b"1", b"1.0", b"1"]))  # a field short
     assert not fast(1, make_frame([b"1", b"6", b"1", b"1", b"abc", b"1", b"0"]))  # bad price
     assert not fast(9, make_frame([b"9", b"1", b"5"]))  # not a fast message
+    assert not fast(1, make_frame([b"01", b"6", b"1", b"1", b"1.5", b"2", b"0"]))  # unusual id spelling
+    frame_fast = build_frame_fast_path(wrapper, 176)
+    assert frame_fast is not None
+    for odd in (b"", b"1", b"1\0", b"450\0" + b"1\0" * 5, b"7\0" + b"1\0" * 5):
+        assert not frame_fast(odd)
     assert wrapper.calls == []
     assert build_fast_path(wrapper, 201) is None
     assert math.isinf(float(b"Infinity"))

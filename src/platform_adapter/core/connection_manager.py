@@ -19,7 +19,7 @@ from loguru import logger
 
 from platform_adapter.config.settings import IBConnectionConfig, MonitoringConfig
 from platform_adapter.core import ib_codes
-from platform_adapter.core.fast_decode import build_fast_path
+from platform_adapter.core.fast_decode import build_frame_fast_path
 from platform_adapter.core.request_registry import RequestRegistry
 from platform_adapter.core.transport import Dispatcher, Reader, SocketConnection, split_frames
 from platform_adapter.core.wrapper import Wrapper
@@ -99,7 +99,7 @@ class ConnectionManager:
         self.ib_link_ok = True
         self.last_error = ""
         self.fast_path: Callable[[int, bytes], bool] | None = None
-        self.use_fast_path = True  # decode hot market-data messages directly (core/fast_decode.py)
+        self.use_fast_path = True  # the dispatcher decodes hot tick messages directly (core/fast_decode.py)
         for event, handler in (
             ("next_valid_id", self._on_next_valid_id),
             ("managed_accounts", self._on_managed_accounts),
@@ -245,12 +245,12 @@ class ConnectionManager:
         client.serverVersion_ = server_version
         client.connTime = conn_time
         client.decoder = self._decoder = Decoder(self.wrapper, server_version)
-        self.fast_path = build_fast_path(self.wrapper, server_version) if self.use_fast_path else None
         client.setConnState(EClient.CONNECTED)
         self.server_version = server_version
         self._generation += 1
         generation = self._generation
-        self._dispatcher = Dispatcher(self._handle_frame)
+        fast = build_frame_fast_path(self.wrapper, server_version) if self.use_fast_path else None
+        self._dispatcher = Dispatcher(self._handle_frame, fast)
         self._reader = Reader(conn, self._dispatcher.deliver,
                               lambda reason: self._on_reader_closed(generation, reason), rest)
         self._dispatcher.start()

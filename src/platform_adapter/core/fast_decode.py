@@ -1,7 +1,9 @@
 """A fast path for the hot market-data messages of the text protocol (server versions < 201).
 
-``build_fast_path(wrapper, server_version)`` returns ``fast(msg_id, frame) -> bool`` for
-``ConnectionManager.fast_path``. It decodes tickPrice (1), tickSize (2), tickGeneric (45),
+``build_frame_fast_path(wrapper, server_version)`` returns ``fast(frame) -> bool``, which the
+transport's dispatcher calls on each frame before ``ConnectionManager._handle_frame``;
+``build_fast_path`` wraps it with ``ConnectionManager.fast_path``'s ``(msg_id, frame)`` signature.
+It decodes tickPrice (1), tickSize (2), tickGeneric (45),
 tickString (46), realtimeBar (50) and tick-by-tick (99) straight from the frame and calls the
 same ``EWrapper`` methods with the same arguments as ibapi's ``Decoder`` (same types, values,
 ``TickAttrib``/``TickAttribLast``/``TickAttribBidAsk`` fields, the tickPrice -> tickSize
@@ -30,6 +32,7 @@ from ibapi.server_versions import (
 from ibapi.ticktype import TickTypeEnum
 
 FastPath = Callable[[int, bytes], bool]
+FrameFastPath = Callable[[bytes], bool]
 
 TICK_PRICE, TICK_SIZE, TICK_GENERIC, TICK_STRING, REAL_TIME_BARS, TICK_BY_TICK = 1, 2, 45, 46, 50, 99
 FAST_MESSAGES = frozenset({TICK_PRICE, TICK_SIZE, TICK_GENERIC, TICK_STRING, REAL_TIME_BARS, TICK_BY_TICK})
@@ -50,49 +53,32 @@ _PARSE_ERRORS = (ValueError, ArithmeticError, InvalidOperation, UnicodeDecodeErr
 _CACHE_MAX = 4096
 
 
-class _DecimalCache:
-    """``bytes -> Decimal`` as ibapi's ``decode(Decimal, ...)`` computes it, memoised (Decimals
-    are immutable, and sizes repeat a lot in a quote stream)."""
+def _decimal_decoder() -> Callable[[bytes], Decimal]:
+    """``bytes -> Decimal`` exactly as ibapi's ``decode(Decimal, ...)``, memoised (Decimals are
+    immutable, and sizes repeat a lot in a quote stream; the memo is bounded)."""
+    values: dict[bytes, Decimal] = dict.fromkeys(_UNSET_SIZES, UNSET_DECIMAL)
+    get = values.get
 
-    def __init__(self) -> None:
-        self.values: dict[bytes, Decimal] = dict.fromkeys(_UNSET_SIZES, UNSET_DECIMAL)
-
-    def __call__(self, raw: bytes) -> Decimal:
-        value = self.values.get(raw)
+    def dec(raw: bytes) -> Decimal:
+        value = get(raw)
         if value is None:
             value = Decimal(raw.decode())
-            if len(self.values) >= _CACHE_MAX:
-                self.values = dict.fromkeys(_UNSET_SIZES, UNSET_DECIMAL)
-            self.values[raw] = value
+            if len(values) >= _CACHE_MAX:
+                values.clear()
+                values.update(dict.fromkeys(_UNSET_SIZES, UNSET_DECIMAL))
+            values[raw] = value
         return value
 
-
-def _attrib_factory(server_version: int) -> Callable[[int], TickAttrib]:
-    """``TickAttrib`` from the attribute mask, as ``processTickPriceMsg`` sets it per version."""
-    new = object.__new__
-
-    def make(mask: int) -> TickAttrib:
-        attrib = new(TickAttrib)
-        if server_version >= MIN_SERVER_VER_PAST_LIMIT:
-            attrib.canAutoExecute = mask & 1 != 0
-            attrib.pastLimit = mask & 2 != 0
-            attrib.preOpen = server_version >= MIN_SERVER_VER_PRE_OPEN_BID_ASK and mask & 4 != 0
-        else:
-            attrib.canAutoExecute = mask == 1
-            attrib.pastLimit = False
-            attrib.preOpen = False
-        return attrib
-
-    return make
+    return dec
 
 
-def build_fast_path(wrapper: Any, server_version: int) -> FastPath | None:
-    """The fast decoder for ``server_version``, or ``None`` where it does not apply (from 201
-    on ibapi's messages are binary/protobuf; below ibapi's minimum there is nothing to decode)."""
+def build_frame_fast_path(wrapper: Any, server_version: int) -> FrameFastPath | None:
+    """``fast(frame) -> bool`` for ``server_version`` (the dispatcher calls it before the
+    decoder), or ``None`` where it does not apply (from 201 on ibapi's messages are
+    binary/protobuf; below ibapi's minimum there is nothing to decode)."""
     if not MIN_CLIENT_VER <= server_version < MIN_SERVER_VER_PROTOBUF:
         return None
-    dec = _DecimalCache()
-    make_attrib = _attrib_factory(server_version)
+    dec = _decimal_decoder()
     new = object.__new__
     size_tick_for = _SIZE_TICK_FOR.get
     tick_price_cb = wrapper.tickPrice
@@ -111,40 +97,6 @@ def build_fast_path(wrapper: Any, server_version: int) -> FastPath | None:
             return raw.decode("unicode-escape" if ascii7 else "UTF-8")
         except UnicodeDecodeError:
             return raw.decode("latin-1")
-
-    def tick_price(frame: bytes) -> bool:
-        f = frame.split(b"\0")
-        if len(f) != 8:
-            return False
-        try:
-            int(f[1] or 0)
-            req_id = int(f[2] or 0)
-            tick_type = int(f[3] or 0)
-            price = float(f[4] or 0)
-            size = dec(f[5])
-            attrib = make_attrib(int(f[6] or 0))
-        except _PARSE_ERRORS:
-            return False
-        tick_price_cb(req_id, tick_type, price, attrib)
-        size_type = size_tick_for(tick_type)
-        if size_type is not None:
-            tick_size_cb(req_id, size_type, size)
-        return True
-
-    def tick_size(frame: bytes) -> bool:
-        f = frame.split(b"\0")
-        if len(f) != 6:
-            return False
-        try:
-            int(f[1] or 0)
-            req_id = int(f[2] or 0)
-            tick_type = int(f[3] or 0)
-            size = dec(f[4])
-        except _PARSE_ERRORS:
-            return False
-        if tick_type != _NOT_SET:
-            tick_size_cb(req_id, tick_type, size)
-        return True
 
     def tick_generic(frame: bytes) -> bool:
         f = frame.split(b"\0")
@@ -220,14 +172,76 @@ def build_fast_path(wrapper: Any, server_version: int) -> FastPath | None:
             all_last_cb(req_id, kind, stamp, price, size, last, exchange, conditions)
         return True
 
-    handlers: dict[int, Callable[[bytes], bool]] = {
-        TICK_PRICE: tick_price, TICK_SIZE: tick_size, TICK_GENERIC: tick_generic,
-        TICK_STRING: tick_string, REAL_TIME_BARS: realtime_bar, TICK_BY_TICK: tick_by_tick,
+    handlers: dict[bytes, Callable[[bytes], bool]] = {
+        b"45": tick_generic, b"46": tick_string, b"50": realtime_bar, b"99": tick_by_tick,
     }
     get = handlers.get
+    past_limit = server_version >= MIN_SERVER_VER_PAST_LIMIT
+    pre_open = server_version >= MIN_SERVER_VER_PRE_OPEN_BID_ASK
+
+    def fast_frame(frame: bytes) -> bool:
+        # the message id is read from the frame's first bytes: "1\0", "2\0", "45\0", ...; any other
+        # spelling ("01", " 1") is declined and left to ibapi's int() parsing
+        if len(frame) < 3:
+            return False
+        if frame[1] == 0:
+            first = frame[0]
+            if first == 49:  # tickPrice, decoded inline (the hottest message, no extra call)
+                f = frame.split(b"\0")
+                if len(f) != 8:
+                    return False
+                try:
+                    int(f[1] or 0)
+                    req_id = int(f[2] or 0)
+                    tick_type = int(f[3] or 0)
+                    price = float(f[4] or 0)
+                    size = dec(f[5])
+                    mask = int(f[6] or 0)
+                except _PARSE_ERRORS:
+                    return False
+                attrib = new(TickAttrib)
+                if past_limit:
+                    attrib.canAutoExecute = mask & 1 != 0
+                    attrib.pastLimit = mask & 2 != 0
+                    attrib.preOpen = pre_open and mask & 4 != 0
+                else:
+                    attrib.canAutoExecute = mask == 1
+                    attrib.pastLimit = attrib.preOpen = False
+                tick_price_cb(req_id, tick_type, price, attrib)
+                size_type = size_tick_for(tick_type)
+                if size_type is not None:
+                    tick_size_cb(req_id, size_type, size)
+                return True
+            if first == 50:  # tickSize
+                f = frame.split(b"\0")
+                if len(f) != 6:
+                    return False
+                try:
+                    int(f[1] or 0)
+                    req_id = int(f[2] or 0)
+                    tick_type = int(f[3] or 0)
+                    size = dec(f[4])
+                except _PARSE_ERRORS:
+                    return False
+                if tick_type != _NOT_SET:
+                    tick_size_cb(req_id, tick_type, size)
+                return True
+            return False
+        if frame[2] == 0:
+            handler = get(frame[:2])
+            return handler is not None and handler(frame)
+        return False
+
+    return fast_frame
+
+
+def build_fast_path(wrapper: Any, server_version: int) -> FastPath | None:
+    """The same decoder with ``ConnectionManager.fast_path``'s signature ``(msg_id, frame)``."""
+    fast_frame = build_frame_fast_path(wrapper, server_version)
+    if fast_frame is None:
+        return None
 
     def fast(msg_id: int, frame: bytes) -> bool:
-        handler = get(msg_id)
-        return handler is not None and handler(frame)
+        return msg_id in FAST_MESSAGES and fast_frame(frame)
 
     return fast

@@ -2,8 +2,9 @@
 
 The reader makes large reads into one growing buffer and splits frames linearly (offsets into a
 memoryview; no per-message copy of the backlog, no polling), handing each batch of frames to
-the dispatcher through one ``SimpleQueue`` put. The dispatcher decodes every frame with ibapi's
-``Decoder`` (the decoder of record) into the :class:`Wrapper`.
+the dispatcher through one ``SimpleQueue`` put (blocking ``get``, no timeout poll). The dispatcher
+tries the fast path (``core/fast_decode.py``) on each frame and gives every frame it declines to
+ibapi's ``Decoder`` (the decoder of record) into the :class:`Wrapper`.
 """
 
 from __future__ import annotations
@@ -59,20 +60,34 @@ class SocketConnection:
 
 def split_frames(buf: bytearray, view: memoryview, start: int, end: int) -> tuple[list[bytes], int]:
     """Cut complete length-prefixed frames out of ``buf[start:end]``; return them and the offset
-    of the first incomplete byte. Raises ``ValueError`` on an impossible length."""
-    frames: list[bytes] = []
+    of the first incomplete byte. Raises ``ValueError`` on an impossible length.
+
+    Linear: the region is copied once into ``bytes`` (only when it holds at least one complete
+    frame) and each frame is one slice of that copy; the backlog is never re-copied per message.
+    """
+    if end - start < 4:
+        return [], start
     unpack = _LEN.unpack_from
-    pos = start
-    while end - pos >= 4:
-        (size,) = unpack(buf, pos)
+    (size,) = unpack(buf, start)
+    if size > MAX_FRAME:
+        raise ValueError(f"frame length {size} exceeds {MAX_FRAME}")
+    if start + 4 + size > end:
+        return [], start  # a large frame still arriving: nothing to copy yet
+    data = view[start:end].tobytes()
+    frames: list[bytes] = []
+    append = frames.append
+    limit = end - start
+    pos = 0
+    while limit - pos >= 4:
+        (size,) = unpack(data, pos)
         if size > MAX_FRAME:
-            raise ValueError(f"frame length {size} exceeds {MAX_FRAME}")
+            break  # hand over the good frames first; the next call raises at this header
         stop = pos + 4 + size
-        if stop > end:
+        if stop > limit:
             break
-        frames.append(bytes(view[pos + 4:stop]))
+        append(data[pos + 4:stop])
         pos = stop
-    return frames, pos
+    return frames, start + pos
 
 
 class Reader(threading.Thread):
@@ -101,13 +116,17 @@ class Reader(threading.Thread):
         start = 0
         try:
             while True:
-                if end - start >= 4:
+                while end - start >= 4:
                     view = memoryview(buf)
-                    frames, start = split_frames(buf, view, start, end)
-                    view.release()
-                    if frames:
-                        self.frames_read += len(frames)
-                        self._deliver(frames)
+                    try:
+                        frames, used = split_frames(buf, view, start, end)
+                    finally:
+                        view.release()
+                    if not frames:
+                        break
+                    start = used
+                    self.frames_read += len(frames)
+                    self._deliver(frames)
                 if start == end:
                     start = end = 0
                 elif len(buf) - end < READ_SIZE:
@@ -115,8 +134,8 @@ class Reader(threading.Thread):
                     buf[: end - start] = buf[start:end]
                     end -= start
                     start = 0
-                    if len(buf) - end < READ_SIZE:
-                        buf.extend(bytes(READ_SIZE))
+                    if len(buf) - end < READ_SIZE:  # a large frame: grow geometrically
+                        buf.extend(bytes(max(READ_SIZE, len(buf))))
                 view = memoryview(buf)
                 try:
                     n = sock.recv_into(view[end:], len(buf) - end)
@@ -134,16 +153,25 @@ class Reader(threading.Thread):
 
 
 class Dispatcher(threading.Thread):
-    """Decodes frames in order on one thread; a ``None`` batch stops it."""
+    """Decodes frames in order on one thread; a ``None`` batch stops it.
 
-    def __init__(self, handle: Callable[[bytes], None]) -> None:
+    ``fast(frame) -> bool`` (optional, see ``core/fast_decode.py``) is tried first on each frame;
+    a frame it declines goes to ``handle`` (ibapi's ``Decoder``)."""
+
+    def __init__(self, handle: Callable[[bytes], None], fast: Callable[[bytes], bool] | None = None) -> None:
         super().__init__(name="pa-dispatcher", daemon=True)
         self.queue: queue.SimpleQueue[list[bytes] | None] = queue.SimpleQueue()
         self._handle = handle
+        self.fast = fast
         self.messages = 0
+        self.fast_messages = 0
+        self.max_backlog = 0
 
     def deliver(self, frames: list[bytes]) -> None:
         self.queue.put(frames)
+        backlog = self.queue.qsize()
+        if backlog > self.max_backlog:
+            self.max_backlog = backlog
 
     def stop(self) -> None:
         self.queue.put(None)
@@ -159,9 +187,15 @@ class Dispatcher(threading.Thread):
             batch = get()
             if batch is None:
                 return
+            fast = self.fast
+            taken = 0
             for frame in batch:
                 try:
-                    handle(frame)
+                    if fast is not None and fast(frame):
+                        taken += 1
+                    else:
+                        handle(frame)
                 except Exception:  # noqa: BLE001 - one bad frame must not kill the connection
                     logger.opt(exception=True).error("failed to decode a frame of {} bytes", len(frame))
             self.messages += len(batch)
+            self.fast_messages += taken
