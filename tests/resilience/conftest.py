@@ -166,3 +166,19 @@ def completed_order_layout(monkeypatch: pytest.MonkeyPatch) -> None:
         return out[:at] + [0, 0, 0, ""] + out[at:]
 
     monkeypatch.setattr(messages, "completed_order", fixed)
+
+
+@pytest.fixture
+def error_logs() -> Iterator[list[str]]:
+    """Messages logged at ERROR or above while the test runs."""
+    from loguru import logger
+
+    lines: list[str] = []
+    sink = logger.add(lambda message: lines.append(str(message)), level="ERROR", format="{level} {message}")
+    yield lines
+    logger.remove(sink)
+
+
+def send_error(gw: SimulatedGateway, client_id: int, req_id: int, code: int, text: str) -> None:
+    """Send one IB error message for ``req_id`` to a client (the simulator's session API)."""
+    gw.sessions[client_id].error(req_id, code, text)
