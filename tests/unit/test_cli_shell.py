@@ -125,3 +125,21 @@ def test_completion() -> None:
     assert shell.complete_place_order("S", "place_order AAPL S", 17, 18) == ["SELL"]
     assert shell.complete_place_order("ST", "place_order AAPL BUY 1 ST", 23, 25) == ["STP", "STP_LMT"]
     assert "AAPL" in shell.complete_subscribe("AA", "subscribe AA", 10, 12)
+
+
+def test_modify_reports_whether_ib_confirmed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    import platform_adapter.cli.shell as shell_module
+
+    monkeypatch.setattr(shell_module, "MODIFY_CONFIRM_SECONDS", 0.0)
+    confirmed = SimpleNamespace(request=SimpleNamespace(limit_price=151.0))
+    pending = SimpleNamespace(request=SimpleNamespace(limit_price=150.0))
+    for order, expected in ((confirmed, "Order 7 modified: limit_price=151.0"),
+                            (pending, "Modify sent for order 7: limit_price=151.0; IB has not confirmed it yet")):
+        pa = StubPA()
+        pa.orders.modify_order = lambda order_id, **kw: True  # type: ignore[method-assign]
+        pa.orders.get_order = lambda order_id, o=order: o  # type: ignore[attr-defined]
+        out = StringIO()
+        Shell(pa, interactive=False, stdout=out).run_lines(["modify 7 limit=151"], echo=False)
+        assert out.getvalue().startswith(expected)

@@ -11,6 +11,7 @@ import inspect
 import os
 import sys
 import threading
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from decimal import Decimal
@@ -28,6 +29,7 @@ from platform_adapter.models import Bar, Quote
 COMMON_SYMBOLS = ("AAPL", "MSFT", "TSLA", "SPY", "AMZN", "GOOGL", "NVDA", "META", "QQQ", "IWM")
 REFRESH_SECONDS = 1.0
 MAX_BARS_KEPT = 500
+MODIFY_CONFIRM_SECONDS = 5.0
 
 
 def _accepts(fn: Callable[..., Any], name: str) -> bool:
@@ -343,7 +345,23 @@ class Shell(cmd.Cmd):
             changes["quantity"] = _quantity(changes["quantity"])
         if self.pa.orders.modify_order(order_id, **changes) is False:
             raise CommandError(f"order {order_id} was not modified")
-        self.say(f"Order {order_id} modified: " + ", ".join(f"{k}={v}" for k, v in changes.items()))
+        text = ", ".join(f"{k}={v}" for k, v in changes.items())
+        if self._modify_confirmed(order_id, changes):
+            self.say(f"Order {order_id} modified: {text}")
+        else:
+            self.say(f"Modify sent for order {order_id}: {text}; IB has not confirmed it yet (see 'orders')")
+
+    def _modify_confirmed(self, order_id: int, changes: dict[str, Any]) -> bool:
+        """Wait (briefly) until the cached order shows the change: the adapter updates it only
+        once IB confirms the modification."""
+        deadline = time.monotonic() + MODIFY_CONFIRM_SECONDS
+        while True:
+            request = self.pa.orders.get_order(order_id).request
+            if all(getattr(request, k, None) == v for k, v in changes.items()):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
 
     def do_orders(self, arg: str) -> None:
         """orders [all]  -- open orders (or every order of this session with 'all')."""
