@@ -10,7 +10,7 @@ import random
 import threading
 from typing import Any
 
-from platform_adapter import PacingViolation
+from platform_adapter import PacingViolation, SubscriptionLimitExceeded
 from platform_adapter.sim import PacingConfig
 from tests.conftest import wait_for
 from tests.resilience.conftest import received, run_threads
@@ -79,3 +79,36 @@ def test_message_rate_overload_produces_no_violation(sim_factory: Any, adapter_f
     assert stats.pacing.count(rule="msg_rate") == 0 and stats.pacing.count() == 0, stats.pacing.violations
     assert pa.is_connected() and stats.clients == [pa.connection.client_id]
     assert pa.market_data.stats()["lines"] == 0
+
+
+def test_market_data_lines_overload_produces_no_violation(sim_factory: Any, adapter_factory: Any) -> None:
+    lines = 2  # the same cap at the simulator and in the adapter's config
+    gw = sim_factory(pacing=PacingConfig(max_market_data_lines=lines))
+    pa = adapter_factory(gw, **{"market_data.max_simultaneous_subscriptions": lines})
+    symbols = ["AAPL", "MSFT", "TSLA", "SPY"]
+    for symbol in symbols:
+        pa.contracts.resolve(symbol)
+    md = pa.market_data
+    wanted: list[Any] = [functools.partial(md.subscribe_quotes, s, ignore) for s in symbols]
+    wanted += [functools.partial(md.subscribe_tick_by_tick, s, k, ignore)
+               for s, k in itertools.product(symbols, ("Last", "AllLast", "BidAsk", "MidPoint"))]
+    wanted += [functools.partial(md.subscribe_real_time_bars, s, ignore, "MIDPOINT") for s in symbols]
+    ok: list[Any] = []
+    refused: list[Any] = []
+
+    def worker(calls: list[Any]) -> None:
+        for call in calls:
+            try:
+                call()
+                ok.append(call)
+            except SubscriptionLimitExceeded:
+                refused.append(call)
+
+    errors = run_threads([functools.partial(worker, wanted[i::6]) for i in range(6)], timeout=30)
+    assert errors == []
+    assert len(wanted) >= 10 * lines and len(ok) == lines and len(refused) == len(wanted) - lines
+    assert md.stats()["lines"] == lines
+    wait_for(lambda: sum(received(gw, "reqMktData", "reqTickByTickData", "reqRealTimeBars").values()) == lines,
+             timeout=5)
+    assert gw.stats().pacing.count() == 0, gw.stats().pacing.violations
+    assert gw.lines_in_use() <= lines
