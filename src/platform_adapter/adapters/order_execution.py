@@ -458,7 +458,7 @@ class OrderExecutionAdapter(BaseAdapter):
             stop = opt_float(ib_order.auxPrice) if req.order_type in (OrderType.STOP, OrderType.STOP_LIMIT) else None
             qty = to_decimal(ib_order.totalQuantity) or req.quantity
             new = replace(req, quantity=qty, limit_price=limit or req.limit_price, stop_price=stop or req.stop_price,
-                          tif=v.parse_tif(ib_order.tif) if ib_order.tif else req.tif)
+                          tif=self._tif(ib_order.tif, req))
             changed = new != req or (ib_order.permId and t.perm_id != ib_order.permId)
             t.request, t.perm_id = new, int(ib_order.permId or t.perm_id)
             # "Filled" in openOrder comes before the orderStatus carrying the fill quantities
@@ -473,6 +473,13 @@ class OrderExecutionAdapter(BaseAdapter):
         if self._update(oid, fn, kind="open_order") is not None and pending == "modify":
             with self._lock:
                 self._pending.pop(oid, None)
+
+    @staticmethod
+    def _tif(text: str, req: OrderRequest) -> Any:
+        try:
+            return v.parse_tif(text) if text else req.tif
+        except ValidationError:  # a TIF this adapter does not place (OPG, GTD...): keep ours
+            return req.tif
 
     def _store_foreign(self, order_id: int, contract: Any, ib_order: Any, status: str) -> None:
         """An order placed elsewhere (TWS, another client): kept for get_open_orders only."""
