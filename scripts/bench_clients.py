@@ -1,0 +1,293 @@
+"""The clients compared by the benchmarks, each behind the same small interface.
+
+* ``ibapi``: stock ``ibapi`` ``EClient`` + ``EWrapper`` with its own ``EReader`` and ``run`` loop.
+* ``ib_async``: ``ib_async.IB`` (asyncio), synchronous API.
+* ``pa_core``: platform_adapter's ``ConnectionManager`` (our reader, dispatcher and fast path)
+  feeding the ``Wrapper`` events: the same level as ibapi's ``EWrapper`` callbacks.
+* ``pa``: the full ``PlatformAdapter`` facade (``subscribe_quotes`` with its conflated user
+  callback, ``orders.place_order``).
+
+User-level counting: every client calls ``Counter.hit()`` once per tick message delivered.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+LOOPBACK = "127.0.0.1"
+
+
+class Counter:
+    """Counts delivered messages; records when message ``base+1`` and ``base+n`` arrive."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.first = -1
+        self.target = -1
+        self.t_first = 0.0
+        self.t_last = 0.0
+        self.done = threading.Event()
+
+    def arm(self, n: int) -> None:
+        self.done.clear()
+        self.first, self.target = self.n + 1, self.n + n
+
+    def hit(self, *_: Any) -> None:
+        n = self.n = self.n + 1
+        if n == self.first:
+            self.t_first = time.perf_counter()
+        if n == self.target:
+            self.t_last = time.perf_counter()
+            self.done.set()
+
+
+def stock(symbol: str) -> Any:
+    from ibapi.contract import Contract  # noqa: PLC0415
+
+    contract = Contract()
+    contract.symbol, contract.secType, contract.exchange, contract.currency = symbol, "STK", "SMART", "USD"
+    return contract
+
+
+def limit_order(order_id: int, price: float) -> Any:
+    from ibapi.order import Order  # noqa: PLC0415
+
+    order = Order()
+    order.orderId, order.action, order.totalQuantity, order.orderType = order_id, "BUY", 1, "LMT"
+    order.lmtPrice, order.tif = price, "DAY"
+    return order
+
+
+class IbapiClient:
+    name = "ibapi"
+
+    def __init__(self) -> None:
+        from ibapi.client import EClient  # noqa: PLC0415
+        from ibapi.wrapper import EWrapper  # noqa: PLC0415
+
+        outer = self
+        self.counter = Counter()
+        self.on_status: Callable[[int, str], None] = lambda *_: None
+        self.on_tick_price: Callable[[int, int, float], None] = lambda *_: None
+        self.ready = threading.Event()
+        self.bars: list[Any] = []
+        self.bars_done = threading.Event()
+
+        class App(EWrapper, EClient):  # type: ignore[misc]
+            def __init__(self) -> None:
+                EWrapper.__init__(self)
+                EClient.__init__(self, self)
+
+            def nextValidId(self, orderId: int) -> None:  # noqa: N802
+                outer.next_id = orderId
+                outer.ready.set()
+
+            def error(self, *args: Any) -> None:
+                pass
+
+            def tickPrice(self, reqId: int, tickType: int, price: float, attrib: Any) -> None:  # noqa: N802
+                outer.on_tick_price(reqId, tickType, price)
+
+            def tickSize(self, reqId: int, tickType: int, size: Any) -> None:  # noqa: N802
+                outer.counter.hit()
+
+            def orderStatus(self, orderId: int, status: str, *rest: Any) -> None:  # noqa: N802
+                outer.on_status(orderId, status)
+
+            def historicalData(self, reqId: int, bar: Any) -> None:  # noqa: N802
+                outer.bars.append(bar)
+
+            def historicalDataEnd(self, reqId: int, start: str, end: str) -> None:  # noqa: N802
+                outer.bars_done.set()
+
+        self.app = App()
+        self.next_id = 0
+
+    def connect(self, port: int, client_id: int) -> None:
+        self.app.connect(LOOPBACK, port, client_id)
+        self.thread = threading.Thread(target=self.app.run, daemon=True)
+        self.thread.start()
+        if not self.ready.wait(15):
+            raise RuntimeError("ibapi: no nextValidId")
+
+    def subscribe(self, symbol: str) -> None:
+        self.app.reqMktData(1, stock(symbol), "", False, False, [])
+
+    def place_order(self, order_id: int, price: float) -> None:
+        self.app.placeOrder(order_id, stock("AAPL"), limit_order(order_id, price))
+
+    def wait(self, event: threading.Event, timeout: float) -> bool:
+        return event.wait(timeout)
+
+    def disconnect(self) -> None:
+        self.app.disconnect()
+
+
+class IbAsyncClient:
+    name = "ib_async"
+
+    def __init__(self) -> None:
+        from ib_async import IB  # noqa: PLC0415
+
+        self.ib = IB()
+        self.counter = Counter()
+        self.on_status: Callable[[int, str], None] = lambda *_: None
+        self.on_tick_price: Callable[[int, int, float], None] = lambda *_: None
+        self.next_id = 0
+
+    def connect(self, port: int, client_id: int) -> None:
+        ib = self.ib
+        ib.connect(LOOPBACK, port, clientId=client_id, timeout=20)
+        wrapper = ib.wrapper
+        counter = self.counter
+        price_size, size = wrapper.priceSizeTick, wrapper.tickSize
+
+        def counted_price_size(req_id: int, tick_type: int, price: float, sz: float) -> None:
+            price_size(req_id, tick_type, price, sz)
+            self.on_tick_price(req_id, tick_type, price)
+            counter.hit()
+
+        def counted_size(req_id: int, tick_type: int, sz: float) -> None:
+            size(req_id, tick_type, sz)
+            counter.hit()
+
+        wrapper.priceSizeTick = counted_price_size
+        wrapper.tickSize = counted_size
+        ib.orderStatusEvent += lambda trade: self.on_status(trade.order.orderId, trade.orderStatus.status)
+        self.next_id = ib.client.getReqId()
+
+    def subscribe(self, symbol: str) -> None:
+        from ib_async import Stock  # noqa: PLC0415
+
+        contract = Stock(symbol, "SMART", "USD")
+        self.ib.qualifyContracts(contract)
+        self.ticker = self.ib.reqMktData(contract, "", False, False)
+
+    def place_order(self, order_id: int, price: float) -> None:
+        from ib_async import LimitOrder, Stock  # noqa: PLC0415
+
+        if not hasattr(self, "contract"):
+            self.contract = Stock("AAPL", "SMART", "USD")
+            self.ib.qualifyContracts(self.contract)
+        self.ib.placeOrder(self.contract, LimitOrder("BUY", 1, price))
+
+    def wait(self, event: threading.Event, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not event.is_set() and time.monotonic() < deadline:
+            self.ib.waitOnUpdate(0.05)
+        return event.is_set()
+
+    def disconnect(self) -> None:
+        self.ib.disconnect()
+
+
+def _pa_settings(port: int, client_id: int, **extra: Any) -> Any:
+    from platform_adapter.config.settings import load_settings  # noqa: PLC0415
+
+    overrides = {"ib_connection.host": LOOPBACK, "ib_connection.port": port, "ib_connection.client_id": client_id,
+                 "logging.console": False, "logging.log_dir": os.environ.get("PA_BENCH_LOGS", "/tmp/pa_bench_logs"),
+                 "orders.journal_path": os.environ.get("PA_BENCH_JOURNAL", f"/tmp/pa_bench_orders_{os.getpid()}.db"),
+                 "logging.level": "WARNING", **extra}
+    return load_settings(None, env_file=os.devnull, overrides=overrides, use_environ=False)
+
+
+class PaCoreClient:
+    """Our transport + fast path + Wrapper events, without the adapters on top."""
+
+    name = "pa_core"
+
+    def __init__(self) -> None:
+        self.counter = Counter()
+        self.on_status: Callable[[int, str], None] = lambda *_: None
+        self.on_tick_price: Callable[[int, int, float], None] = lambda *_: None
+        self.next_id = 0
+
+    def connect(self, port: int, client_id: int) -> None:
+        from loguru import logger  # noqa: PLC0415
+
+        from platform_adapter.core.connection_manager import ConnectionManager  # noqa: PLC0415
+        from platform_adapter.core.request_registry import RequestRegistry  # noqa: PLC0415
+        from platform_adapter.core.wrapper import Wrapper  # noqa: PLC0415
+        from platform_adapter.utils.rate_limiter import TokenBucket  # noqa: PLC0415
+
+        logger.remove()
+        settings = _pa_settings(port, client_id)
+        self.wrapper = Wrapper()
+        self.wrapper.on("tick_size", self.counter.hit)
+        self.wrapper.on("tick_price", lambda r, t, p, _a: self.on_tick_price(r, t, p))
+        self.wrapper.on("order_status", lambda oid, status, *_: self.on_status(oid, status))
+        self.bucket = TokenBucket(1e9, 1e9)  # rate limit raised out of the way (stated in the results)
+        self.conn = ConnectionManager(settings.ib_connection, settings.monitoring, self.wrapper, RequestRegistry(),
+                                      self.bucket)
+        if not self.conn.connect():
+            raise RuntimeError(self.conn.last_error)
+        self.next_id = self.conn.next_valid_id or 1
+
+    def subscribe(self, symbol: str) -> None:
+        self.conn.client.reqMktData(1, stock(symbol), "", False, False, [])
+
+    def place_order(self, order_id: int, price: float) -> None:
+        self.conn.client.placeOrder(order_id, stock("AAPL"), limit_order(order_id, price))
+
+    def wait(self, event: threading.Event, timeout: float) -> bool:
+        return event.wait(timeout)
+
+    def disconnect(self) -> None:
+        self.conn.disconnect()
+
+
+class PaClient:
+    """The full facade: ``market_data.subscribe_quotes`` (conflated user callback), ``orders``."""
+
+    name = "pa"
+
+    def __init__(self) -> None:
+        self.counter = Counter()
+        self.on_status: Callable[[int, str], None] = lambda *_: None
+        self.on_tick_price: Callable[[int, int, float], None] = lambda *_: None
+        self.quotes = 0
+        self.last_quote_at = 0.0
+        self.next_id = 0
+
+    def connect(self, port: int, client_id: int, **extra: Any) -> None:
+        from loguru import logger  # noqa: PLC0415
+
+        from platform_adapter import PlatformAdapter  # noqa: PLC0415
+
+        self.pa = PlatformAdapter(settings=_pa_settings(port, client_id, **extra), configure_logging=False)
+        logger.remove()
+        self.pa.bucket.rate = self.pa.bucket.capacity = 1e9  # rate limit raised (stated in the results)
+        if not self.pa.connect():
+            raise RuntimeError(self.pa.connection.last_error)
+        self.pa.wrapper.on("tick_size", self.counter.hit)
+        self.pa.wrapper.on("tick_price", lambda r, t, p, _a: self.on_tick_price(r, t, p))
+        self.pa.orders.on_order_status(lambda st: self.on_status(st.order_id, str(st.status)))
+
+    def on_quote(self, symbol: str, quote: Any) -> None:
+        self.quotes += 1
+        self.last_quote_at = time.perf_counter()
+        if quote.bid:
+            self.on_quote_bid(quote.bid)
+
+    def on_quote_bid(self, bid: float) -> None:
+        """Replaced by benchmarks that read the user-level quote."""
+
+    def subscribe(self, symbol: str) -> None:
+        self.pa.market_data.subscribe_quotes([symbol], self.on_quote)
+
+    def place_order(self, order_id: int, price: float) -> int:
+        return int(self.pa.orders.place_order("AAPL", "BUY", 1, "LMT", limit_price=price))
+
+    def wait(self, event: threading.Event, timeout: float) -> bool:
+        return event.wait(timeout)
+
+    def disconnect(self) -> None:
+        self.pa.disconnect()
+
+
+CLIENTS: dict[str, Callable[[], Any]] = {"pa_core": PaCoreClient, "pa": PaClient, "ibapi": IbapiClient,
+                                         "ib_async": IbAsyncClient}

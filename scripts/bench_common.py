@@ -1,0 +1,248 @@
+"""Shared helpers of the ``scripts/bench_*.py`` benchmarks (not part of the test suite).
+
+* ``SimProcess``: the simulated gateway in its own process (so that it never competes for the
+  client's GIL), with a small control socket: ``burst CLIENT N`` (the simulator's own burst
+  mode: N pre-encoded tick frames, one ``sendall``), ``stream CLIENT RATE SECONDS`` (a steady
+  stream of tickPrice frames whose price is the send time in microseconds of
+  ``time.monotonic_ns()``, a clock shared by all processes), ``subs CLIENT``.
+* ``run_worker``: one measurement in a fresh Python process, returning its JSON result.
+* statistics, machine info, and the JSON + markdown result files in ``bench/results/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+LOOPBACK = "127.0.0.1"
+
+
+# --- statistics --------------------------------------------------------------------------------
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile of ``values`` (0 < q <= 100)."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = max(0, min(len(ordered) - 1, int(round(q / 100 * len(ordered) + 0.5)) - 1))
+    return ordered[rank]
+
+
+def summarize(values: Sequence[float]) -> dict[str, Any]:
+    """Median of the runs, min, max and the spread ((max - min) / median, percent)."""
+    if not values:
+        return {"runs": [], "median": None, "min": None, "max": None, "spread_pct": None}
+    med = statistics.median(values)
+    return {"runs": list(values), "median": med, "min": min(values), "max": max(values),
+            "spread_pct": (max(values) - min(values)) / med * 100 if med else None}
+
+
+def machine_info() -> dict[str, Any]:
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        mem = Path("/proc/meminfo").read_text().splitlines()[0].split(":", 1)[1].strip()
+    except (OSError, IndexError):
+        pass
+    versions = {}
+    for name in ("ibapi", "ib_async", "pandas"):
+        try:
+            from importlib.metadata import version  # noqa: PLC0415
+
+            versions[name] = version({"ibapi": "ibapi-stable"}.get(name, name))
+        except Exception:  # noqa: BLE001 - optional information
+            versions[name] = "?"
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True, check=False).stdout.strip()
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory": mem, "os": platform.platform(),
+            "python": platform.python_version(), "commit": commit, **versions,
+            "date_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())}
+
+
+def machine_line(info: dict[str, Any]) -> str:
+    return (f"{info['cpu']}, {info['cores']} cores, {info['memory']} RAM, {info['os']}, Python {info['python']}, "
+            f"ibapi {info['ibapi']}, ib_async {info['ib_async']}, commit {info['commit']}, {info['date_utc']} UTC")
+
+
+def write_results(name: str, data: dict[str, Any], table: str) -> Path:
+    """``bench/results/<name>.json`` and ``<name>.md`` (table plus machine info)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    data = {"machine": machine_info(), **data}
+    (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=1, default=str) + "\n")
+    md = f"{table}\n\nMachine: {machine_line(data['machine'])}\n"
+    (RESULTS / f"{name}.md").write_text(md)
+    return RESULTS / f"{name}.md"
+
+
+# --- fresh-process workers -----------------------------------------------------------------------
+def run_worker(script: str, args: Sequence[str], timeout: float = 180.0) -> dict[str, Any]:
+    """Run ``python scripts/<script> --worker ...`` in a fresh process; its last stdout line is JSON."""
+    cmd = [sys.executable, str(ROOT / "scripts" / script), "--worker", *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False, cwd=ROOT)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr or proc.stdout)[-2000:]
+        return {"error": f"worker {' '.join(args)} failed (rc {proc.returncode}): {tail}"}
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+def emit(result: dict[str, Any]) -> None:
+    """A worker's result (the last stdout line)."""
+    print(json.dumps(result), flush=True)
+
+
+# --- the simulator in its own process ------------------------------------------------------------
+class SimProcess:
+    """``SimulatedGateway(**options)`` in a child process, with the bench control socket."""
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+        self.proc = subprocess.Popen([sys.executable, __file__, "sim", json.dumps(options)],
+                                     stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().split()
+        if len(line) != 4:
+            self.proc.kill()
+            raise RuntimeError(f"simulator did not start: {line}")
+        self.port, self.control_port = int(line[1]), int(line[3])
+
+    def command(self, line: str, timeout: float = 120.0) -> str:
+        return control(self.control_port, line, timeout)
+
+    def stop(self) -> None:
+        try:
+            self.command("quit", 5.0)
+        except OSError:
+            pass
+        try:
+            self.proc.wait(5.0)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5.0)
+
+
+@contextmanager
+def sim_process(**options: Any) -> Iterator[SimProcess]:
+    sim = SimProcess(**options)
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
+def control(port: int, line: str, timeout: float = 120.0) -> str:
+    """One command to a simulator's bench control socket; returns the reply line."""
+    with socket.create_connection((LOOPBACK, port), timeout=timeout) as sock:
+        sock.sendall(line.encode() + b"\n")
+        reply = b""
+        while not reply.endswith(b"\n"):
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+    text = reply.decode().strip()
+    if not text.startswith("ok"):
+        raise RuntimeError(f"simulator: {line!r} -> {text!r}")
+    return text
+
+
+def _sim_main(options: dict[str, Any]) -> None:
+    sys.path.insert(0, str(ROOT / "src"))
+    from platform_adapter.sim import SimulatedGateway  # noqa: PLC0415
+    from platform_adapter.sim import messages as m  # noqa: PLC0415
+    from platform_adapter.sim.protocol import frame  # noqa: PLC0415
+
+    gw = SimulatedGateway(host=LOOPBACK, port=0, **options)
+    gw.start()
+    srv = socket.socket()
+    srv.bind((LOOPBACK, 0))
+    srv.listen(8)
+    done = threading.Event()
+
+    def first_sub(client_id: int) -> int:
+        session = gw.sessions[client_id]
+        return next(iter(session.subs.mkt))
+
+    def stream(client_id: int, rate: float, seconds: float) -> str:
+        """tickPrice BID frames at ``rate``/s in 1 ms batches; price = send time (us, monotonic)."""
+        session = gw.sessions[client_id]
+        req_id = first_sub(client_id)
+        per_batch = max(1, int(rate / 1000))
+        interval = per_batch / rate
+        start = time.monotonic()
+        next_at = start
+        sent = 0
+        while next_at - start < seconds:
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            stamp = time.monotonic_ns() / 1000.0
+            session.send_raw(b"".join(frame(m.tick_price(req_id, 1, stamp, 100)) for _ in range(per_batch)))
+            sent += per_batch
+            next_at += interval
+        return f"ok {sent} {time.monotonic() - start:.3f}"
+
+    def handle(line: str) -> str:
+        parts = line.split()
+        cmd, args = parts[0], [int(float(a)) if a.replace(".", "", 1).isdigit() else a for a in parts[1:]]
+        if cmd == "burst":
+            client_id, n = int(args[0]), int(args[1])
+            gw.burst(first_sub(client_id), n, client_id)
+            return "ok"
+        if cmd == "stream":
+            return stream(int(args[0]), float(parts[2]), float(parts[3]))
+        if cmd == "subs":
+            session = gw.sessions.get(int(args[0]))
+            return f"ok {len(session.subs.mkt) if session else 0}"
+        if cmd == "quit":
+            done.set()
+            return "ok"
+        return f"error unknown command {cmd}"
+
+    def serve(conn: socket.socket) -> None:
+        with conn, conn.makefile("rw", encoding="ascii", newline="\n") as f:
+            for line in f:
+                try:
+                    reply = handle(line)
+                except Exception as exc:  # noqa: BLE001 - report to the bench
+                    reply = f"error {exc!r}"
+                f.write(reply + "\n")
+                f.flush()
+
+    def accept() -> None:
+        while not done.is_set():
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    print(f"port {gw.port} control {srv.getsockname()[1]}", flush=True)
+    done.wait()
+    srv.close()
+    gw.stop()
+
+
+if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "sim":
+    _sim_main(json.loads(sys.argv[2]))
