@@ -19,9 +19,10 @@ from platform_adapter.adapters.order_fills import FillBook
 from platform_adapter.adapters.order_models import (
     build_ib_order,
     fill_from_execution,
+    foreign_order,
     opt_float,
     parse_state,
-    spec_from_contract,
+    parse_statuses,
     to_decimal,
 )
 from platform_adapter.adapters.reconciliation import OrderReconciler
@@ -137,7 +138,7 @@ class OrderExecutionAdapter(BaseAdapter):
         account = self._account(account)
         v.check_live(self.settings.orders, account, self.connection.port)
         info = self.contracts.resolve(spec)
-        self._check_trade(info, act, qty, otype, limit, stop, qty)
+        self._check_trade(info, act, qty, limit, stop, qty)
         ref = f"{self.settings.orders.order_ref_prefix}-{uuid.uuid4().hex[:16]}" + (f"-{user_ref}" if user_ref else "")
         request = OrderRequest(spec, act, qty, otype, limit, stop, tif, outside_rth, account, ref)
         return self._send_new(request, info)
@@ -176,7 +177,7 @@ class OrderExecutionAdapter(BaseAdapter):
         tif = v.parse_tif(kwargs.get("tif", req.tif))
         client = self._require_link()
         info = self.contracts.resolve(req.contract)
-        self._check_trade(info, req.action, qty, req.order_type, limit, stop, max(qty - req.quantity, 0 * qty))
+        self._check_trade(info, req.action, qty, limit, stop, max(qty - req.quantity, 0 * qty))
         new = replace(req, quantity=qty, limit_price=limit, stop_price=stop, tif=tif)
         with self._lock:
             self._pending[order_id] = "modify"
@@ -204,7 +205,7 @@ class OrderExecutionAdapter(BaseAdapter):
         Raises OrderRejected when IB rejects it, OrderStateError when it ends in another final
         state, RequestTimeout after ``timeout`` seconds.
         """
-        wanted = self._statuses(statuses)
+        wanted = parse_statuses(statuses)
         self._known(order_id)
         deadline = time.monotonic() + timeout
         with self._changed:
@@ -224,38 +225,17 @@ class OrderExecutionAdapter(BaseAdapter):
 
     def on_order_status(self, callback: Callable[[OrderStatus], Any]) -> None:
         """Call ``callback(OrderStatus)`` on every status change of our orders."""
-        self._status_callbacks.append(self._callable(callback))
+        self._status_callbacks.append(v.check_callback(callback))
 
     def on_fill(self, callback: Callable[[Fill], Any]) -> None:
         """Call ``callback(Fill)`` once per execution, with its commission."""
-        self._fill_callbacks.append(self._callable(callback))
+        self._fill_callbacks.append(v.check_callback(callback))
 
     def reconcile(self) -> None:
         """Compare our orders and fills with IB's now (also done at start, reconnect and periodically)."""
         self.reconciler.run("manual", resolve_in_flight=False)
 
     # --- helpers -----------------------------------------------------------------------------------
-    @staticmethod
-    def _callable(callback: Any) -> Any:
-        if not callable(callback):
-            raise ValidationError("callback", callback, "must be callable")
-        return callback
-
-    @staticmethod
-    def _statuses(statuses: Any) -> frozenset[OrderState]:
-        if statuses is None:
-            return TERMINAL_STATES
-        items = [statuses] if isinstance(statuses, (str, OrderState)) else list(statuses)
-        out = set()
-        for s in items:
-            state = parse_state(s.value if isinstance(s, OrderState) else str(s))
-            if state is OrderState.UNKNOWN and str(s).lower() != "unknown":
-                raise ValidationError("statuses", s, "is not an IB order status")
-            out.add(state)
-        if not out:
-            raise ValidationError("statuses", statuses, "must not be empty")
-        return frozenset(out)
-
     def _known(self, order_id: Any) -> Order:
         if isinstance(order_id, bool) or not isinstance(order_id, int) or order_id <= 0:
             raise ValidationError("order_id", order_id, "must be a positive integer")
@@ -283,21 +263,10 @@ class OrderExecutionAdapter(BaseAdapter):
             raise ValidationError("account", account, f"is not one of the connected accounts {list(accounts)}")
         return account
 
-    def _check_trade(self, info: ContractInfo, action: OrderAction, qty: Any, otype: OrderType,
-                     limit: float | None, stop: float | None, added_qty: Any) -> None:
-        mult = v.multiplier(info)
-        price = limit or stop or self._market_price(info, action)
-        if self.settings.orders.validate_before_submit:
-            v.check_contract_rules(info, qty, limit, stop)
-            v.check_buying_power(action, added_qty, price, mult, opt_float(self.state.get_account_value("BuyingPower")))
-        v.check_risk(self.settings.orders, qty, price, mult)
-
-    def _market_price(self, info: ContractInfo, action: OrderAction) -> float | None:
-        quote = self.state.get_quote(info.spec.key)
-        if quote is None:
-            return None
-        side = quote.ask if action is OrderAction.BUY else quote.bid
-        return side or quote.last
+    def _check_trade(self, info: ContractInfo, action: OrderAction, qty: Any, limit: float | None,
+                     stop: float | None, added_qty: Any) -> None:
+        v.check_trade(self.settings.orders, info, action, qty, limit, stop, added_qty,
+                      self.state.get_quote(info.spec.key), opt_float(self.state.get_account_value("BuyingPower")))
 
     def _send_new(self, request: OrderRequest, info: ContractInfo) -> int:
         client = self._require_link()
@@ -445,7 +414,9 @@ class OrderExecutionAdapter(BaseAdapter):
         oid = self.match(order_id, ib_order.clientId, ib_order.permId, ib_order.orderRef)
         self.reconciler.saw_open(oid if oid is not None else -int(ib_order.permId or 0))
         if oid is None:
-            self._store_foreign(order_id, contract, ib_order, ib_state.status)
+            foreign = foreign_order(order_id, contract, ib_order, ib_state.status)
+            if foreign is not None:
+                self.state.update_order(foreign)
             return
         self._index(oid, "", int(ib_order.permId or 0))
         state = parse_state(ib_state.status) if ib_state.status else None
@@ -458,7 +429,7 @@ class OrderExecutionAdapter(BaseAdapter):
             stop = opt_float(ib_order.auxPrice) if req.order_type in (OrderType.STOP, OrderType.STOP_LIMIT) else None
             qty = to_decimal(ib_order.totalQuantity) or req.quantity
             new = replace(req, quantity=qty, limit_price=limit or req.limit_price, stop_price=stop or req.stop_price,
-                          tif=self._tif(ib_order.tif, req))
+                          tif=v.tif_or(ib_order.tif, req.tif))
             changed = new != req or (ib_order.permId and t.perm_id != ib_order.permId)
             t.request, t.perm_id = new, int(ib_order.permId or t.perm_id)
             # "Filled" in openOrder comes before the orderStatus carrying the fill quantities
@@ -473,27 +444,6 @@ class OrderExecutionAdapter(BaseAdapter):
         if self._update(oid, fn, kind="open_order") is not None and pending == "modify":
             with self._lock:
                 self._pending.pop(oid, None)
-
-    @staticmethod
-    def _tif(text: str, req: OrderRequest) -> Any:
-        try:
-            return v.parse_tif(text) if text else req.tif
-        except ValidationError:  # a TIF this adapter does not place (OPG, GTD...): keep ours
-            return req.tif
-
-    def _store_foreign(self, order_id: int, contract: Any, ib_order: Any, status: str) -> None:
-        """An order placed elsewhere (TWS, another client): kept for get_open_orders only."""
-        spec = spec_from_contract(contract)
-        try:
-            action, otype = v.parse_action(ib_order.action), v.parse_order_type(ib_order.orderType)
-        except ValidationError:
-            return
-        qty = to_decimal(ib_order.totalQuantity)
-        req = OrderRequest(spec, action, qty, otype, opt_float(ib_order.lmtPrice) or None,
-                           opt_float(ib_order.auxPrice) or None, account=ib_order.account, order_ref=ib_order.orderRef)
-        state = parse_state(status)
-        st = OrderStatus(order_id, state, to_decimal(ib_order.filledQuantity), qty, 0.0, 0.0, int(ib_order.permId))
-        self.state.update_order(Order(order_id, req, st, int(ib_order.permId), int(ib_order.clientId)))
 
     def _on_order_status(self, order_id: int, status: str, filled: Any, remaining: Any, avg_fill_price: float,
                          perm_id: int, _parent_id: int, last_fill_price: float, client_id: int, why_held: str,

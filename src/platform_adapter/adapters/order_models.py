@@ -11,8 +11,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ibapi.order import Order as IBOrder
 
+from platform_adapter.adapters.order_validation import parse_action, parse_order_type
+from platform_adapter.errors import ValidationError
 from platform_adapter.models.contract import ContractSpec, SecType
-from platform_adapter.models.order import Fill, OrderRequest, OrderState
+from platform_adapter.models.order import TERMINAL_STATES, Fill, Order, OrderRequest, OrderState, OrderStatus
 
 UNSET_DOUBLE_LIMIT = 1e300
 """ibapi's UNSET_DOUBLE is sys.float_info.max; anything this large means "not set"."""
@@ -112,3 +114,34 @@ def fill_from_execution(order_id: int, contract: Any, execution: Any) -> Fill:
                 quantity=to_decimal(execution.shares), price=float(execution.price),
                 time=parse_ib_time(execution.time), perm_id=int(execution.permId or 0),
                 exchange=execution.exchange or "")
+
+
+def parse_statuses(statuses: Any) -> frozenset[OrderState]:
+    """``None`` (every final state), one status or an iterable of them (enum or IB text)."""
+    if statuses is None:
+        return TERMINAL_STATES
+    items = [statuses] if isinstance(statuses, (str, OrderState)) else list(statuses)
+    out = set()
+    for s in items:
+        state = parse_state(s.value if isinstance(s, OrderState) else str(s))
+        if state is OrderState.UNKNOWN and str(s).lower() != "unknown":
+            raise ValidationError("statuses", s, "is not an IB order status")
+        out.add(state)
+    if not out:
+        raise ValidationError("statuses", statuses, "must not be empty")
+    return frozenset(out)
+
+
+def foreign_order(order_id: int, contract: Any, ib_order: Any, status: str) -> Order | None:
+    """An order placed elsewhere (TWS, another client), as reported by ``openOrder``; ``None`` for
+    order types this adapter does not model."""
+    try:
+        action, otype = parse_action(ib_order.action), parse_order_type(ib_order.orderType)
+    except ValidationError:
+        return None
+    qty = to_decimal(ib_order.totalQuantity)
+    req = OrderRequest(spec_from_contract(contract), action, qty, otype, opt_float(ib_order.lmtPrice) or None,
+                       opt_float(ib_order.auxPrice) or None, account=ib_order.account, order_ref=ib_order.orderRef)
+    st = OrderStatus(order_id, parse_state(status), to_decimal(ib_order.filledQuantity), qty, 0.0, 0.0,
+                     int(ib_order.permId))
+    return Order(order_id, req, st, int(ib_order.permId), int(ib_order.clientId))

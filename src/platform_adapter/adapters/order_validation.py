@@ -10,6 +10,7 @@ from typing import Any
 from platform_adapter.config.settings import OrdersConfig
 from platform_adapter.errors import LiveTradingRefused, ValidationError
 from platform_adapter.models.contract import ContractInfo
+from platform_adapter.models.market_data import Quote
 from platform_adapter.models.order import OrderAction, OrderType, TimeInForce
 from platform_adapter.utils.validators import check_price, check_quantity, on_tick
 
@@ -152,3 +153,31 @@ def check_live(cfg: OrdersConfig, account: str, port: int) -> None:
     if not account.upper().startswith(PAPER_PREFIX):
         raise LiveTradingRefused(f"account {account!r} is not a paper account (DU...); "
                                  "set orders.allow_live_trading: true to trade live")
+
+
+def tif_or(text: str, default: TimeInForce) -> TimeInForce:
+    """IB's TIF text, or ``default`` for blanks and TIFs this adapter does not place (OPG, GTD...)."""
+    try:
+        return parse_tif(text) if text else default
+    except ValidationError:
+        return default
+
+
+def check_callback(callback: Any) -> Any:
+    if not callable(callback):
+        raise ValidationError("callback", callback, "must be callable")
+    return callback
+
+
+def check_trade(cfg: OrdersConfig, info: ContractInfo, action: OrderAction, quantity: Decimal, limit: float | None,
+                stop: float | None, added_quantity: Decimal, quote: Quote | None, buying_power: float | None) -> None:
+    """The contract-dependent checks: ticks and fractions, buying power (``validate_before_submit``)
+    and the risk limits (always). A market order is priced from the cached quote when there is one."""
+    mult = multiplier(info)
+    price = limit or stop
+    if price is None and quote is not None:
+        price = (quote.ask if action is OrderAction.BUY else quote.bid) or quote.last
+    if cfg.validate_before_submit:
+        check_contract_rules(info, quantity, limit, stop)
+        check_buying_power(action, added_quantity, price, mult, buying_power)
+    check_risk(cfg, quantity, price, mult)
