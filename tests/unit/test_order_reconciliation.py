@@ -1,0 +1,65 @@
+"""OrderReconciler with a fake EClient: timeouts, IB-link triggers, the periodic loop, completed
+orders outside a run."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from platform_adapter import OrderState, RequestTimeout
+from tests.conftest import wait_for
+from tests.unit.test_order_execution import contract, ib_order, ib_state, make_harness, placed
+
+
+def answer_everything(pa: Any, fake: Any) -> None:
+    w = pa.wrapper
+    fake.on_call["reqOpenOrders"] = lambda: w.openOrderEnd()
+    fake.on_call["reqCompletedOrders"] = lambda _api_only: w.completedOrdersEnd()
+    fake.on_call["reqExecutions"] = lambda req_id, _filter: w.execDetailsEnd(req_id)
+
+
+def test_timeouts_and_triggers(tmp_path: Path) -> None:
+    pa, fake = make_harness(tmp_path, **{"ib_connection.request_timeout": 0.2})
+    try:
+        with pytest.raises(RequestTimeout, match="openOrderEnd"):
+            pa.orders.reconcile()
+        fake.on_call["reqOpenOrders"] = lambda: pa.wrapper.openOrderEnd()
+        with pytest.raises(RequestTimeout, match="completedOrdersEnd"):
+            pa.orders.reconcile()
+        pa.wrapper.emit("ib_link", "lost")
+        pa.wrapper.emit("reconnected")  # fails (no executions answer): logged, not raised
+        assert pa.orders.reconciler.runs == 0
+        answer_everything(pa, fake)
+        pa.wrapper.emit("ib_link", "restored_data_kept")
+        wait_for(lambda: pa.orders.reconciler.runs == 1)
+    finally:
+        pa.orders.stop()
+        pa.events.stop()
+
+
+def test_periodic_run_marks_orders_ib_does_not_know(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pa, fake = make_harness(tmp_path)
+    try:
+        answer_everything(pa, fake)
+        order_id, ref = placed(pa)
+        pa.wrapper.openOrder(order_id, contract(), ib_order(order_id, ref, 77), ib_state("Submitted"))
+        monkeypatch.setattr(pa.connection, "is_connected", lambda: True)
+        pa.orders.reconciler.start_periodic(0.05)
+        pa.orders.reconciler.start_periodic(0.05)  # already running: no second loop
+        wait_for(lambda: pa.orders.get_order_status(order_id).status is OrderState.INACTIVE)
+        pa.orders.reconciler.stop_periodic()
+        pa.wrapper.completedOrder(contract(), ib_order(0, ref, 77, filled=3), ib_state("Cancelled"))
+        status = pa.orders.get_order_status(order_id)  # IB's later answer replaces our inference
+        assert status.status is OrderState.CANCELLED and status.filled == Decimal(3)
+        other, other_ref = placed(pa)
+        state = ib_state("PendingCancel")
+        state.completedStatus = "Cancelled by Trader"
+        pa.wrapper.completedOrder(contract(), ib_order(0, other_ref, 78), state)
+        assert pa.orders.get_order_status(other).status is OrderState.CANCELLED
+        pa.wrapper.completedOrder(contract(), ib_order(0, "unknown", 79), ib_state("Filled"))
+    finally:
+        pa.orders.stop()
+        pa.events.stop()
