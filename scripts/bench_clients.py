@@ -86,9 +86,6 @@ class IbapiClient:
                 outer.next_id = orderId
                 outer.ready.set()
 
-            def error(self, *args: Any) -> None:
-                pass
-
             def tickPrice(self, reqId: int, tickType: int, price: float, attrib: Any) -> None:  # noqa: N802
                 outer.on_tick_price(reqId, tickType, price)
 
@@ -103,6 +100,10 @@ class IbapiClient:
 
             def historicalDataEnd(self, reqId: int, start: str, end: str) -> None:  # noqa: N802
                 outer.bars_done.set()
+
+            def error(self, reqId: int, *args: Any) -> None:  # noqa: N802
+                if reqId >= 0:  # e.g. 162 "no data" for a chunk: that chunk is finished
+                    outer.bars_done.set()
 
         self.app = App()
         self.next_id = 0

@@ -53,7 +53,7 @@ _PARSE_ERRORS = (ValueError, ArithmeticError, InvalidOperation, UnicodeDecodeErr
 _CACHE_MAX = 4096
 
 
-def _decimal_decoder() -> Callable[[bytes], Decimal]:
+def _decimal_decoder() -> tuple[Callable[[bytes], Decimal], Callable[[bytes], Decimal | None]]:
     """``bytes -> Decimal`` exactly as ibapi's ``decode(Decimal, ...)``, memoised (Decimals are
     immutable, and sizes repeat a lot in a quote stream; the memo is bounded)."""
     values: dict[bytes, Decimal] = dict.fromkeys(_UNSET_SIZES, UNSET_DECIMAL)
@@ -69,7 +69,7 @@ def _decimal_decoder() -> Callable[[bytes], Decimal]:
             values[raw] = value
         return value
 
-    return dec
+    return dec, values.get
 
 
 def build_frame_fast_path(wrapper: Any, server_version: int) -> FrameFastPath | None:
@@ -78,7 +78,7 @@ def build_frame_fast_path(wrapper: Any, server_version: int) -> FrameFastPath | 
     binary/protobuf; below ibapi's minimum there is nothing to decode)."""
     if not MIN_CLIENT_VER <= server_version < MIN_SERVER_VER_PROTOBUF:
         return None
-    dec = _decimal_decoder()
+    dec, dec_get = _decimal_decoder()
     new = object.__new__
     size_tick_for = _SIZE_TICK_FOR.get
     tick_price_cb = wrapper.tickPrice
@@ -191,11 +191,14 @@ def build_frame_fast_path(wrapper: Any, server_version: int) -> FrameFastPath | 
                 if len(f) != 8:
                     return False
                 try:
-                    int(f[1] or 0)
+                    if f[1] != b"6":  # the usual version needs no check; any other must parse
+                        int(f[1] or 0)
                     req_id = int(f[2] or 0)
                     tick_type = int(f[3] or 0)
                     price = float(f[4] or 0)
-                    size = dec(f[5])
+                    size = dec_get(f[5])
+                    if size is None:
+                        size = dec(f[5])
                     mask = int(f[6] or 0)
                 except _PARSE_ERRORS:
                     return False
@@ -217,10 +220,13 @@ def build_frame_fast_path(wrapper: Any, server_version: int) -> FrameFastPath | 
                 if len(f) != 6:
                     return False
                 try:
-                    int(f[1] or 0)
+                    if f[1] != b"6":
+                        int(f[1] or 0)
                     req_id = int(f[2] or 0)
                     tick_type = int(f[3] or 0)
-                    size = dec(f[4])
+                    size = dec_get(f[4])
+                    if size is None:
+                        size = dec(f[4])
                 except _PARSE_ERRORS:
                     return False
                 if tick_type != _NOT_SET:
