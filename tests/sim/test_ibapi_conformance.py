@@ -41,7 +41,7 @@ class Recorder(EWrapper):
                     "historicalDataEnd", "realtimeBar", "openOrder", "orderStatus", "execDetails",
                     "commissionAndFeesReport", "position", "positionEnd", "accountSummary",
                     "accountSummaryEnd", "pnl", "marketDataType", "tickString", "openOrderEnd",
-                    "currentTime"):
+                    "currentTime", "completedOrder", "completedOrdersEnd"):
             return lambda *a: self._rec(name, *a)
         return super().__getattribute__(name)
 
@@ -128,6 +128,24 @@ def test_market_order_filled(ib: tuple[EClient, Recorder]) -> None:
     c.reqPositions()
     w.wait(lambda k: k["positionEnd"])
     assert any(p[1].conId == 265598 and p[2] == Decimal(100) for p in w.calls["position"])
+
+
+def test_completed_orders_decode(ib: tuple[EClient, Recorder]) -> None:
+    """ibapi decodes the sim's completedOrder frames (delta-neutral fields included)."""
+    c, w = ib
+    oid = w.calls["nextValidId"][0][0]
+    o = Order()
+    o.action, o.totalQuantity, o.orderType, o.orderRef = "SELL", Decimal(5), "MKT", "ref-done"
+    c.placeOrder(oid, aapl(), o)
+    w.wait(lambda k: any(s[1] == "Filled" for s in k["orderStatus"]))
+    c.reqCompletedOrders(False)
+    w.wait(lambda k: k["completedOrdersEnd"])
+    assert not [e for e in w.calls["error"] if e[2] not in (2104, 2107, 2158)]
+    done = [(k, od, st) for k, od, st in w.calls["completedOrder"] if od.orderRef == "ref-done"]
+    assert len(done) == 1
+    contract, order, state = done[0]
+    assert contract.conId == 265598 and order.action == "SELL" and order.totalQuantity == Decimal(5)
+    assert state.status == "Filled" and order.filledQuantity == Decimal(5)
 
 
 def test_limit_place_modify_cancel(ib: tuple[EClient, Recorder]) -> None:

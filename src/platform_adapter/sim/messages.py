@@ -274,7 +274,9 @@ def completed_order(sv: int, o: SimOrder, c: ContractSpec) -> Fields:
     out += ["", "", "", "", "", 0, "", -1,  # model .. exemptCode
             "", "", "", "", "",  # box + stock range
             UNSET_INTEGER, 0, 0, "", 3, 0,  # displaySize, sweep, aon, minQty, ocaType, trigger
-            "", 0, "None", "", 0, 0,  # vol params (no open-order attribs), continuous, refType
+            # vol params without open-order attribs: with a delta-neutral type ("None", as TWS
+            # sends) ibapi reads conId, shortSale, shortSaleSlot, designatedLocation too
+            "", 0, "None", "", 0, 0, 0, "", 0, 0,  # ..., continuousUpdate, referencePriceType
             "", "",  # trail params
             "", 0, 0, 0,  # combo
             UNSET_INTEGER, UNSET_INTEGER, "",  # scale
