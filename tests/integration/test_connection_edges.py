@@ -245,3 +245,20 @@ def test_health_checks_pause_while_reconnecting(make_adapter, gateway) -> None:
     wait_for(pa.is_connected, 10)
     before = pa.connection.last_heartbeat
     wait_for(lambda: pa.connection.last_heartbeat != before, 5)
+
+
+def test_link_lost_again_while_restoring_state_reconnects_again(make_adapter, gateway) -> None:
+    pa = make_adapter()
+    drops = []
+
+    def drop_during_restore() -> None:
+        if not drops:
+            drops.append(1)
+            gateway.drop_all_connections()
+            wait_for(lambda: not pa.connection.client.isConnected(), 5)
+
+    pa.wrapper.on("reconnected", drop_during_restore)
+    gateway.drop_all_connections()
+    wait_for(lambda: pa.connection.reconnect_count >= 2 and pa.is_connected(), 15)
+    assert drops == [1]
+    assert pa.connection.check_health(5)

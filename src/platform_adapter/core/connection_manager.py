@@ -456,6 +456,17 @@ class ConnectionManager:
         return max(0.0, delay)
 
     def _reconnect_loop(self) -> bool:
+        """Reconnect with backoff; if the link drops again while the ``reconnected`` handlers
+        restore state (their loss is not acted on while this thread lives), start over."""
+        while True:
+            if not self._reconnect_attempts():
+                return False
+            if self.is_connected() or self._user_disconnect:
+                return True
+            logger.warning("Link to {}:{} dropped again while restoring state; reconnecting", self.host, self.port)
+            self._set_state(ConnectionState.RECONNECTING)
+
+    def _reconnect_attempts(self) -> bool:
         cfg = self.config
         for attempt in range(cfg.reconnect_max_attempts):
             delay = self.backoff_delay(attempt)
