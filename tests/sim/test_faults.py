@@ -128,3 +128,22 @@ def test_partial_fills(gateway: SimulatedGateway, raw) -> None:  # type: ignore[
     execs = [m for m in c.seen if m[0] == "11"]
     assert [e[19] for e in execs] == ["1000", "1000", "500"]
     assert any(m[0] == "3" and m[2] == "Submitted" and m[3] == "1000" for m in c.seen)
+
+
+def test_fail_next_request_answers_with_the_error(gateway: SimulatedGateway, raw) -> None:  # type: ignore[no-untyped-def]
+    c = raw(1)
+    ready(c)
+    gateway.fail_next_request("reqContractDetails", 200, "No security definition has been found for the request")
+    c.send(9, 8, 7001, 0, "AAPL", "STK", "", "", "", "", "SMART", "", "USD", "", "", 0, "", "", "")
+    err = c.wait_for(lambda m: m[0] == "4" and m[2] == "7001")
+    assert err[3] == "200" and "No security definition" in err[4]
+    c.send(9, 8, 7002, 0, "AAPL", "STK", "", "", "", "", "SMART", "", "USD", "", "", 0, "", "", "")
+    assert c.wait_for(lambda m: m[0] == "52" and m[2] == "7002")  # the next one is served
+
+
+def test_send_error_for_a_request_id(gateway: SimulatedGateway, raw) -> None:  # type: ignore[no-untyped-def]
+    c = raw(1)
+    ready(c)
+    gateway.send_error(42, 10182, "Failed to request live updates (disconnected).")
+    err = c.wait_for(lambda m: m[0] == "4" and m[2] == "42")
+    assert err[3] == "10182"

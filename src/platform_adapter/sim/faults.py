@@ -42,6 +42,17 @@ class Faults:
         self._running.set()
         self._stall_timer: threading.Timer | None = None
         self.drop_on_place: DropOnPlace | None = None
+        self._request_errors: dict[str, list[tuple[int, str]]] = {}
+
+    def fail_next(self, message: str, code: int, text: str) -> None:
+        """Answer the next request named ``message`` with IB error ``code`` instead of serving it."""
+        with self._lock:
+            self._request_errors.setdefault(message, []).append((code, text))
+
+    def take_request_error(self, message: str) -> tuple[int, str] | None:
+        with self._lock:
+            queued = self._request_errors.get(message)
+            return queued.pop(0) if queued else None
 
     def refuse_for(self, seconds: float) -> None:
         """Close new connections immediately for ``seconds``."""

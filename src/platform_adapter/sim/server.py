@@ -368,6 +368,18 @@ class SimulatedGateway:
         for s in targets:
             s.error(-1, code, system_text(code, self.port))
 
+    def fail_next_request(self, message: str, code: int, text: str) -> None:
+        """Answer the next ``message`` request (e.g. "reqMktData", "reqHistoricalData") with IB
+        error ``code`` and ``text`` for its request id, instead of serving it."""
+        self.faults.fail_next(message, code, text)
+
+    def send_error(self, req_id: int, code: int, text: str, client_id: Optional[int] = None) -> None:
+        """Send an IB error for ``req_id`` (e.g. 10182 on a live stream) to the client(s)."""
+        with self.lock:
+            targets = [s for cid, s in self.sessions.items() if client_id in (None, cid)]
+        for s in targets:
+            s.error(req_id, code, text)
+
     def reject_next_order(self, reason: str = "Simulated rejection") -> None:
         """The next new order is rejected with error 201."""
         with self.lock:

@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("platform_adapter.sim")
 
+# Where the request id sits in a request's fields (at server versions 157..200), for injected errors.
+REQ_ID_FIELD = {"reqMktData": 2, "reqContractDetails": 2, "reqRealTimeBars": 2, "reqHistoricalData": 1,
+                "reqTickByTickData": 1, "reqAccountSummary": 2, "reqPnL": 1, "reqPnLSingle": 1}
+
 MSG_NAMES = {
     1: "reqMktData", 2: "cancelMktData", 3: "placeOrder", 4: "cancelOrder", 5: "reqOpenOrders",
     6: "reqAccountUpdates", 7: "reqExecutions", 8: "reqIds", 9: "reqContractDetails",
@@ -185,6 +189,11 @@ class Session(threading.Thread):
             self, "h_" + MSG_NAMES.get(msg_id, "unknown"), None)
         if handler is None:
             log.info("unhandled message %s: %s", msg_id, fields[:4])
+            return
+        name = MSG_NAMES.get(msg_id, "")
+        injected = gw.faults.take_request_error(name) if name in REQ_ID_FIELD else None
+        if injected is not None:
+            self.error(as_int(fields[REQ_ID_FIELD[name]], -1), *injected)
             return
         with gw.lock:
             handler(fields)
