@@ -373,7 +373,7 @@ class SimulatedGateway:
         error ``code`` and ``text`` for its request id, instead of serving it."""
         self.faults.fail_next(message, code, text)
 
-    def send_error(self, req_id: int, code: int, text: str, client_id: Optional[int] = None) -> None:
+    def send_error(self, req_id: int, code: int, text: str, client_id: int | None = None) -> None:
         """Send an IB error for ``req_id`` (e.g. 10182 on a live stream) to the client(s)."""
         with self.lock:
             targets = [s for cid, s in self.sessions.items() if client_id in (None, cid)]
