@@ -121,53 +121,6 @@ def run_threads(targets: list[Callable[[], None]], timeout: float) -> list[BaseE
     return errors
 
 
-def _completed_order_decodes() -> bool:
-    """Whether the simulator's completedOrder frame decodes with ibapi's own Decoder."""
-    from ibapi.decoder import Decoder
-    from ibapi.wrapper import EWrapper
-
-    from platform_adapter.sim import messages
-    from platform_adapter.sim.contracts import BY_CONID
-    from platform_adapter.sim.orders import SimOrder
-    from platform_adapter.sim.protocol import frame
-
-    seen: list[Any] = []
-
-    class Probe(EWrapper):  # type: ignore[misc]
-        def completedOrder(self, contract: Any, order: Any, state: Any) -> None:  # noqa: N802
-            seen.append((order.orderRef, state.completedStatus))
-
-    order = SimOrder(order_id=1, client_id=1, perm_id=5, con_id=265598, action="BUY", total_qty=1,
-                     order_type="MKT", order_ref="probe", status="Filled", filled=1,
-                     completed_time="20260101 10:00:00 US/Eastern", completed_status="Filled Size: 1")
-    fields = tuple(frame(messages.completed_order(176, order, BY_CONID[265598]))[4:].split(b"\0")[:-1])
-    try:
-        Decoder(Probe(), 176).interpret(fields[1:], int(fields[0]))
-    except (ValueError, IndexError):
-        return False
-    return seen == [("probe", "Filled Size: 1")]
-
-
-@pytest.fixture(autouse=True)
-def completed_order_layout(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Work around a simulator encoding bug until sim/messages.py is fixed: its completedOrder
-    omits the four delta-neutral fields (conId, shortSale, shortSaleSlot, designatedLocation)
-    that ibapi reads when deltaNeutralOrderType is "None", so ibapi cannot decode the frame and
-    reconciliation never sees completed orders. Applied only while the frame does not decode."""
-    if _completed_order_decodes():
-        return
-    from platform_adapter.sim import messages
-
-    original = messages.completed_order
-
-    def fixed(sv: int, o: Any, c: Any) -> Any:
-        out = original(sv, o, c)
-        at = out.index("None", 20) + 2  # after deltaNeutralOrderType and deltaNeutralAuxPrice
-        return out[:at] + [0, 0, 0, ""] + out[at:]
-
-    monkeypatch.setattr(messages, "completed_order", fixed)
-
-
 @pytest.fixture
 def error_logs() -> Iterator[list[str]]:
     """Messages logged at ERROR or above while the test runs."""

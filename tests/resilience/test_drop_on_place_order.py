@@ -37,10 +37,10 @@ def test_drop_right_after_place_order(sim_factory: Any, adapter_factory: Any, af
     sim = orders[order_id]
     assert sim.order_ref == pa.orders.get_order(order_id).order_ref
     assert status.filled == Decimal(str(sim.filled))
+    assert pa.orders.get_order(order_id).perm_id == sim.perm_id
     if order_type == "MKT":
         fills.wait(1, timeout=5)
         wait_for(lambda: pa.orders.get_order_status(order_id).filled == Decimal(100), timeout=5)
         assert sorted(f.exec_id for (f,) in fills.calls) == sorted(sim.exec_ids), "each fill exactly once"
     else:
-        assert pa.orders.get_order(order_id).perm_id == sim.perm_id
         assert [o.order_id for o in pa.orders.get_open_orders()] == [order_id]
