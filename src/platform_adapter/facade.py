@@ -16,6 +16,7 @@ from platform_adapter.core.base_adapter import AdapterContext
 from platform_adapter.core.connection_manager import ConnectionManager
 from platform_adapter.core.events import EventDispatcher
 from platform_adapter.core.metrics import Metrics, spec_metrics
+from platform_adapter.core.metrics_exporter import MetricsExporter
 from platform_adapter.core.request_registry import RequestRegistry
 from platform_adapter.core.state_manager import StateManager
 from platform_adapter.core.wrapper import Wrapper
@@ -64,11 +65,13 @@ class PlatformAdapter:
         self.market_data = MarketDataAdapter(self.ctx)
         self.orders = OrderExecutionAdapter(self.ctx)
         self.account = AccountManager(self.ctx)
+        self.exporter: MetricsExporter | None = None
         logger.info("Components initialised")
 
     def connect(self, host: str | None = None, port: int | None = None, client_id: int | None = None) -> bool:
         """Connect, wait for ``nextValidId``, subscribe to account updates, load positions."""
         self.events.start()
+        self.start_metrics()
         if not self.connection.connect(host, port, client_id):
             return False
         failed = []
@@ -86,6 +89,23 @@ class PlatformAdapter:
             logger.info("Ready for operations")
         return True
 
+    def start_metrics(self) -> MetricsExporter | None:
+        """Start the periodic INFO metrics line (and the Prometheus endpoint when
+        ``monitoring.prometheus_port`` is set) once; ``None`` when metrics are disabled."""
+        mon = self.settings.monitoring
+        if not mon.metrics_enabled:
+            return None
+        if self.exporter is None:
+            exporter = MetricsExporter(self.metrics, mon.metrics_log_interval_seconds, mon.prometheus_port)
+            try:
+                exporter.start()
+            except OSError as exc:
+                logger.error("Prometheus endpoint on 127.0.0.1:{} not started: {}", mon.prometheus_port, exc)
+                exporter.prometheus_port = 0
+                exporter.start()
+            self.exporter = exporter
+        return self.exporter
+
     def disconnect(self) -> None:
         for adapter in (self.market_data, self.account, self.orders):
             try:
@@ -93,6 +113,9 @@ class PlatformAdapter:
             except Exception:  # noqa: BLE001 - shutting down: log and go on
                 logger.opt(exception=True).warning("stopping {} failed", type(adapter).__name__)
         self.connection.disconnect()
+        if self.exporter is not None:
+            self.exporter.stop()
+            self.exporter = None
         self.events.wait_idle(2.0)
         self.events.stop()
 

@@ -162,7 +162,6 @@ def _setup_logs(settings: Settings, console: ConsoleLevel) -> None:
 
 
 def _run_with(settings: Settings, args: argparse.Namespace, console: ConsoleLevel) -> int:
-    from platform_adapter.core.metrics_exporter import MetricsExporter  # noqa: PLC0415
     from platform_adapter.facade import PlatformAdapter  # noqa: PLC0415
 
     pa = PlatformAdapter(settings=settings, configure_logging=False)
@@ -178,25 +177,14 @@ def _run_with(settings: Settings, args: argparse.Namespace, console: ConsoleLeve
     else:
         logger.warning("Step 3/5 Connect to IB Gateway: could not connect to {}:{} ({}); the shell starts "
                        "disconnected (use 'connect')", c.host, c.port, pa.connection.last_error)
-    exporter = None
     mon = settings.monitoring
-    if mon.metrics_enabled:
-        exporter = MetricsExporter(pa.metrics, mon.metrics_log_interval_seconds, mon.prometheus_port)
-        try:
-            exporter.start()
-        except OSError as exc:
-            logger.error("Prometheus endpoint on 127.0.0.1:{} not started: {}", mon.prometheus_port, exc)
-            exporter.prometheus_port = 0
-            exporter.start()
+    pa.start_metrics()  # connect() starts it too; also wanted when the shell starts disconnected
     logger.info("Step 4/5 Start event loop: message dispatcher and event threads running, health check every "
                 "{:g}s, metrics every {:g}s", mon.health_check_interval_seconds, mon.metrics_log_interval_seconds)
     try:
         return _shell(pa, args, console)
     finally:
-        if exporter is not None:
-            exporter.stop()
-        if pa.is_connected():
-            pa.disconnect()
+        pa.disconnect()
 
 
 def _shell(pa: Any, args: argparse.Namespace, console: ConsoleLevel) -> int:

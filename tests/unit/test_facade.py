@@ -56,3 +56,16 @@ def test_metrics_before_connecting(tmp_path: Path) -> None:
     metrics = pa.metrics()
     assert metrics["reconnection_count"] == 0
     assert metrics["connection_uptime_seconds"] == 0
+
+
+def test_metrics_exporter_started_once_and_stopped(tmp_path: Path) -> None:
+    pa = PlatformAdapter(env_file=os.devnull, configure_logging=False,
+                         **{"logging.log_dir": str(tmp_path), "monitoring.metrics_log_interval_seconds": 60.0})
+    exporter = pa.start_metrics()
+    assert exporter is not None and pa.start_metrics() is exporter
+    assert "uptime_s=0 reconnects=0" in exporter.log_once()
+    pa.disconnect()
+    assert pa.exporter is None
+    off = PlatformAdapter(env_file=os.devnull, configure_logging=False,
+                          **{"logging.log_dir": str(tmp_path), "monitoring.metrics_enabled": False})
+    assert off.start_metrics() is None
