@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from platform_adapter.sim import PacingConfig, SimulatedGateway
+from platform_adapter.sim.protocol import frame
 
 from .conftest import AAPL, RawClient
 
@@ -45,8 +46,8 @@ def connect(gw: SimulatedGateway, cid: int = 1) -> RawClient:
 def test_message_rate_100_then_disconnect(gw_factory) -> None:  # type: ignore[no-untyped-def]
     gw = gw_factory()
     c = connect(gw)
-    for _ in range(60):
-        c.send(49, 1)
+    # one write: the sim may close the socket after the 55th message, before we could send more
+    c.sock.sendall(b"".join(frame((49, 1)) for _ in range(60)))
     e = c.wait_error(100)
     assert e[4].startswith("Max rate of messages per second has been exceeded:max=50 rec=51")
     assert c.wait_closed()
