@@ -203,7 +203,7 @@ class ConnectionManager:
         client_id = self.client_id
         tries = 3 if cfg.client_id_retry else 1
         for _ in range(tries):
-            result = self._open_once(client_id)
+            result = self._open_once(client_id, reconnecting)
             if result == "ok":
                 self.client_id = client_id
                 return True
@@ -215,7 +215,7 @@ class ConnectionManager:
             self._set_state(ConnectionState.DISCONNECTED)
         return False
 
-    def _open_once(self, client_id: int) -> str:
+    def _open_once(self, client_id: int, reconnecting: bool = False) -> str:
         cfg = self.config
         deadline = time.monotonic() + cfg.timeout
         logger.info("Connecting to IB Gateway at {}:{} (client id {})", self.host, self.port, client_id)
@@ -279,6 +279,8 @@ class ConnectionManager:
         self.last_heartbeat = self.connected_since
         self.ib_link_ok = True
         self.last_error = ""
+        if reconnecting:
+            self.reconnect_count += 1  # counted before the state says CONNECTED, so readers agree
         self._set_state(ConnectionState.CONNECTED)
         self._ready.set()
         logger.info("Connected to IB Gateway on {}:{} (server version {}, accounts {})", self.host, self.port,
@@ -475,7 +477,6 @@ class ConnectionManager:
             if self._stop.wait(delay):
                 return False
             if self._open(reconnecting=True):
-                self.reconnect_count += 1
                 logger.info("Reconnected to {}:{} (reconnect #{})", self.host, self.port, self.reconnect_count)
                 self.wrapper.emit("reconnected")
                 self._start_health()
