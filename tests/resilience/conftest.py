@@ -130,8 +130,3 @@ def error_logs() -> Iterator[list[str]]:
     sink = logger.add(lambda message: lines.append(str(message)), level="ERROR", format="{level} {message}")
     yield lines
     logger.remove(sink)
-
-
-def send_error(gw: SimulatedGateway, client_id: int, req_id: int, code: int, text: str) -> None:
-    """Send one IB error message for ``req_id`` to a client (the simulator's session API)."""
-    gw.sessions[client_id].error(req_id, code, text)

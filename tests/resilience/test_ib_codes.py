@@ -10,7 +10,7 @@ import pytest
 
 from platform_adapter import IBError, OrderRejected, OrderState
 from tests.conftest import Recorder, wait_for
-from tests.resilience.conftest import received, send_error, sim_orders
+from tests.resilience.conftest import received, sim_orders
 
 TEXT_10197 = "No market data during competing live session"
 TEXT_10182 = "Failed to request live updates (disconnected)."
@@ -41,7 +41,7 @@ def test_10197_competing_session_alerts_without_resubscribe_loop(sim_factory: An
     other.wait(1, timeout=5)
     before = received(gw, "reqMktData")["reqMktData"]
 
-    send_error(gw, pa.connection.client_id, req_id_of(pa, "quotes", "AAPL"), 10197, TEXT_10197)
+    gw.send_error(req_id_of(pa, "quotes", "AAPL"), 10197, TEXT_10197, client_id=pa.connection.client_id)
     (symbol, exc), = errors.wait(1, timeout=5)
     assert symbol == "AAPL" and isinstance(exc, IBError) and exc.code == 10197
     assert list(pa.market_data.subscription_errors()) == ["quotes:AAPL"]
@@ -65,7 +65,7 @@ def test_10182_resubscribes_that_stream_only(sim_factory: Any, adapter_factory: 
     before = received(gw, *msgs)
     old = req_id_of(pa, kind, "AAPL")
 
-    send_error(gw, pa.connection.client_id, old, 10182, TEXT_10182)
+    gw.send_error(old, 10182, TEXT_10182, client_id=pa.connection.client_id)
     name = "reqMktData" if kind == "quotes" else "reqRealTimeBars"
     wait_for(lambda: received(gw, *msgs) == {**before, name: before[name] + 1}, timeout=5)
     new = req_id_of(pa, kind, "AAPL")
@@ -86,7 +86,7 @@ def test_duplicate_ticker_id_is_logged_as_error(sim_factory: Any, adapter_factor
     errors, other = Recorder(), Recorder()
     pa.market_data.subscribe_quotes("AAPL", lambda *a: None, on_error=errors)
     pa.market_data.subscribe_quotes("MSFT", other)
-    send_error(gw, pa.connection.client_id, req_id_of(pa, "quotes", "AAPL"), code, "Duplicate ticker id")
+    gw.send_error(req_id_of(pa, "quotes", "AAPL"), code, "Duplicate ticker id", client_id=pa.connection.client_id)
     (_, exc), = errors.wait(1, timeout=5)
     assert isinstance(exc, IBError) and exc.code == code
     wait_for(lambda: any(line.startswith("ERROR") and str(code) in line and "duplicate ticker" in line.lower()
@@ -105,7 +105,7 @@ def test_103_duplicate_order_id_resyncs_and_never_reuses(sim_factory: Any, adapt
     gw.stall(10.0)  # the gateway reads nothing: the next order stays unacknowledged
     try:
         dup = pa.orders.place_order("AAPL", "BUY", 2, "LMT", limit_price=100.0, tif="DAY")
-        send_error(gw, cid, dup, 103, TEXT_103)
+        gw.send_error(dup, 103, TEXT_103, client_id=cid)
         with pytest.raises(OrderRejected) as info:
             pa.orders.wait_for_status(dup, OrderState.SUBMITTED, timeout=5)
         assert info.value.code == 103
