@@ -31,12 +31,7 @@ def _patch(record: Any) -> None:
 def setup_logging(config: LoggingConfig, *, console: bool | None = None) -> None:
     """(Re)configure the library's log sinks. Safe to call more than once."""
     with _lock:
-        for handler_id in _handler_ids:
-            try:
-                logger.remove(handler_id)
-            except ValueError:
-                pass
-        _handler_ids.clear()
+        _remove_ours()
         try:
             logger.remove(0)  # loguru's default stderr sink: ours replaces it
         except ValueError:
@@ -63,9 +58,13 @@ def setup_logging(config: LoggingConfig, *, console: bool | None = None) -> None
 def remove_sinks() -> None:
     """Drop the sinks added by :func:`setup_logging` (tests and shutdown)."""
     with _lock:
-        for handler_id in _handler_ids:
-            try:
-                logger.remove(handler_id)
-            except ValueError:
-                pass
-        _handler_ids.clear()
+        _remove_ours()
+
+
+def _remove_ours() -> None:
+    for handler_id in _handler_ids:
+        try:
+            logger.remove(handler_id)
+        except ValueError:
+            pass
+    _handler_ids.clear()
