@@ -93,6 +93,7 @@ def test_1100_then_1102_resubscribes_nothing_and_reconciles_orders(sim_factory: 
         pa.orders.wait_for_status(oid, OrderState.SUBMITTED, timeout=5)
     cid = pa.connection.client_id
     before = received(gw, *STREAMS, *ORDER_MSGS)
+    account_before = received(gw, *ACCOUNT)
     runs = pa.orders.reconciler.runs
 
     lose_ib_link(gw, pa, quotes)
@@ -114,6 +115,7 @@ def test_1100_then_1102_resubscribes_nothing_and_reconciles_orders(sim_factory: 
     fills.wait(1, timeout=5)
     assert sorted(f.exec_id for (f,) in fills.calls) == sorted(sim[to_fill].exec_ids), "each fill exactly once"
     assert received(gw, *STREAMS, *ORDER_MSGS) == before, "no stream resubscribed, no order re-sent"
+    assert received(gw, *ACCOUNT) == account_before, "account streams kept on 1102"
     assert pa.connection.ib_link_ok
     mark = len(quotes.calls)
     wait_for(lambda: {s for s, q in quotes.calls[mark:] if not q.stale} == {"AAPL", "MSFT"}, timeout=5)

@@ -101,8 +101,18 @@ class AccountManager(BaseAdapter):
             logger.error("account resubscribe after reconnect failed: {}", exc)
 
     def _on_ib_link(self, state: str) -> None:
-        if state.startswith("restored"):
+        # 1101 (data lost): subscribe again; 1102 (data kept): the subscriptions live on, only
+        # refresh the positions in case fills happened during the outage.
+        if state == "restored_data_lost":
             threading.Thread(target=self._on_reconnected, name="pa-account-resub", daemon=True).start()
+        elif state == "restored_data_kept":
+            threading.Thread(target=self._refresh_after_link, name="pa-account-refresh", daemon=True).start()
+
+    def _refresh_after_link(self) -> None:
+        try:
+            self.refresh_positions()
+        except PlatformAdapterError as exc:
+            logger.error("position refresh after IB 1102 failed: {}", exc)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.settings.account.update_frequency_seconds):
