@@ -1,15 +1,18 @@
 """Market data adapter (spec 2.2.2, 6.2, 7.1, 7.3): quotes, historical bars, real-time bars and
 tick-by-tick data, with the market data type, stale-data detection and replay after reconnects.
 
-Every streaming line is a :class:`Subscription` record: ticks update it on the dispatcher thread,
-the StateManager caches the latest quote, and user callbacks run on the event thread (quote
-callbacks conflated per symbol unless ``market_data.conflate_callbacks`` is off).
+Every streaming line is a :class:`Subscription` record: ticks update it on the dispatcher thread
+(one stored value per tick: the record is the live quote state, which the StateManager serves as
+the symbol's cached quote; the frozen :class:`Quote` is built only when it is read or delivered),
+and user callbacks run on the event thread (quote callbacks conflated per line unless
+``market_data.conflate_callbacks`` is off: a queued delivery reads the latest state when it runs).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +24,9 @@ from platform_adapter.adapters.historical import HistoricalFetcher, Progress
 from platform_adapter.adapters.historical_params import REAL_TIME_BAR_WHAT_TO_SHOW, check_what_to_show
 from platform_adapter.adapters.market_lines import LineBook, MapKey, Want, cancel_line, send_line
 from platform_adapter.adapters.market_subscriptions import (
+    PRICE_TICKS,
+    SIZE_TICKS,
+    TIMESTAMP_TICKS,
     Callback,
     SubKind,
     Subscription,
@@ -36,7 +42,22 @@ from platform_adapter.core.base_adapter import AdapterContext, BaseAdapter
 from platform_adapter.errors import ContractNotFound, IBError, NotConnected, ValidationError
 from platform_adapter.models.market_data import Bar, MarketDataType, Quote, TickByTick, TickByTickKind, utc_from_epoch
 
+_wall = time.time
+_QUOTES = SubKind.QUOTES
+_SKIP = object()  # marker: a tick value that is not stored (an unparsable timestamp)
 MAX_STREAM_RETRIES = 3  # consecutive 10182 answers for one line before it is marked failed
+
+
+def _price_value(price: Any) -> float | None:
+    # IB sends -1 for "no value currently available" (negative prices are otherwise legal).
+    return None if price is None or price == -1 else float(price)
+
+
+def _timestamp_value(value: Any) -> Any:
+    try:
+        return utc_from_epoch(int(value))
+    except (TypeError, ValueError, OverflowError):
+        return _SKIP
 
 
 def _decimal(value: Any) -> Decimal:
@@ -59,12 +80,15 @@ class MarketDataAdapter(BaseAdapter):
         self._ticks = 0
         self._gauge = 0
         self._now = time.monotonic
+        self._conflate = self.settings.market_data.conflate_callbacks
         self._stop = threading.Event()
         self._monitor: threading.Thread | None = None
         self.history = HistoricalFetcher(ctx, self._request)
         for event, handler in (
-            ("tick_price", self._on_tick_price), ("tick_size", self._on_tick_size),
-            ("tick_string", self._on_tick_string), ("market_data_type", self._on_market_data_type),
+            ("tick_price", self._tick_handler(PRICE_TICKS, _price_value)),
+            ("tick_size", self._tick_handler(SIZE_TICKS, size_or_none)),
+            ("tick_string", self._tick_handler(TIMESTAMP_TICKS, _timestamp_value)),
+            ("market_data_type", self._on_market_data_type),
             ("realtime_bar", self._on_realtime_bar), ("tick_by_tick_all_last", self._on_tbt_last),
             ("tick_by_tick_bid_ask", self._on_tbt_bid_ask), ("tick_by_tick_mid_point", self._on_tbt_mid),
             ("error", self._on_error), ("ib_link", self._on_ib_link), ("disconnected", self._on_disconnected),
@@ -267,47 +291,90 @@ class MarketDataAdapter(BaseAdapter):
             self.metrics.incr("md_active_subscriptions", delta)
 
     # --- dispatcher-thread handlers: quotes -------------------------------------------------------------
-    def _quote_update(self, req_id: int, kind: str, tick_type: int, value: Any) -> None:
-        with self.lines.lock:
-            sub = self.lines.by_req(req_id)
-            if sub is None or sub.kind is not SubKind.QUOTES:
+    def _tick_handler(self, names: dict[int, str], convert: Callable[[Any], Any]) -> Callable[..., None]:
+        """The dispatcher-thread handler of one tick event (price, size or string): store the value
+        in its line's live state (one dict store, no Quote built); queue a delivery unless one is
+        queued already (conflated) or, with conflation off, queue this tick's snapshot for every
+        callback. Everything it needs per tick is bound here once."""
+        field_of = names.get
+        lock = self.lines.lock
+        line_of = self.lines.index.get
+        wall = time.time
+        conflate = self._conflate
+        submit_task = self.events.submit_task
+        flush = self._flush_quote
+
+        def on_tick(req_id: int, tick_type: int, raw: Any, _attrib: Any = None) -> None:
+            name = field_of(tick_type)
+            if name is None:
                 return
-            if kind == "price":
-                changed = sub.apply_price(tick_type, value)
-            elif kind == "size":
-                changed = sub.apply_size(tick_type, value)
-            else:
-                changed = sub.apply_string(tick_type, value)
-            if not changed:
+            value = convert(raw)
+            if value is _SKIP:
                 return
-            was_stale = sub.stale
-            sub.touch(self._now())
-            sub.stale = self._link_lost or self._socket_down
-            sub.stream_retries = 0
-            self._ticks += 1
-            quote = sub.quote(sub.stale)
+            with lock:
+                sub = line_of(req_id)
+                if sub is None or sub.kind is not _QUOTES:
+                    return
+                sub.fields[name] = value
+                sub.last_update = self._now()
+                sub.wall = wall()
+                sub.updates += 1
+                sub.snap = None
+                if sub.stream_retries:
+                    sub.stream_retries = 0
+                was_stale = sub.stale
+                stale = sub.stale = self._link_lost or self._socket_down
+                self._ticks += 1
+                if not sub.published:
+                    sub.published = True
+                    self.state.set_quote_source(sub.key, sub)
+                if conflate:
+                    if sub.pending:
+                        sub.skipped += 1
+                        queue = False
+                    else:
+                        sub.pending = queue = True
+                else:
+                    queue = False
+                    quote = sub.snapshot()
+                    callbacks = tuple(sub.callbacks)
+            if was_stale and not stale:
+                logger.info("quote {} is fresh again", sub.key)
+            if queue:
+                submit_task(flush, sub)
+            elif not conflate:
+                for cb in callbacks:
+                    self.events.submit(cb, sub.key, quote)
+
+        return on_tick
+
+    def _flush_quote(self, sub: Subscription) -> None:
+        """Event thread: deliver the line's latest quote to each of its callbacks (conflated)."""
+        with sub.lock:
+            sub.pending = False
+            quote = sub.snapshot()
             callbacks = tuple(sub.callbacks)
-        self.state.update_quote(quote)
-        if was_stale and not quote.stale:
-            logger.info("quote {} is fresh again", quote.symbol)
-        self._deliver_quote(quote, callbacks)
-
-    def _deliver_quote(self, quote: Quote, callbacks: tuple[Callback, ...]) -> None:
-        conflate = self.settings.market_data.conflate_callbacks
+            skipped, sub.skipped = sub.skipped, 0
+        self.events.conflated += skipped * len(callbacks)  # ticks merged into this delivery, per callback
+        call = self.events.call
         for cb in callbacks:
-            if conflate:
-                self.events.submit_latest(("md_quote", quote.symbol, id(cb)), cb, quote.symbol, quote)
-            else:
-                self.events.submit(cb, quote.symbol, quote)
+            call(cb, sub.key, quote)
 
-    def _on_tick_price(self, req_id: int, tick_type: int, price: float, _attrib: Any) -> None:
-        self._quote_update(req_id, "price", tick_type, price)
-
-    def _on_tick_size(self, req_id: int, tick_type: int, size: Any) -> None:
-        self._quote_update(req_id, "size", tick_type, size)
-
-    def _on_tick_string(self, req_id: int, tick_type: int, value: str) -> None:
-        self._quote_update(req_id, "string", tick_type, value)
+    def _publish(self, sub: Subscription, quote: Quote, callbacks: tuple[Callback, ...]) -> None:
+        """A state change outside a tick (stale flag): cache the line and deliver ``quote``."""
+        with sub.lock:
+            if not sub.published:
+                sub.published = True
+                self.state.set_quote_source(sub.key, sub)
+            queue = self._conflate and not sub.pending
+            if queue:
+                sub.pending = True
+        if self._conflate:
+            if queue:
+                self.events.submit_task(self._flush_quote, sub)
+            return
+        for cb in callbacks:
+            self.events.submit(cb, sub.key, quote)
 
     def _on_market_data_type(self, req_id: int, md_type: int) -> None:
         with self.lines.lock:
@@ -468,21 +535,18 @@ class MarketDataAdapter(BaseAdapter):
         if flipped:
             logger.warning("{}: {} quote(s) flagged stale", why, len(flipped))
             self.metrics.incr("md_stale_episodes", len(flipped))
-        for _, quote, callbacks in flipped:
-            self.state.update_quote(quote)
-            self._deliver_quote(quote, callbacks)
+        for sub, quote, callbacks in flipped:
+            self._publish(sub, quote, callbacks)
 
     def _refresh_after_link(self) -> None:
         now = self._now()
-        fresh = []
+        fresh = 0
         with self.lines.lock:
             for sub in self.lines.all():
                 if sub.kind is SubKind.QUOTES and sub.stale and sub.updates and not self._is_overdue(sub, now):
-                    sub.stale = False
-                    fresh.append(sub.quote(False))
-        for quote in fresh:
-            self.state.update_quote(quote)
-        logger.info("IB link restored with data kept; {} quote(s) fresh", len(fresh))
+                    sub.stale = False  # the cached quote (the live line) reads fresh from now on
+                    fresh += 1
+        logger.info("IB link restored with data kept; {} quote(s) fresh", fresh)
 
     def _is_overdue(self, sub: Subscription, now: float) -> bool:
         return now - max(sub.started, sub.last_update) > self.settings.market_data.stale_after_seconds
@@ -495,8 +559,7 @@ class MarketDataAdapter(BaseAdapter):
         for sub, quote, callbacks in flipped:
             logger.warning("quote {} is stale: no update for {:.1f}s", sub.key, now - max(sub.started, sub.last_update))
             self.metrics.incr("md_stale_episodes")
-            self.state.update_quote(quote)
-            self._deliver_quote(quote, callbacks)
+            self._publish(sub, quote, callbacks)
         return len(flipped)
 
     def _monitor_loop(self) -> None:

@@ -39,6 +39,7 @@ def send_line(client: Any, sub: Subscription) -> None:
         assert sub.tbt_kind is not None
         client.reqTickByTickData(sub.req_id, contract, sub.tbt_kind.value, 0, False)
 
+
 def cancel_line(client: Any, kind: SubKind, req_id: int) -> None:
     """Cancel one line at IB (best effort)."""
     try:
@@ -59,6 +60,7 @@ class LineBook:
         self.lock = threading.RLock()
         self._subs: dict[MapKey, Subscription] = {}
         self._by_req: dict[int, Subscription] = {}
+        self.index = self._by_req  # request id -> record; read it only under ``lock`` (hot tick path)
         self._next_id = next_id or itertools.count(1).__next__
 
     def all(self) -> list[Subscription]:
@@ -113,6 +115,7 @@ class LineBook:
                 probe.callbacks = [callback]
                 probe.on_error = [on_error] if on_error is not None else []
                 probe.started = now
+                probe.lock = self.lock
                 for name, value in defaults.items():
                     setattr(probe, name, value)
                 old = self._subs.get(key)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -25,7 +26,7 @@ SIZE_TICKS: dict[int, str] = {
     0: "bid_size", 3: "ask_size", 5: "last_size", 8: "volume",
     69: "bid_size", 70: "ask_size", 71: "last_size", 74: "volume",
 }
-TIMESTAMP_TICKS = frozenset({45, 88})
+TIMESTAMP_TICKS: dict[int, str] = {45: "last_timestamp", 88: "last_timestamp"}
 
 MARKET_DATA_TYPE_NAMES = {
     "live": MarketDataType.LIVE, "frozen": MarketDataType.FROZEN, "delayed": MarketDataType.DELAYED,
@@ -46,7 +47,12 @@ Callback = Callable[..., Any]
 
 @dataclass(eq=False)
 class Subscription:
-    """One IB streaming line and the user callbacks it feeds; replayed after a reconnect."""
+    """One IB streaming line and the user callbacks it feeds; replayed after a reconnect.
+
+    For quote lines it is also the live quote state: each tick stores one value in ``fields``
+    (under ``lock``, the LineBook's lock); the frozen :class:`Quote` is built by
+    :meth:`snapshot` only when someone reads it, and cached until the next change.
+    """
 
     kind: SubKind
     key: str
@@ -66,6 +72,12 @@ class Subscription:
     stream_retries: int = 0
     fields: dict[str, Any] = field(default_factory=dict)
     market_data_type: MarketDataType = MarketDataType.LIVE
+    wall: float = 0.0  # time.time() of the last update (the Quote's ``time``)
+    pending: bool = False  # a conflated delivery of this line is queued on the event thread
+    skipped: int = 0  # ticks merged into the queued delivery (the conflation metric)
+    published: bool = False  # the StateManager holds this line as the symbol's live quote
+    snap: Quote | None = field(default=None, repr=False)
+    lock: Any = field(default_factory=threading.RLock, repr=False)
 
     @property
     def active(self) -> bool:
@@ -73,37 +85,25 @@ class Subscription:
         return self.failed is None
 
     def quote(self, stale: bool) -> Quote:
+        """A new Quote of the current state with ``stale``."""
+        wall = self.wall
         return Quote(symbol=self.key, stale=stale, updated_monotonic=self.last_update,
-                     market_data_type=self.market_data_type, **self.fields)
+                     market_data_type=self.market_data_type, time=utc_from_epoch(wall) if wall else None,
+                     **self.fields)
 
-    def apply_price(self, tick_type: int, price: float) -> bool:
-        name = PRICE_TICKS.get(tick_type)
-        if name is None:
-            return False
-        # IB sends -1 for "no value currently available" (negative prices are otherwise legal).
-        self.fields[name] = None if price is None or price == -1 else float(price)
-        return True
-
-    def apply_size(self, tick_type: int, size: Any) -> bool:
-        name = SIZE_TICKS.get(tick_type)
-        if name is None:
-            return False
-        self.fields[name] = size_or_none(size)
-        return True
-
-    def apply_string(self, tick_type: int, value: str) -> bool:
-        if tick_type not in TIMESTAMP_TICKS:
-            return False
-        try:
-            self.fields["last_timestamp"] = utc_from_epoch(int(value))
-        except (TypeError, ValueError, OverflowError):
-            return False
-        return True
+    def snapshot(self) -> Quote:
+        """The frozen Quote of the current state (built once per change, then shared)."""
+        with self.lock:
+            snap = self.snap
+            if snap is None or snap.stale != self.stale or snap.market_data_type is not self.market_data_type:
+                snap = self.snap = self.quote(self.stale)
+            return snap
 
     def touch(self, now: float) -> None:
         self.last_update = now
         self.updates += 1
-        self.fields["time"] = datetime.now(timezone.utc)
+        self.wall = time.time()
+        self.snap = None
 
 
 def size_or_none(value: Any) -> Decimal | None:

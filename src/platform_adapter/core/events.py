@@ -16,6 +16,7 @@ from typing import Any
 from loguru import logger
 
 Callback = Callable[..., Any]
+_TASK = object()  # queue key of a library task: run as is (it times and isolates its callbacks via call())
 
 
 class EventDispatcher:
@@ -56,12 +57,26 @@ class EventDispatcher:
             thread.join(timeout)
 
     def submit(self, fn: Callback, *args: Any) -> None:
-        """Queue ``fn(*args)``; when the queue is full the oldest entry is dropped (and counted)."""
+        """Queue ``fn(*args)``; when the queue is full the oldest plain entry is dropped (and
+        counted); conflated calls and tasks (at most one per key) are never dropped."""
         with self._cond:
             if len(self._queue) >= self._max_queue:
-                self._queue.popleft()
-                self.dropped += 1
+                queue = self._queue
+                for i, entry in enumerate(queue):
+                    if entry[2] is None:
+                        del queue[i]
+                        self.dropped += 1
+                        break
             self._queue.append((fn, args, None))
+            if len(self._queue) > self.max_queue_length:
+                self.max_queue_length = len(self._queue)
+            self._cond.notify()
+
+    def submit_task(self, fn: Callback, *args: Any) -> None:
+        """Queue the library's own ``fn(*args)``, which runs user callbacks itself through
+        :meth:`call` (so each of them is timed, counted and isolated); never dropped."""
+        with self._cond:
+            self._queue.append((fn, args, _TASK))
             if len(self._queue) > self.max_queue_length:
                 self.max_queue_length = len(self._queue)
             self._cond.notify()
@@ -125,14 +140,24 @@ class EventDispatcher:
                 if not self._queue:
                     return
                 fn, args, key = self._queue.popleft()
-                if key is not None:
+                if key is not None and key is not _TASK:
                     args = self._conflated.pop(key)
                 self._busy = True
-            self.call(fn, *args)
+            if key is _TASK:
+                self._task(fn, args)
+            else:
+                self.call(fn, *args)
             with self._cond:
                 self._busy = False
                 if not self._queue:
                     self._cond.notify_all()
+
+    @staticmethod
+    def _task(fn: Callback, args: tuple[Any, ...]) -> None:
+        try:
+            fn(*args)
+        except Exception:  # noqa: BLE001 - the event thread must survive a library bug
+            logger.opt(exception=True).error("event task {} raised", getattr(fn, "__qualname__", fn))
 
     def call(self, fn: Callback, *args: Any) -> None:
         """Run one callback with timing and error isolation."""

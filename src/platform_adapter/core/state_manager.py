@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from platform_adapter.models.account import PnL
 from platform_adapter.models.market_data import Quote
@@ -17,6 +17,12 @@ from platform_adapter.models.order import Order, Trade
 from platform_adapter.models.position import Position
 
 T = TypeVar("T")
+
+
+class QuoteSource(Protocol):
+    """A live quote (a market-data line) that builds its frozen :class:`Quote` when read."""
+
+    def snapshot(self) -> Quote: ...
 
 
 def order_key(order_id: int, perm_id: int = 0) -> int:
@@ -36,7 +42,7 @@ class StateManager:
         self._trades: dict[int, Trade] = {}
         self._orders: dict[int, Order] = {}
         self._account_values: dict[str, Any] = {}
-        self._quotes: dict[str, Quote] = {}
+        self._quotes: dict[str, Quote | QuoteSource] = {}
         self._pnl: PnL | None = None
         self.account_updated_at: datetime | None = None
 
@@ -155,13 +161,21 @@ class StateManager:
         with self._lock:
             self._quotes[quote.symbol] = quote
 
+    def set_quote_source(self, symbol: str, source: QuoteSource) -> None:
+        """Cache a live quote: readers get ``source.snapshot()`` (built outside this lock), so
+        the per-tick updates of the source never build a Quote nobody reads."""
+        with self._lock:
+            self._quotes[symbol] = source
+
     def get_quote(self, symbol: str) -> Quote | None:
         with self._lock:
-            return self._quotes.get(symbol)
+            quote = self._quotes.get(symbol)
+        return quote if quote is None or isinstance(quote, Quote) else quote.snapshot()
 
     def get_quotes(self) -> dict[str, Quote]:
         with self._lock:
-            return dict(self._quotes)
+            items = list(self._quotes.items())
+        return {k: q if isinstance(q, Quote) else q.snapshot() for k, q in items}
 
     def clear_quote(self, symbol: str) -> None:
         with self._lock:

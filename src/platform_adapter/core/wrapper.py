@@ -2,11 +2,15 @@
 snake_case event to the handlers the adapters registered. No business logic runs here.
 
 These are the only camelCase methods in the project.
+
+The hottest callbacks (``HOT_EVENTS``) skip the generic :meth:`Wrapper.emit`: each reads its
+handler tuple from one attribute (``_h_<event>``, replaced as a whole by ``on``/``off``), with
+the same DEBUG line per callback and the same error isolation.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -15,6 +19,7 @@ from ibapi.wrapper import EWrapper
 from loguru import logger
 
 Handler = Callable[..., None]
+HOT_EVENTS = ("tick_price", "tick_size", "order_status", "open_order", "exec_details")
 
 
 class Wrapper(EWrapper):  # type: ignore[misc]
@@ -22,19 +27,33 @@ class Wrapper(EWrapper):  # type: ignore[misc]
 
     def __init__(self) -> None:
         super().__init__()
-        self._handlers: defaultdict[str, list[Handler]] = defaultdict(list)
+        self._handlers: dict[str, tuple[Handler, ...]] = {}
+        self._handlers_lock = threading.Lock()
         self.debug = False
         self.callback_errors = 0
+        self._h_tick_price: tuple[Handler, ...] = ()
+        self._h_tick_size: tuple[Handler, ...] = ()
+        self._h_order_status: tuple[Handler, ...] = ()
+        self._h_open_order: tuple[Handler, ...] = ()
+        self._h_exec_details: tuple[Handler, ...] = ()
 
     def on(self, event: str, handler: Handler) -> None:
         """Register ``handler`` for ``event`` (snake_case callback name)."""
-        self._handlers[event].append(handler)
+        with self._handlers_lock:
+            self._set(event, (*self._handlers.get(event, ()), handler))
 
     def off(self, event: str, handler: Handler) -> None:
-        try:
-            self._handlers[event].remove(handler)
-        except ValueError:
-            pass
+        """Remove one registration of ``handler`` (no-op when it is not registered)."""
+        with self._handlers_lock:
+            handlers = list(self._handlers.get(event, ()))
+            if handler in handlers:
+                handlers.remove(handler)
+                self._set(event, tuple(handlers))
+
+    def _set(self, event: str, handlers: tuple[Handler, ...]) -> None:
+        self._handlers[event] = handlers  # a new tuple: a running emit keeps iterating the old one
+        if event in HOT_EVENTS:
+            setattr(self, "_h_" + event, handlers)
 
     def emit(self, event: str, *args: Any) -> None:
         if self.debug:
@@ -43,8 +62,11 @@ class Wrapper(EWrapper):  # type: ignore[misc]
             try:
                 handler(*args)
             except Exception:  # noqa: BLE001 - one bad handler must not stop the dispatcher
-                self.callback_errors += 1
-                logger.opt(exception=True).error("handler for {} raised", event)
+                self._failed(event)
+
+    def _failed(self, event: str) -> None:
+        self.callback_errors += 1
+        logger.opt(exception=True).error("handler for {} raised", event)
 
     # --- connection ---------------------------------------------------------------------------
     def error(self, reqId: int, errorTime: int, errorCode: int, errorString: str,
@@ -84,10 +106,22 @@ class Wrapper(EWrapper):  # type: ignore[misc]
         self.emit("market_data_type", reqId, marketDataType)
 
     def tickPrice(self, reqId: int, tickType: int, price: float, attrib: Any) -> None:
-        self.emit("tick_price", reqId, tickType, price, attrib)
+        if self.debug:
+            logger.debug("TWS {}{}", "tick_price", (reqId, tickType, price, attrib))
+        for handler in self._h_tick_price:
+            try:
+                handler(reqId, tickType, price, attrib)
+            except Exception:  # noqa: BLE001 - one bad handler must not stop the dispatcher
+                self._failed("tick_price")
 
     def tickSize(self, reqId: int, tickType: int, size: Decimal) -> None:
-        self.emit("tick_size", reqId, tickType, size)
+        if self.debug:
+            logger.debug("TWS {}{}", "tick_size", (reqId, tickType, size))
+        for handler in self._h_tick_size:
+            try:
+                handler(reqId, tickType, size)
+            except Exception:  # noqa: BLE001 - one bad handler must not stop the dispatcher
+                self._failed("tick_size")
 
     def tickString(self, reqId: int, tickType: int, value: str) -> None:
         self.emit("tick_string", reqId, tickType, value)
@@ -131,7 +165,13 @@ class Wrapper(EWrapper):  # type: ignore[misc]
 
     # --- orders -----------------------------------------------------------------------------------
     def openOrder(self, orderId: int, contract: Any, order: Any, orderState: Any) -> None:
-        self.emit("open_order", orderId, contract, order, orderState)
+        if self.debug:
+            logger.debug("TWS {}{}", "open_order", (orderId, contract, order, orderState))
+        for handler in self._h_open_order:
+            try:
+                handler(orderId, contract, order, orderState)
+            except Exception:  # noqa: BLE001 - one bad handler must not stop the dispatcher
+                self._failed("open_order")
 
     def openOrderEnd(self) -> None:
         self.emit("open_order_end")
@@ -139,8 +179,15 @@ class Wrapper(EWrapper):  # type: ignore[misc]
     def orderStatus(self, orderId: int, status: str, filled: Decimal, remaining: Decimal, avgFillPrice: float,
                     permId: int, parentId: int, lastFillPrice: float, clientId: int, whyHeld: str,
                     mktCapPrice: float) -> None:
-        self.emit("order_status", orderId, status, filled, remaining, avgFillPrice, permId, parentId,
-                  lastFillPrice, clientId, whyHeld, mktCapPrice)
+        args = (orderId, status, filled, remaining, avgFillPrice, permId, parentId, lastFillPrice, clientId, whyHeld,
+                mktCapPrice)
+        if self.debug:
+            logger.debug("TWS {}{}", "order_status", args)
+        for handler in self._h_order_status:
+            try:
+                handler(*args)
+            except Exception:  # noqa: BLE001 - one bad handler must not stop the dispatcher
+                self._failed("order_status")
 
     def completedOrder(self, contract: Any, order: Any, orderState: Any) -> None:
         self.emit("completed_order", contract, order, orderState)
@@ -152,7 +199,13 @@ class Wrapper(EWrapper):  # type: ignore[misc]
         self.emit("order_bound", permId, clientId, orderId)
 
     def execDetails(self, reqId: int, contract: Any, execution: Any) -> None:
-        self.emit("exec_details", reqId, contract, execution)
+        if self.debug:
+            logger.debug("TWS {}{}", "exec_details", (reqId, contract, execution))
+        for handler in self._h_exec_details:
+            try:
+                handler(reqId, contract, execution)
+            except Exception:  # noqa: BLE001 - one bad handler must not stop the dispatcher
+                self._failed("exec_details")
 
     def execDetailsEnd(self, reqId: int) -> None:
         self.emit("exec_details_end", reqId)
