@@ -55,7 +55,7 @@ class PlatformAdapter:
         self.bucket = TokenBucket(rate, max(1, IB_MESSAGES_PER_SECOND - rate), name="outgoing messages")
         self.historical = HistoricalPacer(md.historical_data_max_requests_per_10min,
                                           md.max_concurrent_historical_requests, margin=0.1)
-        self.events = EventDispatcher()
+        self.events = EventDispatcher(block_threshold=settings.monitoring.callback_block_threshold_seconds)
         self.metrics_registry = Metrics()
         self.connection = ConnectionManager(settings.ib_connection, settings.monitoring, self.wrapper,
                                             self.registry, self.bucket)

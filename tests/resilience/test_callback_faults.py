@@ -30,6 +30,29 @@ def test_raising_callback_does_not_stop_other_callbacks(sim_factory: Any, adapte
     assert pa.events.stats()["callback_errors"] >= UPDATES // 2
 
 
+def test_blocking_callback_does_not_stop_other_callbacks(sim_factory: Any, adapter_factory: Any) -> None:
+    gw = sim_factory()
+    pa = adapter_factory(gw, **{"monitoring.callback_block_threshold_seconds": 0.3})
+    release = threading.Event()
+    stuck_calls = Recorder()
+
+    def stuck(symbol: str, quote: Any) -> None:
+        stuck_calls(symbol, quote)
+        release.wait(15)
+
+    other = Recorder()
+    try:
+        pa.market_data.subscribe_quotes("AAPL", stuck)
+        stuck_calls.wait(1, timeout=5)
+        pa.market_data.subscribe_quotes("MSFT", other)
+        other.wait(UPDATES, timeout=10)
+        assert len(stuck_calls.calls) == 1, "the blocked callback is not called again while it blocks"
+        assert pa.events.blocked_callbacks == 1
+    finally:
+        release.set()
+    stuck_calls.wait(2, timeout=10)  # once it returns, it gets the latest AAPL quote again
+
+
 def test_blocking_callback_does_not_stop_the_data(sim_factory: Any, adapter_factory: Any) -> None:
     gw = sim_factory()
     pa = adapter_factory(gw)

@@ -91,6 +91,7 @@ class MonitoringConfig:
     health_check_timeout_seconds: float = 10.0
     metrics_log_interval_seconds: float = 60.0
     prometheus_port: int = 0
+    callback_block_threshold_seconds: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -317,4 +318,5 @@ def _validate(s: Settings) -> None:
     _require(mon.health_check_interval_seconds > 0, "monitoring.health_check_interval_seconds", "must be > 0")
     _require(mon.health_check_timeout_seconds > 0, "monitoring.health_check_timeout_seconds", "must be > 0")
     _require(mon.metrics_log_interval_seconds > 0, "monitoring.metrics_log_interval_seconds", "must be > 0")
+    _require(mon.callback_block_threshold_seconds > 0, "monitoring.callback_block_threshold_seconds", "must be > 0")
     _require(0 <= mon.prometheus_port <= 65535, "monitoring.prometheus_port", "must be 0 (off) or 1-65535")

@@ -3,6 +3,11 @@
 Each callback call is wrapped: an exception is logged with its traceback and the stream goes on.
 Quote callbacks may be *conflated*: while a callback for a key is still queued, a newer value
 replaces the queued one, so a slow consumer sees the latest state instead of a growing backlog.
+
+A callback that blocks does not stop the others: when one call has run longer than
+``block_threshold`` seconds, a watchdog hands the queue to a fresh worker thread. Calls for the
+blocked callback (same function, same quote line or same conflation key) are held, latest value
+kept per key, until it returns; then they run again in order and the old worker ends.
 """
 
 from __future__ import annotations
@@ -20,10 +25,19 @@ _TASK = object()  # queue key of a library task: run as is (it times and isolate
 
 
 class EventDispatcher:
-    """A single worker thread that runs queued user callbacks in order."""
+    """A worker thread that runs queued user callbacks in order (replaced if one blocks)."""
 
-    def __init__(self, name: str = "pa-events", max_queue: int = 100_000) -> None:
+    def __init__(self, name: str = "pa-events", max_queue: int = 100_000, block_threshold: float = 2.0) -> None:
         self._name = name
+        self.block_threshold = block_threshold
+        self._gen = 0  # the current worker's generation; older workers are stuck in a blocked call
+        self._running: dict[int, tuple[Callback, tuple[Any, ...], Hashable | None, float]] = {}
+        self._blocked: set[Hashable] = set()
+        # held calls of a blocked callback: (fn, args resolved, _TASK or None, conflation key or None)
+        self._held: dict[Hashable, list[tuple[Callback, tuple[Any, ...], object, Hashable | None]]] = {}
+        self._watchdog: threading.Thread | None = None
+        self._watch_stop = threading.Event()
+        self.blocked_callbacks = 0
         self._max_queue = max_queue
         self._queue: deque[tuple[Callback, tuple[Any, ...], Hashable | None]] = deque()
         self._conflated: dict[Hashable, tuple[Any, ...]] = {}
@@ -45,10 +59,50 @@ class EventDispatcher:
             if self._thread is not None and self._thread.is_alive():
                 return
             self._stopping = False
-            self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-            self._thread.start()
+            self._watch_stop.clear()
+            self._spawn_worker()
+            if self._watchdog is None or not self._watchdog.is_alive():
+                self._watchdog = threading.Thread(target=self._watch, name=f"{self._name}-watchdog", daemon=True)
+                self._watchdog.start()
+
+    def _spawn_worker(self) -> None:
+        """Start the worker of the current generation (call with the lock held)."""
+        self._thread = threading.Thread(target=self._run, args=(self._gen,), name=f"{self._name}-{self._gen}",
+                                        daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        """Replace the worker when its current call has run past ``block_threshold``."""
+        # Not a waiter on self._cond: submit() wakes one waiter, and that must be the worker.
+        while not self._watch_stop.wait(self.block_threshold / 4):
+            with self._cond:
+                if self._stopping:
+                    return
+                running = self._running.get(self._gen)
+                if running is None or time.monotonic() - running[3] < self.block_threshold:
+                    continue
+                fn, args, key, _ = running
+                self._blocked.add(self._identity(fn, args, key))
+                self.blocked_callbacks += 1
+                self._busy -= 1  # the stuck worker no longer counts for wait_idle()
+                self._gen += 1
+                self._spawn_worker()
+                logger.warning("user callback {} has blocked the event thread for over {:g}s; other callbacks "
+                               "continue on a new thread, its own calls are held until it returns",
+                               getattr(fn, "__qualname__", fn), self.block_threshold)
+
+    @staticmethod
+    def _identity(fn: Callback, args: tuple[Any, ...], key: Hashable | None) -> Hashable:
+        """What a held call is matched on: a task with its first argument (e.g. one quote line),
+        a conflation key, or the callback itself."""
+        if key is _TASK:
+            return ("task", _hashable(fn), id(args[0]) if args else None)
+        if key is not None:
+            return ("key", key)
+        return ("fn", _hashable(fn))
 
     def stop(self, timeout: float = 2.0) -> None:
+        self._watch_stop.set()
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
@@ -70,7 +124,7 @@ class EventDispatcher:
             self._queue.append((fn, args, None))
             if len(self._queue) > self.max_queue_length:
                 self.max_queue_length = len(self._queue)
-            self._cond.notify()
+            self._cond.notify_all()  # wait_idle() may be waiting too: the worker must wake
 
     def submit_task(self, fn: Callback, *args: Any) -> None:
         """Queue the library's own ``fn(*args)``, which runs user callbacks itself through
@@ -79,7 +133,7 @@ class EventDispatcher:
             self._queue.append((fn, args, _TASK))
             if len(self._queue) > self.max_queue_length:
                 self.max_queue_length = len(self._queue)
-            self._cond.notify()
+            self._cond.notify_all()  # wait_idle() may be waiting too: the worker must wake
 
     def submit_latest(self, key: Hashable, fn: Callback, *args: Any) -> None:
         """Queue ``fn(*args)`` unless a call for ``key`` is already queued; then replace its args
@@ -94,7 +148,7 @@ class EventDispatcher:
             self._queue.append((fn, (), key))
             if len(self._queue) > self.max_queue_length:
                 self.max_queue_length = len(self._queue)
-            self._cond.notify()
+            self._cond.notify_all()  # wait_idle() may be waiting too: the worker must wake
 
     @property
     def queue_length(self) -> int:
@@ -130,27 +184,55 @@ class EventDispatcher:
                 self._cond.wait(min(remaining, 0.05))
         return True
 
-    _busy = False
+    _busy = 0
 
-    def _run(self) -> None:
+    def _run(self, gen: int) -> None:
         while True:
             with self._cond:
-                while not self._queue and not self._stopping:
+                while not self._queue and not self._stopping and gen == self._gen:
                     self._cond.wait()
-                if not self._queue:
+                if gen != self._gen or not self._queue:
                     return
                 fn, args, key = self._queue.popleft()
                 if key is not None and key is not _TASK:
                     args = self._conflated.pop(key)
-                self._busy = True
+                if self._blocked:
+                    ident = self._identity(fn, args, key)
+                    if ident in self._blocked:
+                        self._hold(ident, fn, args, key)
+                        continue
+                self._running[gen] = (fn, args, key, time.monotonic())
+                self._busy += 1
             if key is _TASK:
                 self._task(fn, args)
             else:
                 self.call(fn, *args)
             with self._cond:
-                self._busy = False
+                del self._running[gen]
+                if gen != self._gen:  # declared blocked while in the call: release its held calls, end
+                    self._release(self._identity(fn, args, key))
+                    return
+                self._busy -= 1
                 if not self._queue:
                     self._cond.notify_all()
+
+    def _hold(self, ident: Hashable, fn: Callback, args: tuple[Any, ...], key: Hashable | None) -> None:
+        """Park a call for a blocked callback (only the latest value is kept per conflation key)."""
+        held = self._held.setdefault(ident, [])
+        kind, conflation_key = (_TASK, None) if key is _TASK else (None, key)
+        if conflation_key is not None:
+            held[:] = [h for h in held if h[3] != conflation_key]
+        elif len(held) >= self._max_queue:
+            held.pop(0)
+            self.dropped += 1
+        held.append((fn, args, kind, conflation_key))
+
+    def _release(self, ident: Hashable) -> None:
+        """Queue the held calls of a callback that returned, ahead of newer ones (lock held)."""
+        self._blocked.discard(ident)
+        held = self._held.pop(ident, [])
+        self._queue.extendleft(reversed([(fn, args, kind) for fn, args, kind, _ in held]))  # type: ignore[misc]
+        self._cond.notify_all()
 
     @staticmethod
     def _task(fn: Callback, args: tuple[Any, ...]) -> None:
@@ -175,3 +257,11 @@ class EventDispatcher:
                 self._samples.append(spent)
             if spent > self.max_callback_seconds:
                 self.max_callback_seconds = spent
+
+
+def _hashable(fn: Callback) -> Hashable:
+    try:
+        hash(fn)
+    except TypeError:
+        return id(fn)
+    return fn
