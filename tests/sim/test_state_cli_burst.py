@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from platform_adapter.sim import SimulatedGateway
 
 from .conftest import AAPL, RawClient
@@ -45,7 +47,7 @@ def test_state_file_restart(tmp_path: Path) -> None:
 def test_standalone_cli_and_control(tmp_path: Path) -> None:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     p = subprocess.Popen([sys.executable, "-m", "platform_adapter.sim", "--port", "0",
-                          "--control-port", "0", "--tick-interval", "0.05"],
+                          "--control-port", "0", "--tick-interval", "0.05", "--position", "MSFT:7@400"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         assert p.stdout is not None and p.stderr is not None
@@ -56,6 +58,9 @@ def test_standalone_cli_and_control(tmp_path: Path) -> None:
         ctl_port = int(ctl_line.rsplit(":", 1)[1])
         c = RawClient(port, 9)
         ready(c)
+        c.send(61, 1)  # reqPositions: the --position seed is there
+        pos = c.wait_for(lambda m: m[0] == "61")
+        assert pos[4] == "MSFT" and float(pos[-2]) == 7 and float(pos[-1]) == 400
         with socket.create_connection(("127.0.0.1", ctl_port), timeout=5) as s:
             f = s.makefile("rw")
             f.write("system 1100\n")
@@ -93,3 +98,15 @@ def test_burst_api_and_on_subscribe() -> None:
         assert gw.burst(8, 2000) == 2000
         for _ in range(2000):
             c.wait_for(lambda m: m[0] in ("1", "2") and m[2] == "8")
+
+
+def test_seeded_positions_are_reported(raw) -> None:  # type: ignore[no-untyped-def]
+    with SimulatedGateway(positions={"AAPL": (100, 149.5)}) as gw:
+        c = RawClient(gw.port, 1)
+        c.wait_for(lambda m: m[0] == "9")
+        c.send(61, 1)  # reqPositions
+        pos = c.wait_for(lambda m: m[0] == "61")
+        assert pos[4] == "AAPL" and float(pos[-2]) == 100 and float(pos[-1]) == 149.5
+        assert gw.account.cash == 1_000_000.0 - 100 * 149.5
+    with pytest.raises(ValueError, match="universe"):
+        SimulatedGateway(positions={"NOPE": (1, 1.0)})

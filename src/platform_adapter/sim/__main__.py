@@ -78,6 +78,16 @@ def serve_control(gw: SimulatedGateway, port: int) -> socket.socket:
     return srv
 
 
+def _position(text: str) -> tuple[str, tuple[float, float]]:
+    """``AAPL:100@149.50`` -> ("AAPL", (100.0, 149.5))."""
+    try:
+        symbol, rest = text.split(":", 1)
+        qty, price = rest.split("@", 1)
+        return symbol.upper(), (float(qty), float(price))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected SYMBOL:QTY@PRICE, got {text!r}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point."""
     p = argparse.ArgumentParser(prog="python -m platform_adapter.sim")
@@ -92,12 +102,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--control-port", type=int, default=None)
     p.add_argument("--no-pacing", action="store_true")
     p.add_argument("--log-level", default="WARNING")
+    p.add_argument("--position", action="append", default=[], type=_position, metavar="SYMBOL:QTY@PRICE",
+                   help="start the account with this position (repeatable), e.g. AAPL:100@149.50")
+    p.add_argument("--max-market-data-lines", type=int, default=100)
+    p.add_argument("--burst-size", type=int, default=10_000)
     a = p.parse_args(argv)
     logging.basicConfig(level=a.log_level.upper(), stream=sys.stderr)
     gw = SimulatedGateway(host=a.host, port=a.port, seed=a.seed, server_version=a.server_version,
                           account=a.account, starting_cash=a.starting_cash,
                           state_file=a.state_file, tick_interval=a.tick_interval,
-                          pacing=not a.no_pacing)
+                          pacing=not a.no_pacing, positions=dict(a.position),
+                          max_market_data_lines=a.max_market_data_lines, burst_size=a.burst_size)
     gw.start()
     if a.control_port is not None:
         ctl = serve_control(gw, a.control_port)

@@ -38,6 +38,13 @@ class Account:
         self.realized = 0.0
         self.commissions = 0.0
 
+    def seed_position(self, con_id: int, qty: float, avg_price: float) -> None:
+        """Start with ``qty`` units bought at ``avg_price`` (cash reduced as if bought)."""
+        mult = BY_CONID[con_id].mult
+        self.positions[con_id] = Position(qty=qty, avg_cost=avg_price * mult)
+        if BY_CONID[con_id].sec_type != "FUT":
+            self.cash -= qty * avg_price * mult
+
     # --- trading ---------------------------------------------------------------
     def apply_fill(self, con_id: int, side: str, qty: float, price: float,
                    commission: float) -> float:

@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 from . import messages as m
 from .account import Account
 from .account_values import account_values
-from .contracts import BY_CONID
+from .contracts import BY_CONID, UNIVERSE
 from .engine import Engine, ErrorEvent, Event, OrderEvent
 from .faults import Faults, system_text
 from .history import live_price
@@ -68,7 +68,8 @@ class SimulatedGateway:
                  tick_interval: float = 0.25, pacing: bool | PacingConfig = True,
                  max_market_data_lines: int = 100, partial_fill_size: float = 1000.0,
                  burst_on_subscribe: int = 0, burst_size: int = 10_000,
-                 rt_bar_interval: float = 5.0, conn_time_tz: str = "UTC") -> None:
+                 rt_bar_interval: float = 5.0, conn_time_tz: str = "UTC",
+                 positions: Mapping[str, tuple[float, float]] | None = None) -> None:
         self.host, self._req_port = host, port
         self.seed = seed
         self.server_version = server_version
@@ -85,6 +86,11 @@ class SimulatedGateway:
         self.lock = threading.RLock()
         self.market = Market(seed)
         self.account = Account(account, starting_cash)
+        for symbol, (qty, avg_price) in (positions or {}).items():  # e.g. {"AAPL": (100, 149.50)}
+            con_id = next((c.con_id for c in UNIVERSE if c.symbol == symbol), None)
+            if con_id is None:
+                raise ValueError(f"positions: {symbol!r} is not in the simulator's universe")
+            self.account.seed_position(con_id, qty, avg_price)
         self.engine = Engine(self.account, self.market, partial_fill_size)
         self.faults = Faults()
         self.hist_pacer = HistoricalPacer(self.pacing)
