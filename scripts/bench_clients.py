@@ -266,7 +266,13 @@ class PaClient:
             raise RuntimeError(self.pa.connection.last_error)
         self.pa.wrapper.on("tick_size", self.counter.hit)
         self.pa.wrapper.on("tick_price", lambda r, t, p, _a: self.on_tick_price(r, t, p))
-        self.pa.orders.on_order_status(lambda st: self.on_status(st.order_id, str(st.status)))
+        self.pa.orders.on_order_status(self._on_order_status)
+
+    def _on_order_status(self, status: Any) -> None:
+        # The adapter also reports its own PendingSubmit right after sending; the round trip ends
+        # with the first status the gateway reported (openOrder/orderStatus: PreSubmitted, Submitted).
+        if status.status.value != "PendingSubmit":
+            self.on_status(status.order_id, str(status.status))
 
     def on_quote(self, symbol: str, quote: Any) -> None:
         self.quotes += 1

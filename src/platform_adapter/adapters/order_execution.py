@@ -98,7 +98,7 @@ class OrderExecutionAdapter(BaseAdapter):
         if self.journal is None:
             self.journal = OrderJournal(self.settings.orders.journal_path)
         journal = self.journal
-        self.ids.load(journal.high_water(), journal.set_high_water)
+        self.ids.load(journal.high_water(), journal.defer_high_water)  # written with the order row
         if self._loaded:
             return
         self._loaded = True
@@ -290,7 +290,8 @@ class OrderExecutionAdapter(BaseAdapter):
             with self._lock:
                 self._sending.discard(order_id)
                 self._sent_at[order_id] = time.monotonic()
-        self._update(order_id, lambda t: True, kind="sent")
+        # journalled with the next write (sending and PendingSubmit restore alike); no commit of its own
+        self._update(order_id, lambda t: True, kind="sent", defer_journal=True)
         self.metrics.incr("orders_placed")
         logger.info("order {} sent: {} {} {} {} lmt={} stp={} ref={}", order_id, request.action.value,
                     request.quantity, request.contract.key, request.order_type.value, request.limit_price,
@@ -326,7 +327,8 @@ class OrderExecutionAdapter(BaseAdapter):
             return None
         return order_id
 
-    def _update(self, order_id: int, fn: Callable[[Trade], bool], kind: str = "status") -> Order | None:
+    def _update(self, order_id: int, fn: Callable[[Trade], bool], kind: str = "status",
+                defer_journal: bool = False) -> Order | None:
         """Apply ``fn`` to the trade; when it reports a change: journal, notify, wake waiters."""
         def apply(t: Trade) -> Order | None:
             if not fn(t):
@@ -338,7 +340,7 @@ class OrderExecutionAdapter(BaseAdapter):
         if order is None:
             return None
         if self.journal is not None:
-            self.journal.record_order(order, kind)
+            self.journal.record_order(order, kind, defer_journal)
         for cb in self._status_callbacks:
             self._notify(cb, order.status)
         with self._changed:

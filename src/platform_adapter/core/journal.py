@@ -4,6 +4,12 @@ Every order request is written *before* it is sent (status ``sending``), then ev
 fill and commission as it happens, and the order-id high-water mark. After a crash the adapter
 loads the journal, restores its orders and fills, and reconciles them with the gateway.
 
+Durability: WAL with ``synchronous=NORMAL``: a committed write survives the process being killed
+(it is in the OS once ``COMMIT`` returns); only an OS crash or power loss may lose the last
+commits (the file stays consistent; reconciliation with the gateway fills the gap). Each logical
+change is one transaction (e.g. high-water mark + order row + history line before a send), so
+there is one commit per change, not one per statement.
+
 Inspect it with the ``sqlite3`` shell, e.g.
 ``sqlite3 logs/orders.db "select order_id, order_ref, symbol, action, quantity, status, filled from orders"``.
 Tables: ``orders`` (one row per order, current state), ``order_events`` (append-only history),
@@ -13,6 +19,7 @@ Tables: ``orders`` (one row per order, current state), ``order_events`` (append-
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import sqlite3
 import threading
@@ -21,6 +28,8 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from loguru import logger
 
 from platform_adapter.models.contract import ContractSpec, SecType
 from platform_adapter.models.order import (
@@ -90,6 +99,11 @@ CREATE TABLE IF NOT EXISTS fills (
 """
 
 
+CHECKPOINT_SECONDS = 1.0
+_SET_META = "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+_EVENT = "INSERT INTO order_events(order_id, at, kind, detail) VALUES(?, ?, ?, ?)"
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat()
 
@@ -122,15 +136,32 @@ class OrderJournal:
                                                               isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        self._pending_high_water = 0
+        self._deferred: list[tuple[str, tuple[Any, ...]]] = []
+        self._writes = 0
+        self._stop = threading.Event()
+        self._checkpointer: threading.Thread | None = None
+        if str(path) != ":memory:":
+            # checkpoints (and the fsyncs they do) run on the checkpointer thread, not in a commit
+            self._db.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="pa-journal-checkpoint",
+                                                  daemon=True)
         self._db.executescript(SCHEMA)
+        if self._checkpointer is not None:
+            self._checkpointer.start()
 
     @property
     def closed(self) -> bool:
         return self._db is None
 
     def close(self) -> None:
+        self._stop.set()
+        if self._checkpointer is not None and self._checkpointer is not threading.current_thread():
+            self._checkpointer.join(5.0)
         with self._lock:
             if self._db is not None:
+                if self._pending_high_water or self._deferred:
+                    self._commit([])
                 self._db.close()
                 self._db = None
 
@@ -138,7 +169,56 @@ class OrderJournal:
         with self._lock:
             if self._db is None:
                 return []
+            if self._deferred:
+                self._commit([])
+            self._writes += 1
             return self._db.execute(sql, params).fetchall()
+
+    def _checkpoint_loop(self) -> None:
+        """Copy the WAL into the database file every ``CHECKPOINT_SECONDS`` after writes (PASSIVE:
+        it never blocks a writer), on its own connection, so commits do not wait for checkpoint fsyncs."""
+        db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        try:
+            db.execute("PRAGMA synchronous=NORMAL")
+            done = 0
+            while not self._stop.wait(CHECKPOINT_SECONDS):
+                writes = self._writes
+                if writes != done:
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    done = writes
+        except sqlite3.Error:
+            logger.opt(exception=True).warning("order journal {}: checkpoint failed", self.path)
+        finally:
+            db.close()
+
+    def _transaction(self, statements: list[tuple[str, tuple[Any, ...]]], defer: bool = False) -> None:
+        """Run ``statements`` as one transaction (one commit), after any deferred ones; with
+        ``defer`` only queue them for the next write (or read, or close), keeping the order."""
+        with self._lock:
+            if self._db is None:
+                return
+            if defer:
+                self._deferred.extend(statements)
+                return
+            self._commit(statements)
+
+    def _commit(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
+        db = self._db
+        assert db is not None
+        if self._pending_high_water:
+            statements = [(_SET_META, (HIGH_WATER_KEY, str(self._pending_high_water))), *statements]
+        statements = self._deferred + statements
+        self._writes += 1
+        db.execute("BEGIN")
+        try:
+            for sql, params in statements:
+                db.execute(sql, params)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        self._pending_high_water = 0
+        self._deferred = []
 
     # --- meta --------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
@@ -146,46 +226,60 @@ class OrderJournal:
         return str(rows[0][0]) if rows else None
 
     def set_meta(self, key: str, value: str) -> None:
-        self._exec("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                   (key, value))
+        self._exec(_SET_META, (key, value))
 
     def high_water(self) -> int:
         value = self.get_meta(HIGH_WATER_KEY)
-        return int(value) if value else 0
+        with self._lock:
+            pending = self._pending_high_water
+        return max(int(value) if value else 0, pending)
 
     def set_high_water(self, order_id: int) -> None:
+        """Persist the order-id high-water mark now (its own commit)."""
+        with self._lock:
+            if self._pending_high_water <= order_id:
+                self._pending_high_water = 0
         self.set_meta(HIGH_WATER_KEY, str(order_id))
+
+    def defer_high_water(self, order_id: int) -> None:
+        """Persist the high-water mark with the next write, in the same transaction: the order
+        allocator's persister when every allocated id is journalled (:meth:`record_request`)
+        before it is sent, so it is durable before IB sees it, without a commit of its own."""
+        with self._lock:
+            self._pending_high_water = max(self._pending_high_water, order_id)
 
     # --- orders ------------------------------------------------------------------------------
     def record_request(self, order_id: int, request: OrderRequest, client_id: int) -> None:
         """Write a new order with status ``sending`` (before it is sent to IB)."""
         now = _now()
         r = request
-        self._exec(
-            "INSERT INTO orders(order_id, order_ref, client_id, account, symbol, contract, action, quantity,"
-            " order_type, limit_price, stop_price, tif, outside_rth, status, remaining, created_at, updated_at)"
-            " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (order_id, r.order_ref, client_id, r.account, r.contract.symbol, _contract_json(r.contract),
-             r.action.value, str(r.quantity), r.order_type.value, r.limit_price, r.stop_price, r.tif.value,
-             int(r.outside_rth), SENDING, str(r.quantity), now, now))
-        self.event(order_id, "request", f"{r.action.value} {r.quantity} {r.contract.symbol} {r.order_type.value}")
+        self._transaction([
+            ("INSERT INTO orders(order_id, order_ref, client_id, account, symbol, contract, action, quantity,"
+             " order_type, limit_price, stop_price, tif, outside_rth, status, remaining, created_at, updated_at)"
+             " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             (order_id, r.order_ref, client_id, r.account, r.contract.symbol, _contract_json(r.contract),
+              r.action.value, str(r.quantity), r.order_type.value, r.limit_price, r.stop_price, r.tif.value,
+              int(r.outside_rth), SENDING, str(r.quantity), now, now)),
+            (_EVENT, (order_id, now, "request", f"{r.action.value} {r.quantity} {r.contract.symbol} "
+                                                f"{r.order_type.value}"))])
 
-    def record_order(self, order: Order, kind: str = "status") -> None:
-        """Update an order's current state (and request, after a modify) and log the change."""
+    def record_order(self, order: Order, kind: str = "status", defer: bool = False) -> None:
+        """Update an order's current state (and request, after a modify) and log the change; with
+        ``defer`` the change is committed with the next write (any read or close flushes it)."""
         s, r = order.status, order.request
-        self._exec(
-            "UPDATE orders SET perm_id = ?, status = ?, filled = ?, remaining = ?, avg_fill_price = ?,"
-            " last_fill_price = ?, reject_reason = ?, quantity = ?, order_type = ?, limit_price = ?,"
-            " stop_price = ?, tif = ?, updated_at = ? WHERE order_id = ?",
-            (order.perm_id, s.status.value, str(s.filled), str(s.remaining), s.avg_fill_price, s.last_fill_price,
-             s.reject_reason, str(r.quantity), r.order_type.value, r.limit_price, r.stop_price, r.tif.value, _now(),
-             order.order_id))
-        self.event(order.order_id, kind, f"{s.status.value} filled={s.filled} remaining={s.remaining}"
-                   + (f" reason={s.reject_reason}" if s.reject_reason else ""))
+        now = _now()
+        self._transaction([
+            ("UPDATE orders SET perm_id = ?, status = ?, filled = ?, remaining = ?, avg_fill_price = ?,"
+             " last_fill_price = ?, reject_reason = ?, quantity = ?, order_type = ?, limit_price = ?,"
+             " stop_price = ?, tif = ?, updated_at = ? WHERE order_id = ?",
+             (order.perm_id, s.status.value, str(s.filled), str(s.remaining), s.avg_fill_price, s.last_fill_price,
+              s.reject_reason, str(r.quantity), r.order_type.value, r.limit_price, r.stop_price, r.tif.value, now,
+              order.order_id)),
+            (_EVENT, (order.order_id, now, kind, f"{s.status.value} filled={s.filled} remaining={s.remaining}"
+                      + (f" reason={s.reject_reason}" if s.reject_reason else "")))], defer)
 
     def event(self, order_id: int, kind: str, detail: str = "") -> None:
-        self._exec("INSERT INTO order_events(order_id, at, kind, detail) VALUES(?, ?, ?, ?)",
-                   (order_id, _now(), kind, detail))
+        self._exec(_EVENT, (order_id, _now(), kind, detail))
 
     def record_fill(self, fill: Fill, ib_time: str = "", notified: bool = False) -> None:
         """Insert or update one execution (keyed by its id without the correction suffix)."""
@@ -235,6 +329,7 @@ class OrderJournal:
         return self._exec(sql, params)
 
 
+@functools.lru_cache(maxsize=1024)
 def _contract_json(spec: ContractSpec) -> str:
     data = dataclasses.asdict(spec)
     data["sec_type"] = spec.sec_type.value

@@ -1,8 +1,9 @@
 """Order ids: one locked allocator that never hands out an id twice.
 
 The next id is ``max(highest id ever used + 1, gateway's nextValidId)``; the highest id used is
-persisted (in the order journal) before the id is returned, so ids are never reused even when a
-restarted gateway sends a ``nextValidId`` lower than ids it has already seen.
+handed to the persister before the id is returned (the order adapter's persister writes it in the
+same journal transaction as the order row, before the order is sent), so ids are never reused even
+when a restarted gateway sends a ``nextValidId`` lower than ids it has already seen.
 """
 
 from __future__ import annotations

@@ -1,0 +1,107 @@
+"""Order journal commits: one transaction per change, the high-water mark written with the order
+row, deferred writes flushed by the next write/read/close, background WAL checkpoints."""
+
+from __future__ import annotations
+
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from platform_adapter.core.journal import OrderJournal
+from platform_adapter.core.order_ids import OrderIdAllocator
+from platform_adapter.models.contract import ContractSpec
+from platform_adapter.models.order import (
+    Order,
+    OrderAction,
+    OrderRequest,
+    OrderState,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+)
+from tests.conftest import wait_for
+
+
+def request(ref: str) -> OrderRequest:
+    return OrderRequest(ContractSpec("AAPL"), OrderAction.BUY, Decimal(5), OrderType.LIMIT, 10.0, None,
+                        TimeInForce.DAY, False, "DU1", ref)
+
+
+def order(order_id: int, ref: str, state: OrderState) -> Order:
+    status = OrderStatus(order_id, state, Decimal(0), Decimal(5), 0.0, 0.0, 0)
+    return Order(order_id, request(ref), status, 0, 1)
+
+
+def outside(path: Path, sql: str) -> list[tuple[object, ...]]:
+    """What another process would read from the file now."""
+    with sqlite3.connect(path) as db:
+        return db.execute(sql).fetchall()
+
+
+def test_high_water_is_written_with_the_order_row(tmp_path: Path) -> None:
+    path = tmp_path / "orders.db"
+    journal = OrderJournal(path)
+    ids = OrderIdAllocator()
+    ids.load(journal.high_water(), journal.defer_high_water)
+    first = ids.allocate()
+    assert journal.high_water() == first  # readers see it at once
+    assert outside(path, "SELECT value FROM meta") == []  # no commit of its own
+    journal.record_request(first, request("r1"), 1)
+    assert outside(path, "SELECT value FROM meta") == [(str(first),)]
+    assert outside(path, "SELECT order_id, status FROM orders") == [(first, "sending")]
+    second = ids.allocate()
+    journal.close()  # a pending mark is written on close
+    reopened = OrderJournal(path)
+    try:
+        assert reopened.high_water() == second
+    finally:
+        reopened.close()
+
+
+def test_deferred_update_commits_with_the_next_write_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "orders.db"
+    journal = OrderJournal(path)
+    try:
+        journal.record_request(1, request("r1"), 1)
+        journal.record_order(order(1, "r1", OrderState.PENDING_SUBMIT), "sent", defer=True)
+        assert outside(path, "SELECT status FROM orders") == [("sending",)]
+        journal.record_order(order(1, "r1", OrderState.SUBMITTED), "open_order")
+        assert outside(path, "SELECT status FROM orders") == [("Submitted",)]
+        kinds = outside(path, "SELECT kind FROM order_events ORDER BY id")
+        assert kinds == [("request",), ("sent",), ("open_order",)]
+        journal.record_order(order(1, "r1", OrderState.CANCELLED), "status", defer=True)
+        assert journal.rows("SELECT status FROM orders") == [("Cancelled",)]  # a read flushes first
+    finally:
+        journal.close()
+
+
+def test_a_failed_transaction_rolls_back_and_keeps_the_deferred_writes(tmp_path: Path) -> None:
+    path = tmp_path / "orders.db"
+    journal = OrderJournal(path)
+    try:
+        journal.record_request(1, request("r1"), 1)
+        journal.record_order(order(1, "r1", OrderState.PENDING_SUBMIT), "sent", defer=True)
+        with pytest.raises(sqlite3.IntegrityError):
+            journal.record_request(2, request("r1"), 1)  # duplicate orderRef
+        assert outside(path, "SELECT order_id, status FROM orders") == [(1, "sending")]
+        journal.event(1, "note")
+        assert outside(path, "SELECT order_id, status FROM orders") == [(1, "PendingSubmit")]
+    finally:
+        journal.close()
+
+
+def test_wal_is_checkpointed_in_the_background(tmp_path: Path) -> None:
+    path = tmp_path / "orders.db"
+    journal = OrderJournal(path)
+    try:
+        for i in range(1, 201):
+            journal.record_request(i, request(f"r{i}"), 1)
+        wal = Path(str(path) + "-wal")
+        assert wal.stat().st_size > 0
+        # the rows reach the main database file without any commit doing a checkpoint
+        wait_for(lambda: path.stat().st_size > 64 * 1024, timeout=10)
+    finally:
+        journal.close()
+    assert outside(path, "SELECT count(*) FROM orders") == [(200,)]
