@@ -3,7 +3,9 @@
 Limit BUY orders far below the market (they rest, no fills). The adapter's token bucket is raised
 out of the way (rate and capacity 1e9) and the simulator runs with pacing off; ibapi and ib_async
 have no throttle. Each RTT is measured from just before the place call to the status callback
-(timestamped inside the callback, so the waiting thread's wake-up is not counted for anyone).
+(timestamped inside the callback, so the waiting thread's wake-up is not counted for anyone); for
+pa the first status the gateway reported (the adapter's own PendingSubmit after sending is skipped).
+"+ gc.freeze()" rows: pa with ``ib_connection.gc_freeze: true``, pa_core with gc.freeze() after connect.
 Separately: the TokenBucket's cost per acquire() under the limit (50/s bucket, 40 acquires).
 
     .venv/bin/python scripts/bench_order_rtt.py [--orders 2000] [--runs 3]
@@ -28,7 +30,10 @@ CLIENT_ORDER = ("pa_core", "pa", "ibapi", "ib_async")
 
 def worker(name: str, port: int, client_id: int, orders: int, freeze: bool) -> None:
     client = CLIENTS[name]()
-    client.connect(port, client_id)
+    if freeze and name == "pa":  # the facade's own option (ib_connection.gc_freeze)
+        client.connect(port, client_id, **{"ib_connection.gc_freeze": True})
+    else:
+        client.connect(port, client_id)
     got = threading.Event()
     first: dict[int, float] = {}
 
@@ -38,7 +43,7 @@ def worker(name: str, port: int, client_id: int, orders: int, freeze: bool) -> N
             got.set()
 
     client.on_status = on_status
-    if freeze:
+    if freeze and name != "pa":
         gc.collect()
         gc.freeze()
     next_id = max(client.next_id, 1) + 10
@@ -91,7 +96,7 @@ def main() -> None:
         worker(name, int(port), int(cid), int(orders), freeze == "1")
         return
     clients = args.clients.split(",")
-    variants = [(c, False) for c in clients] + ([("pa_core", True)] if "pa_core" in clients else [])
+    variants = [(c, False) for c in clients] + [(c, True) for c in ("pa_core", "pa") if c in clients]
     results: dict[str, dict[str, list[float]]] = {}
     errors: dict[str, str] = {}
     client_id = 200
@@ -130,7 +135,8 @@ def main() -> None:
              f"{args.runs} runs (fresh process each; medians of the runs)\n\n" + "\n".join(lines) +
              "\n\nAdapter token bucket raised to 1e9/s and simulator pacing off for this run (peers have no "
              "throttle). pa_core = IBClient.placeOrder through our ConnectionManager; pa = "
-             "PlatformAdapter.orders.place_order (validation, journal, state) with its status callback. "
+             "PlatformAdapter.orders.place_order (validation, journal, state) to its status callback with the first "
+             "gateway-reported status. "
              f"TokenBucket under the limit (50/s, 40 acquires): p50 {limiter['p50_us']:.2f} us, max "
              f"{limiter['max_us']:.2f} us per acquire, {limiter['waits']} waits (never sleeps).")
     path = write_results("order_rtt", {"orders": args.orders, "runs": args.runs, "stats": stats,

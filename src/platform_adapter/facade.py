@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from typing import Any
 
@@ -87,6 +88,9 @@ class PlatformAdapter:
             logger.warning("Connected with incomplete start-up ({})", ", ".join(failed))
         else:
             logger.info("Ready for operations")
+        if self.settings.ib_connection.gc_freeze:
+            gc.collect()
+            gc.freeze()  # start-up objects leave the collector's generations (ib_connection.gc_freeze)
         return True
 
     def start_metrics(self) -> MetricsExporter | None:

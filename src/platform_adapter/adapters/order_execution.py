@@ -3,9 +3,9 @@ orders; never lose a fill, never reuse an order id, never send an order twice.""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
@@ -71,6 +71,7 @@ class OrderExecutionAdapter(BaseAdapter):
         self._sending: set[int] = set()
         self._sent_at: dict[int, float] = {}
         self._status_callbacks: list[Callable[[OrderStatus], Any]] = []
+        self._ib_contracts: dict[ContractInfo, Any] = {}
         self._fill_callbacks: list[Callable[[Fill], Any]] = []
         self._loaded = False
         for event, handler in (("error", self._on_error), ("open_order", self._on_open_order),
@@ -139,7 +140,7 @@ class OrderExecutionAdapter(BaseAdapter):
         v.check_live(self.settings.orders, account, self.connection.port)
         info = self.contracts.resolve(spec)
         self._check_trade(info, act, qty, limit, stop, qty)
-        ref = f"{self.settings.orders.order_ref_prefix}-{uuid.uuid4().hex[:16]}" + (f"-{user_ref}" if user_ref else "")
+        ref = f"{self.settings.orders.order_ref_prefix}-{os.urandom(8).hex()}" + (f"-{user_ref}" if user_ref else "")
         request = OrderRequest(spec, act, qty, otype, limit, stop, tif, outside_rth, account, ref)
         return self._send_new(request, info)
 
@@ -182,7 +183,7 @@ class OrderExecutionAdapter(BaseAdapter):
         with self._lock:
             self._pending[order_id] = "modify"
         self._journal_event(order_id, "modify", f"quantity={qty} limit={limit} stop={stop} tif={tif.value}")
-        client.placeOrder(order_id, ContractResolver.ib_contract(info), build_ib_order(new))
+        client.placeOrder(order_id, self._ib_contract(info), build_ib_order(new))
         logger.info("order {}: modification sent ({})", order_id, kwargs)
         return True
 
@@ -281,7 +282,7 @@ class OrderExecutionAdapter(BaseAdapter):
         self._index(order_id, request.order_ref, 0)
         try:
             journal.record_request(order_id, request, client_id)
-            client.placeOrder(order_id, ContractResolver.ib_contract(info), build_ib_order(request))
+            client.placeOrder(order_id, self._ib_contract(info), build_ib_order(request))
         except OSError as exc:
             logger.error("order {} ({}): sending failed: {}; it will be looked up by orderRef, never re-sent",
                          order_id, request.order_ref, exc)
@@ -297,6 +298,13 @@ class OrderExecutionAdapter(BaseAdapter):
                     request.quantity, request.contract.key, request.order_type.value, request.limit_price,
                     request.stop_price, request.order_ref)
         return order_id
+
+    def _ib_contract(self, info: ContractInfo) -> Any:
+        """The ibapi Contract of a resolved instrument, built once (ibapi only reads it)."""
+        contract = self._ib_contracts.get(info)
+        if contract is None:
+            contract = self._ib_contracts[info] = ContractResolver.ib_contract(info)
+        return contract
 
     def _index(self, order_id: int, order_ref: str, perm_id: int) -> None:
         with self._lock:

@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ibapi.order import Order as IBOrder
+from ibapi.softdollartier import SoftDollarTier
 
 from platform_adapter.adapters.order_validation import parse_action, parse_order_type
 from platform_adapter.errors import ValidationError
@@ -51,9 +52,22 @@ def to_decimal(value: Any) -> Decimal:
     return d
 
 
+_IB_ORDER_DEFAULTS = dict(IBOrder().__dict__)  # ibapi's ~150 defaults, copied (not re-run) per order
+
+
+def new_ib_order() -> IBOrder:
+    """A default ibapi Order, like ``IBOrder()`` at a tenth of the cost (its mutable defaults are
+    fresh objects, never shared between orders)."""
+    o: IBOrder = IBOrder.__new__(IBOrder)
+    o.__dict__.update(_IB_ORDER_DEFAULTS)
+    o.softDollarTier = SoftDollarTier("", "", "")
+    o.conditions = []
+    return o
+
+
 def build_ib_order(request: OrderRequest) -> IBOrder:
     """The ibapi Order for a validated request."""
-    o = IBOrder()
+    o = new_ib_order()
     o.action = request.action.value
     o.totalQuantity = request.quantity
     o.orderType = request.order_type.value

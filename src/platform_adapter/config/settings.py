@@ -42,6 +42,7 @@ class IBConnectionConfig:
     max_client_version: int = 200
     client_id_retry: bool = False
     request_timeout: float = 30.0
+    gc_freeze: bool = False  # gc.freeze() after each connect: fewer, shorter GC pauses (process-wide)
 
 
 @dataclass(frozen=True)
