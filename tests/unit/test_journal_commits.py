@@ -49,15 +49,39 @@ def test_high_water_is_written_with_the_order_row(tmp_path: Path) -> None:
     assert journal.high_water() == first  # readers see it at once
     assert outside(path, "SELECT value FROM meta") == []  # no commit of its own
     journal.record_request(first, request("r1"), 1)
-    assert outside(path, "SELECT value FROM meta") == [(str(first),)]
+    # the committed order row carries the mark (no extra meta write for it)
     assert outside(path, "SELECT order_id, status FROM orders") == [(first, "sending")]
-    second = ids.allocate()
+    assert outside(path, "SELECT value FROM meta") == []
+    reader = OrderJournal(path)
+    try:
+        assert reader.high_water() == first
+    finally:
+        reader.close()
+    second = ids.allocate()  # allocated, never journalled as an order
     journal.close()  # a pending mark is written on close
+    assert outside(path, "SELECT value FROM meta") == [(str(second),)]
     reopened = OrderJournal(path)
     try:
         assert reopened.high_water() == second
     finally:
         reopened.close()
+
+
+def test_a_later_row_update_supersedes_the_deferred_one(tmp_path: Path) -> None:
+    path = tmp_path / "orders.db"
+    journal = OrderJournal(path)
+    try:
+        journal.record_request(1, request("r1"), 1)
+        journal.record_request(2, request("r2"), 1)
+        journal.record_order(order(1, "r1", OrderState.PENDING_SUBMIT), "sent", defer=True)
+        journal.record_order(order(2, "r2", OrderState.PENDING_SUBMIT), "sent", defer=True)
+        journal.record_order(order(1, "r1", OrderState.SUBMITTED), "open_order")
+        assert outside(path, "SELECT order_id, status FROM orders ORDER BY order_id") == [
+            (1, "Submitted"), (2, "PendingSubmit")]
+        assert outside(path, "SELECT order_id, kind FROM order_events WHERE kind != 'request' ORDER BY id") == [
+            (1, "sent"), (2, "sent"), (1, "open_order")]
+    finally:
+        journal.close()
 
 
 def test_deferred_update_commits_with_the_next_write_in_order(tmp_path: Path) -> None:

@@ -101,6 +101,9 @@ CREATE TABLE IF NOT EXISTS fills (
 
 CHECKPOINT_SECONDS = 1.0
 _SET_META = "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+_UPDATE_ORDER = ("UPDATE orders SET perm_id = ?, status = ?, filled = ?, remaining = ?, avg_fill_price = ?,"
+                 " last_fill_price = ?, reject_reason = ?, quantity = ?, order_type = ?, limit_price = ?,"
+                 " stop_price = ?, tif = ?, updated_at = ? WHERE order_id = ?")
 _EVENT = "INSERT INTO order_events(order_id, at, kind, detail) VALUES(?, ?, ?, ?)"
 
 
@@ -191,15 +194,23 @@ class OrderJournal:
         finally:
             db.close()
 
-    def _transaction(self, statements: list[tuple[str, tuple[Any, ...]]], defer: bool = False) -> None:
+    def _transaction(self, statements: list[tuple[str, tuple[Any, ...]]], defer: bool = False,
+                     high_water: int = 0, supersedes: int = 0) -> None:
         """Run ``statements`` as one transaction (one commit), after any deferred ones; with
-        ``defer`` only queue them for the next write (or read, or close), keeping the order."""
+        ``defer`` only queue them for the next write (or read, or close), keeping the order.
+        ``high_water``: an order id these statements persist (a pending mark up to it is not
+        written separately); ``supersedes``: an order whose deferred row update these statements
+        overwrite (the deferred history line stays)."""
         with self._lock:
             if self._db is None:
                 return
             if defer:
                 self._deferred.extend(statements)
                 return
+            if high_water and self._pending_high_water <= high_water:
+                self._pending_high_water = 0
+            if supersedes and self._deferred:
+                self._deferred = [st for st in self._deferred if st[0] is not _UPDATE_ORDER or st[1][-1] != supersedes]
             self._commit(statements)
 
     def _commit(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
@@ -229,10 +240,12 @@ class OrderJournal:
         self._exec(_SET_META, (key, value))
 
     def high_water(self) -> int:
+        """The highest order id ever used: the persisted mark, or a journalled order above it."""
         value = self.get_meta(HIGH_WATER_KEY)
+        top = self._exec("SELECT max(order_id) FROM orders")[0][0]
         with self._lock:
             pending = self._pending_high_water
-        return max(int(value) if value else 0, pending)
+        return max(int(value) if value else 0, int(top or 0), pending)
 
     def set_high_water(self, order_id: int) -> None:
         """Persist the order-id high-water mark now (its own commit)."""
@@ -261,7 +274,7 @@ class OrderJournal:
               r.action.value, str(r.quantity), r.order_type.value, r.limit_price, r.stop_price, r.tif.value,
               int(r.outside_rth), SENDING, str(r.quantity), now, now)),
             (_EVENT, (order_id, now, "request", f"{r.action.value} {r.quantity} {r.contract.symbol} "
-                                                f"{r.order_type.value}"))])
+                                                f"{r.order_type.value}"))], high_water=order_id)
 
     def record_order(self, order: Order, kind: str = "status", defer: bool = False) -> None:
         """Update an order's current state (and request, after a modify) and log the change; with
@@ -269,14 +282,13 @@ class OrderJournal:
         s, r = order.status, order.request
         now = _now()
         self._transaction([
-            ("UPDATE orders SET perm_id = ?, status = ?, filled = ?, remaining = ?, avg_fill_price = ?,"
-             " last_fill_price = ?, reject_reason = ?, quantity = ?, order_type = ?, limit_price = ?,"
-             " stop_price = ?, tif = ?, updated_at = ? WHERE order_id = ?",
+            (_UPDATE_ORDER,
              (order.perm_id, s.status.value, str(s.filled), str(s.remaining), s.avg_fill_price, s.last_fill_price,
               s.reject_reason, str(r.quantity), r.order_type.value, r.limit_price, r.stop_price, r.tif.value, now,
               order.order_id)),
             (_EVENT, (order.order_id, now, kind, f"{s.status.value} filled={s.filled} remaining={s.remaining}"
-                      + (f" reason={s.reject_reason}" if s.reject_reason else "")))], defer)
+                      + (f" reason={s.reject_reason}" if s.reject_reason else "")))], defer,
+                          supersedes=order.order_id)
 
     def event(self, order_id: int, kind: str, detail: str = "") -> None:
         self._exec(_EVENT, (order_id, _now(), kind, detail))
