@@ -262,3 +262,35 @@ def test_link_lost_again_while_restoring_state_reconnects_again(make_adapter, ga
     wait_for(lambda: pa.connection.reconnect_count >= 2 and pa.is_connected(), 15)
     assert drops == [1]
     assert pa.connection.check_health(5)
+
+
+def test_manual_reconnect_during_an_automatic_one_makes_one_connection(make_adapter, gateway) -> None:
+    pa = make_adapter()
+    in_handler, release = threading.Event(), threading.Event()
+
+    def slow_restore() -> None:
+        if not in_handler.is_set():
+            in_handler.set()
+            release.wait(10)
+
+    pa.wrapper.on("reconnected", slow_restore)
+    gateway.drop_all_connections()
+    assert in_handler.wait(10)  # the automatic loop is restoring state
+    result: list[bool] = []
+    manual = threading.Thread(target=lambda: result.append(pa.connection.reconnect()))
+    manual.start()
+    wait_for(lambda: not pa.connection.client.isConnected(), 5)
+    release.set()
+    manual.join(15)
+    assert result == [True] and pa.is_connected()
+    assert gateway.stats().clients == [pa.connection.client_id]
+    assert "in use" not in pa.connection.last_error
+
+
+def test_connect_while_reconnecting_waits_for_the_reconnect(make_adapter, gateway) -> None:
+    pa = make_adapter(**{"ib_connection.reconnect_backoff": 0.5, "ib_connection.reconnect_max_delay": 0.5})
+    gateway.drop_all_connections()
+    wait_for(lambda: pa.connection.state is ConnectionState.RECONNECTING, 5)
+    assert pa.connection.connect() is True
+    assert pa.connection.reconnect_count == 1
+    assert gateway.stats().clients == [pa.connection.client_id]

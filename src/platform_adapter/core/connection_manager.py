@@ -84,6 +84,7 @@ class ConnectionManager:
         self._decoder: Decoder | None = None
         self._health_thread: threading.Thread | None = None
         self._reconnect_thread: threading.Thread | None = None
+        self._reconnect_guard = threading.Lock()  # one reconnect loop at a time (manual or automatic)
         self._heartbeat = threading.Event()
         self._accounts_seen = threading.Event()
         self._next_id_seen = threading.Event()
@@ -119,6 +120,9 @@ class ConnectionManager:
             if self.is_connected():
                 logger.info("connect: already connected to {}:{}", self.host, self.port)
                 return True
+            if self._state is ConnectionState.RECONNECTING:
+                logger.info("connect: a reconnect is under way; waiting for it")
+                return self.wait_until_connected(self.config.timeout)
             self.host = host if host is not None else self.host
             self.port = port if port is not None else self.port
             self.client_id = client_id if client_id is not None else self.client_id
@@ -460,17 +464,21 @@ class ConnectionManager:
     def _reconnect_loop(self) -> bool:
         """Reconnect with backoff; if the link drops again while the ``reconnected`` handlers
         restore state (their loss is not acted on while this thread lives), start over."""
-        while True:
-            if not self._reconnect_attempts():
-                return False
-            if self.is_connected() or self._user_disconnect:
-                return True
-            logger.warning("Link to {}:{} dropped again while restoring state; reconnecting", self.host, self.port)
-            self._set_state(ConnectionState.RECONNECTING)
+        with self._reconnect_guard:
+            while True:
+                if not self._reconnect_attempts():
+                    return False
+                if self.is_connected() or self._user_disconnect:
+                    return True
+                logger.warning("Link to {}:{} dropped again while restoring state; reconnecting", self.host,
+                               self.port)
+                self._set_state(ConnectionState.RECONNECTING)
 
     def _reconnect_attempts(self) -> bool:
         cfg = self.config
         for attempt in range(cfg.reconnect_max_attempts):
+            if self.is_connected():
+                return True  # another reconnect loop (manual or automatic) got there first
             delay = self.backoff_delay(attempt)
             logger.warning("Reconnect attempt {}/{} to {}:{} in {:.2f}s", attempt + 1, cfg.reconnect_max_attempts,
                            self.host, self.port, delay)
