@@ -64,3 +64,21 @@ def test_unknown_contract_200(gateway: SimulatedGateway, raw) -> None:  # type: 
     c.send(9, 8, 77, 0, "NOPE", "STK", "", "", "", "", "SMART", "", "USD", "", "", 0, "", "", "")
     e = c.wait_error(200)
     assert e[2] == "77" and e[4] == "No security definition has been found for the request"
+
+
+def test_a_session_closed_during_its_handshake_does_not_keep_its_client_id(gateway) -> None:  # type: ignore[no-untyped-def]
+    import threading as _threading
+
+    class Stub:  # the two attributes registration looks at
+        def __init__(self) -> None:
+            self.closed = _threading.Event()
+            self.client_id: int | None = None
+
+    closed = Stub()
+    closed.closed.set()
+    assert gateway._register(closed, 77) is False
+    assert 77 not in gateway.sessions
+    live = Stub()
+    assert gateway._register(live, 77) is True and live.client_id == 77
+    gateway._unregister(live)
+    assert 77 not in gateway.sessions

@@ -162,9 +162,12 @@ class SimulatedGateway:
 
     def _register(self, s: Session, client_id: int) -> bool:
         with self.lock:
-            if client_id in self.sessions:
+            # a session closed while it was handshaking (e.g. drop_all_connections) must not
+            # hold on to its client id; the id is set under the lock so _unregister sees it
+            if client_id in self.sessions or s.closed.is_set():
                 return False
             self.sessions[client_id] = s
+            s.client_id = client_id
             return True
 
     def _unregister(self, s: Session) -> None:

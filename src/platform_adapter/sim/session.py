@@ -166,7 +166,6 @@ class Session(threading.Thread):
             self.send(m.error(self.sv, -1, 326, DUP_CLIENT_TEXT, "", int(time.time() * 1000)))
             time.sleep(0.05)
             return False
-        self.client_id = cid
         self.send(m.managed_accounts(self.gw.account_id), m.next_valid_id(self.gw.next_order_id()))
         self.send(*[m.error(self.sv, -1, c, system_text(c), "", int(time.time() * 1000))
                     for c in (2104, 2107, 2158)])
