@@ -175,3 +175,25 @@ def test_wrapper_routes_and_isolates_handler_errors() -> None:
     w.on("error", lambda *a: got.append(a))
     w.error(5, 0, 200, "No security definition")
     assert got == [(5, 200, "No security definition", "")]
+
+
+def test_end_waiter_finishes_times_out_and_fails_fast_on_link_loss() -> None:
+    from platform_adapter.core.request_registry import EndWaiter
+
+    reg = RequestRegistry()
+    waiter = EndWaiter(reg, "openOrderEnd")
+    waiter.begin()
+    waiter.done()
+    waiter.wait(1)
+    assert len(reg) == 0
+    waiter.begin()
+    with pytest.raises(RequestTimeout, match="no openOrderEnd within 0.01s"):
+        waiter.wait(0.01)
+    assert len(reg) == 0
+    waiter.begin()
+    threading.Timer(0.05, reg.fail_all, args=(NotConnected("link lost"),)).start()
+    with pytest.raises(NotConnected):
+        waiter.wait(30)  # not the 30 s timeout: the dropped link ends it
+    with pytest.raises(PlatformAdapterError, match="without begin"):
+        waiter.wait(1)
+    waiter.done()  # a late End is ignored

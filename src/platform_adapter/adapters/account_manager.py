@@ -14,7 +14,8 @@ from loguru import logger
 from platform_adapter.adapters.account_updates import AccountValue, summary_from_values
 from platform_adapter.adapters.order_models import opt_float, spec_from_contract, to_decimal
 from platform_adapter.core.base_adapter import AdapterContext, BaseAdapter
-from platform_adapter.errors import PlatformAdapterError, RequestTimeout, ValidationError
+from platform_adapter.core.request_registry import EndWaiter
+from platform_adapter.errors import PlatformAdapterError, ValidationError
 from platform_adapter.models.account import AccountSummary, PnL
 from platform_adapter.models.position import Position
 
@@ -36,8 +37,8 @@ class AccountManager(BaseAdapter):
         super().__init__(ctx)
         self._lock = threading.Lock()
         self._request_lock = threading.Lock()
-        self._positions_done = threading.Event()
-        self._download_done = threading.Event()
+        self._positions_done = EndWaiter(ctx.registry, "positionEnd")
+        self._download_done = EndWaiter(ctx.registry, "accountDownloadEnd")
         self._collect: list[Position] | None = None
         self._portfolio: dict[tuple[str, int], Position] = {}
         self._callbacks: list[AccountCallback] = []
@@ -49,8 +50,8 @@ class AccountManager(BaseAdapter):
         self.refreshes = 0
         for event, handler in (("update_account_value", self._on_account_value),
                                ("update_portfolio", self._on_portfolio),
-                               ("account_download_end", lambda _name: self._download_done.set()),
-                               ("position", self._on_position), ("position_end", self._positions_done.set),
+                               ("account_download_end", self._download_done.done),
+                               ("position", self._on_position), ("position_end", self._positions_done.done),
                                ("account_summary", self._on_summary), ("account_summary_end", self._on_summary_end),
                                ("pnl", self._on_pnl), ("reconnected", self._on_reconnected),
                                ("ib_link", self._on_ib_link)):
@@ -84,10 +85,9 @@ class AccountManager(BaseAdapter):
         self.account = self.settings.ib_connection.account_id or (accounts[0] if accounts else "")
         timeout = self.settings.ib_connection.request_timeout
         with self._request_lock:
-            self._download_done.clear()
+            self._download_done.begin()
             client.reqAccountUpdates(True, self.account)
-            if not self._download_done.wait(timeout):
-                raise RequestTimeout(f"no accountDownloadEnd within {timeout:g}s")
+            self._download_done.wait(timeout)
         self.refresh_positions()
         if self._pnl_req_id is not None:
             client.cancelPnL(self._pnl_req_id)
@@ -199,13 +199,13 @@ class AccountManager(BaseAdapter):
         with self._request_lock:
             with self._lock:
                 self._collect = []
-            self._positions_done.clear()
+            self._positions_done.begin()
             client.reqPositions()
-            ok = self._positions_done.wait(timeout)
-            with self._lock:
-                collected, self._collect = self._collect or [], None
-            if not ok:
-                raise RequestTimeout(f"no positionEnd within {timeout:g}s")
+            try:
+                self._positions_done.wait(timeout)
+            finally:
+                with self._lock:
+                    collected, self._collect = self._collect or [], None
         merged = [self._merge(p) for p in collected]
         for change in self.state.replace_positions(merged, None):
             logger.warning("position reconciliation: {}", change)

@@ -14,7 +14,8 @@ from ibapi.execution import ExecutionFilter
 from loguru import logger
 
 from platform_adapter.adapters.order_models import parse_state, to_decimal
-from platform_adapter.errors import PlatformAdapterError, RequestTimeout
+from platform_adapter.core.request_registry import EndWaiter
+from platform_adapter.errors import PlatformAdapterError
 from platform_adapter.models.order import TERMINAL_STATES, OrderState
 
 if TYPE_CHECKING:
@@ -30,17 +31,17 @@ class OrderReconciler:
     def __init__(self, adapter: OrderExecutionAdapter) -> None:
         self.adapter = adapter
         self._lock = threading.Lock()
-        self._open_done = threading.Event()
-        self._completed_done = threading.Event()
+        self._open_done = EndWaiter(adapter.registry, "openOrderEnd")
+        self._completed_done = EndWaiter(adapter.registry, "completedOrdersEnd")
         self._seen_open: set[int] | None = None
         self._seen_completed: set[int] | None = None
         self._completed: list[tuple[int, OrderState, str, Decimal]] | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.runs = 0
-        for event, handler in (("open_order_end", self._open_done.set),
+        for event, handler in (("open_order_end", self._open_done.done),
                                ("completed_order", self._on_completed_order),
-                               ("completed_orders_end", self._completed_done.set),
+                               ("completed_orders_end", self._completed_done.done),
                                ("exec_details_end", self._on_exec_details_end),
                                ("reconnected", self._on_reconnected),
                                ("ib_link", self._on_ib_link)):
@@ -122,14 +123,12 @@ class OrderReconciler:
             self._seen_open, self._seen_completed = set(), set()
             self._completed = completed
             try:
-                self._open_done.clear()
+                self._open_done.begin()
                 client.reqOpenOrders()
-                if not self._open_done.wait(timeout):
-                    raise RequestTimeout(f"no openOrderEnd within {timeout:g}s")
-                self._completed_done.clear()
+                self._open_done.wait(timeout)
+                self._completed_done.begin()
                 client.reqCompletedOrders(True)
-                if not self._completed_done.wait(timeout):
-                    raise RequestTimeout(f"no completedOrdersEnd within {timeout:g}s")
+                self._completed_done.wait(timeout)
                 seen = set(self._seen_open) | set(self._seen_completed)
                 exec_filter = ExecutionFilter()
                 exec_filter.time = a.fills.last_ib_time

@@ -108,3 +108,41 @@ class RequestRegistry:
 
     def __len__(self) -> int:
         return len(self._pending)
+
+
+class EndWaiter:
+    """One outstanding IB request that has no request id (``reqOpenOrders``, ``reqPositions``,
+    ``reqAccountUpdates``...) and ends with its ``...End`` message.
+
+    It is kept in the :class:`RequestRegistry` under a private id, so a dropped link fails the
+    wait at once with ``NotConnected`` instead of letting it run into its timeout. Callers make
+    one such request of a kind at a time (under their own lock).
+    """
+
+    def __init__(self, registry: RequestRegistry, end_message: str) -> None:
+        self._registry = registry
+        self.kind = end_message
+        self._pending: PendingRequest | None = None
+
+    def begin(self) -> None:
+        """Call just before sending the request."""
+        self._pending = self._registry.start(self.kind)
+
+    def done(self, *_: Any) -> None:
+        """The ``...End`` handler (extra callback arguments are ignored)."""
+        pending = self._pending
+        if pending is not None:
+            self._registry.finish(pending.req_id)
+
+    def wait(self, timeout: float) -> None:
+        """Wait for the end; ``RequestTimeout`` or ``NotConnected`` otherwise."""
+        pending = self._pending
+        if pending is None:
+            raise PlatformAdapterError(f"{self.kind}: wait() without begin()")
+        try:
+            pending.wait(timeout)
+        except RequestTimeout:
+            raise RequestTimeout(f"no {self.kind} within {timeout:g}s") from None
+        finally:
+            self._registry.discard(pending.req_id)
+            self._pending = None
