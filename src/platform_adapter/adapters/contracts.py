@@ -31,18 +31,27 @@ def to_spec(value: Any, field: str = "symbol") -> ContractSpec:
     raise ValidationError(field, value, "must be a symbol string or a ContractSpec")
 
 
-def spec_to_contract(spec: ContractSpec) -> Contract:
+def make_contract(con_id: int, symbol: str, sec_type: SecType, exchange: str, currency: str, primary_exchange: str,
+                  last_trade_date: str, local_symbol: str, multiplier: str, trading_class: str = "") -> Contract:
+    """An ibapi Contract from our field names."""
     c = Contract()
-    c.symbol = spec.symbol
-    c.secType = spec.sec_type.value
-    c.exchange = spec.exchange
-    c.currency = spec.currency
-    c.primaryExchange = spec.primary_exchange
-    c.lastTradeDateOrContractMonth = spec.last_trade_date
-    c.localSymbol = spec.local_symbol
-    c.multiplier = spec.multiplier
-    c.conId = spec.con_id
+    c.conId = con_id
+    c.symbol = symbol
+    c.secType = sec_type.value
+    c.exchange = exchange
+    c.currency = currency
+    c.primaryExchange = primary_exchange
+    c.lastTradeDateOrContractMonth = last_trade_date
+    c.localSymbol = local_symbol
+    c.multiplier = multiplier
+    c.tradingClass = trading_class
     return c
+
+
+def spec_to_contract(spec: ContractSpec) -> Contract:
+    """The contract to ask IB about for ``spec`` (before it is resolved)."""
+    return make_contract(spec.con_id, spec.symbol, spec.sec_type, spec.exchange, spec.currency,
+                         spec.primary_exchange, spec.last_trade_date, spec.local_symbol, spec.multiplier)
 
 
 def _decimal(value: Any, default: Decimal) -> Decimal:
@@ -138,15 +147,6 @@ class ContractResolver(BaseAdapter):
     @staticmethod
     def ib_contract(info: ContractInfo) -> Contract:
         """An ibapi Contract naming exactly this resolved instrument."""
-        c = Contract()
-        c.conId = info.con_id
-        c.symbol = info.symbol
-        c.secType = info.sec_type.value
-        c.exchange = info.spec.exchange if info.sec_type is not SecType.FUTURE else info.exchange
-        c.primaryExchange = info.primary_exchange
-        c.currency = info.currency
-        c.localSymbol = info.local_symbol
-        c.lastTradeDateOrContractMonth = info.last_trade_date
-        c.multiplier = info.multiplier
-        c.tradingClass = info.trading_class
-        return c
+        exchange = info.spec.exchange if info.sec_type is not SecType.FUTURE else info.exchange
+        return make_contract(info.con_id, info.symbol, info.sec_type, exchange, info.currency, info.primary_exchange,
+                             info.last_trade_date, info.local_symbol, info.multiplier, info.trading_class)
