@@ -147,18 +147,6 @@ def test_protobuf_frames_go_to_the_protobuf_decoder(pa: PlatformAdapter) -> None
     assert calls == [("proto", b"\x08\x01", 3), ("text", (b"1", b"1700000000"), 49)]
 
 
-def test_fast_path_takes_frames_it_claims(pa: PlatformAdapter) -> None:
-    seen: list[int] = []
-    cm = pa.connection
-    saved = cm.fast_path
-    cm.fast_path = lambda msg_id, _frame: seen.append(msg_id) or True
-    try:
-        cm._handle_frame(b"49\x001\x001700000000\x00")
-    finally:
-        cm.fast_path = saved
-    assert seen == [49]
-
-
 def test_reader_close_and_drop_when_not_connected_are_ignored(pa: PlatformAdapter) -> None:
     cm = pa.connection
     cm._on_reader_closed(cm._generation - 1, "stale reader")  # an old generation is ignored

@@ -7,7 +7,6 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -99,7 +98,6 @@ class ConnectionManager:
         self.reconnect_count = 0
         self.ib_link_ok = True
         self.last_error = ""
-        self.fast_path: Callable[[int, bytes], bool] | None = None
         self.use_fast_path = True  # the dispatcher decodes hot tick messages directly (core/fast_decode.py)
         for event, handler in (
             ("next_valid_id", self._on_next_valid_id),
@@ -333,9 +331,6 @@ class ConnectionManager:
             return
         cut = frame.index(b"\0")
         msg_id = int(frame[:cut])
-        fast = self.fast_path
-        if fast is not None and fast(msg_id, frame):
-            return
         decoder = self._decoder
         assert decoder is not None
         decoder.interpret(tuple(frame[cut + 1:].split(b"\0")[:-1]), msg_id)

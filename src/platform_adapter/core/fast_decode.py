@@ -2,7 +2,7 @@
 
 ``build_frame_fast_path(wrapper, server_version)`` returns ``fast(frame) -> bool``, which the
 transport's dispatcher calls on each frame before ``ConnectionManager._handle_frame``;
-``build_fast_path`` wraps it with ``ConnectionManager.fast_path``'s ``(msg_id, frame)`` signature.
+``build_fast_path`` wraps it with an ``(msg_id, frame)`` signature (for the equivalence tests).
 It decodes tickPrice (1), tickSize (2), tickGeneric (45),
 tickString (46), realtimeBar (50) and tick-by-tick (99) straight from the frame and calls the
 same ``EWrapper`` methods with the same arguments as ibapi's ``Decoder`` (same types, values,
@@ -242,7 +242,7 @@ def build_frame_fast_path(wrapper: Any, server_version: int) -> FrameFastPath | 
 
 
 def build_fast_path(wrapper: Any, server_version: int) -> FastPath | None:
-    """The same decoder with ``ConnectionManager.fast_path``'s signature ``(msg_id, frame)``."""
+    """The same decoder with an ``(msg_id, frame)`` signature (used by the equivalence tests)."""
     fast_frame = build_frame_fast_path(wrapper, server_version)
     if fast_frame is None:
         return None
