@@ -84,3 +84,18 @@ def test_requests_without_answers_time_out(account: tuple[PlatformAdapter, FakeC
     with pytest.raises(RequestTimeout):
         pa.account.get_pnl()
     assert "cancelPnL" in fake.names()
+
+
+def test_a_position_streamed_twice_during_the_list_is_reported_once(
+        account: tuple[PlatformAdapter, FakeClient]) -> None:
+    pa, fake = account
+    w = pa.wrapper
+
+    def positions() -> None:
+        w.position("DU5", aapl(), Decimal(10), 100.5)
+        w.position("DU5", aapl(), Decimal(20), 100.25)  # an update streamed before positionEnd
+        w.positionEnd()
+
+    fake.on_call["reqPositions"] = positions
+    (pos,) = pa.account.get_positions()
+    assert pos.quantity == Decimal(20) and pos.avg_cost == 100.25

@@ -39,7 +39,7 @@ class AccountManager(BaseAdapter):
         self._request_lock = threading.Lock()
         self._positions_done = EndWaiter(ctx.registry, "positionEnd")
         self._download_done = EndWaiter(ctx.registry, "accountDownloadEnd")
-        self._collect: list[Position] | None = None
+        self._collect: dict[tuple[str, int], Position] | None = None  # (account, conId) -> latest
         self._portfolio: dict[tuple[str, int], Position] = {}
         self._callbacks: list[AccountCallback] = []
         self._pnl_req_id: int | None = None
@@ -198,14 +198,14 @@ class AccountManager(BaseAdapter):
         timeout = self.settings.ib_connection.request_timeout
         with self._request_lock:
             with self._lock:
-                self._collect = []
+                self._collect = {}
             self._positions_done.begin()
             client.reqPositions()
             try:
                 self._positions_done.wait(timeout)
             finally:
                 with self._lock:
-                    collected, self._collect = self._collect or [], None
+                    collected, self._collect = list((self._collect or {}).values()), None
         merged = [self._merge(p) for p in collected]
         for change in self.state.replace_positions(merged, None):
             logger.warning("position reconciliation: {}", change)
@@ -229,7 +229,8 @@ class AccountManager(BaseAdapter):
         pos = Position(account, spec.symbol, spec, to_decimal(position), float(avg_cost), spec.con_id)
         with self._lock:
             if self._collect is not None:
-                self._collect.append(pos)
+                # a streamed update for the same position may arrive during the list: keep the latest
+                self._collect[(pos.account, pos.con_id)] = pos
                 return
         merged = self._merge(pos)
         self.state.update_position(merged)
