@@ -100,3 +100,11 @@ def test_symbols_dedupe_and_upper() -> None:
 def test_split_reports_unbalanced_quotes() -> None:
     with pytest.raises(CommandError, match="cannot parse"):
         parsing.split('AAPL "2 D')
+
+
+def test_forex_pairs_become_contract_specs_and_stocks_stay_symbols() -> None:
+    from platform_adapter.models.contract import ContractSpec, SecType
+
+    assert parsing.instrument("EUR.USD") == ContractSpec("EUR", SecType.FOREX, "IDEALPRO", "USD")
+    assert parsing.instruments(["AAPL", "GBP.JPY"]) == ["AAPL", ContractSpec("GBP", SecType.FOREX, "IDEALPRO", "JPY")]
+    assert parsing.instrument("BRK.B") == "BRK.B"  # not a currency pair

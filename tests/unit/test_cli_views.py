@@ -113,3 +113,10 @@ def test_bars_table_from_frame_rows() -> None:
     lines = views.bars_table(rows).splitlines()
     assert lines[3].split() == ["2026-01-02", "16:00:00", "2.00", "3.00", "1.50", "2.50", "20"]
     assert views.bars_table([]) == "No bars"
+
+
+def test_prices_keep_the_decimals_they_have() -> None:
+    from platform_adapter.cli.render import price
+
+    assert [price(x) for x in (2.0, 1.0875, 150.5, 0.00005, None)] == ["2.00", "1.0875", "150.50", "0.00005", "-"]
+    assert price(1.23456, digits=2) == "1.23"

@@ -7,6 +7,8 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
+from platform_adapter.models.contract import ContractSpec, SecType
+
 ORDER_TYPES = {"MKT": "MKT", "MARKET": "MKT", "LMT": "LMT", "LIMIT": "LMT", "STP": "STP", "STOP": "STP",
                "STP_LMT": "STP LMT", "STPLMT": "STP LMT", "STP-LMT": "STP LMT", "STP LMT": "STP LMT",
                "STOP_LIMIT": "STP LMT"}
@@ -76,6 +78,22 @@ def symbols(args: list[str], command: str) -> list[str]:
     if not out:
         raise CommandError(f"usage: {command} SYMBOL [SYMBOL...]")
     return out
+
+
+_FOREX_RE = re.compile(r"^([A-Z]{3})\.([A-Z]{3})$")
+
+
+def instrument(symbol: str) -> str | ContractSpec:
+    """A shell symbol for the adapter: ``EUR.USD`` is a forex pair on IDEALPRO, anything else a
+    US stock (the library's plain-symbol rule)."""
+    match = _FOREX_RE.match(symbol)
+    if match:
+        return ContractSpec(match.group(1), SecType.FOREX, "IDEALPRO", match.group(2))
+    return symbol
+
+
+def instruments(symbols: list[str]) -> list[str | ContractSpec]:
+    return [instrument(s) for s in symbols]
 
 
 def duration(text: str) -> str:

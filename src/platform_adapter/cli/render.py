@@ -25,8 +25,15 @@ def qty(value: Any) -> str:
     return format(d.normalize(), "f")
 
 
-def price(value: float | None, digits: int = 2) -> str:
-    return "-" if value is None else f"{value:,.{digits}f}"
+def price(value: float | None, digits: int | None = None) -> str:
+    """At least two decimals and up to five when the price has them (forex moves in 0.00005)."""
+    if value is None:
+        return "-"
+    if digits is not None:
+        return f"{value:,.{digits}f}"
+    text = f"{value:,.5f}".rstrip("0")
+    whole, _, frac = text.partition(".")
+    return f"{whole}.{frac.ljust(2, '0')}"
 
 
 def money(value: float | None) -> str:

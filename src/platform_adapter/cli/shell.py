@@ -197,7 +197,7 @@ class Shell(cmd.Cmd):
     def do_subscribe(self, arg: str) -> None:
         """subscribe SYMBOL [SYMBOL...]  -- stream quotes (see them with 'quotes')."""
         syms = parsing.symbols(parsing.split(arg), "subscribe")
-        self.pa.market_data.subscribe_quotes(syms, self._on_quote)
+        self.pa.market_data.subscribe_quotes(parsing.instruments(syms), self._on_quote)
         with self._lock:
             for s in syms:
                 if s not in self._subscribed:
@@ -207,7 +207,7 @@ class Shell(cmd.Cmd):
     def do_unsubscribe(self, arg: str) -> None:
         """unsubscribe SYMBOL [SYMBOL...]  -- stop quote streams."""
         syms = parsing.symbols(parsing.split(arg), "unsubscribe")
-        self.pa.market_data.unsubscribe_quotes(syms)
+        self.pa.market_data.unsubscribe_quotes(parsing.instruments(syms))
         with self._lock:
             self._subscribed = [s for s in self._subscribed if s not in syms]
             for s in syms:
@@ -253,7 +253,7 @@ class Shell(cmd.Cmd):
         progress = ProgressBar(f"{symbol} {duration} of {bar_size}", self.stdout)
         kwargs: dict[str, Any] = {"progress": progress.update} if _accepts(fetch, "progress") else {}
         try:
-            df = fetch(symbol, duration, bar_size, **kwargs)
+            df = fetch(parsing.instrument(symbol), duration, bar_size, **kwargs)
         finally:
             progress.close()
         rows = views.frame_rows(df)
@@ -288,7 +288,7 @@ class Shell(cmd.Cmd):
             cancel = getattr(md, "cancel_real_time_bars", None) or getattr(md, "unsubscribe_real_time_bars", None)
             if cancel is None:
                 raise CommandError("this market data adapter cannot stop real-time bars")
-            cancel(symbol)
+            cancel(parsing.instrument(symbol))
             with self._lock:
                 self._bars.pop(symbol, None)
             self.say(f"Stopped 5-second bars for {symbol}")
@@ -296,7 +296,7 @@ class Shell(cmd.Cmd):
         with self._lock:
             streaming = symbol in self._bars
         if not streaming:
-            md.subscribe_real_time_bars(symbol, self._on_bar)
+            md.subscribe_real_time_bars(parsing.instrument(symbol), self._on_bar)
             with self._lock:
                 self._bars.setdefault(symbol, deque(maxlen=MAX_BARS_KEPT))
             self.say(f"Streaming 5-second bars for {symbol}")
@@ -325,7 +325,8 @@ class Shell(cmd.Cmd):
         Example: place_order AAPL BUY 100 LMT 150.00
         """
         a = parsing.order(parsing.split(arg))
-        order_id = self.pa.orders.place_order(a.symbol, a.action, _quantity(a.quantity), a.order_type, **a.kwargs())
+        order_id = self.pa.orders.place_order(parsing.instrument(a.symbol), a.action, _quantity(a.quantity),
+                                              a.order_type, **a.kwargs())
         self.say(f"Order placed: ID {order_id}")
 
     def do_cancel(self, arg: str) -> None:
