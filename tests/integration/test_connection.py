@@ -112,7 +112,7 @@ def test_duplicate_client_id_retries_next_id_when_configured(make_adapter) -> No
 
 
 def test_unknown_symbol_maps_to_contract_not_found(pa: PlatformAdapter) -> None:
-    with pytest.raises(ContractNotFound, match="200"):
+    with pytest.raises(ContractNotFound, match="NOSUCH: IB 200"):
         pa.contracts.resolve("NOSUCH")
     assert pa.contracts.resolve("AAPL").con_id == 265598
     assert pa.contracts.cached("AAPL") is not None

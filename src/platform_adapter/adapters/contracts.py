@@ -99,9 +99,12 @@ class ContractResolver(BaseAdapter):
         if hit is not None:
             return hit
         contract = spec_to_contract(spec)
-        results = self._request("contract_details",
-                                lambda client, req_id: client.reqContractDetails(req_id, contract),
-                                timeout, spec=spec)
+        try:
+            results = self._request("contract_details",
+                                    lambda client, req_id: client.reqContractDetails(req_id, contract),
+                                    timeout, spec=spec)
+        except ContractNotFound as exc:
+            raise ContractNotFound(f"{spec.key}: {exc}") from None
         if not results:
             raise ContractNotFound(f"no security definition for {spec.key}")
         if len(results) > 1 and spec.sec_type is not SecType.STOCK:
