@@ -21,7 +21,7 @@ from platform_adapter.core.metrics_exporter import MetricsExporter
 from platform_adapter.core.request_registry import RequestRegistry
 from platform_adapter.core.state_manager import StateManager
 from platform_adapter.core.wrapper import Wrapper
-from platform_adapter.errors import PlatformAdapterError
+from platform_adapter.errors import NotConnected, PlatformAdapterError
 from platform_adapter.utils.logger import setup_logging
 from platform_adapter.utils.rate_limiter import HistoricalPacer, TokenBucket
 
@@ -80,8 +80,8 @@ class PlatformAdapter:
             try:
                 adapter.start()
             except PlatformAdapterError as exc:
-                # The link is up; a start-up step that failed (e.g. a timed-out reconciliation) is
-                # logged and retried by its adapter, it does not make the connection unusable.
+                # The link is up and usable; a start-up step that failed (e.g. a timed-out
+                # reconciliation) is logged, not raised, and runs again after the next reconnect.
                 failed.append(type(adapter).__name__)
                 logger.error("start-up step of {} failed: {}", type(adapter).__name__, exc)
         if failed:
@@ -132,14 +132,8 @@ class PlatformAdapter:
 
     def __enter__(self) -> PlatformAdapter:
         if not self.connect():
-            raise_not_connected(self.connection.last_error)
+            raise NotConnected(self.connection.last_error or "could not connect")
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.disconnect()
-
-
-def raise_not_connected(reason: str) -> None:
-    from platform_adapter.errors import NotConnected  # noqa: PLC0415
-
-    raise NotConnected(reason or "could not connect")
