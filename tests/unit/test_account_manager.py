@@ -79,6 +79,7 @@ def test_requests_without_answers_time_out(account: tuple[PlatformAdapter, FakeC
     fake.on_call.clear()
     with pytest.raises(RequestTimeout, match="accountDownloadEnd"):
         pa.account.start()
+    assert pa.account._thread is not None and pa.account._thread.is_alive()  # the refresh loop still runs
     with pytest.raises(RequestTimeout, match="positionEnd"):
         pa.account.get_positions()
     with pytest.raises(RequestTimeout):

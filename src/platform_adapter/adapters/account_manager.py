@@ -60,11 +60,11 @@ class AccountManager(BaseAdapter):
     # --- lifecycle -------------------------------------------------------------------------------
     def start(self) -> None:
         """Subscribe to account updates and PnL, load positions (spec 6.1), start the refresh loop."""
-        self._subscribe()
         self._stop.clear()
-        if self._thread is None or not self._thread.is_alive():
+        if self._thread is None or not self._thread.is_alive():  # first, so it runs even if subscribing fails
             self._thread = threading.Thread(target=self._loop, name="pa-account", daemon=True)
             self._thread.start()
+        self._subscribe()
 
     def stop(self) -> None:
         """Stop the refresh loop and cancel the subscriptions."""
