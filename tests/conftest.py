@@ -86,12 +86,8 @@ def gateway() -> Iterator[Any]:
     """A simulated IB Gateway on 127.0.0.1 and a free port."""
     from platform_adapter.sim import SimulatedGateway
 
-    gw = SimulatedGateway(host=LOOPBACK, port=0, seed=7, tick_interval=0.05)
-    gw.start()
-    try:
+    with SimulatedGateway(host=LOOPBACK, port=0, seed=7, tick_interval=0.05) as gw:
         yield gw
-    finally:
-        gw.stop()
 
 
 @pytest.fixture

@@ -19,12 +19,8 @@ SimulatedGateway = pytest.importorskip("platform_adapter.sim.server").SimulatedG
 @pytest.fixture
 def gateway() -> Iterator[Any]:
     """The simulator with fast ticks and a real-time bar every 0.2 s (instead of 5 s)."""
-    gw = SimulatedGateway(host=LOOPBACK, port=0, seed=7, tick_interval=0.05, rt_bar_interval=0.2)
-    gw.start()
-    try:
+    with SimulatedGateway(host=LOOPBACK, port=0, seed=7, tick_interval=0.05, rt_bar_interval=0.2) as gw:
         yield gw
-    finally:
-        gw.stop()
 
 
 def received(gateway: Any, name: str) -> int:

@@ -30,12 +30,8 @@ def quiet_gateway() -> Iterator[Any]:
     """A simulator whose market never moves on its own: both clients see the same bytes."""
     from platform_adapter.sim import SimulatedGateway
 
-    gw = SimulatedGateway(host=LOOPBACK, port=0, seed=11, tick_interval=3600.0)
-    gw.start()
-    try:
+    with SimulatedGateway(host=LOOPBACK, port=0, seed=11, tick_interval=3600.0) as gw:
         yield gw
-    finally:
-        gw.stop()
 
 
 def _norm(value: Any) -> Any:
