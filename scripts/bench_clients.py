@@ -7,7 +7,8 @@
 * ``pa``: the full ``PlatformAdapter`` facade (``subscribe_quotes`` with its conflated user
   callback, ``orders.place_order``).
 
-User-level counting: every client calls ``Counter.hit()`` once per tick message delivered.
+User-level counting: every client but ``pa`` calls ``Counter.hit()`` once per tick message
+delivered; ``pa``'s user callback receives conflated quotes and counts with ``Quote.updates``.
 """
 
 from __future__ import annotations
@@ -252,6 +253,8 @@ class PaClient:
         self.on_tick_price: Callable[[int, int, float], None] = lambda *_: None
         self.quotes = 0
         self.last_quote_at = 0.0
+        self.updates = 0  # Quote.updates of the latest delivery (tick values applied to the line)
+        self.seen: list[tuple[float, int]] | None = None  # (time, Quote.updates) per delivery, when recording
         self.next_id = 0
 
     def connect(self, port: int, client_id: int, **extra: Any) -> None:
@@ -264,8 +267,7 @@ class PaClient:
         self.pa.bucket.rate = self.pa.bucket.capacity = 1e9  # rate limit raised (stated in the results)
         if not self.pa.connect():
             raise RuntimeError(self.pa.connection.last_error)
-        self.pa.wrapper.on("tick_size", self.counter.hit)
-        self.pa.wrapper.on("tick_price", lambda r, t, p, _a: self.on_tick_price(r, t, p))
+        # no handler of our own on the Wrapper's tick events: that would stand the quote sink aside
         self.pa.orders.on_order_status(self._on_order_status)
 
     def _on_order_status(self, status: Any) -> None:
@@ -276,7 +278,10 @@ class PaClient:
 
     def on_quote(self, symbol: str, quote: Any) -> None:
         self.quotes += 1
-        self.last_quote_at = time.perf_counter()
+        self.last_quote_at = now = time.perf_counter()
+        self.updates = quote.updates
+        if self.seen is not None:
+            self.seen.append((now, quote.updates))
         if quote.bid:
             self.on_quote_bid(quote.bid)
 

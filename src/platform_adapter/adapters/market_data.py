@@ -37,6 +37,7 @@ from platform_adapter.adapters.market_subscriptions import (
     size_or_none,
     stale_copy,
 )
+from platform_adapter.adapters.quote_sink import QuoteSink
 from platform_adapter.core import ib_codes
 from platform_adapter.core.base_adapter import AdapterContext, BaseAdapter
 from platform_adapter.errors import ContractNotFound, IBError, NotConnected, ValidationError
@@ -84,9 +85,9 @@ class MarketDataAdapter(BaseAdapter):
         self._stop = threading.Event()
         self._monitor: threading.Thread | None = None
         self.history = HistoricalFetcher(ctx, self._request)
+        on_price, on_size = self._tick_handler(PRICE_TICKS, _price_value), self._tick_handler(SIZE_TICKS, size_or_none)
         for event, handler in (
-            ("tick_price", self._tick_handler(PRICE_TICKS, _price_value)),
-            ("tick_size", self._tick_handler(SIZE_TICKS, size_or_none)),
+            ("tick_price", on_price), ("tick_size", on_size),
             ("tick_string", self._tick_handler(TIMESTAMP_TICKS, _timestamp_value)),
             ("market_data_type", self._on_market_data_type),
             ("realtime_bar", self._on_realtime_bar), ("tick_by_tick_all_last", self._on_tbt_last),
@@ -95,6 +96,10 @@ class MarketDataAdapter(BaseAdapter):
             ("reconnected", self._on_reconnected),
         ):
             self._on(event, handler)
+        self.sink: QuoteSink | None = None
+        if self._conflate:  # the sink delivers conflated quotes only
+            self.sink = QuoteSink(self.lines, self._settle_segment, self._queue_delivery)
+            self.ctx.wrapper.install_quote_sink(self.sink, on_price, on_size)
 
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -303,6 +308,7 @@ class MarketDataAdapter(BaseAdapter):
         conflate = self._conflate
         submit_task = self.events.submit_task
         flush = self._flush_quote
+        settle = self._settle_line
 
         def on_tick(req_id: int, tick_type: int, raw: Any, _attrib: Any = None) -> None:
             name = field_of(tick_type)
@@ -316,29 +322,11 @@ class MarketDataAdapter(BaseAdapter):
                 if sub is None or sub.kind is not _QUOTES:
                     return
                 sub.fields[name] = value
-                sub.last_update = self._now()
-                sub.wall = wall()
-                sub.updates += 1
-                sub.snap = None
-                if sub.stream_retries:
-                    sub.stream_retries = 0
-                was_stale = sub.stale
-                stale = sub.stale = self._link_lost or self._socket_down
-                self._ticks += 1
-                if not sub.published:
-                    sub.published = True
-                    self.state.set_quote_source(sub.key, sub)
-                if conflate:
-                    if sub.pending:
-                        sub.skipped += 1
-                        queue = False
-                    else:
-                        sub.pending = queue = True
-                else:
-                    queue = False
+                queue, fresh = settle(sub, 1, self._now(), wall())
+                if not conflate:
                     quote = sub.snapshot()
                     callbacks = tuple(sub.callbacks)
-            if was_stale and not stale:
+            if fresh:
                 logger.info("quote {} is fresh again", sub.key)
             if queue:
                 submit_task(flush, sub)
@@ -347,6 +335,46 @@ class MarketDataAdapter(BaseAdapter):
                     self.events.submit(cb, sub.key, quote)
 
         return on_tick
+
+    def _settle_line(self, sub: Subscription, n: int, now: float, wall: float) -> tuple[bool, bool]:
+        """Book ``n`` ticks just stored in a quote line (LineBook lock held): timestamps, counters,
+        the stale flag, the cached quote. Returns (queue a conflated delivery, fresh again)."""
+        sub.last_update = now
+        sub.wall = wall
+        sub.updates += n
+        sub.snap = None
+        if sub.stream_retries:
+            sub.stream_retries = 0
+        was_stale = sub.stale
+        stale = sub.stale = self._link_lost or self._socket_down
+        self._ticks += n
+        if not sub.published:
+            sub.published = True
+            self.state.set_quote_source(sub.key, sub)
+        queue = False
+        if self._conflate:
+            if sub.pending:
+                sub.skipped += n
+            else:
+                sub.pending = queue = True
+                sub.skipped += n - 1
+        return queue, was_stale and not stale
+
+    def _settle_segment(self, touched: dict[Subscription, int]) -> list[Subscription]:
+        """The quote sink's segment end (LineBook lock held): settle each line it touched; return
+        those whose conflated delivery must be queued."""
+        now, wall = self._now(), time.time()
+        queue = []
+        for sub, n in touched.items():
+            queued, fresh = self._settle_line(sub, n, now, wall)
+            if fresh:
+                logger.info("quote {} is fresh again", sub.key)
+            if queued:
+                queue.append(sub)
+        return queue
+
+    def _queue_delivery(self, sub: Subscription) -> None:
+        self.events.submit_task(self._flush_quote, sub)
 
     def _flush_quote(self, sub: Subscription) -> None:
         """Event thread: deliver the line's latest quote to each of its callbacks (conflated)."""

@@ -89,7 +89,7 @@ class Subscription:
         wall = self.wall
         return Quote(symbol=self.key, stale=stale, updated_monotonic=self.last_update,
                      market_data_type=self.market_data_type, time=utc_from_epoch(wall) if wall else None,
-                     **self.fields)
+                     updates=self.updates, **self.fields)
 
     def snapshot(self) -> Quote:
         """The frozen Quote of the current state (built once per change, then shared)."""

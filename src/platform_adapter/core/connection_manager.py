@@ -252,7 +252,8 @@ class ConnectionManager:
         self._generation += 1
         generation = self._generation
         fast = build_frame_fast_path(self.wrapper, server_version) if self.use_fast_path else None
-        self._dispatcher = Dispatcher(self._handle_frame, fast)
+        sink = getattr(self.wrapper, "installed_quote_sink", None) if fast is not None else None
+        self._dispatcher = Dispatcher(self._handle_frame, fast, sink.commit if sink is not None else None)
         self._reader = Reader(conn, self._dispatcher.deliver,
                               lambda reason: self._on_reader_closed(generation, reason), rest)
         self._dispatcher.start()

@@ -176,6 +176,9 @@ def build_frame_fast_path(wrapper: Any, server_version: int) -> FrameFastPath | 
         b"45": tick_generic, b"46": tick_string, b"50": realtime_bar, b"99": tick_by_tick,
     }
     get = handlers.get
+    # the quote sink (adapters/quote_sink.py): offered each tickPrice/tickSize while the wrapper
+    # reports it active; its open segment is committed before anything else reaches the wrapper
+    installed = getattr(wrapper, "installed_quote_sink", None)
     past_limit = server_version >= MIN_SERVER_VER_PAST_LIMIT
     pre_open = server_version >= MIN_SERVER_VER_PRE_OPEN_BID_ASK
 
@@ -202,6 +205,12 @@ def build_frame_fast_path(wrapper: Any, server_version: int) -> FrameFastPath | 
                     mask = int(f[6] or 0)
                 except _PARSE_ERRORS:
                     return False
+                if installed is not None:
+                    sink = wrapper.quote_sink
+                    if sink is not None and sink.tick_price(req_id, tick_type, price, size):
+                        return True
+                    if installed.open:
+                        installed.commit()
                 attrib = new(TickAttrib)
                 if past_limit:
                     attrib.canAutoExecute = mask & 1 != 0
@@ -230,12 +239,22 @@ def build_frame_fast_path(wrapper: Any, server_version: int) -> FrameFastPath | 
                 except _PARSE_ERRORS:
                     return False
                 if tick_type != _NOT_SET:
+                    if installed is not None:
+                        sink = wrapper.quote_sink
+                        if sink is not None and sink.tick_size(req_id, tick_type, size):
+                            return True
+                        if installed.open:
+                            installed.commit()
                     tick_size_cb(req_id, tick_type, size)
                 return True
             return False
         if frame[2] == 0:
             handler = get(frame[:2])
-            return handler is not None and handler(frame)
+            if handler is None:
+                return False
+            if installed is not None and installed.open:
+                installed.commit()
+            return handler(frame)
         return False
 
     return fast_frame

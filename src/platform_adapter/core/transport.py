@@ -156,13 +156,16 @@ class Dispatcher(threading.Thread):
     """Decodes frames in order on one thread; a ``None`` batch stops it.
 
     ``fast(frame) -> bool`` (optional, see ``core/fast_decode.py``) is tried first on each frame;
-    a frame it declines goes to ``handle`` (ibapi's ``Decoder``)."""
+    a frame it declines goes to ``handle`` (ibapi's ``Decoder``). ``flush()`` (optional: the quote
+    sink's commit) runs before each declined frame and after each batch."""
 
-    def __init__(self, handle: Callable[[bytes], None], fast: Callable[[bytes], bool] | None = None) -> None:
+    def __init__(self, handle: Callable[[bytes], None], fast: Callable[[bytes], bool] | None = None,
+                 flush: Callable[[], None] | None = None) -> None:
         super().__init__(name="pa-dispatcher", daemon=True)
         self.queue: queue.SimpleQueue[list[bytes] | None] = queue.SimpleQueue()
         self._handle = handle
         self.fast = fast
+        self._flush = flush
         self.messages = 0
         self.fast_messages = 0
         self.max_backlog = 0
@@ -188,14 +191,22 @@ class Dispatcher(threading.Thread):
             if batch is None:
                 return
             fast = self.fast
+            flush = self._flush
             taken = 0
             for frame in batch:
                 try:
                     if fast is not None and fast(frame):
                         taken += 1
                     else:
+                        if flush is not None:
+                            flush()
                         handle(frame)
                 except Exception:  # noqa: BLE001 - one bad frame must not kill the connection
                     logger.opt(exception=True).error("failed to decode a frame of {} bytes", len(frame))
+            if flush is not None:
+                try:
+                    flush()
+                except Exception:  # noqa: BLE001 - the dispatcher must survive a library bug
+                    logger.opt(exception=True).error("quote sink commit failed")
             self.messages += len(batch)
             self.fast_messages += taken

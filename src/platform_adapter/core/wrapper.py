@@ -29,8 +29,11 @@ class Wrapper(EWrapper):  # type: ignore[misc]
         super().__init__()
         self._handlers: dict[str, tuple[Handler, ...]] = {}
         self._handlers_lock = threading.Lock()
-        self.debug = False
+        self._debug = False
         self.callback_errors = 0
+        self._sink: Any = None
+        self._sink_owners: tuple[Handler | None, Handler | None] = (None, None)
+        self.quote_sink: Any = None  # the installed quote sink while it may take ticks, else None
         self._h_tick_price: tuple[Handler, ...] = ()
         self._h_tick_size: tuple[Handler, ...] = ()
         self._h_order_status: tuple[Handler, ...] = ()
@@ -54,6 +57,36 @@ class Wrapper(EWrapper):  # type: ignore[misc]
         self._handlers[event] = handlers  # a new tuple: a running emit keeps iterating the old one
         if event in HOT_EVENTS:
             setattr(self, "_h_" + event, handlers)
+        self._update_sink()
+
+    @property
+    def debug(self) -> bool:
+        """Log every callback at DEBUG (the quote sink stands aside meanwhile)."""
+        return self._debug
+
+    @debug.setter
+    def debug(self, value: bool) -> None:
+        self._debug = bool(value)
+        self._update_sink()
+
+    @property
+    def installed_quote_sink(self) -> Any:
+        """The quote sink (``adapters/quote_sink.py``), active or not; None when none is installed."""
+        return self._sink
+
+    def install_quote_sink(self, sink: Any, price_handler: Handler, size_handler: Handler) -> None:
+        """Let the dispatcher's fast path hand tickPrice/tickSize straight to ``sink`` while
+        ``price_handler`` and ``size_handler`` are the only handlers of those events and DEBUG
+        logging is off: then the sink's effect equals theirs and no other code would see the tick."""
+        with self._handlers_lock:
+            self._sink, self._sink_owners = sink, (price_handler, size_handler)
+            self._update_sink()
+
+    def _update_sink(self) -> None:
+        price, size = self._sink_owners
+        active = (self._sink is not None and not self._debug and self._h_tick_price == (price,)
+                  and self._h_tick_size == (size,))
+        self.quote_sink = self._sink if active else None
 
     def emit(self, event: str, *args: Any) -> None:
         if self.debug:

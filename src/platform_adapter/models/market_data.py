@@ -33,7 +33,9 @@ class Quote:
 
     Prices are ``None`` until IB has sent them. ``time`` is the tz-aware UTC time of the last
     update received; ``stale`` is set when the quote has not changed for the configured time or
-    the gateway lost its link to IB (code 1100).
+    the gateway lost its link to IB (code 1100). ``updates`` counts the tick values applied to the
+    line since it was subscribed: a step of more than one between two deliveries means that
+    several ticks were merged into one (conflated) delivery.
     """
 
     symbol: str
@@ -53,6 +55,7 @@ class Quote:
     updated_monotonic: float = 0.0
     stale: bool = False
     market_data_type: MarketDataType = MarketDataType.LIVE
+    updates: int = 0
 
     @property
     def mid(self) -> float | None:
