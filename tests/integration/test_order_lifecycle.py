@@ -42,6 +42,7 @@ def test_each_order_type_is_placed_partially_filled_and_filled(pa: Any, gateway:
     wait_for(lambda: len(fills) == 3)
     sim = sim_order(gateway, order_id, pa.connection.client_id)
     assert sim.status == "Filled" and sim.order_ref == pa.orders.get_order(order_id).order_ref
+    assert (pa.orders.encoder.fast, pa.orders.encoder.fallbacks) == (1, 0)  # sent from the placeOrder template
     assert sorted(f.exec_id for f in fills) == sorted(sim.exec_ids)
     assert sum(f.quantity for f in fills) == Decimal(2500)
     assert status.avg_fill_price == pytest.approx(sim.avg_fill_price)

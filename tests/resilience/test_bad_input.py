@@ -23,7 +23,7 @@ from platform_adapter import (
 )
 from platform_adapter.config.settings import load_settings
 from platform_adapter.sim import SimulatedGateway
-from tests.conftest import LOOPBACK
+from tests.conftest import LOOPBACK, wait_for
 from tests.resilience.conftest import adapter_settings, received
 
 WATCHED = ("placeOrder", "cancelOrder", "reqGlobalCancel", "reqMktData", "cancelMktData", "reqHistoricalData",
@@ -174,6 +174,7 @@ def pa(gw: SimulatedGateway, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                               configure_logging=False)
     assert adapter.connect(), adapter.connection.last_error
     adapter.market_data.subscribe_quotes("AAPL", noop)
+    wait_for(lambda: received(gw, "reqMktData")["reqMktData"] >= 1)  # counted before the first "before"
     yield adapter
     adapter.disconnect()
 

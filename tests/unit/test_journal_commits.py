@@ -129,3 +129,50 @@ def test_wal_is_checkpointed_in_the_background(tmp_path: Path) -> None:
     finally:
         journal.close()
     assert outside(path, "SELECT count(*) FROM orders") == [(200,)]
+
+
+def test_background_writes_are_committed_by_the_writer_thread(tmp_path: Path) -> None:
+    path = tmp_path / "orders.db"
+    journal = OrderJournal(path)
+    try:
+        journal.record_request(1, request("r1"), 1)
+        journal.record_order(order(1, "r1", OrderState.PENDING_SUBMIT), "sent", defer=True)
+        journal.record_order(order(1, "r1", OrderState.SUBMITTED), "open_order", background=True)
+        # no further write: the writer thread commits both, in order
+        wait_for(lambda: outside(path, "SELECT status FROM orders") == [("Submitted",)])
+        assert outside(path, "SELECT kind FROM order_events ORDER BY id") == [("request",), ("sent",), ("open_order",)]
+        assert journal.background_commits >= 1
+    finally:
+        journal.close()
+
+
+def test_close_commits_background_writes_still_queued(tmp_path: Path) -> None:
+    path = tmp_path / "orders.db"
+    journal = OrderJournal(path)
+    for i in range(1, 51):
+        journal.record_request(i, request(f"r{i}"), 1)
+    for i in range(1, 51):
+        journal.record_order(order(i, f"r{i}", OrderState.CANCELLED), "status", background=True)
+    journal.close()
+    assert outside(path, "SELECT DISTINCT status FROM orders") == [("Cancelled",)]
+    assert outside(path, "SELECT count(*) FROM order_events WHERE kind = 'status'") == [(50,)]
+
+
+def test_a_failed_background_commit_keeps_its_writes_for_the_next_one(tmp_path: Path) -> None:
+    path = tmp_path / "orders.db"
+    journal = OrderJournal(path)
+    try:
+        journal.record_request(1, request("r1"), 1)
+        with journal._lock:  # a write the database refuses, queued ahead of a good one
+            journal._deferred.append(("INSERT INTO no_such_table VALUES(1)", ()))
+        journal.record_order(order(1, "r1", OrderState.SUBMITTED), "open_order", background=True)
+        wait_for(lambda: journal.background_failures == 1)
+        with journal._lock:  # the writer has given up on this batch: nothing was lost
+            assert [sql for sql, _ in journal._deferred][0].startswith("INSERT INTO no_such_table")
+            assert len(journal._deferred) == 3 and journal.background_commits == 0
+            del journal._deferred[0]
+        assert outside(path, "SELECT status FROM orders") == [("sending",)]
+        journal.event(1, "note")  # the next write commits the kept ones first
+        assert outside(path, "SELECT status FROM orders") == [("Submitted",)]
+    finally:
+        journal.close()

@@ -264,6 +264,6 @@ def test_status_callbacks_see_every_change(harness: Harness, recorder: Any) -> N
     order_id, ref = placed(pa)
     ack(pa, order_id, ref)
     pa.wrapper.orderStatus(order_id, "Filled", Decimal(10), Decimal(0), 100.0, 77, 0, 100.0, 1, "", 0.0)
-    wait_for(lambda: [c[0].status for c in recorder.calls][-1] is OrderState.FILLED)
+    wait_for(lambda: recorder.calls and recorder.calls[-1][0].status is OrderState.FILLED)
     seen: Callable[[], list[OrderState]] = lambda: [c[0].status for c in recorder.calls]  # noqa: E731
     assert OrderState.SUBMITTED in seen()

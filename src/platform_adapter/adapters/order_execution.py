@@ -10,11 +10,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
+from ibapi.message import OUT
 from ibapi.order_cancel import OrderCancel
 from loguru import logger
 
 from platform_adapter.adapters import order_validation as v
 from platform_adapter.adapters.contracts import ContractResolver, to_spec
+from platform_adapter.adapters.order_encoding import PlaceOrderEncoder
 from platform_adapter.adapters.order_fills import FillBook
 from platform_adapter.adapters.order_models import (
     build_ib_order,
@@ -72,6 +74,7 @@ class OrderExecutionAdapter(BaseAdapter):
         self._sent_at: dict[int, float] = {}
         self._status_callbacks: list[Callable[[OrderStatus], Any]] = []
         self._ib_contracts: dict[ContractInfo, Any] = {}
+        self.encoder = PlaceOrderEncoder()
         self._fill_callbacks: list[Callable[[Fill], Any]] = []
         self._loaded = False
         for event, handler in (("error", self._on_error), ("open_order", self._on_open_order),
@@ -282,7 +285,12 @@ class OrderExecutionAdapter(BaseAdapter):
         self._index(order_id, request.order_ref, 0)
         try:
             journal.record_request(order_id, request, client_id)
-            client.placeOrder(order_id, self._ib_contract(info), build_ib_order(request))
+            contract = self._ib_contract(info)
+            text = self.encoder.text(client.serverVersion(), info, contract, order_id, request)
+            if text is not None and client.isConnected():
+                client.sendMsg(OUT.PLACE_ORDER, text)  # the same text ibapi's placeOrder would send
+            else:
+                client.placeOrder(order_id, contract, build_ib_order(request))
         except OSError as exc:
             logger.error("order {} ({}): sending failed: {}; it will be looked up by orderRef, never re-sent",
                          order_id, request.order_ref, exc)
@@ -347,12 +355,14 @@ class OrderExecutionAdapter(BaseAdapter):
         order = self.state.mutate_trade(order_id, apply)
         if order is None:
             return None
-        if self.journal is not None:
-            self.journal.record_order(order, kind, defer_journal)
+        # callbacks and waiters first: the journal's copy of a status is history (IB is the source
+        # of truth for it after a crash), so the user does not wait for its commit
         for cb in self._status_callbacks:
             self._notify(cb, order.status)
         with self._changed:
             self._changed.notify_all()
+        if self.journal is not None:
+            self.journal.record_order(order, kind, defer=defer_journal, background=not defer_journal)
         return order
 
     def _journal_event(self, order_id: int, kind: str, detail: str) -> None:

@@ -8,7 +8,10 @@ Durability: WAL with ``synchronous=NORMAL``: a committed write survives the proc
 (it is in the OS once ``COMMIT`` returns); only an OS crash or power loss may lose the last
 commits (the file stays consistent; reconciliation with the gateway fills the gap). Each logical
 change is one transaction (e.g. high-water mark + order row + history line before a send), so
-there is one commit per change, not one per statement.
+there is one commit per change, not one per statement. What must be on disk before something is
+sent (a new order, a cancel or modify request) and fills are committed at once by the caller;
+status changes reported by IB (IB holds them anyway) are committed moments later by the journal's
+writer thread, so the dispatcher never waits for a commit.
 
 Inspect it with the ``sqlite3`` shell, e.g.
 ``sqlite3 logs/orders.db "select order_id, order_ref, symbol, action, quantity, status, filled from orders"``.
@@ -100,6 +103,7 @@ CREATE TABLE IF NOT EXISTS fills (
 
 
 CHECKPOINT_SECONDS = 1.0
+BACKGROUND_DELAY = 0.005  # seconds the writer thread gathers background writes before a commit
 _SET_META = "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
 _UPDATE_ORDER = ("UPDATE orders SET perm_id = ?, status = ?, filled = ?, remaining = ?, avg_fill_price = ?,"
                  " last_fill_price = ?, reject_reason = ?, quantity = ?, order_type = ?, limit_price = ?,"
@@ -143,6 +147,10 @@ class OrderJournal:
         self._deferred: list[tuple[str, tuple[Any, ...]]] = []
         self._writes = 0
         self._stop = threading.Event()
+        self._flush_wanted = threading.Event()
+        self.background_commits = 0
+        self.background_failures = 0
+        self._writer = threading.Thread(target=self._write_loop, name="pa-journal-writer", daemon=True)
         self._checkpointer: threading.Thread | None = None
         if str(path) != ":memory:":
             # checkpoints (and the fsyncs they do) run on the checkpointer thread, not in a commit
@@ -150,6 +158,7 @@ class OrderJournal:
             self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="pa-journal-checkpoint",
                                                   daemon=True)
         self._db.executescript(SCHEMA)
+        self._writer.start()
         if self._checkpointer is not None:
             self._checkpointer.start()
 
@@ -159,8 +168,10 @@ class OrderJournal:
 
     def close(self) -> None:
         self._stop.set()
-        if self._checkpointer is not None and self._checkpointer is not threading.current_thread():
-            self._checkpointer.join(5.0)
+        self._flush_wanted.set()
+        for thread in (self._writer, self._checkpointer):
+            if thread is not None and thread is not threading.current_thread() and thread.is_alive():
+                thread.join(5.0)
         with self._lock:
             if self._db is not None:
                 if self._pending_high_water or self._deferred:
@@ -176,6 +187,27 @@ class OrderJournal:
                 self._commit([])
             self._writes += 1
             return self._db.execute(sql, params).fetchall()
+
+    def _write_loop(self) -> None:
+        """Commit background writes (:meth:`record_order` with ``background``) ``BACKGROUND_DELAY``
+        seconds after the first of them is queued, together with those queued meanwhile."""
+        while True:
+            self._flush_wanted.wait()
+            # gather for a moment: one commit for the changes of many orders, off the hot path
+            if self._stop.wait(BACKGROUND_DELAY):
+                return  # close() commits what is left
+            self._flush_wanted.clear()
+            with self._lock:
+                if self._db is None:
+                    return
+                if not self._deferred:
+                    continue
+                try:
+                    self._commit([])
+                    self.background_commits += 1
+                except sqlite3.Error:  # kept queued: the next write (or close) retries them
+                    self.background_failures += 1
+                    logger.opt(exception=True).error("order journal {}: background commit failed", self.path)
 
     def _checkpoint_loop(self) -> None:
         """Copy the WAL into the database file every ``CHECKPOINT_SECONDS`` after writes (PASSIVE:
@@ -195,22 +227,25 @@ class OrderJournal:
             db.close()
 
     def _transaction(self, statements: list[tuple[str, tuple[Any, ...]]], defer: bool = False,
-                     high_water: int = 0, supersedes: int = 0) -> None:
+                     high_water: int = 0, supersedes: int = 0, background: bool = False) -> None:
         """Run ``statements`` as one transaction (one commit), after any deferred ones; with
-        ``defer`` only queue them for the next write (or read, or close), keeping the order.
+        ``defer`` only queue them for the next write (or read, or close), keeping the order; with
+        ``background`` queue them and have the writer thread commit them soon.
         ``high_water``: an order id these statements persist (a pending mark up to it is not
         written separately); ``supersedes``: an order whose deferred row update these statements
         overwrite (the deferred history line stays)."""
         with self._lock:
             if self._db is None:
                 return
-            if defer:
+            if supersedes and self._deferred:
+                self._deferred = [st for st in self._deferred if st[0] is not _UPDATE_ORDER or st[1][-1] != supersedes]
+            if defer or background:
                 self._deferred.extend(statements)
+                if background:
+                    self._flush_wanted.set()
                 return
             if high_water and self._pending_high_water <= high_water:
                 self._pending_high_water = 0
-            if supersedes and self._deferred:
-                self._deferred = [st for st in self._deferred if st[0] is not _UPDATE_ORDER or st[1][-1] != supersedes]
             self._commit(statements)
 
     def _commit(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
@@ -276,9 +311,10 @@ class OrderJournal:
             (_EVENT, (order_id, now, "request", f"{r.action.value} {r.quantity} {r.contract.symbol} "
                                                 f"{r.order_type.value}"))], high_water=order_id)
 
-    def record_order(self, order: Order, kind: str = "status", defer: bool = False) -> None:
+    def record_order(self, order: Order, kind: str = "status", defer: bool = False, background: bool = False) -> None:
         """Update an order's current state (and request, after a modify) and log the change; with
-        ``defer`` the change is committed with the next write (any read or close flushes it)."""
+        ``defer`` the change is committed with the next write (any read or close flushes it), with
+        ``background`` by the writer thread moments later (or by an earlier write)."""
         s, r = order.status, order.request
         now = _now()
         self._transaction([
@@ -288,7 +324,7 @@ class OrderJournal:
               order.order_id)),
             (_EVENT, (order.order_id, now, kind, f"{s.status.value} filled={s.filled} remaining={s.remaining}"
                       + (f" reason={s.reject_reason}" if s.reject_reason else "")))], defer,
-                          supersedes=order.order_id)
+                          supersedes=order.order_id, background=background)
 
     def event(self, order_id: int, kind: str, detail: str = "") -> None:
         self._exec(_EVENT, (order_id, _now(), kind, detail))
