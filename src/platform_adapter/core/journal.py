@@ -109,6 +109,9 @@ _UPDATE_ORDER = ("UPDATE orders SET perm_id = ?, status = ?, filled = ?, remaini
                  " last_fill_price = ?, reject_reason = ?, quantity = ?, order_type = ?, limit_price = ?,"
                  " stop_price = ?, tif = ?, updated_at = ? WHERE order_id = ?")
 _EVENT = "INSERT INTO order_events(order_id, at, kind, detail) VALUES(?, ?, ?, ?)"
+_INSERT_ORDER = ("INSERT INTO orders(order_id, order_ref, client_id, account, symbol, contract, action, quantity,"
+                 " order_type, limit_price, stop_price, tif, outside_rth, status, remaining, created_at, updated_at)"
+                 " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
 def _now() -> str:
@@ -248,23 +251,30 @@ class OrderJournal:
                 self._pending_high_water = 0
             self._commit(statements)
 
-    def _commit(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
+    def _commit(self, statements: list[tuple[str, tuple[Any, ...]]], keep_deferred: bool = False) -> None:
+        """One transaction: the pending high-water mark, the deferred writes (unless
+        ``keep_deferred``) and ``statements``."""
         db = self._db
         assert db is not None
         if self._pending_high_water:
             statements = [(_SET_META, (HIGH_WATER_KEY, str(self._pending_high_water))), *statements]
-        statements = self._deferred + statements
+        if not keep_deferred:
+            statements = self._deferred + statements
         self._writes += 1
         db.execute("BEGIN")
         try:
-            for sql, params in statements:
-                db.execute(sql, params)
+            for sql, rows in _grouped(statements):
+                if len(rows) == 1:
+                    db.execute(sql, rows[0])
+                else:
+                    db.executemany(sql, rows)
         except BaseException:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
         self._pending_high_water = 0
-        self._deferred = []
+        if not keep_deferred:
+            self._deferred = []
 
     # --- meta --------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
@@ -298,18 +308,28 @@ class OrderJournal:
 
     # --- orders ------------------------------------------------------------------------------
     def record_request(self, order_id: int, request: OrderRequest, client_id: int) -> None:
-        """Write a new order with status ``sending`` (before it is sent to IB)."""
+        """Write a new order with status ``sending`` (before it is sent to IB).
+
+        The order row is committed at once, on its own (one statement: one call into SQLite, so
+        the caller gives up the GIL once); its history line and any deferred writes follow with
+        the next commit."""
         now = _now()
         r = request
-        self._transaction([
-            ("INSERT INTO orders(order_id, order_ref, client_id, account, symbol, contract, action, quantity,"
-             " order_type, limit_price, stop_price, tif, outside_rth, status, remaining, created_at, updated_at)"
-             " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-             (order_id, r.order_ref, client_id, r.account, r.contract.symbol, _contract_json(r.contract),
-              r.action.value, str(r.quantity), r.order_type.value, r.limit_price, r.stop_price, r.tif.value,
-              int(r.outside_rth), SENDING, str(r.quantity), now, now)),
-            (_EVENT, (order_id, now, "request", f"{r.action.value} {r.quantity} {r.contract.symbol} "
-                                                f"{r.order_type.value}"))], high_water=order_id)
+        with self._lock:
+            if self._db is None:
+                return
+            row = (_INSERT_ORDER,
+                   (order_id, r.order_ref, client_id, r.account, r.contract.symbol, _contract_json(r.contract),
+                    r.action.value, str(r.quantity), r.order_type.value, r.limit_price, r.stop_price, r.tif.value,
+                    int(r.outside_rth), SENDING, str(r.quantity), now, now))
+            if self._pending_high_water <= order_id:
+                self._pending_high_water = 0  # the order row carries the mark
+                self._writes += 1
+                self._db.execute(*row)  # autocommit: one statement, one transaction
+            else:
+                self._commit([row], keep_deferred=True)
+            self._deferred.append((_EVENT, (order_id, now, "request", f"{r.action.value} {r.quantity} "
+                                                                     f"{r.contract.symbol} {r.order_type.value}")))
 
     def record_order(self, order: Order, kind: str = "status", defer: bool = False, background: bool = False) -> None:
         """Update an order's current state (and request, after a modify) and log the change; with
@@ -375,6 +395,20 @@ class OrderJournal:
     def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         """Run a read-only query (tests and inspection)."""
         return self._exec(sql, params)
+
+
+def _grouped(statements: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    """The statements of one transaction as one ``executemany`` per distinct statement, in the
+    order each first appears; rows of a statement keep their order. Only the statements queued
+    for later (history lines, order-row updates, the high-water mark) are ever grouped: each
+    touches its own table or, for order rows, at most one queued update per order is left (a
+    later one supersedes it), so the result is the same as running them one by one."""
+    if len(statements) <= 2:
+        return [(sql, [params]) for sql, params in statements]
+    groups: dict[str, list[tuple[Any, ...]]] = {}
+    for sql, params in statements:
+        groups.setdefault(sql, []).append(params)
+    return list(groups.items())
 
 
 @functools.lru_cache(maxsize=1024)
