@@ -50,7 +50,7 @@ def targets() -> list[str]:
     out = []
     burst = _load("tick_burst")
     ib_async = _median(burst, "ib_async")
-    for level in ("pa_core", "pa"):
+    for level in ("pa_core", "pa", "pa+reader"):
         rate = _median(burst, level)
         if rate and ib_async:
             runs = burst["stats"][level]
@@ -60,7 +60,7 @@ def targets() -> list[str]:
                        f"; stable (slowest >= 0.8 x fastest): {stable:.2f} -> {_verdict(stable >= 0.8)}")
     orders = _load("order_rtt")
     ref50, ref99 = _median(orders, "ibapi", "p50_us"), _median(orders, "ib_async", "p99_us")
-    for level in ("pa_core", "pa", "pa + gc.freeze()"):
+    for level in ("pa_core", "pa", "pa + gc.freeze()", "pa_core+reader", "pa+reader"):
         p50, p99 = _median(orders, level, "p50_us"), _median(orders, level, "p99_us")
         if p50 and ref50:
             r50 = p50 / ref50

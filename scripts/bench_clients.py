@@ -6,6 +6,8 @@
   feeding the ``Wrapper`` events: the same level as ibapi's ``EWrapper`` callbacks.
 * ``pa``: the full ``PlatformAdapter`` facade (``subscribe_quotes`` with its conflated user
   callback, ``orders.place_order``).
+* ``pa_core+reader``, ``pa+reader``: the same with ``ib_connection.decode_on_reader: true``
+  (messages decoded on the socket reader thread, no dispatcher thread).
 
 User-level counting: every client but ``pa`` calls ``Counter.hit()`` once per tick message
 delivered; ``pa``'s user callback receives conflated quotes and counts with ``Quote.updates``.
@@ -208,7 +210,7 @@ class PaCoreClient:
         self.on_tick_price: Callable[[int, int, float], None] = lambda *_: None
         self.next_id = 0
 
-    def connect(self, port: int, client_id: int) -> None:
+    def connect(self, port: int, client_id: int, **extra: Any) -> None:
         from loguru import logger  # noqa: PLC0415
 
         from platform_adapter.core.connection_manager import ConnectionManager  # noqa: PLC0415
@@ -217,7 +219,7 @@ class PaCoreClient:
         from platform_adapter.utils.rate_limiter import TokenBucket  # noqa: PLC0415
 
         logger.remove()
-        settings = _pa_settings(port, client_id)
+        settings = _pa_settings(port, client_id, **extra)
         self.wrapper = Wrapper()
         self.wrapper.on("tick_size", self.counter.hit)
         self.wrapper.on("tick_price", lambda r, t, p, _a: self.on_tick_price(r, t, p))
@@ -303,3 +305,17 @@ class PaClient:
 
 CLIENTS: dict[str, Callable[[], Any]] = {"pa_core": PaCoreClient, "pa": PaClient, "ibapi": IbapiClient,
                                          "ib_async": IbAsyncClient}
+# "<client>+<variant>": one of our clients with extra settings
+VARIANTS: dict[str, dict[str, Any]] = {"reader": {"ib_connection.decode_on_reader": True}}
+
+
+def connect_client(key: str, port: int, client_id: int, **extra: Any) -> Any:
+    """Create and connect the client named ``key`` (``pa``, ``pa+reader``, ``ibapi``, ...)."""
+    name, _, variant = key.partition("+")
+    client = CLIENTS[name]()
+    extra = {**VARIANTS[variant], **extra} if variant else extra
+    if extra:
+        client.connect(port, client_id, **extra)
+    else:
+        client.connect(port, client_id)
+    return client

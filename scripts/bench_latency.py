@@ -19,16 +19,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_clients import CLIENTS  # noqa: E402
+from bench_clients import connect_client  # noqa: E402
 from bench_common import control, emit, percentile, run_worker, sim_process, summarize, write_results  # noqa: E402
 
-CLIENT_ORDER = ("pa_core", "pa", "ibapi", "ib_async")
+CLIENT_ORDER = ("pa_core", "pa", "pa_core+reader", "pa+reader", "ibapi", "ib_async")
 WARMUP_S = 1.0
 
 
 def worker(name: str, port: int, control_port: int, client_id: int, rate: int, seconds: float) -> None:
-    client = CLIENTS[name]()
-    client.connect(port, client_id)
+    client = connect_client(name, port, client_id)
     samples: list[float] = []
     start_at = [float("inf")]
 
@@ -37,7 +36,7 @@ def worker(name: str, port: int, control_port: int, client_id: int, rate: int, s
         if price > 1e6 and now >= start_at[0]:
             samples.append(now - price)
 
-    if name == "pa":
+    if name.partition("+")[0] == "pa":
         client.on_quote_bid = record
     else:
         client.on_tick_price = lambda _req, tick_type, price: record(price) if tick_type == 1 else None
@@ -105,7 +104,8 @@ def main() -> None:
     table = (f"### Tick-to-callback latency at a steady {args.rate:,} msg/s ({args.seconds:g} s per run, first "
              f"{WARMUP_S:g} s discarded, {args.runs} runs, fresh process each)\n\n" + "\n".join(lines) +
              "\n\nSender: simulator process, 1 ms batches stamped with the send time (CLOCK_MONOTONIC). "
-             "pa = the user's conflated quote callback on the event thread.")
+             "pa = the user's conflated quote callback on the event thread; +reader = "
+             "ib_connection.decode_on_reader: true.")
     path = write_results("latency", {"rate": args.rate, "seconds": args.seconds, "runs": args.runs,
                                      "stats": stats, "errors": errors}, table)
     print(path.read_text())

@@ -22,18 +22,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_clients import CLIENTS  # noqa: E402
+from bench_clients import connect_client  # noqa: E402
 from bench_common import emit, percentile, run_worker, sim_process, summarize, write_results  # noqa: E402
 
 CLIENT_ORDER = ("pa_core", "pa", "ibapi", "ib_async")
 
 
 def worker(name: str, port: int, client_id: int, orders: int, freeze: bool) -> None:
-    client = CLIENTS[name]()
     if freeze and name == "pa":  # the facade's own option (ib_connection.gc_freeze)
-        client.connect(port, client_id, **{"ib_connection.gc_freeze": True})
+        client = connect_client(name, port, client_id, **{"ib_connection.gc_freeze": True})
     else:
-        client.connect(port, client_id)
+        client = connect_client(name, port, client_id)
     got = threading.Event()
     first: dict[int, float] = {}
 
@@ -56,7 +55,7 @@ def worker(name: str, port: int, client_id: int, orders: int, freeze: bool) -> N
         if name == "ib_async":
             order_id = client.ib.trades()[-1].order.orderId
         else:
-            order_id = placed if name == "pa" else next_id + i
+            order_id = placed if name.partition("+")[0] == "pa" else next_id + i
         deadline = time.monotonic() + 10
         while order_id not in first:
             if time.monotonic() > deadline:
@@ -97,6 +96,7 @@ def main() -> None:
         return
     clients = args.clients.split(",")
     variants = [(c, False) for c in clients] + [(c, True) for c in ("pa_core", "pa") if c in clients]
+    variants += [(c + "+reader", False) for c in ("pa_core", "pa") if c in clients]
     results: dict[str, dict[str, list[float]]] = {}
     errors: dict[str, str] = {}
     client_id = 200
@@ -136,7 +136,7 @@ def main() -> None:
              "\n\nAdapter token bucket raised to 1e9/s and simulator pacing off for this run (peers have no "
              "throttle). pa_core = IBClient.placeOrder through our ConnectionManager; pa = "
              "PlatformAdapter.orders.place_order (validation, journal, state) to its status callback with the first "
-             "gateway-reported status. "
+             "gateway-reported status; +reader = ib_connection.decode_on_reader: true. "
              f"TokenBucket under the limit (50/s, 40 acquires): p50 {limiter['p50_us']:.2f} us, max "
              f"{limiter['max_us']:.2f} us per acquire, {limiter['waits']} waits (never sleeps).")
     path = write_results("order_rtt", {"orders": args.orders, "runs": args.runs, "stats": stats,

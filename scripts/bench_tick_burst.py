@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_clients import CLIENTS  # noqa: E402
+from bench_clients import connect_client  # noqa: E402
 from bench_common import control, emit, run_worker, sim_process, summarize, write_results  # noqa: E402
 
-CLIENT_ORDER = ("pa_core", "pa", "ibapi", "ib_async")
+CLIENT_ORDER = ("pa_core", "pa", "pa+reader", "ibapi", "ib_async")
 
 
 def burst_updates(k: int) -> int:
@@ -45,8 +45,8 @@ def burst_messages(updates: int) -> int:
 
 
 def worker(name: str, port: int, control_port: int, client_id: int, n: int) -> None:
-    client = CLIENTS[name]()
-    client.connect(port, client_id)
+    client = connect_client(name, port, client_id)
+    pa = name.startswith("pa+") or name == "pa"
     client.subscribe("AAPL")
     deadline = time.monotonic() + 20
     while control(control_port, f"subs {client_id}").split()[1] == "0":
@@ -54,14 +54,14 @@ def worker(name: str, port: int, control_port: int, client_id: int, n: int) -> N
             raise RuntimeError("subscription never reached the simulator")
         time.sleep(0.02)
     settled = threading.Event()
-    progress = (lambda: client.updates) if name == "pa" else (lambda: client.counter.n)
+    progress = (lambda: client.updates) if pa else (lambda: client.counter.n)
     last = -1
     while last != progress():  # wait until the initial snapshot has been delivered
         last = progress()
         client.wait(settled, 0.3)
     counter = client.counter
     counter.arm(n)
-    if name == "pa":
+    if pa:
         base, target = client.updates, client.updates + burst_updates(n)
         client.seen = []
     errors: list[str] = []
@@ -74,7 +74,7 @@ def worker(name: str, port: int, control_port: int, client_id: int, n: int) -> N
 
     sender = threading.Thread(target=burst, daemon=True)
     sender.start()
-    if name == "pa":
+    if pa:
         # Conflated deliveries: count messages by Quote.updates, from the first delivery that shows
         # part of the burst to the one that shows all of it (both timed in the user callback).
         deadline = time.monotonic() + 120
@@ -93,7 +93,7 @@ def worker(name: str, port: int, control_port: int, client_id: int, n: int) -> N
     sender.join(30)
     seconds = t_end - t_first
     emit({"client": name, "n": n, "seconds": seconds, "msg_per_s": count / seconds,
-          "user_callbacks": len(client.seen) if name == "pa" else None})
+          "user_callbacks": len(client.seen) if pa else None})
     client.disconnect()
 
 
@@ -142,7 +142,8 @@ def main() -> None:
              "(reader, dispatcher, fast path) into Wrapper events; pa = full PlatformAdapter with "
              "subscribe_quotes and its conflated user callback: messages are counted with "
              "Quote.updates between the first user callback that shows part of the burst and the one "
-             "that shows all of it (both timed inside the user callback).")
+             "that shows all of it (both timed inside the user callback); +reader = "
+             "ib_connection.decode_on_reader: true.")
     path = write_results("tick_burst", {"n": args.n, "runs": args.runs, "stats": stats, "errors": errors}, table)
     print(path.read_text())
 

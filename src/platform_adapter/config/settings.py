@@ -43,6 +43,7 @@ class IBConnectionConfig:
     client_id_retry: bool = False
     request_timeout: float = 30.0
     gc_freeze: bool = False  # gc.freeze() after each connect: fewer, shorter GC pauses (process-wide)
+    decode_on_reader: bool = False  # decode on the reader thread (no dispatcher thread): lower latency
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,10 @@ memoryview; no per-message copy of the backlog, no polling), handing each batch 
 the dispatcher through one ``SimpleQueue`` put (blocking ``get``, no timeout poll). The dispatcher
 tries the fast path (``core/fast_decode.py``) on each frame and gives every frame it declines to
 ibapi's ``Decoder`` (the decoder of record) into the :class:`Wrapper`.
+
+With ``ib_connection.decode_on_reader`` the reader decodes each batch itself (no dispatcher
+thread, one thread hand-off less per message); the socket is then not read while a batch is
+being decoded (the kernel's receive buffer holds what arrives meanwhile).
 """
 
 from __future__ import annotations
@@ -153,7 +157,8 @@ class Reader(threading.Thread):
 
 
 class Dispatcher(threading.Thread):
-    """Decodes frames in order on one thread; a ``None`` batch stops it.
+    """Decodes frames in order on its own thread (a ``None`` batch stops it), or on the caller's
+    thread through :meth:`process`.
 
     ``fast(frame) -> bool`` (optional, see ``core/fast_decode.py``) is tried first on each frame;
     a frame it declines goes to ``handle`` (ibapi's ``Decoder``). ``flush()`` (optional: the quote
@@ -185,28 +190,34 @@ class Dispatcher(threading.Thread):
 
     def run(self) -> None:
         get = self.queue.get
-        handle = self._handle
+        process = self.process
         while True:
             batch = get()
             if batch is None:
                 return
-            fast = self.fast
-            flush = self._flush
-            taken = 0
-            for frame in batch:
-                try:
-                    if fast is not None and fast(frame):
-                        taken += 1
-                    else:
-                        if flush is not None:
-                            flush()
-                        handle(frame)
-                except Exception:  # noqa: BLE001 - one bad frame must not kill the connection
-                    logger.opt(exception=True).error("failed to decode a frame of {} bytes", len(frame))
-            if flush is not None:
-                try:
-                    flush()
-                except Exception:  # noqa: BLE001 - the dispatcher must survive a library bug
-                    logger.opt(exception=True).error("quote sink commit failed")
-            self.messages += len(batch)
-            self.fast_messages += taken
+            process(batch)
+
+    def process(self, batch: list[bytes]) -> None:
+        """Decode one batch of frames in order, on the calling thread: the dispatcher thread, or
+        the reader itself with ``ib_connection.decode_on_reader``."""
+        handle = self._handle
+        fast = self.fast
+        flush = self._flush
+        taken = 0
+        for frame in batch:
+            try:
+                if fast is not None and fast(frame):
+                    taken += 1
+                else:
+                    if flush is not None:
+                        flush()
+                    handle(frame)
+            except Exception:  # noqa: BLE001 - one bad frame must not kill the connection
+                logger.opt(exception=True).error("failed to decode a frame of {} bytes", len(frame))
+        if flush is not None:
+            try:
+                flush()
+            except Exception:  # noqa: BLE001 - the dispatcher must survive a library bug
+                logger.opt(exception=True).error("quote sink commit failed")
+        self.messages += len(batch)
+        self.fast_messages += taken

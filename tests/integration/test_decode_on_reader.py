@@ -1,0 +1,66 @@
+"""``ib_connection.decode_on_reader``: the reader decodes each batch itself (no dispatcher thread).
+Quotes, orders, synchronous requests and reconnects behave exactly as with the dispatcher thread."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from platform_adapter import PlatformAdapter
+from platform_adapter.models.order import OrderState
+from tests.conftest import Recorder, wait_for
+
+INLINE = {"ib_connection.decode_on_reader": True}
+
+
+def _dispatcher_threads() -> int:
+    return sum(1 for t in threading.enumerate() if t.name == "pa-dispatcher" and t.is_alive())
+
+
+def test_off_by_default(make_adapter: Callable[..., PlatformAdapter]) -> None:
+    pa = make_adapter()
+    assert pa.settings.ib_connection.decode_on_reader is False
+    dispatcher = pa.connection._dispatcher
+    assert dispatcher is not None and dispatcher.is_alive()
+
+
+def test_quotes_orders_and_requests_on_the_reader(make_adapter: Callable[..., PlatformAdapter], gateway: Any) -> None:
+    before = _dispatcher_threads()
+    pa = make_adapter(**INLINE)
+    dispatcher = pa.connection._dispatcher
+    assert dispatcher is not None and not dispatcher.is_alive()  # never started: the reader decodes
+    assert _dispatcher_threads() == before
+    got = Recorder()
+    pa.market_data.subscribe_quotes("AAPL", got)
+    wait_for(lambda: got.calls and got.calls[-1][1].bid is not None)
+    req_id = pa.market_data.lines.all()[0].req_id
+    base = pa.market_data.get_quote("AAPL").updates
+    gateway.burst(req_id, 4000, pa.connection.client_id)
+    wait_for(lambda: pa.market_data.get_quote("AAPL").updates >= base + 6000)
+    assert dispatcher.messages > 4000 and dispatcher.fast_messages >= 4000
+    statuses = Recorder()
+    pa.orders.on_order_status(statuses)
+    order_id = pa.orders.place_order("AAPL", "BUY", 100, "MKT")
+    assert pa.orders.wait_for_status(order_id, OrderState.FILLED, timeout=5).filled == Decimal(100)
+    assert pa.market_data.get_historical_data("AAPL", "1 D", "1 hour").shape[0] > 0
+    assert pa.account.get_account_summary()
+
+
+def test_reconnect_replays_lines_when_decoding_on_the_reader(make_adapter: Callable[..., PlatformAdapter],
+                                                             gateway: Any) -> None:
+    pa = make_adapter(**INLINE)
+    got = Recorder()
+    pa.market_data.subscribe_quotes("MSFT", got)
+    wait_for(lambda: got.calls)
+    events = Recorder()
+    pa.wrapper.on("reconnected", events)
+    gateway.drop_all_connections()
+    events.wait(1, timeout=10)
+    wait_for(pa.is_connected, 10)
+    seen = len(got.calls)
+    wait_for(lambda: len(got.calls) > seen)  # the line was replayed on the new connection
+    assert pa.connection.get_connection_status().reconnect_count == 1
+    dispatcher = pa.connection._dispatcher
+    assert dispatcher is not None and not dispatcher.is_alive()
