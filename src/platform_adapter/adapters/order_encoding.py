@@ -63,13 +63,18 @@ class _Capture(EClient):  # type: ignore[misc]
         self.sent.append((msgId, msg))
 
 
-def ibapi_text(server_version: int, order_id: int, contract: Any, request: OrderRequest) -> str | None:
-    """The placeOrder text ibapi itself would send (None when it would send none or another message)."""
+def _captured(server_version: int, order_id: int, contract: Any, order: Any) -> str | None:
+    """The text ibapi's placeOrder sends for ``order`` (None when it sends none or another message)."""
     capture = _Capture(server_version)
-    capture.placeOrder(order_id, contract, build_ib_order(request))
+    capture.placeOrder(order_id, contract, order)
     if capture.errors or len(capture.sent) != 1 or capture.sent[0][0] != OUT.PLACE_ORDER:
         return None
     return capture.sent[0][1]
+
+
+def ibapi_text(server_version: int, order_id: int, contract: Any, request: OrderRequest) -> str | None:
+    """The placeOrder text ibapi itself would send for ``request``."""
+    return _captured(server_version, order_id, contract, build_ib_order(request))
 
 
 class _Template:
@@ -188,10 +193,6 @@ class PlaceOrderEncoder:
 def _sentinel_text(server_version: int, contract: Any, sentinel: OrderRequest) -> str | None:
     """ibapi's text of the sentinel order, with the action and tif fields replaced by sentinels too
     (both are plain strings to ibapi; the real enum values are needed only to build the Order)."""
-    capture = _Capture(server_version)
     order = build_ib_order(sentinel)
     order.action, order.tif = _TEXT["action"], _TEXT["tif"]
-    capture.placeOrder(_ID, contract, order)
-    if capture.errors or len(capture.sent) != 1 or capture.sent[0][0] != OUT.PLACE_ORDER:
-        return None
-    return capture.sent[0][1]
+    return _captured(server_version, _ID, contract, order)
