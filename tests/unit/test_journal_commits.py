@@ -67,6 +67,26 @@ def test_high_water_is_written_with_the_order_row(tmp_path: Path) -> None:
         reopened.close()
 
 
+def test_a_request_below_a_pending_mark_writes_the_mark_with_its_row(tmp_path: Path) -> None:
+    path = tmp_path / "orders.db"
+    journal = OrderJournal(path)
+    try:
+        ids = OrderIdAllocator()
+        ids.load(journal.high_water(), journal.defer_high_water)
+        first, second = ids.allocate(), ids.allocate()  # e.g. two threads placing orders at once
+        journal.record_order(order(first, "r0", OrderState.PENDING_SUBMIT), "sent", defer=True)  # queued
+        journal.record_request(first, request("r1"), 1)
+        # one transaction: the higher mark and the row; the queued write stays queued
+        assert outside(path, "SELECT value FROM meta") == [(str(second),)]
+        assert outside(path, "SELECT order_id, status FROM orders") == [(first, "sending")]
+        assert outside(path, "SELECT count(*) FROM order_events") == [(0,)]
+        journal.record_request(second, request("r2"), 1)  # now the row carries the mark
+        assert outside(path, "SELECT value FROM meta") == [(str(second),)]
+        assert journal.rows("SELECT kind FROM order_events ORDER BY id") == [("sent",), ("request",), ("request",)]
+    finally:
+        journal.close()
+
+
 def test_a_later_row_update_supersedes_the_deferred_one(tmp_path: Path) -> None:
     path = tmp_path / "orders.db"
     journal = OrderJournal(path)

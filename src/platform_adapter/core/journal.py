@@ -6,9 +6,9 @@ loads the journal, restores its orders and fills, and reconciles them with the g
 
 Durability: WAL with ``synchronous=NORMAL``: a committed write survives the process being killed
 (it is in the OS once ``COMMIT`` returns); only an OS crash or power loss may lose the last
-commits (the file stays consistent; reconciliation with the gateway fills the gap). Each logical
-change is one transaction (e.g. high-water mark + order row + history line before a send), so
-there is one commit per change, not one per statement. What must be on disk before something is
+commits (the file stays consistent; reconciliation with the gateway fills the gap). A new
+order's row (which also carries the order-id high-water mark) is one commit before the send; other
+writes are grouped, one commit for several changes. What must be on disk before something is
 sent (a new order, a cancel or modify request) and fills are committed at once by the caller;
 status changes reported by IB (IB holds them anyway) are committed moments later by the journal's
 writer thread, so the dispatcher never waits for a commit.
@@ -230,13 +230,12 @@ class OrderJournal:
             db.close()
 
     def _transaction(self, statements: list[tuple[str, tuple[Any, ...]]], defer: bool = False,
-                     high_water: int = 0, supersedes: int = 0, background: bool = False) -> None:
+                     supersedes: int = 0, background: bool = False) -> None:
         """Run ``statements`` as one transaction (one commit), after any deferred ones; with
         ``defer`` only queue them for the next write (or read, or close), keeping the order; with
         ``background`` queue them and have the writer thread commit them soon.
-        ``high_water``: an order id these statements persist (a pending mark up to it is not
-        written separately); ``supersedes``: an order whose deferred row update these statements
-        overwrite (the deferred history line stays)."""
+        ``supersedes``: an order whose deferred row update these statements overwrite (the
+        deferred history line stays)."""
         with self._lock:
             if self._db is None:
                 return
@@ -247,8 +246,6 @@ class OrderJournal:
                 if background:
                     self._flush_wanted.set()
                 return
-            if high_water and self._pending_high_water <= high_water:
-                self._pending_high_water = 0
             self._commit(statements)
 
     def _commit(self, statements: list[tuple[str, tuple[Any, ...]]], keep_deferred: bool = False) -> None:
