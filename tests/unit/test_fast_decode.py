@@ -68,8 +68,7 @@ def assert_equivalent(frame: bytes, server_version: int) -> bool:
     took, fast_calls, ref_calls, raised = run_both(frame, server_version)
     if took:
         assert not raised, f"fast path accepted a frame ibapi rejects: {frame!r}"
-        assert fast_calls == ref_calls, frame
-        assert fast_calls, "a taken frame must produce a call"
+        assert fast_calls == ref_calls, frame  # both empty only for a tickSize of type NOT_SET (111)
     else:
         assert fast_calls == [], "a declined frame must not touch the wrapper"
     return took
