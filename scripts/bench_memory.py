@@ -88,9 +88,10 @@ def main() -> None:
     rng = summarize([r["range_pct"] for r in runs])
     lines = ["| run | lines | tick messages | RSS after warm-up (MB) | RSS at end (MB) | max (MB) | growth | range |",
              "|---|---|---|---|---|---|---|---|"]
-    for i, r in enumerate(runs, 1):
-        lines.append(f"| {i} | {r['lines']} | {r['ticks']:,} | {r['rss_first_mb']:.1f} | {r['rss_last_mb']:.1f} | "
-                     f"{r['rss_max_mb']:.1f} | {r['growth_pct']:+.2f}% | {r['range_pct']:.2f}% |")
+    for i, run in enumerate(runs, 1):
+        lines.append(f"| {i} | {run['lines']} | {run['ticks']:,} | {run['rss_first_mb']:.1f} | "
+                     f"{run['rss_last_mb']:.1f} | {run['rss_max_mb']:.1f} | {run['growth_pct']:+.2f}% | "
+                     f"{run['range_pct']:.2f}% |")
     if errors:
         lines.append(f"| error | {errors[-1][-200:]!r} | | | | | | |")
     table = (f"### Memory: RSS with {args.lines:,} streaming lines over {args.seconds:g} s (first {WARMUP_S:g} s "
