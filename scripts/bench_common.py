@@ -166,6 +166,15 @@ def control(port: int, line: str, timeout: float = 120.0) -> str:
     return text
 
 
+def wait_subscribed(control_port: int, client_id: int, timeout: float = 20.0) -> None:
+    """Wait until the simulator holds a market-data line of ``client_id``."""
+    deadline = time.monotonic() + timeout
+    while control(control_port, f"subs {client_id}").split()[1] == "0":
+        if time.monotonic() > deadline:
+            raise RuntimeError("subscription never reached the simulator")
+        time.sleep(0.02)
+
+
 def _sim_main(options: dict[str, Any]) -> None:
     sys.path.insert(0, str(ROOT / "src"))
     from platform_adapter.sim import SimulatedGateway  # noqa: PLC0415

@@ -20,7 +20,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_clients import connect_client  # noqa: E402
-from bench_common import control, emit, percentile, run_worker, sim_process, summarize, write_results  # noqa: E402
+from bench_common import (  # noqa: E402
+    control,
+    emit,
+    percentile,
+    run_worker,
+    sim_process,
+    summarize,
+    wait_subscribed,
+    write_results,
+)
 
 CLIENT_ORDER = ("pa_core", "pa", "pa_core+reader", "pa+reader", "ibapi", "ib_async")
 WARMUP_S = 1.0
@@ -41,11 +50,7 @@ def worker(name: str, port: int, control_port: int, client_id: int, rate: int, s
     else:
         client.on_tick_price = lambda _req, tick_type, price: record(price) if tick_type == 1 else None
     client.subscribe("AAPL")
-    deadline = time.monotonic() + 20
-    while control(control_port, f"subs {client_id}").split()[1] == "0":
-        if time.monotonic() > deadline:
-            raise RuntimeError("subscription never reached the simulator")
-        time.sleep(0.02)
+    wait_subscribed(control_port, client_id)
     start_at[0] = time.monotonic_ns() / 1000.0 + WARMUP_S * 1e6
     done = threading.Event()
     reply: list[str] = []

@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_clients import connect_client  # noqa: E402
-from bench_common import control, emit, run_worker, sim_process, summarize, write_results  # noqa: E402
+from bench_common import control, emit, run_worker, sim_process, summarize, wait_subscribed, write_results  # noqa: E402
 
 CLIENT_ORDER = ("pa_core", "pa", "pa+reader", "ibapi", "ib_async")
 
@@ -48,11 +48,7 @@ def worker(name: str, port: int, control_port: int, client_id: int, n: int) -> N
     client = connect_client(name, port, client_id)
     pa = name.startswith("pa+") or name == "pa"
     client.subscribe("AAPL")
-    deadline = time.monotonic() + 20
-    while control(control_port, f"subs {client_id}").split()[1] == "0":
-        if time.monotonic() > deadline:
-            raise RuntimeError("subscription never reached the simulator")
-        time.sleep(0.02)
+    wait_subscribed(control_port, client_id)
     settled = threading.Event()
     progress = (lambda: client.updates) if pa else (lambda: client.counter.n)
     last = -1
