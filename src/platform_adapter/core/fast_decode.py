@@ -98,31 +98,25 @@ def build_frame_fast_path(wrapper: Any, server_version: int) -> FrameFastPath | 
         except UnicodeDecodeError:
             return raw.decode("latin-1")
 
-    def tick_generic(frame: bytes) -> bool:
-        f = frame.split(b"\0")
-        if len(f) != 6:
-            return False
-        try:
-            req_id = int(text(f[2]))
-            tick_type = int(text(f[3]))
-            value = float(text(f[4]))
-        except _PARSE_ERRORS:
-            return False
-        tick_generic_cb(req_id, tick_type, value)
-        return True
+    def typed_tick(callback: Callable[[int, int, Any], None], convert: Callable[[str], Any]) -> Callable[[bytes], bool]:
+        """tickGeneric (``float`` value) and tickString (``str`` value): reqId, tick type, value."""
+        def decode(frame: bytes) -> bool:
+            f = frame.split(b"\0")
+            if len(f) != 6:
+                return False
+            try:
+                req_id = int(text(f[2]))
+                tick_type = int(text(f[3]))
+                value = convert(text(f[4]))
+            except _PARSE_ERRORS:
+                return False
+            callback(req_id, tick_type, value)
+            return True
 
-    def tick_string(frame: bytes) -> bool:
-        f = frame.split(b"\0")
-        if len(f) != 6:
-            return False
-        try:
-            req_id = int(text(f[2]))
-            tick_type = int(text(f[3]))
-            value = text(f[4])
-        except _PARSE_ERRORS:
-            return False
-        tick_string_cb(req_id, tick_type, value)
-        return True
+        return decode
+
+    tick_generic = typed_tick(tick_generic_cb, float)
+    tick_string = typed_tick(tick_string_cb, str)
 
     def realtime_bar(frame: bytes) -> bool:
         f = frame.split(b"\0")
