@@ -81,6 +81,15 @@ def sim_overrides(tmp_path: Path) -> dict[str, Any]:
     }
 
 
+def adapter_settings(tmp_path: Path, port: int, client_id: int, **overrides: Any) -> Any:
+    """Settings for an adapter on the simulator at ``port`` (``sim_overrides`` plus ``overrides``)."""
+    opts = sim_overrides(tmp_path)
+    opts["ib_connection.port"] = port
+    opts["ib_connection.client_id"] = client_id
+    opts.update(overrides)
+    return load_settings(None, env_file=os.devnull, overrides=opts, use_environ=False)
+
+
 @pytest.fixture
 def gateway() -> Iterator[Any]:
     """A simulated IB Gateway on 127.0.0.1 and a free port."""
@@ -96,12 +105,9 @@ def make_adapter(tmp_path: Path, gateway: Any) -> Iterator[Callable[..., Platfor
     made: list[PlatformAdapter] = []
 
     def factory(connect: bool = True, **overrides: Any) -> PlatformAdapter:
-        opts = sim_overrides(tmp_path)
-        opts["ib_connection.port"] = gateway.port
-        opts["ib_connection.client_id"] = overrides.pop("client_id", len(made) + 1)
-        opts.update(overrides)
-        settings = load_settings(None, env_file=os.devnull, overrides=opts, use_environ=False)
-        pa = PlatformAdapter(settings=settings, configure_logging=False)
+        client_id = overrides.pop("client_id", len(made) + 1)
+        pa = PlatformAdapter(settings=adapter_settings(tmp_path, gateway.port, client_id, **overrides),
+                             configure_logging=False)
         made.append(pa)
         if connect:
             assert pa.connect(), pa.connection.last_error

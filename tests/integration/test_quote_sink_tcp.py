@@ -4,7 +4,6 @@ last (conflated) delivery carries it."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,8 +11,7 @@ from typing import Any
 import pytest
 
 from platform_adapter import PlatformAdapter
-from platform_adapter.config.settings import load_settings
-from tests.conftest import LOOPBACK, Recorder, sim_overrides, wait_for
+from tests.conftest import LOOPBACK, Recorder, adapter_settings, wait_for
 
 BURST = 20_000
 
@@ -28,9 +26,7 @@ def quiet_gateway() -> Iterator[Any]:
 
 
 def _adapter(tmp_path: Path, port: int, client_id: int) -> PlatformAdapter:
-    opts = sim_overrides(tmp_path / str(client_id))
-    opts.update({"ib_connection.port": port, "ib_connection.client_id": client_id})
-    pa = PlatformAdapter(settings=load_settings(None, env_file=os.devnull, overrides=opts, use_environ=False),
+    pa = PlatformAdapter(settings=adapter_settings(tmp_path / str(client_id), port, client_id),
                          configure_logging=False)
     assert pa.connect(), pa.connection.last_error
     return pa

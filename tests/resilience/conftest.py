@@ -3,7 +3,6 @@ and adapters pointed at them. 127.0.0.1 and ephemeral ports only."""
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,9 +12,8 @@ from typing import Any
 import pytest
 
 from platform_adapter import PlatformAdapter
-from platform_adapter.config.settings import load_settings
 from platform_adapter.sim import SimulatedGateway
-from tests.conftest import LOOPBACK, sim_overrides
+from tests.conftest import LOOPBACK, adapter_settings
 
 GatewayFactory = Callable[..., SimulatedGateway]
 AdapterFactory = Callable[..., PlatformAdapter]
@@ -37,14 +35,6 @@ def sim_factory() -> Iterator[GatewayFactory]:
     yield factory
     for gw in made:
         gw.stop()
-
-
-def adapter_settings(tmp_path: Path, port: int, client_id: int, **overrides: Any) -> Any:
-    opts = sim_overrides(tmp_path)
-    opts["ib_connection.port"] = port
-    opts["ib_connection.client_id"] = client_id
-    opts.update(overrides)
-    return load_settings(None, env_file=os.devnull, overrides=opts, use_environ=False)
 
 
 @pytest.fixture
