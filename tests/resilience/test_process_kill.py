@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from platform_adapter import OrderState
+from platform_adapter.core.journal import OrderJournal
 from tests.conftest import Recorder, wait_for
 from tests.resilience.conftest import received, sim_orders
 
@@ -38,8 +38,12 @@ def run_trader(port: int, work_dir: Path) -> tuple[subprocess.Popen[str], list[s
 
 
 def journal(path: Path, sql: str) -> list[Any]:
-    with sqlite3.connect(path) as db:
-        return db.execute(sql).fetchall()
+    """The journal as the next adapter reads it (rows still in the intent log moved to SQLite first)."""
+    opened = OrderJournal(path)
+    try:
+        return opened.rows(sql)
+    finally:
+        opened.close()
 
 
 def test_killed_mid_trading_then_restarted(sim_factory: Any, adapter_factory: Any, tmp_path: Path) -> None:

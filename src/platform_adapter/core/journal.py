@@ -6,12 +6,22 @@ loads the journal, restores its orders and fills, and reconciles them with the g
 
 Durability: WAL with ``synchronous=NORMAL``: a committed write survives the process being killed
 (it is in the OS once ``COMMIT`` returns); only an OS crash or power loss may lose the last
-commits (the file stays consistent; reconciliation with the gateway fills the gap). A new
-order's row (which also carries the order-id high-water mark) is one commit before the send; other
-writes are grouped, one commit for several changes. What must be on disk before something is
-sent (a new order, a cancel or modify request) and fills are committed at once by the caller;
-status changes reported by IB (IB holds them anyway) are committed moments later by the journal's
-writer thread, so the dispatcher never waits for a commit.
+commits (the file stays consistent; reconciliation with the gateway fills the gap). Writes are
+grouped, one commit for several changes:
+
+* a new order's row (which also carries the order-id high-water mark) is written before the send
+  to the *intent log* (``<journal>.intent``, see ``core/intent_log.py``): a copy into a memory
+  mapping, in the OS at once, as durable as a commit, and no system call on the sending thread.
+  The writer thread commits the row to SQLite moments later; a journal opened after a crash
+  first moves the rows left in the intent log into SQLite. Without an intent log (``:memory:``,
+  or a second journal open on the same file) the row is one commit before the send.
+* cancel/modify requests and fills are committed at once by the caller;
+* status changes reported by IB (IB holds them anyway) are committed moments later by the
+  writer thread, so the dispatcher never waits for a commit.
+
+Any read through the journal first commits what is queued. Another process reading the file
+sees a new order or status at most ``BACKGROUND_DELAY`` seconds late (after a crash: once the
+journal is opened again).
 
 Inspect it with the ``sqlite3`` shell, e.g.
 ``sqlite3 logs/orders.db "select order_id, order_ref, symbol, action, quantity, status, filled from orders"``.
@@ -26,6 +36,7 @@ import functools
 import json
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -34,6 +45,7 @@ from typing import Any
 
 from loguru import logger
 
+from platform_adapter.core.intent_log import IntentLog, IntentLogBusy
 from platform_adapter.models.contract import ContractSpec, SecType
 from platform_adapter.models.order import (
     Fill,
@@ -109,6 +121,7 @@ _UPDATE_ORDER = ("UPDATE orders SET perm_id = ?, status = ?, filled = ?, remaini
                  " last_fill_price = ?, reject_reason = ?, quantity = ?, order_type = ?, limit_price = ?,"
                  " stop_price = ?, tif = ?, updated_at = ? WHERE order_id = ?")
 _EVENT = "INSERT INTO order_events(order_id, at, kind, detail) VALUES(?, ?, ?, ?)"
+_ORDER_CHANGE = "order change"  # a queued record_order: (Order, kind, time); its SQL is made at commit
 _INSERT_ORDER = ("INSERT INTO orders(order_id, order_ref, client_id, account, symbol, contract, action, quantity,"
                  " order_type, limit_price, stop_price, tif, outside_rth, status, remaining, created_at, updated_at)"
                  " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
@@ -116,6 +129,10 @@ _INSERT_ORDER = ("INSERT INTO orders(order_id, order_ref, client_id, account, sy
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat()
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat()
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,9 +178,43 @@ class OrderJournal:
             self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="pa-journal-checkpoint",
                                                   daemon=True)
         self._db.executescript(SCHEMA)
+        self._intent: IntentLog | None = None
+        self._ids: set[int] = set()
+        self._refs: set[str] = set()
+        if str(path) != ":memory:":
+            self._open_intent_log()
         self._writer.start()
         if self._checkpointer is not None:
             self._checkpointer.start()
+
+    def _open_intent_log(self) -> None:
+        """Own the intent log, move the order rows a crash left in it into SQLite, and load the
+        ids and refs it must keep unique (checked before a row goes to the intent log)."""
+        db = self._db
+        assert db is not None
+        try:
+            intent = IntentLog(str(self.path) + ".intent")
+        except IntentLogBusy:
+            logger.info("order journal {}: open elsewhere; new order rows are committed directly", self.path)
+            return
+        except OSError as exc:
+            logger.warning("order journal {}: no intent log ({}); new order rows are committed directly",
+                           self.path, exc)
+            return
+        rows = intent.records()
+        if rows:
+            now = _now()
+            db.execute("BEGIN")
+            for params in rows:
+                db.execute(_INSERT_ORDER.replace("INSERT", "INSERT OR IGNORE", 1), tuple(params))
+                db.execute(_EVENT, (params[0], now, "recovered", "order row restored from the intent log"))
+            db.execute("COMMIT")
+            logger.warning("order journal {}: {} order rows restored from the intent log", self.path, len(rows))
+        intent.reset()
+        self._intent = intent
+        for order_id, ref in db.execute("SELECT order_id, order_ref FROM orders"):
+            self._ids.add(order_id)
+            self._refs.add(ref)
 
     @property
     def closed(self) -> bool:
@@ -181,6 +232,9 @@ class OrderJournal:
                     self._commit([])
                 self._db.close()
                 self._db = None
+                if self._intent is not None:
+                    self._intent.close()
+                    self._intent = None
 
     def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         with self._lock:
@@ -208,6 +262,9 @@ class OrderJournal:
                 try:
                     self._commit([])
                     self.background_commits += 1
+                except sqlite3.IntegrityError:
+                    self.background_failures += 1
+                    self._commit_each()
                 except sqlite3.Error:  # kept queued: the next write (or close) retries them
                     self.background_failures += 1
                     logger.opt(exception=True).error("order journal {}: background commit failed", self.path)
@@ -229,28 +286,10 @@ class OrderJournal:
         finally:
             db.close()
 
-    def _transaction(self, statements: list[tuple[str, tuple[Any, ...]]], defer: bool = False,
-                     supersedes: int = 0, background: bool = False) -> None:
-        """Run ``statements`` as one transaction (one commit), after any deferred ones; with
-        ``defer`` only queue them for the next write (or read, or close), keeping the order; with
-        ``background`` queue them and have the writer thread commit them soon.
-        ``supersedes``: an order whose deferred row update these statements overwrite (the
-        deferred history line stays)."""
-        with self._lock:
-            if self._db is None:
-                return
-            if supersedes and self._deferred:
-                self._deferred = [st for st in self._deferred if st[0] is not _UPDATE_ORDER or st[1][-1] != supersedes]
-            if defer or background:
-                self._deferred.extend(statements)
-                if background:
-                    self._flush_wanted.set()
-                return
-            self._commit(statements)
-
     def _commit(self, statements: list[tuple[str, tuple[Any, ...]]], keep_deferred: bool = False) -> None:
         """One transaction: the pending high-water mark, the deferred writes (unless
-        ``keep_deferred``) and ``statements``."""
+        ``keep_deferred``) and ``statements``. Once the deferred writes are in, every row of the
+        intent log is too: it starts again from empty."""
         db = self._db
         assert db is not None
         if self._pending_high_water:
@@ -260,7 +299,7 @@ class OrderJournal:
         self._writes += 1
         db.execute("BEGIN")
         try:
-            for sql, rows in _grouped(statements):
+            for sql, rows in _grouped(_expand(statements)):
                 if len(rows) == 1:
                     db.execute(sql, rows[0])
                 else:
@@ -272,6 +311,26 @@ class OrderJournal:
         self._pending_high_water = 0
         if not keep_deferred:
             self._deferred = []
+            intent = self._intent
+            if intent is not None and intent.written:
+                intent.reset()
+
+    def _commit_each(self) -> None:
+        """The queued writes one by one in one transaction, leaving out (and logging) each that
+        breaks a constraint, so one bad row never blocks the journal (writer thread, lock held)."""
+        db = self._db
+        assert db is not None
+        statements = _expand(self._deferred)
+        db.execute("BEGIN")
+        for sql, params in statements:
+            try:
+                db.execute(sql, params)
+            except sqlite3.IntegrityError as exc:
+                logger.error("order journal {}: left out {} {}: {}", self.path, sql.split("(")[0], params, exc)
+        db.execute("COMMIT")
+        self._deferred = []
+        if self._intent is not None:
+            self._intent.reset()
 
     # --- meta --------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
@@ -307,9 +366,10 @@ class OrderJournal:
     def record_request(self, order_id: int, request: OrderRequest, client_id: int) -> None:
         """Write a new order with status ``sending`` (before it is sent to IB).
 
-        The order row is committed at once, on its own (one statement: one call into SQLite, so
-        the caller gives up the GIL once); its history line and any deferred writes follow with
-        the next commit."""
+        The order row goes to the intent log (durable at once, no system call) and is committed
+        by the writer thread; without an intent log it is committed at once, on its own (one
+        statement). Its history line and any deferred writes follow with the next commit.
+        Raises ``sqlite3.IntegrityError`` for an order id or orderRef already journalled."""
         now = _now()
         r = request
         with self._lock:
@@ -319,29 +379,55 @@ class OrderJournal:
                    (order_id, r.order_ref, client_id, r.account, r.contract.symbol, _contract_json(r.contract),
                     r.action.value, str(r.quantity), r.order_type.value, r.limit_price, r.stop_price, r.tif.value,
                     int(r.outside_rth), SENDING, str(r.quantity), now, now))
-            if self._pending_high_water <= order_id:
-                self._pending_high_water = 0  # the order row carries the mark
+            if order_id in self._ids or r.order_ref in self._refs:
+                raise sqlite3.IntegrityError(f"order {order_id} or orderRef {r.order_ref!r} is already journalled")
+            if self._pending_high_water > order_id:
+                self._commit([row], keep_deferred=True)
+            elif not self._to_intent_log(row[1]):
                 self._writes += 1
                 self._db.execute(*row)  # autocommit: one statement, one transaction
+                self._pending_high_water = 0  # the order row carries the mark
             else:
-                self._commit([row], keep_deferred=True)
+                self._pending_high_water = 0  # the row in the intent log carries the mark
+            if self._intent is not None:
+                self._ids.add(order_id)
+                self._refs.add(r.order_ref)
             self._deferred.append((_EVENT, (order_id, now, "request", f"{r.action.value} {r.quantity} "
                                                                      f"{r.contract.symbol} {r.order_type.value}")))
+
+    def _to_intent_log(self, params: tuple[Any, ...]) -> bool:
+        """Put a new order row in the intent log and queue its INSERT (lock held); False when
+        there is no intent log or the row does not fit (the caller commits it directly)."""
+        intent = self._intent
+        if intent is None:
+            return False
+        try:
+            if not intent.append(params):
+                self._commit([])  # full: commit what it holds (it starts again empty), then retry once
+                if not intent.append(params):
+                    return False
+        except ValueError:  # not JSON (a non-finite price): SQLite takes it directly
+            return False
+        self._deferred.append((_INSERT_ORDER, params))
+        self._flush_wanted.set()
+        return True
 
     def record_order(self, order: Order, kind: str = "status", defer: bool = False, background: bool = False) -> None:
         """Update an order's current state (and request, after a modify) and log the change; with
         ``defer`` the change is committed with the next write (any read or close flushes it), with
-        ``background`` by the writer thread moments later (or by an earlier write)."""
-        s, r = order.status, order.request
-        now = _now()
-        self._transaction([
-            (_UPDATE_ORDER,
-             (order.perm_id, s.status.value, str(s.filled), str(s.remaining), s.avg_fill_price, s.last_fill_price,
-              s.reject_reason, str(r.quantity), r.order_type.value, r.limit_price, r.stop_price, r.tif.value, now,
-              order.order_id)),
-            (_EVENT, (order.order_id, now, kind, f"{s.status.value} filled={s.filled} remaining={s.remaining}"
-                      + (f" reason={s.reject_reason}" if s.reject_reason else "")))], defer,
-                          supersedes=order.order_id, background=background)
+        ``background`` by the writer thread moments later (or by an earlier write). The SQL is made
+        when the change is committed (``Order`` is immutable); a later change of the same order
+        in the same commit supersedes its row update (its history line stays)."""
+        change = (_ORDER_CHANGE, (order, kind, time.time()))
+        with self._lock:
+            if self._db is None:
+                return
+            if defer or background:
+                self._deferred.append(change)
+                if background:
+                    self._flush_wanted.set()
+                return
+            self._commit([change])
 
     def event(self, order_id: int, kind: str, detail: str = "") -> None:
         self._exec(_EVENT, (order_id, _now(), kind, detail))
@@ -394,18 +480,45 @@ class OrderJournal:
         return self._exec(sql, params)
 
 
+def _expand(statements: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, tuple[Any, ...]]]:
+    """Queued order changes turned into SQL: the row update of the last change of each order,
+    and a history line for every change."""
+    last: dict[int, int] = {}
+    for i, (sql, params) in enumerate(statements):
+        if sql is _ORDER_CHANGE:
+            last[params[0].order_id] = i
+    if not last:
+        return statements
+    out: list[tuple[str, tuple[Any, ...]]] = []
+    for i, (sql, params) in enumerate(statements):
+        if sql is not _ORDER_CHANGE:
+            out.append((sql, params))
+            continue
+        order, kind, at = params
+        s, r = order.status, order.request
+        now = _iso(at)
+        if last[order.order_id] == i:
+            out.append((_UPDATE_ORDER, (
+                order.perm_id, s.status.value, str(s.filled), str(s.remaining), s.avg_fill_price, s.last_fill_price,
+                s.reject_reason, str(r.quantity), r.order_type.value, r.limit_price, r.stop_price, r.tif.value, now,
+                order.order_id)))
+        out.append((_EVENT, (order.order_id, now, kind, f"{s.status.value} filled={s.filled} remaining={s.remaining}"
+                             + (f" reason={s.reject_reason}" if s.reject_reason else ""))))
+    return out
+
+
 def _grouped(statements: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, list[tuple[Any, ...]]]]:
-    """The statements of one transaction as one ``executemany`` per distinct statement, in the
-    order each first appears; rows of a statement keep their order. Only the statements queued
-    for later (history lines, order-row updates, the high-water mark) are ever grouped: each
-    touches its own table or, for order rows, at most one queued update per order is left (a
-    later one supersedes it), so the result is the same as running them one by one."""
+    """The statements of one transaction as one ``executemany`` per distinct statement: new order
+    rows first, then the others in the order each first appears; rows of a statement keep their
+    order. The result is the same as running them one by one: an order's row is inserted before
+    any update of it, at most one row update per order is left (:func:`_expand`), and the other
+    statements each touch their own table."""
     if len(statements) <= 2:
         return [(sql, [params]) for sql, params in statements]
     groups: dict[str, list[tuple[Any, ...]]] = {}
     for sql, params in statements:
         groups.setdefault(sql, []).append(params)
-    return list(groups.items())
+    return sorted(groups.items(), key=lambda group: group[0] is not _INSERT_ORDER)
 
 
 @functools.lru_cache(maxsize=1024)

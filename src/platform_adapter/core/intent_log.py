@@ -1,0 +1,112 @@
+"""The order journal's intent log: a memory-mapped file that holds new order rows until they are
+committed to SQLite.
+
+Writing a record is a copy into a shared mapping of the file: no system call, so the sending
+thread keeps the GIL and the order goes out without a thread hand-off. The record is in the OS
+page cache at once, so it survives the process being killed, like a SQLite commit with
+``synchronous=NORMAL`` (an OS crash or power loss may lose either). The file's blocks are
+allocated when it is created, so a full disk fails at open, never at a write.
+
+Layout: a 16-byte header (``PAIL``, format version, current epoch, unused), then records of
+``epoch, length, crc32`` (big-endian u32 each) and a JSON payload. A record is valid when its
+epoch is the header's and its checksum matches; the first invalid record ends the log (a torn
+write is detected, never replayed). :meth:`reset` (all records committed) bumps the epoch, so
+older records left in the file are never read again.
+
+One process owns the file (an exclusive ``flock``); another adapter on the same journal gets
+:class:`IntentLogBusy` and writes its rows to SQLite directly.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import mmap
+import os
+import struct
+import zlib
+from pathlib import Path
+from typing import Any
+
+MAGIC = b"PAIL"
+VERSION = 1
+CAPACITY = 1 << 20
+_HEADER = struct.Struct(">4sIII")
+_RECORD = struct.Struct(">III")
+_DUMPS = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+
+
+class IntentLogBusy(OSError):
+    """Another open journal (this process or another) owns the intent log."""
+
+
+class IntentLog:
+    """Append-only records in a memory-mapped file; :meth:`records` reads them back after a crash."""
+
+    def __init__(self, path: str | Path, capacity: int = CAPACITY) -> None:
+        self.path = Path(path)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise IntentLogBusy(f"{self.path} is owned by another open journal") from exc
+            size = os.fstat(fd).st_size
+            if size < capacity:
+                os.posix_fallocate(fd, 0, capacity)  # blocks reserved now: a write never hits a full disk
+                size = capacity
+            self._map = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+        self.capacity = size
+        magic, version, epoch, _ = _HEADER.unpack_from(self._map, 0)
+        if magic != MAGIC or version != VERSION:
+            epoch = 0
+            self._map[: _HEADER.size] = _HEADER.pack(MAGIC, VERSION, epoch, 0)
+        self.epoch = epoch
+        self.pos = _HEADER.size
+        self.written = 0  # records appended since the last reset
+
+    def records(self) -> list[Any]:
+        """The payloads of the valid records of the current epoch, in order (after a crash: the
+        rows that may not have reached SQLite)."""
+        out = []
+        pos, data, epoch = _HEADER.size, self._map, self.epoch
+        while pos + _RECORD.size <= self.capacity:
+            rec_epoch, length, crc = _RECORD.unpack_from(data, pos)
+            start = pos + _RECORD.size
+            if rec_epoch != epoch or length == 0 or start + length > self.capacity:
+                break
+            payload = data[start:start + length]
+            if zlib.crc32(payload) != crc:
+                break
+            out.append(json.loads(payload))
+            pos = start + length
+        return out
+
+    def append(self, row: Any) -> bool:
+        """Write one record (JSON-encodable); False when the log is full (commit, :meth:`reset`, retry)."""
+        payload = _DUMPS(row).encode()
+        start = self.pos + _RECORD.size
+        end = start + len(payload)
+        if end > self.capacity:
+            return False
+        data = self._map
+        data[start:end] = payload
+        data[self.pos:start] = _RECORD.pack(self.epoch, len(payload), zlib.crc32(payload))  # header last
+        self.pos = end
+        self.written += 1
+        return True
+
+    def reset(self) -> None:
+        """Forget every record (all are committed): a new epoch, writing from the start again."""
+        self.epoch = (self.epoch + 1) & 0xFFFFFFFF
+        _HEADER.pack_into(self._map, 0, MAGIC, VERSION, self.epoch, 0)
+        self.pos = _HEADER.size
+        self.written = 0
+
+    def close(self) -> None:
+        self._map.close()
+        os.close(self._fd)  # releases the flock

@@ -1,0 +1,238 @@
+"""The journal's intent log: records survive the process, torn or stale records are never read
+back, one owner at a time, and the journal moves what a crash left in it into SQLite."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from platform_adapter.core import journal as journal_module
+from platform_adapter.core.intent_log import CAPACITY, IntentLog, IntentLogBusy
+from platform_adapter.core.journal import OrderJournal
+from platform_adapter.models.contract import ContractSpec
+from platform_adapter.models.order import (
+    Order,
+    OrderAction,
+    OrderRequest,
+    OrderState,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+)
+from tests.conftest import wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def request(ref: str, price: float = 10.0) -> OrderRequest:
+    return OrderRequest(ContractSpec("AAPL"), OrderAction.BUY, Decimal(5), OrderType.LIMIT, price, None,
+                        TimeInForce.DAY, False, "DU1", ref)
+
+
+def outside(path: Path, sql: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(path) as db:
+        return db.execute(sql).fetchall()
+
+
+@pytest.fixture
+def slow_writer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No background commit during the test (the writer waits a minute)."""
+    monkeypatch.setattr(journal_module, "BACKGROUND_DELAY", 60.0)
+
+
+def test_records_read_back_in_order_by_the_next_owner(tmp_path: Path) -> None:
+    path = tmp_path / "x.intent"
+    log = IntentLog(path)
+    rows = [[i, f"ref-{i}", 1.5 * i, None, "é"] for i in range(100)]
+    for row in rows:
+        assert log.append(row)
+    log.close()  # no reset: as after a crash
+    again = IntentLog(path)
+    try:
+        assert again.records() == rows
+        assert path.stat().st_size == CAPACITY  # allocated up front
+    finally:
+        again.close()
+
+
+def test_reset_hides_older_records_even_where_new_ones_are_shorter(tmp_path: Path) -> None:
+    path = tmp_path / "x.intent"
+    log = IntentLog(path)
+    for i in range(10):
+        log.append(["a long record that leaves bytes behind", i])
+    log.reset()
+    log.append(["short", 1])
+    assert log.records() == [["short", 1]]
+    log.reset()
+    assert log.records() == []
+    log.close()
+    again = IntentLog(path)
+    try:
+        assert again.records() == []
+    finally:
+        again.close()
+
+
+def test_a_torn_record_ends_the_log(tmp_path: Path) -> None:
+    path = tmp_path / "x.intent"
+    log = IntentLog(path)
+    log.append(["first"])
+    end_of_first = log.pos
+    log.append(["second", "with a payload"])
+    log.append(["third"])
+    log.close()
+    with open(path, "r+b") as f:  # a write cut short: the second record's last payload byte is wrong
+        f.seek(end_of_first + 12 + len(b'["second","with a payload"]') - 1)
+        f.write(b"X")
+    again = IntentLog(path)
+    try:
+        assert again.records() == [["first"]]
+    finally:
+        again.close()
+
+
+def test_a_foreign_file_is_started_afresh(tmp_path: Path) -> None:
+    path = tmp_path / "x.intent"
+    path.write_bytes(b"not an intent log" * 100)
+    log = IntentLog(path)
+    try:
+        assert log.records() == []
+        assert log.append([1])
+        assert log.records() == [[1]]
+    finally:
+        log.close()
+
+
+def test_full_log_refuses_and_non_json_raises(tmp_path: Path) -> None:
+    log = IntentLog(tmp_path / "x.intent", capacity=4096)
+    try:
+        big = ["x" * 1000]
+        assert [log.append(big) for _ in range(5)] == [True, True, True, True, False]
+        with pytest.raises(ValueError):
+            log.append([float("nan")])
+        log.reset()
+        assert log.append(big)
+    finally:
+        log.close()
+
+
+def test_one_owner_at_a_time(tmp_path: Path) -> None:
+    path = tmp_path / "x.intent"
+    log = IntentLog(path)
+    with pytest.raises(IntentLogBusy):
+        IntentLog(path)
+    log.close()
+    IntentLog(path).close()
+
+
+def test_order_row_is_restored_after_the_process_is_killed(tmp_path: Path) -> None:
+    """A process journals orders (no commit yet: the writer waits a minute) and is killed with
+    SIGKILL; the next journal on the file has every row, each once, with a history line."""
+    db = tmp_path / "orders.db"
+    child = textwrap.dedent(f"""
+        import os, signal, sys
+        from decimal import Decimal
+        from platform_adapter.core import journal as jm
+        jm.BACKGROUND_DELAY = 60.0
+        from tests.unit.test_intent_log import request
+        j = jm.OrderJournal({str(db)!r})
+        for i in range(1, 21):
+            j.record_request(i, request(f"r{{i}}", 10.0 + i / 100), 7)
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    proc = subprocess.run([sys.executable, "-c", child], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == -9, proc.stderr
+    assert outside(db, "SELECT count(*) FROM orders") == [(0,)]  # nothing had reached SQLite
+    journal = OrderJournal(db)
+    try:
+        restored = journal.load_orders()
+        assert [(o.order.order_id, o.order.order_ref, o.sending) for o in restored] == [
+            (i, f"r{i}", True) for i in range(1, 21)]
+        assert restored[4].order.request.limit_price == 10.05
+        assert journal.high_water() == 20
+        assert journal.rows("SELECT count(*) FROM order_events WHERE kind = 'recovered'") == [(20,)]
+    finally:
+        journal.close()
+    reopened = OrderJournal(db)  # restored once: the intent log was emptied
+    try:
+        assert reopened.rows("SELECT count(*) FROM order_events WHERE kind = 'recovered'") == [(20,)]
+        assert len(reopened.load_orders()) == 20
+    finally:
+        reopened.close()
+
+
+def test_rows_reach_sqlite_through_the_writer_and_survive_a_full_log(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(journal_module, "IntentLog", lambda path: IntentLog(path, capacity=2048))
+    path = tmp_path / "orders.db"
+    journal = OrderJournal(path)
+    try:
+        for i in range(1, 41):  # ~230 bytes a row: the log fills several times
+            journal.record_request(i, request(f"r{i}"), 1)
+        assert journal.rows("SELECT count(*), min(order_id), max(order_id) FROM orders") == [(40, 1, 40)]
+    finally:
+        journal.close()
+
+
+def test_duplicates_are_refused_before_anything_is_written(tmp_path: Path, slow_writer: None) -> None:
+    path = tmp_path / "orders.db"
+    journal = OrderJournal(path)
+    try:
+        journal.record_request(1, request("r1"), 1)
+        with pytest.raises(sqlite3.IntegrityError):
+            journal.record_request(2, request("r1"), 1)  # orderRef taken
+        with pytest.raises(sqlite3.IntegrityError):
+            journal.record_request(1, request("r9"), 1)  # order id taken
+        assert journal.rows("SELECT order_id, order_ref FROM orders") == [(1, "r1")]
+    finally:
+        journal.close()
+    reopened = OrderJournal(path)  # an id from an earlier session is known too
+    try:
+        with pytest.raises(sqlite3.IntegrityError):
+            reopened.record_request(1, request("r2"), 1)
+    finally:
+        reopened.close()
+
+
+def test_a_second_journal_on_the_file_commits_directly(tmp_path: Path, slow_writer: None) -> None:
+    path = tmp_path / "orders.db"
+    first = OrderJournal(path)
+    second = OrderJournal(path)
+    try:
+        second.record_request(5, request("r5"), 2)
+        assert outside(path, "SELECT order_id FROM orders") == [(5,)]  # committed before returning
+        first.record_request(6, request("r6"), 1)
+        assert outside(path, "SELECT order_id FROM orders") == [(5,)]  # first: in its intent log
+    finally:
+        second.close()
+        first.close()
+    assert outside(path, "SELECT order_id FROM orders ORDER BY order_id") == [(5,), (6,)]
+
+
+def test_a_row_the_database_refuses_does_not_block_the_others(tmp_path: Path) -> None:
+    """Another process took order id 3 after this journal loaded its ids: the background commit
+    leaves that row out (logged) and commits the rest."""
+    path = tmp_path / "orders.db"
+    journal = OrderJournal(path)
+    try:
+        other = sqlite3.connect(path)
+        other.execute(journal_module._INSERT_ORDER, (3, "theirs", 9, "DU1", "AAPL", "{}", "BUY", "1", "LMT", 1.0,
+                                                     None, "DAY", 0, "Submitted", "1", "t", "t"))
+        other.commit()
+        other.close()
+        for i in (2, 3, 4):
+            journal.record_request(i, request(f"r{i}"), 1)
+        status = OrderStatus(4, OrderState.SUBMITTED, Decimal(0), Decimal(5), 0.0, 0.0, 0)
+        journal.record_order(Order(4, request("r4"), status, 0, 1), "open_order", background=True)
+        wait_for(lambda: outside(path, "SELECT count(*) FROM orders") == [(3,)])
+        assert journal.background_failures >= 1
+        assert outside(path, "SELECT order_id, order_ref, status FROM orders ORDER BY order_id") == [
+            (2, "r2", "sending"), (3, "theirs", "Submitted"), (4, "r4", "Submitted")]
+    finally:
+        journal.close()
