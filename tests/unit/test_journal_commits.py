@@ -211,3 +211,22 @@ def test_a_failed_background_commit_keeps_its_writes_for_the_next_one(tmp_path: 
         assert outside(path, "SELECT status FROM orders") == [("Submitted",)]
     finally:
         journal.close()
+
+
+def test_sent_mark_leaves_sending_unless_ib_got_there_first(tmp_path: Path, slow_writer: None) -> None:
+    path = tmp_path / "orders.db"
+    journal = OrderJournal(path)
+    try:
+        journal.record_request(1, request("r1"), 1)
+        journal.record_request(2, request("r2"), 1)
+        journal.mark_sent(1)
+        # order 2: IB's acknowledgement was handled before the sender got to its mark
+        journal.record_order(order(2, "r2", OrderState.SUBMITTED), "open_order", background=True)
+        journal.mark_sent(2)
+        assert outside(path, "SELECT count(*) FROM orders") == [(0,)]  # all of it queued
+        assert journal.rows("SELECT order_id, status FROM orders ORDER BY order_id") == [
+            (1, "PendingSubmit"), (2, "Submitted")]
+        assert journal.rows("SELECT order_id, kind FROM order_events ORDER BY id") == [
+            (1, "request"), (2, "request"), (1, "sent"), (2, "open_order"), (2, "sent")]
+    finally:
+        journal.close()

@@ -299,8 +299,10 @@ class OrderExecutionAdapter(BaseAdapter):
             with self._lock:
                 self._sending.discard(order_id)
                 self._sent_at[order_id] = time.monotonic()
-        # journalled with the next write (sending and PendingSubmit restore alike); no commit of its own
-        self._update(order_id, lambda t: True, kind="sent", defer_journal=True)
+        # journalled with the next write (sending and PendingSubmit restore alike); no commit of its
+        # own. No status callback: the order is still PendingSubmit, as when place_order returns;
+        # callbacks start with IB's acknowledgement (or a rejection).
+        journal.mark_sent(order_id)
         self.metrics.incr("orders_placed")
         logger.info("order {} sent: {} {} {} {} lmt={} stp={} ref={}", order_id, request.action.value,
                     request.quantity, request.contract.key, request.order_type.value, request.limit_price,
@@ -343,8 +345,7 @@ class OrderExecutionAdapter(BaseAdapter):
             return None
         return order_id
 
-    def _update(self, order_id: int, fn: Callable[[Trade], bool], kind: str = "status",
-                defer_journal: bool = False) -> Order | None:
+    def _update(self, order_id: int, fn: Callable[[Trade], bool], kind: str = "status") -> Order | None:
         """Apply ``fn`` to the trade; when it reports a change: journal, notify, wake waiters."""
         def apply(t: Trade) -> Order | None:
             if not fn(t):
@@ -362,7 +363,7 @@ class OrderExecutionAdapter(BaseAdapter):
         with self._changed:
             self._changed.notify_all()
         if self.journal is not None:
-            self.journal.record_order(order, kind, defer=defer_journal, background=not defer_journal)
+            self.journal.record_order(order, kind, background=True)
         return order
 
     def _journal_event(self, order_id: int, kind: str, detail: str) -> None:
@@ -448,9 +449,11 @@ class OrderExecutionAdapter(BaseAdapter):
             limit = opt_float(ib_order.lmtPrice) if req.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT) else None
             stop = opt_float(ib_order.auxPrice) if req.order_type in (OrderType.STOP, OrderType.STOP_LIMIT) else None
             qty = to_decimal(ib_order.totalQuantity) or req.quantity
-            new = replace(req, quantity=qty, limit_price=limit or req.limit_price, stop_price=stop or req.stop_price,
-                          tif=v.tif_or(ib_order.tif, req.tif))
-            changed = new != req or (ib_order.permId and t.perm_id != ib_order.permId)
+            limit, stop, tif = limit or req.limit_price, stop or req.stop_price, v.tif_or(ib_order.tif, req.tif)
+            new = req
+            if (qty, limit, stop, tif) != (req.quantity, req.limit_price, req.stop_price, req.tif):
+                new = replace(req, quantity=qty, limit_price=limit, stop_price=stop, tif=tif)
+            changed = new is not req or (ib_order.permId and t.perm_id != ib_order.permId)
             t.request, t.perm_id = new, int(ib_order.permId or t.perm_id)
             # "Filled" in openOrder comes before the orderStatus carrying the fill quantities
             if state is not None and state is not t.status and not (

@@ -122,6 +122,9 @@ _UPDATE_ORDER = ("UPDATE orders SET perm_id = ?, status = ?, filled = ?, remaini
                  " stop_price = ?, tif = ?, updated_at = ? WHERE order_id = ?")
 _EVENT = "INSERT INTO order_events(order_id, at, kind, detail) VALUES(?, ?, ?, ?)"
 _ORDER_CHANGE = "order change"  # a queued record_order: (Order, kind, time); its SQL is made at commit
+_ORDER_SENT = "order sent"  # a queued mark_sent: (order_id, time)
+_SENT = ("UPDATE orders SET status = 'PendingSubmit', updated_at = ? WHERE order_id = ? AND status = '"
+         + SENDING + "'")
 _INSERT_ORDER = ("INSERT INTO orders(order_id, order_ref, client_id, account, symbol, contract, action, quantity,"
                  " order_type, limit_price, stop_price, tif, outside_rth, status, remaining, created_at, updated_at)"
                  " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
@@ -412,6 +415,14 @@ class OrderJournal:
         self._flush_wanted.set()
         return True
 
+    def mark_sent(self, order_id: int) -> None:
+        """The order left for IB: ``sending`` becomes ``PendingSubmit`` with the next write (no
+        commit of its own: a crash before it leaves ``sending``, and the order is looked up by
+        orderRef as for any order whose send may not have completed)."""
+        with self._lock:
+            if self._db is not None:
+                self._deferred.append((_ORDER_SENT, (order_id, time.time())))
+
     def record_order(self, order: Order, kind: str = "status", defer: bool = False, background: bool = False) -> None:
         """Update an order's current state (and request, after a modify) and log the change; with
         ``defer`` the change is committed with the next write (any read or close flushes it), with
@@ -482,15 +493,25 @@ class OrderJournal:
 
 def _expand(statements: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, tuple[Any, ...]]]:
     """Queued order changes turned into SQL: the row update of the last change of each order,
-    and a history line for every change."""
+    and a history line for every change; a queued "sent" mark: the row leaves ``sending`` (only
+    if nothing later has changed it: an update that ran first leaves it alone)."""
     last: dict[int, int] = {}
+    lazy = False
     for i, (sql, params) in enumerate(statements):
         if sql is _ORDER_CHANGE:
             last[params[0].order_id] = i
-    if not last:
+            lazy = True
+        elif sql is _ORDER_SENT:
+            lazy = True
+    if not lazy:
         return statements
     out: list[tuple[str, tuple[Any, ...]]] = []
     for i, (sql, params) in enumerate(statements):
+        if sql is _ORDER_SENT:
+            order_id, at = params
+            now = _iso(at)
+            out += [(_SENT, (now, order_id)), (_EVENT, (order_id, now, "sent", ""))]
+            continue
         if sql is not _ORDER_CHANGE:
             out.append((sql, params))
             continue
