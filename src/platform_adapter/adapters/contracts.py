@@ -17,6 +17,9 @@ from platform_adapter.utils.validators import check_symbol
 UNSET_DECIMAL_TEXT = "170141183460469231731687303715884105727"
 
 
+_STOCKS: dict[str, ContractSpec] = {}  # symbol text -> its checked spec (immutable)
+
+
 def to_spec(value: Any, field: str = "symbol") -> ContractSpec:
     """A plain symbol means a US stock on SMART in USD; a ContractSpec is checked and kept."""
     if isinstance(value, ContractSpec):
@@ -27,7 +30,12 @@ def to_spec(value: Any, field: str = "symbol") -> ContractSpec:
             raise ValidationError(field, value, "a future needs last_trade_date, local_symbol or con_id")
         return value
     if isinstance(value, str):
-        return ContractSpec(check_symbol(value, field))
+        spec = _STOCKS.get(value)
+        if spec is None:
+            spec = ContractSpec(check_symbol(value, field))
+            if len(_STOCKS) < 4096:
+                _STOCKS[value] = spec
+        return spec
     raise ValidationError(field, value, "must be a symbol string or a ContractSpec")
 
 

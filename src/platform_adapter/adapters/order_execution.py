@@ -269,8 +269,9 @@ class OrderExecutionAdapter(BaseAdapter):
 
     def _check_trade(self, info: ContractInfo, action: OrderAction, qty: Any, limit: float | None,
                      stop: float | None, added_qty: Any) -> None:
-        v.check_trade(self.settings.orders, info, action, qty, limit, stop, added_qty,
-                      self.state.get_quote(info.spec.key), opt_float(self.state.get_account_value("BuyingPower")))
+        quote = self.state.get_quote(info.spec.key) if limit is None and stop is None else None  # priced orders: unused
+        v.check_trade(self.settings.orders, info, action, qty, limit, stop, added_qty, quote,
+                      opt_float(self.state.get_account_value("BuyingPower")))
 
     def _send_new(self, request: OrderRequest, info: ContractInfo) -> int:
         client = self._require_link()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
@@ -33,9 +34,15 @@ def check_kwargs(kwargs: Mapping[str, Any], allowed: Iterable[str]) -> None:
             raise ValidationError(name, kwargs[name], f"unknown argument (allowed: {', '.join(sorted(known))})")
 
 
+_ACTIONS = {a.value: a for a in OrderAction}
+_TIFS = {t.value: t for t in TimeInForce}
+
+
 def parse_action(value: Any) -> OrderAction:
     if isinstance(value, OrderAction):
         return value
+    if isinstance(value, str) and value in _ACTIONS:
+        return _ACTIONS[value]
     if isinstance(value, str) and value.strip().upper() in OrderAction.__members__:
         return OrderAction(value.strip().upper())
     raise ValidationError("action", value, "must be BUY or SELL")
@@ -45,6 +52,8 @@ def parse_order_type(value: Any) -> OrderType:
     if isinstance(value, OrderType):
         return value
     if isinstance(value, str):
+        if value in _TYPE_ALIASES:
+            return _TYPE_ALIASES[value]
         found = _TYPE_ALIASES.get(" ".join(value.strip().upper().split()))
         if found is not None:
             return found
@@ -54,6 +63,8 @@ def parse_order_type(value: Any) -> OrderType:
 def parse_tif(value: Any) -> TimeInForce:
     if isinstance(value, TimeInForce):
         return value
+    if isinstance(value, str) and value in _TIFS:
+        return _TIFS[value]
     if isinstance(value, str) and value.strip().upper() in TimeInForce.__members__:
         return TimeInForce(value.strip().upper())
     raise ValidationError("tif", value, "must be one of DAY, GTC, IOC")
@@ -109,6 +120,7 @@ def check_contract_rules(info: ContractInfo, quantity: Decimal, limit: float | N
             raise ValidationError(field, price, f"is not a multiple of {info.symbol}'s tick size {info.min_tick:g}")
 
 
+@functools.lru_cache(maxsize=4096)
 def multiplier(info: ContractInfo) -> float:
     try:
         value = float(info.multiplier) if info.multiplier else 1.0

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 MAGIC = b"PAIL"
-VERSION = 1
+VERSION = 2
 CAPACITY = 1 << 20
 _HEADER = struct.Struct(">4sIII")
 _RECORD = struct.Struct(">III")

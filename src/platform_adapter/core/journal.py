@@ -123,6 +123,7 @@ _UPDATE_ORDER = ("UPDATE orders SET perm_id = ?, status = ?, filled = ?, remaini
 _EVENT = "INSERT INTO order_events(order_id, at, kind, detail) VALUES(?, ?, ?, ?)"
 _ORDER_CHANGE = "order change"  # a queued record_order: (Order, kind, time); its SQL is made at commit
 _ORDER_SENT = "order sent"  # a queued mark_sent: (order_id, time)
+_NEW_ORDER = "new order"  # a queued order row: the INSERT's parameters with one time for created/updated_at
 _SENT = ("UPDATE orders SET status = 'PendingSubmit', updated_at = ? WHERE order_id = ? AND status = '"
          + SENDING + "'")
 _INSERT_ORDER = ("INSERT INTO orders(order_id, order_ref, client_id, account, symbol, contract, action, quantity,"
@@ -209,7 +210,7 @@ class OrderJournal:
             now = _now()
             db.execute("BEGIN")
             for params in rows:
-                db.execute(_INSERT_ORDER.replace("INSERT", "INSERT OR IGNORE", 1), tuple(params))
+                db.execute(_INSERT_ORDER.replace("INSERT", "INSERT OR IGNORE", 1), _insert_params(params))
                 db.execute(_EVENT, (params[0], now, "recovered", "order row restored from the intent log"))
             db.execute("COMMIT")
             logger.warning("order journal {}: {} order rows restored from the intent log", self.path, len(rows))
@@ -373,30 +374,29 @@ class OrderJournal:
         by the writer thread; without an intent log it is committed at once, on its own (one
         statement). Its history line and any deferred writes follow with the next commit.
         Raises ``sqlite3.IntegrityError`` for an order id or orderRef already journalled."""
-        now = _now()
+        at = time.time()
         r = request
         with self._lock:
             if self._db is None:
                 return
-            row = (_INSERT_ORDER,
-                   (order_id, r.order_ref, client_id, r.account, r.contract.symbol, _contract_json(r.contract),
-                    r.action.value, str(r.quantity), r.order_type.value, r.limit_price, r.stop_price, r.tif.value,
-                    int(r.outside_rth), SENDING, str(r.quantity), now, now))
+            params = (order_id, r.order_ref, client_id, r.account, r.contract.symbol, _contract_json(r.contract),
+                      r.action.value, str(r.quantity), r.order_type.value, r.limit_price, r.stop_price, r.tif.value,
+                      int(r.outside_rth), SENDING, str(r.quantity), at)
             if order_id in self._ids or r.order_ref in self._refs:
                 raise sqlite3.IntegrityError(f"order {order_id} or orderRef {r.order_ref!r} is already journalled")
             if self._pending_high_water > order_id:
-                self._commit([row], keep_deferred=True)
-            elif not self._to_intent_log(row[1]):
+                self._commit([(_NEW_ORDER, params)], keep_deferred=True)
+            elif not self._to_intent_log(params):
                 self._writes += 1
-                self._db.execute(*row)  # autocommit: one statement, one transaction
+                self._db.execute(_INSERT_ORDER, _insert_params(params))  # autocommit: one statement
                 self._pending_high_water = 0  # the order row carries the mark
             else:
                 self._pending_high_water = 0  # the row in the intent log carries the mark
             if self._intent is not None:
                 self._ids.add(order_id)
                 self._refs.add(r.order_ref)
-            self._deferred.append((_EVENT, (order_id, now, "request", f"{r.action.value} {r.quantity} "
-                                                                     f"{r.contract.symbol} {r.order_type.value}")))
+            self._deferred.append((_EVENT, (order_id, _iso(at), "request", f"{r.action.value} {r.quantity} "
+                                                                         f"{r.contract.symbol} {r.order_type.value}")))
 
     def _to_intent_log(self, params: tuple[Any, ...]) -> bool:
         """Put a new order row in the intent log and queue its INSERT (lock held); False when
@@ -411,7 +411,7 @@ class OrderJournal:
                     return False
         except ValueError:  # not JSON (a non-finite price): SQLite takes it directly
             return False
-        self._deferred.append((_INSERT_ORDER, params))
+        self._deferred.append((_NEW_ORDER, params))
         self._flush_wanted.set()
         return True
 
@@ -501,12 +501,15 @@ def _expand(statements: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, tu
         if sql is _ORDER_CHANGE:
             last[params[0].order_id] = i
             lazy = True
-        elif sql is _ORDER_SENT:
+        elif sql is _ORDER_SENT or sql is _NEW_ORDER:
             lazy = True
     if not lazy:
         return statements
     out: list[tuple[str, tuple[Any, ...]]] = []
     for i, (sql, params) in enumerate(statements):
+        if sql is _NEW_ORDER:
+            out.append((_INSERT_ORDER, _insert_params(params)))
+            continue
         if sql is _ORDER_SENT:
             order_id, at = params
             now = _iso(at)
@@ -526,6 +529,12 @@ def _expand(statements: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, tu
         out.append((_EVENT, (order.order_id, now, kind, f"{s.status.value} filled={s.filled} remaining={s.remaining}"
                              + (f" reason={s.reject_reason}" if s.reject_reason else ""))))
     return out
+
+
+def _insert_params(params: Any) -> tuple[Any, ...]:
+    """The INSERT's parameters from a queued (or intent-log) order row: its time as created_at and updated_at."""
+    now = _iso(params[-1])
+    return (*params[:-1], now, now)
 
 
 def _grouped(statements: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, list[tuple[Any, ...]]]]:
