@@ -236,3 +236,27 @@ def test_a_row_the_database_refuses_does_not_block_the_others(tmp_path: Path) ->
             (2, "r2", "sending"), (3, "theirs", "Submitted"), (4, "r4", "Submitted")]
     finally:
         journal.close()
+
+
+def test_blocks_are_written_where_fallocate_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr("os.posix_fallocate")  # as on macOS
+    path = tmp_path / "x.intent"
+    log = IntentLog(path, capacity=200_000)
+    try:
+        assert path.stat().st_size == 200_000
+        assert path.stat().st_blocks * 512 >= 200_000  # allocated, not sparse
+        assert log.append(["a"]) and log.records() == [["a"]]
+    finally:
+        log.close()
+
+
+def test_without_flock_the_journal_commits_directly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("platform_adapter.core.intent_log.fcntl", None)  # as on Windows
+    path = tmp_path / "orders.db"
+    journal = OrderJournal(path)
+    try:
+        journal.record_request(1, request("r1"), 1)
+        assert outside(path, "SELECT order_id, status FROM orders") == [(1, "sending")]
+        assert not Path(str(path) + ".intent").exists()
+    finally:
+        journal.close()

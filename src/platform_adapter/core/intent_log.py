@@ -19,7 +19,7 @@ One process owns the file (an exclusive ``flock``); another adapter on the same 
 
 from __future__ import annotations
 
-import fcntl
+import errno
 import json
 import mmap
 import os
@@ -27,6 +27,11 @@ import struct
 import zlib
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # Windows: no intent log, the journal commits new order rows directly
+    fcntl = None  # type: ignore[assignment]
 
 MAGIC = b"PAIL"
 VERSION = 2
@@ -45,6 +50,8 @@ class IntentLog:
 
     def __init__(self, path: str | Path, capacity: int = CAPACITY) -> None:
         self.path = Path(path)
+        if fcntl is None:
+            raise OSError("no fcntl.flock on this platform")
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             try:
@@ -53,7 +60,7 @@ class IntentLog:
                 raise IntentLogBusy(f"{self.path} is owned by another open journal") from exc
             size = os.fstat(fd).st_size
             if size < capacity:
-                os.posix_fallocate(fd, 0, capacity)  # blocks reserved now: a write never hits a full disk
+                _allocate(fd, size, capacity)  # blocks reserved now: a write never hits a full disk
                 size = capacity
             self._map = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
         except BaseException:
@@ -110,3 +117,21 @@ class IntentLog:
     def close(self) -> None:
         self._map.close()
         os.close(self._fd)  # releases the flock
+
+
+def _allocate(fd: int, start: int, end: int) -> None:
+    """Give the file real blocks up to ``end`` (``posix_fallocate``; zeros written where it is
+    missing (macOS) or the file system does not support it)."""
+    try:
+        os.posix_fallocate(fd, start, end - start)
+        return
+    except AttributeError:
+        pass
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+            raise
+    chunk = bytes(64 * 1024)
+    os.lseek(fd, start, os.SEEK_SET)
+    while start < end:
+        start += os.write(fd, chunk[: end - start])
+    os.fsync(fd)
