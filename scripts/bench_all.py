@@ -20,7 +20,7 @@ from bench_common import RESULTS, ROOT, machine_info, machine_line  # noqa: E402
 
 BENCHES = (
     ("bench_tick_burst.py", ["--runs", "5"], ["--runs", "2", "--n", "50000"]),
-    ("bench_order_rtt.py", ["--runs", "3"], ["--runs", "1", "--orders", "300"]),
+    ("bench_order_rtt.py", ["--runs", "5"], ["--runs", "1", "--orders", "300"]),
     ("bench_historical.py", ["--runs", "3"], ["--runs", "1", "--days", "10"]),
     ("bench_memory.py", ["--seconds", "60"], ["--seconds", "15"]),
     ("bench_latency.py", ["--runs", "3"], ["--runs", "1", "--seconds", "3"]),
