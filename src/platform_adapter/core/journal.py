@@ -174,6 +174,7 @@ class OrderJournal:
         self._flush_wanted = threading.Event()
         self.background_commits = 0
         self.background_failures = 0
+        self.refused = 0  # queued writes the database refused (left out, logged)
         self._writer = threading.Thread(target=self._write_loop, name="pa-journal-writer", daemon=True)
         self._checkpointer: threading.Thread | None = None
         if str(path) != ":memory:":
@@ -233,7 +234,7 @@ class OrderJournal:
         with self._lock:
             if self._db is not None:
                 if self._pending_high_water or self._deferred:
-                    self._commit([])
+                    self._flush()
                 self._db.close()
                 self._db = None
                 if self._intent is not None:
@@ -245,7 +246,7 @@ class OrderJournal:
             if self._db is None:
                 return []
             if self._deferred:
-                self._commit([])
+                self._flush()
             self._writes += 1
             return self._db.execute(sql, params).fetchall()
 
@@ -264,11 +265,8 @@ class OrderJournal:
                 if not self._deferred:
                     continue
                 try:
-                    self._commit([])
+                    self._flush()
                     self.background_commits += 1
-                except sqlite3.IntegrityError:
-                    self.background_failures += 1
-                    self._commit_each()
                 except sqlite3.Error:  # kept queued: the next write (or close) retries them
                     self.background_failures += 1
                     logger.opt(exception=True).error("order journal {}: background commit failed", self.path)
@@ -319,6 +317,14 @@ class OrderJournal:
             if intent is not None and intent.written:
                 intent.reset()
 
+    def _flush(self) -> None:
+        """Commit the queued writes (lock held). When the database refuses one of them (a
+        constraint), the others are committed without it (:meth:`_commit_each`)."""
+        try:
+            self._commit([])
+        except sqlite3.IntegrityError:
+            self._commit_each()
+
     def _commit_each(self) -> None:
         """The queued writes one by one in one transaction, leaving out (and logging) each that
         breaks a constraint, so one bad row never blocks the journal (writer thread, lock held)."""
@@ -326,11 +332,16 @@ class OrderJournal:
         assert db is not None
         statements = _expand(self._deferred)
         db.execute("BEGIN")
-        for sql, params in statements:
-            try:
-                db.execute(sql, params)
-            except sqlite3.IntegrityError as exc:
-                logger.error("order journal {}: left out {} {}: {}", self.path, sql.split("(")[0], params, exc)
+        try:
+            for sql, params in statements:
+                try:
+                    db.execute(sql, params)
+                except sqlite3.IntegrityError as exc:
+                    self.refused += 1
+                    logger.error("order journal {}: left out {} {}: {}", self.path, sql.split("(")[0], params, exc)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
         db.execute("COMMIT")
         self._deferred = []
         if self._intent is not None:
@@ -406,7 +417,7 @@ class OrderJournal:
             return False
         try:
             if not intent.append(params):
-                self._commit([])  # full: commit what it holds (it starts again empty), then retry once
+                self._flush()  # full: commit what it holds (it starts again empty), then retry once
                 if not intent.append(params):
                     return False
         except ValueError:  # not JSON (a non-finite price): SQLite takes it directly
