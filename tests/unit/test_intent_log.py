@@ -7,8 +7,10 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -275,3 +277,72 @@ def test_a_refused_row_never_blocks_a_synchronous_write(tmp_path: Path, slow_wri
         assert outside(path, "SELECT kind FROM order_events ORDER BY id") == [("request",), ("note",)]
     finally:
         journal.close()
+
+
+def test_a_sender_never_waits_for_the_writers_commit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    journal = OrderJournal(tmp_path / "orders.db")
+    in_commit, release = threading.Event(), threading.Event()
+    run = journal._run
+
+    def slow_run(groups: Any, skip_refused: bool = False) -> None:
+        if threading.current_thread().name == "pa-journal-writer":
+            in_commit.set()
+            release.wait(10)
+        run(groups, skip_refused)
+
+    monkeypatch.setattr(journal, "_run", slow_run)
+    try:
+        journal.record_request(1, request("r1"), 1)  # asks the writer for a commit
+        assert in_commit.wait(5)  # the writer is inside its commit, holding the database
+        placed = threading.Event()
+
+        def sender() -> None:
+            journal.defer_high_water(2)
+            journal.record_request(2, request("r2"), 1)
+            journal.mark_sent(2)
+            placed.set()
+
+        threading.Thread(target=sender, daemon=True).start()
+        assert placed.wait(5), "the sender waited for the writer's commit"
+        release.set()
+        assert journal.rows("SELECT order_id, status FROM orders ORDER BY order_id") == [
+            (1, "sending"), (2, "PendingSubmit")]
+    finally:
+        release.set()
+        journal.close()
+
+
+def test_concurrent_senders_readers_and_a_small_log_lose_nothing(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(journal_module, "IntentLog", lambda path: IntentLog(path, capacity=8192))
+    path = tmp_path / "orders.db"
+    journal = OrderJournal(path)
+    errors: list[BaseException] = []
+
+    def sender(base: int) -> None:
+        try:
+            for i in range(base, base + 150):
+                journal.record_request(i, request(f"r{i}"), 1)
+                journal.mark_sent(i)
+                status = OrderStatus(i, OrderState.SUBMITTED, Decimal(0), Decimal(5), 0.0, 0.0, i)
+                journal.record_order(Order(i, request(f"r{i}"), status, i, 1), "open_order", background=True)
+                if i % 50 == 0:
+                    journal.rows("SELECT count(*) FROM orders")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=sender, args=(1000 * k,)) for k in range(1, 5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    journal.close()
+    assert outside(path, "SELECT count(*), count(DISTINCT order_ref) FROM orders WHERE status = 'Submitted'") == [
+        (600, 600)]
+    assert outside(path, "SELECT count(*) FROM order_events WHERE kind = 'request'") == [(600,)]
+    reopened = IntentLog(str(path) + ".intent")  # emptied: nothing left to restore
+    try:
+        assert reopened.records() == []
+    finally:
+        reopened.close()

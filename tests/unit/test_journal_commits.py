@@ -85,10 +85,10 @@ def test_a_request_below_a_pending_mark_writes_the_mark_with_its_row(tmp_path: P
         first, second = ids.allocate(), ids.allocate()  # e.g. two threads placing orders at once
         journal.record_order(order(first, "r0", OrderState.PENDING_SUBMIT), "sent", defer=True)  # queued
         journal.record_request(first, request("r1"), 1)
-        # one transaction: the higher mark and the row; the queued write stays queued
+        # committed at once, in one transaction: the higher mark, the queued write, the row
         assert outside(path, "SELECT value FROM meta") == [(str(second),)]
-        assert outside(path, "SELECT order_id, status FROM orders") == [(first, "sending")]
-        assert outside(path, "SELECT count(*) FROM order_events") == [(0,)]
+        assert outside(path, "SELECT order_id, status FROM orders") == [(first, "PendingSubmit")]
+        assert outside(path, "SELECT kind FROM order_events ORDER BY id") == [("sent",), ("request",)]
         journal.record_request(second, request("r2"), 1)  # now the row carries the mark
         assert outside(path, "SELECT value FROM meta") == [(str(second),)]
         assert journal.rows("SELECT kind FROM order_events ORDER BY id") == [("sent",), ("request",), ("request",)]

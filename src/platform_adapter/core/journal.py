@@ -162,7 +162,8 @@ class OrderJournal:
         self.path = Path(path)
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the queue: deferred writes, pending mark, intent log, ids
+        self._db_lock = threading.Lock()  # SQLite (taken before ``_lock`` when both are held)
         self._db: sqlite3.Connection | None = sqlite3.connect(str(path), check_same_thread=False,
                                                               isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -231,42 +232,46 @@ class OrderJournal:
         for thread in (self._writer, self._checkpointer):
             if thread is not None and thread is not threading.current_thread() and thread.is_alive():
                 thread.join(5.0)
-        with self._lock:
-            if self._db is not None:
-                if self._pending_high_water or self._deferred:
-                    self._flush()
-                self._db.close()
-                self._db = None
-                if self._intent is not None:
-                    self._intent.close()
-                    self._intent = None
+        with self._db_lock:
+            db = self._db
+            if db is None:
+                return
+            try:
+                self._flush_locked(mark_alone=True)
+            finally:  # what a failed flush leaves stays in the intent log for the next open
+                with self._lock:
+                    self._db = None
+                    db.close()
+                    if self._intent is not None:
+                        self._intent.close()
+                        self._intent = None
 
     def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-        with self._lock:
-            if self._db is None:
+        """Commit the queued writes, then run one statement (its own transaction)."""
+        with self._db_lock:
+            db = self._db
+            if db is None:
                 return []
-            if self._deferred:
-                self._flush()
+            self._flush_locked()
             self._writes += 1
-            return self._db.execute(sql, params).fetchall()
+            return db.execute(sql, params).fetchall()
 
     def _write_loop(self) -> None:
-        """Commit background writes (:meth:`record_order` with ``background``) ``BACKGROUND_DELAY``
-        seconds after the first of them is queued, together with those queued meanwhile."""
+        """Commit the queued writes ``BACKGROUND_DELAY`` seconds after a background write or new
+        order row asks for it, together with those queued meanwhile. The queue's lock is held
+        only to take the queue, never during the commit: senders do not wait for the disk."""
         while True:
             self._flush_wanted.wait()
             # gather for a moment: one commit for the changes of many orders, off the hot path
             if self._stop.wait(BACKGROUND_DELAY):
                 return  # close() commits what is left
             self._flush_wanted.clear()
-            with self._lock:
+            with self._db_lock:
                 if self._db is None:
                     return
-                if not self._deferred:
-                    continue
                 try:
-                    self._flush()
-                    self.background_commits += 1
+                    if self._flush_locked():
+                        self.background_commits += 1
                 except sqlite3.Error:  # kept queued: the next write (or close) retries them
                     self.background_failures += 1
                     logger.opt(exception=True).error("order journal {}: background commit failed", self.path)
@@ -288,64 +293,64 @@ class OrderJournal:
         finally:
             db.close()
 
-    def _commit(self, statements: list[tuple[str, tuple[Any, ...]]], keep_deferred: bool = False) -> None:
-        """One transaction: the pending high-water mark, the deferred writes (unless
-        ``keep_deferred``) and ``statements``. Once the deferred writes are in, every row of the
-        intent log is too: it starts again from empty."""
+    def _flush_locked(self, extra: list[tuple[str, tuple[Any, ...]]] | None = None, mark_alone: bool = False) -> bool:
+        """One transaction (database lock held): the pending high-water mark, the queued writes
+        and ``extra`` (nothing when there are neither queued writes nor ``extra``, unless
+        ``mark_alone``: the mark alone waits for the next write). The queue is taken under the
+        queue lock and committed without it. When the database refuses a statement (a
+        constraint), the others are committed without it; on any other failure the taken writes
+        go back to the front of the queue and the error is raised. Once every row in the intent
+        log is committed, the log starts again from empty. True when there was something to commit."""
+        with self._lock:
+            if not (self._deferred or extra or (mark_alone and self._pending_high_water)):
+                return False
+            batch, self._deferred = self._deferred, []
+            mark, self._pending_high_water = self._pending_high_water, 0
+            intent_rows = self._intent.written if self._intent is not None else 0
+        statements = [(_SET_META, (HIGH_WATER_KEY, str(mark)))] if mark else []
+        statements += batch
+        if extra:
+            statements += extra
+        try:
+            try:
+                self._run(_grouped(_expand(statements)))
+            except sqlite3.IntegrityError:
+                self._run([(sql, [params]) for sql, params in _expand(statements)], skip_refused=True)
+        except BaseException:
+            with self._lock:
+                self._deferred[:0] = batch
+                self._pending_high_water = max(self._pending_high_water, mark)
+            raise
+        if intent_rows:
+            with self._lock:
+                intent = self._intent
+                if intent is not None and intent.written == intent_rows:  # none added meanwhile
+                    intent.reset()
+        return True
+
+    def _run(self, groups: list[tuple[str, list[tuple[Any, ...]]]], skip_refused: bool = False) -> None:
+        """Run statement groups in one transaction (rolled back on error); with ``skip_refused``
+        a statement the database refuses is left out (counted, logged) and the rest goes on."""
         db = self._db
         assert db is not None
-        if self._pending_high_water:
-            statements = [(_SET_META, (HIGH_WATER_KEY, str(self._pending_high_water))), *statements]
-        if not keep_deferred:
-            statements = self._deferred + statements
         self._writes += 1
         db.execute("BEGIN")
         try:
-            for sql, rows in _grouped(_expand(statements)):
-                if len(rows) == 1:
-                    db.execute(sql, rows[0])
-                else:
-                    db.executemany(sql, rows)
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-        self._pending_high_water = 0
-        if not keep_deferred:
-            self._deferred = []
-            intent = self._intent
-            if intent is not None and intent.written:
-                intent.reset()
-
-    def _flush(self) -> None:
-        """Commit the queued writes (lock held). When the database refuses one of them (a
-        constraint), the others are committed without it (:meth:`_commit_each`)."""
-        try:
-            self._commit([])
-        except sqlite3.IntegrityError:
-            self._commit_each()
-
-    def _commit_each(self) -> None:
-        """The queued writes one by one in one transaction, leaving out (and logging) each that
-        breaks a constraint, so one bad row never blocks the journal (writer thread, lock held)."""
-        db = self._db
-        assert db is not None
-        statements = _expand(self._deferred)
-        db.execute("BEGIN")
-        try:
-            for sql, params in statements:
+            for sql, rows in groups:
                 try:
-                    db.execute(sql, params)
+                    if len(rows) == 1:
+                        db.execute(sql, rows[0])
+                    else:
+                        db.executemany(sql, rows)
                 except sqlite3.IntegrityError as exc:
+                    if not skip_refused:
+                        raise
                     self.refused += 1
-                    logger.error("order journal {}: left out {} {}: {}", self.path, sql.split("(")[0], params, exc)
+                    logger.error("order journal {}: left out {} {}: {}", self.path, sql.split("(")[0], rows, exc)
         except BaseException:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
-        self._deferred = []
-        if self._intent is not None:
-            self._intent.reset()
 
     # --- meta --------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
@@ -381,46 +386,54 @@ class OrderJournal:
     def record_request(self, order_id: int, request: OrderRequest, client_id: int) -> None:
         """Write a new order with status ``sending`` (before it is sent to IB).
 
-        The order row goes to the intent log (durable at once, no system call) and is committed
-        by the writer thread; without an intent log it is committed at once, on its own (one
-        statement). Its history line and any deferred writes follow with the next commit.
-        Raises ``sqlite3.IntegrityError`` for an order id or orderRef already journalled."""
+        The order row goes to the intent log (durable at once, no system call) and the writer
+        thread commits it moments later, with its history line. Without an intent log (or when
+        it is full, or a lower id's high-water mark is pending) the row is committed at once,
+        with everything queued. Raises ``sqlite3.IntegrityError`` for an order id or orderRef
+        already journalled."""
         at = time.time()
         r = request
+        params = (order_id, r.order_ref, client_id, r.account, r.contract.symbol, _contract_json(r.contract),
+                  r.action.value, str(r.quantity), r.order_type.value, r.limit_price, r.stop_price, r.tif.value,
+                  int(r.outside_rth), SENDING, str(r.quantity), at)
+        history = (_EVENT, (order_id, _iso(at), "request", f"{r.action.value} {r.quantity} {r.contract.symbol} "
+                                                           f"{r.order_type.value}"))
         with self._lock:
             if self._db is None:
                 return
-            params = (order_id, r.order_ref, client_id, r.account, r.contract.symbol, _contract_json(r.contract),
-                      r.action.value, str(r.quantity), r.order_type.value, r.limit_price, r.stop_price, r.tif.value,
-                      int(r.outside_rth), SENDING, str(r.quantity), at)
-            if order_id in self._ids or r.order_ref in self._refs:
-                raise sqlite3.IntegrityError(f"order {order_id} or orderRef {r.order_ref!r} is already journalled")
-            if self._pending_high_water > order_id:
-                self._commit([(_NEW_ORDER, params)], keep_deferred=True)
-            elif not self._to_intent_log(params):
-                self._writes += 1
-                self._db.execute(_INSERT_ORDER, _insert_params(params))  # autocommit: one statement
-                self._pending_high_water = 0  # the order row carries the mark
-            else:
+            self._check_new(order_id, r.order_ref)
+            if self._pending_high_water <= order_id and self._to_intent_log(params):
                 self._pending_high_water = 0  # the row in the intent log carries the mark
-            if self._intent is not None:
+                self._deferred.append(history)
                 self._ids.add(order_id)
                 self._refs.add(r.order_ref)
-            self._deferred.append((_EVENT, (order_id, _iso(at), "request", f"{r.action.value} {r.quantity} "
-                                                                         f"{r.contract.symbol} {r.order_type.value}")))
+                return
+        with self._db_lock:
+            if self._db is None:
+                return
+            with self._lock:
+                self._check_new(order_id, r.order_ref)
+            self._flush_locked([(_NEW_ORDER, params), history])
+            with self._lock:
+                if self._intent is not None:
+                    self._ids.add(order_id)
+                    self._refs.add(r.order_ref)
+
+    def _check_new(self, order_id: int, order_ref: str) -> None:
+        if order_id in self._ids or order_ref in self._refs:
+            raise sqlite3.IntegrityError(f"order {order_id} or orderRef {order_ref!r} is already journalled")
 
     def _to_intent_log(self, params: tuple[Any, ...]) -> bool:
         """Put a new order row in the intent log and queue its INSERT (lock held); False when
-        there is no intent log or the row does not fit (the caller commits it directly)."""
+        there is no intent log or the row does not go in (full; not JSON: a non-finite price)."""
         intent = self._intent
         if intent is None:
             return False
         try:
             if not intent.append(params):
-                self._flush()  # full: commit what it holds (it starts again empty), then retry once
-                if not intent.append(params):
-                    return False
-        except ValueError:  # not JSON (a non-finite price): SQLite takes it directly
+                self._flush_wanted.set()  # full: the writer empties it soon; this row is committed directly
+                return False
+        except ValueError:
             return False
         self._deferred.append((_NEW_ORDER, params))
         self._flush_wanted.set()
@@ -441,15 +454,17 @@ class OrderJournal:
         when the change is committed (``Order`` is immutable); a later change of the same order
         in the same commit supersedes its row update (its history line stays)."""
         change = (_ORDER_CHANGE, (order, kind, time.time()))
-        with self._lock:
-            if self._db is None:
-                return
-            if defer or background:
+        if defer or background:
+            with self._lock:
+                if self._db is None:
+                    return
                 self._deferred.append(change)
-                if background:
-                    self._flush_wanted.set()
-                return
-            self._commit([change])
+            if background:
+                self._flush_wanted.set()
+            return
+        with self._db_lock:
+            if self._db is not None:
+                self._flush_locked([change])
 
     def event(self, order_id: int, kind: str, detail: str = "") -> None:
         self._exec(_EVENT, (order_id, _now(), kind, detail))
