@@ -26,6 +26,35 @@ def test_off_by_default(make_adapter: Callable[..., PlatformAdapter]) -> None:
     assert dispatcher is not None and dispatcher.is_alive()
 
 
+def test_by_default_sparse_messages_on_the_reader_bursts_on_the_dispatcher(
+        make_adapter: Callable[..., PlatformAdapter], gateway: Any) -> None:
+    pa = make_adapter()
+    dispatcher = pa.connection._dispatcher
+    assert dispatcher is not None and dispatcher.is_alive() and dispatcher.inline_max == 64
+    inline = dispatcher.inline_batches
+    order_id = pa.orders.place_order("AAPL", "BUY", 1, "LMT", limit_price=1.0, tif="DAY")
+    pa.orders.wait_for_status(order_id, OrderState.SUBMITTED, timeout=5)
+    assert dispatcher.inline_batches > inline  # the acknowledgement: no hand-off
+    got = Recorder()
+    pa.market_data.subscribe_quotes("AAPL", got)
+    wait_for(lambda: got.calls and got.calls[-1][1].bid is not None)
+    req_id = pa.market_data.lines.all()[0].req_id
+    base = pa.market_data.get_quote("AAPL").updates
+    queued = dispatcher.queued_batches
+    gateway.burst(req_id, 20000, pa.connection.client_id)
+    wait_for(lambda: pa.market_data.get_quote("AAPL").updates >= base + 30000)
+    assert dispatcher.queued_batches > queued  # the burst went to the dispatcher thread
+
+
+def test_strict_hand_off_when_inline_decoding_is_off(make_adapter: Callable[..., PlatformAdapter]) -> None:
+    pa = make_adapter(**{"ib_connection.inline_decode_max_frames": 0})
+    dispatcher = pa.connection._dispatcher
+    assert dispatcher is not None and dispatcher.is_alive()
+    order_id = pa.orders.place_order("AAPL", "BUY", 1, "LMT", limit_price=1.0, tif="DAY")
+    pa.orders.wait_for_status(order_id, OrderState.SUBMITTED, timeout=5)
+    assert dispatcher.inline_batches == 0 and dispatcher.queued_batches > 0
+
+
 def test_quotes_orders_and_requests_on_the_reader(make_adapter: Callable[..., PlatformAdapter], gateway: Any) -> None:
     before = _dispatcher_threads()
     pa = make_adapter(**INLINE)

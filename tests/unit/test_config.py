@@ -74,6 +74,7 @@ def test_account_id_is_masked_in_repr() -> None:
         ({"ib_connection": {"port": 70000}}, "ib_connection.port"),
         ({"ib_connection": {"port": "7497"}}, "ib_connection.port"),
         ({"ib_connection": {"timeout": -1}}, "ib_connection.timeout"),
+        ({"ib_connection": {"inline_decode_max_frames": -1}}, "ib_connection.inline_decode_max_frames"),
         ({"ib_connection": {"reconnect_backoff": -2.0}}, "ib_connection.reconnect_backoff"),
         ({"ib_connection": {"auto_reconnect": "yes"}}, "ib_connection.auto_reconnect"),
         ({"ib_connection": {"host": ""}}, "ib_connection.host"),

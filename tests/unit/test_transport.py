@@ -9,9 +9,11 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from platform_adapter.core.transport import MAX_FRAME, Dispatcher, Reader, split_frames
-from tests.conftest import Recorder
+from tests.conftest import Recorder, wait_for
 
 
 def framed(*payloads: bytes) -> bytes:
@@ -127,3 +129,97 @@ def test_dispatcher_without_fast_path_decodes_everything() -> None:
     dispatcher.stop()
     dispatcher.join(5)
     assert seen == [b"1\0x", b"2\0y"] and dispatcher.fast_messages == 0
+
+
+class Trace:
+    """A frame handler that records (frame, thread name) and can hold a frame until released."""
+
+    def __init__(self, hold: bytes | None = None) -> None:
+        self.seen: list[tuple[bytes, str]] = []
+        self.hold = hold
+        self.holding = threading.Event()
+        self.release = threading.Event()
+        self.active = 0
+        self.overlaps = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, frame: bytes) -> None:
+        with self._lock:
+            self.active += 1
+            self.overlaps += self.active > 1
+        if frame == self.hold:
+            self.holding.set()
+            self.release.wait(5)
+        self.seen.append((frame, threading.current_thread().name))
+        with self._lock:
+            self.active -= 1
+
+
+def test_a_small_batch_is_decoded_on_the_readers_thread_when_the_dispatcher_is_idle() -> None:
+    trace = Trace()
+    d = Dispatcher(trace, inline_max=4)
+    d.start()
+    try:
+        d.deliver([b"a", b"b"])  # idle: decoded here, before deliver returns
+        assert trace.seen == [(b"a", "MainThread"), (b"b", "MainThread")]
+        d.deliver([b"1", b"2", b"3", b"4", b"5"])  # larger: the dispatcher's
+        wait_for(lambda: len(trace.seen) == 7)
+        assert {name for _, name in trace.seen[2:]} == {"pa-dispatcher"}
+        assert (d.inline_batches, d.messages) == (1, 7)
+    finally:
+        d.stop()
+        d.join(2)
+
+
+def test_while_the_dispatcher_is_busy_small_batches_queue_behind_it_in_order() -> None:
+    trace = Trace(hold=b"slow")
+    d = Dispatcher(trace, inline_max=4)
+    d.start()
+    try:
+        d.deliver([b"slow", b"x", b"y", b"z", b"w"])
+        assert trace.holding.wait(5)
+        d.deliver([b"next"])  # the dispatcher is busy: queued, not decoded out of order
+        assert [f for f, _ in trace.seen] == []
+        trace.release.set()
+        wait_for(lambda: len(trace.seen) == 6)
+        assert [f for f, _ in trace.seen] == [b"slow", b"x", b"y", b"z", b"w", b"next"]
+        assert trace.seen[-1][1] == "pa-dispatcher"
+        d.deliver([b"later"])  # caught up: inline again
+        assert trace.seen[-1] == (b"later", "MainThread")
+    finally:
+        trace.release.set()
+        d.stop()
+        d.join(2)
+
+
+def test_inline_max_zero_always_hands_over() -> None:
+    trace = Trace()
+    d = Dispatcher(trace, inline_max=0)
+    d.start()
+    try:
+        d.deliver([b"a"])
+        wait_for(lambda: len(trace.seen) == 1)
+        assert trace.seen == [(b"a", "pa-dispatcher")] and d.inline_batches == 0
+    finally:
+        d.stop()
+        d.join(2)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=9), min_size=1, max_size=40), st.integers(0, 6))
+def test_batches_are_decoded_once_each_in_order_never_two_at_a_time(sizes: list[int], inline_max: int) -> None:
+    trace = Trace()
+    d = Dispatcher(trace, inline_max=inline_max)
+    d.start()
+    try:
+        expected = []
+        for b, size in enumerate(sizes):
+            batch = [f"{b}.{i}".encode() for i in range(size)]
+            expected += batch
+            d.deliver(batch)
+        wait_for(lambda: len(trace.seen) == len(expected))
+        assert [f for f, _ in trace.seen] == expected
+        assert trace.overlaps == 0
+    finally:
+        d.stop()
+        d.join(2)

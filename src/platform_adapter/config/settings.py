@@ -44,6 +44,7 @@ class IBConnectionConfig:
     request_timeout: float = 30.0
     gc_freeze: bool = False  # gc.freeze() after each connect: fewer, shorter GC pauses (process-wide)
     decode_on_reader: bool = False  # decode on the reader thread (no dispatcher thread): lower latency
+    inline_decode_max_frames: int = 64  # smaller batches are decoded on the reader while the dispatcher is idle
 
 
 @dataclass(frozen=True)
@@ -297,6 +298,8 @@ def _validate(s: Settings) -> None:
              "must be >= reconnect_backoff")
     _require(0 <= c.reconnect_jitter <= 1, "ib_connection.reconnect_jitter", "must be between 0 and 1")
     _require(100 <= c.max_client_version <= 300, "ib_connection.max_client_version", "must be 100..300")
+    _require(isinstance(c.inline_decode_max_frames, int) and c.inline_decode_max_frames >= 0,
+             "ib_connection.inline_decode_max_frames", f"must be an integer >= 0, got {c.inline_decode_max_frames!r}")
     _require(m.max_simultaneous_subscriptions > 0, "market_data.max_simultaneous_subscriptions", "must be > 0")
     _require(0 < m.rate_limit_requests_per_second <= 50, "market_data.rate_limit_requests_per_second",
              f"must be 1..50 (IB allows 50 messages/s), got {m.rate_limit_requests_per_second}")

@@ -253,7 +253,8 @@ class ConnectionManager:
         generation = self._generation
         fast = build_frame_fast_path(self.wrapper, server_version) if self.use_fast_path else None
         sink = getattr(self.wrapper, "installed_quote_sink", None) if fast is not None else None
-        self._dispatcher = Dispatcher(self._handle_frame, fast, sink.commit if sink is not None else None)
+        self._dispatcher = Dispatcher(self._handle_frame, fast, sink.commit if sink is not None else None,
+                                      self.config.inline_decode_max_frames)
         inline = self.config.decode_on_reader  # one thread hop less per message; see README Performance
         self._reader = Reader(conn, self._dispatcher.process if inline else self._dispatcher.deliver,
                               lambda reason: self._on_reader_closed(generation, reason), rest)

@@ -2,7 +2,9 @@
 
 The reader makes large reads into one growing buffer and splits frames linearly (offsets into a
 memoryview; no per-message copy of the backlog, no polling), handing each batch of frames to
-the dispatcher through one ``SimpleQueue`` put (blocking ``get``, no timeout poll). The dispatcher
+the dispatcher through one ``SimpleQueue`` put (blocking ``get``, no timeout poll); a small
+batch that arrives while the dispatcher is idle is decoded by the reader itself
+(``ib_connection.inline_decode_max_frames``, see :class:`Dispatcher`). The dispatcher
 tries the fast path (``core/fast_decode.py``) on each frame and gives every frame it declines to
 ibapi's ``Decoder`` (the decoder of record) into the :class:`Wrapper`.
 
@@ -160,14 +162,26 @@ class Dispatcher(threading.Thread):
     """Decodes frames in order on its own thread (a ``None`` batch stops it), or on the caller's
     thread through :meth:`process`.
 
+    :meth:`deliver` (the reader's hand-off) decodes a batch of at most ``inline_max`` frames on
+    the reader's own thread when the dispatcher is idle (nothing queued, nothing being decoded):
+    a sparse message (an order status, a quote) is then not delayed by a thread hand-off, while
+    a larger batch, and every batch behind it until the dispatcher has caught up, is queued for
+    the dispatcher thread, so under load the socket keeps being read while the backlog is
+    decoded. Order is kept: a batch is decoded inline only when every earlier one is done.
+
     ``fast(frame) -> bool`` (optional, see ``core/fast_decode.py``) is tried first on each frame;
     a frame it declines goes to ``handle`` (ibapi's ``Decoder``). ``flush()`` (optional: the quote
     sink's commit) runs before each declined frame and after each batch."""
 
     def __init__(self, handle: Callable[[bytes], None], fast: Callable[[bytes], bool] | None = None,
-                 flush: Callable[[], None] | None = None) -> None:
+                 flush: Callable[[], None] | None = None, inline_max: int = 0) -> None:
         super().__init__(name="pa-dispatcher", daemon=True)
         self.queue: queue.SimpleQueue[list[bytes] | None] = queue.SimpleQueue()
+        self.inline_max = inline_max
+        self._queued = 0  # batches handed to the dispatcher thread and not yet decoded
+        self._queued_lock = threading.Lock()
+        self.inline_batches = 0
+        self.queued_batches = 0
         self._handle = handle
         self.fast = fast
         self._flush = flush
@@ -176,6 +190,19 @@ class Dispatcher(threading.Thread):
         self.max_backlog = 0
 
     def deliver(self, frames: list[bytes]) -> None:
+        if len(frames) <= self.inline_max:
+            with self._queued_lock:
+                idle = self._queued == 0
+                if not idle:
+                    self._queued += 1
+            if idle:
+                self.inline_batches += 1
+                self.process(frames)
+                return
+        else:
+            with self._queued_lock:
+                self._queued += 1
+        self.queued_batches += 1
         self.queue.put(frames)
         backlog = self.queue.qsize()
         if backlog > self.max_backlog:
@@ -195,7 +222,11 @@ class Dispatcher(threading.Thread):
             batch = get()
             if batch is None:
                 return
-            process(batch)
+            try:
+                process(batch)
+            finally:
+                with self._queued_lock:
+                    self._queued -= 1
 
     def process(self, batch: list[bytes]) -> None:
         """Decode one batch of frames in order, on the calling thread: the dispatcher thread, or
