@@ -284,11 +284,11 @@ def test_a_sender_never_waits_for_the_writers_commit(tmp_path: Path, monkeypatch
     in_commit, release = threading.Event(), threading.Event()
     run = journal._run
 
-    def slow_run(groups: Any, skip_refused: bool = False) -> None:
+    def slow_run(groups: Any) -> None:
         if threading.current_thread().name == "pa-journal-writer":
             in_commit.set()
             release.wait(10)
-        run(groups, skip_refused)
+        run(groups)
 
     monkeypatch.setattr(journal, "_run", slow_run)
     try:

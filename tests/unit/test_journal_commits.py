@@ -202,10 +202,9 @@ def test_a_failed_background_commit_keeps_its_writes_for_the_next_one(tmp_path: 
         wait_for(lambda: journal.background_failures >= 1)
         with journal._lock:  # the writer has given up on this batch: nothing was lost
             queued = [" ".join(sql.split()[:3]) for sql, _ in journal._deferred]
-            assert queued == ["new order", "INSERT INTO order_events(order_id,",
-                              "INSERT INTO no_such_table", "order change"]
+            assert queued == ["new order", "INSERT INTO no_such_table", "order change"]
             assert journal.background_commits == 0
-            del journal._deferred[2]
+            del journal._deferred[1]
         assert outside(path, "SELECT status FROM orders") == []
         journal.event(1, "note")  # the next write commits the kept ones first
         assert outside(path, "SELECT status FROM orders") == [("Submitted",)]

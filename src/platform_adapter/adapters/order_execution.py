@@ -280,10 +280,12 @@ class OrderExecutionAdapter(BaseAdapter):
             raise NotConnected("the order journal is not open (connect first)")
         order_id = self.ids.allocate()
         client_id = self.connection.client_id
+        now = utcnow()
+        self.state.add_trade(Trade(order_id, request, remaining=request.quantity, client_id=client_id,
+                                   submitted_at=now, updated_at=now))
         with self._lock:
             self._sending.add(order_id)
-        self.state.add_trade(Trade(order_id, request, remaining=request.quantity, client_id=client_id))
-        self._index(order_id, request.order_ref, 0)
+            self._by_ref[request.order_ref] = order_id
         try:
             journal.record_request(order_id, request, client_id)
             contract = self._ib_contract(info)

@@ -123,7 +123,8 @@ _UPDATE_ORDER = ("UPDATE orders SET perm_id = ?, status = ?, filled = ?, remaini
 _EVENT = "INSERT INTO order_events(order_id, at, kind, detail) VALUES(?, ?, ?, ?)"
 _ORDER_CHANGE = "order change"  # a queued record_order: (Order, kind, time); its SQL is made at commit
 _ORDER_SENT = "order sent"  # a queued mark_sent: (order_id, time)
-_NEW_ORDER = "new order"  # a queued order row: the INSERT's parameters with one time for created/updated_at
+_NEW_ORDER = "new order"  # a queued order row: the INSERT's parameters with one time for created/updated_at,
+# made into the INSERT and its "request" history line at commit
 _SENT = ("UPDATE orders SET status = 'PendingSubmit', updated_at = ? WHERE order_id = ? AND status = '"
          + SENDING + "'")
 _INSERT_ORDER = ("INSERT INTO orders(order_id, order_ref, client_id, account, symbol, contract, action, quantity,"
@@ -315,7 +316,7 @@ class OrderJournal:
             try:
                 self._run(_grouped(_expand(statements)))
             except sqlite3.IntegrityError:
-                self._run([(sql, [params]) for sql, params in _expand(statements)], skip_refused=True)
+                self._run_each(statements)
         except BaseException:
             with self._lock:
                 self._deferred[:0] = batch
@@ -328,25 +329,42 @@ class OrderJournal:
                     intent.reset()
         return True
 
-    def _run(self, groups: list[tuple[str, list[tuple[Any, ...]]]], skip_refused: bool = False) -> None:
-        """Run statement groups in one transaction (rolled back on error); with ``skip_refused``
-        a statement the database refuses is left out (counted, logged) and the rest goes on."""
+    def _run(self, groups: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
+        """Run statement groups in one transaction (rolled back on error)."""
         db = self._db
         assert db is not None
         self._writes += 1
         db.execute("BEGIN")
         try:
             for sql, rows in groups:
+                if len(rows) == 1:
+                    db.execute(sql, rows[0])
+                else:
+                    db.executemany(sql, rows)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def _run_each(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
+        """Run queued writes one by one in one transaction; a write the database refuses (a
+        constraint) is left out whole (a new row with its history line), counted and logged."""
+        db = self._db
+        assert db is not None
+        self._writes += 1
+        db.execute("BEGIN")
+        try:
+            for entry in statements:
+                db.execute("SAVEPOINT one")
                 try:
-                    if len(rows) == 1:
-                        db.execute(sql, rows[0])
-                    else:
-                        db.executemany(sql, rows)
+                    for sql, params in _expand([entry]):
+                        db.execute(sql, params)
                 except sqlite3.IntegrityError as exc:
-                    if not skip_refused:
-                        raise
+                    db.execute("ROLLBACK TO one")
                     self.refused += 1
-                    logger.error("order journal {}: left out {} {}: {}", self.path, sql.split("(")[0], rows, exc)
+                    logger.error("order journal {}: left out {} {}: {}", self.path, entry[0].split("(")[0],
+                                 entry[1], exc)
+                db.execute("RELEASE one")
         except BaseException:
             db.execute("ROLLBACK")
             raise
@@ -396,15 +414,12 @@ class OrderJournal:
         params = (order_id, r.order_ref, client_id, r.account, r.contract.symbol, _contract_json(r.contract),
                   r.action.value, str(r.quantity), r.order_type.value, r.limit_price, r.stop_price, r.tif.value,
                   int(r.outside_rth), SENDING, str(r.quantity), at)
-        history = (_EVENT, (order_id, _iso(at), "request", f"{r.action.value} {r.quantity} {r.contract.symbol} "
-                                                           f"{r.order_type.value}"))
         with self._lock:
             if self._db is None:
                 return
             self._check_new(order_id, r.order_ref)
             if self._pending_high_water <= order_id and self._to_intent_log(params):
                 self._pending_high_water = 0  # the row in the intent log carries the mark
-                self._deferred.append(history)
                 self._ids.add(order_id)
                 self._refs.add(r.order_ref)
                 return
@@ -413,7 +428,7 @@ class OrderJournal:
                 return
             with self._lock:
                 self._check_new(order_id, r.order_ref)
-            self._flush_locked([(_NEW_ORDER, params), history])
+            self._flush_locked([(_NEW_ORDER, params)])
             with self._lock:
                 if self._intent is not None:
                     self._ids.add(order_id)
@@ -518,9 +533,10 @@ class OrderJournal:
 
 
 def _expand(statements: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, tuple[Any, ...]]]:
-    """Queued order changes turned into SQL: the row update of the last change of each order,
-    and a history line for every change; a queued "sent" mark: the row leaves ``sending`` (only
-    if nothing later has changed it: an update that ran first leaves it alone)."""
+    """Queued order rows and changes turned into SQL: each new row with its history line; the
+    row update of the last change of each order, and a history line for every change; a queued
+    "sent" mark: the row leaves ``sending`` (only if nothing later has changed it: an update
+    that ran first leaves it alone)."""
     last: dict[int, int] = {}
     lazy = False
     for i, (sql, params) in enumerate(statements):
@@ -534,7 +550,9 @@ def _expand(statements: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, tu
     out: list[tuple[str, tuple[Any, ...]]] = []
     for i, (sql, params) in enumerate(statements):
         if sql is _NEW_ORDER:
-            out.append((_INSERT_ORDER, _insert_params(params)))
+            row = _insert_params(params)
+            detail = f"{params[6]} {params[7]} {params[4]} {params[8]}"  # action quantity symbol order type
+            out += [(_INSERT_ORDER, row), (_EVENT, (params[0], row[-1], "request", detail))]
             continue
         if sql is _ORDER_SENT:
             order_id, at = params
