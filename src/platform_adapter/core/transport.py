@@ -190,18 +190,14 @@ class Dispatcher(threading.Thread):
         self.max_backlog = 0
 
     def deliver(self, frames: list[bytes]) -> None:
-        if len(frames) <= self.inline_max:
-            with self._queued_lock:
-                idle = self._queued == 0
-                if not idle:
-                    self._queued += 1
-            if idle:
-                self.inline_batches += 1
-                self.process(frames)
-                return
-        else:
-            with self._queued_lock:
+        with self._queued_lock:
+            inline = self._queued == 0 and len(frames) <= self.inline_max
+            if not inline:
                 self._queued += 1
+        if inline:
+            self.inline_batches += 1
+            self.process(frames)
+            return
         self.queued_batches += 1
         self.queue.put(frames)
         backlog = self.queue.qsize()
