@@ -17,35 +17,15 @@ import pytest
 from platform_adapter.core import journal as journal_module
 from platform_adapter.core.intent_log import CAPACITY, IntentLog, IntentLogBusy
 from platform_adapter.core.journal import OrderJournal
-from platform_adapter.models.contract import ContractSpec
 from platform_adapter.models.order import (
     Order,
-    OrderAction,
-    OrderRequest,
     OrderState,
     OrderStatus,
-    OrderType,
-    TimeInForce,
 )
 from tests.conftest import wait_for
+from tests.unit.journal_helpers import outside, request
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def request(ref: str, price: float = 10.0) -> OrderRequest:
-    return OrderRequest(ContractSpec("AAPL"), OrderAction.BUY, Decimal(5), OrderType.LIMIT, price, None,
-                        TimeInForce.DAY, False, "DU1", ref)
-
-
-def outside(path: Path, sql: str) -> list[tuple[object, ...]]:
-    with sqlite3.connect(path) as db:
-        return db.execute(sql).fetchall()
-
-
-@pytest.fixture
-def slow_writer(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No background commit during the test (the writer waits a minute)."""
-    monkeypatch.setattr(journal_module, "BACKGROUND_DELAY", 60.0)
 
 
 def test_records_read_back_in_order_by_the_next_owner(tmp_path: Path) -> None:
@@ -142,7 +122,7 @@ def test_order_row_is_restored_after_the_process_is_killed(tmp_path: Path) -> No
         from decimal import Decimal
         from platform_adapter.core import journal as jm
         jm.BACKGROUND_DELAY = 60.0
-        from tests.unit.test_intent_log import request
+        from tests.unit.journal_helpers import request
         j = jm.OrderJournal({str(db)!r})
         for i in range(1, 21):
             j.record_request(i, request(f"r{{i}}", 10.0 + i / 100), 7)

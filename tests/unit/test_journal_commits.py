@@ -4,48 +4,17 @@ row, deferred writes flushed by the next write/read/close, background WAL checkp
 from __future__ import annotations
 
 import sqlite3
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from platform_adapter.core import journal as journal_module
 from platform_adapter.core.journal import OrderJournal
 from platform_adapter.core.order_ids import OrderIdAllocator
-from platform_adapter.models.contract import ContractSpec
 from platform_adapter.models.order import (
-    Order,
-    OrderAction,
-    OrderRequest,
     OrderState,
-    OrderStatus,
-    OrderType,
-    TimeInForce,
 )
 from tests.conftest import wait_for
-
-
-def request(ref: str) -> OrderRequest:
-    return OrderRequest(ContractSpec("AAPL"), OrderAction.BUY, Decimal(5), OrderType.LIMIT, 10.0, None,
-                        TimeInForce.DAY, False, "DU1", ref)
-
-
-def order(order_id: int, ref: str, state: OrderState) -> Order:
-    status = OrderStatus(order_id, state, Decimal(0), Decimal(5), 0.0, 0.0, 0)
-    return Order(order_id, request(ref), status, 0, 1)
-
-
-@pytest.fixture
-def slow_writer(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The writer thread waits a minute before a background commit: what is committed when is
-    decided by the test (a later write, a read, close)."""
-    monkeypatch.setattr(journal_module, "BACKGROUND_DELAY", 60.0)
-
-
-def outside(path: Path, sql: str) -> list[tuple[object, ...]]:
-    """What another process would read from the file now."""
-    with sqlite3.connect(path) as db:
-        return db.execute(sql).fetchall()
+from tests.unit.journal_helpers import order, outside, request
 
 
 def test_high_water_is_written_with_the_order_row(tmp_path: Path, slow_writer: None) -> None:
