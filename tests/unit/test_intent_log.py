@@ -326,3 +326,17 @@ def test_concurrent_senders_readers_and_a_small_log_lose_nothing(tmp_path: Path,
         assert reopened.records() == []
     finally:
         reopened.close()
+
+
+def test_a_record_this_version_did_not_write_is_skipped_not_fatal(tmp_path: Path) -> None:
+    path = tmp_path / "orders.db"
+    log = IntentLog(str(path) + ".intent")
+    log.append([7, "short row"])  # valid record, wrong shape
+    log.close()
+    journal = OrderJournal(path)
+    try:
+        assert journal.rows("SELECT count(*) FROM orders") == [(0,)]
+        journal.record_request(1, request("r1"), 1)
+        assert journal.rows("SELECT order_id FROM orders") == [(1,)]
+    finally:
+        journal.close()

@@ -69,8 +69,8 @@ class IntentLog:
         self._fd = fd
         self.capacity = size
         magic, version, epoch, _ = _HEADER.unpack_from(self._map, 0)
-        if magic != MAGIC or version != VERSION:
-            epoch = 0
+        if magic != MAGIC or version != VERSION:  # new (or foreign) file: an epoch no old bytes carry
+            epoch = int.from_bytes(os.urandom(4), "big")
             self._map[: _HEADER.size] = _HEADER.pack(MAGIC, VERSION, epoch, 0)
         self.epoch = epoch
         self.pos = _HEADER.size

@@ -213,7 +213,11 @@ class OrderJournal:
             now = _now()
             db.execute("BEGIN")
             for params in rows:
-                db.execute(_INSERT_ORDER.replace("INSERT", "INSERT OR IGNORE", 1), _insert_params(params))
+                try:
+                    db.execute(_INSERT_ORDER.replace("INSERT", "INSERT OR IGNORE", 1), _insert_params(params))
+                except (sqlite3.Error, TypeError, IndexError) as exc:  # not a row this version wrote
+                    logger.error("order journal {}: intent log record {} not restored: {}", self.path, params, exc)
+                    continue
                 db.execute(_EVENT, (params[0], now, "recovered", "order row restored from the intent log"))
             db.execute("COMMIT")
             logger.warning("order journal {}: {} order rows restored from the intent log", self.path, len(rows))
