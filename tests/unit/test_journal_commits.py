@@ -191,10 +191,14 @@ def test_sent_mark_leaves_sending_unless_ib_got_there_first(tmp_path: Path, slow
         # order 2: IB's acknowledgement was handled before the sender got to its mark
         journal.record_order(order(2, "r2", OrderState.SUBMITTED), "open_order", background=True)
         journal.mark_sent(2)
+        journal.record_request(3, request("r3"), 1)  # order 3: sent, then acknowledged, one commit
+        journal.mark_sent(3)
+        journal.record_order(order(3, "r3", OrderState.SUBMITTED), "open_order", background=True)
         assert outside(path, "SELECT count(*) FROM orders") == [(0,)]  # all of it queued
         assert journal.rows("SELECT order_id, status FROM orders ORDER BY order_id") == [
-            (1, "PendingSubmit"), (2, "Submitted")]
+            (1, "PendingSubmit"), (2, "Submitted"), (3, "Submitted")]
         assert journal.rows("SELECT order_id, kind FROM order_events ORDER BY id") == [
-            (1, "request"), (2, "request"), (1, "sent"), (2, "open_order"), (2, "sent")]
+            (1, "request"), (2, "request"), (1, "sent"), (2, "open_order"), (2, "sent"), (3, "request"),
+            (3, "sent"), (3, "open_order")]
     finally:
         journal.close()

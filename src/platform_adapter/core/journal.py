@@ -540,7 +540,7 @@ def _expand(statements: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, tu
     """Queued order rows and changes turned into SQL: each new row with its history line; the
     row update of the last change of each order, and a history line for every change; a queued
     "sent" mark: the row leaves ``sending`` (only if nothing later has changed it: an update
-    that ran first leaves it alone)."""
+    that ran first leaves it alone; a later change in the same commit makes it unneeded)."""
     last: dict[int, int] = {}
     lazy = False
     for i, (sql, params) in enumerate(statements):
@@ -561,7 +561,9 @@ def _expand(statements: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, tu
         if sql is _ORDER_SENT:
             order_id, at = params
             now = _iso(at)
-            out += [(_SENT, (now, order_id)), (_EVENT, (order_id, now, "sent", ""))]
+            if last.get(order_id, -1) < i:  # a later change in this commit writes the whole row anyway
+                out.append((_SENT, (now, order_id)))
+            out.append((_EVENT, (order_id, now, "sent", "")))
             continue
         if sql is not _ORDER_CHANGE:
             out.append((sql, params))
