@@ -285,7 +285,7 @@ class OrderExecutionAdapter(BaseAdapter):
                                    submitted_at=now, updated_at=now))
         with self._lock:
             self._sending.add(order_id)
-            self._by_ref[request.order_ref] = order_id
+        self._index(order_id, request.order_ref, 0)
         try:
             journal.record_request(order_id, request, client_id)
             contract = self._ib_contract(info)

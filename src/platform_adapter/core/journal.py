@@ -31,12 +31,14 @@ Tables: ``orders`` (one row per order, current state), ``order_events`` (append-
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -333,31 +335,34 @@ class OrderJournal:
                     intent.reset()
         return True
 
-    def _run(self, groups: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
-        """Run statement groups in one transaction (rolled back on error)."""
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One transaction on the database (database lock held): committed at the end, rolled
+        back on any error."""
         db = self._db
         assert db is not None
         self._writes += 1
         db.execute("BEGIN")
         try:
-            for sql, rows in groups:
-                if len(rows) == 1:
-                    db.execute(sql, rows[0])
-                else:
-                    db.executemany(sql, rows)
+            yield db
         except BaseException:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
 
+    def _run(self, groups: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
+        """Run statement groups in one transaction."""
+        with self._transaction() as db:
+            for sql, rows in groups:
+                if len(rows) == 1:
+                    db.execute(sql, rows[0])
+                else:
+                    db.executemany(sql, rows)
+
     def _run_each(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
         """Run queued writes one by one in one transaction; a write the database refuses (a
         constraint) is left out whole (a new row with its history line), counted and logged."""
-        db = self._db
-        assert db is not None
-        self._writes += 1
-        db.execute("BEGIN")
-        try:
+        with self._transaction() as db:
             for entry in statements:
                 db.execute("SAVEPOINT one")
                 try:
@@ -369,10 +374,6 @@ class OrderJournal:
                     logger.error("order journal {}: left out {} {}: {}", self.path, entry[0].split("(")[0],
                                  entry[1], exc)
                 db.execute("RELEASE one")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
 
     # --- meta --------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
