@@ -31,6 +31,8 @@ class RecordingWrapper(EWrapper):  # type: ignore[misc]
 def _norm(value: Any) -> Any:
     if isinstance(value, (float, Decimal)):
         return type(value).__name__, repr(value)
+    if isinstance(value, (list, tuple)):
+        return type(value).__name__, tuple(_norm(v) for v in value)
     if hasattr(value, "__dict__"):
         return type(value).__name__, tuple(sorted((k, _norm(v)) for k, v in vars(value).items()))
     return type(value).__name__, value

@@ -10,9 +10,9 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ibapi.order import Order as IBOrder
-from ibapi.softdollartier import SoftDollarTier
 
 from platform_adapter.adapters.order_validation import parse_action, parse_order_type
+from platform_adapter.core.fast_order_decode import new_ib_order
 from platform_adapter.errors import ValidationError
 from platform_adapter.models.contract import ContractSpec, SecType
 from platform_adapter.models.order import TERMINAL_STATES, Fill, Order, OrderRequest, OrderState, OrderStatus
@@ -50,19 +50,6 @@ def to_decimal(value: Any) -> Decimal:
     if not d.is_finite() or d >= Decimal(2) ** 100:
         return Decimal(0)
     return d
-
-
-_IB_ORDER_DEFAULTS = dict(IBOrder().__dict__)  # ibapi's ~150 defaults, copied (not re-run) per order
-
-
-def new_ib_order() -> IBOrder:
-    """A default ibapi Order, like ``IBOrder()`` at a tenth of the cost (its mutable defaults are
-    fresh objects, never shared between orders)."""
-    o: IBOrder = IBOrder.__new__(IBOrder)
-    o.__dict__.update(_IB_ORDER_DEFAULTS)
-    o.softDollarTier = SoftDollarTier("", "", "")
-    o.conditions = []
-    return o
 
 
 def build_ib_order(request: OrderRequest) -> IBOrder:

@@ -4,7 +4,8 @@
 transport's dispatcher calls on each frame before ``ConnectionManager._handle_frame``;
 ``build_fast_path`` wraps it with an ``(msg_id, frame)`` signature (for the equivalence tests).
 It decodes tickPrice (1), tickSize (2), tickGeneric (45),
-tickString (46), realtimeBar (50) and tick-by-tick (99) straight from the frame and calls the
+tickString (46), realtimeBar (50) and tick-by-tick (99) straight from the frame (and, through
+``fast_order_decode``, openOrder (5) and orderStatus (3)) and calls the
 same ``EWrapper`` methods with the same arguments as ibapi's ``Decoder`` (same types, values,
 ``TickAttrib``/``TickAttribLast``/``TickAttribBidAsk`` fields, the tickPrice -> tickSize
 companion call, ``UNSET_DECIMAL`` for IB's "unset" sizes). Every conversion is the expression
@@ -31,11 +32,15 @@ from ibapi.server_versions import (
 )
 from ibapi.ticktype import TickTypeEnum
 
+from platform_adapter.core.fast_order_decode import build_order_fast_path
+
 FastPath = Callable[[int, bytes], bool]
 FrameFastPath = Callable[[bytes], bool]
 
 TICK_PRICE, TICK_SIZE, TICK_GENERIC, TICK_STRING, REAL_TIME_BARS, TICK_BY_TICK = 1, 2, 45, 46, 50, 99
-FAST_MESSAGES = frozenset({TICK_PRICE, TICK_SIZE, TICK_GENERIC, TICK_STRING, REAL_TIME_BARS, TICK_BY_TICK})
+ORDER_STATUS, OPEN_ORDER = 3, 5
+FAST_MESSAGES = frozenset({TICK_PRICE, TICK_SIZE, TICK_GENERIC, TICK_STRING, REAL_TIME_BARS, TICK_BY_TICK,
+                           ORDER_STATUS, OPEN_ORDER})
 
 # ibapi.utils.decode(Decimal, ...) maps these wire strings (and "") to UNSET_DECIMAL
 _UNSET_SIZES = (b"", b"2147483647", b"9223372036854775807", b"1.7976931348623157E308", b"-9223372036854775808")
@@ -173,6 +178,8 @@ def build_frame_fast_path(wrapper: Any, server_version: int) -> FrameFastPath | 
     # the quote sink (adapters/quote_sink.py): offered each tickPrice/tickSize while the wrapper
     # reports it active; its open segment is committed before anything else reaches the wrapper
     installed = getattr(wrapper, "installed_quote_sink", None)
+    orders = build_order_fast_path(wrapper, server_version)
+    open_order, order_status = orders if orders is not None else (None, None)
     past_limit = server_version >= MIN_SERVER_VER_PAST_LIMIT
     pre_open = server_version >= MIN_SERVER_VER_PRE_OPEN_BID_ASK
 
@@ -241,7 +248,12 @@ def build_frame_fast_path(wrapper: Any, server_version: int) -> FrameFastPath | 
                             installed.commit()
                     tick_size_cb(req_id, tick_type, size)
                 return True
-            return False
+            decoder = open_order if first == 53 else order_status if first == 51 else None
+            if decoder is None:
+                return False
+            if installed is not None and installed.open:
+                installed.commit()
+            return decoder(frame)
         if frame[2] == 0:
             handler = get(frame[:2])
             if handler is None:
