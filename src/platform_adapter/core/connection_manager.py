@@ -98,7 +98,7 @@ class ConnectionManager:
         self.reconnect_count = 0
         self.ib_link_ok = True
         self.last_error = ""
-        self.use_fast_path = True  # the dispatcher decodes hot tick messages directly (core/fast_decode.py)
+        self.use_fast_path = True  # the dispatcher decodes hot tick and order messages directly (core/fast_decode.py)
         for event, handler in (
             ("next_valid_id", self._on_next_valid_id),
             ("managed_accounts", self._on_managed_accounts),
