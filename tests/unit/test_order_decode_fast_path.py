@@ -176,3 +176,17 @@ def test_decoded_objects_share_no_mutable_state() -> None:
     o1.softDollarTier.name = "tier"
     assert c2.comboLegs == [] and o2.conditions == [] and o2.softDollarTier.name == ""
     assert s1 is not s2 and o1.orderRef == "pa-1"
+
+
+@pytest.mark.parametrize("server_version", [176, 200])
+def test_algo_orders_are_taken_with_their_parameters(server_version: int) -> None:
+    order, contract = _sim_orders()[0]
+    fields = messages.open_order(server_version, order, contract)
+    at = fields.index("IB") + 3  # clearingIntent, notHeld, delta-neutral contract, algoStrategy
+    assert fields[at] == ""
+    fields[at:at + 1] = ["Adaptive", 2, "adaptivePriority", "Normal", "other", ""]
+    took, fast_calls, ref_calls, raised = run_both(payload(fields), server_version)
+    assert took and not raised and fast_calls == ref_calls
+    params = dict(fast_calls[0][1][2][1])["algoParams"]
+    assert params[0] == "list" and [dict(p[1])["tag"] for p in params[1]] == [("str", "adaptivePriority"),
+                                                                             ("str", "other")]
