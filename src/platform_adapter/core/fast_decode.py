@@ -18,7 +18,7 @@ wrapper, and ibapi's ``Decoder`` (the decoder of record) handles the frame.
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from ibapi.common import TickAttrib, TickAttribBidAsk, TickAttribLast
@@ -32,7 +32,7 @@ from ibapi.server_versions import (
 )
 from ibapi.ticktype import TickTypeEnum
 
-from platform_adapter.core.fast_order_decode import build_order_fast_path
+from platform_adapter.core.fast_order_decode import PARSE_ERRORS, UNSET_SIZE_TEXT, build_order_fast_path
 
 FastPath = Callable[[int, bytes], bool]
 FrameFastPath = Callable[[bytes], bool]
@@ -42,8 +42,7 @@ ORDER_STATUS, OPEN_ORDER = 3, 5
 FAST_MESSAGES = frozenset({TICK_PRICE, TICK_SIZE, TICK_GENERIC, TICK_STRING, REAL_TIME_BARS, TICK_BY_TICK,
                            ORDER_STATUS, OPEN_ORDER})
 
-# ibapi.utils.decode(Decimal, ...) maps these wire strings (and "") to UNSET_DECIMAL
-_UNSET_SIZES = (b"", b"2147483647", b"9223372036854775807", b"1.7976931348623157E308", b"-9223372036854775808")
+_UNSET_SIZES = tuple(text.encode() for text in UNSET_SIZE_TEXT)  # decode(Decimal, ...) -> UNSET_DECIMAL
 # Decoder.processTickPriceMsg: the size in a tickPrice is reported as this size tick type
 _SIZE_TICK_FOR = {
     TickTypeEnum.BID: TickTypeEnum.BID_SIZE,
@@ -54,7 +53,6 @@ _SIZE_TICK_FOR = {
     TickTypeEnum.DELAYED_LAST: TickTypeEnum.DELAYED_LAST_SIZE,
 }
 _NOT_SET = TickTypeEnum.NOT_SET
-_PARSE_ERRORS = (ValueError, ArithmeticError, InvalidOperation, UnicodeDecodeError, TypeError, OverflowError)
 _CACHE_MAX = 4096
 
 
@@ -113,7 +111,7 @@ def build_frame_fast_path(wrapper: Any, server_version: int) -> FrameFastPath | 
                 req_id = int(text(f[2]))
                 tick_type = int(text(f[3]))
                 value = convert(text(f[4]))
-            except _PARSE_ERRORS:
+            except PARSE_ERRORS:
                 return False
             callback(req_id, tick_type, value)
             return True
@@ -131,7 +129,7 @@ def build_frame_fast_path(wrapper: Any, server_version: int) -> FrameFastPath | 
             int(f[1] or 0)
             args = (int(f[2] or 0), int(f[3] or 0), float(f[4] or 0), float(f[5] or 0), float(f[6] or 0),
                     float(f[7] or 0), dec(f[8]), dec(f[9]), int(f[10] or 0))
-        except _PARSE_ERRORS:
+        except PARSE_ERRORS:
             return False
         realtime_bar_cb(*args)
         return True
@@ -155,7 +153,7 @@ def build_frame_fast_path(wrapper: Any, server_version: int) -> FrameFastPath | 
                 req_id, stamp, mid = int(f[1] or 0), int(f[3] or 0), float(f[4] or 0)
             else:
                 return False  # type 0 (none), an unknown type or another field count
-        except _PARSE_ERRORS:
+        except PARSE_ERRORS:
             return False
         if kind == 3:
             bid_ask = new(TickAttribBidAsk)
@@ -204,7 +202,7 @@ def build_frame_fast_path(wrapper: Any, server_version: int) -> FrameFastPath | 
                     if size is None:
                         size = dec(f[5])
                     mask = int(f[6] or 0)
-                except _PARSE_ERRORS:
+                except PARSE_ERRORS:
                     return False
                 if installed is not None:
                     sink = wrapper.quote_sink
@@ -237,7 +235,7 @@ def build_frame_fast_path(wrapper: Any, server_version: int) -> FrameFastPath | 
                     size = dec_get(f[4])
                     if size is None:
                         size = dec(f[4])
-                except _PARSE_ERRORS:
+                except PARSE_ERRORS:
                     return False
                 if tick_type != _NOT_SET:
                     if installed is not None:

@@ -1,6 +1,6 @@
 """A fast path for the order messages of the text protocol: openOrder (5) and orderStatus (3).
 
-ibapi's ``Decoder`` reads an openOrder's ~150 fields through one ``decode()`` call each (with a
+ibapi's ``Decoder`` reads an openOrder's ~140 fields through one ``decode()`` call each (with a
 log call and a type dispatch per field): about 45 us per message, on the critical path of every
 order acknowledgement. ``build_order_fast_path(wrapper, server_version)`` returns decoders that
 read the same fields in the same order, with the conversions ``decode()`` applies (``int(s or 0)``,
@@ -53,9 +53,11 @@ _IB_ORDER_DEFAULTS = dict(IBOrder().__dict__)  # ibapi's ~150 defaults, copied (
 _CONTRACT_DEFAULTS = dict(Contract().__dict__)  # comboLegs (a list) is replaced per contract
 _ORDER_STATE_DEFAULTS = dict(OrderState().__dict__)
 # ibapi.utils.decode(Decimal, ...) maps these wire strings (and "") to UNSET_DECIMAL
-_UNSET_SIZES = frozenset({"", "2147483647", "9223372036854775807", "1.7976931348623157E308",
-                          "-9223372036854775808"})
-_PARSE_ERRORS = (ValueError, ArithmeticError, InvalidOperation, TypeError, OverflowError, StopIteration)
+UNSET_SIZE_TEXT = ("", "2147483647", "9223372036854775807", "1.7976931348623157E308", "-9223372036854775808")
+_UNSET_SIZES = frozenset(UNSET_SIZE_TEXT)
+# what a field that does not parse raises (a decoder that meets one declines the frame)
+PARSE_ERRORS = (ValueError, ArithmeticError, InvalidOperation, TypeError, OverflowError)
+_DECLINE = (*PARSE_ERRORS, StopIteration)  # StopIteration: the frame is short
 _PEG_BENCH = ("PEG BENCH", "PEGBENCH")
 
 
@@ -75,8 +77,22 @@ def _new(cls: type[Any], defaults: dict[str, Any]) -> Any:
     return obj
 
 
+# the conversions of ibapi.utils.decode() for an ASCII field: decode(Decimal, ...), decode(float/int,
+# ..., SHOW_UNSET) (an empty field is IB's "unset" value) and decode(bool, ...)
 def _size(s: str) -> Decimal:
     return UNSET_DECIMAL if s in _UNSET_SIZES else Decimal(s)
+
+
+def unset_float(s: str) -> float:
+    return float(s) if s else UNSET_DOUBLE
+
+
+def unset_int(s: str) -> int:
+    return int(s) if s else UNSET_INTEGER
+
+
+def flag(s: str) -> bool:
+    return int(s or 0) != 0
 
 
 def build_order_fast_path(wrapper: Any, server_version: int) -> tuple[FrameDecoder, FrameDecoder] | None:
@@ -103,7 +119,6 @@ def build_order_fast_path(wrapper: Any, server_version: int) -> tuple[FrameDecod
     imbalance_only = sv >= MIN_SERVER_VER_IMBALANCE_ONLY
     open_order_cb = wrapper.openOrder
     order_status_cb = wrapper.orderStatus
-    unset_d, unset_i = UNSET_DOUBLE, UNSET_INTEGER
 
     def fields(frame: bytes) -> Callable[[], str] | None:
         """The frame's fields after the message id (as ``Decoder.interpret`` gets them), ASCII only:
@@ -135,17 +150,15 @@ def build_order_fast_path(wrapper: Any, server_version: int) -> tuple[FrameDecod
             o.action = nx()
             o.totalQuantity = _size(nx())
             o.orderType = nx()
-            s = nx()
-            o.lmtPrice = float(s) if s else unset_d
-            s = nx()
-            o.auxPrice = float(s) if s else unset_d
+            o.lmtPrice = unset_float(nx())
+            o.auxPrice = unset_float(nx())
             o.tif, o.ocaGroup, o.account, o.openClose = nx(), nx(), nx(), nx()
             o.origin = int(nx() or 0)
             o.orderRef = nx()
             o.clientId = int(nx() or 0)
             o.permId = int(nx() or 0)
-            o.outsideRth = int(nx() or 0) != 0
-            o.hidden = int(nx() or 0) != 0
+            o.outsideRth = flag(nx())
+            o.hidden = flag(nx())
             o.discretionaryAmt = float(nx() or 0)
             o.goodAfterTime = nx()
             nx()  # sharesAllocation (deprecated)
@@ -153,79 +166,58 @@ def build_order_fast_path(wrapper: Any, server_version: int) -> tuple[FrameDecod
             if fa_profile:
                 nx()
             o.modelCode, o.goodTillDate, o.rule80A = nx(), nx(), nx()
-            s = nx()
-            o.percentOffset = float(s) if s else unset_d
+            o.percentOffset = unset_float(nx())
             o.settlingFirm = nx()
             o.shortSaleSlot = int(nx() or 0)
             o.designatedLocation = nx()
             o.exemptCode = int(nx() or 0)
             o.auctionStrategy = int(nx() or 0)
-            s = nx()
-            o.startingPrice = float(s) if s else unset_d
-            s = nx()
-            o.stockRefPrice = float(s) if s else unset_d
-            s = nx()
-            o.delta = float(s) if s else unset_d
-            s = nx()
-            o.stockRangeLower = float(s) if s else unset_d
-            s = nx()
-            o.stockRangeUpper = float(s) if s else unset_d
-            s = nx()
-            o.displaySize = int(s) if s else unset_i
-            o.blockOrder = int(nx() or 0) != 0
-            o.sweepToFill = int(nx() or 0) != 0
-            o.allOrNone = int(nx() or 0) != 0
-            s = nx()
-            o.minQty = int(s) if s else unset_i
+            o.startingPrice = unset_float(nx())
+            o.stockRefPrice = unset_float(nx())
+            o.delta = unset_float(nx())
+            o.stockRangeLower = unset_float(nx())
+            o.stockRangeUpper = unset_float(nx())
+            o.displaySize = unset_int(nx())
+            o.blockOrder = flag(nx())
+            o.sweepToFill = flag(nx())
+            o.allOrNone = flag(nx())
+            o.minQty = unset_int(nx())
             o.ocaType = int(nx() or 0)
-            int(nx() or 0)  # eTradeOnly, firmQuoteOnly, nbboPriceCap (deprecated, still parsed)
-            int(nx() or 0)
-            s = nx()
-            if s:
-                float(s)
+            flag(nx()), flag(nx()), unset_float(nx())  # eTradeOnly, firmQuoteOnly, nbboPriceCap: parsed, unused
             o.parentId = int(nx() or 0)
             o.triggerMethod = int(nx() or 0)
-            s = nx()
-            o.volatility = float(s) if s else unset_d
+            o.volatility = unset_float(nx())
             o.volatilityType = int(nx() or 0)
             o.deltaNeutralOrderType = nx()  # IB sends "None" when there is none: read as ibapi does
-            s = nx()
-            o.deltaNeutralAuxPrice = float(s) if s else unset_d
+            o.deltaNeutralAuxPrice = unset_float(nx())
             if o.deltaNeutralOrderType:
                 o.deltaNeutralConId = int(nx() or 0)
                 (o.deltaNeutralSettlingFirm, o.deltaNeutralClearingAccount, o.deltaNeutralClearingIntent,
                  o.deltaNeutralOpenClose) = nx(), nx(), nx(), nx()
-                o.deltaNeutralShortSale = int(nx() or 0) != 0
+                o.deltaNeutralShortSale = flag(nx())
                 o.deltaNeutralShortSaleSlot = int(nx() or 0)
                 o.deltaNeutralDesignatedLocation = nx()
-            o.continuousUpdate = int(nx() or 0) != 0
+            o.continuousUpdate = flag(nx())
             o.referencePriceType = int(nx() or 0)
-            s = nx()
-            o.trailStopPrice = float(s) if s else unset_d
-            s = nx()
-            o.trailingPercent = float(s) if s else unset_d
-            s = nx()
-            o.basisPoints = float(s) if s else unset_d
-            s = nx()
-            o.basisPointsType = int(s) if s else unset_i
+            o.trailStopPrice = unset_float(nx())
+            o.trailingPercent = unset_float(nx())
+            o.basisPoints = unset_float(nx())
+            o.basisPointsType = unset_int(nx())
             c.comboLegsDescrip = nx()
             if int(nx() or 0) > 0 or int(nx() or 0) > 0 or int(nx() or 0) > 0:
                 return False  # combo legs, order combo legs, smart-combo routing parameters
-            s = nx()
-            o.scaleInitLevelSize = int(s) if s else unset_i
-            s = nx()
-            o.scaleSubsLevelSize = int(s) if s else unset_i
-            s = nx()
-            o.scalePriceIncrement = float(s) if s else unset_d
-            if o.scalePriceIncrement != unset_d and o.scalePriceIncrement > 0.0:
+            o.scaleInitLevelSize = unset_int(nx())
+            o.scaleSubsLevelSize = unset_int(nx())
+            o.scalePriceIncrement = unset_float(nx())
+            if o.scalePriceIncrement != UNSET_DOUBLE and o.scalePriceIncrement > 0.0:
                 return False
             o.hedgeType = nx()
             if o.hedgeType:
                 o.hedgeParam = nx()
-            o.optOutSmartRouting = int(nx() or 0) != 0
+            o.optOutSmartRouting = flag(nx())
             o.clearingAccount, o.clearingIntent = nx(), nx()
-            o.notHeld = int(nx() or 0) != 0
-            if int(nx() or 0) != 0:
+            o.notHeld = flag(nx())
+            if flag(nx()):
                 return False  # a delta-neutral contract
             o.algoStrategy = nx()
             if o.algoStrategy:
@@ -237,33 +229,29 @@ def build_order_fast_path(wrapper: Any, server_version: int) -> tuple[FrameDecod
                         tag.tag, tag.value = nx(), nx()
                         params.append(tag)
                     o.algoParams = params
-            o.solicited = int(nx() or 0) != 0
-            o.whatIf = int(nx() or 0) != 0
+            o.solicited = flag(nx())
+            o.whatIf = flag(nx())
             st.status = nx()
             (st.initMarginBefore, st.maintMarginBefore, st.equityWithLoanBefore, st.initMarginChange,
              st.maintMarginChange, st.equityWithLoanChange, st.initMarginAfter, st.maintMarginAfter,
              st.equityWithLoanAfter) = nx(), nx(), nx(), nx(), nx(), nx(), nx(), nx(), nx()
-            s = nx()
-            st.commissionAndFees = float(s) if s else unset_d
-            s = nx()
-            st.minCommissionAndFees = float(s) if s else unset_d
-            s = nx()
-            st.maxCommissionAndFees = float(s) if s else unset_d
+            st.commissionAndFees = unset_float(nx())
+            st.minCommissionAndFees = unset_float(nx())
+            st.maxCommissionAndFees = unset_float(nx())
             st.commissionAndFeesCurrency = nx()
             if full_preview:
                 st.marginCurrency = nx()
-                values = [nx() for _ in range(9)]
                 (st.initMarginBeforeOutsideRTH, st.maintMarginBeforeOutsideRTH, st.equityWithLoanBeforeOutsideRTH,
                  st.initMarginChangeOutsideRTH, st.maintMarginChangeOutsideRTH, st.equityWithLoanChangeOutsideRTH,
-                 st.initMarginAfterOutsideRTH, st.maintMarginAfterOutsideRTH, st.equityWithLoanAfterOutsideRTH) = (
-                    float(s) if s else unset_d for s in values)
+                 st.initMarginAfterOutsideRTH, st.maintMarginAfterOutsideRTH, st.equityWithLoanAfterOutsideRTH) = [
+                    unset_float(nx()) for _ in range(9)]
                 st.suggestedSize = _size(nx())
                 st.rejectReason = nx()
                 if int(nx() or 0) > 0:
                     return False  # order allocations
             st.warningText = nx()
-            o.randomizeSize = int(nx() or 0) != 0
-            o.randomizePrice = int(nx() or 0) != 0
+            o.randomizeSize = flag(nx())
+            o.randomizePrice = flag(nx())
             if o.orderType in _PEG_BENCH or int(nx() or 0) > 0:
                 return False  # pegged-to-benchmark fields, conditions
             o.adjustedOrderType = nx()
@@ -276,48 +264,40 @@ def build_order_fast_path(wrapper: Any, server_version: int) -> tuple[FrameDecod
             o.adjustableTrailingUnit = int(nx() or 0)
             o.softDollarTier = SoftDollarTier(nx(), nx(), nx())
             o.cashQty = float(nx() or 0)
-            o.dontUseAutoPriceForHedge = int(nx() or 0) != 0
-            o.isOmsContainer = int(nx() or 0) != 0
+            o.dontUseAutoPriceForHedge = flag(nx())
+            o.isOmsContainer = flag(nx())
             if d_peg:
-                o.discretionaryUpToLimitPrice = int(nx() or 0) != 0
+                o.discretionaryUpToLimitPrice = flag(nx())
             if price_mgmt:
-                o.usePriceMgmtAlgo = int(nx() or 0) != 0
+                o.usePriceMgmtAlgo = flag(nx())
             if duration:
-                s = nx()
-                o.duration = int(s) if s else unset_i
+                o.duration = unset_int(nx())
             if post_to_ats:
-                s = nx()
-                o.postToAts = int(s) if s else unset_i
+                o.postToAts = unset_int(nx())
             if auto_cancel_parent:
-                o.autoCancelParent = int(nx() or 0) != 0
+                o.autoCancelParent = flag(nx())
             if peg_best:
-                s = nx()
-                o.minTradeQty = int(s) if s else unset_i
-                s = nx()
-                o.minCompeteSize = int(s) if s else unset_i
-                s = nx()
-                o.competeAgainstBestOffset = float(s) if s else unset_d
-                s = nx()
-                o.midOffsetAtWhole = float(s) if s else unset_d
-                s = nx()
-                o.midOffsetAtHalf = float(s) if s else unset_d
+                o.minTradeQty = unset_int(nx())
+                o.minCompeteSize = unset_int(nx())
+                o.competeAgainstBestOffset = unset_float(nx())
+                o.midOffsetAtWhole = unset_float(nx())
+                o.midOffsetAtHalf = unset_float(nx())
             if customer_account:
                 o.customerAccount = nx()
             if professional:
-                o.professionalCustomer = int(nx() or 0) != 0
+                o.professionalCustomer = flag(nx())
             if accrued:
                 o.bondAccruedInterest = nx()
             if overnight:
-                o.includeOvernight = int(nx() or 0) != 0
+                o.includeOvernight = flag(nx())
             if cme:
                 o.extOperator = nx()
-                s = nx()
-                o.manualOrderIndicator = int(s) if s else unset_i
+                o.manualOrderIndicator = unset_int(nx())
             if submitter:
                 o.submitter = nx()
             if imbalance_only:
-                o.imbalanceOnly = int(nx() or 0) != 0
-        except _PARSE_ERRORS:
+                o.imbalanceOnly = flag(nx())
+        except _DECLINE:
             return False
         open_order_cb(o.orderId, c, o, st)
         return True
@@ -329,7 +309,7 @@ def build_order_fast_path(wrapper: Any, server_version: int) -> tuple[FrameDecod
         try:
             args = (int(nx() or 0), nx(), _size(nx()), _size(nx()), float(nx() or 0), int(nx() or 0),
                     int(nx() or 0), float(nx() or 0), int(nx() or 0), nx(), float(nx() or 0))
-        except _PARSE_ERRORS:
+        except _DECLINE:
             return False
         order_status_cb(*args)
         return True
