@@ -144,3 +144,19 @@ def test_dropped_connection_replays_subscriptions_with_the_same_callbacks(pa: An
     wait_for(lambda: len(quotes.calls) > quotes_before + 2 and len(ticks.calls) > ticks_before, 10)
     wait_for(lambda: not md.get_quote("AAPL").stale and not md.get_quote("MSFT").stale, 10)
     assert md.stats()["lines"] == 3
+
+
+@pytest.mark.parametrize(("requested", "served"), [("frozen", "LIVE"), ("delayed_frozen", "DELAYED"),
+                                                     ("delayed", "DELAYED"), ("live", "LIVE")])
+def test_frozen_types_are_served_live_or_delayed_while_the_market_is_open(pa: Any, requested: str,
+                                                                          served: str) -> None:
+    """IB serves frozen data only while a market is closed (the simulated one never closes) and
+    says which type it serves in marketDataType: the quote carries that type and keeps moving."""
+    md = pa.market_data
+    md.set_market_data_type(requested)
+    rec = Recorder()
+    md.subscribe_quotes(["AAPL"], rec)
+    first = wait_for(lambda: (q := md.get_quote("AAPL")) and q.bid and q, 10)
+    assert first.market_data_type.name == served
+    wait_for(lambda: md.get_quote("AAPL").updates > first.updates + 3, 10)  # streaming, not a frozen snapshot
+    assert md.get_quote("AAPL").market_data_type.name == served

@@ -43,6 +43,7 @@ MSG_NAMES = {
     99: "reqCompletedOrders",
 }
 TBT_KINDS = {"Last": 1, "AllLast": 2, "BidAsk": 3, "MidPoint": 4}
+FROZEN_SERVES = {2: 1, 4: 3}  # requested frozen type -> type served while the market is open
 DUP_CLIENT_TEXT = ("Unable to connect as the client id is already in use. "
                    "Retry with a unique client id.")
 MIN_SUPPORTED_VERSION = 157
@@ -212,7 +213,14 @@ class Session(threading.Thread):
 
     def h_reqMarketDataType(self, f: list[str]) -> None:
         self.md_type = as_int(f[2], 1) if len(f) > 2 else 1
-        self.send(*[m.market_data_type(r, self.md_type) for r in self.subs.mkt])
+        self.send(*[m.market_data_type(r, self.served_type) for r in self.subs.mkt])
+
+    @property
+    def served_type(self) -> int:
+        """The market data type IB reports for what it serves: frozen data (2, 4) is only served
+        while a market is closed, and the simulated market never closes, so frozen requests get
+        live (1) and delayed-frozen ones delayed (3) data."""
+        return FROZEN_SERVES.get(self.md_type, self.md_type)
 
     def h_reqContractDetails(self, f: list[str]) -> None:
         req_id = as_int(f[2])
@@ -232,7 +240,7 @@ class Session(threading.Thread):
 
     # --- market data ------------------------------------------------------------------
     def _tid(self, t: int) -> int:
-        return DELAYED.get(t, t) if self.md_type in (3, 4) else t
+        return DELAYED.get(t, t) if self.served_type == 3 else t
 
     def quote_msgs(self, req_id: int, con_id: int, full: bool) -> list[list[Field]]:
         """Tick messages for one subscription (full = initial snapshot)."""
@@ -267,7 +275,7 @@ class Session(threading.Thread):
             return
         if not snapshot and not self._lines_ok(req_id):
             return
-        self.send(m.market_data_type(req_id, self.md_type), *self.quote_msgs(req_id, spec.con_id, True))
+        self.send(m.market_data_type(req_id, self.served_type), *self.quote_msgs(req_id, spec.con_id, True))
         if snapshot:
             self.send(m.tick_snapshot_end(req_id))
             return
