@@ -172,3 +172,38 @@ def test_account_summary_and_pnl(ib: tuple[EClient, Recorder]) -> None:
     c.reqPnL(10, "DU1234567", "")
     w.wait(lambda k: len(k["pnl"]) >= 2)
     assert w.calls["pnl"][0] == (10, 0.0, 0.0, 0.0)
+
+
+def test_account_summary_and_updates_are_refreshed_periodically() -> None:
+    """IB re-sends account updates, and the summary values that changed, every 3 minutes (here
+    0.3 s): each refresh ends with accountSummaryEnd; an unchanged value is not re-sent."""
+    with SimulatedGateway(port=0, seed=3, tick_interval=0.02, account_refresh_interval=0.3,
+                          positions={"AAPL": (100, 150.0)}) as gw:
+        w = Recorder()
+        w.updateAccountValue = lambda key, *_: w._rec("updateAccountValue", key)  # type: ignore[method-assign]
+        c = EClient(w)
+        c.connect("127.0.0.1", gw.port, 22)
+        t = threading.Thread(target=c.run, daemon=True)
+        t.start()
+
+        def net_liq_updates(calls: dict[str, list[tuple[Any, ...]]]) -> int:
+            return calls["updateAccountValue"].count(("NetLiquidation",))
+
+        try:
+            w.wait(lambda k: k["nextValidId"])
+            c.reqAccountSummary(9, "All", "NetLiquidation,TotalCashValue")
+            c.reqAccountUpdates(True, "DU1234567")
+            w.wait(lambda k: len(k["accountSummaryEnd"]) >= 3, 10)  # the first answer and two refreshes
+            tags = [a[2] for a in w.calls["accountSummary"]]
+            assert tags.count("TotalCashValue") == 1  # no trade: cash never changes
+            assert tags.count("NetLiquidation") >= 2  # the AAPL mark moves
+            assert net_liq_updates(w.calls) >= 2  # account updates re-sent as well
+            c.cancelAccountSummary(9)
+            c.reqCurrentTime()  # answered after the cancel was handled (one session, in order)
+            w.wait(lambda k: k["currentTime"])
+            ends, seen = len(w.calls["accountSummaryEnd"]), net_liq_updates(w.calls)
+            w.wait(lambda k: net_liq_updates(k) >= seen + 2, 10)  # two more refreshes
+            assert len(w.calls["accountSummaryEnd"]) == ends  # none for a cancelled summary
+        finally:
+            c.disconnect()
+            t.join(timeout=5)

@@ -69,7 +69,8 @@ class SimulatedGateway:
                  max_market_data_lines: int = 100, partial_fill_size: float = 1000.0,
                  burst_on_subscribe: int = 0, burst_size: int = 10_000,
                  rt_bar_interval: float = 5.0, conn_time_tz: str = "UTC",
-                 positions: Mapping[str, tuple[float, float]] | None = None) -> None:
+                 positions: Mapping[str, tuple[float, float]] | None = None,
+                 account_refresh_interval: float = 180.0) -> None:
         self.host, self._req_port = host, port
         self.seed = seed
         self.server_version = server_version
@@ -77,6 +78,9 @@ class SimulatedGateway:
         self.conn_time_tz = conn_time_tz
         self.tick_interval = tick_interval
         self.rt_bar_interval = rt_bar_interval
+        # IB re-sends account updates, and the account summary values that changed, every 3 minutes
+        self.account_refresh_interval = account_refresh_interval
+        self._next_account_refresh = time.monotonic() + account_refresh_interval
         self.burst_on_subscribe = burst_on_subscribe
         self.burst_size = burst_size
         self.pacing = pacing if isinstance(pacing, PacingConfig) else PacingConfig(enabled=pacing)
@@ -187,6 +191,9 @@ class SimulatedGateway:
                     self.apply_events(self.engine.on_market())
                     for s in list(self.sessions.values()):
                         self._push_market(s)
+                    if time.monotonic() >= self._next_account_refresh:
+                        self._next_account_refresh = time.monotonic() + self.account_refresh_interval
+                        self._push_account(refresh=True)
             except Exception:  # noqa: BLE001
                 log.exception("market loop error")
 
@@ -263,12 +270,18 @@ class SimulatedGateway:
             self._push_account()
         self.save_state()
 
-    def _push_account(self) -> None:
+    def _push_account(self, refresh: bool = False) -> None:
+        """Account updates (and positions) after a fill; on the periodic refresh, account updates
+        and each account summary's changed values, closed by accountSummaryEnd."""
         for s in list(self.sessions.values()):
             if s.subs.acct_updates:
                 s.send(*self.account_update_msgs(), m.account_time(time.strftime("%H:%M", time.gmtime())))
-            if s.subs.positions:
+            if s.subs.positions and not refresh:
                 s.send(*self.position_msgs())
+            if refresh:
+                for req_id, tags in s.subs.acct_summary.items():
+                    s.send(*self.summary_msgs(req_id, tags, s.subs.summary_sent.setdefault(req_id, {})),
+                           m.account_summary_end(req_id))
 
     # --- account views ---------------------------------------------------------------
     def values(self) -> dict[str, float]:
@@ -281,8 +294,9 @@ class SimulatedGateway:
         return [m.position(a.account_id, BY_CONID[cid], p.qty, p.avg_cost)
                 for cid, p in a.positions.items()]
 
-    def summary_msgs(self, req_id: int, tags: list[str]) -> list[list[Field]]:
-        """accountSummary messages for the requested tags."""
+    def summary_msgs(self, req_id: int, tags: list[str], sent: dict[str, str] | None = None) -> list[list[Field]]:
+        """accountSummary messages for the requested tags; with ``sent`` (the values last sent,
+        updated here) only those that changed."""
         vals = self.values()
         wanted = SUMMARY_TAGS if not tags or "All" in tags else tags
         out = []
@@ -292,9 +306,16 @@ class SimulatedGateway:
                 if v is None:
                     v = f"{vals.get(tag, 0.0):.6f}".rstrip("0").rstrip(".") if tag == "Cushion" \
                         else f"{vals.get(tag, 0.0):.2f}"
-                out.append(m.account_summary(req_id, self.account_id, tag, v, ""))
+                currency = ""
             elif tag in vals:
-                out.append(m.account_summary(req_id, self.account_id, tag, money(vals[tag]), "USD"))
+                v, currency = money(vals[tag]), "USD"
+            else:
+                continue
+            if sent is not None:
+                if sent.get(tag) == v:
+                    continue
+                sent[tag] = v
+            out.append(m.account_summary(req_id, self.account_id, tag, v, currency))
         return out
 
     def account_value_triples(self) -> list[tuple[str, str, str]]:
