@@ -58,6 +58,11 @@ class IBError(PlatformAdapterError):
         super().__init__(f"IB error {code}: {message}")
 
 
+class HistoricalQueryCancelled(IBError):
+    """IB cancelled a historical data query (162 "query cancelled", e.g. a query too large for its
+    service); ``get_historical_data`` retries it as smaller requests."""
+
+
 class OrderRejected(IBError):
     """IB rejected an order (for example error 201); carries IB's text."""
 

@@ -89,3 +89,31 @@ def test_a_burst_for_one_contract_is_paced_with_zero_violations(pa: Any, gateway
     stats = gateway.stats()
     assert stats.received["reqHistoricalData"] == 8
     assert stats.pacing.count() == 0
+
+
+CANCELLED = "Historical Market Data Service error message:API historical data query cancelled: 1"
+
+
+def test_a_query_ib_cancels_is_fetched_again_as_halves(pa: Any, gateway: Any) -> None:
+    md = pa.market_data
+    # the reference in 16-hour chunks: no request of it repeats one below (IB paces identical ones)
+    reference = md.get_historical_data("SPY", "2 D", "5 mins", end=END, use_rth=False, max_chunk="57600 S")
+    for _ in range(2):  # the whole query, then its newer half
+        gateway.fail_next_request("reqHistoricalData", 162, CANCELLED)
+    again = md.get_historical_data("SPY", "2 D", "5 mins", end=END, use_rth=False)
+    # 3 for the reference; then the whole (cancelled), the newer half (cancelled), its two quarters,
+    # the older half
+    assert gateway.stats().received["reqHistoricalData"] == 3 + 5
+    assert len(again) == 2 * 288
+    pd.testing.assert_frame_equal(again, reference)
+
+
+def test_a_query_cancelled_at_every_size_raises_a_typed_error(pa: Any, gateway: Any) -> None:
+    from platform_adapter.errors import HistoricalQueryCancelled, IBError
+
+    for _ in range(5):
+        gateway.fail_next_request("reqHistoricalData", 162, CANCELLED)
+    with pytest.raises(HistoricalQueryCancelled, match="query cancelled") as caught:
+        pa.market_data.get_historical_data("SPY", "2 D", "5 mins", end=END, use_rth=False)
+    assert isinstance(caught.value, IBError) and caught.value.code == 162
+    assert gateway.stats().received["reqHistoricalData"] == 3  # whole, a half, a quarter: then it gives up

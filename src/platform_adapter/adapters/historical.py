@@ -16,6 +16,7 @@ from platform_adapter.adapters.contracts import ContractResolver, to_spec
 from platform_adapter.adapters.historical_params import (
     BAR_SIZES,
     Chunk,
+    Duration,
     check_bar_size,
     check_end,
     check_what_to_show,
@@ -27,7 +28,7 @@ from platform_adapter.adapters.historical_params import (
     range_start,
 )
 from platform_adapter.core.base_adapter import AdapterContext
-from platform_adapter.errors import RequestTimeout, ValidationError
+from platform_adapter.errors import HistoricalQueryCancelled, RequestTimeout, ValidationError
 from platform_adapter.models.contract import ContractInfo
 from platform_adapter.utils.rate_limiter import HistoricalKey
 
@@ -72,6 +73,9 @@ def bars_to_frame(bars: list[Any], tz_name: str = "") -> pd.DataFrame:
     )
     frame = frame[~frame.index.duplicated(keep="last")]
     return frame.sort_index()
+
+
+QUERY_SPLITS = 2  # a cancelled query is retried as halves, then quarters; then the error is raised
 
 
 class HistoricalFetcher:
@@ -121,7 +125,7 @@ class HistoricalFetcher:
         deadline = None if timeout is None else time.monotonic() + timeout
         frames: list[pd.DataFrame] = []
         for i, chunk in enumerate(chunks, 1):
-            rows = self._one(info, chunk, bar, wts, use_rth, deadline)
+            rows = self._chunk(info, chunk, bar, wts, use_rth, deadline, now)
             if rows:
                 frames.append(bars_to_frame(rows, info.time_zone_id))
             if progress is not None:
@@ -134,6 +138,23 @@ class HistoricalFetcher:
             first = floor_to(range_start(dur, (end_utc or now).replace(microsecond=0)), BAR_SIZES[bar])
             out = out[out.index >= first]
         return out
+
+    def _chunk(self, info: ContractInfo, chunk: Chunk, bar: str, wts: str, use_rth: bool,
+               deadline: float | None, now: datetime, splits: int = QUERY_SPLITS) -> list[Any]:
+        """One chunk's bars. A query IB cancels (162 "query cancelled", typically too large for its
+        service) is fetched again as two halves, each split again if cancelled (``splits`` deep)."""
+        try:
+            return self._one(info, chunk, bar, wts, use_rth, deadline)
+        except HistoricalQueryCancelled as exc:
+            half = parse_duration(chunk.duration).seconds // 2
+            if splits <= 0 or half < BAR_SIZES[bar] or wts == "ADJUSTED_LAST":  # no end time for that
+                raise
+            parts = plan_chunks(parse_duration(chunk.duration), bar, chunk.end, now=now,
+                                max_chunk=Duration(half, "S"))
+            logger.warning("history {}: IB cancelled the {} query ending {} ({}); fetching it as {} requests",
+                           info.spec.key, chunk.duration, chunk.end_text or "now", exc.message, len(parts))
+            return [row for part in parts
+                    for row in self._chunk(info, part, bar, wts, use_rth, deadline, now, splits - 1)]
 
     def _one(self, info: ContractInfo, chunk: Chunk, bar: str, wts: str, use_rth: bool,
              deadline: float | None) -> list[Any]:

@@ -22,7 +22,7 @@ from platform_adapter.core.fast_decode import build_frame_fast_path
 from platform_adapter.core.request_registry import RequestRegistry
 from platform_adapter.core.transport import Dispatcher, Reader, SocketConnection, split_frames
 from platform_adapter.core.wrapper import Wrapper
-from platform_adapter.errors import ContractNotFound, IBError, NotConnected, PacingViolation
+from platform_adapter.errors import ContractNotFound, HistoricalQueryCancelled, IBError, NotConnected, PacingViolation
 from platform_adapter.models.connection import ConnectionState, ConnectionStatus
 from platform_adapter.utils.rate_limiter import TokenBucket
 
@@ -397,6 +397,8 @@ class ConnectionManager:
         elif code in ib_codes.HISTORICAL_SERVICE and ib_codes.historical_pacing(message) or \
                 code in ib_codes.MESSAGE_RATE_EXCEEDED:
             error = PacingViolation(f"IB {code}: {message}")
+        elif code in ib_codes.HISTORICAL_SERVICE and ib_codes.historical_cancelled(message):
+            error = HistoricalQueryCancelled(code, message, req_id)
         else:
             error = IBError(code, message, req_id)
         logger.warning("request {} failed: IB {}: {}", req_id, code, message)

@@ -71,3 +71,7 @@ def historical_no_data(message: str) -> bool:
 
 def historical_pacing(message: str) -> bool:
     return "pacing violation" in message.lower()
+
+
+def historical_cancelled(message: str) -> bool:
+    return "query cancelled" in message.lower() or "query canceled" in message.lower()
