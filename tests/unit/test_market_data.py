@@ -389,6 +389,24 @@ def test_delayed_fallback_rerequests_as_delayed(tmp_path: Path, monkeypatch: pyt
     assert errors.calls == [] and md.stats()["lines"] == 1
 
 
+def test_10090_keeps_the_line_and_does_not_fall_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      warnings: list[str]) -> None:
+    """10090: part of the data is not subscribed, the rest keeps flowing and delayed data is not
+    available either: a warning, the line stays as it is."""
+    pa, client = make_pa(tmp_path, monkeypatch, **{"market_data.delayed_fallback": True})
+    md = pa.market_data
+    errors = Recorder()
+    md.subscribe_quotes("AAPL", ignore, on_error=errors)
+    (line,) = md.lines.all()
+    pa.wrapper.error(line.req_id, 0, 10090, "Part of requested market data is not subscribed. "
+                     "Subscription-independent ticks are still active.Delayed market data is not available.", "")
+    assert any("10090" in w and "AAPL" in w for w in warnings)
+    pa.events.wait_idle()
+    assert not line.fallback_done and line.active and errors.calls == []
+    assert md.market_data_type is MarketDataType.LIVE and ("reqMarketDataType", (3,)) not in client.calls
+    assert len(req_ids(client, "reqMktData")) == 1
+
+
 def test_market_data_type_from_config_and_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pa, client = make_pa(tmp_path, monkeypatch, **{"market_data.market_data_type": "delayed_frozen"})
     md = pa.market_data

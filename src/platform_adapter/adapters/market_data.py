@@ -471,14 +471,14 @@ class MarketDataAdapter(BaseAdapter):
         if ib_codes.is_notice(code):
             logger.info("IB {} for {} {}: {}", code, sub.kind.value, sub.key, message)
             return
+        if code == 10090:  # part of the data is not subscribed: the rest keeps flowing (no delayed data either)
+            logger.warning("IB {}: {} partly unsubscribed, the line stays: {}", code, sub.key, message)
+            return
         if code in ib_codes.NOT_SUBSCRIBED and sub.kind is SubKind.QUOTES and \
                 self.settings.market_data.delayed_fallback and not sub.fallback_done:
             sub.fallback_done = True
             logger.warning("IB {}: no live data for {} ({}); re-requesting it as delayed data", code, sub.key, message)
             self._spawn(self._fallback_delayed, sub)
-            return
-        if code == 10090:  # part of the data is not subscribed; the rest keeps flowing
-            logger.warning("IB {}: {} partly unsubscribed: {}", code, sub.key, message)
             return
         if code in ib_codes.STREAM_DISCONNECTED and sub.stream_retries < MAX_STREAM_RETRIES:
             sub.stream_retries += 1
