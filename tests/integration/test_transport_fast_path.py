@@ -37,8 +37,10 @@ def quiet_gateway() -> Iterator[Any]:
 def _norm(value: Any) -> Any:
     if isinstance(value, (float, Decimal)):
         return repr(value)
+    if isinstance(value, list):
+        return [_norm(v) for v in value]
     if hasattr(value, "__dict__"):
-        return type(value).__name__, sorted(vars(value).items())
+        return type(value).__name__, sorted((k, _norm(v)) for k, v in vars(value).items())
     return value
 
 
@@ -131,3 +133,55 @@ def _try_burst(gateway: Any, req_id: int, client_id: int) -> bool:
     except KeyError:  # the subscription is not registered yet
         return False
     return True
+
+
+def test_fast_order_messages_match_ibapi_decoder(quiet_gateway: Any) -> None:
+    """An order's life (placed, modified, cancelled; a market order filled) over TCP: the fast
+    path's openOrder/orderStatus events equal ibapi's, ids aside (each connection has its own)."""
+    from ibapi.order import Order
+    from ibapi.order_cancel import OrderCancel
+
+    sessions: list[Session] = []
+    try:
+        sessions.append(Session(quiet_gateway.port, 31, fast=True))
+        sessions.append(Session(quiet_gateway.port, 32, fast=False))
+        streams = []
+        for s in sessions:
+            orders: list[tuple[Any, ...]] = []
+            s.wrapper.on("open_order", lambda oid, c, o, st, out=orders: out.append(
+                ("open_order", _norm(c), _norm(_without_ids(o)), _norm(st))))
+            s.wrapper.on("order_status", lambda oid, status, filled, remaining, avg, perm, parent, last, cid, why,
+                         cap, out=orders: out.append(("order_status", status, repr(filled), repr(remaining),
+                                                      avg, parent, last, why, cap)))
+            before = s.taken
+            client, base = s.conn.client, 100 + s.conn.client_id * 10
+            limit = Order()
+            limit.action, limit.orderType, limit.totalQuantity, limit.lmtPrice, limit.tif = (
+                "BUY", "LMT", Decimal(5), 1.25, "GTC")
+            client.placeOrder(base, _stock("AAPL"), limit)
+            s.drain()
+            limit.lmtPrice = 1.5
+            client.placeOrder(base, _stock("AAPL"), limit)
+            s.drain()
+            client.cancelOrder(base, OrderCancel())
+            s.drain()
+            market = Order()
+            market.action, market.orderType, market.totalQuantity = "SELL", "MKT", Decimal(3)
+            client.placeOrder(base + 1, _stock("MSFT"), market)
+            wait_for(lambda out=orders: ("Filled" in {e[1] for e in out if e[0] == "order_status"}), 10)
+            s.drain()
+            streams.append((orders, s.taken - before))
+        (fast_orders, fast_taken), (slow_orders, slow_taken) = streams
+        assert {e[0] for e in fast_orders} == {"open_order", "order_status"}
+        assert fast_orders == slow_orders
+        assert fast_taken >= len(fast_orders) and slow_taken == 0  # every order message went the fast way
+    finally:
+        for s in sessions:
+            s.conn.disconnect()
+
+
+def _without_ids(order: Any) -> Any:
+    """An ibapi Order with the per-connection ids blanked (order id, client id, perm id)."""
+    copy = type(order).__new__(type(order))
+    copy.__dict__.update(vars(order), orderId=0, clientId=0, permId=0)
+    return copy
