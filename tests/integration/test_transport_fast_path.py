@@ -1,5 +1,6 @@
-"""The reader + fast path over real TCP: a burst decoded by the fast path gives exactly the events
-that ibapi's Decoder gives for the same bytes (two connections to one quiet simulator)."""
+"""The reader + fast path over real TCP: a burst, and an order's life, decoded by the fast path give
+exactly the events that ibapi's Decoder gives for the same bytes (two connections to one quiet
+simulator)."""
 
 from __future__ import annotations
 
