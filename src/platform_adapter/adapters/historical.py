@@ -146,11 +146,11 @@ class HistoricalFetcher:
         try:
             return self._one(info, chunk, bar, wts, use_rth, deadline)
         except HistoricalQueryCancelled as exc:
-            half = parse_duration(chunk.duration).seconds // 2
+            duration = parse_duration(chunk.duration)
+            half = duration.seconds // 2
             if splits <= 0 or half < BAR_SIZES[bar] or wts == "ADJUSTED_LAST":  # no end time for that
                 raise
-            parts = plan_chunks(parse_duration(chunk.duration), bar, chunk.end, now=now,
-                                max_chunk=Duration(half, "S"))
+            parts = plan_chunks(duration, bar, chunk.end, now=now, max_chunk=Duration(half, "S"))
             logger.warning("history {}: IB cancelled the {} query ending {} ({}); fetching it as {} requests",
                            info.spec.key, chunk.duration, chunk.end_text or "now", exc.message, len(parts))
             return [row for part in parts

@@ -279,9 +279,8 @@ class SimulatedGateway:
             if s.subs.positions and not refresh:
                 s.send(*self.position_msgs())
             if refresh:
-                for req_id, tags in s.subs.acct_summary.items():
-                    s.send(*self.summary_msgs(req_id, tags, s.subs.summary_sent.setdefault(req_id, {})),
-                           m.account_summary_end(req_id))
+                for req_id, (tags, sent) in s.subs.acct_summary.items():
+                    s.send(*self.summary_msgs(req_id, tags, sent), m.account_summary_end(req_id))
 
     # --- account views ---------------------------------------------------------------
     def values(self) -> dict[str, float]:

@@ -70,8 +70,8 @@ class Subs:
     hist_live: dict[int, tuple[ContractSpec, int]] = field(default_factory=dict)
     pnl: set[int] = field(default_factory=set)
     pnl_single: dict[int, int] = field(default_factory=dict)
-    acct_summary: dict[int, list[str]] = field(default_factory=dict)
-    summary_sent: dict[int, dict[str, str]] = field(default_factory=dict)  # reqId -> tag -> value last sent
+    # reqId -> (tags, tag -> value last sent): a refresh re-sends only the values that changed
+    acct_summary: dict[int, tuple[list[str], dict[str, str]]] = field(default_factory=dict)
     acct_updates: bool = False
     positions: bool = False
     auto_open: bool = False
@@ -440,14 +440,12 @@ class Session(threading.Thread):
     def h_reqAccountSummary(self, f: list[str]) -> None:
         req_id = as_int(f[2])
         tags = [t.strip() for t in (f[4] if len(f) > 4 else "").split(",") if t.strip()]
-        self.subs.acct_summary[req_id] = tags
         sent: dict[str, str] = {}
-        self.subs.summary_sent[req_id] = sent
+        self.subs.acct_summary[req_id] = (tags, sent)
         self.send(*self.gw.summary_msgs(req_id, tags, sent), m.account_summary_end(req_id))
 
     def h_cancelAccountSummary(self, f: list[str]) -> None:
         self.subs.acct_summary.pop(as_int(f[2]), None)
-        self.subs.summary_sent.pop(as_int(f[2]), None)
 
     def h_reqAccountUpdates(self, f: list[str]) -> None:
         self.subs.acct_updates = len(f) > 2 and f[2] == "1"
