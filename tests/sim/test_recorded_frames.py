@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-from pathlib import Path
 
 import pytest
 
@@ -20,19 +18,11 @@ from platform_adapter.sim import messages as m
 from platform_adapter.sim.contracts import BY_CONID, ContractSpec
 from platform_adapter.sim.orders import SimExecution, SimOrder
 from platform_adapter.sim.protocol import fields_of, frame, split_fields
+from tests.recorded import RECORDED_TWS
 
-
-def _root() -> Path:
-    env = os.environ.get("PA_RECORDED_TWS")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "recorded_tws"
-
-
-ROOT = _root()
+ROOT = RECORDED_TWS
 NAUT = ROOT / "nautilus_paper_v176"
 RUST = ROOT / "rust_ibapi_v173"
-pytestmark = pytest.mark.skipif(not NAUT.is_dir(), reason="recorded_tws fixtures absent")
 
 EURUSD = BY_CONID[12087792]
 AAPL = BY_CONID[265598]

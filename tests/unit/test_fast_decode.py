@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,9 +14,9 @@ from ibapi.decoder import Decoder
 from ibapi.wrapper import EWrapper
 
 from platform_adapter.core.fast_decode import FAST_MESSAGES, build_fast_path, build_frame_fast_path
+from tests.recorded import RECORDED_TWS
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "recorded_tws"
-FIXTURES = FIXTURES if FIXTURES.is_dir() else Path("/work/shared/fixtures/recorded_tws")
+FIXTURES = RECORDED_TWS
 
 
 class RecordingWrapper(EWrapper):  # type: ignore[misc]
@@ -205,7 +204,6 @@ def test_callback_errors_are_not_swallowed_as_declines() -> None:
 
 
 # --- recorded frames from real gateways -------------------------------------------------------------
-@pytest.mark.skipif(not (FIXTURES / "nautilus_paper_v176").is_dir(), reason="recorded fixtures absent")
 def test_recorded_nautilus_v176_frames() -> None:
     taken = 0
     for path in sorted((FIXTURES / "nautilus_paper_v176").glob("*.txt")):
@@ -217,7 +215,6 @@ def test_recorded_nautilus_v176_frames() -> None:
     assert taken >= 2  # the quote_tick_* tick-by-tick bid/ask messages
 
 
-@pytest.mark.skipif(not (FIXTURES / "rust_ibapi_v173").is_dir(), reason="recorded fixtures absent")
 def test_recorded_rust_ibapi_v173_frames() -> None:
     data = json.loads((FIXTURES / "rust_ibapi_v173" / "transport_exchanges.json").read_text())
     checked = 0
