@@ -1,26 +1,57 @@
-"""A trading process for the kill -9 test: connects to the simulator, then places orders in a
+"""A trading process for the kill -9 tests: connects to the simulator, then places orders in a
 loop (working limit orders and filling market orders), printing ``ORDER <id>`` after each
-placement and ``FILL <exec_id>`` from the fill callback, until it is killed.
+placement and ``FILL <exec_id> <possible_duplicate>`` from the fill callback, until it is killed.
 
-Usage: python -m tests.resilience.trader_process <port> <client_id> <work_dir>
+With a crash point it places one market order and kills itself (SIGKILL) at that point of the
+fill's path instead: ``before_write`` (before the fill's journal row is queued),
+``before_callback`` (its row committed, no callback run yet), ``before_mark`` (the callback has
+run, the fill is not yet marked delivered).
+
+Usage: python -m tests.resilience.trader_process <port> <client_id> <work_dir> [crash point]
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 from platform_adapter import PlatformAdapter
+from platform_adapter.adapters.order_execution import OrderExecutionAdapter
+from platform_adapter.core.journal import OrderJournal
 from tests.resilience.conftest import adapter_settings
 
+CRASH_POINTS = ("before_write", "before_callback", "before_mark")
 
-def main(port: int, client_id: int, work_dir: Path) -> None:
+
+def die(*_: Any, **__: Any) -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def main(port: int, client_id: int, work_dir: Path, crash: str = "") -> None:
+    if crash == "before_write":
+        OrderJournal.record_fill = die  # type: ignore[method-assign]
+    elif crash == "before_callback":
+        OrderExecutionAdapter._deliver = die  # type: ignore[method-assign]
     pa = PlatformAdapter(settings=adapter_settings(work_dir, port, client_id), configure_logging=False)
-    pa.orders.on_fill(lambda fill: print("FILL", fill.exec_id, flush=True))
+
+    def on_fill(fill: Any) -> None:
+        print("FILL", fill.exec_id, fill.possible_duplicate, flush=True)
+        if crash == "before_mark":
+            die()
+
+    pa.orders.on_fill(on_fill)
     if not pa.connect():
         print("FAILED", pa.connection.last_error, flush=True)
         sys.exit(1)
     print("READY", flush=True)
+    if crash:
+        print("ORDER", pa.orders.place_order("MSFT", "BUY", 1, "MKT"), flush=True)
+        threading.Event().wait(30)
+        return
     for i in range(10_000):
         if i % 2:
             order_id = pa.orders.place_order("MSFT", "BUY", 1, "MKT")
@@ -30,4 +61,4 @@ def main(port: int, client_id: int, work_dir: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]))
+    main(int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]), *sys.argv[4:5])

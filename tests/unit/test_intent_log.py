@@ -244,14 +244,15 @@ def test_without_flock_the_journal_commits_directly(tmp_path: Path, monkeypatch:
         journal.close()
 
 
-def test_a_refused_row_never_blocks_a_synchronous_write(tmp_path: Path, slow_writer: None) -> None:
+def test_a_refused_row_never_blocks_the_writes_behind_it(tmp_path: Path, slow_writer: None) -> None:
     path = tmp_path / "orders.db"
     journal = OrderJournal(path)
     try:
         journal.record_request(1, request("r1"), 1)
         with journal._lock:  # a queued row that collides with the one above
             journal._deferred.append((journal_module._NEW_ORDER, (1, "r1-copy", *journal._deferred[0][1][2:])))
-        journal.event(1, "note")  # commits the queue first: the copy is left out, the rest goes in
+        journal.event(1, "note")  # queued behind the copy
+        journal.rows("SELECT 1")  # a read commits the queue first: the copy is left out, the rest goes in
         assert journal.refused == 1
         assert outside(path, "SELECT order_id, order_ref FROM orders") == [(1, "r1")]
         assert outside(path, "SELECT kind FROM order_events ORDER BY id") == [("request",), ("note",)]

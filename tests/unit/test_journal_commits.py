@@ -4,6 +4,10 @@ row, deferred writes flushed by the next write/read/close, background WAL checkp
 from __future__ import annotations
 
 import sqlite3
+import threading
+from dataclasses import replace
+from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -11,6 +15,7 @@ import pytest
 from platform_adapter.core.journal import OrderJournal
 from platform_adapter.core.order_ids import OrderIdAllocator
 from platform_adapter.models.order import (
+    Fill,
     OrderState,
 )
 from tests.conftest import wait_for
@@ -108,11 +113,11 @@ def test_a_failed_transaction_rolls_back_and_keeps_the_deferred_writes(tmp_path:
         with journal._lock:  # a write the database refuses, queued behind them
             journal._deferred.append(("INSERT INTO no_such_table VALUES(1)", ()))
         with pytest.raises(sqlite3.OperationalError):
-            journal.event(1, "note")
+            journal.rows("SELECT 1")  # a read commits the queued writes first
         assert outside(path, "SELECT order_id, status FROM orders") == []  # rolled back
         with journal._lock:
             journal._deferred.pop()
-        journal.event(1, "note")
+        journal.rows("SELECT 1")  # a read commits the queued writes first
         assert outside(path, "SELECT order_id, status FROM orders") == [(1, "PendingSubmit")]
     finally:
         journal.close()
@@ -175,7 +180,7 @@ def test_a_failed_background_commit_keeps_its_writes_for_the_next_one(tmp_path: 
             assert journal.background_commits == 0
             del journal._deferred[1]
         assert outside(path, "SELECT status FROM orders") == []
-        journal.event(1, "note")  # the next write commits the kept ones first
+        journal.rows("SELECT 1")  # the next read commits the kept ones first
         assert outside(path, "SELECT status FROM orders") == [("Submitted",)]
     finally:
         journal.close()
@@ -202,3 +207,32 @@ def test_sent_mark_leaves_sending_unless_ib_got_there_first(tmp_path: Path, slow
             (3, "sent"), (3, "open_order")]
     finally:
         journal.close()
+
+
+def test_a_fill_is_committed_by_the_writer_before_its_follow_up_runs(tmp_path: Path, slow_writer: None) -> None:
+    """``record_fill`` touches no disk on the caller's thread; its ``then`` runs on the writer
+    thread once the row is committed (no gathering delay, even with a slow writer); after close
+    it runs at once; one that raises is logged and the journal goes on."""
+    path = tmp_path / "orders.db"
+    journal = OrderJournal(path)
+    seen: list[tuple[str, list[tuple[object, ...]]]] = []
+    fill = Fill("e1.01", 1, "AAPL", "BOT", Decimal(3), 10.0, datetime(2026, 1, 2, tzinfo=timezone.utc), 7,
+                commission=1.0, commission_currency="USD")
+    try:
+        journal.record_fill(fill, "", then=lambda: seen.append((threading.current_thread().name,
+                                                               outside(path, "SELECT exec_id FROM fills"))))
+        wait_for(lambda: seen, timeout=5)
+        assert seen == [("pa-journal-writer", [("e1.01",)])]
+
+        def broken() -> None:
+            raise RuntimeError("callback bug")
+
+        journal.mark_notified("e1")  # queued: waits for the (slow) writer's next commit
+        journal.record_fill(replace(fill, exec_id="e2.01"), "", then=broken)  # which this one starts at once
+        wait_for(lambda: outside(path, "SELECT exec_id, notified FROM fills ORDER BY exec_id")
+                 == [("e1.01", 1), ("e2.01", 0)], timeout=5)
+    finally:
+        journal.close()
+    late: list[bool] = []
+    journal.record_fill(replace(fill, exec_id="e3.01"), "", then=lambda: late.append(True))
+    assert late == [True]

@@ -237,6 +237,23 @@ def test_fills_join_commissions_and_corrections_count_once(harness: Harness, rec
     fills = pa.orders.get_order_status(order_id).fills
     assert [(f.exec_id, f.quantity, f.commission) for f in fills] == [("e1.02", Decimal(5), 2.0)]
     assert pa.orders.get_order_status(order_id).perm_id == 77
+    assert not call[0].possible_duplicate
+    journal = pa.orders.journal
+    assert journal is not None
+    wait_for(lambda: journal.rows("SELECT exec_id, notified FROM fills") == [("e1.02", 1)], timeout=2)
+
+
+def test_a_fill_after_the_journal_closed_still_reaches_the_callbacks(harness: Harness, recorder: Any) -> None:
+    """Nothing to record it in (the adapter is stopping): delivered at once rather than lost."""
+    pa, _ = harness
+    pa.orders.on_fill(recorder)
+    order_id, ref = placed(pa)
+    ack(pa, order_id, ref)
+    pa.orders.stop()
+    pa.wrapper.execDetails(-1, contract(), execution("e9.01", order_id, ref, shares=10))
+    pa.wrapper.commissionAndFeesReport(commission("e9.01", 1.0))
+    (call,) = recorder.wait(1)
+    assert call[0].exec_id == "e9.01" and not call[0].possible_duplicate
 
 
 def test_wait_and_subscription_arguments_are_checked(harness: Harness) -> None:

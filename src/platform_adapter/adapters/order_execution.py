@@ -117,6 +117,9 @@ class OrderExecutionAdapter(BaseAdapter):
         for jf in journal.load_fills():
             self.fills.load(jf.fill, jf.ib_time, jf.notified)
             self._attach_fill(jf.fill)
+            if not jf.notified and jf.fill.commission is not None:
+                # committed, so its callbacks may have run before a crash ended them: again, flagged
+                self._deliver(replace(jf.fill, possible_duplicate=True))
         logger.info("order journal {}: {} orders, {} fills restored", journal.path,
                     len(self.state.trades_snapshot()), len(journal.load_fills()))
 
@@ -508,17 +511,14 @@ class OrderExecutionAdapter(BaseAdapter):
         self._index(oid, "", fill.perm_id)
         if result.correction:
             logger.warning("order {}: execution {} corrected (not counted twice)", oid, fill.exec_id)
-        self._store_fill(fill, execution.time)
-        if fill.commission is not None:
-            self._deliver(fill)
+        self._store_fill(fill, execution.time, deliver=fill.commission is not None)
 
     def _on_commission(self, report: Any) -> None:
         fill = self.fills.add_commission(report.execId, opt_float(report.commissionAndFees), report.currency or "",
                                          opt_float(report.realizedPNL))
         if fill is None:
             return
-        self._store_fill(fill, "")
-        self._deliver(fill)
+        self._store_fill(fill, "", deliver=True)
 
     def _attach_fill(self, fill: Fill) -> None:
         def attach(t: Trade) -> None:
@@ -527,20 +527,31 @@ class OrderExecutionAdapter(BaseAdapter):
 
         self.state.mutate_trade(fill.order_id, attach)
 
-    def _store_fill(self, fill: Fill, ib_time: str) -> None:
+    def _store_fill(self, fill: Fill, ib_time: str, deliver: bool) -> None:
+        """Attach the fill to its order and journal it; with ``deliver``, hand it to the callbacks
+        once its row is committed (by the journal's writer thread, never this one), so a fill a
+        callback has seen is always in the journal."""
         self._attach_fill(fill)
+        then = (lambda: self._deliver(fill)) if deliver else None
         if self.journal is not None:
-            self.journal.record_fill(fill, ib_time)
+            self.journal.record_fill(fill, ib_time, then=then)
+        elif then is not None:
+            then()
 
     def _deliver(self, fill: Fill) -> None:
+        """Run the fill callbacks once per execution (on the event thread, never dropped); the
+        fill is marked delivered only after they have returned (at least once, see ``Fill.possible_duplicate``)."""
         if not self.fills.claim_delivery(fill.exec_key):
             return
-        if self.journal is not None:
-            self.journal.mark_notified(fill.exec_key)
         self.metrics.incr("fills")
         logger.info("order {} fill {}: {} {} @ {} commission {}", fill.order_id, fill.exec_id, fill.side,
                     fill.quantity, fill.price, fill.commission)
-        for cb in self._fill_callbacks:
-            self._notify(cb, fill)
+        self.events.submit_task(self._run_fill_callbacks, fill)
         with self._changed:
             self._changed.notify_all()
+
+    def _run_fill_callbacks(self, fill: Fill) -> None:
+        for cb in self._fill_callbacks:
+            self.events.call(cb, fill)
+        if self.journal is not None:
+            self.journal.mark_notified(fill.exec_key)

@@ -1,9 +1,10 @@
-"""Executions joined with commission reports, corrections, and exactly-once fill delivery.
+"""Executions joined with commission reports, corrections, and at-least-once fill delivery.
 
 IB sends ``execDetails`` then ``commissionReport`` (joined by execution id). A corrected
 execution arrives with the same id and a new last part (``...01.01`` -> ``...01.02``): it replaces
 the original instead of adding to it. Fill callbacks run once per execution, across reconnects and
-restarts (the journal remembers which fills were delivered).
+restarts (the journal remembers which fills were delivered; one whose delivery a crash interrupted is
+delivered again, flagged ``possible_duplicate``).
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -127,6 +127,15 @@ _ORDER_CHANGE = "order change"  # a queued record_order: (Order, kind, time); it
 _ORDER_SENT = "order sent"  # a queued mark_sent: (order_id, time)
 _NEW_ORDER = "new order"  # a queued order row: the INSERT's parameters with one time for created/updated_at,
 # made into the INSERT and its "request" history line at commit
+_UPSERT_FILL = (
+    "INSERT INTO fills(exec_key, exec_id, order_id, perm_id, symbol, side, quantity, price, time, ib_time,"
+    " exchange, commission, commission_currency, realized_pnl, notified) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " ON CONFLICT(exec_key) DO UPDATE SET exec_id = excluded.exec_id, quantity = excluded.quantity,"
+    " price = excluded.price, commission = COALESCE(excluded.commission, fills.commission),"
+    " commission_currency = excluded.commission_currency,"
+    " realized_pnl = COALESCE(excluded.realized_pnl, fills.realized_pnl),"
+    " notified = MAX(fills.notified, excluded.notified)")
+_FILL_NOTIFIED = "UPDATE fills SET notified = 1 WHERE exec_key = ?"
 _SENT = ("UPDATE orders SET status = 'PendingSubmit', updated_at = ? WHERE order_id = ? AND status = '"
          + SENDING + "'")
 _INSERT_ORDER = ("INSERT INTO orders(order_id, order_ref, client_id, account, symbol, contract, action, quantity,"
@@ -173,6 +182,8 @@ class OrderJournal:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._pending_high_water = 0
         self._deferred: list[tuple[str, tuple[Any, ...]]] = []
+        self._after_commit: list[Callable[[], None]] = []  # run once the queued writes before them are committed
+        self._commit_now = threading.Event()  # a queued write someone waits for (or close): stop gathering
         self._writes = 0
         self._stop = threading.Event()
         self._flush_wanted = threading.Event()
@@ -236,6 +247,7 @@ class OrderJournal:
     def close(self) -> None:
         self._stop.set()
         self._flush_wanted.set()
+        self._commit_now.set()
         for thread in (self._writer, self._checkpointer):
             if thread is not None and thread is not threading.current_thread() and thread.is_alive():
                 thread.join(5.0)
@@ -270,8 +282,11 @@ class OrderJournal:
         while True:
             self._flush_wanted.wait()
             # gather for a moment: one commit for the changes of many orders, off the hot path
-            if self._stop.wait(BACKGROUND_DELAY):
+            # (cut short when a fill waits for its commit to be delivered)
+            self._commit_now.wait(BACKGROUND_DELAY)
+            if self._stop.is_set():
                 return  # close() commits what is left
+            self._commit_now.clear()
             self._flush_wanted.clear()
             with self._db_lock:
                 if self._db is None:
@@ -312,6 +327,7 @@ class OrderJournal:
             if not (self._deferred or extra or (mark_alone and self._pending_high_water)):
                 return False
             batch, self._deferred = self._deferred, []
+            after, self._after_commit = self._after_commit, []
             mark, self._pending_high_water = self._pending_high_water, 0
             intent_rows = self._intent.written if self._intent is not None else 0
         statements = [(_SET_META, (HIGH_WATER_KEY, str(mark)))] if mark else []
@@ -326,8 +342,14 @@ class OrderJournal:
         except BaseException:
             with self._lock:
                 self._deferred[:0] = batch
+                self._after_commit[:0] = after
                 self._pending_high_water = max(self._pending_high_water, mark)
             raise
+        for then in after:
+            try:
+                then()
+            except Exception:  # noqa: BLE001 - the journal must survive its caller's follow-up
+                logger.opt(exception=True).error("order journal {}: after-commit action failed", self.path)
         if intent_rows:
             with self._lock:
                 intent = self._intent
@@ -487,24 +509,39 @@ class OrderJournal:
                 self._flush_locked([change])
 
     def event(self, order_id: int, kind: str, detail: str = "") -> None:
-        self._exec(_EVENT, (order_id, _now(), kind, detail))
+        """Add a line to an order's history (committed by the writer thread)."""
+        self._queue(_EVENT, (order_id, _now(), kind, detail))
 
-    def record_fill(self, fill: Fill, ib_time: str = "", notified: bool = False) -> None:
-        """Insert or update one execution (keyed by its id without the correction suffix)."""
-        self._exec(
-            "INSERT INTO fills(exec_key, exec_id, order_id, perm_id, symbol, side, quantity, price, time, ib_time,"
-            " exchange, commission, commission_currency, realized_pnl, notified) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-            " ON CONFLICT(exec_key) DO UPDATE SET exec_id = excluded.exec_id, quantity = excluded.quantity,"
-            " price = excluded.price, commission = COALESCE(excluded.commission, fills.commission),"
-            " commission_currency = excluded.commission_currency,"
-            " realized_pnl = COALESCE(excluded.realized_pnl, fills.realized_pnl),"
-            " notified = MAX(fills.notified, excluded.notified)",
-            (fill.exec_key, fill.exec_id, fill.order_id, fill.perm_id, fill.symbol, fill.side, str(fill.quantity),
-             fill.price, fill.time.isoformat(), ib_time, fill.exchange, fill.commission, fill.commission_currency,
-             fill.realized_pnl, int(notified)))
+    def record_fill(self, fill: Fill, ib_time: str = "", notified: bool = False,
+                    then: Callable[[], None] | None = None) -> None:
+        """Queue one execution's row (keyed by its id without the correction suffix) for the writer
+        thread, which commits it at once (no gathering delay); ``then`` runs on the writer thread
+        after that commit (at once when the journal is closed). Nothing touches the disk here."""
+        with self._lock:
+            if self._db is not None:
+                self._deferred.append((_UPSERT_FILL, (
+                    fill.exec_key, fill.exec_id, fill.order_id, fill.perm_id, fill.symbol, fill.side,
+                    str(fill.quantity), fill.price, fill.time.isoformat(), ib_time, fill.exchange, fill.commission,
+                    fill.commission_currency, fill.realized_pnl, int(notified))))
+                if then is not None:
+                    self._after_commit.append(then)
+                then = None
+        if then is not None:
+            then()
+            return
+        self._flush_wanted.set()
+        self._commit_now.set()
 
     def mark_notified(self, exec_key: str) -> None:
-        self._exec("UPDATE fills SET notified = 1 WHERE exec_key = ?", (exec_key,))
+        """The fill's callbacks have returned: mark it delivered (committed by the writer thread)."""
+        self._queue(_FILL_NOTIFIED, (exec_key,))
+
+    def _queue(self, sql: str, params: tuple[Any, ...]) -> None:
+        with self._lock:
+            if self._db is None:
+                return
+            self._deferred.append((sql, params))
+        self._flush_wanted.set()
 
     # --- loading -----------------------------------------------------------------------------
     def load_orders(self) -> list[JournalOrder]:

@@ -87,6 +87,9 @@ class Fill:
     commission: float | None = None
     commission_currency: str = ""
     realized_pnl: float | None = None
+    possible_duplicate: bool = False
+    """True when this fill may have reached the callbacks before (a restart after a crash between
+    its delivery and the record that it was delivered; FIX's PossDupFlag): ``exec_id`` identifies it."""
 
     @property
     def exec_key(self) -> str:
