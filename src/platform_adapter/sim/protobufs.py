@@ -247,7 +247,7 @@ def order_status(o: SimOrder, why_held: str) -> OrderStatus:
 def open_order(o: SimOrder, c: ContractSpec, exchange: str) -> OpenOrder:
     order = _order(o)
     order.clientId, order.parentId = o.client_id, o.parent_id
-    order.deltaNeutralOpenClose = "?"
+    order.deltaNeutralOpenClose, order.adjustedOrderType = "?", "None"
     order.usePriceMgmtAlgo = 0
     return OpenOrder(orderId=o.order_id, contract=contract(c, exchange, right="?"), order=order,
                      orderState=OrderState(status=o.status))
