@@ -4,13 +4,13 @@ way stock EClient.run decodes it, gives the callbacks its text form gives.
 The reference is the text form decoded at the same version up to 200 and at 200 above (ibapi's
 text decoder reads no field that depends on a version above 200, and the simulator's text layouts
 change only below 200). Where the protobuf form cannot decode to exactly the same objects, the
-difference is listed in ``DIFFERENCES`` with the reason, and a test checks each still occurs.
+difference is listed in ``wire_oracle.DIFFERENCES`` with the reason, and a test checks each still
+occurs.
 """
 
 from __future__ import annotations
 
 import inspect
-from typing import Any
 
 import pytest
 from ibapi.server_versions import MIN_SERVER_VER_PROTOBUF, MIN_SERVER_VER_PROTOBUF_REST_MESSAGES_3
@@ -18,56 +18,11 @@ from ibapi.server_versions import MIN_SERVER_VER_PROTOBUF, MIN_SERVER_VER_PROTOB
 from platform_adapter.sim import messages as m
 from platform_adapter.sim.families import PROTOBUF_FROM
 from platform_adapter.sim.market import ASK, BID
-from platform_adapter.sim.protocol import UNSET_DOUBLE_STR
 from platform_adapter.sim.server import SimulatedGateway
 from platform_adapter.sim.wire import Message
-from tests.sim.wire_oracle import AAPL, Call, Obj, catalogue, decode_frame, text_calls
+from tests.sim.wire_oracle import AAPL, DIFFERENCES, Call, catalogue, decode_frame, reconcile, text_calls
 
 VERSIONS = [176, 200, 201, 203, 204, 205, 206, 207, 208, 210, 213, 222, 226]
-
-_NO_LIST = (("list", ()), ("NoneType", None))
-_MARGINS = [f"{kind}{when}" for kind in ("initMargin", "maintMargin", "equityWithLoan")
-            for when in ("Before", "Change", "After")]
-
-# (class, attribute) -> ((value decoded from protobuf, value decoded from text), why they differ)
-DIFFERENCES: dict[tuple[str, str], tuple[tuple[Any, Any], str]] = {
-    ("ContractDetails", "secIdList"): (
-        _NO_LIST, "ibapi's protobuf decoder always makes a list (decodeTagValueList); its text decoder "
-                  "leaves None when the count is 0 (the future and the forex pair have no sec ids)"),
-    ("Order", "smartComboRoutingParams"): (
-        _NO_LIST, "the same: a list from protobuf, None from a text count of 0"),
-    ("Order", "usePriceMgmtAlgo"): (
-        (("int", 0), ("bool", False)), "an int32 in the protobuf Order; the text decoder reads a bool"),
-    ("Order", "routeMarketableToBbo"): (
-        (("int", 0), ("bool", False)), "an int32 in the protobuf Order; the text decoder reads a bool"),
-    **{("OrderState", name): (
-        (("str", ""), ("str", UNSET_DOUBLE_STR)),
-        "no what-if margins: TWS's text form sends the UNSET double as text, which the text decoder "
-        "keeps as a string; the protobuf field is a double that ibapi renders with decimalMaxString, so "
-        "'unset' can only be sent by leaving it out, which decodes to OrderState's default ''")
-       for name in _MARGINS},
-}
-
-
-def reconcile(got: Any, want: Any, used: set[tuple[str, str]]) -> Any:
-    """``got`` (decoded from protobuf) with each listed difference from ``want`` replaced by the
-    text value; any other difference is left for the comparison to report."""
-    if isinstance(got, Obj) and isinstance(want, Obj) and got.cls == want.cls:
-        wanted = dict(want.attrs)
-        out = []
-        for name, value in got.attrs:
-            listed = DIFFERENCES.get((got.cls, name))
-            if listed and (value, wanted.get(name)) == listed[0]:
-                used.add((got.cls, name))
-                value = wanted[name]
-            else:
-                value = reconcile(value, wanted.get(name), used)
-            out.append((name, value))
-        return Obj(got.cls, tuple(out))
-    if isinstance(got, (tuple, list)) and isinstance(want, (tuple, list)) and len(got) == len(want):
-        return type(got)(reconcile(g, w, used) for g, w in zip(got, want, strict=True))
-    return got
-
 
 def check(name: str, msg: Message, sv: int, used: set[tuple[str, str]]) -> list[Call]:
     """Decode the message as sent at ``sv`` and compare with its text form; returns the calls."""
