@@ -60,10 +60,9 @@ from ibapi.protobuf.TickSnapshotEnd_pb2 import TickSnapshotEnd
 from ibapi.protobuf.TickString_pb2 import TickString
 
 from .contracts import ContractSpec
+from .history import Bar
 from .orders import SimExecution, SimOrder
 from .protocol import UNSET_DOUBLE, UNSET_INTEGER, fmt_decimal, qty
-
-Bar = tuple[str, float, float, float, float, float, float, int]
 
 
 def size(x: float) -> str:
