@@ -35,10 +35,6 @@ class Message:
         """The text fields with the message id first (the layout below server version 201)."""
         return [self.msg_id, *self.fields]
 
-    def is_protobuf(self, sv: int) -> bool:
-        """Whether a session at server version ``sv`` gets this message as protobuf."""
-        return self.proto is not None and sv >= MIN_SERVER_VER_PROTOBUF and sv >= PROTOBUF_FROM[self.msg_id]
-
     def encode(self, sv: int) -> bytes:
         """The frame (length prefix included) for a session at server version ``sv``."""
         if sv < MIN_SERVER_VER_PROTOBUF:
