@@ -179,7 +179,6 @@ def _sim_main(options: dict[str, Any]) -> None:
     sys.path.insert(0, str(ROOT / "src"))
     from platform_adapter.sim import SimulatedGateway  # noqa: PLC0415
     from platform_adapter.sim import messages as m  # noqa: PLC0415
-    from platform_adapter.sim.protocol import frame  # noqa: PLC0415
 
     gw = SimulatedGateway(host=LOOPBACK, port=0, **options)
     gw.start()
@@ -206,7 +205,7 @@ def _sim_main(options: dict[str, Any]) -> None:
             if delay > 0:
                 time.sleep(delay)
             stamp = time.monotonic_ns() / 1000.0
-            session.send_raw(b"".join(frame(m.tick_price(req_id, 1, stamp, 100)) for _ in range(per_batch)))
+            session.send_raw(m.tick_price(req_id, 1, stamp, 100).encode(session.sv) * per_batch)
             sent += per_batch
             next_at += interval
         return f"ok {sent} {time.monotonic() - start:.3f}"

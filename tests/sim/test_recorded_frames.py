@@ -17,7 +17,8 @@ import pytest
 from platform_adapter.sim import messages as m
 from platform_adapter.sim.contracts import BY_CONID, ContractSpec
 from platform_adapter.sim.orders import SimExecution, SimOrder
-from platform_adapter.sim.protocol import fields_of, frame, split_fields
+from platform_adapter.sim.protocol import fields_of, split_fields
+from platform_adapter.sim.wire import Message
 from tests.recorded import RECORDED_TWS
 
 ROOT = RECORDED_TWS
@@ -33,11 +34,11 @@ def rec(name: str) -> list[str]:
     return split_fields(payload)
 
 
-def same(mine: list, recorded: list[str]) -> None:  # type: ignore[type-arg]
-    got = fields_of(mine)
+def same(mine: Message, recorded: list[str]) -> None:
+    got = fields_of(mine.text)
     assert len(got) == len(recorded), (got, recorded)
     assert got == recorded
-    assert split_fields(frame(mine)[4:]) == recorded
+    assert split_fields(mine.encode(176)[4:]) == recorded
 
 
 def test_every_nautilus_file_is_covered() -> None:
@@ -147,7 +148,7 @@ def test_rust_v173_transport_order_flow() -> None:
     d = json.loads((RUST / "transport_exchanges.json").read_text())
     conv = d["test_bus_send_order_request"]
     hello = conv[0]["responses"][0]
-    assert fields_of(m.server_hello(173, hello[1])) == hello
+    assert split_fields(m.server_hello(173, hello[1]).encode(173)[4:]) == hello
     start = conv[1]["responses"]
     same(m.managed_accounts("DU1234567"), start[0])
     same(m.next_valid_id(5), start[1])
@@ -155,7 +156,7 @@ def test_rust_v173_transport_order_flow() -> None:
     o = SimOrder(order_id=5, client_id=100, perm_id=600745656, con_id=265598, action="BUY",
                  total_qty=100, order_type="MKT", tif="DAY", account="DU1234567",
                  status="PreSubmitted")
-    mine = fields_of(m.open_order(173, o, AAPL))
+    mine = fields_of(m.open_order(173, o, AAPL).text)
     assert len(mine) == len(oo)
     skip = {len(oo) - 4, len(oo) - 3}  # minCompeteSize, competeAgainstBestOffset
     assert [x for i, x in enumerate(mine) if i not in skip] == \
@@ -165,7 +166,7 @@ def test_rust_v173_transport_order_flow() -> None:
                      100, 201.94, ex[15], "DU1234567", "IEX", "", 0.0, None)
     same(m.execution(173, -1, e, AAPL), ex)
     o.status, o.filled, o.avg_fill_price, o.last_fill_price = "Filled", 100, 201.94, 201.94
-    mine2 = fields_of(m.open_order(173, o, AAPL))
+    mine2 = fields_of(m.open_order(173, o, AAPL).text)
     assert [x for i, x in enumerate(mine2) if i not in skip] == \
         [x for i, x in enumerate(oo2) if i not in skip]
     same(m.order_status(o), st2)
@@ -180,6 +181,6 @@ def test_rust_v173_contract_details_shape() -> None:
     spec = dataclasses.replace(AAPL, order_types=r[15], valid_exchanges=r[16],
                                trading_hours=r[26], liquid_hours=r[27], market_rule_ids=r[36],
                                min_size=r[39], size_increment=r[40])
-    mine = fields_of(m.contract_data(173, 9000, spec))
+    mine = fields_of(m.contract_data(173, 9000, spec).text)
     mine[-1] = r[-1]  # suggestedSizeIncrement: 100 at IB, sim uses sizeIncrement
     assert mine == r

@@ -120,7 +120,7 @@ def test_plain_frames_of_every_version_are_taken(server_version: int) -> None:
 def test_every_single_field_change_is_decoded_like_ibapi_or_declined(server_version: int) -> None:
     """Each field of a real-shaped openOrder replaced in turn: counts, flags, "PEG BENCH", junk."""
     order, contract = _sim_orders()[0]
-    fields = payload(messages.open_order(server_version, order, contract)).split(b"\0")[:-1]
+    fields = payload(messages.open_order(server_version, order, contract).text).split(b"\0")[:-1]
     outcomes = {True: 0, False: 0}
     for i in range(1, len(fields)):
         for value in (b"1", b"3", b"", b"x", b"None", b"PEG BENCH", b"1.5"):
@@ -145,14 +145,15 @@ def _sim_orders() -> list[tuple[SimOrder, Any]]:
 @pytest.mark.parametrize("server_version", [145, 157, 176, 177, 189, 193, 195, 198, 199, 200])
 def test_simulator_order_messages_are_taken_and_identical(server_version: int) -> None:
     for order, contract in _sim_orders():
-        for fields in (messages.open_order(server_version, order, contract), messages.order_status(order, "locate")):
+        for msg in (messages.open_order(server_version, order, contract), messages.order_status(order, "locate")):
+            fields = msg.text
             took, fast_calls, ref_calls, raised = run_both(payload(fields), server_version)
             assert took and not raised and fast_calls == ref_calls, fields[:2]
 
 
 def test_declines_unusual_frames_and_versions() -> None:
     order, contract = _sim_orders()[0]
-    frame = payload(messages.open_order(176, order, contract))
+    frame = payload(messages.open_order(176, order, contract).text)
     assert assert_equivalent(frame, 176)
     assert not assert_equivalent(frame, 144)  # its own version field below 145: ibapi decodes it
     for odd in (frame.replace(b"pa-1", b"caf\xc3\xa9"), frame[:-40]):  # not ASCII; short
@@ -168,7 +169,7 @@ def test_decoded_objects_share_no_mutable_state() -> None:
     decoders = build_order_fast_path(wrapper, 176)
     assert decoders is not None
     order, contract = _sim_orders()[0]
-    frame = payload(messages.open_order(176, order, contract))
+    frame = payload(messages.open_order(176, order, contract).text)
     assert decoders[0](frame) and decoders[0](frame)
     (_, c1, o1, s1), (_, c2, o2, s2) = seen
     c1.comboLegs.append("leg")
@@ -181,7 +182,7 @@ def test_decoded_objects_share_no_mutable_state() -> None:
 @pytest.mark.parametrize("server_version", [176, 200])
 def test_algo_orders_are_taken_with_their_parameters(server_version: int) -> None:
     order, contract = _sim_orders()[0]
-    fields = messages.open_order(server_version, order, contract)
+    fields = messages.open_order(server_version, order, contract).text
     at = fields.index("IB") + 3  # clearingIntent, notHeld, delta-neutral contract, algoStrategy
     assert fields[at] == ""
     fields[at:at + 1] = ["Adaptive", 2, "adaptivePriority", "Normal", "other", ""]

@@ -1,18 +1,27 @@
-"""Encoders for every message the simulated gateway sends.
+"""Every message the simulated gateway sends.
 
-Each function returns the list of fields (message id first) laid out for the
-negotiated server version ``sv`` exactly as ibapi's ``decoder.py`` /
-``orderdecoder.py`` read them (text protocol, server versions 157..200).
+Each function returns a ``wire.Message``: its text fields laid out for the negotiated server
+version ``sv`` exactly as ibapi's ``decoder.py`` / ``orderdecoder.py`` read them (text protocol,
+server versions 157..200; the same layout after the 4-byte id from 201), and, for the replies that
+have a protobuf form, the builder of that form (``protobufs.py``), called only for a session whose
+version has switched the reply's family to protobuf (``families.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from decimal import Decimal
+from functools import partial
 
+from google.protobuf.message import Message as ProtoMessage
+
+from . import protobufs as pb
 from .contracts import ContractSpec
 from .orders import SimExecution, SimOrder
 from .protocol import UNSET_DOUBLE, UNSET_DOUBLE_STR, UNSET_INTEGER, Field
+from .protocol import qty as _qty
+from .wire import HandshakeReply, Message
 
 # incoming/outgoing ids (ibapi.message.IN)
 TICK_PRICE, TICK_SIZE, ORDER_STATUS, ERR_MSG, OPEN_ORDER = 1, 2, 3, 4, 5
@@ -45,37 +54,34 @@ SV_IMBALANCE_ONLY = 199
 Fields = list[Field]
 
 
-def _f(x: float | None) -> Field:
-    """Optional double: None -> empty field."""
-    return None if x is None else float(x)
-
-
-def _qty(x: float) -> Decimal:
-    """Quantity as a Decimal (TWS sends sizes as decimals)."""
-    return Decimal(repr(float(x))).normalize()
-
-
 # --- connection -------------------------------------------------------------
 
-def server_hello(sv: int, conn_time: str) -> Fields:
+def _msg(text: Fields, proto: Callable[[], ProtoMessage]) -> Message:
+    """A message from its text fields (message id first) and its protobuf builder."""
+    msg_id = text[0]
+    assert isinstance(msg_id, int)
+    return Message(msg_id, tuple(text[1:]), proto)
+
+
+def server_hello(sv: int, conn_time: str) -> HandshakeReply:
     """Handshake reply: exactly two fields."""
-    return [sv, conn_time]
+    return HandshakeReply((sv, conn_time))
 
 
-def next_valid_id(order_id: int) -> Fields:
-    return [NEXT_VALID_ID, 1, order_id]
+def next_valid_id(order_id: int) -> Message:
+    return Message(NEXT_VALID_ID, (1, order_id), partial(pb.next_valid_id, order_id))
 
 
-def managed_accounts(accounts: str) -> Fields:
-    return [MANAGED_ACCTS, 1, accounts]
+def managed_accounts(accounts: str) -> Message:
+    return Message(MANAGED_ACCTS, (1, accounts), partial(pb.managed_accounts, accounts))
 
 
-def current_time(epoch: int) -> Fields:
-    return [CURRENT_TIME, 1, epoch]
+def current_time(epoch: int) -> Message:
+    return Message(CURRENT_TIME, (1, epoch), partial(pb.current_time, epoch))
 
 
 def error(sv: int, req_id: int, code: int, text: str, advanced_json: str = "",
-          err_time_ms: int = 0) -> Fields:
+          err_time_ms: int = 0) -> Message:
     """Error / notice (msg 4)."""
     out: Fields = [ERR_MSG]
     if sv < SV_ERROR_TIME:
@@ -85,12 +91,12 @@ def error(sv: int, req_id: int, code: int, text: str, advanced_json: str = "",
         out.append(advanced_json)
     if sv >= SV_ERROR_TIME:
         out.append(err_time_ms)
-    return out
+    return _msg(out, partial(pb.error, req_id, code, text, advanced_json, err_time_ms))
 
 
 # --- contracts ----------------------------------------------------------------
 
-def contract_data(sv: int, req_id: int, c: ContractSpec) -> Fields:
+def contract_data(sv: int, req_id: int, c: ContractSpec) -> Message:
     """contractDetails (msg 10), layout for sv >= 164 (SIZE_RULES)."""
     out: Fields = [CONTRACT_DATA, req_id, c.symbol, c.sec_type, c.last_trade_date]
     if sv >= SV_LAST_TRADE_DATE:
@@ -106,62 +112,66 @@ def contract_data(sv: int, req_id: int, c: ContractSpec) -> Fields:
             c.min_size, c.size_increment, c.size_increment]
     if sv >= SV_INELIGIBILITY_REASONS:
         out.append(0)
-    return out
+    return _msg(out, partial(pb.contract_data, req_id, c))
 
 
-def contract_data_end(req_id: int) -> Fields:
-    return [CONTRACT_DATA_END, 1, req_id]
+def contract_data_end(req_id: int) -> Message:
+    return Message(CONTRACT_DATA_END, (1, req_id), partial(pb.contract_data_end, req_id))
 
 
 # --- market data ----------------------------------------------------------------
 
 def tick_price(req_id: int, tick_type: int, price: float, size: float | None,
-               attr_mask: int = 0) -> Fields:
-    return [TICK_PRICE, 6, req_id, tick_type, float(price),
-            None if size is None else _qty(size), attr_mask]
+               attr_mask: int = 0) -> Message:
+    return Message(TICK_PRICE, (6, req_id, tick_type, float(price), None if size is None else _qty(size),
+                                attr_mask), partial(pb.tick_price, req_id, tick_type, price, size, attr_mask))
 
 
-def tick_size(req_id: int, tick_type: int, size: float) -> Fields:
-    return [TICK_SIZE, 6, req_id, tick_type, _qty(size)]
+def tick_size(req_id: int, tick_type: int, size: float) -> Message:
+    return Message(TICK_SIZE, (6, req_id, tick_type, _qty(size)), partial(pb.tick_size, req_id, tick_type, size))
 
 
-def tick_string(req_id: int, tick_type: int, value: str) -> Fields:
-    return [TICK_STRING, 6, req_id, tick_type, value]
+def tick_string(req_id: int, tick_type: int, value: str) -> Message:
+    return Message(TICK_STRING, (6, req_id, tick_type, value), partial(pb.tick_string, req_id, tick_type, value))
 
 
-def tick_generic(req_id: int, tick_type: int, value: float) -> Fields:
-    return [TICK_GENERIC, 6, req_id, tick_type, float(value)]
+def tick_generic(req_id: int, tick_type: int, value: float) -> Message:
+    return Message(TICK_GENERIC, (6, req_id, tick_type, float(value)),
+                   partial(pb.tick_generic, req_id, tick_type, value))
 
 
-def tick_snapshot_end(req_id: int) -> Fields:
-    return [TICK_SNAPSHOT_END, 1, req_id]
+def tick_snapshot_end(req_id: int) -> Message:
+    return Message(TICK_SNAPSHOT_END, (1, req_id), partial(pb.tick_snapshot_end, req_id))
 
 
-def market_data_type(req_id: int, md_type: int) -> Fields:
-    return [MARKET_DATA_TYPE, 1, req_id, md_type]
+def market_data_type(req_id: int, md_type: int) -> Message:
+    return Message(MARKET_DATA_TYPE, (1, req_id, md_type), partial(pb.market_data_type, req_id, md_type))
 
 
 def tick_by_tick_last(req_id: int, kind: int, t: int, price: float, size: float,
-                      mask: int = 0, exchange: str = "", conditions: str = "") -> Fields:
-    return [TICK_BY_TICK, req_id, kind, t, float(price), _qty(size), mask, exchange, conditions]
+                      mask: int = 0, exchange: str = "", conditions: str = "") -> Message:
+    return Message(TICK_BY_TICK, (req_id, kind, t, float(price), _qty(size), mask, exchange, conditions),
+                   partial(pb.tick_by_tick_last, req_id, kind, t, price, size, mask, exchange, conditions))
 
 
 def tick_by_tick_bid_ask(req_id: int, t: int, bid: float, ask: float, bid_size: float,
-                         ask_size: float, mask: int = 0) -> Fields:
-    return [TICK_BY_TICK, req_id, 3, t, float(bid), float(ask), _qty(bid_size), _qty(ask_size), mask]
+                         ask_size: float, mask: int = 0) -> Message:
+    return Message(TICK_BY_TICK, (req_id, 3, t, float(bid), float(ask), _qty(bid_size), _qty(ask_size), mask),
+                   partial(pb.tick_by_tick_bid_ask, req_id, t, bid, ask, bid_size, ask_size, mask))
 
 
-def tick_by_tick_mid(req_id: int, t: int, mid: float) -> Fields:
-    return [TICK_BY_TICK, req_id, 4, t, float(mid)]
+def tick_by_tick_mid(req_id: int, t: int, mid: float) -> Message:
+    return Message(TICK_BY_TICK, (req_id, 4, t, float(mid)), partial(pb.tick_by_tick_mid, req_id, t, mid))
 
 
 def real_time_bar(req_id: int, t: int, o: float, h: float, lo: float, c: float,
-                  volume: float, wap: float, count: int) -> Fields:
-    return [REAL_TIME_BARS, 3, req_id, t, o, h, lo, c, _qty(volume), Decimal(repr(round(wap, 6))), count]
+                  volume: float, wap: float, count: int) -> Message:
+    return Message(REAL_TIME_BARS, (3, req_id, t, o, h, lo, c, _qty(volume), Decimal(repr(round(wap, 6))), count),
+                   partial(pb.real_time_bar, req_id, t, o, h, lo, c, volume, wap, count))
 
 
 def historical_data(sv: int, req_id: int, start: str, end: str,
-                    bars: Sequence[tuple[str, float, float, float, float, float, float, int]]) -> Fields:
+                    bars: Sequence[tuple[str, float, float, float, float, float, float, int]]) -> Message:
     """historicalData (msg 17) with all bars; start/end only before sv 196."""
     out: Fields = [HISTORICAL_DATA, req_id]
     if sv < SV_HISTORICAL_DATA_END:
@@ -169,21 +179,22 @@ def historical_data(sv: int, req_id: int, start: str, end: str,
     out.append(len(bars))
     for date, o, h, lo, c, vol, wap, count in bars:
         out += [date, o, h, lo, c, _qty(vol), Decimal(repr(round(wap, 6))), count]
-    return out
+    return _msg(out, partial(pb.historical_data, req_id, tuple(bars)))
 
 
-def historical_data_end(req_id: int, start: str, end: str) -> Fields:
-    return [HISTORICAL_DATA_END, req_id, start, end]
+def historical_data_end(req_id: int, start: str, end: str) -> Message:
+    return Message(HISTORICAL_DATA_END, (req_id, start, end), partial(pb.historical_data_end, req_id, start, end))
 
 
 def historical_data_update(req_id: int, count: int, date: str, o: float, c: float, h: float,
-                           lo: float, wap: float, volume: float) -> Fields:
-    return [HISTORICAL_DATA_UPDATE, req_id, count, date, o, c, h, lo,
-            Decimal(repr(round(wap, 6))), _qty(volume)]
+                           lo: float, wap: float, volume: float) -> Message:
+    return Message(HISTORICAL_DATA_UPDATE, (req_id, count, date, o, c, h, lo, Decimal(repr(round(wap, 6))),
+                                            _qty(volume)),
+                   partial(pb.historical_data_update, req_id, count, date, o, c, h, lo, wap, volume))
 
 
-def head_timestamp(req_id: int, stamp: str) -> Fields:
-    return [HEAD_TIMESTAMP, req_id, stamp]
+def head_timestamp(req_id: int, stamp: str) -> Message:
+    return Message(HEAD_TIMESTAMP, (req_id, stamp), partial(pb.head_timestamp, req_id, stamp))
 
 
 # --- orders -----------------------------------------------------------------------
@@ -193,11 +204,11 @@ def _num(x: float) -> Field:
     return int(x) if float(x).is_integer() else float(x)
 
 
-def order_status(o: SimOrder, why_held: str = "") -> Fields:
+def order_status(o: SimOrder, why_held: str = "") -> Message:
     """orderStatus (msg 3), sv >= 131: no version field, echoes clientId."""
-    return [ORDER_STATUS, o.order_id, o.status, _qty(o.filled), _qty(o.remaining),
-            _num(o.avg_fill_price), o.perm_id, o.parent_id, _num(o.last_fill_price),
-            o.client_id, why_held, 0]
+    return Message(ORDER_STATUS, (o.order_id, o.status, _qty(o.filled), _qty(o.remaining), _num(o.avg_fill_price),
+                                  o.perm_id, o.parent_id, _num(o.last_fill_price), o.client_id, why_held, 0),
+                   partial(pb.order_status, replace(o), why_held))
 
 
 def _order_contract(c: ContractSpec, exchange: str) -> Fields:
@@ -209,7 +220,7 @@ def _price(x: float | None) -> Field:
     return 0.0 if x is None else float(x)
 
 
-def open_order(sv: int, o: SimOrder, c: ContractSpec, exchange: str = "") -> Fields:
+def open_order(sv: int, o: SimOrder, c: ContractSpec, exchange: str = "") -> Message:
     """openOrder (msg 5) for sv >= 145 in orderdecoder.py order (136 fields at 176)."""
     out: Fields = [OPEN_ORDER, o.order_id]
     out += _order_contract(c, exchange or c.exchange)
@@ -255,14 +266,14 @@ def open_order(sv: int, o: SimOrder, c: ContractSpec, exchange: str = "") -> Fie
         out.append("")
     if sv >= SV_IMBALANCE_ONLY:
         out.append(0)
-    return out
+    return _msg(out, partial(pb.open_order, replace(o), c, exchange or c.exchange))
 
 
-def open_order_end() -> Fields:
-    return [OPEN_ORDER_END, 1]
+def open_order_end() -> Message:
+    return Message(OPEN_ORDER_END, (1,), pb.open_order_end)
 
 
-def completed_order(sv: int, o: SimOrder, c: ContractSpec) -> Fields:
+def completed_order(sv: int, o: SimOrder, c: ContractSpec) -> Message:
     """completedOrder (msg 101) in processCompletedOrderMsg order."""
     out: Fields = [COMPLETED_ORDER]
     out += _order_contract(c, c.exchange)
@@ -293,14 +304,14 @@ def completed_order(sv: int, o: SimOrder, c: ContractSpec) -> Fields:
         out.append(0)
     if sv >= SV_SUBMITTER:
         out.append("")
-    return out
+    return _msg(out, partial(pb.completed_order, replace(o), c))
 
 
-def completed_orders_end() -> Fields:
-    return [COMPLETED_ORDERS_END]
+def completed_orders_end() -> Message:
+    return Message(COMPLETED_ORDERS_END, (), pb.completed_orders_end)
 
 
-def execution(sv: int, req_id: int, e: SimExecution, c: ContractSpec) -> Fields:
+def execution(sv: int, req_id: int, e: SimExecution, c: ContractSpec) -> Message:
     """execDetails (msg 11) for sv >= 136."""
     out: Fields = [EXECUTION_DATA, req_id, e.order_id, c.con_id, c.symbol, c.sec_type,
                    c.last_trade_date, 0.0, "", c.multiplier, e.exchange, c.currency,
@@ -311,84 +322,94 @@ def execution(sv: int, req_id: int, e: SimExecution, c: ContractSpec) -> Fields:
         out.append(0)
     if sv >= SV_SUBMITTER:
         out.append("")
-    return out
+    return _msg(out, partial(pb.execution, req_id, replace(e), c))
 
 
-def execution_end(req_id: int) -> Fields:
-    return [EXECUTION_DATA_END, 1, req_id]
+def execution_end(req_id: int) -> Message:
+    return Message(EXECUTION_DATA_END, (1, req_id), partial(pb.execution_end, req_id))
 
 
 def commission_report(exec_id: str, commission: float, currency: str,
-                      realized_pnl: float | None) -> Fields:
-    return [COMMISSION_REPORT, 1, exec_id, float(commission), currency,
-            UNSET_DOUBLE if realized_pnl is None else float(realized_pnl), UNSET_DOUBLE, None]
+                      realized_pnl: float | None) -> Message:
+    return Message(COMMISSION_REPORT, (1, exec_id, float(commission), currency,
+                                       UNSET_DOUBLE if realized_pnl is None else float(realized_pnl), UNSET_DOUBLE,
+                                       None),
+                   partial(pb.commission_report, exec_id, commission, currency, realized_pnl))
 
 
 # --- account / positions ------------------------------------------------------------
 
-def position(account: str, c: ContractSpec, qty: float, avg_cost: float) -> Fields:
-    return [POSITION_DATA, 3, account, c.con_id, c.symbol, c.sec_type, c.last_trade_date, 0.0,
-            "", c.multiplier, c.position_exchange, c.currency, c.local_symbol, c.trading_class,
-            _qty(qty), float(avg_cost)]
+def position(account: str, c: ContractSpec, qty: float, avg_cost: float) -> Message:
+    return Message(POSITION_DATA, (3, account, c.con_id, c.symbol, c.sec_type, c.last_trade_date, 0.0, "",
+                                   c.multiplier, c.position_exchange, c.currency, c.local_symbol,
+                                   c.trading_class, _qty(qty), float(avg_cost)),
+                   partial(pb.position, account, c, qty, avg_cost))
 
 
-def position_end() -> Fields:
-    return [POSITION_END, 1]
+def position_end() -> Message:
+    return Message(POSITION_END, (1,), pb.position_end)
 
 
 def position_multi(req_id: int, account: str, c: ContractSpec, qty: float, avg_cost: float,
-                   model_code: str = "") -> Fields:
-    return [POSITION_MULTI, 1, req_id, account, c.con_id, c.symbol, c.sec_type,
-            c.last_trade_date, 0.0, "", c.multiplier, c.position_exchange, c.currency,
-            c.local_symbol, c.trading_class, _qty(qty), float(avg_cost), model_code]
+                   model_code: str = "") -> Message:
+    return Message(POSITION_MULTI, (1, req_id, account, c.con_id, c.symbol, c.sec_type, c.last_trade_date, 0.0,
+                                    "", c.multiplier, c.position_exchange, c.currency, c.local_symbol,
+                                    c.trading_class, _qty(qty), float(avg_cost), model_code),
+                   partial(pb.position_multi, req_id, account, c, qty, avg_cost, model_code))
 
 
-def position_multi_end(req_id: int) -> Fields:
-    return [POSITION_MULTI_END, 1, req_id]
+def position_multi_end(req_id: int) -> Message:
+    return Message(POSITION_MULTI_END, (1, req_id), partial(pb.position_multi_end, req_id))
 
 
-def account_summary(req_id: int, account: str, tag: str, value: str, currency: str) -> Fields:
-    return [ACCOUNT_SUMMARY, 1, req_id, account, tag, value, currency]
+def account_summary(req_id: int, account: str, tag: str, value: str, currency: str) -> Message:
+    return Message(ACCOUNT_SUMMARY, (1, req_id, account, tag, value, currency),
+                   partial(pb.account_summary, req_id, account, tag, value, currency))
 
 
-def account_summary_end(req_id: int) -> Fields:
-    return [ACCOUNT_SUMMARY_END, 1, req_id]
+def account_summary_end(req_id: int) -> Message:
+    return Message(ACCOUNT_SUMMARY_END, (1, req_id), partial(pb.account_summary_end, req_id))
 
 
-def account_value(key: str, value: str, currency: str, account: str) -> Fields:
-    return [ACCT_VALUE, 2, key, value, currency, account]
+def account_value(key: str, value: str, currency: str, account: str) -> Message:
+    return Message(ACCT_VALUE, (2, key, value, currency, account),
+                   partial(pb.account_value, key, value, currency, account))
 
 
 def portfolio_value(c: ContractSpec, qty: float, mkt_price: float, mkt_value: float,
-                    avg_cost: float, unrealized: float, realized: float, account: str) -> Fields:
-    return [PORTFOLIO_VALUE, 8, c.con_id, c.symbol, c.sec_type, c.last_trade_date, 0.0, "",
-            c.multiplier, c.primary_exchange, c.currency, c.local_symbol, c.trading_class,
-            _qty(qty), float(mkt_price), float(mkt_value), float(avg_cost), float(unrealized),
-            float(realized), account]
+                    avg_cost: float, unrealized: float, realized: float, account: str) -> Message:
+    return Message(PORTFOLIO_VALUE, (8, c.con_id, c.symbol, c.sec_type, c.last_trade_date, 0.0, "",
+                                     c.multiplier, c.primary_exchange, c.currency, c.local_symbol,
+                                     c.trading_class, _qty(qty), float(mkt_price), float(mkt_value),
+                                     float(avg_cost), float(unrealized), float(realized), account),
+                   partial(pb.portfolio_value, c, qty, mkt_price, mkt_value, avg_cost, unrealized, realized,
+                           account))
 
 
-def account_time(hhmm: str) -> Fields:
-    return [ACCT_UPDATE_TIME, 1, hhmm]
+def account_time(hhmm: str) -> Message:
+    return Message(ACCT_UPDATE_TIME, (1, hhmm), partial(pb.account_time, hhmm))
 
 
-def account_download_end(account: str) -> Fields:
-    return [ACCT_DOWNLOAD_END, 1, account]
+def account_download_end(account: str) -> Message:
+    return Message(ACCT_DOWNLOAD_END, (1, account), partial(pb.account_download_end, account))
 
 
 def account_update_multi(req_id: int, account: str, model_code: str, key: str, value: str,
-                         currency: str) -> Fields:
-    return [ACCOUNT_UPDATE_MULTI, 1, req_id, account, model_code, key, value, currency]
+                         currency: str) -> Message:
+    return Message(ACCOUNT_UPDATE_MULTI, (1, req_id, account, model_code, key, value, currency),
+                   partial(pb.account_update_multi, req_id, account, model_code, key, value, currency))
 
 
-def account_update_multi_end(req_id: int) -> Fields:
-    return [ACCOUNT_UPDATE_MULTI_END, 1, req_id]
+def account_update_multi_end(req_id: int) -> Message:
+    return Message(ACCOUNT_UPDATE_MULTI_END, (1, req_id), partial(pb.account_update_multi_end, req_id))
 
 
-def pnl(req_id: int, daily: float, unrealized: float, realized: float) -> Fields:
-    return [PNL, req_id, float(daily), float(unrealized), float(realized)]
+def pnl(req_id: int, daily: float, unrealized: float, realized: float) -> Message:
+    return Message(PNL, (req_id, float(daily), float(unrealized), float(realized)),
+                   partial(pb.pnl, req_id, daily, unrealized, realized))
 
 
 def pnl_single(req_id: int, pos: float, daily: float, unrealized: float, realized: float,
-               value: float) -> Fields:
-    return [PNL_SINGLE, req_id, _qty(pos), float(daily), float(unrealized), float(realized),
-            float(value)]
+               value: float) -> Message:
+    return Message(PNL_SINGLE, (req_id, _qty(pos), float(daily), float(unrealized), float(realized), float(value)),
+                   partial(pb.pnl_single, req_id, pos, daily, unrealized, realized, value))

@@ -47,6 +47,11 @@ def fmt_decimal(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
+def qty(x: float) -> Decimal:
+    """A quantity as a Decimal (TWS sends sizes as decimals)."""
+    return Decimal(repr(float(x))).normalize()
+
+
 def fmt(value: Field) -> str:
     """Render one field value as text (without the NUL terminator)."""
     if value is None:

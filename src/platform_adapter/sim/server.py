@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,8 +24,8 @@ from .history import live_price
 from .market import ASK, BID, Market
 from .orders import SimExecution, SimOrder
 from .pacing import HistoricalPacer, PacingConfig, PacingStats
-from .protocol import Field, frame
 from .session import MSG_NAMES, Session
+from .wire import Message
 
 log = logging.getLogger("platform_adapter.sim")
 
@@ -198,7 +198,7 @@ class SimulatedGateway:
                 log.exception("market loop error")
 
     def _push_market(self, s: Session) -> None:
-        msgs: list[Sequence[Field]] = []
+        msgs: list[Message] = []
         for req_id, con_id in s.subs.mkt.items():
             msgs += s.quote_msgs(req_id, con_id, False)
         for req_id, (con_id, kind) in s.subs.tbt.items():
@@ -287,13 +287,13 @@ class SimulatedGateway:
         """Account figures at current marks."""
         return self.account.values(self.market.mark)
 
-    def position_msgs(self) -> list[list[Field]]:
+    def position_msgs(self) -> list[Message]:
         """position messages for every position."""
         a = self.account
         return [m.position(a.account_id, BY_CONID[cid], p.qty, p.avg_cost)
                 for cid, p in a.positions.items()]
 
-    def summary_msgs(self, req_id: int, tags: list[str], sent: dict[str, str] | None = None) -> list[list[Field]]:
+    def summary_msgs(self, req_id: int, tags: list[str], sent: dict[str, str] | None = None) -> list[Message]:
         """accountSummary messages for the requested tags; with ``sent`` (the values last sent,
         updated here) only those that changed."""
         vals = self.values()
@@ -321,7 +321,7 @@ class SimulatedGateway:
         """(key, value, currency) for reqAccountUpdates."""
         return account_values(self.account_id, self.values(), money)
 
-    def account_update_msgs(self) -> list[list[Field]]:
+    def account_update_msgs(self) -> list[Message]:
         """updateAccountValue + updatePortfolio messages."""
         out = [m.account_value(k, v, c, self.account_id) for k, v, c in self.account_value_triples()]
         for cid, p in self.account.positions.items():
@@ -332,13 +332,13 @@ class SimulatedGateway:
                                          self.account_id))
         return out
 
-    def pnl_msg(self, req_id: int) -> list[Field]:
+    def pnl_msg(self, req_id: int) -> Message:
         """pnl message for the whole account."""
         v = self.values()
         u, r = round(v["UnrealizedPnL"], 2), round(v["RealizedPnL"], 2)
         return m.pnl(req_id, round(u + r, 2), u, r)
 
-    def pnl_single_msg(self, req_id: int, con_id: int) -> list[Field]:
+    def pnl_single_msg(self, req_id: int, con_id: int) -> Message:
         """pnlSingle message for one position."""
         p = self.account.positions.get(con_id)
         px = self.market.mark(con_id)
@@ -428,15 +428,22 @@ class SimulatedGateway:
                 raise KeyError(f"no market data subscription {req_id}")
             q = self.market.quote(s.subs.mkt[req_id])
             tick = self.market.specs[s.subs.mkt[req_id]].min_tick
+        # a burst repeats a few distinct ticks: each is encoded once, for the session's version
+        encoded: dict[tuple[int, float | None, int], bytes] = {}
         parts = []
+        key: tuple[int, float | None, int]
         for i in range(n):
             if i % 2 == 0:
-                px = round(q.bid + tick * (i % 10), 10)
-                parts.append(frame(m.tick_price(req_id, BID if i % 4 == 0 else ASK, px, 100 + i % 7)))
+                key = (BID if i % 4 == 0 else ASK, round(q.bid + tick * (i % 10), 10), 100 + i % 7)
             else:
-                parts.append(frame(m.tick_size(req_id, 0 if i % 4 == 1 else 3, 100 + i % 13)))
-        data = b"".join(parts)
-        s.send_raw(data)
+                key = (0 if i % 4 == 1 else 3, None, 100 + i % 13)  # bid size, ask size
+            data = encoded.get(key)
+            if data is None:
+                tick_type, px, size = key
+                msg = m.tick_size(req_id, tick_type, size) if px is None else m.tick_price(req_id, tick_type, px, size)
+                data = encoded[key] = msg.encode(s.sv)
+            parts.append(data)
+        s.send_raw(b"".join(parts))
         return n
 
     # --- state file ----------------------------------------------------------------------

@@ -7,7 +7,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -18,7 +18,8 @@ from .history import BAR_SIZES, HistoryError, bars, parse_request
 from .market import ASK, BID, CLOSE, DELAYED, HIGH, LAST, LAST_TIMESTAMP, LOW, OPEN, VOLUME
 from .orders import SimOrder
 from .pacing import TEXT_100, TEXT_101, TEXT_162_PACING, ClientPacer
-from .protocol import Field, FrameReader, as_float, as_int, frame, parse_version_range
+from .protocol import FrameReader, as_float, as_int, parse_version_range
+from .wire import Message, Outgoing
 
 if TYPE_CHECKING:
     from .server import SimulatedGateway
@@ -95,9 +96,10 @@ class Session(threading.Thread):
         self.ready = threading.Event()
 
     # --- sending -------------------------------------------------------------------
-    def send(self, *msgs: Sequence[Field]) -> None:
-        """Encode and send messages (one sendall)."""
-        self.send_raw(b"".join(frame(x) for x in msgs))
+    def send(self, *msgs: Outgoing) -> None:
+        """Encode messages for this session's server version and send them (one sendall)."""
+        sv = self.sv
+        self.send_raw(b"".join(x.encode(sv) for x in msgs))
 
     def send_raw(self, data: bytes) -> None:
         """Send pre-encoded frames; closes the session on socket errors."""
@@ -243,7 +245,7 @@ class Session(threading.Thread):
     def _tid(self, t: int) -> int:
         return DELAYED.get(t, t) if self.served_type == 3 else t
 
-    def quote_msgs(self, req_id: int, con_id: int, full: bool) -> list[list[Field]]:
+    def quote_msgs(self, req_id: int, con_id: int, full: bool) -> list[Message]:
         """Tick messages for one subscription (full = initial snapshot)."""
         q = self.gw.market.quote(con_id)
         t = self._tid
@@ -302,7 +304,7 @@ class Session(threading.Thread):
         if msg:
             self.send(msg)
 
-    def tbt_msg(self, req_id: int, con_id: int, kind: int, force: bool) -> list[Field] | None:
+    def tbt_msg(self, req_id: int, con_id: int, kind: int, force: bool) -> Message | None:
         """Tick-by-tick message for the current quote."""
         q = self.gw.market.quote(con_id)
         now = int(time.time())
@@ -392,7 +394,7 @@ class Session(threading.Thread):
         self.gw.apply_events(self.gw.engine.global_cancel())
 
     def _send_open(self, orders: list[SimOrder]) -> None:
-        msgs: list[Sequence[Field]] = []
+        msgs: list[Message] = []
         for o in orders:
             spec = self.gw.market.specs[o.con_id]
             msgs += [m.open_order(self.sv, o, spec), m.order_status(o)]
@@ -416,7 +418,7 @@ class Session(threading.Thread):
         f = f + [""] * 10
         req_id, cid, acct, since, sym, sec, exch, side = (
             as_int(f[2]), as_int(f[3]), f[4], f[5], f[6].upper(), f[7].upper(), f[8].upper(), f[9].upper())
-        msgs: list[Sequence[Field]] = []
+        msgs: list[Message] = []
         for e in self.gw.engine.executions:
             spec = self.gw.market.specs[e.con_id]
             if (cid and e.client_id != cid) or (acct and acct != e.account) \
