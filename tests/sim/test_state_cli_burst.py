@@ -25,7 +25,7 @@ def test_state_file_restart(tmp_path: Path) -> None:
         oid = ready(c)
         place(c, oid, qty=100)
         c.wait_for(lambda m: m[0] == "3" and m[2] == "Filled")
-        place(c, oid + 5, otype="LMT", lmt="1.00", qty=10)
+        place(c, oid + 5, otype="LMT", lmt=1.00, qty=10)
         c.wait_for(lambda m: m[0] == "3" and m[1] == str(oid + 5) and m[2] == "Submitted")
         c.close()
     assert state.exists()
