@@ -83,6 +83,7 @@ def _place_order(p: Any) -> r.PlaceOrder:
         quantity = Decimal(o.totalQuantity or "0")
     except InvalidOperation:
         raise r.ParseError(f"totalQuantity {o.totalQuantity!r} is not a decimal") from None
+    conditions = _conditions(o)
     return r.PlaceOrder(
         order_id=p.orderId, contract=_contract(p), action=o.action, total_quantity=quantity,
         order_type=o.orderType, lmt_price=_opt(o, "lmtPrice"), aux_price=_opt(o, "auxPrice"),
@@ -90,8 +91,10 @@ def _place_order(p: Any) -> r.PlaceOrder:
         transmit=o.transmit, parent_id=o.parentId, outside_rth=o.outsideRth,
         good_till_date=o.goodTillDate, oca_type=o.ocaType,
         trail_stop_price=_opt(o, "trailStopPrice"), trailing_percent=_opt(o, "trailingPercent"),
-        what_if=o.whatIf, conditions=_conditions(o), conditions_ignore_rth=o.conditionsIgnoreRth,
-        conditions_cancel_order=o.conditionsCancelOrder,
+        what_if=o.whatIf, conditions=conditions,
+        # the text layout carries the two condition flags only with conditions; so does this
+        conditions_ignore_rth=bool(conditions) and o.conditionsIgnoreRth,
+        conditions_cancel_order=bool(conditions) and o.conditionsCancelOrder,
         lmt_price_offset=_opt(o, "lmtPriceOffset"))
 
 
