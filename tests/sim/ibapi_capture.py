@@ -24,7 +24,7 @@ class _Conn:
         return True
 
 
-def frames(server_version: int, call: Callable[[EClient], Any]) -> list[bytes]:
+def frames(server_version: int, call: Callable[[EClient], Any], client_id: int = 7) -> list[bytes]:
     """The frames (length prefix included) ``call`` makes a connected EClient send; an error
     ibapi reports instead of sending fails the capture."""
     errors: list[tuple[Any, ...]] = []
@@ -35,15 +35,15 @@ def frames(server_version: int, call: Callable[[EClient], Any]) -> list[bytes]:
     client.conn = conn
     client.connState = EClient.CONNECTED
     client.serverVersion_ = server_version
-    client.clientId = 7
+    client.clientId = client_id
     call(client)
     assert not errors, errors
     return conn.sent
 
 
-def one_frame(server_version: int, call: Callable[[EClient], Any]) -> bytes:
+def one_frame(server_version: int, call: Callable[[EClient], Any], client_id: int = 7) -> bytes:
     """The single frame ``call`` sends."""
-    sent = frames(server_version, call)
+    sent = frames(server_version, call, client_id)
     assert len(sent) == 1, sent
     return sent[0]
 
