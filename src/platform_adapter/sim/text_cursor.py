@@ -32,17 +32,19 @@ class Cursor:
 
     def integer(self) -> int:
         """An integer field; empty is 0 (as ibapi's decoder reads it)."""
+        return self._int(self.string())
+
+    def opt_integer(self) -> int | None:
+        """An integer field that may be unset (empty or UNSET_INTEGER)."""
         text = self.string()
+        value = self._int(text)
+        return None if not text or value == UNSET_INTEGER else value
+
+    def _int(self, text: str) -> int:
         try:
             return int(text) if text else 0
         except ValueError:
             raise ParseError(f"field {self._pos}: {text!r} is not an integer") from None
-
-    def opt_integer(self) -> int | None:
-        """An integer field that may be unset (empty or UNSET_INTEGER)."""
-        text = self._fields[self._pos] if self._pos < len(self._fields) else None
-        value = self.integer()
-        return None if text == "" or value == UNSET_INTEGER else value
 
     def flag(self) -> bool:
         """A boolean sent as an integer."""
