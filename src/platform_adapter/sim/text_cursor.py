@@ -27,8 +27,9 @@ class Cursor:
 
     def skip(self, n: int = 1) -> None:
         """Pass over ``n`` fields (a version field, fields the simulator does not use)."""
-        for _ in range(n):
-            self.string()
+        if self._pos + n > len(self._fields):
+            raise ParseError(f"too few fields ({len(self._fields)})")
+        self._pos += n
 
     def integer(self) -> int:
         """An integer field; empty is 0 (as ibapi's decoder reads it)."""
