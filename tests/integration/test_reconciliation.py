@@ -191,8 +191,10 @@ def test_process_killed_mid_trading_restarts_from_its_journal(make_adapter: Any,
     assert pa.connect()
     assert pa.orders.get_order_status(int(filled)).status is OrderState.FILLED
     assert pa.orders.wait_for_status(int(working), "Filled", timeout=5).filled == Decimal(10)
-    wait_for(lambda: len(fills) == 1)
+    wait_for(lambda: any(f.order_id == int(working) for f in fills))
     settle(pa)
-    assert [f.order_id for f in fills] == [int(working)]
+    assert [f.order_id for f in fills if not f.possible_duplicate] == [int(working)]
+    # the kill may have come before the first fill's delivery was confirmed: at least once, flagged
+    assert [f.order_id for f in fills if f.possible_duplicate] in ([], [int(filled)])
     assert len([o for o in gateway.stats().orders if o.client_id == 9]) == 2
     assert pa.orders.place_order("AAPL", "SELL", 110, "MKT") == int(working) + 1

@@ -27,6 +27,7 @@ class RawClient:
         self.sock.sendall(b"API\0" + struct.pack(">I", len(versions)) + versions.encode())
         reader = FrameReader(self.sock)
         self.hello = reader.read_fields()
+        self.sv = int(self.hello[0])
         self._reader = reader
         threading.Thread(target=self._run, daemon=True).start()
         if start:
@@ -42,6 +43,10 @@ class RawClient:
 
     def send(self, *fields: object) -> None:
         self.sock.sendall(frame(fields))  # type: ignore[arg-type]
+
+    def send_frame(self, data: bytes) -> None:
+        """Send pre-encoded frames (e.g. captured from ibapi's EClient)."""
+        self.sock.sendall(data)
 
     def wait_for(self, pred: Callable[[list[str]], bool], timeout: float = 5.0) -> list[str]:
         """Next message matching pred (earlier non-matching ones are kept in .seen)."""

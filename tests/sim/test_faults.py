@@ -11,14 +11,16 @@ import pytest
 
 from platform_adapter.sim import SimulatedGateway
 
-from .conftest import AAPL, RawClient
+from .conftest import RawClient
+from .ibapi_capture import one_frame, simple_order, stock
 
 
 def place(c: RawClient, oid: int, action: str = "BUY", qty: float = 100, otype: str = "MKT",
-          lmt: str = "", contract: list | None = None) -> None:  # type: ignore[type-arg]
-    k = contract or AAPL
-    c.send(3, oid, *k, "", "", action, qty, otype, lmt, "", "DAY", "", "", "", 0, "", 1, 0,
-           0, 0, 0, 0, 0, 0)
+          lmt: float | None = None) -> None:
+    """An AAPL order, sent as ibapi's EClient sends it at the connection's server version."""
+    order = simple_order(action, qty, otype, lmt)
+    order.tif = "DAY"
+    c.send_frame(one_frame(c.sv, lambda ib: ib.placeOrder(oid, stock("AAPL"), order)))
 
 
 def ready(c: RawClient) -> int:
@@ -102,7 +104,7 @@ def test_insufficient_buying_power_201(gateway: SimulatedGateway, raw) -> None: 
 def test_off_tick_price_110(gateway: SimulatedGateway, raw) -> None:  # type: ignore[no-untyped-def]
     c = raw(1)
     oid = ready(c)
-    place(c, oid, otype="LMT", lmt="100.003")
+    place(c, oid, otype="LMT", lmt=100.003)
     e = c.wait_error(110)
     assert e[4] == "The price does not conform to the minimum price variation for this contract."
 
@@ -112,7 +114,7 @@ def test_drop_on_next_place_order(gateway: SimulatedGateway, raw, after_ack: boo
     c = raw(1)
     oid = ready(c)
     gateway.drop_on_next_place_order(after_ack=after_ack)
-    place(c, oid, otype="LMT", lmt="1.00", qty=10)
+    place(c, oid, otype="LMT", lmt=1.00, qty=10)
     assert c.wait_closed()
     acked = any(m[0] == "5" for m in c.seen) or any(
         m is not None and m[0] == "5" for m in list(c.msgs.queue))

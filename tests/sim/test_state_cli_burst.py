@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from platform_adapter.sim import SimulatedGateway
+from platform_adapter.sim.__main__ import main as sim_main
 
 from .conftest import AAPL, RawClient
 from .test_faults import place, ready
@@ -25,7 +26,7 @@ def test_state_file_restart(tmp_path: Path) -> None:
         oid = ready(c)
         place(c, oid, qty=100)
         c.wait_for(lambda m: m[0] == "3" and m[2] == "Filled")
-        place(c, oid + 5, otype="LMT", lmt="1.00", qty=10)
+        place(c, oid + 5, otype="LMT", lmt=1.00, qty=10)
         c.wait_for(lambda m: m[0] == "3" and m[1] == str(oid + 5) and m[2] == "Submitted")
         c.close()
     assert state.exists()
@@ -56,6 +57,9 @@ def test_standalone_cli_and_control(tmp_path: Path) -> None:
         assert line.startswith("listening on 127.0.0.1:")
         port = int(line.rsplit(":", 1)[1])
         ctl_port = int(ctl_line.rsplit(":", 1)[1])
+        newest = RawClient(port, 10, versions="v100..226", start=False)
+        assert newest.sv == 226  # the default server version: ibapi's MAX_CLIENT_VER
+        newest.close()
         c = RawClient(port, 9)
         ready(c)
         c.send(61, 1)  # reqPositions: the --position seed is there
@@ -110,3 +114,10 @@ def test_seeded_positions_are_reported(raw) -> None:  # type: ignore[no-untyped-
         assert gw.account.cash == 1_000_000.0 - 100 * 149.5
     with pytest.raises(ValueError, match="universe"):
         SimulatedGateway(positions={"NOPE": (1, 1.0)})
+
+
+@pytest.mark.parametrize("version", ["156", "227", "x"])
+def test_cli_refuses_a_server_version_it_cannot_serve(version: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        sim_main(["--server-version", version])
+    assert "--server-version" in capsys.readouterr().err

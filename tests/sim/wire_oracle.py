@@ -219,6 +219,7 @@ def catalogue(sv: int) -> list[tuple[str, Message]]:
         ("next_valid_id", m.next_valid_id(574)),
         ("managed_accounts", m.managed_accounts("DU1234567,DU7654321")),
         ("current_time", m.current_time(1764860400)),
+        ("current_time_in_millis", m.current_time_in_millis(1764860400123)),
         ("error", m.error(sv, -1, 2104, "Market data farm connection is OK:usfarm", "", 1764860400123)),
         ("error", m.error(sv, 12, 201, "Order rejected - reason:Simulated rejection",
                           '{"rejectReason":"sim"}', 1764860400456)),

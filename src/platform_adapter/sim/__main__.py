@@ -17,6 +17,7 @@ import sys
 import threading
 
 from .server import SimulatedGateway
+from .versions import MAX_SUPPORTED_VERSION, MIN_SUPPORTED_VERSION, check_server_version
 
 
 def handle_command(gw: SimulatedGateway, line: str) -> str:
@@ -88,13 +89,23 @@ def _position(text: str) -> tuple[str, tuple[float, float]]:
         raise argparse.ArgumentTypeError(f"expected SYMBOL:QTY@PRICE, got {text!r}") from None
 
 
+def _server_version(text: str) -> int:
+    """``--server-version``: an integer the simulator can serve."""
+    try:
+        return check_server_version(int(text))
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point."""
     p = argparse.ArgumentParser(prog="python -m platform_adapter.sim")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7497)
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--server-version", type=int, default=176)
+    p.add_argument("--server-version", type=_server_version, default=MAX_SUPPORTED_VERSION,
+                   help=f"highest server version served ({MIN_SUPPORTED_VERSION}.."
+                        f"{MAX_SUPPORTED_VERSION}, default %(default)s)")
     p.add_argument("--account", default="DU1234567")
     p.add_argument("--starting-cash", type=float, default=1_000_000.0)
     p.add_argument("--state-file", default=None)

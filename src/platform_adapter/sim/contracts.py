@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .protocol import as_int
-
 STK_ORDER_TYPES = (
     "ACTIVETIM,AD,ADJUST,ALERT,ALGO,ALLOC,AON,AVGCOST,BASKET,COND,CONDORDER,DAY,DEACT,"
     "DEACTDIS,DEACTEOD,GAT,GTC,GTD,GTT,HID,IOC,LIT,LMT,LOC,MIT,MKT,MOC,MTL,NONALGO,OCA,"
@@ -110,15 +108,15 @@ UNIVERSE: tuple[ContractSpec, ...] = (
 BY_CONID = {c.con_id: c for c in UNIVERSE}
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class ContractQuery:
-    """Contract fields as sent by a client (12-field wire layout)."""
+    """The contract fields of a request (the 12 fields of ibapi's contract text layout)."""
 
     con_id: int = 0
     symbol: str = ""
     sec_type: str = ""
     last_trade_date: str = ""
-    strike: str = ""
+    strike: float = 0.0
     right: str = ""
     multiplier: str = ""
     exchange: str = ""
@@ -126,13 +124,6 @@ class ContractQuery:
     currency: str = ""
     local_symbol: str = ""
     trading_class: str = ""
-
-
-def parse_contract(fields: list[str], i: int) -> tuple[ContractQuery, int]:
-    """Parse the standard 12 contract fields starting at index i."""
-    f = fields[i:i + 12] + [""] * max(0, i + 12 - len(fields))
-    q = ContractQuery(as_int(f[0]), f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11])
-    return q, i + 12
 
 
 def resolve(q: ContractQuery) -> list[ContractSpec]:

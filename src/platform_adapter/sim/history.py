@@ -195,14 +195,3 @@ def bars(spec: ContractSpec, seed: int, req: HistRequest, now: dt.datetime,
 def live_price(spec: ContractSpec, seed: int, t: float) -> float:
     """Price on the historical path at time t (for keepUpToDate updates)."""
     return round_tick(_price(spec, seed, t), spec.min_tick)
-
-
-def parse_request(fields: list[str], i: int) -> HistRequest | None:
-    """Parse reqHistoricalData fields after the contract + includeExpired (index i)."""
-    f = fields[i:] + [""] * 8
-    try:
-        return HistRequest(end=f[0], bar_size=f[1], duration=f[2], use_rth=f[3] == "1",
-                           what_to_show=f[4], format_date=int(f[5] or 1),
-                           keep_up_to_date=f[6] == "1")
-    except ValueError:
-        return None

@@ -34,6 +34,7 @@ POSITION_DATA, POSITION_END, ACCOUNT_SUMMARY, ACCOUNT_SUMMARY_END = 61, 62, 63, 
 POSITION_MULTI, POSITION_MULTI_END, ACCOUNT_UPDATE_MULTI, ACCOUNT_UPDATE_MULTI_END = 71, 72, 73, 74
 HEAD_TIMESTAMP, HISTORICAL_DATA_UPDATE, PNL, PNL_SINGLE = 88, 90, 94, 95
 TICK_BY_TICK, COMPLETED_ORDER, COMPLETED_ORDERS_END, HISTORICAL_DATA_END = 99, 101, 102, 108
+CURRENT_TIME_IN_MILLIS = 109
 
 SV_ADVANCED_ORDER_REJECT = 166
 SV_FA_PROFILE_DESUPPORT = 177
@@ -78,6 +79,11 @@ def managed_accounts(accounts: str) -> Message:
 
 def current_time(epoch: int) -> Message:
     return Message(CURRENT_TIME, (1, epoch), partial(pb.current_time, epoch))
+
+
+def current_time_in_millis(epoch_ms: int) -> Message:
+    """currentTimeInMillis (msg 109): no version field."""
+    return Message(CURRENT_TIME_IN_MILLIS, (epoch_ms,), partial(pb.current_time_in_millis, epoch_ms))
 
 
 def error(sv: int, req_id: int, code: int, text: str, advanced_json: str = "",

@@ -27,6 +27,7 @@ from ibapi.protobuf.ContractData_pb2 import ContractData
 from ibapi.protobuf.ContractDataEnd_pb2 import ContractDataEnd
 from ibapi.protobuf.ContractDetails_pb2 import ContractDetails
 from ibapi.protobuf.CurrentTime_pb2 import CurrentTime
+from ibapi.protobuf.CurrentTimeInMillis_pb2 import CurrentTimeInMillis
 from ibapi.protobuf.ErrorMessage_pb2 import ErrorMessage
 from ibapi.protobuf.Execution_pb2 import Execution
 from ibapi.protobuf.ExecutionDetails_pb2 import ExecutionDetails
@@ -102,6 +103,10 @@ def managed_accounts(accounts: str) -> ManagedAccounts:
 
 def current_time(epoch: int) -> CurrentTime:
     return CurrentTime(currentTime=epoch)
+
+
+def current_time_in_millis(epoch_ms: int) -> CurrentTimeInMillis:
+    return CurrentTimeInMillis(currentTimeInMillis=epoch_ms)
 
 
 def error(req_id: int, code: int, text: str, advanced_json: str, err_time_ms: int) -> ErrorMessage:

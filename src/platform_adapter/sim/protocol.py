@@ -128,25 +128,6 @@ def parse_version_range(text: str) -> tuple[int, int]:
     return int(spec), int(spec)
 
 
-def as_int(text: str, default: int = 0) -> int:
-    """Lenient int parse ('' -> default)."""
-    try:
-        return int(float(text)) if text not in ("", None) else default
-    except ValueError:
-        return default
-
-
-def as_float(text: str, default: float = 0.0) -> float:
-    """Lenient float parse ('' or UNSET -> default)."""
-    if text in ("", None):
-        return default
-    try:
-        val = float(text)
-    except ValueError:
-        return default
-    return default if val >= UNSET_DOUBLE else val
-
-
 def fields_of(items: Sequence[Field]) -> list[str]:
     """Render fields to strings (for comparisons in tests)."""
     return [fmt(f) for f in items]

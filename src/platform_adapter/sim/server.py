@@ -24,7 +24,8 @@ from .history import live_price
 from .market import ASK, BID, Market
 from .orders import SimExecution, SimOrder
 from .pacing import HistoricalPacer, PacingConfig, PacingStats
-from .session import MSG_NAMES, Session
+from .session import Session
+from .versions import check_server_version
 from .wire import Message
 
 log = logging.getLogger("platform_adapter.sim")
@@ -73,7 +74,7 @@ class SimulatedGateway:
                  account_refresh_interval: float = 180.0) -> None:
         self.host, self._req_port = host, port
         self.seed = seed
-        self.server_version = server_version
+        self.server_version = check_server_version(server_version)
         self.account_id = account
         self.conn_time_tz = conn_time_tz
         self.tick_interval = tick_interval
@@ -352,10 +353,9 @@ class SimulatedGateway:
         return sum(len(s.subs.mkt) + len(s.subs.tbt) for s in self.sessions.values())
 
     # --- stats -----------------------------------------------------------------------
-    def count_message(self, fields: list[str]) -> None:
-        """Count one received message by name."""
-        name = MSG_NAMES.get(int(fields[0]) if fields and fields[0].isdigit() else -1,
-                             f"msg{fields[0] if fields else '?'}")
+    def count_message(self, name: str) -> None:
+        """Count one received message by request name (``msgN`` for an unknown id N,
+        ``malformed`` for a frame without a readable message id)."""
         with self.lock:
             self._stats.received[name] += 1
 

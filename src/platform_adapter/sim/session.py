@@ -9,16 +9,19 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import messages as m
-from .contracts import NO_SECDEF_TEXT, ContractSpec, parse_contract, resolve, resolve_one
+from . import requests as rq
+from .contracts import NO_SECDEF_TEXT, ContractQuery, ContractSpec, resolve, resolve_one
 from .faults import system_text
-from .history import BAR_SIZES, HistoryError, bars, parse_request
+from .history import BAR_SIZES, HistoryError, HistRequest, bars
+from .inbound import split_frame
 from .market import ASK, BID, CLOSE, DELAYED, HIGH, LAST, LAST_TIMESTAMP, LOW, OPEN, VOLUME
 from .orders import SimOrder
 from .pacing import TEXT_100, TEXT_101, TEXT_162_PACING, ClientPacer
-from .protocol import FrameReader, as_float, as_int, parse_version_range
+from .protocol import FrameReader
+from .versions import negotiate
 from .wire import Message, Outgoing
 
 if TYPE_CHECKING:
@@ -26,28 +29,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("platform_adapter.sim")
 
-# Where the request id sits in a request's fields (at server versions 157..200), for injected errors.
-REQ_ID_FIELD = {"reqMktData": 2, "reqContractDetails": 2, "reqRealTimeBars": 2, "reqHistoricalData": 1,
-                "reqTickByTickData": 1, "reqAccountSummary": 2, "reqPnL": 1, "reqPnLSingle": 1}
-
-MSG_NAMES = {
-    1: "reqMktData", 2: "cancelMktData", 3: "placeOrder", 4: "cancelOrder", 5: "reqOpenOrders",
-    6: "reqAccountUpdates", 7: "reqExecutions", 8: "reqIds", 9: "reqContractDetails",
-    15: "reqAutoOpenOrders", 16: "reqAllOpenOrders", 17: "reqManagedAccts",
-    20: "reqHistoricalData", 25: "cancelHistoricalData", 49: "reqCurrentTime",
-    50: "reqRealTimeBars", 51: "cancelRealTimeBars", 58: "reqGlobalCancel",
-    59: "reqMarketDataType", 61: "reqPositions", 62: "reqAccountSummary",
-    63: "cancelAccountSummary", 64: "cancelPositions", 71: "startApi", 74: "reqPositionsMulti",
-    75: "cancelPositionsMulti", 76: "reqAccountUpdatesMulti", 77: "cancelAccountUpdatesMulti",
-    87: "reqHeadTimeStamp", 92: "reqPnL", 93: "cancelPnL", 94: "reqPnLSingle",
-    95: "cancelPnLSingle", 97: "reqTickByTickData", 98: "cancelTickByTickData",
-    99: "reqCompletedOrders",
-}
 TBT_KINDS = {"Last": 1, "AllLast": 2, "BidAsk": 3, "MidPoint": 4}
 FROZEN_SERVES = {2: 1, 4: 3}  # requested frozen type -> type served while the market is open
 DUP_CLIENT_TEXT = ("Unable to connect as the client id is already in use. "
                    "Retry with a unique client id.")
-MIN_SUPPORTED_VERSION = 157
 
 
 @dataclass
@@ -134,11 +119,11 @@ class Session(threading.Thread):
             if not self._handshake(reader):
                 return
             while not self.closed.is_set():
-                fields = reader.read_fields()
+                payload = reader.read_frame()
                 self.gw.faults.wait_running()
-                if self.closed.is_set() or not fields:
+                if self.closed.is_set():
                     break
-                self._dispatch(fields)
+                self._dispatch(payload)
         except (ConnectionError, OSError):
             pass
         except Exception:  # noqa: BLE001 - a session must never kill the gateway
@@ -149,22 +134,18 @@ class Session(threading.Thread):
     def _handshake(self, reader: FrameReader) -> bool:
         if reader.read_exact(4) != b"API\0":
             return False
-        text = reader.read_frame().decode("ascii", "replace")
-        lo, hi = parse_version_range(text)
-        ours = self.gw.server_version
-        if lo > ours or min(hi, ours) < MIN_SUPPORTED_VERSION:
-            log.info("refusing client offering %s (ours %d)", text, ours)
+        sv = negotiate(reader.read_frame().decode("ascii", "replace"), self.gw.server_version)
+        if sv is None:
             return False
-        self.sv = min(hi, ours)
+        self.sv = sv
         now = dt.datetime.now(dt.timezone.utc)
         self.send(m.server_hello(self.sv, now.strftime("%Y%m%d %H:%M:%S ") + self.gw.conn_time_tz))
         while True:
-            fields = reader.read_fields()
-            self.gw.count_message(fields)
-            if fields and fields[0] == "71":
+            name, request = self._receive(reader.read_frame())
+            if isinstance(request, rq.StartApi):
                 break
-            log.info("message before startApi ignored: %s", fields[:3])
-        cid = as_int(fields[2] if len(fields) > 2 else "0")
+            log.info("message before startApi ignored: %s", name)
+        cid = request.client_id
         self.gw.faults.wait_running()
         if not self.gw._register(self, cid):
             self.send(m.error(self.sv, -1, 326, DUP_CLIENT_TEXT, "", int(time.time() * 1000)))
@@ -176,9 +157,30 @@ class Session(threading.Thread):
         self.ready.set()
         return True
 
-    def _dispatch(self, fields: list[str]) -> None:
+    def _receive(self, payload: bytes) -> tuple[str, rq.Request | None]:
+        """Count one frame by request name and read it; None for a frame that is malformed, not
+        readable at the negotiated version or not served (each logged, never fatal)."""
+        try:
+            inbound = split_frame(payload, self.sv)
+        except rq.ParseError as e:
+            self.gw.count_message("malformed")
+            log.warning("client %s: malformed frame of %d bytes: %s", self.client_id, len(payload), e)
+            return "malformed", None
+        self.gw.count_message(inbound.name)
+        try:
+            request = inbound.parse(self.sv)
+        except rq.ParseError as e:
+            log.warning("client %s: %s request %s (id %d) not read at server version %d: %s",
+                        self.client_id, inbound.form, inbound.name, inbound.msg_id, self.sv, e)
+            return inbound.name, None
+        if request is None:
+            log.info("client %s: unhandled %s message %d", self.client_id, inbound.form,
+                     inbound.msg_id)
+        return inbound.name, request
+
+    def _dispatch(self, payload: bytes) -> None:
         gw = self.gw
-        gw.count_message(fields)
+        name, request = self._receive(payload)
         rate = self.pacer.on_message(time.monotonic())
         if rate is not None:
             gw.record_violation(self.client_id or 0, "msg_rate")
@@ -187,35 +189,38 @@ class Session(threading.Thread):
                 log.warning("client %s disconnected for pacing", self.client_id)
                 self.close()
                 return
-        msg_id = as_int(fields[0], -1)
-        handler: Callable[[list[str]], None] | None = getattr(
-            self, "h_" + MSG_NAMES.get(msg_id, "unknown"), None)
-        if handler is None:
-            log.info("unhandled message %s: %s", msg_id, fields[:4])
+        if request is None:
             return
-        name = MSG_NAMES.get(msg_id, "")
-        injected = gw.faults.take_request_error(name) if name in REQ_ID_FIELD else None
-        if injected is not None:
-            self.error(as_int(fields[REQ_ID_FIELD[name]], -1), *injected)
+        handler: Callable[[Any], None] | None = getattr(self, "h_" + name, None)
+        if handler is None:
+            log.info("client %s: %s is not served", self.client_id, name)
+            return
+        req_id = rq.req_id_of(request)
+        injected = gw.faults.take_request_error(name) if req_id is not None else None
+        if injected is not None and req_id is not None:
+            self.error(req_id, *injected)
             return
         with gw.lock:
-            handler(fields)
+            handler(request)
 
     # --- simple requests --------------------------------------------------------------
-    def h_startApi(self, f: list[str]) -> None:
+    def h_startApi(self, q: rq.StartApi) -> None:
         log.info("duplicate startApi ignored")
 
-    def h_reqIds(self, f: list[str]) -> None:
+    def h_reqIds(self, q: rq.ReqIds) -> None:
         self.send(m.next_valid_id(self.gw.next_order_id()))
 
-    def h_reqCurrentTime(self, f: list[str]) -> None:
+    def h_reqCurrentTime(self, q: rq.ReqCurrentTime) -> None:
         self.send(m.current_time(int(time.time())))
 
-    def h_reqManagedAccts(self, f: list[str]) -> None:
+    def h_reqCurrentTimeInMillis(self, q: rq.ReqCurrentTimeInMillis) -> None:
+        self.send(m.current_time_in_millis(int(time.time() * 1000)))
+
+    def h_reqManagedAccts(self, q: rq.ReqManagedAccts) -> None:
         self.send(m.managed_accounts(self.gw.account_id))
 
-    def h_reqMarketDataType(self, f: list[str]) -> None:
-        self.md_type = as_int(f[2], 1) if len(f) > 2 else 1
+    def h_reqMarketDataType(self, q: rq.ReqMarketDataType) -> None:
+        self.md_type = q.market_data_type
         self.send(*[m.market_data_type(r, self.served_type) for r in self.subs.mkt])
 
     @property
@@ -225,17 +230,15 @@ class Session(threading.Thread):
         live (1) and delayed-frozen ones delayed (3) data."""
         return FROZEN_SERVES.get(self.md_type, self.md_type)
 
-    def h_reqContractDetails(self, f: list[str]) -> None:
-        req_id = as_int(f[2])
-        q, _ = parse_contract(f, 3)
-        found = resolve(q)
+    def h_reqContractDetails(self, q: rq.ReqContractDetails) -> None:
+        req_id = q.req_id
+        found = resolve(q.contract)
         if not found:
             self.error(req_id, 200, NO_SECDEF_TEXT)
             return
         self.send(*[m.contract_data(self.sv, req_id, c) for c in found], m.contract_data_end(req_id))
 
-    def _spec(self, f: list[str], i: int, req_id: int) -> ContractSpec | None:
-        q, _ = parse_contract(f, i)
+    def _spec(self, q: ContractQuery, req_id: int) -> ContractSpec | None:
         spec = resolve_one(q)
         if spec is None:
             self.error(req_id, 200, NO_SECDEF_TEXT)
@@ -267,12 +270,12 @@ class Session(threading.Thread):
             return False
         return True
 
-    def h_reqMktData(self, f: list[str]) -> None:
-        req_id = as_int(f[2])
-        spec = self._spec(f, 3, req_id)
+    def h_reqMktData(self, q: rq.ReqMktData) -> None:
+        req_id = q.req_id
+        spec = self._spec(q.contract, req_id)
         if spec is None:
             return
-        snapshot = len(f) > 17 and f[17] == "1"
+        snapshot = q.snapshot
         if not snapshot and req_id in self.subs.mkt:
             self.error(req_id, 322, "Error processing request:-'bW' : cause - Duplicate ticker id")
             return
@@ -287,15 +290,15 @@ class Session(threading.Thread):
         if n:
             self.gw.burst(req_id, n, self.client_id)
 
-    def h_cancelMktData(self, f: list[str]) -> None:
-        self.subs.mkt.pop(as_int(f[2]), None)
+    def h_cancelMktData(self, q: rq.CancelMktData) -> None:
+        self.subs.mkt.pop(q.req_id, None)
 
-    def h_reqTickByTickData(self, f: list[str]) -> None:
-        req_id = as_int(f[1])
-        spec = self._spec(f, 2, req_id)
+    def h_reqTickByTickData(self, q: rq.ReqTickByTickData) -> None:
+        req_id = q.req_id
+        spec = self._spec(q.contract, req_id)
         if spec is None or not self._lines_ok(req_id):
             return
-        kind = TBT_KINDS.get(f[14] if len(f) > 14 else "", 0)
+        kind = TBT_KINDS.get(q.tick_type, 0)
         if not kind:
             self.error(req_id, 321, "Error validating request.-'bY' : cause - Invalid tick type")
             return
@@ -317,33 +320,32 @@ class Session(threading.Thread):
             return m.tick_by_tick_bid_ask(req_id, now, q.bid, q.ask, q.bid_size, q.ask_size)
         return m.tick_by_tick_mid(req_id, now, round(q.mid, 10))
 
-    def h_cancelTickByTickData(self, f: list[str]) -> None:
-        self.subs.tbt.pop(as_int(f[1]), None)
+    def h_cancelTickByTickData(self, q: rq.CancelTickByTickData) -> None:
+        self.subs.tbt.pop(q.req_id, None)
 
-    def h_reqRealTimeBars(self, f: list[str]) -> None:
-        req_id = as_int(f[2])
-        spec = self._spec(f, 3, req_id)
+    def h_reqRealTimeBars(self, q: rq.ReqRealTimeBars) -> None:
+        req_id = q.req_id
+        spec = self._spec(q.contract, req_id)
         if spec is None:
             return
         now = time.time()
         self.subs.rtb[req_id] = RtBar(spec.con_id, time.monotonic() + self.gw.rt_bar_interval,
                                       int(now // 5 * 5))
 
-    def h_cancelRealTimeBars(self, f: list[str]) -> None:
-        self.subs.rtb.pop(as_int(f[2]), None)
+    def h_cancelRealTimeBars(self, q: rq.CancelRealTimeBars) -> None:
+        self.subs.rtb.pop(q.req_id, None)
 
-    def h_reqHistoricalData(self, f: list[str]) -> None:
-        req_id = as_int(f[1])
-        spec = self._spec(f, 2, req_id)
+    def h_reqHistoricalData(self, q: rq.ReqHistoricalData) -> None:
+        req_id = q.req_id
+        spec = self._spec(q.contract, req_id)
         if spec is None:
             return
-        req = parse_request(f, 15)
-        if req is None:
-            self.error(req_id, 321, "Error validating request.-'bP' : cause - bad request")
-            return
+        req = HistRequest(end=q.end_date_time, bar_size=q.bar_size, duration=q.duration,
+                          use_rth=q.use_rth, what_to_show=q.what_to_show,
+                          format_date=q.format_date, keep_up_to_date=q.keep_up_to_date)
         key = "|".join([str(spec.con_id), req.end, req.bar_size, req.duration, req.what_to_show,
                         str(req.use_rth)])
-        rule = self.gw.hist_pacer.check(key, f"{spec.con_id}|{f[9]}|{req.what_to_show}")
+        rule = self.gw.hist_pacer.check(key, f"{spec.con_id}|{q.contract.exchange}|{req.what_to_show}")
         if rule:
             self.gw.record_violation(self.client_id or 0, rule)
             self.error(req_id, 162, TEXT_162_PACING)
@@ -360,37 +362,36 @@ class Session(threading.Thread):
         if req.keep_up_to_date:
             self.subs.hist_live[req_id] = (spec, BAR_SIZES[req.bar_size])
 
-    def h_cancelHistoricalData(self, f: list[str]) -> None:
-        self.subs.hist_live.pop(as_int(f[2]), None)
+    def h_cancelHistoricalData(self, q: rq.CancelHistoricalData) -> None:
+        self.subs.hist_live.pop(q.req_id, None)
 
-    def h_reqHeadTimeStamp(self, f: list[str]) -> None:
-        req_id = as_int(f[1])
-        if self._spec(f, 2, req_id) is not None:
+    def h_reqHeadTimeStamp(self, q: rq.ReqHeadTimeStamp) -> None:
+        req_id = q.req_id
+        if self._spec(q.contract, req_id) is not None:
             self.send(m.head_timestamp(req_id, "20040102 14:30:00"))
 
     # --- orders -------------------------------------------------------------------
-    def h_placeOrder(self, f: list[str]) -> None:
-        f = f + [""] * max(0, 40 - len(f))
-        order_id = as_int(f[1])
-        spec = self._spec(f, 2, order_id)
+    def h_placeOrder(self, q: rq.PlaceOrder) -> None:
+        order_id = q.order_id
+        spec = self._spec(q.contract, order_id)
         if spec is None:
             return
         o = SimOrder(order_id=order_id, client_id=self.client_id or 0, perm_id=0,
-                     con_id=spec.con_id, action=f[16].upper(), total_qty=as_float(f[17]),
-                     order_type=f[18].upper(), lmt_price=as_float(f[19], 0.0) or None,
-                     aux_price=as_float(f[20], 0.0) or None, tif=(f[21] or "DAY").upper(),
-                     account=f[23] or self.gw.account_id, order_ref=f[26],
-                     parent_id=as_int(f[28]), outside_rth=f[33] == "1")
+                     con_id=spec.con_id, action=q.action.upper(), total_qty=float(q.total_quantity),
+                     order_type=q.order_type.upper(), lmt_price=q.lmt_price or None,
+                     aux_price=q.aux_price or None, tif=(q.tif or "DAY").upper(),
+                     account=q.account or self.gw.account_id, order_ref=q.order_ref,
+                     parent_id=q.parent_id, outside_rth=q.outside_rth)
         drop = self.gw.faults.take_drop_on_place()
         self.gw.place_order(o, silent=drop is not None and not drop.after_ack)
         if drop is not None:
             log.warning("fault: dropping client %s after placeOrder %d", self.client_id, order_id)
             self.close()
 
-    def h_cancelOrder(self, f: list[str]) -> None:
-        self.gw.apply_events(self.gw.engine.cancel(self.client_id or 0, as_int(f[2])))
+    def h_cancelOrder(self, q: rq.CancelOrder) -> None:
+        self.gw.apply_events(self.gw.engine.cancel(self.client_id or 0, q.order_id))
 
-    def h_reqGlobalCancel(self, f: list[str]) -> None:
+    def h_reqGlobalCancel(self, q: rq.ReqGlobalCancel) -> None:
         self.gw.apply_events(self.gw.engine.global_cancel())
 
     def _send_open(self, orders: list[SimOrder]) -> None:
@@ -400,24 +401,24 @@ class Session(threading.Thread):
             msgs += [m.open_order(self.sv, o, spec), m.order_status(o)]
         self.send(*msgs, m.open_order_end())
 
-    def h_reqOpenOrders(self, f: list[str]) -> None:
+    def h_reqOpenOrders(self, q: rq.ReqOpenOrders) -> None:
         self._send_open(self.gw.engine.open_orders(self.client_id))
 
-    def h_reqAllOpenOrders(self, f: list[str]) -> None:
+    def h_reqAllOpenOrders(self, q: rq.ReqAllOpenOrders) -> None:
         self._send_open(self.gw.engine.open_orders())
 
-    def h_reqAutoOpenOrders(self, f: list[str]) -> None:
-        self.subs.auto_open = len(f) > 2 and f[2] == "1"
+    def h_reqAutoOpenOrders(self, q: rq.ReqAutoOpenOrders) -> None:
+        self.subs.auto_open = q.auto_bind
 
-    def h_reqCompletedOrders(self, f: list[str]) -> None:
+    def h_reqCompletedOrders(self, q: rq.ReqCompletedOrders) -> None:
         done = [o for o in self.gw.engine.orders.values() if o.is_done]
         self.send(*[m.completed_order(self.sv, o, self.gw.market.specs[o.con_id]) for o in done],
                   m.completed_orders_end())
 
-    def h_reqExecutions(self, f: list[str]) -> None:
-        f = f + [""] * 10
+    def h_reqExecutions(self, q: rq.ReqExecutions) -> None:
         req_id, cid, acct, since, sym, sec, exch, side = (
-            as_int(f[2]), as_int(f[3]), f[4], f[5], f[6].upper(), f[7].upper(), f[8].upper(), f[9].upper())
+            q.req_id, q.client_id, q.acct_code, q.time, q.symbol.upper(), q.sec_type.upper(),
+            q.exchange.upper(), q.side.upper())
         msgs: list[Message] = []
         for e in self.gw.engine.executions:
             spec = self.gw.market.specs[e.con_id]
@@ -432,65 +433,65 @@ class Session(threading.Thread):
         self.send(*msgs, m.execution_end(req_id))
 
     # --- account ----------------------------------------------------------------------
-    def h_reqPositions(self, f: list[str]) -> None:
+    def h_reqPositions(self, q: rq.ReqPositions) -> None:
         self.subs.positions = True
         self.send(*self.gw.position_msgs(), m.position_end())
 
-    def h_cancelPositions(self, f: list[str]) -> None:
+    def h_cancelPositions(self, q: rq.CancelPositions) -> None:
         self.subs.positions = False
 
-    def h_reqAccountSummary(self, f: list[str]) -> None:
-        req_id = as_int(f[2])
-        tags = [t.strip() for t in (f[4] if len(f) > 4 else "").split(",") if t.strip()]
+    def h_reqAccountSummary(self, q: rq.ReqAccountSummary) -> None:
+        req_id = q.req_id
+        tags = [t.strip() for t in q.tags.split(",") if t.strip()]
         sent: dict[str, str] = {}
         self.subs.acct_summary[req_id] = (tags, sent)
         self.send(*self.gw.summary_msgs(req_id, tags, sent), m.account_summary_end(req_id))
 
-    def h_cancelAccountSummary(self, f: list[str]) -> None:
-        self.subs.acct_summary.pop(as_int(f[2]), None)
+    def h_cancelAccountSummary(self, q: rq.CancelAccountSummary) -> None:
+        self.subs.acct_summary.pop(q.req_id, None)
 
-    def h_reqAccountUpdates(self, f: list[str]) -> None:
-        self.subs.acct_updates = len(f) > 2 and f[2] == "1"
+    def h_reqAccountUpdates(self, q: rq.ReqAccountUpdates) -> None:
+        self.subs.acct_updates = q.subscribe
         if self.subs.acct_updates:
             self.send(*self.gw.account_update_msgs(),
                       m.account_time(time.strftime("%H:%M", time.gmtime())),
                       m.account_download_end(self.gw.account_id))
 
-    def h_reqAccountUpdatesMulti(self, f: list[str]) -> None:
-        req_id = as_int(f[2])
-        model = f[4] if len(f) > 4 else ""
+    def h_reqAccountUpdatesMulti(self, q: rq.ReqAccountUpdatesMulti) -> None:
+        req_id = q.req_id
+        model = q.model_code
         vals = self.gw.account_value_triples()
         self.send(*[m.account_update_multi(req_id, self.gw.account_id, model, k, v, c)
                     for k, v, c in vals], m.account_update_multi_end(req_id))
 
-    def h_cancelAccountUpdatesMulti(self, f: list[str]) -> None:
+    def h_cancelAccountUpdatesMulti(self, q: rq.CancelAccountUpdatesMulti) -> None:
         pass
 
-    def h_reqPositionsMulti(self, f: list[str]) -> None:
-        req_id = as_int(f[2])
+    def h_reqPositionsMulti(self, q: rq.ReqPositionsMulti) -> None:
+        req_id = q.req_id
         acct = self.gw.account
         msgs = [m.position_multi(req_id, acct.account_id, self.gw.market.specs[cid], p.qty, p.avg_cost)
                 for cid, p in acct.positions.items()]
         self.send(*msgs, m.position_multi_end(req_id))
 
-    def h_cancelPositionsMulti(self, f: list[str]) -> None:
+    def h_cancelPositionsMulti(self, q: rq.CancelPositionsMulti) -> None:
         pass
 
-    def h_reqPnL(self, f: list[str]) -> None:
-        req_id = as_int(f[1])
+    def h_reqPnL(self, q: rq.ReqPnL) -> None:
+        req_id = q.req_id
         self.subs.pnl.add(req_id)
         self.send(self.gw.pnl_msg(req_id))
 
-    def h_cancelPnL(self, f: list[str]) -> None:
-        self.subs.pnl.discard(as_int(f[1]))
+    def h_cancelPnL(self, q: rq.CancelPnL) -> None:
+        self.subs.pnl.discard(q.req_id)
 
-    def h_reqPnLSingle(self, f: list[str]) -> None:
-        req_id, con_id = as_int(f[1]), as_int(f[4] if len(f) > 4 else "0")
+    def h_reqPnLSingle(self, q: rq.ReqPnLSingle) -> None:
+        req_id, con_id = q.req_id, q.con_id
         if con_id not in self.gw.market.specs:
             self.error(req_id, 200, NO_SECDEF_TEXT)
             return
         self.subs.pnl_single[req_id] = con_id
         self.send(self.gw.pnl_single_msg(req_id, con_id))
 
-    def h_cancelPnLSingle(self, f: list[str]) -> None:
-        self.subs.pnl_single.pop(as_int(f[1]), None)
+    def h_cancelPnLSingle(self, q: rq.CancelPnLSingle) -> None:
+        self.subs.pnl_single.pop(q.req_id, None)
