@@ -27,6 +27,27 @@ from platform_adapter.models.connection import ConnectionState, ConnectionStatus
 from platform_adapter.utils.rate_limiter import TokenBucket
 
 PROTOBUF_MSG_ID = 200  # ibapi's offset for protobuf message ids
+CLOSED_HINT = ("the gateway may require a newer API version than offered (raise or unpin "
+               "ib_connection.max_client_version, or upgrade ibapi) or an older one (pin "
+               "ib_connection.max_client_version lower, or upgrade the gateway); or its API is not enabled "
+               "('Enable ActiveX and Socket Clients') or this host is not among its Trusted IPs")
+
+
+def _negotiated_version(raw: bytes, offered: str, top: int) -> int:
+    """The server version of the gateway's reply, checked against the offered range."""
+    try:
+        version = int(raw)
+    except ValueError:
+        raise ValueError(f"the gateway answered the offered API versions {offered} with {raw!r}, "
+                         "not a version number: is this port an IB Gateway/TWS API port?") from None
+    if version < MIN_CLIENT_VER:
+        raise ValueError(f"the gateway answered server version {version}, below the offered API versions "
+                         f"{offered}: the gateway is too old for this ibapi (upgrade the gateway)")
+    if version > top:
+        raise ValueError(f"the gateway answered server version {version}, above the offered API versions "
+                         f"{offered}: it requires a newer API than offered (raise or unpin "
+                         "ib_connection.max_client_version, or upgrade ibapi)")
+    return version
 
 
 class IBClient(EClient):  # type: ignore[misc]
@@ -294,22 +315,27 @@ class ConnectionManager:
         return "ok"
 
     def _handshake(self, conn: SocketConnection, deadline: float) -> tuple[int, str, bytes]:
-        """Send ``API\\0`` and the version range; read the two-field version reply."""
+        """Send ``API\\0`` and the version range; read the two-field version reply. A gateway that
+        closes the connection first, or answers a version outside the range, raises an error that
+        names the range and the likely cause."""
         sock = conn.socket
         assert sock is not None
-        conn.sendMsg(b"API\0" + comm.make_initial_msg(f"v{MIN_CLIENT_VER}..{self.config.max_client_version}"))
+        top = self.config.max_client_version
+        offered = f"v{MIN_CLIENT_VER}..{top}"
+        conn.sendMsg(b"API\0" + comm.make_initial_msg(offered))
         buf = bytearray()
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TimeoutError("no version reply from the gateway")
+                raise TimeoutError(f"no version reply from the gateway to the offered API versions {offered}")
             sock.settimeout(remaining)
             try:
                 chunk = sock.recv(65536)
             except TimeoutError:
-                raise TimeoutError("no version reply from the gateway") from None
+                raise TimeoutError(f"no version reply from the gateway to the offered API versions {offered}") from None
             if not chunk:
-                raise OSError("connection closed during the handshake")
+                raise OSError(f"connection closed during the handshake, before the version reply (offered API "
+                              f"versions {offered}): {CLOSED_HINT}")
             buf += chunk
             view = memoryview(buf)
             frames, used = split_frames(buf, view, 0, len(buf))
@@ -317,8 +343,9 @@ class ConnectionManager:
             for i, frame in enumerate(frames):
                 fields = frame.split(b"\0")[:-1]
                 if len(fields) == 2:
+                    version = _negotiated_version(fields[0], offered, top)
                     rest = b"".join(len(f).to_bytes(4, "big") + f for f in frames[i + 1:]) + bytes(buf[used:])
-                    return int(fields[0]), fields[1].decode(), rest
+                    return version, fields[1].decode(), rest
 
     # --- dispatch ---------------------------------------------------------------------------------
     def _handle_frame(self, frame: bytes) -> None:
