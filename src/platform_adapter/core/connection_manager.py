@@ -10,7 +10,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from ibapi import comm
+from ibapi import comm, get_version_string
 from ibapi.client import EClient
 from ibapi.decoder import Decoder
 from ibapi.server_versions import MIN_CLIENT_VER, MIN_SERVER_VER_PROTOBUF
@@ -20,13 +20,14 @@ from platform_adapter.config.settings import IBConnectionConfig, MonitoringConfi
 from platform_adapter.core import ib_codes
 from platform_adapter.core.fast_decode import build_frame_fast_path
 from platform_adapter.core.request_registry import RequestRegistry
-from platform_adapter.core.transport import Dispatcher, Reader, SocketConnection, split_frames
+from platform_adapter.core.transport import Dispatcher, Reader, SocketConnection, frame_label, split_frames
 from platform_adapter.core.wrapper import Wrapper
 from platform_adapter.errors import ContractNotFound, HistoricalQueryCancelled, IBError, NotConnected, PacingViolation
 from platform_adapter.models.connection import ConnectionState, ConnectionStatus
 from platform_adapter.utils.rate_limiter import TokenBucket
 
 PROTOBUF_MSG_ID = 200  # ibapi's offset for protobuf message ids
+IBAPI_VERSION = get_version_string()
 CLOSED_HINT = ("the gateway may require a newer API version than offered (raise or unpin "
                "ib_connection.max_client_version, or upgrade ibapi) or an older one (pin "
                "ib_connection.max_client_version lower, or upgrade the gateway); or its API is not enabled "
@@ -275,7 +276,8 @@ class ConnectionManager:
         fast = build_frame_fast_path(self.wrapper, server_version) if self.use_fast_path else None
         sink = getattr(self.wrapper, "installed_quote_sink", None) if fast is not None else None
         self._dispatcher = Dispatcher(self._handle_frame, fast, sink.commit if sink is not None else None,
-                                      self.config.inline_decode_max_frames)
+                                      self.config.inline_decode_max_frames,
+                                      lambda frame: frame_label(frame, server_version))
         inline = self.config.decode_on_reader  # one thread hop less per message; see README Performance
         self._reader = Reader(conn, self._dispatcher.process if inline else self._dispatcher.deliver,
                               lambda reason: self._on_reader_closed(generation, reason), rest)
@@ -349,22 +351,28 @@ class ConnectionManager:
 
     # --- dispatch ---------------------------------------------------------------------------------
     def _handle_frame(self, frame: bytes) -> None:
+        """Decode one frame with ibapi's decoder. A message id ibapi does not know (or a frame too
+        short for one) is logged and skipped; a body that does not decode raises, and the
+        dispatcher logs it (``frame_label``) and goes on with the next frame."""
         version = self.server_version or 0
-        if version >= MIN_SERVER_VER_PROTOBUF:
-            msg_id = int.from_bytes(frame[:4], "big")
-            body = frame[4:]
-            decoder = self._decoder
-            assert decoder is not None
-            if msg_id > PROTOBUF_MSG_ID:
-                decoder.processProtoBuf(body, msg_id - PROTOBUF_MSG_ID)
-                return
-            decoder.interpret(tuple(body.split(b"\0")[:-1]), msg_id)
-            return
-        cut = frame.index(b"\0")
-        msg_id = int(frame[:cut])
         decoder = self._decoder
         assert decoder is not None
-        decoder.interpret(tuple(frame[cut + 1:].split(b"\0")[:-1]), msg_id)
+        if version >= MIN_SERVER_VER_PROTOBUF:
+            msg_id = int.from_bytes(frame[:4], "big")
+            if msg_id > PROTOBUF_MSG_ID:
+                if len(frame) >= 4 and msg_id - PROTOBUF_MSG_ID in decoder.msgId2handleInfoProtoBuf:
+                    decoder.processProtoBuf(frame[4:], msg_id - PROTOBUF_MSG_ID)
+                    return
+            elif len(frame) >= 4 and msg_id in decoder.msgId2handleInfo:
+                decoder.interpret(tuple(frame[4:].split(b"\0")[:-1]), msg_id)
+                return
+        else:
+            cut = frame.index(b"\0")
+            msg_id = int(frame[:cut])
+            if msg_id in decoder.msgId2handleInfo:
+                decoder.interpret(tuple(frame[cut + 1:].split(b"\0")[:-1]), msg_id)
+                return
+        logger.warning("skipped {}: not a message ibapi {} knows", frame_label(frame, version), IBAPI_VERSION)
 
     def _on_next_valid_id(self, order_id: int) -> None:
         self.next_valid_id = order_id
