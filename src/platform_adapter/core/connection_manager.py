@@ -326,15 +326,12 @@ class ConnectionManager:
         offered = f"v{MIN_CLIENT_VER}..{top}"
         conn.sendMsg(b"API\0" + comm.make_initial_msg(offered))
         buf = bytearray()
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"no version reply from the gateway to the offered API versions {offered}")
+        while (remaining := deadline - time.monotonic()) > 0:
             sock.settimeout(remaining)
             try:
                 chunk = sock.recv(65536)
             except TimeoutError:
-                raise TimeoutError(f"no version reply from the gateway to the offered API versions {offered}") from None
+                break
             if not chunk:
                 raise OSError(f"connection closed during the handshake, before the version reply (offered API "
                               f"versions {offered}): {CLOSED_HINT}")
@@ -348,6 +345,7 @@ class ConnectionManager:
                     version = _negotiated_version(fields[0], offered, top)
                     rest = b"".join(len(f).to_bytes(4, "big") + f for f in frames[i + 1:]) + bytes(buf[used:])
                     return version, fields[1].decode(), rest
+        raise TimeoutError(f"no version reply from the gateway to the offered API versions {offered}")
 
     # --- dispatch ---------------------------------------------------------------------------------
     def _handle_frame(self, frame: bytes) -> None:
