@@ -75,9 +75,11 @@ def logged() -> Iterator[list[str]]:
     logger.remove(sink)
 
 
+@pytest.mark.parametrize("on_reader", [False, True])  # decoded on the dispatcher (or inline), or on the reader
 def test_protobuf_gateway_fast_path_and_an_absurd_length(make_adapter: Any, gw: ProtobufGateway,
-                                                         logged: list[str]) -> None:
-    pa = make_adapter(connect=False, **{"ib_connection.reconnect_max_attempts": 1})
+                                                         logged: list[str], on_reader: bool) -> None:
+    pa = make_adapter(connect=False, **{"ib_connection.reconnect_max_attempts": 1,
+                                        "ib_connection.decode_on_reader": on_reader})
     statuses = Recorder()
     pa.wrapper.on("order_status", statuses)
     assert pa.connection.connect(port=gw.port), pa.connection.last_error
