@@ -14,11 +14,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ibapi.decoder import Decoder
+from ibapi.protobuf.OrderStatus_pb2 import OrderStatus as OrderStatusProto
 from ibapi.protobuf.TickPrice_pb2 import TickPrice as TickPriceProto
 from ibapi.protobuf.TickSize_pb2 import TickSize as TickSizeProto
 from ibapi.server_versions import MIN_SERVER_VER_PROTOBUF, MIN_SERVER_VER_PROTOBUF_MARKET_DATA
+from ibapi.wrapper import EWrapper
 
 from platform_adapter.adapters import quote_sink
+from platform_adapter.core import fast_proto_decode
 from platform_adapter.core.fast_decode import build_frame_fast_path
 from platform_adapter.core.transport import Dispatcher
 from tests.conftest import Recorder
@@ -256,16 +259,39 @@ def test_ticks_a_second_handler_needs_reach_it(tmp_path: Path, monkeypatch: pyte
     assert sink is not None and sink.segments == 0
 
 
+@pytest.mark.parametrize("version", [VERSION, 226])
+@pytest.mark.parametrize("kind", ["price", "size", "order_status"])
 def test_sink_stood_aside_mid_segment_is_committed_before_the_wrapper_runs(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: int, kind: str) -> None:
     pa, ids = subscribed(tmp_path, monkeypatch, "aside")
     sink = pa.market_data.sink
     assert sink is not None
     assert sink.tick_price(ids[0], 1, 5.0, Decimal(3))  # a segment is open (the dispatcher's thread)
     assert sink.open
     pa.wrapper.debug = True  # the sink stands aside while its segment is open
-    fast = build_frame_fast_path(pa.wrapper, VERSION)
-    assert fast is not None and fast(tick_size(ids[0], 3, "8"))
+    fast = build_frame_fast_path(pa.wrapper, version)
+    frames = {"price": tick_price(ids[0], 2, "5.5", "8"), "size": tick_size(ids[0], 3, "8"),
+              "order_status": frame(3, 1, "Submitted", "0", "1", "0", "7", "0", "0", "1", "", "0")}
+    raw = at_version(frames[kind], version)
+    if kind == "order_status" and version >= MIN_SERVER_VER_PROTOBUF_MARKET_DATA:
+        raw = proto_frame(3, OrderStatusProto(orderId=1, status="Submitted", filled="0", remaining="1"))
+    assert fast is not None and fast(raw)
     assert not sink.open and sink.segments == 1
     quote = pa.market_data.get_quote("AAPL")
-    assert (quote.bid, quote.bid_size, quote.ask_size, quote.updates) == (5.0, Decimal(3), Decimal(8), 3)
+    assert (quote.bid, quote.bid_size) == (5.0, Decimal(3))
+    if kind != "order_status":
+        assert quote.ask_size == Decimal(8)
+
+
+def test_the_protobuf_size_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fast_proto_decode, "_CACHE_MAX", 2)
+    seen: list[Any] = []
+
+    class Sizes(EWrapper):  # type: ignore[misc]
+        def tickSize(self, *args: Any) -> None:  # noqa: N802 - ibapi's name
+            seen.append(args)
+
+    decode = fast_proto_decode.build_proto_fast_path(Sizes())[202]
+    for size in ("1", "2", "3", "1"):
+        assert decode(proto_frame(2, TickSizeProto(reqId=1, tickType=0, size=size)))
+    assert [args[2] for args in seen] == [Decimal(1), Decimal(2), Decimal(3), Decimal(1)]

@@ -49,7 +49,6 @@ FAST_MESSAGES = frozenset({TICK_PRICE, TICK_SIZE, TICK_GENERIC, TICK_STRING, REA
                            ORDER_STATUS, OPEN_ORDER})
 
 _UNSET_SIZES = tuple(text.encode() for text in UNSET_SIZE_TEXT)  # decode(Decimal, ...) -> UNSET_DECIMAL
-_SIZE_TICK_FOR = SIZE_TICK_FOR  # the size in a tickPrice is reported as this size tick type (both protocols)
 _NOT_SET = TickTypeEnum.NOT_SET
 _CACHE_MAX = 4096
 
@@ -107,7 +106,7 @@ def _text_fast_path(wrapper: Any, server_version: int) -> FrameFastPath:
     """The text decoders: ``fast(frame)`` for a frame whose first field is the message id."""
     dec, dec_get = _decimal_decoder()
     new = object.__new__
-    size_tick_for = _SIZE_TICK_FOR.get
+    size_tick_for = SIZE_TICK_FOR.get  # the size tick type of a tickPrice
     tick_price_cb = wrapper.tickPrice
     tick_size_cb = wrapper.tickSize
     tick_string_cb = wrapper.tickString

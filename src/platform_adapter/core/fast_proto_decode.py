@@ -2,16 +2,16 @@
 tickSize (202) and orderStatus (203).
 
 ibapi's ``Decoder.processProtoBuf`` parses these with the generated classes (``TickPrice_pb2`` etc.,
-C-fast) and then converts field by field in Python (about 2-4 us per message, twice to three
-times the text fast path). ``build_proto_fast_path(wrapper)`` returns ``{wire id: decode(frame)}``:
-each parses the frame's body into a reused message and calls the same ``EWrapper`` methods with
-arguments equal to ibapi's: a field that is absent is ibapi's "unset" value (``NO_VALID_ID`` for a
-request id, ``UNSET_INTEGER``/``UNSET_DOUBLE``/``UNSET_LONG``/``UNSET_DECIMAL``, ``""``), a size is
-``Decimal(text)``, the ``TickAttrib`` flags come from the attribute mask (an absent mask is
-``UNSET_INTEGER``, all flags set, as in ibapi), and a tickPrice of a bid, ask or last is followed
-by its tickSize. Everything is read before the first wrapper call; a body that does not parse or a
-size that is not a number returns ``False`` with the wrapper untouched, and ibapi's decoder (the
-decoder of record) handles the frame.
+C-fast) and then converts field by field in Python: 2-3.5 us per message, about twice what this
+path takes (``scripts/bench_protobuf_decode.py``). ``build_proto_fast_path(wrapper)`` returns
+``{wire id: decode(frame)}``: each parses the frame's body into a reused message and calls the
+same ``EWrapper`` methods with arguments equal to ibapi's: a field that is absent is ibapi's
+"unset" value (``NO_VALID_ID`` for a request id, ``UNSET_INTEGER``/``UNSET_DOUBLE``/``UNSET_LONG``/
+``UNSET_DECIMAL``, ``""``), a size is ``Decimal(text)``, the ``TickAttrib`` flags come from the
+attribute mask (an absent mask is ``UNSET_INTEGER``, all flags set, as in ibapi), and a tickPrice
+of a bid, ask or last is followed by its tickSize. Everything is read before the first wrapper
+call; a body that does not parse or a size that is not a number returns ``False`` with the wrapper
+untouched, and ibapi's decoder (the decoder of record) handles the frame.
 
 ibapi also hands the parsed message to ``tickPriceProtoBuf``/``tickSizeProtoBuf``/
 ``orderStatusProtoBuf`` first; EWrapper's own versions only log (stdlib logging at INFO), so they
