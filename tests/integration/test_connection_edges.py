@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable, Iterator
 
 import pytest
+from ibapi.decoder import Decoder
 
 from platform_adapter import ConnectionState, PlatformAdapter
 from platform_adapter.errors import ContractNotFound, IBError, PacingViolation
@@ -129,6 +130,9 @@ def test_protobuf_frames_go_to_the_protobuf_decoder(pa: PlatformAdapter) -> None
     calls: list[tuple] = []
 
     class Probe:
+        msgId2handleInfo = Decoder.msgId2handleInfo  # noqa: N815 - ibapi's names: the ids it decodes
+        msgId2handleInfoProtoBuf = Decoder.msgId2handleInfoProtoBuf  # noqa: N815
+
         def processProtoBuf(self, body: bytes, msg_id: int) -> None:  # noqa: N802
             calls.append(("proto", body, msg_id))
 

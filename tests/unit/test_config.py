@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ibapi.server_versions import MAX_CLIENT_VER
 
 from platform_adapter.config.settings import DEFAULT_CONFIG_PATH, load_settings
 from platform_adapter.errors import ConfigError
@@ -78,6 +79,9 @@ def test_account_id_is_masked_in_repr() -> None:
         ({"ib_connection": {"reconnect_backoff": -2.0}}, "ib_connection.reconnect_backoff"),
         ({"ib_connection": {"auto_reconnect": "yes"}}, "ib_connection.auto_reconnect"),
         ({"ib_connection": {"host": ""}}, "ib_connection.host"),
+        ({"ib_connection": {"max_client_version": 99}}, "ib_connection.max_client_version"),
+        ({"ib_connection": {"max_client_version": MAX_CLIENT_VER + 1}}, "ib_connection.max_client_version"),
+        ({"ib_connection": {"max_client_version": "226"}}, "ib_connection.max_client_version"),
         ({"ib_connection": {"bogus": 1}}, "ib_connection.bogus"),
         ({"logging": {"level": "LOUD"}}, "logging.level"),
         ({"market_data": {"rate_limit_requests_per_second": 80}}, "market_data.rate_limit_requests_per_second"),
@@ -95,6 +99,19 @@ def test_invalid_values_name_the_key(tmp_path: Path, data: dict, key: str) -> No
         load_settings(write(tmp_path, data), env_file=os.devnull, use_environ=False)
     assert info.value.key == key
     assert key in str(info.value)
+
+
+def test_max_client_version_defaults_to_ibapis_maximum_and_may_be_pinned_lower(tmp_path: Path) -> None:
+    assert load_settings(env_file=os.devnull, use_environ=False).ib_connection.max_client_version == MAX_CLIENT_VER
+    for pinned in (100, 176, 200, MAX_CLIENT_VER):
+        s = load_settings(write(tmp_path, {"ib_connection": {"max_client_version": pinned}}), env_file=os.devnull,
+                          use_environ=False)
+        assert s.ib_connection.max_client_version == pinned
+    for bad in (99, MAX_CLIENT_VER + 1, 300):
+        with pytest.raises(ConfigError) as info:
+            load_settings(env_file=os.devnull, use_environ=False, overrides={"ib_connection.max_client_version": bad})
+        assert info.value.key == "ib_connection.max_client_version"
+        assert f"100..{MAX_CLIENT_VER}" in str(info.value) and f"got {bad}" in str(info.value)
 
 
 def test_bad_env_value_names_the_variable(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
-"""The placeOrder template encoder: for every order it takes, the text is byte for byte the text
-ibapi's own placeOrder would send; anything it cannot render exactly is left to ibapi."""
+"""The placeOrder template encoder: for every order it takes, the text (below server version 203)
+or the protobuf body (203 on) is byte for byte what ibapi's own placeOrder would send, and so is the
+whole frame; anything it cannot render exactly is left to ibapi."""
 
 from __future__ import annotations
 
@@ -10,12 +11,21 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ibapi.client import EClient
 from ibapi.const import UNSET_DOUBLE
 from ibapi.contract import Contract
-from ibapi.server_versions import MIN_CLIENT_VER, MIN_SERVER_VER_FRACTIONAL_POSITIONS, MIN_SERVER_VER_PROTOBUF
+from ibapi.server_versions import (
+    MAX_CLIENT_VER,
+    MIN_CLIENT_VER,
+    MIN_SERVER_VER_FRACTIONAL_POSITIONS,
+    MIN_SERVER_VER_PROTOBUF,
+    MIN_SERVER_VER_PROTOBUF_PLACE_ORDER,
+)
+from ibapi.wrapper import EWrapper
 
 from platform_adapter.adapters import order_encoding
-from platform_adapter.adapters.order_encoding import PlaceOrderEncoder, ibapi_text
+from platform_adapter.adapters.order_encoding import PlaceOrderEncoder, ibapi_body, ibapi_text
+from platform_adapter.adapters.order_models import build_ib_order
 from platform_adapter.models.contract import ContractSpec
 from platform_adapter.models.order import OrderAction, OrderRequest, OrderType, TimeInForce
 
@@ -44,8 +54,10 @@ QUANTITIES = st.one_of(st.integers(1, 10**7).map(Decimal), st.sampled_from([Deci
 TEXT = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=30)
 ODD_TEXT = st.one_of(TEXT, st.sampled_from(["tab\there", "é", "line\nbreak", "{}", "\\0"]))
 VERSIONS = st.one_of(st.sampled_from([MIN_CLIENT_VER, MIN_SERVER_VER_FRACTIONAL_POSITIONS - 1,
-                                      MIN_SERVER_VER_FRACTIONAL_POSITIONS, 173, 176, 187, 200]),
-                     st.integers(MIN_CLIENT_VER, MIN_SERVER_VER_PROTOBUF - 1))
+                                      MIN_SERVER_VER_FRACTIONAL_POSITIONS, 173, 176, 187, 200, 201, 202]),
+                     st.integers(MIN_CLIENT_VER, MIN_SERVER_VER_PROTOBUF_PLACE_ORDER - 1))
+PROTO_VERSIONS = st.integers(MIN_SERVER_VER_PROTOBUF_PLACE_ORDER, MAX_CLIENT_VER)
+ODD_PRICES = st.one_of(PRICES, st.sampled_from([UNSET_DOUBLE, float("inf"), float("-inf"), 0.0, -1.5, 2147483647.0]))
 
 
 @st.composite
@@ -76,7 +88,7 @@ def test_template_text_is_ibapis_text_or_none(request: OrderRequest, version: in
 def test_ordinary_orders_on_current_servers_take_the_template(request: OrderRequest, order_id: int) -> None:
     encoder = PlaceOrderEncoder()
     c = contract("stock")
-    for version in (176, 187, 200):
+    for version in (176, 187, 200, 201, 202):
         text = encoder.text(version, "AAPL", c, order_id, request)
         if request.limit_price == 2147483647.0 or request.stop_price == 2147483647.0:
             assert text is None  # ibapi sends that price as "unset": left to ibapi
@@ -117,13 +129,20 @@ def test_tabs_and_newlines_are_printable_to_ibapi_and_rendered_as_it_does() -> N
     assert encoder.text(176, "AAPL", contract("stock"), 5, request) == ibapi_text(176, 5, contract("stock"), request)
 
 
-def test_protobuf_servers_and_unknown_versions_go_to_ibapi() -> None:
+def test_the_text_and_protobuf_encoders_keep_to_their_versions() -> None:
     encoder = PlaceOrderEncoder()
     request = OrderRequest(ContractSpec("AAPL"), OrderAction.BUY, Decimal(1), OrderType.MARKET, None, None,
                            TimeInForce.DAY, False, "", "pa-1")
-    for version in (MIN_SERVER_VER_PROTOBUF, MIN_CLIENT_VER - 1, None):
+    for version in (MIN_SERVER_VER_PROTOBUF_PLACE_ORDER, MIN_CLIENT_VER - 1, None):
         assert encoder.text(version, "AAPL", contract("stock"), 5, request) is None  # type: ignore[arg-type]
-    assert encoder.fallbacks == 3
+    for version in (MIN_SERVER_VER_PROTOBUF_PLACE_ORDER - 1, None):
+        assert encoder.body(version, "AAPL", contract("stock"), 5, request) is None  # type: ignore[arg-type]
+    assert encoder.encode(None, "AAPL", contract("stock"), 5, request) is None  # type: ignore[arg-type]
+    assert encoder.fallbacks == 6
+    assert encoder.text(MIN_SERVER_VER_PROTOBUF, "AAPL", contract("stock"), 5, request) is not None
+    for version, kind in ((MIN_SERVER_VER_PROTOBUF_PLACE_ORDER - 1, str), (MIN_SERVER_VER_PROTOBUF_PLACE_ORDER, bytes)):
+        message = encoder.encode(version, "AAPL", contract("stock"), 5, request)
+        assert message is not None and isinstance(message.body, kind)
 
 
 def test_a_template_that_fails_its_probes_is_never_used(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -151,3 +170,105 @@ def test_a_shape_ibapi_refuses_is_left_to_ibapi(monkeypatch: pytest.MonkeyPatch)
                            TimeInForce.DAY, False, "", "pa-1")
     assert encoder.text(MIN_CLIENT_VER, "ISIN", c, 5, request) is None
     assert ibapi_text(MIN_CLIENT_VER, 5, c, request) is None
+
+
+# --- protobuf (server version 203 on) -------------------------------------------------------------------
+@st.composite
+def odd_requests(draw: st.DrawFn) -> OrderRequest:
+    order_type = draw(st.sampled_from(list(TYPES)))
+    limit, stop = TYPES[order_type]
+    text = st.one_of(ODD_TEXT, st.text(max_size=8))
+    return OrderRequest(ContractSpec("AAPL"), draw(st.sampled_from(list(OrderAction))), draw(QUANTITIES), order_type,
+                        draw(ODD_PRICES) if limit else None, draw(ODD_PRICES) if stop else None,
+                        draw(st.sampled_from(list(TimeInForce))), draw(st.booleans()), draw(text), draw(text))
+
+
+@settings(max_examples=300, deadline=None)
+@given(request=odd_requests(), version=PROTO_VERSIONS, kind=st.sampled_from(["stock", "forex", "future", "option"]),
+       order_id=st.one_of(st.integers(1, 2**31 - 1), st.sampled_from([0, 2**31 - 1])))
+def test_protobuf_body_is_ibapis_bytes(request: OrderRequest, version: int, kind: str, order_id: int) -> None:
+    encoder = PlaceOrderEncoder()
+    c = contract(kind)
+    body = encoder.body(version, kind, c, order_id, request)
+    assert body is not None and encoder.fast == 1  # every value renders exactly: nothing is left to ibapi
+    assert body == ibapi_body(version, order_id, c, request)
+
+
+@settings(max_examples=100, deadline=None)
+@given(requests_=st.lists(odd_requests(), min_size=2, max_size=8), version=PROTO_VERSIONS)
+def test_one_protobuf_template_per_shape_serves_many_orders(requests_: list[OrderRequest], version: int) -> None:
+    encoder = PlaceOrderEncoder()
+    c = contract("stock")
+    for order_id, request in enumerate(requests_, 1):
+        assert encoder.body(version, "AAPL", c, order_id, request) == ibapi_body(version, order_id, c, request)
+    shapes = {(r.order_type, r.limit_price is not None, r.stop_price is not None, r.outside_rth) for r in requests_}
+    assert len(encoder._proto_templates) == len(shapes)
+
+
+class _Conn:
+    """Keeps the bytes an EClient would write to its socket."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def sendMsg(self, msg: bytes) -> int:  # noqa: N802 - ibapi's name
+        self.sent.append(msg)
+        return len(msg)
+
+    def isConnected(self) -> bool:  # noqa: N802 - ibapi's name
+        return True
+
+
+def _client(server_version: int) -> tuple[EClient, _Conn]:
+    client = EClient(EWrapper())
+    client.conn = _Conn()
+    client.serverVersion_ = server_version
+    client.setConnState(EClient.CONNECTED)
+    return client, client.conn
+
+
+@pytest.mark.parametrize("version", [176, 200, 201, 202, 203, 204, 213, MAX_CLIENT_VER])
+@pytest.mark.parametrize("order_type", list(TYPES))
+def test_the_frame_sent_is_the_frame_stock_ibapi_sends(version: int, order_type: OrderType) -> None:
+    limit, stop = TYPES[order_type]
+    request = OrderRequest(ContractSpec("AAPL"), OrderAction.SELL, Decimal("12.5"), order_type,
+                           101.25 if limit else None, 99.5 if stop else None, TimeInForce.GTC, True, "DU123", "pa-7")
+    stock, stock_conn = _client(version)
+    stock.placeOrder(42, contract("stock"), build_ib_order(request))
+    ours, our_conn = _client(version)
+    message = PlaceOrderEncoder().encode(version, "AAPL", contract("stock"), 42, request)
+    assert message is not None
+    message.send(ours)
+    assert our_conn.sent == stock_conn.sent and len(stock_conn.sent) == 1
+    binary_id = version >= MIN_SERVER_VER_PROTOBUF
+    wire_id = int.from_bytes(stock_conn.sent[0][4:8], "big") if binary_id else None
+    assert wire_id == (203 if version >= MIN_SERVER_VER_PROTOBUF_PLACE_ORDER else 3 if binary_id else None)
+
+
+def test_a_protobuf_template_that_fails_its_probes_is_never_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = order_encoding.createPlaceOrderRequestProto
+
+    def broken(*args: Any) -> Any:
+        message = real(*args)
+        message.order.hidden = True  # one wrong field
+        return message
+
+    monkeypatch.setattr(order_encoding, "createPlaceOrderRequestProto", broken)
+    encoder = PlaceOrderEncoder()
+    request = OrderRequest(ContractSpec("AAPL"), OrderAction.BUY, Decimal(1), OrderType.MARKET, None, None,
+                           TimeInForce.DAY, False, "", "pa-1")
+    assert encoder.encode(MAX_CLIENT_VER, "AAPL", contract("stock"), 5, request) is None
+    assert encoder.body(MAX_CLIENT_VER, "AAPL", contract("stock"), 6, request) is None
+    assert encoder._proto_templates == {(MAX_CLIENT_VER, "AAPL", "MKT", False, False, False): None}
+    assert encoder.fallbacks == 2
+
+
+def test_a_value_protobuf_refuses_is_left_to_ibapi() -> None:
+    encoder = PlaceOrderEncoder()
+    request = OrderRequest(ContractSpec("AAPL"), OrderAction.BUY, Decimal(1), OrderType.MARKET, None, None,
+                           TimeInForce.DAY, False, "DU\ud8001", "pa-1")
+    assert encoder.body(MAX_CLIENT_VER, "AAPL", contract("stock"), 5, request) is None
+    assert encoder.fallbacks == 1
+    stock, _ = _client(MAX_CLIENT_VER)
+    with pytest.raises(UnicodeEncodeError):  # what ibapi does with it
+        stock.placeOrder(5, contract("stock"), build_ib_order(request))

@@ -14,12 +14,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ibapi.decoder import Decoder
+from ibapi.protobuf.OrderStatus_pb2 import OrderStatus as OrderStatusProto
+from ibapi.protobuf.TickPrice_pb2 import TickPrice as TickPriceProto
+from ibapi.protobuf.TickSize_pb2 import TickSize as TickSizeProto
+from ibapi.server_versions import MIN_SERVER_VER_PROTOBUF, MIN_SERVER_VER_PROTOBUF_MARKET_DATA
+from ibapi.wrapper import EWrapper
 
 from platform_adapter.adapters import quote_sink
+from platform_adapter.core import fast_proto_decode
 from platform_adapter.core.fast_decode import build_frame_fast_path
 from platform_adapter.core.transport import Dispatcher
 from tests.conftest import Recorder
 from tests.unit.test_market_data import Env, make_pa, req_ids
+from tests.wire import binary_id, ibapi_decode, proto_frame
 
 VERSION = 176
 UNKNOWN_REQ = 999_999
@@ -41,17 +48,16 @@ def tick_size(req_id: int, tick_type: int, size: str) -> bytes:
     return frame(2, 6, req_id, tick_type, size)
 
 
-def run_frames(pa: Env, batches: list[list[bytes]]) -> Dispatcher:
+def run_frames(pa: Env, batches: list[list[bytes]], version: int = VERSION) -> Dispatcher:
     """Feed ``batches`` through the dispatcher loop (fast path, quote sink, ibapi's Decoder) on
     this thread, as the connection's dispatcher thread would."""
-    decoder = Decoder(pa.wrapper, VERSION)
+    decoder = Decoder(pa.wrapper, version)
 
     def handle(raw: bytes) -> None:
-        cut = raw.index(b"\0")
-        decoder.interpret(tuple(raw[cut + 1:].split(b"\0")[:-1]), int(raw[:cut]))
+        ibapi_decode(decoder, raw, version)
 
     sink = pa.wrapper.installed_quote_sink
-    dispatcher = Dispatcher(handle, build_frame_fast_path(pa.wrapper, VERSION), sink.commit if sink else None)
+    dispatcher = Dispatcher(handle, build_frame_fast_path(pa.wrapper, version), sink.commit if sink else None)
     for batch in batches:
         dispatcher.queue.put(batch)
     dispatcher.queue.put(None)
@@ -103,18 +109,43 @@ def streams(draw: st.DrawFn) -> tuple[list[tuple[Any, ...]], list[int]]:
     return specs, cuts
 
 
-def encode(specs: list[tuple[Any, ...]], ids: list[int], cuts: list[int]) -> list[list[bytes]]:
+def at_version(text_frame: bytes, version: int) -> bytes:
+    """A text frame as a gateway at ``version`` sends it: with a binary id from 201, and a tickPrice
+    or tickSize as protobuf from 206 (an empty text field: the field absent)."""
+    if version < MIN_SERVER_VER_PROTOBUF:
+        return text_frame
+    f = text_frame.split(b"\0")
+    if f[0] not in (b"1", b"2") or version < MIN_SERVER_VER_PROTOBUF_MARKET_DATA:
+        return binary_id(text_frame)
+    message: Any
+    if f[0] == b"1":
+        message = TickPriceProto(reqId=int(f[2]), tickType=int(f[3]), attrMask=int(f[6]))
+        if f[4]:
+            message.price = float(f[4])
+        size = f[5]
+    else:
+        message = TickSizeProto(reqId=int(f[2]), tickType=int(f[3]))
+        size = f[4]
+    if size:
+        message.size = size.decode()
+    return proto_frame(int(f[0]), message)
+
+
+def encode(specs: list[tuple[Any, ...]], ids: list[int], cuts: list[int], version: int = VERSION
+           ) -> list[list[bytes]]:
+    """The frames of ``specs`` as a gateway at ``version`` sends them, cut into batches."""
     frames = []
     for spec in specs:
         req = ids[spec[1]] if spec[1] < len(ids) else UNKNOWN_REQ
         if spec[0] == "price":
-            frames.append(tick_price(req, spec[2], spec[3], spec[4], spec[5]))
+            text = tick_price(req, spec[2], spec[3], spec[4], spec[5])
         elif spec[0] == "size":
-            frames.append(tick_size(req, spec[2], spec[3]))
+            text = tick_size(req, spec[2], spec[3])
         elif spec[0] == "stamp":
-            frames.append(frame(46, 6, req, 45, spec[2]))
+            text = frame(46, 6, req, 45, spec[2])
         else:
-            frames.append(frame(58, 1, req, spec[2]))
+            text = frame(58, 1, req, spec[2])
+        frames.append(at_version(text, version))
     batches, start = [], 0
     for cut in [*cuts, len(frames)]:
         batches.append(frames[start:cut])
@@ -124,10 +155,11 @@ def encode(specs: list[tuple[Any, ...]], ids: list[int], cuts: list[int]) -> lis
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(stream=streams(), segment=st.sampled_from([1, 3, 256]))
+@pytest.mark.parametrize("version", [VERSION, 203, 226])  # text; text with a binary id; protobuf ticks
 def test_sink_leaves_every_line_as_the_wrapper_path_does(tmp_path_factory: pytest.TempPathFactory,
                                                          monkeypatch: pytest.MonkeyPatch,
                                                          stream: tuple[list[tuple[Any, ...]], list[int]],
-                                                         segment: int) -> None:
+                                                         segment: int, version: int) -> None:
     specs, cuts = stream
     base = tmp_path_factory.mktemp("sink")
     with monkeypatch.context() as patch:
@@ -136,8 +168,8 @@ def test_sink_leaves_every_line_as_the_wrapper_path_does(tmp_path_factory: pytes
         slow, slow_ids = subscribed(base, patch, "slow")
         slow.wrapper.on("tick_price", noop)  # the sink stands aside: every tick takes the Wrapper path
         assert fast.wrapper.quote_sink is not None and slow.wrapper.quote_sink is None and ids == slow_ids
-        run_frames(fast, encode(specs, ids, cuts))
-        run_frames(slow, encode(specs, ids, cuts))
+        run_frames(fast, encode(specs, ids, cuts, version), version)
+        run_frames(slow, encode(specs, ids, cuts, version), version)
     assert line_state(fast) == line_state(slow)
     assert fast.market_data._ticks == slow.market_data._ticks
     assert fast.events.queue_length == slow.events.queue_length  # the same conflated deliveries queued
@@ -147,16 +179,18 @@ def test_sink_leaves_every_line_as_the_wrapper_path_does(tmp_path_factory: pytes
         assert sink.segments > 0
 
 
+@pytest.mark.parametrize("version", [VERSION, 201, 226])
 def test_burst_is_applied_in_segments_and_the_lock_is_free_after_each_batch(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: int) -> None:
     pa, ids = subscribed(tmp_path, monkeypatch, "burst")
     aapl = ids[0]
     frames = []
     for i in range(1000):
-        frames.append(tick_price(aapl, 1 if i % 2 else 2, f"{100 + i / 100:.2f}", str(100 + i)))
-        frames.append(tick_size(aapl, 8, str(5000 + i)))
+        frames.append(at_version(tick_price(aapl, 1 if i % 2 else 2, f"{100 + i / 100:.2f}", str(100 + i)), version))
+        frames.append(at_version(tick_size(aapl, 8, str(5000 + i)), version))
     monkeypatch.setattr(quote_sink, "SEGMENT", 256)
-    run_frames(pa, [frames[:700], frames[700:]])
+    dispatcher = run_frames(pa, [frames[:700], frames[700:]], version)
+    assert dispatcher.fast_messages == 2000
     sink = pa.market_data.sink
     assert sink is not None
     # 700 = 256 + 256 + 188 and 1300 = 5 * 256 + 20: a segment never spans a batch
@@ -225,16 +259,39 @@ def test_ticks_a_second_handler_needs_reach_it(tmp_path: Path, monkeypatch: pyte
     assert sink is not None and sink.segments == 0
 
 
+@pytest.mark.parametrize("version", [VERSION, 226])
+@pytest.mark.parametrize("kind", ["price", "size", "order_status"])
 def test_sink_stood_aside_mid_segment_is_committed_before_the_wrapper_runs(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: int, kind: str) -> None:
     pa, ids = subscribed(tmp_path, monkeypatch, "aside")
     sink = pa.market_data.sink
     assert sink is not None
     assert sink.tick_price(ids[0], 1, 5.0, Decimal(3))  # a segment is open (the dispatcher's thread)
     assert sink.open
     pa.wrapper.debug = True  # the sink stands aside while its segment is open
-    fast = build_frame_fast_path(pa.wrapper, VERSION)
-    assert fast is not None and fast(tick_size(ids[0], 3, "8"))
+    fast = build_frame_fast_path(pa.wrapper, version)
+    frames = {"price": tick_price(ids[0], 2, "5.5", "8"), "size": tick_size(ids[0], 3, "8"),
+              "order_status": frame(3, 1, "Submitted", "0", "1", "0", "7", "0", "0", "1", "", "0")}
+    raw = at_version(frames[kind], version)
+    if kind == "order_status" and version >= MIN_SERVER_VER_PROTOBUF_MARKET_DATA:
+        raw = proto_frame(3, OrderStatusProto(orderId=1, status="Submitted", filled="0", remaining="1"))
+    assert fast is not None and fast(raw)
     assert not sink.open and sink.segments == 1
     quote = pa.market_data.get_quote("AAPL")
-    assert (quote.bid, quote.bid_size, quote.ask_size, quote.updates) == (5.0, Decimal(3), Decimal(8), 3)
+    assert (quote.bid, quote.bid_size) == (5.0, Decimal(3))
+    if kind != "order_status":
+        assert quote.ask_size == Decimal(8)
+
+
+def test_the_protobuf_size_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fast_proto_decode, "_CACHE_MAX", 2)
+    seen: list[Any] = []
+
+    class Sizes(EWrapper):  # type: ignore[misc]
+        def tickSize(self, *args: Any) -> None:  # noqa: N802 - ibapi's name
+            seen.append(args)
+
+    decode = fast_proto_decode.build_proto_fast_path(Sizes())[202]
+    for size in ("1", "2", "3", "1"):
+        assert decode(proto_frame(2, TickSizeProto(reqId=1, tickType=0, size=size)))
+    assert [args[2] for args in seen] == [Decimal(1), Decimal(2), Decimal(3), Decimal(1)]

@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
-from ibapi.message import OUT
 from ibapi.order_cancel import OrderCancel
 from loguru import logger
 
@@ -292,9 +291,9 @@ class OrderExecutionAdapter(BaseAdapter):
         try:
             journal.record_request(order_id, request, client_id)
             contract = self._ib_contract(info)
-            text = self.encoder.text(client.serverVersion(), info, contract, order_id, request)
-            if text is not None and client.isConnected():
-                client.sendMsg(OUT.PLACE_ORDER, text)  # the same text ibapi's placeOrder would send
+            message = self.encoder.encode(client.serverVersion(), info, contract, order_id, request)
+            if message is not None and client.isConnected():
+                message.send(client)  # the same text or protobuf body ibapi's placeOrder would send
             else:
                 client.placeOrder(order_id, contract, build_ib_order(request))
         except OSError as exc:

@@ -17,6 +17,7 @@ from typing import Any, get_type_hints
 
 import yaml
 from dotenv import dotenv_values
+from ibapi.server_versions import MAX_CLIENT_VER, MIN_CLIENT_VER
 
 from platform_adapter.errors import ConfigError
 
@@ -39,7 +40,7 @@ class IBConnectionConfig:
     reconnect_max_delay: float = 60.0
     reconnect_jitter: float = 0.1
     account_id: str = field(default="", repr=False)
-    max_client_version: int = 200
+    max_client_version: int = MAX_CLIENT_VER  # offer v100..this; the installed ibapi's maximum unless pinned
     client_id_retry: bool = False
     request_timeout: float = 30.0
     gc_freeze: bool = False  # gc.freeze() after each connect: fewer, shorter GC pauses (process-wide)
@@ -297,7 +298,9 @@ def _validate(s: Settings) -> None:
     _require(c.reconnect_max_delay >= c.reconnect_backoff, "ib_connection.reconnect_max_delay",
              "must be >= reconnect_backoff")
     _require(0 <= c.reconnect_jitter <= 1, "ib_connection.reconnect_jitter", "must be between 0 and 1")
-    _require(100 <= c.max_client_version <= 300, "ib_connection.max_client_version", "must be 100..300")
+    _require(MIN_CLIENT_VER <= c.max_client_version <= MAX_CLIENT_VER, "ib_connection.max_client_version",
+             f"must be {MIN_CLIENT_VER}..{MAX_CLIENT_VER} (the versions the installed ibapi speaks), "
+             f"got {c.max_client_version}")
     _require(isinstance(c.inline_decode_max_frames, int) and c.inline_decode_max_frames >= 0,
              "ib_connection.inline_decode_max_frames", f"must be an integer >= 0, got {c.inline_decode_max_frames!r}")
     _require(m.max_simultaneous_subscriptions > 0, "market_data.max_simultaneous_subscriptions", "must be > 0")

@@ -10,7 +10,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from ibapi import comm
+from ibapi import comm, get_version_string
 from ibapi.client import EClient
 from ibapi.decoder import Decoder
 from ibapi.server_versions import MIN_CLIENT_VER, MIN_SERVER_VER_PROTOBUF
@@ -20,13 +20,35 @@ from platform_adapter.config.settings import IBConnectionConfig, MonitoringConfi
 from platform_adapter.core import ib_codes
 from platform_adapter.core.fast_decode import build_frame_fast_path
 from platform_adapter.core.request_registry import RequestRegistry
-from platform_adapter.core.transport import Dispatcher, Reader, SocketConnection, split_frames
+from platform_adapter.core.transport import Dispatcher, Reader, SocketConnection, frame_label, split_frames
 from platform_adapter.core.wrapper import Wrapper
 from platform_adapter.errors import ContractNotFound, HistoricalQueryCancelled, IBError, NotConnected, PacingViolation
 from platform_adapter.models.connection import ConnectionState, ConnectionStatus
 from platform_adapter.utils.rate_limiter import TokenBucket
 
 PROTOBUF_MSG_ID = 200  # ibapi's offset for protobuf message ids
+IBAPI_VERSION = get_version_string()
+CLOSED_HINT = ("the gateway may require a newer API version than offered (raise or unpin "
+               "ib_connection.max_client_version, or upgrade ibapi) or an older one (pin "
+               "ib_connection.max_client_version lower, or upgrade the gateway); or its API is not enabled "
+               "('Enable ActiveX and Socket Clients') or this host is not among its Trusted IPs")
+
+
+def _negotiated_version(raw: bytes, offered: str, top: int) -> int:
+    """The server version of the gateway's reply, checked against the offered range."""
+    try:
+        version = int(raw)
+    except ValueError:
+        raise ValueError(f"the gateway answered the offered API versions {offered} with {raw!r}, "
+                         "not a version number: is this port an IB Gateway/TWS API port?") from None
+    if version < MIN_CLIENT_VER:
+        raise ValueError(f"the gateway answered server version {version}, below the offered API versions "
+                         f"{offered}: the gateway is too old for this ibapi (upgrade the gateway)")
+    if version > top:
+        raise ValueError(f"the gateway answered server version {version}, above the offered API versions "
+                         f"{offered}: it requires a newer API than offered (raise or unpin "
+                         "ib_connection.max_client_version, or upgrade ibapi)")
+    return version
 
 
 class IBClient(EClient):  # type: ignore[misc]
@@ -254,7 +276,8 @@ class ConnectionManager:
         fast = build_frame_fast_path(self.wrapper, server_version) if self.use_fast_path else None
         sink = getattr(self.wrapper, "installed_quote_sink", None) if fast is not None else None
         self._dispatcher = Dispatcher(self._handle_frame, fast, sink.commit if sink is not None else None,
-                                      self.config.inline_decode_max_frames)
+                                      self.config.inline_decode_max_frames,
+                                      lambda frame: frame_label(frame, server_version))
         inline = self.config.decode_on_reader  # one thread hop less per message; see README Performance
         self._reader = Reader(conn, self._dispatcher.process if inline else self._dispatcher.deliver,
                               lambda reason: self._on_reader_closed(generation, reason), rest)
@@ -294,22 +317,24 @@ class ConnectionManager:
         return "ok"
 
     def _handshake(self, conn: SocketConnection, deadline: float) -> tuple[int, str, bytes]:
-        """Send ``API\\0`` and the version range; read the two-field version reply."""
+        """Send ``API\\0`` and the version range; read the two-field version reply. A gateway that
+        closes the connection first, or answers a version outside the range, raises an error that
+        names the range and the likely cause."""
         sock = conn.socket
         assert sock is not None
-        conn.sendMsg(b"API\0" + comm.make_initial_msg(f"v{MIN_CLIENT_VER}..{self.config.max_client_version}"))
+        top = self.config.max_client_version
+        offered = f"v{MIN_CLIENT_VER}..{top}"
+        conn.sendMsg(b"API\0" + comm.make_initial_msg(offered))
         buf = bytearray()
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError("no version reply from the gateway")
+        while (remaining := deadline - time.monotonic()) > 0:
             sock.settimeout(remaining)
             try:
                 chunk = sock.recv(65536)
             except TimeoutError:
-                raise TimeoutError("no version reply from the gateway") from None
+                break
             if not chunk:
-                raise OSError("connection closed during the handshake")
+                raise OSError(f"connection closed during the handshake, before the version reply (offered API "
+                              f"versions {offered}): {CLOSED_HINT}")
             buf += chunk
             view = memoryview(buf)
             frames, used = split_frames(buf, view, 0, len(buf))
@@ -317,27 +342,35 @@ class ConnectionManager:
             for i, frame in enumerate(frames):
                 fields = frame.split(b"\0")[:-1]
                 if len(fields) == 2:
+                    version = _negotiated_version(fields[0], offered, top)
                     rest = b"".join(len(f).to_bytes(4, "big") + f for f in frames[i + 1:]) + bytes(buf[used:])
-                    return int(fields[0]), fields[1].decode(), rest
+                    return version, fields[1].decode(), rest
+        raise TimeoutError(f"no version reply from the gateway to the offered API versions {offered}")
 
     # --- dispatch ---------------------------------------------------------------------------------
     def _handle_frame(self, frame: bytes) -> None:
+        """Decode one frame with ibapi's decoder. A message id ibapi does not know (or a frame too
+        short for one) is logged and skipped; a body that does not decode raises, and the
+        dispatcher logs it (``frame_label``) and goes on with the next frame."""
         version = self.server_version or 0
-        if version >= MIN_SERVER_VER_PROTOBUF:
-            msg_id = int.from_bytes(frame[:4], "big")
-            body = frame[4:]
-            decoder = self._decoder
-            assert decoder is not None
-            if msg_id > PROTOBUF_MSG_ID:
-                decoder.processProtoBuf(body, msg_id - PROTOBUF_MSG_ID)
-                return
-            decoder.interpret(tuple(body.split(b"\0")[:-1]), msg_id)
-            return
-        cut = frame.index(b"\0")
-        msg_id = int(frame[:cut])
         decoder = self._decoder
         assert decoder is not None
-        decoder.interpret(tuple(frame[cut + 1:].split(b"\0")[:-1]), msg_id)
+        if version >= MIN_SERVER_VER_PROTOBUF:
+            msg_id = int.from_bytes(frame[:4], "big")
+            if msg_id > PROTOBUF_MSG_ID:
+                if len(frame) >= 4 and msg_id - PROTOBUF_MSG_ID in decoder.msgId2handleInfoProtoBuf:
+                    decoder.processProtoBuf(frame[4:], msg_id - PROTOBUF_MSG_ID)
+                    return
+            elif len(frame) >= 4 and msg_id in decoder.msgId2handleInfo:
+                decoder.interpret(tuple(frame[4:].split(b"\0")[:-1]), msg_id)
+                return
+        else:
+            cut = frame.index(b"\0")
+            msg_id = int(frame[:cut])
+            if msg_id in decoder.msgId2handleInfo:
+                decoder.interpret(tuple(frame[cut + 1:].split(b"\0")[:-1]), msg_id)
+                return
+        logger.warning("skipped {}: not a message ibapi {} knows", frame_label(frame, version), IBAPI_VERSION)
 
     def _on_next_valid_id(self, order_id: int) -> None:
         self.next_valid_id = order_id

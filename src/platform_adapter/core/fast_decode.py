@@ -1,9 +1,14 @@
-"""A fast path for the hot market-data messages of the text protocol (server versions < 201).
+"""A fast path for the hot market-data and order messages, at every server version.
 
 ``build_frame_fast_path(wrapper, server_version)`` returns ``fast(frame) -> bool``, which the
 transport's dispatcher calls on each frame before ``ConnectionManager._handle_frame``;
 ``build_fast_path`` wraps it with an ``(msg_id, frame)`` signature (for the equivalence tests).
-It decodes tickPrice (1), tickSize (2), tickGeneric (45),
+From server version 201 each frame starts with a 4-byte message id: a text message (id <= 200,
+its fields without the id field; their layout is that of version 200) is decoded by the same text
+decoders, a protobuf tickPrice, tickSize or orderStatus (wire id 201, 202, 203) by
+``core/fast_proto_decode.py``; any other frame is declined.
+
+The text decoders take tickPrice (1), tickSize (2), tickGeneric (45),
 tickString (46), realtimeBar (50) and tick-by-tick (99) straight from the frame (and, through
 ``fast_order_decode``, openOrder (5) and orderStatus (3)) and calls the
 same ``EWrapper`` methods with the same arguments as ibapi's ``Decoder`` (same types, values,
@@ -33,6 +38,7 @@ from ibapi.server_versions import (
 from ibapi.ticktype import TickTypeEnum
 
 from platform_adapter.core.fast_order_decode import PARSE_ERRORS, UNSET_SIZE_TEXT, build_order_fast_path
+from platform_adapter.core.fast_proto_decode import SIZE_TICK_FOR, build_proto_fast_path
 
 FastPath = Callable[[int, bytes], bool]
 FrameFastPath = Callable[[bytes], bool]
@@ -43,15 +49,6 @@ FAST_MESSAGES = frozenset({TICK_PRICE, TICK_SIZE, TICK_GENERIC, TICK_STRING, REA
                            ORDER_STATUS, OPEN_ORDER})
 
 _UNSET_SIZES = tuple(text.encode() for text in UNSET_SIZE_TEXT)  # decode(Decimal, ...) -> UNSET_DECIMAL
-# Decoder.processTickPriceMsg: the size in a tickPrice is reported as this size tick type
-_SIZE_TICK_FOR = {
-    TickTypeEnum.BID: TickTypeEnum.BID_SIZE,
-    TickTypeEnum.ASK: TickTypeEnum.ASK_SIZE,
-    TickTypeEnum.LAST: TickTypeEnum.LAST_SIZE,
-    TickTypeEnum.DELAYED_BID: TickTypeEnum.DELAYED_BID_SIZE,
-    TickTypeEnum.DELAYED_ASK: TickTypeEnum.DELAYED_ASK_SIZE,
-    TickTypeEnum.DELAYED_LAST: TickTypeEnum.DELAYED_LAST_SIZE,
-}
 _NOT_SET = TickTypeEnum.NOT_SET
 _CACHE_MAX = 4096
 
@@ -77,13 +74,39 @@ def _decimal_decoder() -> tuple[Callable[[bytes], Decimal], Callable[[bytes], De
 
 def build_frame_fast_path(wrapper: Any, server_version: int) -> FrameFastPath | None:
     """``fast(frame) -> bool`` for ``server_version`` (the dispatcher calls it before the
-    decoder), or ``None`` where it does not apply (from 201 on ibapi's messages are
-    binary/protobuf; below ibapi's minimum there is nothing to decode)."""
-    if not MIN_CLIENT_VER <= server_version < MIN_SERVER_VER_PROTOBUF:
+    decoder), or ``None`` below ibapi's minimum version (nothing to decode there)."""
+    if server_version < MIN_CLIENT_VER:
         return None
+    text_fast = _text_fast_path(wrapper, server_version)
+    if server_version < MIN_SERVER_VER_PROTOBUF:
+        return text_fast
+    return _binary_id_fast_path(wrapper, text_fast)
+
+
+def _binary_id_fast_path(wrapper: Any, text_fast: FrameFastPath) -> FrameFastPath:
+    """Frames with a 4-byte message id (server version 201 on): text messages go to the text
+    decoders with their id field put back in front, protobuf ones to ``fast_proto_decode``."""
+    text_ids = {msg_id.to_bytes(4, "big"): b"%d\0" % msg_id for msg_id in FAST_MESSAGES}
+    proto = {wire.to_bytes(4, "big"): decode for wire, decode in build_proto_fast_path(wrapper).items()}
+    text_get = text_ids.get
+    proto_get = proto.get
+
+    def fast_binary(frame: bytes) -> bool:
+        key = frame[:4]
+        field = text_get(key)
+        if field is not None:
+            return text_fast(field + frame[4:])
+        decode = proto_get(key)
+        return decode is not None and decode(frame)
+
+    return fast_binary
+
+
+def _text_fast_path(wrapper: Any, server_version: int) -> FrameFastPath:
+    """The text decoders: ``fast(frame)`` for a frame whose first field is the message id."""
     dec, dec_get = _decimal_decoder()
     new = object.__new__
-    size_tick_for = _SIZE_TICK_FOR.get
+    size_tick_for = SIZE_TICK_FOR.get  # the size tick type of a tickPrice
     tick_price_cb = wrapper.tickPrice
     tick_size_cb = wrapper.tickSize
     tick_string_cb = wrapper.tickString
@@ -265,7 +288,8 @@ def build_frame_fast_path(wrapper: Any, server_version: int) -> FrameFastPath | 
 
 
 def build_fast_path(wrapper: Any, server_version: int) -> FastPath | None:
-    """The same decoder with an ``(msg_id, frame)`` signature (used by the equivalence tests)."""
+    """The same decoder with an ``(msg_id, frame)`` signature (used by the equivalence tests of
+    the text protocol: ``frame`` starts with the id field)."""
     fast_frame = build_frame_fast_path(wrapper, server_version)
     if fast_frame is None:
         return None

@@ -8,9 +8,10 @@ read the same fields in the same order, with the conversions ``decode()`` applie
 ``int(s or 0) != 0`` for booleans), and call ``wrapper.openOrder`` / ``wrapper.orderStatus`` with
 objects equal to ibapi's (property tests compare every attribute).
 
-Only the common shape is taken: an ASCII frame of server version 145..200 whose order has no
-combo legs, smart-combo routing parameters, scale fields, delta-neutral contract,
-pegged-to-benchmark fields, conditions or order allocations. Anything else, a short frame or a
+Only the common shape is taken: an ASCII frame of server version 145 on (the text layout stops
+changing at 200; from 201 ``fast_decode`` puts the id field back in front of a text frame with a
+binary id) whose order has no combo legs, smart-combo routing parameters, scale fields,
+delta-neutral contract, pegged-to-benchmark fields, conditions or order allocations. Anything else, a short frame or a
 field that does not parse returns ``False`` before the wrapper is called, and ibapi's decoder
 (the decoder of record) handles the frame.
 """
@@ -41,7 +42,6 @@ from ibapi.server_versions import (
     MIN_SERVER_VER_POST_TO_ATS,
     MIN_SERVER_VER_PRICE_MGMT_ALGO,
     MIN_SERVER_VER_PROFESSIONAL_CUSTOMER,
-    MIN_SERVER_VER_PROTOBUF,
     MIN_SERVER_VER_SUBMITTER,
 )
 from ibapi.softdollartier import SoftDollarTier
@@ -96,10 +96,9 @@ def flag(s: str) -> bool:
 
 
 def build_order_fast_path(wrapper: Any, server_version: int) -> tuple[FrameDecoder, FrameDecoder] | None:
-    """``(open_order, order_status)`` frame decoders for ``server_version``, or ``None`` where
-    they do not apply (below 145 the openOrder carries its own version field; from 201 on the
-    messages are protobuf)."""
-    if not MIN_SERVER_VER_ORDER_CONTAINER <= server_version < MIN_SERVER_VER_PROTOBUF:
+    """``(open_order, order_status)`` text frame decoders for ``server_version``, or ``None``
+    below 145 (where the openOrder carries its own version field)."""
+    if server_version < MIN_SERVER_VER_ORDER_CONTAINER:
         return None
     sv = server_version
     fa_profile = sv < MIN_SERVER_VER_FA_PROFILE_DESUPPORT

@@ -26,6 +26,22 @@ from loguru import logger
 MAX_FRAME = 16 * 1024 * 1024  # ibapi's MAX_MSG_LEN
 READ_SIZE = 1 << 20
 _LEN = struct.Struct(">I")
+MIN_BINARY_ID_VERSION = 201  # ibapi's MIN_SERVER_VER_PROTOBUF: from here each frame starts with a 4-byte id
+PROTOBUF_MSG_ID = 200  # a wire id above this is a protobuf message: its id is the wire id - 200
+
+
+def frame_label(frame: bytes, server_version: int) -> str:
+    """What a frame is, for log lines: its message id (text or protobuf) and its length."""
+    size = len(frame)
+    if server_version >= MIN_BINARY_ID_VERSION:
+        if size < 4:
+            return f"a frame of {size} bytes (shorter than its 4-byte message id)"
+        wire = int.from_bytes(frame[:4], "big")
+        if wire > PROTOBUF_MSG_ID:
+            return f"protobuf message {wire - PROTOBUF_MSG_ID} (wire id {wire}), {size} bytes"
+        return f"text message {wire}, {size} bytes"
+    head = frame[:frame.find(b"\0")] if b"\0" in frame[:12] else frame[:12]
+    return f"text message {head.decode('latin-1')!r}, {size} bytes"
 
 
 class SocketConnection:
@@ -171,10 +187,12 @@ class Dispatcher(threading.Thread):
 
     ``fast(frame) -> bool`` (optional, see ``core/fast_decode.py``) is tried first on each frame;
     a frame it declines goes to ``handle`` (ibapi's ``Decoder``). ``flush()`` (optional: the quote
-    sink's commit) runs before each declined frame and after each batch."""
+    sink's commit) runs before each declined frame and after each batch. A frame whose decoding
+    raises is logged (``describe(frame)`` names it) and skipped; the next frame is decoded."""
 
     def __init__(self, handle: Callable[[bytes], None], fast: Callable[[bytes], bool] | None = None,
-                 flush: Callable[[], None] | None = None, inline_max: int = 0) -> None:
+                 flush: Callable[[], None] | None = None, inline_max: int = 0,
+                 describe: Callable[[bytes], str] | None = None) -> None:
         super().__init__(name="pa-dispatcher", daemon=True)
         self.queue: queue.SimpleQueue[list[bytes] | None] = queue.SimpleQueue()
         self.inline_max = inline_max
@@ -185,6 +203,7 @@ class Dispatcher(threading.Thread):
         self._handle = handle
         self.fast = fast
         self._flush = flush
+        self._describe = describe or (lambda frame: f"a frame of {len(frame)} bytes")
         self.messages = 0
         self.fast_messages = 0
         self.max_backlog = 0
@@ -240,7 +259,7 @@ class Dispatcher(threading.Thread):
                         flush()
                     handle(frame)
             except Exception:  # noqa: BLE001 - one bad frame must not kill the connection
-                logger.opt(exception=True).error("failed to decode a frame of {} bytes", len(frame))
+                logger.opt(exception=True).error("failed to decode {}; skipped", self._describe(frame))
         if flush is not None:
             try:
                 flush()

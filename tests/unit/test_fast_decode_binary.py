@@ -1,0 +1,256 @@
+"""The fast path at server versions 201..226: frames with a 4-byte message id. Text messages (ticks
+until 205, order messages until 202) and protobuf tickPrice/tickSize/orderStatus must give exactly
+the wrapper calls of ibapi's own decoding of the frame (``tests/wire.py``), or be declined with the
+wrapper untouched. The protobuf messages are generated with every optional field present or
+absent and extreme values."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ibapi.decoder import Decoder
+from ibapi.protobuf.OpenOrder_pb2 import OpenOrder as OpenOrderProto
+from ibapi.protobuf.OrderStatus_pb2 import OrderStatus as OrderStatusProto
+from ibapi.protobuf.TickGeneric_pb2 import TickGeneric as TickGenericProto
+from ibapi.protobuf.TickPrice_pb2 import TickPrice as TickPriceProto
+from ibapi.protobuf.TickSize_pb2 import TickSize as TickSizeProto
+from ibapi.server_versions import MAX_CLIENT_VER
+from ibapi.wrapper import EWrapper
+
+from platform_adapter.core.fast_decode import build_frame_fast_path
+from platform_adapter.sim import messages
+from platform_adapter.sim.protocol import payload
+from tests.unit.test_fast_decode import RecordingWrapper, fuzzed_frames, good_frames, make_frame
+from tests.unit.test_order_decode_fast_path import _sim_orders
+from tests.wire import binary_id, ibapi_decode, proto_frame
+
+BINARY_VERSIONS = range(201, MAX_CLIENT_VER + 1)
+RAW = ("tickPriceProtoBuf", "tickSizeProtoBuf", "orderStatusProtoBuf")
+
+
+def _record_raw(name: str) -> Any:
+    def record(self: RecordingWrapper, message: Any) -> None:
+        self.calls.append((name, (type(message).__name__, message.SerializeToString(deterministic=True))))
+    return record
+
+
+class RawRecordingWrapper(RecordingWrapper):
+    """Also records the parsed message ibapi hands to ``...ProtoBuf`` (by its serialized value)."""
+
+
+class PlainRecordingWrapper(RecordingWrapper):
+    """Leaves EWrapper's logging-only ``...ProtoBuf`` callbacks alone (as the library's Wrapper does)."""
+
+
+for _name in RAW:
+    setattr(RawRecordingWrapper, _name, _record_raw(_name))
+    setattr(PlainRecordingWrapper, _name, getattr(EWrapper, _name))
+
+
+def run_both(frame: bytes, server_version: int, wrapper_cls: type[RecordingWrapper] = RawRecordingWrapper
+             ) -> tuple[bool, list[Any], list[Any], bool]:
+    """(fast path took it, fast calls, ibapi's calls, ibapi raised) for one binary-id frame."""
+    ref = wrapper_cls()
+    raised = False
+    try:
+        ibapi_decode(Decoder(ref, server_version), frame, server_version)
+    except Exception:  # noqa: BLE001 - ibapi's own failure is part of what we compare
+        raised = True
+    mine = wrapper_cls()
+    fast = build_frame_fast_path(mine, server_version)
+    assert fast is not None
+    return fast(frame), mine.calls, ref.calls, raised
+
+
+def assert_equivalent(frame: bytes, server_version: int) -> bool:
+    took = False
+    for cls in (RawRecordingWrapper, PlainRecordingWrapper):
+        took, fast_calls, ref_calls, raised = run_both(frame, server_version, cls)
+        if took:
+            assert not raised, f"fast path accepted a frame ibapi rejects: {frame!r}"
+            assert fast_calls == ref_calls, frame
+        else:
+            assert fast_calls == [], "a declined frame must not touch the wrapper"
+    return took
+
+
+# --- text frames with a binary id --------------------------------------------------------------------
+@settings(max_examples=400, deadline=None)
+@given(frame=good_frames(), server_version=st.sampled_from(BINARY_VERSIONS))
+def test_text_ticks_with_a_binary_id_are_taken_and_match_ibapi(frame: bytes, server_version: int) -> None:
+    took, fast_calls, ref_calls, raised = run_both(binary_id(frame), server_version)
+    if raised or not ref_calls:
+        assert not took or (fast_calls == ref_calls and not raised)
+        return
+    assert took, f"well-formed frame declined: {frame!r}"
+    assert fast_calls == ref_calls
+
+
+@settings(max_examples=400, deadline=None)
+@given(frame=fuzzed_frames(), server_version=st.sampled_from(BINARY_VERSIONS))
+def test_any_text_frame_with_a_binary_id_is_identical_or_declined(frame: bytes, server_version: int) -> None:
+    assert_equivalent(binary_id(frame), server_version)
+
+
+@pytest.mark.parametrize("server_version", BINARY_VERSIONS)
+def test_every_version_takes_text_ticks_and_order_messages(server_version: int) -> None:
+    frames = [make_frame([b"1", b"6", b"17", b"1", b"101.25", b"300", b"1"]),
+              make_frame([b"2", b"6", b"17", b"0", b"300"]),
+              make_frame([b"45", b"6", b"17", b"49", b"1.5"]),
+              make_frame([b"46", b"6", b"17", b"45", b"1700000000"])]
+    for order, contract in _sim_orders():
+        frames += [payload(messages.open_order(server_version, order, contract)),
+                   payload(messages.order_status(order, "locate"))]
+    for frame in frames:
+        took, fast_calls, ref_calls, raised = run_both(binary_id(frame), server_version)
+        assert took and not raised and fast_calls == ref_calls and ref_calls, frame[:12]
+
+
+# --- protobuf tickPrice, tickSize, orderStatus ---------------------------------------------------------
+INT32 = st.one_of(st.sampled_from([0, 1, -1, 2**31 - 1, -(2**31), 87]), st.integers(-(2**31), 2**31 - 1))
+INT64 = st.one_of(st.sampled_from([0, -1, 2**63 - 1, -(2**63), 2**31]), st.integers(-(2**63), 2**63 - 1))
+DOUBLES = st.one_of(st.sampled_from([0.0, -0.0, -1.0, 1.7976931348623157e308, float("inf"), float("-inf"),
+                                     float("nan"), 5e-324]), st.floats())
+TICK_TYPES = st.one_of(st.sampled_from([0, 1, 2, 3, 4, 5, 8, 9, 66, 67, 68, 69, 70, 71, 72, 87, 2**31 - 1]), INT32)
+SIZE_TEXT = st.one_of(
+    st.sampled_from(["0", "100", "1.5", "2147483647", "9223372036854775807", "1.7976931348623157E308",
+                     "-9223372036854775808", "", "abc", "NaN", "-Infinity", "1e400", " 7 ", "1_000", "-0",
+                     "\u0661\u0662", "0.00000001", "1.2.3"]),
+    st.decimals(allow_nan=True, allow_infinity=True).map(str), st.text(max_size=6))
+TEXT = st.one_of(st.sampled_from(["", "Submitted", "Filled", "PreSubmitted", "locate", "caf\u00e9"]),
+                 st.text(max_size=8))
+
+
+def _message(cls: Any, draw: st.DrawFn, fields: dict[str, st.SearchStrategy[Any]]) -> Any:
+    """A message whose every optional field is present or absent (drawn), with drawn values."""
+    message = cls()
+    for name, values in fields.items():
+        if draw(st.booleans()):
+            setattr(message, name, draw(values))
+    return message
+
+
+@st.composite
+def proto_frames(draw: st.DrawFn) -> bytes:
+    kind = draw(st.sampled_from(["price", "price", "size", "status"]))
+    if kind == "price":
+        return proto_frame(1, _message(TickPriceProto, draw, {
+            "reqId": INT32, "tickType": TICK_TYPES, "price": DOUBLES, "size": SIZE_TEXT, "attrMask": INT32}))
+    if kind == "size":
+        return proto_frame(2, _message(TickSizeProto, draw, {"reqId": INT32, "tickType": TICK_TYPES,
+                                                             "size": SIZE_TEXT}))
+    return proto_frame(3, _message(OrderStatusProto, draw, {
+        "orderId": INT32, "status": TEXT, "filled": SIZE_TEXT, "remaining": SIZE_TEXT, "avgFillPrice": DOUBLES,
+        "permId": INT64, "parentId": INT32, "lastFillPrice": DOUBLES, "clientId": INT32, "whyHeld": TEXT,
+        "mktCapPrice": DOUBLES}))
+
+
+def _size_ok(text: str) -> bool:
+    try:
+        Decimal(text)
+    except ArithmeticError:
+        return False
+    return True
+
+
+@settings(max_examples=1500, deadline=None)
+@given(frame=proto_frames(), server_version=st.sampled_from(BINARY_VERSIONS))
+def test_protobuf_messages_give_ibapis_calls(frame: bytes, server_version: int) -> None:
+    took = assert_equivalent(frame, server_version)
+    wire = int.from_bytes(frame[:4], "big")
+    message = {201: TickPriceProto, 202: TickSizeProto, 203: OrderStatusProto}[wire].FromString(frame[4:])
+    sizes = [value for field, value in message.ListFields()
+             if field.name in ("size", "filled", "remaining")]
+    assert took == all(_size_ok(s) for s in sizes), (message, took)  # declined only for a size ibapi rejects
+
+
+@settings(max_examples=600, deadline=None)
+@given(wire=st.sampled_from([201, 202, 203]), body=st.binary(max_size=40))
+def test_any_protobuf_body_is_identical_or_declined(wire: int, body: bytes) -> None:
+    assert_equivalent(wire.to_bytes(4, "big") + body, MAX_CLIENT_VER)
+
+
+def test_truncated_protobuf_bodies_are_declined_or_identical() -> None:
+    full = proto_frame(3, OrderStatusProto(orderId=7, status="Submitted", filled="0", remaining="100",
+                                           avgFillPrice=0.0, permId=2**40, parentId=0, lastFillPrice=0.0,
+                                           clientId=3, whyHeld="", mktCapPrice=0.0))
+    declined = 0
+    for cut in range(4, len(full)):
+        declined += not assert_equivalent(full[:cut], MAX_CLIENT_VER)
+    assert declined > 0
+
+
+@pytest.mark.parametrize("tick_type", [1, 2, 4, 66, 67, 68, 9, 14, 87])
+@pytest.mark.parametrize("mask", [None, 0, 1, 2, 3, 4, 7])
+def test_tick_price_companion_size_and_attrib(tick_type: int, mask: int | None) -> None:
+    message = TickPriceProto(reqId=17, tickType=tick_type, price=101.25, size="300")
+    if mask is not None:
+        message.attrMask = mask
+    took, fast_calls, ref_calls, raised = run_both(proto_frame(1, message), MAX_CLIENT_VER, PlainRecordingWrapper)
+    assert took and not raised and fast_calls == ref_calls
+    expect_size = tick_type in (1, 2, 4, 66, 67, 68)
+    assert [c[0] for c in fast_calls] == ["tickPrice"] + (["tickSize"] if expect_size else [])
+
+
+def test_absent_fields_are_ibapis_unset_values() -> None:
+    for frame in (proto_frame(1, TickPriceProto()), proto_frame(2, TickSizeProto()),
+                  proto_frame(3, OrderStatusProto())):
+        took, fast_calls, ref_calls, raised = run_both(frame, MAX_CLIENT_VER, PlainRecordingWrapper)
+        assert took and not raised and fast_calls == ref_calls and fast_calls
+
+
+@pytest.mark.parametrize("server_version", BINARY_VERSIONS)
+def test_every_version_takes_protobuf_ticks_and_order_status(server_version: int) -> None:
+    frames = [proto_frame(1, TickPriceProto(reqId=3, tickType=1, price=99.5, size="200", attrMask=1)),
+              proto_frame(2, TickSizeProto(reqId=3, tickType=0, size="200")),
+              proto_frame(3, OrderStatusProto(orderId=8, status="Filled", filled="1.5", remaining="0",
+                                              avgFillPrice=190.25, permId=1351823001, parentId=0,
+                                              lastFillPrice=190.25, clientId=3, whyHeld="", mktCapPrice=0.0))]
+    for frame in frames:
+        for cls in (RawRecordingWrapper, PlainRecordingWrapper):
+            took, fast_calls, ref_calls, raised = run_both(frame, server_version, cls)
+            assert took and not raised and fast_calls == ref_calls and ref_calls
+
+
+def test_other_frames_are_declined_untouched() -> None:
+    wrapper = RawRecordingWrapper()
+    fast = build_frame_fast_path(wrapper, MAX_CLIENT_VER)
+    assert fast is not None
+    order, contract = _sim_orders()[0]
+    for frame in (proto_frame(5, OpenOrderProto(orderId=1)),  # openOrder as protobuf: ibapi decodes it
+                  proto_frame(45, TickGenericProto(reqId=1, tickType=49, value=1.5)),
+                  (999).to_bytes(4, "big") + b"\x08\x01",  # an unknown wire id
+                  (58).to_bytes(4, "big") + b"1\x001\x001\x00",  # a text message with no fast path
+                  b"", b"\x00\x00", b"\x00\x00\x00\x01",  # shorter than an id; an id and no body
+                  binary_id(payload(messages.open_order(MAX_CLIENT_VER, order, contract)))[:-40]):  # short
+        assert not fast(frame), frame
+    assert wrapper.calls == []
+
+
+def test_callback_errors_are_not_swallowed_as_declines() -> None:
+    class Boom(PlainRecordingWrapper):
+        def orderStatus(self, *args: Any) -> None:  # noqa: N802 - ibapi's name
+            raise ValueError("user handler failed")
+
+    fast = build_frame_fast_path(Boom(), MAX_CLIENT_VER)
+    assert fast is not None
+    with pytest.raises(ValueError, match="user handler failed"):
+        fast(proto_frame(3, OrderStatusProto(orderId=1, status="Submitted")))
+
+
+def test_a_raw_callback_gets_a_message_of_its_own() -> None:
+    kept: list[Any] = []
+
+    class Keeper(PlainRecordingWrapper):
+        def tickPriceProtoBuf(self, message: Any) -> None:  # noqa: N802 - ibapi's name
+            kept.append(message)
+
+    fast = build_frame_fast_path(Keeper(), MAX_CLIENT_VER)
+    assert fast is not None
+    for price in (1.5, 2.5):
+        assert fast(proto_frame(1, TickPriceProto(reqId=1, tickType=1, price=price)))
+    assert [m.price for m in kept] == [1.5, 2.5]
