@@ -14,7 +14,6 @@ from decimal import Decimal
 
 import pytest
 from ibapi.client import EClient
-from ibapi.contract import Contract
 from ibapi.execution import ExecutionFilter
 from ibapi.order import Order
 from ibapi.order_cancel import OrderCancel
