@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pexpect
+from ibapi.server_versions import MAX_CLIENT_VER
 
 from tests.e2e.shell_helpers import ROOT, child_env
 
@@ -32,7 +33,7 @@ def test_live_connection_against_embedded_simulator(tmp_path: Path) -> None:
     r = run(tmp_path, LIVE, "--sim")
     assert r.returncode == 0, r.stdout + r.stderr
     lines = r.stdout.splitlines()
-    assert any(line.startswith("Server version: 176") for line in lines), r.stdout
+    assert any(line.startswith(f"Server version: {MAX_CLIENT_VER}") for line in lines), r.stdout
     assert "Accounts: DU1234567" in lines
     assert any(line.startswith("Quote AAPL: bid ") for line in lines), r.stdout
     assert any(line.startswith("History AAPL 1 D of 1 hour: ") for line in lines), r.stdout
@@ -60,7 +61,7 @@ def test_setup_writes_env_0600_and_never_overwrites(tmp_path: Path, gateway: Any
             "DU1234567", "--output", str(env)]
     r = run(tmp_path, *args)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "answered (server version 176, accounts DU1234567)" in r.stdout
+    assert f"answered (server version {MAX_CLIENT_VER}, accounts DU1234567)" in r.stdout
     assert stat.S_IMODE(env.stat().st_mode) == 0o600
     text = env.read_text()
     for line in (f"IB_PORT={gateway.port}", "IB_CLIENT_ID=55", "IB_ACCOUNT_ID=DU1234567", "IB_HOST=127.0.0.1",

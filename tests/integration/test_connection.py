@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from ibapi.server_versions import MAX_CLIENT_VER
 
 from platform_adapter import ConnectionState, NotConnected, PlatformAdapter
 from platform_adapter.errors import ContractNotFound
@@ -50,7 +51,7 @@ def silent_server() -> Iterator[int]:
 def test_connect_reports_connected_with_version_and_accounts(pa: PlatformAdapter, gateway) -> None:
     status = pa.connection.get_connection_status()
     assert status.state is ConnectionState.CONNECTED and status.is_connected
-    assert status.server_version == 176
+    assert status.server_version == MAX_CLIENT_VER
     assert status.accounts == (gateway.account_id,)
     assert status.port == gateway.port and status.host == LOOPBACK
     assert status.connected_since is not None and status.uptime_seconds >= 0

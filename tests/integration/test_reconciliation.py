@@ -61,11 +61,15 @@ def test_link_dropped_after_the_ack_keeps_one_working_order(pa: Any, gateway: An
     assert [o.order_id for o in pa.orders.get_open_orders()] == [order_id]
 
 
+PLACE_ORDER_IDS = ((3).to_bytes(4, "big"), (203).to_bytes(4, "big"))
+
+
 def test_in_flight_order_that_never_reached_ib_is_not_resent(pa: Any, gateway: Any, monkeypatch: Any) -> None:
     conn = pa.connection.client.conn
     real_send = conn.sendMsg
-    # the placeOrder message (id 3) is lost on its way; everything else goes through
-    monkeypatch.setattr(conn, "sendMsg", lambda msg: 0 if msg[4:6] == b"3\0" else real_send(msg))
+    # the placeOrder message (id 3: text, binary id, or protobuf 203) is lost on its way; everything else goes
+    monkeypatch.setattr(conn, "sendMsg", lambda msg: 0 if msg[4:6] == b"3\0" or msg[4:8] in PLACE_ORDER_IDS
+                        else real_send(msg))
     order_id = pa.orders.place_order("AAPL", "BUY", 10, "LMT", limit_price=100.0)
     monkeypatch.undo()
     gateway.drop_all_connections()

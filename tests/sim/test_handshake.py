@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 import struct
 
+from ibapi.server_versions import MAX_CLIENT_VER
+
 from platform_adapter.sim import SimulatedGateway
 
 from .conftest import AAPL, RawClient
@@ -32,7 +34,7 @@ def test_version_negotiation_min(gateway: SimulatedGateway) -> None:
 
 def test_refuses_client_min_above_ours(gateway: SimulatedGateway) -> None:
     s = socket.create_connection(("127.0.0.1", gateway.port), timeout=5)
-    v = b"v180..190"
+    v = f"v{MAX_CLIENT_VER + 1}..{MAX_CLIENT_VER + 10}".encode()
     s.sendall(b"API\0" + struct.pack(">I", len(v)) + v)
     assert s.recv(100) == b""
     s.close()

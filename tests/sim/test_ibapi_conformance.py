@@ -13,6 +13,7 @@ from ibapi.client import EClient
 from ibapi.contract import Contract
 from ibapi.order import Order
 from ibapi.order_cancel import OrderCancel
+from ibapi.server_versions import MAX_CLIENT_VER
 from ibapi.wrapper import EWrapper
 
 from platform_adapter.sim import SimulatedGateway
@@ -67,7 +68,7 @@ def aapl() -> Contract:
 
 def test_connect(ib: tuple[EClient, Recorder]) -> None:
     c, w = ib
-    assert c.serverVersion() == 176
+    assert c.serverVersion() == MAX_CLIENT_VER
     assert w.calls["managedAccounts"][0] == ("DU1234567",)
     w.wait(lambda k: {e[2] for e in k["error"]} >= {2104, 2107, 2158})
     c.reqCurrentTime()

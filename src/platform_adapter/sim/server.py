@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ibapi.server_versions import MAX_CLIENT_VER
+
 from . import messages as m
 from .account import Account
 from .account_values import account_values
@@ -64,7 +66,7 @@ class SimulatedGateway:
     """In-process simulated IB Gateway. Use as a context manager or start()/stop()."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, seed: int = 1,
-                 server_version: int = 176, account: str = "DU1234567",
+                 server_version: int = MAX_CLIENT_VER, account: str = "DU1234567",
                  starting_cash: float = 1_000_000.0, state_file: str | Path | None = None,
                  tick_interval: float = 0.25, pacing: bool | PacingConfig = True,
                  max_market_data_lines: int = 100, partial_fill_size: float = 1000.0,
