@@ -368,8 +368,10 @@ def test_ib_errors_on_a_line_are_reported_not_raised(env: Any) -> None:
     errors.wait(2)
     pa.events.wait_idle()
     assert len(errors.calls) == 2
-    assert {c[0] for c in errors.calls} == {"AAPL", "MSFT"}
-    assert all(isinstance(c[1], IBError) for c in errors.calls)
+    got = dict(errors.calls)
+    assert isinstance(got["AAPL"], IBError) and got["AAPL"].code == 354
+    assert isinstance(got["MSFT"], SubscriptionLimitExceeded) and got["MSFT"].code == 101  # a line refused later
+    assert got["MSFT"].symbols == ("MSFT",)
     assert {e.code for e in md.subscription_errors().values()} == {354, 101}
     assert md.stats()["lines"] == 0 and md.stats()["failed"] == 2
     md.subscribe_quotes("AAPL", ignore)  # a failed line may be requested again
