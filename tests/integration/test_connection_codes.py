@@ -1,6 +1,7 @@
-"""IB 501 (already connected) and 503 (TWS too old) during start-up end connecting with
-GatewayConfigError and no reconnect loop. The simulator never sends them, so a scripted gateway
-on 127.0.0.1 answers the handshake and then the code, as a real error frame over TCP."""
+"""IB codes the ConnectionManager reacts to. 501 (already connected) and 503 (TWS too old) during
+start-up end connecting with GatewayConfigError and no reconnect loop: the simulator never sends
+them, so a scripted gateway on 127.0.0.1 answers the handshake and then the code, as a real error
+frame over TCP. 502/504/507 for a pending request fail it with NotConnected."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 
 from platform_adapter import ConnectionState, GatewayConfigError, PlatformAdapter
-from platform_adapter.errors import ConfigError
+from platform_adapter.errors import ConfigError, NotConnected
 from tests.conftest import LOOPBACK, adapter_settings, wait_for
 from tests.e2e.shell_helpers import child_env
 
@@ -176,3 +177,12 @@ def test_main_exits_with_the_configuration_error(code_gateway: Any, tmp_path: Pa
     assert r.returncode == 2, r.stdout + r.stderr
     assert "Configuration error: config ib_connection: IB 503" in r.stderr and "update TWS" in r.stderr
     assert gw.accepted == 1
+
+
+@pytest.mark.parametrize("code", [502, 504, 507])
+def test_connection_failure_for_a_request_raises_not_connected(pa: PlatformAdapter, code: int) -> None:
+    """ibapi reports 504 for the id of a request it could not send (the link dropped meanwhile)."""
+    pending = pa.registry.start("probe")
+    pa.wrapper.error(pending.req_id, 0, code, "Not connected", "")
+    with pytest.raises(NotConnected, match=f"IB {code}"):
+        pending.wait(1)
