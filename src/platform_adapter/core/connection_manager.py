@@ -169,6 +169,8 @@ class ConnectionManager:
 
     def get_connection_status(self) -> ConnectionStatus:
         since = self.connected_since
+        with self._lock:
+            farms = tuple(self._broken_farms)
         uptime = (datetime.now(timezone.utc) - since).total_seconds() if since and self.is_connected() else 0.0
         return ConnectionStatus(
             state=self._state,
@@ -183,7 +185,7 @@ class ConnectionManager:
             last_heartbeat=self.last_heartbeat,
             ib_link_ok=self.ib_link_ok,
             last_error=self.last_error,
-            broken_farms=tuple(self._broken_farms),
+            broken_farms=farms,
         )
 
     # --- helpers for the adapters -------------------------------------------------------------
