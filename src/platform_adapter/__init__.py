@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-_ERRORS = ("ConfigError", "ContractNotFound", "IBError", "LiveTradingRefused", "NotConnected", "OrderRejected",
-           "OrderStateError", "PacingViolation", "PlatformAdapterError", "RequestTimeout",
+_ERRORS = ("ConfigError", "ContractNotFound", "GatewayConfigError", "IBError", "LiveTradingRefused", "NotConnected",
+           "OrderRejected", "OrderStateError", "PacingViolation", "PlatformAdapterError", "RequestTimeout",
            "SubscriptionLimitExceeded", "ValidationError")
 _MODELS = ("AccountSummary", "Bar", "ConnectionState", "ConnectionStatus", "ContractSpec", "Fill", "MarketDataType",
            "Order", "OrderAction", "OrderState", "OrderStatus", "OrderType", "PnL", "Position", "Quote", "SecType",
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from platform_adapter.errors import (  # noqa: F401
         ConfigError,
         ContractNotFound,
+        GatewayConfigError,
         IBError,
         LiveTradingRefused,
         NotConnected,

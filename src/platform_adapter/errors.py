@@ -80,13 +80,31 @@ class LiveTradingRefused(PlatformAdapterError):
     """An order was refused because the connection is a live account and live trading is off."""
 
 
+class GatewayConfigError(ConfigError):
+    """The gateway ended the session for a reason no retry fixes (IB 501 already connected, 503
+    TWS too old): ``connect()`` raises it, naming the code and what to do; no reconnect follows."""
+
+    def __init__(self, code: int, message: str, remedy: str) -> None:
+        self.code = code
+        self.message = message
+        super().__init__("ib_connection", f"IB {code}: {message} ({remedy})")
+
+
 class SubscriptionLimitExceeded(PlatformAdapterError):
-    """The configured cap of simultaneous market-data lines would be exceeded."""
+    """A market-data line would pass the configured cap ``max_simultaneous_subscriptions``
+    (``code`` None), or IB refused lines with 101, max number of tickers reached (``code`` 101;
+    ``symbols`` are the refused lines' instruments)."""
+
+    def __init__(self, message: str, code: int | None = None, symbols: tuple[str, ...] = ()) -> None:
+        self.code = code
+        self.symbols = symbols
+        super().__init__(message)
 
 
 __all__ = [
     "ConfigError",
     "ContractNotFound",
+    "GatewayConfigError",
     "IBError",
     "LiveTradingRefused",
     "NotConnected",

@@ -151,6 +151,10 @@ def run(args: argparse.Namespace) -> int:
         logger.error("could not start the simulated gateway: {}", exc)
         print(f"Error: could not start the simulated gateway: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except ConfigError as exc:  # the gateway refused us for good (IB 501/503)
+        logger.error("Step 3/5 Connect to IB Gateway: {}", exc)
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     finally:
         remove_sinks()
 
@@ -169,7 +173,7 @@ def _run_with(settings: Settings, args: argparse.Namespace, console: ConsoleLeve
     c = settings.ib_connection
     if args.no_connect:
         logger.info("Step 3/5 Connect to IB Gateway: skipped (--no-connect); use 'connect' in the shell")
-    elif pa.connect():
+    elif _connect(pa):
         status = pa.connection.get_connection_status()
         logger.info("Step 3/5 Connect to IB Gateway: connected to {}:{} (server version {}, nextValidId {}, "
                     "accounts {}), account updates subscribed, positions loaded", status.host, status.port,
@@ -185,6 +189,15 @@ def _run_with(settings: Settings, args: argparse.Namespace, console: ConsoleLeve
         return _shell(pa, args, console)
     finally:
         pa.disconnect()
+
+
+def _connect(pa: Any) -> bool:
+    """``pa.connect()``; a gateway no retry fixes (IB 501/503) stops the adapter and is raised."""
+    try:
+        return bool(pa.connect())
+    except ConfigError:
+        pa.disconnect()
+        raise
 
 
 def _shell(pa: Any, args: argparse.Namespace, console: ConsoleLevel) -> int:

@@ -1,6 +1,8 @@
 """IB codes of DESIGN section 5 not covered by the other scenarios: 10197 (competing session:
 alert, no resubscribe loop), 10182 (resubscribe that stream), 102/386 (duplicate ticker id:
-logged ERROR), 103 (duplicate order id: id resynced, never reused)."""
+logged ERROR), 103 (duplicate order id: id resynced, never reused), 101 (max number of tickers:
+SubscriptionLimitExceeded), 2103/2105/2157 and 2104/2106/2158 (data farm broken / OK: quotes
+degraded while a market data farm is broken)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from platform_adapter import IBError, OrderRejected, OrderState
+from platform_adapter import IBError, OrderRejected, OrderState, SubscriptionLimitExceeded
+from platform_adapter.sim import PacingConfig
 from tests.conftest import Recorder, wait_for
 from tests.resilience.conftest import received, sim_orders
 
@@ -118,3 +121,77 @@ def test_103_duplicate_order_id_resyncs_and_never_reuses(sim_factory: Any, adapt
     assert later > dup > first, "the rejected id is never handed out again"
     pa.orders.wait_for_status(later, OrderState.SUBMITTED, timeout=5)
     assert sim_orders(gw, cid)[later].total_qty == 3
+
+
+def test_101_refuses_the_subscribe_call(sim_factory: Any, adapter_factory: Any) -> None:
+    """The gateway holds 2 lines (the adapter's own cap is 50): the call that passes IB's limit
+    raises; the lines IB accepted stream on."""
+    gw = sim_factory(pacing=PacingConfig(max_market_data_lines=2))
+    pa = adapter_factory(gw)
+    md = pa.market_data
+    quotes, errors = Recorder(), Recorder()
+    md.subscribe_quotes("AAPL", quotes)
+    with pytest.raises(SubscriptionLimitExceeded) as info:
+        md.subscribe_quotes(["MSFT", "TSLA"], quotes, on_error=errors)
+    assert info.value.code == 101 and info.value.symbols == ("TSLA",)
+    assert md.stats()["lines"] == 2 and md.subscription_errors() == {}
+    wait_for(lambda: {s for s, q in quotes.calls if q.bid} == {"AAPL", "MSFT"}, timeout=5)
+    with pytest.raises(SubscriptionLimitExceeded):
+        md.subscribe_tick_by_tick("SPY", "MidPoint", quotes)  # tick-by-tick uses a line too
+    md.unsubscribe_quotes("AAPL")
+    md.subscribe_quotes("TSLA", quotes)  # a line is free again
+    wait_for(lambda: any(s == "TSLA" and q.bid for s, q in quotes.calls), timeout=5)
+    assert errors.calls == [] and gw.lines_in_use() == 2
+
+
+def test_101_for_a_line_refused_on_the_replay(sim_factory: Any, adapter_factory: Any) -> None:
+    """While the adapter was away another client took a line: of the lines it replays after
+    reconnecting, the one past IB's limit reaches on_error as SubscriptionLimitExceeded."""
+    gw = sim_factory(pacing=PacingConfig(max_market_data_lines=2))
+    pa = adapter_factory(gw, **{"ib_connection.auto_reconnect": False})
+    quotes, errors = Recorder(), Recorder()
+    pa.market_data.subscribe_quotes(["AAPL", "MSFT"], quotes, on_error=errors)
+    gw.drop_all_connections()
+    wait_for(lambda: not pa.is_connected() and gw.lines_in_use() == 0, timeout=5)
+    other = adapter_factory(gw, client_id=2)
+    other.market_data.subscribe_quotes("SPY", Recorder())
+    assert pa.connect()  # replays AAPL and MSFT
+    ((symbol, exc),) = errors.wait(1, timeout=5)
+    assert isinstance(exc, SubscriptionLimitExceeded) and exc.code == 101 and exc.symbols == (symbol,)
+    assert list(pa.market_data.subscription_errors()) == [f"quotes:{symbol}"]
+    kept = ({"AAPL", "MSFT"} - {symbol}).pop()
+    mark = len(quotes.calls)
+    wait_for(lambda: any(s == kept for s, _ in quotes.calls[mark:]), timeout=5)
+    assert pa.market_data.stats()["lines"] == 1 and gw.lines_in_use() == 2
+
+
+def test_broken_data_farms_degrade_quotes_until_ok(sim_factory: Any, adapter_factory: Any) -> None:
+    gw = sim_factory()
+    pa = adapter_factory(gw)
+    md = pa.market_data
+    quotes = Recorder()
+    md.subscribe_quotes(["AAPL", "MSFT"], quotes)
+    wait_for(lambda: {s for s, q in quotes.calls if q.bid} == {"AAPL", "MSFT"}, timeout=5)
+
+    def farms() -> tuple[str, ...]:
+        return pa.connection.get_connection_status().broken_farms
+
+    def delivered(degraded: bool) -> None:
+        mark = len(quotes.calls)
+        wait_for(lambda: {s for s, q in quotes.calls[mark:] if q.degraded is degraded} == {"AAPL", "MSFT"}, 5)
+
+    gw.send_system_code(2105)  # HMDS: historical data, not quotes
+    wait_for(lambda: farms() == ("ushmds",), timeout=5)
+    delivered(False)
+    gw.send_system_code(2103)
+    wait_for(lambda: md.get_quote("AAPL").degraded and md.get_quote("MSFT").degraded, timeout=5)
+    assert farms() == ("ushmds", "usfarm") and pa.is_connected()
+    delivered(True)
+    gw.send_system_code(2157)
+    gw.send_system_code(2104)
+    wait_for(lambda: not md.get_quote("AAPL").degraded and not md.get_quote("MSFT").degraded, timeout=5)
+    delivered(False)
+    assert farms() == ("ushmds", "secdefil")
+    gw.send_system_code(2106)
+    gw.send_system_code(2158)
+    wait_for(lambda: farms() == (), timeout=5)

@@ -19,7 +19,8 @@ HIST_LIMIT = 12  # requests per 10 minutes, the same at the simulator and in the
 HIST_THREADS = 8
 HIST_PER_THREAD = 15  # 8 x 15 = 120 requests: ten times the limit
 MSG_THREADS = 4
-PAIRS_PER_THREAD = 66  # 4 x 66 subscribe/unsubscribe pairs = 528 messages, ten times IB's 50/s
+PAIRS_PER_THREAD = 44  # 4 x 44 subscribe/unsubscribe pairs = 528 messages (a subscribe waits one reqCurrentTime
+# round trip for IB's answer), ten times IB's 50/s
 
 
 def test_historical_overload_produces_no_violation(sim_factory: Any, adapter_factory: Any) -> None:

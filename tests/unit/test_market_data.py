@@ -24,6 +24,7 @@ from platform_adapter.core.wrapper import Wrapper
 from platform_adapter.errors import (
     ContractNotFound,
     IBError,
+    NotConnected,
     SubscriptionLimitExceeded,
     ValidationError,
 )
@@ -368,8 +369,10 @@ def test_ib_errors_on_a_line_are_reported_not_raised(env: Any) -> None:
     errors.wait(2)
     pa.events.wait_idle()
     assert len(errors.calls) == 2
-    assert {c[0] for c in errors.calls} == {"AAPL", "MSFT"}
-    assert all(isinstance(c[1], IBError) for c in errors.calls)
+    got = dict(errors.calls)
+    assert isinstance(got["AAPL"], IBError) and got["AAPL"].code == 354
+    assert isinstance(got["MSFT"], SubscriptionLimitExceeded) and got["MSFT"].code == 101  # a line refused later
+    assert got["MSFT"].symbols == ("MSFT",)
     assert {e.code for e in md.subscription_errors().values()} == {354, 101}
     assert md.stats()["lines"] == 0 and md.stats()["failed"] == 2
     md.subscribe_quotes("AAPL", ignore)  # a failed line may be requested again
@@ -389,18 +392,23 @@ def test_delayed_fallback_rerequests_as_delayed(tmp_path: Path, monkeypatch: pyt
     assert errors.calls == [] and md.stats()["lines"] == 1
 
 
-def test_10090_keeps_the_line_and_does_not_fall_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                      warnings: list[str]) -> None:
-    """10090: part of the data is not subscribed, the rest keeps flowing and delayed data is not
-    available either: a warning, the line stays as it is."""
+@pytest.mark.parametrize(("code", "text"), [
+    (10090, "Part of requested market data is not subscribed. Subscription-independent ticks are still active."
+            "Delayed market data is not available."),
+    (10091, "Part of requested market data requires additional subscription for API. See link in 'Market Data "
+            "Connections' dialog for more details.Delayed market data is available."),
+])
+def test_partly_subscribed_keeps_the_line_and_does_not_fall_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  warnings: list[str], code: int, text: str) -> None:
+    """10090/10091: part of the data is not subscribed, the rest keeps flowing: a warning, the
+    line stays as it is (no delayed re-request, which would lose the subscribed part)."""
     pa, client = make_pa(tmp_path, monkeypatch, **{"market_data.delayed_fallback": True})
     md = pa.market_data
     errors = Recorder()
     md.subscribe_quotes("AAPL", ignore, on_error=errors)
     (line,) = md.lines.all()
-    pa.wrapper.error(line.req_id, 0, 10090, "Part of requested market data is not subscribed. "
-                     "Subscription-independent ticks are still active.Delayed market data is not available.", "")
-    assert any("10090" in w and "AAPL" in w for w in warnings)
+    pa.wrapper.error(line.req_id, 0, code, text, "")
+    assert any(str(code) in w and "AAPL" in w for w in warnings)
     pa.events.wait_idle()
     assert not line.fallback_done and line.active and errors.calls == []
     assert md.market_data_type is MarketDataType.LIVE and ("reqMarketDataType", (3,)) not in client.calls
@@ -470,3 +478,148 @@ def test_stream_argument_errors_send_nothing(env: Any, call: Any) -> None:
     with pytest.raises(ValidationError):
         call(pa.market_data)
     assert client.calls == []
+
+
+# --- IB codes on market data lines (ib_codes) ----------------------------------------------------
+TEXT_101 = "Max number of tickers has been reached"
+
+
+def refuse(pa: Env, *symbols: str) -> Any:
+    """A reqMktData answer: IB's 101 for the lines of ``symbols`` (sent before reqCurrentTime's answer)."""
+    def answer(req_id: int, contract: Any, *_: Any) -> None:
+        if contract.symbol in symbols:
+            pa.wrapper.error(req_id, 0, 101, TEXT_101, "")
+    return answer
+
+
+def test_101_for_a_subscribe_call_raises_there(env: Any) -> None:
+    pa, client = env
+    md = pa.market_data
+    client.on_call["reqMktData"] = refuse(pa, "MSFT", "SPY")
+    errors = Recorder()
+    md.subscribe_quotes("AAPL", ignore)
+    with pytest.raises(SubscriptionLimitExceeded) as info:
+        md.subscribe_quotes(["MSFT", "AAPL", "SPY"], ignore, on_error=errors)
+    exc = info.value
+    assert exc.code == 101 and exc.symbols == ("MSFT", "SPY") and TEXT_101 in str(exc)
+    assert client.names().count("reqCurrentTime") == 2  # one round trip per call that made new lines
+    assert [s.key for s in md.lines.all()] == ["AAPL"], "the refused lines are not kept"
+    assert md.stats()["lines"] == 1 and md.subscription_errors() == {}
+    with pytest.raises(ValidationError):
+        md.get_quote("MSFT")
+    pa.events.wait_idle()
+    assert errors.calls == [], "raised, not also reported"
+    client.on_call.pop("reqMktData")
+    md.subscribe_quotes("MSFT", ignore)  # a refused symbol may be requested again
+    assert md.stats()["lines"] == 2
+
+
+def test_101_for_a_real_time_bar_or_tick_by_tick_call_raises_too(env: Any) -> None:
+    pa, client = env
+    md = pa.market_data
+    for method in ("reqRealTimeBars", "reqTickByTickData"):
+        client.on_call[method] = lambda req_id, *_: pa.wrapper.error(req_id, 0, 101, TEXT_101, "")
+    with pytest.raises(SubscriptionLimitExceeded):
+        md.subscribe_real_time_bars("AAPL", ignore)
+    with pytest.raises(SubscriptionLimitExceeded):
+        md.subscribe_tick_by_tick("AAPL", "Last", ignore)
+    assert md.lines.all() == []
+
+
+def test_subscribe_without_an_answer_returns_and_later_errors_go_to_on_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, warnings: list[str]) -> None:
+    pa, client = make_pa(tmp_path, monkeypatch, **{"ib_connection.request_timeout": 0.05})
+    client.on_call.pop("reqCurrentTime")  # the gateway does not answer in time
+    pa.events.start()
+    try:
+        errors = Recorder()
+        pa.market_data.subscribe_quotes("AAPL", ignore, on_error=errors)
+        assert any("no answer from IB" in w for w in warnings)
+        pa.wrapper.error(req_ids(client, "reqMktData")[0], 0, 101, TEXT_101, "")
+        ((symbol, exc),) = errors.wait(1)
+        assert symbol == "AAPL" and isinstance(exc, SubscriptionLimitExceeded) and exc.code == 101
+    finally:
+        pa.events.stop()
+
+
+def test_subscribe_when_the_link_drops_before_the_answer(env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The line was sent, then the link went down: the call returns, the line stays for the replay
+    after the reconnect."""
+    pa, client = env
+
+    def down() -> Any:
+        raise NotConnected("connection lost")
+
+    client.on_call["reqMktData"] = lambda *_: monkeypatch.setattr(pa.connection, "require_connected", down)
+    pa.market_data.subscribe_quotes("AAPL", ignore)
+    assert "reqCurrentTime" not in client.names() and pa.market_data.stats()["lines"] == 1
+
+
+def test_504_on_a_line_keeps_it_for_the_replay(env: Any) -> None:
+    """ibapi reports 504 (not connected) for the id of a request it could not send: the line is
+    requested again after the reconnect, not failed."""
+    pa, client = env
+    md = pa.market_data
+    errors = Recorder()
+    md.subscribe_quotes("AAPL", ignore, on_error=errors)
+    (line,) = md.lines.all()
+    pa.wrapper.error(line.req_id, 0, 504, "Not connected", "")
+    pa.events.wait_idle()
+    assert line.active and errors.calls == [] and md.subscription_errors() == {}
+    pa.wrapper.emit("reconnected")
+    assert len(req_ids(client, "reqMktData")) == 2
+
+
+FARMS = {2103: "Market data farm connection is broken:usfarm", 2104: "Market data farm connection is OK:usfarm",
+         2105: "HMDS data farm connection is broken:ushmds", 2106: "HMDS data farm connection is OK:ushmds",
+         2157: "Sec-def data farm connection is broken:secdefil"}
+
+
+def farm(pa: Env, code: int, text: str | None = None) -> None:
+    pa.wrapper.error(-1, 0, code, text or FARMS[code], "")
+
+
+def test_a_broken_market_data_farm_degrades_every_quote_until_it_is_ok(env: Any) -> None:
+    pa, client = env
+    md = pa.market_data
+    rec = Recorder()
+    md.subscribe_quotes(["AAPL", "MSFT"], rec)
+    aapl = req_ids(client, "reqMktData")[0]
+    pa.wrapper.tickPrice(aapl, 1, 10.0, None)
+    pa.events.wait_idle()
+    assert not rec.calls[-1][1].degraded
+    farm(pa, 2105)  # HMDS (historical data) and sec-def farms do not feed quotes
+    farm(pa, 2157)
+    assert not md.get_quote("AAPL").degraded and not md.get_quote("MSFT").degraded
+    assert pa.connection.get_connection_status().broken_farms == ("ushmds", "secdefil")
+    farm(pa, 2103)
+    assert md.get_quote("AAPL").degraded and md.get_quote("MSFT").degraded
+    assert pa.state.get_quote("AAPL").degraded
+    pa.events.wait_idle()
+    assert {s for s, q in rec.calls if q.degraded} == {"AAPL", "MSFT"}, "callbacks hear about it"
+    pa.wrapper.tickPrice(aapl, 1, 10.1, None)
+    assert md.get_quote("AAPL").degraded and md.get_quote("AAPL").bid == 10.1
+    md.subscribe_quotes("SPY", ignore)  # a line made while the farm is broken starts degraded
+    assert md.get_quote("SPY").degraded
+    farm(pa, 2103, "Market data farm connection is broken:cashfarm")
+    farm(pa, 2104)
+    assert md.get_quote("AAPL").degraded, "cashfarm is still broken"
+    farm(pa, 2104, "Market data farm connection is OK:cashfarm")
+    assert not any(md.get_quote(s).degraded for s in ("AAPL", "MSFT", "SPY"))
+    pa.events.wait_idle()
+    assert not rec.calls[-1][1].degraded
+    assert pa.connection.get_connection_status().broken_farms == ("ushmds", "secdefil")
+    farm(pa, 2106)
+    assert pa.connection.get_connection_status().broken_farms == ("secdefil",)
+
+
+def test_a_lost_connection_forgets_the_broken_farms(env: Any) -> None:
+    """The gateway reports its farms again at the next start-up."""
+    pa, _ = env
+    md = pa.market_data
+    md.subscribe_quotes("AAPL", ignore)
+    farm(pa, 2103)
+    assert md.get_quote("AAPL").degraded
+    pa.connection._close("socket closed", emit=True)
+    assert not md.get_quote("AAPL").degraded
+    assert pa.connection.get_connection_status().broken_farms == ()

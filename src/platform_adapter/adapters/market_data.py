@@ -40,7 +40,13 @@ from platform_adapter.adapters.market_subscriptions import (
 from platform_adapter.adapters.quote_sink import QuoteSink
 from platform_adapter.core import ib_codes
 from platform_adapter.core.base_adapter import AdapterContext, BaseAdapter
-from platform_adapter.errors import ContractNotFound, IBError, NotConnected, ValidationError
+from platform_adapter.errors import (
+    ContractNotFound,
+    IBError,
+    NotConnected,
+    SubscriptionLimitExceeded,
+    ValidationError,
+)
 from platform_adapter.models.market_data import Bar, MarketDataType, Quote, TickByTick, TickByTickKind, utc_from_epoch
 
 _wall = time.time
@@ -78,6 +84,7 @@ class MarketDataAdapter(BaseAdapter):
         self._md_type = check_market_data_type(self.settings.market_data.market_data_type)
         self._link_lost = False
         self._socket_down = False
+        self._broken_farms: set[str] = set()  # market data farms reported broken (quotes degraded)
         self._ticks = 0
         self._gauge = 0
         self._now = time.monotonic
@@ -93,7 +100,7 @@ class MarketDataAdapter(BaseAdapter):
             ("realtime_bar", self._on_realtime_bar), ("tick_by_tick_all_last", self._on_tbt_last),
             ("tick_by_tick_bid_ask", self._on_tbt_bid_ask), ("tick_by_tick_mid_point", self._on_tbt_mid),
             ("error", self._on_error), ("ib_link", self._on_ib_link), ("disconnected", self._on_disconnected),
-            ("reconnected", self._on_reconnected),
+            ("reconnected", self._on_reconnected), ("data_farm", self._on_data_farm),
         ):
             self._on(event, handler)
         self.sink: QuoteSink | None = None
@@ -128,8 +135,10 @@ class MarketDataAdapter(BaseAdapter):
 
         A symbol already subscribed gets the extra callback on its existing line. Contracts are
         resolved first (``ContractNotFound`` before anything is subscribed); the line cap
-        ``max_simultaneous_subscriptions`` raises :class:`SubscriptionLimitExceeded`.
-        ``on_error(symbol, exc)`` hears about IB errors on the line later on.
+        ``max_simultaneous_subscriptions`` raises :class:`SubscriptionLimitExceeded`, and so does
+        IB's 101 (max number of tickers) for the lines of this call (the refused lines are not
+        kept; the lines IB accepted stay). ``on_error(symbol, exc)`` hears about IB errors on the
+        line later on (a 101 then as :class:`SubscriptionLimitExceeded`).
         """
         check_callback(callback)
         err = check_callback(on_error, "on_error", optional=True)
@@ -155,7 +164,7 @@ class MarketDataAdapter(BaseAdapter):
                 raise ValidationError("symbol", symbol, "is not subscribed; call subscribe_quotes first")
             return cached
         if cached is None:
-            return Quote(symbol=key, stale=stale, market_data_type=sub.market_data_type)
+            return Quote(symbol=key, stale=stale, market_data_type=sub.market_data_type, degraded=sub.degraded)
         return stale_copy(cached, stale or cached.stale)
 
     # --- historical -----------------------------------------------------------------------------
@@ -250,19 +259,50 @@ class MarketDataAdapter(BaseAdapter):
 
     # --- bookkeeping -----------------------------------------------------------------------------------------
     def _reserve(self, wanted: list[Want], callback: Callback, on_error: Callback | None) -> list[Subscription]:
-        new = self.lines.reserve(wanted, callback, on_error, self.settings.market_data.max_simultaneous_subscriptions,
-                                 self._now(), market_data_type=self._md_type)
+        with self.lines.lock:  # the farm state cannot change in between
+            new = self.lines.reserve(wanted, callback, on_error,
+                                     self.settings.market_data.max_simultaneous_subscriptions, self._now(),
+                                     market_data_type=self._md_type, degraded=bool(self._broken_farms))
         self._update_gauge()
         return new
 
     def _send_new(self, subs: list[Subscription]) -> None:
         for sub in subs:
+            sub.confirming = True
             try:
                 send_line(self._client(), sub)
             except Exception:
                 self._drop([sub])
                 raise
             logger.info("subscribed {} {} (req {})", sub.kind.value, sub.key, sub.req_id)
+        self._confirm(subs)
+
+    def _confirm(self, subs: list[Subscription]) -> None:
+        """Wait one round trip for IB's answer to the new lines: the lines IB refused with 101 are
+        dropped and the call raises SubscriptionLimitExceeded; later errors go to ``on_error``."""
+        if not subs:
+            return
+        try:
+            answered = self.connection.round_trip(self.settings.ib_connection.request_timeout)
+        except NotConnected:
+            answered = False  # the lines are requested again after the reconnect
+        refused: list[Subscription] = []
+        errors: list[SubscriptionLimitExceeded] = []
+        with self.lines.lock:
+            for sub in subs:
+                sub.confirming = False
+                if isinstance(sub.failed, SubscriptionLimitExceeded):
+                    refused.append(sub)
+                    errors.append(sub.failed)
+        if not answered:
+            logger.warning("no answer from IB to {} new market data line(s) yet; IB's errors go to on_error",
+                           len(subs))
+        if refused:
+            self._drop(refused)
+            keys = tuple(sub.key for sub in refused)
+            raise SubscriptionLimitExceeded(
+                f"{errors[0]} for {', '.join(keys)}: close other market data lines of this account first",
+                errors[0].code, keys)
 
     def _matching(self, kind: SubKind, key: str, variant: str | None, value: Any) -> list[MapKey]:
         keys = self.lines.matching(kind, key, variant)
@@ -471,8 +511,11 @@ class MarketDataAdapter(BaseAdapter):
         if ib_codes.is_notice(code):
             logger.info("IB {} for {} {}: {}", code, sub.kind.value, sub.key, message)
             return
-        if code == 10090:  # part of the data is not subscribed: the rest keeps flowing (no delayed data either)
+        if code in ib_codes.PARTLY_SUBSCRIBED:  # the rest keeps flowing (no delayed data either)
             logger.warning("IB {}: {} partly unsubscribed, the line stays: {}", code, sub.key, message)
+            return
+        if code in ib_codes.CONNECTION_FAILURE:  # ibapi did not send it: the link is down
+            logger.warning("IB {}: {} {} is requested again after the reconnect", code, sub.kind.value, sub.key)
             return
         if code in ib_codes.NOT_SUBSCRIBED and sub.kind is SubKind.QUOTES and \
                 self.settings.market_data.delayed_fallback and not sub.fallback_done:
@@ -492,11 +535,18 @@ class MarketDataAdapter(BaseAdapter):
         self._fail(sub, code, message)
 
     def _fail(self, sub: Subscription, code: int, message: str) -> None:
-        error: Exception = ContractNotFound(f"IB {code}: {message}") if code in ib_codes.NO_SECURITY_DEFINITION \
-            else IBError(code, message, sub.req_id)
-        if not self.lines.fail(sub, error):
-            return
-        handlers = tuple(sub.on_error)
+        error: Exception
+        if code in ib_codes.NO_SECURITY_DEFINITION:
+            error = ContractNotFound(f"IB {code}: {message}")
+        elif code in ib_codes.TOO_MANY_LINES:
+            error = SubscriptionLimitExceeded(f"IB {code}: {message}", code, (sub.key,))
+        else:
+            error = IBError(code, message, sub.req_id)
+        with self.lines.lock:
+            if not self.lines.fail(sub, error):
+                return
+            raised = sub.confirming and isinstance(error, SubscriptionLimitExceeded)  # by the subscribe call
+        handlers = () if raised else tuple(sub.on_error)
         logger.warning("{} {} failed: IB {}: {}", sub.kind.value, sub.key, code, message)
         self.metrics.incr("md_subscription_errors")
         self._update_gauge()
@@ -550,6 +600,9 @@ class MarketDataAdapter(BaseAdapter):
 
     def _on_disconnected(self, _reason: str) -> None:
         self._socket_down = True
+        with self.lines.lock:  # the next start-up reports the farms again
+            self._broken_farms.clear()
+            self.lines.flag_degraded(False)
         if not self._stop.is_set():
             self._mark_all_stale("connection to the gateway lost")
 
@@ -557,6 +610,25 @@ class MarketDataAdapter(BaseAdapter):
         self._socket_down = False
         self._send_market_data_type()
         self._resubscribe(self.lines.all(), cancel_old=False)
+
+    def _on_data_farm(self, code: int, farm: str) -> None:
+        """A farm reported broken or OK: while a market data farm is broken every quote is degraded
+        (IB names the farm, not the instruments it serves)."""
+        if code not in ib_codes.QUOTE_FARM:
+            return
+        with self.lines.lock:
+            if code in ib_codes.FARM_BROKEN:
+                self._broken_farms.add(farm)
+            else:
+                self._broken_farms.discard(farm)
+            degraded = bool(self._broken_farms)
+            flipped = self.lines.flag_degraded(degraded)
+        if flipped and degraded:
+            logger.warning("market data farm {} broken: {} quote(s) degraded until it is OK", farm, len(flipped))
+        elif flipped:
+            logger.info("market data farm {} OK: {} quote(s) no longer degraded", farm, len(flipped))
+        for sub, quote, callbacks in flipped:
+            self._publish(sub, quote, callbacks)
 
     def _mark_all_stale(self, why: str) -> None:
         flipped = self.lines.flag_stale(lambda sub: True)

@@ -183,6 +183,18 @@ class LineBook:
                 moved.append((old, sub))
         return moved
 
+    def flag_degraded(self, degraded: bool) -> list[Flipped]:
+        """Set every active quote line's ``degraded`` flag; return the lines it changed, each with
+        its quote snapshot and callbacks."""
+        with self.lock:
+            out = []
+            for sub in self._subs.values():
+                if sub.kind is SubKind.QUOTES and sub.active and sub.degraded is not degraded:
+                    sub.degraded = degraded
+                    sub.snap = None
+                    out.append((sub, sub.snapshot(), tuple(sub.callbacks)))
+            return out
+
     def flag_stale(self, predicate: Callable[[Subscription], bool]) -> list[Flipped]:
         """Set ``stale`` on fresh, active quote lines for which ``predicate`` holds; return each
         with its stale quote snapshot and callbacks."""

@@ -67,6 +67,8 @@ class Subscription:
     last_update: float = 0.0
     updates: int = 0
     stale: bool = False
+    degraded: bool = False  # a market data farm is broken (the Quote's ``degraded``)
+    confirming: bool = False  # its subscribe call still waits for IB's answer (a 101 raises there)
     failed: Exception | None = None
     fallback_done: bool = False
     stream_retries: int = 0
@@ -89,7 +91,7 @@ class Subscription:
         wall = self.wall
         return Quote(symbol=self.key, stale=stale, updated_monotonic=self.last_update,
                      market_data_type=self.market_data_type, time=utc_from_epoch(wall) if wall else None,
-                     updates=self.updates, **self.fields)
+                     updates=self.updates, degraded=self.degraded, **self.fields)
 
     def snapshot(self) -> Quote:
         """The frozen Quote of the current state (built once per change, then shared)."""

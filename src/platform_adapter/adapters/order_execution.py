@@ -220,7 +220,7 @@ class OrderExecutionAdapter(BaseAdapter):
                 if status.status in wanted:
                     return status
                 if status.status is OrderState.REJECTED:
-                    code = self._reject_codes.get(order_id, 201)
+                    code = self._reject_codes.get(order_id, ib_codes.REJECTED)
                     raise OrderRejected(code, status.reject_reason or "rejected", order_id)
                 if status.status in TERMINAL_STATES:
                     raise OrderStateError(order_id, f"ended {status.status.value}, not {sorted(wanted)}")

@@ -22,7 +22,14 @@ from platform_adapter.core.fast_decode import build_frame_fast_path
 from platform_adapter.core.request_registry import RequestRegistry
 from platform_adapter.core.transport import Dispatcher, Reader, SocketConnection, frame_label, split_frames
 from platform_adapter.core.wrapper import Wrapper
-from platform_adapter.errors import ContractNotFound, HistoricalQueryCancelled, IBError, NotConnected, PacingViolation
+from platform_adapter.errors import (
+    ContractNotFound,
+    GatewayConfigError,
+    HistoricalQueryCancelled,
+    IBError,
+    NotConnected,
+    PacingViolation,
+)
 from platform_adapter.models.connection import ConnectionState, ConnectionStatus
 from platform_adapter.utils.rate_limiter import TokenBucket
 
@@ -81,7 +88,8 @@ class ConnectionManager:
     Events emitted on the wrapper for the rest of the library: ``connected`` (after the first
     ready), ``reconnected`` (after a reconnect; runs on the reconnect thread, so handlers may
     make synchronous requests), ``disconnected(reason)``, ``ib_link(state)`` with state
-    ``lost``/``restored_data_lost``/``restored_data_kept``, ``state_changed(ConnectionState)``.
+    ``lost``/``restored_data_lost``/``restored_data_kept``, ``state_changed(ConnectionState)``,
+    ``data_farm(code, farm)`` for a farm reported broken or OK.
     """
 
     def __init__(self, config: IBConnectionConfig, monitoring: MonitoringConfig, wrapper: Wrapper,
@@ -106,7 +114,11 @@ class ConnectionManager:
         self._health_thread: threading.Thread | None = None
         self._reconnect_thread: threading.Thread | None = None
         self._reconnect_guard = threading.Lock()  # one reconnect loop at a time (manual or automatic)
-        self._heartbeat = threading.Event()
+        self._clock = threading.Condition()  # reqCurrentTime round trips: sent and answered counts
+        self._clock_sent = 0
+        self._clock_answered = 0
+        self._fatal: GatewayConfigError | None = None  # a FATAL_CONNECT code ended the start-up
+        self._broken_farms: dict[str, int] = {}  # farm name -> the code that reported it broken
         self._accounts_seen = threading.Event()
         self._next_id_seen = threading.Event()
         self._client_id_rejected = threading.Event()
@@ -134,7 +146,8 @@ class ConnectionManager:
         """Connect and wait until ready (``nextValidId`` and ``managedAccounts`` received).
 
         Returns ``False`` with a logged reason when the gateway is absent, refuses, or stays silent
-        past ``timeout``; never hangs.
+        past ``timeout``; never hangs. Raises :class:`GatewayConfigError` when the gateway answers
+        with a code no retry fixes (501 already connected, 503 TWS too old).
         """
         with self._lock:
             if self.is_connected():
@@ -149,6 +162,8 @@ class ConnectionManager:
             self._user_disconnect = False
             self._stop.clear()
         ok = self._open(reconnecting=False)
+        if self._fatal is not None:
+            raise self._fatal
         if ok:
             self.wrapper.emit("connected")
             self._start_health()
@@ -176,6 +191,8 @@ class ConnectionManager:
 
     def get_connection_status(self) -> ConnectionStatus:
         since = self.connected_since
+        with self._lock:
+            farms = tuple(self._broken_farms)
         uptime = (datetime.now(timezone.utc) - since).total_seconds() if since and self.is_connected() else 0.0
         return ConnectionStatus(
             state=self._state,
@@ -190,6 +207,7 @@ class ConnectionManager:
             last_heartbeat=self.last_heartbeat,
             ib_link_ok=self.ib_link_ok,
             last_error=self.last_error,
+            broken_farms=farms,
         )
 
     # --- helpers for the adapters -------------------------------------------------------------
@@ -224,6 +242,8 @@ class ConnectionManager:
     def _open(self, reconnecting: bool) -> bool:
         cfg = self.config
         self._set_state(ConnectionState.RECONNECTING if reconnecting else ConnectionState.CONNECTING)
+        self._fatal = None
+        self._reset_clock()
         client_id = self.client_id
         tries = 3 if cfg.client_id_retry else 1
         for _ in range(tries):
@@ -291,6 +311,11 @@ class ConnectionManager:
                 self.last_error = f"client id {client_id} in use (IB 326)"
                 logger.error("Connection failed: {}", self.last_error)
                 return "client_id_in_use"
+            if self._fatal is not None:
+                self.last_error = str(self._fatal)
+                logger.error("Connection failed: {}", self.last_error)
+                self._close(self.last_error, emit=False)
+                return "fatal"
             if self._accounts_seen.is_set() and self._next_id_seen.is_set():
                 break
             if self._startup_closed.is_set():
@@ -382,25 +407,34 @@ class ConnectionManager:
 
     def _on_current_time(self, _: float) -> None:
         self.last_heartbeat = datetime.now(timezone.utc)
-        self._heartbeat.set()
+        with self._clock:
+            if self._clock_answered < self._clock_sent:  # never count a late answer of a closed link
+                self._clock_answered += 1
+            self._clock.notify_all()
 
     def _on_error(self, req_id: int, code: int, message: str, _advanced: str) -> None:
         if req_id >= 0 and not ib_codes.is_notice(code) and self.registry.get(req_id) is not None:
             self._fail_request(req_id, code, message)
             return
+        what = ib_codes.reaction(code)
         if code in ib_codes.CLIENT_ID_IN_USE:
             self._client_id_rejected.set()
+        elif code in ib_codes.FATAL_CONNECT:
+            error = GatewayConfigError(code, message, ib_codes.FATAL_CONNECT_REMEDY[code])
+            if self._state in (ConnectionState.CONNECTING, ConnectionState.RECONNECTING):
+                self._fatal = error  # ends the start-up under way; no retry follows
+            logger.error("{}", error)
         elif code in ib_codes.IB_LINK_LOST:
             self.ib_link_ok = False
-            logger.warning("IB {}: {} (orders blocked, data stale)", code, message)
+            logger.warning("IB {}: {} ({})", code, message, what)
             self.wrapper.emit("ib_link", "lost")
         elif code in ib_codes.IB_LINK_RESTORED_DATA_LOST:
             self.ib_link_ok = True
-            logger.warning("IB {}: {} (resubscribing)", code, message)
+            logger.warning("IB {}: {} ({})", code, message, what)
             self.wrapper.emit("ib_link", "restored_data_lost")
         elif code in ib_codes.IB_LINK_RESTORED_DATA_KEPT:
             self.ib_link_ok = True
-            logger.info("IB {}: {} (reconciling)", code, message)
+            logger.info("IB {}: {} ({})", code, message, what)
             self.wrapper.emit("ib_link", "restored_data_kept")
         elif code in ib_codes.SOCKET_PORT_RESET:
             match = re.search(r"(\d{2,5})\s*$", message)
@@ -412,17 +446,28 @@ class ConnectionManager:
             logger.error("IB {}: {}", code, message)
         elif code in ib_codes.MESSAGE_RATE_EXCEEDED:
             logger.critical("IB {}: {} (pacing failed to prevent it)", code, message)
-        elif code in ib_codes.FARM_BROKEN:
-            logger.warning("IB {}: {}", code, message)
-        elif code in ib_codes.FARM_OK:
-            logger.info("IB {}: {}", code, message)
+        elif code in ib_codes.FARM_BROKEN or code in ib_codes.FARM_OK:
+            self._on_farm(code, message)
         elif code in ib_codes.FARM_INACTIVE:
             logger.debug("IB {}: {}", code, message)
+
+    def _on_farm(self, code: int, message: str) -> None:
+        farm = ib_codes.farm_name(message)
+        with self._lock:
+            if code in ib_codes.FARM_BROKEN:
+                self._broken_farms[farm] = code
+            else:
+                self._broken_farms.pop(farm, None)
+        level = "WARNING" if code in ib_codes.FARM_BROKEN else "INFO"
+        logger.log(level, "IB {}: {} ({})", code, message, ib_codes.reaction(code))
+        self.wrapper.emit("data_farm", code, farm)
 
     def _fail_request(self, req_id: int, code: int, message: str) -> None:
         """Complete a pending synchronous request from IB's error for its id."""
         error: Exception
-        if code in ib_codes.NO_SECURITY_DEFINITION:
+        if code in ib_codes.CONNECTION_FAILURE:
+            error = NotConnected(f"IB {code}: {message}")
+        elif code in ib_codes.NO_SECURITY_DEFINITION:
             error = ContractNotFound(f"IB {code}: {message}")
         elif code in ib_codes.HISTORICAL_SERVICE and ib_codes.historical_no_data(message):
             self.registry.finish(req_id, [])
@@ -450,6 +495,9 @@ class ConnectionManager:
         if dispatcher is not None:
             dispatcher.stop()
         self._ready.clear()
+        self._reset_clock()
+        with self._lock:
+            self._broken_farms.clear()  # the next start-up reports the farms again
         failed = self.registry.fail_all(NotConnected(f"connection lost: {reason}"))
         if failed:
             logger.warning("{} pending request(s) failed: {}", failed, reason)
@@ -523,6 +571,10 @@ class ConnectionManager:
                 self.wrapper.emit("reconnected")
                 self._start_health()
                 return True
+            if self._fatal is not None:
+                self._set_state(ConnectionState.FAILED)
+                logger.critical("Reconnecting to {}:{} stopped: {}", self.host, self.port, self._fatal)
+                return False
         self._set_state(ConnectionState.FAILED)
         logger.critical("Unrecoverable connection loss: {} reconnect attempts to {}:{} failed ({})",
                         cfg.reconnect_max_attempts, self.host, self.port, self.last_error)
@@ -540,12 +592,30 @@ class ConnectionManager:
         """Send ``reqCurrentTime`` and wait for the answer; False means a dead or stalled link."""
         timeout = self.monitoring.health_check_timeout_seconds if timeout is None else timeout
         try:
-            client = self.require_connected()
-            self._heartbeat.clear()
-            client.reqCurrentTime()
+            return self.round_trip(timeout)
         except (NotConnected, OSError):
             return False
-        return self._heartbeat.wait(timeout)
+
+    def _reset_clock(self) -> None:
+        """Round trips under way end: their answers will never come (a closed or new link)."""
+        with self._clock:
+            self._clock_answered = self._clock_sent
+            self._clock.notify_all()
+
+    def round_trip(self, timeout: float) -> bool:
+        """Send ``reqCurrentTime`` and wait for its answer. The gateway answers in order, so True
+        means that everything sent before has been answered and handled (IB's immediate errors
+        included); False when no answer came within ``timeout`` or the link closed meanwhile.
+        Raises :class:`NotConnected` when the link is down."""
+        client = self.require_connected()
+        generation = self._generation
+        with self._clock:
+            self._clock_sent += 1
+            ticket = self._clock_sent
+        client.reqCurrentTime()
+        with self._clock:
+            answered = self._clock.wait_for(lambda: self._clock_answered >= ticket, timeout)
+        return answered and generation == self._generation
 
     def _health_loop(self) -> None:
         interval = self.monitoring.health_check_interval_seconds

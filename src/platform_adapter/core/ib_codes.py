@@ -1,7 +1,24 @@
-"""IB message codes grouped by the reaction they need (DESIGN section 5)."""
+"""IB message codes grouped by the reaction they need (DESIGN section 5), and README's code table.
+
+Each set is used by the code that reacts to it; ``README_ROWS`` states the reaction of each row of
+README's "Troubleshooting: IB message codes" table (a test holds the two in step) and gives the
+log lines their wording (:func:`reaction`).
+"""
 
 from __future__ import annotations
 
+# Cannot connect / not connected / bad length or EOF (ibapi's codes for socket failures, which the
+# adapter detects itself): a request that meets one fails with NotConnected; lines replay later.
+CONNECTION_FAILURE = frozenset({502, 504, 507})
+# Already connected / TWS too old: connecting ends with GatewayConfigError, no reconnect follows.
+FATAL_CONNECT = frozenset({501, 503})
+# What to do about each FATAL_CONNECT code (part of the error's text).
+FATAL_CONNECT_REMEDY = {
+    501: "this client id is already connected: close the other session or pick another IB_CLIENT_ID",
+    503: "update TWS / IB Gateway",
+}
+# Client id already in use: the next id (client_id_retry) or connect fails.
+CLIENT_ID_IN_USE = frozenset({326})
 # Gateway lost its link to IB's servers: block new orders, mark data stale, keep the socket.
 IB_LINK_LOST = frozenset({1100, 2110})
 # Link restored and market data subscriptions were lost: resubscribe, then reconcile.
@@ -10,29 +27,27 @@ IB_LINK_RESTORED_DATA_LOST = frozenset({1101})
 IB_LINK_RESTORED_DATA_KEPT = frozenset({1102})
 # The socket port was reset: reconnect on the new port.
 SOCKET_PORT_RESET = frozenset({1300})
-# A data farm connection is broken: mark that data degraded; never tear down the socket.
+# A data farm connection is broken / OK again; the message ends with the farm's name.
 FARM_BROKEN = frozenset({2103, 2105, 2157})
-# A data farm connection is OK (INFO); resubscribe feeds that stayed silent after a break.
 FARM_OK = frozenset({2104, 2106, 2158})
+# Of those, the market data farms (they feed quotes; 2105/2106 are HMDS, 2157/2158 sec-def farms).
+# IB names the farm, not the instruments it serves: a broken one degrades every quote.
+QUOTE_FARM = frozenset({2103, 2104})
 # Farm inactive / connecting: ignore (DEBUG).
 FARM_INACTIVE = frozenset({2107, 2108, 2119})
-# Cannot connect / not connected / bad length or EOF: connection failure, back off, reconnect.
-CONNECTION_FAILURE = frozenset({502, 504, 507})
-# Already connected / TWS too old: fatal configuration error.
-FATAL_CONNECT = frozenset({501, 503})
-# Client id already in use.
-CLIENT_ID_IN_USE = frozenset({326})
 # Max rate of messages per second exceeded: must never happen with our pacing; alert.
 MESSAGE_RATE_EXCEEDED = frozenset({100})
-# Max number of market data lines (tickers) reached.
+# Max number of market data lines (tickers) reached: SubscriptionLimitExceeded.
 TOO_MANY_LINES = frozenset({101})
 # Historical market data service error (pacing violation, no data, query cancelled).
 HISTORICAL_SERVICE = frozenset({162})
 # No security definition / ambiguous contract: ContractNotFound, never retried.
 NO_SECURITY_DEFINITION = frozenset({200})
-# Market data not subscribed / delayed data available: warn, fall back to delayed if configured.
-NOT_SUBSCRIBED = frozenset({354, 10089, 10090, 10091, 10167, 10168})
-# Delayed market data is being shown (informational).
+# Market data not subscribed: warn, fall back to delayed data if configured, else the line fails.
+NOT_SUBSCRIBED = frozenset({354, 10089, 10168})
+# Part of the requested market data is not subscribed: warn; the line stays with the rest.
+PARTLY_SUBSCRIBED = frozenset({10090, 10091})
+# Delayed market data is being shown (informational): the line's data type becomes DELAYED.
 DELAYED_DATA_NOTICE = frozenset({10167})
 # A competing live session on another login: alert; no resubscribe loop.
 COMPETING_SESSION = frozenset({10197})
@@ -44,25 +59,63 @@ CANCEL_NOISE = frozenset({366, 300})
 DUPLICATE_TICKER = frozenset({102, 386})
 # Duplicate order id: resync the id from nextValidId; never reuse.
 DUPLICATE_ORDER_ID = frozenset({103})
-# Order rejected / cancelled.
-ORDER_REJECTED = frozenset({201})
+# Order rejected (REJECTED is also reported for a rejection IB sent no error code for) / cancelled.
+REJECTED = 201
+ORDER_REJECTED = frozenset({REJECTED})
 ORDER_CANCELLED = frozenset({202})
 # Cannot modify or cancel (filled, unknown...): typed error, order state unchanged.
 CANNOT_MODIFY = frozenset({104, 10148, 135, 161, 10147})
-# Price increment / validation / warnings / locate hold.
-ORDER_VALIDATION = frozenset({110, 321, 322, 399, 404})
 # Order warnings that do not stop the order.
 ORDER_WARNINGS = frozenset({399, 404, 2109, 10349})
 
 # Codes that are notices, never a failure of the request they name.
 NOTICES = FARM_BROKEN | FARM_OK | FARM_INACTIVE | DELAYED_DATA_NOTICE | ORDER_WARNINGS | frozenset(
-    {2100, 2150, 2158, 2169, 10285}
+    {2100, 2150, 2169, 10285}
 )
+
+# README's code table, row by row: the codes of each row and the reaction it states (README's
+# third column contains it). Order errors without a set of their own (e.g. 110 price increment,
+# 321/322 validation) take the default path; their row lists examples.
+README_ROWS: tuple[tuple[frozenset[int], str], ...] = (
+    (CONNECTION_FAILURE, "connection failure"),
+    (CLIENT_ID_IN_USE, "connect fails"),
+    (FATAL_CONNECT, "fatal configuration error"),
+    (IB_LINK_LOST, "new orders blocked, quotes flagged stale"),
+    (IB_LINK_RESTORED_DATA_LOST, "resubscribes every stream"),
+    (IB_LINK_RESTORED_DATA_KEPT, "reconciles orders and executions"),
+    (SOCKET_PORT_RESET, "reconnects on the new port"),
+    (FARM_BROKEN, "farm listed as broken"),
+    (FARM_OK, "farm no longer listed as broken"),
+    (MESSAGE_RATE_EXCEEDED, "logged CRITICAL"),
+    (TOO_MANY_LINES, "SubscriptionLimitExceeded"),
+    (HISTORICAL_SERVICE, "PacingViolation"),
+    (NO_SECURITY_DEFINITION, "ContractNotFound, never retried"),
+    (NOT_SUBSCRIBED, "re-requested as delayed data"),
+    (PARTLY_SUBSCRIBED, "the line stays"),
+    (DELAYED_DATA_NOTICE, "the line's data type becomes delayed"),
+    (COMPETING_SESSION, "no resubscribe loop"),
+    (STREAM_DISCONNECTED, "resubscribes that stream"),
+    (DUPLICATE_ORDER_ID, "resynchronises ids"),
+    (ORDER_REJECTED, "OrderRejected"),
+    (CANNOT_MODIFY, "OrderStateError"),
+    (frozenset({110, 321, 322}), "default order error"),
+)
+_REACTION = {code: text for codes, text in README_ROWS for code in codes}
+
+
+def reaction(code: int) -> str:
+    """The reaction README's code table states for ``code`` ("" when the table has no row)."""
+    return _REACTION.get(code, "")
 
 
 def is_notice(code: int) -> bool:
     """True for informational and warning codes (no request failed)."""
     return code in NOTICES or 2100 <= code < 2200
+
+
+def farm_name(message: str) -> str:
+    """The farm a farm notice names ("Market data farm connection is broken:usfarm" -> "usfarm")."""
+    return message.rpartition(":")[2].strip() or message.strip()
 
 
 def historical_no_data(message: str) -> bool:

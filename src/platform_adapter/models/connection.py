@@ -17,7 +17,8 @@ class ConnectionState(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ConnectionStatus:
-    """Where the connection stands, for ``get_connection_status()``."""
+    """Where the connection stands, for ``get_connection_status()``. ``broken_farms`` names the
+    gateway's data farms reported broken (2103/2105/2157) and not reported OK since."""
 
     state: ConnectionState
     host: str
@@ -31,6 +32,7 @@ class ConnectionStatus:
     last_heartbeat: datetime | None = None
     ib_link_ok: bool = True
     last_error: str = ""
+    broken_farms: tuple[str, ...] = ()
 
     @property
     def is_connected(self) -> bool:

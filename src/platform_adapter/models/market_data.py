@@ -33,9 +33,11 @@ class Quote:
 
     Prices are ``None`` until IB has sent them. ``time`` is the tz-aware UTC time of the last
     update received; ``stale`` is set when the quote has not changed for the configured time or
-    the gateway lost its link to IB (code 1100). ``updates`` counts the tick values applied to the
-    line since it was subscribed: a step of more than one between two deliveries means that
-    several ticks were merged into one (conflated) delivery.
+    the gateway lost its link to IB (code 1100). ``degraded`` is set while a market data farm of
+    the gateway is broken (code 2103 until its 2104; IB names the farm, not the instruments it
+    serves, so every quote is degraded). ``updates`` counts the tick values applied to the line
+    since it was subscribed: a step of more than one between two deliveries means that several
+    ticks were merged into one (conflated) delivery.
     """
 
     symbol: str
@@ -56,6 +58,7 @@ class Quote:
     stale: bool = False
     market_data_type: MarketDataType = MarketDataType.LIVE
     updates: int = 0
+    degraded: bool = False
 
     @property
     def mid(self) -> float | None:
