@@ -42,8 +42,8 @@ def session(version: int, tmp_path: Path) -> dict[str, Any]:
             wait_for(lambda: any(q.bid and q.ask and q.last for _, q in quotes.calls))
             quote = pa.market_data.get_quote("AAPL")
             seen["quote"] = (type(quote.bid), type(quote.bid_size), quote.bid < quote.ask, quote.market_data_type)
-            frame = pa.market_data.get_historical_data("AAPL", "2 D", "1 hour", end=datetime(2026, 11, 25, 21, tzinfo=timezone.utc))
-            seen["history"] = frame
+            end = datetime(2026, 11, 25, 21, tzinfo=timezone.utc)
+            seen["history"] = pa.market_data.get_historical_data("AAPL", "2 D", "1 hour", end=end)
             pa.market_data.subscribe_real_time_bars("AAPL", bars)
             bar = bars.wait(1)[0][-1]
             seen["bar"] = (type(bar).__name__, bar.low <= bar.high, bar.time.tzinfo is not None)
