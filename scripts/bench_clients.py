@@ -1,16 +1,21 @@
 """The clients compared by the benchmarks, each behind the same small interface.
 
 * ``ibapi``: stock ``ibapi`` ``EClient`` + ``EWrapper`` with its own ``EReader`` and ``run`` loop.
-* ``ib_async``: ``ib_async.IB`` (asyncio), synchronous API.
+* ``ib_async``: ``ib_async.IB`` (asyncio), synchronous API, request throttle off
+  (``client.MaxRequests = 0``: the others have none).
 * ``pa_core``: platform_adapter's ``ConnectionManager`` (our reader, dispatcher and fast path)
   feeding the ``Wrapper`` events: the same level as ibapi's ``EWrapper`` callbacks.
 * ``pa``: the full ``PlatformAdapter`` facade (``subscribe_quotes`` with its conflated user
-  callback, ``orders.place_order``).
+  callback, ``orders.place_order`` with ``orders.on_order_status``); ``pa_wait`` is the same
+  client, for ``orders.place_order_and_wait``.
 * ``pa_core+reader``, ``pa+reader``: the same with ``ib_connection.decode_on_reader: true``
   (messages decoded on the socket reader thread, no dispatcher thread).
 
 User-level counting: every client but ``pa`` calls ``Counter.hit()`` once per tick message
 delivered; ``pa``'s user callback receives conflated quotes and counts with ``Quote.updates``.
+Orders: ``on_status(order_id, status)`` is called where the client reports a status (ibapi's
+``EWrapper.orderStatus``, our ``Wrapper``'s ``order_status`` event, the facade's
+``on_order_status`` callback, ib_async's ``orderStatusEvent``), with IB's status text.
 """
 
 from __future__ import annotations
@@ -110,6 +115,7 @@ class IbapiClient:
 
         self.app = App()
         self.next_id = 0
+        self.contract = stock("AAPL")
 
     def connect(self, port: int, client_id: int) -> None:
         self.app.connect(LOOPBACK, port, client_id)
@@ -121,11 +127,15 @@ class IbapiClient:
     def subscribe(self, symbol: str) -> None:
         self.app.reqMktData(1, stock(symbol), "", False, False, [])
 
-    def place_order(self, order_id: int, price: float) -> None:
-        self.app.placeOrder(order_id, stock("AAPL"), limit_order(order_id, price))
+    def place_order(self, order_id: int, price: float) -> int:
+        self.app.placeOrder(order_id, self.contract, limit_order(order_id, price))
+        return order_id
 
     def wait(self, event: threading.Event, timeout: float) -> bool:
         return event.wait(timeout)
+
+    def server_version(self) -> int:
+        return int(self.app.serverVersion())
 
     def disconnect(self) -> None:
         self.app.disconnect()
@@ -145,6 +155,7 @@ class IbAsyncClient:
 
     def connect(self, port: int, client_id: int) -> None:
         ib = self.ib
+        ib.client.MaxRequests = 0  # its request throttle off (the other clients have none)
         ib.connect(LOOPBACK, port, clientId=client_id, timeout=20)
         wrapper = ib.wrapper
         counter = self.counter
@@ -171,19 +182,29 @@ class IbAsyncClient:
         self.ib.qualifyContracts(contract)
         self.ticker = self.ib.reqMktData(contract, "", False, False)
 
-    def place_order(self, order_id: int, price: float) -> None:
+    def place_order(self, order_id: int, price: float) -> Any:
+        """Returns ib_async's ``Trade`` (its order id is ib_async's own)."""
         from ib_async import LimitOrder, Stock  # noqa: PLC0415
 
         if not hasattr(self, "contract"):
             self.contract = Stock("AAPL", "SMART", "USD")
             self.ib.qualifyContracts(self.contract)
-        self.ib.placeOrder(self.contract, LimitOrder("BUY", 1, price))
+        return self.ib.placeOrder(self.contract, LimitOrder("BUY", 1, price))
+
+    def wait_status(self, trade: Any, status: str) -> None:
+        """ib_async's own idiom: run its event loop until the trade shows ``status``."""
+        order_status = trade.orderStatus
+        while order_status.status != status:
+            self.ib.waitOnUpdate()
 
     def wait(self, event: threading.Event, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while not event.is_set() and time.monotonic() < deadline:
             self.ib.waitOnUpdate(0.05)
         return event.is_set()
+
+    def server_version(self) -> int:
+        return int(self.ib.client.serverVersion())
 
     def disconnect(self) -> None:
         self.ib.disconnect()
@@ -209,6 +230,7 @@ class PaCoreClient:
         self.on_status: Callable[[int, str], None] = lambda *_: None
         self.on_tick_price: Callable[[int, int, float], None] = lambda *_: None
         self.next_id = 0
+        self.contract = stock("AAPL")
 
     def connect(self, port: int, client_id: int, **extra: Any) -> None:
         from loguru import logger  # noqa: PLC0415
@@ -234,11 +256,15 @@ class PaCoreClient:
     def subscribe(self, symbol: str) -> None:
         self.conn.client.reqMktData(1, stock(symbol), "", False, False, [])
 
-    def place_order(self, order_id: int, price: float) -> None:
-        self.conn.client.placeOrder(order_id, stock("AAPL"), limit_order(order_id, price))
+    def place_order(self, order_id: int, price: float) -> int:
+        self.conn.client.placeOrder(order_id, self.contract, limit_order(order_id, price))
+        return order_id
 
     def wait(self, event: threading.Event, timeout: float) -> bool:
         return event.wait(timeout)
+
+    def server_version(self) -> int:
+        return int(self.conn.client.serverVersion())
 
     def disconnect(self) -> None:
         self.conn.disconnect()
@@ -273,10 +299,7 @@ class PaClient:
         self.pa.orders.on_order_status(self._on_order_status)
 
     def _on_order_status(self, status: Any) -> None:
-        # The adapter also reports its own PendingSubmit right after sending; the round trip ends
-        # with the first status the gateway reported (openOrder/orderStatus: PreSubmitted, Submitted).
-        if status.status.value != "PendingSubmit":
-            self.on_status(status.order_id, str(status.status))
+        self.on_status(status.order_id, status.status.value)
 
     def on_quote(self, symbol: str, quote: Any) -> None:
         self.quotes += 1
@@ -296,15 +319,23 @@ class PaClient:
     def place_order(self, order_id: int, price: float) -> int:
         return int(self.pa.orders.place_order("AAPL", "BUY", 1, "LMT", limit_price=price))
 
+    def place_order_and_wait(self, price: float, status: str) -> int:
+        """``orders.place_order_and_wait`` until the order shows ``status``; its order id."""
+        done = self.pa.orders.place_order_and_wait("AAPL", "BUY", 1, "LMT", wait_for=[status], limit_price=price)
+        return int(done.order_id)
+
     def wait(self, event: threading.Event, timeout: float) -> bool:
         return event.wait(timeout)
+
+    def server_version(self) -> int:
+        return int(self.pa.connection.client.serverVersion())
 
     def disconnect(self) -> None:
         self.pa.disconnect()
 
 
-CLIENTS: dict[str, Callable[[], Any]] = {"pa_core": PaCoreClient, "pa": PaClient, "ibapi": IbapiClient,
-                                         "ib_async": IbAsyncClient}
+CLIENTS: dict[str, Callable[[], Any]] = {"pa_core": PaCoreClient, "pa": PaClient, "pa_wait": PaClient,
+                                         "ibapi": IbapiClient, "ib_async": IbAsyncClient}
 # "<client>+<variant>": one of our clients with extra settings
 VARIANTS: dict[str, dict[str, Any]] = {"reader": {"ib_connection.decode_on_reader": True},
                                       "handoff": {"ib_connection.inline_decode_max_frames": 0}}

@@ -6,7 +6,12 @@
   stream of tickPrice frames whose price is the send time in microseconds of
   ``time.monotonic_ns()``, a clock shared by all processes), ``subs CLIENT``.
 * ``run_worker``: one measurement in a fresh Python process, returning its JSON result.
+* ``add_server_version`` / ``protocol``: the ``--server-version`` option every client benchmark
+  takes (the simulator process runs at that version; each client negotiates
+  ``min(its own maximum, version)``: ib_async 2.x offers at most 178).
 * statistics, machine info, and the JSON + markdown result files in ``bench/results/``.
+
+The scripts import ``platform_adapter`` from this checkout's ``src`` (first on the path).
 """
 
 from __future__ import annotations
@@ -28,6 +33,36 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 LOOPBACK = "127.0.0.1"
+if str(ROOT / "src") not in sys.path:
+    sys.path.insert(0, str(ROOT / "src"))
+IB_ASYNC_MAX_VERSION = 178  # ib_async 2.x offers v157..178
+
+
+# --- protocol versions -------------------------------------------------------------------------
+def default_server_version() -> int:
+    """The installed ibapi's MAX_CLIENT_VER (the simulator's and the adapter's default)."""
+    from ibapi.server_versions import MAX_CLIENT_VER  # noqa: PLC0415
+
+    return int(MAX_CLIENT_VER)
+
+
+def add_server_version(parser: Any) -> None:
+    """``--server-version N``: the simulator process runs at N; clients negotiate it."""
+    parser.add_argument("--server-version", type=int, default=default_server_version(),
+                        help="server version of the simulator (default: ibapi's MAX_CLIENT_VER); "
+                             "ib_async negotiates min(178, N)")
+
+
+def protocol(version: int) -> str:
+    """What the wire looks like at ``version``."""
+    if version < 201:
+        return "text"
+    return "binary message ids, protobuf" if version >= 213 else "binary message ids, protobuf for some families"
+
+
+def negotiated(client: str, version: int) -> int:
+    """The version ``client`` runs at against a simulator at ``version``."""
+    return min(version, IB_ASYNC_MAX_VERSION) if client.startswith("ib_async") else version
 
 
 # --- statistics --------------------------------------------------------------------------------
@@ -41,12 +76,19 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 def summarize(values: Sequence[float]) -> dict[str, Any]:
-    """Median of the runs, min, max and the spread ((max - min) / median, percent)."""
+    """Every run, their median, min, max, the spread ((max - min) / median, percent) and the
+    slowest/fastest ratio (min / max)."""
     if not values:
-        return {"runs": [], "median": None, "min": None, "max": None, "spread_pct": None}
+        return {"runs": [], "median": None, "min": None, "max": None, "spread_pct": None, "min_over_max": None}
     med = statistics.median(values)
     return {"runs": list(values), "median": med, "min": min(values), "max": max(values),
-            "spread_pct": (max(values) - min(values)) / med * 100 if med else None}
+            "spread_pct": (max(values) - min(values)) / med * 100 if med else None,
+            "min_over_max": min(values) / max(values) if max(values) else None}
+
+
+def fmt_runs(values: Sequence[float], scale: float = 1.0, digits: int = 0) -> str:
+    """``a, b, c`` (each run, in order)."""
+    return ", ".join(f"{v / scale:,.{digits}f}" for v in values)
 
 
 def machine_info() -> dict[str, Any]:
@@ -97,7 +139,10 @@ def write_results(name: str, data: dict[str, Any], table: str) -> Path:
 def run_worker(script: str, args: Sequence[str], timeout: float = 180.0) -> dict[str, Any]:
     """Run ``python scripts/<script> --worker ...`` in a fresh process; its last stdout line is JSON."""
     cmd = [sys.executable, str(ROOT / "scripts" / script), "--worker", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False, cwd=ROOT)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False, cwd=ROOT)
+    except subprocess.TimeoutExpired as exc:
+        return {"error": f"worker {' '.join(args)} timed out after {timeout:g}s: {str(exc.stderr or '')[-2000:]}"}
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
         tail = (proc.stderr or proc.stdout)[-2000:]
@@ -176,7 +221,6 @@ def wait_subscribed(control_port: int, client_id: int, timeout: float = 20.0) ->
 
 
 def _sim_main(options: dict[str, Any]) -> None:
-    sys.path.insert(0, str(ROOT / "src"))
     from platform_adapter.sim import SimulatedGateway  # noqa: PLC0415
     from platform_adapter.sim import messages as m  # noqa: PLC0415
 

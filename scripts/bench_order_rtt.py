@@ -1,14 +1,26 @@
-"""Benchmark 2: order round trip, placeOrder -> first orderStatus callback, 2,000 sequential orders.
+"""Order round trip as a strategy waits for it: from the place call until the calling thread wakes
+with the order's status Submitted.
 
-Limit BUY orders far below the market (they rest, no fills). The adapter's token bucket is raised
-out of the way (rate and capacity 1e9) and the simulator runs with pacing off; ibapi and ib_async
-have no throttle. Each RTT is measured from just before the place call to the status callback
-(timestamped inside the callback, so the waiting thread's wake-up is not counted for anyone); for
-pa the first status the gateway reported (the adapter's own PendingSubmit after sending is skipped).
-"+ gc.freeze()" rows: pa with ``ib_connection.gc_freeze: true``, pa_core with gc.freeze() after connect.
-Separately: the TokenBucket's cost per acquire() under the limit (50/s bucket, 40 acquires).
+Limit BUY orders far below the market (they rest, no fills), placed one after another by the
+main thread. Each order is timed from just before the place call until the calling thread,
+blocked on a ``threading.Event`` that the client's status callback sets once it has seen
+Submitted for that order, runs again (``perf_counter`` on the calling thread after the wake-up;
+not a timestamp inside the callback, not the first status of any kind):
 
-    .venv/bin/python scripts/bench_order_rtt.py [--orders 2000] [--runs 3]
+* ``pa``: ``orders.place_order`` + ``orders.on_order_status`` (the callback runs on the event thread);
+* ``pa_wait``: ``orders.place_order_and_wait(wait_for=["Submitted"])`` (timed until it returns);
+* ``pa_core``: ``IBClient.placeOrder`` through our ConnectionManager, the ``Wrapper``'s
+  ``order_status`` event (on the decoding thread) sets the Event;
+* ``ibapi``: stock ``EClient.placeOrder``, ``EWrapper.orderStatus`` (on its ``run`` thread) sets the Event;
+* ``ib_async``: ``IB.placeOrder`` then its own idiom, ``ib.waitOnUpdate()`` until
+  ``trade.orderStatus.status == "Submitted"`` (one thread, asyncio), request throttle off.
+
+The simulator runs in its own process at ``--server-version`` (default ibapi's MAX_CLIENT_VER:
+binary ids and protobuf; 176: text); every client negotiates it, ib_async at most 178. Adapter
+token bucket raised out of the way (1e9/s) and the simulator's pacing off. Each run starts one
+fresh process per client (clients interleaved); every run is reported.
+
+    python scripts/bench_order_rtt.py [--server-version 226] [--orders 2000] [--warmup 100] [--runs 5]
 """
 
 from __future__ import annotations
@@ -19,58 +31,83 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_clients import connect_client  # noqa: E402
-from bench_common import emit, percentile, run_worker, sim_process, summarize, write_results  # noqa: E402
+from bench_common import (  # noqa: E402
+    add_server_version,
+    emit,
+    fmt_runs,
+    negotiated,
+    percentile,
+    protocol,
+    run_worker,
+    sim_process,
+    summarize,
+    write_results,
+)
 
-CLIENT_ORDER = ("pa_core", "pa", "ibapi", "ib_async")
+CLIENT_ORDER = ("pa", "pa_wait", "pa_core", "ibapi", "ib_async")
+SUBMITTED = "Submitted"
+METRICS = ("p50_us", "p99_us", "max_us", "mean_us", "call_p50_us", "call_p99_us")
+TIMEOUT_S = 10.0
 
 
-def worker(name: str, port: int, client_id: int, orders: int, freeze: bool) -> None:
-    if freeze and name == "pa":  # the facade's own option (ib_connection.gc_freeze)
-        client = connect_client(name, port, client_id, **{"ib_connection.gc_freeze": True})
-    else:
-        client = connect_client(name, port, client_id)
-    got = threading.Event()
-    first: dict[int, float] = {}
+def _price(i: int) -> float:
+    return 1.0 + (i % 50) / 100  # far below the market: the order rests
 
-    def on_status(order_id: int, _status: str) -> None:
-        if order_id not in first:
-            first[order_id] = time.perf_counter()
-            got.set()
+
+def worker(name: str, port: int, client_id: int, orders: int, warmup: int) -> None:
+    client = connect_client(name, port, client_id)
+    submitted: set[int] = set()
+    woke = threading.Event()
+
+    def on_status(order_id: int, status: str) -> None:
+        if status == SUBMITTED:
+            submitted.add(order_id)
+            woke.set()
 
     client.on_status = on_status
-    if freeze and name != "pa":
-        gc.collect()
-        gc.freeze()
+    base = name.partition("+")[0]
     next_id = max(client.next_id, 1) + 10
     rtts: list[float] = []
-    warmup = 50
-    for i in range(orders + warmup):
-        got.clear()
-        t0 = time.perf_counter()
-        placed = client.place_order(next_id + i, 1.0 + (i % 50) / 100)
-        if name == "ib_async":
-            order_id = client.ib.trades()[-1].order.orderId
+    calls: list[float] = []
+    gc_before = sum(s["collections"] for s in gc.get_stats())
+    perf = time.perf_counter_ns
+    for i in range(warmup + orders):
+        if base == "pa_wait":
+            t0 = perf()
+            client.place_order_and_wait(_price(i), SUBMITTED)
+            t1 = t_call = perf()
+        elif base == "ib_async":
+            t0 = perf()
+            trade = client.place_order(0, _price(i))
+            t_call = perf()
+            client.wait_status(trade, SUBMITTED)
+            t1 = perf()
         else:
-            order_id = placed if name.partition("+")[0] == "pa" else next_id + i
-        deadline = time.monotonic() + 10
-        while order_id not in first:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"no orderStatus for order {order_id}")
-            client.wait(got, 1)
-            got.clear()
+            t0 = perf()
+            order_id = client.place_order(next_id + i, _price(i))
+            t_call = perf()
+            while order_id not in submitted:
+                if not woke.wait(TIMEOUT_S):
+                    raise RuntimeError(f"{name}: order {order_id} not Submitted within {TIMEOUT_S:g}s")
+                woke.clear()
+            t1 = perf()
         if i >= warmup:
-            rtts.append((first[order_id] - t0) * 1e6)
-    emit({"client": name, "orders": orders, "gc_freeze": freeze, "p50_us": percentile(rtts, 50),
-          "p99_us": percentile(rtts, 99), "max_us": max(rtts), "mean_us": sum(rtts) / len(rtts)})
+            rtts.append((t1 - t0) / 1000)
+            calls.append((t_call - t0) / 1000)
+    gc_runs = sum(s["collections"] for s in gc.get_stats()) - gc_before
+    emit({"client": name, "orders": orders, "server_version": client.server_version(),
+          "p50_us": percentile(rtts, 50), "p99_us": percentile(rtts, 99), "max_us": max(rtts),
+          "mean_us": sum(rtts) / len(rtts), "call_p50_us": percentile(calls, 50),
+          "call_p99_us": percentile(calls, 99), "gc_collections": gc_runs})
     client.disconnect()
 
 
 def limiter_cost() -> dict[str, float]:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     from platform_adapter.utils.rate_limiter import TokenBucket  # noqa: PLC0415
 
     bucket = TokenBucket(50, 50)
@@ -83,64 +120,104 @@ def limiter_cost() -> dict[str, float]:
     return {"p50_us": percentile(costs, 50), "max_us": max(costs), "waits": bucket.waits}
 
 
+def _ratio(value: float | None, ref: float | None) -> str:
+    return f"{value / ref:.2f}" if value and ref else "n/a"
+
+
+def render(version: int, orders: int, warmup: int, runs: int, clients: list[str],
+           per_run: dict[str, list[dict[str, Any]]], stats: dict[str, dict[str, Any]],
+           errors: dict[str, str], limiter: dict[str, float]) -> str:
+    ref = stats.get("ibapi", {})
+    ref50 = ref.get("p50_us", {}).get("median")
+    ref99 = ref.get("p99_us", {}).get("median")
+    lines = ["| client | version | p50 us (median of runs) | p99 us | max us | p50 / ibapi | p99 / ibapi "
+             "| place call p50 / p99 us |", "|---|---|---|---|---|---|---|---|"]
+    for name in clients:
+        s = stats.get(name)
+        if not s:
+            lines.append(f"| {name} | | error | | | | | |")
+            continue
+        versions = sorted({r["server_version"] for r in per_run[name]})
+        p50, p99, mx = s["p50_us"]["median"], s["p99_us"]["median"], s["max_us"]["median"]
+        lines.append(f"| {name} | {','.join(map(str, versions))} | {p50:.0f} | {p99:.0f} | {mx:.0f} | "
+                     f"{_ratio(p50, ref50)} | {_ratio(p99, ref99)} | {s['call_p50_us']['median']:.0f} / "
+                     f"{s['call_p99_us']['median']:.0f} |")
+    every = ["| client | p50 us, each run | p99 us, each run | max us, each run | p50 spread | GC passes |",
+             "|---|---|---|---|---|---|"]
+    for name in clients:
+        s = stats.get(name)
+        if not s:
+            continue
+        gcs = ", ".join(str(r["gc_collections"]) for r in per_run[name])
+        every.append(f"| {name} | {fmt_runs(s['p50_us']['runs'])} | {fmt_runs(s['p99_us']['runs'])} | "
+                     f"{fmt_runs(s['max_us']['runs'])} | {s['p50_us']['spread_pct']:.0f}% | {gcs} |")
+    targets = []
+    for name in ("pa", "pa_wait"):
+        s = stats.get(name)
+        if not s or not ref50 or not ref99:
+            continue
+        p50, p99, mx = s["p50_us"]["median"], s["p99_us"]["median"], s["max_us"]["median"]
+        targets.append(f"- {name}: p50 {p50 / ref50:.2f}x stock ibapi (target <= 1.1x: "
+                       f"{'met' if p50 <= 1.1 * ref50 else 'MISSED'}), p99 {p99 / ref99:.2f}x "
+                       f"(<= 1.5x: {'met' if p99 <= 1.5 * ref99 else 'MISSED'}), max {mx / 1000:.2f} ms "
+                       f"(<= 5 ms: {'met' if mx <= 5000 else 'MISSED'})")
+    errs = [f"- {name}: {text[-300:]}" for name, text in errors.items()]
+    return (f"### Order round trip at server version {version} ({protocol(version)}; ib_async at "
+            f"{negotiated('ib_async', version)}): place call -> calling thread awake with Submitted\n\n"
+            f"{orders:,} sequential LMT orders after {warmup} warm-up, {runs} runs (a fresh process per client "
+            f"and run, clients interleaved); figures are medians of the runs.\n\n" + "\n".join(lines) +
+            "\n\nEvery run:\n\n" + "\n".join(every) +
+            ("\n\nTargets (within this run):\n\n" + "\n".join(targets) if targets else "") +
+            ("\n\nErrors:\n\n" + "\n".join(errs) if errs else "") +
+            "\n\npa = orders.place_order, its on_order_status callback (event thread) sets the Event the "
+            "caller waits on; pa_wait = orders.place_order_and_wait(wait_for=[Submitted]); pa_core = "
+            "IBClient.placeOrder through our ConnectionManager, Wrapper order_status event sets the Event; "
+            "ibapi = EClient.placeOrder, EWrapper.orderStatus sets the Event; ib_async = IB.placeOrder then "
+            "ib.waitOnUpdate() until the trade is Submitted (throttle off). Adapter token bucket at 1e9/s, "
+            "simulator pacing off. TokenBucket under its limit (50/s, 40 acquires): p50 "
+            f"{limiter['p50_us']:.2f} us, max {limiter['max_us']:.2f} us per acquire, {limiter['waits']} waits.")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
+    add_server_version(parser)
     parser.add_argument("--orders", type=int, default=2000)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--clients", default=",".join(CLIENT_ORDER))
-    parser.add_argument("--worker", nargs=5, metavar=("CLIENT", "PORT", "CLIENT_ID", "ORDERS", "FREEZE"))
+    parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--clients", default=",".join(CLIENT_ORDER),
+                        help="comma-separated; variants such as pa+reader or pa+handoff are accepted")
+    parser.add_argument("--worker", nargs=5, metavar=("CLIENT", "PORT", "CLIENT_ID", "ORDERS", "WARMUP"))
     args = parser.parse_args()
     if args.worker:
-        name, port, cid, orders, freeze = args.worker
-        worker(name, int(port), int(cid), int(orders), freeze == "1")
+        name, port, cid, orders, warmup = args.worker
+        worker(name, int(port), int(cid), int(orders), int(warmup))
         return
     clients = args.clients.split(",")
-    variants = [(c, False) for c in clients] + [(c, True) for c in ("pa_core", "pa") if c in clients]
-    variants += [(c + "+reader", False) for c in ("pa_core", "pa") if c in clients]
-    results: dict[str, dict[str, list[float]]] = {}
+    per_run: dict[str, list[dict[str, Any]]] = {c: [] for c in clients}
     errors: dict[str, str] = {}
     client_id = 200
-    with sim_process(tick_interval=3600.0, pacing=False, seed=5) as sim:
-        for _ in range(args.runs):
-            for name, freeze in variants:
-                key = name + (" + gc.freeze()" if freeze else "")
+    timeout = 120 + args.orders * 0.05
+    with sim_process(server_version=args.server_version, tick_interval=3600.0, pacing=False, seed=5) as sim:
+        for run in range(args.runs):
+            for name in clients:
                 client_id += 1
                 res = run_worker("bench_order_rtt.py", [name, str(sim.port), str(client_id), str(args.orders),
-                                                        "1" if freeze else "0"], timeout=300)
+                                                        str(args.warmup)], timeout=timeout)
                 if "error" in res:
-                    errors[key] = res["error"]
-                    print(key, "ERROR", res["error"][-400:], file=sys.stderr)
+                    errors[name] = res["error"]
+                    print(name, "ERROR", res["error"][-400:], file=sys.stderr)
                     continue
-                slot = results.setdefault(key, {"p50_us": [], "p99_us": [], "max_us": []})
-                for metric in slot:
-                    slot[metric].append(res[metric])
-                print(f"{key:22s} p50 {res['p50_us']:8.1f} p99 {res['p99_us']:8.1f} max {res['max_us']:9.1f} us",
-                      file=sys.stderr)
-    stats = {k: {m: summarize(v) for m, v in r.items()} for k, r in results.items()}
+                per_run[name].append(res)
+                print(f"run {run + 1} {name:9s} v{res['server_version']} p50 {res['p50_us']:7.0f} p99 "
+                      f"{res['p99_us']:7.0f} max {res['max_us']:7.0f} us (call p50 {res['call_p50_us']:.0f})",
+                      file=sys.stderr, flush=True)
+    stats = {name: {m: summarize([r[m] for r in results]) for m in METRICS}
+             for name, results in per_run.items() if results}
     limiter = limiter_cost()
-    ref_p50 = stats.get("ibapi", {}).get("p50_us", {}).get("median")
-    ref_p99 = stats.get("ib_async", {}).get("p99_us", {}).get("median")
-    lines = ["| client | p50 us (min-max) | p99 us (min-max) | max us (median) | p50 / ibapi | p99 / ib_async |",
-             "|---|---|---|---|---|---|"]
-    for key, s in stats.items():
-        p50, p99, mx = s["p50_us"], s["p99_us"], s["max_us"]
-        r50 = f"{p50['median'] / ref_p50:.2f}" if ref_p50 else "n/a"
-        r99 = f"{p99['median'] / ref_p99:.2f}" if ref_p99 else "n/a"
-        lines.append(f"| {key} | {p50['median']:.0f} ({p50['min']:.0f}-{p50['max']:.0f}) | {p99['median']:.0f} "
-                     f"({p99['min']:.0f}-{p99['max']:.0f}) | {mx['median']:.0f} | {r50} | {r99} |")
-    for key in errors:
-        if key not in stats:
-            lines.append(f"| {key} | error | | | | |")
-    table = (f"### Order round trip, placeOrder -> orderStatus, {args.orders:,} sequential orders, "
-             f"{args.runs} runs (fresh process each; medians of the runs)\n\n" + "\n".join(lines) +
-             "\n\nAdapter token bucket raised to 1e9/s and simulator pacing off for this run (peers have no "
-             "throttle). pa_core = IBClient.placeOrder through our ConnectionManager; pa = "
-             "PlatformAdapter.orders.place_order (validation, journal, state) to its status callback with the first "
-             "gateway-reported status; +reader = ib_connection.decode_on_reader: true. "
-             f"TokenBucket under the limit (50/s, 40 acquires): p50 {limiter['p50_us']:.2f} us, max "
-             f"{limiter['max_us']:.2f} us per acquire, {limiter['waits']} waits (never sleeps).")
-    path = write_results("order_rtt", {"orders": args.orders, "runs": args.runs, "stats": stats,
-                                       "limiter_under_limit": limiter, "errors": errors}, table)
+    table = render(args.server_version, args.orders, args.warmup, args.runs, clients, per_run, stats, errors, limiter)
+    path = write_results(f"order_rtt_{args.server_version}", {
+        "server_version": args.server_version, "orders": args.orders, "warmup": args.warmup, "runs": args.runs,
+        "per_run": per_run, "stats": stats, "limiter_under_limit": limiter, "errors": errors}, table)
     print(path.read_text())
 
 
