@@ -5,10 +5,13 @@ The simulator (own process) sends N pre-encoded tickPrice/tickSize frames in one
 level. Throughput = (N - 1) / (time of the N-th message - time of the first). ``pa`` delivers
 conflated quotes to its user callback, so it counts messages with ``Quote.updates``: the messages
 between the first delivery that shows part of the burst and the one that shows all of it, over
-the time between those two callbacks. Runs of the clients are interleaved; the result is the
-median of the runs with the spread.
+the time between those two callbacks. Runs of the clients are interleaved (a fresh process per
+client and run); every run is reported, with the median and the slowest/fastest ratio.
 
-    .venv/bin/python scripts/bench_tick_burst.py [--n 200000] [--runs 5]
+The simulator process runs at ``--server-version`` (default ibapi's MAX_CLIENT_VER: binary ids,
+protobuf ticks; 176: text); every client negotiates it, ib_async at most 178.
+
+    python scripts/bench_tick_burst.py [--server-version 226] [--n 200000] [--runs 5]
 """
 
 from __future__ import annotations
@@ -22,7 +25,19 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_clients import connect_client  # noqa: E402
-from bench_common import control, emit, run_worker, sim_process, summarize, wait_subscribed, write_results  # noqa: E402
+from bench_common import (  # noqa: E402
+    add_server_version,
+    control,
+    emit,
+    fmt_runs,
+    negotiated,
+    protocol,
+    run_worker,
+    sim_process,
+    summarize,
+    wait_subscribed,
+    write_results,
+)
 
 CLIENT_ORDER = ("pa_core", "pa", "pa+reader", "ibapi", "ib_async")
 
@@ -89,12 +104,13 @@ def worker(name: str, port: int, control_port: int, client_id: int, n: int) -> N
     sender.join(30)
     seconds = t_end - t_first
     emit({"client": name, "n": n, "seconds": seconds, "msg_per_s": count / seconds,
-          "user_callbacks": len(client.seen) if pa else None})
+          "server_version": client.server_version(), "user_callbacks": len(client.seen) if pa else None})
     client.disconnect()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    add_server_version(parser)
     parser.add_argument("--n", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--clients", default=",".join(CLIENT_ORDER))
@@ -108,8 +124,8 @@ def main() -> None:
     runs: dict[str, list[float]] = {c: [] for c in clients}
     errors: dict[str, str] = {}
     client_id = 100
-    with sim_process(tick_interval=3600.0, pacing=False, seed=3) as sim:
-        for _ in range(args.runs):
+    with sim_process(server_version=args.server_version, tick_interval=3600.0, pacing=False, seed=3) as sim:
+        for run in range(args.runs):
             for name in clients:
                 client_id += 1
                 res = run_worker("bench_tick_burst.py", [name, str(sim.port), str(sim.control_port),
@@ -119,20 +135,30 @@ def main() -> None:
                     print(name, "ERROR", res["error"][-300:], file=sys.stderr)
                     continue
                 runs[name].append(res["msg_per_s"])
-                print(f"{name:9s} {res['msg_per_s']:>12,.0f} msg/s", file=sys.stderr)
+                print(f"run {run + 1} {name:9s} v{res['server_version']} {res['msg_per_s']:>12,.0f} msg/s",
+                      file=sys.stderr, flush=True)
     stats = {name: summarize(values) for name, values in runs.items()}
     base = stats.get("ib_async", {}).get("median")
-    lines = ["| client | median msg/s | min | max | slowest/fastest | x ib_async |", "|---|---|---|---|---|---|"]
+    lines = ["| client | median msg/s | every run, msg/s | slowest/fastest | x ib_async (median) |",
+             "|---|---|---|---|---|"]
+    targets = []
     for name in clients:
         s = stats[name]
         if not s["runs"]:
-            lines.append(f"| {name} | error | | | | |")
+            lines.append(f"| {name} | error | | | |")
             continue
-        ratio = f"{s['median'] / base:.2f}" if base else "n/a"
-        lines.append(f"| {name} | {s['median']:,.0f} | {s['min']:,.0f} | {s['max']:,.0f} | "
-                     f"{s['min'] / s['max']:.2f} | {ratio} |")
-    table = (f"### Tick burst, N = {args.n:,} tickPrice/tickSize messages, {args.runs} runs per client "
-             f"(fresh process each)\n\n" + "\n".join(lines) +
+        ratio = s["median"] / base if base else None
+        lines.append(f"| {name} | {s['median']:,.0f} | {fmt_runs(s['runs'])} | {s['min_over_max']:.2f} | "
+                     f"{f'{ratio:.2f}' if ratio else 'n/a'} |")
+        if name.startswith("pa") and ratio:
+            targets.append(f"- {name}: {ratio:.2f}x ib_async at the median (target >= 3x: "
+                           f"{'met' if ratio >= 3 else 'MISSED'}); slowest run {s['min_over_max']:.2f}x the "
+                           f"fastest (>= 0.8: {'met' if s['min_over_max'] >= 0.8 else 'MISSED'})")
+    version = args.server_version
+    table = (f"### Tick burst at server version {version} ({protocol(version)}; ib_async at "
+             f"{negotiated('ib_async', version)}), N = {args.n:,} tickPrice/tickSize messages, {args.runs} runs "
+             f"per client (a fresh process per client and run, clients interleaved)\n\n" + "\n".join(lines) +
+             ("\n\nTargets (within this run):\n\n" + "\n".join(targets) if targets else "") +
              "\n\nSimulator burst mode in its own process (pre-encoded, one sendall); rate = (N-1) / "
              "(last - first message at the client's callback level). pa_core = our ConnectionManager "
              "(reader, dispatcher, fast path) into Wrapper events; pa = full PlatformAdapter with "
@@ -140,7 +166,8 @@ def main() -> None:
              "Quote.updates between the first user callback that shows part of the burst and the one "
              "that shows all of it (both timed inside the user callback); +reader = "
              "ib_connection.decode_on_reader: true.")
-    path = write_results("tick_burst", {"n": args.n, "runs": args.runs, "stats": stats, "errors": errors}, table)
+    path = write_results(f"tick_burst_{version}", {"server_version": version, "n": args.n, "runs": args.runs,
+                                                    "stats": stats, "errors": errors}, table)
     print(path.read_text())
 
 
