@@ -1,7 +1,10 @@
 """Run every benchmark (each measurement in a fresh process) and write ``bench/results/summary.md``
-with the tables, the machine and the issue-8 targets checked (ratios within this run).
+with the tables, the machine and the targets checked (ratios within this run).
 
-    .venv/bin/python scripts/bench_all.py [--quick]
+Tick burst and order round trip run at every ``--server-versions`` (default: ibapi's
+MAX_CLIENT_VER, then 176, the text protocol); the other benchmarks at the first of them.
+
+    python scripts/bench_all.py [--quick] [--server-versions 226,176]
 """
 
 from __future__ import annotations
@@ -16,14 +19,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import RESULTS, ROOT, machine_info, machine_line  # noqa: E402
+from bench_common import RESULTS, ROOT, default_server_version, machine_info, machine_line  # noqa: E402
 
+# (script, results name, full-run arguments, quick-run arguments, at every version)
 BENCHES = (
-    ("bench_tick_burst.py", ["--runs", "5"], ["--runs", "2", "--n", "50000"]),
-    ("bench_order_rtt.py", ["--runs", "5"], ["--runs", "1", "--orders", "300"]),
-    ("bench_historical.py", ["--runs", "3"], ["--runs", "1", "--days", "10"]),
-    ("bench_memory.py", ["--seconds", "60"], ["--seconds", "15"]),
-    ("bench_latency.py", ["--runs", "3"], ["--runs", "1", "--seconds", "3"]),
+    ("bench_tick_burst.py", "tick_burst", ["--runs", "5"], ["--runs", "2", "--n", "50000"], True),
+    ("bench_order_rtt.py", "order_rtt", ["--runs", "5"], ["--runs", "1", "--orders", "300", "--warmup", "50"], True),
+    ("bench_historical.py", "historical", ["--runs", "3"], ["--runs", "1", "--days", "10"], False),
+    ("bench_memory.py", "memory", ["--seconds", "60"], ["--seconds", "15"], False),
+    ("bench_latency.py", "latency", ["--runs", "3"], ["--runs", "1", "--seconds", "3"], False),
 )
 
 
@@ -44,53 +48,58 @@ def _verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
 
-def targets() -> list[str]:
-    """Each target checked at both levels: pa_core (connection core into Wrapper events) and pa
-    (the full PlatformAdapter facade a user calls)."""
+def targets(versions: list[int]) -> list[str]:
+    """The targets at each server version: tick burst >= 3x ib_async at the median and stable
+    (slowest run >= 0.8x the fastest); order round trip p50 <= 1.1x and p99 <= 1.5x stock
+    ibapi's, max <= 5 ms; RSS flat within 5%."""
     out = []
-    burst = _load("tick_burst")
-    ib_async = _median(burst, "ib_async")
-    for level in ("pa_core", "pa", "pa+reader"):
-        rate = _median(burst, level)
-        if rate and ib_async:
-            runs = burst["stats"][level]
-            stable = runs["min"] / runs["max"]
-            ratio = rate / ib_async
-            out.append(f"- Tick burst >= 3x ib_async, {level}: {ratio:.2f}x -> {_verdict(ratio >= 3)}"
-                       f"; stable (slowest >= 0.8 x fastest): {stable:.2f} -> {_verdict(stable >= 0.8)}")
-    orders = _load("order_rtt")
-    ref50, ref99 = _median(orders, "ibapi", "p50_us"), _median(orders, "ib_async", "p99_us")
-    for level in ("pa_core", "pa", "pa + gc.freeze()", "pa_core+reader", "pa+reader"):
-        p50, p99 = _median(orders, level, "p50_us"), _median(orders, level, "p99_us")
-        if p50 and ref50:
-            r50 = p50 / ref50
-            out.append(f"- Order p50 <= 1.1x stock ibapi, {level}: {r50:.2f}x -> {_verdict(r50 <= 1.1)}")
-        if p99 and ref99:
-            r99 = p99 / ref99
-            out.append(f"- Order p99 <= 0.6x ib_async, {level}: {r99:.2f}x -> {_verdict(r99 <= 0.6)}")
-    memory = _load("memory")
+    for version in versions:
+        burst = _load(f"tick_burst_{version}")
+        ib_async = _median(burst, "ib_async")
+        for level in ("pa_core", "pa", "pa+reader"):
+            rate = _median(burst, level)
+            if rate and ib_async:
+                stable = burst["stats"][level]["min_over_max"]
+                ratio = rate / ib_async
+                out.append(f"- {version}: tick burst >= 3x ib_async, {level}: {ratio:.2f}x -> {_verdict(ratio >= 3)}"
+                           f"; stable (slowest >= 0.8 x fastest): {stable:.2f} -> {_verdict(stable >= 0.8)}")
+        orders = _load(f"order_rtt_{version}")
+        ref50, ref99 = _median(orders, "ibapi", "p50_us"), _median(orders, "ibapi", "p99_us")
+        for level in ("pa", "pa_wait", "pa_core"):
+            p50, p99 = _median(orders, level, "p50_us"), _median(orders, level, "p99_us")
+            worst = _median(orders, level, "max_us")
+            if p50 and p99 and worst and ref50 and ref99:
+                out.append(f"- {version}: order round trip, {level}: p50 {p50 / ref50:.2f}x stock ibapi -> "
+                           f"{_verdict(p50 <= 1.1 * ref50)}; p99 {p99 / ref99:.2f}x -> {_verdict(p99 <= 1.5 * ref99)}"
+                           f"; max {worst / 1000:.2f} ms -> {_verdict(worst <= 5000)}")
+    memory = _load(f"memory_{versions[0]}")
     if memory.get("runs"):
-        worst = max(abs(r["growth_pct"]) for r in memory["runs"])
+        worst_growth = max(abs(r["growth_pct"]) for r in memory["runs"])
         rng = max(r["range_pct"] for r in memory["runs"])
-        out.append(f"- RSS flat within 5% after warm-up (pa, 1,000 lines): growth {worst:.2f}%, range {rng:.2f}% -> "
-                   f"{_verdict(worst <= 5 and rng <= 5)}")
+        out.append(f"- {versions[0]}: RSS flat within 5% after warm-up (pa, 1,000 lines): growth {worst_growth:.2f}%, "
+                   f"range {rng:.2f}% -> {_verdict(worst_growth <= 5 and rng <= 5)}")
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="short runs (smoke test of the scripts)")
+    parser.add_argument("--server-versions", default=f"{default_server_version()},176")
     args = parser.parse_args()
+    versions = [int(v) for v in args.server_versions.split(",")]
     started = time.monotonic()
-    for script, full, quick in BENCHES:
-        print(f"== {script}", file=sys.stderr, flush=True)
-        subprocess.run([sys.executable, str(ROOT / "scripts" / script), *(quick if args.quick else full)],
-                       cwd=ROOT, check=False, stdout=subprocess.DEVNULL)
+    names = []
+    for script, name, full, quick, every_version in BENCHES:
+        for version in versions if every_version else versions[:1]:
+            print(f"== {script} at {version}", file=sys.stderr, flush=True)
+            subprocess.run([sys.executable, str(ROOT / "scripts" / script), "--server-version", str(version),
+                            *(quick if args.quick else full)], cwd=ROOT, check=False, stdout=subprocess.DEVNULL)
+            names.append(f"{name}_{version}")
     elapsed = time.monotonic() - started
     parts = [f"## Benchmark results ({'quick' if args.quick else 'full'} run, {elapsed:.0f} s)\n",
-             f"Machine: {machine_line(machine_info())}\n", "Targets of issue 8 (ratios within this run):\n",
-             *targets(), ""]
-    for name in ("tick_burst", "order_rtt", "historical", "memory", "latency"):
+             f"Machine: {machine_line(machine_info())}\n", "Targets (ratios within this run):\n",
+             *targets(versions), ""]
+    for name in names:
         path = RESULTS / f"{name}.md"
         if path.exists():
             parts.append(path.read_text().split("\n\nMachine:")[0] + "\n")

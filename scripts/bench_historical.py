@@ -6,7 +6,7 @@ historical pacer is relaxed for this run, simulator pacing off). ibapi and ib_as
 1-day chunks requested one after another, bars collected and turned into a DataFrame
 (ibapi: ``pd.DataFrame`` of the BarData fields with parsed times; ib_async: ``util.df``).
 
-    .venv/bin/python scripts/bench_historical.py [--days 100] [--runs 3]
+    python scripts/bench_historical.py [--server-version 226] [--days 100] [--runs 3]
 """
 
 from __future__ import annotations
@@ -21,7 +21,15 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_clients import CLIENTS, stock  # noqa: E402
-from bench_common import emit, run_worker, sim_process, summarize, write_results  # noqa: E402
+from bench_common import (  # noqa: E402
+    add_server_version,
+    emit,
+    protocol,
+    run_worker,
+    sim_process,
+    summarize,
+    write_results,
+)
 
 CLIENT_ORDER = ("pa", "ibapi", "ib_async")
 
@@ -74,6 +82,7 @@ def worker(name: str, port: int, client_id: int, days: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    add_server_version(parser)
     parser.add_argument("--days", type=int, default=100)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--clients", default=",".join(CLIENT_ORDER))
@@ -87,7 +96,7 @@ def main() -> None:
     results: dict[str, dict[str, list[float]]] = {}
     errors: dict[str, str] = {}
     client_id = 800
-    with sim_process(tick_interval=3600.0, pacing=False, seed=17) as sim:
+    with sim_process(server_version=args.server_version, tick_interval=3600.0, pacing=False, seed=17) as sim:
         for _ in range(args.runs):
             for name in clients:
                 client_id += 1
@@ -107,10 +116,13 @@ def main() -> None:
         sec, bars = s["seconds"], s["bars"]
         lines.append(f"| {key} | {bars['median']:,.0f} | {sec['median']:.2f} ({sec['min']:.2f}-{sec['max']:.2f}) | "
                      f"{bars['median'] / sec['median']:,.0f} |")
-    table = (f"### Historical: AAPL 1-min bars, {args.days} days (~100k bars) to a DataFrame, {args.runs} runs\n\n"
+    table = (f"### Historical at server version {args.server_version} ({protocol(args.server_version)}): AAPL "
+             f"1-min bars, {args.days} days (~100k bars) to a DataFrame, {args.runs} runs\n\n"
              + "\n".join(lines) + "\n\nSimulator pacing off; pa's historical pacer relaxed for this run; the peers "
              "send the same 1-day chunks sequentially.")
-    path = write_results("historical", {"days": args.days, "runs": args.runs, "stats": stats, "errors": errors},
+    path = write_results(f"historical_{args.server_version}",
+                         {"server_version": args.server_version, "days": args.days, "runs": args.runs, "stats": stats,
+                          "errors": errors},
                          table)
     print(path.read_text())
 

@@ -6,7 +6,7 @@ The simulator process streams tickPrice(BID) frames in 1 ms batches whose price 
 user's quote callback (``subscribe_quotes``, conflated, on the event thread); ibapi: its
 EWrapper.tickPrice; ib_async: its wrapper tick (the ticker update).
 
-    .venv/bin/python scripts/bench_latency.py [--rate 20000] [--seconds 6] [--runs 3]
+    python scripts/bench_latency.py [--server-version 226] [--rate 20000] [--seconds 6] [--runs 3]
 """
 
 from __future__ import annotations
@@ -21,9 +21,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_clients import connect_client  # noqa: E402
 from bench_common import (  # noqa: E402
+    add_server_version,
     control,
     emit,
     percentile,
+    protocol,
     run_worker,
     sim_process,
     summarize,
@@ -71,6 +73,7 @@ def worker(name: str, port: int, control_port: int, client_id: int, rate: int, s
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    add_server_version(parser)
     parser.add_argument("--rate", type=int, default=20_000)
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--runs", type=int, default=3)
@@ -85,7 +88,7 @@ def main() -> None:
     results: dict[str, dict[str, list[float]]] = {}
     errors: dict[str, str] = {}
     client_id = 400
-    with sim_process(tick_interval=3600.0, pacing=False, seed=9) as sim:
+    with sim_process(server_version=args.server_version, tick_interval=3600.0, pacing=False, seed=9) as sim:
         for _ in range(args.runs):
             for name in clients:
                 client_id += 1
@@ -106,13 +109,15 @@ def main() -> None:
         p50, p99, mx = s["p50_us"], s["p99_us"], s["max_us"]
         lines.append(f"| {key} | {p50['median']:.0f} ({p50['min']:.0f}-{p50['max']:.0f}) | {p99['median']:.0f} "
                      f"({p99['min']:.0f}-{p99['max']:.0f}) | {mx['median']:.0f} |")
-    table = (f"### Tick-to-callback latency at a steady {args.rate:,} msg/s ({args.seconds:g} s per run, first "
+    table = (f"### Tick-to-callback latency at server version {args.server_version} ({protocol(args.server_version)}), "
+             f"a steady {args.rate:,} msg/s ({args.seconds:g} s per run, first "
              f"{WARMUP_S:g} s discarded, {args.runs} runs, fresh process each)\n\n" + "\n".join(lines) +
              "\n\nSender: simulator process, 1 ms batches stamped with the send time (CLOCK_MONOTONIC). "
              "pa = the user's conflated quote callback on the event thread; +reader = "
              "ib_connection.decode_on_reader: true.")
-    path = write_results("latency", {"rate": args.rate, "seconds": args.seconds, "runs": args.runs,
-                                     "stats": stats, "errors": errors}, table)
+    path = write_results(f"latency_{args.server_version}",
+                         {"server_version": args.server_version, "rate": args.rate, "seconds": args.seconds,
+                          "runs": args.runs, "stats": stats, "errors": errors}, table)
     print(path.read_text())
 
 

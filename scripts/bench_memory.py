@@ -7,7 +7,7 @@ simulator's universe has only a few contracts). The adapter's max_simultaneous_s
 and token bucket are raised for this run. RSS is sampled once a second; after the warm-up it
 must stay within 5%.
 
-    .venv/bin/python scripts/bench_memory.py [--seconds 60] [--lines 1000] [--runs 1]
+    python scripts/bench_memory.py [--server-version 226] [--seconds 60] [--lines 1000] [--runs 1]
 """
 
 from __future__ import annotations
@@ -21,7 +21,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_clients import PaClient, stock  # noqa: E402
-from bench_common import emit, run_worker, sim_process, summarize, write_results  # noqa: E402
+from bench_common import (  # noqa: E402
+    add_server_version,
+    emit,
+    protocol,
+    run_worker,
+    sim_process,
+    summarize,
+    write_results,
+)
 
 WARMUP_S = 10.0
 SYMBOLS = ["AAPL", "MSFT", "TSLA", "SPY"]
@@ -61,6 +69,7 @@ def worker(port: int, client_id: int, lines: int, seconds: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    add_server_version(parser)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--lines", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=1)
@@ -72,7 +81,8 @@ def main() -> None:
         return
     runs = []
     errors = []
-    with sim_process(tick_interval=0.25, pacing=False, seed=13, max_market_data_lines=args.lines + 1000) as sim:
+    with sim_process(server_version=args.server_version, tick_interval=0.25, pacing=False, seed=13,
+                     max_market_data_lines=args.lines + 1000) as sim:
         for r in range(args.runs):
             res = run_worker("bench_memory.py", [str(sim.port), str(600 + r), str(args.lines), str(args.seconds)],
                              timeout=args.seconds + 120)
@@ -94,11 +104,12 @@ def main() -> None:
                      f"{run['range_pct']:.2f}% |")
     if errors:
         lines.append(f"| error | {errors[-1][-200:]!r} | | | | | | |")
-    table = (f"### Memory: RSS with {args.lines:,} streaming lines over {args.seconds:g} s (first {WARMUP_S:g} s "
+    table = (f"### Memory at server version {args.server_version} ({protocol(args.server_version)}): RSS with "
+             f"{args.lines:,} streaming lines over {args.seconds:g} s (first {WARMUP_S:g} s "
              "= warm-up)\n\n" + "\n".join(lines) +
              "\n\nSimulator line cap and the adapter's max_simultaneous_subscriptions raised for this run; "
              "simulator pacing off, adapter token bucket raised (1,000 requests at start-up).")
-    path = write_results("memory", {"lines": args.lines, "seconds": args.seconds, "runs": runs,
+    path = write_results(f"memory_{args.server_version}", {"lines": args.lines, "seconds": args.seconds, "runs": runs,
                                     "growth_pct": growth, "range_pct": rng, "errors": errors}, table)
     print(path.read_text())
 
