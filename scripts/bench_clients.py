@@ -274,6 +274,7 @@ class PaClient:
     """The full facade: ``market_data.subscribe_quotes`` (conflated user callback), ``orders``."""
 
     name = "pa"
+    status_callback = True  # orders.on_order_status registered (pa_wait: none, it waits in the call)
 
     def __init__(self) -> None:
         self.counter = Counter()
@@ -296,7 +297,8 @@ class PaClient:
         if not self.pa.connect():
             raise RuntimeError(self.pa.connection.last_error)
         # no handler of our own on the Wrapper's tick events: that would stand the quote sink aside
-        self.pa.orders.on_order_status(self._on_order_status)
+        if self.status_callback:
+            self.pa.orders.on_order_status(self._on_order_status)
 
     def _on_order_status(self, status: Any) -> None:
         self.on_status(status.order_id, status.status.value)
@@ -334,7 +336,14 @@ class PaClient:
         self.pa.disconnect()
 
 
-CLIENTS: dict[str, Callable[[], Any]] = {"pa_core": PaCoreClient, "pa": PaClient, "pa_wait": PaClient,
+class PaWaitClient(PaClient):
+    """The facade for ``orders.place_order_and_wait``: no status callback of its own."""
+
+    name = "pa_wait"
+    status_callback = False
+
+
+CLIENTS: dict[str, Callable[[], Any]] = {"pa_core": PaCoreClient, "pa": PaClient, "pa_wait": PaWaitClient,
                                          "ibapi": IbapiClient, "ib_async": IbAsyncClient}
 # "<client>+<variant>": one of our clients with extra settings
 VARIANTS: dict[str, dict[str, Any]] = {"reader": {"ib_connection.decode_on_reader": True},

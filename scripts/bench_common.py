@@ -4,7 +4,10 @@
   client's GIL), with a small control socket: ``burst CLIENT N`` (the simulator's own burst
   mode: N pre-encoded tick frames, one ``sendall``), ``stream CLIENT RATE SECONDS`` (a steady
   stream of tickPrice frames whose price is the send time in microseconds of
-  ``time.monotonic_ns()``, a clock shared by all processes), ``subs CLIENT``.
+  ``time.monotonic_ns()``, a clock shared by all processes), ``subs CLIENT``, and with the
+  option ``probe_orders=True`` ``probes`` (the timeline harness: for each placeOrder, when the
+  simulator began handling its frame and when each reply left, in ``perf_counter_ns``, which is
+  the same CLOCK_MONOTONIC in every process).
 * ``run_worker``: one measurement in a fresh Python process, returning its JSON result.
 * ``add_server_version`` / ``protocol``: the ``--server-version`` option every client benchmark
   takes (the simulator process runs at that version; each client negotiates
@@ -220,10 +223,45 @@ def wait_subscribed(control_port: int, client_id: int, timeout: float = 20.0) ->
         time.sleep(0.02)
 
 
+def _probe_orders() -> list[tuple[str, int, int]]:
+    """Stamp, per placeOrder, when the simulator's session began handling its frame (``gw_recv``)
+    and when each reply it sends while handling it goes to the socket (``gw_sent``, just before
+    the ``sendall``: a stamp after it may come late, when the woken client preempts the sender);
+    benchmark only."""
+    from platform_adapter.sim.session import Session  # noqa: PLC0415
+
+    stamps: list[tuple[str, int, int]] = []
+    local = threading.local()
+    dispatch, place, send_raw = Session._dispatch, Session.h_placeOrder, Session.send_raw
+
+    def probed_dispatch(self: Any, payload: bytes) -> None:
+        local.t_in = time.perf_counter_ns()
+        dispatch(self, payload)
+
+    def probed_place(self: Any, q: Any) -> None:
+        stamps.append(("gw_recv", q.order_id, local.t_in))
+        local.order = q.order_id
+        try:
+            place(self, q)
+        finally:
+            local.order = None
+
+    def probed_send_raw(self: Any, data: bytes) -> None:
+        order = getattr(local, "order", None)
+        if order is not None:
+            stamps.append(("gw_sent", order, time.perf_counter_ns()))
+        send_raw(self, data)
+
+    Session._dispatch, Session.h_placeOrder, Session.send_raw = (  # type: ignore[method-assign]
+        probed_dispatch, probed_place, probed_send_raw)
+    return stamps
+
+
 def _sim_main(options: dict[str, Any]) -> None:
     from platform_adapter.sim import SimulatedGateway  # noqa: PLC0415
     from platform_adapter.sim import messages as m  # noqa: PLC0415
 
+    probes = _probe_orders() if options.pop("probe_orders", False) else None
     gw = SimulatedGateway(host=LOOPBACK, port=0, **options)
     gw.start()
     srv = socket.socket()
@@ -266,6 +304,10 @@ def _sim_main(options: dict[str, Any]) -> None:
         if cmd == "subs":
             session = gw.sessions.get(int(args[0]))
             return f"ok {len(session.subs.mkt) if session else 0}"
+        if cmd == "probes" and probes is not None:
+            taken = probes[:]
+            del probes[:len(taken)]
+            return "ok " + json.dumps(taken)
         if cmd == "quit":
             done.set()
             return "ok"

@@ -59,7 +59,9 @@ def _price(i: int) -> float:
     return 1.0 + (i % 50) / 100  # far below the market: the order rests
 
 
-def worker(name: str, port: int, client_id: int, orders: int, warmup: int) -> None:
+def worker(name: str, port: int, client_id: int, orders: int, warmup: int, switch_interval: float) -> None:
+    if switch_interval:
+        sys.setswitchinterval(switch_interval)
     client = connect_client(name, port, client_id)
     submitted: set[int] = set()
     woke = threading.Event()
@@ -101,6 +103,7 @@ def worker(name: str, port: int, client_id: int, orders: int, warmup: int) -> No
             calls.append((t_call - t0) / 1000)
     gc_runs = sum(s["collections"] for s in gc.get_stats()) - gc_before
     emit({"client": name, "orders": orders, "server_version": client.server_version(),
+          "switch_interval": sys.getswitchinterval(),
           "p50_us": percentile(rtts, 50), "p99_us": percentile(rtts, 99), "max_us": max(rtts),
           "mean_us": sum(rtts) / len(rtts), "call_p50_us": percentile(calls, 50),
           "call_p99_us": percentile(calls, 99), "gc_collections": gc_runs})
@@ -186,11 +189,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--clients", default=",".join(CLIENT_ORDER),
                         help="comma-separated; variants such as pa+reader or pa+handoff are accepted")
-    parser.add_argument("--worker", nargs=5, metavar=("CLIENT", "PORT", "CLIENT_ID", "ORDERS", "WARMUP"))
+    parser.add_argument("--switch-interval", type=float, default=0.0,
+                        help="sys.setswitchinterval in every client process (seconds; default: Python's 0.005)")
+    parser.add_argument("--name", default="order_rtt", help="results file name (the server version is appended)")
+    parser.add_argument("--worker", nargs=6, metavar=("CLIENT", "PORT", "CLIENT_ID", "ORDERS", "WARMUP", "SWITCH"))
     args = parser.parse_args()
     if args.worker:
-        name, port, cid, orders, warmup = args.worker
-        worker(name, int(port), int(cid), int(orders), int(warmup))
+        name, port, cid, orders, warmup, switch = args.worker
+        worker(name, int(port), int(cid), int(orders), int(warmup), float(switch))
         return
     clients = args.clients.split(",")
     per_run: dict[str, list[dict[str, Any]]] = {c: [] for c in clients}
@@ -202,7 +208,7 @@ def main() -> None:
             for name in clients:
                 client_id += 1
                 res = run_worker("bench_order_rtt.py", [name, str(sim.port), str(client_id), str(args.orders),
-                                                        str(args.warmup)], timeout=timeout)
+                                                        str(args.warmup), str(args.switch_interval)], timeout=timeout)
                 if "error" in res:
                     errors[name] = res["error"]
                     print(name, "ERROR", res["error"][-400:], file=sys.stderr)
@@ -215,8 +221,11 @@ def main() -> None:
              for name, results in per_run.items() if results}
     limiter = limiter_cost()
     table = render(args.server_version, args.orders, args.warmup, args.runs, clients, per_run, stats, errors, limiter)
-    path = write_results(f"order_rtt_{args.server_version}", {
-        "server_version": args.server_version, "orders": args.orders, "warmup": args.warmup, "runs": args.runs,
+    if args.switch_interval:
+        table = table.replace("\n\n", f" (sys.setswitchinterval({args.switch_interval:g}) in every client)\n\n", 1)
+    path = write_results(f"{args.name}_{args.server_version}", {
+        "server_version": args.server_version, "switch_interval": args.switch_interval or sys.getswitchinterval(),
+        "orders": args.orders, "warmup": args.warmup, "runs": args.runs,
         "per_run": per_run, "stats": stats, "limiter_under_limit": limiter, "errors": errors}, table)
     print(path.read_text())
 

@@ -8,36 +8,32 @@ over a burst of ticks. Prints one line per figure (microseconds per message, bes
 
 from __future__ import annotations
 
-import sys
 import timeit
 from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # this checkout's platform_adapter
+from ibapi.client import EClient
+from ibapi.client_utils import createContractProto, createOrderProto
+from ibapi.contract import Contract
+from ibapi.decoder import Decoder
+from ibapi.protobuf.OpenOrder_pb2 import OpenOrder
+from ibapi.protobuf.OrderState_pb2 import OrderState
+from ibapi.protobuf.OrderStatus_pb2 import OrderStatus
+from ibapi.protobuf.TickPrice_pb2 import TickPrice
+from ibapi.protobuf.TickSize_pb2 import TickSize
+from ibapi.wrapper import EWrapper
 
-from ibapi.client import EClient  # noqa: E402
-from ibapi.client_utils import createContractProto, createOrderProto  # noqa: E402
-from ibapi.contract import Contract  # noqa: E402
-from ibapi.decoder import Decoder  # noqa: E402
-from ibapi.protobuf.OpenOrder_pb2 import OpenOrder  # noqa: E402
-from ibapi.protobuf.OrderState_pb2 import OrderState  # noqa: E402
-from ibapi.protobuf.OrderStatus_pb2 import OrderStatus  # noqa: E402
-from ibapi.protobuf.TickPrice_pb2 import TickPrice  # noqa: E402
-from ibapi.protobuf.TickSize_pb2 import TickSize  # noqa: E402
-from ibapi.wrapper import EWrapper  # noqa: E402
-
-from platform_adapter.adapters.order_encoding import PlaceOrderEncoder  # noqa: E402
-from platform_adapter.adapters.order_models import build_ib_order  # noqa: E402
-from platform_adapter.core.fast_decode import build_frame_fast_path  # noqa: E402
-from platform_adapter.core.transport import Dispatcher  # noqa: E402
-from platform_adapter.models.contract import ContractSpec  # noqa: E402
-from platform_adapter.models.order import OrderAction, OrderRequest, OrderType, TimeInForce  # noqa: E402
-from platform_adapter.sim import messages  # noqa: E402
-from platform_adapter.sim.contracts import UNIVERSE  # noqa: E402
-from platform_adapter.sim.orders import SimOrder  # noqa: E402
-from platform_adapter.sim.protocol import payload  # noqa: E402
+from platform_adapter.adapters.order_encoding import PlaceOrderEncoder
+from platform_adapter.adapters.order_models import build_ib_order
+from platform_adapter.core.fast_decode import build_frame_fast_path
+from platform_adapter.core.transport import Dispatcher
+from platform_adapter.models.contract import ContractSpec
+from platform_adapter.models.order import OrderAction, OrderRequest, OrderType, TimeInForce
+from platform_adapter.sim import messages
+from platform_adapter.sim.contracts import UNIVERSE
+from platform_adapter.sim.orders import SimOrder
+from platform_adapter.sim.protocol import payload
 
 
 class Sink(EWrapper):  # type: ignore[misc]
