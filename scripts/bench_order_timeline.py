@@ -25,6 +25,7 @@ import bisect
 import gc
 import json
 import os
+import sqlite3
 import sys
 import threading
 import time
@@ -60,7 +61,9 @@ CHAINS: dict[str, list[tuple[str, str]]] = {
            ("gw_recv", "to the gateway (token bucket, sendall, loopback, its reader)"),
            ("gw_sent", "gateway (parse, engine, reply)"), ("read", "back (loopback, our reader wakes, split)"),
            ("decode", "hand-off to the decoding thread"), ("open_order", "decode (to the order handler)"),
-           ("queued", "state (match, update, snapshot)"), ("callback", "event thread wakes, runs the callback"),
+           ("queued", "state (match, update, snapshot)"), ("submitted", "callback queued, event thread woken"),
+           ("batch_done", "the rest of the read batch (decoding thread)"),
+           ("callback", "event thread wakes, runs the callback"),
            ("woke", "caller wakes (Event)")],
     "pa_core": [("send_in", "Order, ibapi encodes"),
                 ("gw_recv", "to the gateway (token bucket, sendall, loopback, its reader)"),
@@ -69,18 +72,18 @@ CHAINS: dict[str, list[tuple[str, str]]] = {
                 ("callback", "decode to the Wrapper event"), ("woke", "caller wakes (Event)")],
     "ibapi": [("send_in", "Order, ibapi encodes"), ("gw_recv", "to the gateway (send, loopback, its reader)"),
               ("gw_sent", "gateway (parse, engine, reply)"),
-              ("read", "back (loopback, EReader wakes)"), ("decode", "EReader queue to the run thread"),
+              ("read", "back (loopback, EReader wakes, reads)"), ("decode", "EReader queue to the run thread"),
               ("callback", "decode openOrder and orderStatus to EWrapper.orderStatus"),
               ("woke", "caller wakes (Event)")],
 }
 CHAINS["pa_wait"] = [*CHAINS["pa"][:11], ("updated", "state, callbacks queued, waiters notified"),
+                     ("batch_done", "the rest of the read batch (decoding thread)"),
                      ("woke", "caller wakes (Condition), reads the status")]
 # Off the chain (the calling thread goes on while the gateway works): until the send call returns
 # (``sent``; it may be preempted by the simulator it has just woken on 2 cores) and until the
-# place call returns.
-# Which of the simulator's replies carries the Submitted the client waits for: openOrder (the
-# adapter takes the state from it) or orderStatus (the second reply)
-REPLY = {"pa": 0, "pa_wait": 0, "pa_core": -1, "ibapi": -1}
+# place call returns. "gw_sent" is the first reply (openOrder; orderStatus follows in its own
+# send): the adapter takes Submitted from openOrder, ibapi's and our Wrapper's orderStatus
+# callback comes after both are decoded.
 
 
 def wrap(owner: Any, attr: str, before: str | None = None, after: str | None = None,
@@ -118,7 +121,7 @@ def install_probes(name: str) -> None:
     wrap(IBClient, "sendMsgProtoBuf", "send_in")
     wrap(SocketConnection, "sendMsg", after="sent")
     wrap(Dispatcher, "deliver", "read")
-    wrap(Dispatcher, "process", "decode")
+    wrap(Dispatcher, "process", "decode", "batch_done")
     if base == "pa_core":
         return
     from platform_adapter.adapters.order_encoding import PlaceOrderEncoder  # noqa: PLC0415
@@ -132,8 +135,23 @@ def install_probes(name: str) -> None:
     wrap(OrderExecutionAdapter, "_on_open_order", "open_order")
     wrap(OrderExecutionAdapter, "_on_order_status", "order_status")
     wrap(OrderExecutionAdapter, "_update", after="updated")
-    wrap(EventDispatcher, "submit", "queued")
+    wrap(EventDispatcher, "submit", "queued", "submitted")
     wrap(OrderJournal, "_flush_locked", "commit_in", "commit_out")
+    connect = sqlite3.connect
+
+    class ProbedConnection(sqlite3.Connection):
+        """Stamps the journal's WAL checkpoints (its checkpointer thread's own connection)."""
+
+        def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+            if "wal_checkpoint" not in sql:
+                return super().execute(sql, *args)
+            STAMPS.append(("checkpoint_in", perf(), threading.get_native_id()))
+            try:
+                return super().execute(sql, *args)
+            finally:
+                STAMPS.append(("checkpoint_out", perf(), threading.get_native_id()))
+
+    sqlite3.connect = lambda *args, **kwargs: connect(*args, factory=ProbedConnection, **kwargs)  # type: ignore[assignment]
 
 
 def _gc_probe(phase: str, _info: dict[str, Any]) -> None:
@@ -246,8 +264,9 @@ def analyse(base: str, starts: list[tuple[int, int]], ends: list[int], calls: li
     for stage, order_id, t in sim_stamps:
         gw.setdefault(order_id, {}).setdefault(stage, []).append(t)
     chain = CHAINS[base]
-    durations: dict[str, list[float]] = {label: [] for _, label in chain}
+    per_order: list[dict[str, float]] = []  # stage label -> duration, us
     send_calls: list[float] = []
+    after_send: list[float] = []
     broken: dict[str, int] = {}
     complete = 0
     sends, sents = by_name.get("send_in", []), by_name.get("sent", [])
@@ -255,17 +274,21 @@ def analyse(base: str, starts: list[tuple[int, int]], ends: list[int], calls: li
         end = ends[i]
         prev = t0
         ok = True
+        took: dict[str, float] = {}
+        per_order.append(took)
         k = bisect.bisect_left(sends, t0)
         if k < len(sends) and sends[k] <= end:
             j = bisect.bisect_left(sents, sends[k])
             if j < len(sents) and sents[j] <= end:
                 send_calls.append((sents[j] - sends[k]) / 1000)
+                if base != "pa_wait":
+                    after_send.append((t0 + calls[i] - sents[j]) / 1000)
         for stage, label in chain:
             if stage == "woke":
                 t = end
             elif stage in ("gw_recv", "gw_sent"):
                 times = gw.get(order_id, {}).get(stage, [])
-                t = (times[REPLY[base]] if stage == "gw_sent" else times[0]) if times else -1
+                t = times[0] if times else -1
             else:
                 times = by_name.get(stage, [])
                 k = bisect.bisect_left(times, prev)
@@ -274,18 +297,17 @@ def analyse(base: str, starts: list[tuple[int, int]], ends: list[int], calls: li
                 ok = False
                 broken[stage] = broken.get(stage, 0) + 1
                 break
-            durations[label].append((t - prev) / 1000)
+            took[label] = (t - prev) / 1000
             prev = t
         complete += ok
     rtts = [(ends[i] - t0) / 1000 for i, (_, t0) in enumerate(starts)]
-    stages = [{"stage": label, "p50_us": percentile(v, 50), "p90_us": percentile(v, 90), "n": len(v)}
-              for (_, label), v in ((c, durations[c[1]]) for c in chain) if v]
-    background = {}
-    for kind in ("commit", "gc"):
-        opens = by_name.get(f"{kind}_in" if kind == "commit" else "gc_start", [])
-        closes = by_name.get(f"{kind}_out" if kind == "commit" else "gc_stop", [])
+    background: dict[str, Any] = {}
+    hits: dict[str, list[bool]] = {}
+    for kind in ("commit", "checkpoint", "gc"):
+        opens = by_name.get(f"{kind}_in" if kind != "gc" else "gc_start", [])
+        closes = by_name.get(f"{kind}_out" if kind != "gc" else "gc_stop", [])
         spans = list(zip(opens, closes, strict=False))
-        hit = [any(a < ends[i] and b > t0 for a, b in spans) for i, (_, t0) in enumerate(starts)]
+        hit = hits[kind] = [any(a < ends[i] and b > t0 for a, b in spans) for i, (_, t0) in enumerate(starts)]
         with_ = [r for r, h in zip(rtts, hit, strict=True) if h]
         without = [r for r, h in zip(rtts, hit, strict=True) if not h]
         background[kind] = {
@@ -294,10 +316,20 @@ def analyse(base: str, starts: list[tuple[int, int]], ends: list[int], calls: li
             "rtt_hit_p50_us": percentile(with_, 50) if with_ else None,
             "rtt_clear_p50_us": percentile(without, 50) if without else None,
             "rtt_clear_p99_us": percentile(without, 99) if without else None}
+    stages = []
+    for _, label in chain:
+        every = [d[label] for d in per_order if label in d]
+        hit = [d[label] for d, h in zip(per_order, hits["commit"], strict=True) if h and label in d]
+        clear = [d[label] for d, h in zip(per_order, hits["commit"], strict=True) if not h and label in d]
+        if every:
+            stages.append({"stage": label, "p50_us": percentile(every, 50), "p90_us": percentile(every, 90),
+                           "n": len(every), "clear_mean_us": sum(clear) / len(clear) if clear else None,
+                           "commit_mean_us": sum(hit) / len(hit) if hit else None})
     return {"orders": len(starts), "complete": complete, "rtt_p50_us": percentile(rtts, 50),
             "rtt_p99_us": percentile(rtts, 99), "call_p50_us": percentile([c / 1000 for c in calls], 50),
             "send_call_p50_us": percentile(send_calls, 50) if send_calls else None,
             "send_call_p90_us": percentile(send_calls, 90) if send_calls else None,
+            "after_send_p50_us": percentile(after_send, 50) if after_send else None,
             "stages": stages, "broken_at": broken, "background": background}
 
 
@@ -333,14 +365,20 @@ def render(version: int, results: dict[str, dict[str, Any]], orders: int, cost: 
         out.append(f"#### {name}: round trip p50 {r['rtt_p50_us']:.0f} us, p99 {r['rtt_p99_us']:.0f} us; the "
                    f"place call {r['call_p50_us']:.0f} us ({r['complete']} of {r['orders']} orders with every "
                    "stage)\n")
-        out.append("| stage | p50 us | p90 us |\n|---|---|---|")
-        out += [f"| {s['stage']} | {s['p50_us']:.1f} | {s['p90_us']:.1f} |" for s in r["stages"]]
+        out.append("| stage | p50 us | p90 us | mean us, no journal commit overlapping | mean us, a commit "
+                   "overlapping |\n|---|---|---|---|---|")
+        out += [f"| {s['stage']} | {s['p50_us']:.1f} | {s['p90_us']:.1f} | " + " | ".join(
+                f"{s[k]:.1f}" if s[k] is not None else "" for k in ("clear_mean_us", "commit_mean_us")) + " |"
+                for s in r["stages"]]
         if r["send_call_p50_us"] is not None:
             out.append(f"\nThe send call itself (off the chain) returned after {r['send_call_p50_us']:.0f} us at "
-                       f"the median, {r['send_call_p90_us']:.0f} us at p90.")
+                       f"the median, {r['send_call_p90_us']:.0f} us at p90" + (
+                           f"; the place call returned {r['after_send_p50_us']:.0f} us after it (median)."
+                           if r["after_send_p50_us"] is not None else "."))
         bg = r["background"]
         lines = []
-        for kind, label in (("commit", "journal commits (writer thread)"), ("gc", "GC passes")):
+        for kind, label in (("commit", "journal commits (writer thread)"),
+                            ("checkpoint", "WAL checkpoints (checkpointer thread)"), ("gc", "GC passes")):
             b = bg[kind]
             if b["count"]:
                 lines.append(f"- {label}: {b['count']}, each {b['p50_us']:.0f} us at the median (max "
