@@ -76,7 +76,7 @@ def worker(name: str, port: int, client_id: int, orders: int, warmup: int, switc
     next_id = max(client.next_id, 1) + 10
     rtts: list[float] = []
     calls: list[float] = []
-    gc_before = sum(s["collections"] for s in gc.get_stats())
+    gc_before = [s["collections"] for s in gc.get_stats()]
     perf = time.perf_counter_ns
     for i in range(warmup + orders):
         if base == "pa_wait":
@@ -101,7 +101,7 @@ def worker(name: str, port: int, client_id: int, orders: int, warmup: int, switc
         if i >= warmup:
             rtts.append((t1 - t0) / 1000)
             calls.append((t_call - t0) / 1000)
-    gc_runs = sum(s["collections"] for s in gc.get_stats()) - gc_before
+    gc_runs = [s["collections"] - b for s, b in zip(gc.get_stats(), gc_before, strict=True)]
     emit({"client": name, "orders": orders, "server_version": client.server_version(),
           "switch_interval": sys.getswitchinterval(),
           "p50_us": percentile(rtts, 50), "p99_us": percentile(rtts, 99), "max_us": max(rtts),
@@ -145,13 +145,14 @@ def render(version: int, orders: int, warmup: int, runs: int, clients: list[str]
         lines.append(f"| {name} | {','.join(map(str, versions))} | {p50:.0f} | {p99:.0f} | {mx:.0f} | "
                      f"{_ratio(p50, ref50)} | {_ratio(p99, ref99)} | {s['call_p50_us']['median']:.0f} / "
                      f"{s['call_p99_us']['median']:.0f} |")
-    every = ["| client | p50 us, each run | p99 us, each run | max us, each run | p50 spread | GC passes |",
+    every = ["| client | p50 us, each run | p99 us, each run | max us, each run | p50 spread | GC passes "
+             "(generation 0/1/2) |",
              "|---|---|---|---|---|---|"]
     for name in clients:
         s = stats.get(name)
         if not s:
             continue
-        gcs = ", ".join(str(r["gc_collections"]) for r in per_run[name])
+        gcs = ", ".join("/".join(map(str, r["gc_collections"])) for r in per_run[name])
         every.append(f"| {name} | {fmt_runs(s['p50_us']['runs'])} | {fmt_runs(s['p99_us']['runs'])} | "
                      f"{fmt_runs(s['max_us']['runs'])} | {s['p50_us']['spread_pct']:.0f}% | {gcs} |")
     targets = []
