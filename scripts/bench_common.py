@@ -119,13 +119,16 @@ def machine_info() -> dict[str, Any]:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True, check=False).stdout.strip()
     return {"cpu": cpu, "cores": os.cpu_count(), "memory": mem, "os": platform.platform(),
+            "load_average": [round(x, 2) for x in os.getloadavg()],
             "python": platform.python_version(), "commit": commit, **versions,
             "date_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())}
 
 
 def machine_line(info: dict[str, Any]) -> str:
+    load = "/".join(f"{x:.2f}" for x in info["load_average"])
     return (f"{info['cpu']}, {info['cores']} cores, {info['memory']} RAM, {info['os']}, Python {info['python']}, "
-            f"ibapi {info['ibapi']}, ib_async {info['ib_async']}, commit {info['commit']}, {info['date_utc']} UTC")
+            f"ibapi {info['ibapi']}, ib_async {info['ib_async']}, commit {info['commit']}, {info['date_utc']} UTC, "
+            f"load average at the end {load} (1/5/15 min; other work on the machine shows here)")
 
 
 def write_results(name: str, data: dict[str, Any], table: str) -> Path:

@@ -29,6 +29,7 @@ import sqlite3
 import sys
 import threading
 import time
+from array import array
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,33 @@ from bench_common import (  # noqa: E402
 CLIENT_ORDER = ("pa", "pa_wait", "pa_core", "ibapi")
 SUBMITTED = "Submitted"
 perf = time.perf_counter_ns
-STAMPS: list[tuple[str, int, int]] = []  # (stage, perf_counter_ns, native thread id)
+class Stamps:
+    """``(stage, perf_counter_ns, native thread id)`` records, three integers each in one flat
+    array (one C call per record, so records of different threads never interleave): no object
+    per stamp, so the probes give the garbage collector no work of their own."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.data = array("q")
+
+    def add(self, stage: str, t: int) -> None:
+        self.data.extend((self.ids.setdefault(stage, len(self.ids)), t, threading.get_native_id()))
+
+    def clear(self) -> None:
+        del self.data[:]
+
+    def records(self) -> list[tuple[str, int, int]]:
+        names = {i: name for name, i in self.ids.items()}
+        d = self.data
+        return [(names[d[k]], d[k + 1], d[k + 2]) for k in range(0, len(d), 3)]
+
+    def last(self, stage: str, since: int) -> bool:
+        """True when ``stage`` was stamped at or after ``since`` among the last 8 records."""
+        i, d = self.ids.get(stage), self.data
+        return any(d[k] == i and d[k + 1] >= since for k in range(max(0, len(d) - 24), len(d), 3))
+
+
+STAMPS = Stamps()
 
 # Each client's chain of stages: (stage, label of the time from the previous stage to it).
 # "gw_recv"/"gw_sent" come from the simulator; "woke" is the calling thread after its wait.
@@ -90,14 +117,14 @@ def wrap(owner: Any, attr: str, before: str | None = None, after: str | None = N
          when: Callable[[Any], bool] | None = None) -> None:
     """Stamp ``before`` on entry and ``after`` on return (if ``when(result)``) of ``owner.attr``."""
     fn = getattr(owner, attr)
-    append, native = STAMPS.append, threading.get_native_id
+    add = STAMPS.add
 
     def probed(*args: Any, **kwargs: Any) -> Any:
         if before:
-            append((before, perf(), native()))
+            add(before, perf())
         result = fn(*args, **kwargs)
         if after and (when is None or when(result)):
-            append((after, perf(), native()))
+            add(after, perf())
         return result
 
     setattr(owner, attr, probed)
@@ -145,17 +172,17 @@ def install_probes(name: str) -> None:
         def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
             if "wal_checkpoint" not in sql:
                 return super().execute(sql, *args)
-            STAMPS.append(("checkpoint_in", perf(), threading.get_native_id()))
+            STAMPS.add("checkpoint_in", perf())
             try:
                 return super().execute(sql, *args)
             finally:
-                STAMPS.append(("checkpoint_out", perf(), threading.get_native_id()))
+                STAMPS.add("checkpoint_out", perf())
 
     sqlite3.connect = lambda *args, **kwargs: connect(*args, factory=ProbedConnection, **kwargs)  # type: ignore[assignment]
 
 
 def _gc_probe(phase: str, _info: dict[str, Any]) -> None:
-    STAMPS.append(("gc_" + phase, perf(), threading.get_native_id()))
+    STAMPS.add("gc_" + phase, perf())
 
 
 def thread_counters(extra_pid: int | None = None) -> dict[str, dict[str, int]]:
@@ -203,7 +230,7 @@ def worker(name: str, port: int, control_port: int, sim_pid: int, client_id: int
     def on_status(order_id: int, status: str) -> None:
         if status == SUBMITTED:
             if order_id == current[0]:
-                STAMPS.append(("callback", perf(), threading.get_native_id()))
+                STAMPS.add("callback", perf())
             submitted.add(order_id)
             woke.set()
 
@@ -216,7 +243,7 @@ def worker(name: str, port: int, control_port: int, sim_pid: int, client_id: int
     for i in range(warmup + orders):
         if i == warmup:
             control(control_port, "probes")  # drop the warm-up's simulator stamps
-            del STAMPS[:]
+            STAMPS.clear()
             gc.callbacks.append(_gc_probe)
             before = thread_counters(sim_pid)
         price = 1.0 + (i % 50) / 100
@@ -230,8 +257,8 @@ def worker(name: str, port: int, control_port: int, sim_pid: int, client_id: int
             order_id = client.place_order(next_id + i, price)
             t_call = perf()
             current[0] = order_id
-            if order_id in submitted and not any(s[0] == "callback" and s[1] >= t0 for s in STAMPS[-8:]):
-                STAMPS.append(("callback", t_call, threading.get_native_id()))  # ran before the id was known
+            if order_id in submitted and not STAMPS.last("callback", t0):
+                STAMPS.add("callback", t_call)  # the callback ran before the order id was known
             while order_id not in submitted:
                 if not woke.wait(10):
                     raise RuntimeError(f"order {order_id} not Submitted")
@@ -243,7 +270,7 @@ def worker(name: str, port: int, control_port: int, sim_pid: int, client_id: int
             ends.append(t1)
     after = thread_counters(sim_pid)
     gc.callbacks.remove(_gc_probe)
-    stamps = list(STAMPS)
+    stamps = STAMPS.records()
     sim = control(control_port, "probes")
     sim_stamps = json.loads(sim[3:])
     names = {t.native_id: t.name for t in threading.enumerate()}
@@ -350,7 +377,7 @@ def probe_cost() -> float:
     for _ in range(100_000):
         probed.noop()
     cost = (perf() - t0 - plain) / 100_000 / 2 / 1000
-    del STAMPS[:]
+    STAMPS.clear()
     return cost
 
 
