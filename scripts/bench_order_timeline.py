@@ -343,6 +343,7 @@ def analyse(base: str, starts: list[tuple[int, int]], ends: list[int], calls: li
             "rtt_hit_p50_us": percentile(with_, 50) if with_ else None,
             "rtt_clear_p50_us": percentile(without, 50) if without else None,
             "rtt_clear_p99_us": percentile(without, 99) if without else None}
+    worst = max(range(len(rtts)), key=rtts.__getitem__) if rtts else None
     stages = []
     for _, label in chain:
         every = [d[label] for d in per_order if label in d]
@@ -357,7 +358,9 @@ def analyse(base: str, starts: list[tuple[int, int]], ends: list[int], calls: li
             "send_call_p50_us": percentile(send_calls, 50) if send_calls else None,
             "send_call_p90_us": percentile(send_calls, 90) if send_calls else None,
             "after_send_p50_us": percentile(after_send, 50) if after_send else None,
-            "stages": stages, "broken_at": broken, "background": background}
+            "stages": stages, "broken_at": broken, "background": background,
+            "slowest": {"rtt_us": rtts[worst], "stages": per_order[worst],
+                        "background": [kind for kind in hits if hits[kind][worst]]} if worst is not None else None}
 
 
 def probe_cost() -> float:
@@ -414,6 +417,12 @@ def render(version: int, results: dict[str, dict[str, Any]], orders: int, cost: 
                              f"others, whose p99 is {b['rtt_clear_p99_us'] or 0:.0f} us)")
         if lines:
             out.append("\n" + "\n".join(lines))
+        slow = r["slowest"]
+        if slow:
+            top = sorted(slow["stages"].items(), key=lambda kv: -kv[1])[:3]
+            out.append(f"\nThe slowest order took {slow['rtt_us']:,.0f} us: " + ", ".join(
+                f"{label} {us:,.0f} us" for label, us in top) + (
+                f" (overlapped by: {', '.join(slow['background'])})" if slow["background"] else ""))
         n = r["orders"]
         out.append("\n| thread | CPU us per order | voluntary switches per order | involuntary per order |\n"
                    "|---|---|---|---|")
