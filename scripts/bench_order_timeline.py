@@ -223,6 +223,13 @@ def worker(name: str, port: int, control_port: int, sim_pid: int, client_id: int
     base = name.partition("+")[0]
     install_probes(name)
     client = connect_client(name, port, client_id)
+    if base == "ibapi":  # readable names in the thread table
+        from ibapi.reader import EReader  # noqa: PLC0415
+
+        for t in threading.enumerate():
+            if isinstance(t, EReader):
+                t.name = "ibapi EReader"
+        client.thread.name = "ibapi run loop"
     woke = threading.Event()
     submitted: set[int] = set()
     current = [0]
