@@ -4,7 +4,7 @@ with the tables, the machine and the targets checked (ratios within this run).
 Tick burst and order round trip run at every ``--server-versions`` (default: ibapi's
 MAX_CLIENT_VER, then 176, the text protocol); the other benchmarks at the first of them.
 
-    python scripts/bench_all.py [--quick] [--server-versions 226,176]
+    python scripts/bench_all.py [--quick] [--server-versions 226,176] [--summary-only]
 """
 
 from __future__ import annotations
@@ -85,24 +85,31 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="short runs (smoke test of the scripts)")
     parser.add_argument("--server-versions", default=f"{default_server_version()},176")
+    parser.add_argument("--summary-only", action="store_true", help="rebuild summary.md from the results there")
     args = parser.parse_args()
     versions = [int(v) for v in args.server_versions.split(",")]
     started = time.monotonic()
     names = []
     for script, name, full, quick, every_version in BENCHES:
         for version in versions if every_version else versions[:1]:
+            names.append(f"{name}_{version}")
+            if args.summary_only:
+                continue
             print(f"== {script} at {version}", file=sys.stderr, flush=True)
             subprocess.run([sys.executable, str(ROOT / "scripts" / script), "--server-version", str(version),
                             *(quick if args.quick else full)], cwd=ROOT, check=False, stdout=subprocess.DEVNULL)
-            names.append(f"{name}_{version}")
     elapsed = time.monotonic() - started
-    parts = [f"## Benchmark results ({'quick' if args.quick else 'full'} run, {elapsed:.0f} s)\n",
-             f"Machine: {machine_line(machine_info())}\n", "Targets (ratios within this run):\n",
+    kind = "summary of the results in bench/results" if args.summary_only else (
+        f"{'quick' if args.quick else 'full'} run, {elapsed:.0f} s")
+    parts = [f"## Benchmark results ({kind})\n",
+             ("Each table below has the machine line of its own run.\n" if args.summary_only else
+              f"Machine: {machine_line(machine_info())}\n"), "Targets (ratios within this run):\n",
              *targets(versions), ""]
     for name in names:
         path = RESULTS / f"{name}.md"
         if path.exists():
-            parts.append(path.read_text().split("\n\nMachine:")[0] + "\n")
+            table, _, machine = path.read_text().partition("\n\nMachine:")
+            parts.append(table + "\n\nMachine:" + machine if args.summary_only else table + "\n")
     (RESULTS / "summary.md").write_text("\n".join(parts))
     print((RESULTS / "summary.md").read_text())
 
