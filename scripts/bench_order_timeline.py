@@ -159,8 +159,8 @@ def install_probes(name: str) -> None:
     wrap(OrderExecutionAdapter, "_send_new", "validated")
     wrap(OrderJournal, "record_request", "journal_in", "journal_out")
     wrap(PlaceOrderEncoder, "encode", "encode_in", "encode_out")
-    wrap(OrderExecutionAdapter, "_on_open_order", "open_order")
-    wrap(OrderExecutionAdapter, "_on_order_status", "order_status")
+    wrap(*_order_handler("open_order"), "open_order")
+    wrap(*_order_handler("order_status"), "order_status")
     wrap(OrderExecutionAdapter, "_update", after="updated")
     wrap(EventDispatcher, "submit", "queued", "submitted")
     wrap(OrderJournal, "_flush_locked", "commit_in", "commit_out")
@@ -179,6 +179,17 @@ def install_probes(name: str) -> None:
                 STAMPS.add("checkpoint_out", perf())
 
     sqlite3.connect = lambda *args, **kwargs: connect(*args, factory=ProbedConnection, **kwargs)  # type: ignore[assignment]
+
+
+def _order_handler(event: str) -> tuple[type, str]:
+    """Where the order adapter handles ``event``: a typed handler class's ``event`` method in
+    ``adapters/order_execution.py``, or the adapter's own ``_on_<event>``."""
+    from platform_adapter.adapters import order_execution  # noqa: PLC0415
+
+    for value in vars(order_execution).values():
+        if isinstance(value, type) and value.__module__ == order_execution.__name__ and event in vars(value):
+            return value, event
+    return order_execution.OrderExecutionAdapter, f"_on_{event}"
 
 
 def _gc_probe(phase: str, _info: dict[str, Any]) -> None:
