@@ -627,6 +627,6 @@ def test_a_lost_connection_forgets_the_broken_farms(env: Any) -> None:
     md.subscribe_quotes("AAPL", ignore)
     farm(pa, 2103)
     assert md.get_quote("AAPL").degraded
-    pa.connection._close("socket closed", emit=True)
+    pa.connection._close("socket closed", report=True)
     assert not md.get_quote("AAPL").degraded
     assert pa.connection.get_connection_status().broken_farms == ()

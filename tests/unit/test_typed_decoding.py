@@ -7,11 +7,14 @@ what it declines) decodes it; and the text and protobuf forms give the same call
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 from ibapi.decoder import Decoder
 from ibapi.server_versions import MIN_SERVER_VER_PROTOBUF
 
 from platform_adapter.core.fast_decode import build_frame_fast_path
+from platform_adapter.core.wrapper import Wrapper
 from platform_adapter.sim.wire import Message
 from tests.handlers import INTERFACE_METHODS, Call, Recording
 from tests.sim.wire_oracle import catalogue, norm, reconcile
@@ -94,3 +97,42 @@ def test_errors_reach_the_domain_that_owns_their_id() -> None:
             (method, args), = through_ibapi(msg.encode(176)[4:], 176)
             routed[args[0][1]] = method
     assert routed == {-1: "lifecycle.error", ORDER_ID: "orders.error", LINE_ID: "market_data.error"}
+
+
+# every ibapi callback the Wrapper adapts -> the handler method it calls
+CALLBACKS = {
+    "error": "lifecycle.error", "connectAck": "connect_ack", "connectionClosed": "connection_closed",
+    "nextValidId": "next_valid_id", "managedAccounts": "managed_accounts", "currentTime": "current_time",
+    "currentTimeInMillis": "current_time", "contractDetails": "contract_details",
+    "bondContractDetails": "contract_details", "contractDetailsEnd": "contract_details_end",
+    "marketDataType": "market_data_type", "tickPrice": "tick_price", "tickSize": "tick_size",
+    "tickString": "tick_string", "tickGeneric": "tick_generic", "tickSnapshotEnd": "tick_snapshot_end",
+    "tickReqParams": "tick_req_params", "tickByTickAllLast": "tick_by_tick_all_last",
+    "tickByTickBidAsk": "tick_by_tick_bid_ask", "tickByTickMidPoint": "tick_by_tick_mid_point",
+    "realtimeBar": "realtime_bar", "historicalData": "historical_data", "historicalDataEnd": "historical_data_end",
+    "historicalDataUpdate": "historical_data_update", "headTimestamp": "head_timestamp",
+    "openOrder": "open_order", "openOrderEnd": "open_order_end", "orderStatus": "order_status",
+    "completedOrder": "completed_order", "completedOrdersEnd": "completed_orders_end", "orderBound": "order_bound",
+    "execDetails": "exec_details", "execDetailsEnd": "exec_details_end", "commissionAndFeesReport": "commission_report",
+    "updateAccountValue": "update_account_value", "updatePortfolio": "update_portfolio",
+    "updateAccountTime": "update_account_time", "accountDownloadEnd": "account_download_end",
+    "position": "position", "positionEnd": "position_end", "accountSummary": "account_summary",
+    "accountSummaryEnd": "account_summary_end", "pnl": "pnl", "pnlSingle": "pnl_single",
+    "positionMulti": "position_multi", "positionMultiEnd": "position_multi_end",
+    "accountUpdateMulti": "account_update_multi", "accountUpdateMultiEnd": "account_update_multi_end",
+}
+
+
+def test_every_wrapper_callback_reaches_one_handler_method() -> None:
+    adapted = {name for name, member in vars(Wrapper).items() if callable(member) and name[0].islower()
+               and any(c.isupper() for c in name) or name in ("error", "position", "pnl")}
+    assert adapted == set(CALLBACKS)
+    assert set(CALLBACKS.values()) == INTERFACE_METHODS - {"connected", "reconnected", "disconnected",
+                                                           "state_changed", "ib_link", "data_farm",
+                                                           "orders.error", "market_data.error"}
+    for callback, method in CALLBACKS.items():
+        rec = Recording(normalise=lambda a: a)
+        arity = len(inspect.signature(getattr(Wrapper, callback)).parameters) - 1
+        args = tuple(range(1, arity + 1))
+        getattr(rec.wrapper, callback)(*args)
+        assert [name for name, _ in rec.calls] == [method], callback

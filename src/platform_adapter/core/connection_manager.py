@@ -1,9 +1,9 @@
 """The ConnectionManager: handshake, reader/dispatcher threads, readiness, health checks and
 reconnect with exponential backoff (spec 2.2.1, 7.2; DESIGN sections 1 and 5).
 
-It reports what happens to the link (connected, reconnected, disconnected, IB link codes, data
-farms, state changes) to the lifecycle handler bound to the Wrapper; the order of the library's
-reactions to each is written down in ``core/lifecycle.py``."""
+It reports what happens to the link (reconnected, disconnected, IB link codes, data farms, state
+changes) to the lifecycle handler bound to the Wrapper; the order of the library's reactions to
+each is written down in ``core/lifecycle.py``."""
 
 from __future__ import annotations
 
@@ -168,7 +168,7 @@ class ConnectionManager:
         with self._lock:
             self._user_disconnect = True
             self._stop.set()
-        self._close("disconnect requested", emit=True)
+        self._close("disconnect requested", report=True)
         self._set_state(ConnectionState.DISCONNECTED)
         logger.info("Disconnected from {}:{}", self.host, self.port)
 
@@ -180,7 +180,7 @@ class ConnectionManager:
         with self._lock:
             self._user_disconnect = False
             self._stop.clear()
-        self._close("reconnect requested", emit=True)
+        self._close("reconnect requested", report=True)
         return self._reconnect_loop()
 
     def get_connection_status(self) -> ConnectionStatus:
@@ -305,25 +305,25 @@ class ConnectionManager:
         client.startApi()
         while time.monotonic() < deadline:
             if self._client_id_rejected.is_set():
-                self._close(f"client id {client_id} is already in use", emit=False)
+                self._close(f"client id {client_id} is already in use", report=False)
                 self.last_error = f"client id {client_id} in use (IB 326)"
                 logger.error("Connection failed: {}", self.last_error)
                 return "client_id_in_use"
             if self._fatal is not None:
                 self.last_error = str(self._fatal)
                 logger.error("Connection failed: {}", self.last_error)
-                self._close(self.last_error, emit=False)
+                self._close(self.last_error, report=False)
                 return "fatal"
             if self._accounts_seen.is_set() and self._next_id_seen.is_set():
                 break
             if self._startup_closed.is_set():
                 self.last_error = "gateway closed the connection during start-up"
                 logger.error("Connection failed: {}", self.last_error)
-                self._close(self.last_error, emit=False)
+                self._close(self.last_error, report=False)
                 return "closed"
             self._next_id_seen.wait(0.02)
         else:
-            self._close("start-up timed out", emit=False)
+            self._close("start-up timed out", report=False)
             self.last_error = f"no nextValidId/managedAccounts within {cfg.timeout:g}s"
             logger.error("Connection failed: {}", self.last_error)
             return "timeout"
@@ -463,7 +463,7 @@ class ConnectionManager:
         self._lifecycle.data_farm(code, farm)
 
     # --- closing and reconnecting ------------------------------------------------------------------
-    def _close(self, reason: str, emit: bool) -> None:
+    def _close(self, reason: str, report: bool) -> None:
         with self._lock:
             self._generation += 1
             conn = self.client.conn
@@ -481,7 +481,7 @@ class ConnectionManager:
         failed = self.registry.fail_all(NotConnected(f"connection lost: {reason}"))
         if failed:
             logger.warning("{} pending request(s) failed: {}", failed, reason)
-        if emit:
+        if report:
             self._lifecycle.disconnected(reason)
 
     def _drop_link(self, reason: str) -> None:
@@ -489,7 +489,7 @@ class ConnectionManager:
         with self._lock:
             if self._state is not ConnectionState.CONNECTED:
                 return
-        self._close(reason, emit=True)
+        self._close(reason, report=True)
         self._after_link_loss(reason)
 
     def _on_reader_closed(self, generation: int, reason: str) -> None:
@@ -501,7 +501,7 @@ class ConnectionManager:
             self._startup_closed.set()
             return
         logger.warning("Connection to {}:{} lost: {}", self.host, self.port, reason)
-        self._close(reason, emit=True)
+        self._close(reason, report=True)
         self._after_link_loss(reason)
 
     def _after_link_loss(self, reason: str) -> None:
