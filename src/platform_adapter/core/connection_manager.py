@@ -87,9 +87,8 @@ class ConnectionManager:
     ``on_current_time``, ``on_error`` for the codes no other domain owns) are called by the
     lifecycle handler. It reports to that handler (``wrapper.handlers.lifecycle``): ``reconnected``
     (on the reconnect thread, which waits for the reactions: they may make synchronous requests),
-    ``disconnected(reason)``,
-    ``ib_link(kind, message)`` for IB 1100/2110, 1101, 1102, ``state_changed(state)`` and
-    ``data_farm(code, farm)`` for a farm reported broken or OK.
+    ``disconnected(reason)``, ``ib_link(kind, message)`` for IB 1100/2110, 1101, 1102,
+    ``state_changed(state)`` and ``data_farm(code, farm)`` for a farm reported broken or OK.
     """
 
     def __init__(self, config: IBConnectionConfig, monitoring: MonitoringConfig, wrapper: Wrapper,
