@@ -194,6 +194,8 @@ class Engine:
         for x in members.values():
             x.transmit = True
             x.awaiting_parent = self._awaiting_parent(x)
+            if x.order_type in ot.TRAILING and not x.awaiting_parent and not x.conditions:
+                ot.trail(x, self.market.quote(x.con_id), BY_CONID[x.con_id])  # shown from the start
             x.status = self._status_of(x)
             events += [OrderEvent("open", x), OrderEvent("status", x)]
         for x in members.values():
