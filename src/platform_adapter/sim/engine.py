@@ -54,6 +54,7 @@ class ErrorEvent:
 
 
 Event = OrderEvent | ErrorEvent
+OcaKey = tuple[str, str | int, str | int]
 
 
 def ib_time(ts: float, fmt: str = "%Y%m%d %H:%M:%S") -> str:
@@ -95,6 +96,9 @@ class Engine:
         self.trading_hours = False
         self._checked = self.clock.now()
         self._deferred: list[tuple[SimOrder, float]] = []  # OCA reductions without block
+        self._by_parent: dict[tuple[int, int], list[SimOrder]] = {}
+        self._by_oca: dict[OcaKey, list[SimOrder]] = {}
+        self._indexed = -1  # len(self.orders) when the two were built
 
     # --- queries -------------------------------------------------------------------
     def open_orders(self, client_id: int | None = None) -> list[SimOrder]:
@@ -103,7 +107,35 @@ class Engine:
                 if not o.is_done and (client_id is None or o.client_id == client_id)]
 
     def _children(self, o: SimOrder) -> list[SimOrder]:
-        return [x for x in self.orders.values() if x.client_id == o.client_id and x.parent_id == o.order_id]
+        return self._index()[0].get((o.client_id, o.order_id), [])
+
+    def _oca_members(self, key: tuple[str, str | int, str | int]) -> list[SimOrder]:
+        return self._index()[1].get(key, [])
+
+    def _store(self, o: SimOrder) -> None:
+        """Keep a new order (and keep the indexes current)."""
+        current = self._indexed == len(self.orders)
+        self.orders[(o.client_id, o.order_id)] = o
+        if current:
+            self._add_to_index(o)
+            self._indexed += 1
+
+    def _add_to_index(self, o: SimOrder) -> None:
+        if o.parent_id:
+            self._by_parent.setdefault((o.client_id, o.parent_id), []).append(o)
+        key = self._oca_key(o)
+        if key is not None:
+            self._by_oca.setdefault(key, []).append(o)
+
+    def _index(self) -> tuple[dict[tuple[int, int], list[SimOrder]], dict[OcaKey, list[SimOrder]]]:
+        """Children by parent and members by OCA group, rebuilt when orders were added (also
+        directly, as the state file does) or a group changed."""
+        if self._indexed != len(self.orders):
+            self._by_parent, self._by_oca = {}, {}
+            for x in self.orders.values():
+                self._add_to_index(x)
+            self._indexed = len(self.orders)
+        return self._by_parent, self._by_oca
 
     def _now(self) -> float:
         return self.clock.now()
@@ -150,7 +182,7 @@ class Engine:
         o.parent_perm_id = parent.perm_id if parent else 0
         o.orig_qty = o.total_qty
         o.placed_at = self._now()
-        self.orders[(o.client_id, o.order_id)] = o
+        self._store(o)
         if not o.transmit:
             o.status = "PendingSubmit"
             return events + [OrderEvent("open", o), OrderEvent("status", o)]
@@ -184,8 +216,9 @@ class Engine:
         with the parent's children, and the members of its OCA group."""
         root = self.orders.get((o.client_id, o.parent_id), o) if o.parent_id else o
         group = [root, *self._children(root), o]
-        if o.oca_group:
-            group += [x for x in self.orders.values() if x.oca_group == o.oca_group and x.account == o.account]
+        key = self._oca_key(o)
+        if o.oca_group and key is not None:
+            group += self._oca_members(key)
         members: dict[int, SimOrder] = {}
         for x in sorted(group, key=lambda x: (x is not root, x.order_id)):
             if not x.is_done and (not x.transmit or x is o):
@@ -224,6 +257,7 @@ class Engine:
         if new.trail_stop_price is not None:
             cur.trail_stop_price = new.trail_stop_price
         cur.orig_qty = cur.total_qty
+        self._indexed = -1  # its OCA group may have changed
         if not cur.transmit:
             if new.transmit:
                 return self._release(cur)
@@ -470,7 +504,7 @@ class Engine:
         return events
 
     @staticmethod
-    def _oca_key(o: SimOrder) -> tuple[str, str | int, str | int] | None:
+    def _oca_key(o: SimOrder) -> OcaKey | None:
         """An order's OCA group: its ocaGroup, or, for a bracket's children, their parent."""
         if o.oca_group:
             return "oca", o.account, o.oca_group
@@ -488,9 +522,11 @@ class Engine:
 
     def _oca_apply(self, o: SimOrder, qty: float, kind: int) -> list[Event]:
         key = self._oca_key(o)
+        if key is None:
+            return []
         events: list[Event] = []
-        for x in list(self.orders.values()):
-            if x is o or x.is_done or self._oca_key(x) != key:
+        for x in list(self._oca_members(key)):
+            if x is o or x.is_done:
                 continue
             if kind == OCA_CANCEL:
                 events += self._cancelled(x, BY_SYSTEM)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .contracts import ContractSpec
 from .market import Quote, on_tick, round_tick
@@ -24,8 +25,8 @@ TRIGGERED = NEEDS_TRIGGER | TRAILING
 AT_CLOSE = {"MOC", "LOC"}
 AT_OPEN = {"MKT", "LMT"}  # with tif OPG: market / limit on open
 PEGGED = {"REL", "MIDPRICE"}
-# order types IB lets trade outside regular hours (outsideRth); others draw warning 2109
-OUTSIDE_RTH = {"LMT", "STP LMT", "LIT", "TRAIL LIMIT"}
+# order types IB lets trigger or trade outside regular hours (outsideRth); others draw warning 2109
+OUTSIDE_RTH = {"LMT", "STP", "STP LMT", "TRAIL", "TRAIL LIMIT", "LIT"}
 
 TEXT_110 = "The price does not conform to the minimum price variation for this contract."
 TEXT_111 = "The time in force (tif type) and the order type are incompatible."
@@ -80,11 +81,16 @@ def check(o: SimOrder, c: ContractSpec) -> Refusal | None:
 
 def _offered(order_type: str, tif: str, c: ContractSpec) -> bool:
     """Whether the contract offers the order type and time in force (its orderTypes list)."""
-    offered = set(c.order_types.split(","))
+    offered = _codes(c.order_types)
     code = ORDER_TYPES[order_type]
     if code is None:  # MIDPRICE: IB's midprice order is for US stocks
         return c.sec_type == "STK"
     return code in offered and (tif in ("DAY", "GTC", "") or tif in offered)
+
+
+@lru_cache(maxsize=32)
+def _codes(order_types: str) -> frozenset[str]:
+    return frozenset(order_types.split(","))
 
 
 def _positive(x: float | None) -> bool:
