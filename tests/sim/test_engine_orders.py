@@ -6,6 +6,7 @@ around the last trade) and moves the clock, and reads what each client was sent.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
@@ -13,6 +14,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from platform_adapter.sim import order_types
+from platform_adapter.sim.contracts import BY_CONID
+from platform_adapter.sim.requests import OrderCondition
 from platform_adapter.sim.server import SimulatedGateway
 from tests.sim.engine_client import Client, order, position, price_condition, time_condition
 
@@ -407,7 +411,6 @@ def test_conditions_cancel_order_cancels_instead(gw: SimulatedGateway, client: C
 
 
 def test_an_execution_condition(gw: SimulatedGateway, client: Client) -> None:
-    from platform_adapter.sim.requests import OrderCondition
     client.place(1, "BUY", 1, "MKT", conditions=(OrderCondition(5, ("a", "STK", "SMART", "MSFT")),))
     assert order(gw, 1).status == "PreSubmitted"
     client.place(2, "BUY", 1, "MKT", symbol="MSFT")
@@ -455,3 +458,10 @@ def test_held_children_and_conditions_survive_a_restart(tmp_path: Path) -> None:
     assert order(again, 2).awaiting_parent and order(again, 5, 2).conditions == order(gw, 5, 2).conditions
     again.set_price("AAPL", 188.0)
     assert order(again, 1).status == "Filled" and order(again, 2).status == "Submitted"
+
+
+def test_a_contract_listing_no_order_types_takes_any(gw: SimulatedGateway, client: Client) -> None:
+    client.place(1, "BUY", 100, "MOC")
+    bare = dataclasses.replace(BY_CONID[265598], order_types="")
+    assert order_types.check(order(gw, 1), bare) is None
+    assert order_types.check(dataclasses.replace(order(gw, 1), order_type="VWAP"), bare) is not None

@@ -80,7 +80,10 @@ def check(o: SimOrder, c: ContractSpec) -> Refusal | None:
 
 
 def _offered(order_type: str, tif: str, c: ContractSpec) -> bool:
-    """Whether the contract offers the order type and time in force (its orderTypes list)."""
+    """Whether the contract offers the order type and time in force (its orderTypes list; a
+    contract that lists none is taken to offer every one)."""
+    if not c.order_types:
+        return True
     offered = _codes(c.order_types)
     code = ORDER_TYPES[order_type]
     if code is None:  # MIDPRICE: IB's midprice order is for US stocks
