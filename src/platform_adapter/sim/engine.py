@@ -109,7 +109,7 @@ class Engine:
     def _children(self, o: SimOrder) -> list[SimOrder]:
         return self._index()[0].get((o.client_id, o.order_id), [])
 
-    def _oca_members(self, key: tuple[str, str | int, str | int]) -> list[SimOrder]:
+    def _oca_members(self, key: OcaKey) -> list[SimOrder]:
         return self._index()[1].get(key, [])
 
     def _store(self, o: SimOrder) -> None:
