@@ -21,11 +21,13 @@ from ibapi.server_versions import MIN_SERVER_VER_PROTOBUF
 from ibapi.wrapper import EWrapper
 
 from platform_adapter.sim import messages as m
+from platform_adapter.sim.account import MarginPreview
 from platform_adapter.sim.contracts import BY_CONID
 from platform_adapter.sim.history import HistRequest, bars
 from platform_adapter.sim.market import ASK, BID, HIGH, LAST_TIMESTAMP, VOLUME
 from platform_adapter.sim.orders import SimExecution, SimOrder
 from platform_adapter.sim.protocol import UNSET_DOUBLE_STR
+from platform_adapter.sim.requests import OrderCondition
 from platform_adapter.sim.server import SimulatedGateway
 from platform_adapter.sim.wire import Message
 
@@ -181,7 +183,36 @@ def orders() -> list[tuple[SimOrder, Any]]:
                   order_type="MKT", account="DU1234567", status="Filled", filled=0.5, avg_fill_price=190.02,
                   last_fill_price=190.02, completed_time="20261204 15:04:00 America/New_York",
                   completed_status="Filled"), AAPL),
+        (SimOrder(order_id=17, client_id=3, perm_id=1351823017, con_id=AAPL.con_id, action="SELL", total_qty=100,
+                  order_type="TRAIL LIMIT", aux_price=1.5, tif="GTD", good_till_date="20261231 16:00:00 US/Eastern",
+                  account="DU1234567", parent_id=11, parent_perm_id=1351823011, oca_group="bracket-11", oca_type=2,
+                  trail_stop_price=188.02, lmt_price_offset=0.25, status="PreSubmitted", awaiting_parent=True,
+                  conditions=CONDITIONS, conditions_cancel_order=True), AAPL),
+        (SimOrder(order_id=18, client_id=3, perm_id=1351823018, con_id=SPY.con_id, action="BUY", total_qty=10,
+                  order_type="TRAIL", trailing_percent=0.5, trail_stop_price=522.61, account="DU1234567",
+                  parent_perm_id=1351823011, status="Cancelled", completed_time="20261204 15:05:00 US/Eastern",
+                  completed_status="Cancelled by System", conditions=CONDITIONS[:2], conditions_ignore_rth=True),
+         SPY),
     ]
+
+
+def what_if() -> tuple[SimOrder, MarginPreview]:
+    """A what-if order and the preview the simulator answers it with."""
+    o = SimOrder(order_id=19, client_id=3, perm_id=0, con_id=AAPL.con_id, action="BUY", total_qty=100,
+                 order_type="LMT", lmt_price=189.5, account="DU1234567", what_if=True, status="PreSubmitted")
+    return o, MarginPreview(init_before=12345.675, maint_before=11000.1, equity_before=1_000_000.0,
+                            init_after=17095.675, maint_after=15750.1, equity_after=999_999.0, commission=1.0,
+                            min_commission=1.0, max_commission=1.0)
+
+
+# a price (or), time, execution, volume and percent-change condition as ibapi sends them
+CONDITIONS = (
+    OrderCondition(1, ("o", "1", "195.5", str(AAPL.con_id), "SMART", "2")),
+    OrderCondition(3, ("a", "0", "20261204 15:30:00 US/Eastern")),
+    OrderCondition(5, ("a", "STK", "SMART", "MSFT")),
+    OrderCondition(6, ("a", "1", "1000000", str(SPY.con_id), "SMART")),
+    OrderCondition(7, ("a", "0", "-2.5", str(SPY.con_id), "SMART")),
+)
 
 
 def executions() -> list[tuple[SimExecution, Any]]:
@@ -264,6 +295,8 @@ def catalogue(sv: int) -> list[tuple[str, Message]]:
                 ("order_status", m.order_status(o, "locate"))]
         if o.completed_status:
             out.append(("completed_order", m.completed_order(sv, o, c)))
+    wi, preview = what_if()
+    out += [("open_order", m.open_order(sv, wi, AAPL, preview=preview))]
     for e, c in executions():
         out += [("execution", m.execution(sv, -1, e, c)), ("execution", m.execution(sv, 17, e, c)),
                 ("commission_report", m.commission_report(e.exec_id, e.commission, c.currency, e.realized_pnl))]

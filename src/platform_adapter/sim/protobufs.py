@@ -43,6 +43,7 @@ from ibapi.protobuf.NextValidId_pb2 import NextValidId
 from ibapi.protobuf.OpenOrder_pb2 import OpenOrder
 from ibapi.protobuf.OpenOrdersEnd_pb2 import OpenOrdersEnd
 from ibapi.protobuf.Order_pb2 import Order
+from ibapi.protobuf.OrderCondition_pb2 import OrderCondition
 from ibapi.protobuf.OrderState_pb2 import OrderState
 from ibapi.protobuf.OrderStatus_pb2 import OrderStatus
 from ibapi.protobuf.PnL_pb2 import PnL
@@ -60,10 +61,13 @@ from ibapi.protobuf.TickSize_pb2 import TickSize
 from ibapi.protobuf.TickSnapshotEnd_pb2 import TickSnapshotEnd
 from ibapi.protobuf.TickString_pb2 import TickString
 
+from .account import MarginPreview
 from .contracts import ContractSpec
 from .history import Bar
+from .order_conditions import EXECUTION, MARGIN, PERCENT_CHANGE, PRICE, TIME, VOLUME
 from .orders import SimExecution, SimOrder
 from .protocol import UNSET_DOUBLE, UNSET_INTEGER, fmt_decimal, qty
+from .requests import OrderCondition as OrderConditionRequest
 
 
 def size(x: float) -> str:
@@ -230,15 +234,72 @@ def _price(x: float | None) -> float:
     return 0.0 if x is None else float(x)
 
 
+def _condition(c: OrderConditionRequest) -> OrderCondition:
+    """One order condition from its raw text fields (see ``requests.OrderCondition``)."""
+    f = c.fields
+    out = OrderCondition(type=c.kind, isConjunctionConnection=f[0] == "a")
+    if c.kind == EXECUTION:
+        for name, value in zip(("secType", "exchange", "symbol"), f[1:4], strict=True):
+            if value:
+                setattr(out, name, value)
+        return out
+    out.isMore = f[1] == "1"
+    if c.kind == TIME:
+        out.time = f[2]
+    elif c.kind == MARGIN:
+        out.percent = int(float(f[2]))
+    elif c.kind == VOLUME:
+        out.volume = int(f[2])
+    elif c.kind == PERCENT_CHANGE:
+        out.changePercent = float(f[2])
+    else:
+        out.price, out.triggerMethod = float(f[2]), int(f[5])
+    if c.kind in (PRICE, VOLUME, PERCENT_CHANGE):
+        out.conId = int(f[3])
+        if f[4]:
+            out.exchange = f[4]
+    return out
+
+
 def _order(o: SimOrder) -> Order:
     """The order fields both openOrder and completedOrder carry, valued as in their text forms (the
     fields those leave empty or UNSET stay unset here)."""
-    return Order(
+    out = Order(
         action=o.action, totalQuantity=size(o.total_qty), orderType=o.order_type,
         lmtPrice=_price(o.lmt_price), auxPrice=_price(o.aux_price), tif=o.tif, account=o.account,
         orderRef=o.order_ref, permId=o.perm_id, outsideRth=o.outside_rth, discretionaryAmt=0.0,
-        exemptCode=-1, displaySize=UNSET_INTEGER, ocaType=3, volatilityType=0, deltaNeutralOrderType="None",
-        referencePriceType=0, clearingIntent="IB", cashQty=0.0, dontUseAutoPriceForHedge=True)
+        exemptCode=-1, displaySize=UNSET_INTEGER, ocaType=o.oca_type or 3, volatilityType=0,
+        deltaNeutralOrderType="None", referencePriceType=0, clearingIntent="IB", cashQty=0.0,
+        dontUseAutoPriceForHedge=True)
+    if o.oca_group:
+        out.ocaGroup = o.oca_group
+    if o.good_till_date:
+        out.goodTillDate = o.good_till_date
+    for name, value in (("trailStopPrice", o.trail_stop_price), ("trailingPercent", o.trailing_percent),
+                        ("lmtPriceOffset", o.lmt_price_offset)):
+        if value is not None:
+            setattr(out, name, float(value))
+    if o.conditions:
+        out.conditions.extend(_condition(c) for c in o.conditions)
+        out.conditionsIgnoreRth, out.conditionsCancelOrder = o.conditions_ignore_rth, o.conditions_cancel_order
+    return out
+
+
+def _order_state(status: str, p: MarginPreview | None) -> OrderState:
+    """The order state, with the what-if margins and commission estimate when previewed."""
+    out = OrderState(status=status)
+    if p is not None:
+        figures = {"initMarginBefore": p.init_before, "maintMarginBefore": p.maint_before,
+                   "equityWithLoanBefore": p.equity_before, "initMarginChange": p.init_change,
+                   "maintMarginChange": p.maint_change, "equityWithLoanChange": p.equity_change,
+                   "initMarginAfter": p.init_after, "maintMarginAfter": p.maint_after,
+                   "equityWithLoanAfter": p.equity_after}
+        for name, value in figures.items():
+            setattr(out, name, round(value, 2))
+        out.commissionAndFees, out.minCommissionAndFees = p.commission, p.min_commission
+        out.maxCommissionAndFees = p.max_commission
+        out.commissionAndFeesCurrency = out.marginCurrency = p.currency
+    return out
 
 
 def order_status(o: SimOrder, why_held: str) -> OrderStatus:
@@ -248,13 +309,15 @@ def order_status(o: SimOrder, why_held: str) -> OrderStatus:
                        mktCapPrice=0.0)
 
 
-def open_order(o: SimOrder, c: ContractSpec, exchange: str) -> OpenOrder:
+def open_order(o: SimOrder, c: ContractSpec, exchange: str, preview: MarginPreview | None) -> OpenOrder:
     order = _order(o)
     order.clientId, order.parentId = o.client_id, o.parent_id
     order.deltaNeutralOpenClose, order.adjustedOrderType = "?", "None"
     order.usePriceMgmtAlgo = 0
+    if o.what_if:
+        order.whatIf = True
     return OpenOrder(orderId=o.order_id, contract=contract(c, exchange, right="?"), order=order,
-                     orderState=OrderState(status=o.status))
+                     orderState=_order_state(o.status, preview))
 
 
 def open_order_end() -> OpenOrdersEnd:
@@ -265,6 +328,8 @@ def completed_order(o: SimOrder, c: ContractSpec) -> CompletedOrder:
     order = _order(o)
     order.filledQuantity = size(o.filled)
     order.routeMarketableToBbo = 0
+    if o.parent_perm_id:
+        order.parentPermId = o.parent_perm_id
     state = OrderState(status=o.status, completedTime=o.completed_time, completedStatus=o.completed_status)
     return CompletedOrder(contract=contract(c, c.exchange, right="?"), order=order, orderState=state)
 

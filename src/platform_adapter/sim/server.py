@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -23,7 +24,7 @@ from .contracts import BY_CONID, UNIVERSE
 from .engine import Engine, ErrorEvent, Event, OrderEvent
 from .faults import Faults, system_text
 from .history import live_price
-from .market import ASK, BID, Market
+from .market import ASK, BID, Market, round_tick
 from .orders import SimExecution, SimOrder
 from .pacing import HistoricalPacer, PacingConfig, PacingStats
 from .session import Session
@@ -98,7 +99,7 @@ class SimulatedGateway:
             if con_id is None:
                 raise ValueError(f"positions: {symbol!r} is not in the simulator's universe")
             self.account.seed_position(con_id, qty, avg_price)
-        self.engine = Engine(self.account, self.market, partial_fill_size)
+        self.engine = Engine(self.account, self.market, partial_fill_size, local_tz=conn_time_tz)
         self.faults = Faults()
         self.hist_pacer = HistoricalPacer(self.pacing)
         self._stats = GatewayStats()
@@ -243,6 +244,52 @@ class SimulatedGateway:
                                                 and e_client(e) == o.client_id)]
         self.apply_events(events)
 
+    def run_auction(self, kind: str, symbol: str | None = None) -> None:
+        """Run the open ("open": tif OPG orders) or close ("close": MOC, LOC) auction now, for
+        one symbol or every contract."""
+        con_id = self._con_id(symbol) if symbol else None
+        with self.lock:
+            self.apply_events(self.engine.run_auction(kind, con_id))
+
+    def set_clock(self, when: dt.datetime, trading_hours: bool = True) -> None:
+        """Set the simulator's clock to ``when`` (an aware datetime; it runs on from there).
+        With ``trading_hours`` contracts trade only in their hours (outsideRth honoured) and the
+        clock runs the open and close auctions; without, every contract trades at any time."""
+        with self.lock:
+            self.engine.set_time(when)
+            self.engine.trading_hours = trading_hours
+            self.apply_events(self.engine.on_market())
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the simulator's clock on: orders expire, time conditions come true, auctions
+        passed run."""
+        with self.lock:
+            self.engine.clock.advance(seconds)
+            self.apply_events(self.engine.on_market())
+
+    def set_price(self, symbol: str, last: float, bid: float | None = None, ask: float | None = None) -> None:
+        """Put a trade at ``last`` on the tape (bid and ask one tick around it unless given) and
+        match orders against it. With a long ``tick_interval`` the random walk stays still, so a
+        test moves the market alone."""
+        con_id = self._con_id(symbol)
+        tick = BY_CONID[con_id].min_tick
+        with self.lock:
+            q = self.market.quote(con_id)
+            q.last = round_tick(last, tick)
+            q.bid = round_tick(last - tick if bid is None else bid, tick)
+            q.ask = round_tick(last + tick if ask is None else ask, tick)
+            q.high, q.low = max(q.high, q.last), min(q.low, q.last)
+            q.traded, q.last_time = True, int(time.time())
+            q.volume += q.last_size
+            self.apply_events(self.engine.on_market())
+
+    @staticmethod
+    def _con_id(symbol: str) -> int:
+        con_id = next((c.con_id for c in UNIVERSE if c.symbol == symbol), None)
+        if con_id is None:
+            raise ValueError(f"{symbol!r} is not in the simulator's universe")
+        return con_id
+
     def apply_events(self, events: list[Event]) -> None:
         """Send engine events to their clients and push account changes."""
         if not events:
@@ -256,6 +303,10 @@ class SimulatedGateway:
                 continue
             o = ev.order
             spec = BY_CONID[o.con_id]
+            if ev.kind == "whatif":  # answered to the client that asked, never stored
+                if s:
+                    s.send(m.open_order(s.sv, o, spec, preview=ev.preview))
+                continue
             targets = [x for x in self.sessions.values()
                        if x is s or (x.subs.auto_open and x.client_id == 0)]
             for t in targets:

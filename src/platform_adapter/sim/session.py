@@ -380,8 +380,13 @@ class Session(threading.Thread):
                      con_id=spec.con_id, action=q.action.upper(), total_qty=float(q.total_quantity),
                      order_type=q.order_type.upper(), lmt_price=q.lmt_price or None,
                      aux_price=q.aux_price or None, tif=(q.tif or "DAY").upper(),
-                     account=q.account or self.gw.account_id, order_ref=q.order_ref,
-                     parent_id=q.parent_id, outside_rth=q.outside_rth)
+                     account=q.account, order_ref=q.order_ref, outside_rth=q.outside_rth,
+                     parent_id=q.parent_id, oca_group=q.oca_group, oca_type=q.oca_type,
+                     good_till_date=q.good_till_date, trailing_percent=q.trailing_percent,
+                     trail_stop_price=q.trail_stop_price, lmt_price_offset=q.lmt_price_offset,
+                     conditions=q.conditions, conditions_ignore_rth=q.conditions_ignore_rth,
+                     conditions_cancel_order=q.conditions_cancel_order, what_if=q.what_if,
+                     transmit=q.transmit)
         drop = self.gw.faults.take_drop_on_place()
         self.gw.place_order(o, silent=drop is not None and not drop.after_ack)
         if drop is not None:
