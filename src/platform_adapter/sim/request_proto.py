@@ -54,6 +54,7 @@ from ibapi.protobuf.TickByTickRequest_pb2 import TickByTickRequest
 
 from . import requests as r
 from .contracts import ContractQuery
+from .protocol import UNSET_DOUBLE
 
 
 def _opt(msg: Any, name: str) -> Any:
@@ -62,11 +63,13 @@ def _opt(msg: Any, name: str) -> Any:
 
 
 def _contract(msg: Any) -> ContractQuery:
-    """The request's contract (via ibapi's own proto -> Contract conversion)."""
+    """The request's contract (via ibapi's own proto -> Contract conversion); an absent strike
+    is 0, as the text form's empty field reads."""
     k = decodeContract(msg.contract)
     return ContractQuery(
         con_id=k.conId, symbol=k.symbol, sec_type=k.secType,
-        last_trade_date=k.lastTradeDateOrContractMonth, strike=k.strike, right=k.right,
+        last_trade_date=k.lastTradeDateOrContractMonth, strike=0.0 if k.strike == UNSET_DOUBLE else k.strike,
+        right=k.right,
         multiplier=k.multiplier, exchange=k.exchange, primary_exchange=k.primaryExchange,
         currency=k.currency, local_symbol=k.localSymbol, trading_class=k.tradingClass)
 

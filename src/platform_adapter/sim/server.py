@@ -19,7 +19,7 @@ from ibapi.server_versions import MAX_CLIENT_VER
 from . import messages as m
 from .account import Account
 from .account_values import account_values
-from .contracts import BY_CONID, UNIVERSE
+from .contracts import BY_CONID
 from .engine import Engine, ErrorEvent, Event, OrderEvent
 from .faults import Faults, system_text
 from .history import live_price
@@ -27,6 +27,7 @@ from .market import ASK, BID, Market
 from .orders import SimExecution, SimOrder
 from .pacing import HistoricalPacer, PacingConfig, PacingStats
 from .session import Session
+from .universe import Universe, default_universe, load_universe
 from .versions import check_server_version
 from .wire import Message
 
@@ -73,7 +74,8 @@ class SimulatedGateway:
                  burst_on_subscribe: int = 0, burst_size: int = 10_000,
                  rt_bar_interval: float = 5.0, conn_time_tz: str = "UTC",
                  positions: Mapping[str, tuple[float, float]] | None = None,
-                 account_refresh_interval: float = 180.0) -> None:
+                 account_refresh_interval: float = 180.0,
+                 universe: Universe | str | Path | None = None) -> None:
         self.host, self._req_port = host, port
         self.seed = seed
         self.server_version = check_server_version(server_version)
@@ -91,10 +93,13 @@ class SimulatedGateway:
             self.pacing.max_market_data_lines = max_market_data_lines
         self.state_file = Path(state_file) if state_file else None
         self.lock = threading.RLock()
-        self.market = Market(seed)
+        # the contracts it knows: the package's universe file, another file, or a loaded Universe
+        self.universe = universe if isinstance(universe, Universe) else \
+            load_universe(universe) if universe else default_universe()
+        self.market = Market(seed, self.universe.contracts)
         self.account = Account(account, starting_cash)
         for symbol, (qty, avg_price) in (positions or {}).items():  # e.g. {"AAPL": (100, 149.50)}
-            con_id = next((c.con_id for c in UNIVERSE if c.symbol == symbol), None)
+            con_id = next((c.con_id for c in self.universe.contracts if c.symbol == symbol), None)
             if con_id is None:
                 raise ValueError(f"positions: {symbol!r} is not in the simulator's universe")
             self.account.seed_position(con_id, qty, avg_price)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import messages as m
 from . import requests as rq
-from .contracts import NO_SECDEF_TEXT, ContractQuery, ContractSpec, resolve, resolve_one
+from .contracts import NO_SECDEF_TEXT, ContractQuery, ContractSpec
 from .faults import system_text
 from .history import BAR_SIZES, HistoryError, HistRequest, bars
 from .inbound import split_frame
@@ -232,14 +232,14 @@ class Session(threading.Thread):
 
     def h_reqContractDetails(self, q: rq.ReqContractDetails) -> None:
         req_id = q.req_id
-        found = resolve(q.contract)
+        found = self.gw.universe.resolve(q.contract)
         if not found:
             self.error(req_id, 200, NO_SECDEF_TEXT)
             return
         self.send(*[m.contract_data(self.sv, req_id, c) for c in found], m.contract_data_end(req_id))
 
     def _spec(self, q: ContractQuery, req_id: int) -> ContractSpec | None:
-        spec = resolve_one(q)
+        spec = self.gw.universe.resolve_one(q)
         if spec is None:
             self.error(req_id, 200, NO_SECDEF_TEXT)
         return spec
