@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ibapi.server_versions import MIN_SERVER_VER_HISTORICAL_SCHEDULE
+
 from . import info_messages as im
 from . import messages as m
 from . import requests as rq
@@ -19,7 +21,7 @@ from .admin import Administration
 from .contracts import NO_SECDEF_TEXT, ContractQuery, ContractSpec
 from .depth import MarketDepth, bbo_exchange
 from .faults import system_text
-from .history import BAR_SIZES, HistoryError, HistRequest, bars
+from .history import BAR_SIZES, TEXT_BAD_WHAT_TO_SHOW, HistoryError, HistRequest, bars
 from .history_service import HistoricalExtras
 from .inbound import split_frame
 from .market import ASK, BID, CLOSE, DELAYED, HIGH, LAST, LAST_TIMESTAMP, LOW, OPEN, VOLUME
@@ -372,8 +374,11 @@ class Session(threading.Thread):
             self.gw.record_violation(self.client_id or 0, rule)
             self.error(req_id, 162, TEXT_162_PACING)
             return
-        if req.what_to_show == "SCHEDULE":
-            self.history.schedule(req_id, spec, req.end, req.duration, req.bar_size, req.use_rth)
+        if req.what_to_show == "SCHEDULE":  # a schedule, from the version that has one
+            if self.sv < MIN_SERVER_VER_HISTORICAL_SCHEDULE:
+                self.error(req_id, 321, TEXT_BAD_WHAT_TO_SHOW.format(what=req.what_to_show))
+            else:
+                self.history.schedule(req_id, spec, req.end, req.duration, req.bar_size, req.use_rth)
             return
         try:
             rows, start, end = bars(spec, self.gw.seed, req, dt.datetime.now(dt.timezone.utc))
