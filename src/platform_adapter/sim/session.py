@@ -32,7 +32,7 @@ from .pacing import TEXT_100, TEXT_101, TEXT_162_PACING, ClientPacer
 from .protocol import FrameReader
 from .refdata import ReferenceData
 from .scanner import Scanner
-from .versions import negotiate
+from .versions import connect_options, negotiate
 from .wire import Message, Outgoing
 
 if TYPE_CHECKING:
@@ -44,6 +44,7 @@ TBT_KINDS = {"Last": 1, "AllLast": 2, "BidAsk": 3, "MidPoint": 4}
 FROZEN_SERVES = {2: 1, 4: 3}  # requested frozen type -> type served while the market is open
 DUP_CLIENT_TEXT = ("Unable to connect as the client id is already in use. "
                    "Retry with a unique client id.")
+PACE_API = "+PACEAPI"
 SNAPSHOT_PERMISSIONS = 3  # tickReqParams: snapshots allowed (the value IB sends a paper account)
 
 
@@ -88,6 +89,7 @@ class Session(threading.Thread):
         self.md_type = 1
         self.subs = Subs()
         self.pacer = ClientPacer(gw.pacing)
+        self.paced = False  # connected with +PACEAPI: requests wait their turn instead of error 100
         self._send_lock = threading.Lock()
         self.closed = threading.Event()
         self.ready = threading.Event()
@@ -155,10 +157,12 @@ class Session(threading.Thread):
     def _handshake(self, reader: FrameReader) -> bool:
         if reader.read_exact(4) != b"API\0":
             return False
-        sv = negotiate(reader.read_frame().decode("ascii", "replace"), self.gw.server_version)
+        offer = reader.read_frame().decode("ascii", "replace")
+        sv = negotiate(offer, self.gw.server_version)
         if sv is None:
             return False
         self.sv = sv
+        self.paced = PACE_API in connect_options(offer)
         now = dt.datetime.now(dt.timezone.utc)
         self.send(m.server_hello(self.sv, now.strftime("%Y%m%d %H:%M:%S ") + self.gw.conn_time_tz))
         while True:
@@ -202,7 +206,13 @@ class Session(threading.Thread):
     def _dispatch(self, payload: bytes) -> None:
         gw = self.gw
         name, request = self._receive(payload)
-        rate = self.pacer.on_message(time.monotonic())
+        rate = None
+        if self.paced:  # the request waits its turn (the client's later ones queue behind it)
+            delay = self.pacer.pace(time.monotonic())
+            if delay and self.closed.wait(delay):
+                return
+        else:
+            rate = self.pacer.on_message(time.monotonic())
         if rate is not None:
             gw.record_violation(self.client_id or 0, "msg_rate")
             self.error(-1, 100, TEXT_100.format(max=gw.pacing.max_msgs_per_sec, rec=rate))
