@@ -12,7 +12,9 @@ import pytest
 from platform_adapter.sim import SimulatedGateway
 from platform_adapter.sim.chains import monthly_expiries, quarterly_expiries, third_friday
 from platform_adapter.sim.contracts import BY_CONID, UNIVERSE, ContractQuery
+from platform_adapter.sim.info_types import Session
 from platform_adapter.sim.market import Market
+from platform_adapter.sim.schedule import sessions
 from platform_adapter.sim.universe import DEFAULT_FILE, default_universe, load_universe
 
 from .conftest import RawClient
@@ -127,3 +129,15 @@ def test_a_bad_universe_file(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="share a contract id"):
         load_universe(path)
 
+
+
+def test_futures_and_forex_sessions_open_the_evening_before() -> None:
+    u = load_universe(today=TODAY)
+    es, fx = u.by_con_id[649180695], u.by_con_id[12087792]
+    monday = dt.datetime(2026, 11, 30, 15, 0, tzinfo=dt.timezone.utc)  # 9:00 in Chicago
+    (s,) = sessions(es, monday, monday + dt.timedelta(hours=1), use_rth=False)
+    assert s.as_session() == Session("20261129-17:00:00", "20261130-16:00:00", "20261130")
+    (rth,) = sessions(es, monday, monday + dt.timedelta(hours=1), use_rth=True)
+    assert rth.as_session() == Session("20261130-08:30:00", "20261130-15:15:00", "20261130")
+    (f,) = sessions(fx, monday, monday + dt.timedelta(hours=1), use_rth=False)
+    assert (f.start.strftime("%a %H:%M"), f.end.strftime("%a %H:%M")) == ("Sun 17:15", "Mon 17:00")
