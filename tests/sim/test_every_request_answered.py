@@ -35,13 +35,14 @@ from ibapi.server_versions import (
     MIN_SERVER_VER_HISTORICAL_SCHEDULE,
     MIN_SERVER_VER_UPDATE_CONFIG,
     MIN_SERVER_VER_USER_INFO,
+    MIN_SERVER_VER_WSHE_CALENDAR,
 )
 from ibapi.wrapper import EWrapper
 
 from platform_adapter.sim import SimulatedGateway
 from platform_adapter.sim.inbound import MSG_NAMES
 
-VERSIONS = (164, 176, 200, 201, 203, 207, 208, 209, 210, 211, 212, 213, 222, 226)
+VERSIONS = (157, 164, 176, 200, 201, 203, 207, 208, 209, 210, 211, 212, 213, 222, 226)
 TIMEOUT = 5.0
 ACCOUNT = "DU1234567"
 NOTICES = {2104, 2107, 2158}
@@ -216,10 +217,11 @@ STEPS: tuple[Step, ...] = (
     Step("reqHistoricalNews", lambda c, g, i: c.reqHistoricalNews(i, 265598, "BRFG+DJNL", "", "", 5, []),
          reply("historicalNewsEnd")),
     Step("reqNewsArticle", lambda c, g, i: c.reqNewsArticle(i, "BRFG", "BRFG$00000001", []), reply("newsArticle")),
-    Step("reqWshMetaData", lambda c, g, i: c.reqWshMetaData(i), refused(10276)),
-    Step("cancelWshMetaData", lambda c, g, i: c.cancelWshMetaData(i - 1), None),
-    Step("reqWshEventData", lambda c, g, i: c.reqWshEventData(i, wsh()), refused(10276)),
-    Step("cancelWshEventData", lambda c, g, i: c.cancelWshEventData(i - 1), None),
+    Step("reqWshMetaData", lambda c, g, i: c.reqWshMetaData(i), refused(10276), MIN_SERVER_VER_WSHE_CALENDAR),
+    Step("cancelWshMetaData", lambda c, g, i: c.cancelWshMetaData(i - 1), None, MIN_SERVER_VER_WSHE_CALENDAR),
+    Step("reqWshEventData", lambda c, g, i: c.reqWshEventData(i, wsh()), refused(10276),
+         MIN_SERVER_VER_WSHE_CALENDAR),
+    Step("cancelWshEventData", lambda c, g, i: c.cancelWshEventData(i - 1), None, MIN_SERVER_VER_WSHE_CALENDAR),
     Step("reqScannerParameters", lambda c, g, i: c.reqScannerParameters(), reply("scannerParameters", keyed=False)),
     Step("reqScannerSubscription", lambda c, g, i: c.reqScannerSubscription(i, scanner(), [], []),
          reply("scannerDataEnd")),
@@ -316,7 +318,9 @@ def test_every_request_family_is_answered(connected: tuple[SimulatedGateway, ECl
     late = {"reqCurrentTimeInMillis": MIN_SERVER_VER_CURRENT_TIME_IN_MILLIS,
             "cancelContractData": MIN_SERVER_VER_CANCEL_CONTRACT_DATA,
             "cancelHistoricalTicks": MIN_SERVER_VER_CANCEL_CONTRACT_DATA, "reqConfig": MIN_SERVER_VER_CONFIG,
-            "updateConfig": MIN_SERVER_VER_UPDATE_CONFIG, "reqUserInfo": MIN_SERVER_VER_USER_INFO}
+            "updateConfig": MIN_SERVER_VER_UPDATE_CONFIG, "reqUserInfo": MIN_SERVER_VER_USER_INFO,
+            **dict.fromkeys(("reqWshMetaData", "cancelWshMetaData", "reqWshEventData", "cancelWshEventData"),
+                            MIN_SERVER_VER_WSHE_CALENDAR)}
     assert {name for name in sent if sv >= late.get(name, 0)} <= set(stats.received)  # every family was sent
     errors = {e[2] for e in w.calls["error"]} - NOTICES
     assert errors <= EXPECTED_ERRORS, [e for e in w.calls["error"] if e[2] not in NOTICES | EXPECTED_ERRORS]

@@ -34,7 +34,7 @@ from tests.sim.wire_oracle import (
     text_calls,
 )
 
-VERSIONS = [176, 200, 201, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213, 222, 226]
+VERSIONS = [157, 163, 164, 176, 200, 201, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213, 222, 226]
 
 def check(name: str, msg: Message, sv: int, used: set[tuple[str, str]], calls_used: set[str] | None = None) -> None:
     """Decode the message as sent at ``sv`` and compare with its text form (for a reply that exists

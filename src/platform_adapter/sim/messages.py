@@ -36,6 +36,8 @@ HEAD_TIMESTAMP, HISTORICAL_DATA_UPDATE, PNL, PNL_SINGLE = 88, 90, 94, 95
 TICK_BY_TICK, COMPLETED_ORDER, COMPLETED_ORDERS_END, HISTORICAL_DATA_END = 99, 101, 102, 108
 CURRENT_TIME_IN_MILLIS = 109
 
+SV_FRACTIONAL_SIZE_SUPPORT = 163
+SV_SIZE_RULES = 164
 SV_ADVANCED_ORDER_REJECT = 166
 SV_FA_PROFILE_DESUPPORT = 177
 SV_PENDING_PRICE_REVISION = 178
@@ -103,19 +105,29 @@ def error(sv: int, req_id: int, code: int, text: str, advanced_json: str = "",
 # --- contracts ----------------------------------------------------------------
 
 def contract_data(sv: int, req_id: int, c: ContractSpec) -> Message:
-    """contractDetails (msg 10), layout for sv >= 164 (SIZE_RULES)."""
-    out: Fields = [CONTRACT_DATA, req_id, c.symbol, c.sec_type, c.last_trade_date]
+    """contractDetails (msg 10); below SIZE_RULES (164) with a version field, the market data size
+    multiplier and (from 163) the size tick in place of the size rules."""
+    out: Fields = [CONTRACT_DATA]
+    if sv < SV_SIZE_RULES:
+        out.append(8)
+    out += [req_id, c.symbol, c.sec_type, c.last_trade_date]
     if sv >= SV_LAST_TRADE_DATE:
         out.append(c.last_trade_date)
     out += [_num(c.strike), c.right, c.exchange, c.currency, c.local_symbol, c.market_name, c.trading_class,
-            c.con_id, c.min_tick_text, c.multiplier, c.order_types, c.valid_exchanges, 1, c.under_con_id,
+            c.con_id, c.min_tick_text]
+    if sv < SV_SIZE_RULES:
+        out.append(1)  # market data size multiplier
+    out += [c.multiplier, c.order_types, c.valid_exchanges, 1, c.under_con_id,
             c.long_name, c.primary_exchange, c.last_trade_date[:6], c.industry, c.category,
             c.subcategory, c.time_zone, c.trading_hours, c.liquid_hours, "", None,
             len(c.sec_ids)]
     for tag, val in c.sec_ids:
         out += [tag, val]
-    out += [c.agg_group, c.under_symbol, c.under_sec_type, c.market_rule_ids, c.last_trade_date, c.stock_type,
-            c.min_size, c.size_increment, c.size_increment]
+    out += [c.agg_group, c.under_symbol, c.under_sec_type, c.market_rule_ids, c.last_trade_date, c.stock_type]
+    if sv >= SV_SIZE_RULES:
+        out += [c.min_size, c.size_increment, c.size_increment]
+    elif sv >= SV_FRACTIONAL_SIZE_SUPPORT:
+        out.append(c.size_increment)  # size min tick
     if sv >= SV_INELIGIBILITY_REASONS:
         out.append(0)
     return _msg(out, partial(pb.contract_data, req_id, c))
