@@ -195,16 +195,16 @@ def load_universe(path: str | Path = DEFAULT_FILE, today: dt.date | None = None)
     futures: list[Mapping[str, Any]] = []
     for group in doc.get("contracts", []):
         for kind, entries in group.items():
+            if kind not in ("stocks", "forex", "futures"):
+                raise ValueError(f"universe {path}: unknown contract kind {kind!r}")
             for d in entries:
                 if kind == "stocks":
                     listed.append(_stock(d))
                 elif kind == "forex":
                     listed.append(_forex(d))
-                elif kind == "futures":
+                else:
                     futures.append(d)
                     listed += [_future(d, x["con_id"], x["expiry"], x["local_symbol"]) for x in d.get("listed", [])]
-                else:
-                    raise ValueError(f"universe {path}: unknown contract kind {kind!r}")
     taken = {c.con_id for c in listed}
     generated = [c for d in futures for c in _generated_futures(d, today, taken)]
     cfg = doc.get("options")
