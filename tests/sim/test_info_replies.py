@@ -13,9 +13,11 @@ from ibapi.client import EClient
 from ibapi.common import WshEventData
 from ibapi.contract import Contract
 from ibapi.scanner import ScannerSubscription
+from ibapi.tag_value import TagValue
 
 from platform_adapter.sim import SimulatedGateway
 from platform_adapter.sim.account_summary import LEDGER_TAGS
+from platform_adapter.sim.contracts import ContractQuery
 
 from .test_every_request_answered import Recorder, aapl_call, eur_gbp, stock, week_ago
 
@@ -269,3 +271,34 @@ def test_universe_contracts_resolve_for_ibs_samples(ib: tuple[SimulatedGateway, 
         ((_, details),) = answer(w, "contractDetails", 60 + n)
         assert details.contract.conId > 0
     assert not [e for e in w.calls["error"] if 60 <= e[0] < 70]
+
+
+def test_refusals_of_the_less_common_cases(ib: tuple[SimulatedGateway, EClient, Recorder]) -> None:
+    gw, c, w = ib
+    call = aapl_call(gw)
+    spec = gw.universe.resolve_one(ContractQuery(symbol="AAPL", sec_type="OPT", strike=call.strike, right="C",
+                                                 last_trade_date=call.lastTradeDateOrContractMonth))
+    assert spec is not None
+    c.exerciseOptions(70, call, 1, 1, "DU7654321", 0, "", "", False)
+    c.exerciseOptions(71, call, 1, 1, "", 0, "", "", False)  # nothing held
+    texts = {req_id: error(w, req_id)[3] for req_id in (70, 71)}
+    with gw.lock:
+        gw.account.seed_position(spec.con_id, 2, 5.0)
+    c.exerciseOptions(72, call, 1, 2, gw.account_id, 0, "", "", False)
+    texts[72] = error(w, 72)[3]
+    assert texts[70].endswith("Invalid account code") and texts[71].endswith("No position to exercise in this option")
+    assert texts[72].endswith("Option exercise is not simulated")
+    c.reqHistoricalNews(73, 1, "BRFG", "", "", 4, [])
+    c.reqNewsArticle(74, "BRFG", "DJNL$0001", [])
+    c.subscribeToGroupEvents(75, 8)
+    c.updateDisplayGroup(76, "8314@SMART")
+    assert [error(w, i)[2] for i in (73, 74, 75, 76)] == [200, 10276, 321, 321]
+    sub = ScannerSubscription()
+    sub.instrument, sub.locationCode, sub.scanCode = "STK", "STK.US", "MOST_ACTIVE"
+    c.reqScannerSubscription(77, sub, [], [TagValue("priceAbove", "300"), TagValue("priceBelow", "600")])
+    answer(w, "scannerDataEnd", 77)
+    prices = [gw.market.quote(a[2].contract.conId).last for a in w.calls["scannerData"] if a[0] == 77]
+    assert prices and all(250 < p < 650 for p in prices)  # the filters applied (prices have moved a little since)
+    sub.locationCode = "STK.EU"
+    c.reqScannerSubscription(78, sub, [], [])
+    assert error(w, 78)[2] == 162
