@@ -128,6 +128,14 @@ def test_a_bad_universe_file(tmp_path: Path) -> None:
     path.write_text(json.dumps(dup))
     with pytest.raises(ValueError, match="share a contract id"):
         load_universe(path)
+    path.write_text(DEFAULT_FILE.read_text().replace("underlyings: [AAPL,", "underlyings: [EUR, AAPL,"))
+    with pytest.raises(ValueError, match=r"not stocks in the file: \['EUR'\]"):
+        load_universe(path)
+
+
+def test_a_multiplier_that_is_not_a_number_matches_nothing() -> None:
+    q = ContractQuery(symbol="AAPL", sec_type="OPT", multiplier="x100")
+    assert default_universe().resolve(q) == []
 
 
 

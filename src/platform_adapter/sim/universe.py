@@ -96,6 +96,13 @@ class Universe:
         return (first + then)[:limit]
 
 
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
 def _matches(c: ContractSpec, q: ContractQuery, sec_type: str) -> bool:
     if sec_type and sec_type != c.sec_type:
         return False
@@ -112,7 +119,7 @@ def _matches(c: ContractSpec, q: ContractQuery, sec_type: str) -> bool:
         return False
     if q.right and RIGHTS.get(q.right.upper(), "?") != c.right:
         return False
-    if q.multiplier and c.multiplier and float(q.multiplier) != c.mult:
+    if q.multiplier and c.multiplier and _number(q.multiplier) != c.mult:
         return False
     return not (q.trading_class and q.trading_class.upper() != c.trading_class.upper())
 
@@ -211,6 +218,9 @@ def load_universe(path: str | Path = DEFAULT_FILE, today: dt.date | None = None)
     option_chains = []
     if cfg:
         by_symbol = {c.symbol: c for c in listed if c.sec_type == "STK"}
+        unknown = [s for s in cfg["underlyings"] if s not in by_symbol]
+        if unknown:
+            raise ValueError(f"universe {path}: option underlyings that are not stocks in the file: {unknown}")
         option_chains = [_option_chain(by_symbol[s], cfg, today, taken, generated) for s in cfg["underlyings"]]
     rules = {int(k): [(float(lo), float(inc)) for lo, inc in v] for k, v in doc.get("market_rules", {}).items()}
     return Universe(listed + generated, rules, option_chains)
