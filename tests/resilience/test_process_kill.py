@@ -27,7 +27,8 @@ CLIENT_ID = 3
 ORDERS_BEFORE_KILL = 12
 
 
-def run_trader(port: int, work_dir: Path, *crash: str) -> tuple[subprocess.Popen[str], list[str]]:
+def run_trader(port: int, work_dir: Path, *crash: str) -> tuple[subprocess.Popen[str], list[str], threading.Thread]:
+    """The trader process, the lines it printed so far, and the thread reading them (joined: all of them)."""
     proc = subprocess.Popen([sys.executable, "-m", "tests.resilience.trader_process", str(port), str(CLIENT_ID),
                              str(work_dir), *crash], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                              text=True)
@@ -38,8 +39,9 @@ def run_trader(port: int, work_dir: Path, *crash: str) -> tuple[subprocess.Popen
         for line in proc.stdout:
             lines.append(line.strip())
 
-    threading.Thread(target=pump, daemon=True).start()
-    return proc, lines
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    return proc, lines, reader
 
 
 def journal(path: Path, sql: str) -> list[Any]:
@@ -53,13 +55,14 @@ def journal(path: Path, sql: str) -> list[Any]:
 
 def test_killed_mid_trading_then_restarted(sim_factory: Any, adapter_factory: Any, tmp_path: Path) -> None:
     gw = sim_factory()
-    proc, lines = run_trader(gw.port, tmp_path)
+    proc, lines, reader = run_trader(gw.port, tmp_path)
     try:
         wait_for(lambda: sum(line.startswith("ORDER") for line in lines) >= ORDERS_BEFORE_KILL
                  or proc.poll() is not None, timeout=30)
         assert proc.poll() is None, lines[-3:]
         os.kill(proc.pid, signal.SIGKILL)
         assert proc.wait(5) == -signal.SIGKILL
+        reader.join(5)  # every line the process printed before it died has been read
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -106,9 +109,10 @@ def test_killed_on_the_fill_path_delivers_the_fill_at_least_once(point: str, sim
     its callback and the mark: after a restart the fill is delivered (again), flagged whenever it
     may have been seen, and exactly one execution exists at the gateway."""
     gw = sim_factory()
-    proc, lines = run_trader(gw.port, tmp_path, point)
+    proc, lines, reader = run_trader(gw.port, tmp_path, point)
     try:
         assert proc.wait(20) == -signal.SIGKILL, lines[-3:]
+        reader.join(5)
     finally:
         if proc.poll() is None:
             proc.kill()

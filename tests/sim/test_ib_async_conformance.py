@@ -85,3 +85,33 @@ def test_account_summary_and_pnl(ib: IB) -> None:
     pnl = ib.reqPnL("DU1234567")
     wait_until(ib, lambda: pnl.dailyPnL == pnl.dailyPnL and pnl.unrealizedPnL is not None
                and pnl.unrealizedPnL == pnl.unrealizedPnL)
+
+
+def test_bracket_order_held_and_cancelled_with_its_parent(gateway: SimulatedGateway, ib: IB) -> None:
+    """ib_async's bracketOrder: the children wait (PreSubmitted) while the parent works, and
+    cancelling the parent cancels both children; nothing trades."""
+    c = Stock("AAPL", "SMART", "USD")
+    ib.qualifyContracts(c)
+    last = gateway.market.quote(265598).last
+    bracket = ib.bracketOrder("BUY", 100, round(last - 5, 2), round(last + 5, 2), round(last - 10, 2))
+    trades = [ib.placeOrder(c, o) for o in bracket]
+    parent, take_profit, stop_loss = trades
+    wait_until(ib, lambda: parent.orderStatus.status == "Submitted"
+               and take_profit.orderStatus.status == stop_loss.orderStatus.status == "PreSubmitted")
+    assert take_profit.order.parentId == stop_loss.order.parentId == parent.order.orderId
+    ib.cancelOrder(parent.order)
+    wait_until(ib, lambda: all(t.orderStatus.status == "Cancelled" for t in trades))
+    assert not any(t.fills for t in trades)
+    assert all(o.status == "Cancelled" for o in gateway.engine.orders.values())
+
+
+def test_what_if_order_is_answered_and_never_trades(gateway: SimulatedGateway, ib: IB) -> None:
+    c = Stock("AAPL", "SMART", "USD")
+    ib.qualifyContracts(c)
+    state = ib.whatIfOrder(c, MarketOrder("BUY", 100))
+    assert float(state.initMarginChange) > 0 and float(state.initMarginBefore) == 0.0
+    assert float(state.equityWithLoanChange) < 0 and state.commission == 1.0
+    assert state.commissionCurrency == "USD"
+    ib.reqPositions()
+    assert not [p for p in ib.positions() if p.contract.conId == 265598]
+    assert not gateway.engine.orders and not ib.openTrades()

@@ -73,21 +73,14 @@ def _decimal(value: Any, default: Decimal) -> Decimal:
 
 
 class ContractResolver(BaseAdapter):
-    """Resolves instruments through ``reqContractDetails``; results are cached by spec and conId."""
+    """Resolves instruments through ``reqContractDetails``; results are cached by spec and conId
+    (the answers reach the pending request through the market-data handler)."""
 
     def __init__(self, ctx: AdapterContext) -> None:
         super().__init__(ctx)
         self._lock = threading.Lock()
         self._by_key: dict[str, ContractInfo] = {}
         self._by_con_id: dict[int, ContractInfo] = {}
-        self._on("contract_details", self._on_details)
-        self._on("contract_details_end", self._on_details_end)
-
-    def _on_details(self, req_id: int, details: Any) -> None:
-        self.registry.append(req_id, details)
-
-    def _on_details_end(self, req_id: int) -> None:
-        self.registry.finish(req_id)
 
     def cached(self, value: Any) -> ContractInfo | None:
         spec = to_spec(value)

@@ -9,6 +9,35 @@ from typing import Any
 from .contracts import BY_CONID, ContractSpec
 
 
+@dataclass(frozen=True, slots=True)
+class MarginPreview:
+    """What a what-if order answers: the account's margins and equity with loan before and after
+    the order would fill, and IB's commission estimate for it."""
+
+    init_before: float
+    maint_before: float
+    equity_before: float
+    init_after: float
+    maint_after: float
+    equity_after: float
+    commission: float
+    min_commission: float
+    max_commission: float
+    currency: str = "USD"
+
+    @property
+    def init_change(self) -> float:
+        return self.init_after - self.init_before
+
+    @property
+    def maint_change(self) -> float:
+        return self.maint_after - self.maint_before
+
+    @property
+    def equity_change(self) -> float:
+        return self.equity_after - self.equity_before
+
+
 @dataclass
 class Position:
     """Net position; avg_cost is per unit times multiplier, incl. commissions (IB style)."""
@@ -129,6 +158,24 @@ class Account:
         """Initial margin an order would add."""
         c = BY_CONID[con_id]
         return abs(qty) * price * c.mult * margin_rates(c)[0]
+
+    def preview(self, con_id: int, side: str, qty: float, commission: float,
+                mark: Callable[[int], float]) -> MarginPreview:
+        """Margins and equity with loan now and as if ``qty`` of ``con_id`` were bought or sold
+        (``side``) at the mark, paying ``commission``; nothing changes."""
+        vals = self.values(mark)
+        c = BY_CONID[con_id]
+        held = self.positions[con_id].qty if con_id in self.positions else 0.0
+        after = held + (qty if side == "BUY" else -qty)
+        value = mark(con_id) * c.mult
+        im, mm = margin_rates(c)
+        init, maint, equity = vals["InitMarginReq"], vals["MaintMarginReq"], vals["EquityWithLoanValue"]
+        return MarginPreview(
+            init_before=init, maint_before=maint, equity_before=equity,
+            init_after=init + (abs(after) - abs(held)) * value * im,
+            maint_after=maint + (abs(after) - abs(held)) * value * mm,
+            equity_after=equity - commission, commission=commission, min_commission=commission,
+            max_commission=commission, currency=c.currency)
 
     # --- persistence ---------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:

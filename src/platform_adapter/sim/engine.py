@@ -1,4 +1,7 @@
-"""Paper matching engine: MKT/LMT/STP/STP LMT, DAY/GTC/IOC, partial fills, IB codes."""
+"""Paper matching engine, as IB behaves: its order types (``order_types``), parent/child orders
+(a child is held until its parent fills, cancelling a parent cancels its children), orders held
+at the gateway until their group is transmitted, OCA groups, order conditions, the open and
+close auctions, what-if previews that never trade, partial fills and IB's codes."""
 
 from __future__ import annotations
 
@@ -8,24 +11,33 @@ import math
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from .account import Account
+from . import order_types as ot
+from .account import Account, MarginPreview
 from .contracts import BY_CONID, ContractSpec
-from .market import Market, on_tick
+from .market import Market, round_tick
+from .order_conditions import World, all_hold
 from .orders import SimExecution, SimOrder
+from .trading_hours import SimClock, edges, is_open, parse_ib_time
 
 EXEC_TZ = "US/Eastern"
-ORDER_TYPES = {"MKT", "LMT", "STP", "STP LMT"}
-TEXT_110 = "The price does not conform to the minimum price variation for this contract."
 TEXT_201 = "Order rejected - reason:"
+TEXT_135 = "Can't find order with id = {}"
+TEXT_321_ACCOUNT = "Error validating request.-'bO' : cause - Invalid account code '{}'."
+BY_TRADER, BY_SYSTEM = "Cancelled by Trader", "Cancelled by System"
+# ocaType: cancel the others (with block), reduce them (with block), reduce them (without block)
+OCA_CANCEL, OCA_REDUCE_BLOCK, OCA_REDUCE = 1, 2, 3
+EPS = 1e-9
 
 
 @dataclass
 class OrderEvent:
-    """Something the owning client must be told about an order (order state snapshot)."""
+    """Something the owning client must be told about an order (order state snapshot):
+    "open", "status", "exec", "commission", or "whatif" (an openOrder with the preview)."""
 
-    kind: str  # "open", "status", "exec", "commission"
+    kind: str
     order: SimOrder
     execution: SimExecution | None = None
+    preview: MarginPreview | None = None
 
     def __post_init__(self) -> None:
         self.order = copy.copy(self.order)
@@ -42,6 +54,7 @@ class ErrorEvent:
 
 
 Event = OrderEvent | ErrorEvent
+OcaKey = tuple[str, str | int, str | int]
 
 
 def ib_time(ts: float, fmt: str = "%Y%m%d %H:%M:%S") -> str:
@@ -65,77 +78,166 @@ class Engine:
     """Holds all orders and executions; produces events for the gateway to send."""
 
     def __init__(self, account: Account, market: Market, partial_fill_size: float = 1000.0,
-                 max_chunks: int = 10) -> None:
+                 max_chunks: int = 10, local_tz: str = "UTC") -> None:
         self.account = account
         self.market = market
         self.partial_fill_size = partial_fill_size
         self.max_chunks = max_chunks
+        self.local_tz = local_tz  # the gateway's zone: a date-time without one is in it
         self.orders: dict[tuple[int, int], SimOrder] = {}
         self.executions: list[SimExecution] = []
         self.next_perm_id = 1_351_823_000
         self.exec_seq = 1
         self.reject_next: str | None = None
         self.order_id_high_water = 0
+        self.clock = SimClock()
+        # off: every contract trades around the clock and auctions run only when asked for;
+        # on: contracts trade in their hours and the clock runs the open and close auctions
+        self.trading_hours = False
+        self._checked = self.clock.now()
+        self._deferred: list[tuple[SimOrder, float]] = []  # OCA reductions without block
+        self._by_parent: dict[tuple[int, int], list[SimOrder]] = {}
+        self._by_oca: dict[OcaKey, list[SimOrder]] = {}
+        self._indexed = -1  # len(self.orders) when the two were built
 
-    # --- helpers -----------------------------------------------------------------
-    def _chunk(self, c: ContractSpec) -> float:
-        return self.partial_fill_size * (1000 if c.sec_type == "CASH" else 1)
-
+    # --- queries -------------------------------------------------------------------
     def open_orders(self, client_id: int | None = None) -> list[SimOrder]:
-        """Working orders (optionally of one client)."""
+        """Orders not done (optionally of one client), held ones included."""
         return [o for o in self.orders.values()
                 if not o.is_done and (client_id is None or o.client_id == client_id)]
 
-    def _validate_prices(self, o: SimOrder, c: ContractSpec) -> ErrorEvent | None:
-        if o.order_type not in ORDER_TYPES:
-            return ErrorEvent(o.client_id, o.order_id, 387, f"Unsupported order type: {o.order_type}")
-        if o.total_qty <= 0:
-            return ErrorEvent(o.client_id, o.order_id, 434, "The order size cannot be zero.")
-        if o.order_type in ("LMT", "STP LMT") and (o.lmt_price is None or o.lmt_price <= 0):
-            return ErrorEvent(o.client_id, o.order_id, 321,
-                              "Error validating request.-'bO' : cause - Missing order price")
-        if o.order_type in ("STP", "STP LMT") and (o.aux_price is None or o.aux_price <= 0):
-            return ErrorEvent(o.client_id, o.order_id, 321,
-                              "Error validating request.-'bO' : cause - Missing stop price")
-        for p in (o.lmt_price, o.aux_price):
-            if p is not None and p > 0 and not on_tick(p, c.min_tick):
-                return ErrorEvent(o.client_id, o.order_id, 110, TEXT_110)
-        return None
+    def _children(self, o: SimOrder) -> list[SimOrder]:
+        return self._index()[0].get((o.client_id, o.order_id), [])
 
-    # --- requests ------------------------------------------------------------------
+    def _oca_members(self, key: OcaKey) -> list[SimOrder]:
+        return self._index()[1].get(key, [])
+
+    def _store(self, o: SimOrder) -> None:
+        """Keep a new order (and keep the indexes current)."""
+        current = self._indexed == len(self.orders)
+        self.orders[(o.client_id, o.order_id)] = o
+        if current:
+            self._add_to_index(o)
+            self._indexed += 1
+
+    def _add_to_index(self, o: SimOrder) -> None:
+        if o.parent_id:
+            self._by_parent.setdefault((o.client_id, o.parent_id), []).append(o)
+        key = self._oca_key(o)
+        if key is not None:
+            self._by_oca.setdefault(key, []).append(o)
+
+    def _index(self) -> tuple[dict[tuple[int, int], list[SimOrder]], dict[OcaKey, list[SimOrder]]]:
+        """Children by parent and members by OCA group, rebuilt when orders were added (also
+        directly, as the state file does) or a group changed."""
+        if self._indexed != len(self.orders):
+            self._by_parent, self._by_oca = {}, {}
+            for x in self.orders.values():
+                self._add_to_index(x)
+            self._indexed = len(self.orders)
+        return self._by_parent, self._by_oca
+
+    def _now(self) -> float:
+        return self.clock.now()
+
+    def _chunk(self, c: ContractSpec) -> float:
+        return self.partial_fill_size * (1000 if c.sec_type == "CASH" else 1)
+
+    # --- clock ---------------------------------------------------------------------
+    def set_time(self, when: dt.datetime) -> None:
+        """Jump the clock to ``when`` (no auction fires for the time jumped over)."""
+        self.clock.set(when)
+        self._checked = self.clock.now()
+
+    # --- placing -------------------------------------------------------------------
     def place(self, o: SimOrder) -> list[Event]:
-        """New order or modification (same client and order id)."""
+        """New order, modification (same client and order id), or what-if preview."""
         c = BY_CONID[o.con_id]
         self.order_id_high_water = max(self.order_id_high_water, o.order_id)
+        if o.account and o.account != self.account.account_id:
+            return [ErrorEvent(o.client_id, o.order_id, 321, TEXT_321_ACCOUNT.format(o.account))]
+        o.account = o.account or self.account.account_id
+        refusal = ot.check(o, c)
+        if refusal:
+            return [ErrorEvent(o.client_id, o.order_id, refusal.code, refusal.text)]
+        events: list[Event] = []
+        if o.outside_rth and o.order_type not in ot.OUTSIDE_RTH:
+            events.append(ErrorEvent(o.client_id, o.order_id, 2109, ot.TEXT_2109))
+        if o.what_if:
+            return events + self._what_if(o, c)
         existing = self.orders.get((o.client_id, o.order_id))
-        err = self._validate_prices(o, c)
-        if err:
-            return [err]
         if existing is not None:
-            return self._modify(existing, o)
+            return events + self._modify(existing, o)
+        parent = self.orders.get((o.client_id, o.parent_id)) if o.parent_id else None
+        if o.parent_id and (parent is None or parent.is_done and parent.status != "Filled"):
+            return events + [ErrorEvent(o.client_id, o.order_id, 135, TEXT_135.format(o.parent_id))]
         if self.reject_next is not None:
             reason, self.reject_next = self.reject_next, None
-            return [ErrorEvent(o.client_id, o.order_id, 201, TEXT_201 + reason)]
-        price = self._ref_price(o)
-        if o.action == "BUY" or c.sec_type != "STK":
-            need = self.account.required_initial_margin(o.con_id, o.total_qty, price)
-            avail = self.account.values(self.market.mark)["AvailableFunds"]
-            if need > avail:
-                return [ErrorEvent(o.client_id, o.order_id, 201, TEXT_201 + (
-                    f"YOUR ORDER IS NOT ACCEPTED. IN ORDER TO OBTAIN THE DESIRED POSITION YOUR "
-                    f"EQUITY WITH LOAN VALUE [{avail:.2f} USD] MUST EXCEED THE INITIAL MARGIN "
-                    f"[{need:.2f} USD]"))]
+            return events + [ErrorEvent(o.client_id, o.order_id, 201, TEXT_201 + reason)]
+        rejected = None if parent else self._margin_refusal(o, c)
+        if rejected:
+            return events + [rejected]
         o.perm_id = self.next_perm_id
         self.next_perm_id += 1
-        o.status = "PreSubmitted" if o.order_type.startswith("STP") else "Submitted"
-        self.orders[(o.client_id, o.order_id)] = o
-        events: list[Event] = [OrderEvent("open", o), OrderEvent("status", o)]
-        events += self._try_fill(o, initial=True)
-        return events
+        o.parent_perm_id = parent.perm_id if parent else 0
+        o.orig_qty = o.total_qty
+        o.placed_at = self._now()
+        self._store(o)
+        if not o.transmit:
+            o.status = "PendingSubmit"
+            return events + [OrderEvent("open", o), OrderEvent("status", o)]
+        return events + self._release(o)
+
+    def _margin_refusal(self, o: SimOrder, c: ContractSpec) -> ErrorEvent | None:
+        if o.action != "BUY" and c.sec_type == "STK":
+            return None
+        need = self.account.required_initial_margin(o.con_id, o.total_qty, self._ref_price(o))
+        avail = self.account.values(self.market.mark)["AvailableFunds"]
+        if need <= avail:
+            return None
+        return ErrorEvent(o.client_id, o.order_id, 201, TEXT_201 + (
+            f"YOUR ORDER IS NOT ACCEPTED. IN ORDER TO OBTAIN THE DESIRED POSITION YOUR "
+            f"EQUITY WITH LOAN VALUE [{avail:.2f} USD] MUST EXCEED THE INITIAL MARGIN "
+            f"[{need:.2f} USD]"))
 
     def _ref_price(self, o: SimOrder) -> float:
         q = self.market.quote(o.con_id)
         return o.lmt_price or o.aux_price or (q.ask if o.action == "BUY" else q.bid)
+
+    def _what_if(self, o: SimOrder, c: ContractSpec) -> list[Event]:
+        """A what-if order: answered with margins and commission, never stored, never working."""
+        commission = commission_for(c, o.total_qty, self._ref_price(o))
+        preview = self.account.preview(o.con_id, o.action, o.total_qty, commission, self.market.mark)
+        o.status = "PreSubmitted"
+        return [OrderEvent("whatif", o, preview=preview)]
+
+    def _release(self, o: SimOrder) -> list[Event]:
+        """Transmit ``o`` with every held order of its group: its parent (or itself as a parent)
+        with the parent's children, and the members of its OCA group."""
+        root = self.orders.get((o.client_id, o.parent_id), o) if o.parent_id else o
+        group = [root, *self._children(root), o]
+        key = self._oca_key(o)
+        if o.oca_group and key is not None:
+            group += self._oca_members(key)
+        members: dict[int, SimOrder] = {}
+        for x in sorted(group, key=lambda x: (x is not root, x.order_id)):
+            if not x.is_done and (not x.transmit or x is o):
+                members.setdefault(id(x), x)
+        events: list[Event] = []
+        for x in members.values():
+            x.transmit = True
+            x.awaiting_parent = self._awaiting_parent(x)
+            if x.order_type in ot.TRAILING and not x.awaiting_parent and not x.conditions:
+                ot.trail(x, self.market.quote(x.con_id), BY_CONID[x.con_id])  # shown from the start
+            x.status = self._status_of(x)
+            events += [OrderEvent("open", x), OrderEvent("status", x)]
+        for x in members.values():
+            events += self._work(x)
+        return events + self._flush_oca()
+
+    def _awaiting_parent(self, o: SimOrder) -> bool:
+        parent = self.orders.get((o.client_id, o.parent_id)) if o.parent_id else None
+        return parent is not None and parent.status != "Filled"
 
     def _modify(self, cur: SimOrder, new: SimOrder) -> list[Event]:
         if cur.is_done:
@@ -144,14 +246,29 @@ class Engine:
         if new.total_qty < cur.filled:
             return [ErrorEvent(cur.client_id, cur.order_id, 161,
                                "Cancel attempted when order is not in a cancellable state.")]
-        cur.total_qty, cur.order_type = new.total_qty, new.order_type
-        cur.lmt_price, cur.aux_price, cur.tif = new.lmt_price, new.aux_price, new.tif
-        cur.outside_rth = new.outside_rth
+        if new.aux_price != cur.aux_price or new.order_type != cur.order_type:
+            cur.triggered = False
+        if new.conditions != cur.conditions:
+            cur.conditions_met = False
+        for name in ("total_qty", "order_type", "lmt_price", "aux_price", "tif", "outside_rth",
+                     "good_till_date", "trailing_percent", "lmt_price_offset", "oca_group", "oca_type",
+                     "conditions", "conditions_ignore_rth", "conditions_cancel_order"):
+            setattr(cur, name, getattr(new, name))
+        if new.trail_stop_price is not None:
+            cur.trail_stop_price = new.trail_stop_price
+        cur.orig_qty = cur.total_qty
+        self._indexed = -1  # its OCA group may have changed
+        if not cur.transmit:
+            if new.transmit:
+                return self._release(cur)
+            return [OrderEvent("open", cur), OrderEvent("status", cur)]
+        cur.status = self._status_of(cur)
         events: list[Event] = [OrderEvent("open", cur), OrderEvent("status", cur)]
-        return events + self._try_fill(cur, initial=False)
+        return events + self._work(cur) + self._flush_oca()
 
+    # --- cancelling ----------------------------------------------------------------
     def cancel(self, client_id: int, order_id: int) -> list[Event]:
-        """Cancel one order of a client."""
+        """Cancel one order of a client, and its children."""
         o = self.orders.get((client_id, order_id))
         if o is None:
             return [ErrorEvent(client_id, order_id, 10147,
@@ -160,7 +277,14 @@ class Engine:
             return [ErrorEvent(client_id, order_id, 10148,
                                f"OrderId {order_id} that needs to be cancelled cannot be cancelled, "
                                f"state: {o.status}.")]
-        return self._cancelled(o, "Cancelled by Trader")
+        return self._cancel_family(o, BY_TRADER)
+
+    def _cancel_family(self, o: SimOrder, why: str) -> list[Event]:
+        events = self._cancelled(o, why)
+        for child in self._children(o):
+            if not child.is_done:
+                events += self._cancel_family(child, why)
+        return events
 
     def _cancelled(self, o: SimOrder, why: str) -> list[Event]:
         o.status = "Cancelled"
@@ -170,56 +294,167 @@ class Engine:
                 ErrorEvent(o.client_id, o.order_id, 202, "Order Canceled - reason:")]
 
     def global_cancel(self) -> list[Event]:
-        """Cancel every working order."""
+        """Cancel every order not done."""
         out: list[Event] = []
         for o in self.open_orders():
-            out += self._cancelled(o, "Cancelled by Trader")
+            if not o.is_done:
+                out += self._cancelled(o, BY_TRADER)
         return out
 
-    # --- matching -------------------------------------------------------------------
+    # --- the market moves ----------------------------------------------------------
     def on_market(self) -> list[Event]:
-        """Re-check working orders against the latest quotes."""
-        out: list[Event] = []
+        """Run the auctions the clock passed, then re-check every order against the quotes."""
+        now = self._now()
+        out: list[Event] = self._auctions_between(self._checked, now) if self.trading_hours else []
+        self._checked = max(self._checked, now)
         for o in self.open_orders():
-            out += self._try_fill(o, initial=False)
+            out += self._work(o, passive=True)
+        return out + self._flush_oca()
+
+    def _auctions_between(self, t0: float, t1: float) -> list[Event]:
+        out: list[Event] = []
+        for con_id in sorted({o.con_id for o in self.open_orders() if ot.auction(o)}):
+            c = BY_CONID[con_id]
+            for kind, _ in edges(c.liquid_hours, c.time_zone, t0, t1):
+                out += self.run_auction(kind, con_id)
         return out
 
-    def _now(self) -> float:
-        return dt.datetime.now(dt.timezone.utc).timestamp()
+    def run_auction(self, kind: str, con_id: int | None = None) -> list[Event]:
+        """The open ("open") or close ("close") auction of one contract or all: every working
+        order waiting for it trades at the auction price (the last trade) all at once; a limit
+        the auction price does not reach is cancelled, as IB cancels unfilled LOC/LOO orders."""
+        if kind not in ("open", "close"):
+            raise ValueError(f"auction must be 'open' or 'close', not {kind!r}")
+        out: list[Event] = []
+        for o in self.open_orders():
+            if ot.auction(o) != kind or (con_id is not None and o.con_id != con_id):
+                continue
+            out += self._work(o)
+            if o.is_done or not o.transmit or o.awaiting_parent or (o.conditions and not o.conditions_met):
+                continue
+            c = BY_CONID[o.con_id]
+            price = round_tick(self.market.quote(o.con_id).last, c.min_tick)
+            lim = o.lmt_price if o.order_type in ("LOC", "LMT") else None
+            if lim is not None and (price > lim if o.action == "BUY" else price < lim):
+                out += self._cancelled(o, BY_SYSTEM)
+            else:
+                out += self._fill(o, c, o.remaining, price)
+        return out + self._flush_oca()
 
-    def _try_fill(self, o: SimOrder, initial: bool) -> list[Event]:
+    # --- one order -----------------------------------------------------------------
+    def _status_of(self, o: SimOrder) -> str:
+        """The status IB shows for an order not done: PendingSubmit while held at the gateway,
+        PreSubmitted while inactive (a child before its parent fills, conditions not met, a
+        trigger not reached, outside its trading hours), else Submitted."""
+        if not o.transmit:
+            return "PendingSubmit"
+        if o.awaiting_parent or (o.conditions and not o.conditions_met):
+            return "PreSubmitted"
+        if o.order_type in ot.TRIGGERED and not o.triggered:
+            return "PreSubmitted"
+        if ot.auction(o) is None and not self._in_hours(o):
+            return "PreSubmitted"
+        return "Submitted"
+
+    def _refresh(self, o: SimOrder) -> list[Event]:
+        status = self._status_of(o)
+        if o.is_done or status == o.status:
+            return []
+        o.status = status
+        return [OrderEvent("status", o)]
+
+    def _in_hours(self, o: SimOrder) -> bool:
+        """Whether the order may trade now: in the contract's liquid hours, or in its trading
+        hours with outsideRth for an order type IB lets trade there."""
+        if not self.trading_hours:
+            return True
+        c, now = BY_CONID[o.con_id], self._now()
+        if is_open(c.liquid_hours, c.time_zone, now):
+            return True
+        return o.outside_rth and o.order_type in ot.OUTSIDE_RTH and is_open(c.trading_hours, c.time_zone, now)
+
+    def _expired(self, o: SimOrder) -> bool:
+        if o.tif != "GTD" or not o.good_till_date:
+            return False
+        until = parse_ib_time(o.good_till_date, self.local_tz)
+        return until is not None and self._now() >= until
+
+    def _conditions_hold(self, o: SimOrder) -> bool:
         c = BY_CONID[o.con_id]
+        if self.trading_hours and not o.conditions_ignore_rth \
+                and not is_open(c.liquid_hours, c.time_zone, self._now()):
+            return False
+        world = World(self.market, self._now(), self.local_tz,
+                      lambda: self.account.values(self.market.mark)["Cushion"],
+                      lambda sec, exch, sym: self._traded_since(o, sec, sym))
+        return all_hold(o.conditions, world)
+
+    def _traded_since(self, o: SimOrder, sec_type: str, symbol: str) -> bool:
+        for e in reversed(self.executions):
+            if e.epoch < o.placed_at:
+                return False
+            c = BY_CONID[e.con_id]
+            if c.symbol == symbol.upper() and sec_type.upper() in ("", c.sec_type) and e.account == o.account:
+                return True
+        return False
+
+    def _work(self, o: SimOrder, passive: bool = False) -> list[Event]:
+        """Move one order on as far as it goes now: expiry, parent, conditions, hours, trailing,
+        trigger, then matching (``passive``: the last trade may fill a pegged order resting at
+        or through it)."""
+        if o.is_done or not o.transmit:
+            return []
+        if self._expired(o):
+            return self._cancelled(o, BY_SYSTEM)
+        if o.awaiting_parent:
+            return []
+        if o.conditions and not o.conditions_met:
+            if not self._conditions_hold(o):
+                return []
+            if o.conditions_cancel_order:
+                return self._cancelled(o, BY_SYSTEM)
+            o.conditions_met = True
+        if ot.auction(o) or not self._in_hours(o):
+            return self._refresh(o)
+        c, q = BY_CONID[o.con_id], self.market.quote(o.con_id)
+        if o.order_type in ot.TRAILING:
+            ot.trail(o, q, c)
+        if o.order_type in ot.TRIGGERED and not o.triggered:
+            if not ot.trigger_hit(o, q):
+                return self._refresh(o)
+            o.triggered = True
+            ot.on_trigger(o)
+        return self._refresh(o) + self._match(o, c, passive)
+
+    def _match(self, o: SimOrder, c: ContractSpec, passive: bool) -> list[Event]:
         q = self.market.quote(o.con_id)
         buy = o.action == "BUY"
-        events: list[Event] = []
-        if o.order_type.startswith("STP") and not o.triggered:
-            hit = q.last >= (o.aux_price or 0) if buy else q.last <= (o.aux_price or 0)
-            if not hit:
-                return self._ioc_check(o, initial)
-            o.triggered = True
-            o.status = "Submitted"
-            events.append(OrderEvent("status", o))
-        limit = o.lmt_price if o.order_type in ("LMT", "STP LMT") else None
         touch = q.ask if buy else q.bid
+        events: list[Event] = []
+        if o.order_type == "MTL" and o.lmt_price is None:  # the rest works at the first fill's price
+            o.lmt_price = touch
+        limit = ot.limit(o, q, c)
         if limit is not None and (touch > limit if buy else touch < limit):
-            return events + self._ioc_check(o, initial)
+            if passive and o.order_type in ot.PEGGED and q.traded and (q.last <= limit if buy else q.last >= limit):
+                events += self._fill(o, c, min(o.remaining, self._chunk(c)), limit)
+            return events + self._ioc(o)
         chunk = self._chunk(c)
         n = 0
-        while o.remaining > 1e-9 and n < self.max_chunks:
+        while o.remaining > EPS and n < self.max_chunks and not o.is_done:
             qty = o.remaining if n == self.max_chunks - 1 else min(o.remaining, chunk)
-            price = touch + (n * c.min_tick if buy else -n * c.min_tick)
-            price = round(price, 10)
+            price = round(touch + (n * c.min_tick if buy else -n * c.min_tick), 10)
             if limit is not None and (price > limit if buy else price < limit):
                 break
             events += self._fill(o, c, qty, price)
             n += 1
-        if o.remaining > 1e-9:
-            events += self._ioc_check(o, initial)
-        return events
+        if o.order_type == "MTL" and not o.is_done and o.filled > 0:
+            events.append(OrderEvent("open", o))  # now a limit order at the first fill's price
+        return events + self._ioc(o)
 
-    def _ioc_check(self, o: SimOrder, initial: bool) -> list[Event]:
-        if initial and o.tif == "IOC" and not o.is_done:
-            return self._cancelled(o, "Cancelled by System")
+    def _ioc(self, o: SimOrder) -> list[Event]:
+        """IOC: what could not fill at once is cancelled."""
+        if o.tif == "IOC" and not o.is_done and o.remaining > EPS:
+            return self._cancelled(o, BY_SYSTEM)
         return []
 
     def _fill(self, o: SimOrder, c: ContractSpec, qty: float, price: float) -> list[Event]:
@@ -242,10 +477,74 @@ class Engine:
             realized_pnl=realized if abs(realized) > 1e-12 else None, epoch=now)
         self.executions.append(ex)
         events: list[Event] = [OrderEvent("exec", o, ex)]
-        if o.remaining <= 1e-9:
+        if o.remaining <= EPS:
             o.status = "Filled"
             o.completed_status = "Filled Size: " + str(int(new_filled)) if math.isfinite(new_filled) else "Filled"
             o.completed_time = ib_time(now)
             events.append(OrderEvent("open", o))
         events += [OrderEvent("status", o), OrderEvent("commission", o, ex)]
+        return events + self._after_fill(o, qty)
+
+    # --- what a fill sets off ------------------------------------------------------
+    def _after_fill(self, o: SimOrder, qty: float) -> list[Event]:
+        """The other members of the order's OCA group are cancelled or reduced; once the order
+        is filled its children become active."""
+        events: list[Event] = []
+        if self._oca_key(o) is not None:
+            kind = self._oca_type(o)
+            if kind == OCA_REDUCE:
+                self._deferred.append((o, qty))
+            else:
+                events += self._oca_apply(o, qty, kind)
+        if o.status == "Filled":
+            for child in self._children(o):
+                if child.awaiting_parent and not child.is_done:
+                    child.awaiting_parent = False
+                    events += self._refresh(child) + self._work(child)
         return events
+
+    @staticmethod
+    def _oca_key(o: SimOrder) -> OcaKey | None:
+        """An order's OCA group: its ocaGroup, or, for a bracket's children, their parent."""
+        if o.oca_group:
+            return "oca", o.account, o.oca_group
+        if o.parent_id:
+            return "bracket", o.client_id, o.parent_id
+        return None
+
+    @staticmethod
+    def _oca_type(o: SimOrder) -> int:
+        """A bracket's children reduce each other with block (a full fill cancels the other
+        child); an OCA group uses its ocaType (cancel with block when none is given)."""
+        if not o.oca_group:
+            return OCA_REDUCE_BLOCK
+        return o.oca_type if o.oca_type in (OCA_CANCEL, OCA_REDUCE_BLOCK, OCA_REDUCE) else OCA_CANCEL
+
+    def _oca_apply(self, o: SimOrder, qty: float, kind: int) -> list[Event]:
+        key = self._oca_key(o)
+        if key is None:
+            return []
+        events: list[Event] = []
+        for x in list(self._oca_members(key)):
+            if x is o or x.is_done:
+                continue
+            if kind == OCA_CANCEL:
+                events += self._cancelled(x, BY_SYSTEM)
+                continue
+            base = o.orig_qty or o.total_qty
+            cut = qty * (x.orig_qty or x.total_qty) / base if base else qty
+            x.total_qty = max(x.filled, round(x.total_qty - cut, 8))
+            if x.remaining <= EPS:
+                events += self._cancelled(x, BY_SYSTEM)
+            else:
+                events += [OrderEvent("open", x), OrderEvent("status", x)]
+        return events
+
+    def _flush_oca(self) -> list[Event]:
+        """Apply the reductions of OCA groups without block (after the fills of one pass)."""
+        events: list[Event] = []
+        while self._deferred:
+            o, qty = self._deferred.pop(0)
+            events += self._oca_apply(o, qty, OCA_REDUCE)
+        return events
+

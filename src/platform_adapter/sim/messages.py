@@ -17,6 +17,7 @@ from functools import partial
 from google.protobuf.message import Message as ProtoMessage
 
 from . import protobufs as pb
+from .account import MarginPreview
 from .contracts import ContractSpec
 from .orders import SimExecution, SimOrder
 from .protocol import UNSET_DOUBLE, UNSET_DOUBLE_STR, UNSET_INTEGER, Field
@@ -36,6 +37,8 @@ HEAD_TIMESTAMP, HISTORICAL_DATA_UPDATE, PNL, PNL_SINGLE = 88, 90, 94, 95
 TICK_BY_TICK, COMPLETED_ORDER, COMPLETED_ORDERS_END, HISTORICAL_DATA_END = 99, 101, 102, 108
 CURRENT_TIME_IN_MILLIS = 109
 
+SV_FRACTIONAL_SIZE_SUPPORT = 163
+SV_SIZE_RULES = 164
 SV_ADVANCED_ORDER_REJECT = 166
 SV_FA_PROFILE_DESUPPORT = 177
 SV_PENDING_PRICE_REVISION = 178
@@ -103,19 +106,29 @@ def error(sv: int, req_id: int, code: int, text: str, advanced_json: str = "",
 # --- contracts ----------------------------------------------------------------
 
 def contract_data(sv: int, req_id: int, c: ContractSpec) -> Message:
-    """contractDetails (msg 10), layout for sv >= 164 (SIZE_RULES)."""
-    out: Fields = [CONTRACT_DATA, req_id, c.symbol, c.sec_type, c.last_trade_date]
+    """contractDetails (msg 10); below SIZE_RULES (164) with a version field, the market data size
+    multiplier and (from 163) the size tick in place of the size rules."""
+    out: Fields = [CONTRACT_DATA]
+    if sv < SV_SIZE_RULES:
+        out.append(8)
+    out += [req_id, c.symbol, c.sec_type, c.last_trade_date]
     if sv >= SV_LAST_TRADE_DATE:
         out.append(c.last_trade_date)
-    out += [0, "", c.exchange, c.currency, c.local_symbol, c.market_name, c.trading_class,
-            c.con_id, c.min_tick_text, c.multiplier, c.order_types, c.valid_exchanges, 1, 0,
+    out += [_num(c.strike), c.right, c.exchange, c.currency, c.local_symbol, c.market_name, c.trading_class,
+            c.con_id, c.min_tick_text]
+    if sv < SV_SIZE_RULES:
+        out.append(1)  # market data size multiplier
+    out += [c.multiplier, c.order_types, c.valid_exchanges, 1, c.under_con_id,
             c.long_name, c.primary_exchange, c.last_trade_date[:6], c.industry, c.category,
             c.subcategory, c.time_zone, c.trading_hours, c.liquid_hours, "", None,
             len(c.sec_ids)]
     for tag, val in c.sec_ids:
         out += [tag, val]
-    out += [c.agg_group, "", "", c.market_rule_ids, c.last_trade_date, c.stock_type,
-            c.min_size, c.size_increment, c.size_increment]
+    out += [c.agg_group, c.under_symbol, c.under_sec_type, c.market_rule_ids, c.last_trade_date, c.stock_type]
+    if sv >= SV_SIZE_RULES:
+        out += [c.min_size, c.size_increment, c.size_increment]
+    elif sv >= SV_FRACTIONAL_SIZE_SUPPORT:
+        out.append(c.size_increment)  # size min tick
     if sv >= SV_INELIGIBILITY_REASONS:
         out.append(0)
     return _msg(out, partial(pb.contract_data, req_id, c))
@@ -226,35 +239,79 @@ def _price(x: float | None) -> Field:
     return 0.0 if x is None else float(x)
 
 
-def open_order(sv: int, o: SimOrder, c: ContractSpec, exchange: str = "") -> Message:
-    """openOrder (msg 5) for sv >= 145 in orderdecoder.py order (136 fields at 176)."""
+def _opt_price(x: float | None) -> Field:
+    """An optional order price in the order's trail / offset fields ("" when unset)."""
+    return "" if x is None else float(x)
+
+
+def _opt_double(x: float | None) -> float:
+    """An optional double where TWS sends UNSET_DOUBLE when there is none."""
+    return UNSET_DOUBLE if x is None else float(x)
+
+
+def _conditions(o: SimOrder) -> Fields:
+    """The order's conditions as ibapi reads them: count, each type and its fields, then
+    conditionsIgnoreRth and conditionsCancelOrder (only with at least one condition)."""
+    out: Fields = [len(o.conditions)]
+    for c in o.conditions:
+        out += [c.kind, *c.fields]
+    if o.conditions:
+        out += [o.conditions_ignore_rth, o.conditions_cancel_order]
+    return out
+
+
+def _margin_text(x: float) -> str:
+    """A what-if margin or equity figure as text, as ibapi's protobuf decoder renders the double."""
+    return f"{Decimal(repr(round(x, 2))):f}"
+
+
+def _what_if_state(sv: int, p: MarginPreview | None) -> Fields:
+    """The what-if part of the order state: margins before/change/after, the commission
+    estimate and, from sv 195, the margin currency and the rest of the full preview."""
+    out: Fields
+    if p is None:
+        out = [*[UNSET_DOUBLE_STR] * 9, None, None, None, ""]
+    else:
+        figures = (p.init_before, p.maint_before, p.equity_before, p.init_change, p.maint_change,
+                   p.equity_change, p.init_after, p.maint_after, p.equity_after)
+        out = [_margin_text(x) for x in figures]
+        out += [float(p.commission), float(p.min_commission), float(p.max_commission), p.currency]
+    if sv >= SV_FULL_ORDER_PREVIEW:
+        out += ["" if p is None else p.currency] + [None] * 9 + [None, "", 0]
+    return out
+
+
+def open_order(sv: int, o: SimOrder, c: ContractSpec, exchange: str = "",
+               preview: MarginPreview | None = None) -> Message:
+    """openOrder (msg 5) for sv >= 145 in orderdecoder.py order (136 fields at 176); a what-if
+    answer carries the ``preview``."""
     out: Fields = [OPEN_ORDER, o.order_id]
     out += _order_contract(c, exchange or c.exchange)
     out += [o.action, _qty(o.total_qty), o.order_type, _price(o.lmt_price), _price(o.aux_price),
-            o.tif, "", o.account, "", 0, o.order_ref, o.client_id, o.perm_id,
+            o.tif, o.oca_group, o.account, "", 0, o.order_ref, o.client_id, o.perm_id,
             o.outside_rth, 0, 0, "", f"{o.perm_id}.0/{o.account}/100", "", "", ""]
     if sv < SV_FA_PROFILE_DESUPPORT:
         out.append("")  # faProfile
     out += ["",  # modelCode
-            "", "", "", "",  # goodTillDate, rule80A, percentOffset, settlingFirm
+            o.good_till_date, "", "", "",  # goodTillDate, rule80A, percentOffset, settlingFirm
             0, "", -1,  # shortSaleSlot, designatedLocation, exemptCode
             0, "", "", "", "", "",  # auctionStrategy, box params, stock range
-            UNSET_INTEGER, 0, 0, 0, "", 3, 0, 0, "",  # displaySize .. nbboPriceCap
+            UNSET_INTEGER, 0, 0, 0, "", o.oca_type or 3, 0, 0, "",  # displaySize .. nbboPriceCap
             o.parent_id, 0,  # parentId, triggerMethod
             "", 0, "None", "", 0, "", "", "", "?", 0, 0, "",  # volatility / delta neutral
             0, 0,  # continuousUpdate, referencePriceType
-            "", "", "", "",  # trail stop, trailing percent, basis points, basis points type
+            _opt_price(o.trail_stop_price), _opt_price(o.trailing_percent),
+            "", "",  # basis points, basis points type
             "", 0, 0, 0,  # combo legs descr, combo legs, order combo legs, smart combo params
             UNSET_INTEGER, UNSET_INTEGER, "",  # scale init/subs level, price increment
             "", 0, "", "IB", 0, 0, "", 0,  # hedge, optOutSmart, clearing, notHeld, dnContract, algo, solicited
-            0, o.status]  # whatIf, status
-    out += [UNSET_DOUBLE_STR] * 9  # margin before/change/after (what-if only)
-    out += [None, None, None, ""]  # commission, min, max, currency
-    if sv >= SV_FULL_ORDER_PREVIEW:
-        out += [""] + [None] * 9 + [None, "", 0]
+            o.what_if, o.status]
+    out += _what_if_state(sv, preview)
     out += [""]  # warningText
-    out += [0, 0, 0]  # randomizeSize, randomizePrice, conditions count
-    out += ["None"] + [UNSET_DOUBLE] * 6 + [0]  # adjusted order params
+    out += [0, 0]  # randomizeSize, randomizePrice
+    out += _conditions(o)
+    out += ["None", UNSET_DOUBLE, _opt_double(o.trail_stop_price), _opt_double(o.lmt_price_offset)]
+    out += [UNSET_DOUBLE] * 3 + [0]  # adjusted stop, stop limit, trailing amount, trailing unit
     out += ["", "", ""]  # soft dollar tier
     out += [0, 1, 0, 0, 0, None, None, 0]  # cashQty .. autoCancelParent
     out += [None, None, None, None, None]  # peg best / peg mid
@@ -272,7 +329,7 @@ def open_order(sv: int, o: SimOrder, c: ContractSpec, exchange: str = "") -> Mes
         out.append("")
     if sv >= SV_IMBALANCE_ONLY:
         out.append(0)
-    return _msg(out, partial(pb.open_order, replace(o), c, exchange or c.exchange))
+    return _msg(out, partial(pb.open_order, replace(o), c, exchange or c.exchange, preview))
 
 
 def open_order_end() -> Message:
@@ -284,25 +341,26 @@ def completed_order(sv: int, o: SimOrder, c: ContractSpec) -> Message:
     out: Fields = [COMPLETED_ORDER]
     out += _order_contract(c, c.exchange)
     out += [o.action, _qty(o.total_qty), o.order_type, _price(o.lmt_price), _price(o.aux_price),
-            o.tif, "", o.account, "", 0, o.order_ref, o.perm_id, o.outside_rth, 0, 0, "",
+            o.tif, o.oca_group, o.account, "", 0, o.order_ref, o.perm_id, o.outside_rth, 0, 0, "",
             "", "", ""]
     if sv < SV_FA_PROFILE_DESUPPORT:
         out.append("")
-    out += ["", "", "", "", "", 0, "", -1,  # model .. exemptCode
+    out += ["", o.good_till_date, "", "", "", 0, "", -1,  # model .. exemptCode
             "", "", "", "", "",  # box + stock range
-            UNSET_INTEGER, 0, 0, "", 3, 0,  # displaySize, sweep, aon, minQty, ocaType, trigger
+            UNSET_INTEGER, 0, 0, "", o.oca_type or 3, 0,  # displaySize, sweep, aon, minQty, ocaType, trigger
             # vol params without open-order attribs: with a delta-neutral type ("None", as TWS
             # sends) ibapi reads conId, shortSale, shortSaleSlot, designatedLocation too
             "", 0, "None", "", 0, 0, 0, "", 0, 0,  # ..., continuousUpdate, referencePriceType
-            "", "",  # trail params
+            _opt_price(o.trail_stop_price), _opt_price(o.trailing_percent),  # trail params
             "", 0, 0, 0,  # combo
             UNSET_INTEGER, UNSET_INTEGER, "",  # scale
             "", "", "IB", 0, 0, "", 0,  # hedge, clearing, notHeld, dn contract, algo, solicited
-            o.status, 0, 0, 0,  # status, randomize x2, conditions
-            UNSET_DOUBLE, UNSET_DOUBLE,  # trailStopPrice, lmtPriceOffset
+            o.status, 0, 0]  # status, randomize x2
+    out += _conditions(o)
+    out += [_opt_double(o.trail_stop_price), _opt_double(o.lmt_price_offset),
             0, 1, 0,  # cashQty, dontUseAutoPriceForHedge, isOmsContainer
             "", _qty(o.filled), 0, 0, "", 0, 0,  # autoCancelDate .. routeMarketableToBbo
-            0, o.completed_time, o.completed_status,  # parentPermId, time, status
+            o.parent_perm_id, o.completed_time, o.completed_status,  # parentPermId, time, status
             None, None, None, None, None]  # peg best / mid
     if sv >= SV_CUSTOMER_ACCOUNT:
         out.append("")
@@ -346,7 +404,7 @@ def commission_report(exec_id: str, commission: float, currency: str,
 # --- account / positions ------------------------------------------------------------
 
 def position(account: str, c: ContractSpec, qty: float, avg_cost: float) -> Message:
-    return Message(POSITION_DATA, (3, account, c.con_id, c.symbol, c.sec_type, c.last_trade_date, 0.0, "",
+    return Message(POSITION_DATA, (3, account, c.con_id, c.symbol, c.sec_type, c.last_trade_date, c.strike, c.right,
                                    c.multiplier, c.position_exchange, c.currency, c.local_symbol,
                                    c.trading_class, _qty(qty), float(avg_cost)),
                    partial(pb.position, account, c, qty, avg_cost))
@@ -358,8 +416,8 @@ def position_end() -> Message:
 
 def position_multi(req_id: int, account: str, c: ContractSpec, qty: float, avg_cost: float,
                    model_code: str = "") -> Message:
-    return Message(POSITION_MULTI, (1, req_id, account, c.con_id, c.symbol, c.sec_type, c.last_trade_date, 0.0,
-                                    "", c.multiplier, c.position_exchange, c.currency, c.local_symbol,
+    return Message(POSITION_MULTI, (1, req_id, account, c.con_id, c.symbol, c.sec_type, c.last_trade_date,
+                                    c.strike, c.right, c.multiplier, c.position_exchange, c.currency, c.local_symbol,
                                     c.trading_class, _qty(qty), float(avg_cost), model_code),
                    partial(pb.position_multi, req_id, account, c, qty, avg_cost, model_code))
 
@@ -384,7 +442,7 @@ def account_value(key: str, value: str, currency: str, account: str) -> Message:
 
 def portfolio_value(c: ContractSpec, qty: float, mkt_price: float, mkt_value: float,
                     avg_cost: float, unrealized: float, realized: float, account: str) -> Message:
-    return Message(PORTFOLIO_VALUE, (8, c.con_id, c.symbol, c.sec_type, c.last_trade_date, 0.0, "",
+    return Message(PORTFOLIO_VALUE, (8, c.con_id, c.symbol, c.sec_type, c.last_trade_date, c.strike, c.right,
                                      c.multiplier, c.primary_exchange, c.currency, c.local_symbol,
                                      c.trading_class, _qty(qty), float(mkt_price), float(mkt_value),
                                      float(avg_cost), float(unrealized), float(realized), account),

@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .requests import OrderCondition
+
 
 @dataclass
 class SimOrder:
-    """An order as held by the simulated gateway."""
+    """An order as held by the simulated gateway: what the client asked for (the request's
+    fields) and where the order is in its life (the fields after ``status``)."""
 
     order_id: int
     client_id: int
@@ -24,11 +27,27 @@ class SimOrder:
     order_ref: str = ""
     outside_rth: bool = False
     parent_id: int = 0
+    oca_group: str = ""
+    oca_type: int = 0
+    good_till_date: str = ""
+    trailing_percent: float | None = None
+    trail_stop_price: float | None = None  # the trailing stop's current stop price
+    lmt_price_offset: float | None = None
+    conditions: tuple[OrderCondition, ...] = ()
+    conditions_ignore_rth: bool = False
+    conditions_cancel_order: bool = False
+    what_if: bool = False
+    transmit: bool = True  # False while held at the gateway (transmit=False, not yet released)
     status: str = "PendingSubmit"
+    awaiting_parent: bool = False  # a child held until its parent fills
+    conditions_met: bool = False
+    triggered: bool = False
+    parent_perm_id: int = 0
+    placed_at: float = 0.0  # epoch seconds (simulated clock)
+    orig_qty: float = 0.0  # the size an OCA reduction is proportional to
     filled: float = 0.0
     avg_fill_price: float = 0.0
     last_fill_price: float = 0.0
-    triggered: bool = False
     commission: float = 0.0
     completed_time: str = ""
     completed_status: str = ""
@@ -51,7 +70,8 @@ class SimOrder:
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> SimOrder:
         """Inverse of to_json."""
-        return cls(**d)
+        conditions = tuple(OrderCondition(c["kind"], tuple(c["fields"])) for c in d.get("conditions", ()))
+        return cls(**{**d, "conditions": conditions})
 
 
 @dataclass

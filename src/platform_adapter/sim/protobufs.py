@@ -43,6 +43,7 @@ from ibapi.protobuf.NextValidId_pb2 import NextValidId
 from ibapi.protobuf.OpenOrder_pb2 import OpenOrder
 from ibapi.protobuf.OpenOrdersEnd_pb2 import OpenOrdersEnd
 from ibapi.protobuf.Order_pb2 import Order
+from ibapi.protobuf.OrderCondition_pb2 import OrderCondition
 from ibapi.protobuf.OrderState_pb2 import OrderState
 from ibapi.protobuf.OrderStatus_pb2 import OrderStatus
 from ibapi.protobuf.PnL_pb2 import PnL
@@ -60,10 +61,13 @@ from ibapi.protobuf.TickSize_pb2 import TickSize
 from ibapi.protobuf.TickSnapshotEnd_pb2 import TickSnapshotEnd
 from ibapi.protobuf.TickString_pb2 import TickString
 
+from .account import MarginPreview
 from .contracts import ContractSpec
 from .history import Bar
+from .order_conditions import EXECUTION, MARGIN, PERCENT_CHANGE, PRICE, TIME, VOLUME
 from .orders import SimExecution, SimOrder
 from .protocol import UNSET_DOUBLE, UNSET_INTEGER, fmt_decimal, qty
+from .requests import OrderCondition as OrderConditionRequest
 
 
 def size(x: float) -> str:
@@ -76,11 +80,12 @@ def wap(x: float) -> str:
     return fmt_decimal(Decimal(repr(round(x, 6))))
 
 
-def contract(c: ContractSpec, exchange: str = "", primary: bool = False, right: str = "") -> Contract:
+def contract(c: ContractSpec, exchange: str = "", primary: bool = False, right: str = "",
+             strike: float = 0.0) -> Contract:
     """The contract fields that position, portfolio, execution and order messages carry; the text
-    forms send strike 0 (a real 0.0, not ibapi's unset strike)."""
+    forms send a strike (0 when none: a real 0.0, not ibapi's unset strike)."""
     out = Contract(conId=c.con_id, symbol=c.symbol, secType=c.sec_type,
-                   lastTradeDateOrContractMonth=c.last_trade_date, strike=0.0, right=right,
+                   lastTradeDateOrContractMonth=c.last_trade_date, strike=strike, right=right,
                    currency=c.currency, localSymbol=c.local_symbol, tradingClass=c.trading_class)
     if c.multiplier:
         out.multiplier = float(c.multiplier)
@@ -89,6 +94,11 @@ def contract(c: ContractSpec, exchange: str = "", primary: bool = False, right: 
     else:
         out.exchange = exchange
     return out
+
+
+def held(c: ContractSpec, exchange: str = "", primary: bool = False) -> Contract:
+    """The contract of a position or portfolio message (an option's strike and right included)."""
+    return contract(c, exchange, primary, c.right, c.strike)
 
 
 # --- connection --------------------------------------------------------------------
@@ -119,16 +129,17 @@ def error(req_id: int, code: int, text: str, advanced_json: str, err_time_ms: in
 def contract_data(req_id: int, c: ContractSpec) -> ContractData:
     details = ContractDetails(
         marketName=c.market_name, minTick=c.min_tick_text, orderTypes=c.order_types,
-        validExchanges=c.valid_exchanges, priceMagnifier=1, underConId=0, longName=c.long_name,
+        validExchanges=c.valid_exchanges, priceMagnifier=1, underConId=c.under_con_id, longName=c.long_name,
         contractMonth=c.last_trade_date[:6], industry=c.industry, category=c.category,
         subcategory=c.subcategory, timeZoneId=c.time_zone, tradingHours=c.trading_hours,
-        liquidHours=c.liquid_hours, evRule="", aggGroup=c.agg_group, underSymbol="", underSecType="",
+        liquidHours=c.liquid_hours, evRule="", aggGroup=c.agg_group, underSymbol=c.under_symbol,
+        underSecType=c.under_sec_type,
         marketRuleIds=c.market_rule_ids, realExpirationDate=c.last_trade_date, stockType=c.stock_type,
         minSize=c.min_size, sizeIncrement=c.size_increment, suggestedSizeIncrement=c.size_increment)
     details.secIdList.update(dict(c.sec_ids))
     out = Contract(conId=c.con_id, symbol=c.symbol, secType=c.sec_type,
                    lastTradeDateOrContractMonth=c.last_trade_date, lastTradeDate=c.last_trade_date,
-                   strike=0.0, right="", exchange=c.exchange, currency=c.currency,
+                   strike=c.strike, right=c.right, exchange=c.exchange, currency=c.currency,
                    localSymbol=c.local_symbol, tradingClass=c.trading_class,
                    primaryExch=c.primary_exchange)
     if c.multiplier:
@@ -230,15 +241,72 @@ def _price(x: float | None) -> float:
     return 0.0 if x is None else float(x)
 
 
+def _condition(c: OrderConditionRequest) -> OrderCondition:
+    """One order condition from its raw text fields (see ``requests.OrderCondition``)."""
+    f = c.fields
+    out = OrderCondition(type=c.kind, isConjunctionConnection=f[0] == "a")
+    if c.kind == EXECUTION:
+        for name, value in zip(("secType", "exchange", "symbol"), f[1:4], strict=True):
+            if value:
+                setattr(out, name, value)
+        return out
+    out.isMore = f[1] == "1"
+    if c.kind == TIME:
+        out.time = f[2]
+    elif c.kind == MARGIN:
+        out.percent = int(float(f[2]))
+    elif c.kind == VOLUME:
+        out.volume = int(f[2])
+    elif c.kind == PERCENT_CHANGE:
+        out.changePercent = float(f[2])
+    else:
+        out.price, out.triggerMethod = float(f[2]), int(f[5])
+    if c.kind in (PRICE, VOLUME, PERCENT_CHANGE):
+        out.conId = int(f[3])
+        if f[4]:
+            out.exchange = f[4]
+    return out
+
+
 def _order(o: SimOrder) -> Order:
     """The order fields both openOrder and completedOrder carry, valued as in their text forms (the
     fields those leave empty or UNSET stay unset here)."""
-    return Order(
+    out = Order(
         action=o.action, totalQuantity=size(o.total_qty), orderType=o.order_type,
         lmtPrice=_price(o.lmt_price), auxPrice=_price(o.aux_price), tif=o.tif, account=o.account,
         orderRef=o.order_ref, permId=o.perm_id, outsideRth=o.outside_rth, discretionaryAmt=0.0,
-        exemptCode=-1, displaySize=UNSET_INTEGER, ocaType=3, volatilityType=0, deltaNeutralOrderType="None",
-        referencePriceType=0, clearingIntent="IB", cashQty=0.0, dontUseAutoPriceForHedge=True)
+        exemptCode=-1, displaySize=UNSET_INTEGER, ocaType=o.oca_type or 3, volatilityType=0,
+        deltaNeutralOrderType="None", referencePriceType=0, clearingIntent="IB", cashQty=0.0,
+        dontUseAutoPriceForHedge=True)
+    if o.oca_group:
+        out.ocaGroup = o.oca_group
+    if o.good_till_date:
+        out.goodTillDate = o.good_till_date
+    for name, value in (("trailStopPrice", o.trail_stop_price), ("trailingPercent", o.trailing_percent),
+                        ("lmtPriceOffset", o.lmt_price_offset)):
+        if value is not None:
+            setattr(out, name, float(value))
+    if o.conditions:
+        out.conditions.extend(_condition(c) for c in o.conditions)
+        out.conditionsIgnoreRth, out.conditionsCancelOrder = o.conditions_ignore_rth, o.conditions_cancel_order
+    return out
+
+
+def _order_state(status: str, p: MarginPreview | None) -> OrderState:
+    """The order state, with the what-if margins and commission estimate when previewed."""
+    out = OrderState(status=status)
+    if p is not None:
+        figures = {"initMarginBefore": p.init_before, "maintMarginBefore": p.maint_before,
+                   "equityWithLoanBefore": p.equity_before, "initMarginChange": p.init_change,
+                   "maintMarginChange": p.maint_change, "equityWithLoanChange": p.equity_change,
+                   "initMarginAfter": p.init_after, "maintMarginAfter": p.maint_after,
+                   "equityWithLoanAfter": p.equity_after}
+        for name, value in figures.items():
+            setattr(out, name, round(value, 2))
+        out.commissionAndFees, out.minCommissionAndFees = p.commission, p.min_commission
+        out.maxCommissionAndFees = p.max_commission
+        out.commissionAndFeesCurrency = out.marginCurrency = p.currency
+    return out
 
 
 def order_status(o: SimOrder, why_held: str) -> OrderStatus:
@@ -248,13 +316,15 @@ def order_status(o: SimOrder, why_held: str) -> OrderStatus:
                        mktCapPrice=0.0)
 
 
-def open_order(o: SimOrder, c: ContractSpec, exchange: str) -> OpenOrder:
+def open_order(o: SimOrder, c: ContractSpec, exchange: str, preview: MarginPreview | None) -> OpenOrder:
     order = _order(o)
     order.clientId, order.parentId = o.client_id, o.parent_id
     order.deltaNeutralOpenClose, order.adjustedOrderType = "?", "None"
     order.usePriceMgmtAlgo = 0
+    if o.what_if:
+        order.whatIf = True
     return OpenOrder(orderId=o.order_id, contract=contract(c, exchange, right="?"), order=order,
-                     orderState=OrderState(status=o.status))
+                     orderState=_order_state(o.status, preview))
 
 
 def open_order_end() -> OpenOrdersEnd:
@@ -265,6 +335,8 @@ def completed_order(o: SimOrder, c: ContractSpec) -> CompletedOrder:
     order = _order(o)
     order.filledQuantity = size(o.filled)
     order.routeMarketableToBbo = 0
+    if o.parent_perm_id:
+        order.parentPermId = o.parent_perm_id
     state = OrderState(status=o.status, completedTime=o.completed_time, completedStatus=o.completed_status)
     return CompletedOrder(contract=contract(c, c.exchange, right="?"), order=order, orderState=state)
 
@@ -296,7 +368,7 @@ def commission_report(exec_id: str, commission: float, currency: str,
 # --- account / positions -----------------------------------------------------------
 
 def position(account: str, c: ContractSpec, q: float, avg_cost: float) -> Position:
-    return Position(account=account, contract=contract(c, c.position_exchange), position=size(q),
+    return Position(account=account, contract=held(c, c.position_exchange), position=size(q),
                     avgCost=float(avg_cost))
 
 
@@ -306,7 +378,7 @@ def position_end() -> PositionEnd:
 
 def position_multi(req_id: int, account: str, c: ContractSpec, q: float, avg_cost: float,
                    model_code: str) -> PositionMulti:
-    return PositionMulti(reqId=req_id, account=account, contract=contract(c, c.position_exchange),
+    return PositionMulti(reqId=req_id, account=account, contract=held(c, c.position_exchange),
                          position=size(q), avgCost=float(avg_cost), modelCode=model_code)
 
 
@@ -328,7 +400,7 @@ def account_value(key: str, value: str, currency: str, account: str) -> AccountV
 
 def portfolio_value(c: ContractSpec, q: float, mkt_price: float, mkt_value: float, avg_cost: float,
                     unrealized: float, realized: float, account: str) -> PortfolioValue:
-    return PortfolioValue(contract=contract(c, primary=True), position=size(q), marketPrice=float(mkt_price),
+    return PortfolioValue(contract=held(c, primary=True), position=size(q), marketPrice=float(mkt_price),
                           marketValue=float(mkt_value), averageCost=float(avg_cost),
                           unrealizedPNL=float(unrealized), realizedPNL=float(realized), accountName=account)
 
