@@ -20,7 +20,11 @@ binary ids and protobuf; 176: text); every client negotiates it, ib_async at mos
 token bucket raised out of the way (1e9/s) and the simulator's pacing off. Each run starts one
 fresh process per client (clients interleaved); every run is reported.
 
+``--switch-interval S`` sets ``sys.setswitchinterval(S)`` in every client process (the GIL
+experiment); ``--name`` names the results file (``<name>_<version>``).
+
     python scripts/bench_order_rtt.py [--server-version 226] [--orders 2000] [--warmup 100] [--runs 5]
+        [--clients pa,pa_wait,pa_core,ibapi,ib_async] [--switch-interval 0.005] [--name order_rtt]
 """
 
 from __future__ import annotations
