@@ -35,6 +35,7 @@ BAD_ORDERS = [
     (("AAPL", "SELL", 10, "TRAIL LIMIT"), {"trailing_amount": 1.0}, "limit_offset"),
     (("AAPL", "SELL", 10, "TRAIL LIMIT"), {"trailing_amount": 1.0, "limit_offset": -0.5}, "limit_offset"),
     (("AAPL", "SELL", 10, "TRAIL LIMIT"), {"trailing_amount": 1.0, "limit_offset": 0.001}, "limit_offset"),
+    (("AAPL", "SELL", 10, "TRAIL LIMIT"), {"trailing_amount": 1.0, "limit_offset": "0.5"}, "limit_offset"),
     (("AAPL", "BUY", 10, "LMT"), {"limit_price": 100.0, "trailing_amount": 1.0}, "trailing_amount"),
     (("AAPL", "BUY", 10, "LMT"), {"limit_price": 100.0, "tif": "GTD"}, "good_till"),
     (("AAPL", "BUY", 10, "LMT"), {"limit_price": 100.0, "good_till": "20000101-00:00:00"}, "good_till"),

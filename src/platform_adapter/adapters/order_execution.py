@@ -15,6 +15,7 @@ from loguru import logger
 from platform_adapter.adapters import order_groups, order_requests
 from platform_adapter.adapters import order_validation as v
 from platform_adapter.adapters.contracts import ContractResolver
+from platform_adapter.adapters.order_echo import ExtrasEcho
 from platform_adapter.adapters.order_encoding import PlaceOrderEncoder
 from platform_adapter.adapters.order_fills import FillBook
 from platform_adapter.adapters.order_models import (
@@ -69,6 +70,7 @@ class OrderExecutionAdapter(BaseAdapter):
         self.fills = FillBook()
         self.reconciler = OrderReconciler(self)
         self.previews = OrderPreviewer(self)
+        self.echo = ExtrasEcho(self)
         self._lock = threading.Lock()
         self._changed = threading.Condition()
         self._by_ref: dict[str, int] = {}

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ibapi.order import Order as IBOrder
 
-from platform_adapter.adapters.order_validation import parse_action, parse_order_type
+from platform_adapter.adapters.order_validation import parse_action, parse_order_type, tif_or
 from platform_adapter.core.fast_order_decode import new_ib_order
 from platform_adapter.errors import ValidationError
 from platform_adapter.models.contract import ContractSpec, SecType
@@ -26,6 +26,7 @@ from platform_adapter.models.order import (
     OrderState,
     OrderStatus,
     OrderType,
+    TimeInForce,
 )
 
 UNSET_DOUBLE_LIMIT = 1e300
@@ -173,8 +174,9 @@ def foreign_order(order_id: int, contract: Any, ib_order: Any, status: str) -> O
     extras = extras_from_ib(otype, ib_order)
     stop = None if otype in (OrderType.TRAIL, OrderType.TRAIL_LIMIT) else opt_float(ib_order.auxPrice) or None
     limit = None if otype is OrderType.TRAIL else opt_float(ib_order.lmtPrice) or None
-    req = OrderRequest(spec_from_contract(contract), action, qty, otype, limit, stop, account=ib_order.account,
-                       order_ref=ib_order.orderRef, extras=extras)
+    req = OrderRequest(spec_from_contract(contract), action, qty, otype, limit, stop,
+                       tif_or(ib_order.tif, TimeInForce.GTC), account=ib_order.account, order_ref=ib_order.orderRef,
+                       extras=extras)
     st = OrderStatus(order_id, parse_state(status), to_decimal(ib_order.filledQuantity), qty, 0.0, 0.0,
                      int(ib_order.permId))
     return Order(order_id, req, st, int(ib_order.permId), int(ib_order.clientId))
