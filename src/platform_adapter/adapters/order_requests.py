@@ -14,7 +14,7 @@ from platform_adapter.adapters import order_extras as x
 from platform_adapter.adapters import order_validation as v
 from platform_adapter.adapters.contracts import to_spec
 from platform_adapter.errors import ValidationError
-from platform_adapter.models.contract import ContractInfo
+from platform_adapter.models.contract import ContractInfo, SecType
 from platform_adapter.models.order import OrderExtras, OrderRequest
 
 if TYPE_CHECKING:
@@ -35,6 +35,9 @@ def prepare(adapter: OrderExecutionAdapter, symbol: Any, action: Any, quantity: 
     ``links`` are the parent and OCA group of a bracket's exits."""
     v.check_kwargs(kwargs, v.PLACE_KWARGS)
     spec = to_spec(symbol)
+    if spec.sec_type is SecType.CONTINUOUS_FUTURE:
+        raise ValidationError("symbol", spec.key, "a continuous future is for historical data only; trade a "
+                              "dated future (pa.contracts.front_month gives the next one)")
     act = v.parse_action(action)
     otype = v.parse_order_type(order_type)
     qty = v.check_order_quantity(quantity)

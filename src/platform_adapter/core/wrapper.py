@@ -134,6 +134,13 @@ class Wrapper(EWrapper):  # type: ignore[misc]
     def contractDetailsEnd(self, reqId: int) -> None:
         self.emit("contract_details_end", reqId)
 
+    def securityDefinitionOptionParameter(self, reqId: int, exchange: str, underlyingConId: int, tradingClass: str,
+                                          multiplier: str, expirations: Any, strikes: Any) -> None:
+        self.emit("option_chain", reqId, exchange, underlyingConId, tradingClass, multiplier, expirations, strikes)
+
+    def securityDefinitionOptionParameterEnd(self, reqId: int) -> None:
+        self.emit("option_chain_end", reqId)
+
     # --- market data ------------------------------------------------------------------------------
     def marketDataType(self, reqId: int, marketDataType: int) -> None:
         self.emit("market_data_type", reqId, marketDataType)
