@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from platform_adapter.adapters.order_extras import TRAILING
 from platform_adapter.adapters.order_models import extras_from_ib
-from platform_adapter.models.order import OrderExtras, TimeInForce, Trade
+from platform_adapter.models.order import OrderExtras, Trade
+
+_TRAILING_TEXT = frozenset(t.value for t in TRAILING)
 
 if TYPE_CHECKING:
     from platform_adapter.adapters.order_execution import OrderExecutionAdapter
@@ -38,16 +40,14 @@ class ExtrasEcho:
     def apply(self, order_id: int, ib_order: Any) -> None:
         """Update the cached request of our order ``order_id`` from IB's ibapi Order."""
         a = self.adapter
-        if ib_order.whatIf:
-            return
+        if ib_order.whatIf or (ib_order.orderType not in _TRAILING_TEXT and ib_order.tif != "GTD"):
+            return  # nothing to follow (most reports; decided before any lookup)
         oid = a.match(order_id, ib_order.clientId, ib_order.permId, ib_order.orderRef)
         if oid is None:
             return
 
         def fn(t: Trade) -> bool:
             req = t.request
-            if req.order_type not in TRAILING and req.tif is not TimeInForce.GTD:
-                return False
             extras = echoed_extras(req.extras, extras_from_ib(req.order_type, ib_order))
             if extras == req.extras:
                 return False
