@@ -17,7 +17,7 @@ setup(
     python_requires=">=3.11",
     package_dir={"": "src"},
     packages=find_packages("src"),
-    package_data={"platform_adapter": ["py.typed", "config/*.yaml"]},
+    package_data={"platform_adapter": ["py.typed", "config/*.yaml", "sim/data/*.yaml"]},
     include_package_data=True,
     install_requires=_requirements(),
     entry_points={

@@ -200,7 +200,7 @@ def _pa_settings(port: int, client_id: int, **extra: Any) -> Any:
 
 
 class PaCoreClient:
-    """Our transport + fast path + Wrapper events, without the adapters on top."""
+    """Our transport + fast path + the typed handler interfaces, without the adapters on top."""
 
     name = "pa_core"
 
@@ -214,6 +214,8 @@ class PaCoreClient:
         from loguru import logger  # noqa: PLC0415
 
         from platform_adapter.core.connection_manager import ConnectionManager  # noqa: PLC0415
+        from platform_adapter.core.handlers import Handlers, MarketDataHandler, OrderHandler  # noqa: PLC0415
+        from platform_adapter.core.lifecycle import Lifecycle  # noqa: PLC0415
         from platform_adapter.core.request_registry import RequestRegistry  # noqa: PLC0415
         from platform_adapter.core.wrapper import Wrapper  # noqa: PLC0415
         from platform_adapter.utils.rate_limiter import TokenBucket  # noqa: PLC0415
@@ -221,12 +223,26 @@ class PaCoreClient:
         logger.remove()
         settings = _pa_settings(port, client_id, **extra)
         self.wrapper = Wrapper()
-        self.wrapper.on("tick_size", self.counter.hit)
-        self.wrapper.on("tick_price", lambda r, t, p, _a: self.on_tick_price(r, t, p))
-        self.wrapper.on("order_status", lambda oid, status, *_: self.on_status(oid, status))
         self.bucket = TokenBucket(1e9, 1e9)  # rate limit raised out of the way (stated in the results)
         self.conn = ConnectionManager(settings.ib_connection, settings.monitoring, self.wrapper, RequestRegistry(),
                                       self.bucket)
+        client = self
+
+        class CoreMarketData(MarketDataHandler):
+            """One ``tick_size`` per burst message (a tickPrice's size, or a tickSize) is counted;
+            quote runs arrive as the single calls ibapi makes (the default ``quote_ticks``)."""
+
+            def tick_price(self, req_id: int, tick_type: int, price: float, _attrib: Any) -> None:
+                client.on_tick_price(req_id, tick_type, price)
+
+            def tick_size(self, *_: Any) -> None:
+                client.counter.hit()
+
+        class CoreOrders(OrderHandler):
+            def order_status(self, order_id: int, status: str, *_: Any) -> None:
+                client.on_status(order_id, status)
+
+        self.wrapper.bind(Handlers(market_data=CoreMarketData(), orders=CoreOrders(), lifecycle=Lifecycle(self.conn)))
         if not self.conn.connect():
             raise RuntimeError(self.conn.last_error)
         self.next_id = self.conn.next_valid_id or 1

@@ -42,8 +42,6 @@ def worker(port: int, client_id: int, lines: int, seconds: float) -> None:
     conn = pa.connection.client
     for i in range(lines - len(SYMBOLS)):
         conn.reqMktData(900_000 + i, stock(SYMBOLS[i % len(SYMBOLS)]), "", False, False, [])
-    ticks = [0]
-    pa.wrapper.on("tick_price", lambda *_: ticks.__setitem__(0, ticks[0] + 1))
     samples: list[tuple[float, int]] = []
     start = time.monotonic()
     pause = threading.Event()
@@ -52,7 +50,8 @@ def worker(port: int, client_id: int, lines: int, seconds: float) -> None:
         pause.wait(1.0)
     after = [rss for t, rss in samples if t >= WARMUP_S]
     first, last, low, high = after[0], after[-1], min(after), max(after)
-    emit({"lines": lines, "seconds": seconds, "ticks": ticks[0], "rss_first_mb": first / 2**20,
+    emit({"lines": lines, "seconds": seconds, "tick_values": pa.metrics_registry.count("md_ticks"),
+          "rss_first_mb": first / 2**20,
           "rss_last_mb": last / 2**20, "rss_max_mb": high / 2**20, "growth_pct": (last - first) / first * 100,
           "range_pct": (high - low) / low * 100, "samples": samples,
           "event_stats": pa.events.stats(), "md_stats": pa.market_data.stats()})

@@ -28,21 +28,13 @@ from platform_adapter.adapters.order_encoding import PlaceOrderEncoder
 from platform_adapter.adapters.order_models import build_ib_order
 from platform_adapter.core.fast_decode import build_frame_fast_path
 from platform_adapter.core.transport import Dispatcher
+from platform_adapter.core.wrapper import Wrapper
 from platform_adapter.models.contract import ContractSpec
 from platform_adapter.models.order import OrderAction, OrderRequest, OrderType, TimeInForce
 from platform_adapter.sim import messages
 from platform_adapter.sim.contracts import UNIVERSE
 from platform_adapter.sim.orders import SimOrder
 from platform_adapter.sim.protocol import payload
-
-
-class Sink(EWrapper):  # type: ignore[misc]
-    """Takes the hot callbacks and does nothing (ibapi's ...ProtoBuf callbacks stay EWrapper's)."""
-
-    def tickPrice(self, *_: Any) -> None: ...  # noqa: N802
-    def tickSize(self, *_: Any) -> None: ...  # noqa: N802
-    def orderStatus(self, *_: Any) -> None: ...  # noqa: N802
-    def openOrder(self, *_: Any) -> None: ...  # noqa: N802
 
 
 class Capture(EClient):  # type: ignore[misc]
@@ -73,10 +65,11 @@ def ibapi_text(decoder: Decoder, frame: bytes) -> None:
 
 
 def main() -> None:
-    w = Sink()
+    w = Wrapper()  # the handler interfaces' null handlers: the costs are the decoders' and the Wrapper's
     d200, d226 = Decoder(w, 200), Decoder(w, 226)
-    fast200, fast226 = build_frame_fast_path(w, 200), build_frame_fast_path(w, 226)
-    assert fast200 is not None and fast226 is not None
+    path200, path226 = build_frame_fast_path(w, 200), build_frame_fast_path(w, 226)
+    assert path200 is not None and path226 is not None
+    fast200, fast226 = path200.decode, path226.decode
     order = SimOrder(7, 3, 1351823000, UNIVERSE[0].con_id, "BUY", 100, "LMT", 189.5, account="DU1",
                      order_ref="pa-1", status="Submitted")
     text = {
@@ -135,7 +128,7 @@ def main() -> None:
                     d.processProtoBuf(frame[4:], int.from_bytes(frame[:4], "big") - 200)
                 else:
                     ibapi_text(d, frame)
-            dispatcher = Dispatcher(handle, fast)
+            dispatcher = Dispatcher(handle, fast.decode if fast else None, fast.flush if fast else None)
             seconds = min(timeit.repeat(lambda disp=dispatcher, b=batch: disp.process(b), number=1, repeat=3))
             print(f"burst of {len(batch)} ticks, {label}, {fast_label}: {len(batch) / seconds / 1000:6.0f}k msg/s")
 

@@ -26,6 +26,8 @@ from loguru import logger
 
 from platform_adapter.config.settings import IBConnectionConfig, MonitoringConfig
 from platform_adapter.core.connection_manager import ConnectionManager
+from platform_adapter.core.handlers import Handlers
+from platform_adapter.core.lifecycle import Lifecycle
 from platform_adapter.core.request_registry import RequestRegistry
 from platform_adapter.core.wrapper import Wrapper
 from platform_adapter.utils.rate_limiter import TokenBucket
@@ -98,7 +100,9 @@ def check_gateway(v: dict[str, str], timeout: float) -> tuple[int | None, tuple[
     """TCP connect and TWS API handshake; returns (server version, managed accounts)."""
     config = IBConnectionConfig(host=v["IB_HOST"], port=int(v["IB_PORT"]), client_id=int(v["IB_CLIENT_ID"]),
                                 timeout=timeout, auto_reconnect=False)
-    manager = ConnectionManager(config, MonitoringConfig(), Wrapper(), RequestRegistry(), TokenBucket(40, 10))
+    wrapper = Wrapper()
+    manager = ConnectionManager(config, MonitoringConfig(), wrapper, RequestRegistry(), TokenBucket(40, 10))
+    wrapper.bind(Handlers(lifecycle=Lifecycle(manager)))
     if not manager.connect():
         raise SetupError(f"the gateway at {v['IB_HOST']}:{v['IB_PORT']} did not answer: {manager.last_error}")
     try:

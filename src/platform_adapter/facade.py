@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+from collections.abc import Callable
 from typing import Any
 
 from loguru import logger
@@ -16,12 +17,15 @@ from platform_adapter.config.settings import Settings, load_settings
 from platform_adapter.core.base_adapter import AdapterContext
 from platform_adapter.core.connection_manager import ConnectionManager
 from platform_adapter.core.events import EventDispatcher
+from platform_adapter.core.handlers import Handlers
+from platform_adapter.core.lifecycle import Lifecycle
 from platform_adapter.core.metrics import Metrics, spec_metrics
 from platform_adapter.core.metrics_exporter import MetricsExporter
 from platform_adapter.core.request_registry import RequestRegistry
 from platform_adapter.core.state_manager import StateManager
 from platform_adapter.core.wrapper import Wrapper
-from platform_adapter.errors import NotConnected, PlatformAdapterError
+from platform_adapter.errors import NotConnected
+from platform_adapter.models.connection import ConnectionEvent, ConnectionState
 from platform_adapter.utils.logger import setup_logging
 from platform_adapter.utils.rate_limiter import HistoricalPacer, TokenBucket
 
@@ -66,28 +70,26 @@ class PlatformAdapter:
         self.market_data = MarketDataAdapter(self.ctx)
         self.orders = OrderExecutionAdapter(self.ctx)
         self.account = AccountManager(self.ctx)
+        self.lifecycle = Lifecycle(self.connection, self.events, market_data=self.market_data, orders=self.orders,
+                                   account=self.account)
+        self.wrapper.bind(Handlers(market_data=self.market_data.handler, orders=self.orders.handler,
+                                   account=self.account.handler, lifecycle=self.lifecycle, requests=self.registry))
         self.exporter: MetricsExporter | None = None
         logger.info("Components initialised")
 
     def connect(self, host: str | None = None, port: int | None = None, client_id: int | None = None) -> bool:
-        """Connect, wait for ``nextValidId``, subscribe to account updates, load positions."""
+        """Connect, wait for ``nextValidId``, then run the start-up steps (``core/lifecycle.py``:
+        order ids, market data, order reconciliation, account updates and positions). The link is
+        usable even when a start-up step failed (e.g. a timed-out reconciliation): that is logged,
+        not raised, and runs again after the next reconnect. Already connected (or a reconnect under
+        way, which this waits for): True, and nothing is started twice."""
         self.events.start()
         self.start_metrics()
+        opens = not self.connection.is_connected() and self.connection.state is not ConnectionState.RECONNECTING
         if not self.connection.connect(host, port, client_id):
             return False
-        failed = []
-        for adapter in (self.orders, self.account, self.market_data):
-            try:
-                adapter.start()
-            except PlatformAdapterError as exc:
-                # The link is up and usable; a start-up step that failed (e.g. a timed-out
-                # reconciliation) is logged, not raised, and runs again after the next reconnect.
-                failed.append(type(adapter).__name__)
-                logger.error("start-up step of {} failed: {}", type(adapter).__name__, exc)
-        if failed:
-            logger.warning("Connected with incomplete start-up ({})", ", ".join(failed))
-        else:
-            logger.info("Ready for operations")
+        if opens:  # already connected, or reconnected meanwhile: the lines and subscriptions stand
+            self.lifecycle.connected()
         if self.settings.ib_connection.gc_freeze:
             gc.collect()
             gc.freeze()  # start-up objects leave the collector's generations (ib_connection.gc_freeze)
@@ -125,6 +127,11 @@ class PlatformAdapter:
 
     def is_connected(self) -> bool:
         return self.connection.is_connected()
+
+    def on_connection_event(self, callback: Callable[[ConnectionEvent], Any]) -> None:
+        """Call ``callback(ConnectionEvent)`` on the event thread after the library has reacted to
+        each connection event (connected, disconnected, reconnected, IB link lost/restored)."""
+        self.lifecycle.on_connection_event(callback)
 
     def metrics(self) -> dict[str, Any]:
         """Every spec 9.3 metric as a flat dict (see ``core.metrics.spec_metrics``)."""

@@ -12,6 +12,7 @@ from ibapi.server_versions import MAX_CLIENT_VER
 
 from platform_adapter import ConnectionState, NotConnected, PlatformAdapter
 from platform_adapter.errors import ContractNotFound
+from platform_adapter.models.connection import ConnectionEventKind as Kind
 from tests.conftest import LOOPBACK, Recorder, wait_for
 
 
@@ -121,11 +122,10 @@ def test_unknown_symbol_maps_to_contract_not_found(pa: PlatformAdapter) -> None:
 
 def test_link_drop_reconnects_and_fails_pending(pa: PlatformAdapter, gateway) -> None:
     events = Recorder()
-    pa.wrapper.on("reconnected", events)
-    pa.wrapper.on("disconnected", lambda reason: events("disconnected", reason))
+    pa.on_connection_event(events)
     gateway.drop_all_connections()
     events.wait(2, timeout=10)
-    assert events.calls[0][0] == "disconnected"
+    assert [e.kind for (e,) in events.calls[:2]] == [Kind.DISCONNECTED, Kind.RECONNECTED]
     wait_for(pa.is_connected, 10)
     status = pa.connection.get_connection_status()
     assert status.reconnect_count == 1
@@ -178,23 +178,24 @@ def test_stalled_gateway_detected_by_health_check(make_adapter, gateway) -> None
     pa = make_adapter(**{"monitoring.health_check_interval_seconds": 0.2,
                          "monitoring.health_check_timeout_seconds": 0.3})
     events = Recorder()
-    pa.wrapper.on("disconnected", events)
+    pa.on_connection_event(events)
     gateway.stall(1.0)
-    (reason,) = events.wait(1, timeout=10)[0]
-    assert "health check" in reason
+    (event,) = events.wait(1, timeout=10)[0]
+    assert event.kind is Kind.DISCONNECTED and "health check" in event.detail
     wait_for(pa.is_connected, 15)
 
 
 def test_ib_link_codes_are_reported(pa: PlatformAdapter, gateway) -> None:
     states = Recorder()
-    pa.wrapper.on("ib_link", states)
+    pa.on_connection_event(states)
     gateway.send_system_code(1100)
     states.wait(1)
     assert pa.connection.get_connection_status().ib_link_ok is False
     gateway.send_system_code(1102)
     gateway.send_system_code(1101)
     states.wait(3)
-    assert [c[0] for c in states.calls] == ["lost", "restored_data_kept", "restored_data_lost"]
+    assert [e.kind for (e,) in states.calls] == [Kind.IB_LINK_LOST, Kind.IB_LINK_RESTORED_DATA_KEPT,
+                                                 Kind.IB_LINK_RESTORED_DATA_LOST]
     assert pa.connection.get_connection_status().ib_link_ok is True
     for code in (2103, 2104, 2107, 100, 502):
         gateway.send_system_code(code)
@@ -204,10 +205,11 @@ def test_ib_link_codes_are_reported(pa: PlatformAdapter, gateway) -> None:
 
 def test_socket_port_reset_reconnects(pa: PlatformAdapter, gateway) -> None:
     events = Recorder()
-    pa.wrapper.on("reconnected", events)
-    pa.wrapper.emit("error", -1, 1300, f"TWS socket port has been reset and this connection is being dropped. "
-                                       f"Please reconnect on the new port - {gateway.port}", "")
-    events.wait(1, timeout=10)
+    pa.on_connection_event(events)
+    pa.wrapper.error(-1, 0, 1300, f"TWS socket port has been reset and this connection is being dropped. "
+                                  f"Please reconnect on the new port - {gateway.port}", "")
+    events.wait(2, timeout=10)
+    assert [e.kind for (e,) in events.calls] == [Kind.DISCONNECTED, Kind.RECONNECTED]
     assert pa.is_connected() and pa.connection.port == gateway.port
 
 

@@ -114,15 +114,15 @@ def test_request_errors_map_to_typed_exceptions(pa: PlatformAdapter) -> None:
     ]
     for code, text, kind in cases:
         pending = pa.registry.start("probe")
-        pa.wrapper.emit("error", pending.req_id, code, text, "")
+        pa.wrapper.error(pending.req_id, 0, code, text, "")
         with pytest.raises(kind):
             pending.wait(1)
     pending = pa.registry.start("history")
-    pa.wrapper.emit("error", pending.req_id, 162, "Historical Market Data Service error message:HMDS query returned "
-                                                  "no data: AAPL@SMART Trades", "")
+    pa.wrapper.error(pending.req_id, 0, 162, "Historical Market Data Service error message:HMDS query returned "
+                                             "no data: AAPL@SMART Trades", "")
     assert pending.wait(1) == []
     pending = pa.registry.start("probe")
-    pa.wrapper.emit("error", pending.req_id, 2104, "Market data farm connection is OK:usfarm", "")
+    pa.wrapper.error(pending.req_id, 0, 2104, "Market data farm connection is OK:usfarm", "")
     assert pa.registry.get(pending.req_id) is pending  # a notice completes nothing
 
 
@@ -239,33 +239,37 @@ def test_health_checks_pause_while_reconnecting(make_adapter, gateway) -> None:
     wait_for(lambda: pa.connection.last_heartbeat != before, 5)
 
 
-def test_link_lost_again_while_restoring_state_reconnects_again(make_adapter, gateway) -> None:
+def test_link_lost_again_while_restoring_state_reconnects_again(make_adapter, gateway, monkeypatch) -> None:
     pa = make_adapter()
     drops = []
+    restore = pa.market_data.restore
 
-    def drop_during_restore() -> None:
+    def drop_during_restore() -> None:  # the reconnect's market data step
         if not drops:
             drops.append(1)
             gateway.drop_all_connections()
             wait_for(lambda: not pa.connection.client.isConnected(), 5)
+        restore()
 
-    pa.wrapper.on("reconnected", drop_during_restore)
+    monkeypatch.setattr(pa.market_data, "restore", drop_during_restore)
     gateway.drop_all_connections()
     wait_for(lambda: pa.connection.reconnect_count >= 2 and pa.is_connected(), 15)
     assert drops == [1]
     assert pa.connection.check_health(5)
 
 
-def test_manual_reconnect_during_an_automatic_one_makes_one_connection(make_adapter, gateway) -> None:
+def test_manual_reconnect_during_an_automatic_one_makes_one_connection(make_adapter, gateway, monkeypatch) -> None:
     pa = make_adapter()
     in_handler, release = threading.Event(), threading.Event()
+    restore = pa.account.restore
 
-    def slow_restore() -> None:
+    def slow_restore() -> None:  # the reconnect's account step
         if not in_handler.is_set():
             in_handler.set()
             release.wait(10)
+        restore()
 
-    pa.wrapper.on("reconnected", slow_restore)
+    monkeypatch.setattr(pa.account, "restore", slow_restore)
     gateway.drop_all_connections()
     assert in_handler.wait(10)  # the automatic loop is restoring state
     result: list[bool] = []

@@ -84,9 +84,9 @@ def test_reconnect_replays_lines_when_decoding_on_the_reader(make_adapter: Calla
     pa.market_data.subscribe_quotes("MSFT", got)
     wait_for(lambda: got.calls)
     events = Recorder()
-    pa.wrapper.on("reconnected", events)
+    pa.on_connection_event(events)
     gateway.drop_all_connections()
-    events.wait(1, timeout=10)
+    events.wait(2, timeout=10)  # disconnected, reconnected
     wait_for(pa.is_connected, 10)
     seen = len(got.calls)
     wait_for(lambda: len(got.calls) > seen)  # the line was replayed on the new connection

@@ -77,11 +77,13 @@ def logged() -> Iterator[list[str]]:
 
 @pytest.mark.parametrize("on_reader", [False, True])  # decoded on the dispatcher (or inline), or on the reader
 def test_protobuf_gateway_fast_path_and_an_absurd_length(make_adapter: Any, gw: ProtobufGateway,
-                                                         logged: list[str], on_reader: bool) -> None:
+                                                         logged: list[str], on_reader: bool,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     pa = make_adapter(connect=False, **{"ib_connection.reconnect_max_attempts": 1,
                                         "ib_connection.decode_on_reader": on_reader})
     statuses = Recorder()
-    pa.wrapper.on("order_status", statuses)
+    orders = pa.orders.handler
+    monkeypatch.setattr(orders, "order_status", lambda *args: statuses(*args))  # bound before connecting
     assert pa.connection.connect(port=gw.port), pa.connection.last_error
     assert pa.connection.server_version == MAX_CLIENT_VER and pa.connection.accounts == ("DU7654321",)
     assert pa.connection.next_valid_id == 500

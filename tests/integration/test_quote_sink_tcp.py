@@ -1,6 +1,6 @@
-"""The quote sink over real TCP: a simulator burst streamed into two adapters, one with the sink
-taking the ticks and one with it standing aside, ends in the same quote, and the user callback's
-last (conflated) delivery carries it."""
+"""The quote sink over real TCP: a simulator burst streamed into two adapters, one decoding with the
+fast path (quote runs into the sink) and one with ibapi's decoder only (tick by tick through the
+Wrapper), ends in the same quote, and the user callback's last (conflated) delivery carries it."""
 
 from __future__ import annotations
 
@@ -25,10 +25,13 @@ def quiet_gateway() -> Iterator[Any]:
         yield gw
 
 
-def _adapter(tmp_path: Path, port: int, client_id: int) -> PlatformAdapter:
+def _adapter(tmp_path: Path, port: int, client_id: int, fast: bool) -> PlatformAdapter:
     pa = PlatformAdapter(settings=adapter_settings(tmp_path / str(client_id), port, client_id),
                          configure_logging=False)
+    pa.connection.use_fast_path = fast
     assert pa.connect(), pa.connection.last_error
+    dispatcher = pa.connection._dispatcher
+    assert dispatcher is not None and (dispatcher.fast is not None) == fast
     return pa
 
 
@@ -49,19 +52,18 @@ def _burst(gateway: Any, pa: PlatformAdapter, got: Recorder) -> Any:
 
 
 def test_burst_through_the_sink_ends_in_the_wrapper_paths_quote(tmp_path: Path, quiet_gateway: Any) -> None:
-    with_sink = _adapter(tmp_path, quiet_gateway.port, 31)
-    without = _adapter(tmp_path, quiet_gateway.port, 32)
+    with_sink = _adapter(tmp_path, quiet_gateway.port, 31, fast=True)
+    without = _adapter(tmp_path, quiet_gateway.port, 32, fast=False)
     try:
-        without.wrapper.on("tick_size", lambda *_: None)
-        assert with_sink.wrapper.quote_sink is not None and without.wrapper.quote_sink is None
         fast_got, slow_got = Recorder(), Recorder()
         fast = _burst(quiet_gateway, with_sink, fast_got)
         slow = _burst(quiet_gateway, without, slow_got)
         keys = ("bid", "ask", "last", "bid_size", "ask_size", "last_size", "volume", "high", "low", "close")
         assert [getattr(fast, k) for k in keys] == [getattr(slow, k) for k in keys]
         assert fast.updates == slow.updates and not fast.stale
-        sink = with_sink.market_data.sink
-        assert sink is not None and sink.segments >= BURST // 256
+        sink, unused = with_sink.market_data.handler.sink, without.market_data.handler.sink
+        assert sink is not None and sink.runs >= BURST // 256
+        assert unused is not None and unused.runs == 0
         assert len(fast_got.calls) < BURST  # conflated: fewer deliveries than ticks
     finally:
         with_sink.disconnect()

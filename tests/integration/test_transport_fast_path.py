@@ -1,6 +1,6 @@
 """The reader + fast path over real TCP: a burst, and an order's life, decoded by the fast path give
-exactly the events that ibapi's Decoder gives for the same bytes (two connections to one quiet
-simulator)."""
+exactly the handler calls that ibapi's Decoder gives through the Wrapper for the same bytes (two
+connections to one quiet simulator)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from ibapi.server_versions import MAX_CLIENT_VER, MIN_SERVER_VER_PROTOBUF
 
 from platform_adapter.config.settings import load_settings
 from platform_adapter.core.connection_manager import ConnectionManager
+from platform_adapter.core.handlers import Handlers, MarketDataHandler, OrderHandler
+from platform_adapter.core.lifecycle import Lifecycle
 from platform_adapter.core.request_registry import RequestRegistry
 from platform_adapter.core.wrapper import Wrapper
 from platform_adapter.utils.rate_limiter import TokenBucket
@@ -54,8 +56,53 @@ def _stock(symbol: str) -> Contract:
     return contract
 
 
+class MarketData(MarketDataHandler):
+    """Records every market-data call in order (quote runs arrive as their single calls)."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[Any, ...]] = []
+
+
+def _recorder(name: str) -> Callable[..., None]:
+    def record(self: MarketData, *args: Any) -> None:
+        self.events.append((name, *(_norm(a) for a in args)))
+    return record
+
+
+for _name in EVENTS:
+    setattr(MarketData, _name, _recorder(_name))
+
+
+class Orders(OrderHandler):
+    """Records openOrder and orderStatus, the per-connection ids left out."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[Any, ...]] = []
+
+    def open_order(self, order_id: int, contract: Any, order: Any, order_state: Any) -> None:
+        self.events.append(("open_order", _norm(contract), _norm(_without_ids(order)), _norm(order_state)))
+
+    def order_status(self, order_id: int, status: str, filled: Decimal, remaining: Decimal, avg_fill_price: float,
+                     perm_id: int, parent_id: int, last_fill_price: float, client_id: int, why_held: str,
+                     mkt_cap_price: float) -> None:
+        self.events.append(("order_status", status, repr(filled), repr(remaining), avg_fill_price, parent_id,
+                            last_fill_price, why_held, mkt_cap_price))
+
+
+class Clock(Lifecycle):
+    """The connection's lifecycle handler; also signals each currentTime."""
+
+    def __init__(self, connection: ConnectionManager) -> None:
+        super().__init__(connection)
+        self.sync = threading.Event()
+
+    def current_time(self, seconds: float) -> None:
+        super().current_time(seconds)
+        self.sync.set()
+
+
 class Session:
-    """One connection (ConnectionManager + Wrapper) that records every market-data event in order."""
+    """One connection (ConnectionManager + Wrapper) that records every market-data call in order."""
 
     def __init__(self, port: int, client_id: int, fast: bool) -> None:
         settings = load_settings(None, env_file=os.devnull, use_environ=False,
@@ -65,11 +112,10 @@ class Session:
         self.conn = ConnectionManager(settings.ib_connection, settings.monitoring, self.wrapper,
                                       RequestRegistry(), TokenBucket(1000.0, 1000.0))
         self.conn.use_fast_path = fast
-        self.events: list[tuple[Any, ...]] = []
-        self.sync = threading.Event()
-        for name in EVENTS:
-            self.wrapper.on(name, self._recorder(name))
-        self.wrapper.on("current_time", lambda *_: self.sync.set())
+        self.market_data, self.orders, self.clock = MarketData(), Orders(), Clock(self.conn)
+        self.events = self.market_data.events
+        self.sync = self.clock.sync
+        self.wrapper.bind(Handlers(market_data=self.market_data, orders=self.orders, lifecycle=self.clock))
         assert self.conn.connect(), self.conn.last_error
         dispatcher = self.conn._dispatcher
         assert dispatcher is not None and (dispatcher.fast is not None) == fast
@@ -79,9 +125,6 @@ class Session:
         """Frames the fast path decoded."""
         dispatcher = self.conn._dispatcher
         return dispatcher.fast_messages if dispatcher is not None else 0
-
-    def _recorder(self, name: str) -> Callable[..., None]:
-        return lambda *args: self.events.append((name, *(_norm(a) for a in args)))
 
     def drain(self) -> None:
         """Everything sent before now has been dispatched once ``currentTime`` comes back."""
@@ -151,12 +194,7 @@ def test_fast_order_messages_match_ibapi_decoder(quiet_gateway: Any) -> None:
         sessions.append(Session(quiet_gateway.port, 32, fast=False))
         streams = []
         for s in sessions:
-            orders: list[tuple[Any, ...]] = []
-            s.wrapper.on("open_order", lambda oid, c, o, st, out=orders: out.append(
-                ("open_order", _norm(c), _norm(_without_ids(o)), _norm(st))))
-            s.wrapper.on("order_status", lambda oid, status, filled, remaining, avg, perm, parent, last, cid, why,
-                         cap, out=orders: out.append(("order_status", status, repr(filled), repr(remaining),
-                                                      avg, parent, last, why, cap)))
+            orders = s.orders.events
             before = s.taken
             client, base = s.conn.client, 100 + s.conn.client_id * 10
             limit = Order()

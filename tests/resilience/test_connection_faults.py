@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from platform_adapter import ConnectionState, NotConnected, OrderState
+from platform_adapter.models.connection import ConnectionEventKind as Kind
 from tests.conftest import Recorder, wait_for
 from tests.resilience.conftest import received, wait_disconnected, wait_reconnected
 
@@ -109,7 +110,7 @@ def test_stalled_gateway_is_detected_by_the_health_check(sim_factory: Any, adapt
     quotes, reasons = Recorder(), Recorder()
     pa.market_data.subscribe_quotes("AAPL", quotes)
     quotes.wait(1, timeout=5)
-    pa.wrapper.on("disconnected", reasons)
+    pa.on_connection_event(lambda event: event.kind is Kind.DISCONNECTED and reasons(event.detail))
 
     gw.stall(2.0)
     stalled_at = time.monotonic()

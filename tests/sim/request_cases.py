@@ -4,11 +4,12 @@ as. Every value differs from ibapi's default where the server version lets ibapi
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
 from ibapi.client import EClient
+from ibapi.common import WshEventData
 from ibapi.contract import ComboLeg, Contract, DeltaNeutralContract
 from ibapi.execution import ExecutionFilter
 from ibapi.message import OUT
@@ -22,15 +23,29 @@ from ibapi.order_condition import (
     TimeCondition,
     VolumeCondition,
 )
+from ibapi.protobuf.ConfigRequest_pb2 import ConfigRequest
+from ibapi.protobuf.UpdateConfigRequest_pb2 import UpdateConfigRequest
+from ibapi.scanner import ScannerSubscription
 from ibapi.server_versions import (
     MIN_SERVER_VER_BOND_ISSUERID,
+    MIN_SERVER_VER_CANCEL_CONTRACT_DATA,
     MIN_SERVER_VER_CME_TAGGING_FIELDS,
+    MIN_SERVER_VER_CONFIG,
     MIN_SERVER_VER_CURRENT_TIME_IN_MILLIS,
+    MIN_SERVER_VER_CUSTOMER_ACCOUNT,
     MIN_SERVER_VER_MANUAL_ORDER_TIME,
+    MIN_SERVER_VER_MANUAL_ORDER_TIME_EXERCISE_OPTIONS,
     MIN_SERVER_VER_PARAMETRIZED_DAYS_OF_EXECUTIONS,
+    MIN_SERVER_VER_PROFESSIONAL_CUSTOMER,
+    MIN_SERVER_VER_UPDATE_CONFIG,
+    MIN_SERVER_VER_USER_INFO,
+    MIN_SERVER_VER_WSH_EVENT_DATA_FILTERS,
+    MIN_SERVER_VER_WSH_EVENT_DATA_FILTERS_DATE,
+    MIN_SERVER_VER_WSHE_CALENDAR,
 )
 from ibapi.tag_value import TagValue
 
+from platform_adapter.sim import info_requests as iq
 from platform_adapter.sim import requests as rq
 from platform_adapter.sim.contracts import ContractQuery
 
@@ -157,6 +172,61 @@ def contract_details(sv: int) -> Contract:
     return contract(includeExpired=True, secIdType="ISIN", secId="US0378331005", **extra)
 
 
+def scanner_subscription() -> ScannerSubscription:
+    s = ScannerSubscription()
+    s.numberOfRows, s.instrument, s.locationCode, s.scanCode = 10, "STK", "STK.US.MAJOR", "TOP_PERC_GAIN"
+    s.abovePrice, s.belowPrice, s.aboveVolume = 5.0, 500.5, 100000
+    s.marketCapAbove, s.marketCapBelow, s.stockTypeFilter = 1e8, 1e13, "CORP"
+    s.moodyRatingAbove, s.couponRateAbove, s.averageOptionVolumeAbove = "A", 1.5, 10
+    return s
+
+
+SCANNER = iq.ReqScannerSubscription(20, 10, "STK", "STK.US.MAJOR", "TOP_PERC_GAIN", 5.0, 500.5, 100000, 1e8, 1e13,
+                                    "CORP", (("avgVolumeAbove", "1000"), ("priceAbove", "5")))
+
+
+def wsh_event_data(sv: int) -> WshEventData:
+    w = WshEventData()
+    w.conId = 8314
+    if sv >= MIN_SERVER_VER_WSH_EVENT_DATA_FILTERS:
+        w.filter, w.fillWatchlist, w.fillPortfolio, w.fillCompetitors = '{"country": "All"}', True, True, True
+    if sv >= MIN_SERVER_VER_WSH_EVENT_DATA_FILTERS_DATE:
+        w.startDate, w.endDate, w.totalLimit = "20261201", "20261231", 5
+    return w
+
+
+def expected_wsh_event_data(sv: int) -> iq.ReqWshEventData:
+    req = iq.ReqWshEventData(21, 8314)
+    if sv >= MIN_SERVER_VER_WSH_EVENT_DATA_FILTERS:
+        req = iq.ReqWshEventData(21, 8314, '{"country": "All"}', True, True, True)
+    if sv >= MIN_SERVER_VER_WSH_EVENT_DATA_FILTERS_DATE:
+        req = iq.ReqWshEventData(21, 8314, '{"country": "All"}', True, True, True, "20261201", "20261231", 5)
+    return req
+
+
+def exercise(ib: EClient, sv: int) -> None:
+    manual = "20261201 10:00:00" if sv >= MIN_SERVER_VER_MANUAL_ORDER_TIME_EXERCISE_OPTIONS else ""
+    customer = "CUST" if sv >= MIN_SERVER_VER_CUSTOMER_ACCOUNT else ""
+    professional = sv >= MIN_SERVER_VER_PROFESSIONAL_CUSTOMER
+    ib.exerciseOptions(22, contract(primaryExchange=""), 1, 3, "DU1", 1, manual, customer, professional)
+
+
+def expected_exercise(sv: int) -> iq.ExerciseOptions:
+    return iq.ExerciseOptions(
+        22, replace(QUERY, primary_exchange=""), 1, 3, "DU1", True,
+        "20261201 10:00:00" if sv >= MIN_SERVER_VER_MANUAL_ORDER_TIME_EXERCISE_OPTIONS else "",
+        "CUST" if sv >= MIN_SERVER_VER_CUSTOMER_ACCOUNT else "", sv >= MIN_SERVER_VER_PROFESSIONAL_CUSTOMER)
+
+
+def verified(call: Callable[[EClient], Any]) -> Callable[[EClient, int], Any]:
+    """ibapi sends the verification requests in text only once the client says it will
+    authenticate (``extraAuth``, which nothing in ibapi sets)."""
+    def send(ib: EClient, sv: int) -> Any:
+        ib.extraAuth = True
+        return call(ib)
+    return send
+
+
 @dataclass(frozen=True)
 class Case:
     """A request family: ibapi's call at a server version and the typed request expected."""
@@ -166,6 +236,7 @@ class Case:
     send: Callable[[EClient, int], Any]
     expect: Callable[[int], rq.Request]
     since: int = 0  # the first server version at which ibapi sends it
+    proto_only: bool = False  # ibapi has no text form for it
 
 
 CASES = (
@@ -262,4 +333,113 @@ CASES = (
          lambda sv: rq.ReqPnLSingle(17, "DU1", "model", 265598)),
     Case("cancelPnLSingle", OUT.CANCEL_PNL_SINGLE, lambda ib, sv: ib.cancelPnLSingle(17),
          lambda sv: rq.CancelPnLSingle(17)),
+    # market depth and reference data
+    Case("reqMktDepth", OUT.REQ_MKT_DEPTH, lambda ib, sv: ib.reqMktDepth(30, contract(), 7, True, []),
+         lambda sv: iq.ReqMktDepth(30, QUERY, 7, True)),
+    Case("cancelMktDepth", OUT.CANCEL_MKT_DEPTH, lambda ib, sv: ib.cancelMktDepth(30, True),
+         lambda sv: iq.CancelMktDepth(30, True)),
+    Case("reqMktDepthExchanges", OUT.REQ_MKT_DEPTH_EXCHANGES, lambda ib, sv: ib.reqMktDepthExchanges(),
+         lambda sv: iq.ReqMktDepthExchanges()),
+    Case("reqSmartComponents", OUT.REQ_SMART_COMPONENTS, lambda ib, sv: ib.reqSmartComponents(31, "9c0001"),
+         lambda sv: iq.ReqSmartComponents(31, "9c0001")),
+    Case("reqMarketRule", OUT.REQ_MARKET_RULE, lambda ib, sv: ib.reqMarketRule(26),
+         lambda sv: iq.ReqMarketRule(26)),
+    Case("reqMatchingSymbols", OUT.REQ_MATCHING_SYMBOLS, lambda ib, sv: ib.reqMatchingSymbols(32, "IB"),
+         lambda sv: iq.ReqMatchingSymbols(32, "IB")),
+    Case("reqSecDefOptParams", OUT.REQ_SEC_DEF_OPT_PARAMS,
+         lambda ib, sv: ib.reqSecDefOptParams(33, "IBM", "", "STK", 8314),
+         lambda sv: iq.ReqSecDefOptParams(33, "IBM", "", "STK", 8314)),
+    Case("reqFamilyCodes", OUT.REQ_FAMILY_CODES, lambda ib, sv: ib.reqFamilyCodes(), lambda sv: iq.ReqFamilyCodes()),
+    Case("reqSoftDollarTiers", OUT.REQ_SOFT_DOLLAR_TIERS, lambda ib, sv: ib.reqSoftDollarTiers(34),
+         lambda sv: iq.ReqSoftDollarTiers(34)),
+    Case("reqUserInfo", OUT.REQ_USER_INFO, lambda ib, sv: ib.reqUserInfo(35), lambda sv: iq.ReqUserInfo(35),
+         since=MIN_SERVER_VER_USER_INFO),
+    # historical: head timestamps, histograms, ticks
+    Case("cancelHeadTimeStamp", OUT.CANCEL_HEAD_TIMESTAMP, lambda ib, sv: ib.cancelHeadTimeStamp(15),
+         lambda sv: iq.CancelHeadTimeStamp(15)),
+    Case("reqHistogramData", OUT.REQ_HISTOGRAM_DATA,
+         lambda ib, sv: ib.reqHistogramData(36, contract(includeExpired=True), True, "3 days"),
+         lambda sv: iq.ReqHistogramData(36, QUERY, True, "3 days", True)),
+    Case("cancelHistogramData", OUT.CANCEL_HISTOGRAM_DATA, lambda ib, sv: ib.cancelHistogramData(36),
+         lambda sv: iq.CancelHistogramData(36)),
+    Case("reqHistoricalTicks", OUT.REQ_HISTORICAL_TICKS,
+         lambda ib, sv: ib.reqHistoricalTicks(37, contract(includeExpired=True), "20261201 09:30:00 US/Eastern", "",
+                                              100, "BID_ASK", 1, True, [TagValue("x", "y")]),
+         lambda sv: iq.ReqHistoricalTicks(37, QUERY, "20261201 09:30:00 US/Eastern", "", 100, "BID_ASK", True, True,
+                                          True)),
+    Case("cancelHistoricalTicks", OUT.CANCEL_HISTORICAL_TICKS, lambda ib, sv: ib.cancelHistoricalTicks(37),
+         lambda sv: iq.CancelHistoricalTicks(37), since=MIN_SERVER_VER_CANCEL_CONTRACT_DATA, proto_only=True),
+    Case("cancelContractData", OUT.CANCEL_CONTRACT_DATA, lambda ib, sv: ib.cancelContractData(8),
+         lambda sv: iq.CancelContractData(8), since=MIN_SERVER_VER_CANCEL_CONTRACT_DATA, proto_only=True),
+    # news and WSH
+    Case("reqNewsBulletins", OUT.REQ_NEWS_BULLETINS, lambda ib, sv: ib.reqNewsBulletins(True),
+         lambda sv: iq.ReqNewsBulletins(True)),
+    Case("cancelNewsBulletins", OUT.CANCEL_NEWS_BULLETINS, lambda ib, sv: ib.cancelNewsBulletins(),
+         lambda sv: iq.CancelNewsBulletins()),
+    Case("reqNewsProviders", OUT.REQ_NEWS_PROVIDERS, lambda ib, sv: ib.reqNewsProviders(),
+         lambda sv: iq.ReqNewsProviders()),
+    Case("reqNewsArticle", OUT.REQ_NEWS_ARTICLE,
+         lambda ib, sv: ib.reqNewsArticle(38, "BRFG", "BRFG$04fb9da2", [TagValue("x", "y")]),
+         lambda sv: iq.ReqNewsArticle(38, "BRFG", "BRFG$04fb9da2")),
+    Case("reqHistoricalNews", OUT.REQ_HISTORICAL_NEWS,
+         lambda ib, sv: ib.reqHistoricalNews(39, 8314, "BRFG+DJNL", "2026-11-01 00:00:00.0", "2026-12-01 00:00:00.0",
+                                             10, []),
+         lambda sv: iq.ReqHistoricalNews(39, 8314, "BRFG+DJNL", "2026-11-01 00:00:00.0", "2026-12-01 00:00:00.0", 10)),
+    Case("reqWshMetaData", OUT.REQ_WSH_META_DATA, lambda ib, sv: ib.reqWshMetaData(40),
+         lambda sv: iq.ReqWshMetaData(40), since=MIN_SERVER_VER_WSHE_CALENDAR),
+    Case("cancelWshMetaData", OUT.CANCEL_WSH_META_DATA, lambda ib, sv: ib.cancelWshMetaData(40),
+         lambda sv: iq.CancelWshMetaData(40), since=MIN_SERVER_VER_WSHE_CALENDAR),
+    Case("reqWshEventData", OUT.REQ_WSH_EVENT_DATA, lambda ib, sv: ib.reqWshEventData(21, wsh_event_data(sv)),
+         expected_wsh_event_data, since=MIN_SERVER_VER_WSHE_CALENDAR),
+    Case("cancelWshEventData", OUT.CANCEL_WSH_EVENT_DATA, lambda ib, sv: ib.cancelWshEventData(21),
+         lambda sv: iq.CancelWshEventData(21), since=MIN_SERVER_VER_WSHE_CALENDAR),
+    # scanner
+    Case("reqScannerParameters", OUT.REQ_SCANNER_PARAMETERS, lambda ib, sv: ib.reqScannerParameters(),
+         lambda sv: iq.ReqScannerParameters()),
+    Case("reqScannerSubscription", OUT.REQ_SCANNER_SUBSCRIPTION,
+         lambda ib, sv: ib.reqScannerSubscription(20, scanner_subscription(), [TagValue("opt", "1")],
+                                                  [TagValue("priceAbove", "5"), TagValue("avgVolumeAbove", "1000")]),
+         lambda sv: SCANNER),
+    Case("cancelScannerSubscription", OUT.CANCEL_SCANNER_SUBSCRIPTION, lambda ib, sv: ib.cancelScannerSubscription(20),
+         lambda sv: iq.CancelScannerSubscription(20)),
+    # option calculations and exercise
+    Case("calculateImpliedVolatility", OUT.REQ_CALC_IMPLIED_VOLAT,
+         lambda ib, sv: ib.calculateImpliedVolatility(41, contract(), 5.25, 190.5, []),
+         lambda sv: iq.ReqCalcImpliedVolat(41, QUERY, 5.25, 190.5)),
+    Case("calculateOptionPrice", OUT.REQ_CALC_OPTION_PRICE,
+         lambda ib, sv: ib.calculateOptionPrice(42, contract(), 0.35, 190.5, []),
+         lambda sv: iq.ReqCalcOptionPrice(42, QUERY, 0.35, 190.5)),
+    Case("cancelCalculateImpliedVolatility", OUT.CANCEL_CALC_IMPLIED_VOLAT,
+         lambda ib, sv: ib.cancelCalculateImpliedVolatility(41), lambda sv: iq.CancelCalcImpliedVolat(41)),
+    Case("cancelCalculateOptionPrice", OUT.CANCEL_CALC_OPTION_PRICE,
+         lambda ib, sv: ib.cancelCalculateOptionPrice(42), lambda sv: iq.CancelCalcOptionPrice(42)),
+    Case("exerciseOptions", OUT.EXERCISE_OPTIONS, exercise, expected_exercise),
+    # financial advisors, display groups, verification, logging, configuration
+    Case("requestFA", OUT.REQ_FA, lambda ib, sv: ib.requestFA(1), lambda sv: iq.RequestFA(1)),
+    Case("replaceFA", OUT.REPLACE_FA, lambda ib, sv: ib.replaceFA(43, 1, "<ListOfGroups/>"),
+         lambda sv: iq.ReplaceFA(43, 1, "<ListOfGroups/>")),
+    Case("queryDisplayGroups", OUT.QUERY_DISPLAY_GROUPS, lambda ib, sv: ib.queryDisplayGroups(44),
+         lambda sv: iq.QueryDisplayGroups(44)),
+    Case("subscribeToGroupEvents", OUT.SUBSCRIBE_TO_GROUP_EVENTS, lambda ib, sv: ib.subscribeToGroupEvents(45, 3),
+         lambda sv: iq.SubscribeToGroupEvents(45, 3)),
+    Case("updateDisplayGroup", OUT.UPDATE_DISPLAY_GROUP, lambda ib, sv: ib.updateDisplayGroup(45, "8314@SMART"),
+         lambda sv: iq.UpdateDisplayGroup(45, "8314@SMART")),
+    Case("unsubscribeFromGroupEvents", OUT.UNSUBSCRIBE_FROM_GROUP_EVENTS,
+         lambda ib, sv: ib.unsubscribeFromGroupEvents(45), lambda sv: iq.UnsubscribeFromGroupEvents(45)),
+    Case("verifyRequest", OUT.VERIFY_REQUEST, verified(lambda ib: ib.verifyRequest("app", "1.0")),
+         lambda sv: iq.VerifyRequest("app", "1.0")),
+    Case("verifyMessage", OUT.VERIFY_MESSAGE, verified(lambda ib: ib.verifyMessage("data")),
+         lambda sv: iq.VerifyMessage("data")),
+    Case("verifyAndAuthRequest", OUT.VERIFY_AND_AUTH_REQUEST,
+         verified(lambda ib: ib.verifyAndAuthRequest("app", "1.0", "key")),
+         lambda sv: iq.VerifyAndAuthRequest("app", "1.0", "key")),
+    Case("verifyAndAuthMessage", OUT.VERIFY_AND_AUTH_MESSAGE,
+         verified(lambda ib: ib.verifyAndAuthMessage("data", "response")),
+         lambda sv: iq.VerifyAndAuthMessage("data", "response")),
+    Case("setServerLogLevel", OUT.SET_SERVER_LOGLEVEL, lambda ib, sv: ib.setServerLogLevel(4),
+         lambda sv: iq.SetServerLogLevel(4)),
+    Case("reqConfig", OUT.REQ_CONFIG, lambda ib, sv: ib.reqConfigProtoBuf(ConfigRequest(reqId=46)),
+         lambda sv: iq.ReqConfig(46), since=MIN_SERVER_VER_CONFIG, proto_only=True),
+    Case("updateConfig", OUT.UPDATE_CONFIG, lambda ib, sv: ib.updateConfigProtoBuf(UpdateConfigRequest(reqId=47)),
+         lambda sv: iq.UpdateConfig(47), since=MIN_SERVER_VER_UPDATE_CONFIG, proto_only=True),
 )

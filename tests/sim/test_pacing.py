@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
+from ibapi.client import EClient
 
 from platform_adapter.sim import PacingConfig, SimulatedGateway
+from platform_adapter.sim.pacing import ClientPacer
 from platform_adapter.sim.protocol import frame
 
 from .conftest import AAPL, RawClient
+from .test_ibapi_conformance import Recorder
 
 MSFT = [0, "MSFT", "STK", "", "", "", "", "SMART", "", "USD", "", ""]
 PACING_TEXT = "Historical Market Data Service error message:Historical data request pacing violation"
@@ -107,3 +112,38 @@ def test_market_data_lines_101(gw_factory) -> None:  # type: ignore[no-untyped-d
     e = c.wait_error(101)
     assert e[2] == "52" and e[4] == "Max number of tickers has been reached"
     assert gw.stats().pacing.count(rule="mkt_data_lines") == 1
+
+
+def test_paceapi_requests_are_paced_not_refused(gw_factory) -> None:  # type: ignore[no-untyped-def]
+    """A client connecting with +PACEAPI (ibapi's setConnectOptions) has its burst queued and
+    answered at 50 messages per second: no error 100, the link kept."""
+    gw = gw_factory()
+    w = Recorder()
+    c = EClient(w)
+    c.setConnectOptions("+PACEAPI")
+    c.connect("127.0.0.1", gw.port, 9)
+    t = threading.Thread(target=c.run, daemon=True)
+    t.start()
+    try:
+        w.wait(lambda k: k["nextValidId"])
+        started = time.monotonic()
+        for _ in range(240):
+            c.reqCurrentTime()
+        w.wait(lambda k: len(k["currentTime"]) == 240, timeout=15)
+        elapsed = time.monotonic() - started
+        assert c.isConnected()
+        assert not [e for e in w.calls["error"] if e[2] == 100]
+        assert gw.stats().pacing.count() == 0 and gw.stats().received["reqCurrentTime"] == 240
+        assert elapsed >= (240 - 50) / 50 - 0.2  # one second's worth at once, then 50 a second
+    finally:
+        c.disconnect()
+        t.join(timeout=5)
+
+
+def test_the_paced_rate_never_exceeds_the_limit() -> None:
+    pacer = ClientPacer(PacingConfig(max_msgs_per_sec=50))
+    passed = [t + pacer.pace(t) for t in (i * 0.001 for i in range(300))]  # 300 messages in 0.3 s
+    assert passed == sorted(passed)
+    assert max(sum(1 for x in passed if s - 1.0 < x <= s) for s in passed) <= 50
+    assert passed[-1] == pytest.approx(5.0, abs=0.1)  # 300 messages at 50 a second
+    assert ClientPacer(PacingConfig(enabled=False)).pace(0.0) == 0.0

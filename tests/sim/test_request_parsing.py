@@ -8,28 +8,34 @@ to EClient.
 
 from __future__ import annotations
 
+import inspect
+import re
 import struct
 from dataclasses import replace
 from typing import Any
 
 import pytest
+from ibapi.client import EClient
 from ibapi.common import getServerVersionForMessage
 from ibapi.message import OUT
 from ibapi.order import COMPETE_AGAINST_BEST_OFFSET_UP_TO_MID, Order, OrderComboLeg
 from ibapi.order_cancel import OrderCancel
-from ibapi.server_versions import MIN_SERVER_VER_PROTOBUF
+from ibapi.server_versions import MAX_CLIENT_VER, MIN_SERVER_VER_PROTOBUF
 from ibapi.softdollartier import SoftDollarTier
 from ibapi.tag_value import TagValue
 
 from platform_adapter.sim import requests as rq
-from platform_adapter.sim.inbound import Inbound, split_frame
+from platform_adapter.sim.inbound import MSG_NAMES, Inbound, split_frame
+from platform_adapter.sim.request_proto import PROTO_PARSERS
+from platform_adapter.sim.request_text import TEXT_PARSERS
 
 from .ibapi_capture import one_frame
 from .request_cases import CASES, FULL_ORDER, VERSIONS, Case, bag_contract, contract, full_order
 
 # Families whose text layout changes from 157 on are read at every version up to 226 as well.
 EVERY_VERSION = range(157, 227)
-LAYOUT_CHANGES = {"placeOrder", "cancelOrder", "reqGlobalCancel", "reqContractDetails", "reqExecutions"}
+LAYOUT_CHANGES = {"placeOrder", "cancelOrder", "reqGlobalCancel", "reqContractDetails", "reqExecutions",
+                  "exerciseOptions", "reqWshEventData"}
 PARAMS = [pytest.param(case, sv, id=f"{case.name}-{i}-{sv}") for i, case in enumerate(CASES)
           for sv in (EVERY_VERSION if case.name in LAYOUT_CHANGES else VERSIONS) if sv >= case.since]
 
@@ -46,7 +52,7 @@ def read(frame: bytes, sv: int) -> tuple[Inbound, rq.Request | None]:
 def test_request_sent_by_ibapi_reads_as_typed(case: Case, sv: int) -> None:
     inbound, request = read(one_frame(sv, lambda ib: case.send(ib, sv)), sv)
     assert inbound.msg_id == case.out_id and inbound.name == case.name
-    assert inbound.proto == (sv >= getServerVersionForMessage(case.out_id))
+    assert inbound.proto == (case.proto_only or sv >= getServerVersionForMessage(case.out_id))
     assert request == case.expect(sv)
 
 
@@ -57,7 +63,10 @@ def with_binary_id(frame: bytes) -> bytes:
     return struct.pack(">I", len(body)) + body
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+BOTH_FORMS = [c for c in CASES if not c.proto_only and getServerVersionForMessage(c.out_id) <= MAX_CLIENT_VER]
+
+
+@pytest.mark.parametrize("case", BOTH_FORMS, ids=lambda c: c.name)
 def test_both_forms_read_at_every_protobuf_version(case: Case) -> None:
     """From 201 a client may send any family as text or as protobuf: ibapi's text at 200 (the
     layout has not changed since), framed with the 4-byte id, and its protobuf at 226 read the
@@ -232,8 +241,16 @@ def test_frames_without_a_message_id() -> None:
 def test_unknown_messages_are_named_and_not_served() -> None:
     unknown_text = split_frame((150).to_bytes(4, "big") + b"1\x00", 226)
     unknown_proto = split_frame((350).to_bytes(4, "big") + b"\x08\x01", 226)
-    depth = split_frame(b"10\x005\x00", 176)  # reqMktDepth: known to ibapi, not served
-    assert (unknown_text.name, unknown_proto.name, depth.name) == ("msg150", "msg150", "msg10")
+    unknown_old = split_frame(b"150\x005\x00", 176)
+    assert (unknown_text.name, unknown_proto.name, unknown_old.name) == ("msg150", "msg150", "msg150")
     assert unknown_proto.proto and not unknown_text.proto
     assert unknown_text.parse(226) is None and unknown_proto.parse(226) is None
-    assert depth.parse(176) is None
+    assert unknown_old.parse(176) is None
+
+
+def test_every_request_ibapi_can_send_has_a_name_and_a_case() -> None:
+    """Every OUT id stock EClient sends is named, read in each form ibapi uses, and has a case above."""
+    sent = {getattr(OUT, n) for n in set(re.findall(r"OUT\.([A-Z_0-9]+)", inspect.getsource(EClient)))}
+    assert sent <= set(MSG_NAMES) and sent <= {c.out_id for c in CASES}
+    assert {c.out_id for c in CASES if not c.proto_only} <= set(TEXT_PARSERS)
+    assert {c.out_id for c in CASES if c.proto_only} | {c.out_id for c in BOTH_FORMS} <= set(PROTO_PARSERS)

@@ -12,6 +12,7 @@ import pytest
 
 from platform_adapter.sim import SimulatedGateway
 from platform_adapter.sim.__main__ import main as sim_main
+from platform_adapter.sim.universe import DEFAULT_FILE
 
 from .conftest import AAPL, RawClient
 from .test_faults import place, ready
@@ -47,8 +48,11 @@ def test_state_file_restart(tmp_path: Path) -> None:
 
 def test_standalone_cli_and_control(tmp_path: Path) -> None:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    universe = tmp_path / "universe.yaml"  # the package's file without its option chains
+    universe.write_text(DEFAULT_FILE.read_text().split("\noptions:")[0])
     p = subprocess.Popen([sys.executable, "-m", "platform_adapter.sim", "--port", "0",
-                          "--control-port", "0", "--tick-interval", "0.05", "--position", "MSFT:7@400"],
+                          "--control-port", "0", "--tick-interval", "0.05", "--position", "MSFT:7@400",
+                          "--universe", str(universe)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         assert p.stdout is not None and p.stderr is not None
@@ -114,6 +118,15 @@ def test_seeded_positions_are_reported(raw) -> None:  # type: ignore[no-untyped-
         assert gw.account.cash == 1_000_000.0 - 100 * 149.5
     with pytest.raises(ValueError, match="universe"):
         SimulatedGateway(positions={"NOPE": (1, 1.0)})
+
+
+def test_cli_refuses_a_universe_it_cannot_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("contracts: [{bonds: []}]")
+    for path in (bad, tmp_path / "missing.yaml"):
+        with pytest.raises(SystemExit):
+            sim_main(["--universe", str(path)])
+        assert "cannot read universe" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("version", ["156", "227", "x"])

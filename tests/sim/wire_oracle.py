@@ -17,18 +17,27 @@ from typing import Any
 from ibapi import comm
 from ibapi.common import PROTOBUF_MSG_ID
 from ibapi.decoder import Decoder
-from ibapi.server_versions import MIN_SERVER_VER_PROTOBUF
+from ibapi.server_versions import MIN_SERVER_VER_PROTOBUF, MIN_SERVER_VER_PROTOBUF_REST_MESSAGES_3
 from ibapi.wrapper import EWrapper
 
+from platform_adapter.sim import info_messages as im
 from platform_adapter.sim import messages as m
 from platform_adapter.sim.account import MarginPreview
+from platform_adapter.sim.admin import DISPLAY_GROUPS
 from platform_adapter.sim.contracts import BY_CONID
+from platform_adapter.sim.depth import DEPTH_EXCHANGES, SMART_COMPONENTS, US_STOCK_BBO
 from platform_adapter.sim.history import HistRequest, bars
 from platform_adapter.sim.market import ASK, BID, HIGH, LAST_TIMESTAMP, VOLUME
+from platform_adapter.sim.news import BULLETIN, PROVIDERS, article_id
+from platform_adapter.sim.option_calcs import CUST_OPTION_COMPUTATION, NOT_COMPUTED
+from platform_adapter.sim.options import greeks
 from platform_adapter.sim.orders import SimExecution, SimOrder
 from platform_adapter.sim.protocol import UNSET_DOUBLE_STR
 from platform_adapter.sim.requests import OrderCondition
+from platform_adapter.sim.scanner import parameters_xml
+from platform_adapter.sim.schedule import sessions
 from platform_adapter.sim.server import SimulatedGateway
+from platform_adapter.sim.tick_history import bid_ask_ticks, histogram, midpoint_ticks, tick_times, trade_ticks
 from platform_adapter.sim.wire import Message
 
 AAPL, SPY, ES, EUR = BY_CONID[265598], BY_CONID[756733], BY_CONID[649180695], BY_CONID[12087792]
@@ -61,12 +70,13 @@ def norm(value: Any) -> Any:
 class Recorder(EWrapper):  # type: ignore[misc]
     """Records every EWrapper callback as (name, normalised args). The ``...ProtoBuf`` callbacks
     (ibapi hands them the raw protobuf object before the decoded callback, on the protobuf path
-    only) are counted in ``protobuf`` and not recorded: they carry nothing decoded."""
+    only) are named in ``protobuf``, their objects kept in ``raw``: they carry nothing decoded."""
 
     def __init__(self) -> None:
         super().__init__()
         self.calls: list[Call] = []
         self.protobuf: list[str] = []
+        self.raw: list[tuple[Any, ...]] = []  # the protobuf objects handed to each ...ProtoBuf callback
         self.changed = threading.Condition()
 
 
@@ -75,6 +85,7 @@ def _recorder(name: str) -> Callable[..., None]:
         with self.changed:
             if name.endswith("ProtoBuf"):
                 self.protobuf.append(name)
+                self.raw.append(args)
             else:
                 self.calls.append((name, tuple(norm(a) for a in args)))
             self.changed.notify_all()
@@ -89,6 +100,12 @@ for _name in dir(EWrapper):
 def decode_frame(frame: bytes, sv: int) -> tuple[bool, list[Call]]:
     """(went the protobuf way, callbacks) for one length-prefixed frame, decoded as EClient.run
     decodes it at server version ``sv``."""
+    protobuf, calls, _ = decode_all(frame, sv)
+    return protobuf, calls
+
+
+def decode_all(frame: bytes, sv: int) -> tuple[bool, list[Call], list[tuple[Any, ...]]]:
+    """``decode_frame`` and the raw protobuf objects handed to the ``...ProtoBuf`` callbacks."""
     assert int.from_bytes(frame[:4], "big") == len(frame) - 4
     text = frame[4:]
     if sv >= MIN_SERVER_VER_PROTOBUF:
@@ -101,9 +118,9 @@ def decode_frame(frame: bytes, sv: int) -> tuple[bool, list[Call]]:
     if msg_id > PROTOBUF_MSG_ID:
         decoder.processProtoBuf(text, msg_id - PROTOBUF_MSG_ID)
         assert rec.protobuf, "the protobuf path always hands the raw object over first"
-        return True, rec.calls
+        return True, rec.calls, rec.raw
     decoder.interpret(comm.read_fields(text), msg_id)
-    return False, rec.calls
+    return False, rec.calls, rec.raw
 
 
 def text_calls(msg: Message, sv: int) -> list[Call]:
@@ -136,6 +153,30 @@ DIFFERENCES: dict[tuple[str, str], tuple[tuple[Any, Any], str]] = {
         "'unset' can only be sent by leaving it out, which decodes to OrderState's default ''")
        for name in _MARGINS},
 }
+
+
+def _component_map(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    req_id, (_, components) = args
+    return req_id, ("dict", tuple(sorted((d["bitNumber"][1], ("tuple", (d["exchange"], d["exchangeLetter"])))
+                                         for d in (dict(c.attrs) for c in components))))
+
+
+# callback -> (the text form's arguments as the protobuf form gives them, why they differ)
+CALL_DIFFERENCES: dict[str, tuple[Callable[[tuple[Any, ...]], tuple[Any, ...]], str]] = {
+    "smartComponents": (_component_map, "ibapi's text decoder gives a list of SmartComponent objects, its "
+                                         "protobuf decoder (decodeSmartComponents) a dict bit -> (exchange, letter)"),
+}
+
+
+def as_protobuf_gives(calls: list[Call], used: set[str]) -> list[Call]:
+    """The text form's callbacks with each listed call difference applied."""
+    out = []
+    for name, args in calls:
+        if name in CALL_DIFFERENCES:
+            used.add(name)
+            args = CALL_DIFFERENCES[name][0](args)
+        out.append((name, args))
+    return out
 
 
 def reconcile(got: Any, want: Any, used: set[tuple[str, str]]) -> Any:
@@ -239,7 +280,8 @@ def gateway() -> SimulatedGateway:
 
 
 def catalogue(sv: int) -> list[tuple[str, Message]]:
-    """(name, message) for every message function in ``messages.py``, with realistic values."""
+    """(name, message) for every message function in ``messages.py`` and ``info_messages.py``, with
+    realistic values."""
     gw = gateway()
     q = gw.market.quote(AAPL.con_id)
     fx = gw.market.quote(EUR.con_id)
@@ -309,4 +351,66 @@ def catalogue(sv: int) -> list[tuple[str, Message]]:
     out += [("account_update_multi", m.account_update_multi(23, gw.account_id, "", k, v, c))
             for k, v, c in gw.account_value_triples()[:8]]
     out += [("pnl_single", gw.pnl_single_msg(25, cid)) for cid in gw.account.positions]
+    return out + info_catalogue(sv, gw)
+
+
+NOW = dt.datetime(2026, 12, 4, 18, 0, tzinfo=dt.timezone.utc)
+
+
+def info_catalogue(sv: int, gw: SimulatedGateway) -> list[tuple[str, Message]]:
+    """The replies of ``info_messages.py``, built from the simulator's own data."""
+    q, fx = gw.market.quote(AAPL.con_id), gw.market.quote(EUR.con_id)
+    u = gw.universe
+    ibm = u.by_con_id[8314]
+    chain = u.chains[AAPL.con_id]
+    option = next(c for c in u.contracts if c.under_con_id == AAPL.con_id and c.right == "P")
+    start = NOW - dt.timedelta(hours=30)
+    times = tick_times(AAPL, start, None, 5, "TRADES", True, NOW)
+    fx_times = tick_times(EUR, None, NOW, 4, "BID_ASK", False, NOW)
+    schedule = [s.as_session() for s in sessions(ES, NOW - dt.timedelta(days=5), NOW, False)]
+    when = NOW.replace(minute=0)
+    out: list[tuple[str, Message]] = [
+        ("market_depth", im.market_depth(30, 0, 0, 1, fx.bid, 2_000_000)),
+        ("market_depth", im.market_depth(30, 4, 1, 0, fx.ask + 4 * EUR.min_tick, 500_000)),
+        ("market_depth_l2", im.market_depth_l2(31, 0, "NSDQ", 0, 1, q.bid, 300, True)),
+        ("market_depth_l2", im.market_depth_l2(31, 2, "ARCA", 1, 0, q.ask + 0.02, 1200, False)),
+        ("mkt_depth_exchanges", im.mkt_depth_exchanges(DEPTH_EXCHANGES)),
+        ("smart_components", im.smart_components(32, SMART_COMPONENTS[US_STOCK_BBO])),
+        ("smart_components", im.smart_components(33, ())),
+        ("tick_req_params", im.tick_req_params(1, AAPL.min_tick_text, US_STOCK_BBO, 3)),
+        ("tick_req_params", im.tick_req_params(2, EUR.min_tick_text, "", 3)),
+        ("symbol_samples", im.symbol_samples(sv, 34, [(c, ("OPT",) if c.con_id in u.chains else ())
+                                                        for c in u.matching("A")])),
+        ("sec_def_opt_params", im.sec_def_opt_params(35, "CBOE", AAPL.con_id, chain.trading_class, chain.multiplier,
+                                                     chain.expirations, chain.strikes)),
+        ("sec_def_opt_params_end", im.sec_def_opt_params_end(35)),
+        ("soft_dollar_tiers", im.soft_dollar_tiers(36)),
+        ("family_codes", im.family_codes([(gw.account_id, "")])),
+        ("user_info", im.user_info(37, "")),
+        ("histogram_data", im.histogram_data(38, histogram(ibm, 1, "2 days", True, NOW))),
+        ("historical_ticks", im.historical_ticks(39, midpoint_ticks(AAPL, 1, times), True)),
+        ("historical_ticks_bid_ask", im.historical_ticks_bid_ask(40, bid_ask_ticks(EUR, 1, fx_times), True)),
+        ("historical_ticks_last", im.historical_ticks_last(41, trade_ticks(AAPL, 1, times), False)),
+        ("historical_schedule", im.historical_schedule(42, schedule[0].start, schedule[-1].end, ES.time_zone,
+                                                       schedule)),
+        ("news_bulletin", im.news_bulletin(*BULLETIN)),
+        ("news_providers", im.news_providers(PROVIDERS)),
+        ("news_article", im.news_article(43, 0, "Briefing.com - article BRFG$0001\n\nNo market information.")),
+        ("historical_news", im.historical_news(44, when.strftime("%Y-%m-%d %H:%M:%S.0"), "BRFG",
+                                               article_id("BRFG", ibm.con_id, when), "IBM shares active")),
+        ("historical_news_end", im.historical_news_end(44, True)),
+        ("scanner_parameters", im.scanner_parameters(parameters_xml())),
+        ("scanner_data", im.scanner_data(45, [AAPL, SPY, ibm, option])),
+        ("tick_option_computation", im.tick_option_computation(
+            46, CUST_OPTION_COMPUTATION, 0, greeks(False, q.mid, option.strike, 0.2, 0.35))),
+        ("tick_option_computation", im.tick_option_computation(47, CUST_OPTION_COMPUTATION, 0, NOT_COMPUTED)),
+        ("display_group_list", im.display_group_list(48, "|".join(map(str, DISPLAY_GROUPS)))),
+        ("display_group_updated", im.display_group_updated(49, "8314@SMART")),
+        ("display_group_updated", im.display_group_updated(49, "")),
+        ("contract_data", m.contract_data(sv, 50, option)),
+    ]
+    out += [("market_rule", im.market_rule(rule_id, increments)) for rule_id, increments in u.market_rules.items()]
+    if sv >= MIN_SERVER_VER_PROTOBUF_REST_MESSAGES_3:  # protobuf only, answering protobuf-only requests
+        out += [("config_response", im.config_response(51, 7497)),
+                ("update_config_response", im.update_config_response(52, "FAILED", "read-only"))]
     return out

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from platform_adapter.core.handlers import Handlers
 from platform_adapter.core.request_registry import RequestRegistry
 from platform_adapter.core.state_manager import StateManager, order_key
 from platform_adapter.core.wrapper import Wrapper
@@ -14,6 +15,7 @@ from platform_adapter.errors import NotConnected, PlatformAdapterError, RequestT
 from platform_adapter.models import ContractSpec, OrderAction, OrderRequest, OrderType, Position, Quote, Trade
 from platform_adapter.utils.logger import mask
 from platform_adapter.utils.validators import check_price, check_quantity, check_symbol, check_symbols, on_tick
+from tests.handlers import Recording
 
 
 def test_registry_lifecycle() -> None:
@@ -155,26 +157,25 @@ def test_validators() -> None:
 
 
 def test_wrapper_routes_and_isolates_handler_errors() -> None:
-    w = Wrapper()
-    seen: list[tuple] = []
-    w.on("tick_price", lambda *a: seen.append(a))
+    rec = Recording(normalise=lambda a: a)
+    w = rec.wrapper
 
     def bad(*_: object) -> None:
         raise RuntimeError("handler bug")
 
-    w.on("tick_price", bad)
+    rec.market_data.tick_string = bad  # type: ignore[method-assign]
     w.debug = True
-    w.tickPrice(1, 1, 10.5, None)
-    assert seen == [(1, 1, 10.5, None)]
+    w.tickString(1, 45, "x")
+    w.tickGeneric(1, 49, 0.5)
+    assert rec.calls == [("tick_generic", (1, 49, 0.5))]
     assert w.callback_errors == 1
-    w.off("tick_price", bad)
-    w.off("tick_price", bad)
-    w.tickPrice(1, 2, 11.0, None)
-    assert w.callback_errors == 1
-    got: list[tuple] = []
-    w.on("error", lambda *a: got.append(a))
     w.error(5, 0, 200, "No security definition")
-    assert got == [(5, 200, "No security definition", "")]
+    assert rec.calls[-1] == ("lifecycle.error", (5, 200, "No security definition", ""))
+    with pytest.raises(RuntimeError, match="bound once"):
+        w.bind(Handlers())
+    unbound = Wrapper()
+    unbound.tickPrice(1, 1, 1.0, None)  # null handlers until bound
+    unbound.bind(Handlers())
 
 
 def test_end_waiter_finishes_times_out_and_fails_fast_on_link_loss() -> None:

@@ -1,4 +1,5 @@
-"""The fast path must make exactly the wrapper calls ibapi's Decoder makes, or decline the frame."""
+"""The fast path must make exactly the handler calls ibapi's Decoder makes through the Wrapper, or
+decline the frame with nothing delivered."""
 
 from __future__ import annotations
 
@@ -10,68 +11,31 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ibapi.decoder import Decoder
-from ibapi.wrapper import EWrapper
 
-from platform_adapter.core.fast_decode import FAST_MESSAGES, build_fast_path, build_frame_fast_path
+from platform_adapter.core.fast_decode import FAST_MESSAGES, build_frame_fast_path
+from tests.handlers import Recording, fast_calls, ibapi_calls
 from tests.recorded import RECORDED_TWS
 
 FIXTURES = RECORDED_TWS
 
 
-class RecordingWrapper(EWrapper):  # type: ignore[misc]
-    """Records every EWrapper call as (method, normalised args)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[tuple[str, tuple[Any, ...]]] = []
-
-
-def _norm(value: Any) -> Any:
-    if isinstance(value, (float, Decimal)):
-        return type(value).__name__, repr(value)
-    if isinstance(value, (list, tuple)):
-        return type(value).__name__, tuple(_norm(v) for v in value)
-    if hasattr(value, "__dict__"):
-        return type(value).__name__, tuple(sorted((k, _norm(v)) for k, v in vars(value).items()))
-    return type(value).__name__, value
-
-
-def _recorder(name: str) -> Any:
-    def record(self: RecordingWrapper, *args: Any) -> None:
-        self.calls.append((name, tuple(_norm(a) for a in args)))
-    return record
-
-
-for _name in dir(EWrapper):
-    if not _name.startswith("_") and callable(getattr(EWrapper, _name)):
-        setattr(RecordingWrapper, _name, _recorder(_name))
-
-
 def run_both(frame: bytes, server_version: int) -> tuple[bool, list[Any], list[Any], bool]:
-    """(fast path took it, fast calls, decoder calls, decoder raised) for one text frame."""
-    cut = frame.index(b"\0")
-    msg_id = int(frame[:cut])
-    ref = RecordingWrapper()
-    raised = False
-    try:
-        Decoder(ref, server_version).interpret(tuple(frame[cut + 1:].split(b"\0")[:-1]), msg_id)
-    except Exception:  # noqa: BLE001 - the decoder's own failure is part of what we compare
-        raised = True
-    fast_wrapper = RecordingWrapper()
-    fast = build_fast_path(fast_wrapper, server_version)
-    assert fast is not None
-    took = fast(msg_id, frame)
-    return took, fast_wrapper.calls, ref.calls, raised
+    """(fast path took it, its calls, the calls through ibapi's decoder, ibapi raised) for one text
+    frame (its first field is the message id)."""
+    ref_calls, raised = ibapi_calls(frame, server_version)
+    if int(frame[:frame.index(b"\0")]) not in FAST_MESSAGES:
+        return False, [], ref_calls, raised
+    took, calls = fast_calls(frame, server_version)
+    return took, calls, ref_calls, raised
 
 
 def assert_equivalent(frame: bytes, server_version: int) -> bool:
-    took, fast_calls, ref_calls, raised = run_both(frame, server_version)
+    took, calls, ref_calls, raised = run_both(frame, server_version)
     if took:
         assert not raised, f"fast path accepted a frame ibapi rejects: {frame!r}"
-        assert fast_calls == ref_calls, frame  # both empty only for a tickSize of type NOT_SET (111)
+        assert calls == ref_calls, frame  # both empty only for a tickSize of type NOT_SET (111)
     else:
-        assert fast_calls == [], "a declined frame must not touch the wrapper"
+        assert calls == [], "a declined frame must deliver nothing"
     return took
 
 
@@ -163,7 +127,7 @@ def test_tick_price_companion_size_and_attrib_per_version(server_version: int, t
     took, fast_calls, ref_calls, raised = run_both(frame, server_version)
     assert took and not raised and fast_calls == ref_calls
     expect_size = tick_type in (b"1", b"2", b"4", b"66", b"67", b"68")
-    assert [c[0] for c in fast_calls] == ["tickPrice"] + (["tickSize"] if expect_size else [])
+    assert [c[0] for c in fast_calls] == ["tick_price"] + (["tick_size"] if expect_size else [])
 
 
 def test_unset_sizes_become_unset_decimal() -> None:
@@ -174,33 +138,46 @@ def test_unset_sizes_become_unset_decimal() -> None:
 
 
 def test_declines_what_it_does_not_know() -> None:
-    wrapper = RecordingWrapper()
-    fast = build_fast_path(wrapper, 176)
+    rec = Recording()
+    fast = build_frame_fast_path(rec.wrapper, 176)
     assert fast is not None
-    assert not fast(99, make_frame([b"99", b"1", b"0", b"1700000000"]))  # tick-by-tick type "none"
-    assert not fast(99, make_frame([b"99", b"1", b"7", b"1700000000", b"1.0"]))  # unknown type
-    assert not fast(1, make_frame([b"1", b"6", b"1", b"1", b"1.0", b"1"]))  # a field short
-    assert not fast(1, make_frame([b"1", b"6", b"1", b"1", b"abc", b"1", b"0"]))  # bad price
-    assert not fast(9, make_frame([b"9", b"1", b"5"]))  # not a fast message
-    assert not fast(1, make_frame([b"01", b"6", b"1", b"1", b"1.5", b"2", b"0"]))  # unusual id spelling
-    frame_fast = build_frame_fast_path(wrapper, 176)
-    assert frame_fast is not None
+    assert not fast.decode(make_frame([b"99", b"1", b"0", b"1700000000"]))  # tick-by-tick type "none"
+    assert not fast.decode(make_frame([b"99", b"1", b"7", b"1700000000", b"1.0"]))  # unknown type
+    assert not fast.decode(make_frame([b"1", b"6", b"1", b"1", b"1.0", b"1"]))  # a field short
+    assert not fast.decode(make_frame([b"1", b"6", b"1", b"1", b"abc", b"1", b"0"]))  # bad price
+    assert not fast.decode(make_frame([b"9", b"1", b"5"]))  # not a fast message
+    assert not fast.decode(make_frame([b"01", b"6", b"1", b"1", b"1.5", b"2", b"0"]))  # unusual id spelling
     for odd in (b"", b"1", b"1\0", b"450\0" + b"1\0" * 5, b"7\0" + b"1\0" * 5):
-        assert not frame_fast(odd)
-    assert wrapper.calls == []
-    assert build_fast_path(wrapper, 99) is None  # below ibapi's minimum (201+: test_fast_decode_binary.py)
+        assert not fast.decode(odd)
+    fast.flush()
+    assert rec.calls == []
+    assert build_frame_fast_path(rec.wrapper, 99) is None  # below ibapi's minimum (201+: test_fast_decode_binary.py)
     assert math.isinf(float(b"Infinity"))
 
 
-def test_callback_errors_are_not_swallowed_as_declines() -> None:
-    class Boom(RecordingWrapper):
-        def tickPrice(self, *args: Any) -> None:  # noqa: N802 - ibapi's name
-            raise ValueError("user handler failed")
+@pytest.mark.parametrize("frame, method", [
+    (make_frame([b"1", b"6", b"1", b"1", b"1.5", b"2", b"0"]), "quote_ticks"),
+    (make_frame([b"45", b"6", b"1", b"49", b"1.5"]), "tick_generic"),
+    (make_frame([b"46", b"6", b"1", b"45", b"1700000000"]), "tick_string"),
+    (make_frame([b"50", b"3", b"1", b"1700000000", b"1", b"2", b"0.5", b"1.5", b"10", b"1.2", b"3"]), "realtime_bar"),
+    (make_frame([b"99", b"1", b"4", b"1700000000", b"1.5"]), "tick_by_tick_mid_point"),
+    (make_frame([b"99", b"1", b"3", b"1700000000", b"1.5", b"1.6", b"1", b"2", b"0"]), "tick_by_tick_bid_ask"),
+    (make_frame([b"99", b"1", b"1", b"1700000000", b"1.5", b"1", b"0", b"X", b""]), "tick_by_tick_all_last"),
+])
+def test_handler_errors_are_counted_not_taken_as_declines(frame: bytes, method: str) -> None:
+    """A handler that raises is counted and logged, as on the Wrapper's route; the frame was taken
+    (declining it would deliver it a second time through ibapi's decoder)."""
+    rec = Recording()
 
-    fast = build_fast_path(Boom(), 176)
+    def boom(*_: Any) -> None:
+        raise ValueError("handler failed")
+
+    setattr(rec.market_data, method, boom)
+    fast = build_frame_fast_path(rec.wrapper, 176)
     assert fast is not None
-    with pytest.raises(ValueError, match="user handler failed"):
-        fast(1, make_frame([b"1", b"6", b"1", b"1", b"1.5", b"2", b"0"]))
+    assert fast.decode(frame)
+    fast.flush()
+    assert rec.wrapper.callback_errors == 1
 
 
 # --- recorded frames from real gateways -------------------------------------------------------------

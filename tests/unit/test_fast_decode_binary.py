@@ -1,8 +1,8 @@
 """The fast path at server versions 201..226: frames with a 4-byte message id. Text messages (ticks
 until 205, order messages until 202) and protobuf tickPrice/tickSize/orderStatus must give exactly
-the wrapper calls of ibapi's own decoding of the frame (``tests/wire.py``), or be declined with the
-wrapper untouched. The protobuf messages are generated with every optional field present or
-absent and extreme values."""
+the handler calls of ibapi's own decoding of the frame through the Wrapper (``tests/wire.py``), or
+be declined with nothing delivered. The protobuf messages are generated with every optional field
+present or absent and extreme values."""
 
 from __future__ import annotations
 
@@ -12,69 +12,39 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ibapi.decoder import Decoder
 from ibapi.protobuf.OpenOrder_pb2 import OpenOrder as OpenOrderProto
 from ibapi.protobuf.OrderStatus_pb2 import OrderStatus as OrderStatusProto
 from ibapi.protobuf.TickGeneric_pb2 import TickGeneric as TickGenericProto
 from ibapi.protobuf.TickPrice_pb2 import TickPrice as TickPriceProto
 from ibapi.protobuf.TickSize_pb2 import TickSize as TickSizeProto
 from ibapi.server_versions import MAX_CLIENT_VER
-from ibapi.wrapper import EWrapper
 
 from platform_adapter.core.fast_decode import build_frame_fast_path
 from platform_adapter.sim import messages
 from platform_adapter.sim.protocol import payload
-from tests.unit.test_fast_decode import RecordingWrapper, fuzzed_frames, good_frames, make_frame
+from tests.handlers import Recording, fast_calls, ibapi_calls
+from tests.unit.test_fast_decode import fuzzed_frames, good_frames, make_frame
 from tests.unit.test_order_decode_fast_path import _sim_orders
-from tests.wire import binary_id, ibapi_decode, proto_frame
+from tests.wire import binary_id, proto_frame
 
 BINARY_VERSIONS = range(201, MAX_CLIENT_VER + 1)
-RAW = ("tickPriceProtoBuf", "tickSizeProtoBuf", "orderStatusProtoBuf")
 
 
-def _record_raw(name: str) -> Any:
-    def record(self: RecordingWrapper, message: Any) -> None:
-        self.calls.append((name, (type(message).__name__, message.SerializeToString(deterministic=True))))
-    return record
-
-
-class RawRecordingWrapper(RecordingWrapper):
-    """Also records the parsed message ibapi hands to ``...ProtoBuf`` (by its serialized value)."""
-
-
-class PlainRecordingWrapper(RecordingWrapper):
-    """Leaves EWrapper's logging-only ``...ProtoBuf`` callbacks alone (as the library's Wrapper does)."""
-
-
-for _name in RAW:
-    setattr(RawRecordingWrapper, _name, _record_raw(_name))
-    setattr(PlainRecordingWrapper, _name, getattr(EWrapper, _name))
-
-
-def run_both(frame: bytes, server_version: int, wrapper_cls: type[RecordingWrapper] = RawRecordingWrapper
-             ) -> tuple[bool, list[Any], list[Any], bool]:
-    """(fast path took it, fast calls, ibapi's calls, ibapi raised) for one binary-id frame."""
-    ref = wrapper_cls()
-    raised = False
-    try:
-        ibapi_decode(Decoder(ref, server_version), frame, server_version)
-    except Exception:  # noqa: BLE001 - ibapi's own failure is part of what we compare
-        raised = True
-    mine = wrapper_cls()
-    fast = build_frame_fast_path(mine, server_version)
-    assert fast is not None
-    return fast(frame), mine.calls, ref.calls, raised
+def run_both(frame: bytes, server_version: int) -> tuple[bool, list[Any], list[Any], bool]:
+    """(fast path took it, its calls, the calls through ibapi's decoder, ibapi raised) for one
+    binary-id frame."""
+    ref_calls, raised = ibapi_calls(frame, server_version)
+    took, calls = fast_calls(frame, server_version)
+    return took, calls, ref_calls, raised
 
 
 def assert_equivalent(frame: bytes, server_version: int) -> bool:
-    took = False
-    for cls in (RawRecordingWrapper, PlainRecordingWrapper):
-        took, fast_calls, ref_calls, raised = run_both(frame, server_version, cls)
-        if took:
-            assert not raised, f"fast path accepted a frame ibapi rejects: {frame!r}"
-            assert fast_calls == ref_calls, frame
-        else:
-            assert fast_calls == [], "a declined frame must not touch the wrapper"
+    took, calls, ref_calls, raised = run_both(frame, server_version)
+    if took:
+        assert not raised, f"fast path accepted a frame ibapi rejects: {frame!r}"
+        assert calls == ref_calls, frame
+    else:
+        assert calls == [], "a declined frame must deliver nothing"
     return took
 
 
@@ -190,16 +160,16 @@ def test_tick_price_companion_size_and_attrib(tick_type: int, mask: int | None) 
     message = TickPriceProto(reqId=17, tickType=tick_type, price=101.25, size="300")
     if mask is not None:
         message.attrMask = mask
-    took, fast_calls, ref_calls, raised = run_both(proto_frame(1, message), MAX_CLIENT_VER, PlainRecordingWrapper)
+    took, fast_calls, ref_calls, raised = run_both(proto_frame(1, message), MAX_CLIENT_VER)
     assert took and not raised and fast_calls == ref_calls
     expect_size = tick_type in (1, 2, 4, 66, 67, 68)
-    assert [c[0] for c in fast_calls] == ["tickPrice"] + (["tickSize"] if expect_size else [])
+    assert [c[0] for c in fast_calls] == ["tick_price"] + (["tick_size"] if expect_size else [])
 
 
 def test_absent_fields_are_ibapis_unset_values() -> None:
     for frame in (proto_frame(1, TickPriceProto()), proto_frame(2, TickSizeProto()),
                   proto_frame(3, OrderStatusProto())):
-        took, fast_calls, ref_calls, raised = run_both(frame, MAX_CLIENT_VER, PlainRecordingWrapper)
+        took, fast_calls, ref_calls, raised = run_both(frame, MAX_CLIENT_VER)
         assert took and not raised and fast_calls == ref_calls and fast_calls
 
 
@@ -211,14 +181,13 @@ def test_every_version_takes_protobuf_ticks_and_order_status(server_version: int
                                               avgFillPrice=190.25, permId=1351823001, parentId=0,
                                               lastFillPrice=190.25, clientId=3, whyHeld="", mktCapPrice=0.0))]
     for frame in frames:
-        for cls in (RawRecordingWrapper, PlainRecordingWrapper):
-            took, fast_calls, ref_calls, raised = run_both(frame, server_version, cls)
-            assert took and not raised and fast_calls == ref_calls and ref_calls
+        took, fast_calls, ref_calls, raised = run_both(frame, server_version)
+        assert took and not raised and fast_calls == ref_calls and ref_calls
 
 
 def test_other_frames_are_declined_untouched() -> None:
-    wrapper = RawRecordingWrapper()
-    fast = build_frame_fast_path(wrapper, MAX_CLIENT_VER)
+    rec = Recording()
+    fast = build_frame_fast_path(rec.wrapper, MAX_CLIENT_VER)
     assert fast is not None
     order, contract = _sim_orders()[0]
     for frame in (proto_frame(5, OpenOrderProto(orderId=1)),  # openOrder as protobuf: ibapi decodes it
@@ -227,30 +196,25 @@ def test_other_frames_are_declined_untouched() -> None:
                   (58).to_bytes(4, "big") + b"1\x001\x001\x00",  # a text message with no fast path
                   b"", b"\x00\x00", b"\x00\x00\x00\x01",  # shorter than an id; an id and no body
                   binary_id(payload(messages.open_order(MAX_CLIENT_VER, order, contract).text))[:-40]):  # short
-        assert not fast(frame), frame
-    assert wrapper.calls == []
+        assert not fast.decode(frame), frame
+    fast.flush()
+    assert rec.calls == []
 
 
-def test_callback_errors_are_not_swallowed_as_declines() -> None:
-    class Boom(PlainRecordingWrapper):
-        def orderStatus(self, *args: Any) -> None:  # noqa: N802 - ibapi's name
-            raise ValueError("user handler failed")
+@pytest.mark.parametrize("method, frame", [
+    ("order_status", proto_frame(3, OrderStatusProto(orderId=1, status="Submitted"))),
+    ("quote_ticks", proto_frame(1, TickPriceProto(reqId=1, tickType=1, price=1.5))),
+    ("quote_ticks", proto_frame(2, TickSizeProto(reqId=1, tickType=0, size="3"))),
+])
+def test_handler_errors_are_counted_not_taken_as_declines(method: str, frame: bytes) -> None:
+    rec = Recording()
 
-    fast = build_frame_fast_path(Boom(), MAX_CLIENT_VER)
+    def boom(*_: Any) -> None:
+        raise ValueError("handler failed")
+
+    setattr(rec.orders if method == "order_status" else rec.market_data, method, boom)
+    fast = build_frame_fast_path(rec.wrapper, MAX_CLIENT_VER)
     assert fast is not None
-    with pytest.raises(ValueError, match="user handler failed"):
-        fast(proto_frame(3, OrderStatusProto(orderId=1, status="Submitted")))
-
-
-def test_a_raw_callback_gets_a_message_of_its_own() -> None:
-    kept: list[Any] = []
-
-    class Keeper(PlainRecordingWrapper):
-        def tickPriceProtoBuf(self, message: Any) -> None:  # noqa: N802 - ibapi's name
-            kept.append(message)
-
-    fast = build_frame_fast_path(Keeper(), MAX_CLIENT_VER)
-    assert fast is not None
-    for price in (1.5, 2.5):
-        assert fast(proto_frame(1, TickPriceProto(reqId=1, tickType=1, price=price)))
-    assert [m.price for m in kept] == [1.5, 2.5]
+    assert fast.decode(frame)
+    fast.flush()
+    assert rec.wrapper.callback_errors == 1

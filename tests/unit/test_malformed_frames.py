@@ -47,8 +47,9 @@ def _dispatcher_at(pa: Any, version: int) -> Dispatcher:
     cm = pa.connection
     cm.server_version = version
     cm._decoder = Decoder(pa.wrapper, version)
-    return Dispatcher(cm._handle_frame, build_frame_fast_path(pa.wrapper, version), None, 0,
-                      lambda frame: frame_label(frame, version))
+    fast = build_frame_fast_path(pa.wrapper, version)
+    assert fast is not None
+    return Dispatcher(cm._handle_frame, fast.decode, fast.flush, 0, lambda frame: frame_label(frame, version))
 
 
 def _status(order_id: int, status: str, filled: str, remaining: str) -> OrderStatusProto:

@@ -1,4 +1,5 @@
-"""MarketDataAdapter streaming lines with a FakeClient and the real Wrapper (no socket)."""
+"""MarketDataAdapter streaming lines with a FakeClient and the real Wrapper (no socket); connection
+events through the Lifecycle."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from platform_adapter.config.settings import Settings, load_settings
 from platform_adapter.core.base_adapter import AdapterContext
 from platform_adapter.core.connection_manager import ConnectionManager
 from platform_adapter.core.events import EventDispatcher
+from platform_adapter.core.handlers import Handlers
+from platform_adapter.core.lifecycle import Lifecycle
 from platform_adapter.core.metrics import Metrics
 from platform_adapter.core.request_registry import RequestRegistry
 from platform_adapter.core.state_manager import StateManager
@@ -28,6 +31,7 @@ from platform_adapter.errors import (
     SubscriptionLimitExceeded,
     ValidationError,
 )
+from platform_adapter.models.connection import ConnectionEventKind as Kind
 from platform_adapter.models.contract import ContractInfo, ContractSpec, SecType
 from platform_adapter.models.market_data import Bar, MarketDataType, Quote, TickByTick, TickByTickKind
 from platform_adapter.utils.rate_limiter import HistoricalPacer, TokenBucket
@@ -44,7 +48,7 @@ def contract_info(symbol: str) -> ContractInfo:
 
 
 class Env:
-    """A MarketDataAdapter on its own context (no other adapter listens to the wrapper)."""
+    """A MarketDataAdapter on its own context (the only adapter bound to the wrapper)."""
 
     def __init__(self, settings: Settings, client_factory: Any) -> None:
         self.settings = settings
@@ -61,6 +65,9 @@ class Env:
                                   self.historical, self.events, self.metrics_registry)
         self.contracts = self.ctx.contracts = ContractResolver(self.ctx)
         self.market_data = MarketDataAdapter(self.ctx)
+        self.lifecycle = Lifecycle(self.connection, self.events, market_data=self.market_data)
+        self.wrapper.bind(Handlers(market_data=self.market_data.handler, lifecycle=self.lifecycle,
+                                   requests=self.registry))
         self.client = client_factory(self)
 
 
@@ -73,7 +80,7 @@ def make_pa(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **overrides: Any) -
     monkeypatch.setattr(pa.connection, "require_connected", lambda: client)
 
     def no_such_contract(req_id: int, contract: Any) -> None:
-        pa.wrapper.emit("error", req_id, 200, "No security definition has been found for the request", "")
+        pa.wrapper.error(req_id, 0, 200, "No security definition has been found for the request", "")
 
     client.on_call["reqContractDetails"] = no_such_contract
     for symbol in CON_IDS:
@@ -294,13 +301,13 @@ def test_quotes_are_stale_while_the_ib_link_is_lost(env: Any, warnings: list[str
     md.subscribe_quotes(["AAPL", "MSFT"], ignore)
     rid = req_ids(client, "reqMktData")[0]
     pa.wrapper.tickPrice(rid, 1, 10.0, None)
-    pa.wrapper.emit("ib_link", "lost")
+    pa.lifecycle.run(Kind.IB_LINK_LOST)
     assert md.get_quote("AAPL").stale and md.get_quote("MSFT").stale
     pa.wrapper.tickPrice(rid, 1, 10.1, None)
     assert md.get_quote("AAPL").stale
-    pa.wrapper.emit("ib_link", "lost")
+    pa.lifecycle.run(Kind.IB_LINK_LOST)
     assert sum("link lost" in line for line in warnings) == 1
-    pa.wrapper.emit("ib_link", "restored_data_kept")
+    pa.lifecycle.run(Kind.IB_LINK_RESTORED_DATA_KEPT)
     assert not md.get_quote("AAPL").stale
     pa.wrapper.tickPrice(rid, 1, 10.2, None)
     assert not md.get_quote("AAPL").stale
@@ -315,9 +322,9 @@ def test_reconnect_replays_every_line_with_the_same_callbacks(env: Any) -> None:
     md.subscribe_tick_by_tick("SPY", "Last", ticks)
     old = {m: req_ids(client, m) for m in ("reqMktData", "reqRealTimeBars", "reqTickByTickData")}
     client.calls.clear()
-    pa.wrapper.emit("disconnected", "socket closed")
+    pa.lifecycle.disconnected("socket closed")
     assert md.get_quote("AAPL").stale
-    pa.wrapper.emit("reconnected")
+    pa.lifecycle.reconnected()
     assert client.names()[0] == "reqMarketDataType"
     new = {m: req_ids(client, m) for m in old}
     for method in old:
@@ -340,7 +347,7 @@ def test_ib_restored_data_lost_cancels_and_rerequests(env: Any) -> None:
     pa, client = env
     pa.market_data.subscribe_quotes("AAPL", ignore)
     old = req_ids(client, "reqMktData")[0]
-    pa.wrapper.emit("ib_link", "restored_data_lost")
+    pa.lifecycle.run(Kind.IB_LINK_RESTORED_DATA_LOST)
     wait_for(lambda: len(req_ids(client, "reqMktData")) == 2, 5)
     assert req_ids(client, "cancelMktData") == [old]
 
@@ -566,7 +573,7 @@ def test_504_on_a_line_keeps_it_for_the_replay(env: Any) -> None:
     pa.wrapper.error(line.req_id, 0, 504, "Not connected", "")
     pa.events.wait_idle()
     assert line.active and errors.calls == [] and md.subscription_errors() == {}
-    pa.wrapper.emit("reconnected")
+    pa.lifecycle.reconnected()
     assert len(req_ids(client, "reqMktData")) == 2
 
 
@@ -620,6 +627,6 @@ def test_a_lost_connection_forgets_the_broken_farms(env: Any) -> None:
     md.subscribe_quotes("AAPL", ignore)
     farm(pa, 2103)
     assert md.get_quote("AAPL").degraded
-    pa.connection._close("socket closed", emit=True)
+    pa.connection._close("socket closed", report=True)
     assert not md.get_quote("AAPL").degraded
     assert pa.connection.get_connection_status().broken_farms == ()

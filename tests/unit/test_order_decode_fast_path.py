@@ -1,5 +1,5 @@
-"""openOrder/orderStatus fast path: the same wrapper call with equal objects as ibapi's Decoder, or
-a decline with the wrapper untouched.
+"""openOrder/orderStatus fast path: the same handler call with equal objects as ibapi's Decoder through
+the Wrapper, or a decline with nothing delivered.
 
 Besides the simulator's and the recorded frames, frames are generated without any knowledge of the
 layout: ibapi's own decoder is run over a field source that invents each field when ibapi asks
@@ -26,7 +26,8 @@ from platform_adapter.sim import messages
 from platform_adapter.sim.contracts import UNIVERSE
 from platform_adapter.sim.orders import SimOrder
 from platform_adapter.sim.protocol import payload
-from tests.unit.test_fast_decode import RecordingWrapper, assert_equivalent, make_frame, run_both
+from tests.handlers import Recording
+from tests.unit.test_fast_decode import assert_equivalent, make_frame, run_both
 
 # well-formed values, zero counts and "false" weighted up so that many frames have the common shape
 _INTS = [b"0"] * 30 + [b"", b"", b"1", b"2", b"-1", b"2147483647", b"9223372036854775807", b" 3 ", b"1_0"]
@@ -82,7 +83,7 @@ def invent_frame(msg_id: int, server_version: int, draw: Callable[[list[bytes]],
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(ibapi.orderdecoder, "decode", _typed_decode)
         patch.setattr(ibapi.decoder, "decode", _typed_decode)
-        decoder = Decoder(RecordingWrapper(), server_version)
+        decoder = Decoder(Recording().wrapper, server_version)
         try:
             decoder.interpret(source, msg_id)  # type: ignore[arg-type]
         except Exception:  # noqa: BLE001 - a frame ibapi rejects is a frame to compare too
@@ -158,15 +159,15 @@ def test_declines_unusual_frames_and_versions() -> None:
     assert not assert_equivalent(frame, 144)  # its own version field below 145: ibapi decodes it
     for odd in (frame.replace(b"pa-1", b"caf\xc3\xa9"), frame[:-40]):  # not ASCII; short
         assert not assert_equivalent(odd, 176)
-    assert build_order_fast_path(RecordingWrapper(), 226) is not None  # text frames with a binary id
-    assert build_order_fast_path(RecordingWrapper(), 144) is None
+    assert build_order_fast_path(Recording().wrapper, 226) is not None  # text frames with a binary id
+    assert build_order_fast_path(Recording().wrapper, 144) is None
 
 
 def test_decoded_objects_share_no_mutable_state() -> None:
-    wrapper = RecordingWrapper()
+    rec = Recording()
     seen: list[tuple[Any, ...]] = []
-    wrapper.openOrder = lambda *args: seen.append(args)  # type: ignore[method-assign]
-    decoders = build_order_fast_path(wrapper, 176)
+    rec.orders.open_order = lambda *args: seen.append(args)  # type: ignore[method-assign]
+    decoders = build_order_fast_path(rec.wrapper, 176)
     assert decoders is not None
     order, contract = _sim_orders()[0]
     frame = payload(messages.open_order(176, order, contract).text)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from platform_adapter import OrderState, RequestTimeout
+from platform_adapter.models.connection import ConnectionEventKind as Kind
 from tests.conftest import wait_for
 from tests.unit.test_order_execution import contract, ib_order, ib_state, make_harness, placed
 
@@ -29,11 +30,11 @@ def test_timeouts_and_triggers(tmp_path: Path) -> None:
         fake.on_call["reqOpenOrders"] = lambda: pa.wrapper.openOrderEnd()
         with pytest.raises(RequestTimeout, match="completedOrdersEnd"):
             pa.orders.reconcile()
-        pa.wrapper.emit("ib_link", "lost")
-        pa.wrapper.emit("reconnected")  # fails (no executions answer): logged, not raised
+        pa.lifecycle.run(Kind.IB_LINK_LOST)
+        pa.lifecycle.reconnected()  # fails (no executions answer): logged, not raised
         assert pa.orders.reconciler.runs == 0
         answer_everything(pa, fake)
-        pa.wrapper.emit("ib_link", "restored_data_kept")
+        pa.lifecycle.ib_link(Kind.IB_LINK_RESTORED_DATA_KEPT, "")  # on a thread of its own
         wait_for(lambda: pa.orders.reconciler.runs == 1)
     finally:
         pa.orders.stop()

@@ -1,5 +1,5 @@
 """The lean tick path: live per-line quote state, lazily built frozen snapshots, conflated
-delivery tasks on the event thread, and the Wrapper's direct dispatch of the hottest callbacks."""
+delivery tasks on the event thread, and the Wrapper's dispatch of callbacks to their handlers."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 from loguru import logger
 
 from platform_adapter.core.events import EventDispatcher
-from platform_adapter.core.wrapper import Wrapper
 from tests.conftest import Recorder
+from tests.handlers import Recording
 from tests.unit.test_market_data import make_pa, req_ids
 
 
@@ -99,38 +99,33 @@ def test_a_raising_task_does_not_stop_the_event_thread() -> None:
     assert events.errors == 0  # tasks are not user callbacks
 
 
-@pytest.mark.parametrize("method, event, args", [
-    ("tickPrice", "tick_price", (1, 1, 10.5, None)),
-    ("tickSize", "tick_size", (1, 0, Decimal(3))),
-    ("openOrder", "open_order", (5, "contract", "order", "state")),
-    ("execDetails", "exec_details", (-1, "contract", "execution")),
-    ("orderStatus", "order_status", (5, "Submitted", Decimal(0), Decimal(1), 0.0, 9, 0, 0.0, 1, "", 0.0)),
+@pytest.mark.parametrize("method, domain, handler, args", [
+    ("tickPrice", "market_data", "tick_price", (1, 1, 10.5, None)),
+    ("tickSize", "market_data", "tick_size", (1, 0, Decimal(3))),
+    ("openOrder", "orders", "open_order", (5, "contract", "order", "state")),
+    ("execDetails", "orders", "exec_details", (-1, "contract", "execution")),
+    ("orderStatus", "orders", "order_status", (5, "Submitted", Decimal(0), Decimal(1), 0.0, 9, 0, 0.0, 1, "", 0.0)),
+    ("currentTimeInMillis", "lifecycle", "current_time", (1700000000123,)),
 ])
-def test_hot_callbacks_route_log_and_isolate_like_emit(method: str, event: str, args: tuple[Any, ...]) -> None:
-    w = Wrapper()
-    seen: list[tuple[Any, ...]] = []
-
-    def bad(*_: Any) -> None:
-        raise RuntimeError("handler bug")
-
-    def record(*a: Any) -> None:
-        seen.append(a)
-
-    w.on(event, bad)
-    w.on(event, record)
-    w.on(event, record)
+def test_callbacks_reach_their_handler_log_and_isolate(method: str, domain: str, handler: str,
+                                                       args: tuple[Any, ...]) -> None:
+    rec = Recording(normalise=lambda a: a)
+    w = rec.wrapper
     lines: list[str] = []
     sink = logger.add(lambda m: lines.append(str(m)), level="DEBUG", format="{message}")
     try:
         getattr(w, method)(*args)
         w.debug = True
-        w.off(event, record)
         getattr(w, method)(*args)
     finally:
         logger.remove(sink)
-    assert seen == [args, args, args] and w.callback_errors == 2
-    assert sum(line.startswith(f"TWS {event}(") for line in lines) == 1
-    w.off(event, bad)
-    w.off(event, record)
+    delivered = (args[0] / 1000.0,) if method == "currentTimeInMillis" else args
+    assert rec.calls == [(handler, delivered), (handler, delivered)]
+    assert sum(line.startswith(f"TWS {handler}(") for line in lines) == 1
+
+    def bad(*_: Any) -> None:
+        raise RuntimeError("handler bug")
+
+    setattr(getattr(rec, domain), handler, bad)
     getattr(w, method)(*args)
-    assert len(seen) == 3 and w.callback_errors == 2
+    assert w.callback_errors == 1 and len(rec.calls) == 2

@@ -1,7 +1,7 @@
-"""The quote sink: tickPrice/tickSize applied straight to quote lines in segments must leave every
-line exactly as the Wrapper path leaves it (same values, counters, stale flag, queued deliveries),
-stand aside whenever another handler, DEBUG logging or unconflated delivery needs the Wrapper,
-and never keep the LineBook's lock beyond a segment."""
+"""The quote sink: runs of tickPrice/tickSize from the fast paths applied to quote lines must leave
+every line exactly as the tick-by-tick route through the Wrapper leaves it (same values, counters,
+stale flag, queued deliveries); a run reaches the market-data handler before any later message
+reaches any handler; the LineBook's lock is free after each run."""
 
 from __future__ import annotations
 
@@ -18,22 +18,18 @@ from ibapi.protobuf.OrderStatus_pb2 import OrderStatus as OrderStatusProto
 from ibapi.protobuf.TickPrice_pb2 import TickPrice as TickPriceProto
 from ibapi.protobuf.TickSize_pb2 import TickSize as TickSizeProto
 from ibapi.server_versions import MIN_SERVER_VER_PROTOBUF, MIN_SERVER_VER_PROTOBUF_MARKET_DATA
-from ibapi.wrapper import EWrapper
 
-from platform_adapter.adapters import quote_sink
-from platform_adapter.core import fast_proto_decode
+from platform_adapter.core import fast_decode, fast_proto_decode
 from platform_adapter.core.fast_decode import build_frame_fast_path
 from platform_adapter.core.transport import Dispatcher
+from platform_adapter.core.wrapper import Wrapper
 from tests.conftest import Recorder
+from tests.handlers import Recording
 from tests.unit.test_market_data import Env, make_pa, req_ids
 from tests.wire import binary_id, ibapi_decode, proto_frame
 
 VERSION = 176
 UNKNOWN_REQ = 999_999
-
-
-def noop(*_: Any) -> None:
-    """A second handler on a tick event: it makes the sink stand aside."""
 
 
 def frame(*fields: Any) -> bytes:
@@ -48,16 +44,17 @@ def tick_size(req_id: int, tick_type: int, size: str) -> bytes:
     return frame(2, 6, req_id, tick_type, size)
 
 
-def run_frames(pa: Env, batches: list[list[bytes]], version: int = VERSION) -> Dispatcher:
-    """Feed ``batches`` through the dispatcher loop (fast path, quote sink, ibapi's Decoder) on
-    this thread, as the connection's dispatcher thread would."""
-    decoder = Decoder(pa.wrapper, version)
+def run_frames(wrapper: Wrapper, batches: list[list[bytes]], version: int = VERSION, fast: bool = True
+               ) -> Dispatcher:
+    """Feed ``batches`` through the dispatcher loop (the fast path unless ``fast`` is False, then
+    ibapi's Decoder) on this thread, as the connection's dispatcher thread would."""
+    decoder = Decoder(wrapper, version)
 
     def handle(raw: bytes) -> None:
         ibapi_decode(decoder, raw, version)
 
-    sink = pa.wrapper.installed_quote_sink
-    dispatcher = Dispatcher(handle, build_frame_fast_path(pa.wrapper, version), sink.commit if sink else None)
+    path = build_frame_fast_path(wrapper, version) if fast else None
+    dispatcher = Dispatcher(handle, path.decode if path else None, path.flush if path else None)
     for batch in batches:
         dispatcher.queue.put(batch)
     dispatcher.queue.put(None)
@@ -101,7 +98,7 @@ def streams(draw: st.DrawFn) -> tuple[list[tuple[Any, ...]], list[int]]:
             specs.append(("price", line, draw(PRICE_TYPES), draw(PRICES), draw(SIZES), draw(st.integers(0, 7))))
         elif kind == "size":
             specs.append(("size", line, draw(SIZE_TYPES), draw(SIZES)))
-        elif kind == "stamp":  # tickString: the Wrapper path, in the middle of a segment
+        elif kind == "stamp":  # tickString: another handler method, in the middle of a run
             specs.append(("stamp", line, draw(st.sampled_from(["1700000000", "x"]))))
         else:  # marketDataType: not a fast-path message (ibapi's Decoder)
             specs.append(("mdtype", line, draw(st.integers(1, 4))))
@@ -154,33 +151,33 @@ def encode(specs: list[tuple[Any, ...]], ids: list[int], cuts: list[int], versio
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(stream=streams(), segment=st.sampled_from([1, 3, 256]))
+@given(stream=streams(), run_max=st.sampled_from([1, 3, 256]))
 @pytest.mark.parametrize("version", [VERSION, 203, 226])  # text; text with a binary id; protobuf ticks
 def test_sink_leaves_every_line_as_the_wrapper_path_does(tmp_path_factory: pytest.TempPathFactory,
                                                          monkeypatch: pytest.MonkeyPatch,
                                                          stream: tuple[list[tuple[Any, ...]], list[int]],
-                                                         segment: int, version: int) -> None:
+                                                         run_max: int, version: int) -> None:
     specs, cuts = stream
     base = tmp_path_factory.mktemp("sink")
     with monkeypatch.context() as patch:
-        patch.setattr(quote_sink, "SEGMENT", segment)
+        patch.setattr(fast_decode, "QUOTE_RUN_MAX", run_max)
         fast, ids = subscribed(base, patch, "fast")
         slow, slow_ids = subscribed(base, patch, "slow")
-        slow.wrapper.on("tick_price", noop)  # the sink stands aside: every tick takes the Wrapper path
-        assert fast.wrapper.quote_sink is not None and slow.wrapper.quote_sink is None and ids == slow_ids
-        run_frames(fast, encode(specs, ids, cuts, version), version)
-        run_frames(slow, encode(specs, ids, cuts, version), version)
+        assert ids == slow_ids
+        run_frames(fast.wrapper, encode(specs, ids, cuts, version), version)
+        run_frames(slow.wrapper, encode(specs, ids, cuts, version), version, fast=False)  # tick by tick
     assert line_state(fast) == line_state(slow)
-    assert fast.market_data._ticks == slow.market_data._ticks
+    assert fast.market_data.handler.ticks == slow.market_data.handler.ticks
     assert fast.events.queue_length == slow.events.queue_length  # the same conflated deliveries queued
-    sink = fast.market_data.sink
-    assert sink is not None and not sink.open
-    if any(s[0] in ("price", "size") and s[1] < 2 for s in specs):
-        assert sink.segments > 0
+    sink = fast.market_data.handler.sink
+    assert sink is not None
+    if any(s[0] in ("price", "size") for s in specs):
+        assert sink.runs > 0
+    assert fast.wrapper.callback_errors == slow.wrapper.callback_errors == 0
 
 
 @pytest.mark.parametrize("version", [VERSION, 201, 226])
-def test_burst_is_applied_in_segments_and_the_lock_is_free_after_each_batch(
+def test_burst_is_applied_in_runs_and_the_lock_is_free_after_each_batch(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: int) -> None:
     pa, ids = subscribed(tmp_path, monkeypatch, "burst")
     aapl = ids[0]
@@ -188,13 +185,13 @@ def test_burst_is_applied_in_segments_and_the_lock_is_free_after_each_batch(
     for i in range(1000):
         frames.append(at_version(tick_price(aapl, 1 if i % 2 else 2, f"{100 + i / 100:.2f}", str(100 + i)), version))
         frames.append(at_version(tick_size(aapl, 8, str(5000 + i)), version))
-    monkeypatch.setattr(quote_sink, "SEGMENT", 256)
-    dispatcher = run_frames(pa, [frames[:700], frames[700:]], version)
+    monkeypatch.setattr(fast_decode, "QUOTE_RUN_MAX", 256)
+    dispatcher = run_frames(pa.wrapper, [frames[:700], frames[700:]], version)
     assert dispatcher.fast_messages == 2000
-    sink = pa.market_data.sink
+    sink = pa.market_data.handler.sink
     assert sink is not None
-    # 700 = 256 + 256 + 188 and 1300 = 5 * 256 + 20: a segment never spans a batch
-    assert sink.segments == 3 + 6
+    # 700 = 256 + 256 + 188 and 1300 = 5 * 256 + 20: a run never spans a batch
+    assert sink.runs == 3 + 6
     quote = pa.market_data.get_quote("AAPL")
     assert (quote.bid, quote.ask, quote.volume) == (109.99, 109.98, Decimal(5999))
     assert (quote.bid_size, quote.ask_size) == (Decimal(1099), Decimal(1098))
@@ -218,7 +215,7 @@ def test_delivery_after_a_burst_carries_the_last_values(tmp_path: Path, monkeypa
     got = Recorder()
     pa.market_data.subscribe_quotes("AAPL", got)
     aapl = req_ids(client, "reqMktData")[0]
-    run_frames(pa, [[tick_price(aapl, 1, f"{50 + i}", "10") for i in range(600)]])
+    run_frames(pa.wrapper, [[tick_price(aapl, 1, f"{50 + i}", "10") for i in range(600)]])
     pa.events.start()
     try:
         got.wait(1)
@@ -230,68 +227,45 @@ def test_delivery_after_a_burst_carries_the_last_values(tmp_path: Path, monkeypa
     assert pa.events.stats()["callbacks_conflated"] == 1199
 
 
-def test_sink_stands_aside_for_other_handlers_debug_and_unconflated_delivery(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pa, _ = make_pa(tmp_path, monkeypatch)
-    wrapper, sink = pa.wrapper, pa.market_data.sink
-    assert sink is not None and wrapper.quote_sink is sink and wrapper.installed_quote_sink is sink
-    wrapper.on("tick_size", noop)
-    assert wrapper.quote_sink is None
-    wrapper.off("tick_size", noop)
-    assert wrapper.quote_sink is sink
-    wrapper.debug = True
-    assert wrapper.quote_sink is None and wrapper.debug
-    wrapper.debug = False
-    assert wrapper.quote_sink is sink
-    plain, _ = make_pa(tmp_path / "plain", monkeypatch, **{"market_data.conflate_callbacks": False})
-    assert plain.market_data.sink is None and plain.wrapper.quote_sink is None
-    assert plain.wrapper.installed_quote_sink is None
-
-
-def test_ticks_a_second_handler_needs_reach_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pa, ids = subscribed(tmp_path, monkeypatch, "extra")
-    seen = Recorder()
-    pa.wrapper.on("tick_size", seen)
-    run_frames(pa, [[tick_size(ids[0], 0, "42"), tick_price(ids[0], 1, "3.5", "9")]])
-    assert [c[:3] for c in seen.calls] == [(ids[0], 0, Decimal(42)), (ids[0], 0, Decimal(9))]
-    assert pa.market_data.get_quote("AAPL").bid_size == Decimal(9)
-    sink = pa.market_data.sink
-    assert sink is not None and sink.segments == 0
+def test_unconflated_lines_take_the_tick_by_tick_route(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    opts = {"market_data.conflate_callbacks": False}
+    fast, client = make_pa(tmp_path / "fast", monkeypatch, **opts)
+    slow, _ = make_pa(tmp_path / "slow", monkeypatch, **opts)
+    assert fast.market_data.handler.sink is None
+    for pa in (fast, slow):
+        pa.market_data.subscribe_quotes("AAPL", Recorder())
+    aapl = req_ids(client, "reqMktData")[0]
+    frames = [tick_price(aapl, 1, "10.5", "3"), tick_size(aapl, 8, "900"), tick_price(aapl, 2, "10.75", "4")]
+    run_frames(fast.wrapper, [frames])
+    run_frames(slow.wrapper, [frames], fast=False)
+    assert line_state(fast) == line_state(slow)
+    assert fast.events.queue_length == slow.events.queue_length == 5  # a delivery per stored value
 
 
 @pytest.mark.parametrize("version", [VERSION, 226])
-@pytest.mark.parametrize("kind", ["price", "size", "order_status"])
-def test_sink_stood_aside_mid_segment_is_committed_before_the_wrapper_runs(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: int, kind: str) -> None:
-    pa, ids = subscribed(tmp_path, monkeypatch, "aside")
-    sink = pa.market_data.sink
-    assert sink is not None
-    assert sink.tick_price(ids[0], 1, 5.0, Decimal(3))  # a segment is open (the dispatcher's thread)
-    assert sink.open
-    pa.wrapper.debug = True  # the sink stands aside while its segment is open
-    fast = build_frame_fast_path(pa.wrapper, version)
-    frames = {"price": tick_price(ids[0], 2, "5.5", "8"), "size": tick_size(ids[0], 3, "8"),
-              "order_status": frame(3, 1, "Submitted", "0", "1", "0", "7", "0", "0", "1", "", "0")}
-    raw = at_version(frames[kind], version)
-    if kind == "order_status" and version >= MIN_SERVER_VER_PROTOBUF_MARKET_DATA:
+@pytest.mark.parametrize("other", ["order_status", "tick_string", "market_data_type"])
+def test_a_quote_run_is_delivered_before_any_later_message(version: int, other: str) -> None:
+    """The pending run reaches the market-data handler before the next message of any kind reaches
+    its handler, whether the fast path takes that message or ibapi's decoder does."""
+    rec = Recording()
+    frames = {"order_status": frame(3, 1, "Submitted", "0", "1", "0", "7", "0", "0", "1", "", "0"),
+              "tick_string": frame(46, 6, 5, 45, "1700000000"),
+              "market_data_type": frame(58, 1, 5, 3)}  # no fast path: ibapi's decoder
+    raw = at_version(frames[other], version)
+    if other == "order_status" and version >= MIN_SERVER_VER_PROTOBUF_MARKET_DATA:
         raw = proto_frame(3, OrderStatusProto(orderId=1, status="Submitted", filled="0", remaining="1"))
-    assert fast is not None and fast(raw)
-    assert not sink.open and sink.segments == 1
-    quote = pa.market_data.get_quote("AAPL")
-    assert (quote.bid, quote.bid_size) == (5.0, Decimal(3))
-    if kind != "order_status":
-        assert quote.ask_size == Decimal(8)
+    batch = [at_version(tick_price(5, 1, "5.5", "8"), version), at_version(tick_size(5, 8, "90"), version), raw,
+             at_version(tick_size(5, 0, "7"), version)]
+    run_frames(rec.wrapper, [batch], version)
+    assert rec.names() == ["tick_price", "tick_size", "tick_size", other, "tick_size"]
 
 
 def test_the_protobuf_size_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fast_proto_decode, "_CACHE_MAX", 2)
-    seen: list[Any] = []
-
-    class Sizes(EWrapper):  # type: ignore[misc]
-        def tickSize(self, *args: Any) -> None:  # noqa: N802 - ibapi's name
-            seen.append(args)
-
-    decode = fast_proto_decode.build_proto_fast_path(Sizes())[202]
+    rec = Recording()
+    fast = build_frame_fast_path(rec.wrapper, 226)
+    assert fast is not None
     for size in ("1", "2", "3", "1"):
-        assert decode(proto_frame(2, TickSizeProto(reqId=1, tickType=0, size=size)))
-    assert [args[2] for args in seen] == [Decimal(1), Decimal(2), Decimal(3), Decimal(1)]
+        assert fast.decode(proto_frame(2, TickSizeProto(reqId=1, tickType=0, size=size)))
+    fast.flush()
+    assert [args[2] for _, args in rec.calls] == [("Decimal", repr(Decimal(n))) for n in (1, 2, 3, 1)]

@@ -1,5 +1,8 @@
 """Account manager (spec 2.2.4): account summary, positions, PnL and account updates, with a cache
-refreshed every ``account.update_frequency_seconds`` and reconciled with IB (spec 2.2.5)."""
+refreshed every ``account.update_frequency_seconds`` and reconciled with IB (spec 2.2.5).
+
+IB's account messages reach it through its account handler (:class:`AccountEvents`); its lifecycle
+steps (``start``, ``restore``, ``refresh_positions``) are run by ``core/lifecycle.py``."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from platform_adapter.adapters.account_updates import AccountValue, summary_from
 from platform_adapter.adapters.accounts import managed_account
 from platform_adapter.adapters.order_models import opt_float, spec_from_contract, to_decimal
 from platform_adapter.core.base_adapter import AdapterContext, BaseAdapter
+from platform_adapter.core.handlers import AccountHandler
 from platform_adapter.core.request_registry import EndWaiter
 from platform_adapter.errors import PlatformAdapterError, ValidationError
 from platform_adapter.models.account import AccountSummary, PnL
@@ -50,16 +54,9 @@ class AccountManager(BaseAdapter):
         self._thread: threading.Thread | None = None
         self.account = ""
         self.refreshes = 0
-        for event, handler in (("update_account_value", self._on_account_value),
-                               ("update_portfolio", self._on_portfolio),
-                               ("account_download_end", self._download_done.done),
-                               ("position", self._on_position), ("position_end", self._positions_done.done),
-                               ("account_summary", self._on_summary), ("account_summary_end", self._on_summary_end),
-                               ("pnl", self._on_pnl), ("reconnected", self._on_reconnected),
-                               ("ib_link", self._on_ib_link)):
-            self._on(event, handler)
+        self.handler = AccountEvents(self)
 
-    # --- lifecycle -------------------------------------------------------------------------------
+    # --- lifecycle steps (core/lifecycle.py) -------------------------------------------------------
     def start(self) -> None:
         """Subscribe to account updates and PnL, load positions (spec 6.1), start the refresh loop."""
         self._stop.clear()
@@ -96,25 +93,10 @@ class AccountManager(BaseAdapter):
         self._pnl_req_id = self.registry.next_id()
         client.reqPnL(self._pnl_req_id, self.account, "")
 
-    def _on_reconnected(self) -> None:
-        try:
-            self._subscribe()
-        except PlatformAdapterError as exc:
-            logger.error("account resubscribe after reconnect failed: {}", exc)
-
-    def _on_ib_link(self, state: str) -> None:
-        # 1101 (data lost): subscribe again; 1102 (data kept): the subscriptions live on, only
-        # refresh the positions in case fills happened during the outage.
-        if state == "restored_data_lost":
-            threading.Thread(target=self._on_reconnected, name="pa-account-resub", daemon=True).start()
-        elif state == "restored_data_kept":
-            threading.Thread(target=self._refresh_after_link, name="pa-account-refresh", daemon=True).start()
-
-    def _refresh_after_link(self) -> None:
-        try:
-            self.refresh_positions()
-        except PlatformAdapterError as exc:
-            logger.error("position refresh after IB 1102 failed: {}", exc)
+    def restore(self) -> None:
+        """After a reconnect or IB 1101 (data lost): subscribe again (account updates, positions,
+        PnL). After 1102 (data kept) the subscriptions live on: ``refresh_positions`` only."""
+        self._subscribe()
 
     def _loop(self) -> None:
         while not self._stop.wait(self.settings.account.update_frequency_seconds):
@@ -231,50 +213,68 @@ class AccountManager(BaseAdapter):
         return Position(pos.account, pos.symbol, pos.contract, pos.quantity, pos.avg_cost, pos.con_id,
                         port.market_price, port.market_value, port.unrealized_pnl, port.realized_pnl)
 
-    # --- IB callbacks (dispatcher thread) ------------------------------------------------------------
     def _emit(self, update: AccountValue | Position | PnL) -> None:
         for cb in self._callbacks:
             self._notify(cb, update)
 
-    def _on_position(self, account: str, contract: Any, position: Decimal, avg_cost: float) -> None:
+
+class AccountEvents(AccountHandler):
+    """The account handler of an :class:`AccountManager` (on the decoding thread; callbacks are
+    queued for the event thread)."""
+
+    def __init__(self, manager: AccountManager) -> None:
+        self.m = manager
+
+    def position(self, account: str, contract: Any, position: Decimal, avg_cost: float) -> None:
+        m = self.m
         spec = spec_from_contract(contract)
         pos = Position(account, spec.symbol, spec, to_decimal(position), float(avg_cost), spec.con_id)
-        with self._lock:
-            if self._collect is not None:
+        with m._lock:
+            if m._collect is not None:
                 # a streamed update for the same position may arrive during the list: keep the latest
-                self._collect[(pos.account, pos.con_id)] = pos
+                m._collect[(pos.account, pos.con_id)] = pos
                 return
-        merged = self._merge(pos)
-        self.state.update_position(merged)
-        self._emit(merged)
+        merged = m._merge(pos)
+        m.state.update_position(merged)
+        m._emit(merged)
 
-    def _on_portfolio(self, contract: Any, position: Decimal, market_price: float, market_value: float,
-                      avg_cost: float, unrealized: float, realized: float, account: str) -> None:
+    def position_end(self) -> None:
+        self.m._positions_done.done()
+
+    def update_portfolio(self, contract: Any, position: Decimal, market_price: float, market_value: float,
+                         average_cost: float, unrealized_pnl: float, realized_pnl: float, account: str) -> None:
+        m = self.m
         spec = spec_from_contract(contract)
-        pos = Position(account, spec.symbol, spec, to_decimal(position), float(avg_cost), spec.con_id,
-                       opt_float(market_price), opt_float(market_value), opt_float(unrealized), opt_float(realized))
-        with self._lock:
-            self._portfolio[(account, spec.con_id)] = pos
-        self.state.update_position(pos)
-        self._emit(pos)
+        pos = Position(account, spec.symbol, spec, to_decimal(position), float(average_cost), spec.con_id,
+                       opt_float(market_price), opt_float(market_value), opt_float(unrealized_pnl),
+                       opt_float(realized_pnl))
+        with m._lock:
+            m._portfolio[(account, spec.con_id)] = pos
+        m.state.update_position(pos)
+        m._emit(pos)
 
-    def _on_account_value(self, key: str, value: str, currency: str, account: str) -> None:
-        if currency in ("", "USD") or not self.state.get_account_value(key):
-            self.state.update_account_value(key, value)
-        self._emit(AccountValue(account, key, value, currency))
+    def update_account_value(self, key: str, value: str, currency: str, account: str) -> None:
+        m = self.m
+        if currency in ("", "USD") or not m.state.get_account_value(key):
+            m.state.update_account_value(key, value)
+        m._emit(AccountValue(account, key, value, currency))
 
-    def _on_summary(self, req_id: int, account: str, tag: str, value: str, currency: str) -> None:
-        self.registry.append(req_id, (account, tag, value, currency))
+    def account_download_end(self, account: str) -> None:
+        self.m._download_done.done()
 
-    def _on_summary_end(self, req_id: int) -> None:
-        self.registry.finish(req_id)
+    def account_summary(self, req_id: int, account: str, tag: str, value: str, currency: str) -> None:
+        self.m.registry.append(req_id, (account, tag, value, currency))
 
-    def _on_pnl(self, req_id: int, daily: float, unrealized: float, realized: float) -> None:
-        pnl = PnL(self.account, opt_float(daily), opt_float(unrealized), opt_float(realized),
+    def account_summary_end(self, req_id: int) -> None:
+        self.m.registry.finish(req_id)
+
+    def pnl(self, req_id: int, daily_pnl: float, unrealized_pnl: float, realized_pnl: float) -> None:
+        m = self.m
+        pnl = PnL(m.account, opt_float(daily_pnl), opt_float(unrealized_pnl), opt_float(realized_pnl),
                   datetime.now(timezone.utc))
-        if self.registry.get(req_id) is not None:
-            self.registry.finish(req_id, [pnl])
+        if m.registry.get(req_id) is not None:
+            m.registry.finish(req_id, [pnl])
             return
-        if req_id == self._pnl_req_id:
-            self.state.set_pnl(pnl)
-            self._emit(pnl)
+        if req_id == m._pnl_req_id:
+            m.state.set_pnl(pnl)
+            m._emit(pnl)

@@ -96,27 +96,14 @@ def _decimal(value: Any, default: Decimal) -> Decimal:
 
 
 class ContractResolver(BaseAdapter):
-    """Resolves instruments through ``reqContractDetails``; results are cached by spec and conId."""
+    """Resolves instruments through ``reqContractDetails``; results are cached by spec and conId
+    (the answers reach the pending request through the market-data handler)."""
 
     def __init__(self, ctx: AdapterContext) -> None:
         super().__init__(ctx)
         self._lock = threading.Lock()
         self._by_key: dict[str, ContractInfo] = {}
         self._by_con_id: dict[int, ContractInfo] = {}
-        self._on("contract_details", self._on_details)
-        self._on("contract_details_end", self._on_details_end)
-        self._on("option_chain", self._on_option_chain)
-        self._on("option_chain_end", self._on_details_end)
-
-    def _on_details(self, req_id: int, details: Any) -> None:
-        self.registry.append(req_id, details)
-
-    def _on_details_end(self, req_id: int) -> None:
-        self.registry.finish(req_id)
-
-    def _on_option_chain(self, req_id: int, exchange: str, under_con_id: int, trading_class: str, multiplier: str,
-                         expirations: Any, strikes: Any) -> None:
-        self.registry.append(req_id, (exchange, under_con_id, trading_class, multiplier, expirations, strikes))
 
     # --- futures and options (adapters/derivatives.py) ---------------------------------------
     def front_month(self, symbol: Any, exchange: str = "CME", currency: str = "USD",

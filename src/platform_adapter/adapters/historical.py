@@ -79,20 +79,13 @@ QUERY_SPLITS = 2  # a cancelled query is retried as halves, then quarters; then 
 
 
 class HistoricalFetcher:
-    """``get_historical_data`` for the MarketDataAdapter (same context, own pending requests)."""
+    """``get_historical_data`` for the MarketDataAdapter (same context, own pending requests; their
+answers reach the registry through the adapter's market-data handler)."""
 
     def __init__(self, ctx: AdapterContext, request: Callable[..., list[Any]]) -> None:
         self.ctx = ctx
         self._request = request
-        ctx.wrapper.on("historical_data", self._on_bar)
-        ctx.wrapper.on("historical_data_end", self._on_end)
         self.requests_sent = 0
-
-    def _on_bar(self, req_id: int, bar: Any) -> None:
-        self.ctx.registry.append(req_id, bar)
-
-    def _on_end(self, req_id: int, _start: str, _end: str) -> None:
-        self.ctx.registry.finish(req_id)
 
     def fetch(self, symbol: Any, duration: Any, bar_size: Any, what_to_show: Any = "TRADES",
               use_rth: Any = True, end: Any = None, *, progress: Progress | None = None,

@@ -1,19 +1,20 @@
 """Market data adapter (spec 2.2.2, 6.2, 7.1, 7.3): quotes, historical bars, real-time bars and
 tick-by-tick data, with the market data type, stale-data detection and replay after reconnects.
 
-Every streaming line is a :class:`Subscription` record: ticks update it on the dispatcher thread
-(one stored value per tick: the record is the live quote state, which the StateManager serves as
-the symbol's cached quote; the frozen :class:`Quote` is built only when it is read or delivered),
-and user callbacks run on the event thread (quote callbacks conflated per line unless
-``market_data.conflate_callbacks`` is off: a queued delivery reads the latest state when it runs).
+Every streaming line is a :class:`Subscription` record: ticks update it on the decoding thread
+through the adapter's market-data handler (``adapters/market_data_events.py``; the record is the
+live quote state, which the StateManager serves as the symbol's cached quote; the frozen
+:class:`Quote` is built only when it is read or delivered), and user callbacks run on the event
+thread (quote callbacks conflated per line unless ``market_data.conflate_callbacks`` is off: a
+queued delivery reads the latest state when it runs). The lifecycle steps (``start``,
+``restore``, ``resubscribe_all``, ``link_lost``, ``link_restored``, ``socket_lost``,
+``data_farm``) are run by ``core/lifecycle.py`` in its order.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -22,11 +23,9 @@ from loguru import logger
 from platform_adapter.adapters.contracts import to_spec
 from platform_adapter.adapters.historical import HistoricalFetcher, Progress
 from platform_adapter.adapters.historical_params import REAL_TIME_BAR_WHAT_TO_SHOW, check_what_to_show
+from platform_adapter.adapters.market_data_events import MarketDataEvents
 from platform_adapter.adapters.market_lines import LineBook, MapKey, Want, cancel_line, send_line
 from platform_adapter.adapters.market_subscriptions import (
-    PRICE_TICKS,
-    SIZE_TICKS,
-    TIMESTAMP_TICKS,
     Callback,
     SubKind,
     Subscription,
@@ -34,41 +33,12 @@ from platform_adapter.adapters.market_subscriptions import (
     check_market_data_type,
     check_specs,
     check_tbt_kind,
-    size_or_none,
     stale_copy,
 )
-from platform_adapter.adapters.quote_sink import QuoteSink
 from platform_adapter.core import ib_codes
 from platform_adapter.core.base_adapter import AdapterContext, BaseAdapter
-from platform_adapter.errors import (
-    ContractNotFound,
-    IBError,
-    NotConnected,
-    SubscriptionLimitExceeded,
-    ValidationError,
-)
-from platform_adapter.models.market_data import Bar, MarketDataType, Quote, TickByTick, TickByTickKind, utc_from_epoch
-
-_wall = time.time
-_QUOTES = SubKind.QUOTES
-_SKIP = object()  # marker: a tick value that is not stored (an unparsable timestamp)
-MAX_STREAM_RETRIES = 3  # consecutive 10182 answers for one line before it is marked failed
-
-
-def _price_value(price: Any) -> float | None:
-    # IB sends -1 for "no value currently available" (negative prices are otherwise legal).
-    return None if price is None or price == -1 else float(price)
-
-
-def _timestamp_value(value: Any) -> Any:
-    try:
-        return utc_from_epoch(int(value))
-    except (TypeError, ValueError, OverflowError):
-        return _SKIP
-
-
-def _decimal(value: Any) -> Decimal:
-    return value if isinstance(value, Decimal) else Decimal(str(value))
+from platform_adapter.errors import NotConnected, SubscriptionLimitExceeded, ValidationError
+from platform_adapter.models.market_data import MarketDataType, Quote, TickByTickKind
 
 
 class MarketDataAdapter(BaseAdapter):
@@ -85,30 +55,15 @@ class MarketDataAdapter(BaseAdapter):
         self._link_lost = False
         self._socket_down = False
         self._broken_farms: set[str] = set()  # market data farms reported broken (quotes degraded)
-        self._ticks = 0
         self._gauge = 0
         self._now = time.monotonic
         self._conflate = self.settings.market_data.conflate_callbacks
         self._stop = threading.Event()
         self._monitor: threading.Thread | None = None
         self.history = HistoricalFetcher(ctx, self._request)
-        on_price, on_size = self._tick_handler(PRICE_TICKS, _price_value), self._tick_handler(SIZE_TICKS, size_or_none)
-        for event, handler in (
-            ("tick_price", on_price), ("tick_size", on_size),
-            ("tick_string", self._tick_handler(TIMESTAMP_TICKS, _timestamp_value)),
-            ("market_data_type", self._on_market_data_type),
-            ("realtime_bar", self._on_realtime_bar), ("tick_by_tick_all_last", self._on_tbt_last),
-            ("tick_by_tick_bid_ask", self._on_tbt_bid_ask), ("tick_by_tick_mid_point", self._on_tbt_mid),
-            ("error", self._on_error), ("ib_link", self._on_ib_link), ("disconnected", self._on_disconnected),
-            ("reconnected", self._on_reconnected), ("data_farm", self._on_data_farm),
-        ):
-            self._on(event, handler)
-        self.sink: QuoteSink | None = None
-        if self._conflate:  # the sink delivers conflated quotes only
-            self.sink = QuoteSink(self.lines, self._settle_segment, self._queue_delivery)
-            self.ctx.wrapper.install_quote_sink(self.sink, on_price, on_size)
+        self.handler = MarketDataEvents(self)
 
-    # --- lifecycle ---------------------------------------------------------------------------
+    # --- lifecycle steps (core/lifecycle.py) -----------------------------------------------------
     def start(self) -> None:
         """Send the configured market data type, replay kept subscriptions, start the monitor."""
         self._socket_down = False
@@ -118,6 +73,55 @@ class MarketDataAdapter(BaseAdapter):
         if self._monitor is None or not self._monitor.is_alive():
             self._monitor = threading.Thread(target=self._monitor_loop, name="pa-md-monitor", daemon=True)
             self._monitor.start()
+
+    def restore(self) -> None:
+        """After a reconnect: send the market data type and replay every line (new request ids)."""
+        self._socket_down = False
+        self._send_market_data_type()
+        self._resubscribe(self.lines.all(), cancel_old=False)
+
+    def resubscribe_all(self) -> None:
+        """IB 1101 (link restored, data lost): request every line again."""
+        self._link_lost = False
+        self._resubscribe(self.lines.all(), cancel_old=True)
+
+    def link_lost(self) -> None:
+        """IB 1100: the gateway lost its link to IB; every quote is stale until it is back."""
+        self._link_lost = True
+        self._mark_all_stale("IB link lost (1100)")
+
+    def link_restored(self) -> None:
+        """IB 1102 (link restored, data kept): quotes updated recently are fresh again."""
+        self._link_lost = False
+        self._refresh_after_link()
+
+    def socket_lost(self) -> None:
+        """The connection to the gateway closed: every quote is stale (unless stopped)."""
+        self._socket_down = True
+        with self.lines.lock:  # the next start-up reports the farms again
+            self._broken_farms.clear()
+            self.lines.flag_degraded(False)
+        if not self._stop.is_set():
+            self._mark_all_stale("connection to the gateway lost")
+
+    def data_farm(self, code: int, farm: str) -> None:
+        """A farm reported broken or OK: while a market data farm is broken every quote is degraded
+        (IB names the farm, not the instruments it serves)."""
+        if code not in ib_codes.QUOTE_FARM:
+            return
+        with self.lines.lock:
+            if code in ib_codes.FARM_BROKEN:
+                self._broken_farms.add(farm)
+            else:
+                self._broken_farms.discard(farm)
+            degraded = bool(self._broken_farms)
+            flipped = self.lines.flag_degraded(degraded)
+        if flipped and degraded:
+            logger.warning("market data farm {} broken: {} quote(s) degraded until it is OK", farm, len(flipped))
+        elif flipped:
+            logger.info("market data farm {} OK: {} quote(s) no longer degraded", farm, len(flipped))
+        for sub, quote, callbacks in flipped:
+            self._publish(sub, quote, callbacks)
 
     def stop(self) -> None:
         """Cancel every line at IB (the records stay and are replayed by the next ``start``)."""
@@ -335,87 +339,6 @@ class MarketDataAdapter(BaseAdapter):
         if delta:
             self.metrics.incr("md_active_subscriptions", delta)
 
-    # --- dispatcher-thread handlers: quotes -------------------------------------------------------------
-    def _tick_handler(self, names: dict[int, str], convert: Callable[[Any], Any]) -> Callable[..., None]:
-        """The dispatcher-thread handler of one tick event (price, size or string): store the value
-        in its line's live state (one dict store, no Quote built); queue a delivery unless one is
-        queued already (conflated) or, with conflation off, queue this tick's snapshot for every
-        callback. Everything it needs per tick is bound here once."""
-        field_of = names.get
-        lock = self.lines.lock
-        line_of = self.lines.index.get
-        wall = time.time
-        conflate = self._conflate
-        submit_task = self.events.submit_task
-        flush = self._flush_quote
-        settle = self._settle_line
-
-        def on_tick(req_id: int, tick_type: int, raw: Any, _attrib: Any = None) -> None:
-            name = field_of(tick_type)
-            if name is None:
-                return
-            value = convert(raw)
-            if value is _SKIP:
-                return
-            with lock:
-                sub = line_of(req_id)
-                if sub is None or sub.kind is not _QUOTES:
-                    return
-                sub.fields[name] = value
-                queue, fresh = settle(sub, 1, self._now(), wall())
-                if not conflate:
-                    quote = sub.snapshot()
-                    callbacks = tuple(sub.callbacks)
-            if fresh:
-                logger.info("quote {} is fresh again", sub.key)
-            if queue:
-                submit_task(flush, sub)
-            elif not conflate:
-                for cb in callbacks:
-                    self.events.submit(cb, sub.key, quote)
-
-        return on_tick
-
-    def _settle_line(self, sub: Subscription, n: int, now: float, wall: float) -> tuple[bool, bool]:
-        """Book ``n`` ticks just stored in a quote line (LineBook lock held): timestamps, counters,
-        the stale flag, the cached quote. Returns (queue a conflated delivery, fresh again)."""
-        sub.last_update = now
-        sub.wall = wall
-        sub.updates += n
-        sub.snap = None
-        if sub.stream_retries:
-            sub.stream_retries = 0
-        was_stale = sub.stale
-        stale = sub.stale = self._link_lost or self._socket_down
-        self._ticks += n
-        if not sub.published:
-            sub.published = True
-            self.state.set_quote_source(sub.key, sub)
-        queue = False
-        if self._conflate:
-            if sub.pending:
-                sub.skipped += n
-            else:
-                sub.pending = queue = True
-                sub.skipped += n - 1
-        return queue, was_stale and not stale
-
-    def _settle_segment(self, touched: dict[Subscription, int]) -> list[Subscription]:
-        """The quote sink's segment end (LineBook lock held): settle each line it touched; return
-        those whose conflated delivery must be queued."""
-        now, wall = self._now(), time.time()
-        queue = []
-        for sub, n in touched.items():
-            queued, fresh = self._settle_line(sub, n, now, wall)
-            if fresh:
-                logger.info("quote {} is fresh again", sub.key)
-            if queued:
-                queue.append(sub)
-        return queue
-
-    def _queue_delivery(self, sub: Subscription) -> None:
-        self.events.submit_task(self._flush_quote, sub)
-
     def _flush_quote(self, sub: Subscription) -> None:
         """Event thread: deliver the line's latest quote to each of its callbacks (conflated)."""
         with sub.lock:
@@ -443,120 +366,6 @@ class MarketDataAdapter(BaseAdapter):
             return
         for cb in callbacks:
             self.events.submit(cb, sub.key, quote)
-
-    def _on_market_data_type(self, req_id: int, md_type: int) -> None:
-        with self.lines.lock:
-            sub = self.lines.by_req(req_id)
-            if sub is not None and 1 <= md_type <= 4:
-                sub.market_data_type = MarketDataType(md_type)
-
-    # --- dispatcher-thread handlers: bars and tick-by-tick ---------------------------------------------
-    def _stream(self, req_id: int, kind: SubKind) -> Subscription | None:
-        with self.lines.lock:
-            sub = self.lines.by_req(req_id)
-            if sub is None or sub.kind is not kind:
-                return None
-            sub.touch(self._now())
-            sub.stream_retries = 0
-            self._ticks += 1
-            return sub
-
-    def _fan_out(self, sub: Subscription, item: Any) -> None:
-        for cb in tuple(sub.callbacks):
-            self._notify(cb, sub.key, item)
-
-    def _on_realtime_bar(self, req_id: int, t: int, open_: float, high: float, low: float, close: float,
-                         volume: Any, wap: Any, count: int) -> None:
-        sub = self._stream(req_id, SubKind.BARS)
-        if sub is not None:
-            bar = Bar(sub.key, utc_from_epoch(int(t)), float(open_), float(high), float(low), float(close),
-                      _decimal(volume), _decimal(wap), int(count))
-            self._fan_out(sub, bar)
-
-    def _on_tbt_last(self, req_id: int, _tick_type: int, t: int, price: float, size: Any, _attrib: Any,
-                     exchange: str, _special: str) -> None:
-        sub = self._stream(req_id, SubKind.TICKS)
-        if sub is not None:
-            kind = sub.tbt_kind or TickByTickKind.LAST
-            self._fan_out(sub, TickByTick(sub.key, kind, utc_from_epoch(int(t)), price=float(price),
-                                          size=size_or_none(size), exchange=exchange or None))
-
-    def _on_tbt_bid_ask(self, req_id: int, t: int, bid: float, ask: float, bid_size: Any, ask_size: Any,
-                        _attrib: Any) -> None:
-        sub = self._stream(req_id, SubKind.TICKS)
-        if sub is not None:
-            self._fan_out(sub, TickByTick(sub.key, TickByTickKind.BID_ASK, utc_from_epoch(int(t)), bid=float(bid),
-                                          ask=float(ask), bid_size=size_or_none(bid_size),
-                                          ask_size=size_or_none(ask_size)))
-
-    def _on_tbt_mid(self, req_id: int, t: int, mid: float) -> None:
-        sub = self._stream(req_id, SubKind.TICKS)
-        if sub is not None:
-            self._fan_out(sub, TickByTick(sub.key, TickByTickKind.MID_POINT, utc_from_epoch(int(t)), mid=float(mid)))
-
-    # --- errors for subscription request ids ---------------------------------------------------------------
-    def _on_error(self, req_id: int, code: int, message: str, _advanced: str) -> None:
-        if req_id < 0:
-            return
-        sub = self.lines.by_req(req_id)
-        if sub is None:
-            return
-        if code in ib_codes.CANCEL_NOISE:
-            logger.debug("IB {} for {} {}: {}", code, sub.kind.value, sub.key, message)
-            return
-        if code in ib_codes.DELAYED_DATA_NOTICE:
-            logger.info("IB {}: {} shows delayed data ({})", code, sub.key, message)
-            sub.market_data_type = MarketDataType.DELAYED
-            return
-        if ib_codes.is_notice(code):
-            logger.info("IB {} for {} {}: {}", code, sub.kind.value, sub.key, message)
-            return
-        if code in ib_codes.PARTLY_SUBSCRIBED:  # the rest keeps flowing (no delayed data either)
-            logger.warning("IB {}: {} partly unsubscribed, the line stays: {}", code, sub.key, message)
-            return
-        if code in ib_codes.CONNECTION_FAILURE:  # ibapi did not send it: the link is down
-            logger.warning("IB {}: {} {} is requested again after the reconnect", code, sub.kind.value, sub.key)
-            return
-        if code in ib_codes.NOT_SUBSCRIBED and sub.kind is SubKind.QUOTES and \
-                self.settings.market_data.delayed_fallback and not sub.fallback_done:
-            sub.fallback_done = True
-            logger.warning("IB {}: no live data for {} ({}); re-requesting it as delayed data", code, sub.key, message)
-            self._spawn(self._fallback_delayed, sub)
-            return
-        if code in ib_codes.STREAM_DISCONNECTED and sub.stream_retries < MAX_STREAM_RETRIES:
-            sub.stream_retries += 1
-            logger.warning("IB {}: {} stream {} failed ({}); resubscribing", code, sub.kind.value, sub.key, message)
-            self._spawn(self._resubscribe, [sub], True)
-            return
-        if code in ib_codes.DUPLICATE_TICKER:
-            logger.error("IB {}: duplicate ticker id {} for {} (a bug): {}", code, req_id, sub.key, message)
-        elif code in ib_codes.COMPETING_SESSION:
-            logger.error("IB {}: competing live session; {} {} stops: {}", code, sub.kind.value, sub.key, message)
-        self._fail(sub, code, message)
-
-    def _fail(self, sub: Subscription, code: int, message: str) -> None:
-        error: Exception
-        if code in ib_codes.NO_SECURITY_DEFINITION:
-            error = ContractNotFound(f"IB {code}: {message}")
-        elif code in ib_codes.TOO_MANY_LINES:
-            error = SubscriptionLimitExceeded(f"IB {code}: {message}", code, (sub.key,))
-        else:
-            error = IBError(code, message, sub.req_id)
-        with self.lines.lock:
-            if not self.lines.fail(sub, error):
-                return
-            raised = sub.confirming and isinstance(error, SubscriptionLimitExceeded)  # by the subscribe call
-        handlers = () if raised else tuple(sub.on_error)
-        logger.warning("{} {} failed: IB {}: {}", sub.kind.value, sub.key, code, message)
-        self.metrics.incr("md_subscription_errors")
-        self._update_gauge()
-        for cb in handlers:
-            self._notify(cb, sub.key, error)
-
-    @staticmethod
-    def _spawn(target: Any, *args: Any) -> None:
-        """Run a resubscribe off the dispatcher (sending may wait on the message pacing)."""
-        threading.Thread(target=target, args=args, name="pa-md-resubscribe", daemon=True).start()
 
     def _fallback_delayed(self, sub: Subscription) -> None:
         frozen = self._md_type in (MarketDataType.FROZEN, MarketDataType.DELAYED_FROZEN)
@@ -586,50 +395,7 @@ class MarketDataAdapter(BaseAdapter):
         logger.info("resubscribed {} market data line(s)", len(moved))
         self.metrics.incr("md_resubscriptions", len(moved))
 
-    # --- link events and staleness --------------------------------------------------------------------------
-    def _on_ib_link(self, state: str) -> None:
-        if state == "lost":
-            self._link_lost = True
-            self._mark_all_stale("IB link lost (1100)")
-        elif state == "restored_data_lost":
-            self._link_lost = False
-            self._spawn(self._resubscribe, self.lines.all(), True)
-        elif state == "restored_data_kept":
-            self._link_lost = False
-            self._refresh_after_link()
-
-    def _on_disconnected(self, _reason: str) -> None:
-        self._socket_down = True
-        with self.lines.lock:  # the next start-up reports the farms again
-            self._broken_farms.clear()
-            self.lines.flag_degraded(False)
-        if not self._stop.is_set():
-            self._mark_all_stale("connection to the gateway lost")
-
-    def _on_reconnected(self) -> None:
-        self._socket_down = False
-        self._send_market_data_type()
-        self._resubscribe(self.lines.all(), cancel_old=False)
-
-    def _on_data_farm(self, code: int, farm: str) -> None:
-        """A farm reported broken or OK: while a market data farm is broken every quote is degraded
-        (IB names the farm, not the instruments it serves)."""
-        if code not in ib_codes.QUOTE_FARM:
-            return
-        with self.lines.lock:
-            if code in ib_codes.FARM_BROKEN:
-                self._broken_farms.add(farm)
-            else:
-                self._broken_farms.discard(farm)
-            degraded = bool(self._broken_farms)
-            flipped = self.lines.flag_degraded(degraded)
-        if flipped and degraded:
-            logger.warning("market data farm {} broken: {} quote(s) degraded until it is OK", farm, len(flipped))
-        elif flipped:
-            logger.info("market data farm {} OK: {} quote(s) no longer degraded", farm, len(flipped))
-        for sub, quote, callbacks in flipped:
-            self._publish(sub, quote, callbacks)
-
+    # --- staleness -----------------------------------------------------------------------------------
     def _mark_all_stale(self, why: str) -> None:
         flipped = self.lines.flag_stale(lambda sub: True)
         if flipped:
@@ -669,7 +435,7 @@ class MarketDataAdapter(BaseAdapter):
             self.check_stale()
             now = self._now()
             with self.lines.lock:
-                ticks, self._ticks = self._ticks, 0
+                ticks, self.handler.ticks = self.handler.ticks, 0
             if ticks:
                 self.metrics.incr("md_ticks", ticks)
             self.metrics.observe("md_update_frequency", ticks / max(now - last, 1e-6))

@@ -116,7 +116,7 @@ def size_or_none(value: Any) -> Decimal | None:
         d = value if isinstance(value, Decimal) else Decimal(str(value))
     except ArithmeticError:
         return None
-    if d == UNSET_DECIMAL or not d.is_finite() or d < 0:
+    if not d.is_finite() or d == UNSET_DECIMAL or d < 0:  # is_finite first: a signaling NaN compares with an error
         return None
     return d
 

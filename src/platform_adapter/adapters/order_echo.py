@@ -32,13 +32,10 @@ class ExtrasEcho:
 
     def __init__(self, adapter: OrderExecutionAdapter) -> None:
         self.adapter = adapter
-        adapter.ctx.wrapper.on("open_order", self._reported)
-
-    def _reported(self, order_id: int, _contract: Any, ib_order: Any, _state: Any) -> None:
-        self.apply(order_id, ib_order)
 
     def apply(self, order_id: int, ib_order: Any) -> None:
-        """Update the cached request of our order ``order_id`` from IB's ibapi Order."""
+        """Update the cached request of our order ``order_id`` from IB's ibapi Order (called by the
+        order handler for every ``openOrder``, before it applies the rest of the report)."""
         a = self.adapter
         if ib_order.whatIf or (ib_order.orderType not in _TRAILING_TEXT and ib_order.tif != "GTD"):
             return  # nothing to follow (most reports; decided before any lookup)

@@ -1,5 +1,8 @@
 """Order execution adapter (spec 2.2.3, 6.3; DESIGN section 3): place, modify, cancel and track
-orders; never lose a fill, never reuse an order id, never send an order twice."""
+orders; never lose a fill, never reuse an order id, never send an order twice.
+
+IB's order messages reach the adapter through its order handler (:class:`OrderEvents`); its
+lifecycle steps (``sync_ids``, ``start``, ``reconcile_after``) are run by ``core/lifecycle.py``."""
 
 from __future__ import annotations
 
@@ -31,6 +34,7 @@ from platform_adapter.adapters.order_preview import OrderPreviewer
 from platform_adapter.adapters.reconciliation import OrderReconciler
 from platform_adapter.core import ib_codes
 from platform_adapter.core.base_adapter import AdapterContext, BaseAdapter
+from platform_adapter.core.handlers import OrderHandler
 from platform_adapter.core.journal import OrderJournal, extras_json
 from platform_adapter.core.order_ids import OrderIdAllocator
 from platform_adapter.errors import NotConnected, OrderRejected, OrderStateError, RequestTimeout, ValidationError
@@ -84,18 +88,26 @@ class OrderExecutionAdapter(BaseAdapter):
         self.encoder = PlaceOrderEncoder()
         self._fill_callbacks: list[Callable[[Fill], Any]] = []
         self._loaded = False
-        for event, handler in (("error", self._on_error), ("open_order", self._on_open_order),
-                               ("order_status", self._on_order_status), ("exec_details", self._on_exec_details),
-                               ("commission_report", self._on_commission), ("next_valid_id", self.ids.sync)):
-            self._on(event, handler)
+        self.handler = OrderEvents(self)
 
-    # --- lifecycle ---------------------------------------------------------------------------------
-    def start(self) -> None:
-        """Open and load the journal, sync order ids, reconcile with IB, start periodic checks."""
+    # --- lifecycle steps (core/lifecycle.py) -------------------------------------------------------
+    def accept_next_valid_id(self, order_id: int) -> None:
+        """IB's nextValidId: ids handed out from now on are at least ``order_id``."""
+        self.ids.sync(order_id)
+
+    def sync_ids(self) -> None:
+        """Open and load the journal; order ids = max(journal, local, the connection's nextValidId)."""
         self.open_journal()
         self.ids.sync(self.connection.next_valid_id)
+
+    def start(self) -> None:
+        """Reconcile with IB (in-flight placements resolved), then start the periodic checks."""
         self.reconciler.run("start", resolve_in_flight=True)
         self.reconciler.start_periodic(self.settings.account.update_frequency_seconds)
+
+    def reconcile_after(self, reason: str) -> None:
+        """Reconcile after a reconnect or an IB link restore (``reason``)."""
+        self.reconciler.run(reason, resolve_in_flight=True)
 
     def stop(self) -> None:
         """Stop periodic reconciliation and close the journal."""
@@ -410,121 +422,6 @@ class OrderExecutionAdapter(BaseAdapter):
 
         self._update(order_id, fn, kind="error")
 
-    # --- IB callbacks (dispatcher thread) ----------------------------------------------------------
-    def _on_error(self, req_id: int, code: int, message: str, _advanced: str) -> None:
-        if req_id <= 0 or not self.state.has_trade(req_id):
-            return
-        order_id = req_id
-        if ib_codes.is_notice(code):
-            logger.warning("order {}: IB {}: {}", order_id, code, message)
-            return
-        with self._lock:
-            pending = self._pending.pop(order_id, None)
-        text = f"IB {code}: {message}"
-        if code in ib_codes.ORDER_CANCELLED:
-            self.set_state(order_id, OrderState.CANCELLED)
-            return
-        unacked = self.state.mutate_trade(order_id, lambda t: t.status in UNACKED and not t.perm_id)
-        if code in ib_codes.CANNOT_MODIFY or pending in ("modify", "cancel") or not (
-                unacked or code in ib_codes.ORDER_REJECTED or code in ib_codes.DUPLICATE_ORDER_ID):
-            logger.error("order {}: {} failed: {} (order left as it was)", order_id, pending or "request", text)
-            self.set_error(order_id, text)
-            return
-        if code in ib_codes.DUPLICATE_ORDER_ID:
-            self._client().reqIds(-1)
-        self._reject_codes[order_id] = code
-        logger.error("order {} rejected: {}", order_id, text)
-        self.metrics.incr("orders_rejected")
-
-        def reject(t: Trade) -> bool:
-            t.status, t.reject_reason, t.last_error, t.remaining = OrderState.REJECTED, message, text, 0 * t.remaining
-            return True
-
-        self._update(order_id, reject)
-
-    def _on_open_order(self, order_id: int, contract: Any, ib_order: Any, ib_state: Any) -> None:
-        oid = self.match(order_id, ib_order.clientId, ib_order.permId, ib_order.orderRef)
-        self.reconciler.saw_open(oid if oid is not None else -int(ib_order.permId or 0))
-        if oid is None:
-            foreign = foreign_order(order_id, contract, ib_order, ib_state.status)
-            if foreign is not None:
-                self.state.update_order(foreign)
-            return
-        self._index(oid, "", int(ib_order.permId or 0))
-        state = parse_state(ib_state.status) if ib_state.status else None
-        with self._lock:
-            pending = self._pending.get(oid)
-
-        def fn(t: Trade) -> bool:
-            req = t.request
-            limit = opt_float(ib_order.lmtPrice) if req.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT) else None
-            stop = opt_float(ib_order.auxPrice) if req.order_type in (OrderType.STOP, OrderType.STOP_LIMIT) else None
-            qty = to_decimal(ib_order.totalQuantity) or req.quantity
-            limit, stop, tif = limit or req.limit_price, stop or req.stop_price, v.tif_or(ib_order.tif, req.tif)
-            new = req
-            if (qty, limit, stop, tif) != (req.quantity, req.limit_price, req.stop_price, req.tif):
-                new = replace(req, quantity=qty, limit_price=limit, stop_price=stop, tif=tif)
-            changed = new is not req or (ib_order.permId and t.perm_id != ib_order.permId)
-            t.request, t.perm_id = new, int(ib_order.permId or t.perm_id)
-            # "Filled" in openOrder comes before the orderStatus carrying the fill quantities
-            if state is not None and state is not t.status and not (
-                    t.status in TERMINAL_STATES and state not in TERMINAL_STATES) and not (
-                    state is OrderState.FILLED and t.filled < t.request.quantity):
-                t.status, changed = state, True
-            if pending == "modify" and new != req:
-                t.last_error = ""
-            return bool(changed)
-
-        if self._update(oid, fn, kind="open_order") is not None and pending == "modify":
-            with self._lock:
-                self._pending.pop(oid, None)
-
-    def _on_order_status(self, order_id: int, status: str, filled: Any, remaining: Any, avg_fill_price: float,
-                         perm_id: int, _parent_id: int, last_fill_price: float, client_id: int, why_held: str,
-                         _mkt_cap_price: float) -> None:
-        oid = self.match(order_id, client_id, perm_id, "")
-        if oid is None:
-            return
-        self._index(oid, "", perm_id)
-        state = parse_state(status)
-        filled_d, remaining_d = to_decimal(filled), to_decimal(remaining)
-
-        def fn(t: Trade) -> bool:
-            if t.status in TERMINAL_STATES and state not in TERMINAL_STATES:
-                return False
-            before = (t.status, t.filled, t.remaining, t.avg_fill_price, t.last_fill_price, t.perm_id, t.why_held)
-            t.status, t.filled, t.remaining = state, max(t.filled, filled_d), remaining_d
-            t.avg_fill_price = float(avg_fill_price or t.avg_fill_price)
-            t.last_fill_price = float(last_fill_price or t.last_fill_price)
-            t.perm_id, t.why_held = int(perm_id or t.perm_id), why_held or ""
-            return before != (t.status, t.filled, t.remaining, t.avg_fill_price, t.last_fill_price, t.perm_id,
-                              t.why_held)
-
-        self._update(oid, fn)
-
-    def _on_exec_details(self, req_id: int, contract: Any, execution: Any) -> None:
-        if req_id >= 0:
-            self.registry.append(req_id, execution.execId)
-        oid = self.match(execution.orderId, execution.clientId, execution.permId, execution.orderRef)
-        if oid is None:
-            logger.debug("execution {} is not for one of our orders", execution.execId)
-            return
-        result = self.fills.add_execution(fill_from_execution(oid, contract, execution), execution.time)
-        if result is None:
-            return
-        fill = result.fill
-        self._index(oid, "", fill.perm_id)
-        if result.correction:
-            logger.warning("order {}: execution {} corrected (not counted twice)", oid, fill.exec_id)
-        self._store_fill(fill, execution.time, deliver=fill.commission is not None)
-
-    def _on_commission(self, report: Any) -> None:
-        fill = self.fills.add_commission(report.execId, opt_float(report.commissionAndFees), report.currency or "",
-                                         opt_float(report.realizedPNL))
-        if fill is None:
-            return
-        self._store_fill(fill, "", deliver=True)
-
     def _attach_fill(self, fill: Fill) -> None:
         def attach(t: Trade) -> None:
             t.fills[fill.exec_key] = fill
@@ -560,3 +457,145 @@ class OrderExecutionAdapter(BaseAdapter):
             self.events.call(cb, fill)
         if self.journal is not None:
             self.journal.mark_notified(fill.exec_key)
+
+
+class OrderEvents(OrderHandler):
+    """The order handler of an :class:`OrderExecutionAdapter`: IB's order messages applied to its
+    trades (on the decoding thread; callbacks are queued for the event thread)."""
+
+    def __init__(self, adapter: OrderExecutionAdapter) -> None:
+        self.a = adapter
+
+    def owns_order(self, order_id: int) -> bool:
+        return self.a.state.has_trade(order_id)
+
+    def error(self, order_id: int, code: int, message: str, advanced: str) -> None:
+        a = self.a
+        if ib_codes.is_notice(code):
+            logger.warning("order {}: IB {}: {}", order_id, code, message)
+            return
+        with a._lock:
+            pending = a._pending.pop(order_id, None)
+        text = f"IB {code}: {message}"
+        if code in ib_codes.ORDER_CANCELLED:
+            a.set_state(order_id, OrderState.CANCELLED)
+            return
+        unacked = a.state.mutate_trade(order_id, lambda t: t.status in UNACKED and not t.perm_id)
+        if code in ib_codes.CANNOT_MODIFY or pending in ("modify", "cancel") or not (
+                unacked or code in ib_codes.ORDER_REJECTED or code in ib_codes.DUPLICATE_ORDER_ID):
+            logger.error("order {}: {} failed: {} (order left as it was)", order_id, pending or "request", text)
+            a.set_error(order_id, text)
+            return
+        if code in ib_codes.DUPLICATE_ORDER_ID:
+            a._client().reqIds(-1)
+        a._reject_codes[order_id] = code
+        logger.error("order {} rejected: {}", order_id, text)
+        a.metrics.incr("orders_rejected")
+
+        def reject(t: Trade) -> bool:
+            t.status, t.reject_reason, t.last_error, t.remaining = OrderState.REJECTED, message, text, 0 * t.remaining
+            return True
+
+        a._update(order_id, reject)
+
+    def open_order(self, order_id: int, contract: Any, order: Any, order_state: Any) -> None:
+        a = self.a
+        if a.previews.take(order_id, contract, order, order_state):
+            return  # a what-if answer: never an order
+        a.echo.apply(order_id, order)
+        oid = a.match(order_id, order.clientId, order.permId, order.orderRef)
+        a.reconciler.saw_open(oid if oid is not None else -int(order.permId or 0))
+        if oid is None:
+            foreign = foreign_order(order_id, contract, order, order_state.status)
+            if foreign is not None:
+                a.state.update_order(foreign)
+            return
+        a._index(oid, "", int(order.permId or 0))
+        state = parse_state(order_state.status) if order_state.status else None
+        with a._lock:
+            pending = a._pending.get(oid)
+
+        def fn(t: Trade) -> bool:
+            req = t.request
+            limit = opt_float(order.lmtPrice) if req.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT) else None
+            stop = opt_float(order.auxPrice) if req.order_type in (OrderType.STOP, OrderType.STOP_LIMIT) else None
+            qty = to_decimal(order.totalQuantity) or req.quantity
+            limit, stop, tif = limit or req.limit_price, stop or req.stop_price, v.tif_or(order.tif, req.tif)
+            new = req
+            if (qty, limit, stop, tif) != (req.quantity, req.limit_price, req.stop_price, req.tif):
+                new = replace(req, quantity=qty, limit_price=limit, stop_price=stop, tif=tif)
+            changed = new is not req or (order.permId and t.perm_id != order.permId)
+            t.request, t.perm_id = new, int(order.permId or t.perm_id)
+            # "Filled" in openOrder comes before the orderStatus carrying the fill quantities
+            if state is not None and state is not t.status and not (
+                    t.status in TERMINAL_STATES and state not in TERMINAL_STATES) and not (
+                    state is OrderState.FILLED and t.filled < t.request.quantity):
+                t.status, changed = state, True
+            if pending == "modify" and new != req:
+                t.last_error = ""
+            return bool(changed)
+
+        if a._update(oid, fn, kind="open_order") is not None and pending == "modify":
+            with a._lock:
+                a._pending.pop(oid, None)
+
+    def open_order_end(self) -> None:
+        self.a.reconciler.open_orders_end()
+
+    def order_status(self, order_id: int, status: str, filled: Any, remaining: Any, avg_fill_price: float,
+                     perm_id: int, parent_id: int, last_fill_price: float, client_id: int, why_held: str,
+                     mkt_cap_price: float) -> None:
+        a = self.a
+        oid = a.match(order_id, client_id, perm_id, "")
+        if oid is None:
+            return
+        a._index(oid, "", perm_id)
+        state = parse_state(status)
+        filled_d, remaining_d = to_decimal(filled), to_decimal(remaining)
+
+        def fn(t: Trade) -> bool:
+            if t.status in TERMINAL_STATES and state not in TERMINAL_STATES:
+                return False
+            before = (t.status, t.filled, t.remaining, t.avg_fill_price, t.last_fill_price, t.perm_id, t.why_held)
+            t.status, t.filled, t.remaining = state, max(t.filled, filled_d), remaining_d
+            t.avg_fill_price = float(avg_fill_price or t.avg_fill_price)
+            t.last_fill_price = float(last_fill_price or t.last_fill_price)
+            t.perm_id, t.why_held = int(perm_id or t.perm_id), why_held or ""
+            return before != (t.status, t.filled, t.remaining, t.avg_fill_price, t.last_fill_price, t.perm_id,
+                              t.why_held)
+
+        a._update(oid, fn)
+
+    def completed_order(self, contract: Any, order: Any, order_state: Any) -> None:
+        self.a.reconciler.completed_order(order, order_state)
+
+    def completed_orders_end(self) -> None:
+        self.a.reconciler.completed_orders_end()
+
+    def exec_details(self, req_id: int, contract: Any, execution: Any) -> None:
+        a = self.a
+        if req_id >= 0:
+            a.registry.append(req_id, execution.execId)
+        oid = a.match(execution.orderId, execution.clientId, execution.permId, execution.orderRef)
+        if oid is None:
+            logger.debug("execution {} is not for one of our orders", execution.execId)
+            return
+        result = a.fills.add_execution(fill_from_execution(oid, contract, execution), execution.time)
+        if result is None:
+            return
+        fill = result.fill
+        a._index(oid, "", fill.perm_id)
+        if result.correction:
+            logger.warning("order {}: execution {} corrected (not counted twice)", oid, fill.exec_id)
+        a._store_fill(fill, execution.time, deliver=fill.commission is not None)
+
+    def exec_details_end(self, req_id: int) -> None:
+        self.a.reconciler.exec_details_end(req_id)
+
+    def commission_report(self, report: Any) -> None:
+        a = self.a
+        fill = a.fills.add_commission(report.execId, opt_float(report.commissionAndFees), report.currency or "",
+                                      opt_float(report.realizedPNL))
+        if fill is None:
+            return
+        a._store_fill(fill, "", deliver=True)

@@ -41,7 +41,6 @@ class OrderPreviewer:
     def __init__(self, adapter: OrderExecutionAdapter) -> None:
         self.adapter = adapter
         self._requests: dict[int, OrderRequest] = {}
-        adapter.ctx.wrapper.on("open_order", self._answered)
 
     def preview(self, symbol: Any, action: Any, quantity: Any, order_type: Any,
                 kwargs: Mapping[str, Any]) -> OrderPreview:
@@ -69,11 +68,9 @@ class OrderPreviewer:
                     preview.initial_margin.change, preview.commission, preview.commission_currency)
         return preview
 
-    def _answered(self, order_id: int, contract: Any, ib_order: Any, state: Any) -> None:
-        self.take(order_id, contract, ib_order, state)
-
     def take(self, order_id: int, _contract: Any, ib_order: Any, state: Any) -> bool:
-        """The ``openOrder`` handler: a what-if answer for a waiting preview completes it (True)."""
+        """Called by the order handler for every ``openOrder``: a what-if answer for a waiting
+        preview completes it (True: the report is consumed)."""
         if not ib_order.whatIf:
             return False
         request = self._requests.get(order_id)

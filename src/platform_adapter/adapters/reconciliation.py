@@ -1,7 +1,8 @@
 """Order reconciliation (spec 2.2.5, DESIGN section 3): at start-up, after every reconnect or IB
-link restore, and periodically, ask IB for open orders, completed orders and executions (since the
-last one seen), match them to our orders by orderRef, permId and order id, correct the cache, and
-log every discrepancy. An order whose placement was in flight is looked up, never sent again."""
+link restore (steps of ``core/lifecycle.py``), and periodically, ask IB for open orders, completed
+orders and executions (since the last one seen), match them to our orders by orderRef, permId and
+order id, correct the cache, and log every discrepancy. An order whose placement was in flight is
+looked up, never sent again."""
 
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ NEVER_SENT = "placement never reached IB (not found by orderRef after reconnect)
 
 class OrderReconciler:
     """Runs one reconciliation at a time; IB's open/completed order requests have no request id,
-    so their answers are collected between the request and its ``...End`` message."""
+    so their answers are collected between the request and its ``...End`` message (the order
+    handler hands them over: ``open_orders_end``, ``completed_order``, ``completed_orders_end``,
+    ``exec_details_end``)."""
 
     def __init__(self, adapter: OrderExecutionAdapter) -> None:
         self.adapter = adapter
@@ -39,29 +42,8 @@ class OrderReconciler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.runs = 0
-        for event, handler in (("open_order_end", self._open_done.done),
-                               ("completed_order", self._on_completed_order),
-                               ("completed_orders_end", self._completed_done.done),
-                               ("exec_details_end", self._on_exec_details_end),
-                               ("reconnected", self._on_reconnected),
-                               ("ib_link", self._on_ib_link)):
-            adapter.ctx.wrapper.on(event, handler)
 
-    # --- triggers ------------------------------------------------------------------------------
-    def _on_reconnected(self) -> None:
-        self._safe_run("reconnect")
-
-    def _on_ib_link(self, state: str) -> None:
-        if state.startswith("restored"):
-            threading.Thread(target=self._safe_run, args=(f"IB link {state}",), name="pa-reconcile",
-                             daemon=True).start()
-
-    def _safe_run(self, reason: str, resolve_in_flight: bool = True) -> None:
-        try:
-            self.run(reason, resolve_in_flight)
-        except PlatformAdapterError as exc:
-            logger.error("order reconciliation ({}) failed: {}", reason, exc)
-
+    # --- periodic runs -------------------------------------------------------------------------
     def start_periodic(self, interval: float) -> None:
         if self._thread is not None and self._thread.is_alive():
             return
@@ -75,7 +57,10 @@ class OrderReconciler:
     def _loop(self, interval: float) -> None:
         while not self._stop.wait(interval):
             if self.adapter.connection.is_connected() and self.adapter.connection.ib_link_ok:
-                self._safe_run("periodic", resolve_in_flight=False)
+                try:
+                    self.run("periodic", resolve_in_flight=False)
+                except PlatformAdapterError as exc:
+                    logger.error("order reconciliation (periodic) failed: {}", exc)
 
     # --- collecting ------------------------------------------------------------------------------
     def saw_open(self, key: int) -> None:
@@ -83,7 +68,13 @@ class OrderReconciler:
         if seen is not None:
             seen.add(key)
 
-    def _on_completed_order(self, _contract: Any, ib_order: Any, ib_state: Any) -> None:
+    def open_orders_end(self) -> None:
+        self._open_done.done()
+
+    def completed_orders_end(self) -> None:
+        self._completed_done.done()
+
+    def completed_order(self, ib_order: Any, ib_state: Any) -> None:
         a = self.adapter
         oid = a.match(0, 0, int(ib_order.permId or 0), ib_order.orderRef)
         if oid is None:
@@ -106,7 +97,7 @@ class OrderReconciler:
         avg = sum(float(f.quantity) * f.price for f in fills) / float(qty) if qty else 0.0
         self.adapter.set_state(oid, state, reason=reason, filled=max(filled, qty), avg_price=avg)
 
-    def _on_exec_details_end(self, req_id: int) -> None:
+    def exec_details_end(self, req_id: int) -> None:
         self.adapter.registry.finish(req_id)
 
     # --- the run -----------------------------------------------------------------------------------

@@ -54,9 +54,6 @@ class BaseAdapter:
         assert self.ctx.contracts is not None, "the ContractResolver is created first"
         return self.ctx.contracts
 
-    def _on(self, event: str, handler: Callable[..., None]) -> None:
-        self.ctx.wrapper.on(event, handler)
-
     def _client(self) -> Any:
         """The EClient, or :class:`~platform_adapter.errors.NotConnected`."""
         return self.connection.require_connected()

@@ -1,5 +1,9 @@
 """The ConnectionManager: handshake, reader/dispatcher threads, readiness, health checks and
-reconnect with exponential backoff (spec 2.2.1, 7.2; DESIGN sections 1 and 5)."""
+reconnect with exponential backoff (spec 2.2.1, 7.2; DESIGN sections 1 and 5).
+
+It reports what happens to the link (reconnected, disconnected, IB link codes, data farms, state
+changes) to the lifecycle handler bound to the Wrapper; the order of the library's reactions to
+each is written down in ``core/lifecycle.py``."""
 
 from __future__ import annotations
 
@@ -19,18 +23,12 @@ from loguru import logger
 from platform_adapter.config.settings import IBConnectionConfig, MonitoringConfig
 from platform_adapter.core import ib_codes
 from platform_adapter.core.fast_decode import build_frame_fast_path
+from platform_adapter.core.handlers import LifecycleHandler
 from platform_adapter.core.request_registry import RequestRegistry
 from platform_adapter.core.transport import Dispatcher, Reader, SocketConnection, frame_label, split_frames
 from platform_adapter.core.wrapper import Wrapper
-from platform_adapter.errors import (
-    ContractNotFound,
-    GatewayConfigError,
-    HistoricalQueryCancelled,
-    IBError,
-    NotConnected,
-    PacingViolation,
-)
-from platform_adapter.models.connection import ConnectionState, ConnectionStatus
+from platform_adapter.errors import GatewayConfigError, NotConnected
+from platform_adapter.models.connection import ConnectionEventKind, ConnectionState, ConnectionStatus
 from platform_adapter.utils.rate_limiter import TokenBucket
 
 PROTOBUF_MSG_ID = 200  # ibapi's offset for protobuf message ids
@@ -85,11 +83,12 @@ class IBClient(EClient):  # type: ignore[misc]
 class ConnectionManager:
     """Owns the EClient, the threads, readiness and reconnects.
 
-    Events emitted on the wrapper for the rest of the library: ``connected`` (after the first
-    ready), ``reconnected`` (after a reconnect; runs on the reconnect thread, so handlers may
-    make synchronous requests), ``disconnected(reason)``, ``ib_link(state)`` with state
-    ``lost``/``restored_data_lost``/``restored_data_kept``, ``state_changed(ConnectionState)``,
-    ``data_farm(code, farm)`` for a farm reported broken or OK.
+    Its reactions to the gateway's session messages (``on_next_valid_id``, ``on_managed_accounts``,
+    ``on_current_time``, ``on_error`` for the codes no other domain owns) are called by the
+    lifecycle handler. It reports to that handler (``wrapper.handlers.lifecycle``): ``reconnected``
+    (on the reconnect thread, which waits for the reactions: they may make synchronous requests),
+    ``disconnected(reason)``, ``ib_link(kind, message)`` for IB 1100/2110, 1101, 1102,
+    ``state_changed(state)`` and ``data_farm(code, farm)`` for a farm reported broken or OK.
     """
 
     def __init__(self, config: IBConnectionConfig, monitoring: MonitoringConfig, wrapper: Wrapper,
@@ -132,14 +131,9 @@ class ConnectionManager:
         self.reconnect_count = 0
         self.ib_link_ok = True
         self.last_error = ""
-        self.use_fast_path = True  # the dispatcher decodes hot tick and order messages directly (core/fast_decode.py)
-        for event, handler in (
-            ("next_valid_id", self._on_next_valid_id),
-            ("managed_accounts", self._on_managed_accounts),
-            ("current_time", self._on_current_time),
-            ("error", self._on_error),
-        ):
-            wrapper.on(event, handler)
+        # the dispatcher decodes hot tick and order messages directly (core/fast_decode.py), except
+        # with the Wrapper's DEBUG logging (then every message passes through the Wrapper)
+        self.use_fast_path = True
 
     # --- spec 2.2.1 interface --------------------------------------------------------------------
     def connect(self, host: str | None = None, port: int | None = None, client_id: int | None = None) -> bool:
@@ -165,7 +159,6 @@ class ConnectionManager:
         if self._fatal is not None:
             raise self._fatal
         if ok:
-            self.wrapper.emit("connected")
             self._start_health()
         return ok
 
@@ -174,7 +167,7 @@ class ConnectionManager:
         with self._lock:
             self._user_disconnect = True
             self._stop.set()
-        self._close("disconnect requested", emit=True)
+        self._close("disconnect requested", report=True)
         self._set_state(ConnectionState.DISCONNECTED)
         logger.info("Disconnected from {}:{}", self.host, self.port)
 
@@ -186,7 +179,7 @@ class ConnectionManager:
         with self._lock:
             self._user_disconnect = False
             self._stop.clear()
-        self._close("reconnect requested", emit=True)
+        self._close("reconnect requested", report=True)
         return self._reconnect_loop()
 
     def get_connection_status(self) -> ConnectionStatus:
@@ -211,6 +204,10 @@ class ConnectionManager:
         )
 
     # --- helpers for the adapters -------------------------------------------------------------
+    @property
+    def _lifecycle(self) -> LifecycleHandler:
+        return self.wrapper.handlers.lifecycle  # type: ignore[no-any-return]
+
     @property
     def state(self) -> ConnectionState:
         return self._state
@@ -237,7 +234,7 @@ class ConnectionManager:
     def _set_state(self, state: ConnectionState) -> None:
         if state is not self._state:
             self._state = state
-            self.wrapper.emit("state_changed", state)
+            self._lifecycle.state_changed(state)
 
     def _open(self, reconnecting: bool) -> bool:
         cfg = self.config
@@ -293,9 +290,9 @@ class ConnectionManager:
         self.server_version = server_version
         self._generation += 1
         generation = self._generation
-        fast = build_frame_fast_path(self.wrapper, server_version) if self.use_fast_path else None
-        sink = getattr(self.wrapper, "installed_quote_sink", None) if fast is not None else None
-        self._dispatcher = Dispatcher(self._handle_frame, fast, sink.commit if sink is not None else None,
+        fast = build_frame_fast_path(self.wrapper, server_version) \
+            if self.use_fast_path and not self.wrapper.debug else None
+        self._dispatcher = Dispatcher(self._handle_frame, fast.decode if fast else None, fast.flush if fast else None,
                                       self.config.inline_decode_max_frames,
                                       lambda frame: frame_label(frame, server_version))
         inline = self.config.decode_on_reader  # one thread hop less per message; see README Performance
@@ -307,25 +304,25 @@ class ConnectionManager:
         client.startApi()
         while time.monotonic() < deadline:
             if self._client_id_rejected.is_set():
-                self._close(f"client id {client_id} is already in use", emit=False)
+                self._close(f"client id {client_id} is already in use", report=False)
                 self.last_error = f"client id {client_id} in use (IB 326)"
                 logger.error("Connection failed: {}", self.last_error)
                 return "client_id_in_use"
             if self._fatal is not None:
                 self.last_error = str(self._fatal)
                 logger.error("Connection failed: {}", self.last_error)
-                self._close(self.last_error, emit=False)
+                self._close(self.last_error, report=False)
                 return "fatal"
             if self._accounts_seen.is_set() and self._next_id_seen.is_set():
                 break
             if self._startup_closed.is_set():
                 self.last_error = "gateway closed the connection during start-up"
                 logger.error("Connection failed: {}", self.last_error)
-                self._close(self.last_error, emit=False)
+                self._close(self.last_error, report=False)
                 return "closed"
             self._next_id_seen.wait(0.02)
         else:
-            self._close("start-up timed out", emit=False)
+            self._close("start-up timed out", report=False)
             self.last_error = f"no nextValidId/managedAccounts within {cfg.timeout:g}s"
             logger.error("Connection failed: {}", self.last_error)
             return "timeout"
@@ -397,25 +394,25 @@ class ConnectionManager:
                 return
         logger.warning("skipped {}: not a message ibapi {} knows", frame_label(frame, version), IBAPI_VERSION)
 
-    def _on_next_valid_id(self, order_id: int) -> None:
+    # --- the gateway's session messages (through the lifecycle handler) ----------------------------
+    def on_next_valid_id(self, order_id: int) -> None:
         self.next_valid_id = order_id
         self._next_id_seen.set()
 
-    def _on_managed_accounts(self, accounts: str) -> None:
+    def on_managed_accounts(self, accounts: str) -> None:
         self.accounts = tuple(a for a in accounts.split(",") if a)
         self._accounts_seen.set()
 
-    def _on_current_time(self, _: float) -> None:
+    def on_current_time(self, _: float) -> None:
         self.last_heartbeat = datetime.now(timezone.utc)
         with self._clock:
             if self._clock_answered < self._clock_sent:  # never count a late answer of a closed link
                 self._clock_answered += 1
             self._clock.notify_all()
 
-    def _on_error(self, req_id: int, code: int, message: str, _advanced: str) -> None:
-        if req_id >= 0 and not ib_codes.is_notice(code) and self.registry.get(req_id) is not None:
-            self._fail_request(req_id, code, message)
-            return
+    def on_error(self, req_id: int, code: int, message: str) -> None:
+        """React to a connection or system code (errors of requests, orders and lines go to their
+        owners: ``core/handlers.route_error``)."""
         what = ib_codes.reaction(code)
         if code in ib_codes.CLIENT_ID_IN_USE:
             self._client_id_rejected.set()
@@ -427,15 +424,15 @@ class ConnectionManager:
         elif code in ib_codes.IB_LINK_LOST:
             self.ib_link_ok = False
             logger.warning("IB {}: {} ({})", code, message, what)
-            self.wrapper.emit("ib_link", "lost")
+            self._lifecycle.ib_link(ConnectionEventKind.IB_LINK_LOST, message)
         elif code in ib_codes.IB_LINK_RESTORED_DATA_LOST:
             self.ib_link_ok = True
             logger.warning("IB {}: {} ({})", code, message, what)
-            self.wrapper.emit("ib_link", "restored_data_lost")
+            self._lifecycle.ib_link(ConnectionEventKind.IB_LINK_RESTORED_DATA_LOST, message)
         elif code in ib_codes.IB_LINK_RESTORED_DATA_KEPT:
             self.ib_link_ok = True
             logger.info("IB {}: {} ({})", code, message, what)
-            self.wrapper.emit("ib_link", "restored_data_kept")
+            self._lifecycle.ib_link(ConnectionEventKind.IB_LINK_RESTORED_DATA_KEPT, message)
         elif code in ib_codes.SOCKET_PORT_RESET:
             match = re.search(r"(\d{2,5})\s*$", message)
             if match:
@@ -450,6 +447,8 @@ class ConnectionManager:
             self._on_farm(code, message)
         elif code in ib_codes.FARM_INACTIVE:
             logger.debug("IB {}: {}", code, message)
+        else:
+            logger.debug("IB {} for id {} (no owner): {}", code, req_id, message)
 
     def _on_farm(self, code: int, message: str) -> None:
         farm = ib_codes.farm_name(message)
@@ -460,30 +459,10 @@ class ConnectionManager:
                 self._broken_farms.pop(farm, None)
         level = "WARNING" if code in ib_codes.FARM_BROKEN else "INFO"
         logger.log(level, "IB {}: {} ({})", code, message, ib_codes.reaction(code))
-        self.wrapper.emit("data_farm", code, farm)
-
-    def _fail_request(self, req_id: int, code: int, message: str) -> None:
-        """Complete a pending synchronous request from IB's error for its id."""
-        error: Exception
-        if code in ib_codes.CONNECTION_FAILURE:
-            error = NotConnected(f"IB {code}: {message}")
-        elif code in ib_codes.NO_SECURITY_DEFINITION:
-            error = ContractNotFound(f"IB {code}: {message}")
-        elif code in ib_codes.HISTORICAL_SERVICE and ib_codes.historical_no_data(message):
-            self.registry.finish(req_id, [])
-            return
-        elif code in ib_codes.HISTORICAL_SERVICE and ib_codes.historical_pacing(message) or \
-                code in ib_codes.MESSAGE_RATE_EXCEEDED:
-            error = PacingViolation(f"IB {code}: {message}")
-        elif code in ib_codes.HISTORICAL_SERVICE and ib_codes.historical_cancelled(message):
-            error = HistoricalQueryCancelled(code, message, req_id)
-        else:
-            error = IBError(code, message, req_id)
-        logger.warning("request {} failed: IB {}: {}", req_id, code, message)
-        self.registry.fail(req_id, error)
+        self._lifecycle.data_farm(code, farm)
 
     # --- closing and reconnecting ------------------------------------------------------------------
-    def _close(self, reason: str, emit: bool) -> None:
+    def _close(self, reason: str, report: bool) -> None:
         with self._lock:
             self._generation += 1
             conn = self.client.conn
@@ -501,15 +480,15 @@ class ConnectionManager:
         failed = self.registry.fail_all(NotConnected(f"connection lost: {reason}"))
         if failed:
             logger.warning("{} pending request(s) failed: {}", failed, reason)
-        if emit:
-            self.wrapper.emit("disconnected", reason)
+        if report:
+            self._lifecycle.disconnected(reason)
 
     def _drop_link(self, reason: str) -> None:
         """Treat the link as dead: close it and, unless the user disconnected, reconnect."""
         with self._lock:
             if self._state is not ConnectionState.CONNECTED:
                 return
-        self._close(reason, emit=True)
+        self._close(reason, report=True)
         self._after_link_loss(reason)
 
     def _on_reader_closed(self, generation: int, reason: str) -> None:
@@ -521,7 +500,7 @@ class ConnectionManager:
             self._startup_closed.set()
             return
         logger.warning("Connection to {}:{} lost: {}", self.host, self.port, reason)
-        self._close(reason, emit=True)
+        self._close(reason, report=True)
         self._after_link_loss(reason)
 
     def _after_link_loss(self, reason: str) -> None:
@@ -544,8 +523,8 @@ class ConnectionManager:
         return max(0.0, delay)
 
     def _reconnect_loop(self) -> bool:
-        """Reconnect with backoff; if the link drops again while the ``reconnected`` handlers
-        restore state (their loss is not acted on while this thread lives), start over."""
+        """Reconnect with backoff; if the link drops again while the reconnect's steps restore
+        state (``core/lifecycle.py``; the loss is not acted on while this thread lives), start over."""
         with self._reconnect_guard:
             while True:
                 if not self._reconnect_attempts():
@@ -568,7 +547,7 @@ class ConnectionManager:
                 return False
             if self._open(reconnecting=True):
                 logger.info("Reconnected to {}:{} (reconnect #{})", self.host, self.port, self.reconnect_count)
-                self.wrapper.emit("reconnected")
+                self._lifecycle.reconnected()
                 self._start_health()
                 return True
             if self._fatal is not None:

@@ -1,32 +1,40 @@
 """A fast path for the hot market-data and order messages, at every server version.
 
-``build_frame_fast_path(wrapper, server_version)`` returns ``fast(frame) -> bool``, which the
-transport's dispatcher calls on each frame before ``ConnectionManager._handle_frame``;
-``build_fast_path`` wraps it with an ``(msg_id, frame)`` signature (for the equivalence tests).
+``build_frame_fast_path(wrapper, server_version)`` returns a :class:`FastPath`: ``decode(frame)``,
+which the transport's dispatcher tries on each frame before ``ConnectionManager._handle_frame``,
+and ``flush()``. Both deliver into the handler interfaces bound to ``wrapper``
+(``core/handlers.py``), exactly what ibapi's decoder delivers through the Wrapper; a handler that
+raises is counted and logged by ``wrapper.handler_failed``, as on the Wrapper's route.
+
 From server version 201 each frame starts with a 4-byte message id: a text message (id <= 200,
 its fields without the id field; their layout is that of version 200) is decoded by the same text
 decoders, a protobuf tickPrice, tickSize or orderStatus (wire id 201, 202, 203) by
 ``core/fast_proto_decode.py``; any other frame is declined.
 
-The text decoders take tickPrice (1), tickSize (2), tickGeneric (45),
-tickString (46), realtimeBar (50) and tick-by-tick (99) straight from the frame (and, through
-``fast_order_decode``, openOrder (5) and orderStatus (3)) and calls the
-same ``EWrapper`` methods with the same arguments as ibapi's ``Decoder`` (same types, values,
-``TickAttrib``/``TickAttribLast``/``TickAttribBidAsk`` fields, the tickPrice -> tickSize
-companion call, ``UNSET_DECIMAL`` for IB's "unset" sizes). Every conversion is the expression
-ibapi itself uses (``int(s or 0)``, ``float(s or 0)``, ``Decimal(s.decode())``), so edge cases
-behave the same. All fields are parsed before the first wrapper call; anything unusual (another
-field count, an unknown tick-by-tick type, a parse error) returns ``False`` without calling the
-wrapper, and ibapi's ``Decoder`` (the decoder of record) handles the frame.
+The text decoders take tickPrice (1), tickSize (2), tickGeneric (45), tickString (46),
+realtimeBar (50) and tick-by-tick (99) straight from the frame (and, through
+``fast_order_decode``, openOrder (5) and orderStatus (3)), with the values ibapi's ``Decoder``
+gives (same types, ``TickAttribLast``/``TickAttribBidAsk`` fields, ``UNSET_DECIMAL`` for IB's
+"unset" sizes). Every conversion is the expression ibapi itself uses (``int(s or 0)``,
+``float(s or 0)``, ``Decimal(s.decode())``), so edge cases behave the same. All fields are parsed
+before anything is delivered; anything unusual (another field count, an unknown tick-by-tick type,
+a parse error) returns ``False`` with nothing delivered, and ibapi's ``Decoder`` (the decoder of
+record) handles the frame.
+
+Quote ticks (tickPrice and tickSize, text or protobuf) are gathered into a *run* and handed to the
+market-data handler's ``quote_ticks`` in one call: when the run holds ``QUOTE_RUN_MAX`` ticks,
+before any other message is delivered (by this path or, through the dispatcher's ``flush``, by
+ibapi's decoder) and at the end of each batch of frames. So messages reach the handlers in the
+order they arrived.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ibapi.common import TickAttrib, TickAttribBidAsk, TickAttribLast
+from ibapi.common import TickAttribBidAsk, TickAttribLast
 from ibapi.const import UNSET_DECIMAL
 from ibapi.server_versions import (
     MIN_CLIENT_VER,
@@ -38,19 +46,32 @@ from ibapi.server_versions import (
 from ibapi.ticktype import TickTypeEnum
 
 from platform_adapter.core.fast_order_decode import PARSE_ERRORS, UNSET_SIZE_TEXT, build_order_fast_path
-from platform_adapter.core.fast_proto_decode import SIZE_TICK_FOR, build_proto_fast_path
+from platform_adapter.core.fast_proto_decode import build_proto_fast_path
+from platform_adapter.core.handlers import QuoteTick
 
-FastPath = Callable[[int, bytes], bool]
+if TYPE_CHECKING:
+    from platform_adapter.core.wrapper import Wrapper
+
 FrameFastPath = Callable[[bytes], bool]
 
 TICK_PRICE, TICK_SIZE, TICK_GENERIC, TICK_STRING, REAL_TIME_BARS, TICK_BY_TICK = 1, 2, 45, 46, 50, 99
 ORDER_STATUS, OPEN_ORDER = 3, 5
 FAST_MESSAGES = frozenset({TICK_PRICE, TICK_SIZE, TICK_GENERIC, TICK_STRING, REAL_TIME_BARS, TICK_BY_TICK,
                            ORDER_STATUS, OPEN_ORDER})
+QUOTE_RUN_MAX = 256  # quote ticks handed to the market-data handler at most per call
 
 _UNSET_SIZES = tuple(text.encode() for text in UNSET_SIZE_TEXT)  # decode(Decimal, ...) -> UNSET_DECIMAL
 _NOT_SET = TickTypeEnum.NOT_SET
 _CACHE_MAX = 4096
+
+
+class FastPath(NamedTuple):
+    """``decode(frame) -> bool`` (False: declined, nothing delivered) and ``flush()`` (hand the
+    pending quote run to the market-data handler; the dispatcher calls it before a declined frame
+    goes to ibapi's decoder and after each batch)."""
+
+    decode: FrameFastPath
+    flush: Callable[[], None]
 
 
 def _decimal_decoder() -> tuple[Callable[[bytes], Decimal], Callable[[bytes], Decimal | None]]:
@@ -72,22 +93,43 @@ def _decimal_decoder() -> tuple[Callable[[bytes], Decimal], Callable[[bytes], De
     return dec, values.get
 
 
-def build_frame_fast_path(wrapper: Any, server_version: int) -> FrameFastPath | None:
-    """``fast(frame) -> bool`` for ``server_version`` (the dispatcher calls it before the
-    decoder), or ``None`` below ibapi's minimum version (nothing to decode there)."""
+def _quote_run(wrapper: Wrapper) -> tuple[list[QuoteTick], Callable[[], None]]:
+    """The pending run of quote ticks and its ``flush``."""
+    run: list[QuoteTick] = []
+    quote_ticks = wrapper.handlers.market_data.quote_ticks
+    failed = wrapper.handler_failed
+
+    def flush() -> None:
+        if run:
+            try:
+                quote_ticks(run)
+            except Exception:  # noqa: BLE001 - one bad handler must not stop the dispatcher
+                failed("quote_ticks")
+            finally:
+                run.clear()
+
+    return run, flush
+
+
+def build_frame_fast_path(wrapper: Wrapper, server_version: int) -> FastPath | None:
+    """The fast path for ``server_version``, or ``None`` below ibapi's minimum version (nothing
+    to decode there)."""
     if server_version < MIN_CLIENT_VER:
         return None
-    text_fast = _text_fast_path(wrapper, server_version)
+    run, flush = _quote_run(wrapper)
+    text_fast = _text_fast_path(wrapper, server_version, run, flush, QUOTE_RUN_MAX)
     if server_version < MIN_SERVER_VER_PROTOBUF:
-        return text_fast
-    return _binary_id_fast_path(wrapper, text_fast)
+        return FastPath(text_fast, flush)
+    return FastPath(_binary_id_fast_path(wrapper, text_fast, run, flush, QUOTE_RUN_MAX), flush)
 
 
-def _binary_id_fast_path(wrapper: Any, text_fast: FrameFastPath) -> FrameFastPath:
+def _binary_id_fast_path(wrapper: Wrapper, text_fast: FrameFastPath, run: list[QuoteTick],
+                         flush: Callable[[], None], run_max: int) -> FrameFastPath:
     """Frames with a 4-byte message id (server version 201 on): text messages go to the text
     decoders with their id field put back in front, protobuf ones to ``fast_proto_decode``."""
     text_ids = {msg_id.to_bytes(4, "big"): b"%d\0" % msg_id for msg_id in FAST_MESSAGES}
-    proto = {wire.to_bytes(4, "big"): decode for wire, decode in build_proto_fast_path(wrapper).items()}
+    proto = {wire.to_bytes(4, "big"): decode
+             for wire, decode in build_proto_fast_path(wrapper, run, flush, run_max).items()}
     text_get = text_ids.get
     proto_get = proto.get
 
@@ -102,20 +144,30 @@ def _binary_id_fast_path(wrapper: Any, text_fast: FrameFastPath) -> FrameFastPat
     return fast_binary
 
 
-def _text_fast_path(wrapper: Any, server_version: int) -> FrameFastPath:
+def _mask_normaliser(server_version: int) -> Callable[[int], int] | None:
+    """The text tickPrice's attribute mask in the protobuf layout (``handlers.QuoteTick``), as
+    ibapi's text decoder reads it at ``server_version``; None where the two layouts agree."""
+    if server_version >= MIN_SERVER_VER_PRE_OPEN_BID_ASK:
+        return None
+    if server_version >= MIN_SERVER_VER_PAST_LIMIT:
+        return lambda mask: mask & 3  # no preOpen flag yet
+    return lambda mask: 1 if mask == 1 else 0  # canAutoExecute only, when the mask is exactly 1
+
+
+def _text_fast_path(wrapper: Wrapper, server_version: int, run: list[QuoteTick], flush: Callable[[], None],
+                    run_max: int) -> FrameFastPath:
     """The text decoders: ``fast(frame)`` for a frame whose first field is the message id."""
     dec, dec_get = _decimal_decoder()
     new = object.__new__
-    size_tick_for = SIZE_TICK_FOR.get  # the size tick type of a tickPrice
-    tick_price_cb = wrapper.tickPrice
-    tick_size_cb = wrapper.tickSize
-    tick_string_cb = wrapper.tickString
-    tick_generic_cb = wrapper.tickGeneric
-    realtime_bar_cb = wrapper.realtimeBar
-    all_last_cb = wrapper.tickByTickAllLast
-    bid_ask_cb = wrapper.tickByTickBidAsk
-    mid_point_cb = wrapper.tickByTickMidPoint
+    append = run.append
+    md = wrapper.handlers.market_data
+    failed = wrapper.handler_failed
+    realtime_bar_cb = md.realtime_bar
+    all_last_cb = md.tick_by_tick_all_last
+    bid_ask_cb = md.tick_by_tick_bid_ask
+    mid_point_cb = md.tick_by_tick_mid_point
     ascii7 = server_version >= MIN_SERVER_VER_ENCODE_MSG_ASCII7
+    normalise = _mask_normaliser(server_version)
 
     def text(raw: bytes) -> str:
         # Decoder.interpretWithSignature's decoding of each field
@@ -124,7 +176,8 @@ def _text_fast_path(wrapper: Any, server_version: int) -> FrameFastPath:
         except UnicodeDecodeError:
             return raw.decode("latin-1")
 
-    def typed_tick(callback: Callable[[int, int, Any], None], convert: Callable[[str], Any]) -> Callable[[bytes], bool]:
+    def typed_tick(callback: Callable[[int, int, Any], None], convert: Callable[[str], Any],
+                   name: str) -> Callable[[bytes], bool]:
         """tickGeneric (``float`` value) and tickString (``str`` value): reqId, tick type, value."""
         def decode(frame: bytes) -> bool:
             f = frame.split(b"\0")
@@ -136,13 +189,16 @@ def _text_fast_path(wrapper: Any, server_version: int) -> FrameFastPath:
                 value = convert(text(f[4]))
             except PARSE_ERRORS:
                 return False
-            callback(req_id, tick_type, value)
+            try:
+                callback(req_id, tick_type, value)
+            except Exception:  # noqa: BLE001 - one bad handler must not stop the dispatcher
+                failed(name)
             return True
 
         return decode
 
-    tick_generic = typed_tick(tick_generic_cb, float)
-    tick_string = typed_tick(tick_string_cb, str)
+    tick_generic = typed_tick(md.tick_generic, float, "tick_generic")
+    tick_string = typed_tick(md.tick_string, str, "tick_string")
 
     def realtime_bar(frame: bytes) -> bool:
         f = frame.split(b"\0")
@@ -154,7 +210,10 @@ def _text_fast_path(wrapper: Any, server_version: int) -> FrameFastPath:
                     float(f[7] or 0), dec(f[8]), dec(f[9]), int(f[10] or 0))
         except PARSE_ERRORS:
             return False
-        realtime_bar_cb(*args)
+        try:
+            realtime_bar_cb(*args)
+        except Exception:  # noqa: BLE001 - one bad handler must not stop the dispatcher
+            failed("realtime_bar")
         return True
 
     def tick_by_tick(frame: bytes) -> bool:
@@ -182,27 +241,31 @@ def _text_fast_path(wrapper: Any, server_version: int) -> FrameFastPath:
             bid_ask = new(TickAttribBidAsk)
             bid_ask.bidPastLow = mask & 1 != 0
             bid_ask.askPastHigh = mask & 2 != 0
-            bid_ask_cb(req_id, stamp, bid, ask, bid_size, ask_size, bid_ask)
+            try:
+                bid_ask_cb(req_id, stamp, bid, ask, bid_size, ask_size, bid_ask)
+            except Exception:  # noqa: BLE001 - one bad handler must not stop the dispatcher
+                failed("tick_by_tick_bid_ask")
         elif kind == 4:
-            mid_point_cb(req_id, stamp, mid)
+            try:
+                mid_point_cb(req_id, stamp, mid)
+            except Exception:  # noqa: BLE001 - one bad handler must not stop the dispatcher
+                failed("tick_by_tick_mid_point")
         else:
             last = new(TickAttribLast)
             last.pastLimit = mask & 1 != 0
             last.unreported = mask & 2 != 0
-            all_last_cb(req_id, kind, stamp, price, size, last, exchange, conditions)
+            try:
+                all_last_cb(req_id, kind, stamp, price, size, last, exchange, conditions)
+            except Exception:  # noqa: BLE001 - one bad handler must not stop the dispatcher
+                failed("tick_by_tick_all_last")
         return True
 
     handlers: dict[bytes, Callable[[bytes], bool]] = {
         b"45": tick_generic, b"46": tick_string, b"50": realtime_bar, b"99": tick_by_tick,
     }
     get = handlers.get
-    # the quote sink (adapters/quote_sink.py): offered each tickPrice/tickSize while the wrapper
-    # reports it active; its open segment is committed before anything else reaches the wrapper
-    installed = getattr(wrapper, "installed_quote_sink", None)
     orders = build_order_fast_path(wrapper, server_version)
     open_order, order_status = orders if orders is not None else (None, None)
-    past_limit = server_version >= MIN_SERVER_VER_PAST_LIMIT
-    pre_open = server_version >= MIN_SERVER_VER_PRE_OPEN_BID_ASK
 
     def fast_frame(frame: bytes) -> bool:
         # the message id is read from the frame's first bytes: "1\0", "2\0", "45\0", ...; any other
@@ -227,24 +290,9 @@ def _text_fast_path(wrapper: Any, server_version: int) -> FrameFastPath:
                     mask = int(f[6] or 0)
                 except PARSE_ERRORS:
                     return False
-                if installed is not None:
-                    sink = wrapper.quote_sink
-                    if sink is not None and sink.tick_price(req_id, tick_type, price, size):
-                        return True
-                    if installed.open:
-                        installed.commit()
-                attrib = new(TickAttrib)
-                if past_limit:
-                    attrib.canAutoExecute = mask & 1 != 0
-                    attrib.pastLimit = mask & 2 != 0
-                    attrib.preOpen = pre_open and mask & 4 != 0
-                else:
-                    attrib.canAutoExecute = mask == 1
-                    attrib.pastLimit = attrib.preOpen = False
-                tick_price_cb(req_id, tick_type, price, attrib)
-                size_type = size_tick_for(tick_type)
-                if size_type is not None:
-                    tick_size_cb(req_id, size_type, size)
+                append((req_id, tick_type, price, size, mask if normalise is None else normalise(mask)))
+                if len(run) >= run_max:
+                    flush()
                 return True
             if first == 50:  # tickSize
                 f = frame.split(b"\0")
@@ -260,41 +308,24 @@ def _text_fast_path(wrapper: Any, server_version: int) -> FrameFastPath:
                         size = dec(f[4])
                 except PARSE_ERRORS:
                     return False
-                if tick_type != _NOT_SET:
-                    if installed is not None:
-                        sink = wrapper.quote_sink
-                        if sink is not None and sink.tick_size(req_id, tick_type, size):
-                            return True
-                        if installed.open:
-                            installed.commit()
-                    tick_size_cb(req_id, tick_type, size)
+                if tick_type != _NOT_SET:  # ibapi calls nothing for it
+                    append((req_id, tick_type, None, size, 0))
+                    if len(run) >= run_max:
+                        flush()
                 return True
             decoder = open_order if first == 53 else order_status if first == 51 else None
             if decoder is None:
                 return False
-            if installed is not None and installed.open:
-                installed.commit()
+            if run:
+                flush()
             return decoder(frame)
         if frame[2] == 0:
             handler = get(frame[:2])
             if handler is None:
                 return False
-            if installed is not None and installed.open:
-                installed.commit()
+            if run:
+                flush()
             return handler(frame)
         return False
 
     return fast_frame
-
-
-def build_fast_path(wrapper: Any, server_version: int) -> FastPath | None:
-    """The same decoder with an ``(msg_id, frame)`` signature (used by the equivalence tests of
-    the text protocol: ``frame`` starts with the id field)."""
-    fast_frame = build_frame_fast_path(wrapper, server_version)
-    if fast_frame is None:
-        return None
-
-    def fast(msg_id: int, frame: bytes) -> bool:
-        return msg_id in FAST_MESSAGES and fast_frame(frame)
-
-    return fast

@@ -5,14 +5,15 @@ log call and a type dispatch per field): about 45 us per message, on the critica
 order acknowledgement. ``build_order_fast_path(wrapper, server_version)`` returns decoders that
 read the same fields in the same order, with the conversions ``decode()`` applies (``int(s or 0)``,
 ``float(s)`` or IB's "unset" value for an empty field, ``Decimal`` with IB's unset sizes,
-``int(s or 0) != 0`` for booleans), and call ``wrapper.openOrder`` / ``wrapper.orderStatus`` with
-objects equal to ibapi's (property tests compare every attribute).
+``int(s or 0) != 0`` for booleans), and deliver into the order handler's ``open_order`` /
+``order_status`` (``core/handlers.py``) objects equal to ibapi's (property tests compare every
+attribute).
 
 Only the common shape is taken: an ASCII frame of server version 145 on (the text layout stops
 changing at 200; from 201 ``fast_decode`` puts the id field back in front of a text frame with a
 binary id) whose order has no combo legs, smart-combo routing parameters, scale fields,
 delta-neutral contract, pegged-to-benchmark fields, conditions or order allocations. Anything else, a short frame or a
-field that does not parse returns ``False`` before the wrapper is called, and ibapi's decoder
+field that does not parse returns ``False`` before anything is delivered, and ibapi's decoder
 (the decoder of record) handles the frame.
 """
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ibapi.const import UNSET_DECIMAL, UNSET_DOUBLE, UNSET_INTEGER
 from ibapi.contract import Contract
@@ -46,6 +47,9 @@ from ibapi.server_versions import (
 )
 from ibapi.softdollartier import SoftDollarTier
 from ibapi.tag_value import TagValue
+
+if TYPE_CHECKING:
+    from platform_adapter.core.wrapper import Wrapper
 
 FrameDecoder = Callable[[bytes], bool]
 
@@ -95,7 +99,7 @@ def flag(s: str) -> bool:
     return int(s or 0) != 0
 
 
-def build_order_fast_path(wrapper: Any, server_version: int) -> tuple[FrameDecoder, FrameDecoder] | None:
+def build_order_fast_path(wrapper: Wrapper, server_version: int) -> tuple[FrameDecoder, FrameDecoder] | None:
     """``(open_order, order_status)`` text frame decoders for ``server_version``, or ``None``
     below 145 (where the openOrder carries its own version field)."""
     if server_version < MIN_SERVER_VER_ORDER_CONTAINER:
@@ -116,8 +120,9 @@ def build_order_fast_path(wrapper: Any, server_version: int) -> tuple[FrameDecod
     full_preview = sv >= MIN_SERVER_VER_FULL_ORDER_PREVIEW_FIELDS
     submitter = sv >= MIN_SERVER_VER_SUBMITTER
     imbalance_only = sv >= MIN_SERVER_VER_IMBALANCE_ONLY
-    open_order_cb = wrapper.openOrder
-    order_status_cb = wrapper.orderStatus
+    open_order_cb = wrapper.handlers.orders.open_order
+    order_status_cb = wrapper.handlers.orders.order_status
+    failed = wrapper.handler_failed
 
     def fields(frame: bytes) -> Callable[[], str] | None:
         """The frame's fields after the message id (as ``Decoder.interpret`` gets them), ASCII only:
@@ -298,7 +303,10 @@ def build_order_fast_path(wrapper: Any, server_version: int) -> tuple[FrameDecod
                 o.imbalanceOnly = flag(nx())
         except _DECLINE:
             return False
-        open_order_cb(o.orderId, c, o, st)
+        try:
+            open_order_cb(o.orderId, c, o, st)
+        except Exception:  # noqa: BLE001 - one bad handler must not stop the dispatcher
+            failed("open_order")
         return True
 
     def order_status(frame: bytes) -> bool:
@@ -310,7 +318,10 @@ def build_order_fast_path(wrapper: Any, server_version: int) -> tuple[FrameDecod
                     int(nx() or 0), float(nx() or 0), int(nx() or 0), nx(), float(nx() or 0))
         except _DECLINE:
             return False
-        order_status_cb(*args)
+        try:
+            order_status_cb(*args)
+        except Exception:  # noqa: BLE001 - one bad handler must not stop the dispatcher
+            failed("order_status")
         return True
 
     return open_order, order_status

@@ -3,47 +3,39 @@ tickSize (202) and orderStatus (203).
 
 ibapi's ``Decoder.processProtoBuf`` parses these with the generated classes (``TickPrice_pb2`` etc.,
 C-fast) and then converts field by field in Python: 2-3.5 us per message, about twice what this
-path takes (``scripts/bench_protobuf_decode.py``). ``build_proto_fast_path(wrapper)`` returns
-``{wire id: decode(frame)}``: each parses the frame's body into a reused message and calls the
-same ``EWrapper`` methods with arguments equal to ibapi's: a field that is absent is ibapi's
-"unset" value (``NO_VALID_ID`` for a request id, ``UNSET_INTEGER``/``UNSET_DOUBLE``/``UNSET_LONG``/
-``UNSET_DECIMAL``, ``""``), a size is ``Decimal(text)``, the ``TickAttrib`` flags come from the
-attribute mask (an absent mask is ``UNSET_INTEGER``, all flags set, as in ibapi), and a tickPrice
-of a bid, ask or last is followed by its tickSize. Everything is read before the first wrapper
-call; a body that does not parse or a size that is not a number returns ``False`` with the wrapper
-untouched, and ibapi's decoder (the decoder of record) handles the frame.
-
-ibapi also hands the parsed message to ``tickPriceProtoBuf``/``tickSizeProtoBuf``/
-``orderStatusProtoBuf`` first; EWrapper's own versions only log (stdlib logging at INFO), so they
-are called only when the wrapper's class overrides them (then with a message of its own).
+path takes (``scripts/bench_protobuf_decode.py``). ``build_proto_fast_path(wrapper, run, flush)``
+returns ``{wire id: decode(frame)}``: each parses the frame's body into a reused message and
+delivers into the handler interfaces the values ibapi's decoder delivers: a field that is absent is
+ibapi's "unset" value (``NO_VALID_ID`` for a request id, ``UNSET_INTEGER``/``UNSET_DOUBLE``/
+``UNSET_LONG``/``UNSET_DECIMAL``, ``""``), a size is ``Decimal(text)``, and an absent attribute
+mask is ``UNSET_INTEGER`` (all flags set, as in ibapi). A tickPrice or tickSize joins the quote
+run (``core/fast_decode.py``); an orderStatus ends the run and goes to the order handler.
+Everything is read before anything is delivered; a body that does not parse or a size that is not
+a number returns ``False`` with nothing delivered, and ibapi's decoder (the decoder of record)
+handles the frame. (ibapi's ``...ProtoBuf`` callbacks, which carry the raw message, are not part
+of the interfaces.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING
 
-from ibapi.common import TickAttrib
 from ibapi.const import NO_VALID_ID, UNSET_DECIMAL, UNSET_DOUBLE, UNSET_INTEGER, UNSET_LONG
 from ibapi.protobuf.OrderStatus_pb2 import OrderStatus as OrderStatusProto
 from ibapi.protobuf.TickPrice_pb2 import TickPrice as TickPriceProto
 from ibapi.protobuf.TickSize_pb2 import TickSize as TickSizeProto
 from ibapi.ticktype import TickTypeEnum
-from ibapi.wrapper import EWrapper
+
+from platform_adapter.core.handlers import QuoteTick
+
+if TYPE_CHECKING:
+    from platform_adapter.core.wrapper import Wrapper
 
 ProtoDecoder = Callable[[bytes], bool]
 
 WIRE_TICK_PRICE, WIRE_TICK_SIZE, WIRE_ORDER_STATUS = 201, 202, 203  # ibapi's message id + 200
-# Decoder.processTickPriceMsgProtoBuf: the size in a tickPrice is reported as this size tick type
-SIZE_TICK_FOR = {
-    TickTypeEnum.BID: TickTypeEnum.BID_SIZE,
-    TickTypeEnum.ASK: TickTypeEnum.ASK_SIZE,
-    TickTypeEnum.LAST: TickTypeEnum.LAST_SIZE,
-    TickTypeEnum.DELAYED_BID: TickTypeEnum.DELAYED_BID_SIZE,
-    TickTypeEnum.DELAYED_ASK: TickTypeEnum.DELAYED_ASK_SIZE,
-    TickTypeEnum.DELAYED_LAST: TickTypeEnum.DELAYED_LAST_SIZE,
-}
 _NOT_SET = TickTypeEnum.NOT_SET
 _CACHE_MAX = 4096
 # a body that does not parse (google.protobuf.message.DecodeError) or a size that is not a number
@@ -69,31 +61,19 @@ def _decimal() -> Callable[[str], Decimal]:
     return dec
 
 
-def _raw_callback(wrapper: Any, name: str) -> Callable[[Any], None] | None:
-    """``wrapper.<name>`` when its class overrides EWrapper's logging-only default, else None."""
-    if getattr(type(wrapper), name, None) is getattr(EWrapper, name):
-        return None
-    return getattr(wrapper, name)  # type: ignore[no-any-return]
-
-
-def build_proto_fast_path(wrapper: Any) -> dict[int, ProtoDecoder]:
-    """``{wire id: decode(frame)}``; ``frame`` is the whole frame (4-byte id, then the body)."""
+def build_proto_fast_path(wrapper: Wrapper, run: list[QuoteTick], flush: Callable[[], None],
+                          run_max: int) -> dict[int, ProtoDecoder]:
+    """``{wire id: decode(frame)}``; ``frame`` is the whole frame (4-byte id, then the body). Quote
+    ticks are appended to ``run`` (``flush`` hands it over once it holds ``run_max``)."""
     dec = _decimal()
-    new = object.__new__
-    size_tick_for = SIZE_TICK_FOR.get
-    tick_price_cb = wrapper.tickPrice
-    tick_size_cb = wrapper.tickSize
-    order_status_cb = wrapper.orderStatus
-    raw_price = _raw_callback(wrapper, "tickPriceProtoBuf")
-    raw_size = _raw_callback(wrapper, "tickSizeProtoBuf")
-    raw_status = _raw_callback(wrapper, "orderStatusProtoBuf")
-    # one message object per kind, parsed into again and again (ParseFromString clears it first);
-    # a fresh one whenever a raw callback may keep it
+    append = run.append
+    order_status_cb = wrapper.handlers.orders.order_status
+    failed = wrapper.handler_failed
+    # one message object per kind, parsed into again and again (ParseFromString clears it first)
     price_msg, size_msg, status_msg = TickPriceProto(), TickSizeProto(), OrderStatusProto()
-    installed = getattr(wrapper, "installed_quote_sink", None)
 
     def tick_price(frame: bytes) -> bool:
-        m = price_msg if raw_price is None else TickPriceProto()
+        m = price_msg
         try:
             m.ParseFromString(frame[4:])
             has = m.HasField
@@ -104,26 +84,13 @@ def build_proto_fast_path(wrapper: Any) -> dict[int, ProtoDecoder]:
             mask = m.attrMask if has("attrMask") else UNSET_INTEGER
         except _DECLINE:
             return False
-        if raw_price is not None:
-            raw_price(m)
-        if installed is not None:
-            sink = wrapper.quote_sink
-            if sink is not None and sink.tick_price(req_id, tick_type, price, size):
-                return True
-            if installed.open:
-                installed.commit()
-        attrib = new(TickAttrib)
-        attrib.canAutoExecute = mask & 1 != 0
-        attrib.pastLimit = mask & 2 != 0
-        attrib.preOpen = mask & 4 != 0
-        tick_price_cb(req_id, tick_type, price, attrib)
-        size_type = size_tick_for(tick_type)
-        if size_type is not None:
-            tick_size_cb(req_id, size_type, size)
+        append((req_id, tick_type, price, size, mask))
+        if len(run) >= run_max:
+            flush()
         return True
 
     def tick_size(frame: bytes) -> bool:
-        m = size_msg if raw_size is None else TickSizeProto()
+        m = size_msg
         try:
             m.ParseFromString(frame[4:])
             has = m.HasField
@@ -132,20 +99,14 @@ def build_proto_fast_path(wrapper: Any) -> dict[int, ProtoDecoder]:
             size = dec(m.size) if has("size") else UNSET_DECIMAL
         except _DECLINE:
             return False
-        if raw_size is not None:
-            raw_size(m)
         if tick_type != _NOT_SET:
-            if installed is not None:
-                sink = wrapper.quote_sink
-                if sink is not None and sink.tick_size(req_id, tick_type, size):
-                    return True
-                if installed.open:
-                    installed.commit()
-            tick_size_cb(req_id, tick_type, size)
+            append((req_id, tick_type, None, size, 0))
+            if len(run) >= run_max:
+                flush()
         return True
 
     def order_status(frame: bytes) -> bool:
-        m = status_msg if raw_status is None else OrderStatusProto()
+        m = status_msg
         try:
             m.ParseFromString(frame[4:])
             has = m.HasField
@@ -164,11 +125,12 @@ def build_proto_fast_path(wrapper: Any) -> dict[int, ProtoDecoder]:
             )
         except _DECLINE:
             return False
-        if installed is not None and installed.open:
-            installed.commit()
-        if raw_status is not None:
-            raw_status(m)
-        order_status_cb(*args)
+        if run:
+            flush()
+        try:
+            order_status_cb(*args)
+        except Exception:  # noqa: BLE001 - one bad handler must not stop the dispatcher
+            failed("order_status")
         return True
 
     return {WIRE_TICK_PRICE: tick_price, WIRE_TICK_SIZE: tick_size, WIRE_ORDER_STATUS: order_status}

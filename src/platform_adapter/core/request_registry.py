@@ -2,7 +2,8 @@
 
 A synchronous call registers a :class:`PendingRequest`, sends, and waits on its future. The
 dispatcher appends results, finishes it on the ``...End`` message, or fails it with a typed error
-from IB's ``error`` callback. A dropped link fails every pending request at once.
+from IB's ``error`` callback (:meth:`RequestRegistry.fail_from_ib`, reached through
+``core/handlers.route_error``). A dropped link fails every pending request at once.
 """
 
 from __future__ import annotations
@@ -14,7 +15,18 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
-from platform_adapter.errors import PlatformAdapterError, RequestTimeout
+from loguru import logger
+
+from platform_adapter.core import ib_codes
+from platform_adapter.errors import (
+    ContractNotFound,
+    HistoricalQueryCancelled,
+    IBError,
+    NotConnected,
+    PacingViolation,
+    PlatformAdapterError,
+    RequestTimeout,
+)
 
 
 @dataclass(slots=True)
@@ -87,6 +99,28 @@ class RequestRegistry:
         if not pending.future.done():
             pending.future.set_exception(error)
         return True
+
+    def fail_from_ib(self, req_id: int, code: int, message: str) -> bool:
+        """Complete the pending request ``req_id`` from IB's error for it (a typed exception, or an
+        empty result for a historical query that returned no data); False when none is pending."""
+        if self._pending.get(req_id) is None:
+            return False
+        error: Exception
+        if code in ib_codes.CONNECTION_FAILURE:
+            error = NotConnected(f"IB {code}: {message}")
+        elif code in ib_codes.NO_SECURITY_DEFINITION:
+            error = ContractNotFound(f"IB {code}: {message}")
+        elif code in ib_codes.HISTORICAL_SERVICE and ib_codes.historical_no_data(message):
+            return self.finish(req_id, [])
+        elif code in ib_codes.HISTORICAL_SERVICE and ib_codes.historical_pacing(message) or \
+                code in ib_codes.MESSAGE_RATE_EXCEEDED:
+            error = PacingViolation(f"IB {code}: {message}")
+        elif code in ib_codes.HISTORICAL_SERVICE and ib_codes.historical_cancelled(message):
+            error = HistoricalQueryCancelled(code, message, req_id)
+        else:
+            error = IBError(code, message, req_id)
+        logger.warning("request {} failed: IB {}: {}", req_id, code, message)
+        return self.fail(req_id, error)
 
     def discard(self, req_id: int) -> None:
         with self._lock:

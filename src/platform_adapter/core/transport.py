@@ -6,7 +6,8 @@ the dispatcher through one ``SimpleQueue`` put (blocking ``get``, no timeout pol
 batch that arrives while the dispatcher is idle is decoded by the reader itself
 (``ib_connection.inline_decode_max_frames``, see :class:`Dispatcher`). The dispatcher
 tries the fast path (``core/fast_decode.py``) on each frame and gives every frame it declines to
-ibapi's ``Decoder`` (the decoder of record) into the :class:`Wrapper`.
+ibapi's ``Decoder`` (the decoder of record) into the :class:`Wrapper`; both deliver into the same
+handler interfaces (``core/handlers.py``).
 
 With ``ib_connection.decode_on_reader`` the reader decodes each batch itself (no dispatcher
 thread, one thread hand-off less per message); the socket is then not read while a batch is
@@ -186,8 +187,9 @@ class Dispatcher(threading.Thread):
     decoded. Order is kept: a batch is decoded inline only when every earlier one is done.
 
     ``fast(frame) -> bool`` (optional, see ``core/fast_decode.py``) is tried first on each frame;
-    a frame it declines goes to ``handle`` (ibapi's ``Decoder``). ``flush()`` (optional: the quote
-    sink's commit) runs before each declined frame and after each batch. A frame whose decoding
+    a frame it declines goes to ``handle`` (ibapi's ``Decoder``). ``flush()`` (optional: the fast
+    path's, which hands its pending quote run to the market-data handler) runs before each declined
+    frame and after each batch, so every message is delivered in order. A frame whose decoding
     raises is logged (``describe(frame)`` names it) and skipped; the next frame is decoded."""
 
     def __init__(self, handle: Callable[[bytes], None], fast: Callable[[bytes], bool] | None = None,
@@ -264,6 +266,6 @@ class Dispatcher(threading.Thread):
             try:
                 flush()
             except Exception:  # noqa: BLE001 - the dispatcher must survive a library bug
-                logger.opt(exception=True).error("quote sink commit failed")
+                logger.opt(exception=True).error("flushing the fast path failed")
         self.messages += len(batch)
         self.fast_messages += taken

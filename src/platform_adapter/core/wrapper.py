@@ -1,16 +1,16 @@
-"""The one ``EWrapper`` of the project: each TWS callback is handed on, unchanged, as a
-snake_case event to the handlers the adapters registered. No business logic runs here.
+"""The one ``EWrapper`` of the project: a thin adapter from ibapi's callbacks to the typed handler
+interfaces (``core/handlers.py``). No business logic runs here.
 
-These are the only camelCase methods in the project.
-
-The hottest callbacks (``HOT_EVENTS``) skip the generic :meth:`Wrapper.emit`: each reads its
-handler tuple from one attribute (``_h_<event>``, replaced as a whole by ``on``/``off``), with
-the same DEBUG line per callback and the same error isolation.
+These are the only camelCase methods in the project. Each callback becomes one call of the bound
+handler of its domain, with the same arguments (``currentTimeInMillis`` as seconds, ``error``
+through :func:`~platform_adapter.core.handlers.route_error`). A handler that raises is logged with
+its traceback and counted (``callback_errors``); the dispatcher goes on. With ``debug`` every
+callback is logged at DEBUG as ``TWS <method>(<args>)`` (and the connection decodes every message
+with ibapi's decoder, so that each passes here).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -18,285 +18,239 @@ from typing import Any
 from ibapi.wrapper import EWrapper
 from loguru import logger
 
-Handler = Callable[..., None]
-HOT_EVENTS = ("tick_price", "tick_size", "order_status", "open_order", "exec_details")
+from platform_adapter.core.handlers import Handlers, route_error
 
 
 class Wrapper(EWrapper):  # type: ignore[misc]
-    """Routes every callback to ``handlers[event]`` (runs on the dispatcher thread)."""
+    """Routes every callback to the handler of its domain (runs on the decoding thread)."""
 
-    def __init__(self) -> None:
+    def __init__(self, handlers: Handlers | None = None) -> None:
         super().__init__()
-        self._handlers: dict[str, tuple[Handler, ...]] = {}
-        self._handlers_lock = threading.Lock()
-        self._debug = False
+        self.debug = False
         self.callback_errors = 0
-        self._sink: Any = None
-        self._sink_owners: tuple[Handler | None, Handler | None] = (None, None)
-        self.quote_sink: Any = None  # the installed quote sink while it may take ticks, else None
-        self._h_tick_price: tuple[Handler, ...] = ()
-        self._h_tick_size: tuple[Handler, ...] = ()
-        self._h_order_status: tuple[Handler, ...] = ()
-        self._h_open_order: tuple[Handler, ...] = ()
-        self._h_exec_details: tuple[Handler, ...] = ()
+        self._bound = False
+        self._use(Handlers())
+        if handlers is not None:
+            self.bind(handlers)
 
-    def on(self, event: str, handler: Handler) -> None:
-        """Register ``handler`` for ``event`` (snake_case callback name)."""
-        with self._handlers_lock:
-            self._set(event, (*self._handlers.get(event, ()), handler))
+    def bind(self, handlers: Handlers) -> None:
+        """Set the handlers, once (until then every callback goes to a null handler)."""
+        if self._bound:
+            raise RuntimeError("the Wrapper's handlers are bound once")
+        self._bound = True
+        self._use(handlers)
 
-    def off(self, event: str, handler: Handler) -> None:
-        """Remove one registration of ``handler`` (no-op when it is not registered)."""
-        with self._handlers_lock:
-            handlers = list(self._handlers.get(event, ()))
-            if handler in handlers:
-                handlers.remove(handler)
-                self._set(event, tuple(handlers))
+    def _use(self, handlers: Handlers) -> None:
+        self.handlers = handlers
+        self._md = handlers.market_data
+        self._orders = handlers.orders
+        self._account = handlers.account
+        self._lifecycle = handlers.lifecycle
 
-    def _set(self, event: str, handlers: tuple[Handler, ...]) -> None:
-        self._handlers[event] = handlers  # a new tuple: a running emit keeps iterating the old one
-        if event in HOT_EVENTS:
-            setattr(self, "_h_" + event, handlers)
-        self._update_sink()
-
-    @property
-    def debug(self) -> bool:
-        """Log every callback at DEBUG (the quote sink stands aside meanwhile)."""
-        return self._debug
-
-    @debug.setter
-    def debug(self, value: bool) -> None:
-        self._debug = bool(value)
-        self._update_sink()
-
-    @property
-    def installed_quote_sink(self) -> Any:
-        """The quote sink (``adapters/quote_sink.py``), active or not; None when none is installed."""
-        return self._sink
-
-    def install_quote_sink(self, sink: Any, price_handler: Handler, size_handler: Handler) -> None:
-        """Let the dispatcher's fast path hand tickPrice/tickSize straight to ``sink`` while
-        ``price_handler`` and ``size_handler`` are the only handlers of those events and DEBUG
-        logging is off: then the sink's effect equals theirs and no other code would see the tick."""
-        with self._handlers_lock:
-            self._sink, self._sink_owners = sink, (price_handler, size_handler)
-            self._update_sink()
-
-    def _update_sink(self) -> None:
-        price, size = self._sink_owners
-        active = (self._sink is not None and not self._debug and self._h_tick_price == (price,)
-                  and self._h_tick_size == (size,))
-        self.quote_sink = self._sink if active else None
-
-    def emit(self, event: str, *args: Any) -> None:
-        if self.debug:
-            logger.debug("TWS {}{}", event, args)
-        for handler in self._handlers.get(event, ()):
-            try:
-                handler(*args)
-            except Exception:  # noqa: BLE001 - one bad handler must not stop the dispatcher
-                self._failed(event)
-
-    def _failed(self, event: str) -> None:
+    def handler_failed(self, method: str) -> None:
+        """Count and log (with the traceback) a handler that raised; call it in the ``except``."""
         self.callback_errors += 1
-        logger.opt(exception=True).error("handler for {} raised", event)
+        logger.opt(exception=True).error("handler for {} raised", method)
 
-    # --- connection ---------------------------------------------------------------------------
+    def _call(self, method: str, fn: Callable[..., None], *args: Any) -> None:
+        if self.debug:
+            logger.debug("TWS {}{}", method, args)
+        try:
+            fn(*args)
+        except Exception:  # noqa: BLE001 - one bad handler must not stop the dispatcher
+            self.handler_failed(method)
+
+    # --- lifecycle ------------------------------------------------------------------------------
     def error(self, reqId: int, errorTime: int, errorCode: int, errorString: str,
               advancedOrderRejectJson: str = "") -> None:
-        self.emit("error", reqId, errorCode, errorString, advancedOrderRejectJson)
+        self._call("error", self._route_error, reqId, errorCode, errorString, advancedOrderRejectJson)
+
+    def _route_error(self, req_id: int, code: int, message: str, advanced: str) -> None:
+        route_error(self.handlers, req_id, code, message, advanced)
 
     def connectAck(self) -> None:
-        self.emit("connect_ack")
+        self._call("connect_ack", self._lifecycle.connect_ack)
 
     def connectionClosed(self) -> None:
-        self.emit("connection_closed")
+        self._call("connection_closed", self._lifecycle.connection_closed)
 
     def nextValidId(self, orderId: int) -> None:
-        self.emit("next_valid_id", orderId)
+        self._call("next_valid_id", self._lifecycle.next_valid_id, orderId)
 
     def managedAccounts(self, accountsList: str) -> None:
-        self.emit("managed_accounts", accountsList)
+        self._call("managed_accounts", self._lifecycle.managed_accounts, accountsList)
 
     def currentTime(self, time: int) -> None:
-        self.emit("current_time", time)
+        self._call("current_time", self._lifecycle.current_time, time)
 
     def currentTimeInMillis(self, timeInMillis: int) -> None:
-        self.emit("current_time", timeInMillis / 1000.0)
+        self._call("current_time", self._lifecycle.current_time, timeInMillis / 1000.0)
 
-    # --- contracts ------------------------------------------------------------------------------
+    # --- market data ------------------------------------------------------------------------------
     def contractDetails(self, reqId: int, contractDetails: Any) -> None:
-        self.emit("contract_details", reqId, contractDetails)
+        self._call("contract_details", self._md.contract_details, reqId, contractDetails)
 
     def bondContractDetails(self, reqId: int, contractDetails: Any) -> None:
-        self.emit("contract_details", reqId, contractDetails)
+        self._call("contract_details", self._md.contract_details, reqId, contractDetails)
 
     def contractDetailsEnd(self, reqId: int) -> None:
-        self.emit("contract_details_end", reqId)
+        self._call("contract_details_end", self._md.contract_details_end, reqId)
 
     def securityDefinitionOptionParameter(self, reqId: int, exchange: str, underlyingConId: int, tradingClass: str,
                                           multiplier: str, expirations: Any, strikes: Any) -> None:
-        self.emit("option_chain", reqId, exchange, underlyingConId, tradingClass, multiplier, expirations, strikes)
+        self._call("option_chain", self._md.option_chain, reqId, exchange, underlyingConId, tradingClass, multiplier,
+                   expirations, strikes)
 
     def securityDefinitionOptionParameterEnd(self, reqId: int) -> None:
-        self.emit("option_chain_end", reqId)
+        self._call("option_chain_end", self._md.option_chain_end, reqId)
 
-    # --- market data ------------------------------------------------------------------------------
     def marketDataType(self, reqId: int, marketDataType: int) -> None:
-        self.emit("market_data_type", reqId, marketDataType)
+        self._call("market_data_type", self._md.market_data_type, reqId, marketDataType)
 
     def tickPrice(self, reqId: int, tickType: int, price: float, attrib: Any) -> None:
         if self.debug:
             logger.debug("TWS {}{}", "tick_price", (reqId, tickType, price, attrib))
-        for handler in self._h_tick_price:
-            try:
-                handler(reqId, tickType, price, attrib)
-            except Exception:  # noqa: BLE001 - one bad handler must not stop the dispatcher
-                self._failed("tick_price")
+        try:
+            self._md.tick_price(reqId, tickType, price, attrib)
+        except Exception:  # noqa: BLE001 - one bad handler must not stop the dispatcher
+            self.handler_failed("tick_price")
 
     def tickSize(self, reqId: int, tickType: int, size: Decimal) -> None:
         if self.debug:
             logger.debug("TWS {}{}", "tick_size", (reqId, tickType, size))
-        for handler in self._h_tick_size:
-            try:
-                handler(reqId, tickType, size)
-            except Exception:  # noqa: BLE001 - one bad handler must not stop the dispatcher
-                self._failed("tick_size")
+        try:
+            self._md.tick_size(reqId, tickType, size)
+        except Exception:  # noqa: BLE001 - one bad handler must not stop the dispatcher
+            self.handler_failed("tick_size")
 
     def tickString(self, reqId: int, tickType: int, value: str) -> None:
-        self.emit("tick_string", reqId, tickType, value)
+        self._call("tick_string", self._md.tick_string, reqId, tickType, value)
 
     def tickGeneric(self, reqId: int, tickType: int, value: float) -> None:
-        self.emit("tick_generic", reqId, tickType, value)
+        self._call("tick_generic", self._md.tick_generic, reqId, tickType, value)
 
     def tickSnapshotEnd(self, reqId: int) -> None:
-        self.emit("tick_snapshot_end", reqId)
+        self._call("tick_snapshot_end", self._md.tick_snapshot_end, reqId)
 
     def tickReqParams(self, tickerId: int, minTick: float, bboExchange: str, snapshotPermissions: int) -> None:
-        self.emit("tick_req_params", tickerId, minTick, bboExchange, snapshotPermissions)
+        self._call("tick_req_params", self._md.tick_req_params, tickerId, minTick, bboExchange, snapshotPermissions)
 
     def tickByTickAllLast(self, reqId: int, tickType: int, time: int, price: float, size: Decimal,
                           tickAttribLast: Any, exchange: str, specialConditions: str) -> None:
-        self.emit("tick_by_tick_all_last", reqId, tickType, time, price, size, tickAttribLast, exchange,
-                  specialConditions)
+        self._call("tick_by_tick_all_last", self._md.tick_by_tick_all_last, reqId, tickType, time, price, size,
+                   tickAttribLast, exchange, specialConditions)
 
     def tickByTickBidAsk(self, reqId: int, time: int, bidPrice: float, askPrice: float, bidSize: Decimal,
                          askSize: Decimal, tickAttribBidAsk: Any) -> None:
-        self.emit("tick_by_tick_bid_ask", reqId, time, bidPrice, askPrice, bidSize, askSize, tickAttribBidAsk)
+        self._call("tick_by_tick_bid_ask", self._md.tick_by_tick_bid_ask, reqId, time, bidPrice, askPrice, bidSize,
+                   askSize, tickAttribBidAsk)
 
     def tickByTickMidPoint(self, reqId: int, time: int, midPoint: float) -> None:
-        self.emit("tick_by_tick_mid_point", reqId, time, midPoint)
+        self._call("tick_by_tick_mid_point", self._md.tick_by_tick_mid_point, reqId, time, midPoint)
 
     def realtimeBar(self, reqId: int, time: int, open_: float, high: float, low: float, close: float,
                     volume: Decimal, wap: Decimal, count: int) -> None:
-        self.emit("realtime_bar", reqId, time, open_, high, low, close, volume, wap, count)
+        self._call("realtime_bar", self._md.realtime_bar, reqId, time, open_, high, low, close, volume, wap, count)
 
     def historicalData(self, reqId: int, bar: Any) -> None:
-        self.emit("historical_data", reqId, bar)
+        self._call("historical_data", self._md.historical_data, reqId, bar)
 
     def historicalDataEnd(self, reqId: int, start: str, end: str) -> None:
-        self.emit("historical_data_end", reqId, start, end)
+        self._call("historical_data_end", self._md.historical_data_end, reqId, start, end)
 
     def historicalDataUpdate(self, reqId: int, bar: Any) -> None:
-        self.emit("historical_data_update", reqId, bar)
+        self._call("historical_data_update", self._md.historical_data_update, reqId, bar)
 
     def headTimestamp(self, reqId: int, headTimestamp: str) -> None:
-        self.emit("head_timestamp", reqId, headTimestamp)
+        self._call("head_timestamp", self._md.head_timestamp, reqId, headTimestamp)
 
     # --- orders -----------------------------------------------------------------------------------
     def openOrder(self, orderId: int, contract: Any, order: Any, orderState: Any) -> None:
         if self.debug:
             logger.debug("TWS {}{}", "open_order", (orderId, contract, order, orderState))
-        for handler in self._h_open_order:
-            try:
-                handler(orderId, contract, order, orderState)
-            except Exception:  # noqa: BLE001 - one bad handler must not stop the dispatcher
-                self._failed("open_order")
+        try:
+            self._orders.open_order(orderId, contract, order, orderState)
+        except Exception:  # noqa: BLE001 - one bad handler must not stop the dispatcher
+            self.handler_failed("open_order")
 
     def openOrderEnd(self) -> None:
-        self.emit("open_order_end")
+        self._call("open_order_end", self._orders.open_order_end)
 
     def orderStatus(self, orderId: int, status: str, filled: Decimal, remaining: Decimal, avgFillPrice: float,
                     permId: int, parentId: int, lastFillPrice: float, clientId: int, whyHeld: str,
                     mktCapPrice: float) -> None:
-        args = (orderId, status, filled, remaining, avgFillPrice, permId, parentId, lastFillPrice, clientId, whyHeld,
-                mktCapPrice)
         if self.debug:
-            logger.debug("TWS {}{}", "order_status", args)
-        for handler in self._h_order_status:
-            try:
-                handler(*args)
-            except Exception:  # noqa: BLE001 - one bad handler must not stop the dispatcher
-                self._failed("order_status")
+            logger.debug("TWS {}{}", "order_status", (orderId, status, filled, remaining, avgFillPrice, permId,
+                                                      parentId, lastFillPrice, clientId, whyHeld, mktCapPrice))
+        try:
+            self._orders.order_status(orderId, status, filled, remaining, avgFillPrice, permId, parentId,
+                                      lastFillPrice, clientId, whyHeld, mktCapPrice)
+        except Exception:  # noqa: BLE001 - one bad handler must not stop the dispatcher
+            self.handler_failed("order_status")
 
     def completedOrder(self, contract: Any, order: Any, orderState: Any) -> None:
-        self.emit("completed_order", contract, order, orderState)
+        self._call("completed_order", self._orders.completed_order, contract, order, orderState)
 
     def completedOrdersEnd(self) -> None:
-        self.emit("completed_orders_end")
+        self._call("completed_orders_end", self._orders.completed_orders_end)
 
     def orderBound(self, permId: int, clientId: int, orderId: int) -> None:
-        self.emit("order_bound", permId, clientId, orderId)
+        self._call("order_bound", self._orders.order_bound, permId, clientId, orderId)
 
     def execDetails(self, reqId: int, contract: Any, execution: Any) -> None:
-        if self.debug:
-            logger.debug("TWS {}{}", "exec_details", (reqId, contract, execution))
-        for handler in self._h_exec_details:
-            try:
-                handler(reqId, contract, execution)
-            except Exception:  # noqa: BLE001 - one bad handler must not stop the dispatcher
-                self._failed("exec_details")
+        self._call("exec_details", self._orders.exec_details, reqId, contract, execution)
 
     def execDetailsEnd(self, reqId: int) -> None:
-        self.emit("exec_details_end", reqId)
+        self._call("exec_details_end", self._orders.exec_details_end, reqId)
 
     def commissionAndFeesReport(self, commissionAndFeesReport: Any) -> None:
-        self.emit("commission_report", commissionAndFeesReport)
+        self._call("commission_report", self._orders.commission_report, commissionAndFeesReport)
 
     # --- account --------------------------------------------------------------------------------
     def updateAccountValue(self, key: str, val: str, currency: str, accountName: str) -> None:
-        self.emit("update_account_value", key, val, currency, accountName)
+        self._call("update_account_value", self._account.update_account_value, key, val, currency, accountName)
 
     def updatePortfolio(self, contract: Any, position: Decimal, marketPrice: float, marketValue: float,
                         averageCost: float, unrealizedPNL: float, realizedPNL: float, accountName: str) -> None:
-        self.emit("update_portfolio", contract, position, marketPrice, marketValue, averageCost, unrealizedPNL,
-                  realizedPNL, accountName)
+        self._call("update_portfolio", self._account.update_portfolio, contract, position, marketPrice, marketValue,
+                   averageCost, unrealizedPNL, realizedPNL, accountName)
 
     def updateAccountTime(self, timeStamp: str) -> None:
-        self.emit("update_account_time", timeStamp)
+        self._call("update_account_time", self._account.update_account_time, timeStamp)
 
     def accountDownloadEnd(self, accountName: str) -> None:
-        self.emit("account_download_end", accountName)
+        self._call("account_download_end", self._account.account_download_end, accountName)
 
     def position(self, account: str, contract: Any, position: Decimal, avgCost: float) -> None:
-        self.emit("position", account, contract, position, avgCost)
+        self._call("position", self._account.position, account, contract, position, avgCost)
 
     def positionEnd(self) -> None:
-        self.emit("position_end")
+        self._call("position_end", self._account.position_end)
 
     def accountSummary(self, reqId: int, account: str, tag: str, value: str, currency: str) -> None:
-        self.emit("account_summary", reqId, account, tag, value, currency)
+        self._call("account_summary", self._account.account_summary, reqId, account, tag, value, currency)
 
     def accountSummaryEnd(self, reqId: int) -> None:
-        self.emit("account_summary_end", reqId)
+        self._call("account_summary_end", self._account.account_summary_end, reqId)
 
     def pnl(self, reqId: int, dailyPnL: float, unrealizedPnL: float, realizedPnL: float) -> None:
-        self.emit("pnl", reqId, dailyPnL, unrealizedPnL, realizedPnL)
+        self._call("pnl", self._account.pnl, reqId, dailyPnL, unrealizedPnL, realizedPnL)
 
     def pnlSingle(self, reqId: int, pos: Decimal, dailyPnL: float, unrealizedPnL: float, realizedPnL: float,
                   value: float) -> None:
-        self.emit("pnl_single", reqId, pos, dailyPnL, unrealizedPnL, realizedPnL, value)
+        self._call("pnl_single", self._account.pnl_single, reqId, pos, dailyPnL, unrealizedPnL, realizedPnL, value)
 
     def positionMulti(self, reqId: int, account: str, modelCode: str, contract: Any, pos: Decimal,
                       avgCost: float) -> None:
-        self.emit("position_multi", reqId, account, modelCode, contract, pos, avgCost)
+        self._call("position_multi", self._account.position_multi, reqId, account, modelCode, contract, pos, avgCost)
 
     def positionMultiEnd(self, reqId: int) -> None:
-        self.emit("position_multi_end", reqId)
+        self._call("position_multi_end", self._account.position_multi_end, reqId)
 
     def accountUpdateMulti(self, reqId: int, account: str, modelCode: str, key: str, value: str,
                            currency: str) -> None:
-        self.emit("account_update_multi", reqId, account, modelCode, key, value, currency)
+        self._call("account_update_multi", self._account.account_update_multi, reqId, account, modelCode, key, value,
+                   currency)
 
     def accountUpdateMultiEnd(self, reqId: int) -> None:
-        self.emit("account_update_multi_end", reqId)
+        self._call("account_update_multi_end", self._account.account_update_multi_end, reqId)

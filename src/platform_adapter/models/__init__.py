@@ -1,7 +1,7 @@
 """Typed models: frozen dataclasses and enums."""
 
 from platform_adapter.models.account import AccountSummary, PnL
-from platform_adapter.models.connection import ConnectionState, ConnectionStatus
+from platform_adapter.models.connection import ConnectionEvent, ConnectionEventKind, ConnectionState, ConnectionStatus
 from platform_adapter.models.contract import ContractInfo, ContractSpec, SecType
 from platform_adapter.models.market_data import Bar, MarketDataType, Quote, TickByTick, TickByTickKind
 from platform_adapter.models.order import (
@@ -31,6 +31,8 @@ __all__ = [
     "AccountSummary",
     "Bar",
     "BracketOrder",
+    "ConnectionEvent",
+    "ConnectionEventKind",
     "ConnectionState",
     "ConnectionStatus",
     "ContractInfo",

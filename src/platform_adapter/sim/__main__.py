@@ -16,7 +16,10 @@ import socket
 import sys
 import threading
 
+import yaml
+
 from .server import SimulatedGateway
+from .universe import Universe, load_universe
 from .versions import MAX_SUPPORTED_VERSION, MIN_SUPPORTED_VERSION, check_server_version
 
 
@@ -97,6 +100,14 @@ def _server_version(text: str) -> int:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+def _universe(path: str) -> Universe:
+    """``--universe``: a contract universe file the simulator can read."""
+    try:
+        return load_universe(path)
+    except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as e:
+        raise argparse.ArgumentTypeError(f"cannot read universe {path}: {e!r}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point."""
     p = argparse.ArgumentParser(prog="python -m platform_adapter.sim")
@@ -117,13 +128,16 @@ def main(argv: list[str] | None = None) -> int:
                    help="start the account with this position (repeatable), e.g. AAPL:100@149.50")
     p.add_argument("--max-market-data-lines", type=int, default=100)
     p.add_argument("--burst-size", type=int, default=10_000)
+    p.add_argument("--universe", type=_universe, default=None, metavar="FILE",
+                   help="the contracts to serve (YAML; default: the package's universe file)")
     a = p.parse_args(argv)
     logging.basicConfig(level=a.log_level.upper(), stream=sys.stderr)
     gw = SimulatedGateway(host=a.host, port=a.port, seed=a.seed, server_version=a.server_version,
                           account=a.account, starting_cash=a.starting_cash,
                           state_file=a.state_file, tick_interval=a.tick_interval,
                           pacing=not a.no_pacing, positions=dict(a.position),
-                          max_market_data_lines=a.max_market_data_lines, burst_size=a.burst_size)
+                          max_market_data_lines=a.max_market_data_lines, burst_size=a.burst_size,
+                          universe=a.universe)
     gw.start()
     if a.control_port is not None:
         ctl = serve_control(gw, a.control_port)

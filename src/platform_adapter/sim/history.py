@@ -28,6 +28,7 @@ STEP_TABLE = ((60, 1), (120, 1), (1800, 1), (3600, 5), (14400, 10), (28800, 30),
               (86400, 60), (2 * 86400, 120), (7 * 86400, 180), (31 * 86400, 1800),
               (366 * 86400, 86400))
 HMDS = "Historical Market Data Service error message:"
+TEXT_BAD_WHAT_TO_SHOW = "Error validating request.-'bP' : cause - Validation failed: Invalid whatToShow: '{what}'"
 Bar = tuple[str, float, float, float, float, float, float, int]
 
 
@@ -95,8 +96,7 @@ def validate(req: HistRequest) -> tuple[int, int]:
         raise HistoryError(321, "Error validating request.-'bP' : cause - Historical data bar "
                                 f"size setting is invalid: '{req.bar_size}'")
     if req.what_to_show not in WHAT_TO_SHOW:
-        raise HistoryError(321, "Error validating request.-'bP' : cause - Validation failed: "
-                                f"Invalid whatToShow: '{req.what_to_show}'")
+        raise HistoryError(321, TEXT_BAD_WHAT_TO_SHOW.format(what=req.what_to_show))
     if req.format_date not in (1, 2):
         raise HistoryError(321, "Error validating request.-'bP' : cause - Invalid formatDate")
     dur = parse_duration(req.duration)

@@ -1,14 +1,18 @@
-"""Seeded deterministic random-walk market for the built-in universe."""
+"""Seeded deterministic random-walk market for a contract universe; option quotes follow their
+underlying through Black-Scholes."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import random
 import time
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .contracts import UNIVERSE, ContractSpec
+from .options import greeks
 
 # IB tick types (live, delayed)
 BID, ASK, LAST, HIGH, LOW, VOLUME, CLOSE, OPEN = 1, 2, 4, 6, 7, 8, 9, 14
@@ -58,16 +62,24 @@ class Quote:
 
 
 class Market:
-    """Random walk per contract; call ``step()`` to advance every quote once."""
+    """Random walk per contract; call ``step()`` to advance every quote once. Options are not
+    walked: their quotes are priced from the underlying's when asked for."""
 
-    def __init__(self, seed: int = 1) -> None:
+    def __init__(self, seed: int = 1, contracts: Iterable[ContractSpec] = ()) -> None:
         self.seed = seed
         self._rng: dict[int, random.Random] = {}
         self.quotes: dict[int, Quote] = {}
-        self.specs: dict[int, ContractSpec] = {c.con_id: c for c in UNIVERSE}
+        self.specs: dict[int, ContractSpec] = {c.con_id: c for c in (contracts or UNIVERSE)}
         self.steps = 0
-        for c in UNIVERSE:
-            rng = random.Random(stable_seed(seed, c.symbol))
+        self._derived: dict[int, tuple[int, Quote]] = {}  # option conId -> (step, quote)
+        seeded: set[str] = set()
+        for c in self.specs.values():
+            if c.is_option:
+                continue
+            # contracts sharing a symbol (forex crosses, futures expiries) walk apart
+            key = c.symbol if c.symbol not in seeded else c.local_symbol
+            seeded.add(key)
+            rng = random.Random(stable_seed(seed, key))
             self._rng[c.con_id] = rng
             mid = round_tick(c.base_price * (1 + rng.uniform(-0.02, 0.02)), c.min_tick)
             close = round_tick(mid * (1 + rng.uniform(-0.01, 0.01)), c.min_tick)
@@ -81,7 +93,7 @@ class Market:
 
     @staticmethod
     def _lot(c: ContractSpec) -> float:
-        return 100000.0 if c.sec_type == "CASH" else (1.0 if c.sec_type == "FUT" else 100.0)
+        return 100000.0 if c.sec_type == "CASH" else (1.0 if c.sec_type in ("FUT", "OPT") else 100.0)
 
     def step(self) -> None:
         """Advance every contract by one random-walk step."""
@@ -110,8 +122,30 @@ class Market:
 
     def quote(self, con_id: int) -> Quote:
         """Current quote for a contract."""
-        return self.quotes[con_id]
+        q = self.quotes.get(con_id)
+        return q if q is not None else self._option_quote(con_id)
 
     def mark(self, con_id: int) -> float:
         """Mark price used for valuation (last trade)."""
-        return self.quotes[con_id].last
+        return self.quote(con_id).last
+
+    def _option_quote(self, con_id: int) -> Quote:
+        """An option's quote at the underlying's current mid (priced once per market step)."""
+        memo = self._derived.get(con_id)
+        if memo is not None and memo[0] == self.steps:
+            return memo[1]
+        c = self.specs[con_id]
+        spot = self.quotes[c.under_con_id].mid
+        expiry = dt.datetime.strptime(c.last_trade_date, "%Y%m%d").date()
+        years = (expiry - dt.date.today()).days / 365.0
+        fair = greeks(c.right == "C", spot, c.strike, years, c.implied_vol).price
+        half = max(c.min_tick, round_tick(fair * 0.01, c.min_tick))
+        bid = max(c.min_tick, round_tick(fair - half, c.min_tick))
+        ask = round_tick(max(fair + half, bid + c.min_tick), c.min_tick)
+        last = round_tick((bid + ask) / 2, c.min_tick)
+        close = max(c.min_tick, round_tick(c.base_price, c.min_tick))
+        q = Quote(bid=bid, ask=ask, last=last, bid_size=10, ask_size=10, last_size=1, volume=100,
+                  high=max(last, close), low=min(last, close), close=close, open=close,
+                  last_time=int(time.time()))
+        self._derived[con_id] = (self.steps, q)
+        return q

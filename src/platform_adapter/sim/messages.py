@@ -37,6 +37,8 @@ HEAD_TIMESTAMP, HISTORICAL_DATA_UPDATE, PNL, PNL_SINGLE = 88, 90, 94, 95
 TICK_BY_TICK, COMPLETED_ORDER, COMPLETED_ORDERS_END, HISTORICAL_DATA_END = 99, 101, 102, 108
 CURRENT_TIME_IN_MILLIS = 109
 
+SV_FRACTIONAL_SIZE_SUPPORT = 163
+SV_SIZE_RULES = 164
 SV_ADVANCED_ORDER_REJECT = 166
 SV_FA_PROFILE_DESUPPORT = 177
 SV_PENDING_PRICE_REVISION = 178
@@ -104,19 +106,29 @@ def error(sv: int, req_id: int, code: int, text: str, advanced_json: str = "",
 # --- contracts ----------------------------------------------------------------
 
 def contract_data(sv: int, req_id: int, c: ContractSpec) -> Message:
-    """contractDetails (msg 10), layout for sv >= 164 (SIZE_RULES)."""
-    out: Fields = [CONTRACT_DATA, req_id, c.symbol, c.sec_type, c.last_trade_date]
+    """contractDetails (msg 10); below SIZE_RULES (164) with a version field, the market data size
+    multiplier and (from 163) the size tick in place of the size rules."""
+    out: Fields = [CONTRACT_DATA]
+    if sv < SV_SIZE_RULES:
+        out.append(8)
+    out += [req_id, c.symbol, c.sec_type, c.last_trade_date]
     if sv >= SV_LAST_TRADE_DATE:
         out.append(c.last_trade_date)
-    out += [0, "", c.exchange, c.currency, c.local_symbol, c.market_name, c.trading_class,
-            c.con_id, c.min_tick_text, c.multiplier, c.order_types, c.valid_exchanges, 1, 0,
+    out += [_num(c.strike), c.right, c.exchange, c.currency, c.local_symbol, c.market_name, c.trading_class,
+            c.con_id, c.min_tick_text]
+    if sv < SV_SIZE_RULES:
+        out.append(1)  # market data size multiplier
+    out += [c.multiplier, c.order_types, c.valid_exchanges, 1, c.under_con_id,
             c.long_name, c.primary_exchange, c.last_trade_date[:6], c.industry, c.category,
             c.subcategory, c.time_zone, c.trading_hours, c.liquid_hours, "", None,
             len(c.sec_ids)]
     for tag, val in c.sec_ids:
         out += [tag, val]
-    out += [c.agg_group, "", "", c.market_rule_ids, c.last_trade_date, c.stock_type,
-            c.min_size, c.size_increment, c.size_increment]
+    out += [c.agg_group, c.under_symbol, c.under_sec_type, c.market_rule_ids, c.last_trade_date, c.stock_type]
+    if sv >= SV_SIZE_RULES:
+        out += [c.min_size, c.size_increment, c.size_increment]
+    elif sv >= SV_FRACTIONAL_SIZE_SUPPORT:
+        out.append(c.size_increment)  # size min tick
     if sv >= SV_INELIGIBILITY_REASONS:
         out.append(0)
     return _msg(out, partial(pb.contract_data, req_id, c))
@@ -392,7 +404,7 @@ def commission_report(exec_id: str, commission: float, currency: str,
 # --- account / positions ------------------------------------------------------------
 
 def position(account: str, c: ContractSpec, qty: float, avg_cost: float) -> Message:
-    return Message(POSITION_DATA, (3, account, c.con_id, c.symbol, c.sec_type, c.last_trade_date, 0.0, "",
+    return Message(POSITION_DATA, (3, account, c.con_id, c.symbol, c.sec_type, c.last_trade_date, c.strike, c.right,
                                    c.multiplier, c.position_exchange, c.currency, c.local_symbol,
                                    c.trading_class, _qty(qty), float(avg_cost)),
                    partial(pb.position, account, c, qty, avg_cost))
@@ -404,8 +416,8 @@ def position_end() -> Message:
 
 def position_multi(req_id: int, account: str, c: ContractSpec, qty: float, avg_cost: float,
                    model_code: str = "") -> Message:
-    return Message(POSITION_MULTI, (1, req_id, account, c.con_id, c.symbol, c.sec_type, c.last_trade_date, 0.0,
-                                    "", c.multiplier, c.position_exchange, c.currency, c.local_symbol,
+    return Message(POSITION_MULTI, (1, req_id, account, c.con_id, c.symbol, c.sec_type, c.last_trade_date,
+                                    c.strike, c.right, c.multiplier, c.position_exchange, c.currency, c.local_symbol,
                                     c.trading_class, _qty(qty), float(avg_cost), model_code),
                    partial(pb.position_multi, req_id, account, c, qty, avg_cost, model_code))
 
@@ -430,7 +442,7 @@ def account_value(key: str, value: str, currency: str, account: str) -> Message:
 
 def portfolio_value(c: ContractSpec, qty: float, mkt_price: float, mkt_value: float,
                     avg_cost: float, unrealized: float, realized: float, account: str) -> Message:
-    return Message(PORTFOLIO_VALUE, (8, c.con_id, c.symbol, c.sec_type, c.last_trade_date, 0.0, "",
+    return Message(PORTFOLIO_VALUE, (8, c.con_id, c.symbol, c.sec_type, c.last_trade_date, c.strike, c.right,
                                      c.multiplier, c.primary_exchange, c.currency, c.local_symbol,
                                      c.trading_class, _qty(qty), float(mkt_price), float(mkt_value),
                                      float(avg_cost), float(unrealized), float(realized), account),

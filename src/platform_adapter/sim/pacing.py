@@ -11,6 +11,7 @@ HMDS = "Historical Market Data Service error message:"
 TEXT_100 = "Max rate of messages per second has been exceeded:max={max} rec={rec} (1)"
 TEXT_101 = "Max number of tickers has been reached"
 TEXT_162_PACING = HMDS + "Historical data request pacing violation"
+PACE_MARGIN = 0.001  # a paced message passes just after the one a second before it left the window
 
 
 @dataclass
@@ -41,7 +42,8 @@ class PacingStats:
 
 
 class ClientPacer:
-    """Per-client message rate tracking (sliding one-second window)."""
+    """Per-client message rate tracking (sliding one-second window): a violation for most
+    clients, a wait for those that connected with +PACEAPI."""
 
     def __init__(self, cfg: PacingConfig) -> None:
         self.cfg = cfg
@@ -60,6 +62,18 @@ class ClientPacer:
             self.violations += 1
             return rate
         return None
+
+    def pace(self, now: float) -> float:
+        """For a client that asked to be paced (+PACEAPI): how long to hold this message so that
+        no second holds more than the maximum; the message counts at the time it is let through."""
+        if not self.cfg.enabled:
+            return 0.0
+        while self.stamps and now - self.stamps[0] > 1.0:
+            self.stamps.popleft()
+        limit = self.cfg.max_msgs_per_sec
+        at = now if len(self.stamps) < limit else max(now, self.stamps[-limit] + 1.0 + PACE_MARGIN)
+        self.stamps.append(at)
+        return at - now
 
     @property
     def must_disconnect(self) -> bool:

@@ -80,11 +80,12 @@ def wap(x: float) -> str:
     return fmt_decimal(Decimal(repr(round(x, 6))))
 
 
-def contract(c: ContractSpec, exchange: str = "", primary: bool = False, right: str = "") -> Contract:
+def contract(c: ContractSpec, exchange: str = "", primary: bool = False, right: str = "",
+             strike: float = 0.0) -> Contract:
     """The contract fields that position, portfolio, execution and order messages carry; the text
-    forms send strike 0 (a real 0.0, not ibapi's unset strike)."""
+    forms send a strike (0 when none: a real 0.0, not ibapi's unset strike)."""
     out = Contract(conId=c.con_id, symbol=c.symbol, secType=c.sec_type,
-                   lastTradeDateOrContractMonth=c.last_trade_date, strike=0.0, right=right,
+                   lastTradeDateOrContractMonth=c.last_trade_date, strike=strike, right=right,
                    currency=c.currency, localSymbol=c.local_symbol, tradingClass=c.trading_class)
     if c.multiplier:
         out.multiplier = float(c.multiplier)
@@ -93,6 +94,11 @@ def contract(c: ContractSpec, exchange: str = "", primary: bool = False, right: 
     else:
         out.exchange = exchange
     return out
+
+
+def held(c: ContractSpec, exchange: str = "", primary: bool = False) -> Contract:
+    """The contract of a position or portfolio message (an option's strike and right included)."""
+    return contract(c, exchange, primary, c.right, c.strike)
 
 
 # --- connection --------------------------------------------------------------------
@@ -123,16 +129,17 @@ def error(req_id: int, code: int, text: str, advanced_json: str, err_time_ms: in
 def contract_data(req_id: int, c: ContractSpec) -> ContractData:
     details = ContractDetails(
         marketName=c.market_name, minTick=c.min_tick_text, orderTypes=c.order_types,
-        validExchanges=c.valid_exchanges, priceMagnifier=1, underConId=0, longName=c.long_name,
+        validExchanges=c.valid_exchanges, priceMagnifier=1, underConId=c.under_con_id, longName=c.long_name,
         contractMonth=c.last_trade_date[:6], industry=c.industry, category=c.category,
         subcategory=c.subcategory, timeZoneId=c.time_zone, tradingHours=c.trading_hours,
-        liquidHours=c.liquid_hours, evRule="", aggGroup=c.agg_group, underSymbol="", underSecType="",
+        liquidHours=c.liquid_hours, evRule="", aggGroup=c.agg_group, underSymbol=c.under_symbol,
+        underSecType=c.under_sec_type,
         marketRuleIds=c.market_rule_ids, realExpirationDate=c.last_trade_date, stockType=c.stock_type,
         minSize=c.min_size, sizeIncrement=c.size_increment, suggestedSizeIncrement=c.size_increment)
     details.secIdList.update(dict(c.sec_ids))
     out = Contract(conId=c.con_id, symbol=c.symbol, secType=c.sec_type,
                    lastTradeDateOrContractMonth=c.last_trade_date, lastTradeDate=c.last_trade_date,
-                   strike=0.0, right="", exchange=c.exchange, currency=c.currency,
+                   strike=c.strike, right=c.right, exchange=c.exchange, currency=c.currency,
                    localSymbol=c.local_symbol, tradingClass=c.trading_class,
                    primaryExch=c.primary_exchange)
     if c.multiplier:
@@ -361,7 +368,7 @@ def commission_report(exec_id: str, commission: float, currency: str,
 # --- account / positions -----------------------------------------------------------
 
 def position(account: str, c: ContractSpec, q: float, avg_cost: float) -> Position:
-    return Position(account=account, contract=contract(c, c.position_exchange), position=size(q),
+    return Position(account=account, contract=held(c, c.position_exchange), position=size(q),
                     avgCost=float(avg_cost))
 
 
@@ -371,7 +378,7 @@ def position_end() -> PositionEnd:
 
 def position_multi(req_id: int, account: str, c: ContractSpec, q: float, avg_cost: float,
                    model_code: str) -> PositionMulti:
-    return PositionMulti(reqId=req_id, account=account, contract=contract(c, c.position_exchange),
+    return PositionMulti(reqId=req_id, account=account, contract=held(c, c.position_exchange),
                          position=size(q), avgCost=float(avg_cost), modelCode=model_code)
 
 
@@ -393,7 +400,7 @@ def account_value(key: str, value: str, currency: str, account: str) -> AccountV
 
 def portfolio_value(c: ContractSpec, q: float, mkt_price: float, mkt_value: float, avg_cost: float,
                     unrealized: float, realized: float, account: str) -> PortfolioValue:
-    return PortfolioValue(contract=contract(c, primary=True), position=size(q), marketPrice=float(mkt_price),
+    return PortfolioValue(contract=held(c, primary=True), position=size(q), marketPrice=float(mkt_price),
                           marketValue=float(mkt_value), averageCost=float(avg_cost),
                           unrealizedPNL=float(unrealized), realizedPNL=float(realized), accountName=account)
 

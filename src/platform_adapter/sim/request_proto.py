@@ -7,12 +7,11 @@ value (0, "", False, UNSET_*), so an absent field reads as the protobuf default 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from google.protobuf.message import DecodeError, Message
-from ibapi.decoder_utils import decodeConditions, decodeContract
+from google.protobuf.message import DecodeError
+from ibapi.decoder_utils import decodeConditions
 from ibapi.message import OUT
 from ibapi.protobuf.AccountDataRequest_pb2 import AccountDataRequest
 from ibapi.protobuf.AccountSummaryRequest_pb2 import AccountSummaryRequest
@@ -53,22 +52,8 @@ from ibapi.protobuf.StartApiRequest_pb2 import StartApiRequest
 from ibapi.protobuf.TickByTickRequest_pb2 import TickByTickRequest
 
 from . import requests as r
-from .contracts import ContractQuery
-
-
-def _opt(msg: Any, name: str) -> Any:
-    """A field's value, or None when the message does not carry it."""
-    return getattr(msg, name) if msg.HasField(name) else None
-
-
-def _contract(msg: Any) -> ContractQuery:
-    """The request's contract (via ibapi's own proto -> Contract conversion)."""
-    k = decodeContract(msg.contract)
-    return ContractQuery(
-        con_id=k.conId, symbol=k.symbol, sec_type=k.secType,
-        last_trade_date=k.lastTradeDateOrContractMonth, strike=k.strike, right=k.right,
-        multiplier=k.multiplier, exchange=k.exchange, primary_exchange=k.primaryExchange,
-        currency=k.currency, local_symbol=k.localSymbol, trading_class=k.tradingClass)
+from .proto_fields import ProtoParser, contract_query, opt
+from .request_info_proto import INFO_PROTO_PARSERS
 
 
 def _conditions(order: Any) -> tuple[r.OrderCondition, ...]:
@@ -85,36 +70,34 @@ def _place_order(p: Any) -> r.PlaceOrder:
         raise r.ParseError(f"totalQuantity {o.totalQuantity!r} is not a decimal") from None
     conditions = _conditions(o)
     return r.PlaceOrder(
-        order_id=p.orderId, contract=_contract(p), action=o.action, total_quantity=quantity,
-        order_type=o.orderType, lmt_price=_opt(o, "lmtPrice"), aux_price=_opt(o, "auxPrice"),
+        order_id=p.orderId, contract=contract_query(p), action=o.action, total_quantity=quantity,
+        order_type=o.orderType, lmt_price=opt(o, "lmtPrice"), aux_price=opt(o, "auxPrice"),
         tif=o.tif, oca_group=o.ocaGroup, account=o.account, order_ref=o.orderRef,
         transmit=o.transmit, parent_id=o.parentId, outside_rth=o.outsideRth,
         good_till_date=o.goodTillDate, oca_type=o.ocaType,
-        trail_stop_price=_opt(o, "trailStopPrice"), trailing_percent=_opt(o, "trailingPercent"),
+        trail_stop_price=opt(o, "trailStopPrice"), trailing_percent=opt(o, "trailingPercent"),
         what_if=o.whatIf, conditions=conditions,
         # the text layout carries the two condition flags only with conditions; so does this
         conditions_ignore_rth=bool(conditions) and o.conditionsIgnoreRth,
         conditions_cancel_order=bool(conditions) and o.conditionsCancelOrder,
-        lmt_price_offset=_opt(o, "lmtPriceOffset"))
+        lmt_price_offset=opt(o, "lmtPriceOffset"))
 
 
 def _executions(p: Any) -> r.ReqExecutions:
     f = p.executionFilter
     return r.ReqExecutions(p.reqId, f.clientId, f.acctCode, f.time, f.symbol, f.secType,
-                           f.exchange, f.side, _opt(f, "lastNDays"), tuple(f.specificDates))
+                           f.exchange, f.side, opt(f, "lastNDays"), tuple(f.specificDates))
 
 
 def _cancel(p: Any) -> tuple[str, str, int | None]:
     c = p.orderCancel
-    return c.manualOrderCancelTime, c.extOperator, _opt(c, "manualOrderIndicator")
+    return c.manualOrderCancelTime, c.extOperator, opt(c, "manualOrderIndicator")
 
-
-ProtoParser = tuple[type[Message], Callable[[Any], r.Request]]
 
 PROTO_PARSERS: dict[int, ProtoParser] = {
     OUT.START_API: (StartApiRequest, lambda p: r.StartApi(p.clientId, p.optionalCapabilities)),
     OUT.REQ_MKT_DATA: (MarketDataRequest, lambda p: r.ReqMktData(
-        p.reqId, _contract(p), p.genericTickList, p.snapshot, p.regulatorySnapshot)),
+        p.reqId, contract_query(p), p.genericTickList, p.snapshot, p.regulatorySnapshot)),
     OUT.CANCEL_MKT_DATA: (CancelMarketData, lambda p: r.CancelMktData(p.reqId)),
     OUT.PLACE_ORDER: (PlaceOrderRequest, _place_order),
     OUT.CANCEL_ORDER: (CancelOrderRequest, lambda p: r.CancelOrder(p.orderId, *_cancel(p))),
@@ -125,22 +108,22 @@ PROTO_PARSERS: dict[int, ProtoParser] = {
     OUT.REQ_COMPLETED_ORDERS: (CompletedOrdersRequest, lambda p: r.ReqCompletedOrders(p.apiOnly)),
     OUT.REQ_IDS: (IdsRequest, lambda p: r.ReqIds(p.numIds)),
     OUT.REQ_CONTRACT_DATA: (ContractDataRequest, lambda p: r.ReqContractDetails(
-        p.reqId, _contract(p), p.contract.includeExpired, p.contract.secIdType, p.contract.secId,
+        p.reqId, contract_query(p), p.contract.includeExpired, p.contract.secIdType, p.contract.secId,
         p.contract.issuerId)),
     OUT.REQ_MANAGED_ACCTS: (ManagedAccountsRequest, lambda p: r.ReqManagedAccts()),
     OUT.REQ_CURRENT_TIME: (CurrentTimeRequest, lambda p: r.ReqCurrentTime()),
     OUT.REQ_CURRENT_TIME_IN_MILLIS: (CurrentTimeInMillisRequest, lambda p: r.ReqCurrentTimeInMillis()),
     OUT.REQ_HISTORICAL_DATA: (HistoricalDataRequest, lambda p: r.ReqHistoricalData(
-        p.reqId, _contract(p), p.endDateTime, p.duration, p.barSizeSetting, p.whatToShow,
+        p.reqId, contract_query(p), p.endDateTime, p.duration, p.barSizeSetting, p.whatToShow,
         p.useRTH, p.formatDate, p.keepUpToDate, p.contract.includeExpired)),
     OUT.CANCEL_HISTORICAL_DATA: (CancelHistoricalData, lambda p: r.CancelHistoricalData(p.reqId)),
     OUT.REQ_HEAD_TIMESTAMP: (HeadTimestampRequest, lambda p: r.ReqHeadTimeStamp(
-        p.reqId, _contract(p), p.whatToShow, p.useRTH, p.formatDate, p.contract.includeExpired)),
+        p.reqId, contract_query(p), p.whatToShow, p.useRTH, p.formatDate, p.contract.includeExpired)),
     OUT.REQ_REAL_TIME_BARS: (RealTimeBarsRequest, lambda p: r.ReqRealTimeBars(
-        p.reqId, _contract(p), p.barSize, p.whatToShow, p.useRTH)),
+        p.reqId, contract_query(p), p.barSize, p.whatToShow, p.useRTH)),
     OUT.CANCEL_REAL_TIME_BARS: (CancelRealTimeBars, lambda p: r.CancelRealTimeBars(p.reqId)),
     OUT.REQ_TICK_BY_TICK_DATA: (TickByTickRequest, lambda p: r.ReqTickByTickData(
-        p.reqId, _contract(p), p.tickType, p.numberOfTicks, p.ignoreSize)),
+        p.reqId, contract_query(p), p.tickType, p.numberOfTicks, p.ignoreSize)),
     OUT.CANCEL_TICK_BY_TICK_DATA: (CancelTickByTick, lambda p: r.CancelTickByTickData(p.reqId)),
     OUT.REQ_MARKET_DATA_TYPE: (MarketDataTypeRequest, lambda p: r.ReqMarketDataType(p.marketDataType)),
     OUT.REQ_POSITIONS: (PositionsRequest, lambda p: r.ReqPositions()),
@@ -162,6 +145,7 @@ PROTO_PARSERS: dict[int, ProtoParser] = {
     OUT.REQ_PNL_SINGLE: (PnLSingleRequest, lambda p: r.ReqPnLSingle(
         p.reqId, p.account, p.modelCode, p.conId)),
     OUT.CANCEL_PNL_SINGLE: (CancelPnLSingle, lambda p: r.CancelPnLSingle(p.reqId)),
+    **INFO_PROTO_PARSERS,
 }
 
 

@@ -7,7 +7,7 @@ A request with too few fields, too many, or a number that does not parse is a ``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from ibapi.message import OUT
 from ibapi.server_versions import (
@@ -20,10 +20,9 @@ from ibapi.server_versions import (
 )
 
 from . import requests as r
+from .request_info_text import INFO_TEXT_PARSERS
 from .request_order_text import place_order
-from .text_cursor import Cursor
-
-TextParser = Callable[[Cursor, int], r.Request]
+from .text_cursor import Cursor, TextParser, plain, versioned
 
 
 def _start_api(c: Cursor, sv: int) -> r.StartApi:
@@ -115,61 +114,49 @@ def _req_executions(c: Cursor, sv: int) -> r.ReqExecutions:
                            last_n_days, dates)
 
 
-def _versioned(build: Callable[[Cursor], r.Request]) -> TextParser:
-    """A layout that starts with a version field and does not change with the server version."""
-    def parse(c: Cursor, sv: int) -> r.Request:
-        c.skip()
-        return build(c)
-    return parse
-
-
-def _plain(build: Callable[[Cursor], r.Request]) -> TextParser:
-    """A layout without a version field that does not change with the server version."""
-    return lambda c, sv: build(c)
-
-
 TEXT_PARSERS: dict[int, TextParser] = {
     OUT.START_API: _start_api,
     OUT.REQ_MKT_DATA: _req_mkt_data,
-    OUT.CANCEL_MKT_DATA: _versioned(lambda c: r.CancelMktData(c.integer())),
+    OUT.CANCEL_MKT_DATA: versioned(lambda c: r.CancelMktData(c.integer())),
     OUT.PLACE_ORDER: place_order,
     OUT.CANCEL_ORDER: _cancel_order,
     OUT.REQ_GLOBAL_CANCEL: _req_global_cancel,
-    OUT.REQ_OPEN_ORDERS: _versioned(lambda c: r.ReqOpenOrders()),
-    OUT.REQ_ALL_OPEN_ORDERS: _versioned(lambda c: r.ReqAllOpenOrders()),
-    OUT.REQ_AUTO_OPEN_ORDERS: _versioned(lambda c: r.ReqAutoOpenOrders(c.flag())),
-    OUT.REQ_COMPLETED_ORDERS: _plain(lambda c: r.ReqCompletedOrders(c.flag())),
-    OUT.REQ_IDS: _versioned(lambda c: r.ReqIds(c.integer())),
+    OUT.REQ_OPEN_ORDERS: versioned(lambda c: r.ReqOpenOrders()),
+    OUT.REQ_ALL_OPEN_ORDERS: versioned(lambda c: r.ReqAllOpenOrders()),
+    OUT.REQ_AUTO_OPEN_ORDERS: versioned(lambda c: r.ReqAutoOpenOrders(c.flag())),
+    OUT.REQ_COMPLETED_ORDERS: plain(lambda c: r.ReqCompletedOrders(c.flag())),
+    OUT.REQ_IDS: versioned(lambda c: r.ReqIds(c.integer())),
     OUT.REQ_CONTRACT_DATA: _req_contract_details,
-    OUT.REQ_MANAGED_ACCTS: _versioned(lambda c: r.ReqManagedAccts()),
-    OUT.REQ_CURRENT_TIME: _versioned(lambda c: r.ReqCurrentTime()),
-    OUT.REQ_CURRENT_TIME_IN_MILLIS: _plain(lambda c: r.ReqCurrentTimeInMillis()),
+    OUT.REQ_MANAGED_ACCTS: versioned(lambda c: r.ReqManagedAccts()),
+    OUT.REQ_CURRENT_TIME: versioned(lambda c: r.ReqCurrentTime()),
+    OUT.REQ_CURRENT_TIME_IN_MILLIS: plain(lambda c: r.ReqCurrentTimeInMillis()),
     OUT.REQ_HISTORICAL_DATA: _req_historical_data,
-    OUT.CANCEL_HISTORICAL_DATA: _versioned(lambda c: r.CancelHistoricalData(c.integer())),
+    OUT.CANCEL_HISTORICAL_DATA: versioned(lambda c: r.CancelHistoricalData(c.integer())),
     OUT.REQ_HEAD_TIMESTAMP: _req_head_timestamp,
     OUT.REQ_REAL_TIME_BARS: _req_real_time_bars,
-    OUT.CANCEL_REAL_TIME_BARS: _versioned(lambda c: r.CancelRealTimeBars(c.integer())),
+    OUT.CANCEL_REAL_TIME_BARS: versioned(lambda c: r.CancelRealTimeBars(c.integer())),
     OUT.REQ_TICK_BY_TICK_DATA: _req_tick_by_tick,
-    OUT.CANCEL_TICK_BY_TICK_DATA: _plain(lambda c: r.CancelTickByTickData(c.integer())),
-    OUT.REQ_MARKET_DATA_TYPE: _versioned(lambda c: r.ReqMarketDataType(c.integer())),
-    OUT.REQ_POSITIONS: _versioned(lambda c: r.ReqPositions()),
-    OUT.CANCEL_POSITIONS: _versioned(lambda c: r.CancelPositions()),
-    OUT.REQ_ACCOUNT_SUMMARY: _versioned(
+    OUT.CANCEL_TICK_BY_TICK_DATA: plain(lambda c: r.CancelTickByTickData(c.integer())),
+    OUT.REQ_MARKET_DATA_TYPE: versioned(lambda c: r.ReqMarketDataType(c.integer())),
+    OUT.REQ_POSITIONS: versioned(lambda c: r.ReqPositions()),
+    OUT.CANCEL_POSITIONS: versioned(lambda c: r.CancelPositions()),
+    OUT.REQ_ACCOUNT_SUMMARY: versioned(
         lambda c: r.ReqAccountSummary(c.integer(), c.string(), c.string())),
-    OUT.CANCEL_ACCOUNT_SUMMARY: _versioned(lambda c: r.CancelAccountSummary(c.integer())),
-    OUT.REQ_ACCT_DATA: _versioned(lambda c: r.ReqAccountUpdates(c.flag(), c.string())),
+    OUT.CANCEL_ACCOUNT_SUMMARY: versioned(lambda c: r.CancelAccountSummary(c.integer())),
+    OUT.REQ_ACCT_DATA: versioned(lambda c: r.ReqAccountUpdates(c.flag(), c.string())),
     OUT.REQ_EXECUTIONS: _req_executions,
-    OUT.REQ_POSITIONS_MULTI: _versioned(
+    OUT.REQ_POSITIONS_MULTI: versioned(
         lambda c: r.ReqPositionsMulti(c.integer(), c.string(), c.string())),
-    OUT.CANCEL_POSITIONS_MULTI: _versioned(lambda c: r.CancelPositionsMulti(c.integer())),
-    OUT.REQ_ACCOUNT_UPDATES_MULTI: _versioned(
+    OUT.CANCEL_POSITIONS_MULTI: versioned(lambda c: r.CancelPositionsMulti(c.integer())),
+    OUT.REQ_ACCOUNT_UPDATES_MULTI: versioned(
         lambda c: r.ReqAccountUpdatesMulti(c.integer(), c.string(), c.string(), c.flag())),
-    OUT.CANCEL_ACCOUNT_UPDATES_MULTI: _versioned(lambda c: r.CancelAccountUpdatesMulti(c.integer())),
-    OUT.REQ_PNL: _plain(lambda c: r.ReqPnL(c.integer(), c.string(), c.string())),
-    OUT.CANCEL_PNL: _plain(lambda c: r.CancelPnL(c.integer())),
-    OUT.REQ_PNL_SINGLE: _plain(
+    OUT.CANCEL_ACCOUNT_UPDATES_MULTI: versioned(lambda c: r.CancelAccountUpdatesMulti(c.integer())),
+    OUT.REQ_PNL: plain(lambda c: r.ReqPnL(c.integer(), c.string(), c.string())),
+    OUT.CANCEL_PNL: plain(lambda c: r.CancelPnL(c.integer())),
+    OUT.REQ_PNL_SINGLE: plain(
         lambda c: r.ReqPnLSingle(c.integer(), c.string(), c.string(), c.integer())),
-    OUT.CANCEL_PNL_SINGLE: _plain(lambda c: r.CancelPnLSingle(c.integer())),
+    OUT.CANCEL_PNL_SINGLE: plain(lambda c: r.CancelPnLSingle(c.integer())),
+    **INFO_TEXT_PARSERS,
 }
 
 

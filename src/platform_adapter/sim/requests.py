@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from .contracts import ContractQuery
+from .info_requests import InfoRequest
 
 
 class ParseError(ValueError):
@@ -304,7 +305,7 @@ Request = (
     | ReqPositions | CancelPositions | ReqAccountSummary | CancelAccountSummary
     | ReqAccountUpdates | ReqExecutions | ReqPositionsMulti | CancelPositionsMulti
     | ReqAccountUpdatesMulti | CancelAccountUpdatesMulti | ReqPnL | CancelPnL | ReqPnLSingle
-    | CancelPnLSingle
+    | CancelPnLSingle | InfoRequest
 )
 
 

@@ -19,8 +19,9 @@ from ibapi.server_versions import MAX_CLIENT_VER
 
 from . import messages as m
 from .account import Account
+from .account_summary import money, summary_rows
 from .account_values import account_values
-from .contracts import BY_CONID, UNIVERSE
+from .contracts import BY_CONID
 from .engine import Engine, ErrorEvent, Event, OrderEvent
 from .faults import Faults, system_text
 from .history import live_price
@@ -28,28 +29,11 @@ from .market import ASK, BID, Market, round_tick
 from .orders import SimExecution, SimOrder
 from .pacing import HistoricalPacer, PacingConfig, PacingStats
 from .session import Session
+from .universe import Universe, default_universe, load_universe
 from .versions import check_server_version
 from .wire import Message
 
 log = logging.getLogger("platform_adapter.sim")
-
-SUMMARY_TAGS = (
-    "AccountType", "NetLiquidation", "TotalCashValue", "SettledCash", "AccruedCash", "BuyingPower",
-    "EquityWithLoanValue", "PreviousDayEquityWithLoanValue", "GrossPositionValue", "ReqTEquity",
-    "ReqTMargin", "SMA", "InitMarginReq", "MaintMarginReq", "AvailableFunds", "ExcessLiquidity",
-    "Cushion", "FullInitMarginReq", "FullMaintMarginReq", "FullAvailableFunds",
-    "FullExcessLiquidity", "LookAheadNextChange", "LookAheadInitMarginReq",
-    "LookAheadMaintMarginReq", "LookAheadAvailableFunds", "LookAheadExcessLiquidity",
-    "HighestSeverity", "DayTradesRemaining", "Leverage", "RealizedPnL", "UnrealizedPnL",
-)
-NON_MONEY = {"AccountType": "INDIVIDUAL", "Cushion": None, "LookAheadNextChange": "0",
-             "HighestSeverity": "0", "DayTradesRemaining": "-1", "Leverage": None}
-
-
-def money(x: float) -> str:
-    """Monetary value as TWS prints it (two decimals)."""
-    return f"{x:.2f}"
-
 
 @dataclass
 class GatewayStats:
@@ -61,6 +45,7 @@ class GatewayStats:
     clients: list[int] = field(default_factory=list)
     orders: list[SimOrder] = field(default_factory=list)
     executions: list[SimExecution] = field(default_factory=list)
+    unserved: Counter[str] = field(default_factory=Counter)  # requests read that have no handler
 
 
 class SimulatedGateway:
@@ -74,7 +59,8 @@ class SimulatedGateway:
                  burst_on_subscribe: int = 0, burst_size: int = 10_000,
                  rt_bar_interval: float = 5.0, conn_time_tz: str = "UTC",
                  positions: Mapping[str, tuple[float, float]] | None = None,
-                 account_refresh_interval: float = 180.0) -> None:
+                 account_refresh_interval: float = 180.0,
+                 universe: Universe | str | Path | None = None) -> None:
         self.host, self._req_port = host, port
         self.seed = seed
         self.server_version = check_server_version(server_version)
@@ -92,13 +78,14 @@ class SimulatedGateway:
             self.pacing.max_market_data_lines = max_market_data_lines
         self.state_file = Path(state_file) if state_file else None
         self.lock = threading.RLock()
-        self.market = Market(seed)
+        # the contracts it knows: the package's universe file, another file, or a loaded Universe
+        self.universe = universe if isinstance(universe, Universe) else \
+            load_universe(universe) if universe else default_universe()
+        self.market = Market(seed, self.universe.contracts)
+        self.display_groups: dict[int, str] = {}  # display group -> the contract it shows ("conId@exchange")
         self.account = Account(account, starting_cash)
         for symbol, (qty, avg_price) in (positions or {}).items():  # e.g. {"AAPL": (100, 149.50)}
-            con_id = next((c.con_id for c in UNIVERSE if c.symbol == symbol), None)
-            if con_id is None:
-                raise ValueError(f"positions: {symbol!r} is not in the simulator's universe")
-            self.account.seed_position(con_id, qty, avg_price)
+            self.account.seed_position(self._con_id(symbol), qty, avg_price)
         self.engine = Engine(self.account, self.market, partial_fill_size, local_tz=conn_time_tz)
         self.faults = Faults()
         self.hist_pacer = HistoricalPacer(self.pacing)
@@ -222,6 +209,7 @@ class SimulatedGateway:
                 bar.bar_time += 5
                 bar.next_emit = now + self.rt_bar_interval
                 bar.prices, bar.volume = [p[-1]], 0.0
+        msgs += s.depth.updates()
         for req_id, (spec, secs) in s.subs.hist_live.items():
             t = int(time.time() // secs * secs)
             px = self.market.quote(spec.con_id).last or live_price(spec, self.seed, t)
@@ -283,9 +271,9 @@ class SimulatedGateway:
             q.volume += q.last_size
             self.apply_events(self.engine.on_market())
 
-    @staticmethod
-    def _con_id(symbol: str) -> int:
-        con_id = next((c.con_id for c in UNIVERSE if c.symbol == symbol), None)
+    def _con_id(self, symbol: str) -> int:
+        """The conId of the first contract of the universe with this symbol (its stock or pair)."""
+        con_id = next((c.con_id for c in self.universe.contracts if c.symbol == symbol), None)
         if con_id is None:
             raise ValueError(f"{symbol!r} is not in the simulator's universe")
         return con_id
@@ -350,25 +338,14 @@ class SimulatedGateway:
     def summary_msgs(self, req_id: int, tags: list[str], sent: dict[str, str] | None = None) -> list[Message]:
         """accountSummary messages for the requested tags; with ``sent`` (the values last sent,
         updated here) only those that changed."""
-        vals = self.values()
-        wanted = SUMMARY_TAGS if not tags or "All" in tags else tags
         out = []
-        for tag in wanted:
-            if tag in NON_MONEY:
-                v = NON_MONEY[tag]
-                if v is None:
-                    v = f"{vals.get(tag, 0.0):.6f}".rstrip("0").rstrip(".") if tag == "Cushion" \
-                        else f"{vals.get(tag, 0.0):.2f}"
-                currency = ""
-            elif tag in vals:
-                v, currency = money(vals[tag]), "USD"
-            else:
-                continue
+        for tag, value, currency in summary_rows(tags, self.values(), self.account_value_triples()):
             if sent is not None:
-                if sent.get(tag) == v:
+                key = f"{tag}:{currency}"
+                if sent.get(key) == value:
                     continue
-                sent[tag] = v
-            out.append(m.account_summary(req_id, self.account_id, tag, v, currency))
+                sent[key] = value
+            out.append(m.account_summary(req_id, self.account_id, tag, value, currency))
         return out
 
     def account_value_triples(self) -> list[tuple[str, str, str]]:
@@ -412,6 +389,11 @@ class SimulatedGateway:
         with self.lock:
             self._stats.received[name] += 1
 
+    def count_unserved(self, name: str) -> None:
+        """Count a request the simulator read but has no handler for."""
+        with self.lock:
+            self._stats.unserved[name] += 1
+
     def record_violation(self, client_id: int, rule: str) -> None:
         """Count a pacing violation."""
         with self.lock:
@@ -425,7 +407,8 @@ class SimulatedGateway:
                                 connections=self._stats.connections,
                                 clients=sorted(self.sessions),
                                 orders=list(self.engine.orders.values()),
-                                executions=list(self.engine.executions))
+                                executions=list(self.engine.executions),
+                                unserved=Counter(self._stats.unserved))
 
     # --- faults ------------------------------------------------------------------------
     def drop_all_connections(self) -> None:

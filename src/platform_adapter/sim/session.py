@@ -11,17 +11,28 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ibapi.server_versions import MIN_SERVER_VER_HISTORICAL_SCHEDULE
+
+from . import info_messages as im
 from . import messages as m
 from . import requests as rq
-from .contracts import NO_SECDEF_TEXT, ContractQuery, ContractSpec, resolve, resolve_one
+from .account_service import AccountRequests
+from .admin import Administration
+from .contracts import NO_SECDEF_TEXT, ContractQuery, ContractSpec
+from .depth import MarketDepth, bbo_exchange
 from .faults import system_text
-from .history import BAR_SIZES, HistoryError, HistRequest, bars
+from .history import BAR_SIZES, TEXT_BAD_WHAT_TO_SHOW, HistoryError, HistRequest, bars
+from .history_service import HistoricalExtras
 from .inbound import split_frame
 from .market import ASK, BID, CLOSE, DELAYED, HIGH, LAST, LAST_TIMESTAMP, LOW, OPEN, VOLUME
+from .news import News
+from .option_calcs import OptionCalculations
 from .orders import SimOrder
 from .pacing import TEXT_100, TEXT_101, TEXT_162_PACING, ClientPacer
 from .protocol import FrameReader
-from .versions import negotiate
+from .refdata import ReferenceData
+from .scanner import Scanner
+from .versions import connect_options, negotiate
 from .wire import Message, Outgoing
 
 if TYPE_CHECKING:
@@ -33,6 +44,8 @@ TBT_KINDS = {"Last": 1, "AllLast": 2, "BidAsk": 3, "MidPoint": 4}
 FROZEN_SERVES = {2: 1, 4: 3}  # requested frozen type -> type served while the market is open
 DUP_CLIENT_TEXT = ("Unable to connect as the client id is already in use. "
                    "Retry with a unique client id.")
+PACE_API = "+PACEAPI"
+SNAPSHOT_PERMISSIONS = 3  # tickReqParams: snapshots allowed (the value IB sends a paper account)
 
 
 @dataclass
@@ -56,7 +69,7 @@ class Subs:
     hist_live: dict[int, tuple[ContractSpec, int]] = field(default_factory=dict)
     pnl: set[int] = field(default_factory=set)
     pnl_single: dict[int, int] = field(default_factory=dict)
-    # reqId -> (tags, tag -> value last sent): a refresh re-sends only the values that changed
+    # reqId -> (tags, "tag:currency" -> value last sent): a refresh re-sends only what changed
     acct_summary: dict[int, tuple[list[str], dict[str, str]]] = field(default_factory=dict)
     acct_updates: bool = False
     positions: bool = False
@@ -76,9 +89,19 @@ class Session(threading.Thread):
         self.md_type = 1
         self.subs = Subs()
         self.pacer = ClientPacer(gw.pacing)
+        self.paced = False  # connected with +PACEAPI: requests wait their turn instead of error 100
         self._send_lock = threading.Lock()
         self.closed = threading.Event()
         self.ready = threading.Event()
+        # the request handlers of the other domains, by request name like the session's own
+        self.depth = MarketDepth(self)
+        self.history = HistoricalExtras(self)
+        self.admin = Administration(self)
+        services = (self, self.depth, self.history, self.admin, AccountRequests(self), ReferenceData(self),
+                    News(self), Scanner(self), OptionCalculations(self))
+        self.handlers: dict[str, Callable[[Any], None]] = {
+            name[2:]: getattr(service, name) for service in services for name in dir(type(service))
+            if name.startswith("h_")}
 
     # --- sending -------------------------------------------------------------------
     def send(self, *msgs: Outgoing) -> None:
@@ -134,10 +157,12 @@ class Session(threading.Thread):
     def _handshake(self, reader: FrameReader) -> bool:
         if reader.read_exact(4) != b"API\0":
             return False
-        sv = negotiate(reader.read_frame().decode("ascii", "replace"), self.gw.server_version)
+        offer = reader.read_frame().decode("ascii", "replace")
+        sv = negotiate(offer, self.gw.server_version)
         if sv is None:
             return False
         self.sv = sv
+        self.paced = PACE_API in connect_options(offer)
         now = dt.datetime.now(dt.timezone.utc)
         self.send(m.server_hello(self.sv, now.strftime("%Y%m%d %H:%M:%S ") + self.gw.conn_time_tz))
         while True:
@@ -181,7 +206,13 @@ class Session(threading.Thread):
     def _dispatch(self, payload: bytes) -> None:
         gw = self.gw
         name, request = self._receive(payload)
-        rate = self.pacer.on_message(time.monotonic())
+        rate = None
+        if self.paced:  # the request waits its turn (the client's later ones queue behind it)
+            delay = self.pacer.pace(time.monotonic())
+            if delay and self.closed.wait(delay):
+                return
+        else:
+            rate = self.pacer.on_message(time.monotonic())
         if rate is not None:
             gw.record_violation(self.client_id or 0, "msg_rate")
             self.error(-1, 100, TEXT_100.format(max=gw.pacing.max_msgs_per_sec, rec=rate))
@@ -191,9 +222,10 @@ class Session(threading.Thread):
                 return
         if request is None:
             return
-        handler: Callable[[Any], None] | None = getattr(self, "h_" + name, None)
+        handler = self.handlers.get(name)
         if handler is None:
             log.info("client %s: %s is not served", self.client_id, name)
+            gw.count_unserved(name)
             return
         req_id = rq.req_id_of(request)
         injected = gw.faults.take_request_error(name) if req_id is not None else None
@@ -232,14 +264,14 @@ class Session(threading.Thread):
 
     def h_reqContractDetails(self, q: rq.ReqContractDetails) -> None:
         req_id = q.req_id
-        found = resolve(q.contract)
+        found = self.gw.universe.resolve(q.contract)
         if not found:
             self.error(req_id, 200, NO_SECDEF_TEXT)
             return
         self.send(*[m.contract_data(self.sv, req_id, c) for c in found], m.contract_data_end(req_id))
 
     def _spec(self, q: ContractQuery, req_id: int) -> ContractSpec | None:
-        spec = resolve_one(q)
+        spec = self.gw.universe.resolve_one(q)
         if spec is None:
             self.error(req_id, 200, NO_SECDEF_TEXT)
         return spec
@@ -281,7 +313,9 @@ class Session(threading.Thread):
             return
         if not snapshot and not self._lines_ok(req_id):
             return
-        self.send(m.market_data_type(req_id, self.served_type), *self.quote_msgs(req_id, spec.con_id, True))
+        self.send(m.market_data_type(req_id, self.served_type),
+                  im.tick_req_params(req_id, spec.min_tick_text, bbo_exchange(spec), SNAPSHOT_PERMISSIONS),
+                  *self.quote_msgs(req_id, spec.con_id, True))
         if snapshot:
             self.send(m.tick_snapshot_end(req_id))
             return
@@ -349,6 +383,12 @@ class Session(threading.Thread):
         if rule:
             self.gw.record_violation(self.client_id or 0, rule)
             self.error(req_id, 162, TEXT_162_PACING)
+            return
+        if req.what_to_show == "SCHEDULE":  # a schedule, from the version that has one
+            if self.sv < MIN_SERVER_VER_HISTORICAL_SCHEDULE:
+                self.error(req_id, 321, TEXT_BAD_WHAT_TO_SHOW.format(what=req.what_to_show))
+            else:
+                self.history.schedule(req_id, spec, req.end, req.duration, req.bar_size, req.use_rth)
             return
         try:
             rows, start, end = bars(spec, self.gw.seed, req, dt.datetime.now(dt.timezone.utc))
@@ -436,67 +476,3 @@ class Session(threading.Thread):
             msgs += [m.execution(self.sv, req_id, e, spec),
                      m.commission_report(e.exec_id, e.commission, spec.currency, e.realized_pnl)]
         self.send(*msgs, m.execution_end(req_id))
-
-    # --- account ----------------------------------------------------------------------
-    def h_reqPositions(self, q: rq.ReqPositions) -> None:
-        self.subs.positions = True
-        self.send(*self.gw.position_msgs(), m.position_end())
-
-    def h_cancelPositions(self, q: rq.CancelPositions) -> None:
-        self.subs.positions = False
-
-    def h_reqAccountSummary(self, q: rq.ReqAccountSummary) -> None:
-        req_id = q.req_id
-        tags = [t.strip() for t in q.tags.split(",") if t.strip()]
-        sent: dict[str, str] = {}
-        self.subs.acct_summary[req_id] = (tags, sent)
-        self.send(*self.gw.summary_msgs(req_id, tags, sent), m.account_summary_end(req_id))
-
-    def h_cancelAccountSummary(self, q: rq.CancelAccountSummary) -> None:
-        self.subs.acct_summary.pop(q.req_id, None)
-
-    def h_reqAccountUpdates(self, q: rq.ReqAccountUpdates) -> None:
-        self.subs.acct_updates = q.subscribe
-        if self.subs.acct_updates:
-            self.send(*self.gw.account_update_msgs(),
-                      m.account_time(time.strftime("%H:%M", time.gmtime())),
-                      m.account_download_end(self.gw.account_id))
-
-    def h_reqAccountUpdatesMulti(self, q: rq.ReqAccountUpdatesMulti) -> None:
-        req_id = q.req_id
-        model = q.model_code
-        vals = self.gw.account_value_triples()
-        self.send(*[m.account_update_multi(req_id, self.gw.account_id, model, k, v, c)
-                    for k, v, c in vals], m.account_update_multi_end(req_id))
-
-    def h_cancelAccountUpdatesMulti(self, q: rq.CancelAccountUpdatesMulti) -> None:
-        pass
-
-    def h_reqPositionsMulti(self, q: rq.ReqPositionsMulti) -> None:
-        req_id = q.req_id
-        acct = self.gw.account
-        msgs = [m.position_multi(req_id, acct.account_id, self.gw.market.specs[cid], p.qty, p.avg_cost)
-                for cid, p in acct.positions.items()]
-        self.send(*msgs, m.position_multi_end(req_id))
-
-    def h_cancelPositionsMulti(self, q: rq.CancelPositionsMulti) -> None:
-        pass
-
-    def h_reqPnL(self, q: rq.ReqPnL) -> None:
-        req_id = q.req_id
-        self.subs.pnl.add(req_id)
-        self.send(self.gw.pnl_msg(req_id))
-
-    def h_cancelPnL(self, q: rq.CancelPnL) -> None:
-        self.subs.pnl.discard(q.req_id)
-
-    def h_reqPnLSingle(self, q: rq.ReqPnLSingle) -> None:
-        req_id, con_id = q.req_id, q.con_id
-        if con_id not in self.gw.market.specs:
-            self.error(req_id, 200, NO_SECDEF_TEXT)
-            return
-        self.subs.pnl_single[req_id] = con_id
-        self.send(self.gw.pnl_single_msg(req_id, con_id))
-
-    def h_cancelPnLSingle(self, q: rq.CancelPnLSingle) -> None:
-        self.subs.pnl_single.pop(q.req_id, None)

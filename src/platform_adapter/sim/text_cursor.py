@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 
 from .contracts import ContractQuery
 from .protocol import UNSET_DOUBLE, UNSET_INTEGER
-from .requests import ParseError
+from .requests import ParseError, Request
 
 
 class Cursor:
@@ -88,3 +88,32 @@ class Cursor:
         if self._pos != len(self._fields):
             raise ParseError(f"{len(self._fields) - self._pos} fields left over "
                                f"after {self._pos} of {len(self._fields)}")
+
+    def contract_without_primary(self) -> ContractQuery:
+        """The 11 contract fields of exerciseOptions (no primary exchange)."""
+        return ContractQuery(
+            con_id=self.integer(), symbol=self.string(), sec_type=self.string(),
+            last_trade_date=self.string(), strike=self.number(), right=self.string(),
+            multiplier=self.string(), exchange=self.string(), currency=self.string(),
+            local_symbol=self.string(), trading_class=self.string())
+
+    def tag_values(self) -> tuple[tuple[str, str], ...]:
+        """A TagValue list as ibapi's text encoder joins it ("tag=value;tag=value;"), by tag."""
+        pairs = (item.split("=", 1) for item in self.string().split(";") if item)
+        return tuple(sorted((p[0], p[1] if len(p) > 1 else "") for p in pairs))
+
+
+TextParser = Callable[[Cursor, int], Request]
+
+
+def versioned(build: Callable[[Cursor], Request]) -> TextParser:
+    """A layout that starts with a version field and does not change with the server version."""
+    def parse(c: Cursor, sv: int) -> Request:
+        c.skip()
+        return build(c)
+    return parse
+
+
+def plain(build: Callable[[Cursor], Request]) -> TextParser:
+    """A layout without a version field that does not change with the server version."""
+    return lambda c, sv: build(c)

@@ -4,6 +4,7 @@ A client offers ``vMIN..MAX`` (ibapi 10.50: v100..226; ib_async 2.x: v157..178).
 answers with the highest version both sides support, ``min(client max, its own version)``, the
 way TWS does, and refuses (closes the socket, with a log line saying why) an offer it cannot
 meet. Its own version can be anything from ``MIN_SUPPORTED_VERSION`` to ``MAX_SUPPORTED_VERSION``.
+Connect options follow the range ("v100..226 +PACEAPI": pace my requests, TWS/Gateway 974+).
 """
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ def check_server_version(version: int) -> int:
         raise ValueError(f"server version {version} outside {MIN_SUPPORTED_VERSION}.."
                          f"{MAX_SUPPORTED_VERSION}")
     return version
+
+
+def connect_options(offer: str) -> frozenset[str]:
+    """The connect options after the version range (ibapi's ``setConnectOptions``), e.g.
+    {"+PACEAPI"} for "v100..226 +PACEAPI"."""
+    return frozenset(offer.split()[1:])
 
 
 def negotiate(offer: str, ours: int) -> int | None:
