@@ -19,7 +19,9 @@ from platform_adapter.sim.server import SimulatedGateway
 from platform_adapter.sim.session import Subs
 from platform_adapter.sim.wire import Message
 
-CON_ID = {c.symbol: c.con_id for c in UNIVERSE}
+CON_ID: dict[str, int] = {}
+for _c in UNIVERSE:  # a symbol's first contract is its stock or pair (its options come after it)
+    CON_ID.setdefault(_c.symbol, _c.con_id)
 
 
 class Client:
