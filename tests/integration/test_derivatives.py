@@ -1,9 +1,8 @@
 """Futures and options over TCP against the simulator: a future by expiry, by local symbol and as
 the front month from IB's contract details; its quotes and orders (ticks and multiplier applied);
 option chains from reqSecDefOptParams, an option by symbol, expiry, strike and right, streamed,
-previewed and traded; a continuous future's history. The option and continuous-future tests
-need a simulator that serves option chains (sim/data/universe.yaml); they are skipped on one
-without them."""
+previewed and traded; a continuous future's history (the simulator's universe,
+sim/data/universe.yaml, lists ES quarterly expiries and option chains)."""
 
 from __future__ import annotations
 
@@ -17,9 +16,6 @@ from platform_adapter import ContractNotFound, ContractSpec, OrderState, SecType
 from platform_adapter.adapters.derivatives import expiry_date
 from platform_adapter.sim import contracts as sim_contracts
 from tests.conftest import wait_for
-
-HAS_OPTIONS = any(c.sec_type == "OPT" for c in sim_contracts.BY_CONID.values())
-needs_options = pytest.mark.skipif(not HAS_OPTIONS, reason="this simulator lists no option chains")
 
 
 def sim_order(gateway: Any, pa: Any, order_id: int) -> Any:
@@ -71,7 +67,6 @@ def test_continuous_futures_are_not_traded(pa: Any, gateway: Any) -> None:
     assert gateway.stats().received["placeOrder"] == 0
 
 
-@needs_options
 def test_an_option_chain_then_one_option_streamed_previewed_and_traded(pa: Any, gateway: Any) -> None:
     chain = pa.contracts.option_chain("AAPL")
     assert (chain.underlying, chain.underlying_con_id, chain.exchange, chain.multiplier) == (
@@ -97,7 +92,6 @@ def test_an_option_chain_then_one_option_streamed_previewed_and_traded(pa: Any, 
     assert put.right == "P" and put.con_id != info.con_id
 
 
-@needs_options
 def test_a_continuous_future_gives_history(pa: Any) -> None:
     bars = pa.market_data.get_historical_data(ContractSpec.continuous_future("ES"), "1 D", "1 hour")
     assert len(bars) > 0
