@@ -121,15 +121,18 @@ def error_reply(req_id: int | None, exc: BaseException) -> bytes:
 
 # --- errors --------------------------------------------------------------------------------------
 _ERROR_TYPES: dict[str, type[PlatformAdapterError]] = {
-    name: getattr(errors, name) for name in errors.__all__} | {"ProtocolError": ProtocolError}
+    name: cls for name, cls in vars(errors).items()
+    if isinstance(cls, type) and issubclass(cls, PlatformAdapterError)} | {"ProtocolError": ProtocolError}
 
 
 def error_map(exc: BaseException) -> dict[str, Any]:
-    """``{"type", "message": str(exc), "attributes"}``; anything not a library error is ``internal``."""
-    if not isinstance(exc, PlatformAdapterError) or type(exc).__name__ not in _ERROR_TYPES:
+    """``{"type", "message": str(exc), "attributes"}``: ``type`` is the nearest library error class
+    (anything that is not a library error is a ProtocolError ``internal``)."""
+    if not isinstance(exc, PlatformAdapterError):
         exc = ProtocolError(ErrorCode.INTERNAL, f"{type(exc).__name__}: {exc}")
-    attributes = {name: _plain(value) for name, value in vars(exc).items() if not name.startswith("_")}
-    return {"type": type(exc).__name__, "message": str(exc), "attributes": attributes}
+    name = next(c.__name__ for c in type(exc).__mro__ if _ERROR_TYPES.get(c.__name__) is c)
+    attributes = {key: _plain(value) for key, value in vars(exc).items() if not key.startswith("_")}
+    return {"type": name, "message": str(exc), "attributes": attributes}
 
 
 def _plain(value: Any) -> Any:

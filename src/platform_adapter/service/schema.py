@@ -224,6 +224,8 @@ def frame_from_map(value: Any) -> pd.DataFrame:
     if index.tz is None:
         index = index.tz_localize("UTC")
     dtypes = value.get("dtypes") or {}
+    if any(not isinstance(v, list) or len(v) != len(index) for v in value["columns"].values()):
+        raise SchemaError("frame", f"every column must have {len(index)} values, one per index entry")
     try:
         data = {name: pd.array(values, dtype=dtypes.get(name)) for name, values in value["columns"].items()}
         return pd.DataFrame(data, index=index)

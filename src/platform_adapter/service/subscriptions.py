@@ -60,50 +60,60 @@ class SubscriptionBook:
         wanted = {quote_line(instrument_key(s, "symbols")): s for s in symbols}
         with self._lock:
             new = {lid: s for lid, s in wanted.items() if lid not in self._lines}
-            refused: SubscriptionLimitExceeded | None = None
-            if new:
-                try:
+            for lid, symbol in new.items():  # before asking: the first quote may come before the answer
+                self._lines[lid] = Line(lid, symbol, lid.split("|", 1)[1], functools.partial(
+                    self._md.unsubscribe_quotes, [symbol], self._on_quote), frozenset({token}))
+            try:
+                if new:
                     self._md.subscribe_quotes(list(new.values()), self._on_quote, self._on_quote_error)
-                except SubscriptionLimitExceeded as exc:
-                    if exc.code is None:
-                        raise
-                    refused = exc  # IB's 101: the lines it accepted stay
-                for lid, symbol in new.items():
-                    key = lid.split("|", 1)[1]
-                    if refused is None or key not in refused.symbols:
-                        self._lines[lid] = Line(lid, symbol, key, functools.partial(
-                            self._md.unsubscribe_quotes, [symbol], self._on_quote))
-            held = [lid for lid in wanted if lid in self._lines]
-            for lid in held:
-                self._add(lid, token, lid not in new)
-        if refused is not None:
-            raise refused
-        return held
+            except SubscriptionLimitExceeded as exc:
+                # IB's 101 refused some lines (the others stay); the configured cap refused them all
+                self._forget([lid for lid in new if exc.code is None or self._lines[lid].key in exc.symbols])
+                raise
+            except Exception:
+                self._forget(list(new))
+                raise
+            finally:
+                for lid in wanted:
+                    if lid in self._lines:
+                        self._add(lid, token, lid not in new)
+        return list(wanted)
 
     def subscribe_bars(self, token: str, symbol: Any, what_to_show: str, use_rth: bool) -> str:
         lid = bar_line(instrument_key(symbol), what_to_show, use_rth)
-        with self._lock:
-            if lid not in self._lines:
-                cb = functools.partial(self._on_item, lid, Event.BAR, "bar")
-                err = functools.partial(self._on_line_error, lid)
-                self._md.subscribe_real_time_bars(symbol, cb, what_to_show, use_rth, err)
-                self._lines[lid] = Line(lid, symbol, instrument_key(symbol), functools.partial(
-                    self._md.unsubscribe_real_time_bars, symbol, cb, what_to_show))
-            self._add(lid, token, False)
+        cb = functools.partial(self._on_item, lid, Event.BAR, "bar")
+        self._open(token, lid, symbol, functools.partial(self._md.subscribe_real_time_bars, symbol, cb, what_to_show,
+                                                         use_rth, functools.partial(self._on_line_error, lid)),
+                   functools.partial(self._md.unsubscribe_real_time_bars, symbol, cb, what_to_show))
         return lid
 
     def subscribe_ticks(self, token: str, symbol: Any, kind: Any) -> str:
         tbt = tbt_kind(kind)
         lid = tick_line(instrument_key(symbol), tbt)
-        with self._lock:
-            if lid not in self._lines:
-                cb = functools.partial(self._on_item, lid, Event.TICK, "tick")
-                err = functools.partial(self._on_line_error, lid)
-                self._md.subscribe_tick_by_tick(symbol, tbt, cb, err)
-                self._lines[lid] = Line(lid, symbol, instrument_key(symbol), functools.partial(
-                    self._md.unsubscribe_tick_by_tick, symbol, tbt, cb))
-            self._add(lid, token, False)
+        cb = functools.partial(self._on_item, lid, Event.TICK, "tick")
+        self._open(token, lid, symbol, functools.partial(self._md.subscribe_tick_by_tick, symbol, tbt, cb,
+                                                         functools.partial(self._on_line_error, lid)),
+                   functools.partial(self._md.unsubscribe_tick_by_tick, symbol, tbt, cb))
         return lid
+
+    def _open(self, token: str, lid: str, symbol: Any, subscribe: Callable[[], None],
+              unsubscribe: Callable[[], None]) -> None:
+        """Hold ``lid`` for ``token``, subscribing it first when no client holds it yet."""
+        with self._lock:
+            if lid in self._lines:
+                self._add(lid, token, False)
+                return
+            self._lines[lid] = Line(lid, symbol, instrument_key(symbol), unsubscribe, frozenset({token}))
+            try:
+                subscribe()
+            except Exception:
+                self._forget([lid])
+                raise
+
+    def _forget(self, line_ids: list[str]) -> None:
+        """Drop lines the facade refused (nothing to cancel)."""
+        for lid in line_ids:
+            self._lines.pop(lid, None)
 
     def _add(self, lid: str, token: str, snapshot: bool) -> None:
         line = self._lines[lid]
