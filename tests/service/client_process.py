@@ -3,8 +3,8 @@ JSON reply line per command on stdout. It records every quote, order status and 
 
 Usage: python -m tests.service.client_process <commands endpoint> <client name>
 Commands: hello, connect, subscribe {symbols}, unsubscribe {symbols}, quotes, wait_quotes
-{symbol, count, timeout}, place {symbol, action, quantity, order_type, kwargs}, events,
-wait_events {kind, count, timeout}, open_orders, metrics, is_connected, try_place (a call that
+{symbol, count, seconds}, place {symbol, action, quantity, order_type, kwargs}, events,
+wait_events {kind, count, seconds}, open_orders, metrics, is_connected, try_place (a call that
 must fail fast while the service is away: its error and how long it took), disconnect.
 """
 
@@ -63,7 +63,7 @@ class Strategy:
                 return {s: {"count": len(q), "last": q[-1]} for s, q in self.quotes.items()}
         if op == "wait_quotes":
             with self.lock:
-                ok = self.lock.wait_for(lambda: len(self.quotes.get(a["symbol"], [])) >= a["count"], a["timeout"])
+                ok = self.lock.wait_for(lambda: len(self.quotes.get(a["symbol"], [])) >= a["count"], a["seconds"])
                 return {"ok": ok, "count": len(self.quotes.get(a["symbol"], [])), "at": time.time()}
         if op == "place":
             return pa.orders.place_order(a["symbol"], a["action"], a["quantity"], a["order_type"],
@@ -81,7 +81,7 @@ class Strategy:
         if op == "wait_events":
             with self.lock:
                 self.lock.wait_for(lambda: sum(e["kind"] == a["kind"] for e in self.events) >= a["count"],
-                                   a["timeout"])
+                                   a["seconds"])
                 return list(self.events)
         if op == "open_orders":
             return sorted(o.order_id for o in pa.orders.get_open_orders())
@@ -90,7 +90,7 @@ class Strategy:
         if op == "is_connected":
             return pa.is_connected()
         if op == "wait_connected":
-            deadline = time.monotonic() + a["timeout"]
+            deadline = time.monotonic() + a["seconds"]
             while not pa.is_connected() and time.monotonic() < deadline:
                 time.sleep(0.01)
             return pa.is_connected()

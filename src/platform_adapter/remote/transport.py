@@ -212,8 +212,10 @@ class Transport:
     def _open(self) -> bool:
         """hello, then attach the events socket; True when both worked."""
         try:
+            # a new process has no last_seq: the service replays what the name has not acknowledged
+            last_seq = self.received_seq if self.service_id else None
             hello = self._request("hello", {"name": self.name, "instance": self.instance,
-                                            "last_seq": self.received_seq, "schema": SCHEMA_VERSION},
+                                            "last_seq": last_seq, "schema": SCHEMA_VERSION},
                                   None, self.timeout, require_up=False)
         except PlatformAdapterError as exc:
             self.last_error = str(exc)
