@@ -3,7 +3,7 @@ JSON reply line per command on stdout. It records every quote, order status and 
 
 Usage: python -m tests.service.client_process <commands endpoint> <client name>
 Commands: hello, connect, subscribe {symbols}, unsubscribe {symbols}, quotes, wait_quotes
-{symbol, count, seconds}, place {symbol, action, quantity, order_type, kwargs}, events,
+{symbol, count, seconds}, quote_stats {symbol, since}, place {symbol, action, quantity, order_type, kwargs}, events,
 wait_events {kind, count, seconds}, open_orders, metrics, is_connected, try_place (a call that
 must fail fast while the service is away: its error and how long it took), disconnect.
 """
@@ -61,6 +61,12 @@ class Strategy:
         if op == "quotes":
             with self.lock:
                 return {s: {"count": len(q), "last": q[-1]} for s, q in self.quotes.items()}
+        if op == "quote_stats":  # over the quotes received after ``since`` (time.time())
+            with self.lock:
+                got = [q for q in self.quotes.get(a["symbol"], []) if q["received"] >= a["since"]]
+            gaps = [y["received"] - x["received"] for x, y in zip(got, got[1:], strict=False)]
+            delays = [q["received"] - q["time"] for q in got if q["time"]]
+            return {"count": len(got), "max_gap": max(gaps, default=None), "max_delay": max(delays, default=None)}
         if op == "wait_quotes":
             with self.lock:
                 ok = self.lock.wait_for(lambda: len(self.quotes.get(a["symbol"], [])) >= a["count"], a["seconds"])

@@ -29,7 +29,9 @@ RETRY_SECONDS = 0.005  # a client whose pipe was full is tried again after this
 MAX_FRAME_EVENTS = 512
 MAX_TICKS = 10_000  # tick-by-tick records kept per client before the oldest are dropped
 MAX_BACKLOG = 100_000  # reliable events kept per client; beyond, the session is ended (it replays)
-SEND_HWM = 64  # frames queued per client in ZeroMQ before a send would block
+SEND_HWM = 16  # frames queued per client in ZeroMQ before a send would block
+SEND_BUFFER = 64 * 1024  # kernel send buffer per client: small, so that a client that stops reading
+# is noticed (and its quotes conflated) within about 64 KiB instead of megabytes of stale quotes
 
 
 class Outbox:
@@ -69,6 +71,7 @@ class Publisher:
         configure(self._sock)
         self._sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
         self._sock.setsockopt(zmq.SNDHWM, SEND_HWM)
+        self._sock.setsockopt(zmq.SNDBUF, SEND_BUFFER)
         self._sock.bind(endpoint)
         self.endpoint = self._sock.getsockopt_string(zmq.LAST_ENDPOINT)
         self._on_attach = on_attach
