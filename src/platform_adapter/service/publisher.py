@@ -91,7 +91,10 @@ class Publisher:
     def stop(self) -> None:
         self._stop = True
         self._wake()
-        self._thread.join(5.0)
+        if self._thread.ident is not None:
+            self._thread.join(5.0)
+        else:
+            self._sock.close(linger=0)
         os.close(self._wake_r)
         os.close(self._wake_w)
 

@@ -110,7 +110,10 @@ class Service:
     def stop(self) -> None:
         """End every session, stop the threads, close the sockets and the store."""
         self._stop.set()
-        self._thread.join(5.0)
+        if self._thread.ident is not None:
+            self._thread.join(5.0)
+        else:
+            self._sock.close(linger=0)
         self._pool.shutdown(wait=False, cancel_futures=True)  # a worker in a long call fails when pa stops
         for session in self.sessions.all():
             self._end(session, "service stopping")
