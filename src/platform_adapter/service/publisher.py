@@ -210,12 +210,15 @@ class Publisher:
             self._sock.close(linger=0)
 
     def _drain_wake(self) -> None:
-        self._woken = False
         try:
             while os.read(self._wake_r, 4096):
                 pass
         except BlockingIOError:
             pass
+        # cleared after the read: a producer that found it set queued its item before, and the
+        # flush that follows takes it (cleared before the read, a wake-up written in between
+        # would be consumed while the flag stayed set: no producer would write again)
+        self._woken = False
 
     def _read_attach(self) -> None:
         while True:
