@@ -54,6 +54,7 @@ class RemoteOrders:
         self._events = events
         self._changed = threading.Condition()
         self._statuses: dict[int, OrderStatus] = {}
+        self._placed: set[int] = set()  # placed by this process: its first status event is on its way
         self._status_callbacks: list[Callable[[OrderStatus], Any]] = []
         self._fill_callbacks: list[Callable[[Fill], Any]] = []
 
@@ -62,6 +63,8 @@ class RemoteOrders:
         IB, owned by this client's name; returns the order id."""
         order_id: int = self._t.call("orders.place_order", {"symbol": symbol, "action": action, "quantity": quantity,
                                                             "order_type": order_type, "kwargs": kwargs})
+        with self._changed:
+            self._placed.add(order_id)
         return order_id
 
     def place_order_and_wait(self, symbol: Any, action: Any, quantity: Any, order_type: Any,
@@ -93,6 +96,8 @@ class RemoteOrders:
         wanted = parse_statuses(statuses)
         _order_id(order_id)
         deadline = time.monotonic() + timeout
+        with self._changed:  # an order placed here: its first event comes without asking
+            self._changed.wait_for(lambda: order_id in self._statuses or order_id not in self._placed, timeout)
         if order_id not in self._statuses:
             known = self.get_order_status(order_id)  # OrderStateError for an order that is not ours
             with self._changed:
@@ -134,6 +139,7 @@ class RemoteOrders:
             status = decode(OrderStatus, ev["status"])
             with self._changed:
                 self._statuses[status.order_id] = status
+                self._placed.discard(status.order_id)
                 self._changed.notify_all()
             self._events.submit_task(self._deliver, self._status_callbacks, status, seq)
         else:

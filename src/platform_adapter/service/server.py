@@ -114,9 +114,9 @@ class Service:
             self._thread.join(5.0)
         else:
             self._sock.close(linger=0)
-        self._pool.shutdown(wait=False, cancel_futures=True)  # a worker in a long call fails when pa stops
         for session in self.sessions.all():
-            self._end(session, "service stopping")
+            self._end(session, "service stopping", release=self._release)
+        self._pool.shutdown(wait=False, cancel_futures=True)  # a worker in a long call fails when pa stops
         self.publisher.stop()
         if self._auth is not None:
             self._auth.stop()
@@ -236,14 +236,23 @@ class Service:
             session.acked = ack
             self.router.ack(session.name, ack)
 
-    def _end(self, session: Session, reason: str, close: bool = True) -> None:
+    def _end(self, session: Session, reason: str, close: bool = True, release: Any = None) -> None:
+        """End a session now; its lines are released on a worker (the line book may be busy
+        waiting for IB on another client's subscribe, and the command loop never waits)."""
         if close:
             self.sessions.close(session.token)
-        released = self.book.release_all(session.token)
         self.router.detach(session.name, session.token)
         self.publisher.close(session.token)
-        logger.info("client {} session {} ended ({}); {} line(s) released", session.name, session.token[:8],
-                    reason, released)
+        logger.info("client {} session {} ended ({})", session.name, session.token[:8], reason)
+        if release is None:
+            self._pool.submit(self._release, session)
+        else:
+            release(session)
+
+    def _release(self, session: Session) -> None:
+        released = self.book.release_all(session.token)
+        if released:
+            logger.info("client {}: {} line(s) released", session.name, released)
 
     def _reap(self) -> None:
         for session in self.sessions.expired():
