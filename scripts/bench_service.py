@@ -12,9 +12,12 @@ Every party is its own process: the simulator (quiet market, pacing off), the se
    arrives (max and p99; the target says never older than 50 ms). Worst subscriber per run.
 2. ``place_order`` round trip, remote (RemoteAdapter -> service -> IB) against direct
    (PlatformAdapter in its own process), alternating in the same run: limit BUYs far below the
-   market (they rest), one every 30 ms (under the adapter's 40/s token bucket, which both go
+   market (they rest), one every 40 ms (under the adapter's 40/s token bucket, which both go
    through). ``call``: until place_order returns the order id; ``status``: until the first
-   gateway-reported status reaches the user callback (the adapter's own PendingSubmit skipped).
+   gateway-reported status reaches the user callback (the adapter's own PendingSubmit skipped);
+   ``wait``: place_order_and_wait(Submitted) until the waiting thread wakes. ``ping``: the
+   service's own round trip (answered by its command loop, no adapter call) at the same pace:
+   the floor of any remote call on this machine.
 
     .venv/bin/python scripts/bench_service.py [--subscribers 1,8,32] [--rate 20000] [--seconds 5]
                                               [--runs 3] [--orders 300] [--rounds 3]
@@ -39,7 +42,7 @@ from bench_common import ROOT, control, emit, percentile, run_worker, sim_proces
 
 SERVICE_CLIENT_ID = 9
 WARMUP_S = 0.5
-ORDER_SPACING_S = 0.03
+ORDER_SPACING_S = 0.04
 
 
 def _quiet_logs() -> None:
@@ -114,7 +117,14 @@ def rtt(kind: str, target: str, name: str, orders: int) -> None:
     calls: list[float] = []
     statuses: list[float] = []
     waits: list[float] = []
+    pings: list[float] = []
     warmup = 30
+    for i in range(warmup + orders // 2 if kind == "remote" else 0):
+        t0 = time.perf_counter()
+        pa.transport.call("ping")
+        if i >= warmup:
+            pings.append((time.perf_counter() - t0) * 1e6)
+        time.sleep(max(0.0, ORDER_SPACING_S - (time.perf_counter() - t0)))
     for i in range(warmup + orders // 2):  # place_order_and_wait: until the waiting thread wakes
         t0 = time.perf_counter()
         pa.orders.place_order_and_wait("AAPL", "BUY", 1, "LMT", wait_for="Submitted", limit_price=50.0 + i % 50 / 100)
@@ -138,7 +148,8 @@ def rtt(kind: str, target: str, name: str, orders: int) -> None:
         time.sleep(max(0.0, ORDER_SPACING_S - (time.perf_counter() - t0)))
     emit({"kind": kind, "orders": orders, "call_p50_us": percentile(calls, 50), "call_p99_us": percentile(calls, 99),
           "status_p50_us": percentile(statuses, 50), "status_p99_us": percentile(statuses, 99),
-          "wait_p50_us": percentile(waits, 50), "wait_p99_us": percentile(waits, 99)})
+          "wait_p50_us": percentile(waits, 50), "wait_p99_us": percentile(waits, 99),
+          "ping_p50_us": percentile(pings, 50) if pings else None})
     pa.disconnect()
 
 
@@ -234,6 +245,7 @@ def main() -> None:
         "fan_out": {n: {key: summarize([r["worst"][key] for r in runs]) for key in runs[0]["worst"]} |
                     {"ticks_per_second": summarize([r["ticks_per_second"] for r in runs])}
                     for n, runs in fan.items()},
+        "remote_rows": trips["remote"],
         "round_trip": {kind: {key: summarize([r[key] for r in rows]) for key in
                               ("call_p50_us", "call_p99_us", "status_p50_us", "status_p99_us", "wait_p50_us",
                                "wait_p99_us")}
@@ -259,7 +271,7 @@ def _table(stats: dict[str, Any], args: argparse.Namespace) -> str:
                      f"{_cell(s['stale_max_ms'], 1)} | {_cell(s['stale_p99_ms'], 1)} |")
     rt = stats["round_trip"]
     lines += ["", f"### place_order round trip, remote vs direct, {args.rounds} alternating rounds of {args.orders} "
-              "orders (one every 30 ms; medians of the rounds, min-max)", "",
+              "orders (one every 40 ms; medians of the rounds, min-max)", "",
               "| client | call p50 us | call p99 us | to status callback p50 us | p99 us | "
               "place_order_and_wait p50 us | p99 us |", "|---|---|---|---|---|---|---|"]
     for kind in ("direct", "remote"):
@@ -267,6 +279,7 @@ def _table(stats: dict[str, Any], args: argparse.Namespace) -> str:
         lines.append(f"| {kind} | {_cell(s['call_p50_us'], 0)} | {_cell(s['call_p99_us'], 0)} | "
                      f"{_cell(s['status_p50_us'], 0)} | {_cell(s['status_p99_us'], 0)} | "
                      f"{_cell(s['wait_p50_us'], 0)} | {_cell(s['wait_p99_us'], 0)} |")
+    ping = summarize([r["ping_p50_us"] for r in trips_remote]) if (trips_remote := stats["remote_rows"]) else None
     extra = {key: rt["remote"][key]["median"] - rt["direct"][key]["median"]
              for key in ("call_p50_us", "status_p50_us", "wait_p50_us")}
     lines += ["", f"Remote minus direct, p50: call {extra['call_p50_us']:+.0f} us, to the status callback "
@@ -275,6 +288,8 @@ def _table(stats: dict[str, Any], args: argparse.Namespace) -> str:
               "`call`: place_order until it returns the id. `to status callback`: until the first status the "
               "gateway reported reaches on_order_status. `place_order_and_wait`: until the waiting thread wakes "
               "with Submitted."]
+    if ping:
+        lines += ["", f"Floor: the service's ping (no adapter call) at the same pace, p50 {_cell(ping, 0)} us."]
     return "\n".join(lines)
 
 
