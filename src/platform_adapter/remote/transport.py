@@ -144,11 +144,16 @@ class Transport:
             data = encode_request(rid, cmd, args, token)
         except (TypeError, ValueError, OverflowError) as exc:
             raise _unsendable(args, exc) from None
-        sock = self._socket()
         try:
-            sock.send(data)
+            return self._exchange(self._socket(), cmd, data, rid, token, timeout, require_up)
         except zmq.Again:
             raise NotConnected(f"the service at {self.endpoint} is unreachable") from None
+        except zmq.ZMQError as exc:  # the adapter was stopped meanwhile
+            raise NotConnected(f"{cmd}: {exc}") from None
+
+    def _exchange(self, sock: zmq.Socket[Any], cmd: str, data: bytes, rid: int, token: str | None,
+                  timeout: float | None, require_up: bool) -> Any:
+        sock.send(data)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             if sock.poll(SLICE_MS):
@@ -162,7 +167,7 @@ class Transport:
                     self._lose("the service does not know this session (restarted?)")
                     raise NotConnected(f"{cmd}: the service lost this session; reconnecting") from error
                 raise error
-            if require_up and (not self._up.is_set() or self.session != token):
+            if self._stopping or require_up and (not self._up.is_set() or self.session != token):
                 raise NotConnected(f"{cmd}: the connection to the service was lost")
             if deadline is not None and time.monotonic() > deadline:
                 raise RequestTimeout(f"{cmd}: no answer from the service within {timeout:g}s")

@@ -195,17 +195,21 @@ class Publisher:
                 now = time.monotonic()
                 wait = max(0.0, min(next_beat, retry or next_beat) - now)
                 ready = dict(poller.poll(int(wait * 1000)))
-                if self._sock in ready:
-                    self._read_attach()
-                if self._wake_r in ready:
-                    self._drain_wake()
-                now = time.monotonic()
-                if now >= next_beat:
-                    next_beat = now + self._interval
-                    with self._lock:
-                        for box in self._outboxes.values():
-                            box.heartbeat_due = box.identity is not None
-                retry = self._flush(now)
+                try:
+                    if self._sock in ready:
+                        self._read_attach()
+                    if self._wake_r in ready:
+                        self._drain_wake()
+                    now = time.monotonic()
+                    if now >= next_beat:
+                        next_beat = now + self._interval
+                        with self._lock:
+                            for box in self._outboxes.values():
+                                box.heartbeat_due = box.identity is not None
+                    retry = self._flush(now)
+                except Exception:  # noqa: BLE001 - a bug must not stop the events
+                    logger.opt(exception=True).error("events loop error")
+                    retry = time.monotonic() + RETRY_SECONDS
         finally:
             self._sock.close(linger=0)
 

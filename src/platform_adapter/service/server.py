@@ -132,13 +132,16 @@ class Service:
         try:
             while not self._stop.is_set():
                 ready = dict(poller.poll(int(self.config.heartbeat_interval * 1000)))
-                if self._replies in ready:
-                    self._forward_replies()
-                if self._sock in ready:
-                    self._read_commands()
-                if time.monotonic() >= next_reap:
-                    next_reap = time.monotonic() + self.config.heartbeat_interval
-                    self._reap()
+                try:
+                    if self._replies in ready:
+                        self._forward_replies()
+                    if self._sock in ready:
+                        self._read_commands()
+                    if time.monotonic() >= next_reap:
+                        next_reap = time.monotonic() + self.config.heartbeat_interval
+                        self._reap()
+                except Exception:  # noqa: BLE001 - a bug must not stop the service
+                    logger.opt(exception=True).error("command loop error")
         finally:
             self._sock.close(linger=0)
 
@@ -176,7 +179,9 @@ class Service:
                 self._sock.send_multipart([*prefix, ok_reply(request.id, inline(self, request))])
                 return
             session = self.sessions.get(request.session)
-        except PlatformAdapterError as exc:
+        except Exception as exc:  # noqa: BLE001 - library errors, or a bug answered as internal
+            if not isinstance(exc, PlatformAdapterError):
+                logger.opt(exception=True).error("command {} failed", request.cmd)
             self._sock.send_multipart([*prefix, error_reply(request.id, exc)])
             return
         self._pool.submit(self._work, prefix, session, request)

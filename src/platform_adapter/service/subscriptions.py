@@ -67,17 +67,23 @@ class SubscriptionBook:
                 if new:
                     self._md.subscribe_quotes(list(new.values()), self._on_quote, self._on_quote_error)
             except SubscriptionLimitExceeded as exc:
-                # IB's 101 refused some lines (the others stay); the configured cap refused them all
-                self._forget([lid for lid in new if exc.code is None or self._lines[lid].key in exc.symbols])
+                if exc.code is None:  # the configured cap: nothing was subscribed
+                    self._forget(list(new))
+                    raise
+                # IB's 101 refused some lines; the others stay, for this client too
+                self._forget([lid for lid in new if self._lines[lid].key in exc.symbols])
+                self._hold(token, wanted, new)
                 raise
             except Exception:
                 self._forget(list(new))
                 raise
-            finally:
-                for lid in wanted:
-                    if lid in self._lines:
-                        self._add(lid, token, lid not in new)
+            self._hold(token, wanted, new)
         return list(wanted)
+
+    def _hold(self, token: str, wanted: dict[str, Any], new: dict[str, Any]) -> None:
+        for lid in wanted:
+            if lid in self._lines:
+                self._add(lid, token, lid not in new)
 
     def subscribe_bars(self, token: str, symbol: Any, what_to_show: str, use_rth: bool) -> str:
         lid = bar_line(instrument_key(symbol), what_to_show, use_rth)
