@@ -65,7 +65,7 @@ def test_bad_input_gets_typed_errors_and_nothing_reaches_ib(gateway: SimulatedGa
         assert gateway.stats().received["placeOrder"] == 0
         assert raw.call("ping")["ok"] is True  # still serving
         assert isinstance(raw.call("orders.place_order", place)["result"], int)
-        assert gateway.stats().received["placeOrder"] == 1
+        wait_for(lambda: gateway.stats().received["placeOrder"] == 1)
         unknown = RawClient(svc.commands)
         unknown.session = "forged"
         (refused,) = unknown.attach(svc.events) or [{}]

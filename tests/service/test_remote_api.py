@@ -100,7 +100,7 @@ def test_clients_share_one_line_per_symbol(served: Running, gateway: SimulatedGa
     assert {s for s, _ in qb.calls} == {"AAPL"} and all(isinstance(q, Quote) for _, q in qb.calls)
     a.market_data.unsubscribe_quotes(["AAPL", "MSFT"])
     assert served.pa.market_data.stats()["quotes"] == 1  # b still holds AAPL
-    assert gateway.stats().received["cancelMktData"] == 1
+    wait_for(lambda: gateway.stats().received["cancelMktData"] == 1)
     b.market_data.unsubscribe_quotes(["AAPL"], qb)
     assert served.pa.market_data.stats()["quotes"] == 0
     with pytest.raises(ValidationError, match="has no quotes subscription"):
