@@ -244,7 +244,7 @@ def main() -> None:
     stats = {
         "fan_out": {n: {key: summarize([r["worst"][key] for r in runs]) for key in runs[0]["worst"]} |
                     {"ticks_per_second": summarize([r["ticks_per_second"] for r in runs])}
-                    for n, runs in fan.items()},
+                    for n, runs in fan.items() if runs},
         "remote_rows": trips["remote"],
         "round_trip": {kind: {key: summarize([r[key] for r in rows]) for key in
                               ("call_p50_us", "call_p99_us", "status_p50_us", "status_p99_us", "wait_p50_us",

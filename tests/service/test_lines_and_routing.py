@@ -105,20 +105,23 @@ def test_orders_are_routed_to_their_owner_in_order(tmp_path: Path) -> None:
     assert pub.events == []
     router.attach("a", "tok-a", 0, fresh=False)
     router.claim(1, "a")
+    router.on_status(_status(1, OrderState.SUBMITTED))  # claimed, not flushed yet: waits behind the first
+    assert pub.events == []
+    router.flush_claimed()
     fill = Fill("E1", 1, "AAPL", "BOT", Decimal(1), 1.0, datetime.now(timezone.utc))
     router.on_fill(fill)
     router.on_fill(fill)  # reported again (e.g. after a restart): numbered once
     router.on_status(_status(99, OrderState.SUBMITTED))  # never claimed: nobody's
-    assert [(t, e["ev"], e["seq"]) for t, e in pub.events] == [(("tok-a",), "order_status", 1),
-                                                              (("tok-a",), "fill", 2)]
+    assert [(t, e["ev"], e["seq"]) for t, e in pub.events] == [
+        (("tok-a",), "order_status", 1), (("tok-a",), "order_status", 2), (("tok-a",), "fill", 3)]
     router.detach("a", "tok-a")
     router.on_status(_status(1, OrderState.FILLED))  # while a is away: recorded, not sent
-    assert len(pub.events) == 2
-    replay = [unpack(e) for e in router.attach("a", "tok-a2", 1, fresh=True)]
-    assert [(e["ev"], e["seq"], e["replay"]) for e in replay] == [("fill", 2, True), ("order_status", 3, True)]
+    assert len(pub.events) == 3
+    replay = [unpack(e) for e in router.attach("a", "tok-a2", 2, fresh=True)]
+    assert [(e["ev"], e["seq"], e["replay"]) for e in replay] == [("fill", 3, True), ("order_status", 4, True)]
     assert replay[0]["fill"]["possible_duplicate"] is True  # sent to the earlier process
     assert replay[1]["status"]["status"] == "Filled"
-    router.ack("a", 3)
-    assert router.resume_point("a", None) == (3, True) and router.resume_point("a", 2) == (2, False)
-    assert router.resume_point("a", 7) == (3, True)  # beyond what the store knows (a lost store)
+    router.ack("a", 4)
+    assert router.resume_point("a", None) == (4, True) and router.resume_point("a", 2) == (2, False)
+    assert router.resume_point("a", 7) == (4, True)  # beyond what the store knows (a lost store)
     assert router.stats() == {"orders_owned": 1, "order_events_waiting_claim": 1}

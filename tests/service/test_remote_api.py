@@ -17,6 +17,7 @@ import pytest
 from platform_adapter import (
     AccountSummary,
     Bar,
+    ConfigError,
     ContractNotFound,
     NotConnected,
     OrderRejected,
@@ -211,6 +212,18 @@ def test_bars_ticks_and_history(service_factory: Any, remote_factory: Any) -> No
         pd.testing.assert_frame_equal(frame.loc[direct.index], direct)
         assert str(frame.index.tz) == "UTC" and len(frame) > len(direct)
         assert done.wait(5) and progress[-1][0] == progress[-1][1] >= 2
+
+
+def test_constructor_checks() -> None:
+    with pytest.raises(ValidationError, match="name"):
+        RemoteAdapter("tcp://127.0.0.1:1", name="two words")
+    with pytest.raises(ConfigError, match="together"):
+        RemoteAdapter("tcp://127.0.0.1:1", name="a", server_key="x" * 40)
+    lonely = RemoteAdapter("tcp://127.0.0.1:1", name="a", connect_timeout=0.5)  # nobody listens
+    assert lonely.connect() is False and "tcp://127.0.0.1:1" in lonely.last_error
+    with pytest.raises(NotConnected):
+        lonely.orders.get_open_orders()
+    assert lonely.metrics()["connection_state"] == "DISCONNECTED"
 
 
 def test_metrics_and_market_data_type(served: Running, remote_factory: Any) -> None:

@@ -17,13 +17,14 @@ from __future__ import annotations
 from typing import Any
 
 from platform_adapter.core.events import EventDispatcher
-from platform_adapter.errors import NotConnected, PlatformAdapterError
+from platform_adapter.errors import ConfigError, NotConnected, PlatformAdapterError, ValidationError
 from platform_adapter.remote.account import RemoteAccount
 from platform_adapter.remote.market_data import RemoteMarketData
 from platform_adapter.remote.orders import RemoteOrders
 from platform_adapter.remote.transport import Transport
 from platform_adapter.service.protocol import Event
 from platform_adapter.service.security import ClientCurve
+from platform_adapter.service.sessions import NAME_RE
 
 _ORDER_EVENTS = frozenset({Event.ORDER_STATUS, Event.FILL})
 _MARKET_EVENTS = frozenset({Event.QUOTE, Event.BAR, Event.TICK, Event.LINE_ERROR, Event.PROGRESS})
@@ -41,6 +42,10 @@ class RemoteAdapter:
     def __init__(self, endpoint: str, name: str, *, connect_timeout: float = 10.0,
                  server_key: str | bytes | None = None, client_key: str | None = None,
                  block_threshold: float = 2.0) -> None:
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            raise ValidationError("name", name, "must be 1-64 letters, digits, '_', '.' or '-'")
+        if bool(server_key) != bool(client_key):
+            raise ConfigError("curve", "server_key and client_key go together")
         curve = ClientCurve.load(server_key, client_key) if server_key and client_key else None
         self.connect_timeout = connect_timeout
         self.events = EventDispatcher(name=f"pa-remote-callbacks-{name}", block_threshold=block_threshold)

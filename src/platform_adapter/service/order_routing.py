@@ -4,8 +4,9 @@ sent. A client that comes back (same process after a service restart, or a new p
 same name) attaches with the last number it has and gets every later event again, in order.
 
 The adapter may report an order before ``place_order`` has returned its id to the service; such
-events wait (``parked``) until the order is claimed, and are dropped after ``PARK_SECONDS`` when
-no client claims it (an order placed outside the service).
+events wait (``parked``) until the order is claimed and the place call answered (the answer goes
+first: the client waits for it), and are dropped after ``PARK_SECONDS`` when no client claims the
+order (one placed outside the service).
 """
 
 from __future__ import annotations
@@ -41,12 +42,19 @@ class OrderRouter:
         return self._owners.get(order_id)
 
     def claim(self, order_id: int, client: str) -> None:
-        """``client`` placed ``order_id``: record it, then route what the adapter said meanwhile."""
+        """``client`` placed ``order_id``: record it. What the adapter said about it meanwhile is
+        routed by :meth:`flush_claimed`, after the place call has been answered."""
         with self._lock:
             self._store.set_owner(order_id, client)
             self._owners[order_id] = client
-            for _, kind, value in self._parked.pop(order_id, []):
-                self._append(client, kind, value)
+
+    def flush_claimed(self) -> None:
+        """Route the waiting events of orders claimed since (in the order they came)."""
+        with self._lock:
+            for order_id in [o for o in self._parked if o in self._owners]:
+                client = self._owners[order_id]
+                for _, kind, value in self._parked.pop(order_id):
+                    self._append(client, kind, value)
 
     # --- the adapter's callbacks (its event thread) ---------------------------------------------------
     def on_status(self, status: OrderStatus) -> None:
@@ -58,12 +66,13 @@ class OrderRouter:
     def _route(self, order_id: int, kind: str, value: OrderStatus | Fill) -> None:
         with self._lock:
             client = self._owners.get(order_id)
-            if client is not None:
+            if client is not None and order_id not in self._parked:
                 self._append(client, kind, value)
                 return
             now = time.monotonic()
             self._parked.setdefault(order_id, []).append((now, kind, value))
-            for oid in [o for o, items in self._parked.items() if now - items[-1][0] > PARK_SECONDS]:
+            for oid in [o for o, items in self._parked.items()
+                        if now - items[-1][0] > PARK_SECONDS and o not in self._owners]:
                 logger.debug("order {} was never claimed by a client: its events are dropped", oid)
                 del self._parked[oid]
 

@@ -197,7 +197,8 @@ class Service:
         try:
             self._pusher().send_multipart([*prefix, data])
         except zmq.ZMQError:  # the service is stopping
-            pass
+            return
+        self.router.flush_claimed()
 
     def _pusher(self) -> zmq.Socket[Any]:
         sock = getattr(self._local, "sock", None)
