@@ -18,6 +18,9 @@ Every party is its own process: the simulator (quiet market, pacing off), the se
    ``wait``: place_order_and_wait(Submitted) until the waiting thread wakes. ``ping``: the
    service's own round trip (answered by its command loop, no adapter call) at the same pace:
    the floor of any remote call on this machine.
+3. Service restart: the service is killed (SIGKILL) and started again on the same endpoints
+   while the simulator streams 1,000 ticks/s; a subscriber process measures when its quotes
+   flow again, from the new service's start and from its ready line.
 
     .venv/bin/python scripts/bench_service.py [--subscribers 1,8,32] [--rate 20000] [--seconds 5]
                                               [--runs 3] [--orders 300] [--rounds 3]
@@ -82,6 +85,33 @@ def subscriber(endpoint: str, name: str) -> None:
           "latency_p50_ms": percentile(latency, 50), "latency_p99_ms": percentile(latency, 99),
           "stale_max_ms": max(stale, default=float("nan")), "stale_p99_ms": percentile(stale, 99),
           "conflated_at_service": metrics.get("client_quotes_conflated")})
+    pa.disconnect()
+
+
+def comeback(endpoint: str) -> None:
+    """Subscribe AAPL; on each ``mark`` line wait for the first quote after it and print its
+    receive time (time.time())."""
+    _quiet_logs()
+    from platform_adapter.remote import RemoteAdapter  # noqa: PLC0415
+
+    last = [0.0]
+    fresh = threading.Condition()
+
+    def on_quote(_symbol: str, _quote: Any) -> None:
+        with fresh:
+            last[0] = time.time()
+            fresh.notify_all()
+
+    pa = RemoteAdapter(endpoint, name="comeback", connect_timeout=60)
+    if not pa.connect():
+        raise RuntimeError(pa.last_error)
+    pa.market_data.subscribe_quotes(["AAPL"], on_quote)
+    print("READY", flush=True)
+    for line in sys.stdin:
+        mark = float(line.split()[1])
+        with fresh:
+            fresh.wait_for(lambda m=mark: last[0] > m, 60)  # type: ignore[misc]
+        print(json.dumps({"back": last[0]}), flush=True)
     pa.disconnect()
 
 
@@ -157,21 +187,25 @@ def rtt(kind: str, target: str, name: str, orders: int) -> None:
 class Service:
     """The service process on the simulator at ``port``."""
 
-    def __init__(self, port: int, work: Path) -> None:
+    def __init__(self, port: int, work: Path, commands: str = "tcp://127.0.0.1:0",
+                 events: str = "tcp://127.0.0.1:0") -> None:
         config = work / "service.yaml"
         config.write_text(json.dumps({  # JSON is YAML
-            "ib_connection": {"host": "127.0.0.1", "port": port, "client_id": SERVICE_CLIENT_ID},
+            "ib_connection": {"host": "127.0.0.1", "port": port, "client_id": SERVICE_CLIENT_ID,
+                              "reconnect_backoff": 0.1},
             "logging": {"level": "WARNING", "console": False, "log_dir": str(work / "logs")},
             "orders": {"journal_path": str(work / "orders.db")}}))
+        self.started = time.time()
         self.proc = subprocess.Popen([sys.executable, "-m", "platform_adapter.service", "--config", str(config),
-                                      "--commands", "tcp://127.0.0.1:0", "--events", "tcp://127.0.0.1:0"],
+                                      "--commands", commands, "--events", events],
                                      cwd=ROOT, stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         words = self.proc.stdout.readline().split()
         if words[:2] != ["service", "ready:"]:
             self.proc.kill()
             raise RuntimeError(f"service did not start: {words}")
-        self.commands = words[3]
+        self.ready = time.time()
+        self.commands, self.events = words[3], words[5]
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -212,6 +246,39 @@ def fan_out(service: Service, control_port: int, n: int, rate: int, seconds: flo
             "worst": worst, "each": results}
 
 
+def restarts(service: Service, port: int, control_port: int, work: Path, times: int) -> tuple[Service, list[Any]]:
+    """Kill and restart the service ``times`` times; when the subscriber's quotes flow again."""
+    proc = subprocess.Popen([sys.executable, __file__, "--worker", "comeback", service.commands], cwd=ROOT,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdin is not None and proc.stdout is not None
+    if proc.stdout.readline().strip() != "READY":
+        raise RuntimeError("restart subscriber did not start")
+    out = []
+    def stream() -> None:
+        try:
+            control(control_port, f"stream {SERVICE_CLIENT_ID} 1000 3600", 7200)
+        except (OSError, RuntimeError):  # the simulator stops at the end of the bench
+            pass
+
+    stream = threading.Thread(target=stream, daemon=True)
+    stream.start()
+    try:
+        for _ in range(times):
+            time.sleep(1.0)
+            service.proc.kill()
+            service.proc.wait(10)
+            service = Service(port, work, service.commands, service.events)
+            proc.stdin.write(f"mark {service.ready}\n")
+            proc.stdin.flush()
+            back = json.loads(proc.stdout.readline())["back"]
+            out.append({"from_start_s": back - service.started, "from_ready_s": back - service.ready})
+            print(f"restart: {out[-1]}", flush=True)
+    finally:
+        proc.stdin.close()
+        proc.wait(30)
+    return service, out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--subscribers", default="1,8,32")
@@ -220,10 +287,12 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--orders", type=int, default=300)
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--restarts", type=int, default=3)
     args = p.parse_args()
     counts = [int(x) for x in args.subscribers.split(",")]
     fan: dict[int, list[dict[str, Any]]] = {n: [] for n in counts}
     trips: dict[str, list[dict[str, Any]]] = {"direct": [], "remote": []}
+    comebacks: list[Any] = []
     with sim_process(tick_interval=3600.0, pacing=False) as sim, tempfile.TemporaryDirectory() as work:
         service = Service(sim.port, Path(work))
         try:
@@ -239,6 +308,8 @@ def main() -> None:
                         raise RuntimeError(result["error"])
                     trips[kind].append(result)
                     print(f"round {rnd + 1} {kind}: {result}", flush=True)
+            if args.restarts:
+                service, comebacks = restarts(service, sim.port, sim.control_port, Path(work), args.restarts)
         finally:
             service.stop()
     stats = {
@@ -246,12 +317,15 @@ def main() -> None:
                     {"ticks_per_second": summarize([r["ticks_per_second"] for r in runs])}
                     for n, runs in fan.items() if runs},
         "remote_rows": trips["remote"],
+        "restart": {key: summarize([c[key] for c in comebacks]) for key in ("from_start_s", "from_ready_s")}
+        if comebacks else None,
         "round_trip": {kind: {key: summarize([r[key] for r in rows]) for key in
                               ("call_p50_us", "call_p99_us", "status_p50_us", "status_p99_us", "wait_p50_us",
                                "wait_p99_us")}
-                       for kind, rows in trips.items()},
+                       for kind, rows in trips.items()} if trips["direct"] else None,
     }
-    path = write_results("service", {"args": vars(args), "stats": stats, "fan_out_runs": fan, "round_trips": trips},
+    path = write_results("service", {"args": vars(args), "stats": stats, "fan_out_runs": fan, "round_trips": trips,
+                                     "restarts": comebacks},
                          _table(stats, args))
     print(path.read_text())
 
@@ -261,6 +335,13 @@ def _cell(s: dict[str, Any], digits: int = 1) -> str:
 
 
 def _table(stats: dict[str, Any], args: argparse.Namespace) -> str:
+    return "\n\n".join(part for part in (_fan_table(stats, args), _trip_table(stats, args), _restart_table(stats))
+                         if part)
+
+
+def _fan_table(stats: dict[str, Any], args: argparse.Namespace) -> str:
+    if not stats["fan_out"]:
+        return ""
     lines = [f"### Service quote fan-out: {args.rate:,} tickPrice/s for {args.seconds:g} s, {args.runs} runs "
              "(medians of the runs, min-max; worst subscriber of each run)", "",
              "| subscribers | ticks/s into the service | deliveries/s per subscriber | latency p50 ms | "
@@ -269,28 +350,42 @@ def _table(stats: dict[str, Any], args: argparse.Namespace) -> str:
         lines.append(f"| {n} | {_cell(s['ticks_per_second'], 0)} | {_cell(s['per_second'], 0)} | "
                      f"{_cell(s['latency_p50_ms'], 2)} | {_cell(s['latency_p99_ms'], 2)} | "
                      f"{_cell(s['stale_max_ms'], 1)} | {_cell(s['stale_p99_ms'], 1)} |")
+    return "\n".join(lines)
+
+
+def _trip_table(stats: dict[str, Any], args: argparse.Namespace) -> str:
     rt = stats["round_trip"]
-    lines += ["", f"### place_order round trip, remote vs direct, {args.rounds} alternating rounds of {args.orders} "
-              "orders (one every 40 ms; medians of the rounds, min-max)", "",
-              "| client | call p50 us | call p99 us | to status callback p50 us | p99 us | "
-              "place_order_and_wait p50 us | p99 us |", "|---|---|---|---|---|---|---|"]
+    if not rt:
+        return ""
+    lines = [f"### place_order round trip, remote vs direct, {args.rounds} alternating rounds of {args.orders} "
+             "orders (one every 40 ms; medians of the rounds, min-max)", "",
+             "| client | call p50 us | call p99 us | to status callback p50 us | p99 us | "
+             "place_order_and_wait p50 us | p99 us |", "|---|---|---|---|---|---|---|"]
     for kind in ("direct", "remote"):
         s = rt[kind]
         lines.append(f"| {kind} | {_cell(s['call_p50_us'], 0)} | {_cell(s['call_p99_us'], 0)} | "
                      f"{_cell(s['status_p50_us'], 0)} | {_cell(s['status_p99_us'], 0)} | "
                      f"{_cell(s['wait_p50_us'], 0)} | {_cell(s['wait_p99_us'], 0)} |")
-    ping = summarize([r["ping_p50_us"] for r in trips_remote]) if (trips_remote := stats["remote_rows"]) else None
     extra = {key: rt["remote"][key]["median"] - rt["direct"][key]["median"]
              for key in ("call_p50_us", "status_p50_us", "wait_p50_us")}
+    ping = summarize([r["ping_p50_us"] for r in stats["remote_rows"]])
     lines += ["", f"Remote minus direct, p50: call {extra['call_p50_us']:+.0f} us, to the status callback "
               f"{extra['status_p50_us']:+.0f} us, place_order_and_wait {extra['wait_p50_us']:+.0f} us "
-              "(target: within 300 us).", "",
+              "(target: within 300 us). Floor: the service's ping (answered by its command loop, no adapter "
+              f"call) at the same pace, p50 {_cell(ping, 0)} us.", "",
               "`call`: place_order until it returns the id. `to status callback`: until the first status the "
               "gateway reported reaches on_order_status. `place_order_and_wait`: until the waiting thread wakes "
               "with Submitted."]
-    if ping:
-        lines += ["", f"Floor: the service's ping (no adapter call) at the same pace, p50 {_cell(ping, 0)} us."]
     return "\n".join(lines)
+
+
+def _restart_table(stats: dict[str, Any]) -> str:
+    r = stats["restart"]
+    if not r:
+        return ""
+    return (f"### Service killed (SIGKILL) and restarted on the same endpoints, {len(r['from_start_s']['runs'])} "
+            f"times\n\nA subscriber's quotes flow again {_cell(r['from_start_s'], 2)} s after the new service "
+            f"process started, {_cell(r['from_ready_s'], 2)} s after its ready line (target: within 5 s).")
 
 
 if __name__ == "__main__":
@@ -298,6 +393,8 @@ if __name__ == "__main__":
         sys.path.insert(0, str(ROOT / "src"))
         if sys.argv[2] == "sub":
             subscriber(sys.argv[3], sys.argv[4])
+        elif sys.argv[2] == "comeback":
+            comeback(sys.argv[3])
         else:
             rtt(sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6]))
     else:
