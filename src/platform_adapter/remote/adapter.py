@@ -62,8 +62,8 @@ class RemoteAdapter:
 
     def disconnect(self) -> None:
         """Close the session: the service releases this client's lines (its orders stay its own)."""
+        self.events.wait_idle(2.0)  # the callbacks of what arrived run first: bye acknowledges them
         self.transport.stop()
-        self.events.wait_idle(2.0)
         self.events.stop()
 
     def is_connected(self) -> bool:
