@@ -183,6 +183,12 @@ def test_account_and_positions_are_visible_to_all(served: Running, remote_factor
     assert isinstance(b.account.get_account_summary(), AccountSummary)
     assert isinstance(a.account.get_pnl(), PnL)
     assert b.account.refresh_positions() == b.account.get_positions()
+    account = served.pa.connection.accounts[0]
+    assert b.account.get_positions(account) == b.account.get_positions()
+    assert b.account.get_account_summary(account=account).account == account
+    assert a.account.get_pnl(account=account).account == account
+    with pytest.raises(ValidationError, match="managed accounts"):
+        a.account.get_pnl(account="DU0000000")
 
 
 def test_bars_ticks_and_history(service_factory: Any, remote_factory: Any) -> None:

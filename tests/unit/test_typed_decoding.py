@@ -22,7 +22,8 @@ from tests.sim.wire_oracle import catalogue, norm, reconcile
 from tests.wire import ibapi_decode
 
 OUTSIDE_THE_ADAPTER = {name for name, fn in vars(info_messages).items()
-                       if inspect.isfunction(fn) and fn.__module__ == info_messages.__name__} - {"tick_req_params"}
+                       if inspect.isfunction(fn) and fn.__module__ == info_messages.__name__} - {
+    "tick_req_params", "sec_def_opt_params", "sec_def_opt_params_end"}  # option chains: pa.contracts.option_chains
 PROTOBUF_ONLY = {"config_response", "update_config_response"}  # no text form exists (replies to protobuf-only requests)
 ORDER_ID, LINE_ID = 12, 7  # ids the catalogue's errors name: one owned by orders, one by market data
 TEXT_FORM_MAX = MIN_SERVER_VER_PROTOBUF - 1

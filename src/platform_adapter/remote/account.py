@@ -24,14 +24,14 @@ class RemoteAccount:
         self._events = events
         self._callbacks: list[Any] = []
 
-    def get_account_summary(self) -> AccountSummary:
-        return decode(AccountSummary, self._t.call("account.get_account_summary"))
+    def get_account_summary(self, account: str | None = None) -> AccountSummary:
+        return decode(AccountSummary, self._t.call("account.get_account_summary", {"account": account}))
 
-    def get_positions(self) -> list[Position]:
-        return [decode(Position, p) for p in self._t.call("account.get_positions")]
+    def get_positions(self, account: str | None = None) -> list[Position]:
+        return [decode(Position, p) for p in self._t.call("account.get_positions", {"account": account})]
 
-    def get_pnl(self) -> PnL:
-        return decode(PnL, self._t.call("account.get_pnl"))
+    def get_pnl(self, account: str | None = None) -> PnL:
+        return decode(PnL, self._t.call("account.get_pnl", {"account": account}))
 
     def refresh(self) -> None:
         self._t.call("account.refresh")
