@@ -24,6 +24,7 @@ setup(
         "console_scripts": [
             "platform-adapter=platform_adapter.main:main",
             "pa-sim=platform_adapter.sim.__main__:main",
+            "pa-service=platform_adapter.service.__main__:main",
         ]
     },
 )

@@ -18,9 +18,10 @@ __version__ = "0.1.0"
 _ERRORS = ("ConfigError", "ContractNotFound", "GatewayConfigError", "IBError", "LiveTradingRefused", "NotConnected",
            "OrderRejected", "OrderStateError", "PacingViolation", "PlatformAdapterError", "RequestTimeout",
            "SubscriptionLimitExceeded", "ValidationError")
-_MODELS = ("AccountSummary", "Bar", "ConnectionEvent", "ConnectionEventKind", "ConnectionState", "ConnectionStatus",
-           "ContractSpec", "Fill", "MarketDataType", "Order", "OrderAction", "OrderState", "OrderStatus", "OrderType",
-           "PnL", "Position", "Quote", "SecType", "TickByTick", "TickByTickKind", "TimeInForce")
+_MODELS = ("AccountSummary", "Bar", "BracketOrder", "ConnectionEvent", "ConnectionEventKind", "ConnectionState",
+           "ConnectionStatus", "ContractSpec", "Fill", "MarketDataType", "OcaGroup", "OcaType", "Order", "OrderAction",
+           "OrderPreview", "OrderState", "OrderStatus", "OrderType", "PnL", "Position", "Quote", "SecType",
+           "TickByTick", "TickByTickKind", "TimeInForce")
 _WHERE = {**{n: "platform_adapter.errors" for n in _ERRORS}, **{n: "platform_adapter.models" for n in _MODELS},
           "PlatformAdapter": "platform_adapter.facade"}
 
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     from platform_adapter.models import (  # noqa: F401
         AccountSummary,
         Bar,
+        BracketOrder,
         ConnectionEvent,
         ConnectionEventKind,
         ConnectionState,
@@ -63,8 +65,11 @@ if TYPE_CHECKING:
         ContractSpec,
         Fill,
         MarketDataType,
+        OcaGroup,
+        OcaType,
         Order,
         OrderAction,
+        OrderPreview,
         OrderState,
         OrderStatus,
         OrderType,

@@ -4,6 +4,7 @@ error naming the problem, and the simulator receives nothing."""
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -23,7 +24,33 @@ BAD_ORDERS = [
     (("AAPL", "BUY", math.inf, "MKT"), {}, "quantity"),
     (("AAPL", "BUY", "ten", "MKT"), {}, "quantity"),
     (("AAPL", "BUY", True, "MKT"), {}, "quantity"),
-    (("AAPL", "BUY", 10, "TRAIL"), {}, "order_type"),
+    (("AAPL", "BUY", 10, "MOC"), {}, "order_type"),
+    (("AAPL", "SELL", 10, "TRAIL"), {}, "trailing_amount"),
+    (("AAPL", "SELL", 10, "TRAIL"), {"trailing_amount": 1.0, "trailing_percent": 1.0}, "trailing_amount"),
+    (("AAPL", "SELL", 10, "TRAIL"), {"trailing_percent": 100}, "trailing_percent"),
+    (("AAPL", "SELL", 10, "TRAIL"), {"trailing_percent": -1.0}, "trailing_percent"),
+    (("AAPL", "SELL", 10, "TRAIL"), {"trailing_amount": 0.005}, "trailing_amount"),  # off the tick
+    (("AAPL", "SELL", 10, "TRAIL"), {"trailing_amount": 1.0, "limit_offset": 0.1}, "limit_offset"),
+    (("AAPL", "SELL", 10, "TRAIL"), {"trailing_amount": 1.0, "stop_price": 99.0}, "stop_price"),
+    (("AAPL", "SELL", 10, "TRAIL LIMIT"), {"trailing_amount": 1.0}, "limit_offset"),
+    (("AAPL", "SELL", 10, "TRAIL LIMIT"), {"trailing_amount": 1.0, "limit_offset": -0.5}, "limit_offset"),
+    (("AAPL", "SELL", 10, "TRAIL LIMIT"), {"trailing_amount": 1.0, "limit_offset": 0.001}, "limit_offset"),
+    (("AAPL", "SELL", 10, "TRAIL LIMIT"), {"trailing_amount": 1.0, "limit_offset": "0.5"}, "limit_offset"),
+    (("AAPL", "BUY", 10, "LMT"), {"limit_price": 100.0, "trailing_amount": 1.0}, "trailing_amount"),
+    (("AAPL", "BUY", 10, "LMT"), {"limit_price": 100.0, "tif": "GTD"}, "good_till"),
+    (("AAPL", "BUY", 10, "LMT"), {"limit_price": 100.0, "good_till": "20000101-00:00:00"}, "good_till"),
+    (("AAPL", "BUY", 10, "LMT"), {"limit_price": 100.0, "good_till": "2099-12-31"}, "good_till"),
+    (("AAPL", "BUY", 10, "LMT"), {"limit_price": 100.0, "good_till": "20991231 10:00:00 Mars/Base"}, "good_till"),
+    (("AAPL", "BUY", 10, "LMT"), {"limit_price": 100.0, "good_till": datetime(2099, 1, 1)}, "good_till"),
+    (("AAPL", "BUY", 10, "LMT"), {"limit_price": 100.0, "good_till": 20991231}, "good_till"),
+    (("AAPL", "BUY", 10, "LMT"), {"limit_price": 100.0, "tif": "DAY", "good_till": "20991231-00:00:00"},
+     "good_till"),
+    (("AAPL", "BUY", 10, "STP"), {"stop_price": 100.0, "tif": "OPG"}, "tif"),
+    (("AAPL", "BUY", 10, "MKT"), {"oca_type": 2}, "oca_type"),
+    (("AAPL", "BUY", 10, "MKT"), {"oca_group": "g", "oca_type": 4}, "oca_type"),
+    (("AAPL", "BUY", 10, "MKT"), {"oca_group": "g", "oca_type": True}, "oca_type"),
+    (("AAPL", "BUY", 10, "MKT"), {"oca_group": "  "}, "oca_group"),
+    (("AAPL", "BUY", 10, "MKT"), {"oca_group": "g" * 61}, "oca_group"),
     (("AAPL", "BUY", 10, None), {}, "order_type"),
     (("AAPL", "BUY", 10, "LMT"), {}, "limit_price"),
     (("AAPL", "BUY", 10, "LMT"), {"limit_price": 0}, "limit_price"),

@@ -205,7 +205,7 @@ def test_a_row_the_database_refuses_does_not_block_the_others(tmp_path: Path) ->
     try:
         other = sqlite3.connect(path)
         other.execute(journal_module._INSERT_ORDER, (3, "theirs", 9, "DU1", "AAPL", "{}", "BUY", "1", "LMT", 1.0,
-                                                     None, "DAY", 0, "Submitted", "1", "t", "t"))
+                                                     None, "DAY", 0, "Submitted", "1", "", "t", "t"))
         other.commit()
         other.close()
         for i in (2, 3, 4):

@@ -185,10 +185,10 @@ def test_modify_is_applied_when_ib_confirms_it(harness: Harness) -> None:
     pa.orders.modify_order(order_id, quantity=20, limit_price=100.5)
     assert pa.orders.get_order(order_id).request.limit_price == 100.0
     confirmed = ib_order(order_id, ref, 77, qty=20, lmt=100.5)
-    confirmed.tif = "OPG"
+    confirmed.tif = "FOK"
     pa.wrapper.openOrder(order_id, contract(), confirmed, ib_state("Submitted"))
     assert pa.orders.get_order(order_id).request.limit_price == 100.5
-    assert pa.orders.get_order(order_id).request.tif.value == "DAY"  # from the ack; OPG is not ours
+    assert pa.orders.get_order(order_id).request.tif.value == "DAY"  # from the ack; FOK is not ours
     assert pa.orders.get_order(order_id).request.quantity == Decimal(20)
 
 

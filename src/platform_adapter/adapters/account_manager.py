@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from loguru import logger
 
 from platform_adapter.adapters.account_updates import AccountValue, summary_from_values
+from platform_adapter.adapters.accounts import managed_account
 from platform_adapter.adapters.order_models import opt_float, spec_from_contract, to_decimal
 from platform_adapter.core.base_adapter import AdapterContext, BaseAdapter
 from platform_adapter.core.handlers import AccountHandler
@@ -112,8 +114,12 @@ class AccountManager(BaseAdapter):
         self.refreshes += 1
 
     # --- spec 2.2.4 interface ----------------------------------------------------------------------
-    def get_account_summary(self) -> AccountSummary:
-        """Current account figures from ``reqAccountSummary`` (also stored in the cache)."""
+    def get_account_summary(self, account: str | None = None) -> AccountSummary:
+        """Current figures of ``account`` (default: the adapter's account; ValidationError for one
+        the login does not manage) from ``reqAccountSummary``; the adapter's account's are also
+        stored in the cache."""
+        target = managed_account(account, self.connection.accounts, self.account)
+        own = target == self.account
         ids: list[int] = []
 
         def send(client: Any, req_id: int) -> None:
@@ -125,39 +131,45 @@ class AccountManager(BaseAdapter):
         finally:
             self._cancel("cancelAccountSummary", ids)
         values: dict[str, str] = {}
-        for account, tag, value, _currency in rows:
-            if account == self.account or not self.account:
+        for row_account, tag, value, _currency in rows:
+            if row_account == target or not target:
                 values[tag] = value
-                self.state.update_account_value(tag, value)
-        # reqAccountSummary has no PnL tags: take them from account updates, else from reqPnL
-        cached = self.state.get_account_values()
-        pnl = self.state.get_pnl()
-        for key, from_pnl in (("RealizedPnL", pnl and pnl.realized), ("UnrealizedPnL", pnl and pnl.unrealized)):
-            if key in cached:
-                values.setdefault(key, str(cached[key]))
-            elif from_pnl is not None:
-                values.setdefault(key, str(from_pnl))
-        return summary_from_values(self.account, values, datetime.now(timezone.utc))
+                if own:
+                    self.state.update_account_value(tag, value)
+        if own:  # reqAccountSummary has no PnL tags: take them from account updates, else from reqPnL
+            cached = self.state.get_account_values()
+            pnl = self.state.get_pnl()
+            for key, from_pnl in (("RealizedPnL", pnl and pnl.realized), ("UnrealizedPnL", pnl and pnl.unrealized)):
+                if key in cached:
+                    values.setdefault(key, str(cached[key]))
+                elif from_pnl is not None:
+                    values.setdefault(key, str(from_pnl))
+        return summary_from_values(target, values, datetime.now(timezone.utc))
 
-    def get_positions(self) -> list[Position]:
-        """Positions from ``reqPositions``, with market values from the portfolio updates."""
-        return self.refresh_positions()
+    def get_positions(self, account: str | None = None) -> list[Position]:
+        """Positions from ``reqPositions``, with market values from the portfolio updates: of every
+        managed account, or of ``account`` only (ValidationError for one the login does not manage)."""
+        target = managed_account(account, self.connection.accounts, "")
+        positions = self.refresh_positions()
+        return [p for p in positions if not target or p.account == target]
 
-    def get_pnl(self) -> PnL:
-        """Daily, unrealized and realized PnL of the account (``reqPnL``)."""
+    def get_pnl(self, account: str | None = None) -> PnL:
+        """Daily, unrealized and realized PnL of ``account`` (default: the adapter's account;
+        ValidationError for one the login does not manage) from ``reqPnL``."""
+        target = managed_account(account, self.connection.accounts, self.account)
         timeout = self.settings.ib_connection.request_timeout
         ids: list[int] = []
 
         def send(client: Any, req_id: int) -> None:
             ids.append(req_id)
-            client.reqPnL(req_id, self.account, "")
+            client.reqPnL(req_id, target, "")
 
         try:
             rows = self._request("pnl", send, timeout)
         finally:
             self._cancel("cancelPnL", ids)
         pnl: PnL = rows[0]
-        return pnl
+        return pnl if pnl.account == target else replace(pnl, account=target)
 
     def _cancel(self, method: str, ids: list[int]) -> None:
         try:

@@ -9,12 +9,14 @@ from typing import Any
 from ibapi.contract import Contract
 from loguru import logger
 
+from platform_adapter.adapters import derivatives
 from platform_adapter.core.base_adapter import AdapterContext, BaseAdapter
 from platform_adapter.errors import ContractNotFound, ValidationError
-from platform_adapter.models.contract import ContractInfo, ContractSpec, SecType
+from platform_adapter.models.contract import ContractInfo, ContractSpec, OptionChain, SecType
 from platform_adapter.utils.validators import check_symbol
 
 UNSET_DECIMAL_TEXT = "170141183460469231731687303715884105727"
+_RIGHT = {"CALL": "C", "PUT": "P"}  # IB reports rights as C/P or CALL/PUT
 
 
 _STOCKS: dict[str, ContractSpec] = {}  # symbol text -> its checked spec (immutable)
@@ -27,7 +29,10 @@ def to_spec(value: Any, field: str = "symbol") -> ContractSpec:
         if not isinstance(value.sec_type, SecType):
             raise ValidationError(f"{field}.sec_type", value.sec_type, "must be a SecType")
         if value.sec_type is SecType.FUTURE and not (value.last_trade_date or value.local_symbol or value.con_id):
-            raise ValidationError(field, value, "a future needs last_trade_date, local_symbol or con_id")
+            raise ValidationError(field, value, "a future needs last_trade_date, local_symbol or con_id "
+                                  "(ContractResolver.front_month finds the nearest expiry)")
+        if value.sec_type is SecType.OPTION:
+            _check_option(value, field)
         return value
     if isinstance(value, str):
         spec = _STOCKS.get(value)
@@ -39,8 +44,22 @@ def to_spec(value: Any, field: str = "symbol") -> ContractSpec:
     raise ValidationError(field, value, "must be a symbol string or a ContractSpec")
 
 
+def _check_option(spec: ContractSpec, field: str) -> None:
+    """An option names its contract id or local symbol, or its expiry, strike and right."""
+    if spec.con_id or spec.local_symbol:
+        return
+    if not spec.last_trade_date:
+        raise ValidationError(f"{field}.last_trade_date", spec.last_trade_date, "an option needs its expiry "
+                              "(or local_symbol or con_id)")
+    if isinstance(spec.strike, bool) or not isinstance(spec.strike, (int, float)) or not spec.strike > 0:
+        raise ValidationError(f"{field}.strike", spec.strike, "an option needs a positive strike")
+    if spec.right not in ("C", "P"):
+        raise ValidationError(f"{field}.right", spec.right, "must be C or P (CALL or PUT)")
+
+
 def make_contract(con_id: int, symbol: str, sec_type: SecType, exchange: str, currency: str, primary_exchange: str,
-                  last_trade_date: str, local_symbol: str, multiplier: str, trading_class: str = "") -> Contract:
+                  last_trade_date: str, local_symbol: str, multiplier: str, trading_class: str = "",
+                  strike: float = 0.0, right: str = "") -> Contract:
     """An ibapi Contract from our field names."""
     c = Contract()
     c.conId = con_id
@@ -53,13 +72,17 @@ def make_contract(con_id: int, symbol: str, sec_type: SecType, exchange: str, cu
     c.localSymbol = local_symbol
     c.multiplier = multiplier
     c.tradingClass = trading_class
+    if strike:
+        c.strike = strike
+    c.right = right
     return c
 
 
 def spec_to_contract(spec: ContractSpec) -> Contract:
     """The contract to ask IB about for ``spec`` (before it is resolved)."""
     return make_contract(spec.con_id, spec.symbol, spec.sec_type, spec.exchange, spec.currency,
-                         spec.primary_exchange, spec.last_trade_date, spec.local_symbol, spec.multiplier)
+                         spec.primary_exchange, spec.last_trade_date, spec.local_symbol, spec.multiplier,
+                         strike=spec.strike, right=spec.right)
 
 
 def _decimal(value: Any, default: Decimal) -> Decimal:
@@ -81,6 +104,21 @@ class ContractResolver(BaseAdapter):
         self._lock = threading.Lock()
         self._by_key: dict[str, ContractInfo] = {}
         self._by_con_id: dict[int, ContractInfo] = {}
+
+    # --- futures and options (adapters/derivatives.py) ---------------------------------------
+    def front_month(self, symbol: Any, exchange: str = "CME", currency: str = "USD",
+                    timeout: float | None = None) -> ContractInfo:
+        """The future of ``symbol`` expiring next; its ``spec`` trades and streams like any contract."""
+        return derivatives.front_month(self, symbol, exchange, currency, timeout=timeout)
+
+    def option_chains(self, underlying: Any, fut_fop_exchange: str = "",
+                      timeout: float | None = None) -> list[OptionChain]:
+        """Every option chain on ``underlying`` (``reqSecDefOptParams``), one per exchange and class."""
+        return derivatives.option_chains(self, underlying, fut_fop_exchange, timeout)
+
+    def option_chain(self, underlying: Any, exchange: str = "SMART", timeout: float | None = None) -> OptionChain:
+        """The option chain on ``underlying`` at ``exchange``: expirations and strikes."""
+        return derivatives.option_chain(self, underlying, exchange, timeout)
 
     def cached(self, value: Any) -> ContractInfo | None:
         spec = to_spec(value)
@@ -110,7 +148,7 @@ class ContractResolver(BaseAdapter):
             raise ContractNotFound(f"no security definition for {spec.key}")
         if len(results) > 1 and spec.sec_type is not SecType.STOCK:
             raise ContractNotFound(f"{spec.key} is ambiguous: {len(results)} contracts match; be more specific")
-        info = self._info(spec, results[0])
+        info = self.info_from_details(spec, results[0])
         with self._lock:
             self._by_key[spec.key] = info
             self._by_con_id[info.con_id] = info
@@ -123,7 +161,8 @@ class ContractResolver(BaseAdapter):
             self._by_con_id[info.con_id] = info
 
     @staticmethod
-    def _info(spec: ContractSpec, details: Any) -> ContractInfo:
+    def info_from_details(spec: ContractSpec, details: Any) -> ContractInfo:
+        """What IB's ``ContractDetails`` say about ``spec``."""
         c = details.contract
         try:
             sec_type = SecType(c.secType)
@@ -146,11 +185,19 @@ class ContractResolver(BaseAdapter):
             time_zone_id=details.timeZoneId,
             size_increment=_decimal(getattr(details, "sizeIncrement", None), Decimal(1)),
             min_size=_decimal(getattr(details, "minSize", None), Decimal(1)),
+            strike=float(c.strike or 0.0) if sec_type is SecType.OPTION else 0.0,
+            right=_RIGHT.get(c.right or "", c.right or ""),
+            underlying_con_id=int(getattr(details, "underConId", 0) or 0),
         )
 
     @staticmethod
     def ib_contract(info: ContractInfo) -> Contract:
-        """An ibapi Contract naming exactly this resolved instrument."""
-        exchange = info.spec.exchange if info.sec_type is not SecType.FUTURE else info.exchange
+        """An ibapi Contract naming exactly this resolved instrument (a continuous future: its
+        symbol and exchange, as IB's historical data wants it)."""
+        spec = info.spec
+        if spec.sec_type is SecType.CONTINUOUS_FUTURE:
+            return make_contract(0, spec.symbol, spec.sec_type, spec.exchange, spec.currency, "", "", "", "")
+        exchange = spec.exchange if info.sec_type is not SecType.FUTURE else info.exchange
         return make_contract(info.con_id, info.symbol, info.sec_type, exchange, info.currency, info.primary_exchange,
-                             info.last_trade_date, info.local_symbol, info.multiplier, info.trading_class)
+                             info.last_trade_date, info.local_symbol, info.multiplier, info.trading_class,
+                             info.strike, info.right)

@@ -219,7 +219,7 @@ class MarketDataEvents(MarketDataHandler):
             self._fan_out(sub, TickByTick(sub.key, TickByTickKind.MID_POINT, utc_from_epoch(int(time)),
                                           mid=float(mid_point)))
 
-    # --- pending requests: history and contract details ------------------------------------------------
+    # --- pending requests: history, contract details and option chains ------------------------------------------------
     def historical_data(self, req_id: int, bar: Any) -> None:
         self.registry.append(req_id, bar)
 
@@ -230,6 +230,13 @@ class MarketDataEvents(MarketDataHandler):
         self.registry.append(req_id, details)
 
     def contract_details_end(self, req_id: int) -> None:
+        self.registry.finish(req_id)
+
+    def option_chain(self, req_id: int, exchange: str, underlying_con_id: int, trading_class: str, multiplier: str,
+                     expirations: Any, strikes: Any) -> None:
+        self.registry.append(req_id, (exchange, underlying_con_id, trading_class, multiplier, expirations, strikes))
+
+    def option_chain_end(self, req_id: int) -> None:
         self.registry.finish(req_id)
 
     # --- errors for the lines ------------------------------------------------------------------------

@@ -230,7 +230,10 @@ class PlaceOrderEncoder:
                request: OrderRequest) -> PlaceOrderMessage | None:
         """The placeOrder message for ``request`` at ``server_version`` (text or protobuf), or None:
         then send it with ibapi's ``placeOrder``. ``contract_key`` identifies ``contract`` (whose
-        fields must not change afterwards)."""
+        fields must not change afterwards). Advanced orders (``request.extras``) go to ibapi."""
+        if request.extras is not None:
+            self.fallbacks += 1
+            return None
         if isinstance(server_version, int) and server_version >= MIN_SERVER_VER_PROTOBUF_PLACE_ORDER:
             body = self.body(server_version, contract_key, contract, order_id, request)
             return None if body is None else PlaceOrderMessage(body)

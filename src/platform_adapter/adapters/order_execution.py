@@ -6,18 +6,19 @@ lifecycle steps (``sync_ids``, ``start``, ``reconcile_after``) are run by ``core
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
 from ibapi.order_cancel import OrderCancel
 from loguru import logger
 
+from platform_adapter.adapters import order_groups, order_requests
 from platform_adapter.adapters import order_validation as v
-from platform_adapter.adapters.contracts import ContractResolver, to_spec
+from platform_adapter.adapters.contracts import ContractResolver
+from platform_adapter.adapters.order_echo import ExtrasEcho
 from platform_adapter.adapters.order_encoding import PlaceOrderEncoder
 from platform_adapter.adapters.order_fills import FillBook
 from platform_adapter.adapters.order_models import (
@@ -29,17 +30,21 @@ from platform_adapter.adapters.order_models import (
     parse_statuses,
     to_decimal,
 )
+from platform_adapter.adapters.order_preview import OrderPreviewer
 from platform_adapter.adapters.reconciliation import OrderReconciler
 from platform_adapter.core import ib_codes
 from platform_adapter.core.base_adapter import AdapterContext, BaseAdapter
 from platform_adapter.core.handlers import OrderHandler
-from platform_adapter.core.journal import OrderJournal
+from platform_adapter.core.journal import OrderJournal, extras_json
 from platform_adapter.core.order_ids import OrderIdAllocator
 from platform_adapter.errors import NotConnected, OrderRejected, OrderStateError, RequestTimeout, ValidationError
 from platform_adapter.models.contract import ContractInfo
 from platform_adapter.models.order import (
     TERMINAL_STATES,
+    BracketOrder,
     Fill,
+    OcaGroup,
+    OcaType,
     Order,
     OrderAction,
     OrderRequest,
@@ -49,6 +54,7 @@ from platform_adapter.models.order import (
     Trade,
     utcnow,
 )
+from platform_adapter.models.preview import OrderPreview
 
 ACCEPTED = frozenset({OrderState.PRE_SUBMITTED, OrderState.SUBMITTED, OrderState.FILLED})
 UNACKED = frozenset({OrderState.PENDING_SUBMIT, OrderState.API_PENDING})
@@ -67,6 +73,8 @@ class OrderExecutionAdapter(BaseAdapter):
         self.journal: OrderJournal | None = None
         self.fills = FillBook()
         self.reconciler = OrderReconciler(self)
+        self.previews = OrderPreviewer(self)
+        self.echo = ExtrasEcho(self)
         self._lock = threading.Lock()
         self._changed = threading.Condition()
         self._by_ref: dict[str, int] = {}
@@ -139,27 +147,28 @@ class OrderExecutionAdapter(BaseAdapter):
         """Validate and send an order; returns its order id once sent.
 
         Keyword arguments: ``limit_price``, ``stop_price``, ``tif`` (default
-        ``orders.default_time_in_force``), ``outside_rth``, ``account``, ``order_ref``.
+        ``orders.default_time_in_force``; GTD when ``good_till`` is given), ``outside_rth``,
+        ``account``, ``order_ref``; ``trailing_amount`` or ``trailing_percent`` (TRAIL, TRAIL LIMIT),
+        ``limit_offset`` (TRAIL LIMIT), ``good_till`` (GTD), ``oca_group`` and ``oca_type``.
         Raises ValidationError / ContractNotFound (bad input), LiveTradingRefused, NotConnected.
         """
-        v.check_kwargs(kwargs, v.PLACE_KWARGS)
-        spec = to_spec(symbol)
-        act = v.parse_action(action)
-        otype = v.parse_order_type(order_type)
-        qty = v.check_order_quantity(quantity)
-        limit, stop = v.check_prices(otype, kwargs.get("limit_price"), kwargs.get("stop_price"))
-        tif = v.parse_tif(kwargs.get("tif", self.settings.orders.default_time_in_force))
-        outside_rth = v.check_flag(kwargs.get("outside_rth", False), "outside_rth")
-        account = v.check_text(kwargs.get("account", ""), "account")
-        user_ref = v.check_text(kwargs.get("order_ref", ""), "order_ref")
-        self._require_link()
-        account = self._account(account)
-        v.check_live(self.settings.orders, account, self.connection.port)
-        info = self.contracts.resolve(spec)
-        self._check_trade(info, act, qty, limit, stop, qty)
-        ref = f"{self.settings.orders.order_ref_prefix}-{os.urandom(8).hex()}" + (f"-{user_ref}" if user_ref else "")
-        request = OrderRequest(spec, act, qty, otype, limit, stop, tif, outside_rth, account, ref)
+        request, info = order_requests.prepare(self, symbol, action, quantity, order_type, kwargs)
         return self._send_new(request, info)
+
+    def place_bracket_order(self, symbol: Any, action: Any, quantity: Any, limit_price: Any, take_profit_price: Any,
+                            stop_loss_price: Any, **kwargs: Any) -> BracketOrder:
+        """A limit entry with a take-profit limit and a stop-loss stop (see ``order_groups``)."""
+        return order_groups.place_bracket(self, symbol, action, quantity, limit_price, take_profit_price,
+                                          stop_loss_price, kwargs)
+
+    def place_oca_group(self, orders: Iterable[Mapping[str, Any]], oca_group: str | None = None,
+                        oca_type: Any = OcaType.CANCEL_WITH_BLOCK) -> OcaGroup:
+        """Orders placed as one one-cancels-all group (see ``order_groups``)."""
+        return order_groups.place_oca(self, orders, oca_group, oca_type)
+
+    def preview_order(self, symbol: Any, action: Any, quantity: Any, order_type: Any, **kwargs: Any) -> OrderPreview:
+        """IB's margin, equity and commission for an order, without placing it (see ``order_preview``)."""
+        return self.previews.preview(symbol, action, quantity, order_type, kwargs)
 
     def place_order_and_wait(self, symbol: Any, action: Any, quantity: Any, order_type: Any,
                              wait_for: Iterable[OrderState | str] = ACCEPTED, timeout: float = 10.0,
@@ -180,26 +189,22 @@ class OrderExecutionAdapter(BaseAdapter):
         return True
 
     def modify_order(self, order_id: int, **kwargs: Any) -> bool:
-        """Change ``quantity``, ``limit_price``, ``stop_price`` or ``tif`` (validated like a new order);
-        True once sent. The cached order changes only when IB confirms the modification."""
-        v.check_kwargs(kwargs, v.MODIFY_KWARGS)
-        if not kwargs:
-            raise ValidationError("kwargs", kwargs, "nothing to modify (quantity, limit_price, stop_price, tif)")
+        """Change ``quantity``, ``limit_price``, ``stop_price``, ``tif``, ``trailing_amount``,
+        ``trailing_percent``, ``limit_offset`` or ``good_till`` (validated like a new order; the
+        parent and OCA group of a bracket's or group's member are kept); True once sent. The
+        cached order changes only when IB confirms the modification."""
+        order_requests.check_modify_kwargs(kwargs)
         order = self._working(order_id, "modified")
         req = order.request
-        qty = v.check_order_quantity(kwargs["quantity"]) if "quantity" in kwargs else req.quantity
-        if qty <= order.status.filled:
-            raise ValidationError("quantity", qty, f"must exceed the {order.status.filled} already filled")
-        limit, stop = v.check_prices(req.order_type, kwargs.get("limit_price", req.limit_price),
-                                     kwargs.get("stop_price", req.stop_price))
-        tif = v.parse_tif(kwargs.get("tif", req.tif))
+        new = order_requests.modified(req, order.status.filled, kwargs)
         client = self._require_link()
         info = self.contracts.resolve(req.contract)
+        qty, limit, stop = new.quantity, new.limit_price, new.stop_price
         self._check_trade(info, req.action, qty, limit, stop, max(qty - req.quantity, 0 * qty))
-        new = replace(req, quantity=qty, limit_price=limit, stop_price=stop, tif=tif)
         with self._lock:
             self._pending[order_id] = "modify"
-        self._journal_event(order_id, "modify", f"quantity={qty} limit={limit} stop={stop} tif={tif.value}")
+        self._journal_event(order_id, "modify", f"quantity={qty} limit={limit} stop={stop} tif={new.tif.value}"
+                            + (f" extras={extras_json(new.extras)}" if new.extras != req.extras else ""))
         client.placeOrder(order_id, self._ib_contract(info), build_ib_order(new))
         logger.info("order {}: modification sent ({})", order_id, kwargs)
         return True
@@ -287,7 +292,7 @@ class OrderExecutionAdapter(BaseAdapter):
         v.check_trade(self.settings.orders, info, action, qty, limit, stop, added_qty, quote,
                       opt_float(self.state.get_account_value("BuyingPower")))
 
-    def _send_new(self, request: OrderRequest, info: ContractInfo) -> int:
+    def _send_new(self, request: OrderRequest, info: ContractInfo, transmit: bool = True) -> int:
         client = self._require_link()
         journal = self.journal
         if journal is None:
@@ -303,11 +308,12 @@ class OrderExecutionAdapter(BaseAdapter):
         try:
             journal.record_request(order_id, request, client_id)
             contract = self._ib_contract(info)
-            message = self.encoder.encode(client.serverVersion(), info, contract, order_id, request)
+            message = self.encoder.encode(client.serverVersion(), info, contract, order_id, request) \
+                if transmit else None
             if message is not None and client.isConnected():
                 message.send(client)  # the same text or protobuf body ibapi's placeOrder would send
             else:
-                client.placeOrder(order_id, contract, build_ib_order(request))
+                client.placeOrder(order_id, contract, build_ib_order(request, transmit))
         except OSError as exc:
             logger.error("order {} ({}): sending failed: {}; it will be looked up by orderRef, never re-sent",
                          order_id, request.order_ref, exc)
@@ -494,6 +500,9 @@ class OrderEvents(OrderHandler):
 
     def open_order(self, order_id: int, contract: Any, order: Any, order_state: Any) -> None:
         a = self.a
+        if a.previews.take(order_id, contract, order, order_state):
+            return  # a what-if answer: never an order
+        a.echo.apply(order_id, order)
         oid = a.match(order_id, order.clientId, order.permId, order.orderRef)
         a.reconciler.saw_open(oid if oid is not None else -int(order.permId or 0))
         if oid is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -11,11 +12,22 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ibapi.order import Order as IBOrder
 
-from platform_adapter.adapters.order_validation import parse_action, parse_order_type
+from platform_adapter.adapters.order_validation import parse_action, parse_order_type, tif_or
 from platform_adapter.core.fast_order_decode import new_ib_order
 from platform_adapter.errors import ValidationError
 from platform_adapter.models.contract import ContractSpec, SecType
-from platform_adapter.models.order import TERMINAL_STATES, Fill, Order, OrderRequest, OrderState, OrderStatus
+from platform_adapter.models.order import (
+    TERMINAL_STATES,
+    Fill,
+    OcaType,
+    Order,
+    OrderExtras,
+    OrderRequest,
+    OrderState,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+)
 
 UNSET_DOUBLE_LIMIT = 1e300
 """ibapi's UNSET_DOUBLE is sys.float_info.max; anything this large means "not set"."""
@@ -52,8 +64,10 @@ def to_decimal(value: Any) -> Decimal:
     return d
 
 
-def build_ib_order(request: OrderRequest) -> IBOrder:
-    """The ibapi Order for a validated request."""
+def build_ib_order(request: OrderRequest, transmit: bool = True, what_if: bool = False) -> IBOrder:
+    """The ibapi Order for a validated request; ``transmit=False`` holds it at the gateway until
+    an order of its group transmits (a bracket's first two orders); ``what_if`` asks IB for its
+    margin and commission instead of placing it."""
     o = new_ib_order()
     o.action = request.action.value
     o.totalQuantity = request.quantity
@@ -66,7 +80,21 @@ def build_ib_order(request: OrderRequest) -> IBOrder:
     o.outsideRth = request.outside_rth
     o.account = request.account
     o.orderRef = request.order_ref
-    o.transmit = True
+    o.transmit = transmit
+    o.whatIf = what_if
+    x = request.extras
+    if x is not None:
+        o.parentId = x.parent_id
+        o.ocaGroup = x.oca_group
+        if x.oca_type is not None:
+            o.ocaType = int(x.oca_type)
+        if x.trailing_amount is not None:
+            o.auxPrice = x.trailing_amount  # a trailing order's auxPrice is its trailing amount
+        if x.trailing_percent is not None:
+            o.trailingPercent = x.trailing_percent
+        if x.limit_offset is not None:
+            o.lmtPriceOffset = x.limit_offset
+        o.goodTillDate = x.good_till
     return o
 
 
@@ -135,14 +163,43 @@ def parse_statuses(statuses: Any) -> frozenset[OrderState]:
 
 def foreign_order(order_id: int, contract: Any, ib_order: Any, status: str) -> Order | None:
     """An order placed elsewhere (TWS, another client), as reported by ``openOrder``; ``None`` for
-    order types this adapter does not model."""
+    order types this adapter does not model and for what-if answers."""
+    if ib_order.whatIf:  # a what-if answer (an order preview) is never an order
+        return None
     try:
         action, otype = parse_action(ib_order.action), parse_order_type(ib_order.orderType)
     except ValidationError:
         return None
     qty = to_decimal(ib_order.totalQuantity)
-    req = OrderRequest(spec_from_contract(contract), action, qty, otype, opt_float(ib_order.lmtPrice) or None,
-                       opt_float(ib_order.auxPrice) or None, account=ib_order.account, order_ref=ib_order.orderRef)
+    extras = extras_from_ib(otype, ib_order)
+    stop = None if otype in (OrderType.TRAIL, OrderType.TRAIL_LIMIT) else opt_float(ib_order.auxPrice) or None
+    limit = None if otype is OrderType.TRAIL else opt_float(ib_order.lmtPrice) or None
+    req = OrderRequest(spec_from_contract(contract), action, qty, otype, limit, stop,
+                       tif_or(ib_order.tif, TimeInForce.GTC), account=ib_order.account, order_ref=ib_order.orderRef,
+                       extras=extras)
     st = OrderStatus(order_id, parse_state(status), to_decimal(ib_order.filledQuantity), qty, 0.0, 0.0,
                      int(ib_order.permId))
     return Order(order_id, req, st, int(ib_order.permId), int(ib_order.clientId))
+
+
+def extras_from_ib(order_type: OrderType, ib_order: Any) -> OrderExtras | None:
+    """The advanced fields of an ibapi Order as IB reports it (None for a plain order)."""
+    trailing = order_type in (OrderType.TRAIL, OrderType.TRAIL_LIMIT)
+    oca_group = ib_order.ocaGroup or ""
+    extras = OrderExtras(
+        parent_id=int(ib_order.parentId or 0), oca_group=oca_group,
+        oca_type=_oca_type(ib_order.ocaType) if oca_group else None,
+        trailing_amount=opt_float(ib_order.auxPrice) or None if trailing else None,
+        trailing_percent=opt_float(ib_order.trailingPercent) if trailing else None,
+        limit_offset=opt_float(ib_order.lmtPriceOffset) if order_type is OrderType.TRAIL_LIMIT else None,
+        good_till=ib_order.goodTillDate or "" if ib_order.tif == "GTD" else "")
+    if extras.trailing_percent is not None:
+        extras = replace(extras, trailing_amount=None)
+    return None if extras == OrderExtras() else extras
+
+
+def _oca_type(value: Any) -> OcaType:
+    try:
+        return OcaType(int(value))
+    except ValueError:
+        return OcaType.CANCEL_WITH_BLOCK

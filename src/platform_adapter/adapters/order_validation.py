@@ -15,15 +15,19 @@ from platform_adapter.models.market_data import Quote
 from platform_adapter.models.order import OrderAction, OrderType, TimeInForce
 from platform_adapter.utils.validators import check_price, check_quantity, on_tick
 
-PLACE_KWARGS = frozenset({"limit_price", "stop_price", "tif", "outside_rth", "account", "order_ref"})
-MODIFY_KWARGS = frozenset({"quantity", "limit_price", "stop_price", "tif"})
+EXTRA_KWARGS = frozenset({"oca_group", "oca_type", "trailing_amount", "trailing_percent", "limit_offset", "good_till"})
+"""The advanced-order arguments (checked in ``order_extras``)."""
+PLACE_KWARGS = frozenset({"limit_price", "stop_price", "tif", "outside_rth", "account", "order_ref"}) | EXTRA_KWARGS
+MODIFY_KWARGS = frozenset({"quantity", "limit_price", "stop_price", "tif", "trailing_amount", "trailing_percent",
+                           "limit_offset", "good_till"})
 MAX_ORDER_REF = 40
 PAPER_PREFIX = "DU"
 
 _TYPE_ALIASES = {"MKT": OrderType.MARKET, "MARKET": OrderType.MARKET, "LMT": OrderType.LIMIT,
                  "LIMIT": OrderType.LIMIT, "STP": OrderType.STOP, "STOP": OrderType.STOP,
                  "STP LMT": OrderType.STOP_LIMIT, "STOP_LIMIT": OrderType.STOP_LIMIT,
-                 "STOP LIMIT": OrderType.STOP_LIMIT}
+                 "STOP LIMIT": OrderType.STOP_LIMIT, "TRAIL": OrderType.TRAIL, "TRAIL LIMIT": OrderType.TRAIL_LIMIT,
+                 "TRAIL LMT": OrderType.TRAIL_LIMIT, "TRAIL_LIMIT": OrderType.TRAIL_LIMIT}
 
 
 def check_kwargs(kwargs: Mapping[str, Any], allowed: Iterable[str]) -> None:
@@ -57,7 +61,7 @@ def parse_order_type(value: Any) -> OrderType:
         found = _TYPE_ALIASES.get(" ".join(value.strip().upper().split()))
         if found is not None:
             return found
-    raise ValidationError("order_type", value, "must be one of MKT, LMT, STP, STP LMT")
+    raise ValidationError("order_type", value, "must be one of MKT, LMT, STP, STP LMT, TRAIL, TRAIL LIMIT")
 
 
 def parse_tif(value: Any) -> TimeInForce:
@@ -67,7 +71,7 @@ def parse_tif(value: Any) -> TimeInForce:
         return _TIFS[value]
     if isinstance(value, str) and value.strip().upper() in TimeInForce.__members__:
         return TimeInForce(value.strip().upper())
-    raise ValidationError("tif", value, "must be one of DAY, GTC, IOC")
+    raise ValidationError("tif", value, "must be one of DAY, GTC, IOC, GTD, OPG")
 
 
 def check_prices(order_type: OrderType, limit_price: Any, stop_price: Any) -> tuple[float | None, float | None]:
@@ -168,7 +172,7 @@ def check_live(cfg: OrdersConfig, account: str, port: int) -> None:
 
 
 def tif_or(text: str, default: TimeInForce) -> TimeInForce:
-    """IB's TIF text, or ``default`` for blanks and TIFs this adapter does not place (OPG, GTD...)."""
+    """IB's TIF text, or ``default`` for blanks and TIFs this adapter does not place (FOK, DTC...)."""
     try:
         return parse_tif(text) if text else default
     except ValidationError:

@@ -204,6 +204,35 @@ def order(args: list[str]) -> OrderArgs:
     return result
 
 
+BRACKET_USAGE = "usage: bracket SYMBOL BUY|SELL QTY ENTRY TAKE_PROFIT STOP_LOSS [tif=DAY|GTC] [account=ID]"
+
+
+@dataclass
+class BracketArgs:
+    symbol: str
+    action: str
+    quantity: float
+    limit_price: float
+    take_profit_price: float
+    stop_loss_price: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def bracket(args: list[str]) -> BracketArgs:
+    """``SYMBOL BUY|SELL QTY ENTRY TAKE_PROFIT STOP_LOSS [key=value...]``."""
+    options = [a for a in args if "=" in a]
+    positional = [a for a in args if "=" not in a]
+    if len(positional) != 6:
+        raise CommandError(BRACKET_USAGE)
+    symbol, action, qty_text, entry, take_profit, stop_loss = positional
+    action = action.upper()
+    if action not in ACTIONS:
+        raise CommandError(f"action must be BUY or SELL, got {action!r}")
+    return BracketArgs(symbols([symbol], "bracket")[0], action, number(qty_text, "quantity"),
+                       number(entry, "entry price"), number(take_profit, "take profit price"),
+                       number(stop_loss, "stop loss price"), _key_values(options, ORDER_EXTRA_KEYS, "bracket"))
+
+
 def modify(args: list[str]) -> tuple[int, dict[str, Any]]:
     """``ID key=value...`` with keys qty, limit, stop, tif."""
     if len(args) < 2:

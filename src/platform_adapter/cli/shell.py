@@ -329,6 +329,27 @@ class Shell(cmd.Cmd):
                                               a.order_type, **a.kwargs())
         self.say(f"Order placed: ID {order_id}")
 
+    def do_bracket(self, arg: str) -> None:
+        """bracket SYMBOL BUY|SELL QTY ENTRY TAKE_PROFIT STOP_LOSS [tif=DAY|GTC]  -- an entry limit with its exits.
+
+        The take profit (a limit) and the stop loss (a stop) wait until the entry fills; the first
+        of them to fill cancels the other. Example: bracket AAPL BUY 100 189 195 185
+        """
+        a = parsing.bracket(parsing.split(arg))
+        b = self.pa.orders.place_bracket_order(parsing.instrument(a.symbol), a.action, _quantity(a.quantity),
+                                               a.limit_price, a.take_profit_price, a.stop_loss_price, **a.extra)
+        self.say(f"Bracket placed: entry ID {b.parent}, take profit ID {b.take_profit}, stop loss ID {b.stop_loss}")
+
+    def do_preview(self, arg: str) -> None:
+        """preview SYMBOL BUY|SELL QTY MKT|LMT|STP|STP_LMT [LIMIT] [STOP] [tif=...]  -- IB's margin and commission.
+
+        Nothing is placed. Example: preview AAPL BUY 100 MKT
+        """
+        a = parsing.order(parsing.split(arg))
+        preview = self.pa.orders.preview_order(parsing.instrument(a.symbol), a.action, _quantity(a.quantity),
+                                               a.order_type, **a.kwargs())
+        self.say(views.preview_text(preview))
+
     def do_cancel(self, arg: str) -> None:
         """cancel ID  -- cancel an open order."""
         args = parsing.split(arg)
@@ -462,6 +483,13 @@ class Shell(cmd.Cmd):
 
     def _order_ids(self) -> list[str]:
         return [str(o.order_id) for o in self.pa.state.get_cached_orders() if not o.status.is_terminal]
+
+    complete_preview = complete_place_order
+
+    def complete_bracket(self, text: str, line: str, begidx: int, endidx: int) -> list[str]:
+        position = len(line[:begidx].split())
+        options = {1: self._symbols(), 2: list(parsing.ACTIONS)}
+        return self._complete_from(options.get(position, ["tif=DAY", "tif=GTC"] if position > 6 else []), text)
 
     def complete_cancel(self, text: str, line: str, begidx: int, endidx: int) -> list[str]:
         return self._complete_from(self._order_ids(), text)

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from platform_adapter.cli.render import UNITS, key_value, money, price, qty, ratio, table, when
-from platform_adapter.models import AccountSummary, Bar, ConnectionStatus, Order, PnL, Position, Quote
+from platform_adapter.models import AccountSummary, Bar, ConnectionStatus, Order, OrderPreview, PnL, Position, Quote
 
 
 def position_line(p: Position) -> str:
@@ -157,4 +157,21 @@ def metrics_text(values: Mapping[str, Any]) -> str:
     if others:
         lines.append("Other counters:")
         lines.append(key_value(others))
+    return "\n".join(lines)
+
+
+def preview_text(p: OrderPreview) -> str:
+    """A what-if answer: margins and equity before, change and after; the commission."""
+    def amount(value: float | None) -> str:
+        return "-" if value is None else f"{value:,.2f}"
+
+    r = p.request
+    lines = [f"Preview of {r.action.value} {r.quantity} {r.contract.key} {r.order_type.value} (nothing placed)",
+             f"{'':22}{'before':>16}{'change':>16}{'after':>16}"]
+    for name, change in (("Initial margin", p.initial_margin), ("Maintenance margin", p.maintenance_margin),
+                         ("Equity with loan", p.equity_with_loan)):
+        lines.append(f"{name:22}{amount(change.before):>16}{amount(change.change):>16}{amount(change.after):>16}")
+    lines.append(f"Commission: {amount(p.commission)} {p.commission_currency}".rstrip())
+    if p.warning:
+        lines.append(f"Warning: {p.warning}")
     return "\n".join(lines)

@@ -129,6 +129,13 @@ class MarketDataHandler:
     def contract_details_end(self, req_id: int) -> None:
         """A contract-details request is complete."""
 
+    def option_chain(self, req_id: int, exchange: str, underlying_con_id: int, trading_class: str, multiplier: str,
+                     expirations: set[str], strikes: set[float]) -> None:
+        """One option chain (an exchange and trading class) of a ``reqSecDefOptParams`` request."""
+
+    def option_chain_end(self, req_id: int) -> None:
+        """A ``reqSecDefOptParams`` request is complete."""
+
 
 def expand_quote_ticks(handler: MarketDataHandler, ticks: Sequence[QuoteTick]) -> None:
     """Deliver a quote run as the single calls ibapi's decoder makes (see ``quote_ticks``)."""

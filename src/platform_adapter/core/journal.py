@@ -51,8 +51,10 @@ from platform_adapter.core.intent_log import IntentLog, IntentLogBusy
 from platform_adapter.models.contract import ContractSpec, SecType
 from platform_adapter.models.order import (
     Fill,
+    OcaType,
     Order,
     OrderAction,
+    OrderExtras,
     OrderRequest,
     OrderState,
     OrderStatus,
@@ -80,6 +82,7 @@ CREATE TABLE IF NOT EXISTS orders (
     stop_price REAL,
     tif TEXT NOT NULL,
     outside_rth INTEGER NOT NULL DEFAULT 0,
+    extras TEXT NOT NULL DEFAULT '',
     status TEXT NOT NULL,
     filled TEXT NOT NULL DEFAULT '0',
     remaining TEXT NOT NULL DEFAULT '0',
@@ -121,7 +124,7 @@ BACKGROUND_DELAY = 0.005  # seconds the writer thread gathers background writes 
 _SET_META = "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
 _UPDATE_ORDER = ("UPDATE orders SET perm_id = ?, status = ?, filled = ?, remaining = ?, avg_fill_price = ?,"
                  " last_fill_price = ?, reject_reason = ?, quantity = ?, order_type = ?, limit_price = ?,"
-                 " stop_price = ?, tif = ?, updated_at = ? WHERE order_id = ?")
+                 " stop_price = ?, tif = ?, extras = ?, updated_at = ? WHERE order_id = ?")
 _EVENT = "INSERT INTO order_events(order_id, at, kind, detail) VALUES(?, ?, ?, ?)"
 _ORDER_CHANGE = "order change"  # a queued record_order: (Order, kind, time); its SQL is made at commit
 _ORDER_SENT = "order sent"  # a queued mark_sent: (order_id, time)
@@ -139,8 +142,9 @@ _FILL_NOTIFIED = "UPDATE fills SET notified = 1 WHERE exec_key = ?"
 _SENT = ("UPDATE orders SET status = 'PendingSubmit', updated_at = ? WHERE order_id = ? AND status = '"
          + SENDING + "'")
 _INSERT_ORDER = ("INSERT INTO orders(order_id, order_ref, client_id, account, symbol, contract, action, quantity,"
-                 " order_type, limit_price, stop_price, tif, outside_rth, status, remaining, created_at, updated_at)"
-                 " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                 " order_type, limit_price, stop_price, tif, outside_rth, status, remaining, extras, created_at,"
+                 " updated_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_ROW_WITHOUT_EXTRAS = 16  # an order row (intent log) written before the extras column: no extras
 
 
 def _now() -> str:
@@ -198,6 +202,7 @@ class OrderJournal:
             self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="pa-journal-checkpoint",
                                                   daemon=True)
         self._db.executescript(SCHEMA)
+        _add_missing_columns(self._db)
         self._intent: IntentLog | None = None
         self._ids: set[int] = set()
         self._refs: set[str] = set()
@@ -440,7 +445,7 @@ class OrderJournal:
         r = request
         params = (order_id, r.order_ref, client_id, r.account, r.contract.symbol, _contract_json(r.contract),
                   r.action.value, str(r.quantity), r.order_type.value, r.limit_price, r.stop_price, r.tif.value,
-                  int(r.outside_rth), SENDING, str(r.quantity), at)
+                  int(r.outside_rth), SENDING, str(r.quantity), extras_json(r.extras), at)
         with self._lock:
             if self._db is None:
                 return
@@ -548,12 +553,13 @@ class OrderJournal:
         rows = self._exec(
             "SELECT order_id, order_ref, perm_id, client_id, account, contract, action, quantity, order_type,"
             " limit_price, stop_price, tif, outside_rth, status, filled, remaining, avg_fill_price, last_fill_price,"
-            " reject_reason, created_at, updated_at FROM orders ORDER BY order_id")
+            " reject_reason, created_at, updated_at, extras FROM orders ORDER BY order_id")
         out = []
         for (oid, ref, perm, cid, account, contract, action, qty, otype, lmt, stp, tif, rth, status, filled,
-             remaining, avg, last, reason, created, updated) in rows:
+             remaining, avg, last, reason, created, updated, extras) in rows:
             request = OrderRequest(_contract_from_json(contract), OrderAction(action), Decimal(qty),
-                                   OrderType(otype), lmt, stp, TimeInForce(tif), bool(rth), account, ref)
+                                   OrderType(otype), lmt, stp, TimeInForce(tif), bool(rth), account, ref,
+                                   extras_from_json(extras))
             sending = status == SENDING
             state = OrderState.PENDING_SUBMIT if sending else OrderState(status)
             st = OrderStatus(oid, state, Decimal(filled), Decimal(remaining), avg, last, perm, (), reason,
@@ -612,17 +618,45 @@ def _expand(statements: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, tu
         if last[order.order_id] == i:
             out.append((_UPDATE_ORDER, (
                 order.perm_id, s.status.value, str(s.filled), str(s.remaining), s.avg_fill_price, s.last_fill_price,
-                s.reject_reason, str(r.quantity), r.order_type.value, r.limit_price, r.stop_price, r.tif.value, now,
-                order.order_id)))
+                s.reject_reason, str(r.quantity), r.order_type.value, r.limit_price, r.stop_price, r.tif.value,
+                extras_json(r.extras), now, order.order_id)))
         out.append((_EVENT, (order.order_id, now, kind, f"{s.status.value} filled={s.filled} remaining={s.remaining}"
                              + (f" reason={s.reject_reason}" if s.reject_reason else ""))))
     return out
 
 
 def _insert_params(params: Any) -> tuple[Any, ...]:
-    """The INSERT's parameters from a queued (or intent-log) order row: its time as created_at and updated_at."""
+    """The INSERT's parameters from a queued (or intent-log) order row: its time as created_at and
+    updated_at (a row of an earlier version, without extras, gets none)."""
     now = _iso(params[-1])
+    if len(params) == _ROW_WITHOUT_EXTRAS:
+        return (*params[:-1], "", now, now)
     return (*params[:-1], now, now)
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """Add the columns a journal written by an earlier version lacks."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(orders)")}
+    if "extras" not in columns:
+        db.execute("ALTER TABLE orders ADD COLUMN extras TEXT NOT NULL DEFAULT ''")
+
+
+@functools.lru_cache(maxsize=1024)
+def extras_json(extras: OrderExtras | None) -> str:
+    """An order's advanced fields as JSON (empty for a plain order)."""
+    if extras is None:
+        return ""
+    data = {k: v for k, v in dataclasses.asdict(extras).items() if v is not None and v != ""}
+    return json.dumps(data, sort_keys=True)
+
+
+def extras_from_json(text: str) -> OrderExtras | None:
+    if not text:
+        return None
+    data = json.loads(text)
+    if "oca_type" in data:
+        data["oca_type"] = OcaType(data["oca_type"])
+    return OrderExtras(**data)
 
 
 def _grouped(statements: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, list[tuple[Any, ...]]]]:

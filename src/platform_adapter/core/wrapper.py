@@ -96,6 +96,14 @@ class Wrapper(EWrapper):  # type: ignore[misc]
     def contractDetailsEnd(self, reqId: int) -> None:
         self._call("contract_details_end", self._md.contract_details_end, reqId)
 
+    def securityDefinitionOptionParameter(self, reqId: int, exchange: str, underlyingConId: int, tradingClass: str,
+                                          multiplier: str, expirations: Any, strikes: Any) -> None:
+        self._call("option_chain", self._md.option_chain, reqId, exchange, underlyingConId, tradingClass, multiplier,
+                   expirations, strikes)
+
+    def securityDefinitionOptionParameterEnd(self, reqId: int) -> None:
+        self._call("option_chain_end", self._md.option_chain_end, reqId)
+
     def marketDataType(self, reqId: int, marketDataType: int) -> None:
         self._call("market_data_type", self._md.market_data_type, reqId, marketDataType)
 

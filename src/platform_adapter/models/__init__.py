@@ -7,9 +7,13 @@ from platform_adapter.models.market_data import Bar, MarketDataType, Quote, Tick
 from platform_adapter.models.order import (
     TERMINAL_STATES,
     WORKING_STATES,
+    BracketOrder,
     Fill,
+    OcaGroup,
+    OcaType,
     Order,
     OrderAction,
+    OrderExtras,
     OrderRequest,
     OrderState,
     OrderStatus,
@@ -18,12 +22,15 @@ from platform_adapter.models.order import (
     Trade,
 )
 from platform_adapter.models.position import Position
+from platform_adapter.models.preview import AccountChange, OrderPreview
 
 __all__ = [
     "TERMINAL_STATES",
     "WORKING_STATES",
+    "AccountChange",
     "AccountSummary",
     "Bar",
+    "BracketOrder",
     "ConnectionEvent",
     "ConnectionEventKind",
     "ConnectionState",
@@ -32,8 +39,12 @@ __all__ = [
     "ContractSpec",
     "Fill",
     "MarketDataType",
+    "OcaGroup",
+    "OcaType",
     "Order",
     "OrderAction",
+    "OrderExtras",
+    "OrderPreview",
     "OrderRequest",
     "OrderState",
     "OrderStatus",

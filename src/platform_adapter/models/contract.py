@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+_RIGHTS = {"CALL": "C", "PUT": "P"}
+
 
 class SecType(StrEnum):
     """IB security types the adapter supports."""
@@ -15,6 +17,8 @@ class SecType(StrEnum):
     FOREX = "CASH"
     INDEX = "IND"
     OPTION = "OPT"
+    CONTINUOUS_FUTURE = "CONTFUT"
+    """A future's front month rolled over time: for historical data only (IB trades none)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +27,10 @@ class ContractSpec:
 
     A plain symbol string is shorthand for ``ContractSpec(symbol)``: a US stock on SMART in USD.
     ETFs are stocks for IB. Futures need ``last_trade_date`` (``YYYYMM`` or ``YYYYMMDD``) or a
-    ``local_symbol``; forex uses ``symbol="EUR", currency="USD", exchange="IDEALPRO"``.
+    ``local_symbol`` (``ContractResolver.front_month`` finds the nearest expiry); options need the
+    expiry, ``strike`` and ``right`` (``C`` or ``P``) or a ``local_symbol``; forex uses
+    ``symbol="EUR", currency="USD", exchange="IDEALPRO"``. :meth:`future`, :meth:`option` and
+    :meth:`continuous_future` build them.
     """
 
     symbol: str
@@ -35,6 +42,29 @@ class ContractSpec:
     local_symbol: str = ""
     multiplier: str = ""
     con_id: int = 0
+    strike: float = 0.0
+    right: str = ""
+
+    @staticmethod
+    def future(symbol: str, expiry: str = "", exchange: str = "CME", currency: str = "USD",
+               local_symbol: str = "") -> ContractSpec:
+        """A future by its expiry (``YYYYMM`` or ``YYYYMMDD``) or its local symbol (``ESZ6``)."""
+        return ContractSpec(symbol, SecType.FUTURE, exchange, currency, last_trade_date=expiry,
+                            local_symbol=local_symbol)
+
+    @staticmethod
+    def option(symbol: str, expiry: str, strike: float, right: str, exchange: str = "SMART",
+               currency: str = "USD", multiplier: str = "100") -> ContractSpec:
+        """An option by underlying symbol, expiry (``YYYYMMDD``), strike and right (``C``/``P``,
+        also ``CALL``/``PUT``)."""
+        text = right.strip().upper() if isinstance(right, str) else right
+        return ContractSpec(symbol, SecType.OPTION, exchange, currency, last_trade_date=expiry,
+                            multiplier=multiplier, strike=strike, right=_RIGHTS.get(text, text))
+
+    @staticmethod
+    def continuous_future(symbol: str, exchange: str = "CME", currency: str = "USD") -> ContractSpec:
+        """The continuous future of ``symbol`` (historical data only)."""
+        return ContractSpec(symbol, SecType.CONTINUOUS_FUTURE, exchange, currency)
 
     @property
     def key(self) -> str:
@@ -46,6 +76,8 @@ class ContractSpec:
         if self.sec_type is SecType.FOREX:
             return f"{self.symbol}.{self.currency}"
         extra = self.local_symbol or self.last_trade_date
+        if self.sec_type is SecType.OPTION and not self.local_symbol:
+            extra += f":{self.strike:g}{self.right}"
         return f"{self.symbol}:{self.sec_type.value}:{extra}@{self.exchange}"
 
 
@@ -69,8 +101,24 @@ class ContractInfo:
     time_zone_id: str = ""
     size_increment: Decimal = Decimal(1)
     min_size: Decimal = Decimal(1)
+    strike: float = 0.0
+    right: str = ""
+    underlying_con_id: int = 0
 
     @property
     def allows_fractional(self) -> bool:
         """True when IB accepts quantities below one unit for this contract."""
         return self.size_increment < 1 or self.min_size < 1
+
+
+@dataclass(frozen=True, slots=True)
+class OptionChain:
+    """The options IB lists on an underlying at one exchange (``reqSecDefOptParams``)."""
+
+    underlying: str
+    underlying_con_id: int
+    exchange: str
+    trading_class: str
+    multiplier: str
+    expirations: tuple[str, ...]
+    strikes: tuple[float, ...]

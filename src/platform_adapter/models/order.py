@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import Decimal
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 from platform_adapter.models.contract import ContractSpec
 
@@ -20,12 +20,26 @@ class OrderType(StrEnum):
     LIMIT = "LMT"
     STOP = "STP"
     STOP_LIMIT = "STP LMT"
+    TRAIL = "TRAIL"
+    TRAIL_LIMIT = "TRAIL LIMIT"
 
 
 class TimeInForce(StrEnum):
     DAY = "DAY"
     GTC = "GTC"
     IOC = "IOC"
+    GTD = "GTD"
+    """Good till the date and time in ``OrderExtras.good_till``."""
+    OPG = "OPG"
+    """At the opening auction (market or limit on open)."""
+
+
+class OcaType(IntEnum):
+    """What a fill in a one-cancels-all group does to the other members (IB's ``ocaType``)."""
+
+    CANCEL_WITH_BLOCK = 1
+    REDUCE_WITH_BLOCK = 2
+    REDUCE_NO_BLOCK = 3
 
 
 class OrderState(StrEnum):
@@ -56,8 +70,23 @@ WORKING_STATES = frozenset(
 
 
 @dataclass(frozen=True, slots=True)
+class OrderExtras:
+    """The fields of an advanced order: its parent (a bracket's children), its one-cancels-all
+    group, the trail of a ``TRAIL`` / ``TRAIL LIMIT`` order and the expiry of a ``GTD`` order."""
+
+    parent_id: int = 0
+    oca_group: str = ""
+    oca_type: OcaType | None = None
+    trailing_amount: float | None = None
+    trailing_percent: float | None = None
+    limit_offset: float | None = None
+    good_till: str = ""
+    """IB's goodTillDate text: ``YYYYMMDD-HH:MM:SS`` (UTC) or ``YYYYMMDD HH:MM:SS <zone>``."""
+
+
+@dataclass(frozen=True, slots=True)
 class OrderRequest:
-    """A validated order as the adapter will send it."""
+    """A validated order as the adapter will send it (``extras`` is None for a plain order)."""
 
     contract: ContractSpec
     action: OrderAction
@@ -69,6 +98,30 @@ class OrderRequest:
     outside_rth: bool = False
     account: str = ""
     order_ref: str = ""
+    extras: OrderExtras | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BracketOrder:
+    """The three orders of a bracket: the entry (parent) and its two exits, which form one
+    one-cancels-all group and become active once the parent fills."""
+
+    parent: int
+    take_profit: int
+    stop_loss: int
+
+    @property
+    def order_ids(self) -> tuple[int, int, int]:
+        return self.parent, self.take_profit, self.stop_loss
+
+
+@dataclass(frozen=True, slots=True)
+class OcaGroup:
+    """Orders placed as one one-cancels-all group."""
+
+    name: str
+    oca_type: OcaType
+    order_ids: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)

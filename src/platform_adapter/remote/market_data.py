@@ -1,0 +1,302 @@
+"""``RemoteAdapter.market_data``: the facade's market data interface, served by the service.
+
+Callbacks live here, in the client: each line holds the client's callbacks and the service holds
+one IB line for every client on it. Quote callbacks are conflated per line on the client's event
+thread, as the facade does; after a reconnect every line is subscribed again by itself.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from loguru import logger
+
+from platform_adapter.core.events import EventDispatcher
+from platform_adapter.errors import NotConnected, PlatformAdapterError, SubscriptionLimitExceeded, ValidationError
+from platform_adapter.models.contract import ContractSpec
+from platform_adapter.models.market_data import Bar, MarketDataType, Quote, TickByTick, TickByTickKind
+from platform_adapter.remote.transport import Transport
+from platform_adapter.service.protocol import (
+    Event,
+    bar_line,
+    error_from_map,
+    instrument_key,
+    quote_line,
+    tbt_kind,
+    tick_line,
+)
+from platform_adapter.service.schema import decode, frame_from_map
+
+Callback = Callable[..., Any]
+_KIND_NAMES = {"quotes": "quotes", "bars": "real_time_bars", "ticks": "tick_by_tick"}  # the facade's words
+
+
+@dataclass
+class _Line:
+    """A line this client holds: how to subscribe it again, and its callbacks."""
+
+    id: str
+    key: str
+    command: str
+    args: dict[str, Any]
+    variant: str = ""
+    callbacks: list[Callback] = field(default_factory=list)
+    on_error: list[Callback] = field(default_factory=list)
+    latest: Quote | None = None
+    pending: bool = False  # a conflated quote delivery is queued on the event thread
+
+    @property
+    def kind(self) -> str:
+        return self.id.partition("|")[0]
+
+
+def _callback(value: Any, name: str = "callback", optional: bool = False) -> Callback | None:
+    if value is None and optional:
+        return None
+    if not callable(value):
+        raise ValidationError(name, value, "must be callable")
+    return value  # type: ignore[no-any-return]
+
+
+def _symbols(values: Any) -> list[Any]:
+    if isinstance(values, str | ContractSpec):
+        values = [values]
+    if not isinstance(values, list | tuple | set | frozenset):
+        raise ValidationError("symbols", values, "must be a symbol, a ContractSpec or a list of them")
+    if not values:
+        raise ValidationError("symbols", values, "must not be empty")
+    return list(values)
+
+
+class RemoteMarketData:
+    """Quotes, historical bars, real-time bars and tick-by-tick data through the service."""
+
+    def __init__(self, transport: Transport, events: EventDispatcher) -> None:
+        self._t = transport
+        self._events = events
+        self._lock = threading.Lock()
+        self._lines: dict[str, _Line] = {}
+        self._progress: dict[int, Callable[[int, int], Any]] = {}
+
+    # --- quotes -----------------------------------------------------------------------------------------
+    def subscribe_quotes(self, symbols: Any, callback: Callback, on_error: Callback | None = None) -> None:
+        """As ``PlatformAdapter.market_data.subscribe_quotes``; a symbol another client already
+        streams gets its current quote at once."""
+        _callback(callback)
+        err = _callback(on_error, "on_error", optional=True)
+        wanted: dict[str, Any] = {}
+        for s in _symbols(symbols):
+            wanted.setdefault(quote_line(instrument_key(s, "symbols")), s)
+        added = [self._hold(lid, "market_data.subscribe_quotes", {"symbols": [s]}, callback, err)
+                 for lid, s in wanted.items()]
+        try:
+            self._t.call("market_data.subscribe_quotes", {"symbols": list(wanted.values())})
+        except SubscriptionLimitExceeded as exc:
+            refused = {quote_line(k) for k in exc.symbols} if exc.code is not None else set(wanted)
+            self._undo([a for a in added if a[0] in refused], callback)
+            raise
+        except PlatformAdapterError:
+            self._undo(added, callback)
+            raise
+
+    def unsubscribe_quotes(self, symbols: Any, callback: Callback | None = None) -> None:
+        """Remove ``callback`` (or every callback); the service lets go of the line when none is left."""
+        lids = [quote_line(instrument_key(s, "symbols")) for s in _symbols(symbols)]
+        self._release(lids, callback, "symbols")
+
+    def get_quote(self, symbol: Any) -> Quote:
+        """The latest quote of a symbol subscribed at the service."""
+        return decode(Quote, self._t.call("market_data.get_quote", {"symbol": symbol}))
+
+    # --- historical -----------------------------------------------------------------------------------------
+    def get_historical_data(self, symbol: Any, duration: str, bar_size: str, what_to_show: str = "TRADES",
+                            use_rth: bool = True, end: Any = None, *, progress: Callable[[int, int], Any] | None = None,
+                            max_chunk: str | None = None, timeout: float | None = None) -> pd.DataFrame:
+        """As the facade's; ``progress(done, total)`` runs on the client's event thread."""
+        if progress is not None:
+            _callback(progress, "progress")
+        rid = self._t.next_id()
+        if progress is not None:
+            self._progress[rid] = progress
+        try:
+            frame = self._t.call("market_data.get_historical_data", {
+                "symbol": symbol, "duration": duration, "bar_size": bar_size, "what_to_show": what_to_show,
+                "use_rth": use_rth, "end": end, "max_chunk": max_chunk, "timeout": timeout,
+                "progress": progress is not None}, req_id=rid)
+        finally:
+            self._progress.pop(rid, None)
+        return frame_from_map(frame)
+
+    # --- real-time bars and tick-by-tick ------------------------------------------------------------------------
+    def subscribe_real_time_bars(self, symbol: Any, callback: Callback, what_to_show: str = "TRADES",
+                                 use_rth: bool = False, on_error: Callback | None = None) -> None:
+        """Stream 5-second bars: ``callback(symbol, bar)``."""
+        _callback(callback)
+        err = _callback(on_error, "on_error", optional=True)
+        if not isinstance(use_rth, bool):
+            raise ValidationError("use_rth", use_rth, "must be True or False")
+        if not isinstance(what_to_show, str):
+            raise ValidationError("what_to_show", what_to_show, "must be a string")
+        args = {"symbol": symbol, "what_to_show": what_to_show, "use_rth": use_rth}
+        self._subscribe_one(bar_line(instrument_key(symbol), what_to_show, use_rth),
+                            "market_data.subscribe_real_time_bars", args, callback, err, what_to_show.upper())
+
+    def unsubscribe_real_time_bars(self, symbol: Any, callback: Callback | None = None,
+                                   what_to_show: str | None = None) -> None:
+        variant = None if what_to_show is None else str(what_to_show).upper()
+        self._release(self._matching("bars", symbol, variant), callback, "symbol")
+
+    def subscribe_tick_by_tick(self, symbol: Any, kind: TickByTickKind | str, callback: Callback,
+                               on_error: Callback | None = None) -> None:
+        """Stream tick-by-tick data: ``callback(symbol, tick)``."""
+        tbt = tbt_kind(kind)
+        _callback(callback)
+        err = _callback(on_error, "on_error", optional=True)
+        self._subscribe_one(tick_line(instrument_key(symbol), tbt), "market_data.subscribe_tick_by_tick",
+                            {"symbol": symbol, "kind": tbt.value}, callback, err, tbt.value)
+
+    def unsubscribe_tick_by_tick(self, symbol: Any, kind: TickByTickKind | str | None = None,
+                                 callback: Callback | None = None) -> None:
+        variant = None if kind is None else tbt_kind(kind).value
+        self._release(self._matching("ticks", symbol, variant), callback, "symbol")
+
+    # --- market data type and introspection ---------------------------------------------------------------------------
+    @property
+    def market_data_type(self) -> MarketDataType:
+        return MarketDataType(self._t.call("market_data.get_market_data_type"))
+
+    def set_market_data_type(self, value: MarketDataType | str | int) -> None:
+        """Service-wide: every client's new lines use it."""
+        self._t.call("market_data.set_market_data_type", {"value": int(value) if isinstance(value, int) else value})
+
+    def stats(self) -> dict[str, Any]:
+        """The service's lines in use per kind, failed lines and the cap."""
+        result: dict[str, Any] = self._t.call("market_data.stats")
+        return result
+
+    def subscription_errors(self) -> dict[str, Exception]:
+        return {k: error_from_map(v) for k, v in self._t.call("market_data.subscription_errors").items()}
+
+    # --- bookkeeping ----------------------------------------------------------------------------------------------
+    def _subscribe_one(self, lid: str, command: str, args: dict[str, Any], callback: Callback,
+                       on_error: Callback | None, variant: str) -> None:
+        added = [self._hold(lid, command, args, callback, on_error, variant)]
+        try:
+            self._t.call(command, args)
+        except PlatformAdapterError:
+            self._undo(added, callback)
+            raise
+
+    def _hold(self, lid: str, command: str, args: dict[str, Any], callback: Callback, on_error: Callback | None,
+              variant: str = "") -> tuple[str, bool, bool]:
+        """Register the callbacks before asking (the service may send a quote before it answers);
+        returns (line id, the line is new, the callback is new on it)."""
+        with self._lock:
+            line = self._lines.get(lid)
+            new = line is None
+            if line is None:
+                line = self._lines[lid] = _Line(lid, lid.split("|")[1], command, args, variant)
+            added = callback not in line.callbacks
+            if added:
+                line.callbacks.append(callback)
+            if on_error is not None and on_error not in line.on_error:
+                line.on_error.append(on_error)
+            return lid, new, added
+
+    def _undo(self, held: list[tuple[str, bool, bool]], callback: Callback) -> None:
+        """Take back what :meth:`_hold` registered for a subscribe call that failed."""
+        with self._lock:
+            for lid, new, added in held:
+                if new:
+                    self._lines.pop(lid, None)
+                elif added and lid in self._lines:
+                    self._lines[lid].callbacks.remove(callback)
+
+    def _matching(self, kind: str, symbol: Any, variant: str | None) -> list[str]:
+        key = instrument_key(symbol)
+        with self._lock:
+            lids = [lid for lid, line in self._lines.items()
+                    if line.kind == kind and line.key == key and (variant is None or line.variant == variant)]
+        if not lids:
+            raise ValidationError("symbol", symbol, f"has no {_KIND_NAMES[kind]} subscription")
+        return lids
+
+    def _release(self, lids: list[str], callback: Callback | None, field_name: str) -> None:
+        if callback is not None:
+            _callback(callback)
+        with self._lock:
+            for lid in lids:
+                line = self._lines.get(lid)
+                if line is None:
+                    raise ValidationError(field_name, lid.split("|")[1],
+                                          f"has no {_KIND_NAMES[lid.partition('|')[0]]} subscription")
+                if callback is not None and callback not in line.callbacks:
+                    raise ValidationError("callback", callback, f"is not subscribed to {line.key}")
+            gone = []
+            for lid in lids:
+                line = self._lines[lid]
+                if callback is not None:
+                    line.callbacks = [cb for cb in line.callbacks if cb != callback]
+                    if line.callbacks:
+                        continue
+                del self._lines[lid]
+                gone.append(lid)
+        if gone:
+            try:
+                self._t.call("market_data.unsubscribe", {"lines": gone})
+            except NotConnected:
+                pass  # the service released them with the lost session; they are not subscribed again
+
+    def resync(self) -> None:
+        """Subscribe every line again (after a reconnect); a line that fails tells its on_error."""
+        with self._lock:
+            lines = list(self._lines.values())
+        for line in lines:
+            try:
+                self._t.call(line.command, line.args)
+            except PlatformAdapterError as exc:
+                logger.error("resubscribing {} failed: {}", line.id, exc)
+                for cb in line.on_error:
+                    self._events.submit(cb, line.key, exc)
+
+    # --- events (the transport's thread) ----------------------------------------------------------------------------
+    def on_event(self, ev: dict[str, Any]) -> None:
+        kind = ev["ev"]
+        if kind == Event.PROGRESS:
+            fn = self._progress.get(ev.get("call", -1))
+            if fn is not None:
+                self._events.submit(fn, ev.get("done"), ev.get("total"))
+            return
+        line = self._lines.get(ev.get("line", ""))
+        if line is None:
+            return
+        if kind == Event.QUOTE:
+            quote = decode(Quote, ev["quote"])
+            with self._lock:
+                line.latest = quote
+                queue, line.pending = not line.pending, True
+            if queue:  # conflated: the queued delivery reads the latest quote when it runs
+                self._events.submit_task(self._deliver_quote, line)
+        elif kind == Event.BAR:
+            item: Any = decode(Bar, ev["bar"])
+            for cb in tuple(line.callbacks):
+                self._events.submit(cb, line.key, item)
+        elif kind == Event.TICK:
+            item = decode(TickByTick, ev["tick"])
+            for cb in tuple(line.callbacks):
+                self._events.submit(cb, line.key, item)
+        elif kind == Event.LINE_ERROR:
+            exc = error_from_map(ev.get("error"))
+            for cb in tuple(line.on_error):
+                self._events.submit(cb, line.key, exc)
+
+    def _deliver_quote(self, line: _Line) -> None:
+        with self._lock:
+            line.pending = False
+            quote = line.latest
+        for cb in tuple(line.callbacks):
+            self._events.call(cb, line.key, quote)

@@ -1,0 +1,379 @@
+"""The client's link to a service: commands, the event stream, heartbeats and reconnection.
+
+* Commands: each calling thread has its own DEALER socket and waits for its own reply (no hop
+  through another thread). Sockets use ``ZMQ_IMMEDIATE``: while the service is unreachable a
+  send fails at once and the call raises ``NotConnected``; nothing is queued for later.
+* Events: one thread owns the events DEALER socket, attaches it to the session, decodes the
+  frames and hands each event to ``on_event``. Order events carry a per-client number: one
+  already seen is skipped, and the highest number handled (``acked``) goes back with every
+  heartbeat so that the service can forget it.
+* The supervisor thread says ``hello``, sends heartbeats, and when the service stops answering
+  (or the events connection closes) marks the session lost, then says ``hello`` again until the
+  service is back, resuming after the last order event received; ``on_session`` then runs
+  (the facets subscribe their lines again).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import zmq
+from loguru import logger
+from zmq.utils.monitor import recv_monitor_message
+
+from platform_adapter.errors import NotConnected, PlatformAdapterError, RequestTimeout, ValidationError
+from platform_adapter.service.protocol import (
+    SCHEMA_VERSION,
+    ErrorCode,
+    Event,
+    ProtocolError,
+    encode_request,
+    error_from_map,
+)
+from platform_adapter.service.schema import pack, unpack, unpack_stream
+from platform_adapter.service.security import ClientCurve
+
+SLICE_MS = 50  # a waiting call looks at the session this often
+RETRY_SECONDS = 0.2  # between hellos while the service is away
+SEND_TIMEOUT_MS = 1000  # a new socket waits this long for its connection before NotConnected
+
+
+class Transport:
+    """Commands and events of one client (``name``) with the service at ``endpoint``."""
+
+    def __init__(self, endpoint: str, name: str, on_event: Callable[[dict[str, Any]], None],
+                 on_session: Callable[[], None], curve: ClientCurve | None = None) -> None:
+        self.endpoint = endpoint
+        self.name = name
+        self.instance = secrets.token_hex(8)
+        self._on_event = on_event
+        self._on_session = on_session
+        self._curve = curve
+        self._ctx: zmq.Context[Any] | None = None
+        self._local = threading.local()
+        self._ids = itertools.count(1)
+        self.session: str | None = None
+        self.service_id = ""
+        self.events_endpoint = ""
+        self.interval, self.timeout = 0.5, 3.0
+        self.ib_connected = False
+        self.received_seq = 0  # highest order-event number received
+        self.acked = 0  # highest order-event number whose callbacks have run
+        self.reconnects = 0
+        self.events_received = 0
+        self.last_error = ""
+        self._up = threading.Event()
+        self._attached = threading.Event()
+        self._wake_supervisor = threading.Event()
+        self._stopping = False
+        self._threads: list[threading.Thread] = []
+        self._wake_r = self._wake_w = -1
+
+    # --- lifecycle -------------------------------------------------------------------------------------
+    def start(self, timeout: float) -> bool:
+        """Open the session (hello, attach) within ``timeout`` seconds; False (and stopped) if not."""
+        if self._threads:
+            return self._up.wait(timeout)
+        self._stopping = False
+        self._ctx = zmq.Context()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        for target, name in ((self._events_loop, "pa-remote-events"), (self._supervise, "pa-remote-session")):
+            thread = threading.Thread(target=target, name=f"{name}-{self.name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        if self._up.wait(timeout):
+            return True
+        self.last_error = self.last_error or f"no answer from {self.endpoint} within {timeout:g}s"
+        self.stop()
+        return False
+
+    def stop(self) -> None:
+        """Say bye (when connected), stop the threads, close every socket."""
+        if not self._threads:
+            return
+        if self._up.is_set() and self.session is not None:
+            try:
+                self._request("bye", {"ack": self.acked}, self.session, self.timeout, require_up=False)
+            except PlatformAdapterError as exc:
+                logger.debug("bye not answered: {}", exc)
+        self._stopping = True
+        self._up.clear()
+        self._wake_supervisor.set()
+        self._wake_events()
+        for thread in self._threads:
+            thread.join(5.0)
+        self._threads.clear()
+        assert self._ctx is not None
+        self._ctx.destroy(linger=0)
+        self._ctx = None
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+        self._local = threading.local()
+        self.session = None
+
+    @property
+    def connected(self) -> bool:
+        """The session is alive and the service is connected to IB."""
+        return self._up.is_set() and self.ib_connected
+
+    # --- commands --------------------------------------------------------------------------------------
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    def call(self, cmd: str, args: dict[str, Any] | None = None, timeout: float | None = None,
+             req_id: int | None = None) -> Any:
+        """Run one command; returns its result or raises the service's error (NotConnected when
+        there is no session). ``timeout`` None waits as long as the session lives."""
+        token = self.session
+        if token is None or not self._up.is_set():
+            raise NotConnected(f"not connected to the service at {self.endpoint}" +
+                               (f" ({self.last_error})" if self.last_error else ""))
+        return self._request(cmd, args or {}, token, timeout, req_id=req_id)
+
+    def _request(self, cmd: str, args: dict[str, Any], token: str | None, timeout: float | None,
+                 require_up: bool = True, req_id: int | None = None) -> Any:
+        rid = req_id if req_id is not None else next(self._ids)
+        try:
+            data = encode_request(rid, cmd, args, token)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise _unsendable(args, exc) from None
+        try:
+            return self._exchange(self._socket(), cmd, data, rid, token, timeout, require_up)
+        except zmq.Again:
+            raise NotConnected(f"the service at {self.endpoint} is unreachable") from None
+        except zmq.ZMQError as exc:  # the adapter was stopped meanwhile
+            raise NotConnected(f"{cmd}: {exc}") from None
+
+    def _exchange(self, sock: zmq.Socket[Any], cmd: str, data: bytes, rid: int, token: str | None,
+                  timeout: float | None, require_up: bool) -> Any:
+        sock.send(data)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if sock.poll(SLICE_MS):
+                reply = unpack(sock.recv())
+                if not isinstance(reply, dict) or reply.get("id") != rid:
+                    continue  # the late answer of an earlier call that gave up
+                if reply.get("ok"):
+                    return reply.get("result")
+                error = error_from_map(reply.get("error"))
+                if isinstance(error, ProtocolError) and error.code is ErrorCode.NOT_IDENTIFIED and require_up:
+                    self._lose("the service does not know this session (restarted?)")
+                    raise NotConnected(f"{cmd}: the service lost this session; reconnecting") from error
+                raise error
+            if self._stopping or require_up and (not self._up.is_set() or self.session != token):
+                raise NotConnected(f"{cmd}: the connection to the service was lost")
+            if deadline is not None and time.monotonic() > deadline:
+                raise RequestTimeout(f"{cmd}: no answer from the service within {timeout:g}s")
+
+    def _socket(self) -> zmq.Socket[Any]:
+        sock: zmq.Socket[Any] | None = getattr(self._local, "sock", None)
+        if sock is None:
+            if self._ctx is None:
+                raise NotConnected("the remote adapter is stopped")
+            sock = self._local.sock = self._new_socket(self.endpoint)
+        return sock
+
+    def _new_socket(self, endpoint: str) -> zmq.Socket[Any]:
+        assert self._ctx is not None
+        sock = self._ctx.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.IMMEDIATE, 1)
+        sock.setsockopt(zmq.SNDTIMEO, SEND_TIMEOUT_MS)
+        if self._curve is not None:
+            self._curve.apply(sock)
+        sock.connect(endpoint)
+        return sock
+
+    # --- the session ------------------------------------------------------------------------------------
+    def _supervise(self) -> None:
+        next_beat = 0.0
+        while not self._stopping:
+            if not self._up.is_set():
+                if not self._open():
+                    self._wake_supervisor.wait(RETRY_SECONDS)
+                    self._wake_supervisor.clear()
+                next_beat = time.monotonic() + self.interval
+                continue
+            self._wake_supervisor.wait(max(0.0, next_beat - time.monotonic()))
+            self._wake_supervisor.clear()
+            if self._stopping or not self._up.is_set() or time.monotonic() < next_beat:
+                continue
+            next_beat = time.monotonic() + self.interval
+            try:
+                beat = self._request("heartbeat", {"ack": self.acked}, self.session, self.timeout)
+                self.ib_connected = bool(beat.get("ib_connected"))
+            except NotConnected:
+                pass  # already marked lost
+            except (RequestTimeout, PlatformAdapterError) as exc:
+                self._lose(f"heartbeat failed: {exc}")
+
+    def _open(self) -> bool:
+        """hello, then attach the events socket; True when both worked."""
+        try:
+            # a new process has no last_seq: the service replays what the name has not acknowledged
+            last_seq = self.received_seq if self.service_id else None
+            hello = self._request("hello", {"name": self.name, "instance": self.instance,
+                                            "last_seq": last_seq, "schema": SCHEMA_VERSION},
+                                  None, self.timeout, require_up=False)
+        except PlatformAdapterError as exc:
+            self.last_error = str(exc)
+            return False
+        first = not self.service_id
+        self.session, self.service_id = hello["session"], hello["service"]
+        self.interval, self.timeout = float(hello["heartbeat_interval"]), float(hello["heartbeat_timeout"])
+        self.events_endpoint = _reachable(hello["events"], self.endpoint)
+        self.received_seq = int(hello["resume_from"])
+        self.acked = min(self.acked, self.received_seq)
+        self._attached.clear()
+        self._wake_events()
+        if not self._attached.wait(self.timeout):
+            self.last_error = f"the events socket {self.events_endpoint} did not attach"
+            return False
+        try:
+            self.ib_connected = bool(self._request("heartbeat", {"ack": self.acked}, self.session,
+                                                   self.timeout, require_up=False).get("ib_connected"))
+        except PlatformAdapterError as exc:
+            self.last_error = str(exc)
+            return False
+        self.last_error = ""
+        self._up.set()
+        if not first:
+            self.reconnects += 1
+        logger.info("connected to the service {} at {} as {}", self.service_id, self.endpoint, self.name)
+        # on its own thread: heartbeats go on while the lines are subscribed again
+        threading.Thread(target=self._resync, name=f"pa-remote-resync-{self.name}", daemon=True).start()
+        return True
+
+    def _resync(self) -> None:
+        try:
+            self._on_session()
+        except Exception:  # noqa: BLE001 - a resubscription bug must not end the client
+            logger.opt(exception=True).error("resynchronising with the service failed")
+
+    def _lose(self, reason: str) -> None:
+        if self._up.is_set() and not self._stopping:
+            self._up.clear()
+            self.ib_connected = False
+            self.last_error = reason
+            logger.warning("lost the service at {}: {}; reconnecting", self.endpoint, reason)
+            self._wake_supervisor.set()
+
+    def ack(self, seq: int) -> None:
+        """Order events up to ``seq`` have been handled (their callbacks returned)."""
+        if seq > self.acked:
+            self.acked = seq
+
+    # --- the events socket --------------------------------------------------------------------------------
+    def _wake_events(self) -> None:
+        try:
+            os.write(self._wake_w, b"x")
+        except OSError:
+            pass
+
+    def _events_loop(self) -> None:
+        sock: zmq.Socket[Any] | None = None
+        monitor: zmq.Socket[Any] | None = None
+        endpoint = ""
+        poller = zmq.Poller()
+        poller.register(self._wake_r, zmq.POLLIN)
+        try:
+            while not self._stopping:
+                ready = dict(poller.poll())
+                if self._wake_r in ready:
+                    try:
+                        os.read(self._wake_r, 4096)
+                    except BlockingIOError:
+                        pass
+                    if self._stopping:
+                        return
+                    if not self._attached.is_set() and self.session is not None:
+                        if sock is None or endpoint != self.events_endpoint:
+                            for old in (sock, monitor):
+                                if old is not None:
+                                    poller.unregister(old)
+                                    old.close(linger=0)
+                            endpoint = self.events_endpoint
+                            sock = self._new_socket(endpoint)
+                            monitor = sock.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+                            poller.register(sock, zmq.POLLIN)
+                            poller.register(monitor, zmq.POLLIN)
+                        try:
+                            sock.send(pack({"v": SCHEMA_VERSION, "attach": self.session}))
+                        except zmq.Again:  # not connected: the supervisor's hello tries again
+                            pass
+                if monitor is not None and monitor in ready:
+                    recv_monitor_message(monitor)
+                    self._lose("the events connection closed")
+                if sock is not None and sock in ready:
+                    self._read_events(sock)
+        except zmq.ZMQError as exc:
+            if not self._stopping:
+                logger.error("events socket failed: {}", exc)
+        finally:
+            for s in (sock, monitor):
+                if s is not None:
+                    s.close(linger=0)
+
+    def _read_events(self, sock: zmq.Socket[Any]) -> None:
+        while True:
+            try:
+                frame = sock.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            try:
+                events = unpack_stream(frame)
+            except ValueError:
+                logger.error("undecodable events frame of {} bytes dropped", len(frame))
+                continue
+            for ev in events:
+                if isinstance(ev, dict):
+                    self._handle(ev)
+
+    def _handle(self, ev: dict[str, Any]) -> None:
+        self.events_received += 1
+        kind = ev.get("ev")
+        if kind == Event.HEARTBEAT:
+            self.ib_connected = bool(ev.get("ib_connected"))
+            return
+        if kind == Event.ATTACHED:
+            self._attached.set()
+            return
+        if kind == Event.ERROR:
+            self._lose(f"events refused: {error_from_map(ev.get('error'))}")
+            return
+        seq = ev.get("seq")
+        if isinstance(seq, int):
+            if seq <= self.received_seq:
+                return  # seen before (a replay after a reconnect)
+            self.received_seq = seq
+        try:
+            self._on_event(ev)
+        except Exception:  # noqa: BLE001 - one bad event must not stop the stream
+            logger.opt(exception=True).error("event {} could not be handled", kind)
+
+
+def _reachable(events: str, commands: str) -> str:
+    """The events endpoint as the client can reach it: a wildcard host becomes the commands host."""
+    scheme, _, rest = events.partition("://")
+    host, _, port = rest.rpartition(":")
+    if scheme == "tcp" and host in ("0.0.0.0", "*", "[::]", "::"):
+        return f"tcp://{commands.partition('://')[2].rpartition(':')[0]}:{port}"
+    return events
+
+
+def _unsendable(args: dict[str, Any], exc: Exception) -> ValidationError:
+    """A ValidationError naming the argument that has no wire form."""
+    for name, value in args.items():
+        for key, item in (value.items() if isinstance(value, dict) else [(name, value)]):
+            try:
+                pack(item)
+            except (TypeError, ValueError, OverflowError) as err:
+                return ValidationError(str(key), item, f"cannot be sent to the service ({err})")
+    return ValidationError("args", args, f"cannot be sent to the service ({exc})")

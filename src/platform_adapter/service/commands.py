@@ -1,0 +1,224 @@
+"""The commands a client may send, each with its arguments' wire types, run against the facade.
+
+Every command maps onto one method of ``PlatformAdapter`` (``market_data.*``, ``orders.*``,
+``account.*``) or of the service itself. Arguments are checked against their wire types first (a
+wrong type is a ``ValidationError`` naming the argument; nothing reaches the facade), then the
+facade validates the values as it always does. Order commands only see the caller's own orders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from platform_adapter.errors import OrderStateError, ValidationError
+from platform_adapter.models.contract import ContractSpec
+from platform_adapter.service.order_routing import OrderRouter
+from platform_adapter.service.protocol import ErrorCode, Event, ProtocolError, Request, error_map
+from platform_adapter.service.publisher import Publisher
+from platform_adapter.service.schema import SchemaError, decode, frame_map, pack
+from platform_adapter.service.sessions import Session
+from platform_adapter.service.subscriptions import SubscriptionBook
+
+MAX_WAIT_SECONDS = 60.0  # orders.wait_for_status blocks a worker thread: at most this long
+Check = Callable[[str, Any], Any]
+_REQUIRED = object()
+
+
+# --- argument wire types ----------------------------------------------------------------------------
+def _wrong(name: str, value: Any, what: str) -> ValidationError:
+    return ValidationError(name, value, f"must be {what}")
+
+
+def symbol(name: str, v: Any) -> Any:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, dict):
+        try:
+            return decode(ContractSpec, v, name)
+        except SchemaError as exc:
+            raise ValidationError(name, v, f"is not a ContractSpec map ({exc})") from None
+    raise _wrong(name, v, "a symbol string or a ContractSpec map")
+
+
+def symbols(name: str, v: Any) -> list[Any]:
+    if isinstance(v, list):
+        return [symbol(name, x) for x in v]
+    return [symbol(name, v)]
+
+
+def _of(*types: type, what: str) -> Check:
+    def check(name: str, v: Any) -> Any:
+        if isinstance(v, bool) and bool not in types or not isinstance(v, types):
+            raise _wrong(name, v, what)
+        return v
+    return check
+
+
+def _optional(check: Check) -> Check:
+    return lambda name, v: None if v is None else check(name, v)
+
+
+text = _of(str, what="text")
+flag = _of(bool, what="true or false")
+integer = _of(int, what="an integer")
+number = _of(int, float, what="a number")
+quantity = _of(int, float, str, what="a number or a decimal text")
+timestamp = _optional(_of(datetime, what="a timestamp (msgpack Timestamp)"))
+scalar = _optional(_of(int, float, str, bool, what="a number, text or true/false"))
+
+
+def line_ids(name: str, v: Any) -> list[str]:
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        raise _wrong(name, v, "a list of line ids")
+    return v
+
+
+def statuses(name: str, v: Any) -> Any:
+    if v is None or isinstance(v, str) or isinstance(v, list) and all(isinstance(x, str) for x in v):
+        return v
+    raise _wrong(name, v, "an order status text or a list of them")
+
+
+def options(name: str, v: Any) -> dict[str, Any]:
+    if not isinstance(v, dict) or not all(isinstance(k, str) for k in v):
+        raise _wrong(name, v, "a map of keyword arguments")
+    return {k: scalar(k, x) for k, x in v.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A command's handler and its arguments: name -> (check, default or _REQUIRED)."""
+
+    run: Callable[..., Any]
+    args: dict[str, tuple[Check, Any]]
+
+    def bind(self, cmd: str, given: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(given) - set(self.args))
+        if unknown:
+            raise ValidationError(unknown[0], given[unknown[0]], f"is not an argument of {cmd}")
+        out = {}
+        for name, (check, default) in self.args.items():
+            if name in given:
+                out[name] = check(name, given[name])
+            elif default is _REQUIRED:
+                raise ValidationError(name, None, f"is required by {cmd}")
+            else:
+                out[name] = default
+        return out
+
+
+def req(check: Check) -> tuple[Check, Any]:
+    return check, _REQUIRED
+
+
+def opt(check: Check, default: Any = None) -> tuple[Check, Any]:
+    return check, default
+
+
+class Commands:
+    """The command table over a facade (``pa``), the line book and the order router."""
+
+    def __init__(self, pa: Any, book: SubscriptionBook, router: OrderRouter, publisher: Publisher,
+                 service_metrics: Callable[[Session], dict[str, Any]]) -> None:
+        self.pa = pa
+        self.book = book
+        self.router = router
+        self.publisher = publisher
+        self.service_metrics = service_metrics
+        md, orders, account = pa.market_data, pa.orders, pa.account
+        self.table: dict[str, Command] = {
+            "is_connected": Command(lambda s, r: pa.is_connected(), {}),
+            "metrics": Command(lambda s, r: {**pa.metrics(), **service_metrics(s)}, {}),
+            # market data
+            "market_data.subscribe_quotes": Command(
+                lambda s, r, symbols: {"lines": book.subscribe_quotes(s.token, symbols)},
+                {"symbols": req(symbols)}),
+            "market_data.subscribe_real_time_bars": Command(
+                lambda s, r, symbol, what_to_show, use_rth: {
+                    "line": book.subscribe_bars(s.token, symbol, what_to_show, use_rth)},
+                {"symbol": req(symbol), "what_to_show": opt(text, "TRADES"), "use_rth": opt(flag, False)}),
+            "market_data.subscribe_tick_by_tick": Command(
+                lambda s, r, symbol, kind: {"line": book.subscribe_ticks(s.token, symbol, kind)},
+                {"symbol": req(symbol), "kind": req(text)}),
+            "market_data.unsubscribe": Command(lambda s, r, lines: book.unsubscribe(s.token, lines),
+                                               {"lines": req(line_ids)}),
+            "market_data.get_quote": Command(lambda s, r, symbol: md.get_quote(symbol), {"symbol": req(symbol)}),
+            "market_data.get_historical_data": Command(self._historical, {
+                "symbol": req(symbol), "duration": req(text), "bar_size": req(text),
+                "what_to_show": opt(text, "TRADES"), "use_rth": opt(flag, True), "end": opt(timestamp),
+                "max_chunk": opt(_optional(text)), "timeout": opt(_optional(number)), "progress": opt(flag, False)}),
+            "market_data.get_market_data_type": Command(lambda s, r: int(md.market_data_type), {}),
+            "market_data.set_market_data_type": Command(lambda s, r, value: md.set_market_data_type(value),
+                                                        {"value": req(_of(int, str, what="a type name or number"))}),
+            "market_data.stats": Command(lambda s, r: md.stats(), {}),
+            "market_data.subscription_errors": Command(
+                lambda s, r: {k: error_map(e) for k, e in md.subscription_errors().items()}, {}),
+            # orders
+            "orders.place_order": Command(self._place, {
+                "symbol": req(symbol), "action": req(text), "quantity": req(quantity), "order_type": req(text),
+                "kwargs": opt(options, {})}),
+            "orders.cancel_order": Command(lambda s, r, order_id: orders.cancel_order(self._own(s, order_id)),
+                                           {"order_id": req(integer)}),
+            "orders.modify_order": Command(
+                lambda s, r, order_id, kwargs: orders.modify_order(self._own(s, order_id), **kwargs),
+                {"order_id": req(integer), "kwargs": opt(options, {})}),
+            "orders.get_order_status": Command(
+                lambda s, r, order_id: orders.get_order_status(self._own(s, order_id)), {"order_id": req(integer)}),
+            "orders.get_order": Command(lambda s, r, order_id: orders.get_order(self._own(s, order_id)),
+                                        {"order_id": req(integer)}),
+            "orders.get_open_orders": Command(
+                lambda s, r: [o for o in orders.get_open_orders() if router.owner(o.order_id) == s.name], {}),
+            "orders.wait_for_status": Command(
+                lambda s, r, order_id, statuses, timeout: orders.wait_for_status(
+                    self._own(s, order_id), statuses, min(max(timeout, 0.0), MAX_WAIT_SECONDS)),
+                {"order_id": req(integer), "statuses": opt(statuses), "timeout": opt(number, 10.0)}),
+            "orders.reconcile": Command(lambda s, r: orders.reconcile(), {}),
+            # account
+            "account.get_account_summary": Command(lambda s, r, account: pa.account.get_account_summary(account),
+                                                   {"account": opt(_optional(text))}),
+            "account.get_positions": Command(lambda s, r, account: pa.account.get_positions(account),
+                                             {"account": opt(_optional(text))}),
+            "account.get_pnl": Command(lambda s, r, account: pa.account.get_pnl(account),
+                                       {"account": opt(_optional(text))}),
+            "account.refresh": Command(lambda s, r: account.refresh(), {}),
+            "account.refresh_positions": Command(lambda s, r: account.refresh_positions(), {}),
+            "account.subscribe_account_updates": Command(self._account_updates, {}),
+        }
+
+    def run(self, session: Session, request: Request) -> Any:
+        """Check the arguments of ``request`` and run it for ``session``; returns the result value."""
+        command = self.table.get(request.cmd)
+        if command is None:
+            raise ProtocolError(ErrorCode.UNKNOWN_COMMAND, f"no command {request.cmd!r}")
+        return command.run(session, request, **command.bind(request.cmd, request.args))
+
+    # --- handlers ----------------------------------------------------------------------------------------
+    def _own(self, session: Session, order_id: int) -> int:
+        """``order_id`` when ``session``'s client placed it; another client's order is unknown to it."""
+        if order_id > 0 and self.router.owner(order_id) != session.name:
+            raise OrderStateError(order_id, "unknown order")
+        return order_id
+
+    def _place(self, session: Session, request: Request, symbol: Any, action: str, quantity: Any,
+               order_type: str, kwargs: dict[str, Any]) -> int:
+        order_id: int = self.pa.orders.place_order(symbol, action, quantity, order_type, **kwargs)
+        self.router.claim(order_id, session.name)
+        return order_id
+
+    def _historical(self, session: Session, request: Request, symbol: Any, duration: str, bar_size: str,
+                    what_to_show: str, use_rth: bool, end: datetime | None, max_chunk: str | None,
+                    timeout: float | None, progress: bool) -> dict[str, Any]:
+        def report(done: int, total: int) -> None:
+            self.publisher.event((session.token,), pack({"ev": Event.PROGRESS.value, "call": request.id,
+                                                         "done": done, "total": total}))
+
+        frame = self.pa.market_data.get_historical_data(symbol, duration, bar_size, what_to_show, use_rth, end,
+                                                        progress=report if progress else None,
+                                                        max_chunk=max_chunk, timeout=timeout)
+        return frame_map(frame)
+
+    def _account_updates(self, session: Session, request: Request) -> None:
+        session.account_updates = True

@@ -1,0 +1,191 @@
+"""The service's wire protocol (docs/service.md): envelopes, error replies, event names, line ids.
+
+Commands: one ZeroMQ frame per request, a msgpack map ``{"v", "id", "cmd", "session", "args"}``;
+one frame per reply, ``{"v", "id", "ok": true, "result"}`` or ``{"v", "id", "ok": false,
+"error"}``. Events: frames holding a msgpack stream of ``{"ev": name, ...}`` maps.
+An error travels as ``{"type", "message", ...its attributes}`` and is raised again on the
+client as the same exception class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from platform_adapter import errors
+from platform_adapter.errors import PlatformAdapterError
+from platform_adapter.models.contract import ContractSpec
+from platform_adapter.models.market_data import TickByTickKind
+from platform_adapter.service.schema import pack, unpack
+from platform_adapter.utils.validators import check_symbol
+
+SCHEMA_VERSION = 1
+MAX_MESSAGE_BYTES = 1 << 20
+"""Largest command frame the service reads (a larger one gets a ``too_large`` error reply)."""
+
+
+class ErrorCode(StrEnum):
+    """Why the service refused a frame before running it (``ProtocolError.code``)."""
+
+    MALFORMED = "malformed"  # not a msgpack map of the envelope's fields
+    TOO_LARGE = "too_large"  # over MAX_MESSAGE_BYTES
+    UNSUPPORTED_VERSION = "unsupported_version"  # "v" is not SCHEMA_VERSION
+    UNKNOWN_COMMAND = "unknown_command"
+    NOT_IDENTIFIED = "not_identified"  # no live session for the token: send hello first
+    NAME_IN_USE = "name_in_use"  # another live client holds the name
+    INTERNAL = "internal"  # a bug in the service (logged there)
+
+
+class ProtocolError(PlatformAdapterError):
+    """The service refused a frame (malformed, too large, unknown command, ...): nothing ran."""
+
+    def __init__(self, code: ErrorCode | str, message: str) -> None:
+        self.code = ErrorCode(code)
+        super().__init__(f"{self.code.value}: {message}")
+
+
+class Event(StrEnum):
+    """Event names (``"ev"``) on the events socket."""
+
+    ATTACHED = "attached"
+    HEARTBEAT = "heartbeat"
+    QUOTE = "quote"
+    BAR = "bar"
+    TICK = "tick"
+    LINE_ERROR = "line_error"
+    ORDER_STATUS = "order_status"
+    FILL = "fill"
+    ACCOUNT = "account"
+    PROGRESS = "progress"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One parsed command frame."""
+
+    id: int
+    cmd: str
+    session: str | None
+    args: dict[str, Any]
+
+
+def encode_request(req_id: int, cmd: str, args: dict[str, Any], session: str | None = None) -> bytes:
+    envelope: dict[str, Any] = {"v": SCHEMA_VERSION, "id": req_id, "cmd": cmd, "args": args}
+    if session is not None:
+        envelope["session"] = session
+    return pack(envelope)
+
+
+def parse_request(frame: bytes, max_bytes: int = MAX_MESSAGE_BYTES) -> Request:
+    """The request in ``frame``; ProtocolError (with the request id when it could be read) otherwise."""
+    if len(frame) > max_bytes:
+        raise ProtocolError(ErrorCode.TOO_LARGE, f"{len(frame)} bytes, the limit is {max_bytes}")
+    try:
+        msg = unpack(frame)
+    except (ValueError, TypeError) as exc:  # msgpack's errors are ValueError subclasses
+        raise ProtocolError(ErrorCode.MALFORMED, f"not a msgpack object ({type(exc).__name__})") from None
+    if not isinstance(msg, dict):
+        raise ProtocolError(ErrorCode.MALFORMED, f"the envelope must be a map, not {type(msg).__name__}")
+    req_id = msg.get("id")
+    if isinstance(req_id, bool) or not isinstance(req_id, int):
+        raise ProtocolError(ErrorCode.MALFORMED, "'id' must be an integer")
+    if msg.get("v") != SCHEMA_VERSION:
+        raise RequestError(req_id, ProtocolError(ErrorCode.UNSUPPORTED_VERSION,
+                                                 f"schema version {msg.get('v')!r}; this service speaks "
+                                                 f"{SCHEMA_VERSION}"))
+    cmd, session, args = msg.get("cmd"), msg.get("session"), msg.get("args", {})
+    if not isinstance(cmd, str) or not isinstance(args, dict) or not isinstance(session, str | None):
+        raise RequestError(req_id, ProtocolError(ErrorCode.MALFORMED,
+                                                 "'cmd' must be text, 'args' a map, 'session' text"))
+    return Request(req_id, cmd, session, args)
+
+
+class RequestError(Exception):
+    """A refused request whose id is known (so that the error reply can name it)."""
+
+    def __init__(self, req_id: int, error: PlatformAdapterError) -> None:
+        self.req_id = req_id
+        self.error = error
+        super().__init__(str(error))
+
+
+def ok_reply(req_id: int, result: Any) -> bytes:
+    return pack({"v": SCHEMA_VERSION, "id": req_id, "ok": True, "result": result})
+
+
+def error_reply(req_id: int | None, exc: BaseException) -> bytes:
+    return pack({"v": SCHEMA_VERSION, "id": req_id, "ok": False, "error": error_map(exc)})
+
+
+# --- errors --------------------------------------------------------------------------------------
+_ERROR_TYPES: dict[str, type[PlatformAdapterError]] = {
+    name: cls for name, cls in vars(errors).items()
+    if isinstance(cls, type) and issubclass(cls, PlatformAdapterError)} | {"ProtocolError": ProtocolError}
+
+
+def error_map(exc: BaseException) -> dict[str, Any]:
+    """``{"type", "message": str(exc), "attributes"}``: ``type`` is the nearest library error class
+    (anything that is not a library error is a ProtocolError ``internal``)."""
+    if not isinstance(exc, PlatformAdapterError):
+        exc = ProtocolError(ErrorCode.INTERNAL, f"{type(exc).__name__}: {exc}")
+    name = next(c.__name__ for c in type(exc).__mro__ if _ERROR_TYPES.get(c.__name__) is c)
+    attributes = {key: _plain(value) for key, value in vars(exc).items() if not key.startswith("_")}
+    return {"type": name, "message": str(exc), "attributes": attributes}
+
+
+def _plain(value: Any) -> Any:
+    """A value msgpack can carry (others, e.g. a rejected argument's object, as their repr)."""
+    try:
+        pack(value)
+    except (TypeError, ValueError, OverflowError):
+        return repr(value)
+    return value
+
+
+def error_from_map(value: Any) -> PlatformAdapterError:
+    """The exception an error map describes: the same class, message and attributes."""
+    if not isinstance(value, dict):
+        return ProtocolError(ErrorCode.MALFORMED, f"error reply is not a map: {value!r}")
+    cls = _ERROR_TYPES.get(str(value.get("type")), PlatformAdapterError)
+    exc = cls.__new__(cls)
+    Exception.__init__(exc, str(value.get("message", "")))
+    attributes = value.get("attributes")
+    for name, attr in (attributes.items() if isinstance(attributes, dict) else ()):
+        setattr(exc, str(name), tuple(attr) if isinstance(attr, list) else attr)
+    if isinstance(exc, ProtocolError):
+        code = str(getattr(exc, "code", ""))
+        exc.code = ErrorCode(code) if code in ErrorCode._value2member_map_ else ErrorCode.INTERNAL
+    return exc
+
+
+# --- market data lines -------------------------------------------------------------------------------
+def instrument_key(symbol: Any, field: str = "symbol") -> str:
+    """The facade's key of an instrument: ``"AAPL"`` for a plain symbol, ``ContractSpec.key`` else."""
+    if isinstance(symbol, ContractSpec):
+        return symbol.key
+    return ContractSpec(check_symbol(symbol, field)).key
+
+
+def tbt_kind(value: Any) -> TickByTickKind:
+    """``Last``, ``AllLast``, ``BidAsk`` or ``MidPoint`` (case and ``_`` ignored, as the facade does)."""
+    if isinstance(value, TickByTickKind):
+        return value
+    if isinstance(value, str):
+        for kind in TickByTickKind:
+            if value.replace("_", "").lower() == kind.value.lower():
+                return kind
+    raise errors.ValidationError("kind", value, f"must be one of {[k.value for k in TickByTickKind]}")
+
+
+def quote_line(key: str) -> str:
+    return f"quotes|{key}"
+
+
+def bar_line(key: str, what_to_show: str, use_rth: bool) -> str:
+    return f"bars|{key}|{what_to_show.upper()}|{int(use_rth)}"
+
+
+def tick_line(key: str, kind: TickByTickKind) -> str:
+    return f"ticks|{key}|{kind.value}"

@@ -1,0 +1,298 @@
+"""The service: one ``PlatformAdapter`` (one IB session) shared by many client processes.
+
+Threads: the command loop owns the commands ROUTER socket; it answers ``hello``, ``heartbeat``
+and ``bye`` itself (so that a busy pool never delays a heartbeat), refuses bad frames with typed
+errors, and hands every other command to a worker pool; workers send their replies back through
+an inproc socket each. The publisher thread owns the events socket. The facade's event thread
+calls the line book, the order router and the account fan-out, which only queue for the publisher.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import zmq
+from loguru import logger
+
+from platform_adapter.errors import PlatformAdapterError
+from platform_adapter.service.commands import Commands
+from platform_adapter.service.order_routing import OrderRouter
+from platform_adapter.service.protocol import (
+    MAX_MESSAGE_BYTES,
+    SCHEMA_VERSION,
+    ErrorCode,
+    Event,
+    ProtocolError,
+    Request,
+    RequestError,
+    error_reply,
+    ok_reply,
+    parse_request,
+)
+from platform_adapter.service.publisher import Publisher
+from platform_adapter.service.schema import pack
+from platform_adapter.service.security import ServerCurve, check_binds
+from platform_adapter.service.sessions import Session, SessionTable
+from platform_adapter.service.store import ServiceStore
+from platform_adapter.service.subscriptions import SubscriptionBook
+
+REPLIES = "inproc://pa-service-replies"
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """Where the service listens and how it judges its clients."""
+
+    commands: str = "tcp://127.0.0.1:5555"
+    events: str = "tcp://127.0.0.1:5556"
+    heartbeat_interval: float = 0.5
+    heartbeat_timeout: float = 3.0  # a client silent this long has its session ended
+    workers: int = 16
+    max_message_bytes: int = MAX_MESSAGE_BYTES
+    curve: ServerCurve | None = None
+
+
+class Service:
+    """Serves ``pa`` (a ``PlatformAdapter``, connected or about to be) on two ZeroMQ sockets.
+
+    ``Service(pa, config, store_path).start()`` binds and returns; ``commands_endpoint`` and
+    ``events_endpoint`` then hold the bound addresses (a port 0 resolved). Register before
+    ``pa.connect()`` so that fills the adapter replays at start-up reach their clients.
+    """
+
+    def __init__(self, pa: Any, config: ServiceConfig, store_path: str | Path) -> None:
+        check_binds([config.commands, config.events], config.curve)
+        self.pa = pa
+        self.config = config
+        self.id = secrets.token_hex(8)
+        self.ctx: zmq.Context[Any] = zmq.Context()
+        self.store = ServiceStore(store_path)
+        self.sessions = SessionTable(config.heartbeat_timeout)
+        self._auth = config.curve.authenticator(self.ctx) if config.curve else None
+        self._sock = self.ctx.socket(zmq.ROUTER)
+        self._configure(self._sock)
+        self._sock.setsockopt(zmq.MAXMSGSIZE, 16 * config.max_message_bytes)  # beyond: the peer is cut off
+        self._sock.bind(config.commands)
+        self.commands_endpoint = self._sock.getsockopt_string(zmq.LAST_ENDPOINT)
+        self._replies = self.ctx.socket(zmq.PULL)
+        self._replies.bind(REPLIES)
+        self.publisher = Publisher(self.ctx, config.events, self._attach, self._beat, config.heartbeat_interval,
+                                   self._configure)
+        self.events_endpoint = self.publisher.endpoint
+        self.book = SubscriptionBook(pa.market_data, self.publisher)
+        self.router = OrderRouter(self.store, self.publisher)
+        self.commands = Commands(pa, self.book, self.router, self.publisher, self._metrics)
+        pa.orders.on_order_status(self.router.on_status)
+        pa.orders.on_fill(self.router.on_fill)
+        pa.account.subscribe_account_updates(self._on_account)
+        self._pool = ThreadPoolExecutor(config.workers, thread_name_prefix="pa-service-worker")
+        self._local = threading.local()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pa-service-commands", daemon=True)
+
+    def _configure(self, sock: zmq.Socket[Any]) -> None:
+        sock.setsockopt(zmq.LINGER, 0)
+        if self.config.curve is not None:
+            self.config.curve.apply(sock)
+
+    def start(self) -> Service:
+        self.publisher.start()
+        self._thread.start()
+        logger.info("service {} ready: commands {} events {}", self.id, self.commands_endpoint, self.events_endpoint)
+        return self
+
+    def stop(self) -> None:
+        """End every session, stop the threads, close the sockets and the store."""
+        self._stop.set()
+        if self._thread.ident is not None:
+            self._thread.join(5.0)
+        else:
+            self._sock.close(linger=0)
+        for session in self.sessions.all():
+            self._end(session, "service stopping", release=self._release)
+        self._pool.shutdown(wait=False, cancel_futures=True)  # a worker in a long call fails when pa stops
+        self.publisher.stop()
+        if self._auth is not None:
+            self._auth.stop()
+        self.ctx.destroy(linger=0)  # the replies socket and the workers' pushers
+        self.store.close()
+
+    # --- the command loop -----------------------------------------------------------------------------
+    def _run(self) -> None:
+        poller = zmq.Poller()
+        poller.register(self._sock, zmq.POLLIN)
+        poller.register(self._replies, zmq.POLLIN)
+        next_reap = time.monotonic() + self.config.heartbeat_interval
+        try:
+            while not self._stop.is_set():
+                ready = dict(poller.poll(int(self.config.heartbeat_interval * 1000)))
+                try:
+                    if self._replies in ready:
+                        self._forward_replies()
+                    if self._sock in ready:
+                        self._read_commands()
+                    if time.monotonic() >= next_reap:
+                        next_reap = time.monotonic() + self.config.heartbeat_interval
+                        self._reap()
+                except Exception:  # noqa: BLE001 - a bug must not stop the service
+                    logger.opt(exception=True).error("command loop error")
+        finally:
+            self._sock.close(linger=0)
+
+    def _forward_replies(self) -> None:
+        while True:
+            try:
+                frames = self._replies.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            self._sock.send_multipart(frames)
+
+    def _read_commands(self) -> None:
+        while True:
+            try:
+                frames = self._sock.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            prefix, body = frames[:-1], frames[-1]
+            if len(frames) < 2 or any(frames[1:-1]):  # one body frame (after REQ's empty delimiter)
+                self._sock.send_multipart([frames[0], error_reply(None, ProtocolError(
+                    ErrorCode.MALFORMED, f"a command is one frame, got {len(frames) - 1}"))])
+                continue
+            try:
+                request = parse_request(body, self.config.max_message_bytes)
+                self._dispatch(prefix, request)
+            except RequestError as exc:
+                self._sock.send_multipart([*prefix, error_reply(exc.req_id, exc.error)])
+            except ProtocolError as exc:
+                self._sock.send_multipart([*prefix, error_reply(None, exc)])
+
+    def _dispatch(self, prefix: list[bytes], request: Request) -> None:
+        inline = self._INLINE.get(request.cmd)
+        try:
+            if inline is not None:
+                self._sock.send_multipart([*prefix, ok_reply(request.id, inline(self, request))])
+                return
+            session = self.sessions.get(request.session)
+        except Exception as exc:  # noqa: BLE001 - library errors, or a bug answered as internal
+            if not isinstance(exc, PlatformAdapterError):
+                logger.opt(exception=True).error("command {} failed", request.cmd)
+            self._sock.send_multipart([*prefix, error_reply(request.id, exc)])
+            return
+        self._pool.submit(self._work, prefix, session, request)
+
+    def _work(self, prefix: list[bytes], session: Session, request: Request) -> None:
+        try:
+            data = ok_reply(request.id, self.commands.run(session, request))
+        except PlatformAdapterError as exc:
+            data = error_reply(request.id, exc)
+        except Exception as exc:  # noqa: BLE001 - a bug must still answer the client
+            logger.opt(exception=True).error("command {} failed", request.cmd)
+            data = error_reply(request.id, exc)
+        try:
+            self._pusher().send_multipart([*prefix, data])
+        except zmq.ZMQError:  # the service is stopping
+            return
+        self.router.flush_claimed()
+
+    def _pusher(self) -> zmq.Socket[Any]:
+        sock = getattr(self._local, "sock", None)
+        if sock is None:
+            sock = self._local.sock = self.ctx.socket(zmq.PUSH)
+            sock.connect(REPLIES)
+        return sock
+
+    # --- inline commands: sessions ----------------------------------------------------------------------
+    def _hello(self, request: Request) -> dict[str, Any]:
+        args = request.args
+        session, old = self.sessions.open(args.get("name"), args.get("instance"))
+        if old is not None:
+            self._end(old, "replaced by a new hello", close=False)
+        session.resume_from, session.fresh = self.router.resume_point(session.name, args.get("last_seq"))
+        self.publisher.open(session.token)
+        logger.info("client {} connected (session {}, replay after #{})", session.name, session.token[:8],
+                    session.resume_from)
+        return {"session": session.token, "service": self.id, "events": self.events_endpoint,
+                "heartbeat_interval": self.config.heartbeat_interval,
+                "heartbeat_timeout": self.config.heartbeat_timeout, "resume_from": session.resume_from,
+                "schema": SCHEMA_VERSION}
+
+    def _heartbeat(self, request: Request) -> dict[str, Any]:
+        session = self.sessions.get(request.session)
+        self._ack(session, request.args.get("ack"))
+        return {"service": self.id, "ib_connected": self.pa.is_connected()}
+
+    def _bye(self, request: Request) -> None:
+        session = self.sessions.get(request.session)
+        self._ack(session, request.args.get("ack"))
+        self._end(session, "said bye")
+
+    def _ping(self, request: Request) -> dict[str, Any]:
+        return {"service": self.id, "time": time.time()}
+
+    _INLINE = {"hello": _hello, "heartbeat": _heartbeat, "bye": _bye, "ping": _ping}
+
+    def _ack(self, session: Session, ack: Any) -> None:
+        if isinstance(ack, int) and not isinstance(ack, bool) and ack > session.acked:
+            session.acked = ack
+            self.router.ack(session.name, ack)
+
+    def _end(self, session: Session, reason: str, close: bool = True, release: Any = None) -> None:
+        """End a session now; its lines are released on a worker (the line book may be busy
+        waiting for IB on another client's subscribe, and the command loop never waits)."""
+        if close:
+            self.sessions.close(session.token)
+        self.router.detach(session.name, session.token)
+        self.publisher.close(session.token)
+        logger.info("client {} session {} ended ({})", session.name, session.token[:8], reason)
+        if release is None:
+            self._pool.submit(self._release, session)
+        else:
+            release(session)
+
+    def _release(self, session: Session) -> None:
+        released = self.book.release_all(session.token)
+        if released:
+            logger.info("client {}: {} line(s) released", session.name, released)
+
+    def _reap(self) -> None:
+        for session in self.sessions.expired():
+            self._end(session, f"no heartbeat for {self.config.heartbeat_timeout:g}s")
+        for token in self.publisher.overflowed():
+            behind = self.sessions.peek(token)
+            if behind is not None:
+                self._end(behind, "too many events waiting")
+
+    # --- the publisher thread -----------------------------------------------------------------------------
+    def _attach(self, token: str, identity: bytes) -> bool:
+        session = self.sessions.peek(token)
+        if session is None:
+            return False
+        first = [pack({"ev": Event.ATTACHED.value, "v": SCHEMA_VERSION, "service": self.id})]
+        first += self.router.attach(session.name, token, session.resume_from, session.fresh)
+        self.publisher.attach(token, identity, first)
+        session.attached = True
+        return True
+
+    def _beat(self) -> dict[str, Any]:
+        return {"service": self.id, "ib_connected": self.pa.is_connected(), "time": time.time()}
+
+    # --- fan-out and metrics ----------------------------------------------------------------------------------
+    def _on_account(self, update: Any) -> None:
+        tokens = [s.token for s in self.sessions.all() if s.account_updates]
+        if tokens:
+            self.publisher.event(tokens, pack({"ev": Event.ACCOUNT.value, "kind": type(update).__name__,
+                                               "update": update}))
+
+    def _metrics(self, session: Session) -> dict[str, Any]:
+        out: dict[str, Any] = {"service_clients": len(self.sessions.all())}
+        for name, value in {**self.book.stats(), **self.router.stats(), **self.publisher.totals()}.items():
+            out[f"service_{name}"] = value
+        for name, value in self.publisher.stats(session.token).items():
+            out[f"client_{name}"] = value
+        return out

@@ -1,0 +1,176 @@
+"""One-cancels-all groups, trailing stops and the time-in-force choices over TCP against the
+simulator: what goes on the wire, what the simulator's matching engine then does, and what the
+adapter reports. The market stands still (long tick interval); each test moves it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from platform_adapter import OcaGroup, OcaType, OrderState, ValidationError
+from platform_adapter.sim import SimulatedGateway
+from tests.conftest import LOOPBACK, wait_for
+
+VERSIONS = [176, 226]
+
+
+@pytest.fixture(params=VERSIONS, ids=[f"v{v}" for v in VERSIONS])
+def gateway(request: pytest.FixtureRequest) -> Iterator[SimulatedGateway]:
+    with SimulatedGateway(host=LOOPBACK, port=0, seed=7, tick_interval=3600,
+                          server_version=request.param) as gw:
+        gw.set_price("AAPL", 190.0)
+        yield gw
+
+
+def sim_order(gateway: SimulatedGateway, pa: Any, order_id: int) -> Any:
+    return next(o for o in gateway.stats().orders if o.order_id == order_id and o.client_id == pa.connection.client_id)
+
+
+def state(pa: Any, order_id: int) -> OrderState:
+    return pa.orders.get_order_status(order_id).status
+
+
+def wait_state(pa: Any, order_id: int, wanted: OrderState) -> None:
+    wait_for(lambda: state(pa, order_id) is wanted, timeout=5)
+
+
+# --- OCA groups ---------------------------------------------------------------------------------
+def test_an_oca_group_one_fill_cancels_the_others(pa: Any, gateway: Any) -> None:
+    group = pa.orders.place_oca_group([
+        {"symbol": "AAPL", "action": "BUY", "quantity": 100, "order_type": "LMT", "limit_price": 188.0},
+        {"symbol": "AAPL", "action": "BUY", "quantity": 100, "order_type": "LMT", "limit_price": 186.0},
+        {"symbol": "AAPL", "action": "SELL", "quantity": 100, "order_type": "STP", "stop_price": 180.0},
+    ])
+    assert isinstance(group, OcaGroup) and group.oca_type is OcaType.CANCEL_WITH_BLOCK and len(group.order_ids) == 3
+    for oid in group.order_ids:
+        wait_state(pa, oid, OrderState.SUBMITTED if oid != group.order_ids[2] else OrderState.PRE_SUBMITTED)
+        sim = sim_order(gateway, pa, oid)
+        assert (sim.oca_group, sim.oca_type, sim.transmit) == (group.name, 1, True)
+        extras = pa.orders.get_order(oid).request.extras
+        assert (extras.oca_group, extras.oca_type) == (group.name, OcaType.CANCEL_WITH_BLOCK)
+    gateway.set_price("AAPL", 187.5)
+    wait_state(pa, group.order_ids[0], OrderState.FILLED)
+    wait_state(pa, group.order_ids[1], OrderState.CANCELLED)
+    wait_state(pa, group.order_ids[2], OrderState.CANCELLED)
+
+
+def test_oca_keyword_arguments_with_reduce_with_block(pa: Any, gateway: Any) -> None:
+    first = pa.orders.place_order("AAPL", "SELL", 100, "LMT", limit_price=192.0, oca_group="exits", oca_type=2)
+    second = pa.orders.place_order("AAPL", "SELL", 100, "LMT", limit_price=193.0, oca_group="exits",
+                                   oca_type=OcaType.REDUCE_WITH_BLOCK)
+    wait_state(pa, second, OrderState.SUBMITTED)
+    assert [(o.oca_group, o.oca_type) for o in (sim_order(gateway, pa, first), sim_order(gateway, pa, second))] \
+        == [("exits", 2), ("exits", 2)]
+    gateway.set_price("AAPL", 192.5)
+    wait_state(pa, first, OrderState.FILLED)
+    wait_state(pa, second, OrderState.CANCELLED)  # reduced by the whole 100
+
+
+def test_oca_group_arguments_are_checked_before_anything_is_sent(pa: Any, gateway: Any) -> None:
+    good = {"symbol": "AAPL", "action": "BUY", "quantity": 10, "order_type": "LMT", "limit_price": 188.0}
+    cases: list[tuple[Any, dict[str, Any], str]] = [
+        ([good], {}, "orders"),
+        ("AAPL", {}, "orders"),
+        ([good, "AAPL"], {}, "orders[1]"),
+        ([good, {"symbol": "AAPL", "action": "BUY", "quantity": 10}], {}, "orders[1]"),
+        ([good, {**good, "oca_group": "mine"}], {}, "orders[1].oca_group"),
+        ([good, {**good, "limit_price": -1.0}], {}, "limit_price"),
+        ([good, good], {"oca_type": 5}, "oca_type"),
+        ([good, good], {"oca_group": ""}, "oca_group"),
+    ]
+    for orders, kwargs, field in cases:
+        with pytest.raises(ValidationError) as info:
+            pa.orders.place_oca_group(orders, **kwargs)
+        assert info.value.field == field, (orders, kwargs)
+    assert gateway.stats().received["placeOrder"] == 0
+
+
+# --- trailing stops -----------------------------------------------------------------------------
+def test_a_trailing_stop_by_amount_follows_the_market_and_fills(pa: Any, gateway: Any) -> None:
+    order_id = pa.orders.place_order("AAPL", "SELL", 100, "TRAIL", trailing_amount=1.0)
+    wait_state(pa, order_id, OrderState.PRE_SUBMITTED)
+    sim = sim_order(gateway, pa, order_id)
+    assert (sim.order_type, sim.aux_price, sim.trailing_percent) == ("TRAIL", 1.0, None)
+    for price in (192.0, 193.5, 192.6):  # the stop trails up to 192.5
+        gateway.set_price("AAPL", price)
+    assert (sim_order(gateway, pa, order_id).filled, sim_order(gateway, pa, order_id).trail_stop_price) == (0, 192.5)
+    gateway.set_price("AAPL", 192.4)
+    wait_state(pa, order_id, OrderState.FILLED)
+    assert pa.orders.get_order(order_id).request.extras.trailing_amount == 1.0
+
+
+def test_a_trailing_stop_by_percent(pa: Any, gateway: Any) -> None:
+    order_id = pa.orders.place_order("AAPL", "BUY", 10, "TRAIL", trailing_percent=1.0)
+    wait_state(pa, order_id, OrderState.PRE_SUBMITTED)
+    assert sim_order(gateway, pa, order_id).trailing_percent == 1.0
+    gateway.set_price("AAPL", 185.0)
+    gateway.set_price("AAPL", 186.9)
+    wait_state(pa, order_id, OrderState.FILLED)
+    extras = pa.orders.get_order(order_id).request.extras
+    assert (extras.trailing_amount, extras.trailing_percent) == (None, 1.0)
+
+
+def test_a_trailing_stop_limit_and_its_modification(pa: Any, gateway: Any) -> None:
+    order_id = pa.orders.place_order("AAPL", "SELL", 100, "TRAIL LIMIT", trailing_amount=1.0, limit_offset=0.5,
+                                     outside_rth=True)
+    wait_state(pa, order_id, OrderState.PRE_SUBMITTED)
+    sim = sim_order(gateway, pa, order_id)
+    assert (sim.order_type, sim.aux_price, sim.lmt_price_offset, sim.outside_rth) == ("TRAIL LIMIT", 1.0, 0.5, True)
+    pa.orders.modify_order(order_id, trailing_amount=2.0, limit_offset=0.25)
+    wait_for(lambda: pa.orders.get_order(order_id).request.extras.trailing_amount == 2.0, timeout=5)
+    assert pa.orders.get_order(order_id).request.extras.limit_offset == 0.25
+    sim = sim_order(gateway, pa, order_id)
+    assert (sim.aux_price, sim.lmt_price_offset) == (2.0, 0.25)
+    wait_for(lambda: '"trailing_amount": 2.0' in pa.orders.journal.rows(
+        "SELECT extras FROM orders WHERE order_id = ?", (order_id,))[0][0], timeout=5)
+    pa.orders.modify_order(order_id, trailing_percent=1.0)  # a percent replaces the amount
+    wait_for(lambda: pa.orders.get_order(order_id).request.extras.trailing_percent == 1.0, timeout=5)
+    assert pa.orders.get_order(order_id).request.extras.trailing_amount is None
+    with pytest.raises(ValidationError) as info:
+        pa.orders.modify_order(order_id, limit_offset=-1.0)
+    assert info.value.field == "limit_offset"
+
+
+# --- time in force -----------------------------------------------------------------------------
+def test_good_till_a_date_expires_with_the_clock(pa: Any, gateway: Any) -> None:
+    until = datetime.now(timezone.utc) + timedelta(hours=2)
+    order_id = pa.orders.place_order("AAPL", "BUY", 10, "LMT", limit_price=185.0, good_till=until)
+    wait_state(pa, order_id, OrderState.SUBMITTED)
+    sim = sim_order(gateway, pa, order_id)
+    assert (sim.tif, sim.good_till_date) == ("GTD", until.strftime("%Y%m%d-%H:%M:%S"))
+    assert pa.orders.get_order(order_id).request.tif.value == "GTD"
+    gateway.advance_clock(3600)
+    assert sim_order(gateway, pa, order_id).status == "Submitted"
+    gateway.advance_clock(2 * 3600)
+    wait_state(pa, order_id, OrderState.CANCELLED)
+
+
+def test_good_till_in_ib_text_form(pa: Any, gateway: Any) -> None:
+    order_id = pa.orders.place_order("AAPL", "BUY", 10, "LMT", limit_price=185.0, tif="GTD",
+                                     good_till="20991231 16:00:00 US/Eastern")
+    wait_state(pa, order_id, OrderState.SUBMITTED)
+    assert sim_order(gateway, pa, order_id).good_till_date == "20991231 16:00:00 US/Eastern"
+
+
+def test_immediate_or_cancel(pa: Any, gateway: Any) -> None:
+    missed = pa.orders.place_order("AAPL", "BUY", 10, "LMT", limit_price=185.0, tif="IOC")
+    wait_state(pa, missed, OrderState.CANCELLED)
+    hit = pa.orders.place_order("AAPL", "BUY", 10, "LMT", limit_price=191.0, tif="IOC")
+    wait_state(pa, hit, OrderState.FILLED)
+    assert [sim_order(gateway, pa, i).tif for i in (missed, hit)] == ["IOC", "IOC"]
+
+
+def test_market_on_open(pa: Any, gateway: Any) -> None:
+    order_id = pa.orders.place_order("AAPL", "BUY", 10, "MKT", tif="OPG")
+    wait_for(lambda: state(pa, order_id) in (OrderState.PRE_SUBMITTED, OrderState.SUBMITTED), timeout=5)
+    gateway.set_price("AAPL", 185.0)
+    gateway.run_auction("close")
+    assert sim_order(gateway, pa, order_id).filled == 0
+    gateway.run_auction("open")
+    wait_state(pa, order_id, OrderState.FILLED)
+    status = pa.orders.get_order_status(order_id)
+    assert (status.filled, status.avg_fill_price) == (Decimal(10), 185.0)

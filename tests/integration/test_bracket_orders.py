@@ -1,0 +1,166 @@
+"""Brackets over TCP against the simulator: IB's recipe on the wire (children carry the parent's
+id, only the last transmits, the exits share one OCA group), the parent's fill activates the
+exits, one exit's fill cancels the other, cancelling the parent cancels the exits, a modified
+exit keeps its links, inconsistent prices are refused before anything is sent, and the bracket
+is journalled and reconciled (nothing sent again) after a restart.
+
+The simulator's market stands still (long tick interval); each test moves it with ``set_price``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from platform_adapter import BracketOrder, OcaType, OrderState, ValidationError
+from platform_adapter.sim import SimulatedGateway
+from tests.conftest import LOOPBACK, wait_for
+
+VERSIONS = [176, 226]
+
+
+@pytest.fixture(params=VERSIONS, ids=[f"v{v}" for v in VERSIONS])
+def gateway(request: pytest.FixtureRequest) -> Iterator[SimulatedGateway]:
+    with SimulatedGateway(host=LOOPBACK, port=0, seed=7, tick_interval=3600,
+                          server_version=request.param) as gw:
+        gw.set_price("AAPL", 190.0)
+        yield gw
+
+
+def sim_orders(gateway: SimulatedGateway, client_id: int) -> dict[int, Any]:
+    return {o.order_id: o for o in gateway.stats().orders if o.client_id == client_id}
+
+
+def states(pa: Any, bracket: BracketOrder) -> list[OrderState]:
+    return [pa.orders.get_order_status(i).status for i in bracket.order_ids]
+
+
+def wait_states(pa: Any, bracket: BracketOrder, *wanted: OrderState) -> None:
+    wait_for(lambda: states(pa, bracket) == list(wanted), timeout=5)
+
+
+def test_a_buy_bracket_on_the_wire_then_the_take_profit_fills_and_the_stop_is_cancelled(pa: Any,
+                                                                                       gateway: Any) -> None:
+    fills: list[Any] = []
+    pa.orders.on_fill(fills.append)
+    bracket = pa.orders.place_bracket_order("AAPL", "BUY", 100, 189.0, 195.0, 185.0, tif="GTC")
+    assert isinstance(bracket, BracketOrder)
+    parent, take_profit, stop_loss = bracket.order_ids
+    assert parent < take_profit < stop_loss
+    wait_states(pa, bracket, OrderState.SUBMITTED, OrderState.PRE_SUBMITTED, OrderState.PRE_SUBMITTED)
+    sim = sim_orders(gateway, pa.connection.client_id)
+    assert [(sim[i].order_type, sim[i].action, sim[i].lmt_price, sim[i].aux_price, sim[i].parent_id, sim[i].tif)
+            for i in bracket.order_ids] == [("LMT", "BUY", 189.0, None, 0, "GTC"),
+                                            ("LMT", "SELL", 195.0, None, parent, "GTC"),
+                                            ("STP", "SELL", None, 185.0, parent, "GTC")]
+    ref = pa.orders.get_order(parent).order_ref
+    assert [(sim[i].oca_group, sim[i].oca_type) for i in (take_profit, stop_loss)] == [(ref, 2), (ref, 2)]
+    assert sim[parent].oca_group == ""
+    for child in (take_profit, stop_loss):
+        extras = pa.orders.get_order(child).request.extras
+        assert (extras.parent_id, extras.oca_group, extras.oca_type) == (parent, ref, OcaType.REDUCE_WITH_BLOCK)
+    assert pa.orders.get_order(parent).request.extras is None
+    assert gateway.stats().received["placeOrder"] == 3
+
+    gateway.set_price("AAPL", 196.0)  # the take profit's price, but the parent has not filled
+    gateway.set_price("AAPL", 188.5)
+    wait_states(pa, bracket, OrderState.FILLED, OrderState.SUBMITTED, OrderState.PRE_SUBMITTED)
+    gateway.set_price("AAPL", 196.0)
+    wait_states(pa, bracket, OrderState.FILLED, OrderState.FILLED, OrderState.CANCELLED)
+    wait_for(lambda: len(fills) == 2)
+    assert sorted((f.order_id, f.side, f.quantity) for f in fills) == [(parent, "BOT", Decimal(100)),
+                                                                       (take_profit, "SLD", Decimal(100))]
+    assert pa.orders.get_open_orders() == []
+
+
+def test_a_sell_bracket_exits_at_its_stop(pa: Any, gateway: Any) -> None:
+    bracket = pa.orders.place_bracket_order("AAPL", "SELL", 50, 191.0, 185.0, 195.0)
+    wait_states(pa, bracket, OrderState.SUBMITTED, OrderState.PRE_SUBMITTED, OrderState.PRE_SUBMITTED)
+    sim = sim_orders(gateway, pa.connection.client_id)
+    assert [(sim[i].action, sim[i].order_type) for i in bracket.order_ids] == [("SELL", "LMT"), ("BUY", "LMT"),
+                                                                                ("BUY", "STP")]
+    gateway.set_price("AAPL", 191.5)
+    wait_states(pa, bracket, OrderState.FILLED, OrderState.SUBMITTED, OrderState.PRE_SUBMITTED)
+    gateway.set_price("AAPL", 195.5)
+    wait_states(pa, bracket, OrderState.FILLED, OrderState.CANCELLED, OrderState.FILLED)
+
+
+def test_cancelling_the_parent_cancels_the_exits(pa: Any, gateway: Any) -> None:
+    bracket = pa.orders.place_bracket_order("AAPL", "BUY", 100, 189.0, 195.0, 185.0)
+    wait_states(pa, bracket, OrderState.SUBMITTED, OrderState.PRE_SUBMITTED, OrderState.PRE_SUBMITTED)
+    assert pa.orders.cancel_order(bracket.parent)
+    wait_states(pa, bracket, OrderState.CANCELLED, OrderState.CANCELLED, OrderState.CANCELLED)
+    assert gateway.stats().received["cancelOrder"] == 1
+    gateway.set_price("AAPL", 150.0)
+    gateway.set_price("AAPL", 200.0)
+    assert not [o for o in gateway.stats().orders if o.filled]
+
+
+def test_a_modified_exit_keeps_its_links_and_works_at_its_new_price(pa: Any, gateway: Any) -> None:
+    bracket = pa.orders.place_bracket_order("AAPL", "BUY", 100, 189.0, 195.0, 185.0)
+    wait_states(pa, bracket, OrderState.SUBMITTED, OrderState.PRE_SUBMITTED, OrderState.PRE_SUBMITTED)
+    pa.orders.modify_order(bracket.stop_loss, stop_price=187.0)
+    wait_for(lambda: pa.orders.get_order(bracket.stop_loss).request.stop_price == 187.0, timeout=5)
+    sim = sim_orders(gateway, pa.connection.client_id)[bracket.stop_loss]
+    ref = pa.orders.get_order(bracket.parent).order_ref
+    assert (sim.aux_price, sim.parent_id, sim.oca_group, sim.oca_type, sim.transmit) == (187.0, bracket.parent, ref,
+                                                                                         2, True)
+    assert pa.orders.get_order(bracket.stop_loss).request.extras.parent_id == bracket.parent
+    assert states(pa, bracket)[2] is OrderState.PRE_SUBMITTED  # still waiting for the parent
+    gateway.set_price("AAPL", 188.5)
+    wait_states(pa, bracket, OrderState.FILLED, OrderState.SUBMITTED, OrderState.PRE_SUBMITTED)
+    gateway.set_price("AAPL", 186.9)
+    wait_states(pa, bracket, OrderState.FILLED, OrderState.CANCELLED, OrderState.FILLED)
+    assert gateway.stats().received["placeOrder"] == 4  # three placed, one modification
+
+
+@pytest.mark.parametrize("action, entry, take_profit, stop_loss, field", [
+    ("BUY", 189.0, 188.0, 185.0, "take_profit_price"),
+    ("BUY", 189.0, 189.0, 185.0, "take_profit_price"),
+    ("BUY", 189.0, 195.0, 190.0, "stop_loss_price"),
+    ("BUY", 189.0, 195.0, 189.0, "stop_loss_price"),
+    ("SELL", 191.0, 192.0, 195.0, "take_profit_price"),
+    ("SELL", 191.0, 185.0, 190.0, "stop_loss_price"),
+    ("BUY", -1.0, 195.0, 185.0, "limit_price"),
+    ("BUY", 189.0, None, 185.0, "take_profit_price"),
+    ("BUY", 189.0, 195.0, 185.001, "stop_price"),  # off the tick
+    ("HOLD", 189.0, 195.0, 185.0, "action"),
+])
+def test_inconsistent_brackets_are_refused_before_anything_is_sent(pa: Any, gateway: Any, action: str, entry: Any,
+                                                                  take_profit: Any, stop_loss: Any,
+                                                                  field: str) -> None:
+    pa.contracts.resolve("AAPL")
+    before = sum(gateway.stats().received.values())
+    with pytest.raises(ValidationError) as info:
+        pa.orders.place_bracket_order("AAPL", action, 100, entry, take_profit, stop_loss)
+    assert info.value.field == field
+    assert sum(gateway.stats().received.values()) == before
+    assert pa.state.trades_snapshot() == []
+
+
+def test_bracket_arguments_are_checked(pa: Any, gateway: Any) -> None:
+    for kwargs, field in (({"oca_group": "x"}, "oca_group"), ({"stop_price": 1.0}, "stop_price"),
+                          ({"account": "DU999"}, "account"), ({"tif": "OPG"}, "tif")):
+        with pytest.raises(ValidationError) as info:
+            pa.orders.place_bracket_order("AAPL", "BUY", 100, 189.0, 195.0, 185.0, **kwargs)
+        assert info.value.field == field
+    assert gateway.stats().received["placeOrder"] == 0
+
+
+def test_a_bracket_is_journalled_and_reconciled_after_a_restart_without_being_sent_again(
+        make_adapter: Any, gateway: Any) -> None:
+    pa = make_adapter(client_id=7)
+    bracket = pa.orders.place_bracket_order("AAPL", "BUY", 100, 189.0, 195.0, 185.0, order_ref="swing")
+    wait_states(pa, bracket, OrderState.SUBMITTED, OrderState.PRE_SUBMITTED, OrderState.PRE_SUBMITTED)
+    before = {i: pa.orders.get_order(i).request for i in bracket.order_ids}
+    assert all(r.order_ref.endswith("-swing") for r in before.values())
+    pa.disconnect()
+    gateway.set_price("AAPL", 188.5)  # the parent fills while nobody is connected
+    again = make_adapter(client_id=7)
+    assert {i: again.orders.get_order(i).request for i in bracket.order_ids} == before
+    wait_states(again, bracket, OrderState.FILLED, OrderState.SUBMITTED, OrderState.PRE_SUBMITTED)
+    assert gateway.stats().received["placeOrder"] == 3
+    assert again.orders.cancel_order(bracket.take_profit)
+    wait_states(again, bracket, OrderState.FILLED, OrderState.CANCELLED, OrderState.PRE_SUBMITTED)

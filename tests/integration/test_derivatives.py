@@ -1,0 +1,108 @@
+"""Futures and options over TCP against the simulator: a future by expiry, by local symbol and as
+the front month from IB's contract details; its quotes and orders (ticks and multiplier applied);
+option chains from reqSecDefOptParams, an option by symbol, expiry, strike and right, streamed,
+previewed and traded; a continuous future's history (the simulator's universe,
+sim/data/universe.yaml, lists ES quarterly expiries and option chains)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from platform_adapter import ContractNotFound, ContractSpec, OrderState, SecType, ValidationError
+from platform_adapter.adapters.derivatives import expiry_date
+from platform_adapter.sim import contracts as sim_contracts
+from tests.conftest import wait_for
+
+
+def sim_order(gateway: Any, pa: Any, order_id: int) -> Any:
+    return next(o for o in gateway.stats().orders if o.order_id == order_id and o.client_id == pa.connection.client_id)
+
+
+def test_the_front_month_future_streams_and_trades(pa: Any, gateway: Any) -> None:
+    info = pa.contracts.front_month("ES")
+    today = datetime.now(timezone.utc).date()
+    expiries = sorted(d for c in sim_contracts.BY_CONID.values() if c.symbol == "ES" and c.sec_type == "FUT"
+                      for d in [expiry_date(c.last_trade_date)] if d is not None and d >= today)
+    assert (info.sec_type, info.multiplier, info.min_tick) == (SecType.FUTURE, "50", 0.25)
+    assert expiry_date(info.last_trade_date) == expiries[0]
+    assert info.spec.sec_type is SecType.FUTURE and info.spec.local_symbol == info.local_symbol
+    assert pa.contracts.cached(info.spec) == info
+    quotes: list[Any] = []
+    pa.market_data.subscribe_quotes(info.spec, lambda _key, q: quotes.append(q))
+    wait_for(lambda: quotes and quotes[-1].last)
+    with pytest.raises(ValidationError, match="tick size 0.25"):
+        pa.orders.place_order(info.spec, "BUY", 1, "LMT", limit_price=5300.1)
+    order_id = pa.orders.place_order(info.spec, "BUY", 1, "MKT")
+    pa.orders.wait_for_status(order_id, OrderState.FILLED, timeout=5)
+    assert sim_order(gateway, pa, order_id).con_id == info.con_id
+
+
+def test_a_future_by_expiry_or_local_symbol(pa: Any) -> None:
+    front = pa.contracts.front_month("ES")
+    by_expiry = pa.contracts.resolve(ContractSpec.future("ES", front.last_trade_date))
+    by_local = pa.contracts.resolve(ContractSpec.future("ES", local_symbol=front.local_symbol))
+    assert by_expiry.con_id == by_local.con_id == front.con_id
+    with pytest.raises(ValidationError, match="front_month"):
+        pa.contracts.resolve(ContractSpec.future("ES"))
+    with pytest.raises(ContractNotFound):
+        pa.contracts.front_month("NOSUCH")
+
+
+def test_the_multiplier_counts_in_the_buying_power_check(pa: Any) -> None:
+    info = pa.contracts.front_month("ES")
+    wait_for(lambda: pa.state.get_account_value("BuyingPower"))
+    power = float(pa.state.get_account_value("BuyingPower"))
+    lots = int(power / (5300.0 * 50)) + 1  # affordable at 1x, not at 50x
+    with pytest.raises(ValidationError, match="buying power"):
+        pa.orders.place_order(info.spec, "BUY", lots, "LMT", limit_price=5300.0)
+
+
+def test_continuous_futures_are_not_traded(pa: Any, gateway: Any) -> None:
+    with pytest.raises(ValidationError, match="historical data only"):
+        pa.orders.place_order(ContractSpec.continuous_future("ES"), "BUY", 1, "MKT")
+    assert gateway.stats().received["placeOrder"] == 0
+
+
+def test_an_option_chain_then_one_option_streamed_previewed_and_traded(pa: Any, gateway: Any) -> None:
+    chain = pa.contracts.option_chain("AAPL")
+    assert (chain.underlying, chain.underlying_con_id, chain.exchange, chain.multiplier) == (
+        "AAPL", 265598, "SMART", "100")
+    assert chain.expirations == tuple(sorted(chain.expirations)) and len(chain.expirations) >= 1
+    assert chain.strikes == tuple(sorted(chain.strikes)) and len(chain.strikes) >= 3
+    assert {c.exchange for c in pa.contracts.option_chains("AAPL")} >= {"SMART"}
+    strike = min(chain.strikes, key=lambda s: abs(s - 190.0))
+    spec = ContractSpec.option("AAPL", chain.expirations[0], strike, "CALL")
+    info = pa.contracts.resolve(spec)
+    assert (info.sec_type, info.strike, info.right, info.multiplier) == (SecType.OPTION, strike, "C", "100")
+    assert info.underlying_con_id in (0, 265598)
+    quotes: list[Any] = []
+    pa.market_data.subscribe_quotes(spec, lambda _key, q: quotes.append(q))
+    wait_for(lambda: quotes and quotes[-1].ask)
+    preview = pa.orders.preview_order(spec, "BUY", 2, "MKT")
+    assert preview.commission is not None and preview.request.contract == spec
+    order_id = pa.orders.place_order(spec, "BUY", 2, "LMT", limit_price=round(quotes[-1].ask + 1.0, 2))
+    status = pa.orders.wait_for_status(order_id, OrderState.FILLED, timeout=5)
+    assert status.filled == Decimal(2)
+    assert sim_order(gateway, pa, order_id).con_id == info.con_id
+    put = pa.contracts.resolve(ContractSpec.option("AAPL", chain.expirations[0], strike, "P"))
+    assert put.right == "P" and put.con_id != info.con_id
+
+
+def test_a_continuous_future_gives_history(pa: Any) -> None:
+    bars = pa.market_data.get_historical_data(ContractSpec.continuous_future("ES"), "1 D", "1 hour")
+    assert len(bars) > 0
+
+
+def test_option_specs_are_checked(pa: Any) -> None:
+    for spec, field in ((ContractSpec.option("AAPL", "", 190.0, "C"), "symbol.last_trade_date"),
+                        (ContractSpec.option("AAPL", "20270115", 0.0, "C"), "symbol.strike"),
+                        (ContractSpec.option("AAPL", "20270115", 190.0, "X"), "symbol.right")):
+        with pytest.raises(ValidationError) as info:
+            pa.contracts.resolve(spec)
+        assert info.value.field == field
+    with pytest.raises(ValidationError):
+        pa.contracts.option_chains(ContractSpec("EUR", SecType.FOREX, "IDEALPRO"))

@@ -1,0 +1,127 @@
+"""The line book and the order router without IB: reference counts, what a failed subscribe
+leaves behind, the late subscriber's snapshot; orders claimed after their first events, numbered
+per client, replayed in order at attach."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from platform_adapter.errors import ContractNotFound, SubscriptionLimitExceeded, ValidationError
+from platform_adapter.models import Fill, OrderState, OrderStatus, Quote
+from platform_adapter.service.order_routing import OrderRouter
+from platform_adapter.service.schema import unpack
+from platform_adapter.service.store import ServiceStore
+from platform_adapter.service.subscriptions import SubscriptionBook
+
+
+class FakeMarketData:
+    """The facade's market_data as the book uses it: records subscribe/unsubscribe calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+        self.fail: Exception | None = None
+        self.quote = Quote("AAPL")
+        self.on_quote: Any = None
+
+    def subscribe_quotes(self, symbols: list[str], callback: Any, on_error: Any) -> None:
+        self.calls.append(("subscribe", list(symbols)))
+        self.on_quote = callback
+        if self.fail is not None:
+            raise self.fail
+
+    def unsubscribe_quotes(self, symbols: list[str], callback: Any) -> None:
+        self.calls.append(("unsubscribe", list(symbols)))
+
+    def get_quote(self, symbol: str) -> Quote:
+        return self.quote
+
+
+class FakePublisher:
+    def __init__(self) -> None:
+        self.quotes: list[tuple[str, Quote, tuple[str, ...]]] = []
+        self.events: list[tuple[tuple[str, ...], dict[str, Any]]] = []
+
+    def quote(self, line: str, quote: Quote, tokens: Any) -> None:
+        self.quotes.append((line, quote, tuple(sorted(tokens))))
+
+    def event(self, tokens: Any, data: bytes) -> None:
+        self.events.append((tuple(tokens), unpack(data)))
+
+
+@pytest.fixture
+def book() -> tuple[SubscriptionBook, FakeMarketData, FakePublisher]:
+    md, pub = FakeMarketData(), FakePublisher()
+    return SubscriptionBook(md, pub), md, pub  # type: ignore[arg-type]
+
+
+def test_one_line_for_every_holder(book: Any) -> None:
+    lines, md, pub = book
+    assert lines.subscribe_quotes("a", ["AAPL", "msft"]) == ["quotes|AAPL", "quotes|MSFT"]
+    md.quote = Quote("AAPL", bid=1.0, updates=3)
+    assert lines.subscribe_quotes("b", ["AAPL"]) == ["quotes|AAPL"]
+    assert md.calls == [("subscribe", ["AAPL", "msft"])]  # b's AAPL needed no new line
+    assert pub.quotes == [("quotes|AAPL", md.quote, ("b",))]  # the late subscriber's snapshot, to b only
+    md.on_quote("AAPL", Quote("AAPL", bid=2.0))
+    assert pub.quotes[-1][2] == ("a", "b")
+    lines.unsubscribe("a", ["quotes|AAPL"])
+    assert ("unsubscribe", ["AAPL"]) not in md.calls  # b still holds it
+    with pytest.raises(ValidationError, match="has no quotes subscription"):
+        lines.unsubscribe("a", ["quotes|AAPL"])
+    assert lines.release_all("b") == 1 and lines.release_all("a") == 1
+    assert md.calls[1:] == [("unsubscribe", ["AAPL"]), ("unsubscribe", ["msft"])]
+    assert lines.stats() == {"lines": 0, "line_holders": 0}
+
+
+def test_a_failed_subscribe_holds_nothing_new(book: Any) -> None:
+    lines, md, _ = book
+    lines.subscribe_quotes("a", ["AAPL"])
+    md.fail = ContractNotFound("NOPE")
+    with pytest.raises(ContractNotFound):
+        lines.subscribe_quotes("b", ["AAPL", "NOPE"])
+    assert lines.held("b") == [] and lines.held("a") == ["quotes|AAPL"]
+    md.fail = SubscriptionLimitExceeded("cap", None)
+    with pytest.raises(SubscriptionLimitExceeded):
+        lines.subscribe_quotes("b", ["AAPL", "MSFT"])
+    assert lines.held("b") == []
+    md.fail = SubscriptionLimitExceeded("101", 101, ("TSLA",))  # IB refused TSLA only
+    with pytest.raises(SubscriptionLimitExceeded):
+        lines.subscribe_quotes("b", ["AAPL", "MSFT", "TSLA"])
+    assert sorted(lines.held("b")) == ["quotes|AAPL", "quotes|MSFT"]
+
+
+def _status(order_id: int, state: OrderState) -> OrderStatus:
+    return OrderStatus(order_id, state, Decimal(0), Decimal(1), 0.0, 0.0)
+
+
+def test_orders_are_routed_to_their_owner_in_order(tmp_path: Path) -> None:
+    pub = FakePublisher()
+    router = OrderRouter(ServiceStore(tmp_path / "s.db"), pub)  # type: ignore[arg-type]
+    router.on_status(_status(1, OrderState.SUBMITTED))  # before place_order returned: parked
+    assert pub.events == []
+    router.attach("a", "tok-a", 0, fresh=False)
+    router.claim(1, "a")
+    router.on_status(_status(1, OrderState.SUBMITTED))  # claimed, not flushed yet: waits behind the first
+    assert pub.events == []
+    router.flush_claimed()
+    fill = Fill("E1", 1, "AAPL", "BOT", Decimal(1), 1.0, datetime.now(timezone.utc))
+    router.on_fill(fill)
+    router.on_fill(fill)  # reported again (e.g. after a restart): numbered once
+    router.on_status(_status(99, OrderState.SUBMITTED))  # never claimed: nobody's
+    assert [(t, e["ev"], e["seq"]) for t, e in pub.events] == [
+        (("tok-a",), "order_status", 1), (("tok-a",), "order_status", 2), (("tok-a",), "fill", 3)]
+    router.detach("a", "tok-a")
+    router.on_status(_status(1, OrderState.FILLED))  # while a is away: recorded, not sent
+    assert len(pub.events) == 3
+    replay = [unpack(e) for e in router.attach("a", "tok-a2", 2, fresh=True)]
+    assert [(e["ev"], e["seq"], e["replay"]) for e in replay] == [("fill", 3, True), ("order_status", 4, True)]
+    assert replay[0]["fill"]["possible_duplicate"] is True  # sent to the earlier process
+    assert replay[1]["status"]["status"] == "Filled"
+    router.ack("a", 4)
+    assert router.resume_point("a", None) == (4, True) and router.resume_point("a", 2) == (2, False)
+    assert router.resume_point("a", 7) == (4, True)  # beyond what the store knows (a lost store)
+    assert router.stats() == {"orders_owned": 1, "order_events_waiting_claim": 1}

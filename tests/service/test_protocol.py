@@ -1,0 +1,106 @@
+"""Envelopes and typed errors: every refusal names why (and the request id when it was readable),
+and every library error crosses the wire as the same class with the same attributes."""
+
+from __future__ import annotations
+
+import msgpack
+import pytest
+
+from platform_adapter import errors
+from platform_adapter.models import ContractSpec, SecType, TickByTickKind
+from platform_adapter.service.protocol import (
+    MAX_MESSAGE_BYTES,
+    SCHEMA_VERSION,
+    ErrorCode,
+    ProtocolError,
+    RequestError,
+    bar_line,
+    encode_request,
+    error_from_map,
+    error_map,
+    error_reply,
+    instrument_key,
+    parse_request,
+    quote_line,
+    tbt_kind,
+    tick_line,
+)
+from platform_adapter.service.schema import pack, unpack
+
+
+def test_a_request_round_trips() -> None:
+    frame = encode_request(7, "orders.place_order", {"symbol": "AAPL", "quantity": 100}, "tok")
+    req = parse_request(frame)
+    assert (req.id, req.cmd, req.session, req.args) == (7, "orders.place_order", "tok", {"symbol": "AAPL",
+                                                                                         "quantity": 100})
+    assert parse_request(encode_request(1, "hello", {})).session is None
+
+
+@pytest.mark.parametrize(("frame", "code", "req_id"), [
+    (b"\xc1garbage", ErrorCode.MALFORMED, None),
+    (pack([1, 2, 3]), ErrorCode.MALFORMED, None),
+    (pack({"v": SCHEMA_VERSION, "cmd": "ping"}), ErrorCode.MALFORMED, None),
+    (pack({"v": SCHEMA_VERSION, "id": "7", "cmd": "ping"}), ErrorCode.MALFORMED, None),
+    (pack({"v": 99, "id": 3, "cmd": "ping"}), ErrorCode.UNSUPPORTED_VERSION, 3),
+    (pack({"v": SCHEMA_VERSION, "id": 4, "cmd": 5}), ErrorCode.MALFORMED, 4),
+    (pack({"v": SCHEMA_VERSION, "id": 5, "cmd": "ping", "args": [1]}), ErrorCode.MALFORMED, 5),
+    (pack({"v": SCHEMA_VERSION, "id": 6, "cmd": "ping", "session": 1}), ErrorCode.MALFORMED, 6),
+    (b"\x00" * (MAX_MESSAGE_BYTES + 1), ErrorCode.TOO_LARGE, None),
+])
+def test_bad_frames_are_refused_with_a_code(frame: bytes, code: ErrorCode, req_id: int | None) -> None:
+    with pytest.raises((ProtocolError, RequestError)) as info:
+        parse_request(frame)
+    exc = info.value
+    error = exc.error if isinstance(exc, RequestError) else exc
+    assert isinstance(error, ProtocolError) and error.code is code
+    assert (exc.req_id if isinstance(exc, RequestError) else None) == req_id
+
+
+EXAMPLES = [
+    errors.ValidationError("quantity", -1, "must be positive"),
+    errors.ValidationError("callback", object(), "must be callable"),
+    errors.OrderRejected(201, "Order rejected - reason: margin", 12),
+    errors.IBError(354, "Requested market data is not subscribed", 4),
+    errors.OrderStateError(5, "unknown order"),
+    errors.SubscriptionLimitExceeded("max tickers", 101, ("AAPL", "MSFT")),
+    errors.GatewayConfigError(501, "Already connected", "use another client id"),
+    errors.ConfigError("ib_connection.port", "must be positive"),
+    errors.NotConnected("down"),
+    errors.RequestTimeout("slow"),
+    errors.ContractNotFound("no such symbol"),
+    errors.PacingViolation("too fast"),
+    errors.LiveTradingRefused("live"),
+    errors.HistoricalQueryCancelled(162, "query cancelled", 3),
+    ProtocolError(ErrorCode.UNKNOWN_COMMAND, "no command 'x'"),
+]
+
+
+@pytest.mark.parametrize("exc", EXAMPLES, ids=lambda e: type(e).__name__)
+def test_errors_cross_as_the_same_class_message_and_attributes(exc: Exception) -> None:
+    back = error_from_map(unpack(pack(error_map(exc))))
+    assert type(back) is type(exc) and str(back) == str(exc)
+    for name, value in vars(exc).items():
+        expected = repr(value) if name == "value" and type(value) is object else value
+        assert getattr(back, name) == expected, name
+
+
+def test_anything_else_is_an_internal_error_reply() -> None:
+    reply = msgpack.unpackb(error_reply(9, KeyError("boom")), raw=False)
+    assert reply["id"] == 9 and reply["ok"] is False
+    assert reply["error"]["type"] == "ProtocolError" and reply["error"]["attributes"]["code"] == "internal"
+    assert isinstance(error_from_map({"type": "NoSuchError", "message": "x"}), errors.PlatformAdapterError)
+    bad = error_from_map({"type": "ProtocolError", "message": "x", "attributes": {"code": "from-the-future"}})
+    assert isinstance(bad, ProtocolError) and bad.code is ErrorCode.INTERNAL
+
+
+def test_line_ids_use_the_facades_instrument_keys() -> None:
+    assert instrument_key(" aapl ") == "AAPL"
+    assert instrument_key(ContractSpec("EUR", SecType.FOREX, "IDEALPRO")) == "EUR.USD"
+    with pytest.raises(errors.ValidationError, match="symbols"):
+        instrument_key("", "symbols")
+    assert quote_line("AAPL") == "quotes|AAPL"
+    assert bar_line("AAPL", "midpoint", True) == "bars|AAPL|MIDPOINT|1"
+    assert tick_line("AAPL", tbt_kind("all_last")) == "ticks|AAPL|AllLast"
+    assert tbt_kind(TickByTickKind.MID_POINT) is TickByTickKind.MID_POINT
+    with pytest.raises(errors.ValidationError, match="kind"):
+        tbt_kind("Every")

@@ -1,0 +1,243 @@
+"""RemoteAdapter against a service in this process, on the simulator: the facade's interface
+(same methods and arguments, same models, same typed exceptions), the spec's appendix B with only
+the constructor swapped, and sharing (one IB line for many clients, orders per client)."""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import io
+import threading
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from platform_adapter import (
+    AccountSummary,
+    Bar,
+    ConfigError,
+    ContractNotFound,
+    NotConnected,
+    OrderRejected,
+    OrderState,
+    OrderStateError,
+    OrderStatus,
+    PlatformAdapter,
+    PnL,
+    Position,
+    Quote,
+    TickByTick,
+    ValidationError,
+)
+from platform_adapter.adapters.account_manager import AccountManager
+from platform_adapter.adapters.market_data import MarketDataAdapter
+from platform_adapter.adapters.order_execution import OrderExecutionAdapter
+from platform_adapter.remote import RemoteAdapter
+from platform_adapter.remote.account import RemoteAccount
+from platform_adapter.remote.market_data import RemoteMarketData
+from platform_adapter.remote.orders import RemoteOrders
+from platform_adapter.sim import SimulatedGateway
+from tests.conftest import LOOPBACK, Recorder, wait_for
+from tests.e2e.test_appendix_b import APPENDIX_B
+from tests.service.conftest import Running
+
+SPEC_INTERFACE = {
+    (MarketDataAdapter, RemoteMarketData): (
+        "subscribe_quotes", "unsubscribe_quotes", "get_quote", "get_historical_data", "subscribe_real_time_bars",
+        "unsubscribe_real_time_bars", "subscribe_tick_by_tick", "unsubscribe_tick_by_tick", "set_market_data_type",
+        "stats", "subscription_errors"),
+    (OrderExecutionAdapter, RemoteOrders): (
+        "place_order", "place_order_and_wait", "cancel_order", "modify_order", "get_order_status", "get_order",
+        "get_open_orders", "wait_for_status", "on_order_status", "on_fill", "reconcile"),
+    (AccountManager, RemoteAccount): (
+        "get_account_summary", "get_positions", "get_pnl", "subscribe_account_updates", "refresh",
+        "refresh_positions"),
+    (PlatformAdapter, RemoteAdapter): ("disconnect", "is_connected", "metrics", "__enter__", "__exit__"),
+}
+
+
+def _params(fn: Any) -> list[tuple[str, Any, Any]]:
+    return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()]
+
+
+@pytest.mark.parametrize(("facade", "remote"), list(SPEC_INTERFACE), ids=lambda c: c.__name__)
+def test_the_remote_interface_is_the_facades(facade: type, remote: type) -> None:
+    for name in SPEC_INTERFACE[(facade, remote)]:
+        assert _params(getattr(remote, name)) == _params(getattr(facade, name)), name
+    if facade is MarketDataAdapter:
+        assert isinstance(remote.market_data_type, property)
+    assert [p[0] for p in _params(RemoteAdapter.connect)] == ["self"]  # the IB connection is the service's
+
+
+def test_appendix_b_runs_with_only_the_constructor_swapped(served: Running, gateway: SimulatedGateway) -> None:
+    endpoint = served.service.commands_endpoint
+    code = APPENDIX_B.replace("from platform_adapter import PlatformAdapter",
+                              "from platform_adapter.remote import RemoteAdapter")
+    code = code.replace('PlatformAdapter(config_path="config.yaml")', f'RemoteAdapter("{endpoint}", name="appendix-b")')
+    assert code.count("RemoteAdapter") == 2
+    out = io.StringIO()
+    namespace: dict[str, Any] = {}
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "appendix_b_remote.py", "exec"), namespace)  # noqa: S102 - the spec's example
+    assert not namespace["pa"].is_connected()
+    (order,) = gateway.stats().orders
+    assert (order.order_id, order.action, order.total_qty, order.order_type, order.lmt_price) == (
+        namespace["order_id"], "BUY", 100, "LMT", 150.0)
+    assert served.service.router.owner(namespace["order_id"]) == "appendix-b"
+    wait_for(lambda: served.pa.market_data.stats()["lines"] == 0)  # the example's lines went with its session
+
+
+def test_clients_share_one_line_per_symbol(served: Running, gateway: SimulatedGateway, remote_factory: Any) -> None:
+    a, b = remote_factory(served, "a"), remote_factory(served, "b")
+    qa, qb = Recorder(), Recorder()
+    a.market_data.subscribe_quotes(["AAPL", "MSFT"], qa)
+    b.market_data.subscribe_quotes("aapl", qb)
+    qa.wait(2)
+    qb.wait(1)
+    assert gateway.stats().received["reqMktData"] == 2  # AAPL and MSFT once each, for both clients
+    assert served.pa.market_data.stats()["quotes"] == 2
+    assert {s for s, _ in qb.calls} == {"AAPL"} and all(isinstance(q, Quote) for _, q in qb.calls)
+    a.market_data.unsubscribe_quotes(["AAPL", "MSFT"])
+    assert served.pa.market_data.stats()["quotes"] == 1  # b still holds AAPL
+    wait_for(lambda: gateway.stats().received["cancelMktData"] == 1)
+    b.market_data.unsubscribe_quotes(["AAPL"], qb)
+    assert served.pa.market_data.stats()["quotes"] == 0
+    with pytest.raises(ValidationError, match="has no quotes subscription"):
+        b.market_data.unsubscribe_quotes(["AAPL"])
+
+
+def test_a_late_subscriber_gets_the_current_quote_at_once(service_factory: Any, remote_factory: Any) -> None:
+    with SimulatedGateway(host=LOOPBACK, port=0, seed=3, tick_interval=3600) as quiet:  # no tick after the first
+        served = service_factory(quiet)
+        first, late = Recorder(), Recorder()
+        remote_factory(served, "first").market_data.subscribe_quotes(["AAPL"], first)
+        wait_for(lambda: first.calls and first.calls[-1][1].ask is not None)
+        remote_factory(served, "late").market_data.subscribe_quotes(["AAPL"], late)
+        (_, quote), = late.wait(1, timeout=2)
+        assert quote == served.pa.market_data.get_quote("AAPL") or quote.updates == first.calls[-1][1].updates
+        assert (quote.bid, quote.ask) == (first.calls[-1][1].bid, first.calls[-1][1].ask)
+        assert quiet.stats().received["reqMktData"] == 1
+
+
+def test_orders_belong_to_the_client_that_placed_them(served: Running, remote_factory: Any) -> None:
+    a, b = remote_factory(served, "a"), remote_factory(served, "b")
+    seen_a, seen_b, fills_a = Recorder(), Recorder(), Recorder()
+    a.orders.on_order_status(seen_a)
+    b.orders.on_order_status(seen_b)
+    a.orders.on_fill(fills_a)
+    resting = a.orders.place_order("AAPL", "BUY", 10, "LMT", limit_price=100.0)
+    status = a.orders.place_order_and_wait("MSFT", "BUY", Decimal(5), "MKT", wait_for="Filled")
+    assert isinstance(status, OrderStatus) and status.filled == Decimal(5)
+    (fill,), = fills_a.wait(1)
+    assert fill.order_id == status.order_id and fill.commission is not None
+    assert [o.order_id for o in a.orders.get_open_orders()] == [resting]
+    assert b.orders.get_open_orders() == []
+    for call in (b.orders.cancel_order, b.orders.get_order, b.orders.get_order_status):
+        with pytest.raises(OrderStateError, match="unknown order"):
+            call(resting)
+    with pytest.raises(OrderStateError):
+        b.orders.modify_order(resting, limit_price=101.0)
+    assert a.orders.modify_order(resting, limit_price=101.0) is True
+    wait_for(lambda: a.orders.get_order(resting).request.limit_price == 101.0)
+    assert a.orders.cancel_order(resting) is True
+    assert a.orders.wait_for_status(resting, "Cancelled").status is OrderState.CANCELLED
+    assert seen_b.calls == []
+    assert {s.order_id for (s,) in seen_a.calls} == {resting, status.order_id}
+
+
+def test_typed_errors_are_the_facades(served: Running, gateway: SimulatedGateway, remote_factory: Any) -> None:
+    a = remote_factory(served, "a")
+    with pytest.raises(ValidationError, match="quantity"):
+        a.orders.place_order("AAPL", "BUY", -5, "MKT")
+    with pytest.raises(ValidationError, match="quantity"):
+        a.orders.place_order("AAPL", "BUY", lambda: 1, "MKT")  # cannot even be sent
+    with pytest.raises(ValidationError, match="nope"):
+        a.orders.place_order("AAPL", "BUY", 1, "MKT", nope=1)
+    with pytest.raises(ContractNotFound):
+        a.market_data.subscribe_quotes(["NOSUCH"], print)
+    with pytest.raises(ValidationError, match="callback"):
+        a.market_data.subscribe_quotes(["AAPL"], "not callable")
+    gateway.reject_next_order("no reason")
+    order_id = a.orders.place_order("AAPL", "BUY", 1, "LMT", limit_price=100.0)
+    with pytest.raises(OrderRejected) as info:
+        a.orders.wait_for_status(order_id, "Submitted", timeout=5)
+    assert info.value.code == 201 and "no reason" in str(info.value)
+    with pytest.raises(OrderStateError):
+        a.orders.wait_for_status(999_999)
+    assert gateway.stats().received["placeOrder"] == 1
+    a.disconnect()
+    with pytest.raises(NotConnected):
+        a.orders.place_order("AAPL", "BUY", 1, "MKT")
+
+
+def test_account_and_positions_are_visible_to_all(served: Running, remote_factory: Any) -> None:
+    a, b = remote_factory(served, "a"), remote_factory(served, "b")
+    updates = Recorder()
+    b.account.subscribe_account_updates(updates)
+    a.orders.place_order_and_wait("AAPL", "BUY", 7, "MKT", wait_for="Filled")
+    wait_for(lambda: any(isinstance(u, Position) and u.quantity == 7 for (u,) in updates.calls))
+    (pos,) = b.account.get_positions()
+    assert (pos.symbol, pos.quantity) == ("AAPL", Decimal(7))
+    assert isinstance(b.account.get_account_summary(), AccountSummary)
+    assert isinstance(a.account.get_pnl(), PnL)
+    assert b.account.refresh_positions() == b.account.get_positions()
+    account = served.pa.connection.accounts[0]
+    assert b.account.get_positions(account) == b.account.get_positions()
+    assert b.account.get_account_summary(account=account).account == account
+    assert a.account.get_pnl(account=account).account == account
+    with pytest.raises(ValidationError, match="managed accounts"):
+        a.account.get_pnl(account="DU0000000")
+
+
+def test_bars_ticks_and_history(service_factory: Any, remote_factory: Any) -> None:
+    with SimulatedGateway(host=LOOPBACK, port=0, seed=5, tick_interval=0.02, rt_bar_interval=0.1) as gw:
+        served = service_factory(gw)
+        a, b = remote_factory(served, "a"), remote_factory(served, "b")
+        bars, ticks, other = Recorder(), Recorder(), Recorder()
+        a.market_data.subscribe_real_time_bars("AAPL", bars, what_to_show="midpoint")
+        b.market_data.subscribe_real_time_bars("AAPL", other, "MIDPOINT")
+        a.market_data.subscribe_tick_by_tick("AAPL", "bid_ask", ticks)
+        bars.wait(2)
+        other.wait(2)
+        ticks.wait(2)
+        assert gw.stats().received["reqRealTimeBars"] == 1
+        assert all(isinstance(x, Bar) and s == "AAPL" for s, x in bars.calls)
+        assert all(isinstance(x, TickByTick) and x.bid is not None for _, x in ticks.calls)
+        with pytest.raises(ValidationError, match="real_time_bars"):
+            a.market_data.unsubscribe_real_time_bars("MSFT")
+        a.market_data.unsubscribe_real_time_bars("AAPL", what_to_show="MIDPOINT")
+        a.market_data.unsubscribe_tick_by_tick("AAPL")
+        assert served.pa.market_data.stats()["real_time_bars"] == 1
+        progress: list[tuple[int, int]] = []
+        done = threading.Event()
+        frame = a.market_data.get_historical_data("AAPL", "3 D", "1 hour", progress=lambda d, t: (
+            progress.append((d, t)), done.set()), max_chunk="1 D")
+        direct = served.pa.market_data.get_historical_data("AAPL", "2 D", "1 hour")  # not identical: no 15 s pacing
+        pd.testing.assert_frame_equal(frame.loc[direct.index], direct)
+        assert str(frame.index.tz) == "UTC" and len(frame) > len(direct)
+        assert done.wait(5) and progress[-1][0] == progress[-1][1] >= 2
+
+
+def test_constructor_checks() -> None:
+    with pytest.raises(ValidationError, match="name"):
+        RemoteAdapter("tcp://127.0.0.1:1", name="two words")
+    with pytest.raises(ConfigError, match="together"):
+        RemoteAdapter("tcp://127.0.0.1:1", name="a", server_key="x" * 40)
+    lonely = RemoteAdapter("tcp://127.0.0.1:1", name="a", connect_timeout=0.5)  # nobody listens
+    assert lonely.connect() is False and "tcp://127.0.0.1:1" in lonely.last_error
+    with pytest.raises(NotConnected):
+        lonely.orders.get_open_orders()
+    assert lonely.metrics()["connection_state"] == "DISCONNECTED"
+
+
+def test_metrics_and_market_data_type(served: Running, remote_factory: Any) -> None:
+    a = remote_factory(served, "a")
+    a.market_data.subscribe_quotes(["AAPL"], Recorder())
+    m = a.metrics()
+    assert m["connection_state"] == "CONNECTED" and m["service_clients"] == 1 and m["service_lines"] == 1
+    assert m["remote_connected"] is True and "client_quotes_conflated" in m and "market_data_updates_total" in m
+    a.market_data.set_market_data_type("delayed")
+    assert int(a.market_data.market_data_type) == 3 == int(served.pa.market_data.market_data_type)
+    assert a.market_data.stats()["quotes"] == 1 and a.market_data.subscription_errors() == {}

@@ -1,0 +1,127 @@
+"""Futures and options with a fake EClient: the front month among expired and unreadable
+expiries, chains from several exchanges and trading classes, the contracts sent to IB, and the
+spec keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ibapi.contract import Contract, ContractDetails
+
+from platform_adapter import ContractNotFound, ContractSpec, SecType
+from platform_adapter.adapters.contracts import ContractResolver
+from platform_adapter.adapters.derivatives import expiry_date, front_month
+from tests.unit.test_order_execution import Harness, make_harness
+
+
+@pytest.fixture
+def harness(tmp_path: Path) -> Iterator[Harness]:
+    pa, fake = make_harness(tmp_path)
+    yield pa, fake
+    pa.orders.stop()
+    pa.events.stop()
+
+
+def future_details(expiry: str, local: str, con_id: int) -> ContractDetails:
+    d = ContractDetails()
+    c = d.contract
+    c.conId, c.symbol, c.secType, c.exchange, c.currency = con_id, "ES", "FUT", "CME", "USD"
+    c.lastTradeDateOrContractMonth, c.localSymbol, c.multiplier, c.tradingClass = expiry, local, "50", "ES"
+    d.minTick, d.longName = 0.25, "E-mini S&P 500"
+    return d
+
+
+def answer_details(pa: Any, fake: Any, details: list[ContractDetails]) -> None:
+    def reply(req_id: int, _contract: Contract) -> None:
+        for d in details:
+            pa.wrapper.contractDetails(req_id, d)
+        pa.wrapper.contractDetailsEnd(req_id)
+
+    fake.on_call["reqContractDetails"] = reply
+
+
+@pytest.mark.parametrize("text, day", [("20270319", date(2027, 3, 19)), ("20270319 13:30 US/Central",
+                                                                          date(2027, 3, 19)),
+                                       ("202703", date(2027, 3, 1)), ("", None), ("2027-3", None)])
+def test_expiry_dates(text: str, day: date | None) -> None:
+    assert expiry_date(text) == day
+
+
+def test_the_front_month_skips_expired_and_unreadable_expiries(harness: Harness) -> None:
+    pa, fake = harness
+    answer_details(pa, fake, [future_details("20270618", "ESM7", 3), future_details("20261218", "ESZ6", 1),
+                              future_details("20260918", "ESU6", 9), future_details("", "ES??", 7),
+                              future_details("20270319", "ESH7", 2)])
+    info = front_month(pa.contracts, "es", today=date(2026, 12, 18))
+    assert (info.con_id, info.local_symbol, info.spec.last_trade_date) == (1, "ESZ6", "20261218")
+    (_, (_, sent)), = [c for c in fake.calls if c[0] == "reqContractDetails"]
+    assert (sent.symbol, sent.secType, sent.exchange, sent.lastTradeDateOrContractMonth) == ("ES", "FUT", "CME", "")
+    assert pa.contracts.resolve(info.spec) == info  # cached: no second request
+    assert len([c for c in fake.calls if c[0] == "reqContractDetails"]) == 1
+    assert front_month(pa.contracts, "ES", today=date(2026, 12, 19)).local_symbol == "ESH7"
+    with pytest.raises(ContractNotFound, match="2027-06-19"):
+        front_month(pa.contracts, "ES", today=date(2027, 6, 19))
+
+
+def test_option_chains_by_exchange_and_trading_class(harness: Harness) -> None:
+    pa, fake = harness
+
+    def reply(req_id: int, symbol: str, fut_fop_exchange: str, sec_type: str, con_id: int) -> None:
+        assert (symbol, fut_fop_exchange, sec_type, con_id) == ("AAPL", "", "STK", 265598)
+        pa.wrapper.securityDefinitionOptionParameter(req_id, "SMART", 265598, "2AAPL", "100", {"20270115"}, {190.0})
+        pa.wrapper.securityDefinitionOptionParameter(req_id, "CBOE", 265598, "AAPL", "100", {"20270115"}, {190.0})
+        pa.wrapper.securityDefinitionOptionParameter(req_id, "SMART", 265598, "AAPL", "100",
+                                                     {"20270219", "20270115"}, {195.0, 185.0, 190.0})
+        pa.wrapper.securityDefinitionOptionParameterEnd(req_id)
+
+    fake.on_call["reqSecDefOptParams"] = reply
+    chains = pa.contracts.option_chains("AAPL")
+    assert [(c.exchange, c.trading_class) for c in chains] == [("CBOE", "AAPL"), ("SMART", "2AAPL"),
+                                                              ("SMART", "AAPL")]
+    chain = pa.contracts.option_chain("AAPL")
+    assert (chain.trading_class, chain.expirations, chain.strikes) == ("AAPL", ("20270115", "20270219"),
+                                                                      (185.0, 190.0, 195.0))
+    with pytest.raises(ContractNotFound, match="ISE"):
+        pa.contracts.option_chain("AAPL", "ISE")
+
+
+def test_contracts_sent_for_options_and_continuous_futures(harness: Harness) -> None:
+    pa, fake = harness
+    d = ContractDetails()
+    c = d.contract
+    c.conId, c.symbol, c.secType, c.exchange, c.currency = 99, "AAPL", "OPT", "SMART", "USD"
+    c.lastTradeDateOrContractMonth, c.strike, c.right, c.multiplier = "20270115", 190.0, "CALL", "100"
+    c.localSymbol, c.tradingClass = "AAPL  270115C00190000", "AAPL"
+    d.minTick, d.underConId = 0.01, 265598
+    answer_details(pa, fake, [d])
+    spec = ContractSpec.option("AAPL", "20270115", 190, "call")
+    assert (spec.right, spec.key) == ("C", "AAPL:OPT:20270115:190C@SMART")
+    info = pa.contracts.resolve(spec)
+    (_, (_, asked)), = [c for c in fake.calls if c[0] == "reqContractDetails"]
+    assert (asked.secType, asked.strike, asked.right, asked.lastTradeDateOrContractMonth) == (
+        "OPT", 190, "C", "20270115")
+    assert (info.strike, info.right, info.underlying_con_id) == (190.0, "C", 265598)
+    sent = ContractResolver.ib_contract(info)
+    assert (sent.conId, sent.secType, sent.strike, sent.right, sent.multiplier, sent.tradingClass) == (
+        99, "OPT", 190.0, "C", "100", "AAPL")
+    cont = ContractSpec.continuous_future("ES")
+    answer_details(pa, fake, [future_details("20270319", "ESH7", 2)])
+    cont_info = pa.contracts.resolve(cont)
+    sent = ContractResolver.ib_contract(cont_info)
+    assert (sent.conId, sent.secType, sent.symbol, sent.exchange, sent.lastTradeDateOrContractMonth) == (
+        0, "CONTFUT", "ES", "CME", "")
+    assert cont.key == "ES:CONTFUT:@CME" and cont.sec_type is SecType.CONTINUOUS_FUTURE
+    assert ContractSpec.future("ES", local_symbol="ESZ6").key == "ES:FUT:ESZ6@CME"
+
+
+def test_an_option_named_by_local_symbol_or_con_id_needs_nothing_else() -> None:
+    from platform_adapter.adapters.contracts import to_spec
+
+    by_local = ContractSpec("AAPL", SecType.OPTION, local_symbol="AAPL  270115C00190000")
+    by_id = ContractSpec("AAPL", SecType.OPTION, con_id=99)
+    assert to_spec(by_local) is by_local and to_spec(by_id) is by_id
+    assert by_local.key == "AAPL:OPT:AAPL  270115C00190000@SMART"
