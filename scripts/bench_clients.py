@@ -21,6 +21,7 @@ Orders: ``on_status(order_id, status)`` is called where the client reports a sta
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -210,12 +211,16 @@ class IbAsyncClient:
         self.ib.disconnect()
 
 
+TMP = tempfile.gettempdir()
+
+
 def _pa_settings(port: int, client_id: int, **extra: Any) -> Any:
     from platform_adapter.config.settings import load_settings  # noqa: PLC0415
 
     overrides = {"ib_connection.host": LOOPBACK, "ib_connection.port": port, "ib_connection.client_id": client_id,
-                 "logging.console": False, "logging.log_dir": os.environ.get("PA_BENCH_LOGS", "/tmp/pa_bench_logs"),
-                 "orders.journal_path": os.environ.get("PA_BENCH_JOURNAL", f"/tmp/pa_bench_orders_{os.getpid()}.db"),
+                 "logging.console": False, "logging.log_dir": os.environ.get("PA_BENCH_LOGS", os.path.join(TMP, "pa_bench_logs")),
+                 "orders.journal_path": os.environ.get("PA_BENCH_JOURNAL",
+                                                        os.path.join(TMP, f"pa_bench_orders_{os.getpid()}.db")),
                  "logging.level": "WARNING", **extra}
     return load_settings(None, env_file=os.devnull, overrides=overrides, use_environ=False)
 
