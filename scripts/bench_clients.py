@@ -218,7 +218,8 @@ def _pa_settings(port: int, client_id: int, **extra: Any) -> Any:
     from platform_adapter.config.settings import load_settings  # noqa: PLC0415
 
     overrides = {"ib_connection.host": LOOPBACK, "ib_connection.port": port, "ib_connection.client_id": client_id,
-                 "logging.console": False, "logging.log_dir": os.environ.get("PA_BENCH_LOGS", os.path.join(TMP, "pa_bench_logs")),
+                 "logging.console": False,
+                 "logging.log_dir": os.environ.get("PA_BENCH_LOGS", os.path.join(TMP, "pa_bench_logs")),
                  "orders.journal_path": os.environ.get("PA_BENCH_JOURNAL",
                                                         os.path.join(TMP, f"pa_bench_orders_{os.getpid()}.db")),
                  "logging.level": "WARNING", **extra}
