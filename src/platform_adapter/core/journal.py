@@ -517,36 +517,34 @@ class OrderJournal:
         """Add a line to an order's history (committed by the writer thread)."""
         self._queue(_EVENT, (order_id, _now(), kind, detail))
 
-    def record_fill(self, fill: Fill, ib_time: str = "", notified: bool = False,
-                    then: Callable[[], None] | None = None) -> None:
+    def record_fill(self, fill: Fill, ib_time: str = "", then: Callable[[], None] | None = None) -> None:
         """Queue one execution's row (keyed by its id without the correction suffix) for the writer
         thread, which commits it at once (no gathering delay); ``then`` runs on the writer thread
         after that commit (at once when the journal is closed). Nothing touches the disk here."""
-        with self._lock:
-            if self._db is not None:
-                self._deferred.append((_UPSERT_FILL, (
-                    fill.exec_key, fill.exec_id, fill.order_id, fill.perm_id, fill.symbol, fill.side,
-                    str(fill.quantity), fill.price, fill.time.isoformat(), ib_time, fill.exchange, fill.commission,
-                    fill.commission_currency, fill.realized_pnl, int(notified))))
-                if then is not None:
-                    self._after_commit.append(then)
-                then = None
-        if then is not None:
+        row = (fill.exec_key, fill.exec_id, fill.order_id, fill.perm_id, fill.symbol, fill.side, str(fill.quantity),
+               fill.price, fill.time.isoformat(), ib_time, fill.exchange, fill.commission, fill.commission_currency,
+               fill.realized_pnl, 0)
+        if not self._queue(_UPSERT_FILL, row, then=then, at_once=True) and then is not None:
             then()
-            return
-        self._flush_wanted.set()
-        self._commit_now.set()
 
     def mark_notified(self, exec_key: str) -> None:
         """The fill's callbacks have returned: mark it delivered (committed by the writer thread)."""
         self._queue(_FILL_NOTIFIED, (exec_key,))
 
-    def _queue(self, sql: str, params: tuple[Any, ...]) -> None:
+    def _queue(self, sql: str, params: tuple[Any, ...], then: Callable[[], None] | None = None,
+               at_once: bool = False) -> bool:
+        """Queue one write for the writer thread (``at_once``: without gathering), with ``then`` to
+        run after its commit; False when the journal is closed (nothing queued)."""
         with self._lock:
             if self._db is None:
-                return
+                return False
             self._deferred.append((sql, params))
+            if then is not None:
+                self._after_commit.append(then)
         self._flush_wanted.set()
+        if at_once:
+            self._commit_now.set()
+        return True
 
     # --- loading -----------------------------------------------------------------------------
     def load_orders(self) -> list[JournalOrder]:
