@@ -152,10 +152,10 @@ def install_probes(name: str) -> None:
     wrap(Dispatcher, "process", "decode", "batch_done")
     if base == "pa_core":
         return
-    from platform_adapter.adapters.order_encoding import PlaceOrderEncoder  # noqa: PLC0415
     from platform_adapter.adapters.order_execution import OrderExecutionAdapter  # noqa: PLC0415
+    from platform_adapter.adapters.orders.encoding import PlaceOrderEncoder  # noqa: PLC0415
+    from platform_adapter.adapters.orders.journal import OrderJournal  # noqa: PLC0415
     from platform_adapter.core.events import EventDispatcher  # noqa: PLC0415
-    from platform_adapter.core.journal import OrderJournal  # noqa: PLC0415
 
     wrap(OrderExecutionAdapter, "_send_new", "validated")
     wrap(OrderJournal, "record_request", "journal_in", "journal_out")

@@ -24,8 +24,8 @@ from ibapi.protobuf.TickPrice_pb2 import TickPrice
 from ibapi.protobuf.TickSize_pb2 import TickSize
 from ibapi.wrapper import EWrapper
 
-from platform_adapter.adapters.order_encoding import PlaceOrderEncoder
-from platform_adapter.adapters.order_models import build_ib_order
+from platform_adapter.adapters.orders.encoding import PlaceOrderEncoder
+from platform_adapter.adapters.orders.models import build_ib_order
 from platform_adapter.core.fast_decode import build_frame_fast_path
 from platform_adapter.core.transport import Dispatcher
 from platform_adapter.core.wrapper import Wrapper

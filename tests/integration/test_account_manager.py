@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from platform_adapter import PnL, Position
-from platform_adapter.adapters.account_updates import AccountValue
+from platform_adapter.adapters.account.updates import AccountValue
 from platform_adapter.models.contract import ContractSpec
 from tests.conftest import wait_for
 

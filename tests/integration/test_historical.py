@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from platform_adapter.adapters.historical import COLUMNS
+from platform_adapter.adapters.market.historical import COLUMNS
 from platform_adapter.errors import ContractNotFound, ValidationError
 
 pytest.importorskip("platform_adapter.sim.server")

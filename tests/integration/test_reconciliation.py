@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from platform_adapter import OrderState
-from platform_adapter.core.journal import OrderJournal
+from platform_adapter.adapters.orders.journal import OrderJournal
 from platform_adapter.sim.server import SimulatedGateway
 from tests.conftest import LOOPBACK, wait_for
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from platform_adapter import OrderState
-from platform_adapter.core.journal import OrderJournal
+from platform_adapter.adapters.orders.journal import OrderJournal
 from tests.conftest import Recorder, wait_for
 from tests.resilience.conftest import received, sim_orders
 from tests.resilience.trader_process import CRASH_POINTS

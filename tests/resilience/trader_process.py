@@ -21,7 +21,7 @@ from typing import Any
 
 from platform_adapter import PlatformAdapter
 from platform_adapter.adapters.order_execution import OrderExecutionAdapter
-from platform_adapter.core.journal import OrderJournal
+from platform_adapter.adapters.orders.journal import OrderJournal
 from tests.resilience.conftest import adapter_settings
 
 CRASH_POINTS = ("before_write", "before_callback", "before_mark")

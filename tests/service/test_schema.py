@@ -12,7 +12,7 @@ import msgpack
 import pandas as pd
 import pytest
 
-from platform_adapter.adapters.account_updates import AccountValue
+from platform_adapter.adapters.account.updates import AccountValue
 from platform_adapter.models import (
     AccountSummary,
     Bar,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from platform_adapter.core import journal as journal_module
+from platform_adapter.adapters.orders import journal as journal_module
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 from ibapi.contract import Contract
 
 from platform_adapter import PlatformAdapter, Position, RequestTimeout
-from platform_adapter.adapters.account_updates import AccountValue
+from platform_adapter.adapters.account.updates import AccountValue
 from platform_adapter.config.settings import load_settings
 from tests.fakes import FakeClient
 

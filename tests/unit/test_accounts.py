@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from platform_adapter import ValidationError
-from platform_adapter.adapters.accounts import managed_account
+from platform_adapter.adapters.account.accounts import managed_account
 from tests.unit.test_account_manager import aapl
 from tests.unit.test_order_execution import Harness, make_harness
 

@@ -15,8 +15,8 @@ import pytest
 from ibapi.common import BarData
 from loguru import logger
 
-from platform_adapter.adapters.historical import COLUMNS, empty_frame
-from platform_adapter.adapters.historical_params import (
+from platform_adapter.adapters.market.historical import COLUMNS, empty_frame
+from platform_adapter.adapters.market.historical_params import (
     BAR_SIZES,
     MAX_STEP_SECONDS,
     check_bar_size,

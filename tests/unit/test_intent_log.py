@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from platform_adapter.core import journal as journal_module
-from platform_adapter.core.intent_log import CAPACITY, IntentLog, IntentLogBusy
-from platform_adapter.core.journal import OrderJournal
+from platform_adapter.adapters.orders import journal as journal_module
+from platform_adapter.adapters.orders.intent_log import CAPACITY, IntentLog, IntentLogBusy
+from platform_adapter.adapters.orders.journal import OrderJournal
 from platform_adapter.models.order import (
     Order,
     OrderState,
@@ -120,7 +120,7 @@ def test_order_row_is_restored_after_the_process_is_killed(tmp_path: Path) -> No
     child = textwrap.dedent(f"""
         import os, signal, sys
         from decimal import Decimal
-        from platform_adapter.core import journal as jm
+        from platform_adapter.adapters.orders import journal as jm
         jm.BACKGROUND_DELAY = 60.0
         from tests.unit.journal_helpers import request
         j = jm.OrderJournal({str(db)!r})
@@ -233,7 +233,7 @@ def test_blocks_are_written_where_fallocate_is_missing(tmp_path: Path, monkeypat
 
 
 def test_without_flock_the_journal_commits_directly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("platform_adapter.core.intent_log.fcntl", None)  # as on Windows
+    monkeypatch.setattr("platform_adapter.adapters.orders.intent_log.fcntl", None)  # as on Windows
     path = tmp_path / "orders.db"
     journal = OrderJournal(path)
     try:

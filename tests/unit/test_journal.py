@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
-from platform_adapter.core.journal import OrderJournal
-from platform_adapter.core.order_ids import OrderIdAllocator
+from platform_adapter.adapters.orders.ids import OrderIdAllocator
+from platform_adapter.adapters.orders.journal import OrderJournal
 from platform_adapter.models.contract import ContractSpec, SecType
 from platform_adapter.models.order import (
     Fill,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from platform_adapter.core.journal import OrderJournal
-from platform_adapter.core.order_ids import OrderIdAllocator
+from platform_adapter.adapters.orders.ids import OrderIdAllocator
+from platform_adapter.adapters.orders.journal import OrderJournal
 from platform_adapter.models.order import (
     Fill,
     OrderState,

@@ -8,8 +8,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from platform_adapter.core.intent_log import IntentLog
-from platform_adapter.core.journal import OrderJournal, extras_from_json, extras_json
+from platform_adapter.adapters.orders.intent_log import IntentLog
+from platform_adapter.adapters.orders.journal import OrderJournal, extras_from_json, extras_json
 from platform_adapter.models.order import OcaType, OrderExtras, OrderState, OrderType
 from tests.unit.journal_helpers import order, request
 

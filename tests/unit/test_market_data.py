@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from loguru import logger
 
+from platform_adapter.adapters.base_adapter import AdapterContext
 from platform_adapter.adapters.contracts import ContractResolver
 from platform_adapter.adapters.market_data import MarketDataAdapter
 from platform_adapter.config.settings import Settings, load_settings
-from platform_adapter.core.base_adapter import AdapterContext
 from platform_adapter.core.connection_manager import ConnectionManager
 from platform_adapter.core.events import EventDispatcher
 from platform_adapter.core.handlers import Handlers

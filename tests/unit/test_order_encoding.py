@@ -23,9 +23,9 @@ from ibapi.server_versions import (
 )
 from ibapi.wrapper import EWrapper
 
-from platform_adapter.adapters import order_encoding
-from platform_adapter.adapters.order_encoding import PlaceOrderEncoder, ibapi_body, ibapi_text
-from platform_adapter.adapters.order_models import build_ib_order
+from platform_adapter.adapters.orders import encoding as order_encoding
+from platform_adapter.adapters.orders.encoding import PlaceOrderEncoder, ibapi_body, ibapi_text
+from platform_adapter.adapters.orders.models import build_ib_order
 from platform_adapter.models.contract import ContractSpec
 from platform_adapter.models.order import OrderAction, OrderRequest, OrderType, TimeInForce
 

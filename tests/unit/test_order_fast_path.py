@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ibapi.order import Order as IBOrder
 
-from platform_adapter.core.fast_order_decode import new_ib_order
+from platform_adapter.adapters.orders.ib_order import new_ib_order
 
 
 def test_new_ib_order_equals_ibapi_defaults_and_shares_no_mutable_state() -> None:

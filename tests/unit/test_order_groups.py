@@ -14,9 +14,9 @@ import pytest
 from ibapi.order_state import OrderState as IBOrderState
 
 from platform_adapter import NotConnected, OrderRejected, OrderState, RequestTimeout, ValidationError
-from platform_adapter.adapters import order_extras as x
-from platform_adapter.adapters.order_echo import echoed_extras
-from platform_adapter.adapters.order_models import build_ib_order, foreign_order
+from platform_adapter.adapters.orders import extras as x
+from platform_adapter.adapters.orders.echo import echoed_extras
+from platform_adapter.adapters.orders.models import build_ib_order, foreign_order
 from platform_adapter.models.order import OcaType, OrderExtras, OrderType, TimeInForce
 from tests.unit.test_order_execution import Harness, contract, ib_order, ib_state, make_harness
 

@@ -11,9 +11,9 @@ from ibapi.const import UNSET_DECIMAL, UNSET_DOUBLE
 from ibapi.contract import Contract
 
 from platform_adapter import LiveTradingRefused, ValidationError
-from platform_adapter.adapters import order_validation as v
-from platform_adapter.adapters.order_fills import FillBook
-from platform_adapter.adapters.order_models import (
+from platform_adapter.adapters.orders import validation as v
+from platform_adapter.adapters.orders.fills import FillBook
+from platform_adapter.adapters.orders.models import (
     build_ib_order,
     opt_float,
     parse_ib_time,

@@ -1,7 +1,4 @@
-"""The three adapters: market data, order execution and account."""
-
-from platform_adapter.adapters.account_manager import AccountManager
-from platform_adapter.adapters.market_data import MarketDataAdapter
-from platform_adapter.adapters.order_execution import OrderExecutionAdapter
-
-__all__ = ["AccountManager", "MarketDataAdapter", "OrderExecutionAdapter"]
+"""The adapters: ``market_data.py``, ``order_execution.py`` and ``account_manager.py`` (the spec's
+three), each with its parts in a folder of its domain (``market/``, ``orders/``, ``account/``);
+``contracts.py`` and ``derivatives.py`` resolve contracts for all three; ``base_adapter.py`` is
+their base class."""

@@ -15,10 +15,10 @@ from typing import Any
 
 from loguru import logger
 
-from platform_adapter.adapters.account_updates import AccountValue, summary_from_values
-from platform_adapter.adapters.accounts import managed_account
-from platform_adapter.adapters.order_models import opt_float, spec_from_contract, to_decimal
-from platform_adapter.core.base_adapter import AdapterContext, BaseAdapter
+from platform_adapter.adapters.account.accounts import managed_account
+from platform_adapter.adapters.account.updates import AccountValue, summary_from_values
+from platform_adapter.adapters.base_adapter import AdapterContext, BaseAdapter
+from platform_adapter.adapters.orders.models import opt_float, spec_from_contract, to_decimal
 from platform_adapter.core.handlers import AccountHandler
 from platform_adapter.core.request_registry import EndWaiter
 from platform_adapter.errors import PlatformAdapterError, ValidationError

@@ -2,7 +2,7 @@
 tick-by-tick data, with the market data type, stale-data detection and replay after reconnects.
 
 Every streaming line is a :class:`Subscription` record: ticks update it on the decoding thread
-through the adapter's market-data handler (``adapters/market_data_events.py``; the record is the
+through the adapter's market-data handler (``adapters/market/events.py``; the record is the
 live quote state, which the StateManager serves as the symbol's cached quote; the frozen
 :class:`Quote` is built only when it is read or delivered), and user callbacks run on the event
 thread (quote callbacks conflated per line unless ``market_data.conflate_callbacks`` is off: a
@@ -20,12 +20,13 @@ from typing import Any
 import pandas as pd
 from loguru import logger
 
+from platform_adapter.adapters.base_adapter import AdapterContext, BaseAdapter
 from platform_adapter.adapters.contracts import to_spec
-from platform_adapter.adapters.historical import HistoricalFetcher, Progress
-from platform_adapter.adapters.historical_params import REAL_TIME_BAR_WHAT_TO_SHOW, check_what_to_show
-from platform_adapter.adapters.market_data_events import MarketDataEvents
-from platform_adapter.adapters.market_lines import LineBook, MapKey, Want, cancel_line, send_line
-from platform_adapter.adapters.market_subscriptions import (
+from platform_adapter.adapters.market.events import MarketDataEvents
+from platform_adapter.adapters.market.historical import HistoricalFetcher, Progress
+from platform_adapter.adapters.market.historical_params import REAL_TIME_BAR_WHAT_TO_SHOW, check_what_to_show
+from platform_adapter.adapters.market.lines import LineBook, MapKey, Want, cancel_line, send_line
+from platform_adapter.adapters.market.subscriptions import (
     Callback,
     SubKind,
     Subscription,
@@ -36,7 +37,6 @@ from platform_adapter.adapters.market_subscriptions import (
     stale_copy,
 )
 from platform_adapter.core import ib_codes
-from platform_adapter.core.base_adapter import AdapterContext, BaseAdapter
 from platform_adapter.errors import NotConnected, SubscriptionLimitExceeded, ValidationError
 from platform_adapter.models.market_data import MarketDataType, Quote, TickByTickKind
 

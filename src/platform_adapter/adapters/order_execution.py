@@ -15,13 +15,17 @@ from typing import Any
 from ibapi.order_cancel import OrderCancel
 from loguru import logger
 
-from platform_adapter.adapters import order_groups, order_requests
-from platform_adapter.adapters import order_validation as v
+from platform_adapter.adapters.base_adapter import AdapterContext, BaseAdapter
 from platform_adapter.adapters.contracts import ContractResolver
-from platform_adapter.adapters.order_echo import ExtrasEcho
-from platform_adapter.adapters.order_encoding import PlaceOrderEncoder
-from platform_adapter.adapters.order_fills import FillBook
-from platform_adapter.adapters.order_models import (
+from platform_adapter.adapters.orders import groups as order_groups
+from platform_adapter.adapters.orders import requests as order_requests
+from platform_adapter.adapters.orders import validation as v
+from platform_adapter.adapters.orders.echo import ExtrasEcho
+from platform_adapter.adapters.orders.encoding import PlaceOrderEncoder
+from platform_adapter.adapters.orders.fills import FillBook
+from platform_adapter.adapters.orders.ids import OrderIdAllocator
+from platform_adapter.adapters.orders.journal import OrderJournal, extras_json
+from platform_adapter.adapters.orders.models import (
     build_ib_order,
     fill_from_execution,
     foreign_order,
@@ -30,13 +34,10 @@ from platform_adapter.adapters.order_models import (
     parse_statuses,
     to_decimal,
 )
-from platform_adapter.adapters.order_preview import OrderPreviewer
-from platform_adapter.adapters.reconciliation import OrderReconciler
+from platform_adapter.adapters.orders.preview import OrderPreviewer
+from platform_adapter.adapters.orders.reconciliation import OrderReconciler
 from platform_adapter.core import ib_codes
-from platform_adapter.core.base_adapter import AdapterContext, BaseAdapter
 from platform_adapter.core.handlers import OrderHandler
-from platform_adapter.core.journal import OrderJournal, extras_json
-from platform_adapter.core.order_ids import OrderIdAllocator
 from platform_adapter.errors import NotConnected, OrderRejected, OrderStateError, RequestTimeout, ValidationError
 from platform_adapter.models.contract import ContractInfo
 from platform_adapter.models.order import (

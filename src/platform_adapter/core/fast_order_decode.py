@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 
 from ibapi.const import UNSET_DECIMAL, UNSET_DOUBLE, UNSET_INTEGER
 from ibapi.contract import Contract
-from ibapi.order import Order as IBOrder
 from ibapi.order_state import OrderState
 from ibapi.server_versions import (
     MIN_SERVER_VER_AUTO_CANCEL_PARENT,
@@ -48,12 +47,13 @@ from ibapi.server_versions import (
 from ibapi.softdollartier import SoftDollarTier
 from ibapi.tag_value import TagValue
 
+from platform_adapter.adapters.orders.ib_order import new_ib_order
+
 if TYPE_CHECKING:
     from platform_adapter.core.wrapper import Wrapper
 
 FrameDecoder = Callable[[bytes], bool]
 
-_IB_ORDER_DEFAULTS = dict(IBOrder().__dict__)  # ibapi's ~150 defaults, copied (not re-run) per order
 _CONTRACT_DEFAULTS = dict(Contract().__dict__)  # comboLegs (a list) is replaced per contract
 _ORDER_STATE_DEFAULTS = dict(OrderState().__dict__)
 # ibapi.utils.decode(Decimal, ...) maps these wire strings (and "") to UNSET_DECIMAL
@@ -63,16 +63,6 @@ _UNSET_SIZES = frozenset(UNSET_SIZE_TEXT)
 PARSE_ERRORS = (ValueError, ArithmeticError, InvalidOperation, TypeError, OverflowError)
 _DECLINE = (*PARSE_ERRORS, StopIteration)  # StopIteration: the frame is short
 _PEG_BENCH = ("PEG BENCH", "PEGBENCH")
-
-
-def new_ib_order() -> IBOrder:
-    """A default ibapi Order, like ``IBOrder()`` at a tenth of the cost (its mutable defaults are
-    fresh objects, never shared between orders)."""
-    o: IBOrder = IBOrder.__new__(IBOrder)
-    o.__dict__.update(_IB_ORDER_DEFAULTS)
-    o.softDollarTier = SoftDollarTier("", "", "")
-    o.conditions = []
-    return o
 
 
 def _new(cls: type[Any], defaults: dict[str, Any]) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from platform_adapter.adapters.account_updates import AccountValue
+from platform_adapter.adapters.account.updates import AccountValue
 from platform_adapter.core.events import EventDispatcher
 from platform_adapter.errors import NotConnected, ValidationError
 from platform_adapter.models.account import AccountSummary, PnL

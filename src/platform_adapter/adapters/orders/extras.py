@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from platform_adapter.adapters.order_validation import check_text, parse_tif
+from platform_adapter.adapters.orders.validation import check_text, parse_tif
 from platform_adapter.errors import ValidationError
 from platform_adapter.models.contract import ContractInfo
 from platform_adapter.models.order import OcaType, OrderExtras, OrderType, TimeInForce

@@ -12,8 +12,9 @@ import pandas as pd
 from ibapi.const import UNSET_DECIMAL
 from loguru import logger
 
+from platform_adapter.adapters.base_adapter import AdapterContext
 from platform_adapter.adapters.contracts import ContractResolver, to_spec
-from platform_adapter.adapters.historical_params import (
+from platform_adapter.adapters.market.historical_params import (
     BAR_SIZES,
     Chunk,
     Duration,
@@ -27,7 +28,6 @@ from platform_adapter.adapters.historical_params import (
     plan_chunks,
     range_start,
 )
-from platform_adapter.core.base_adapter import AdapterContext
 from platform_adapter.errors import HistoricalQueryCancelled, RequestTimeout, ValidationError
 from platform_adapter.models.contract import ContractInfo
 from platform_adapter.utils.rate_limiter import HistoricalKey

@@ -10,9 +10,9 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from platform_adapter.adapters import order_extras as x
-from platform_adapter.adapters import order_validation as v
 from platform_adapter.adapters.contracts import to_spec
+from platform_adapter.adapters.orders import extras as x
+from platform_adapter.adapters.orders import validation as v
 from platform_adapter.errors import ValidationError
 from platform_adapter.models.contract import ContractInfo, SecType
 from platform_adapter.models.order import OrderExtras, OrderRequest

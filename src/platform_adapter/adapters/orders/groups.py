@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
-from platform_adapter.adapters import order_extras as x
-from platform_adapter.adapters import order_requests
-from platform_adapter.adapters import order_validation as v
+from platform_adapter.adapters.orders import extras as x
+from platform_adapter.adapters.orders import requests as order_requests
+from platform_adapter.adapters.orders import validation as v
 from platform_adapter.errors import NotConnected, OrderStateError, PlatformAdapterError, ValidationError
 from platform_adapter.models.contract import ContractInfo
 from platform_adapter.models.order import (

@@ -10,7 +10,7 @@ commits (the file stays consistent; reconciliation with the gateway fills the ga
 grouped, one commit for several changes:
 
 * a new order's row (which also carries the order-id high-water mark) is written before the send
-  to the *intent log* (``<journal>.intent``, see ``core/intent_log.py``): a copy into a memory
+  to the *intent log* (``<journal>.intent``, see ``adapters/orders/intent_log.py``): a copy into a memory
   mapping, in the OS at once, as durable as a commit, and no system call on the sending thread.
   The writer thread commits the row to SQLite moments later; a journal opened after a crash
   first moves the rows left in the intent log into SQLite. Without an intent log (``:memory:``,
@@ -47,7 +47,7 @@ from typing import Any
 
 from loguru import logger
 
-from platform_adapter.core.intent_log import IntentLog, IntentLogBusy
+from platform_adapter.adapters.orders.intent_log import IntentLog, IntentLogBusy
 from platform_adapter.models.contract import ContractSpec, SecType
 from platform_adapter.models.order import (
     Fill,

@@ -41,7 +41,7 @@ from ibapi.server_versions import MIN_CLIENT_VER, MIN_SERVER_VER_PROTOBUF_PLACE_
 from ibapi.utils import decimalMaxString, isAsciiPrintable, isValidDecimalValue, isValidFloatValue, isValidIntValue
 from ibapi.wrapper import EWrapper
 
-from platform_adapter.adapters.order_models import build_ib_order
+from platform_adapter.adapters.orders.models import build_ib_order
 from platform_adapter.models.order import OrderRequest
 
 # sentinels: values no real field of the message takes (checked: each must appear, as a whole field)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from platform_adapter.adapters.order_models import opt_float
+from platform_adapter.adapters.orders.models import opt_float
 from platform_adapter.models.account import AccountSummary
 
 SUMMARY_FIELDS = {

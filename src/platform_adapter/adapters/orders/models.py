@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ibapi.order import Order as IBOrder
 
-from platform_adapter.adapters.order_validation import parse_action, parse_order_type, tif_or
-from platform_adapter.core.fast_order_decode import new_ib_order
+from platform_adapter.adapters.orders.ib_order import new_ib_order
+from platform_adapter.adapters.orders.validation import parse_action, parse_order_type, tif_or
 from platform_adapter.errors import ValidationError
 from platform_adapter.models.contract import ContractSpec, SecType
 from platform_adapter.models.order import (

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
-from platform_adapter.adapters import order_requests
-from platform_adapter.adapters.order_models import build_ib_order, opt_float
+from platform_adapter.adapters.orders import requests as order_requests
+from platform_adapter.adapters.orders.models import build_ib_order, opt_float
 from platform_adapter.errors import IBError, OrderRejected
 from platform_adapter.models.order import OrderRequest
 from platform_adapter.models.preview import AccountChange, OrderPreview

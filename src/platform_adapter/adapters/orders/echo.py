@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from platform_adapter.adapters.order_extras import TRAILING
-from platform_adapter.adapters.order_models import extras_from_ib
+from platform_adapter.adapters.orders.extras import TRAILING
+from platform_adapter.adapters.orders.models import extras_from_ib
 from platform_adapter.models.order import OrderExtras, Trade
 
 _TRAILING_TEXT = frozenset(t.value for t in TRAILING)

@@ -5,7 +5,7 @@ adapter's pending requests (history, contract details).
 Everything here runs on the decoding thread; user callbacks are queued for the event thread. A
 tick updates its line's live state (one stored value per tick; the frozen ``Quote`` is built only
 when it is read or delivered). A run of quote ticks from the fast paths goes to the quote sink
-(``adapters/quote_sink.py``) when quote callbacks are conflated, and tick by tick otherwise.
+(``adapters/market/quote_sink.py``) when quote callbacks are conflated, and tick by tick otherwise.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
-from platform_adapter.adapters.market_subscriptions import (
+from platform_adapter.adapters.market.quote_sink import QuoteSink
+from platform_adapter.adapters.market.subscriptions import (
     PRICE_TICKS,
     SIZE_TICKS,
     TIMESTAMP_TICKS,
@@ -26,7 +27,6 @@ from platform_adapter.adapters.market_subscriptions import (
     Subscription,
     size_or_none,
 )
-from platform_adapter.adapters.quote_sink import QuoteSink
 from platform_adapter.core import ib_codes
 from platform_adapter.core.handlers import MarketDataHandler, QuoteTick, expand_quote_ticks
 from platform_adapter.errors import ContractNotFound, IBError, SubscriptionLimitExceeded

@@ -18,8 +18,8 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from platform_adapter.adapters.market_lines import LineBook
-from platform_adapter.adapters.market_subscriptions import PRICE_TICKS, SIZE_TICKS, SubKind, Subscription, size_or_none
+from platform_adapter.adapters.market.lines import LineBook
+from platform_adapter.adapters.market.subscriptions import PRICE_TICKS, SIZE_TICKS, SubKind, Subscription, size_or_none
 from platform_adapter.core.handlers import SIZE_TICK_FOR, QuoteTick
 
 _SIZES_MAX = 4096
