@@ -1,10 +1,15 @@
 """Start ``python -m platform_adapter.main`` in a pseudo-terminal or as a plain subprocess, with
-logs, shell history and the working directory in a temporary folder (no ``.env`` is picked up)."""
+logs, shell history and the working directory in a temporary folder (no ``.env`` is picked up).
+
+The pseudo-terminal is an ``xterm-256color`` with ``NO_COLOR`` set: the shell redraws its live
+views in place with cursor movements but writes no colours; :func:`run_command` returns the text
+without the remaining escape codes (bold, cursor)."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,6 +18,9 @@ import pexpect
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMPT = "\r\n> "
+PROMPT_RE = re.compile(r"\r\n(?:\x1b\[\?25h)?> ")  # rich shows the cursor again after a live view
+ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+COLOUR = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-9]|4[0-9]|9[0-7]|10[0-7])[;m]")
 TIMEOUT = 30
 
 
@@ -23,21 +31,29 @@ def child_env(tmp: Path) -> dict[str, str]:
     return env
 
 
+def terminal_env(tmp: Path) -> dict[str, str]:
+    """:func:`child_env` for a capable terminal without colours."""
+    return {**child_env(tmp), "TERM": "xterm-256color", "NO_COLOR": "1"}
+
+
 def spawn_shell(tmp: Path, *extra: str) -> pexpect.spawn:
     """The interactive shell on the embedded simulator, in a real pseudo-terminal."""
-    args = ["-m", "platform_adapter.main", "--env", "development", "--sim", "--quiet", *extra]
-    child = pexpect.spawn(sys.executable, args, cwd=str(tmp), env=child_env(tmp), encoding="utf-8",
+    args = ["-m", "platform_adapter", "--env", "development", "--sim", "--quiet", *extra]
+    child = pexpect.spawn(sys.executable, args, cwd=str(tmp), env=terminal_env(tmp), encoding="utf-8",
                           timeout=TIMEOUT, dimensions=(50, 200))
     child.expect_exact("platform_adapter shell")
-    child.expect_exact(PROMPT)
+    child.expect(PROMPT_RE)
     return child
 
 
 def run_command(child: pexpect.spawn, line: str) -> str:
-    """Send one line; return what the shell printed before the next prompt."""
+    """Send one line; return what the shell printed before the next prompt, without escape codes
+    and trailing blanks (no colour code may appear: NO_COLOR is set)."""
     child.sendline(line)
-    child.expect_exact(PROMPT)
-    out = child.before or ""
+    child.expect(PROMPT_RE)
+    raw = child.before or ""
+    assert not COLOUR.search(raw), f"colour despite NO_COLOR: {raw!r}"
+    out = "\r\n".join(part.rstrip() for part in ESCAPES.sub("", raw).split("\r\n"))
     return out.split("\r\n", 1)[1] if "\r\n" in out else ""  # drop the echoed command
 
 

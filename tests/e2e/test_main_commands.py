@@ -35,6 +35,7 @@ def test_commands_from_file_appendix_a(tmp_path: Path) -> None:
     assert re.search(r"^  active_subscriptions +3$", out, re.M), out
     assert out.endswith("> disconnect\nDisconnected\n")
     assert r.stderr == ""
+    assert "\x1b" not in out and not re.search(r" $", out, re.M)  # a pipe gets plain text, no trailing blanks
 
 
 def test_failed_command_gives_exit_1_and_the_rest_still_runs(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""The interactive shell in a real pseudo-terminal against the embedded simulator (appendix A)."""
+"""The interactive shell in a real pseudo-terminal against the embedded simulator (appendix A):
+commands and errors, live views redrawn in place, progress, completion and history."""
 
 from __future__ import annotations
 
@@ -8,7 +9,16 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from tests.e2e.shell_helpers import PROMPT, run_command, sim_state_with_position, spawn_shell
+from tests.e2e.shell_helpers import (
+    COLOUR,
+    ESCAPES,
+    PROMPT_RE,
+    run_command,
+    sim_state_with_position,
+    spawn_shell,
+)
+
+REDRAW = "\x1b[1A\x1b[2K"  # cursor one line up, erase it: rich redraws a live view in place
 
 
 @pytest.fixture
@@ -47,21 +57,38 @@ def test_bad_input_gets_one_line_and_the_shell_keeps_running(shell: pexpect.spaw
     assert "CONNECTED" in status
 
 
-def test_quotes_refresh_until_a_key_is_pressed(shell: pexpect.spawn) -> None:
+def _screen_until(child: pexpect.spawn, text: str) -> str:
+    child.expect_exact(text)
+    return (child.before or "") + text
+
+
+def test_quotes_refresh_in_place_until_a_key_is_pressed(shell: pexpect.spawn) -> None:
     run_command(shell, "subscribe AAPL MSFT")
     shell.sendline("quotes")
-    shell.expect(r"AAPL +\d+\.\d\d +\d+\.\d\d")
-    shell.expect_exact("(press any key to stop)")
-    shell.expect_exact("(press any key to stop)")  # it redraws
+    first = _screen_until(shell, "(press any key to stop)")
+    second = _screen_until(shell, "(press any key to stop)")
     shell.send("q")
-    shell.expect_exact(PROMPT)
+    shell.expect(PROMPT_RE)
+    assert re.search(r"^AAPL +\d+\.\d\d +\d+\.\d\d", ESCAPES.sub("", first), re.M), first
+    assert REDRAW in second and "Symbol" in second  # the same table again, over the first one
+    assert not COLOUR.search(first + second)  # NO_COLOR
     assert "Unsubscribed from 1 symbol" in run_command(shell, "unsubscribe MSFT")
+
+
+def test_bars_view_redraws_until_a_key_is_pressed(shell: pexpect.spawn) -> None:
+    shell.sendline("bars AAPL")
+    shell.expect_exact("Streaming 5-second bars for AAPL")
+    _screen_until(shell, "press any key to stop)")
+    assert REDRAW in _screen_until(shell, "press any key to stop)")
+    shell.send("x")
+    shell.expect(PROMPT_RE)
+    assert run_command(shell, "bars AAPL stop") == "Stopped 5-second bars for AAPL"
 
 
 def test_history_with_progress_and_csv(shell: pexpect.spawn, tmp_path: Path) -> None:
     csv = tmp_path / "aapl.csv"
     out = run_command(shell, f"history AAPL 2D 1h --csv {csv}")
-    assert re.search(r"AAPL 2 D of 1 hour \[#+\] 1/1", out), out
+    assert re.search(r"AAPL 2 D of 1 hour [━ ]+ 1/1", out), out
     match = re.search(r"(\d+) bars for AAPL", out)
     assert match, out
     assert f"Wrote {match.group(1)} bars to {csv}" in out
@@ -72,22 +99,46 @@ def test_tab_completion_and_history(shell: pexpect.spawn, tmp_path: Path) -> Non
     shell.send("place_ord\t")
     shell.expect_exact("place_order")  # only "place_ord" was typed: readline completed the rest
     shell.send("\x15")  # clear the line
+    assert run_command(shell, "subscribe MS\t") == "Subscribed to 1 symbol"  # completed to MSFT
     run_command(shell, "status")
     shell.sendline("quit")
     shell.expect(pexpect.EOF)
     shell.close()
-    assert "status" in (tmp_path / "history").read_text()
+    assert (tmp_path / "history").read_text().splitlines()[-3:] == ["subscribe MSFT", "status", "quit"]
 
 
 def test_long_history_shows_a_progress_bar_per_chunk(shell: pexpect.spawn) -> None:
     shell.sendline("history AAPL 3D 1min")
-    shell.expect(r"\[#*\.+\] 1/(\d+)")
+    shell.expect(r"AAPL 3 D of 1 min [━ ]+ 1/(\d+)")
     total = int(shell.match.group(1))
     assert total > 1
-    shell.expect_exact(f"] {total}/{total}")
+    shell.expect_exact(f" {total}/{total}")
     shell.expect(r"(\d+) bars for AAPL")
     assert int(shell.match.group(1)) > 390  # more than one session of minute bars
-    shell.expect_exact(PROMPT)
+    shell.expect(PROMPT_RE)
+
+
+def test_history_is_kept_in_the_home_directory_not_the_working_one(tmp_path: Path) -> None:
+    import sys
+
+    from tests.e2e.shell_helpers import TIMEOUT, terminal_env
+
+    work = tmp_path / "work"
+    work.mkdir()
+    env = terminal_env(tmp_path)
+    del env["PA_HISTORY_FILE"]
+    child = pexpect.spawn(sys.executable, ["-m", "platform_adapter", "--env", "development", "--no-connect",
+                                           "--quiet"], cwd=str(work), env=env, encoding="utf-8", timeout=TIMEOUT)
+    try:
+        child.expect(PROMPT_RE)
+        child.sendline("help status")
+        child.expect(PROMPT_RE)
+        child.sendline("quit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert "help status" in (tmp_path / ".platform_adapter_history").read_text()
+    assert list(work.iterdir()) == []
 
 
 def test_readme_demo_command_brings_up_the_shell(tmp_path: Path) -> None:
@@ -102,7 +153,7 @@ def test_readme_demo_command_brings_up_the_shell(tmp_path: Path) -> None:
         for step in range(1, 6):
             child.expect(rf"Step {step}/5 ")
         child.expect(r"Connected to IB Gateway on 127\.0\.0\.1:\d+")
-        child.expect_exact(PROMPT)
+        child.expect(PROMPT_RE)
         child.sendline("quit")
         child.expect_exact("Disconnected")
         child.expect(pexpect.EOF)

@@ -48,7 +48,7 @@ def test_money_and_qty() -> None:
 def test_quotes_table_has_every_symbol_and_waiting_rows() -> None:
     q = Quote("AAPL", bid=149.5, ask=149.51, last=149.5, bid_size=Decimal(100), ask_size=Decimal(200),
               volume=Decimal(1000))
-    text = views.quotes_table({"AAPL": q, "MSFT": None}, {"AAPL": 3})
+    text = render.plain(views.quotes_table({"AAPL": q, "MSFT": None}, {"AAPL": 3}))
     lines = text.splitlines()
     assert lines[0].split()[:4] == ["Symbol", "Bid", "Ask", "Last"]
     assert lines[2].split()[:4] == ["AAPL", "149.50", "149.51", "149.50"]
@@ -60,7 +60,7 @@ def test_quotes_table_has_every_symbol_and_waiting_rows() -> None:
 def test_orders_table() -> None:
     req = OrderRequest(ContractSpec("AAPL"), OrderAction.BUY, Decimal(100), OrderType.LIMIT, limit_price=150.0)
     trade = Trade(1001, req, status=OrderState.SUBMITTED, remaining=Decimal(100))
-    text = views.orders_table([trade.snapshot()])
+    text = render.plain(views.orders_table([trade.snapshot()]))
     row = text.splitlines()[2].split()
     assert row[:6] == ["1001", "AAPL", "BUY", "100", "LMT", "150.00"]
     assert "Submitted" in row
@@ -69,36 +69,38 @@ def test_orders_table() -> None:
 
 def test_account_pnl_status_text() -> None:
     summary = AccountSummary("DU1", net_liquidation=1_000_000.0, buying_power=4e6)
-    text = views.account_text(summary)
+    text = render.plain(views.account_text(summary))
     assert "Net liquidation" in text and "$1,000,000.00" in text and "$4,000,000.00" in text
-    assert views.pnl_text(PnL("DU1", 1.5, -2.0, 0.0)) == "DU1: daily $1.50, unrealized -$2.00, realized $0.00"
+    pnl = render.plain(views.pnl_text(PnL("DU1", 1.5, -2.0, 0.0)))
+    assert pnl == "DU1: daily $1.50, unrealized -$2.00, realized $0.00"
     st = ConnectionStatus(ConnectionState.CONNECTED, "127.0.0.1", 4002, 3, 176, ("DU1",),
                           last_error="boom")
-    status = views.status_text(st)
+    status = render.plain(views.status_text(st))
     assert "127.0.0.1:4002" in status and "CONNECTED" in status and "boom" in status
 
 
 def test_metrics_text_groups() -> None:
-    text = views.metrics_text({"connection_state": "CONNECTED", "fill_rate": 0.5, "memory_rss_bytes": 2**21,
-                               "custom_counter": 4})
+    text = render.plain(views.metrics_text({"connection_state": "CONNECTED", "fill_rate": 0.5,
+                                            "memory_rss_bytes": 2**21, "custom_counter": 4}))
     assert "Connection:" in text and "Orders:" in text and "Performance:" in text
     assert "50.0%" in text and "2.0 MiB" in text and "custom_counter" in text
+    assert "  fill_rate                   50.0%" in text.splitlines()
 
 
 def test_table_alignment() -> None:
-    text = render.table(["A", "Num"], [["x", "1"], ["yy", "10.5"]])
-    assert text.splitlines()[2] == "x      1"
-    assert text.splitlines()[3] == "yy  10.5"
+    text = render.plain(render.table(["A", "Num"], [["x", "1"], ["yy", "10.5"]]))
+    assert text.splitlines() == ["A     Num", "─────────", "x       1", "yy   10.5"]
 
 
 def test_progress_bar_plain_output() -> None:
     out = StringIO()
-    bar = render.ProgressBar("AAPL", out, width=10)
+    bar = render.ProgressBar("AAPL", render.console_for(out))
     bar.update(1, 4)
     bar.update(1, 4)
     bar.update(4, 4)
     bar.close()
-    assert out.getvalue().splitlines() == ["AAPL [##........] 1/4", "AAPL [##########] 4/4"]
+    assert out.getvalue().splitlines() == ["AAPL 1/4", "AAPL 4/4"]
+    assert bar.updates == 2
 
 
 def test_bars_table_from_frame_rows() -> None:
@@ -110,7 +112,7 @@ def test_bars_table_from_frame_rows() -> None:
                       index=pd.DatetimeIndex([t0, t0 + timedelta(hours=1)], name="time"))
     rows = views.frame_rows(df)
     assert rows[0]["time"] == "2026-01-02 15:00:00"
-    lines = views.bars_table(rows).splitlines()
+    lines = render.plain(views.bars_table(rows)).splitlines()
     assert lines[3].split() == ["2026-01-02", "16:00:00", "2.00", "3.00", "1.50", "2.50", "20"]
     assert views.bars_table([]) == "No bars"
 

@@ -1,10 +1,14 @@
-"""Text output for the shell: numbers, tables, a progress bar and "until a key is pressed"."""
+"""Shell output through rich: number formats, tables, key-value lists, progress, live views.
+
+On a terminal the output has colours (``NO_COLOR`` turns them off) and the live views redraw in
+place; anywhere else (a pipe, a file, a dumb terminal) it is plain text without escape codes,
+trailing blanks or redraws, so scripts and logs stay clean.
+"""
 
 from __future__ import annotations
 
 import os
 import select
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -12,9 +16,50 @@ from datetime import datetime
 from decimal import Decimal
 from typing import IO, Any
 
+from rich import box
+from rich.console import Console, RenderableType
+from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
 UNITS = {"STK": "shares", "FUT": "contracts", "OPT": "contracts", "CASH": "units", "IND": "units"}
+PLAIN_WIDTH = 240  # off a terminal nothing wraps a table row
+Cell = str | Text | int | float | None
 
 
+def console_for(out: IO[str]) -> Console:
+    """A console writing to ``out``: styled on a terminal, plain text elsewhere.
+
+    Rich itself honours ``NO_COLOR`` (no colours), ``FORCE_COLOR`` and ``TERM=dumb``.
+    """
+    console = Console(file=out, markup=False, highlight=False, emoji=False)
+    if not console.is_terminal:
+        console.width = PLAIN_WIDTH
+    return console
+
+
+def emit(console: Console, renderable: RenderableType) -> None:
+    """Print one result: as is on a terminal; plain elsewhere, each line without trailing blanks."""
+    if console.is_terminal:
+        console.print(renderable, soft_wrap=isinstance(renderable, str))
+        return
+    console.file.write(plain(renderable, console.width) + "\n")
+    console.file.flush()
+
+
+def plain(renderable: RenderableType, width: int = PLAIN_WIDTH) -> str:
+    """The text of ``renderable`` without styles or trailing blanks (what pipes and tests see)."""
+    if isinstance(renderable, str):
+        return renderable
+    console = Console(width=width, color_system=None, markup=False, highlight=False, emoji=False,
+                      force_terminal=False)
+    with console.capture() as captured:
+        console.print(renderable)
+    return "\n".join(line.rstrip() for line in captured.get().splitlines())
+
+
+# --- numbers ---------------------------------------------------------------------------------------
 def qty(value: Any) -> str:
     """``Decimal('100')`` -> ``100``; ``Decimal('0.50')`` -> ``0.5``; ``None`` -> ``-``."""
     if value is None:
@@ -44,6 +89,12 @@ def money(value: float | None) -> str:
     return f"{sign}${abs(value):,.2f}"
 
 
+def signed_money(value: float | None) -> Text:
+    """:func:`money`, red when negative and green when positive."""
+    style = "" if not value else ("red" if value < 0 else "green")
+    return Text(money(value), style=style)
+
+
 def ratio(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
 
@@ -52,19 +103,18 @@ def when(value: datetime | None) -> str:
     return "-" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A left-aligned text table (numbers right-aligned)."""
-    cells = [[str(c) for c in headers]] + [["-" if c is None else str(c) for c in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    numeric = [all(_looks_numeric(r[i]) for r in cells[1:]) and len(cells) > 1 for i in range(len(headers))]
-    lines = []
-    for n, row in enumerate(cells):
-        parts = [c.rjust(w) if numeric[i] and n else c.ljust(w)
-                 for i, (c, w) in enumerate(zip(row, widths, strict=True))]
-        lines.append("  ".join(parts).rstrip())
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+# --- layouts ---------------------------------------------------------------------------------------
+def table(headers: Sequence[str], rows: Sequence[Sequence[Cell]], title: str | None = None) -> Table:
+    """A table with a ruled bold header; columns whose every cell is a number are right-aligned."""
+    cells = [[Text("-") if c is None else c if isinstance(c, Text) else Text(str(c)) for c in row] for row in rows]
+    t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold", title=title,
+              title_justify="left", title_style="bold")
+    for i, name in enumerate(headers):
+        numeric = bool(cells) and all(_looks_numeric(r[i].plain) for r in cells)
+        t.add_column(name, justify="right" if numeric else "left", no_wrap=True)
+    for row in cells:
+        t.add_row(*row)
+    return t
 
 
 def _looks_numeric(text: str) -> bool:
@@ -78,44 +128,67 @@ def _looks_numeric(text: str) -> bool:
     return True
 
 
-def key_value(pairs: Sequence[tuple[str, Any]]) -> str:
-    width = max((len(k) for k, _ in pairs), default=0)
-    return "\n".join(f"{k.ljust(width)}  {'-' if v is None else v}" for k, v in pairs)
+def key_value(pairs: Sequence[tuple[str, Any]], indent: int = 0) -> Table:
+    """Two columns, the names dimmed: ``Name   value``."""
+    grid = Table.grid(padding=(0, 2, 0, 0))
+    grid.add_column(style="cyan", no_wrap=True)
+    grid.add_column()
+    for k, v in pairs:
+        grid.add_row(" " * indent + k, v if isinstance(v, Text) else Text("-" if v is None else str(v)))
+    return grid
 
 
+# --- progress and live views -----------------------------------------------------------------------
 class ProgressBar:
-    """``[#####.....]  5/10 chunks`` redrawn in place on a terminal; plain lines elsewhere."""
+    """Progress of a chunked download: a rich bar on a terminal; ``label 3/10`` lines elsewhere.
 
-    def __init__(self, label: str, out: IO[str], width: int = 30) -> None:
+    ``update(done, total)`` may be called from any thread.
+    """
+
+    def __init__(self, label: str, console: Console) -> None:
         self.label = label
-        self.out = out
-        self.width = width
-        self.tty = out.isatty()
-        self._lock = threading.Lock()
-        self._last = ""
+        self.console = console
         self.updates = 0
+        self._last: tuple[int, int] | None = None
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
+        if console.is_interactive:
+            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=console)
 
     def update(self, done: int, total: int) -> None:
         total = max(total, 1)
         done = min(max(done, 0), total)
-        filled = int(self.width * done / total)
-        text = f"{self.label} [{'#' * filled}{'.' * (self.width - filled)}] {done}/{total}"
-        with self._lock:
-            if text == self._last:
-                return
-            self._last = text
-            self.updates += 1
-            if self.tty:
-                self.out.write("\r" + text)
-            else:
-                self.out.write(text + "\n")
-            self.out.flush()
+        if (done, total) == self._last:
+            return
+        self._last = (done, total)
+        self.updates += 1
+        if self._bar is None:
+            emit(self.console, f"{self.label} {done}/{total}")
+            return
+        if self._task is None:
+            self._task = self._bar.add_task(self.label, total=total, completed=done)
+            self._bar.start()
+        else:
+            self._bar.update(self._task, completed=done, total=total, refresh=True)
 
     def close(self) -> None:
-        with self._lock:
-            if self.tty and self._last:
-                self.out.write("\n")
-                self.out.flush()
+        if self._bar is not None and self._task is not None:
+            self._bar.stop()
+
+
+def live_view(console: Console, view: Callable[[], RenderableType], wait: Callable[[float], bool],
+              period: float) -> None:
+    """Show ``view()`` every ``period`` seconds until ``wait`` reports a key: redrawn in place on a
+    terminal, printed again below on a dumb one."""
+    if not console.is_interactive:
+        while True:
+            emit(console, view())
+            if wait(period):
+                return
+    with Live(view(), console=console, auto_refresh=False, redirect_stdout=False, redirect_stderr=False) as live:
+        while not wait(period):
+            live.update(view(), refresh=True)
 
 
 @contextmanager
@@ -150,10 +223,3 @@ def keypress_watch(stream: IO[str]) -> Iterator[Callable[[float], bool]]:
         yield wait
     finally:
         termios.tcsetattr(fd, termios.TCSADRAIN, old)
-
-
-def clear_screen(out: IO[str]) -> None:
-    if out.isatty():
-        out.write("\x1b[H\x1b[2J")
-
-

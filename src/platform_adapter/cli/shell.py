@@ -1,7 +1,8 @@
 """The interactive shell of spec appendix A (``cmd`` + ``readline``), also usable from scripts.
 
 Every command prints its result or one line ``Error: <reason>``; no traceback ever reaches the
-user (the details go to the log file at DEBUG).
+user (the details go to the log file at DEBUG). Output goes through a rich console
+(:mod:`platform_adapter.cli.render`): styled on a terminal, plain text in pipes and files.
 """
 
 from __future__ import annotations
@@ -19,16 +20,22 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from loguru import logger
+from rich.console import Group, RenderableType
+from rich.text import Text
 
 from platform_adapter.cli import parsing, views
 from platform_adapter.cli.parsing import CommandError
-from platform_adapter.cli.render import ProgressBar, clear_screen, keypress_watch
+from platform_adapter.cli.render import ProgressBar, console_for, emit, keypress_watch, live_view
 from platform_adapter.errors import NotConnected, PlatformAdapterError
 from platform_adapter.models import Bar, Quote
 
 COMMON_SYMBOLS = ("AAPL", "MSFT", "TSLA", "SPY", "AMZN", "GOOGL", "NVDA", "META", "QQQ", "IWM")
 REFRESH_SECONDS = 1.0
+BARS_REFRESH_SECONDS = 0.5
+BARS_SHOWN = 15
 MAX_BARS_KEPT = 500
+HISTORY_LENGTH = 1000
+STOP_HINT = "(press any key to stop)"
 MODIFY_CONFIRM_SECONDS = 5.0
 
 
@@ -63,6 +70,7 @@ class Shell(cmd.Cmd):
         self.interactive = interactive
         self.use_rawinput = interactive
         self.history_file = Path(history_file) if history_file else None
+        self.console = console_for(self.stdout)
         self.failures = 0
         self.last_failed = False
         self._lock = threading.Lock()
@@ -73,9 +81,8 @@ class Shell(cmd.Cmd):
         self._new_bar = threading.Condition(self._lock)
 
     # --- loop and error handling ---------------------------------------------------------------
-    def say(self, text: str) -> None:
-        self.stdout.write(text + "\n")
-        self.stdout.flush()
+    def say(self, text: RenderableType) -> None:
+        emit(self.console, text)
 
     def onecmd(self, line: str) -> bool:
         """Run one command; any error becomes one line and counts as a failure."""
@@ -99,7 +106,7 @@ class Shell(cmd.Cmd):
         self.failures += 1
         self.last_failed = True
         first = message.strip().splitlines()[0] if message.strip() else "failed"
-        self.say(f"Error: {first}")
+        self.say(Text.assemble(("Error:", "bold red"), f" {first}"))
 
     def default(self, line: str) -> None:
         word = line.split()[0] if line.split() else line
@@ -152,7 +159,7 @@ class Shell(cmd.Cmd):
                 readline.read_history_file(str(self.history_file))
             except OSError:
                 logger.debug("could not read shell history {}", self.history_file)
-        readline.set_history_length(1000)
+        readline.set_history_length(HISTORY_LENGTH)
         return readline
 
     # --- connection ---------------------------------------------------------------------------------
@@ -226,7 +233,7 @@ class Shell(cmd.Cmd):
         with self._lock:
             return self._latest.get(symbol) or self.pa.state.get_quote(symbol)
 
-    def _quotes_view(self) -> str:
+    def _quotes_view(self) -> RenderableType:
         with self._lock:
             syms = list(self._subscribed)
             updates = dict(self._updates)
@@ -239,18 +246,14 @@ class Shell(cmd.Cmd):
             self.say(self._quotes_view())
             return
         with keypress_watch(sys.stdin) as wait:
-            while True:
-                clear_screen(self.stdout)
-                self.say(self._quotes_view())
-                self.say("(press any key to stop)")
-                if wait(REFRESH_SECONDS):
-                    break
+            live_view(self.console, lambda: Group(self._quotes_view(), Text(STOP_HINT, style="dim")), wait,
+                      REFRESH_SECONDS)
 
     def do_history(self, arg: str) -> None:
         """history SYMBOL DURATION BAR_SIZE [--csv FILE]  -- historical bars, e.g. history AAPL 5D 1h."""
         symbol, duration, bar_size, csv_path = parsing.history(parsing.split(arg))
         fetch = self.pa.market_data.get_historical_data
-        progress = ProgressBar(f"{symbol} {duration} of {bar_size}", self.stdout)
+        progress = ProgressBar(f"{symbol} {duration} of {bar_size}", self.console)
         kwargs: dict[str, Any] = {"progress": progress.update} if _accepts(fetch, "progress") else {}
         try:
             df = fetch(parsing.instrument(symbol), duration, bar_size, **kwargs)
@@ -305,17 +308,14 @@ class Shell(cmd.Cmd):
                 bars = list(self._bars.get(symbol, ()))
             self.say(views.bars_table(bars) if bars else f"No bars for {symbol} yet")
             return
-        shown = 0
-        self.say("(new bars appear as they arrive; press any key to stop)")
         with keypress_watch(sys.stdin) as wait:
-            while True:
-                with self._lock:
-                    bars = list(self._bars.get(symbol, ()))
-                for b in bars[shown:]:
-                    self.say(views.bars_table([b]).splitlines()[-1] if shown else views.bars_table([b]))
-                    shown += 1
-                if wait(0.5):
-                    break
+            live_view(self.console, lambda: self._bars_view(symbol), wait, BARS_REFRESH_SECONDS)
+
+    def _bars_view(self, symbol: str) -> RenderableType:
+        with self._lock:
+            bars = list(self._bars.get(symbol, ()))
+        hint = Text(f"5-second bars of {symbol}, the last {BARS_SHOWN}; {STOP_HINT}", style="dim")
+        return Group(views.bars_table(bars, limit=BARS_SHOWN) if bars else f"No bars for {symbol} yet", hint)
 
     # --- orders -----------------------------------------------------------------------------------------
     def do_place_order(self, arg: str) -> None:
@@ -392,7 +392,7 @@ class Shell(cmd.Cmd):
             raise CommandError("usage: orders [all]")
         if args:
             orders = self.pa.state.get_cached_orders()
-            self.say(views.orders_table(orders).replace("No open orders", "No orders"))
+            self.say(views.orders_table(orders, empty="No orders"))
         else:
             self.say(views.orders_table(self.pa.orders.get_open_orders()))
 

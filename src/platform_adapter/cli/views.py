@@ -1,11 +1,15 @@
-"""Turn the library's models into the text the shell prints (pure functions, easy to test)."""
+"""Turn the library's models into what the shell prints: one-line strings and rich tables (pure
+functions; :func:`platform_adapter.cli.render.plain` gives their text)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from platform_adapter.cli.render import UNITS, key_value, money, price, qty, ratio, table, when
+from rich.console import Group, RenderableType
+from rich.text import Text
+
+from platform_adapter.cli.render import UNITS, key_value, money, price, qty, ratio, signed_money, table, when
 from platform_adapter.models import AccountSummary, Bar, ConnectionStatus, Order, OrderPreview, PnL, Position, Quote
 
 
@@ -22,24 +26,30 @@ def positions_text(positions: Sequence[Position]) -> str:
     return "\n".join(position_line(p) for p in sorted(positions, key=lambda p: (p.account, p.symbol)))
 
 
-def quotes_table(quotes: Mapping[str, Quote | None], updates: Mapping[str, int] | None = None) -> str:
+STATUS_STYLES = {"Filled": "green", "Cancelled": "red", "ApiCancelled": "red", "Inactive": "red",
+                 "Submitted": "cyan", "PreSubmitted": "cyan"}
+
+
+def quotes_table(quotes: Mapping[str, Quote | None], updates: Mapping[str, int] | None = None) -> RenderableType:
     if not quotes:
         return "No subscriptions (use: subscribe SYMBOL...)"
-    rows = []
+    rows: list[list[Any]] = []
     for symbol in sorted(quotes):
         q = quotes[symbol]
+        name = Text(symbol, style="bold")
         if q is None:
-            rows.append([symbol, None, None, None, None, None, None, "waiting", (updates or {}).get(symbol, 0)])
+            rows.append([name, None, None, None, None, None, None, Text("waiting", style="yellow"),
+                         (updates or {}).get(symbol, 0)])
             continue
-        age = "-" if q.age == float("inf") else f"{q.age:.1f}s"
-        rows.append([symbol, price(q.bid), price(q.ask), price(q.last), qty(q.bid_size), qty(q.ask_size),
-                     qty(q.volume), "stale" if q.stale else age, (updates or {}).get(symbol, 0)])
+        age = Text("stale", style="yellow") if q.stale else ("-" if q.age == float("inf") else f"{q.age:.1f}s")
+        rows.append([name, Text(price(q.bid), style="green"), Text(price(q.ask), style="red"), price(q.last),
+                     qty(q.bid_size), qty(q.ask_size), qty(q.volume), age, (updates or {}).get(symbol, 0)])
     return table(["Symbol", "Bid", "Ask", "Last", "BidSize", "AskSize", "Volume", "Age", "Updates"], rows)
 
 
-def bars_table(bars: Iterable[Any], limit: int = 20) -> str:
+def bars_table(bars: Iterable[Any], limit: int = 20, title: str | None = None) -> RenderableType:
     """A table of the last ``limit`` bars: ``Bar`` models or DataFrame rows as dicts."""
-    rows = []
+    rows: list[list[Any]] = []
     for b in list(bars)[-limit:]:
         if isinstance(b, Bar):
             rows.append([when(b.time), price(b.open), price(b.high), price(b.low), price(b.close), qty(b.volume)])
@@ -48,7 +58,7 @@ def bars_table(bars: Iterable[Any], limit: int = 20) -> str:
                          price(b.get("close")), qty(b.get("volume"))])
     if not rows:
         return "No bars"
-    return table(["Time (UTC)", "Open", "High", "Low", "Close", "Volume"], rows)
+    return table(["Time (UTC)", "Open", "High", "Low", "Close", "Volume"], rows, title=title)
 
 
 def frame_rows(df: Any) -> list[dict[str, Any]]:
@@ -63,14 +73,15 @@ def frame_rows(df: Any) -> list[dict[str, Any]]:
     return out
 
 
-def orders_table(orders: Sequence[Order]) -> str:
+def orders_table(orders: Sequence[Order], empty: str = "No open orders") -> RenderableType:
     if not orders:
-        return "No open orders"
-    rows = []
+        return empty
+    rows: list[list[Any]] = []
     for o in sorted(orders, key=lambda o: o.order_id):
         r, s = o.request, o.status
-        rows.append([o.order_id, o.symbol, r.action.value, qty(r.quantity), r.order_type.value,
-                     price(r.limit_price), price(r.stop_price), r.tif.value, s.status.value, qty(s.filled),
+        rows.append([o.order_id, Text(o.symbol, style="bold"), r.action.value, qty(r.quantity), r.order_type.value,
+                     price(r.limit_price), price(r.stop_price), r.tif.value,
+                     Text(s.status.value, style=STATUS_STYLES.get(s.status.value, "")), qty(s.filled),
                      price(s.avg_fill_price) if s.filled else "-"])
     return table(["ID", "Symbol", "Side", "Qty", "Type", "Limit", "Stop", "TIF", "Status", "Filled", "AvgPrice"],
                  rows)
@@ -83,7 +94,7 @@ def order_status_line(o: Any) -> str:
             f"remaining {qty(s.remaining)}, avg price {price(s.avg_fill_price) if s.filled else '-'}")
 
 
-def account_text(summary: AccountSummary) -> str:
+def account_text(summary: AccountSummary) -> RenderableType:
     pairs: list[tuple[str, Any]] = [
         ("Account", summary.account),
         ("Currency", summary.currency),
@@ -95,21 +106,22 @@ def account_text(summary: AccountSummary) -> str:
         ("Initial margin", money(summary.initial_margin)),
         ("Maintenance margin", money(summary.maintenance_margin)),
         ("Gross position value", money(summary.gross_position_value)),
-        ("Realized PnL", money(summary.realized_pnl)),
-        ("Unrealized PnL", money(summary.unrealized_pnl)),
+        ("Realized PnL", signed_money(summary.realized_pnl)),
+        ("Unrealized PnL", signed_money(summary.unrealized_pnl)),
         ("Updated", when(summary.updated_at)),
     ]
     return key_value(pairs)
 
 
-def pnl_text(pnl: PnL) -> str:
-    return (f"{pnl.account}: daily {money(pnl.daily)}, unrealized {money(pnl.unrealized)}, "
-            f"realized {money(pnl.realized)}")
+def pnl_text(pnl: PnL) -> Text:
+    return Text.assemble(f"{pnl.account}: daily ", signed_money(pnl.daily), ", unrealized ",
+                         signed_money(pnl.unrealized), ", realized ", signed_money(pnl.realized))
 
 
-def status_text(status: ConnectionStatus) -> str:
+def status_text(status: ConnectionStatus) -> RenderableType:
+    state = status.state.value
     pairs: list[tuple[str, Any]] = [
-        ("State", status.state.value),
+        ("State", Text(state, style="green" if state == "CONNECTED" else "yellow")),
         ("Gateway", f"{status.host}:{status.port}"),
         ("Client id", status.client_id),
         ("Server version", status.server_version),
@@ -118,7 +130,8 @@ def status_text(status: ConnectionStatus) -> str:
         ("Uptime", f"{status.uptime_seconds:.0f}s"),
         ("Reconnects", status.reconnect_count),
         ("Last heartbeat", when(status.last_heartbeat)),
-        ("IB link", "ok" if status.ib_link_ok else "LOST (orders blocked, data stale)"),
+        ("IB link", Text("ok", style="green") if status.ib_link_ok
+         else Text("LOST (orders blocked, data stale)", style="bold red")),
     ]
     if status.last_error:
         pairs.append(("Last error", status.last_error))
@@ -136,11 +149,10 @@ METRIC_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-def metrics_text(values: Mapping[str, Any]) -> str:
-    lines = []
+def metrics_text(values: Mapping[str, Any]) -> RenderableType:
+    parts: list[RenderableType] = []
     shown: set[str] = set()
     for title, keys in METRIC_GROUPS:
-        lines.append(f"{title}:")
         pairs = []
         for k in keys:
             v = values.get(k)
@@ -150,28 +162,28 @@ def metrics_text(values: Mapping[str, Any]) -> str:
                 v = f"{v / 2**20:.1f} MiB"
             elif isinstance(v, float):
                 v = f"{v:.4g}"
-            pairs.append((f"  {k}", v))
+            pairs.append((k, v))
             shown.add(k)
-        lines.append(key_value(pairs))
-    others = [(f"  {k}", v) for k, v in sorted(values.items()) if k not in shown]
+        parts += [Text(f"{title}:", style="bold"), key_value(pairs, indent=2)]
+    others = [(k, v) for k, v in sorted(values.items()) if k not in shown]
     if others:
-        lines.append("Other counters:")
-        lines.append(key_value(others))
-    return "\n".join(lines)
+        parts += [Text("Other counters:", style="bold"), key_value(others, indent=2)]
+    return Group(*parts)
 
 
-def preview_text(p: OrderPreview) -> str:
+def preview_text(p: OrderPreview) -> RenderableType:
     """A what-if answer: margins and equity before, change and after; the commission."""
     def amount(value: float | None) -> str:
         return "-" if value is None else f"{value:,.2f}"
 
     r = p.request
-    lines = [f"Preview of {r.action.value} {r.quantity} {r.contract.key} {r.order_type.value} (nothing placed)",
-             f"{'':22}{'before':>16}{'change':>16}{'after':>16}"]
-    for name, change in (("Initial margin", p.initial_margin), ("Maintenance margin", p.maintenance_margin),
-                         ("Equity with loan", p.equity_with_loan)):
-        lines.append(f"{name:22}{amount(change.before):>16}{amount(change.change):>16}{amount(change.after):>16}")
-    lines.append(f"Commission: {amount(p.commission)} {p.commission_currency}".rstrip())
+    t = table(["", "before", "change", "after"],
+              [[name, amount(change.before), amount(change.change), amount(change.after)]
+               for name, change in (("Initial margin", p.initial_margin),
+                                    ("Maintenance margin", p.maintenance_margin),
+                                    ("Equity with loan", p.equity_with_loan))],
+              title=f"Preview of {r.action.value} {r.quantity} {r.contract.key} {r.order_type.value} (nothing placed)")
+    lines: list[RenderableType] = [t, f"Commission: {amount(p.commission)} {p.commission_currency}".rstrip()]
     if p.warning:
-        lines.append(f"Warning: {p.warning}")
-    return "\n".join(lines)
+        lines.append(Text(f"Warning: {p.warning}", style="yellow"))
+    return Group(*lines)
