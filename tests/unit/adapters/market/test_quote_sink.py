@@ -25,7 +25,7 @@ from platform_adapter.core.transport import Dispatcher
 from platform_adapter.core.wrapper import Wrapper
 from tests.conftest import Recorder
 from tests.handlers import Recording
-from tests.unit.test_market_data import Env, make_pa, req_ids
+from tests.unit.adapters.test_market_data import Env, make_pa, req_ids
 from tests.wire import binary_id, ibapi_decode, proto_frame
 
 VERSION = 176

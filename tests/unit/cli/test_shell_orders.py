@@ -14,7 +14,7 @@ from platform_adapter.errors import ValidationError
 from platform_adapter.models import BracketOrder, ContractSpec, OrderPreview
 from platform_adapter.models.order import OrderAction, OrderRequest, OrderType
 from platform_adapter.models.preview import AccountChange
-from tests.unit.test_cli_shell import StubOrders, StubPA
+from tests.unit.cli.test_shell import StubOrders, StubPA
 
 
 class Orders(StubOrders):

@@ -11,8 +11,8 @@ import pytest
 
 from platform_adapter import ValidationError
 from platform_adapter.adapters.account.accounts import managed_account
-from tests.unit.test_account_manager import aapl
-from tests.unit.test_order_execution import Harness, make_harness
+from tests.unit.adapters.test_account_manager import aapl
+from tests.unit.adapters.test_order_execution import Harness, make_harness
 
 ACCOUNTS = ("DU111", "DU222")
 

@@ -12,7 +12,7 @@ import pytest
 from platform_adapter import OrderState, RequestTimeout
 from platform_adapter.models.connection import ConnectionEventKind as Kind
 from tests.conftest import wait_for
-from tests.unit.test_order_execution import contract, ib_order, ib_state, make_harness, placed
+from tests.unit.adapters.test_order_execution import contract, ib_order, ib_state, make_harness, placed
 
 
 def answer_everything(pa: Any, fake: Any) -> None:

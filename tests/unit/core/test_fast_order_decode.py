@@ -27,7 +27,7 @@ from platform_adapter.sim.contracts import UNIVERSE
 from platform_adapter.sim.orders import SimOrder
 from platform_adapter.sim.protocol import payload
 from tests.handlers import Recording
-from tests.unit.test_fast_decode import assert_equivalent, make_frame, run_both
+from tests.unit.core.test_fast_decode import assert_equivalent, make_frame, run_both
 
 # well-formed values, zero counts and "false" weighted up so that many frames have the common shape
 _INTS = [b"0"] * 30 + [b"", b"", b"1", b"2", b"-1", b"2147483647", b"9223372036854775807", b" 3 ", b"1_0"]

@@ -15,7 +15,7 @@ from ibapi.contract import Contract, ContractDetails
 from platform_adapter import ContractNotFound, ContractSpec, SecType
 from platform_adapter.adapters.contracts import ContractResolver
 from platform_adapter.adapters.derivatives import expiry_date, front_month
-from tests.unit.test_order_execution import Harness, make_harness
+from tests.unit.adapters.test_order_execution import Harness, make_harness
 
 
 @pytest.fixture
@@ -116,12 +116,3 @@ def test_contracts_sent_for_options_and_continuous_futures(harness: Harness) -> 
         0, "CONTFUT", "ES", "CME", "")
     assert cont.key == "ES:CONTFUT:@CME" and cont.sec_type is SecType.CONTINUOUS_FUTURE
     assert ContractSpec.future("ES", local_symbol="ESZ6").key == "ES:FUT:ESZ6@CME"
-
-
-def test_an_option_named_by_local_symbol_or_con_id_needs_nothing_else() -> None:
-    from platform_adapter.adapters.contracts import to_spec
-
-    by_local = ContractSpec("AAPL", SecType.OPTION, local_symbol="AAPL  270115C00190000")
-    by_id = ContractSpec("AAPL", SecType.OPTION, con_id=99)
-    assert to_spec(by_local) is by_local and to_spec(by_id) is by_id
-    assert by_local.key == "AAPL:OPT:AAPL  270115C00190000@SMART"

@@ -16,7 +16,7 @@ from platform_adapter.core.request_registry import RequestRegistry
 from platform_adapter.errors import ContractNotFound, IBError, NotConnected, PacingViolation
 from platform_adapter.models.order import OrderState
 from tests.handlers import Recording
-from tests.unit.test_order_execution import make_harness, placed
+from tests.unit.adapters.test_order_execution import make_harness, placed
 
 
 @pytest.mark.parametrize("req_id, code, owner", [

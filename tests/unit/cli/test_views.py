@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from io import StringIO
 
 from platform_adapter.cli import render, views
 from platform_adapter.models import (
@@ -36,13 +35,6 @@ def test_position_units_and_fractions() -> None:
     frac = Position("DU1", "SPY", ContractSpec("SPY"), Decimal("0.50"), 10)
     assert views.position_line(frac) == "SPY: 0.5 shares @ $10.00"
     assert views.positions_text([]) == "No positions"
-
-
-def test_money_and_qty() -> None:
-    assert render.money(-12.3) == "-$12.30"
-    assert render.money(None) == "-"
-    assert render.qty(Decimal("1500")) == "1,500"
-    assert render.ratio(0.25) == "25.0%"
 
 
 def test_quotes_table_has_every_symbol_and_waiting_rows() -> None:
@@ -87,22 +79,6 @@ def test_metrics_text_groups() -> None:
     assert "  fill_rate                   50.0%" in text.splitlines()
 
 
-def test_table_alignment() -> None:
-    text = render.plain(render.table(["A", "Num"], [["x", "1"], ["yy", "10.5"]]))
-    assert text.splitlines() == ["A     Num", "─────────", "x       1", "yy   10.5"]
-
-
-def test_progress_bar_plain_output() -> None:
-    out = StringIO()
-    bar = render.ProgressBar("AAPL", render.console_for(out))
-    bar.update(1, 4)
-    bar.update(1, 4)
-    bar.update(4, 4)
-    bar.close()
-    assert out.getvalue().splitlines() == ["AAPL 1/4", "AAPL 4/4"]
-    assert bar.updates == 2
-
-
 def test_bars_table_from_frame_rows() -> None:
     import pandas as pd
 
@@ -115,10 +91,3 @@ def test_bars_table_from_frame_rows() -> None:
     lines = render.plain(views.bars_table(rows)).splitlines()
     assert lines[3].split() == ["2026-01-02", "16:00:00", "2.00", "3.00", "1.50", "2.50", "20"]
     assert views.bars_table([]) == "No bars"
-
-
-def test_prices_keep_the_decimals_they_have() -> None:
-    from platform_adapter.cli.render import price
-
-    assert [price(x) for x in (2.0, 1.0875, 150.5, 0.00005, None)] == ["2.00", "1.0875", "150.50", "0.00005", "-"]
-    assert price(1.23456, digits=2) == "1.23"

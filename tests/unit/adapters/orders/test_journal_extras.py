@@ -11,7 +11,7 @@ from pathlib import Path
 from platform_adapter.adapters.orders.intent_log import IntentLog
 from platform_adapter.adapters.orders.journal import OrderJournal, extras_from_json, extras_json
 from platform_adapter.models.order import OcaType, OrderExtras, OrderState, OrderType
-from tests.unit.journal_helpers import order, request
+from tests.unit.adapters.orders.journal_helpers import order, request
 
 EXTRAS = OrderExtras(7, "grp", OcaType.REDUCE_WITH_BLOCK, None, 1.5, 0.0, "20991231-00:00:00")
 

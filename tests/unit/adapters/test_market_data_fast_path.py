@@ -15,7 +15,7 @@ from loguru import logger
 from platform_adapter.core.events import EventDispatcher
 from tests.conftest import Recorder
 from tests.handlers import Recording
-from tests.unit.test_market_data import make_pa, req_ids
+from tests.unit.adapters.test_market_data import make_pa, req_ids
 
 
 def test_snapshots_are_frozen_and_readers_see_every_tick(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -22,7 +22,7 @@ from platform_adapter.core.fast_decode import build_frame_fast_path
 from platform_adapter.core.transport import Dispatcher, frame_label
 from platform_adapter.models.order import OrderState
 from tests.conftest import wait_for
-from tests.unit.test_order_execution import Harness, ack, make_harness, placed
+from tests.unit.adapters.test_order_execution import Harness, ack, make_harness, placed
 from tests.wire import proto_frame
 
 

@@ -26,8 +26,8 @@ from platform_adapter.core.wrapper import Wrapper
 from platform_adapter.sim import messages
 from platform_adapter.sim.protocol import payload
 from tests.handlers import Recording, fast_calls, ibapi_calls
-from tests.unit.test_fast_decode import fuzzed_frames, good_frames, make_frame
-from tests.unit.test_order_decode_fast_path import _sim_orders
+from tests.unit.core.test_fast_decode import fuzzed_frames, good_frames, make_frame
+from tests.unit.core.test_fast_order_decode import _sim_orders
 from tests.wire import binary_id, proto_frame
 
 BINARY_VERSIONS = range(201, MAX_CLIENT_VER + 1)

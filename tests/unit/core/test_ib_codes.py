@@ -13,7 +13,7 @@ import pytest
 
 from platform_adapter.core import ib_codes
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SRC = ROOT / "src" / "platform_adapter"
 SECTION = "## Troubleshooting: IB message codes"
 

@@ -18,18 +18,14 @@ from loguru import logger
 from platform_adapter.adapters.market.historical import COLUMNS, empty_frame
 from platform_adapter.adapters.market.historical_params import (
     BAR_SIZES,
-    MAX_STEP_SECONDS,
-    check_bar_size,
-    parse_bar_time,
     parse_duration,
-    plan_chunks,
 )
 from platform_adapter.errors import ContractNotFound, ValidationError
 from platform_adapter.sim.pacing import HistoricalPacer as GatewayPacingRules
 from platform_adapter.sim.pacing import PacingConfig
 from platform_adapter.utils.rate_limiter import HistoricalPacer
 from tests.fakes import FakeClient
-from tests.unit.test_market_data import Env, make_pa
+from tests.unit.adapters.test_market_data import Env, make_pa
 
 UTC = timezone.utc
 END = datetime(2026, 1, 7, 21, 0, tzinfo=UTC)  # a Wednesday, bar-aligned
@@ -85,51 +81,6 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Env, 
     clock = FakeClock()  # pacing waits pass in fake time
     pa.ctx.historical = HistoricalPacer(50, 50, clock=clock, sleep=clock.sleep, margin=0.1)
     yield pa, client
-
-
-def test_duration_and_bar_size_parsing() -> None:
-    assert parse_duration("2 D").seconds == 172800
-    assert parse_duration(" 30 s ").ib_text == "30 S"
-    assert not parse_duration("86401 S").ib_valid and parse_duration("365 D").ib_valid
-    for text in ("1X", "1 X", "D 1", "0 D", "-1 D", "1.5 D", ""):
-        with pytest.raises(ValidationError) as info:
-            parse_duration(text)
-        assert info.value.field == "duration"
-    assert list(BAR_SIZES) == list(MAX_STEP_SECONDS)
-    assert len(BAR_SIZES) == 21
-    with pytest.raises(ValidationError, match="did you mean '1 min'"):
-        check_bar_size("1 mins")
-
-
-def test_bar_times_are_utc() -> None:
-    assert parse_bar_time("1767819600") == datetime(2026, 1, 7, 21, 0, tzinfo=UTC)
-    assert parse_bar_time("20260107") == datetime(2026, 1, 7, tzinfo=UTC)
-    assert parse_bar_time("20260107 16:00:00 US/Eastern") == datetime(2026, 1, 7, 21, 0, tzinfo=UTC)
-    assert parse_bar_time("20260107 16:00:00", "America/New_York") == datetime(2026, 1, 7, 21, 0, tzinfo=UTC)
-
-
-def test_plan_single_request_when_the_step_table_allows_it() -> None:
-    chunks = plan_chunks(parse_duration("1 W"), "5 mins", None, now=END)
-    assert [(c.end_text, c.duration) for c in chunks] == [("", "1 W")]
-    assert len(plan_chunks(parse_duration("1 Y"), "1 day", END, now=END)) == 1
-
-
-def test_plan_chunks_walk_backwards_without_gaps() -> None:
-    end = END + timedelta(seconds=30)  # not on a minute boundary
-    chunks = plan_chunks(parse_duration("3 D"), "1 min", end, now=END)
-    assert chunks[0].end == end
-    covered = end
-    for chunk in chunks:
-        assert chunk.end == covered
-        seconds = parse_duration(chunk.duration).seconds
-        assert seconds <= MAX_STEP_SECONDS["1 min"]
-        covered = chunk.end - timedelta(seconds=seconds)
-        if chunk is not chunks[-1]:
-            assert covered.timestamp() % 60 == 0  # inner boundaries never split a bar
-    assert covered == end - timedelta(days=3)
-    assert [c.duration for c in plan_chunks(parse_duration("2 Y"), "1 day", END, now=END)] == ["365 D", "365 D"]
-    assert [c.duration for c in plan_chunks(parse_duration("3 D"), "2 mins", None, now=END,
-                                            max_chunk=parse_duration("1 D"))] == ["86400 S"] * 3
 
 
 @pytest.mark.parametrize("kwargs, field", [

@@ -23,9 +23,9 @@ from platform_adapter.models.order import (
     OrderStatus,
 )
 from tests.conftest import wait_for
-from tests.unit.journal_helpers import outside, request
+from tests.unit.adapters.orders.journal_helpers import outside, request
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 
 
 def test_records_read_back_in_order_by_the_next_owner(tmp_path: Path) -> None:
@@ -122,7 +122,7 @@ def test_order_row_is_restored_after_the_process_is_killed(tmp_path: Path) -> No
         from decimal import Decimal
         from platform_adapter.adapters.orders import journal as jm
         jm.BACKGROUND_DELAY = 60.0
-        from tests.unit.journal_helpers import request
+        from tests.unit.adapters.orders.journal_helpers import request
         j = jm.OrderJournal({str(db)!r})
         for i in range(1, 21):
             j.record_request(i, request(f"r{{i}}", 10.0 + i / 100), 7)

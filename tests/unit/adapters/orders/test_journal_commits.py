@@ -19,7 +19,7 @@ from platform_adapter.models.order import (
     OrderState,
 )
 from tests.conftest import wait_for
-from tests.unit.journal_helpers import order, outside, request
+from tests.unit.adapters.orders.journal_helpers import order, outside, request
 
 
 def test_high_water_is_written_with_the_order_row(tmp_path: Path, slow_writer: None) -> None:

@@ -18,7 +18,7 @@ from platform_adapter.adapters.orders import extras as x
 from platform_adapter.adapters.orders.echo import echoed_extras
 from platform_adapter.adapters.orders.models import build_ib_order, foreign_order
 from platform_adapter.models.order import OcaType, OrderExtras, OrderType, TimeInForce
-from tests.unit.test_order_execution import Harness, contract, ib_order, ib_state, make_harness
+from tests.unit.adapters.test_order_execution import Harness, contract, ib_order, ib_state, make_harness
 
 
 @pytest.fixture
