@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -77,9 +76,3 @@ def test_summary_line_and_numeric_metrics() -> None:
     assert names["platform_adapter_ib_link_ok"] == 1.0
     assert names["platform_adapter_x_y"] == 1.0
     assert "platform_adapter_last_heartbeat" not in names
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])

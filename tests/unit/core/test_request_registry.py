@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import threading
-from decimal import Decimal
 
 import pytest
 
 from platform_adapter.core.request_registry import RequestRegistry
 from platform_adapter.errors import NotConnected, PlatformAdapterError, RequestTimeout
-from platform_adapter.models import ContractSpec, OrderAction, OrderRequest, OrderType, Trade
 
 
 def test_registry_lifecycle() -> None:
@@ -61,11 +59,6 @@ def test_registry_ids_unique_across_threads() -> None:
     for t in threads:
         t.join()
     assert len(set(ids)) == 2000
-
-
-def make_trade(order_id: int) -> Trade:
-    req = OrderRequest(ContractSpec("AAPL"), OrderAction.BUY, Decimal(10), OrderType.MARKET)
-    return Trade(order_id, req, remaining=Decimal(10))
 
 
 def test_end_waiter_finishes_times_out_and_fails_fast_on_link_loss() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -78,22 +77,3 @@ def test_allocator_never_reuses_ids(tmp_path: Path) -> None:
     again.sync(1)
     assert again.allocate() == 201
     journal.close()
-
-
-def test_allocator_is_thread_safe() -> None:
-    ids = OrderIdAllocator(high_water=10)
-    got: list[int] = []
-    lock = threading.Lock()
-
-    def worker() -> None:
-        for _ in range(200):
-            value = ids.allocate()
-            with lock:
-                got.append(value)
-
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(got) == list(range(11, 11 + 1600))
