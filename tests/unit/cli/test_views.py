@@ -46,7 +46,7 @@ def test_quotes_table_has_every_symbol_and_waiting_rows() -> None:
     assert lines[2].split()[:4] == ["AAPL", "149.50", "149.51", "149.50"]
     assert lines[2].split()[-1] == "3"
     assert "waiting" in lines[3]
-    assert "No subscriptions" in views.quotes_table({})
+    assert "No subscriptions" in render.plain(views.quotes_table({}))
 
 
 def test_orders_table() -> None:

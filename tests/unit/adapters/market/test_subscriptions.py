@@ -1,0 +1,91 @@
+"""A streaming line's record (quote state, snapshots) and the argument checks of the subscribe
+calls."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from ibapi.const import UNSET_DECIMAL
+
+from platform_adapter.adapters.market.subscriptions import (
+    SubKind,
+    Subscription,
+    check_callback,
+    check_market_data_type,
+    check_specs,
+    check_tbt_kind,
+    size_or_none,
+    stale_copy,
+)
+from platform_adapter.errors import ValidationError
+from platform_adapter.models.contract import ContractInfo, ContractSpec, SecType
+from platform_adapter.models.market_data import MarketDataType, Quote, TickByTickKind
+
+AAPL = ContractInfo(ContractSpec("AAPL"), 265598, "AAPL", SecType.STOCK, "SMART", "NASDAQ", "USD", "AAPL", "NMS",
+                    0.01, "", "Apple")
+
+
+def test_snapshot_is_built_once_per_change() -> None:
+    sub = Subscription(SubKind.QUOTES, "AAPL", AAPL, 1)
+    sub.fields["bid"] = 1.5
+    sub.touch(100.0)
+    first = sub.snapshot()
+    assert first is sub.snapshot()  # cached until the next change
+    assert (first.bid, first.updates, first.updated_monotonic, first.stale) == (1.5, 1, 100.0, False)
+    assert first.time is not None
+    sub.stale = True
+    assert sub.snapshot().stale and sub.snapshot() is not first
+    sub.fields["ask"] = 1.6
+    sub.touch(101.0)
+    assert sub.snapshot().ask == 1.6 and sub.snapshot().updates == 2
+
+
+def test_a_failed_line_is_not_active() -> None:
+    sub = Subscription(SubKind.BARS, "AAPL", AAPL, 2)
+    assert sub.active
+    sub.failed = RuntimeError("refused")
+    assert not sub.active
+
+
+@pytest.mark.parametrize("value, expected", [
+    (Decimal(100), Decimal(100)), ("2.5", Decimal("2.5")), (7, Decimal(7)), (None, None), (UNSET_DECIMAL, None),
+    (Decimal(-1), None), (Decimal("NaN"), None), (Decimal("sNaN"), None), ("abc", None), (float("inf"), None)])
+def test_sizes(value: Any, expected: Decimal | None) -> None:
+    assert size_or_none(value) == expected
+
+
+def test_market_data_types() -> None:
+    assert check_market_data_type("Delayed-Frozen") is MarketDataType.DELAYED_FROZEN
+    assert check_market_data_type(3) is MarketDataType.DELAYED
+    assert check_market_data_type(MarketDataType.LIVE) is MarketDataType.LIVE
+    for bad in (0, 5, True, "realtime", None):
+        with pytest.raises(ValidationError):
+            check_market_data_type(bad)
+
+
+def test_tick_by_tick_kinds_and_callbacks() -> None:
+    assert check_tbt_kind("all_last") is TickByTickKind.ALL_LAST and check_tbt_kind("bidask") is TickByTickKind.BID_ASK
+    with pytest.raises(ValidationError):
+        check_tbt_kind("trades")
+    assert check_callback(None, optional=True) is None
+    assert check_callback(print) is print
+    with pytest.raises(ValidationError, match="on_error"):
+        check_callback("print", "on_error")
+
+
+def test_specs_are_deduplicated_in_order() -> None:
+    specs = check_specs(["MSFT", "AAPL", ContractSpec("MSFT")])
+    assert [s.key for s in specs] == ["MSFT", "AAPL"]
+    assert check_specs("AAPL") == [ContractSpec("AAPL")]
+    bad: object
+    for bad in ([], 42, {"AAPL": 1}):
+        with pytest.raises(ValidationError):
+            check_specs(bad)
+
+
+def test_stale_copy_keeps_the_same_quote_when_nothing_changes() -> None:
+    q = Quote("AAPL", bid=1.0)
+    assert stale_copy(q, False) is q
+    assert stale_copy(q, True) == Quote("AAPL", bid=1.0, stale=True)

@@ -1,0 +1,79 @@
+"""From place_order's arguments to a validated OrderRequest (everything checked before anything
+is sent), and the request a modification makes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from platform_adapter.adapters.orders.requests import check_modify_kwargs, modified, new_ref, prepare
+from platform_adapter.errors import ValidationError
+from platform_adapter.models.contract import ContractSpec
+from platform_adapter.models.order import OcaType, OrderAction, OrderExtras, OrderRequest, OrderType, TimeInForce
+from tests.unit.adapters.test_order_execution import Harness, make_harness
+
+
+@pytest.fixture
+def harness(tmp_path: Path) -> Iterator[Harness]:
+    pa, fake = make_harness(tmp_path)
+    yield pa, fake
+    pa.orders.stop()
+    pa.events.stop()
+
+
+def test_order_refs_are_fresh_and_carry_the_callers_reference() -> None:
+    a, b = new_ref("pa", ""), new_ref("pa", "")
+    assert re.fullmatch(r"pa-[0-9a-f]{16}", a) and a != b
+    assert re.fullmatch(r"pa-[0-9a-f]{16}-strat1", new_ref("pa", "strat1"))
+
+
+def test_prepare_validates_and_resolves(harness: Harness) -> None:
+    pa, fake = harness
+    request, info = prepare(pa.orders, "aapl", "buy", 10, "lmt", {"limit_price": 150.0, "tif": "DAY",
+                                                                   "order_ref": "s1"})
+    assert (request.action, request.quantity, request.order_type, request.limit_price, request.tif) == (
+        OrderAction.BUY, Decimal(10), OrderType.LIMIT, 150.0, TimeInForce.DAY)
+    assert request.account == "DU111" and request.order_ref.startswith("pa-") and request.order_ref.endswith("-s1")
+    assert info.con_id == 265598 and request.extras is None
+    links = OrderExtras(parent_id=5, oca_group="g", oca_type=OcaType.REDUCE_NO_BLOCK)
+    child, _ = prepare(pa.orders, "AAPL", "SELL", 10, "STP", {"stop_price": 140.0}, adds_exposure=False,
+                       links=links)
+    assert child.extras == links
+    assert fake.calls == []  # prepare never sends
+
+
+@pytest.mark.parametrize("symbol, kwargs, field", [
+    (ContractSpec.continuous_future("ES"), {"limit_price": 1.0}, "symbol"),
+    ("AAPL", {"limit_price": 1.0, "colour": "red"}, "colour"),
+    ("AAPL", {}, "limit_price"),
+    ("AAPL", {"limit_price": 1.0, "outside_rth": "maybe"}, "outside_rth"),
+])
+def test_prepare_refuses_before_sending(harness: Harness, symbol: object, kwargs: dict[str, object],
+                                        field: str) -> None:
+    pa, fake = harness
+    with pytest.raises(ValidationError) as err:
+        prepare(pa.orders, symbol, "BUY", 10, "LMT", kwargs)
+    assert err.value.field == field and fake.calls == []
+
+
+def test_modify_arguments() -> None:
+    check_modify_kwargs({"limit_price": 1.0})
+    with pytest.raises(ValidationError, match="nothing to modify"):
+        check_modify_kwargs({})
+    with pytest.raises(ValidationError):
+        check_modify_kwargs({"symbol": "MSFT"})
+
+
+def test_modified_request_keeps_the_links_and_checks_the_quantity() -> None:
+    links = OrderExtras(parent_id=5, oca_group="g", oca_type=OcaType.CANCEL_WITH_BLOCK)
+    request = OrderRequest(ContractSpec("AAPL"), OrderAction.SELL, Decimal(10), OrderType.LIMIT, limit_price=150.0,
+                           order_ref="pa-1", extras=links)
+    after = modified(request, Decimal(4), {"quantity": 20, "limit_price": 151.0})
+    assert (after.quantity, after.limit_price, after.extras, after.order_ref) == (Decimal(20), 151.0, links, "pa-1")
+    with pytest.raises(ValidationError, match="already filled"):
+        modified(request, Decimal(4), {"quantity": 4})
+    assert modified(request, Decimal(0), {"tif": "DAY"}).tif is TimeInForce.DAY
