@@ -42,7 +42,7 @@ def console_for(out: IO[str]) -> Console:
 def emit(console: Console, renderable: RenderableType) -> None:
     """Print one result: as is on a terminal; plain elsewhere, each line without trailing blanks."""
     if console.is_terminal:
-        console.print(renderable, soft_wrap=isinstance(renderable, str))
+        console.print(renderable, soft_wrap=isinstance(renderable, (str, Text)))  # the terminal wraps lines
         return
     console.file.write(plain(renderable, console.width) + "\n")
     console.file.flush()
@@ -50,8 +50,8 @@ def emit(console: Console, renderable: RenderableType) -> None:
 
 def plain(renderable: RenderableType, width: int = PLAIN_WIDTH) -> str:
     """The text of ``renderable`` without styles or trailing blanks (what pipes and tests see)."""
-    if isinstance(renderable, str):
-        return renderable
+    if isinstance(renderable, (str, Text)):
+        return str(renderable)  # a line is never wrapped
     console = Console(width=width, color_system=None, markup=False, highlight=False, emoji=False,
                       force_terminal=False)
     with console.capture() as captured:

@@ -108,3 +108,10 @@ def test_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     bar.close()
     text = out.getvalue()
     assert "AAPL 3 D" in text and "1/3" in text and "3/3" in text and "━" in text
+
+
+def test_long_lines_are_never_wrapped_off_a_terminal() -> None:
+    out = StringIO()
+    line = Text.assemble(("Error:", "bold red"), " " + "x" * 400)
+    render.emit(render.console_for(out), line)
+    assert out.getvalue() == "Error: " + "x" * 400 + "\n"
