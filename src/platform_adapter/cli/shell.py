@@ -78,7 +78,6 @@ class Shell(cmd.Cmd):
         self._latest: dict[str, Quote] = {}
         self._updates: Counter[str] = Counter()
         self._bars: dict[str, deque[Bar]] = {}
-        self._new_bar = threading.Condition(self._lock)
 
     # --- loop and error handling ---------------------------------------------------------------
     def say(self, text: RenderableType) -> None:
@@ -276,9 +275,8 @@ class Shell(cmd.Cmd):
     def _on_bar(self, *args: Any) -> None:
         bar = args[-1]
         symbol = getattr(bar, "symbol", None) or str(args[0])
-        with self._new_bar:
+        with self._lock:
             self._bars.setdefault(symbol, deque(maxlen=MAX_BARS_KEPT)).append(bar)
-            self._new_bar.notify_all()
 
     def do_bars(self, arg: str) -> None:
         """bars SYMBOL [stop]  -- stream 5-second bars and show them (until a key is pressed)."""
