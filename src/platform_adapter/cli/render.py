@@ -129,7 +129,7 @@ def _looks_numeric(text: str) -> bool:
 
 
 def key_value(pairs: Sequence[tuple[str, Any]], indent: int = 0) -> Table:
-    """Two columns, the names dimmed: ``Name   value``."""
+    """Two columns, the names in cyan: ``Name   value``."""
     grid = Table.grid(padding=(0, 2, 0, 0))
     grid.add_column(style="cyan", no_wrap=True)
     grid.add_column()
