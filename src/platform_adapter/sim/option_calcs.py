@@ -63,13 +63,14 @@ class OptionCalculations(Service):
         """The calculation was answered at once: nothing to stop."""
 
     def h_exerciseOptions(self, q: iq.ExerciseOptions) -> None:
-        if q.account and q.account != self.gw.account_id:
+        account = self.gw.account_of(q.account)
+        if account is None:
             self.error(q.req_id, 321, TEXT_INVALID_ACCOUNT)
             return
         spec = self._option(q)
         if spec is None:
             return
-        held = self.gw.account.positions.get(spec.con_id)
+        held = account.positions.get(spec.con_id)
         if held is None or held.qty < q.exercise_quantity:
             self.error(q.req_id, 321, TEXT_NO_POSITION)
             return

@@ -67,11 +67,11 @@ class Subs:
     tbt: dict[int, tuple[int, int]] = field(default_factory=dict)  # reqId -> (conId, kind)
     rtb: dict[int, RtBar] = field(default_factory=dict)
     hist_live: dict[int, tuple[ContractSpec, int]] = field(default_factory=dict)
-    pnl: set[int] = field(default_factory=set)
-    pnl_single: dict[int, int] = field(default_factory=dict)
+    pnl: dict[int, str] = field(default_factory=dict)  # reqId -> account
+    pnl_single: dict[int, tuple[str, int]] = field(default_factory=dict)  # reqId -> (account, conId)
     # reqId -> (tags, "tag:currency" -> value last sent): a refresh re-sends only what changed
     acct_summary: dict[int, tuple[list[str], dict[str, str]]] = field(default_factory=dict)
-    acct_updates: bool = False
+    acct_updates: str = ""  # the account whose updates stream ("" = none)
     positions: bool = False
     auto_open: bool = False
 
@@ -176,7 +176,7 @@ class Session(threading.Thread):
             self.send(m.error(self.sv, -1, 326, DUP_CLIENT_TEXT, "", int(time.time() * 1000)))
             time.sleep(0.05)
             return False
-        self.send(m.managed_accounts(self.gw.account_id), m.next_valid_id(self.gw.next_order_id()))
+        self.send(m.managed_accounts(self.gw.managed_accounts), m.next_valid_id(self.gw.next_order_id()))
         self.send(*[m.error(self.sv, -1, c, system_text(c), "", int(time.time() * 1000))
                     for c in (2104, 2107, 2158)])
         self.ready.set()
@@ -249,7 +249,7 @@ class Session(threading.Thread):
         self.send(m.current_time_in_millis(int(time.time() * 1000)))
 
     def h_reqManagedAccts(self, q: rq.ReqManagedAccts) -> None:
-        self.send(m.managed_accounts(self.gw.account_id))
+        self.send(m.managed_accounts(self.gw.managed_accounts))
 
     def h_reqMarketDataType(self, q: rq.ReqMarketDataType) -> None:
         self.md_type = q.market_data_type
