@@ -24,7 +24,22 @@ from .faults import system_text
 from .history import BAR_SIZES, TEXT_BAD_WHAT_TO_SHOW, HistoryError, HistRequest, bars
 from .history_service import HistoricalExtras
 from .inbound import split_frame
-from .market import ASK, BID, CLOSE, DELAYED, HIGH, LAST, LAST_TIMESTAMP, LOW, OPEN, VOLUME
+from .market import (
+    ASK,
+    ASK_GREEKS,
+    BID,
+    BID_GREEKS,
+    CLOSE,
+    DELAYED,
+    HIGH,
+    LAST,
+    LAST_GREEKS,
+    LAST_TIMESTAMP,
+    LOW,
+    MODEL_GREEKS,
+    OPEN,
+    VOLUME,
+)
 from .news import News
 from .option_calcs import OptionCalculations
 from .orders import SimOrder
@@ -281,18 +296,25 @@ class Session(threading.Thread):
         return DELAYED.get(t, t) if self.served_type == 3 else t
 
     def quote_msgs(self, req_id: int, con_id: int, full: bool) -> list[Message]:
-        """Tick messages for one subscription (full = initial snapshot)."""
-        q = self.gw.market.quote(con_id)
+        """Tick messages for one subscription (full = initial snapshot); an option's line also
+        carries its bid, ask, model and (when it traded) last greeks."""
+        market = self.gw.market
+        q = market.quote(con_id)
         t = self._tid
         out = [m.tick_price(req_id, t(BID), q.bid, q.bid_size),
                m.tick_price(req_id, t(ASK), q.ask, q.ask_size)]
-        if full or q.traded:
+        traded = full or q.traded
+        if traded:
             out.append(m.tick_price(req_id, t(LAST), q.last, q.last_size))
             out.append(m.tick_size(req_id, t(VOLUME), q.volume))
             out.append(m.tick_string(req_id, t(LAST_TIMESTAMP), str(q.last_time)))
         if full:
             out += [m.tick_price(req_id, t(HIGH), q.high, 0), m.tick_price(req_id, t(LOW), q.low, 0),
                     m.tick_price(req_id, t(CLOSE), q.close, 0), m.tick_price(req_id, t(OPEN), q.open, 0)]
+        if market.specs[con_id].is_option:
+            kinds = (BID_GREEKS, ASK_GREEKS, LAST_GREEKS, MODEL_GREEKS) if traded else (BID_GREEKS, ASK_GREEKS,
+                                                                                      MODEL_GREEKS)
+            out += [im.tick_option_computation(req_id, t(k), 0, market.option_greeks(con_id, k)) for k in kinds]
         return out
 
     def _lines_ok(self, req_id: int) -> bool:
