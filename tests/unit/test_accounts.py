@@ -99,3 +99,18 @@ def test_managed_account() -> None:
     assert managed_account(None, ACCOUNTS, "DU111") == "DU111"
     assert managed_account(" DU222 ", ACCOUNTS, "DU111") == "DU222"
     assert managed_account("U1", (), "") == "U1"  # no list yet: nothing to check against
+
+
+def test_the_buying_power_check_uses_the_adapters_account_only(harness: Harness) -> None:
+    """The cached buying power is the adapter's account's: it limits that account's orders; another
+    account's order is left to IB's own margin check (its power is not streamed)."""
+    pa, fake = harness
+    pa.state.update_account_value("BuyingPower", "1000")
+    for account in ("", "DU111"):
+        with pytest.raises(ValidationError, match="buying power"):
+            pa.orders.place_order("AAPL", "BUY", 100, "LMT", limit_price=100.0, account=account)
+    order_id = pa.orders.place_order("AAPL", "BUY", 100, "LMT", limit_price=100.0, account="DU222")
+    with pytest.raises(ValidationError, match="buying power"):  # a modification of the adapter's account's order
+        pa.orders.modify_order(pa.orders.place_order("AAPL", "BUY", 1, "LMT", limit_price=100.0), quantity=100)
+    assert [args[2].account for name, args in fake.calls if name == "placeOrder"] == ["DU222", "DU111"]
+    assert pa.orders.modify_order(order_id, quantity=200)  # DU222's: IB checks it
