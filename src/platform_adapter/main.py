@@ -111,7 +111,9 @@ def simulator(args: argparse.Namespace) -> Iterator[Any]:
     sim_log.addHandler(_ToLoguru())
     sim_log.setLevel(logging.INFO)
     sim_log.propagate = False
-    accounts = [a.strip() for a in (args.sim_accounts or "").split(",") if a.strip()] or None
+    # the service's command line (service/__main__.py) shares this function without --sim-accounts
+    listed = getattr(args, "sim_accounts", None) or ""
+    accounts = [a.strip() for a in listed.split(",") if a.strip()] or None
     gw = SimulatedGateway(host="127.0.0.1", port=0, seed=args.sim_seed, state_file=args.sim_state,
                           accounts=accounts)
     gw.start()
