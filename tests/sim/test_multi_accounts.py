@@ -138,8 +138,9 @@ def test_an_unmanaged_account_is_refused_with_321(two_accounts: SimulatedGateway
     c.placeOrder(oid, stock("AAPL"), market("BUY", 1, OTHER))
     c.reqPnL(20, OTHER, "")
     c.reqPositionsMulti(21, OTHER, "")
-    w.wait(lambda k: {e[0] for e in k["error"] if e[2] == 321} >= {oid, 20, 21})
-    assert not two_accounts.engine.orders and not w.calls["pnl"]
+    c.reqAccountUpdates(True, OTHER)  # no request id: IB's -1
+    w.wait(lambda k: {e[0] for e in k["error"] if e[2] == 321} >= {oid, 20, 21, -1})
+    assert not two_accounts.engine.orders and not w.calls["pnl"] and not w.calls["accountDownloadEnd"]
     assert all(not a.positions for a in two_accounts.accounts.values())
 
 
