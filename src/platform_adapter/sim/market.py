@@ -74,6 +74,7 @@ class Market:
         self.specs: dict[int, ContractSpec] = {c.con_id: c for c in (contracts or UNIVERSE)}
         self.steps = 0
         self._derived: dict[int, tuple[int, Quote]] = {}  # option conId -> (step, quote)
+        self._greeks: dict[tuple[int, int], tuple[int, Greeks]] = {}  # (conId, tick type) -> (step, greeks)
         seeded: set[str] = set()
         for c in self.specs.values():
             if c.is_option:
@@ -134,7 +135,15 @@ class Market:
     def option_greeks(self, con_id: int, tick_type: int) -> Greeks:
         """An option's tickOptionComputation for ``tick_type`` (bid, ask, last or model greeks)
         at its underlying's current mid: the model's at the option's volatility, the others at the
-        volatility implied by that price of its quote."""
+        volatility implied by that price of its quote (computed once per market step)."""
+        memo = self._greeks.get((con_id, tick_type))
+        if memo is not None and memo[0] == self.steps:
+            return memo[1]
+        g = self._compute_greeks(con_id, tick_type)
+        self._greeks[(con_id, tick_type)] = (self.steps, g)
+        return g
+
+    def _compute_greeks(self, con_id: int, tick_type: int) -> Greeks:
         c = self.specs[con_id]
         spot = self.quotes[c.under_con_id].mid
         call = c.right == "C"

@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass
 
 RATE = 0.04  # the interest rate every calculation uses
+VOL_TOLERANCE = 1e-9  # an implied volatility is found to within this
 MIN_TIME = 1.0 / 365.0  # an option on its expiry day is priced with one day left
 
 
@@ -64,7 +65,7 @@ def implied_vol(call: bool, price: float, spot: float, strike: float, years: flo
     lo, hi = 0.001, 10.0
     if not greeks(call, spot, strike, years, lo).price <= price <= greeks(call, spot, strike, years, hi).price:
         return None
-    for _ in range(100):
+    while hi - lo > VOL_TOLERANCE:
         mid = (lo + hi) / 2
         if greeks(call, spot, strike, years, mid).price < price:
             lo = mid
