@@ -84,7 +84,7 @@ class Subs:
     hist_live: dict[int, tuple[ContractSpec, int]] = field(default_factory=dict)
     pnl: dict[int, str] = field(default_factory=dict)  # reqId -> account
     pnl_single: dict[int, tuple[str, int]] = field(default_factory=dict)  # reqId -> (account, conId)
-    # reqId -> (tags, "tag:currency" -> value last sent): a refresh re-sends only what changed
+    # reqId -> (tags, "account:tag:currency" -> value last sent): a refresh re-sends only what changed
     acct_summary: dict[int, tuple[list[str], dict[str, str]]] = field(default_factory=dict)
     acct_updates: str = ""  # the account whose updates stream ("" = none)
     positions: bool = False
