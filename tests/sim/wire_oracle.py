@@ -27,10 +27,10 @@ from platform_adapter.sim.admin import DISPLAY_GROUPS
 from platform_adapter.sim.contracts import BY_CONID
 from platform_adapter.sim.depth import DEPTH_EXCHANGES, SMART_COMPONENTS, US_STOCK_BBO
 from platform_adapter.sim.history import HistRequest, bars
-from platform_adapter.sim.market import ASK, BID, HIGH, LAST_TIMESTAMP, VOLUME
+from platform_adapter.sim.market import ASK, BID, DELAYED, HIGH, LAST_TIMESTAMP, MODEL_GREEKS, VOLUME
 from platform_adapter.sim.news import BULLETIN, PROVIDERS, article_id
 from platform_adapter.sim.option_calcs import CUST_OPTION_COMPUTATION, NOT_COMPUTED
-from platform_adapter.sim.options import greeks
+from platform_adapter.sim.options import greeks, greeks_at_price
 from platform_adapter.sim.orders import SimExecution, SimOrder
 from platform_adapter.sim.protocol import UNSET_DOUBLE_STR
 from platform_adapter.sim.requests import OrderCondition
@@ -404,6 +404,13 @@ def info_catalogue(sv: int, gw: SimulatedGateway) -> list[tuple[str, Message]]:
         ("tick_option_computation", im.tick_option_computation(
             46, CUST_OPTION_COMPUTATION, 0, greeks(False, q.mid, option.strike, 0.2, 0.35))),
         ("tick_option_computation", im.tick_option_computation(47, CUST_OPTION_COMPUTATION, 0, NOT_COMPUTED)),
+        # an option line's bid, ask, last and model greeks, a delayed model and a price no volatility fits
+        *[("tick_option_computation", im.tick_option_computation(53, k, 0, gw.market.option_greeks(option.con_id, k)))
+          for k in (10, 11, 12, MODEL_GREEKS)],
+        ("tick_option_computation", im.tick_option_computation(
+            53, DELAYED[MODEL_GREEKS], 0, gw.market.option_greeks(option.con_id, MODEL_GREEKS))),
+        ("tick_option_computation", im.tick_option_computation(
+            53, 10, 0, greeks_at_price(False, 0.0, q.mid, option.strike, 0.2))),
         ("display_group_list", im.display_group_list(48, "|".join(map(str, DISPLAY_GROUPS)))),
         ("display_group_updated", im.display_group_updated(49, "8314@SMART")),
         ("display_group_updated", im.display_group_updated(49, "")),

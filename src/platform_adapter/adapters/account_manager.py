@@ -119,7 +119,20 @@ class AccountManager(BaseAdapter):
         the login does not manage) from ``reqAccountSummary``; the adapter's account's are also
         stored in the cache."""
         target = managed_account(account, self.connection.accounts, self.account)
-        own = target == self.account
+        rows = self._summary_rows()
+        return self._summary(target, {tag: value for row_account, tag, value, _ in rows
+                                      if row_account == target or not target})
+
+    def get_account_summaries(self) -> dict[str, AccountSummary]:
+        """Current figures of every managed account (by account id) from one ``reqAccountSummary``
+        (group "All"); the adapter's account's are also stored in the cache."""
+        by_account: dict[str, dict[str, str]] = {a: {} for a in self.connection.accounts}
+        for row_account, tag, value, _currency in self._summary_rows():
+            by_account.setdefault(row_account, {})[tag] = value
+        return {a: self._summary(a, values) for a, values in by_account.items()}
+
+    def _summary_rows(self) -> list[tuple[str, str, str, str]]:
+        """(account, tag, value, currency) of ``reqAccountSummary("All", SUMMARY_TAGS)``."""
         ids: list[int] = []
 
         def send(client: Any, req_id: int) -> None:
@@ -127,22 +140,29 @@ class AccountManager(BaseAdapter):
             client.reqAccountSummary(req_id, "All", SUMMARY_TAGS)
 
         try:
-            rows = self._request("account_summary", send)
+            rows: list[tuple[str, str, str, str]] = self._request("account_summary", send)
         finally:
             self._cancel("cancelAccountSummary", ids)
-        values: dict[str, str] = {}
-        for row_account, tag, value, _currency in rows:
-            if row_account == target or not target:
-                values[tag] = value
-                if own:
-                    self.state.update_account_value(tag, value)
-        if own:  # reqAccountSummary has no PnL tags: take them from account updates, else from reqPnL
+        return rows
+
+    def _summary(self, target: str, values: dict[str, str]) -> AccountSummary:
+        """The summary of ``target`` from its tags (cached when it is the adapter's account).
+        reqAccountSummary has no PnL tags: the adapter's account's come from its account updates,
+        else from its reqPnL subscription; another account's from a reqPnL for it."""
+        if target == self.account:
+            for tag, value in values.items():
+                self.state.update_account_value(tag, value)
             cached = self.state.get_account_values()
             pnl = self.state.get_pnl()
             for key, from_pnl in (("RealizedPnL", pnl and pnl.realized), ("UnrealizedPnL", pnl and pnl.unrealized)):
                 if key in cached:
                     values.setdefault(key, str(cached[key]))
                 elif from_pnl is not None:
+                    values.setdefault(key, str(from_pnl))
+        elif target:
+            other = self.get_pnl(target)
+            for key, from_pnl in (("RealizedPnL", other.realized), ("UnrealizedPnL", other.unrealized)):
+                if from_pnl is not None:
                     values.setdefault(key, str(from_pnl))
         return summary_from_values(target, values, datetime.now(timezone.utc))
 

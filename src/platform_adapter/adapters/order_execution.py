@@ -201,7 +201,7 @@ class OrderExecutionAdapter(BaseAdapter):
         client = self._require_link()
         info = self.contracts.resolve(req.contract)
         qty, limit, stop = new.quantity, new.limit_price, new.stop_price
-        self._check_trade(info, req.action, qty, limit, stop, max(qty - req.quantity, 0 * qty))
+        self._check_trade(info, req.action, qty, limit, stop, max(qty - req.quantity, 0 * qty), req.account)
         with self._lock:
             self._pending[order_id] = "modify"
         self._journal_event(order_id, "modify", f"quantity={qty} limit={limit} stop={stop} tif={new.tif.value}"
@@ -288,10 +288,18 @@ class OrderExecutionAdapter(BaseAdapter):
         return account
 
     def _check_trade(self, info: ContractInfo, action: OrderAction, qty: Any, limit: float | None,
-                     stop: float | None, added_qty: Any) -> None:
+                     stop: float | None, added_qty: Any, account: str) -> None:
         quote = self.state.get_quote(info.spec.key) if limit is None and stop is None else None  # priced orders: unused
         v.check_trade(self.settings.orders, info, action, qty, limit, stop, added_qty, quote,
-                      opt_float(self.state.get_account_value("BuyingPower")))
+                      self._buying_power(account))
+
+    def _buying_power(self, account: str) -> float | None:
+        """The cached buying power (the account updates of the adapter's account) for an order of
+        that account; None for another managed account's order, whose buying power the adapter
+        does not stream: IB's own margin check answers for it."""
+        accounts = self.connection.accounts
+        own = self.settings.ib_connection.account_id or (accounts[0] if accounts else "")
+        return opt_float(self.state.get_account_value("BuyingPower")) if account in ("", own) else None
 
     def _send_new(self, request: OrderRequest, info: ContractInfo, transmit: bool = True) -> int:
         client = self._require_link()

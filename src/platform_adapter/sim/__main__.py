@@ -118,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
                    help=f"highest server version served ({MIN_SUPPORTED_VERSION}.."
                         f"{MAX_SUPPORTED_VERSION}, default %(default)s)")
     p.add_argument("--account", default="DU1234567")
+    p.add_argument("--accounts", type=lambda v: [a.strip() for a in v.split(",") if a.strip()], default=None,
+                   metavar="ID,ID,...", help="manage several accounts (the first is the default one)")
     p.add_argument("--starting-cash", type=float, default=1_000_000.0)
     p.add_argument("--state-file", default=None)
     p.add_argument("--tick-interval", type=float, default=0.25)
@@ -133,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     logging.basicConfig(level=a.log_level.upper(), stream=sys.stderr)
     gw = SimulatedGateway(host=a.host, port=a.port, seed=a.seed, server_version=a.server_version,
-                          account=a.account, starting_cash=a.starting_cash,
+                          account=a.account, accounts=a.accounts, starting_cash=a.starting_cash,
                           state_file=a.state_file, tick_interval=a.tick_interval,
                           pacing=not a.no_pacing, positions=dict(a.position),
                           max_market_data_lines=a.max_market_data_lines, burst_size=a.burst_size,

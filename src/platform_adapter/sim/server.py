@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,11 +60,14 @@ class SimulatedGateway:
                  rt_bar_interval: float = 5.0, conn_time_tz: str = "UTC",
                  positions: Mapping[str, tuple[float, float]] | None = None,
                  account_refresh_interval: float = 180.0,
-                 universe: Universe | str | Path | None = None) -> None:
+                 universe: Universe | str | Path | None = None,
+                 accounts: Sequence[str] | None = None) -> None:
         self.host, self._req_port = host, port
         self.seed = seed
         self.server_version = check_server_version(server_version)
-        self.account_id = account
+        # the managed accounts (``accounts``, else the one ``account``); the first is the default
+        ids = list(dict.fromkeys(accounts or [account]))
+        self.account_id = ids[0]
         self.conn_time_tz = conn_time_tz
         self.tick_interval = tick_interval
         self.rt_bar_interval = rt_bar_interval
@@ -83,10 +86,12 @@ class SimulatedGateway:
             load_universe(universe) if universe else default_universe()
         self.market = Market(seed, self.universe.contracts)
         self.display_groups: dict[int, str] = {}  # display group -> the contract it shows ("conId@exchange")
-        self.account = Account(account, starting_cash)
+        self.accounts = {a: Account(a, starting_cash) for a in ids}
+        self.account = self.accounts[self.account_id]
         for symbol, (qty, avg_price) in (positions or {}).items():  # e.g. {"AAPL": (100, 149.50)}
             self.account.seed_position(self._con_id(symbol), qty, avg_price)
-        self.engine = Engine(self.account, self.market, partial_fill_size, local_tz=conn_time_tz)
+        self.engine = Engine(self.account, self.market, partial_fill_size, local_tz=conn_time_tz,
+                             others=[self.accounts[a] for a in ids[1:]])
         self.faults = Faults()
         self.hist_pacer = HistoricalPacer(self.pacing)
         self._stats = GatewayStats()
@@ -214,8 +219,8 @@ class SimulatedGateway:
             t = int(time.time() // secs * secs)
             px = self.market.quote(spec.con_id).last or live_price(spec, self.seed, t)
             msgs.append(m.historical_data_update(req_id, 1, str(t), px, px, px, px, px, 0))
-        msgs += [self.pnl_msg(r) for r in s.subs.pnl]
-        msgs += [self.pnl_single_msg(r, c) for r, c in s.subs.pnl_single.items()]
+        msgs += [self.pnl_msg(r, a) for r, a in s.subs.pnl.items()]
+        msgs += [self.pnl_single_msg(r, c, a) for r, (a, c) in s.subs.pnl_single.items()]
         if msgs:
             s.send(*msgs)
 
@@ -317,7 +322,8 @@ class SimulatedGateway:
         and each account summary's changed values, closed by accountSummaryEnd."""
         for s in list(self.sessions.values()):
             if s.subs.acct_updates:
-                s.send(*self.account_update_msgs(), m.account_time(time.strftime("%H:%M", time.gmtime())))
+                s.send(*self.account_update_msgs(s.subs.acct_updates),
+                       m.account_time(time.strftime("%H:%M", time.gmtime())))
             if s.subs.positions and not refresh:
                 s.send(*self.position_msgs())
             if refresh:
@@ -325,56 +331,67 @@ class SimulatedGateway:
                     s.send(*self.summary_msgs(req_id, tags, sent), m.account_summary_end(req_id))
 
     # --- account views ---------------------------------------------------------------
-    def values(self) -> dict[str, float]:
-        """Account figures at current marks."""
-        return self.account.values(self.market.mark)
+    @property
+    def managed_accounts(self) -> str:
+        """What managedAccounts carries: the account ids, comma-separated."""
+        return ",".join(self.accounts)
+
+    def account_of(self, code: str) -> Account | None:
+        """The managed account ``code`` (the first one for an empty code); None if not managed."""
+        return self.accounts.get(code or self.account_id)
+
+    def values(self, account_id: str = "") -> dict[str, float]:
+        """An account's figures at current marks (the first account's by default)."""
+        return self.accounts[account_id or self.account_id].values(self.market.mark)
 
     def position_msgs(self) -> list[Message]:
-        """position messages for every position."""
-        a = self.account
+        """position messages for every position of every managed account."""
         return [m.position(a.account_id, BY_CONID[cid], p.qty, p.avg_cost)
-                for cid, p in a.positions.items()]
+                for a in self.accounts.values() for cid, p in a.positions.items()]
 
     def summary_msgs(self, req_id: int, tags: list[str], sent: dict[str, str] | None = None) -> list[Message]:
-        """accountSummary messages for the requested tags; with ``sent`` (the values last sent,
-        updated here) only those that changed."""
+        """accountSummary messages for the requested tags, for every managed account (the group
+        "All"); with ``sent`` (the values last sent, updated here) only those that changed."""
         out = []
-        for tag, value, currency in summary_rows(tags, self.values(), self.account_value_triples()):
-            if sent is not None:
-                key = f"{tag}:{currency}"
-                if sent.get(key) == value:
-                    continue
-                sent[key] = value
-            out.append(m.account_summary(req_id, self.account_id, tag, value, currency))
+        for acct in self.accounts:
+            for tag, value, currency in summary_rows(tags, self.values(acct), self.account_value_triples(acct)):
+                if sent is not None:
+                    key = f"{acct}:{tag}:{currency}"
+                    if sent.get(key) == value:
+                        continue
+                    sent[key] = value
+                out.append(m.account_summary(req_id, acct, tag, value, currency))
         return out
 
-    def account_value_triples(self) -> list[tuple[str, str, str]]:
-        """(key, value, currency) for reqAccountUpdates."""
-        return account_values(self.account_id, self.values(), money)
+    def account_value_triples(self, account_id: str = "") -> list[tuple[str, str, str]]:
+        """(key, value, currency) of one account for reqAccountUpdates."""
+        acct = account_id or self.account_id
+        return account_values(acct, self.values(acct), money)
 
-    def account_update_msgs(self) -> list[Message]:
-        """updateAccountValue + updatePortfolio messages."""
-        out = [m.account_value(k, v, c, self.account_id) for k, v, c in self.account_value_triples()]
-        for cid, p in self.account.positions.items():
+    def account_update_msgs(self, account_id: str = "") -> list[Message]:
+        """updateAccountValue + updatePortfolio messages of one account."""
+        a = self.accounts[account_id or self.account_id]
+        out = [m.account_value(k, v, c, a.account_id) for k, v, c in self.account_value_triples(a.account_id)]
+        for cid, p in a.positions.items():
             spec = BY_CONID[cid]
             px = self.market.mark(cid)
             out.append(m.portfolio_value(spec, p.qty, px, p.qty * px * spec.mult, p.avg_cost,
-                                         self.account.unrealized(cid, px), p.realized,
-                                         self.account_id))
+                                         a.unrealized(cid, px), p.realized, a.account_id))
         return out
 
-    def pnl_msg(self, req_id: int) -> Message:
-        """pnl message for the whole account."""
-        v = self.values()
+    def pnl_msg(self, req_id: int, account_id: str = "") -> Message:
+        """pnl message for a whole account."""
+        v = self.values(account_id)
         u, r = round(v["UnrealizedPnL"], 2), round(v["RealizedPnL"], 2)
         return m.pnl(req_id, round(u + r, 2), u, r)
 
-    def pnl_single_msg(self, req_id: int, con_id: int) -> Message:
-        """pnlSingle message for one position."""
-        p = self.account.positions.get(con_id)
+    def pnl_single_msg(self, req_id: int, con_id: int, account_id: str = "") -> Message:
+        """pnlSingle message for one position of an account."""
+        a = self.accounts[account_id or self.account_id]
+        p = a.positions.get(con_id)
         px = self.market.mark(con_id)
         qty = p.qty if p else 0.0
-        unreal = round(self.account.unrealized(con_id, px), 2)
+        unreal = round(a.unrealized(con_id, px), 2)
         real = round(p.realized, 2) if p else 0.0
         return m.pnl_single(req_id, qty, unreal + real, unreal, real, qty * px * BY_CONID[con_id].mult)
 
@@ -489,6 +506,7 @@ class SimulatedGateway:
             return
         with self.lock:
             state = {"version": 1, "account": self.account.to_json(),
+                     "other_accounts": [a.to_json() for a in self.accounts.values() if a is not self.account],
                      "order_id_high_water": self.engine.order_id_high_water,
                      "next_perm_id": self.engine.next_perm_id, "exec_seq": self.engine.exec_seq,
                      "orders": [o.to_json() for o in self.engine.orders.values()],
@@ -502,6 +520,9 @@ class SimulatedGateway:
             return
         d = json.loads(self.state_file.read_text())
         self.account.load_json(d["account"])
+        for other in d.get("other_accounts", []):
+            if other["account_id"] in self.accounts and other["account_id"] != self.account_id:
+                self.accounts[other["account_id"]].load_json(other)
         self.engine.order_id_high_water = int(d.get("order_id_high_water", 0))
         self.engine.next_perm_id = int(d.get("next_perm_id", self.engine.next_perm_id))
         self.engine.exec_seq = int(d.get("exec_seq", 1))
