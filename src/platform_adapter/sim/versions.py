@@ -19,7 +19,7 @@ log = logging.getLogger("platform_adapter.sim")
 
 # The lowest version whose layouts the simulator's request parsers and reply encoders are written
 # for (the bottom of ib_async's range); the highest is the installed ibapi's MAX_CLIENT_VER.
-MIN_SUPPORTED_VERSION = 157
+MIN_SUPPORTED_VERSION = 100
 MAX_SUPPORTED_VERSION: int = MAX_CLIENT_VER
 
 
