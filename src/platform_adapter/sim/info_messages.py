@@ -26,6 +26,10 @@ from .wire import Message, Versioned, versioned
 
 # ibapi.server_versions.MIN_SERVER_VER_*: where a reply's text layout changes
 SV_SERVICE_DATA_TYPE = 120
+# tickReqParams (msg 81) has no version constant of its own: its bboExchange is the key of
+# reqSmartComponents, and message ids 81 and 82 (smartComponents) came together, so a gateway sends
+# it from REQ_SMART_COMPONENTS (114)
+SV_TICK_REQ_PARAMS = 114
 SV_SMART_DEPTH = 146
 SV_PRICE_BASED_VOLATILITY = 156
 

@@ -335,9 +335,9 @@ class Session(threading.Thread):
             return
         if not snapshot and not self._lines_ok(req_id):
             return
-        self.send(m.market_data_type(req_id, self.served_type),
-                  im.tick_req_params(req_id, spec.min_tick_text, bbo_exchange(spec), SNAPSHOT_PERMISSIONS),
-                  *self.quote_msgs(req_id, spec.con_id, True))
+        params = [im.tick_req_params(req_id, spec.min_tick_text, bbo_exchange(spec), SNAPSHOT_PERMISSIONS)
+                  ] if self.sv >= im.SV_TICK_REQ_PARAMS else []
+        self.send(m.market_data_type(req_id, self.served_type), *params, *self.quote_msgs(req_id, spec.con_id, True))
         if snapshot:
             self.send(m.tick_snapshot_end(req_id))
             return
