@@ -13,6 +13,8 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+from ibapi.errors import UPDATE_TWS
+from ibapi.server_versions import MIN_SERVER_VER_PNL
 from loguru import logger
 
 from platform_adapter.adapters.account.accounts import managed_account
@@ -21,7 +23,7 @@ from platform_adapter.adapters.base_adapter import AdapterContext, BaseAdapter
 from platform_adapter.adapters.orders.models import opt_float, spec_from_contract, to_decimal
 from platform_adapter.core.handlers import AccountHandler
 from platform_adapter.core.request_registry import EndWaiter
-from platform_adapter.errors import PlatformAdapterError, ValidationError
+from platform_adapter.errors import IBError, PlatformAdapterError, ValidationError
 from platform_adapter.models.account import AccountSummary, PnL
 from platform_adapter.models.position import Position
 
@@ -88,10 +90,17 @@ class AccountManager(BaseAdapter):
             client.reqAccountUpdates(True, self.account)
             self._download_done.wait(timeout)
         self.refresh_positions()
+        if not self._has_pnl():  # ibapi refuses reqPnL (UPDATE_TWS) and sends nothing
+            return
         if self._pnl_req_id is not None:
             client.cancelPnL(self._pnl_req_id)
         self._pnl_req_id = self.registry.next_id()
         client.reqPnL(self._pnl_req_id, self.account, "")
+
+    def _has_pnl(self) -> bool:
+        """Whether the gateway has PnL requests (server version 127 on; not known yet: yes)."""
+        version = self.connection.server_version
+        return version is None or version >= MIN_SERVER_VER_PNL
 
     def restore(self) -> None:
         """After a reconnect or IB 1101 (data lost): subscribe again (account updates, positions,
@@ -175,8 +184,12 @@ class AccountManager(BaseAdapter):
 
     def get_pnl(self, account: str | None = None) -> PnL:
         """Daily, unrealized and realized PnL of ``account`` (default: the adapter's account;
-        ValidationError for one the login does not manage) from ``reqPnL``."""
+        ValidationError for one the login does not manage) from ``reqPnL``; IBError 503 from a
+        gateway older than PnL requests (server version 127)."""
         target = managed_account(account, self.connection.accounts, self.account)
+        if not self._has_pnl():
+            raise IBError(UPDATE_TWS.code(), f"the gateway's server version {self.connection.server_version} has no "
+                                             f"PnL requests (from {MIN_SERVER_VER_PNL})")
         timeout = self.settings.ib_connection.request_timeout
         ids: list[int] = []
 

@@ -206,7 +206,8 @@ class OrderExecutionAdapter(BaseAdapter):
             self._pending[order_id] = "modify"
         self._journal_event(order_id, "modify", f"quantity={qty} limit={limit} stop={stop} tif={new.tif.value}"
                             + (f" extras={extras_json(new.extras)}" if new.extras != req.extras else ""))
-        client.placeOrder(order_id, self._ib_contract(info), build_ib_order(new))
+        client.placeOrder(order_id, self._ib_contract(info),
+                          build_ib_order(new, server_version=self.connection.server_version))
         logger.info("order {}: modification sent ({})", order_id, kwargs)
         return True
 
@@ -322,7 +323,8 @@ class OrderExecutionAdapter(BaseAdapter):
             if message is not None and client.isConnected():
                 message.send(client)  # the same text or protobuf body ibapi's placeOrder would send
             else:
-                client.placeOrder(order_id, contract, build_ib_order(request, transmit))
+                client.placeOrder(order_id, contract, build_ib_order(request, transmit,
+                                                                    server_version=self.connection.server_version))
         except OSError as exc:
             logger.error("order {} ({}): sending failed: {}; it will be looked up by orderRef, never re-sent",
                          order_id, request.order_ref, exc)

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ibapi.execution import ExecutionFilter
+from ibapi.server_versions import MIN_SERVER_VER_COMPLETED_ORDERS
 from loguru import logger
 
 from platform_adapter.adapters.orders.models import parse_state, to_decimal
@@ -117,9 +118,11 @@ class OrderReconciler:
                 self._open_done.begin()
                 client.reqOpenOrders()
                 self._open_done.wait(timeout)
-                self._completed_done.begin()
-                client.reqCompletedOrders(True)
-                self._completed_done.wait(timeout)
+                version = a.connection.server_version
+                if version is None or version >= MIN_SERVER_VER_COMPLETED_ORDERS:  # ibapi refuses it before
+                    self._completed_done.begin()
+                    client.reqCompletedOrders(True)
+                    self._completed_done.wait(timeout)
                 seen = set(self._seen_open) | set(self._seen_completed)
                 exec_filter = ExecutionFilter()
                 exec_filter.time = a.fills.last_ib_time
