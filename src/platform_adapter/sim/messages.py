@@ -398,7 +398,8 @@ def open_order_end() -> Message:
 
 
 def completed_order(sv: int, o: SimOrder, c: ContractSpec) -> Message:
-    """completedOrder (msg 101) in processCompletedOrderMsg order."""
+    """completedOrder (msg 101) in processCompletedOrderMsg order (it answers reqCompletedOrders,
+    which ibapi sends from COMPLETED_ORDERS, 150)."""
     out: Fields = [COMPLETED_ORDER]
     out += _order_contract(c, c.exchange)
     out += [o.action, _qty(o.total_qty), o.order_type, _price(o.lmt_price), _price(o.aux_price),
