@@ -168,7 +168,7 @@ class AccountManager(BaseAdapter):
                     values.setdefault(key, str(cached[key]))
                 elif from_pnl is not None:
                     values.setdefault(key, str(from_pnl))
-        elif target:
+        elif target and self._has_pnl():  # an older gateway has no PnL requests: the summary goes without
             other = self.get_pnl(target)
             for key, from_pnl in (("RealizedPnL", other.realized), ("UnrealizedPnL", other.unrealized)):
                 if from_pnl is not None:
