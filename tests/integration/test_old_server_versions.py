@@ -3,8 +3,9 @@ last version before ib_async's range (156). ibapi decodes the old layouts itself
 decoders decline what they do not cover); the adapter must send only what ibapi will send there.
 
 One scripted session per version: connect, a quote, history, a limit order placed and cancelled,
-a market order filled with its commission, the position it leaves, PnL where the gateway has it
-(127 on), and no request ibapi refuses (no error recorded on the connection).
+a market order filled with its commission, the position it leaves, PnL and tick-by-tick where the
+gateway has them (127 / 140 on; before, the facade raises IB's 503 at once), and no request ibapi
+refuses (no error recorded on the connection).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from ibapi.server_versions import MIN_SERVER_VER_PNL
+from ibapi.server_versions import MIN_SERVER_VER_PNL, MIN_SERVER_VER_TICK_BY_TICK_IGNORE_SIZE
 
 from platform_adapter import OrderState, PlatformAdapter
 from platform_adapter.errors import IBError
@@ -57,6 +58,9 @@ def test_a_session_at_an_old_server_version(version: int, tmp_path: Path) -> Non
             assert position.quantity == Decimal(100)
             assert round(position.avg_cost, 6) == round(filled.avg_fill_price + fill.commission / 100, 6)
 
+            if version < MIN_SERVER_VER_TICK_BY_TICK_IGNORE_SIZE:
+                with pytest.raises(IBError, match="503.*no tick-by-tick data"):
+                    pa.market_data.subscribe_tick_by_tick("AAPL", "BidAsk", Recorder())
             if version < MIN_SERVER_VER_PNL:  # the adapter asks nothing ibapi would refuse
                 with pytest.raises(IBError, match="503"):
                     pa.account.get_pnl()
