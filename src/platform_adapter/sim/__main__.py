@@ -5,7 +5,7 @@ Commands: ``drop``, ``refuse SECONDS``, ``stall SECONDS``, ``system CODE``,
 ``reject_next_order [REASON]``, ``drop_on_next_order before|after``, ``stats``,
 ``burst REQID N``, ``reset SECONDS [lost]`` (IB's reset window: 1100, reports held, then 1102 or
 1101), ``reset begin`` / ``reset end [lost]``, ``restart [SECONDS]`` (a gateway restart, down that
-long), ``clock_rate RATE``. Each command is answered with one line (``ok ...`` or ``error ...``).
+long), ``clock_rate RATE``, ``orders`` (every order, execution and position, JSON). Each command is answered with one line (``ok ...`` or ``error ...``).
 
 ``--daily-reset HH:MM/SECONDS[/lost]`` and ``--daily-restart HH:MM/SECONDS`` schedule IB's nightly
 reset window (SECONDS of the simulator's clock) and the gateway's daily restart (down SECONDS) at a
@@ -15,6 +15,7 @@ time of the simulator's clock (in ``--timezone``); ``--clock-rate`` runs that cl
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import signal
@@ -57,6 +58,8 @@ def handle_command(gw: SimulatedGateway, line: str) -> str:
             gw.engine.clock.set_rate(float(args[0]))
         elif cmd == "burst":
             gw.burst(int(args[0]), int(args[1]))
+        elif cmd == "orders":
+            return "ok " + json.dumps(book(gw))
         elif cmd == "stats":
             st = gw.stats()
             return "ok " + json.dumps({"received": dict(st.received), "clients": st.clients,
@@ -68,6 +71,15 @@ def handle_command(gw: SimulatedGateway, line: str) -> str:
     except (IndexError, ValueError, KeyError) as e:
         return f"error {e!r}"
     return "ok"
+
+
+def book(gw: SimulatedGateway) -> dict[str, object]:
+    """The gateway's orders, executions and positions (for soak checks), its restarts and reset windows."""
+    st = gw.stats()
+    return {"orders": [[o.client_id, o.order_id, o.status, o.filled] for o in st.orders],
+            "executions": [[e.client_id, e.order_id, e.exec_id] for e in st.executions],
+            "positions": {gw.market.specs[cid].symbol: p.qty for cid, p in gw.account.positions.items() if p.qty},
+            "received": dict(st.received), "restarts": gw.restarts, "reset_windows": gw.faults.reset.windows}
 
 
 def _reset(gw: SimulatedGateway, args: list[str]) -> None:
@@ -132,6 +144,15 @@ def _daily(text: str) -> Daily:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+def _when(text: str) -> dt.datetime:
+    """``--clock-start``: an ISO date-time (UTC unless it has a zone)."""
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+
+
 def _universe(path: str) -> Universe:
     """``--universe``: a contract universe file the simulator can read."""
     try:
@@ -165,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timezone", default="UTC", help="the gateway's zone (its clock's times of day)")
     p.add_argument("--clock-rate", type=float, default=1.0,
                    help="the simulator's clock runs this many times as fast as the wall clock")
+    p.add_argument("--clock-start", type=_when, default=None, metavar="ISO",
+                   help="start the simulator's clock at this date-time (it runs on from there)")
+    p.add_argument("--rt-bar-interval", type=float, default=5.0, help="seconds between real-time bars")
     p.add_argument("--daily-reset", type=_daily, default=None, metavar="HH:MM/SECONDS[/lost]",
                    help="IB's nightly reset window at this time of the simulator's clock")
     p.add_argument("--daily-restart", type=_daily, default=None, metavar="HH:MM/SECONDS",
@@ -177,7 +201,10 @@ def main(argv: list[str] | None = None) -> int:
                           pacing=not a.no_pacing, positions=dict(a.position),
                           max_market_data_lines=a.max_market_data_lines, burst_size=a.burst_size,
                           universe=a.universe, conn_time_tz=a.timezone, clock_rate=a.clock_rate,
-                          daily_reset=a.daily_reset, daily_restart=a.daily_restart)
+                          daily_reset=a.daily_reset, daily_restart=a.daily_restart,
+                          rt_bar_interval=a.rt_bar_interval)
+    if a.clock_start is not None:
+        gw.set_clock(a.clock_start, trading_hours=False)
     gw.start()
     if a.control_port is not None:
         ctl = serve_control(gw, a.control_port)

@@ -272,6 +272,7 @@ class SimulatedGateway:
         clock runs the open and close auctions; without, every contract trades at any time."""
         with self.lock:
             self.engine.set_time(when)
+            self._clock_seen = self.engine.clock.now()  # no restart for the time jumped over
             self.engine.trading_hours = trading_hours
             self.apply_events(self.engine.on_market())
 
