@@ -239,7 +239,7 @@ def check(pa: PlatformAdapter, book: dict[str, Any], run: Run, seconds: float) -
     placed = book["received"].get("placeOrder", 0)
     if placed != len(at_gw):
         problems.append(f"{placed} placeOrder received for {len(at_gw)} orders (duplicates)")
-    if any(b <= a for a, b in zip(run.ids, run.ids[1:])):
+    if any(b <= a for a, b in zip(run.ids, run.ids[1:], strict=False)):
         problems.append("order ids did not only grow")
     gw_execs = sorted(e for cid, _, e in book["executions"] if cid == CLIENT_ID)
     delivered = sorted(f.exec_id for f in run.fills)
@@ -264,7 +264,8 @@ def check(pa: PlatformAdapter, book: dict[str, Any], run: Run, seconds: float) -
             "placements_refused": run.refused, "cancels_sent": run.cancels, "fills": len(delivered),
             "executions_at_gateway": len(gw_execs), "positions": positions,
             "never_sent": sum(o.status.reject_reason == NEVER_SENT for o in ours.values()),
-            "stream_back_seconds": back, "reconnect_seconds": reconnect_times(run), "rss_mib": [round(x / 2**20, 1) for x in run.rss]}
+            "stream_back_seconds": back, "reconnect_seconds": reconnect_times(run),
+            "rss_mib": [round(x / 2**20, 1) for x in run.rss]}
 
 
 def reconnect_times(run: Run) -> list[float]:

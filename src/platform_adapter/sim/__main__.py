@@ -5,7 +5,8 @@ Commands: ``drop``, ``refuse SECONDS``, ``stall SECONDS``, ``system CODE``,
 ``reject_next_order [REASON]``, ``drop_on_next_order before|after``, ``stats``,
 ``burst REQID N``, ``reset SECONDS [lost]`` (IB's reset window: 1100, reports held, then 1102 or
 1101), ``reset begin`` / ``reset end [lost]``, ``restart [SECONDS]`` (a gateway restart, down that
-long), ``clock_rate RATE``, ``orders`` (every order, execution and position, JSON). Each command is answered with one line (``ok ...`` or ``error ...``).
+long), ``clock_rate RATE``, ``orders`` (every order, execution and position, JSON). Each command
+is answered with one line (``ok ...`` or ``error ...``).
 
 ``--daily-reset HH:MM/SECONDS[/lost]`` and ``--daily-restart HH:MM/SECONDS`` schedule IB's nightly
 reset window (SECONDS of the simulator's clock) and the gateway's daily restart (down SECONDS) at a
