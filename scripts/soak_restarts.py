@@ -297,13 +297,14 @@ def stream_recovery(run: Run) -> list[dict[str, float | None]]:
     return rows
 
 
-def report(result: dict[str, Any], restarts: int, day_seconds: float, down: float) -> str:
+def report(result: dict[str, Any], restarts: int, day_seconds: float, down: float, step: float) -> str:
     lines = [f"# Soak: {restarts} daily gateway restarts, compressed",
              "",
-             f"`python scripts/soak_restarts.py --restarts {restarts} --day-seconds {day_seconds:g} --down {down:g}`: "
+             f"`python scripts/soak_restarts.py --restarts {restarts} --day-seconds {day_seconds:g} --down {down:g} "
+             f"--step {step:g}`: "
              f"the simulator's day lasts {day_seconds:g} s; it restarts at midnight of its clock (down {down:g} s) "
-             "and has IB's reset window at 06:00 (30 minutes of its clock). The strategy places an order every "
-             "0.1 s (market orders that fill, resting limit orders, cancels) and streams quotes, tick-by-tick "
+             "and has IB's reset window at 06:00 (30 minutes of its clock). The strategy takes a step every "
+             f"{step:g} s (market orders that fill, resting limit orders, cancels) and streams quotes, tick-by-tick "
              "and 1-second bars.",
              "",
              f"**Result: {'PASS' if result['ok'] else 'FAIL'}** in {result['seconds']} s.",
@@ -314,7 +315,8 @@ def report(result: dict[str, Any], restarts: int, day_seconds: float, down: floa
              f"| IB reset windows (1100 ... 1102) | {result['reset_windows']} |",
              f"| orders placed / at the gateway | {result['orders_placed']} / {result['orders_at_gateway']} |",
              f"| placements refused while down (NotConnected) | {result['placements_refused']} |",
-             f"| placements in flight at a drop, found never sent | {result['never_sent']} |",
+             "| placements sent as the gateway restarted, never read by it (found by reconciliation, not re-sent) "
+             f"| {result['never_sent']} |",
              f"| cancels sent | {result['cancels_sent']} |",
              f"| fills delivered / executions at the gateway | {result['fills']} / {result['executions_at_gateway']} |",
              f"| positions (adapter = gateway) | {result['positions']} |",
@@ -338,13 +340,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--restarts", type=int, default=5)
     p.add_argument("--day-seconds", type=float, default=20.0, help="wall seconds per simulated day")
     p.add_argument("--down", type=float, default=2.0, help="seconds the gateway stays down at each restart")
+    p.add_argument("--step", type=float, default=0.1, help="seconds between the strategy's steps")
     p.add_argument("--report", type=Path, default=ROOT / "bench" / "results" / "soak_restarts.md")
     p.add_argument("--json", type=Path, default=None, help="also write the result as JSON here")
     a = p.parse_args(argv)
     logger.remove()  # the adapter's log lines would drown the result
-    result = soak(a.restarts, a.day_seconds, a.down)
+    result = soak(a.restarts, a.day_seconds, a.down, a.step)
     a.report.parent.mkdir(parents=True, exist_ok=True)
-    a.report.write_text(report(result, a.restarts, a.day_seconds, a.down))
+    a.report.write_text(report(result, a.restarts, a.day_seconds, a.down, a.step))
     if a.json is not None:
         a.json.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result), flush=True)
