@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from platform_adapter import OrderState
 from platform_adapter.sim.__main__ import handle_command
 from tests.resilience.conftest import wait_disconnected, wait_reconnected
 
@@ -39,6 +40,7 @@ def test_restart_command_drops_and_refuses_then_keeps_the_book(sim_factory: Any,
     gw = sim_factory()
     pa = adapter_factory(gw)
     working = pa.orders.place_order("AAPL", "BUY", 1, "LMT", limit_price=100.0, tif="GTC")
+    pa.orders.wait_for_status(working, OrderState.SUBMITTED, timeout=5)  # at the gateway, not in flight
     assert handle_command(gw, "restart 0.5") == "ok"
     wait_disconnected(pa)
     wait_reconnected(pa, 1)

@@ -101,9 +101,11 @@ def test_scheduled_window_in_the_simulators_clock(sim_factory: Any, adapter_fact
     """The nightly reset at a time of the simulator's clock: open when the clock reaches it,
     closed (1102) once its length of clock time has passed."""
     gw = sim_factory(partial_fill_size=CHUNK, daily_reset=Daily(dt.time(23, 45), 600.0))
-    gw.set_clock(dt.datetime(2026, 12, 4, 23, 44, 59, tzinfo=dt.timezone.utc), trading_hours=False)
+    gw.set_clock(dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.timezone.utc), trading_hours=False)  # not yet
     pa = adapter_factory(gw)
     fills, orders = start_trading(gw, pa)
+    assert not gw.faults.reset.open
+    gw.set_clock(dt.datetime(2026, 12, 4, 23, 44, 59, 500_000, tzinfo=dt.timezone.utc), trading_hours=False)
     trade_in_window(gw, pa, orders)
     assert gw.faults.reset.open
     gw.advance_clock(600.0)
