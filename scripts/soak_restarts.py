@@ -323,12 +323,19 @@ def report(result: dict[str, Any], restarts: int, day_seconds: float, down: floa
              f"| drop to reconnected, per restart (s) | {', '.join(map(str, result['reconnect_seconds']))} |",
              f"| RSS at each reconnect (MiB) | {', '.join(map(str, result['rss_mib']))} |",
              "",
-             "Seconds from each reconnect to the first update of each stream:",
+             "Seconds from each reconnect to the first update of each stream, and from the drop (the "
+             f"gateway's {down:g} s down included) to every stream back:",
              "",
-             "| restart | " + " | ".join(STREAMS) + " |",
-             "|---|" + "---|" * len(STREAMS)]
+             "| restart | " + " | ".join(STREAMS) + " | drop to all back |",
+             "|---|" + "---|" * (len(STREAMS) + 1)]
+    drops = result["reconnect_seconds"]
     for i, row in enumerate(result["stream_back_seconds"], 1):
-        lines.append(f"| {i} | " + " | ".join("-" if row[s] is None else f"{row[s]:.2f}" for s in STREAMS) + " |")
+        cells = ["-" if row[s] is None else f"{row[s]:.2f}" for s in STREAMS]
+        times = [row[s] for s in STREAMS]
+        whole = drops[i - 1] + max(t for t in times if t is not None) \
+            if i <= len(drops) and None not in times else None
+        cells.append("-" if whole is None else f"{whole:.2f}")
+        lines.append(f"| {i} | " + " | ".join(cells) + " |")
     lines += ["", "Problems: " + ("; ".join(result["problems"]) if result["problems"] else "none"), "",
               f"Machine: {os.cpu_count()} cores, load average {'/'.join(f'{x:.2f}' for x in os.getloadavg())} "
               f"at the end (shared machine: timings are noisy), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}."]
