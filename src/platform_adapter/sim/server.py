@@ -23,7 +23,7 @@ from .account_summary import money, summary_rows
 from .account_values import account_values
 from .contracts import BY_CONID
 from .engine import Engine, ErrorEvent, Event, OrderEvent
-from .faults import Faults, system_text
+from .faults import Daily, Faults, system_text
 from .history import live_price
 from .market import ASK, BID, Market, round_tick
 from .orders import SimExecution, SimOrder
@@ -61,7 +61,8 @@ class SimulatedGateway:
                  positions: Mapping[str, tuple[float, float]] | None = None,
                  account_refresh_interval: float = 180.0,
                  universe: Universe | str | Path | None = None,
-                 accounts: Sequence[str] | None = None) -> None:
+                 accounts: Sequence[str] | None = None, clock_rate: float = 1.0,
+                 daily_reset: Daily | None = None, daily_restart: Daily | None = None) -> None:
         self.host, self._req_port = host, port
         self.seed = seed
         self.server_version = check_server_version(server_version)
@@ -92,7 +93,14 @@ class SimulatedGateway:
             self.account.seed_position(self._con_id(symbol), qty, avg_price)
         self.engine = Engine(self.account, self.market, partial_fill_size, local_tz=conn_time_tz,
                              others=[self.accounts[a] for a in ids[1:]])
+        self.engine.clock.set_rate(clock_rate)
         self.faults = Faults()
+        # IB's nightly reset window and the gateway's daily restart, at times of the clock
+        self.daily_reset, self.daily_restart = daily_reset, daily_restart
+        self._clock_seen = self.engine.clock.now()
+        self._reset_by_schedule = False
+        self._reset_timer: threading.Timer | None = None
+        self.restarts = 0
         self.hist_pacer = HistoricalPacer(self.pacing)
         self._stats = GatewayStats()
         self.sessions: dict[int, Session] = {}
@@ -132,6 +140,8 @@ class SimulatedGateway:
             except OSError:
                 pass
         self.drop_all_connections()
+        if self._reset_timer is not None:
+            self._reset_timer.cancel()
         for t in self._threads:
             t.join(timeout=2)
         self.save_state()
@@ -185,8 +195,10 @@ class SimulatedGateway:
                 with self.lock:
                     self.market.step()
                     self.apply_events(self.engine.on_market())
-                    for s in list(self.sessions.values()):
-                        self._push_market(s)
+                    self._run_daily()
+                    if not self.faults.reset.open:  # no market data while IB resets
+                        for s in list(self.sessions.values()):
+                            self._push_market(s)
                     if time.monotonic() >= self._next_account_refresh:
                         self._next_account_refresh = time.monotonic() + self.account_refresh_interval
                         self._push_account(refresh=True)
@@ -224,6 +236,21 @@ class SimulatedGateway:
         if msgs:
             s.send(*msgs)
 
+    def _run_daily(self) -> None:
+        """Open or close the scheduled reset window, restart when the restart time passed (lock held)."""
+        now = self.engine.clock.now()
+        before, self._clock_seen = self._clock_seen, now
+        tz = self.conn_time_tz
+        if self.daily_reset is not None:
+            inside = self.daily_reset.covers(now, tz)
+            if inside and not self.faults.reset.open:
+                self._reset_by_schedule = self.begin_reset()
+            elif not inside and self._reset_by_schedule:
+                self._reset_by_schedule = False
+                self.end_reset(data_lost=self.daily_reset.data_lost)
+        if self.daily_restart is not None and self.daily_restart.passed(before, now, tz):
+            self.restart(self.daily_restart.seconds)
+
     # --- orders ------------------------------------------------------------------------
     def next_order_id(self) -> int:
         """Next valid order id (continues from the persisted high-water mark)."""
@@ -250,6 +277,7 @@ class SimulatedGateway:
         clock runs the open and close auctions; without, every contract trades at any time."""
         with self.lock:
             self.engine.set_time(when)
+            self._clock_seen = self.engine.clock.now()  # no restart for the time jumped over
             self.engine.trading_hours = trading_hours
             self.apply_events(self.engine.on_market())
 
@@ -291,7 +319,8 @@ class SimulatedGateway:
         for ev in events:
             s = self.sessions.get(e_client(ev))
             if isinstance(ev, ErrorEvent):
-                if s:
+                if s and not (self.faults.reset.open and self.faults.reset.hold(s, [
+                        m.error(s.sv, ev.req_id, ev.code, ev.text, "", int(time.time() * 1000))])):
                     s.error(ev.req_id, ev.code, ev.text)
                 continue
             o = ev.order
@@ -304,15 +333,15 @@ class SimulatedGateway:
                        if x is s or (x.subs.auto_open and x.client_id == 0)]
             for t in targets:
                 if ev.kind == "open":
-                    t.send(m.open_order(t.sv, o, spec))
+                    self._report(t, m.open_order(t.sv, o, spec))
                 elif ev.kind == "status":
-                    t.send(m.order_status(o))
+                    self._report(t, m.order_status(o))
                 elif ev.kind == "exec" and ev.execution:
                     filled = True
-                    t.send(m.execution(t.sv, -1, ev.execution, spec))
+                    self._report(t, m.execution(t.sv, -1, ev.execution, spec))
                 elif ev.kind == "commission" and ev.execution:
                     e = ev.execution
-                    t.send(m.commission_report(e.exec_id, e.commission, spec.currency, e.realized_pnl))
+                    self._report(t, m.commission_report(e.exec_id, e.commission, spec.currency, e.realized_pnl))
         if filled:
             self._push_account()
         self.save_state()
@@ -322,13 +351,18 @@ class SimulatedGateway:
         and each account summary's changed values, closed by accountSummaryEnd."""
         for s in list(self.sessions.values()):
             if s.subs.acct_updates:
-                s.send(*self.account_update_msgs(s.subs.acct_updates),
-                       m.account_time(time.strftime("%H:%M", time.gmtime())))
+                self._report(s, *self.account_update_msgs(s.subs.acct_updates),
+                             m.account_time(time.strftime("%H:%M", time.gmtime())))
             if s.subs.positions and not refresh:
-                s.send(*self.position_msgs())
+                self._report(s, *self.position_msgs())
             if refresh:
                 for req_id, (tags, sent) in s.subs.acct_summary.items():
-                    s.send(*self.summary_msgs(req_id, tags, sent), m.account_summary_end(req_id))
+                    self._report(s, *self.summary_msgs(req_id, tags, sent), m.account_summary_end(req_id))
+
+    def _report(self, s: Session, *msgs: Message) -> None:
+        """Send order or account reports to a session, or hold them while IB's reset window is open."""
+        if not self.faults.reset.hold(s, msgs):
+            s.send(*msgs)
 
     # --- account views ---------------------------------------------------------------
     @property
@@ -449,6 +483,53 @@ class SimulatedGateway:
             targets = [s for cid, s in self.sessions.items() if client_id in (None, cid)]
         for s in targets:
             s.error(-1, code, system_text(code, self.port))
+
+    def begin_reset(self) -> bool:
+        """Open IB's reset window: 1100 to every client; orders keep working at the exchange
+        (resting orders go on matching) but their reports and the account's are held, and market
+        data stops, until :meth:`end_reset`. False when a window is already open."""
+        with self.lock:
+            if not self.faults.reset.begin():
+                return False
+            log.warning("fault: IB reset window open")
+            self.send_system_code(1100)
+            return True
+
+    def end_reset(self, data_lost: bool = False, drop_held: bool = False) -> None:
+        """Close the reset window: 1102 (1101 with ``data_lost``) to every client, then what was
+        held for it, in order (nothing with ``drop_held``: the reports are lost and only
+        reconciliation can find them)."""
+        with self.lock:  # no request is served between the code and the released reports
+            held = self.faults.reset.end()
+            if held is None:
+                return
+            log.warning("fault: IB reset window closed (%s)", 1101 if data_lost else 1102)
+            self.send_system_code(1101 if data_lost else 1102)
+            for s, msgs in held.items():
+                if not drop_held and s in self._all_sessions and msgs:
+                    s.send(*msgs)
+
+    def reset_window(self, seconds: float, data_lost: bool = False) -> None:
+        """An injected reset window: open now, closed ``seconds`` (wall time) later."""
+        if not self.begin_reset():
+            return
+        if self._reset_timer is not None:
+            self._reset_timer.cancel()
+        self._reset_timer = threading.Timer(seconds, self.end_reset, kwargs={"data_lost": data_lost})
+        self._reset_timer.daemon = True
+        self._reset_timer.start()
+
+    def restart(self, down_seconds: float = 2.0) -> None:
+        """Restart as IB Gateway does daily: every connection dropped, new ones refused for
+        ``down_seconds``, state saved; orders, executions, positions and the order id counter
+        live on (as a gateway restarted with its state file), a reset window open is closed."""
+        self.faults.reset.end()
+        self._reset_by_schedule = False
+        self.restarts += 1
+        log.warning("fault: gateway restart #%d (down %.1fs)", self.restarts, down_seconds)
+        self.refuse_connections(down_seconds)
+        self.drop_all_connections()
+        self.save_state()
 
     def fail_next_request(self, message: str, code: int, text: str) -> None:
         """Answer the next ``message`` request (e.g. "reqMktData", "reqHistoricalData") with IB

@@ -194,6 +194,8 @@ class Session(threading.Thread):
         self.send(m.managed_accounts(self.gw.managed_accounts), m.next_valid_id(self.gw.next_order_id()))
         self.send(*[m.error(self.sv, -1, c, system_text(c), "", int(time.time() * 1000))
                     for c in (2104, 2107, 2158)])
+        if self.gw.faults.reset.open:  # connected while IB resets: the link to IB is down
+            self.error(-1, 1100, system_text(1100))
         self.ready.set()
         return True
 
