@@ -17,6 +17,7 @@ from platform_adapter.core.events import EventDispatcher
 from platform_adapter.errors import RequestTimeout, ValidationError
 from platform_adapter.models.order import TERMINAL_STATES, Fill, Order, OrderState, OrderStatus
 from platform_adapter.remote.transport import Transport
+from platform_adapter.service.commands import MAX_WAIT_SECONDS
 from platform_adapter.service.protocol import Event
 from platform_adapter.service.schema import decode
 
@@ -70,8 +71,20 @@ class RemoteOrders:
     def place_order_and_wait(self, symbol: Any, action: Any, quantity: Any, order_type: Any,
                              wait_for: Iterable[OrderState | str] = ACCEPTED, timeout: float = 10.0,
                              **kwargs: Any) -> OrderStatus:
-        order_id = self.place_order(symbol, action, quantity, order_type, **kwargs)
-        return self.wait_for_status(order_id, wait_for, timeout)
+        """``place_order`` then ``wait_for_status``, in one command: the service answers with
+        the status its adapter woke with (one round trip; the status event still follows on the
+        event stream for the callbacks). Raises what the facade raises."""
+        wanted = sorted(s.value for s in parse_statuses(wait_for))
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout > MAX_WAIT_SECONDS:
+            order_id = self.place_order(symbol, action, quantity, order_type, **kwargs)  # waits here
+            return self.wait_for_status(order_id, wait_for, timeout)
+        status = decode(OrderStatus, self._t.call("orders.place_order_and_wait", {
+            "symbol": symbol, "action": action, "quantity": quantity, "order_type": order_type, "kwargs": kwargs,
+            "wait_for": wanted, "timeout": timeout}))
+        with self._changed:
+            if status.order_id not in self._statuses:
+                self._placed.add(status.order_id)
+        return status
 
     def cancel_order(self, order_id: int) -> bool:
         return bool(self._t.call("orders.cancel_order", {"order_id": order_id}))

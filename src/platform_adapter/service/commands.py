@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from platform_adapter.errors import OrderStateError, ValidationError
+from platform_adapter.adapters.order_execution import ACCEPTED
+from platform_adapter.errors import OrderStateError, PlatformAdapterError, ValidationError
 from platform_adapter.models.contract import ContractSpec
 from platform_adapter.service.order_routing import OrderRouter
 from platform_adapter.service.protocol import ErrorCode, Event, ProtocolError, Request, error_map
@@ -57,6 +58,11 @@ def _of(*types: type, what: str) -> Check:
     return check
 
 
+def always(args: dict[str, Any]) -> bool:
+    """A command that only reads the adapter's state (never waits)."""
+    return True
+
+
 def _optional(check: Check) -> Check:
     return lambda name, v: None if v is None else check(name, v)
 
@@ -89,11 +95,24 @@ def options(name: str, v: Any) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
+class Later:
+    """A result still to come: ``finish()`` may block (e.g. waiting for an order status), so the
+    service runs it on a worker and answers with what it returns."""
+
+    finish: Callable[[], Any]
+
+
+@dataclass(frozen=True, slots=True)
 class Command:
-    """A command's handler and its arguments: name -> (check, default or _REQUIRED)."""
+    """A command's handler and its arguments: name -> (check, default or _REQUIRED).
+
+    ``quick(args)`` tells whether the handler cannot block now (e.g. an order whose contract is
+    known while the outgoing bucket has a token): it then runs on the command thread itself,
+    without the hand-off to a worker and back."""
 
     run: Callable[..., Any]
     args: dict[str, tuple[Check, Any]]
+    quick: Callable[[dict[str, Any]], bool] | None = None
 
     def bind(self, cmd: str, given: dict[str, Any]) -> dict[str, Any]:
         unknown = sorted(set(given) - set(self.args))
@@ -108,6 +127,23 @@ class Command:
             else:
                 out[name] = default
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A request bound to its handler: ``run()`` gives the result (or a :class:`Later`)."""
+
+    command: Command
+    session: Session
+    request: Request
+    args: dict[str, Any]
+
+    @property
+    def quick(self) -> bool:
+        return self.command.quick is not None and self.command.quick(self.args)
+
+    def run(self) -> Any:
+        return self.command.run(self.session, self.request, **self.args)
 
 
 def req(check: Check) -> tuple[Check, Any]:
@@ -129,6 +165,8 @@ class Commands:
         self.publisher = publisher
         self.service_metrics = service_metrics
         md, orders, account = pa.market_data, pa.orders, pa.account
+        place_args = {"symbol": req(symbol), "action": req(text), "quantity": req(quantity),
+                      "order_type": req(text), "kwargs": opt(options, {})}
         self.table: dict[str, Command] = {
             "is_connected": Command(lambda s, r: pa.is_connected(), {}),
             "metrics": Command(lambda s, r: {**pa.metrics(), **service_metrics(s)}, {}),
@@ -157,18 +195,19 @@ class Commands:
             "market_data.subscription_errors": Command(
                 lambda s, r: {k: error_map(e) for k, e in md.subscription_errors().items()}, {}),
             # orders
-            "orders.place_order": Command(self._place, {
-                "symbol": req(symbol), "action": req(text), "quantity": req(quantity), "order_type": req(text),
-                "kwargs": opt(options, {})}),
+            "orders.place_order": Command(self._place, place_args, self._quick_order),
+            "orders.place_order_and_wait": Command(self._place_and_wait, {
+                **place_args, "wait_for": opt(statuses), "timeout": opt(number, 10.0)}, self._quick_order),
             "orders.cancel_order": Command(lambda s, r, order_id: orders.cancel_order(self._own(s, order_id)),
-                                           {"order_id": req(integer)}),
+                                           {"order_id": req(integer)}, self._quick_send),
             "orders.modify_order": Command(
                 lambda s, r, order_id, kwargs: orders.modify_order(self._own(s, order_id), **kwargs),
                 {"order_id": req(integer), "kwargs": opt(options, {})}),
             "orders.get_order_status": Command(
-                lambda s, r, order_id: orders.get_order_status(self._own(s, order_id)), {"order_id": req(integer)}),
+                lambda s, r, order_id: orders.get_order_status(self._own(s, order_id)), {"order_id": req(integer)},
+                always),
             "orders.get_order": Command(lambda s, r, order_id: orders.get_order(self._own(s, order_id)),
-                                        {"order_id": req(integer)}),
+                                        {"order_id": req(integer)}, always),
             "orders.get_open_orders": Command(
                 lambda s, r: [o for o in orders.get_open_orders() if router.owner(o.order_id) == s.name], {}),
             "orders.wait_for_status": Command(
@@ -188,12 +227,31 @@ class Commands:
             "account.subscribe_account_updates": Command(self._account_updates, {}),
         }
 
-    def run(self, session: Session, request: Request) -> Any:
-        """Check the arguments of ``request`` and run it for ``session``; returns the result value."""
+    def bind(self, session: Session, request: Request) -> Call:
+        """``request`` for ``session`` with its arguments checked (ValidationError, ProtocolError)."""
         command = self.table.get(request.cmd)
         if command is None:
             raise ProtocolError(ErrorCode.UNKNOWN_COMMAND, f"no command {request.cmd!r}")
-        return command.run(session, request, **command.bind(request.cmd, request.args))
+        return Call(command, session, request, command.bind(request.cmd, request.args))
+
+    def run(self, session: Session, request: Request) -> Any:
+        """Check the arguments of ``request`` and run it for ``session``; returns the result value
+        (a :class:`Later` finished here)."""
+        result = self.bind(session, request).run()
+        return result.finish() if isinstance(result, Later) else result
+
+    # --- which commands may run on the command thread --------------------------------------------------
+    def _quick_send(self, args: dict[str, Any]) -> bool:
+        """Sending to IB now will not wait for the outgoing bucket."""
+        return bool(self.pa.bucket.can_proceed())
+
+    def _quick_order(self, args: dict[str, Any]) -> bool:
+        """A new order whose contract is known (no contract details request) and can go out now."""
+        try:
+            known = self.pa.contracts.cached(args["symbol"]) is not None
+        except PlatformAdapterError:  # an invalid symbol fails just as fast
+            known = True
+        return known and self._quick_send(args)
 
     # --- handlers ----------------------------------------------------------------------------------------
     def _own(self, session: Session, order_id: int) -> int:
@@ -207,6 +265,15 @@ class Commands:
         order_id: int = self.pa.orders.place_order(symbol, action, quantity, order_type, **kwargs)
         self.router.claim(order_id, session.name)
         return order_id
+
+    def _place_and_wait(self, session: Session, request: Request, symbol: Any, action: str, quantity: Any,
+                        order_type: str, kwargs: dict[str, Any], wait_for: Any, timeout: float) -> Later:
+        """Place now; the answer is the status the facade's ``wait_for_status`` wakes with, sent
+        from the worker it woke (no detour through the event stream)."""
+        order_id = self._place(session, request, symbol, action, quantity, order_type, kwargs)
+        wanted = ACCEPTED if wait_for is None else wait_for
+        limit = min(max(timeout, 0.0), MAX_WAIT_SECONDS)
+        return Later(lambda: self.pa.orders.wait_for_status(order_id, wanted, limit))
 
     def _historical(self, session: Session, request: Request, symbol: Any, duration: str, bar_size: str,
                     what_to_show: str, use_rth: bool, end: datetime | None, max_chunk: str | None,

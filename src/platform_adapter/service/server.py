@@ -2,8 +2,10 @@
 
 Threads: the command loop owns the commands ROUTER socket; it answers ``hello``, ``heartbeat``
 and ``bye`` itself (so that a busy pool never delays a heartbeat), refuses bad frames with typed
-errors, and hands every other command to a worker pool; workers send their replies back through
-an inproc socket each. The publisher thread owns the events socket. The facade's event thread
+errors, runs the commands that cannot block (``Command.quick``: reading an order, placing one
+whose contract is known while the outgoing bucket has a token) and hands every other command,
+and the waiting part of ``place_order_and_wait``, to a worker pool; workers send their replies
+back through an inproc socket each. The publisher thread owns the events socket. The facade's event thread
 calls the line book, the order router and the account fan-out, which only queue for the publisher.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +24,7 @@ import zmq
 from loguru import logger
 
 from platform_adapter.errors import PlatformAdapterError
-from platform_adapter.service.commands import Commands
+from platform_adapter.service.commands import Commands, Later
 from platform_adapter.service.order_routing import OrderRouter
 from platform_adapter.service.protocol import (
     MAX_MESSAGE_BYTES,
@@ -178,17 +181,30 @@ class Service:
             if inline is not None:
                 self._sock.send_multipart([*prefix, ok_reply(request.id, inline(self, request))])
                 return
-            session = self.sessions.get(request.session)
+            call = self.commands.bind(self.sessions.get(request.session), request)
+            if not call.quick:
+                self._pool.submit(self._work, prefix, request, call.run)
+                return
+            result = call.run()
         except Exception as exc:  # noqa: BLE001 - library errors, or a bug answered as internal
             if not isinstance(exc, PlatformAdapterError):
                 logger.opt(exception=True).error("command {} failed", request.cmd)
             self._sock.send_multipart([*prefix, error_reply(request.id, exc)])
             return
-        self._pool.submit(self._work, prefix, session, request)
+        if isinstance(result, Later):
+            self._pool.submit(self._work, prefix, request, result.finish)
+        else:
+            self._sock.send_multipart([*prefix, ok_reply(request.id, result)])
+        self.router.flush_claimed()
 
-    def _work(self, prefix: list[bytes], session: Session, request: Request) -> None:
+    def _work(self, prefix: list[bytes], request: Request, run: Callable[[], Any]) -> None:
+        """Run a command (or finish a :class:`Later`) on a worker; the reply goes back through
+        the command thread."""
         try:
-            data = ok_reply(request.id, self.commands.run(session, request))
+            result = run()
+            if isinstance(result, Later):
+                result = result.finish()
+            data = ok_reply(request.id, result)
         except PlatformAdapterError as exc:
             data = error_reply(request.id, exc)
         except Exception as exc:  # noqa: BLE001 - a bug must still answer the client
