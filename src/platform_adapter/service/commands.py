@@ -16,6 +16,7 @@ from typing import Any
 from platform_adapter.adapters.order_execution import ACCEPTED
 from platform_adapter.errors import OrderStateError, PlatformAdapterError, ValidationError
 from platform_adapter.models.contract import ContractSpec
+from platform_adapter.models.order import BracketOrder, OcaGroup
 from platform_adapter.service.order_routing import OrderRouter
 from platform_adapter.service.protocol import ErrorCode, Event, ProtocolError, Request, error_map
 from platform_adapter.service.publisher import Publisher
@@ -74,6 +75,14 @@ number = _of(int, float, what="a number")
 quantity = _of(int, float, str, what="a number or a decimal text")
 timestamp = _optional(_of(datetime, what="a timestamp (msgpack Timestamp)"))
 scalar = _optional(_of(int, float, str, bool, what="a number, text or true/false"))
+
+
+def order_maps(name: str, v: Any) -> list[dict[str, Any]]:
+    """``place_oca_group``'s orders: maps of ``symbol`` (text or ContractSpec map) and scalars."""
+    if not isinstance(v, list) or not all(isinstance(x, dict) and all(isinstance(k, str) for k in x) for x in v):
+        raise _wrong(name, v, "a list of order maps")
+    return [{k: symbol(f"{name}[{i}].{k}", x) if k == "symbol" else scalar(f"{name}[{i}].{k}", x)
+             for k, x in item.items()} for i, item in enumerate(v)]
 
 
 def line_ids(name: str, v: Any) -> list[str]:
@@ -198,6 +207,14 @@ class Commands:
             "orders.place_order": Command(self._place, place_args, self._quick_order),
             "orders.place_order_and_wait": Command(self._place_and_wait, {
                 **place_args, "wait_for": opt(statuses), "timeout": opt(number, 10.0)}, self._quick_order),
+            "orders.place_bracket_order": Command(self._bracket, {
+                "symbol": req(symbol), "action": req(text), "quantity": req(quantity), "limit_price": req(scalar),
+                "take_profit_price": req(scalar), "stop_loss_price": req(scalar), "kwargs": opt(options, {})}),
+            "orders.place_oca_group": Command(self._oca, {
+                "orders": req(order_maps), "oca_group": opt(_optional(text)), "oca_type": opt(scalar, 1)}),
+            "orders.preview_order": Command(
+                lambda s, r, symbol, action, quantity, order_type, kwargs: orders.preview_order(
+                    symbol, action, quantity, order_type, **kwargs), place_args),
             "orders.cancel_order": Command(lambda s, r, order_id: orders.cancel_order(self._own(s, order_id)),
                                            {"order_id": req(integer)}, self._quick_send),
             "orders.modify_order": Command(
@@ -215,6 +232,25 @@ class Commands:
                     self._own(s, order_id), statuses, min(max(timeout, 0.0), MAX_WAIT_SECONDS)),
                 {"order_id": req(integer), "statuses": opt(statuses), "timeout": opt(number, 10.0)}),
             "orders.reconcile": Command(lambda s, r: orders.reconcile(), {}),
+            # contracts (futures and options)
+            "contracts.resolve": Command(lambda s, r, symbol, timeout: pa.contracts.resolve(symbol, timeout),
+                                         {"symbol": req(symbol), "timeout": opt(_optional(number))}),
+            "contracts.cached": Command(lambda s, r, symbol: pa.contracts.cached(symbol), {"symbol": req(symbol)},
+                                        always),
+            "contracts.by_con_id": Command(lambda s, r, con_id: pa.contracts.by_con_id(con_id),
+                                           {"con_id": req(integer)}, always),
+            "contracts.front_month": Command(
+                lambda s, r, symbol, exchange, currency, timeout: pa.contracts.front_month(
+                    symbol, exchange, currency, timeout),
+                {"symbol": req(symbol), "exchange": opt(text, "CME"), "currency": opt(text, "USD"),
+                 "timeout": opt(_optional(number))}),
+            "contracts.option_chains": Command(
+                lambda s, r, underlying, fut_fop_exchange, timeout: pa.contracts.option_chains(
+                    underlying, fut_fop_exchange, timeout),
+                {"underlying": req(symbol), "fut_fop_exchange": opt(text, ""), "timeout": opt(_optional(number))}),
+            "contracts.option_chain": Command(
+                lambda s, r, underlying, exchange, timeout: pa.contracts.option_chain(underlying, exchange, timeout),
+                {"underlying": req(symbol), "exchange": opt(text, "SMART"), "timeout": opt(_optional(number))}),
             # account
             "account.get_account_summary": Command(lambda s, r, account: pa.account.get_account_summary(account),
                                                    {"account": opt(_optional(text))}),
@@ -265,6 +301,22 @@ class Commands:
         order_id: int = self.pa.orders.place_order(symbol, action, quantity, order_type, **kwargs)
         self.router.claim(order_id, session.name)
         return order_id
+
+    def _bracket(self, session: Session, request: Request, symbol: Any, action: str, quantity: Any,
+                 limit_price: Any, take_profit_price: Any, stop_loss_price: Any,
+                 kwargs: dict[str, Any]) -> BracketOrder:
+        bracket: BracketOrder = self.pa.orders.place_bracket_order(symbol, action, quantity, limit_price,
+                                                                   take_profit_price, stop_loss_price, **kwargs)
+        for order_id in bracket.order_ids:
+            self.router.claim(order_id, session.name)
+        return bracket
+
+    def _oca(self, session: Session, request: Request, orders: list[dict[str, Any]], oca_group: str | None,
+             oca_type: Any) -> OcaGroup:
+        group: OcaGroup = self.pa.orders.place_oca_group(orders, oca_group, oca_type)
+        for order_id in group.order_ids:
+            self.router.claim(order_id, session.name)
+        return group
 
     def _place_and_wait(self, session: Session, request: Request, symbol: Any, action: str, quantity: Any,
                         order_type: str, kwargs: dict[str, Any], wait_for: Any, timeout: float) -> Later:

@@ -24,6 +24,7 @@ import zmq
 from loguru import logger
 
 from platform_adapter.errors import PlatformAdapterError
+from platform_adapter.models.connection import ConnectionEvent
 from platform_adapter.service.commands import Commands, Later
 from platform_adapter.service.order_routing import OrderRouter
 from platform_adapter.service.protocol import (
@@ -94,6 +95,7 @@ class Service:
         pa.orders.on_order_status(self.router.on_status)
         pa.orders.on_fill(self.router.on_fill)
         pa.account.subscribe_account_updates(self._on_account)
+        pa.on_connection_event(self._on_connection)
         self._pool = ThreadPoolExecutor(config.workers, thread_name_prefix="pa-service-worker")
         self._local = threading.local()
         self._stop = threading.Event()
@@ -111,7 +113,9 @@ class Service:
         return self
 
     def stop(self) -> None:
-        """End every session, stop the threads, close the sockets and the store."""
+        """End every session, stop the threads, close the sockets and the store (once)."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         if self._thread.ident is not None:
             self._thread.join(5.0)
@@ -304,6 +308,12 @@ class Service:
         if tokens:
             self.publisher.event(tokens, pack({"ev": Event.ACCOUNT.value, "kind": type(update).__name__,
                                                "update": update}))
+
+    def _on_connection(self, event: ConnectionEvent) -> None:
+        """The service's IB connection events, to every session."""
+        tokens = [s.token for s in self.sessions.all()]
+        if tokens:
+            self.publisher.event(tokens, pack({"ev": Event.CONNECTION.value, "event": event}))
 
     def _metrics(self, session: Session) -> dict[str, Any]:
         out: dict[str, Any] = {"service_clients": len(self.sessions.all())}
