@@ -170,6 +170,7 @@ def test_quick_commands_run_on_the_command_thread(served: Running, remote_factor
         return place(*args, **kwargs)
 
     monkeypatch.setattr(served.pa.orders, "place_order", recording)
+    monkeypatch.setattr(served.pa.bucket, "can_proceed", lambda: True)  # the bucket has a token
     a.orders.place_order("MSFT", "BUY", 1, "LMT", limit_price=100.0)  # contract unknown: a worker
     a.orders.place_order("MSFT", "BUY", 1, "LMT", limit_price=100.0)  # known: the command thread
     monkeypatch.setattr(served.pa.bucket, "can_proceed", lambda: False)

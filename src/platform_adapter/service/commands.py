@@ -16,7 +16,7 @@ from typing import Any
 from platform_adapter.adapters.order_execution import ACCEPTED
 from platform_adapter.errors import OrderStateError, PlatformAdapterError, ValidationError
 from platform_adapter.models.contract import ContractSpec
-from platform_adapter.models.order import BracketOrder, OcaGroup
+from platform_adapter.models.order import BracketOrder, OcaGroup, OrderStatus
 from platform_adapter.service.order_routing import OrderRouter
 from platform_adapter.service.protocol import ErrorCode, Event, ProtocolError, Request, error_map
 from platform_adapter.service.publisher import Publisher
@@ -321,11 +321,20 @@ class Commands:
     def _place_and_wait(self, session: Session, request: Request, symbol: Any, action: str, quantity: Any,
                         order_type: str, kwargs: dict[str, Any], wait_for: Any, timeout: float) -> Later:
         """Place now; the answer is the status the facade's ``wait_for_status`` wakes with, sent
-        from the worker it woke (no detour through the event stream)."""
-        order_id = self._place(session, request, symbol, action, quantity, order_type, kwargs)
+        from the worker it woke (no detour through the event stream). The order is claimed when
+        the wait ends: its events, held back meanwhile, are numbered and sent after the answer, so
+        that they do not compete with it for the interpreter on either side."""
+        order_id: int = self.pa.orders.place_order(symbol, action, quantity, order_type, **kwargs)
         wanted = ACCEPTED if wait_for is None else wait_for
         limit = min(max(timeout, 0.0), MAX_WAIT_SECONDS)
-        return Later(lambda: self.pa.orders.wait_for_status(order_id, wanted, limit))
+
+        def finish() -> OrderStatus:
+            try:
+                status: OrderStatus = self.pa.orders.wait_for_status(order_id, wanted, limit)
+                return status
+            finally:
+                self.router.claim(order_id, session.name)
+        return Later(finish)
 
     def _historical(self, session: Session, request: Request, symbol: Any, duration: str, bar_size: str,
                     what_to_show: str, use_rth: bool, end: datetime | None, max_chunk: str | None,

@@ -3,10 +3,11 @@ only, numbered per client (``seq`` 1, 2, ...) and recorded in the service store 
 sent. A client that comes back (same process after a service restart, or a new process under the
 same name) attaches with the last number it has and gets every later event again, in order.
 
-The adapter may report an order before ``place_order`` has returned its id to the service; such
-events wait (``parked``) until the order is claimed and the place call answered (the answer goes
-first: the client waits for it), and are dropped after ``PARK_SECONDS`` when no client claims the
-order (one placed outside the service).
+The adapter may report an order before ``place_order`` has returned its id to the service (and
+``place_order_and_wait`` claims its order only when its wait ends); such events wait (``parked``)
+until the order is claimed and the call answered (the answer goes first: the client waits for
+it), and are dropped after ``PARK_SECONDS`` when no client claims the order (one placed outside
+the service).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from platform_adapter.service.publisher import Publisher
 from platform_adapter.service.schema import pack, unpack
 from platform_adapter.service.store import ServiceStore
 
-PARK_SECONDS = 60.0
+PARK_SECONDS = 120.0  # longer than place_order_and_wait's longest wait (60 s) before its claim
 _FIELD = {Event.ORDER_STATUS.value: "status", Event.FILL.value: "fill"}
 
 

@@ -153,10 +153,13 @@ class Service:
             self._sock.close(linger=0)
 
     def _forward_replies(self) -> None:
+        """Send the workers' replies; then route the events of the orders they claimed (after
+        the replies: the events do not compete with them for the interpreter)."""
         while True:
             try:
                 frames = self._replies.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
+                self.router.flush_claimed()
                 return
             self._sock.send_multipart(frames)
 
@@ -218,7 +221,6 @@ class Service:
             self._pusher().send_multipart([*prefix, data])
         except zmq.ZMQError:  # the service is stopping
             return
-        self.router.flush_claimed()
 
     def _pusher(self) -> zmq.Socket[Any]:
         sock = getattr(self._local, "sock", None)
