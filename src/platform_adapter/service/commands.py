@@ -216,7 +216,7 @@ class Commands:
                 lambda s, r, symbol, action, quantity, order_type, kwargs: orders.preview_order(
                     symbol, action, quantity, order_type, **kwargs), place_args),
             "orders.cancel_order": Command(lambda s, r, order_id: orders.cancel_order(self._own(s, order_id)),
-                                           {"order_id": req(integer)}, self._quick_send),
+                                           {"order_id": req(integer)}),
             "orders.modify_order": Command(
                 lambda s, r, order_id, kwargs: orders.modify_order(self._own(s, order_id), **kwargs),
                 {"order_id": req(integer), "kwargs": opt(options, {})}),
@@ -277,17 +277,14 @@ class Commands:
         return result.finish() if isinstance(result, Later) else result
 
     # --- which commands may run on the command thread --------------------------------------------------
-    def _quick_send(self, args: dict[str, Any]) -> bool:
-        """Sending to IB now will not wait for the outgoing bucket."""
-        return bool(self.pa.bucket.can_proceed())
-
     def _quick_order(self, args: dict[str, Any]) -> bool:
-        """A new order whose contract is known (no contract details request) and can go out now."""
+        """A new order whose contract is known (no contract details request) and that can go out
+        now (the outgoing bucket has a token; a cancel, journalled with a commit, is not quick)."""
         try:
             known = self.pa.contracts.cached(args["symbol"]) is not None
         except PlatformAdapterError:  # an invalid symbol fails just as fast
             known = True
-        return known and self._quick_send(args)
+        return known and bool(self.pa.bucket.can_proceed())
 
     # --- handlers ----------------------------------------------------------------------------------------
     def _own(self, session: Session, order_id: int) -> int:
