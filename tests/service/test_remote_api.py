@@ -151,6 +151,9 @@ def test_account_and_positions_are_visible_to_all(served: Running, remote_factor
     account = served.pa.connection.accounts[0]
     assert b.account.get_positions(account) == b.account.get_positions()
     assert b.account.get_account_summary(account=account).account == account
+    summaries = b.account.get_account_summaries()
+    assert list(summaries) == [account] and summaries[account].account == account
+    assert summaries[account].total_cash == served.pa.account.get_account_summaries()[account].total_cash
     assert a.account.get_pnl(account=account).account == account
     with pytest.raises(ValidationError, match="managed accounts"):
         a.account.get_pnl(account="DU0000000")

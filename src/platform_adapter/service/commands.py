@@ -254,6 +254,7 @@ class Commands:
             # account
             "account.get_account_summary": Command(lambda s, r, account: pa.account.get_account_summary(account),
                                                    {"account": opt(_optional(text))}),
+            "account.get_account_summaries": Command(lambda s, r: pa.account.get_account_summaries(), {}),
             "account.get_positions": Command(lambda s, r, account: pa.account.get_positions(account),
                                              {"account": opt(_optional(text))}),
             "account.get_pnl": Command(lambda s, r, account: pa.account.get_pnl(account),
