@@ -21,9 +21,10 @@ from platform_adapter.adapters.base_adapter import AdapterContext, BaseAdapter
 from platform_adapter.adapters.orders.models import opt_float, spec_from_contract, to_decimal
 from platform_adapter.core.handlers import AccountHandler
 from platform_adapter.core.request_registry import EndWaiter
-from platform_adapter.errors import PlatformAdapterError, ValidationError
+from platform_adapter.errors import PlatformAdapterError
 from platform_adapter.models.account import AccountSummary, PnL
 from platform_adapter.models.position import Position
+from platform_adapter.utils.validators import check_callback
 
 SUMMARY_TAGS = ("NetLiquidation,TotalCashValue,BuyingPower,AvailableFunds,ExcessLiquidity,InitMarginReq,"
                 "MaintMarginReq,GrossPositionValue,EquityWithLoanValue,SettledCash")
@@ -181,9 +182,7 @@ class AccountManager(BaseAdapter):
 
     def subscribe_account_updates(self, callback: AccountCallback) -> None:
         """Call ``callback(AccountValue | Position | PnL)`` on every account update."""
-        if not callable(callback):
-            raise ValidationError("callback", callback, "must be callable")
-        self._callbacks.append(callback)
+        self._callbacks.append(check_callback(callback))
 
     # --- positions ---------------------------------------------------------------------------------
     def refresh_positions(self) -> list[Position]:

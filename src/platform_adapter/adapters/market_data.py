@@ -30,15 +30,13 @@ from platform_adapter.adapters.market.subscriptions import (
     Callback,
     SubKind,
     Subscription,
-    check_callback,
-    check_market_data_type,
     check_specs,
-    check_tbt_kind,
     stale_copy,
 )
 from platform_adapter.core import ib_codes
 from platform_adapter.errors import NotConnected, SubscriptionLimitExceeded, ValidationError
 from platform_adapter.models.market_data import MarketDataType, Quote, TickByTickKind
+from platform_adapter.utils.validators import check_callback, check_market_data_type, check_tbt_kind
 
 
 class MarketDataAdapter(BaseAdapter):

@@ -56,6 +56,7 @@ from platform_adapter.models.order import (
     utcnow,
 )
 from platform_adapter.models.preview import OrderPreview
+from platform_adapter.utils.validators import check_callback
 
 ACCEPTED = frozenset({OrderState.PRE_SUBMITTED, OrderState.SUBMITTED, OrderState.FILLED})
 UNACKED = frozenset({OrderState.PENDING_SUBMIT, OrderState.API_PENDING})
@@ -249,11 +250,11 @@ class OrderExecutionAdapter(BaseAdapter):
 
     def on_order_status(self, callback: Callable[[OrderStatus], Any]) -> None:
         """Call ``callback(OrderStatus)`` on every status change of our orders."""
-        self._status_callbacks.append(v.check_callback(callback))
+        self._status_callbacks.append(check_callback(callback))
 
     def on_fill(self, callback: Callable[[Fill], Any]) -> None:
         """Call ``callback(Fill)`` once per execution, with its commission."""
-        self._fill_callbacks.append(v.check_callback(callback))
+        self._fill_callbacks.append(check_callback(callback))
 
     def reconcile(self) -> None:
         """Compare our orders and fills with IB's now (also done at start, reconnect and periodically)."""

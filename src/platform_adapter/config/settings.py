@@ -20,12 +20,14 @@ from dotenv import dotenv_values
 from ibapi.server_versions import MAX_CLIENT_VER, MIN_CLIENT_VER
 
 from platform_adapter.errors import ConfigError
+from platform_adapter.models.order import PLAIN_TIFS
+from platform_adapter.utils.validators import MARKET_DATA_TYPE_NAMES
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("config.yaml")
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 ENVIRONMENTS = ("development", "staging", "production", "test")
-MARKET_DATA_TYPES = ("live", "frozen", "delayed", "delayed_frozen")
-TIFS = ("DAY", "GTC", "IOC")
+MARKET_DATA_TYPES = tuple(MARKET_DATA_TYPE_NAMES)
+TIFS = tuple(t.value for t in PLAIN_TIFS)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,10 @@ class TimeInForce(StrEnum):
     """At the opening auction (market or limit on open)."""
 
 
+PLAIN_TIFS = (TimeInForce.DAY, TimeInForce.GTC, TimeInForce.IOC)
+"""The TIFs that need nothing more: a default TIF (``orders.default_time_in_force``), the shell's ``tif=``."""
+
+
 class OcaType(IntEnum):
     """What a fill in a one-cancels-all group does to the other members (IB's ``ocaType``)."""
 

@@ -25,11 +25,11 @@ from platform_adapter.service.protocol import (
     error_map,
     instrument_key,
     quote_line,
-    tbt_kind,
     tick_line,
 )
 from platform_adapter.service.publisher import Publisher
 from platform_adapter.service.schema import pack
+from platform_adapter.utils.validators import check_tbt_kind
 
 
 @dataclass
@@ -94,7 +94,7 @@ class SubscriptionBook:
         return lid
 
     def subscribe_ticks(self, token: str, symbol: Any, kind: Any) -> str:
-        tbt = tbt_kind(kind)
+        tbt = check_tbt_kind(kind)
         lid = tick_line(instrument_key(symbol), tbt)
         cb = functools.partial(self._on_item, lid, Event.TICK, "tick")
         self._open(token, lid, symbol, functools.partial(self._md.subscribe_tick_by_tick, symbol, tbt, cb,

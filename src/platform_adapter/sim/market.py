@@ -11,14 +11,15 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ibapi.ticktype import TickTypeEnum
+
 from .contracts import UNIVERSE, ContractSpec
 from .options import greeks
 
-# IB tick types (live, delayed)
-BID, ASK, LAST, HIGH, LOW, VOLUME, CLOSE, OPEN = 1, 2, 4, 6, 7, 8, 9, 14
-BID_SIZE, ASK_SIZE, LAST_SIZE, LAST_TIMESTAMP = 0, 3, 5, 45
-DELAYED = {BID: 66, ASK: 67, LAST: 68, BID_SIZE: 69, ASK_SIZE: 70, LAST_SIZE: 71, HIGH: 72,
-           LOW: 73, VOLUME: 74, CLOSE: 75, OPEN: 76, LAST_TIMESTAMP: 88}
+# IB tick types the simulator sends (live ones; core/tick_types.DELAYED_TWIN has their delayed twins)
+T = TickTypeEnum
+BID, ASK, LAST, HIGH, LOW, VOLUME, CLOSE, OPEN = T.BID, T.ASK, T.LAST, T.HIGH, T.LOW, T.VOLUME, T.CLOSE, T.OPEN
+LAST_TIMESTAMP = T.LAST_TIMESTAMP
 
 
 def stable_seed(seed: int, key: str) -> int:

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from ibapi.server_versions import MIN_SERVER_VER_HISTORICAL_SCHEDULE
 
+from platform_adapter.core.tick_types import DELAYED_TWIN
+
 from . import info_messages as im
 from . import messages as m
 from . import requests as rq
@@ -24,7 +26,7 @@ from .faults import system_text
 from .history import BAR_SIZES, TEXT_BAD_WHAT_TO_SHOW, HistoryError, HistRequest, bars
 from .history_service import HistoricalExtras
 from .inbound import split_frame
-from .market import ASK, BID, CLOSE, DELAYED, HIGH, LAST, LAST_TIMESTAMP, LOW, OPEN, VOLUME
+from .market import ASK, BID, CLOSE, HIGH, LAST, LAST_TIMESTAMP, LOW, OPEN, VOLUME
 from .news import News
 from .option_calcs import OptionCalculations
 from .orders import SimOrder
@@ -278,7 +280,7 @@ class Session(threading.Thread):
 
     # --- market data ------------------------------------------------------------------
     def _tid(self, t: int) -> int:
-        return DELAYED.get(t, t) if self.served_type == 3 else t
+        return DELAYED_TWIN.get(t, t) if self.served_type == 3 else t
 
     def quote_msgs(self, req_id: int, con_id: int, full: bool) -> list[Message]:
         """Tick messages for one subscription (full = initial snapshot)."""

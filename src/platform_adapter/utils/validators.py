@@ -8,8 +8,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from platform_adapter.errors import ValidationError
+from platform_adapter.models.market_data import MarketDataType, TickByTickKind
 
 SYMBOL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 .\-/&]{0,19}$")
+MARKET_DATA_TYPE_NAMES = {
+    "live": MarketDataType.LIVE, "frozen": MarketDataType.FROZEN, "delayed": MarketDataType.DELAYED,
+    "delayed_frozen": MarketDataType.DELAYED_FROZEN,
+}
 
 
 def check_symbol(value: Any, field: str = "symbol") -> str:
@@ -85,3 +90,34 @@ def on_tick(price: float, min_tick: float) -> bool:
         return True
     steps = price / min_tick
     return abs(steps - round(steps)) < 1e-6
+
+
+def check_callback(value: Any, field: str = "callback", optional: bool = False) -> Any:
+    """A callable (``None`` too when ``optional``), returned as given."""
+    if value is None and optional:
+        return None
+    if not callable(value):
+        raise ValidationError(field, value, "must be callable")
+    return value
+
+
+def check_market_data_type(value: Any) -> MarketDataType:
+    """``live``/``frozen``/``delayed``/``delayed_frozen``, a MarketDataType, or 1-4."""
+    if isinstance(value, MarketDataType):
+        return value
+    if isinstance(value, str) and value.strip().lower().replace("-", "_") in MARKET_DATA_TYPE_NAMES:
+        return MARKET_DATA_TYPE_NAMES[value.strip().lower().replace("-", "_")]
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 4:
+        return MarketDataType(value)
+    raise ValidationError("market_data_type", value, f"must be one of {list(MARKET_DATA_TYPE_NAMES)}")
+
+
+def check_tbt_kind(value: Any) -> TickByTickKind:
+    """``Last``, ``AllLast``, ``BidAsk`` or ``MidPoint`` (case and ``_`` ignored), or a TickByTickKind."""
+    if isinstance(value, TickByTickKind):
+        return value
+    if isinstance(value, str):
+        for kind in TickByTickKind:
+            if value.replace("_", "").lower() == kind.value.lower():
+                return kind
+    raise ValidationError("kind", value, f"must be one of {[k.value for k in TickByTickKind]}")

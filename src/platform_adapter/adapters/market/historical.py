@@ -31,6 +31,7 @@ from platform_adapter.adapters.market.historical_params import (
 from platform_adapter.errors import HistoricalQueryCancelled, RequestTimeout, ValidationError
 from platform_adapter.models.contract import ContractInfo
 from platform_adapter.utils.rate_limiter import HistoricalKey
+from platform_adapter.utils.validators import check_callback
 
 COLUMNS = ["open", "high", "low", "close", "volume", "wap", "bar_count"]
 FORMAT_DATE_EPOCH = 2
@@ -101,8 +102,7 @@ answers reach the registry through the adapter's market-data handler)."""
         chunk_cap = None if max_chunk is None else parse_duration(max_chunk, "max_chunk")
         if chunk_cap is not None and chunk_cap.seconds < BAR_SIZES[bar]:
             raise ValidationError("max_chunk", max_chunk, f"must cover at least one {bar} bar")
-        if progress is not None and not callable(progress):
-            raise ValidationError("progress", progress, "must be callable(done, total) or None")
+        check_callback(progress, "progress", optional=True)
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
                                     or timeout <= 0):
             raise ValidationError("timeout", timeout, "must be a positive number of seconds or None")

@@ -19,16 +19,15 @@ from decimal import Decimal
 from typing import Any
 
 from platform_adapter.adapters.market.lines import LineBook
-from platform_adapter.adapters.market.subscriptions import PRICE_TICKS, SIZE_TICKS, SubKind, Subscription, size_or_none
-from platform_adapter.core.handlers import SIZE_TICK_FOR, QuoteTick
+from platform_adapter.adapters.market.subscriptions import SubKind, Subscription, size_or_none
+from platform_adapter.core.handlers import QuoteTick
+from platform_adapter.core.tick_types import PRICE_TICKS, SIZE_FIELD_OF_PRICE, SIZE_TICKS
 
 _SIZES_MAX = 4096
 _QUOTES = SubKind.QUOTES
-# the quote field of the size a tickPrice reports (ibapi: a tickSize of SIZE_TICK_FOR's type)
-_SIZE_OF_PRICE: dict[int, str] = {price: SIZE_TICKS[size] for price, size in SIZE_TICK_FOR.items()}
 _PRICE_NAME = PRICE_TICKS.get
 _SIZE_NAME = SIZE_TICKS.get
-_SIZE_OF_PRICE_NAME = _SIZE_OF_PRICE.get
+_SIZE_OF_PRICE_NAME = SIZE_FIELD_OF_PRICE.get
 
 Settle = Callable[[dict[Subscription, int]], list[Subscription]]
 

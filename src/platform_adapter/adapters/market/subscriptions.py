@@ -1,4 +1,4 @@
-"""Subscription records (replayable after a reconnect) and the tick -> Quote mapping."""
+"""Subscription records (replayable after a reconnect) and the checks of the market-data calls' arguments."""
 
 from __future__ import annotations
 
@@ -16,22 +16,6 @@ from platform_adapter.adapters.contracts import to_spec
 from platform_adapter.errors import ValidationError
 from platform_adapter.models.contract import ContractInfo, ContractSpec
 from platform_adapter.models.market_data import MarketDataType, Quote, TickByTickKind, utc_from_epoch
-
-# IB tick types -> Quote field (live ids and their delayed twins, IB's tick-type table).
-PRICE_TICKS: dict[int, str] = {
-    1: "bid", 2: "ask", 4: "last", 6: "high", 7: "low", 9: "close", 14: "open",
-    66: "bid", 67: "ask", 68: "last", 72: "high", 73: "low", 75: "close", 76: "open",
-}
-SIZE_TICKS: dict[int, str] = {
-    0: "bid_size", 3: "ask_size", 5: "last_size", 8: "volume",
-    69: "bid_size", 70: "ask_size", 71: "last_size", 74: "volume",
-}
-TIMESTAMP_TICKS: dict[int, str] = {45: "last_timestamp", 88: "last_timestamp"}
-
-MARKET_DATA_TYPE_NAMES = {
-    "live": MarketDataType.LIVE, "frozen": MarketDataType.FROZEN, "delayed": MarketDataType.DELAYED,
-    "delayed_frozen": MarketDataType.DELAYED_FROZEN,
-}
 
 
 class SubKind(StrEnum):
@@ -119,35 +103,6 @@ def size_or_none(value: Any) -> Decimal | None:
     if not d.is_finite() or d == UNSET_DECIMAL or d < 0:  # is_finite first: a signaling NaN compares with an error
         return None
     return d
-
-
-def check_market_data_type(value: Any) -> MarketDataType:
-    """``live``/``frozen``/``delayed``/``delayed_frozen``, a MarketDataType, or 1-4."""
-    if isinstance(value, MarketDataType):
-        return value
-    if isinstance(value, str) and value.strip().lower().replace("-", "_") in MARKET_DATA_TYPE_NAMES:
-        return MARKET_DATA_TYPE_NAMES[value.strip().lower().replace("-", "_")]
-    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 4:
-        return MarketDataType(value)
-    raise ValidationError("market_data_type", value, f"must be one of {list(MARKET_DATA_TYPE_NAMES)}")
-
-
-def check_tbt_kind(value: Any) -> TickByTickKind:
-    if isinstance(value, TickByTickKind):
-        return value
-    if isinstance(value, str):
-        for kind in TickByTickKind:
-            if value.replace("_", "").lower() == kind.value.lower():
-                return kind
-    raise ValidationError("kind", value, f"must be one of {[k.value for k in TickByTickKind]}")
-
-
-def check_callback(value: Any, field_name: str = "callback", optional: bool = False) -> Callback | None:
-    if value is None and optional:
-        return None
-    if not callable(value):
-        raise ValidationError(field_name, value, "must be callable")
-    return value
 
 
 def stale_copy(quote: Quote, stale: bool) -> Quote:
