@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import os
 from collections.abc import Callable
 from typing import Any
@@ -90,9 +89,6 @@ class PlatformAdapter:
             return False
         if opens:  # already connected, or reconnected meanwhile: the lines and subscriptions stand
             self.lifecycle.connected()
-        if self.settings.ib_connection.gc_freeze:
-            gc.collect()
-            gc.freeze()  # start-up objects leave the collector's generations (ib_connection.gc_freeze)
         return True
 
     def start_metrics(self) -> MetricsExporter | None:

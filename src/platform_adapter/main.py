@@ -21,7 +21,7 @@ from typing import Any
 
 from loguru import logger
 
-from platform_adapter.config.settings import ENVIRONMENTS, LOG_LEVELS, Settings, load_settings
+from platform_adapter.config.settings import ENVIRONMENTS, LOG_LEVELS, Settings, load_settings, refuse_simulator
 from platform_adapter.errors import ConfigError
 from platform_adapter.utils.logger import remove_sinks, setup_logging
 
@@ -134,6 +134,8 @@ def run(args: argparse.Namespace) -> int:
     """The startup sequence of spec 6.1, then the shell; returns the exit code."""
     try:
         settings = load_settings(args.config, env_file=args.env_file, overrides=_overrides(args))
+        if args.sim:
+            refuse_simulator(settings)
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE

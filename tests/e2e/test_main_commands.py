@@ -146,3 +146,14 @@ def test_simulated_orders_stay_out_of_the_real_order_journal(tmp_path: Path) -> 
     ids = [re.search(r"Order placed: ID (\d+)", r.stdout).group(1) for r in (first, second)]  # type: ignore[union-attr]
     assert ids[0] == ids[1]
     assert not (tmp_path / "logs" / "orders.db").exists()
+
+
+def test_production_never_runs_against_the_simulator(tmp_path: Path) -> None:
+    env = {**child_env(tmp_path), "PA_LIVE_TRADING_CONSENT": "yes"}
+    r = subprocess.run([sys.executable, "-m", "platform_adapter.main", "--env", "production", "--sim", "--commands",
+                        "-"], input="status\n", cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "simulated gateway" in r.stderr
+    unconsented = subprocess.run([sys.executable, "-m", "platform_adapter.main", "--env", "production", "--commands",
+                                  "-"], input="", cwd=str(tmp_path), env=child_env(tmp_path), capture_output=True,
+                                 text=True, timeout=60)
+    assert unconsented.returncode == 2 and "PA_LIVE_TRADING_CONSENT" in unconsented.stderr

@@ -14,7 +14,15 @@ from platform_adapter.core.wrapper import Wrapper
 from platform_adapter.errors import NotConnected, PlatformAdapterError, RequestTimeout, ValidationError
 from platform_adapter.models import ContractSpec, OrderAction, OrderRequest, OrderType, Position, Quote, Trade
 from platform_adapter.utils.logger import mask
-from platform_adapter.utils.validators import check_price, check_quantity, check_symbol, check_symbols, on_tick
+from platform_adapter.utils.validators import (
+    check_callback,
+    check_market_data_type,
+    check_price,
+    check_quantity,
+    check_symbol,
+    check_tbt_kind,
+    on_tick,
+)
 from tests.handlers import Recording
 
 
@@ -92,7 +100,6 @@ def test_state_manager_positions_orders_and_snapshots() -> None:
     assert sm.has_trade(5) and not sm.has_trade(6)
     sm.update_order(make_trade(0).snapshot())
     assert [o.order_id for o in sm.get_cached_orders()] == [0, 5]
-    assert sm.find_trade(lambda t: t.order_id == 5) is not None
     assert len(sm.trades_snapshot()) == 1
 
 
@@ -135,15 +142,9 @@ def test_mask_hides_accounts_and_secrets() -> None:
 
 def test_validators() -> None:
     assert check_symbol(" aapl ") == "AAPL"
-    assert check_symbols(["AAPL", "aapl", "MSFT"]) == ["AAPL", "MSFT"]
-    assert check_symbols("SPY") == ["SPY"]
     for bad in ["", "   ", "A" * 21, "AA;PL", 5, None]:
         with pytest.raises(ValidationError):
             check_symbol(bad)
-    with pytest.raises(ValidationError):
-        check_symbols([])
-    with pytest.raises(ValidationError):
-        check_symbols(42)
     for bad in [0, -1, float("nan"), float("inf"), "1", True, None]:
         with pytest.raises(ValidationError):
             check_price(bad, "limit_price")
@@ -154,6 +155,28 @@ def test_validators() -> None:
         with pytest.raises(ValidationError):
             check_quantity(bad)
     assert on_tick(150.25, 0.01) and not on_tick(150.255, 0.01) and on_tick(1.0, 0)
+
+
+def test_one_callback_check_for_every_api() -> None:
+    """The check the adapters, the lifecycle and the remote client share."""
+    assert check_callback(print) is print
+    assert check_callback(None, "on_error", optional=True) is None
+    with pytest.raises(ValidationError) as info:
+        check_callback(None, "on_error")
+    assert info.value.field == "on_error"
+    with pytest.raises(ValidationError):
+        check_callback(42)
+
+
+def test_market_data_type_and_tick_by_tick_kind_checks() -> None:
+    assert check_market_data_type("Delayed-Frozen").value == 4
+    assert check_market_data_type(3).value == 3
+    assert check_tbt_kind("all_last").value == "AllLast"
+    for bad in ("nope", 0, 5, True):
+        with pytest.raises(ValidationError):
+            check_market_data_type(bad)
+    with pytest.raises(ValidationError):
+        check_tbt_kind("Every")
 
 
 def test_wrapper_routes_and_isolates_handler_errors() -> None:

@@ -50,7 +50,6 @@ class AccountManager(BaseAdapter):
         self._portfolio: dict[tuple[str, int], Position] = {}
         self._callbacks: list[AccountCallback] = []
         self._pnl_req_id: int | None = None
-        self._pnl_first = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.account = ""

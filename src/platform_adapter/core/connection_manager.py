@@ -295,11 +295,9 @@ class ConnectionManager:
         self._dispatcher = Dispatcher(self._handle_frame, fast.decode if fast else None, fast.flush if fast else None,
                                       self.config.inline_decode_max_frames,
                                       lambda frame: frame_label(frame, server_version))
-        inline = self.config.decode_on_reader  # one thread hop less per message; see README Performance
-        self._reader = Reader(conn, self._dispatcher.process if inline else self._dispatcher.deliver,
-                              lambda reason: self._on_reader_closed(generation, reason), rest)
-        if not inline:
-            self._dispatcher.start()
+        self._reader = Reader(conn, self._dispatcher.deliver, lambda reason: self._on_reader_closed(generation, reason),
+                              rest)
+        self._dispatcher.start()
         self._reader.start()
         client.startApi()
         while time.monotonic() < deadline:

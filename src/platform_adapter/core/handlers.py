@@ -9,7 +9,7 @@ same methods with the same arguments, on one handler object per domain, bound on
 
 Each class is an interface and its null implementation (every method does nothing): a handler
 overrides what it reacts to. The methods run on the decoding thread (the dispatcher, or the reader
-with ``decode_on_reader``): a handler never waits for the gateway there. A handler that raises is
+for a small batch): a handler never waits for the gateway there. A handler that raises is
 logged and counted by the caller; the next message is decoded.
 
 IB's ``error`` callback goes through :func:`route_error` to the one domain that owns it.

@@ -22,7 +22,7 @@ from pathlib import Path
 import zmq
 from loguru import logger
 
-from platform_adapter.config.settings import LOG_LEVELS, Settings, load_settings
+from platform_adapter.config.settings import LOG_LEVELS, Settings, load_settings, refuse_simulator
 from platform_adapter.errors import ConfigError
 from platform_adapter.main import simulator
 from platform_adapter.service.security import ServerCurve, check_binds, keygen
@@ -114,6 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         overrides = {"logging.level": args.log_level} if args.log_level else {}
         settings = load_settings(args.config, env_file=args.env_file, overrides=overrides)
         setup_logging(settings.logging)
+        if args.sim:
+            refuse_simulator(settings)
         with simulator(args) as gw, tempfile.TemporaryDirectory(prefix="pa-service-") as scratch:
             if gw is not None:
                 state = args.sim_state

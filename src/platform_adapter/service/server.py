@@ -276,7 +276,6 @@ class Service:
         first = [pack({"ev": Event.ATTACHED.value, "v": SCHEMA_VERSION, "service": self.id})]
         first += self.router.attach(session.name, token, session.resume_from, session.fresh)
         self.publisher.attach(token, identity, first)
-        session.attached = True
         return True
 
     def _beat(self) -> dict[str, Any]:

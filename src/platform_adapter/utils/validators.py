@@ -31,22 +31,6 @@ def check_symbol(value: Any, field: str = "symbol") -> str:
     return text.upper()
 
 
-def check_symbols(values: Any, field: str = "symbols") -> list[str]:
-    """A list (or one string) of symbols, without duplicates, order kept."""
-    if isinstance(values, str):
-        values = [values]
-    if not isinstance(values, (list, tuple, set, frozenset)):
-        raise ValidationError(field, values, "must be a list of symbols")
-    if not values:
-        raise ValidationError(field, values, "must not be empty")
-    out: list[str] = []
-    for v in values:
-        s = v if not isinstance(v, str) else check_symbol(v, field)
-        if s not in out:
-            out.append(s)
-    return out
-
-
 def check_price(value: Any, field: str) -> float:
     """A finite, positive price."""
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
@@ -74,14 +58,6 @@ def check_quantity(value: Any, field: str = "quantity", fractional: bool = False
     if not fractional and qty != qty.to_integral_value():
         raise ValidationError(field, value, "must be a whole number for this contract")
     return qty
-
-
-def check_positive_number(value: Any, field: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
-        raise ValidationError(field, value, "must be a finite number")
-    if value <= 0:
-        raise ValidationError(field, value, "must be positive")
-    return float(value)
 
 
 def on_tick(price: float, min_tick: float) -> bool:

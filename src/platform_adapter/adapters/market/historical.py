@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
-from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -86,7 +85,6 @@ answers reach the registry through the adapter's market-data handler)."""
     def __init__(self, ctx: AdapterContext, request: Callable[..., list[Any]]) -> None:
         self.ctx = ctx
         self._request = request
-        self.requests_sent = 0
 
     def fetch(self, symbol: Any, duration: Any, bar_size: Any, what_to_show: Any = "TRADES",
               use_rth: Any = True, end: Any = None, *, progress: Progress | None = None,
@@ -170,7 +168,6 @@ answers reach the registry through the adapter's market-data handler)."""
                 client.reqHistoricalData(req_id, contract, end_text, chunk.duration, bar, wts, int(use_rth),
                                          FORMAT_DATE_EPOCH, False, [])
 
-            self.requests_sent += 1
             self.ctx.metrics.incr("md_historical_requests")
             try:
                 return self._request("historical", send, wait, symbol=info.spec.key)
@@ -187,10 +184,3 @@ answers reach the registry through the adapter's market-data handler)."""
                 self.ctx.connection.require_connected().cancelHistoricalData(req_id)
             except Exception:  # noqa: BLE001 - best effort on a timed-out request
                 logger.debug("cancelHistoricalData({}) not sent", req_id)
-
-
-def decimal_or_none(value: Any) -> Decimal | None:
-    """ibapi Decimal sizes with UNSET mapped to ``None``."""
-    if value is None or value == UNSET_DECIMAL:
-        return None
-    return value if isinstance(value, Decimal) else Decimal(str(value))

@@ -75,11 +75,6 @@ class LineBook:
         with self.lock:
             return self._subs.get(key)
 
-    def current(self, sub: Subscription) -> bool:
-        """True while ``sub`` is the live record for its instrument."""
-        with self.lock:
-            return self._subs.get(map_key(sub)) is sub
-
     def active_count(self) -> int:
         with self.lock:
             return sum(1 for s in self._subs.values() if s.active)
