@@ -6,8 +6,6 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from loguru import logger
-
 from platform_adapter.adapters.account_manager import AccountManager
 from platform_adapter.adapters.base_adapter import AdapterContext
 from platform_adapter.adapters.contracts import ContractResolver
@@ -24,6 +22,7 @@ from platform_adapter.core.request_registry import RequestRegistry
 from platform_adapter.core.state_manager import StateManager
 from platform_adapter.core.wrapper import Wrapper
 from platform_adapter.errors import NotConnected
+from platform_adapter.log import logger
 from platform_adapter.models.connection import ConnectionEvent, ConnectionState
 from platform_adapter.utils.logger import setup_logging
 from platform_adapter.utils.rate_limiter import HistoricalPacer, TokenBucket

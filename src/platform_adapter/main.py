@@ -19,11 +19,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from loguru import logger
-
 from platform_adapter.config.settings import ENVIRONMENTS, LOG_LEVELS, Settings, load_settings, refuse_simulator
 from platform_adapter.errors import ConfigError
-from platform_adapter.utils.logger import remove_sinks, setup_logging
+from platform_adapter.log import logger
+from platform_adapter.utils.logger import remove_default_stderr, remove_sinks, setup_logging
 
 EXIT_OK, EXIT_COMMAND_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 HISTORY_ENV = "PA_HISTORY_FILE"
@@ -162,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _setup_logs(settings: Settings, console: ConsoleLevel) -> None:
+    remove_default_stderr()  # this program is the application: its console sink is the one below
     setup_logging(settings.logging, console=False)
     if settings.logging.console:
         logger.add(sys.stderr, level=0, filter=console, format=settings.logging.format)

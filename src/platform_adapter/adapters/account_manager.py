@@ -13,8 +13,6 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from loguru import logger
-
 from platform_adapter.adapters.account.accounts import managed_account
 from platform_adapter.adapters.account.updates import AccountValue, summary_from_values
 from platform_adapter.adapters.base_adapter import AdapterContext, BaseAdapter
@@ -22,6 +20,7 @@ from platform_adapter.adapters.orders.models import opt_float, spec_from_contrac
 from platform_adapter.core.handlers import AccountHandler
 from platform_adapter.core.request_registry import EndWaiter
 from platform_adapter.errors import PlatformAdapterError
+from platform_adapter.log import logger
 from platform_adapter.models.account import AccountSummary, PnL
 from platform_adapter.models.position import Position
 from platform_adapter.utils.validators import check_callback

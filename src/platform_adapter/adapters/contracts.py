@@ -7,11 +7,11 @@ from decimal import Decimal
 from typing import Any
 
 from ibapi.contract import Contract
-from loguru import logger
 
 from platform_adapter.adapters import derivatives
 from platform_adapter.adapters.base_adapter import AdapterContext, BaseAdapter
 from platform_adapter.errors import ContractNotFound, ValidationError
+from platform_adapter.log import logger
 from platform_adapter.models.contract import ContractInfo, ContractSpec, OptionChain, SecType
 from platform_adapter.utils.validators import check_symbol
 

@@ -18,7 +18,6 @@ import time
 from typing import Any
 
 import pandas as pd
-from loguru import logger
 
 from platform_adapter.adapters.base_adapter import AdapterContext, BaseAdapter
 from platform_adapter.adapters.contracts import to_spec
@@ -35,6 +34,7 @@ from platform_adapter.adapters.market.subscriptions import (
 )
 from platform_adapter.core import ib_codes
 from platform_adapter.errors import NotConnected, SubscriptionLimitExceeded, ValidationError
+from platform_adapter.log import logger
 from platform_adapter.models.market_data import MarketDataType, Quote, TickByTickKind
 from platform_adapter.utils.validators import check_callback, check_market_data_type, check_tbt_kind
 

@@ -13,7 +13,6 @@ from dataclasses import replace
 from typing import Any
 
 from ibapi.order_cancel import OrderCancel
-from loguru import logger
 
 from platform_adapter.adapters.base_adapter import AdapterContext, BaseAdapter
 from platform_adapter.adapters.contracts import ContractResolver
@@ -39,6 +38,7 @@ from platform_adapter.adapters.orders.reconciliation import OrderReconciler
 from platform_adapter.core import ib_codes
 from platform_adapter.core.handlers import OrderHandler
 from platform_adapter.errors import NotConnected, OrderRejected, OrderStateError, RequestTimeout, ValidationError
+from platform_adapter.log import logger
 from platform_adapter.models.contract import ContractInfo
 from platform_adapter.models.order import (
     TERMINAL_STATES,

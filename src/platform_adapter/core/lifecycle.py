@@ -54,10 +54,9 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol
 
-from loguru import logger
-
 from platform_adapter.core.handlers import LifecycleHandler
 from platform_adapter.errors import PlatformAdapterError
+from platform_adapter.log import logger
 from platform_adapter.models.connection import ConnectionEvent, ConnectionEventKind
 from platform_adapter.utils.validators import check_callback
 

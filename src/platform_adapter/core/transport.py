@@ -18,7 +18,7 @@ import struct
 import threading
 from collections.abc import Callable
 
-from loguru import logger
+from platform_adapter.log import logger
 
 MAX_FRAME = 16 * 1024 * 1024  # ibapi's MAX_MSG_LEN
 READ_SIZE = 1 << 20

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from loguru import logger
 
 from platform_adapter.core.events import EventDispatcher
 from platform_adapter.errors import NotConnected, PlatformAdapterError, SubscriptionLimitExceeded, ValidationError
+from platform_adapter.log import logger
 from platform_adapter.models.contract import ContractSpec
 from platform_adapter.models.market_data import Bar, MarketDataType, Quote, TickByTick, TickByTickKind
 from platform_adapter.remote.transport import Transport

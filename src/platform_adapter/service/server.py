@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import zmq
-from loguru import logger
 
 from platform_adapter.errors import PlatformAdapterError
+from platform_adapter.log import logger
 from platform_adapter.service.commands import Commands
 from platform_adapter.service.order_routing import OrderRouter
 from platform_adapter.service.protocol import (

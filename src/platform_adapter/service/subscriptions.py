@@ -15,9 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from loguru import logger
-
 from platform_adapter.errors import PlatformAdapterError, SubscriptionLimitExceeded, ValidationError
+from platform_adapter.log import logger
 from platform_adapter.models.market_data import Bar, Quote, TickByTick
 from platform_adapter.service.protocol import (
     Event,

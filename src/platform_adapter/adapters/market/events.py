@@ -16,14 +16,13 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from loguru import logger
-
 from platform_adapter.adapters.market.quote_sink import QuoteSink
 from platform_adapter.adapters.market.subscriptions import SubKind, Subscription, size_or_none
 from platform_adapter.core import ib_codes
 from platform_adapter.core.handlers import MarketDataHandler, QuoteTick, expand_quote_ticks
 from platform_adapter.core.tick_types import PRICE_TICKS, SIZE_TICKS, TIMESTAMP_TICKS
 from platform_adapter.errors import ContractNotFound, IBError, SubscriptionLimitExceeded
+from platform_adapter.log import logger
 from platform_adapter.models.market_data import Bar, MarketDataType, TickByTick, TickByTickKind, utc_from_epoch
 
 if TYPE_CHECKING:

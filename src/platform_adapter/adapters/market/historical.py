@@ -9,7 +9,6 @@ from typing import Any
 
 import pandas as pd
 from ibapi.const import UNSET_DECIMAL
-from loguru import logger
 
 from platform_adapter.adapters.base_adapter import AdapterContext
 from platform_adapter.adapters.contracts import ContractResolver, to_spec
@@ -28,6 +27,7 @@ from platform_adapter.adapters.market.historical_params import (
     range_start,
 )
 from platform_adapter.errors import HistoricalQueryCancelled, RequestTimeout, ValidationError
+from platform_adapter.log import logger
 from platform_adapter.models.contract import ContractInfo
 from platform_adapter.utils.rate_limiter import HistoricalKey
 from platform_adapter.utils.validators import check_callback

@@ -9,11 +9,10 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from loguru import logger
-
 from platform_adapter.adapters.contracts import ContractResolver
 from platform_adapter.adapters.market.subscriptions import Callback, SubKind, Subscription
 from platform_adapter.errors import SubscriptionLimitExceeded, ValidationError
+from platform_adapter.log import logger
 from platform_adapter.models.contract import ContractInfo
 from platform_adapter.models.market_data import Quote
 
