@@ -11,6 +11,7 @@ already prints every record: an application that wants the adapter's console for
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from pathlib import Path
@@ -24,13 +25,16 @@ from platform_adapter.log import mask
 __all__ = ["PACKAGE", "mask", "remove_default_stderr", "remove_sinks", "setup_logging"]
 
 PACKAGE = "platform_adapter"
+_PACKAGE_DIR = str(Path(__file__).resolve().parent.parent) + os.sep
 _handler_ids: list[int] = []
 _lock = threading.Lock()
 
 
 def _ours(record: Any) -> bool:
+    """A record of the adapter: by its module's name, or by its file (``python -m
+    platform_adapter.main`` runs as ``__main__``)."""
     name = record["name"] or ""
-    return name == PACKAGE or name.startswith(PACKAGE + ".")
+    return name == PACKAGE or name.startswith(PACKAGE + ".") or record["file"].path.startswith(_PACKAGE_DIR)
 
 
 def _default_stderr_installed() -> bool:

@@ -289,7 +289,6 @@ class MarketDataEvents(MarketDataHandler):
         handlers = () if raised else tuple(sub.on_error)
         logger.warning("{} {} failed: IB {}: {}", sub.kind.value, sub.key, code, message)
         self.md.metrics.incr("md_subscription_errors")
-        self.md._update_gauge()
         for cb in handlers:
             self.md.events.submit(cb, sub.key, error)
 
