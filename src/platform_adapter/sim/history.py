@@ -140,40 +140,31 @@ def _is_open(spec: ContractSpec, t: dt.datetime, use_rth: bool, daily: bool) -> 
 
 
 def bars(spec: ContractSpec, seed: int, req: HistRequest, now: dt.datetime,
-         tz: str = "US/Eastern") -> tuple[list[Bar], str, str]:
-    """Generate bars; returns (bars, startDateStr, endDateStr)."""
+         tz: str = "US/Eastern", anchor: float | None = None) -> tuple[list[Bar], str, str]:
+    """Generate bars; returns (bars, startDateStr, endDateStr).
+
+    With ``anchor`` (the contract's current price) the path is scaled so that the last bar closes
+    at it: history ends where the live quote is, whatever the bar size (the market's random walk
+    and the smooth historical path would drift apart otherwise)."""
     dur, bar = validate(req)
     end = parse_end(req.end, now).astimezone(dt.timezone.utc)  # absolute-time arithmetic
     start = end - dt.timedelta(seconds=dur)
     daily = bar >= 86400
+    slots = _slots(spec, req, start, end, bar, daily)
+    scale = 1.0
+    if anchor is not None and slots:
+        scale = anchor / _price(spec, seed, slots[-1] + bar)
     zone = ZoneInfo(tz)
     out: list[Bar] = []
-    t0 = math.floor(start.timestamp() / bar) * bar if not daily else \
-        math.floor(start.timestamp() / 86400) * 86400
-    step = bar if bar <= 86400 else 86400
-    t = t0
-    while t < end.timestamp():
-        ts = dt.datetime.fromtimestamp(t, dt.timezone.utc)
-        span = bar
-        if t + span > end.timestamp() + (86400 if daily else 0) or t < start.timestamp() - step:
-            t += step
-            continue
-        if not _is_open(spec, ts, req.use_rth, daily):
-            t += step
-            continue
-        if bar > 86400 and out:
-            # weekly/monthly: only emit at period boundaries
-            if int(t // bar) == int((t - step) // bar):
-                t += step
-                continue
-        samples = [_price(spec, seed, t + span * k / 4) for k in range(5)]
+    tick = spec.min_tick
+    for t in slots:
+        samples = [scale * _price(spec, seed, t + bar * k / 4) for k in range(5)]
         o, c = samples[0], samples[-1]
         h, lo = max(samples), min(samples)
-        tick = spec.min_tick
         o, c, h, lo = (round_tick(v, tick) for v in (o, c, h, lo))
         h, lo = max(h, o, c), min(lo, o, c)
         r = random.Random(stable_seed(seed, f"{spec.symbol}:{int(t)}"))
-        count = r.randint(1, 50) * max(1, span // 60)
+        count = r.randint(1, 50) * max(1, bar // 60)
         vol = count * (100 if spec.sec_type == "STK" else 1)
         wap = round((o + h + lo + c) / 4, 6)
         if req.what_to_show in ("MIDPOINT", "BID", "ASK", "BID_ASK"):
@@ -185,11 +176,34 @@ def bars(spec: ContractSpec, seed: int, req: HistRequest, now: dt.datetime,
         else:
             date = dt.datetime.fromtimestamp(t, zone).strftime("%Y%m%d %H:%M:%S") + " " + tz
         out.append((date, o, h, lo, c, float(vol), wap, int(count)))
-        t += step
     fmt = "%Y%m%d %H:%M:%S"
     s = start.astimezone(zone).strftime(fmt) + " " + tz
     e = end.astimezone(zone).strftime(fmt) + " " + tz
     return out, s, e
+
+
+def _slots(spec: ContractSpec, req: HistRequest, start: dt.datetime, end: dt.datetime, bar: int,
+           daily: bool) -> list[int]:
+    """The start times of the bars between ``start`` and ``end`` (sessions only)."""
+    t0 = math.floor(start.timestamp() / bar) * bar if not daily else \
+        math.floor(start.timestamp() / 86400) * 86400
+    step = bar if bar <= 86400 else 86400
+    out: list[int] = []
+    t = t0
+    while t < end.timestamp():
+        ts = dt.datetime.fromtimestamp(t, dt.timezone.utc)
+        if t + bar > end.timestamp() + (86400 if daily else 0) or t < start.timestamp() - step:
+            t += step
+            continue
+        if not _is_open(spec, ts, req.use_rth, daily):
+            t += step
+            continue
+        if bar > 86400 and out and int(t // bar) == int((t - step) // bar):
+            t += step  # weekly/monthly: only emit at period boundaries
+            continue
+        out.append(t)
+        t += step
+    return out
 
 
 def live_price(spec: ContractSpec, seed: int, t: float) -> float:

@@ -393,7 +393,9 @@ class Session(threading.Thread):
                 self.history.schedule(req_id, spec, req.end, req.duration, req.bar_size, req.use_rth)
             return
         try:
-            rows, start, end = bars(spec, self.gw.seed, req, dt.datetime.now(dt.timezone.utc))
+            quote = self.gw.market.quote(spec.con_id)  # history ends at the live price
+            anchor = quote.last if req.what_to_show in ("TRADES", "ADJUSTED_LAST") else quote.mid
+            rows, start, end = bars(spec, self.gw.seed, req, dt.datetime.now(dt.timezone.utc), anchor=anchor)
         except HistoryError as e:
             self.error(req_id, e.code, e.text)
             return
