@@ -4,7 +4,7 @@ at the current quote (its last for TRADES, its mid for MIDPOINT), within a tick.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -13,21 +13,19 @@ import pytest
 from platform_adapter.facade import PlatformAdapter
 from platform_adapter.sim import SimulatedGateway
 from platform_adapter.sim.contracts import BY_CONID
+from platform_adapter.sim.history import traded_until
 from tests.conftest import LOOPBACK, adapter_settings
 
 AAPL = next(spec for spec in BY_CONID.values() if spec.symbol == "AAPL" and spec.sec_type == "STK")
 # (duration, bar size): every bar size from seconds to months, each with a duration IB accepts
 REQUESTS = [("1800 S", "1 secs"), ("1 D", "1 min"), ("1 D", "5 mins"), ("2 D", "30 mins"), ("1 W", "1 hour"),
             ("1 M", "4 hours"), ("1 Y", "1 day"), ("2 Y", "1 week"), ("2 Y", "1 month")]
-SHORT = {"1800 S", "1 D", "2 D"}  # may hold no session at all (a weekend): asked up to the last session
+SHORT = {"1800 S", "1 D", "2 D"}  # may hold no session at all (a weekend): asked up to the last one
 
 
-def last_session_time() -> datetime:
-    """The latest weekday 19:30 UTC before now: inside New York's regular session all year."""
-    t = datetime.now(timezone.utc).replace(hour=19, minute=30, second=0, microsecond=0)
-    while t > datetime.now(timezone.utc) or t.weekday() >= 5:
-        t -= timedelta(days=1)
-    return t
+def last_traded(use_rth: bool) -> datetime:
+    """Now while AAPL trades (in its regular hours with ``use_rth``), else the end of its last session."""
+    return datetime.fromtimestamp(traded_until(AAPL, datetime.now(timezone.utc), use_rth), timezone.utc)
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +46,7 @@ def still_market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sim
 def test_last_bar_closes_at_the_current_last(still_market: tuple[SimulatedGateway, Any], duration: str,
                                              bar_size: str, use_rth: bool) -> None:
     gw, pa = still_market
-    end = last_session_time() if duration in SHORT else None
+    end = last_traded(use_rth) if duration in SHORT else None
     frame = pa.market_data.get_historical_data("AAPL", duration, bar_size, use_rth=use_rth, end=end)
     last = gw.market.quote(AAPL.con_id).last
     assert len(frame) > 0

@@ -10,6 +10,8 @@ from ibapi.ticktype import TickTypeEnum as T
 
 NOT_SET = T.NOT_SET
 """The tick type of a tickSize ibapi's decoder drops (it calls nothing for it)."""
+NO_PRICE = -1
+"""The price IB sends for "no value currently available" (negative prices are otherwise legal)."""
 
 # Quote field <- (live tick type, delayed tick type)
 _PRICE_FIELDS = {"bid": (T.BID, T.DELAYED_BID), "ask": (T.ASK, T.DELAYED_ASK), "last": (T.LAST, T.DELAYED_LAST),

@@ -17,7 +17,6 @@ import pandas as pd
 from platform_adapter.core.events import EventDispatcher
 from platform_adapter.errors import NotConnected, PlatformAdapterError, SubscriptionLimitExceeded, ValidationError
 from platform_adapter.log import logger
-from platform_adapter.models.contract import ContractSpec
 from platform_adapter.models.market_data import Bar, MarketDataType, Quote, TickByTick, TickByTickKind
 from platform_adapter.remote.transport import Transport
 from platform_adapter.service.protocol import (
@@ -29,7 +28,7 @@ from platform_adapter.service.protocol import (
     tick_line,
 )
 from platform_adapter.service.schema import decode, frame_from_map
-from platform_adapter.utils.validators import check_callback, check_tbt_kind
+from platform_adapter.utils.validators import check_callback, check_instruments, check_tbt_kind
 
 Callback = Callable[..., Any]
 _KIND_NAMES = {"quotes": "quotes", "bars": "real_time_bars", "ticks": "tick_by_tick"}  # the facade's words
@@ -54,16 +53,6 @@ class _Line:
         return self.id.partition("|")[0]
 
 
-def _symbols(values: Any) -> list[Any]:
-    if isinstance(values, str | ContractSpec):
-        values = [values]
-    if not isinstance(values, list | tuple | set | frozenset):
-        raise ValidationError("symbols", values, "must be a symbol, a ContractSpec or a list of them")
-    if not values:
-        raise ValidationError("symbols", values, "must not be empty")
-    return list(values)
-
-
 class RemoteMarketData:
     """Quotes, historical bars, real-time bars and tick-by-tick data through the service."""
 
@@ -81,7 +70,7 @@ class RemoteMarketData:
         check_callback(callback)
         err = check_callback(on_error, "on_error", optional=True)
         wanted: dict[str, Any] = {}
-        for s in _symbols(symbols):
+        for s in check_instruments(symbols):
             wanted.setdefault(quote_line(instrument_key(s, "symbols")), s)
         added = [self._hold(lid, "market_data.subscribe_quotes", {"symbols": [s]}, callback, err)
                  for lid, s in wanted.items()]
@@ -97,7 +86,7 @@ class RemoteMarketData:
 
     def unsubscribe_quotes(self, symbols: Any, callback: Callback | None = None) -> None:
         """Remove ``callback`` (or every callback); the service lets go of the line when none is left."""
-        lids = [quote_line(instrument_key(s, "symbols")) for s in _symbols(symbols)]
+        lids = [quote_line(instrument_key(s, "symbols")) for s in check_instruments(symbols)]
         self._release(lids, callback, "symbols")
 
     def get_quote(self, symbol: Any) -> Quote:

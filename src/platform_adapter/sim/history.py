@@ -30,6 +30,8 @@ STEP_TABLE = ((60, 1), (120, 1), (1800, 1), (3600, 5), (14400, 10), (28800, 30),
 HMDS = "Historical Market Data Service error message:"
 TEXT_BAD_WHAT_TO_SHOW = "Error validating request.-'bP' : cause - Validation failed: Invalid whatToShow: '{what}'"
 Bar = tuple[str, float, float, float, float, float, float, int]
+ANCHOR_FADE_SECONDS = 3600.0
+"""How fast the bend towards the live price fades into the past (1/e per hour)."""
 
 
 class HistoryError(Exception):
@@ -143,22 +145,25 @@ def bars(spec: ContractSpec, seed: int, req: HistRequest, now: dt.datetime,
          tz: str = "US/Eastern", anchor: float | None = None) -> tuple[list[Bar], str, str]:
     """Generate bars; returns (bars, startDateStr, endDateStr).
 
-    With ``anchor`` (the contract's current price) the path is scaled so that the last bar closes
-    at it: history ends where the live quote is, whatever the bar size (the market's random walk
-    and the smooth historical path would drift apart otherwise)."""
+    A bar still in progress (at ``now``, or cut by the request's end) is included up to then, as
+    IB does. With ``anchor`` (the contract's current price) the path is bent towards it so that it
+    passes through ``anchor`` at the last moment the contract traded (now, or the end of its last
+    session): history ends where the live quote is, for every bar size (the market's random walk
+    and the smooth path drift apart otherwise). The bend fades with the distance from that moment
+    (``ANCHOR_FADE_SECONDS``), so bars more than a few hours older stay as they always were."""
     dur, bar = validate(req)
     end = parse_end(req.end, now).astimezone(dt.timezone.utc)  # absolute-time arithmetic
     start = end - dt.timedelta(seconds=dur)
     daily = bar >= 86400
-    slots = _slots(spec, req, start, end, bar, daily)
-    scale = 1.0
-    if anchor is not None and slots:
-        scale = anchor / _price(spec, seed, slots[-1] + bar)
+    live = traded_until(spec, now, req.use_rth)
+    cut = min(end.timestamp(), live)
+    gap = 0.0 if anchor is None else anchor - _price(spec, seed, live)
     zone = ZoneInfo(tz)
     out: list[Bar] = []
     tick = spec.min_tick
-    for t in slots:
-        samples = [scale * _price(spec, seed, t + bar * k / 4) for k in range(5)]
+    for t in _slots(spec, req, start, end, bar, daily):
+        times = [min(t + bar * k / 4, cut) for k in range(5)]
+        samples = [_price(spec, seed, x) + gap * math.exp((x - live) / ANCHOR_FADE_SECONDS) for x in times]
         o, c = samples[0], samples[-1]
         h, lo = max(samples), min(samples)
         o, c, h, lo = (round_tick(v, tick) for v in (o, c, h, lo))
@@ -182,9 +187,23 @@ def bars(spec: ContractSpec, seed: int, req: HistRequest, now: dt.datetime,
     return out, s, e
 
 
+def traded_until(spec: ContractSpec, now: dt.datetime, use_rth: bool) -> float:
+    """The last moment up to ``now`` at which the contract traded: ``now`` in a session, else the
+    end of the last session (sessions start and end on local half hours)."""
+    if _is_open(spec, now, use_rth, False):
+        return now.timestamp()
+    t = math.floor(now.timestamp() / 1800) * 1800
+    for _ in range(8 * 48):  # a week and a day of half hours
+        if _is_open(spec, dt.datetime.fromtimestamp(t - 1, dt.timezone.utc), use_rth, False):
+            return float(t)
+        t -= 1800
+    return now.timestamp()
+
+
 def _slots(spec: ContractSpec, req: HistRequest, start: dt.datetime, end: dt.datetime, bar: int,
            daily: bool) -> list[int]:
-    """The start times of the bars between ``start`` and ``end`` (sessions only)."""
+    """The start times of the bars between ``start`` and ``end`` (sessions only; the bar in progress
+    at ``end`` too)."""
     t0 = math.floor(start.timestamp() / bar) * bar if not daily else \
         math.floor(start.timestamp() / 86400) * 86400
     step = bar if bar <= 86400 else 86400
@@ -192,7 +211,7 @@ def _slots(spec: ContractSpec, req: HistRequest, start: dt.datetime, end: dt.dat
     t = t0
     while t < end.timestamp():
         ts = dt.datetime.fromtimestamp(t, dt.timezone.utc)
-        if t + bar > end.timestamp() + (86400 if daily else 0) or t < start.timestamp() - step:
+        if t < start.timestamp() - step:
             t += step
             continue
         if not _is_open(spec, ts, req.use_rth, daily):

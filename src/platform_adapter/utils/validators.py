@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from platform_adapter.errors import ValidationError
+from platform_adapter.models.contract import ContractSpec
 from platform_adapter.models.market_data import MarketDataType, TickByTickKind
 
 SYMBOL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 .\-/&]{0,19}$")
@@ -97,3 +98,15 @@ def check_tbt_kind(value: Any) -> TickByTickKind:
             if value.replace("_", "").lower() == kind.value.lower():
                 return kind
     raise ValidationError("kind", value, f"must be one of {[k.value for k in TickByTickKind]}")
+
+
+def check_instruments(values: Any, field: str = "symbols") -> list[Any]:
+    """One symbol or ContractSpec, or a non-empty list (tuple, set) of them -> a list (each item is
+    checked by its user)."""
+    if isinstance(values, (str, ContractSpec)):
+        return [values]
+    if not isinstance(values, (list, tuple, set, frozenset)):
+        raise ValidationError(field, values, "must be a symbol, a ContractSpec or a list of them")
+    if not values:
+        raise ValidationError(field, values, "must not be empty")
+    return list(values)

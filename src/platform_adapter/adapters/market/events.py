@@ -20,7 +20,7 @@ from platform_adapter.adapters.market.quote_sink import QuoteSink
 from platform_adapter.adapters.market.subscriptions import SubKind, Subscription, size_or_none
 from platform_adapter.core import ib_codes
 from platform_adapter.core.handlers import MarketDataHandler, QuoteTick, expand_quote_ticks
-from platform_adapter.core.tick_types import PRICE_TICKS, SIZE_TICKS, TIMESTAMP_TICKS
+from platform_adapter.core.tick_types import NO_PRICE, PRICE_TICKS, SIZE_TICKS, TIMESTAMP_TICKS
 from platform_adapter.errors import ContractNotFound, IBError, SubscriptionLimitExceeded
 from platform_adapter.log import logger
 from platform_adapter.models.market_data import Bar, MarketDataType, TickByTick, TickByTickKind, utc_from_epoch
@@ -34,8 +34,7 @@ MAX_STREAM_RETRIES = 3  # consecutive 10182 answers for one line before it is ma
 
 
 def _price_value(price: Any) -> float | None:
-    # IB sends -1 for "no value currently available" (negative prices are otherwise legal).
-    return None if price is None or price == -1 else float(price)
+    return None if price is None or price == NO_PRICE else float(price)
 
 
 def _timestamp_value(value: Any) -> Any:

@@ -21,7 +21,7 @@ from typing import Any
 from platform_adapter.adapters.market.lines import LineBook
 from platform_adapter.adapters.market.subscriptions import SubKind, Subscription, size_or_none
 from platform_adapter.core.handlers import QuoteTick
-from platform_adapter.core.tick_types import PRICE_TICKS, SIZE_FIELD_OF_PRICE, SIZE_TICKS
+from platform_adapter.core.tick_types import NO_PRICE, PRICE_TICKS, SIZE_FIELD_OF_PRICE, SIZE_TICKS
 
 _SIZES_MAX = 4096
 _QUOTES = SubKind.QUOTES
@@ -68,6 +68,7 @@ class QuoteSink:
         touch = touched.get
         index_get = self._index_get
         size_of = self._size
+        no_price = NO_PRICE
         with self._lock:
             for req_id, tick_type, price, size, _mask in ticks:
                 sub = index_get(req_id)
@@ -84,7 +85,7 @@ class QuoteSink:
                 n = 0
                 name = _PRICE_NAME(tick_type)
                 if name is not None:
-                    fields[name] = None if price == -1 else float(price)
+                    fields[name] = None if price == no_price else float(price)
                     n = 1
                 name = _SIZE_OF_PRICE_NAME(tick_type)
                 if name is not None:

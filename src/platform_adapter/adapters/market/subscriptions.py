@@ -13,9 +13,9 @@ from typing import Any
 from ibapi.const import UNSET_DECIMAL
 
 from platform_adapter.adapters.contracts import to_spec
-from platform_adapter.errors import ValidationError
 from platform_adapter.models.contract import ContractInfo, ContractSpec
 from platform_adapter.models.market_data import MarketDataType, Quote, TickByTickKind, utc_from_epoch
+from platform_adapter.utils.validators import check_instruments
 
 
 class SubKind(StrEnum):
@@ -111,14 +111,8 @@ def stale_copy(quote: Quote, stale: bool) -> Quote:
 
 def check_specs(values: Any, field: str = "symbols") -> list[ContractSpec]:
     """One symbol/ContractSpec or a list of them -> specs without duplicates (order kept)."""
-    if isinstance(values, (str, ContractSpec)):
-        values = [values]
-    if not isinstance(values, (list, tuple, set, frozenset)):
-        raise ValidationError(field, values, "must be a symbol, a ContractSpec or a list of them")
-    if not values:
-        raise ValidationError(field, values, "must not be empty")
     out: dict[str, ContractSpec] = {}
-    for value in values:
+    for value in check_instruments(values, field):
         spec = to_spec(value, field)
         out.setdefault(spec.key, spec)
     return list(out.values())
