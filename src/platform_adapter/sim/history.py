@@ -32,6 +32,7 @@ TEXT_BAD_WHAT_TO_SHOW = "Error validating request.-'bP' : cause - Validation fai
 Bar = tuple[str, float, float, float, float, float, float, int]
 ANCHOR_FADE_SECONDS = 3600.0
 """How fast the bend towards the live price fades into the past (1/e per hour)."""
+LIVE_SLACK_SECONDS = 60.0
 
 
 class HistoryError(Exception):
@@ -145,11 +146,12 @@ def bars(spec: ContractSpec, seed: int, req: HistRequest, now: dt.datetime,
          tz: str = "US/Eastern", anchor: float | None = None) -> tuple[list[Bar], str, str]:
     """Generate bars; returns (bars, startDateStr, endDateStr).
 
-    A bar still in progress (at ``now``, or cut by the request's end) is included up to then, as
-    IB does. With ``anchor`` (the contract's current price) the path is bent towards it so that it
-    passes through ``anchor`` at the last moment the contract traded (now, or the end of its last
-    session): history ends where the live quote is, for every bar size (the market's random walk
-    and the smooth path drift apart otherwise). The bend fades with the distance from that moment
+    A request that reaches the last moment the contract traded (now in a session, else the end of
+    its last session; ``LIVE_SLACK_SECONDS`` allow for a client's whole-second end) gets the bar
+    in progress at that moment too, up to it, as IB does. With ``anchor`` (the contract's current
+    price) the path is bent towards it so that it passes through ``anchor`` at that moment:
+    history ends where the live quote is, for every bar size (the market's random walk and the
+    smooth path drift apart otherwise). The bend fades with the distance from that moment
     (``ANCHOR_FADE_SECONDS``), so bars more than a few hours older stay as they always were."""
     dur, bar = validate(req)
     end = parse_end(req.end, now).astimezone(dt.timezone.utc)  # absolute-time arithmetic
@@ -161,7 +163,8 @@ def bars(spec: ContractSpec, seed: int, req: HistRequest, now: dt.datetime,
     zone = ZoneInfo(tz)
     out: list[Bar] = []
     tick = spec.min_tick
-    for t in _slots(spec, req, start, end, bar, daily):
+    reaches_live = end.timestamp() >= live - LIVE_SLACK_SECONDS
+    for t in _slots(spec, req, start, end, bar, daily, in_progress=reaches_live):
         times = [min(t + bar * k / 4, cut) for k in range(5)]
         samples = [_price(spec, seed, x) + gap * math.exp((x - live) / ANCHOR_FADE_SECONDS) for x in times]
         o, c = samples[0], samples[-1]
@@ -201,9 +204,9 @@ def traded_until(spec: ContractSpec, now: dt.datetime, use_rth: bool) -> float:
 
 
 def _slots(spec: ContractSpec, req: HistRequest, start: dt.datetime, end: dt.datetime, bar: int,
-           daily: bool) -> list[int]:
-    """The start times of the bars between ``start`` and ``end`` (sessions only; the bar in progress
-    at ``end`` too)."""
+           daily: bool, in_progress: bool) -> list[int]:
+    """The start times of the bars between ``start`` and ``end`` (sessions only; with
+    ``in_progress`` the bar in progress at ``end`` too)."""
     t0 = math.floor(start.timestamp() / bar) * bar if not daily else \
         math.floor(start.timestamp() / 86400) * 86400
     step = bar if bar <= 86400 else 86400
@@ -211,7 +214,8 @@ def _slots(spec: ContractSpec, req: HistRequest, start: dt.datetime, end: dt.dat
     t = t0
     while t < end.timestamp():
         ts = dt.datetime.fromtimestamp(t, dt.timezone.utc)
-        if t < start.timestamp() - step:
+        last_ok = end.timestamp() + (86400 if daily else 0)
+        if (not in_progress and t + bar > last_ok) or t < start.timestamp() - step:
             t += step
             continue
         if not _is_open(spec, ts, req.use_rth, daily):
