@@ -56,7 +56,7 @@ def targets(versions: list[int]) -> list[str]:
     for version in versions:
         burst = _load(f"tick_burst_{version}")
         ib_async = _median(burst, "ib_async")
-        for level in ("pa_core", "pa", "pa+reader"):
+        for level in ("pa_core", "pa"):
             rate = _median(burst, level)
             if rate and ib_async:
                 stable = burst["stats"][level]["min_over_max"]

@@ -8,8 +8,8 @@
 * ``pa``: the full ``PlatformAdapter`` facade (``subscribe_quotes`` with its conflated user
   callback, ``orders.place_order`` with ``orders.on_order_status``); ``pa_wait`` is the same
   client, for ``orders.place_order_and_wait``.
-* ``pa_core+reader``, ``pa+reader``: the same with ``ib_connection.decode_on_reader: true``
-  (messages decoded on the socket reader thread, no dispatcher thread).
+* ``pa+handoff``: the same with ``ib_connection.inline_decode_max_frames: 0`` (every batch is
+  decoded on the dispatcher thread).
 
 User-level counting: every client but ``pa`` calls ``Counter.hit()`` once per tick message
 delivered; ``pa``'s user callback receives conflated quotes and counts with ``Quote.updates``.
@@ -368,12 +368,11 @@ class PaWaitClient(PaClient):
 CLIENTS: dict[str, Callable[[], Any]] = {"pa_core": PaCoreClient, "pa": PaClient, "pa_wait": PaWaitClient,
                                          "ibapi": IbapiClient, "ib_async": IbAsyncClient}
 # "<client>+<variant>": one of our clients with extra settings
-VARIANTS: dict[str, dict[str, Any]] = {"reader": {"ib_connection.decode_on_reader": True},
-                                      "handoff": {"ib_connection.inline_decode_max_frames": 0}}
+VARIANTS: dict[str, dict[str, Any]] = {"handoff": {"ib_connection.inline_decode_max_frames": 0}}
 
 
 def connect_client(key: str, port: int, client_id: int, **extra: Any) -> Any:
-    """Create and connect the client named ``key`` (``pa``, ``pa+reader``, ``ibapi``, ...)."""
+    """Create and connect the client named ``key`` (``pa``, ``pa+handoff``, ``ibapi``, ...)."""
     name, _, variant = key.partition("+")
     client = CLIENTS[name]()
     extra = {**VARIANTS[variant], **extra} if variant else extra

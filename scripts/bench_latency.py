@@ -33,7 +33,7 @@ from bench_common import (  # noqa: E402
     write_results,
 )
 
-CLIENT_ORDER = ("pa_core", "pa", "pa_core+reader", "pa+reader", "ibapi", "ib_async")
+CLIENT_ORDER = ("pa_core", "pa", "ibapi", "ib_async")
 WARMUP_S = 1.0
 
 
@@ -113,8 +113,7 @@ def main() -> None:
              f"a steady {args.rate:,} msg/s ({args.seconds:g} s per run, first "
              f"{WARMUP_S:g} s discarded, {args.runs} runs, fresh process each)\n\n" + "\n".join(lines) +
              "\n\nSender: simulator process, 1 ms batches stamped with the send time (CLOCK_MONOTONIC). "
-             "pa = the user's conflated quote callback on the event thread; +reader = "
-             "ib_connection.decode_on_reader: true.")
+             "pa = the user's conflated quote callback on the event thread.")
     path = write_results(f"latency_{args.server_version}",
                          {"server_version": args.server_version, "rate": args.rate, "seconds": args.seconds,
                           "runs": args.runs, "stats": stats, "errors": errors}, table)

@@ -193,7 +193,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--clients", default=",".join(CLIENT_ORDER),
-                        help="comma-separated; variants such as pa+reader or pa+handoff are accepted")
+                        help="comma-separated; a variant such as pa+handoff is accepted")
     parser.add_argument("--switch-interval", type=float, default=0.0,
                         help="sys.setswitchinterval in every client process (seconds; default: Python's 0.005)")
     parser.add_argument("--name", default="order_rtt", help="results file name (the server version is appended)")

@@ -39,7 +39,7 @@ from bench_common import (  # noqa: E402
     write_results,
 )
 
-CLIENT_ORDER = ("pa_core", "pa", "pa+reader", "ibapi", "ib_async")
+CLIENT_ORDER = ("pa_core", "pa", "ibapi", "ib_async")
 
 
 def burst_updates(k: int) -> int:
@@ -164,8 +164,7 @@ def main() -> None:
              "(reader, dispatcher, fast path) into Wrapper events; pa = full PlatformAdapter with "
              "subscribe_quotes and its conflated user callback: messages are counted with "
              "Quote.updates between the first user callback that shows part of the burst and the one "
-             "that shows all of it (both timed inside the user callback); +reader = "
-             "ib_connection.decode_on_reader: true.")
+             "that shows all of it (both timed inside the user callback).")
     path = write_results(f"tick_burst_{version}", {"server_version": version, "n": args.n, "runs": args.runs,
                                                     "stats": stats, "errors": errors}, table)
     print(path.read_text())

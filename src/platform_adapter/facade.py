@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import gc
 import os
 from collections.abc import Callable
 from typing import Any
-
-from loguru import logger
 
 from platform_adapter.adapters.account_manager import AccountManager
 from platform_adapter.adapters.base_adapter import AdapterContext
@@ -19,12 +16,13 @@ from platform_adapter.core.connection_manager import ConnectionManager
 from platform_adapter.core.events import EventDispatcher
 from platform_adapter.core.handlers import Handlers
 from platform_adapter.core.lifecycle import Lifecycle
-from platform_adapter.core.metrics import Metrics, spec_metrics
+from platform_adapter.core.metrics import Metrics, connection_metrics, order_metrics, performance_metrics, raw_metrics
 from platform_adapter.core.metrics_exporter import MetricsExporter
 from platform_adapter.core.request_registry import RequestRegistry
 from platform_adapter.core.state_manager import StateManager
 from platform_adapter.core.wrapper import Wrapper
 from platform_adapter.errors import NotConnected
+from platform_adapter.log import logger
 from platform_adapter.models.connection import ConnectionEvent, ConnectionState
 from platform_adapter.utils.logger import setup_logging
 from platform_adapter.utils.rate_limiter import HistoricalPacer, TokenBucket
@@ -90,9 +88,6 @@ class PlatformAdapter:
             return False
         if opens:  # already connected, or reconnected meanwhile: the lines and subscriptions stand
             self.lifecycle.connected()
-        if self.settings.ib_connection.gc_freeze:
-            gc.collect()
-            gc.freeze()  # start-up objects leave the collector's generations (ib_connection.gc_freeze)
         return True
 
     def start_metrics(self) -> MetricsExporter | None:
@@ -134,8 +129,17 @@ class PlatformAdapter:
         self.lifecycle.on_connection_event(callback)
 
     def metrics(self) -> dict[str, Any]:
-        """Every spec 9.3 metric as a flat dict (see ``core.metrics.spec_metrics``)."""
-        return spec_metrics(self)
+        """Every spec 9.3 metric as a flat dict: connection health, market data, performance and
+        orders, each from its component's public interface (``core/metrics.py``), then the event
+        thread's statistics and the adapters' raw counters."""
+        events = {name: round(value, 4) if isinstance(value, float) else value
+                  for name, value in self.events.stats().items()}
+        return raw_metrics(self.metrics_registry,
+                           connection_metrics(self.connection.get_connection_status()),
+                           self.market_data.monitoring_metrics(),
+                           performance_metrics(events, self.connection.dispatcher_backlog),
+                           order_metrics(self.state.trades_snapshot()),
+                           events)
 
     def __enter__(self) -> PlatformAdapter:
         if not self.connect():

@@ -19,11 +19,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from loguru import logger
-
-from platform_adapter.config.settings import ENVIRONMENTS, LOG_LEVELS, Settings, load_settings
+from platform_adapter.config.settings import ENVIRONMENTS, LOG_LEVELS, Settings, load_settings, refuse_simulator
 from platform_adapter.errors import ConfigError
-from platform_adapter.utils.logger import remove_sinks, setup_logging
+from platform_adapter.log import logger
+from platform_adapter.utils.logger import remove_default_stderr, remove_sinks, setup_logging
 
 EXIT_OK, EXIT_COMMAND_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 HISTORY_ENV = "PA_HISTORY_FILE"
@@ -140,6 +139,8 @@ def run(args: argparse.Namespace) -> int:
     """The startup sequence of spec 6.1, then the shell; returns the exit code."""
     try:
         settings = load_settings(args.config, env_file=args.env_file, overrides=_overrides(args))
+        if args.sim:
+            refuse_simulator(settings)
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -166,6 +167,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _setup_logs(settings: Settings, console: ConsoleLevel) -> None:
+    remove_default_stderr()  # this program is the application: its console sink is the one below
     setup_logging(settings.logging, console=False)
     if settings.logging.console:
         logger.add(sys.stderr, level=0, filter=console, format=settings.logging.format)

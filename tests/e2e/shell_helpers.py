@@ -25,7 +25,7 @@ TIMEOUT = 30
 
 
 def child_env(tmp: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("IB_", "LOG_", "ENVIRONMENT"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IB_", "LOG_", "ENVIRONMENT", "PA_LIVE"))}
     env.update({"LOG_DIR": str(tmp / "logs"), "HOME": str(tmp), "PA_HISTORY_FILE": str(tmp / "history"),
                 "PYTHONUNBUFFERED": "1", "TERM": "dumb"})
     return env

@@ -153,3 +153,14 @@ def test_the_embedded_simulator_with_several_accounts(tmp_path: Path) -> None:
     r = run(tmp_path, "--quiet", "--sim-accounts", "DU111111,DU222222", "--commands", "-", stdin="status\n")
     assert r.returncode == 0, r.stdout + r.stderr
     assert re.search(r"^Accounts +DU111111, DU222222$", r.stdout, re.M), r.stdout
+
+
+def test_production_never_runs_against_the_simulator(tmp_path: Path) -> None:
+    env = {**child_env(tmp_path), "PA_LIVE_TRADING_CONSENT": "yes"}
+    r = subprocess.run([sys.executable, "-m", "platform_adapter.main", "--env", "production", "--sim", "--commands",
+                        "-"], input="status\n", cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "simulated gateway" in r.stderr
+    unconsented = subprocess.run([sys.executable, "-m", "platform_adapter.main", "--env", "production", "--commands",
+                                  "-"], input="", cwd=str(tmp_path), env=child_env(tmp_path), capture_output=True,
+                                 text=True, timeout=60)
+    assert unconsented.returncode == 2 and "PA_LIVE_TRADING_CONSENT" in unconsented.stderr

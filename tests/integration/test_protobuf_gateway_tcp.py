@@ -75,12 +75,9 @@ def logged() -> Iterator[list[str]]:
     logger.remove(sink)
 
 
-@pytest.mark.parametrize("on_reader", [False, True])  # decoded on the dispatcher (or inline), or on the reader
 def test_protobuf_gateway_fast_path_and_an_absurd_length(make_adapter: Any, gw: ProtobufGateway,
-                                                         logged: list[str], on_reader: bool,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    pa = make_adapter(connect=False, **{"ib_connection.reconnect_max_attempts": 1,
-                                        "ib_connection.decode_on_reader": on_reader})
+                                                         logged: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    pa = make_adapter(connect=False, **{"ib_connection.reconnect_max_attempts": 1})
     statuses = Recorder()
     orders = pa.orders.handler
     monkeypatch.setattr(orders, "order_status", lambda *args: statuses(*args))  # bound before connecting

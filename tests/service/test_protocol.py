@@ -22,10 +22,10 @@ from platform_adapter.service.protocol import (
     instrument_key,
     parse_request,
     quote_line,
-    tbt_kind,
     tick_line,
 )
 from platform_adapter.service.schema import pack, unpack
+from platform_adapter.utils.validators import check_tbt_kind
 
 
 def test_a_request_round_trips() -> None:
@@ -100,7 +100,7 @@ def test_line_ids_use_the_facades_instrument_keys() -> None:
         instrument_key("", "symbols")
     assert quote_line("AAPL") == "quotes|AAPL"
     assert bar_line("AAPL", "midpoint", True) == "bars|AAPL|MIDPOINT|1"
-    assert tick_line("AAPL", tbt_kind("all_last")) == "ticks|AAPL|AllLast"
-    assert tbt_kind(TickByTickKind.MID_POINT) is TickByTickKind.MID_POINT
+    assert tick_line("AAPL", check_tbt_kind("all_last")) == "ticks|AAPL|AllLast"
+    assert check_tbt_kind(TickByTickKind.MID_POINT) is TickByTickKind.MID_POINT
     with pytest.raises(errors.ValidationError, match="kind"):
-        tbt_kind("Every")
+        check_tbt_kind("Every")

@@ -184,7 +184,11 @@ def test_bars_ticks_and_history(service_factory: Any, remote_factory: Any) -> No
         total = progress[-1][1]  # as with the facade, every progress call has run when it returns
         assert progress == [(i, total) for i in range(1, total + 1)] and total >= 2
         direct = served.pa.market_data.get_historical_data("AAPL", "2 D", "1 hour")  # not identical: no 15 s pacing
-        pd.testing.assert_frame_equal(frame.loc[direct.index], direct)
+        # the same bars; the last hours bend towards the live price, which moves between the requests
+        same = frame.loc[direct.index]
+        settled = direct.index < direct.index[-1] - pd.Timedelta(hours=12)
+        pd.testing.assert_frame_equal(same[settled], direct[settled])
+        assert (same["close"] - direct["close"]).abs().max() < 2.0 and (same["volume"] == direct["volume"]).all()
         assert str(frame.index.tz) == "UTC" and len(frame) > len(direct)
 
 

@@ -35,7 +35,8 @@ _LIFECYCLE = {"start", "stop", "contracts"}  # every adapter: started and stoppe
 INTERNAL: dict[type, set[str]] = {
     # the library's own hooks, called by core/lifecycle.py, the wrapper or the reconciler: not user API
     MarketDataAdapter: _LIFECYCLE | {"check_stale", "data_farm", "link_lost", "link_restored", "restore",
-                                     "resubscribe_all", "socket_lost"},
+                                     "resubscribe_all", "socket_lost",
+                                     "monitoring_metrics"},  # the facade's metrics(): the service has its own
     OrderExecutionAdapter: _LIFECYCLE | {"accept_next_valid_id", "match", "open_journal", "reconcile_after",
                                          "sent_before", "set_error", "set_state", "sync_ids"},
     AccountManager: _LIFECYCLE | {"restore"},
@@ -129,7 +130,7 @@ def test_futures_and_options_helpers(served: Running, remote_factory: Any) -> No
     assert a.contracts.cached("ES") is None
     front = a.contracts.front_month("ES")
     assert front == served.pa.contracts.front_month("ES")
-    assert a.contracts.by_con_id(front.con_id) == front
+    assert a.contracts.cached(front.spec) == front
     chain = a.contracts.option_chain("AAPL")
     assert isinstance(chain, OptionChain) and chain == served.pa.contracts.option_chain("AAPL")
     assert a.contracts.option_chains("AAPL") == served.pa.contracts.option_chains("AAPL")

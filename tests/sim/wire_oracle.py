@@ -26,6 +26,7 @@ from ibapi.server_versions import (
 )
 from ibapi.wrapper import EWrapper
 
+from platform_adapter.core.tick_types import DELAYED_TWIN
 from platform_adapter.sim import info_messages as im
 from platform_adapter.sim import messages as m
 from platform_adapter.sim.account import MarginPreview
@@ -33,7 +34,7 @@ from platform_adapter.sim.admin import DISPLAY_GROUPS
 from platform_adapter.sim.contracts import BY_CONID
 from platform_adapter.sim.depth import DEPTH_EXCHANGES, SMART_COMPONENTS, US_STOCK_BBO
 from platform_adapter.sim.history import HistRequest, bars
-from platform_adapter.sim.market import ASK, BID, DELAYED, HIGH, LAST_TIMESTAMP, MODEL_GREEKS, VOLUME
+from platform_adapter.sim.market import ASK, BID, HIGH, LAST_TIMESTAMP, MODEL_GREEKS, VOLUME
 from platform_adapter.sim.news import BULLETIN, PROVIDERS, article_id
 from platform_adapter.sim.option_calcs import CUST_OPTION_COMPUTATION, NOT_COMPUTED
 from platform_adapter.sim.options import greeks, greeks_at_price
@@ -430,7 +431,7 @@ def info_catalogue(sv: int, gw: SimulatedGateway) -> list[tuple[str, Message]]:
         *[("tick_option_computation", im.tick_option_computation(53, k, 0, gw.market.option_greeks(option.con_id, k)))
           for k in (10, 11, 12, MODEL_GREEKS)],
         ("tick_option_computation", im.tick_option_computation(
-            53, DELAYED[MODEL_GREEKS], 0, gw.market.option_greeks(option.con_id, MODEL_GREEKS))),
+            53, DELAYED_TWIN[MODEL_GREEKS], 0, gw.market.option_greeks(option.con_id, MODEL_GREEKS))),
         ("tick_option_computation", im.tick_option_computation(
             53, 10, 0, greeks_at_price(False, 0.0, q.mid, option.strike, 0.2))),
         ("display_group_list", im.display_group_list(48, "|".join(map(str, DISPLAY_GROUPS)))),

@@ -56,6 +56,9 @@ def test_metrics_before_connecting(tmp_path: Path) -> None:
     metrics = pa.metrics()
     assert metrics["reconnection_count"] == 0
     assert metrics["connection_uptime_seconds"] == 0
+    assert metrics["active_subscriptions"] == 0 and metrics["market_data_updates_total"] == 0
+    assert metrics["missing_ticks"] == 0 and metrics["stale_quotes"] == 0
+    assert metrics["message_queue_length"] == 0 and metrics["orders_placed_today"] == 0
 
 
 def test_metrics_exporter_started_once_and_stopped(tmp_path: Path) -> None:

@@ -15,7 +15,6 @@ from typing import Any
 
 from ibapi.errors import UPDATE_TWS
 from ibapi.server_versions import MIN_SERVER_VER_PNL
-from loguru import logger
 
 from platform_adapter.adapters.account.accounts import managed_account
 from platform_adapter.adapters.account.updates import AccountValue, summary_from_values
@@ -23,9 +22,11 @@ from platform_adapter.adapters.base_adapter import AdapterContext, BaseAdapter
 from platform_adapter.adapters.orders.models import opt_float, spec_from_contract, to_decimal
 from platform_adapter.core.handlers import AccountHandler
 from platform_adapter.core.request_registry import EndWaiter
-from platform_adapter.errors import IBError, PlatformAdapterError, ValidationError
+from platform_adapter.errors import IBError, PlatformAdapterError
+from platform_adapter.log import logger
 from platform_adapter.models.account import AccountSummary, PnL
 from platform_adapter.models.position import Position
+from platform_adapter.utils.validators import check_callback
 
 SUMMARY_TAGS = ("NetLiquidation,TotalCashValue,BuyingPower,AvailableFunds,ExcessLiquidity,InitMarginReq,"
                 "MaintMarginReq,GrossPositionValue,EquityWithLoanValue,SettledCash")
@@ -51,7 +52,6 @@ class AccountManager(BaseAdapter):
         self._portfolio: dict[tuple[str, int], Position] = {}
         self._callbacks: list[AccountCallback] = []
         self._pnl_req_id: int | None = None
-        self._pnl_first = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.account = ""
@@ -214,9 +214,7 @@ class AccountManager(BaseAdapter):
 
     def subscribe_account_updates(self, callback: AccountCallback) -> None:
         """Call ``callback(AccountValue | Position | PnL)`` on every account update."""
-        if not callable(callback):
-            raise ValidationError("callback", callback, "must be callable")
-        self._callbacks.append(callback)
+        self._callbacks.append(check_callback(callback))
 
     # --- positions ---------------------------------------------------------------------------------
     def refresh_positions(self) -> list[Position]:

@@ -7,11 +7,11 @@ from decimal import Decimal
 from typing import Any
 
 from ibapi.contract import Contract
-from loguru import logger
 
 from platform_adapter.adapters import derivatives
 from platform_adapter.adapters.base_adapter import AdapterContext, BaseAdapter
 from platform_adapter.errors import ContractNotFound, ValidationError
+from platform_adapter.log import logger
 from platform_adapter.models.contract import ContractInfo, ContractSpec, OptionChain, SecType
 from platform_adapter.utils.validators import check_symbol
 
@@ -103,7 +103,6 @@ class ContractResolver(BaseAdapter):
         super().__init__(ctx)
         self._lock = threading.Lock()
         self._by_key: dict[str, ContractInfo] = {}
-        self._by_con_id: dict[int, ContractInfo] = {}
 
     # --- futures and options (adapters/derivatives.py) ---------------------------------------
     def front_month(self, symbol: Any, exchange: str = "CME", currency: str = "USD",
@@ -124,10 +123,6 @@ class ContractResolver(BaseAdapter):
         spec = to_spec(value)
         with self._lock:
             return self._by_key.get(spec.key)
-
-    def by_con_id(self, con_id: int) -> ContractInfo | None:
-        with self._lock:
-            return self._by_con_id.get(con_id)
 
     def resolve(self, value: Any, timeout: float | None = None) -> ContractInfo:
         """The contract details for ``value`` (symbol or ContractSpec); ``ContractNotFound``
@@ -151,14 +146,12 @@ class ContractResolver(BaseAdapter):
         info = self.info_from_details(spec, results[0])
         with self._lock:
             self._by_key[spec.key] = info
-            self._by_con_id[info.con_id] = info
         logger.debug("resolved {} -> conId {}", spec.key, info.con_id)
         return info
 
     def remember(self, info: ContractInfo) -> None:
         with self._lock:
             self._by_key[info.spec.key] = info
-            self._by_con_id[info.con_id] = info
 
     @staticmethod
     def info_from_details(spec: ContractSpec, details: Any) -> ContractInfo:

@@ -7,10 +7,9 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from loguru import logger
-
 from platform_adapter.adapters import contracts  # contracts imports this module: names are read at call time
 from platform_adapter.errors import ContractNotFound, ValidationError
+from platform_adapter.log import logger
 from platform_adapter.models.contract import ContractInfo, ContractSpec, OptionChain, SecType
 from platform_adapter.utils.validators import check_symbol
 

@@ -20,7 +20,6 @@ from typing import Any
 import pandas as pd
 from ibapi.errors import UPDATE_TWS
 from ibapi.server_versions import MIN_SERVER_VER_TICK_BY_TICK_IGNORE_SIZE
-from loguru import logger
 
 from platform_adapter.adapters.base_adapter import AdapterContext, BaseAdapter
 from platform_adapter.adapters.contracts import to_spec
@@ -32,15 +31,15 @@ from platform_adapter.adapters.market.subscriptions import (
     Callback,
     SubKind,
     Subscription,
-    check_callback,
-    check_market_data_type,
     check_specs,
-    check_tbt_kind,
     stale_copy,
 )
 from platform_adapter.core import ib_codes
+from platform_adapter.core.metrics import STALE_EPISODES, TICKS
 from platform_adapter.errors import IBError, NotConnected, SubscriptionLimitExceeded, ValidationError
+from platform_adapter.log import logger
 from platform_adapter.models.market_data import MarketDataType, Quote, TickByTickKind
+from platform_adapter.utils.validators import check_callback, check_market_data_type, check_tbt_kind
 
 
 class MarketDataAdapter(BaseAdapter):
@@ -57,7 +56,6 @@ class MarketDataAdapter(BaseAdapter):
         self._link_lost = False
         self._socket_down = False
         self._broken_farms: set[str] = set()  # market data farms reported broken (quotes degraded)
-        self._gauge = 0
         self._now = time.monotonic
         self._conflate = self.settings.market_data.conflate_callbacks
         self._stop = threading.Event()
@@ -264,6 +262,17 @@ class MarketDataAdapter(BaseAdapter):
         out["max_lines"] = self.settings.market_data.max_simultaneous_subscriptions
         return out
 
+    def monitoring_metrics(self) -> dict[str, Any]:
+        """Spec 9.3 "market data": lines held, tick values stored (total and per second over the
+        last minute), missing-tick episodes and quotes stale now."""
+        return {
+            "active_subscriptions": self.lines.active_count(),
+            "market_data_updates_total": self.metrics.count(TICKS),
+            "market_data_update_frequency_per_second": round(self.metrics.rate(TICKS), 3),
+            "missing_ticks": self.metrics.count(STALE_EPISODES),
+            "stale_quotes": sum(1 for q in self.state.get_quotes().values() if q.stale),
+        }
+
     def subscription_errors(self) -> dict[str, Exception]:
         """Lines that failed at IB, by ``kind:symbol``."""
         return {f"{s.kind.value}:{s.key}": s.failed for s in self.lines.all() if s.failed is not None}
@@ -274,7 +283,6 @@ class MarketDataAdapter(BaseAdapter):
             new = self.lines.reserve(wanted, callback, on_error,
                                      self.settings.market_data.max_simultaneous_subscriptions, self._now(),
                                      market_data_type=self._md_type, degraded=bool(self._broken_farms))
-        self._update_gauge()
         return new
 
     def _send_new(self, subs: list[Subscription]) -> None:
@@ -337,14 +345,6 @@ class MarketDataAdapter(BaseAdapter):
                 except NotConnected:
                     pass
                 logger.info("unsubscribed {} {}", sub.kind.value, sub.key)
-        self._update_gauge()
-
-    def _update_gauge(self) -> None:
-        lines = self.lines.active_count()
-        with self.lines.lock:
-            delta, self._gauge = lines - self._gauge, lines
-        if delta:
-            self.metrics.incr("md_active_subscriptions", delta)
 
     def _flush_quote(self, sub: Subscription) -> None:
         """Event thread: deliver the line's latest quote to each of its callbacks (conflated)."""
@@ -407,7 +407,7 @@ class MarketDataAdapter(BaseAdapter):
         flipped = self.lines.flag_stale(lambda sub: True)
         if flipped:
             logger.warning("{}: {} quote(s) flagged stale", why, len(flipped))
-            self.metrics.incr("md_stale_episodes", len(flipped))
+            self.metrics.incr(STALE_EPISODES, len(flipped))
         for sub, quote, callbacks in flipped:
             self._publish(sub, quote, callbacks)
 
@@ -431,7 +431,7 @@ class MarketDataAdapter(BaseAdapter):
         flipped = self.lines.flag_stale(lambda sub: self._is_overdue(sub, now))
         for sub, quote, callbacks in flipped:
             logger.warning("quote {} is stale: no update for {:.1f}s", sub.key, now - max(sub.started, sub.last_update))
-            self.metrics.incr("md_stale_episodes")
+            self.metrics.incr(STALE_EPISODES)
             self._publish(sub, quote, callbacks)
         return len(flipped)
 
@@ -444,6 +444,6 @@ class MarketDataAdapter(BaseAdapter):
             with self.lines.lock:
                 ticks, self.handler.ticks = self.handler.ticks, 0
             if ticks:
-                self.metrics.incr("md_ticks", ticks)
+                self.metrics.incr(TICKS, ticks)
             self.metrics.observe("md_update_frequency", ticks / max(now - last, 1e-6))
             last = now

@@ -13,7 +13,6 @@ from dataclasses import replace
 from typing import Any
 
 from ibapi.order_cancel import OrderCancel
-from loguru import logger
 
 from platform_adapter.adapters.base_adapter import AdapterContext, BaseAdapter
 from platform_adapter.adapters.contracts import ContractResolver
@@ -39,6 +38,7 @@ from platform_adapter.adapters.orders.reconciliation import OrderReconciler
 from platform_adapter.core import ib_codes
 from platform_adapter.core.handlers import OrderHandler
 from platform_adapter.errors import NotConnected, OrderRejected, OrderStateError, RequestTimeout, ValidationError
+from platform_adapter.log import logger
 from platform_adapter.models.contract import ContractInfo
 from platform_adapter.models.order import (
     TERMINAL_STATES,
@@ -56,6 +56,7 @@ from platform_adapter.models.order import (
     utcnow,
 )
 from platform_adapter.models.preview import OrderPreview
+from platform_adapter.utils.validators import check_callback
 
 ACCEPTED = frozenset({OrderState.PRE_SUBMITTED, OrderState.SUBMITTED, OrderState.FILLED})
 UNACKED = frozenset({OrderState.PENDING_SUBMIT, OrderState.API_PENDING})
@@ -250,11 +251,11 @@ class OrderExecutionAdapter(BaseAdapter):
 
     def on_order_status(self, callback: Callable[[OrderStatus], Any]) -> None:
         """Call ``callback(OrderStatus)`` on every status change of our orders."""
-        self._status_callbacks.append(v.check_callback(callback))
+        self._status_callbacks.append(check_callback(callback))
 
     def on_fill(self, callback: Callable[[Fill], Any]) -> None:
         """Call ``callback(Fill)`` once per execution, with its commission."""
-        self._fill_callbacks.append(v.check_callback(callback))
+        self._fill_callbacks.append(check_callback(callback))
 
     def reconcile(self) -> None:
         """Compare our orders and fills with IB's now (also done at start, reconnect and periodically)."""

@@ -7,13 +7,14 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
+from platform_adapter.config.settings import TIFS
 from platform_adapter.models.contract import ContractSpec, SecType
+from platform_adapter.models.order import OrderAction
 
 ORDER_TYPES = {"MKT": "MKT", "MARKET": "MKT", "LMT": "LMT", "LIMIT": "LMT", "STP": "STP", "STOP": "STP",
                "STP_LMT": "STP LMT", "STPLMT": "STP LMT", "STP-LMT": "STP LMT", "STP LMT": "STP LMT",
                "STOP_LIMIT": "STP LMT"}
-ACTIONS = ("BUY", "SELL")
-TIFS = ("DAY", "GTC", "IOC")
+ACTIONS = tuple(a.value for a in OrderAction)
 
 DURATION_UNITS = {"S": "S", "SEC": "S", "SECS": "S", "D": "D", "DAY": "D", "DAYS": "D", "W": "W", "WEEK": "W",
                   "WEEKS": "W", "M": "M", "MONTH": "M", "MONTHS": "M", "Y": "Y", "YEAR": "Y", "YEARS": "Y"}

@@ -87,13 +87,6 @@ def orders_table(orders: Sequence[Order], empty: str = "No open orders") -> Rend
                  rows)
 
 
-def order_status_line(o: Any) -> str:
-    s = getattr(o, "status", o)
-    state = getattr(s, "status", s)
-    return (f"Order {s.order_id}: {getattr(state, 'value', state)}, filled {qty(s.filled)}, "
-            f"remaining {qty(s.remaining)}, avg price {price(s.avg_fill_price) if s.filled else '-'}")
-
-
 def account_text(summary: AccountSummary) -> RenderableType:
     pairs: list[tuple[str, Any]] = [
         ("Account", summary.account),

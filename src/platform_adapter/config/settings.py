@@ -20,12 +20,18 @@ from dotenv import dotenv_values
 from ibapi.server_versions import MAX_CLIENT_VER, MIN_CLIENT_VER
 
 from platform_adapter.errors import ConfigError
+from platform_adapter.models.order import PLAIN_TIFS
+from platform_adapter.utils.validators import MARKET_DATA_TYPE_NAMES
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("config.yaml")
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 ENVIRONMENTS = ("development", "staging", "production", "test")
-MARKET_DATA_TYPES = ("live", "frozen", "delayed", "delayed_frozen")
-TIFS = ("DAY", "GTC", "IOC")
+PRODUCTION = "production"
+"""The environment that trades live: it needs explicit consent and refuses the simulator."""
+LIVE_TRADING_CONSENT_ENV = "PA_LIVE_TRADING_CONSENT"
+_YES, _NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+MARKET_DATA_TYPES = tuple(MARKET_DATA_TYPE_NAMES)
+TIFS = tuple(t.value for t in PLAIN_TIFS)
 
 
 @dataclass(frozen=True)
@@ -43,8 +49,6 @@ class IBConnectionConfig:
     max_client_version: int = MAX_CLIENT_VER  # offer v100..this; the installed ibapi's maximum unless pinned
     client_id_retry: bool = False
     request_timeout: float = 30.0
-    gc_freeze: bool = False  # gc.freeze() after each connect: fewer, shorter GC pauses (process-wide)
-    decode_on_reader: bool = False  # decode on the reader thread (no dispatcher thread): lower latency
     inline_decode_max_frames: int = 64  # smaller batches are decoded on the reader while the dispatcher is idle
 
 
@@ -128,6 +132,7 @@ ENV_KEYS: dict[str, tuple[str, str]] = {
     "LOG_LEVEL": ("logging", "level"),
     "LOG_DIR": ("logging", "log_dir"),
     "ENVIRONMENT": ("", "environment"),
+    LIVE_TRADING_CONSENT_ENV: ("orders", "allow_live_trading"),
 }
 
 
@@ -181,6 +186,10 @@ def _from_text(value: str, name: str) -> Any:
             return int(text)
         except ValueError:
             raise ConfigError(name, f"must be an integer, got {value!r}") from None
+    if name == LIVE_TRADING_CONSENT_ENV:
+        if text.lower() not in _YES + _NO:
+            raise ConfigError(name, f"must be yes or no, got {value!r}")
+        return text.lower() in _YES
     return text
 
 
@@ -287,6 +296,9 @@ def _validate(s: Settings) -> None:
     c, m, o, a, lg, mon = s.ib_connection, s.market_data, s.orders, s.account, s.logging, s.monitoring
     _require(isinstance(s.environment, str) and s.environment in ENVIRONMENTS, "environment",
              f"must be one of {ENVIRONMENTS}, got {s.environment!r}")
+    _require(s.environment != PRODUCTION or o.allow_live_trading, "orders.allow_live_trading",
+             f"environment {PRODUCTION} trades live and needs explicit consent: set orders.allow_live_trading: "
+             f"true or {LIVE_TRADING_CONSENT_ENV}=yes")
     _require(bool(c.host.strip()) and all(ch.isprintable() and not ch.isspace() for ch in c.host),
              "ib_connection.host", f"must be a host name or address, got {c.host!r}")
     _require(1 <= c.port <= 65535, "ib_connection.port", f"must be 1-65535, got {c.port}")
@@ -328,3 +340,9 @@ def _validate(s: Settings) -> None:
     _require(mon.metrics_log_interval_seconds > 0, "monitoring.metrics_log_interval_seconds", "must be > 0")
     _require(mon.callback_block_threshold_seconds > 0, "monitoring.callback_block_threshold_seconds", "must be > 0")
     _require(0 <= mon.prometheus_port <= 65535, "monitoring.prometheus_port", "must be 0 (off) or 1-65535")
+
+
+def refuse_simulator(settings: Settings) -> None:
+    """The simulated gateway is for every environment but production (ConfigError there)."""
+    _require(settings.environment != PRODUCTION, "environment",
+             f"{PRODUCTION} never connects to the simulated gateway (use development, staging or test)")

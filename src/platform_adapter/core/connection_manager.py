@@ -18,7 +18,6 @@ from ibapi import comm, get_version_string
 from ibapi.client import EClient
 from ibapi.decoder import Decoder
 from ibapi.server_versions import MIN_CLIENT_VER, MIN_SERVER_VER_PROTOBUF
-from loguru import logger
 
 from platform_adapter.config.settings import IBConnectionConfig, MonitoringConfig
 from platform_adapter.core import ib_codes
@@ -28,6 +27,7 @@ from platform_adapter.core.request_registry import RequestRegistry
 from platform_adapter.core.transport import Dispatcher, Reader, SocketConnection, frame_label, split_frames
 from platform_adapter.core.wrapper import Wrapper
 from platform_adapter.errors import GatewayConfigError, NotConnected
+from platform_adapter.log import logger
 from platform_adapter.models.connection import ConnectionEventKind, ConnectionState, ConnectionStatus
 from platform_adapter.utils.rate_limiter import TokenBucket
 
@@ -296,11 +296,9 @@ class ConnectionManager:
         self._dispatcher = Dispatcher(self._handle_frame, fast.decode if fast else None, fast.flush if fast else None,
                                       self.config.inline_decode_max_frames,
                                       lambda frame: frame_label(frame, server_version))
-        inline = self.config.decode_on_reader  # one thread hop less per message; see README Performance
-        self._reader = Reader(conn, self._dispatcher.process if inline else self._dispatcher.deliver,
-                              lambda reason: self._on_reader_closed(generation, reason), rest)
-        if not inline:
-            self._dispatcher.start()
+        self._reader = Reader(conn, self._dispatcher.deliver, lambda reason: self._on_reader_closed(generation, reason),
+                              rest)
+        self._dispatcher.start()
         self._reader.start()
         client.startApi()
         while time.monotonic() < deadline:

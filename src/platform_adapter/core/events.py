@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from loguru import logger
+from platform_adapter.log import logger
 
 Callback = Callable[..., Any]
 _TASK = object()  # queue key of a library task: run as is (it times and isolates its callbacks via call())

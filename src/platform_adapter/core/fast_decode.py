@@ -43,11 +43,11 @@ from ibapi.server_versions import (
     MIN_SERVER_VER_PRE_OPEN_BID_ASK,
     MIN_SERVER_VER_PROTOBUF,
 )
-from ibapi.ticktype import TickTypeEnum
 
 from platform_adapter.core.fast_order_decode import PARSE_ERRORS, UNSET_SIZE_TEXT, build_order_fast_path
 from platform_adapter.core.fast_proto_decode import build_proto_fast_path
 from platform_adapter.core.handlers import QuoteTick
+from platform_adapter.core.tick_types import NOT_SET as _NOT_SET
 
 if TYPE_CHECKING:
     from platform_adapter.core.wrapper import Wrapper
@@ -61,7 +61,6 @@ FAST_MESSAGES = frozenset({TICK_PRICE, TICK_SIZE, TICK_GENERIC, TICK_STRING, REA
 QUOTE_RUN_MAX = 256  # quote ticks handed to the market-data handler at most per call
 
 _UNSET_SIZES = tuple(text.encode() for text in UNSET_SIZE_TEXT)  # decode(Decimal, ...) -> UNSET_DECIMAL
-_NOT_SET = TickTypeEnum.NOT_SET
 _CACHE_MAX = 4096
 
 

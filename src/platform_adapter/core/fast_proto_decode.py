@@ -28,9 +28,9 @@ from ibapi.const import NO_VALID_ID, UNSET_DECIMAL, UNSET_DOUBLE, UNSET_INTEGER,
 from ibapi.protobuf.OrderStatus_pb2 import OrderStatus as OrderStatusProto
 from ibapi.protobuf.TickPrice_pb2 import TickPrice as TickPriceProto
 from ibapi.protobuf.TickSize_pb2 import TickSize as TickSizeProto
-from ibapi.ticktype import TickTypeEnum
 
 from platform_adapter.core.handlers import QuoteTick
+from platform_adapter.core.tick_types import NOT_SET as _NOT_SET
 
 if TYPE_CHECKING:
     from platform_adapter.core.wrapper import Wrapper
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 ProtoDecoder = Callable[[bytes], bool]
 
 WIRE_TICK_PRICE, WIRE_TICK_SIZE, WIRE_ORDER_STATUS = 201, 202, 203  # ibapi's message id + 200
-_NOT_SET = TickTypeEnum.NOT_SET
 _CACHE_MAX = 4096
 RENEW_EVERY = 4096  # parses into one message before a new one (its arena: a few bytes per parse)
 # a body that does not parse (google.protobuf.message.DecodeError) or a size that is not a number

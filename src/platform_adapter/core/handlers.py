@@ -9,7 +9,7 @@ same methods with the same arguments, on one handler object per domain, bound on
 
 Each class is an interface and its null implementation (every method does nothing): a handler
 overrides what it reacts to. The methods run on the decoding thread (the dispatcher, or the reader
-with ``decode_on_reader``): a handler never waits for the gateway there. A handler that raises is
+for a small batch): a handler never waits for the gateway there. A handler that raises is
 logged and counted by the caller; the next message is decoded.
 
 IB's ``error`` callback goes through :func:`route_error` to the one domain that owns it.
@@ -27,26 +27,15 @@ from ibapi.contract import Contract, ContractDetails
 from ibapi.execution import Execution
 from ibapi.order import Order
 from ibapi.order_state import OrderState
-from ibapi.ticktype import TickTypeEnum
 
 from platform_adapter.core import ib_codes
 from platform_adapter.core.request_registry import RequestRegistry
+from platform_adapter.core.tick_types import SIZE_TICK_FOR
 from platform_adapter.models.connection import ConnectionEventKind, ConnectionState
 
 # One quote tick of a fast-path run: (request id, tick type, price or None for a tickSize, size,
 # attribute mask in ibapi's protobuf layout: bit 0 canAutoExecute, 1 pastLimit, 2 preOpen).
 QuoteTick = tuple[int, int, float | None, Decimal, int]
-
-# The size tick type reported with a tickPrice of a bid, ask or last (ibapi's processTickPriceMsg).
-SIZE_TICK_FOR = {
-    TickTypeEnum.BID: TickTypeEnum.BID_SIZE,
-    TickTypeEnum.ASK: TickTypeEnum.ASK_SIZE,
-    TickTypeEnum.LAST: TickTypeEnum.LAST_SIZE,
-    TickTypeEnum.DELAYED_BID: TickTypeEnum.DELAYED_BID_SIZE,
-    TickTypeEnum.DELAYED_ASK: TickTypeEnum.DELAYED_ASK_SIZE,
-    TickTypeEnum.DELAYED_LAST: TickTypeEnum.DELAYED_LAST_SIZE,
-}
-
 
 def tick_attrib(mask: int) -> TickAttrib:
     """The ``TickAttrib`` ibapi builds from an attribute mask (protobuf layout)."""

@@ -54,11 +54,11 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol
 
-from loguru import logger
-
 from platform_adapter.core.handlers import LifecycleHandler
-from platform_adapter.errors import PlatformAdapterError, ValidationError
+from platform_adapter.errors import PlatformAdapterError
+from platform_adapter.log import logger
 from platform_adapter.models.connection import ConnectionEvent, ConnectionEventKind
+from platform_adapter.utils.validators import check_callback
 
 if TYPE_CHECKING:
     from platform_adapter.core.connection_manager import ConnectionManager
@@ -155,9 +155,7 @@ class Lifecycle(LifecycleHandler):
 
     def on_connection_event(self, callback: ConnectionCallback) -> None:
         """Call ``callback(ConnectionEvent)`` (on the event thread) after each event's reactions."""
-        if not callable(callback):
-            raise ValidationError("callback", callback, "must be callable")
-        self._callbacks.append(callback)
+        self._callbacks.append(check_callback(callback))
 
     # --- the order -----------------------------------------------------------------------------
     def steps(self, event: ConnectionEvent) -> list[Step]:

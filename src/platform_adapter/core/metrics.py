@@ -1,9 +1,11 @@
-"""Counters and gauges for spec 9.3, filled in by the adapters and read by ``pa.metrics()``.
+"""Counters and gauges for spec 9.3, filled in by the adapters, and the metrics built from them.
 
 :class:`Metrics` is the raw store (counters, per-day counters, per-second rates, timing
-samples, gauges). :func:`spec_metrics` turns it, together with the connection, the caches and the
-event thread, into the flat dict of every spec 9.3 metric that ``PlatformAdapter.metrics()``
-returns.
+samples, gauges). Each part of spec 9.3 comes from the public interface of the component that
+owns it: :func:`connection_metrics` (the connection's status), ``MarketDataAdapter.
+monitoring_metrics()``, :func:`performance_metrics` (the event thread's ``stats()`` and the
+dispatcher's backlog) and ``OrderExecutionAdapter.monitoring_metrics()`` (:func:`order_metrics`);
+``PlatformAdapter.metrics()`` puts them together.
 """
 
 from __future__ import annotations
@@ -16,16 +18,16 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from platform_adapter.facade import PlatformAdapter
+    from platform_adapter.models.connection import ConnectionStatus
 
 RATE_WINDOW_SECONDS = 60
 """Sliding window over which ``Metrics.rate`` averages events per second."""
 
-# Names the adapters record under (``ctx.metrics.incr(...)``); read by :func:`spec_metrics`.
-TICKS = ("md_ticks", "md_updates", "md_quote_updates")
-MISSING_TICKS = ("md_missing_ticks", "md_stale_episodes")
+# Counters the market-data adapter records under (``ctx.metrics.incr(...)``)
+TICKS = "md_ticks"
+"""Tick values stored into the lines."""
+STALE_EPISODES = "md_stale_episodes"
 """A "missing tick" episode: a subscribed quote with no update for ``stale_after_seconds``."""
-ACTIVE_SUBSCRIPTIONS = "md_active_subscriptions"  # net count kept by the market data adapter
 
 
 class Metrics:
@@ -130,27 +132,6 @@ def memory_rss_bytes() -> int | None:
     return int(psutil.Process().memory_info().rss)
 
 
-def _first_count(metrics: Metrics, names: tuple[str, ...]) -> tuple[str | None, int]:
-    for name in names:
-        value = metrics.count(name)
-        if value:
-            return name, value
-    return None, 0
-
-
-def _active_subscriptions(pa: PlatformAdapter) -> int:
-    md = pa.market_data
-    for attr in ("active_subscriptions", "subscription_count", "subscribed_symbols"):
-        value = getattr(md, attr, None)
-        if value is None:
-            continue
-        value = value() if callable(value) else value
-        return value if isinstance(value, int) else len(value)
-    if ACTIVE_SUBSCRIPTIONS in pa.metrics_registry.counters:
-        return max(0, pa.metrics_registry.count(ACTIVE_SUBSCRIPTIONS))
-    return len(pa.state.get_quotes())
-
-
 def order_metrics(orders: list[Any], today: Any | None = None) -> dict[str, Any]:
     """Orders placed today, fill rate, average execution time and rejection rate, from the
     order snapshots (``Order``) the StateManager holds.
@@ -184,40 +165,36 @@ def order_metrics(orders: list[Any], today: Any | None = None) -> dict[str, Any]
     }
 
 
-def spec_metrics(pa: PlatformAdapter) -> dict[str, Any]:
-    """Every spec 9.3 metric as one flat dict (plus the raw counters of the adapters)."""
-    status = pa.connection.get_connection_status()
-    metrics = pa.metrics_registry
-    events = pa.events
-    tick_name, ticks = _first_count(metrics, TICKS)
-    _, missing = _first_count(metrics, MISSING_TICKS)
-    quotes = pa.state.get_quotes()
-    delivered = events.delivered
-    out: dict[str, Any] = {
-        # connection health
+def connection_metrics(status: ConnectionStatus) -> dict[str, Any]:
+    """Spec 9.3 "connection health" from the connection's status."""
+    return {
         "connection_state": status.state.value,
         "connection_uptime_seconds": round(status.uptime_seconds, 3),
         "reconnection_count": status.reconnect_count,
         "last_heartbeat": status.last_heartbeat.isoformat() if status.last_heartbeat else None,
         "ib_link_ok": status.ib_link_ok,
-        # market data
-        "active_subscriptions": _active_subscriptions(pa),
-        "market_data_updates_total": ticks,
-        "market_data_update_frequency_per_second": round(metrics.rate(tick_name), 3) if tick_name else 0.0,
-        "missing_ticks": missing,
-        "stale_quotes": sum(1 for q in quotes.values() if q.stale),
-        # performance
-        "callback_processing_time_mean_ms": round(events.callback_seconds / delivered * 1000, 4) if delivered else None,
-        "callback_processing_time_max_ms": round(events.max_callback_seconds * 1000, 4),
-        "message_queue_length": events.queue_length + pa.connection.dispatcher_backlog,
-        "dispatcher_backlog": pa.connection.dispatcher_backlog,
+    }
+
+
+def performance_metrics(events: dict[str, Any], dispatcher_backlog: int) -> dict[str, Any]:
+    """Spec 9.3 "performance" from the event thread's ``stats()`` and the dispatcher's backlog."""
+    mean = events["callback_time_mean_ms"]
+    return {
+        "callback_processing_time_mean_ms": round(mean, 4) if mean is not None else None,
+        "callback_processing_time_max_ms": round(events["callback_time_max_ms"], 4),
+        "message_queue_length": events["event_queue_length"] + dispatcher_backlog,
+        "dispatcher_backlog": dispatcher_backlog,
         "memory_rss_bytes": memory_rss_bytes(),
     }
-    stats = getattr(events, "stats", None)
-    if callable(stats):
-        for name, value in stats().items():
-            out.setdefault(name, round(value, 4) if isinstance(value, float) else value)
-    out.update(order_metrics(pa.state.trades_snapshot()))
+
+
+def raw_metrics(metrics: Metrics, *parts: dict[str, Any]) -> dict[str, Any]:
+    """The parts merged (the first to name a metric gives it), then every raw counter and gauge not
+    named yet (floats for Decimals)."""
+    out: dict[str, Any] = {}
+    for part in parts:
+        for name, value in part.items():
+            out.setdefault(name, value)
     for name, value in metrics.snapshot().items():
         out.setdefault(name, float(value) if isinstance(value, Decimal) else value)
     return out

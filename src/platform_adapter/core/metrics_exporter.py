@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from loguru import logger
+from platform_adapter.log import logger
 
 PROMETHEUS_HOST = "127.0.0.1"
 PREFIX = "platform_adapter_"

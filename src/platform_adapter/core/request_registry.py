@@ -15,8 +15,6 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
-from loguru import logger
-
 from platform_adapter.core import ib_codes
 from platform_adapter.errors import (
     ContractNotFound,
@@ -27,6 +25,7 @@ from platform_adapter.errors import (
     PlatformAdapterError,
     RequestTimeout,
 )
+from platform_adapter.log import logger
 
 
 @dataclass(slots=True)

@@ -121,13 +121,6 @@ class StateManager:
                 return None
             return fn(trade)
 
-    def find_trade(self, predicate: Callable[[Trade], bool]) -> Order | None:
-        with self._lock:
-            for trade in self._trades.values():
-                if predicate(trade):
-                    return trade.snapshot()
-        return None
-
     def get_order(self, order_id: int) -> Order | None:
         with self._lock:
             trade = self._trades.get(order_id)

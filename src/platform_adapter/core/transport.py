@@ -8,10 +8,6 @@ batch that arrives while the dispatcher is idle is decoded by the reader itself
 tries the fast path (``core/fast_decode.py``) on each frame and gives every frame it declines to
 ibapi's ``Decoder`` (the decoder of record) into the :class:`Wrapper`; both deliver into the same
 handler interfaces (``core/handlers.py``).
-
-With ``ib_connection.decode_on_reader`` the reader decodes each batch itself (no dispatcher
-thread, one thread hand-off less per message); the socket is then not read while a batch is
-being decoded (the kernel's receive buffer holds what arrives meanwhile).
 """
 
 from __future__ import annotations
@@ -22,7 +18,7 @@ import struct
 import threading
 from collections.abc import Callable
 
-from loguru import logger
+from platform_adapter.log import logger
 
 MAX_FRAME = 16 * 1024 * 1024  # ibapi's MAX_MSG_LEN
 READ_SIZE = 1 << 20
@@ -56,7 +52,6 @@ class SocketConnection:
         self.lock = threading.Lock()
         self.socket: socket.socket | None = socket.create_connection((host, port), timeout=timeout)
         self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.bytes_sent = 0
 
     def isConnected(self) -> bool:  # noqa: N802 - ibapi's name
         return self.socket is not None
@@ -67,7 +62,6 @@ class SocketConnection:
             if sock is None:
                 return 0
             sock.sendall(msg)
-            self.bytes_sent += len(msg)
             return len(msg)
 
     def disconnect(self) -> None:
@@ -123,7 +117,6 @@ class Reader(threading.Thread):
         self._deliver = deliver
         self._on_close = on_close
         self._initial = initial
-        self.bytes_read = 0
         self.frames_read = 0
 
     def run(self) -> None:
@@ -166,7 +159,6 @@ class Reader(threading.Thread):
                     view.release()
                 if n == 0:
                     break
-                self.bytes_read += n
                 end += n
         except OSError as exc:
             reason = f"socket error: {exc}"
@@ -246,8 +238,8 @@ class Dispatcher(threading.Thread):
                     self._queued -= 1
 
     def process(self, batch: list[bytes]) -> None:
-        """Decode one batch of frames in order, on the calling thread: the dispatcher thread, or
-        the reader itself with ``ib_connection.decode_on_reader``."""
+        """Decode one batch of frames in order, on the calling thread (the dispatcher thread, or the
+        reader for a small batch while the dispatcher is idle)."""
         handle = self._handle
         fast = self.fast
         flush = self._flush

@@ -16,9 +16,9 @@ from decimal import Decimal
 from typing import Any
 
 from ibapi.wrapper import EWrapper
-from loguru import logger
 
 from platform_adapter.core.handlers import Handlers, route_error
+from platform_adapter.log import logger
 
 
 class Wrapper(EWrapper):  # type: ignore[misc]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 from enum import IntEnum, StrEnum
@@ -32,6 +32,10 @@ class TimeInForce(StrEnum):
     """Good till the date and time in ``OrderExtras.good_till``."""
     OPG = "OPG"
     """At the opening auction (market or limit on open)."""
+
+
+PLAIN_TIFS = (TimeInForce.DAY, TimeInForce.GTC, TimeInForce.IOC)
+"""The TIFs that need nothing more: a default TIF (``orders.default_time_in_force``), the shell's ``tif=``."""
 
 
 class OcaType(IntEnum):
@@ -244,7 +248,3 @@ class Trade:
             last_error=self.last_error,
         )
         return Order(self.order_id, self.request, status, self.perm_id, self.client_id)
-
-    def with_request(self, **changes: object) -> None:
-        """Replace fields of the request (after a modify was accepted)."""
-        self.request = replace(self.request, **changes)  # type: ignore[arg-type]

@@ -7,11 +7,12 @@ from typing import Any
 
 from platform_adapter.adapters.account.updates import AccountValue
 from platform_adapter.core.events import EventDispatcher
-from platform_adapter.errors import NotConnected, ValidationError
+from platform_adapter.errors import NotConnected
 from platform_adapter.models.account import AccountSummary, PnL
 from platform_adapter.models.position import Position
 from platform_adapter.remote.transport import Transport
 from platform_adapter.service.schema import decode
+from platform_adapter.utils.validators import check_callback
 
 _UPDATES: dict[str, type] = {"AccountValue": AccountValue, "Position": Position, "PnL": PnL}
 
@@ -46,9 +47,7 @@ class RemoteAccount:
 
     def subscribe_account_updates(self, callback: Any) -> None:
         """Call ``callback(AccountValue | Position | PnL)`` on every account update."""
-        if not callable(callback):
-            raise ValidationError("callback", callback, "must be callable")
-        self._callbacks.append(callback)
+        self._callbacks.append(check_callback(callback))
         try:
             self._t.call("account.subscribe_account_updates")
         except NotConnected:

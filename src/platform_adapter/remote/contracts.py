@@ -26,11 +26,6 @@ class RemoteContracts:
         info = self._t.call("contracts.cached", {"symbol": value})
         return None if info is None else decode(ContractInfo, info)
 
-    def by_con_id(self, con_id: int) -> ContractInfo | None:
-        """The service's contract details of IB contract id ``con_id`` if it has them."""
-        info = self._t.call("contracts.by_con_id", {"con_id": con_id})
-        return None if info is None else decode(ContractInfo, info)
-
     def front_month(self, symbol: Any, exchange: str = "CME", currency: str = "USD",
                     timeout: float | None = None) -> ContractInfo:
         """The future of ``symbol`` expiring next; its ``spec`` trades and streams like any contract."""

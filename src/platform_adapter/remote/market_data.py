@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from loguru import logger
 
 from platform_adapter.core.events import EventDispatcher
 from platform_adapter.errors import NotConnected, PlatformAdapterError, SubscriptionLimitExceeded, ValidationError
-from platform_adapter.models.contract import ContractSpec
+from platform_adapter.log import logger
 from platform_adapter.models.market_data import Bar, MarketDataType, Quote, TickByTick, TickByTickKind
 from platform_adapter.remote.transport import Transport
 from platform_adapter.service.protocol import (
@@ -26,10 +25,10 @@ from platform_adapter.service.protocol import (
     error_from_map,
     instrument_key,
     quote_line,
-    tbt_kind,
     tick_line,
 )
 from platform_adapter.service.schema import decode, frame_from_map
+from platform_adapter.utils.validators import check_callback, check_instruments, check_tbt_kind
 
 Callback = Callable[..., Any]
 _KIND_NAMES = {"quotes": "quotes", "bars": "real_time_bars", "ticks": "tick_by_tick"}  # the facade's words
@@ -52,24 +51,6 @@ class _Line:
     @property
     def kind(self) -> str:
         return self.id.partition("|")[0]
-
-
-def _callback(value: Any, name: str = "callback", optional: bool = False) -> Callback | None:
-    if value is None and optional:
-        return None
-    if not callable(value):
-        raise ValidationError(name, value, "must be callable")
-    return value  # type: ignore[no-any-return]
-
-
-def _symbols(values: Any) -> list[Any]:
-    if isinstance(values, str | ContractSpec):
-        values = [values]
-    if not isinstance(values, list | tuple | set | frozenset):
-        raise ValidationError("symbols", values, "must be a symbol, a ContractSpec or a list of them")
-    if not values:
-        raise ValidationError("symbols", values, "must not be empty")
-    return list(values)
 
 
 class _Progress:
@@ -96,10 +77,10 @@ class RemoteMarketData:
     def subscribe_quotes(self, symbols: Any, callback: Callback, on_error: Callback | None = None) -> None:
         """As ``PlatformAdapter.market_data.subscribe_quotes``; a symbol another client already
         streams gets its current quote at once."""
-        _callback(callback)
-        err = _callback(on_error, "on_error", optional=True)
+        check_callback(callback)
+        err = check_callback(on_error, "on_error", optional=True)
         wanted: dict[str, Any] = {}
-        for s in _symbols(symbols):
+        for s in check_instruments(symbols):
             wanted.setdefault(quote_line(instrument_key(s, "symbols")), s)
         added = [self._hold(lid, "market_data.subscribe_quotes", {"symbols": [s]}, callback, err)
                  for lid, s in wanted.items()]
@@ -115,7 +96,7 @@ class RemoteMarketData:
 
     def unsubscribe_quotes(self, symbols: Any, callback: Callback | None = None) -> None:
         """Remove ``callback`` (or every callback); the service lets go of the line when none is left."""
-        lids = [quote_line(instrument_key(s, "symbols")) for s in _symbols(symbols)]
+        lids = [quote_line(instrument_key(s, "symbols")) for s in check_instruments(symbols)]
         self._release(lids, callback, "symbols")
 
     def get_quote(self, symbol: Any) -> Quote:
@@ -130,7 +111,7 @@ class RemoteMarketData:
         with the facade every call of it has run when this returns (the progress events travel on
         the event stream, apart from the answer: the last one is waited for)."""
         if progress is not None:
-            _callback(progress, "progress")
+            check_callback(progress, "progress")
         rid = self._t.next_id()
         tracker = _Progress(progress) if progress is not None else None
         if tracker is not None:
@@ -151,8 +132,8 @@ class RemoteMarketData:
     def subscribe_real_time_bars(self, symbol: Any, callback: Callback, what_to_show: str = "TRADES",
                                  use_rth: bool = False, on_error: Callback | None = None) -> None:
         """Stream 5-second bars: ``callback(symbol, bar)``."""
-        _callback(callback)
-        err = _callback(on_error, "on_error", optional=True)
+        check_callback(callback)
+        err = check_callback(on_error, "on_error", optional=True)
         if not isinstance(use_rth, bool):
             raise ValidationError("use_rth", use_rth, "must be True or False")
         if not isinstance(what_to_show, str):
@@ -169,15 +150,15 @@ class RemoteMarketData:
     def subscribe_tick_by_tick(self, symbol: Any, kind: TickByTickKind | str, callback: Callback,
                                on_error: Callback | None = None) -> None:
         """Stream tick-by-tick data: ``callback(symbol, tick)``."""
-        tbt = tbt_kind(kind)
-        _callback(callback)
-        err = _callback(on_error, "on_error", optional=True)
+        tbt = check_tbt_kind(kind)
+        check_callback(callback)
+        err = check_callback(on_error, "on_error", optional=True)
         self._subscribe_one(tick_line(instrument_key(symbol), tbt), "market_data.subscribe_tick_by_tick",
                             {"symbol": symbol, "kind": tbt.value}, callback, err, tbt.value)
 
     def unsubscribe_tick_by_tick(self, symbol: Any, kind: TickByTickKind | str | None = None,
                                  callback: Callback | None = None) -> None:
-        variant = None if kind is None else tbt_kind(kind).value
+        variant = None if kind is None else check_tbt_kind(kind).value
         self._release(self._matching("ticks", symbol, variant), callback, "symbol")
 
     # --- market data type and introspection ---------------------------------------------------------------------------
@@ -243,7 +224,7 @@ class RemoteMarketData:
 
     def _release(self, lids: list[str], callback: Callback | None, field_name: str) -> None:
         if callback is not None:
-            _callback(callback)
+            check_callback(callback)
         with self._lock:
             for lid in lids:
                 line = self._lines.get(lid)

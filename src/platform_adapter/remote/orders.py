@@ -30,6 +30,7 @@ from platform_adapter.remote.transport import Transport
 from platform_adapter.service.commands import MAX_WAIT_SECONDS
 from platform_adapter.service.protocol import Event
 from platform_adapter.service.schema import decode
+from platform_adapter.utils.validators import check_callback
 
 ACCEPTED = frozenset({OrderState.PRE_SUBMITTED, OrderState.SUBMITTED, OrderState.FILLED})
 _STATES = {s.value.lower(): s for s in OrderState}
@@ -170,15 +171,11 @@ class RemoteOrders:
 
     def on_order_status(self, callback: Callable[[OrderStatus], Any]) -> None:
         """Call ``callback(OrderStatus)`` on every status change of this client's orders."""
-        if not callable(callback):
-            raise ValidationError("callback", callback, "must be callable")
-        self._status_callbacks.append(callback)
+        self._status_callbacks.append(check_callback(callback))
 
     def on_fill(self, callback: Callable[[Fill], Any]) -> None:
         """Call ``callback(Fill)`` once per execution of this client's orders (at least once)."""
-        if not callable(callback):
-            raise ValidationError("callback", callback, "must be callable")
-        self._fill_callbacks.append(callback)
+        self._fill_callbacks.append(check_callback(callback))
 
     def reconcile(self) -> None:
         self._t.call("orders.reconcile")

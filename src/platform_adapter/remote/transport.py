@@ -24,10 +24,10 @@ from collections.abc import Callable
 from typing import Any
 
 import zmq
-from loguru import logger
 from zmq.utils.monitor import recv_monitor_message
 
 from platform_adapter.errors import NotConnected, PlatformAdapterError, RequestTimeout, ValidationError
+from platform_adapter.log import logger
 from platform_adapter.service.protocol import (
     SCHEMA_VERSION,
     ErrorCode,

@@ -20,14 +20,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import zmq
-from loguru import logger
 
-from platform_adapter.config.settings import LOG_LEVELS, Settings, load_settings
+from platform_adapter.config.settings import LOG_LEVELS, Settings, load_settings, refuse_simulator
 from platform_adapter.errors import ConfigError
+from platform_adapter.log import logger
 from platform_adapter.main import simulator
 from platform_adapter.service.security import ServerCurve, check_binds, keygen
 from platform_adapter.service.server import Service, ServiceConfig
-from platform_adapter.utils.logger import remove_sinks, setup_logging
+from platform_adapter.utils.logger import remove_default_stderr, remove_sinks, setup_logging
 
 EXIT_OK, EXIT_NO_GATEWAY, EXIT_USAGE = 0, 1, 2
 SWITCH_INTERVAL = 0.0005
@@ -123,7 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         overrides = {"logging.level": args.log_level} if args.log_level else {}
         settings = load_settings(args.config, env_file=args.env_file, overrides=overrides)
+        remove_default_stderr()  # the service is the application
         setup_logging(settings.logging)
+        if args.sim:
+            refuse_simulator(settings)
         with simulator(args) as gw, tempfile.TemporaryDirectory(prefix="pa-service-") as scratch:
             if gw is not None:
                 state = args.sim_state

@@ -237,8 +237,6 @@ class Commands:
                                          {"symbol": req(symbol), "timeout": opt(_optional(number))}),
             "contracts.cached": Command(lambda s, r, symbol: pa.contracts.cached(symbol), {"symbol": req(symbol)},
                                         always),
-            "contracts.by_con_id": Command(lambda s, r, con_id: pa.contracts.by_con_id(con_id),
-                                           {"con_id": req(integer)}, always),
             "contracts.front_month": Command(
                 lambda s, r, symbol, exchange, currency, timeout: pa.contracts.front_month(
                     symbol, exchange, currency, timeout),

@@ -16,8 +16,7 @@ import threading
 import time
 from typing import Any
 
-from loguru import logger
-
+from platform_adapter.log import logger
 from platform_adapter.models.order import Fill, OrderStatus
 from platform_adapter.service.protocol import Event
 from platform_adapter.service.publisher import Publisher

@@ -169,17 +169,6 @@ def instrument_key(symbol: Any, field: str = "symbol") -> str:
     return ContractSpec(check_symbol(symbol, field)).key
 
 
-def tbt_kind(value: Any) -> TickByTickKind:
-    """``Last``, ``AllLast``, ``BidAsk`` or ``MidPoint`` (case and ``_`` ignored, as the facade does)."""
-    if isinstance(value, TickByTickKind):
-        return value
-    if isinstance(value, str):
-        for kind in TickByTickKind:
-            if value.replace("_", "").lower() == kind.value.lower():
-                return kind
-    raise errors.ValidationError("kind", value, f"must be one of {[k.value for k in TickByTickKind]}")
-
-
 def quote_line(key: str) -> str:
     return f"quotes|{key}"
 

@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import zmq
-from loguru import logger
 
+from platform_adapter.log import logger
 from platform_adapter.models.market_data import Quote
 from platform_adapter.service.protocol import SCHEMA_VERSION, Event
 from platform_adapter.service.schema import pack, unpack

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import zmq
-from loguru import logger
 
 from platform_adapter.errors import PlatformAdapterError
+from platform_adapter.log import logger
 from platform_adapter.models.connection import ConnectionEvent
 from platform_adapter.service.commands import Commands, Later
 from platform_adapter.service.order_routing import OrderRouter
@@ -298,7 +298,6 @@ class Service:
         first = [pack({"ev": Event.ATTACHED.value, "v": SCHEMA_VERSION, "service": self.id})]
         first += self.router.attach(session.name, token, session.resume_from, session.fresh)
         self.publisher.attach(token, identity, first)
-        session.attached = True
         return True
 
     def _beat(self) -> dict[str, Any]:

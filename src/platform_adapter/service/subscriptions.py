@@ -15,9 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from loguru import logger
-
 from platform_adapter.errors import PlatformAdapterError, SubscriptionLimitExceeded, ValidationError
+from platform_adapter.log import logger
 from platform_adapter.models.market_data import Bar, Quote, TickByTick
 from platform_adapter.service.protocol import (
     Event,
@@ -25,11 +24,11 @@ from platform_adapter.service.protocol import (
     error_map,
     instrument_key,
     quote_line,
-    tbt_kind,
     tick_line,
 )
 from platform_adapter.service.publisher import Publisher
 from platform_adapter.service.schema import pack
+from platform_adapter.utils.validators import check_tbt_kind
 
 
 @dataclass
@@ -94,7 +93,7 @@ class SubscriptionBook:
         return lid
 
     def subscribe_ticks(self, token: str, symbol: Any, kind: Any) -> str:
-        tbt = tbt_kind(kind)
+        tbt = check_tbt_kind(kind)
         lid = tick_line(instrument_key(symbol), tbt)
         cb = functools.partial(self._on_item, lid, Event.TICK, "tick")
         self._open(token, lid, symbol, functools.partial(self._md.subscribe_tick_by_tick, symbol, tbt, cb,

@@ -30,6 +30,9 @@ STEP_TABLE = ((60, 1), (120, 1), (1800, 1), (3600, 5), (14400, 10), (28800, 30),
 HMDS = "Historical Market Data Service error message:"
 TEXT_BAD_WHAT_TO_SHOW = "Error validating request.-'bP' : cause - Validation failed: Invalid whatToShow: '{what}'"
 Bar = tuple[str, float, float, float, float, float, float, int]
+ANCHOR_FADE_SECONDS = 3600.0
+"""How fast the bend towards the live price fades into the past (1/e per hour)."""
+LIVE_SLACK_SECONDS = 60.0
 
 
 class HistoryError(Exception):
@@ -140,40 +143,36 @@ def _is_open(spec: ContractSpec, t: dt.datetime, use_rth: bool, daily: bool) -> 
 
 
 def bars(spec: ContractSpec, seed: int, req: HistRequest, now: dt.datetime,
-         tz: str = "US/Eastern") -> tuple[list[Bar], str, str]:
-    """Generate bars; returns (bars, startDateStr, endDateStr)."""
+         tz: str = "US/Eastern", anchor: float | None = None) -> tuple[list[Bar], str, str]:
+    """Generate bars; returns (bars, startDateStr, endDateStr).
+
+    A request that reaches the last moment the contract traded (now in a session, else the end of
+    its last session; ``LIVE_SLACK_SECONDS`` allow for a client's whole-second end) gets the bar
+    in progress at that moment too, up to it, as IB does. With ``anchor`` (the contract's current
+    price) the path is bent towards it so that it passes through ``anchor`` at that moment:
+    history ends where the live quote is, for every bar size (the market's random walk and the
+    smooth path drift apart otherwise). The bend fades with the distance from that moment
+    (``ANCHOR_FADE_SECONDS``), so bars more than a few hours older stay as they always were."""
     dur, bar = validate(req)
     end = parse_end(req.end, now).astimezone(dt.timezone.utc)  # absolute-time arithmetic
     start = end - dt.timedelta(seconds=dur)
     daily = bar >= 86400
+    live = traded_until(spec, now, req.use_rth)
+    cut = min(end.timestamp(), live)
+    gap = 0.0 if anchor is None else anchor - _price(spec, seed, live)
     zone = ZoneInfo(tz)
     out: list[Bar] = []
-    t0 = math.floor(start.timestamp() / bar) * bar if not daily else \
-        math.floor(start.timestamp() / 86400) * 86400
-    step = bar if bar <= 86400 else 86400
-    t = t0
-    while t < end.timestamp():
-        ts = dt.datetime.fromtimestamp(t, dt.timezone.utc)
-        span = bar
-        if t + span > end.timestamp() + (86400 if daily else 0) or t < start.timestamp() - step:
-            t += step
-            continue
-        if not _is_open(spec, ts, req.use_rth, daily):
-            t += step
-            continue
-        if bar > 86400 and out:
-            # weekly/monthly: only emit at period boundaries
-            if int(t // bar) == int((t - step) // bar):
-                t += step
-                continue
-        samples = [_price(spec, seed, t + span * k / 4) for k in range(5)]
+    tick = spec.min_tick
+    reaches_live = end.timestamp() >= live - LIVE_SLACK_SECONDS
+    for t in _slots(spec, req, start, end, bar, daily, in_progress=reaches_live):
+        times = [min(t + bar * k / 4, cut) for k in range(5)]
+        samples = [_price(spec, seed, x) + gap * math.exp((x - live) / ANCHOR_FADE_SECONDS) for x in times]
         o, c = samples[0], samples[-1]
         h, lo = max(samples), min(samples)
-        tick = spec.min_tick
         o, c, h, lo = (round_tick(v, tick) for v in (o, c, h, lo))
         h, lo = max(h, o, c), min(lo, o, c)
         r = random.Random(stable_seed(seed, f"{spec.symbol}:{int(t)}"))
-        count = r.randint(1, 50) * max(1, span // 60)
+        count = r.randint(1, 50) * max(1, bar // 60)
         vol = count * (100 if spec.sec_type == "STK" else 1)
         wap = round((o + h + lo + c) / 4, 6)
         if req.what_to_show in ("MIDPOINT", "BID", "ASK", "BID_ASK"):
@@ -185,11 +184,49 @@ def bars(spec: ContractSpec, seed: int, req: HistRequest, now: dt.datetime,
         else:
             date = dt.datetime.fromtimestamp(t, zone).strftime("%Y%m%d %H:%M:%S") + " " + tz
         out.append((date, o, h, lo, c, float(vol), wap, int(count)))
-        t += step
     fmt = "%Y%m%d %H:%M:%S"
     s = start.astimezone(zone).strftime(fmt) + " " + tz
     e = end.astimezone(zone).strftime(fmt) + " " + tz
     return out, s, e
+
+
+def traded_until(spec: ContractSpec, now: dt.datetime, use_rth: bool) -> float:
+    """The last moment up to ``now`` at which the contract traded: ``now`` in a session, else the
+    end of the last session (sessions start and end on local half hours)."""
+    if _is_open(spec, now, use_rth, False):
+        return now.timestamp()
+    t = math.floor(now.timestamp() / 1800) * 1800
+    for _ in range(8 * 48):  # a week and a day of half hours
+        if _is_open(spec, dt.datetime.fromtimestamp(t - 1, dt.timezone.utc), use_rth, False):
+            return float(t)
+        t -= 1800
+    return now.timestamp()
+
+
+def _slots(spec: ContractSpec, req: HistRequest, start: dt.datetime, end: dt.datetime, bar: int,
+           daily: bool, in_progress: bool) -> list[int]:
+    """The start times of the bars between ``start`` and ``end`` (sessions only; with
+    ``in_progress`` the bar in progress at ``end`` too)."""
+    t0 = math.floor(start.timestamp() / bar) * bar if not daily else \
+        math.floor(start.timestamp() / 86400) * 86400
+    step = bar if bar <= 86400 else 86400
+    out: list[int] = []
+    t = t0
+    while t < end.timestamp():
+        ts = dt.datetime.fromtimestamp(t, dt.timezone.utc)
+        last_ok = end.timestamp() + (86400 if daily else 0)
+        if (not in_progress and t + bar > last_ok) or t < start.timestamp() - step:
+            t += step
+            continue
+        if not _is_open(spec, ts, req.use_rth, daily):
+            t += step
+            continue
+        if bar > 86400 and out and int(t // bar) == int((t - step) // bar):
+            t += step  # weekly/monthly: only emit at period boundaries
+            continue
+        out.append(t)
+        t += step
+    return out
 
 
 def live_price(spec: ContractSpec, seed: int, t: float) -> float:

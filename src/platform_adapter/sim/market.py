@@ -11,16 +11,17 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ibapi.ticktype import TickTypeEnum
+
 from .contracts import UNIVERSE, ContractSpec
 from .options import Greeks, greeks, greeks_at_price
 
-# IB tick types (live, delayed)
-BID, ASK, LAST, HIGH, LOW, VOLUME, CLOSE, OPEN = 1, 2, 4, 6, 7, 8, 9, 14
-BID_SIZE, ASK_SIZE, LAST_SIZE, LAST_TIMESTAMP = 0, 3, 5, 45
-BID_GREEKS, ASK_GREEKS, LAST_GREEKS, MODEL_GREEKS = 10, 11, 12, 13  # tickOptionComputation
-DELAYED = {BID: 66, ASK: 67, LAST: 68, BID_SIZE: 69, ASK_SIZE: 70, LAST_SIZE: 71, HIGH: 72,
-           LOW: 73, VOLUME: 74, CLOSE: 75, OPEN: 76, LAST_TIMESTAMP: 88,
-           BID_GREEKS: 80, ASK_GREEKS: 81, LAST_GREEKS: 82, MODEL_GREEKS: 83}
+# IB tick types the simulator sends (live ones; core/tick_types.DELAYED_TWIN has their delayed twins)
+T = TickTypeEnum
+BID, ASK, LAST, HIGH, LOW, VOLUME, CLOSE, OPEN = T.BID, T.ASK, T.LAST, T.HIGH, T.LOW, T.VOLUME, T.CLOSE, T.OPEN
+LAST_TIMESTAMP = T.LAST_TIMESTAMP
+BID_GREEKS, ASK_GREEKS = T.BID_OPTION_COMPUTATION, T.ASK_OPTION_COMPUTATION  # tickOptionComputation
+LAST_GREEKS, MODEL_GREEKS = T.LAST_OPTION_COMPUTATION, T.MODEL_OPTION
 
 
 def stable_seed(seed: int, key: str) -> int:

@@ -22,10 +22,6 @@ UNSET_DOUBLE_STR = "1.7976931348623157E308"
 MAX_FRAME = 16 * 1024 * 1024
 
 
-class Unset:
-    """Marker for an unset double that TWS renders as an empty field."""
-
-
 def fmt_float(value: float) -> str:
     """Render a double like TWS: shortest round-trip digits, never scientific."""
     if value == UNSET_DOUBLE:

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from ibapi.server_versions import MIN_SERVER_VER_HISTORICAL_SCHEDULE
 
+from platform_adapter.core.tick_types import DELAYED_TWIN
+
 from . import info_messages as im
 from . import messages as m
 from . import requests as rq
@@ -30,7 +32,6 @@ from .market import (
     BID,
     BID_GREEKS,
     CLOSE,
-    DELAYED,
     HIGH,
     LAST,
     LAST_GREEKS,
@@ -295,7 +296,7 @@ class Session(threading.Thread):
 
     # --- market data ------------------------------------------------------------------
     def _tid(self, t: int) -> int:
-        return DELAYED.get(t, t) if self.served_type == 3 else t
+        return DELAYED_TWIN.get(t, t) if self.served_type == 3 else t
 
     def quote_msgs(self, req_id: int, con_id: int, full: bool) -> list[Message]:
         """Tick messages for one subscription (full = initial snapshot); an option's line also
@@ -415,7 +416,9 @@ class Session(threading.Thread):
                 self.history.schedule(req_id, spec, req.end, req.duration, req.bar_size, req.use_rth)
             return
         try:
-            rows, start, end = bars(spec, self.gw.seed, req, dt.datetime.now(dt.timezone.utc))
+            quote = self.gw.market.quote(spec.con_id)  # history ends at the live price
+            anchor = quote.last if req.what_to_show in ("TRADES", "ADJUSTED_LAST") else quote.mid
+            rows, start, end = bars(spec, self.gw.seed, req, dt.datetime.now(dt.timezone.utc), anchor=anchor)
         except HistoryError as e:
             self.error(req_id, e.code, e.text)
             return

@@ -15,9 +15,8 @@ from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
-from loguru import logger
-
 from platform_adapter.errors import PacingViolation
+from platform_adapter.log import logger
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]

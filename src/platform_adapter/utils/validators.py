@@ -8,8 +8,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from platform_adapter.errors import ValidationError
+from platform_adapter.models.contract import ContractSpec
+from platform_adapter.models.market_data import MarketDataType, TickByTickKind
 
 SYMBOL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 .\-/&]{0,19}$")
+MARKET_DATA_TYPE_NAMES = {
+    "live": MarketDataType.LIVE, "frozen": MarketDataType.FROZEN, "delayed": MarketDataType.DELAYED,
+    "delayed_frozen": MarketDataType.DELAYED_FROZEN,
+}
 
 
 def check_symbol(value: Any, field: str = "symbol") -> str:
@@ -24,22 +30,6 @@ def check_symbol(value: Any, field: str = "symbol") -> str:
     if not SYMBOL_RE.match(text):
         raise ValidationError(field, value, "has characters IB symbols do not use")
     return text.upper()
-
-
-def check_symbols(values: Any, field: str = "symbols") -> list[str]:
-    """A list (or one string) of symbols, without duplicates, order kept."""
-    if isinstance(values, str):
-        values = [values]
-    if not isinstance(values, (list, tuple, set, frozenset)):
-        raise ValidationError(field, values, "must be a list of symbols")
-    if not values:
-        raise ValidationError(field, values, "must not be empty")
-    out: list[str] = []
-    for v in values:
-        s = v if not isinstance(v, str) else check_symbol(v, field)
-        if s not in out:
-            out.append(s)
-    return out
 
 
 def check_price(value: Any, field: str) -> float:
@@ -71,17 +61,52 @@ def check_quantity(value: Any, field: str = "quantity", fractional: bool = False
     return qty
 
 
-def check_positive_number(value: Any, field: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
-        raise ValidationError(field, value, "must be a finite number")
-    if value <= 0:
-        raise ValidationError(field, value, "must be positive")
-    return float(value)
-
-
 def on_tick(price: float, min_tick: float) -> bool:
     """True when ``price`` is a whole multiple of ``min_tick`` (with float tolerance)."""
     if min_tick <= 0:
         return True
     steps = price / min_tick
     return abs(steps - round(steps)) < 1e-6
+
+
+def check_callback(value: Any, field: str = "callback", optional: bool = False) -> Any:
+    """A callable (``None`` too when ``optional``), returned as given."""
+    if value is None and optional:
+        return None
+    if not callable(value):
+        raise ValidationError(field, value, "must be callable")
+    return value
+
+
+def check_market_data_type(value: Any) -> MarketDataType:
+    """``live``/``frozen``/``delayed``/``delayed_frozen``, a MarketDataType, or 1-4."""
+    if isinstance(value, MarketDataType):
+        return value
+    if isinstance(value, str) and value.strip().lower().replace("-", "_") in MARKET_DATA_TYPE_NAMES:
+        return MARKET_DATA_TYPE_NAMES[value.strip().lower().replace("-", "_")]
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 4:
+        return MarketDataType(value)
+    raise ValidationError("market_data_type", value, f"must be one of {list(MARKET_DATA_TYPE_NAMES)}")
+
+
+def check_tbt_kind(value: Any) -> TickByTickKind:
+    """``Last``, ``AllLast``, ``BidAsk`` or ``MidPoint`` (case and ``_`` ignored), or a TickByTickKind."""
+    if isinstance(value, TickByTickKind):
+        return value
+    if isinstance(value, str):
+        for kind in TickByTickKind:
+            if value.replace("_", "").lower() == kind.value.lower():
+                return kind
+    raise ValidationError("kind", value, f"must be one of {[k.value for k in TickByTickKind]}")
+
+
+def check_instruments(values: Any, field: str = "symbols") -> list[Any]:
+    """One symbol or ContractSpec, or a non-empty list (tuple, set) of them -> a list (each item is
+    checked by its user)."""
+    if isinstance(values, (str, ContractSpec)):
+        return [values]
+    if not isinstance(values, (list, tuple, set, frozenset)):
+        raise ValidationError(field, values, "must be a symbol, a ContractSpec or a list of them")
+    if not values:
+        raise ValidationError(field, values, "must not be empty")
+    return list(values)

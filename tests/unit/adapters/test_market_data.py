@@ -168,7 +168,7 @@ def test_line_cap_counts_quotes_bars_and_tick_by_tick(tmp_path: Path, monkeypatc
     md.unsubscribe_real_time_bars("MSFT")
     md.subscribe_quotes(["MSFT"], ignore)
     assert len(req_ids(client, "reqMktData")) == 2
-    assert pa.metrics_registry.count("md_active_subscriptions") == 3
+    assert md.monitoring_metrics()["active_subscriptions"] == 3
 
 
 def test_unsubscribe_cancels_when_no_callback_is_left(env: Any) -> None:

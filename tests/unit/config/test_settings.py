@@ -9,7 +9,7 @@ import pytest
 import yaml
 from ibapi.server_versions import MAX_CLIENT_VER
 
-from platform_adapter.config.settings import DEFAULT_CONFIG_PATH, load_settings
+from platform_adapter.config.settings import DEFAULT_CONFIG_PATH, Settings, load_settings, refuse_simulator
 from platform_adapter.errors import ConfigError
 
 SPEC_KEYS = {
@@ -150,3 +150,30 @@ def test_settings_are_frozen() -> None:
     s = load_settings(env_file=os.devnull, use_environ=False)
     with pytest.raises(AttributeError):
         s.ib_connection.port = 1  # type: ignore[misc]
+
+
+def test_production_needs_explicit_live_trading_consent(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, {"environment": "production"}), env_file=os.devnull, use_environ=False)
+    assert info.value.key == "orders.allow_live_trading" and "PA_LIVE_TRADING_CONSENT" in str(info.value)
+    consented = load_settings(write(tmp_path, {"environment": "production", "orders": {"allow_live_trading": True}}),
+                              env_file=os.devnull, use_environ=False)
+    assert consented.environment == "production" and consented.orders.allow_live_trading
+    env = tmp_path / ".env"
+    env.write_text("ENVIRONMENT=production\nPA_LIVE_TRADING_CONSENT=yes\n")
+    assert load_settings(env_file=env, use_environ=False).orders.allow_live_trading
+    env.write_text("ENVIRONMENT=production\nPA_LIVE_TRADING_CONSENT=perhaps\n")
+    with pytest.raises(ConfigError, match="PA_LIVE_TRADING_CONSENT"):
+        load_settings(env_file=env, use_environ=False)
+    env.write_text("ENVIRONMENT=production\nPA_LIVE_TRADING_CONSENT=no\n")
+    with pytest.raises(ConfigError):
+        load_settings(env_file=env, use_environ=False)
+    assert not load_settings(env_file=os.devnull, use_environ=False).orders.allow_live_trading  # development
+
+
+def test_production_refuses_the_simulator() -> None:
+    refuse_simulator(Settings())  # development
+    refuse_simulator(Settings(environment="staging"))
+    with pytest.raises(ConfigError) as info:
+        refuse_simulator(Settings(environment="production"))
+    assert info.value.key == "environment"

@@ -76,3 +76,19 @@ def test_summary_line_and_numeric_metrics() -> None:
     assert names["platform_adapter_ib_link_ok"] == 1.0
     assert names["platform_adapter_x_y"] == 1.0
     assert "platform_adapter_last_heartbeat" not in names
+
+
+def test_performance_and_raw_metrics_merge_the_parts_in_order() -> None:
+    from platform_adapter.core.metrics import performance_metrics, raw_metrics  # noqa: PLC0415
+
+    events = {"event_queue_length": 2, "callback_time_mean_ms": 0.123456, "callback_time_max_ms": 1.5,
+              "callbacks_delivered": 9}
+    perf = performance_metrics(events, dispatcher_backlog=3)
+    assert perf["message_queue_length"] == 5 and perf["dispatcher_backlog"] == 3
+    assert perf["callback_processing_time_mean_ms"] == 0.1235 and perf["callback_processing_time_max_ms"] == 1.5
+    assert performance_metrics({**events, "callback_time_mean_ms": None}, 0)["callback_processing_time_mean_ms"] is None
+    m = Metrics()
+    m.incr("md_ticks", 4)
+    m.set_gauge("fill_rate", 9.0)  # a raw name never hides a metric a part already gives
+    out = raw_metrics(m, {"fill_rate": 0.5}, {"fill_rate": 0.1, "x": 1}, events)
+    assert out["fill_rate"] == 0.5 and out["x"] == 1 and out["md_ticks"] == 4 and out["callbacks_delivered"] == 9

@@ -31,7 +31,6 @@ def test_state_manager_positions_orders_and_snapshots() -> None:
     assert sm.has_trade(5) and not sm.has_trade(6)
     sm.update_order(make_trade(0).snapshot())
     assert [o.order_id for o in sm.get_cached_orders()] == [0, 5]
-    assert sm.find_trade(lambda t: t.order_id == 5) is not None
     assert len(sm.trades_snapshot()) == 1
 
 

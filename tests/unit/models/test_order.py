@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -47,8 +48,8 @@ def test_snapshot_and_modify() -> None:
     assert (order.order_id, order.symbol, order.order_ref) == (7, "AAPL", "pa-1")
     assert order.status.status is OrderState.PENDING_SUBMIT and not order.status.is_terminal
     assert order.status.commission == 1.0 and len(order.status.fills) == 2
-    trade.with_request(limit_price=151.0)
-    assert trade.request.limit_price == 151.0 and order.request.limit_price == 150.0  # the snapshot kept its own
+    trade.request = replace(trade.request, limit_price=151.0)
+    assert order.request.limit_price == 150.0  # the snapshot kept its own
 
 
 def test_bracket_ids_in_order() -> None:

@@ -7,20 +7,23 @@ from decimal import Decimal
 import pytest
 
 from platform_adapter.errors import ValidationError
-from platform_adapter.utils.validators import check_price, check_quantity, check_symbol, check_symbols, on_tick
+from platform_adapter.models.market_data import MarketDataType, TickByTickKind
+from platform_adapter.utils.validators import (
+    check_callback,
+    check_market_data_type,
+    check_price,
+    check_quantity,
+    check_symbol,
+    check_tbt_kind,
+    on_tick,
+)
 
 
 def test_validators() -> None:
     assert check_symbol(" aapl ") == "AAPL"
-    assert check_symbols(["AAPL", "aapl", "MSFT"]) == ["AAPL", "MSFT"]
-    assert check_symbols("SPY") == ["SPY"]
     for bad in ["", "   ", "A" * 21, "AA;PL", 5, None]:
         with pytest.raises(ValidationError):
             check_symbol(bad)
-    with pytest.raises(ValidationError):
-        check_symbols([])
-    with pytest.raises(ValidationError):
-        check_symbols(42)
     for bad in [0, -1, float("nan"), float("inf"), "1", True, None]:
         with pytest.raises(ValidationError):
             check_price(bad, "limit_price")
@@ -31,3 +34,44 @@ def test_validators() -> None:
         with pytest.raises(ValidationError):
             check_quantity(bad)
     assert on_tick(150.25, 0.01) and not on_tick(150.255, 0.01) and on_tick(1.0, 0)
+
+
+def test_one_callback_check_for_every_api() -> None:
+    """The check the adapters, the lifecycle and the remote client share."""
+    assert check_callback(print) is print
+    assert check_callback(None, "on_error", optional=True) is None
+    with pytest.raises(ValidationError) as info:
+        check_callback(None, "on_error")
+    assert info.value.field == "on_error"
+    with pytest.raises(ValidationError):
+        check_callback(42)
+
+
+def test_market_data_type_and_tick_by_tick_kind_checks() -> None:
+    assert check_market_data_type("Delayed-Frozen").value == 4
+    assert check_market_data_type(3).value == 3
+    assert check_tbt_kind("all_last").value == "AllLast"
+    for bad in ("nope", 0, 5, True):
+        with pytest.raises(ValidationError):
+            check_market_data_type(bad)
+    with pytest.raises(ValidationError):
+        check_tbt_kind("Every")
+
+
+def test_market_data_types() -> None:
+    assert check_market_data_type("Delayed-Frozen") is MarketDataType.DELAYED_FROZEN
+    assert check_market_data_type(3) is MarketDataType.DELAYED
+    assert check_market_data_type(MarketDataType.LIVE) is MarketDataType.LIVE
+    for bad in (0, 5, True, "realtime", None):
+        with pytest.raises(ValidationError):
+            check_market_data_type(bad)
+
+
+def test_tick_by_tick_kinds_and_callbacks() -> None:
+    assert check_tbt_kind("all_last") is TickByTickKind.ALL_LAST and check_tbt_kind("bidask") is TickByTickKind.BID_ASK
+    with pytest.raises(ValidationError):
+        check_tbt_kind("trades")
+    assert check_callback(None, optional=True) is None
+    assert check_callback(print) is print
+    with pytest.raises(ValidationError, match="on_error"):
+        check_callback("print", "on_error")

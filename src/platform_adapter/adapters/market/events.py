@@ -16,21 +16,14 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from loguru import logger
-
-from platform_adapter.adapters.market.greeks import GREEKS_TICKS, option_greeks
+from platform_adapter.adapters.market.greeks import option_greeks
 from platform_adapter.adapters.market.quote_sink import QuoteSink
-from platform_adapter.adapters.market.subscriptions import (
-    PRICE_TICKS,
-    SIZE_TICKS,
-    TIMESTAMP_TICKS,
-    SubKind,
-    Subscription,
-    size_or_none,
-)
+from platform_adapter.adapters.market.subscriptions import SubKind, Subscription, size_or_none
 from platform_adapter.core import ib_codes
 from platform_adapter.core.handlers import MarketDataHandler, QuoteTick, expand_quote_ticks
+from platform_adapter.core.tick_types import GREEKS_TICKS, NO_PRICE, PRICE_TICKS, SIZE_TICKS, TIMESTAMP_TICKS
 from platform_adapter.errors import ContractNotFound, IBError, SubscriptionLimitExceeded
+from platform_adapter.log import logger
 from platform_adapter.models.market_data import Bar, MarketDataType, TickByTick, TickByTickKind, utc_from_epoch
 
 if TYPE_CHECKING:
@@ -42,8 +35,7 @@ MAX_STREAM_RETRIES = 3  # consecutive 10182 answers for one line before it is ma
 
 
 def _price_value(price: Any) -> float | None:
-    # IB sends -1 for "no value currently available" (negative prices are otherwise legal).
-    return None if price is None or price == -1 else float(price)
+    return None if price is None or price == NO_PRICE else float(price)
 
 
 def _timestamp_value(value: Any) -> Any:
@@ -306,7 +298,6 @@ class MarketDataEvents(MarketDataHandler):
         handlers = () if raised else tuple(sub.on_error)
         logger.warning("{} {} failed: IB {}: {}", sub.kind.value, sub.key, code, message)
         self.md.metrics.incr("md_subscription_errors")
-        self.md._update_gauge()
         for cb in handlers:
             self.md.events.submit(cb, sub.key, error)
 

@@ -6,17 +6,9 @@ from __future__ import annotations
 import math
 
 from ibapi.const import UNSET_DOUBLE
-from ibapi.ticktype import TickTypeEnum
 
 from platform_adapter.models.market_data import OptionGreeks
 
-# tickOptionComputation tick types -> Quote field (live ids and their delayed twins)
-GREEKS_TICKS: dict[int, str] = {
-    TickTypeEnum.BID_OPTION_COMPUTATION: "bid_greeks", TickTypeEnum.ASK_OPTION_COMPUTATION: "ask_greeks",
-    TickTypeEnum.LAST_OPTION_COMPUTATION: "last_greeks", TickTypeEnum.MODEL_OPTION: "model_greeks",
-    TickTypeEnum.DELAYED_BID_OPTION: "bid_greeks", TickTypeEnum.DELAYED_ASK_OPTION: "ask_greeks",
-    TickTypeEnum.DELAYED_LAST_OPTION: "last_greeks", TickTypeEnum.DELAYED_MODEL_OPTION: "model_greeks",
-}
 NOT_COMPUTED_PRICE = -1.0  # IB's "not computed" implied volatility, prices and dividends
 NOT_COMPUTED_GREEK = -2.0  # IB's "not computed" delta, gamma, vega and theta
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
-from decimal import Decimal
 from typing import Any
 
 import pandas as pd
 from ibapi.const import UNSET_DECIMAL
-from loguru import logger
 
 from platform_adapter.adapters.base_adapter import AdapterContext
 from platform_adapter.adapters.contracts import ContractResolver, to_spec
@@ -29,8 +27,10 @@ from platform_adapter.adapters.market.historical_params import (
     range_start,
 )
 from platform_adapter.errors import HistoricalQueryCancelled, RequestTimeout, ValidationError
+from platform_adapter.log import logger
 from platform_adapter.models.contract import ContractInfo
 from platform_adapter.utils.rate_limiter import HistoricalKey
+from platform_adapter.utils.validators import check_callback
 
 COLUMNS = ["open", "high", "low", "close", "volume", "wap", "bar_count"]
 FORMAT_DATE_EPOCH = 2
@@ -85,7 +85,6 @@ answers reach the registry through the adapter's market-data handler)."""
     def __init__(self, ctx: AdapterContext, request: Callable[..., list[Any]]) -> None:
         self.ctx = ctx
         self._request = request
-        self.requests_sent = 0
 
     def fetch(self, symbol: Any, duration: Any, bar_size: Any, what_to_show: Any = "TRADES",
               use_rth: Any = True, end: Any = None, *, progress: Progress | None = None,
@@ -101,8 +100,7 @@ answers reach the registry through the adapter's market-data handler)."""
         chunk_cap = None if max_chunk is None else parse_duration(max_chunk, "max_chunk")
         if chunk_cap is not None and chunk_cap.seconds < BAR_SIZES[bar]:
             raise ValidationError("max_chunk", max_chunk, f"must cover at least one {bar} bar")
-        if progress is not None and not callable(progress):
-            raise ValidationError("progress", progress, "must be callable(done, total) or None")
+        check_callback(progress, "progress", optional=True)
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
                                     or timeout <= 0):
             raise ValidationError("timeout", timeout, "must be a positive number of seconds or None")
@@ -170,7 +168,6 @@ answers reach the registry through the adapter's market-data handler)."""
                 client.reqHistoricalData(req_id, contract, end_text, chunk.duration, bar, wts, int(use_rth),
                                          FORMAT_DATE_EPOCH, False, [])
 
-            self.requests_sent += 1
             self.ctx.metrics.incr("md_historical_requests")
             try:
                 return self._request("historical", send, wait, symbol=info.spec.key)
@@ -187,10 +184,3 @@ answers reach the registry through the adapter's market-data handler)."""
                 self.ctx.connection.require_connected().cancelHistoricalData(req_id)
             except Exception:  # noqa: BLE001 - best effort on a timed-out request
                 logger.debug("cancelHistoricalData({}) not sent", req_id)
-
-
-def decimal_or_none(value: Any) -> Decimal | None:
-    """ibapi Decimal sizes with UNSET mapped to ``None``."""
-    if value is None or value == UNSET_DECIMAL:
-        return None
-    return value if isinstance(value, Decimal) else Decimal(str(value))

@@ -9,11 +9,10 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from loguru import logger
-
 from platform_adapter.adapters.contracts import ContractResolver
 from platform_adapter.adapters.market.subscriptions import Callback, SubKind, Subscription
 from platform_adapter.errors import SubscriptionLimitExceeded, ValidationError
+from platform_adapter.log import logger
 from platform_adapter.models.contract import ContractInfo
 from platform_adapter.models.market_data import Quote
 
@@ -74,11 +73,6 @@ class LineBook:
     def get(self, key: MapKey) -> Subscription | None:
         with self.lock:
             return self._subs.get(key)
-
-    def current(self, sub: Subscription) -> bool:
-        """True while ``sub`` is the live record for its instrument."""
-        with self.lock:
-            return self._subs.get(map_key(sub)) is sub
 
     def active_count(self) -> int:
         with self.lock:

@@ -19,16 +19,15 @@ from decimal import Decimal
 from typing import Any
 
 from platform_adapter.adapters.market.lines import LineBook
-from platform_adapter.adapters.market.subscriptions import PRICE_TICKS, SIZE_TICKS, SubKind, Subscription, size_or_none
-from platform_adapter.core.handlers import SIZE_TICK_FOR, QuoteTick
+from platform_adapter.adapters.market.subscriptions import SubKind, Subscription, size_or_none
+from platform_adapter.core.handlers import QuoteTick
+from platform_adapter.core.tick_types import NO_PRICE, PRICE_TICKS, SIZE_FIELD_OF_PRICE, SIZE_TICKS
 
 _SIZES_MAX = 4096
 _QUOTES = SubKind.QUOTES
-# the quote field of the size a tickPrice reports (ibapi: a tickSize of SIZE_TICK_FOR's type)
-_SIZE_OF_PRICE: dict[int, str] = {price: SIZE_TICKS[size] for price, size in SIZE_TICK_FOR.items()}
 _PRICE_NAME = PRICE_TICKS.get
 _SIZE_NAME = SIZE_TICKS.get
-_SIZE_OF_PRICE_NAME = _SIZE_OF_PRICE.get
+_SIZE_OF_PRICE_NAME = SIZE_FIELD_OF_PRICE.get
 
 Settle = Callable[[dict[Subscription, int]], list[Subscription]]
 
@@ -69,6 +68,7 @@ class QuoteSink:
         touch = touched.get
         index_get = self._index_get
         size_of = self._size
+        no_price = NO_PRICE
         with self._lock:
             for req_id, tick_type, price, size, _mask in ticks:
                 sub = index_get(req_id)
@@ -85,7 +85,7 @@ class QuoteSink:
                 n = 0
                 name = _PRICE_NAME(tick_type)
                 if name is not None:
-                    fields[name] = None if price == -1 else float(price)
+                    fields[name] = None if price == no_price else float(price)
                     n = 1
                 name = _SIZE_OF_PRICE_NAME(tick_type)
                 if name is not None:

@@ -1,4 +1,4 @@
-"""Subscription records (replayable after a reconnect) and the tick -> Quote mapping."""
+"""Subscription records (replayable after a reconnect) and the checks of the market-data calls' arguments."""
 
 from __future__ import annotations
 
@@ -13,25 +13,9 @@ from typing import Any
 from ibapi.const import UNSET_DECIMAL
 
 from platform_adapter.adapters.contracts import to_spec
-from platform_adapter.errors import ValidationError
 from platform_adapter.models.contract import ContractInfo, ContractSpec
 from platform_adapter.models.market_data import MarketDataType, Quote, TickByTickKind, utc_from_epoch
-
-# IB tick types -> Quote field (live ids and their delayed twins, IB's tick-type table).
-PRICE_TICKS: dict[int, str] = {
-    1: "bid", 2: "ask", 4: "last", 6: "high", 7: "low", 9: "close", 14: "open",
-    66: "bid", 67: "ask", 68: "last", 72: "high", 73: "low", 75: "close", 76: "open",
-}
-SIZE_TICKS: dict[int, str] = {
-    0: "bid_size", 3: "ask_size", 5: "last_size", 8: "volume",
-    69: "bid_size", 70: "ask_size", 71: "last_size", 74: "volume",
-}
-TIMESTAMP_TICKS: dict[int, str] = {45: "last_timestamp", 88: "last_timestamp"}
-
-MARKET_DATA_TYPE_NAMES = {
-    "live": MarketDataType.LIVE, "frozen": MarketDataType.FROZEN, "delayed": MarketDataType.DELAYED,
-    "delayed_frozen": MarketDataType.DELAYED_FROZEN,
-}
+from platform_adapter.utils.validators import check_instruments
 
 
 class SubKind(StrEnum):
@@ -121,49 +105,14 @@ def size_or_none(value: Any) -> Decimal | None:
     return d
 
 
-def check_market_data_type(value: Any) -> MarketDataType:
-    """``live``/``frozen``/``delayed``/``delayed_frozen``, a MarketDataType, or 1-4."""
-    if isinstance(value, MarketDataType):
-        return value
-    if isinstance(value, str) and value.strip().lower().replace("-", "_") in MARKET_DATA_TYPE_NAMES:
-        return MARKET_DATA_TYPE_NAMES[value.strip().lower().replace("-", "_")]
-    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 4:
-        return MarketDataType(value)
-    raise ValidationError("market_data_type", value, f"must be one of {list(MARKET_DATA_TYPE_NAMES)}")
-
-
-def check_tbt_kind(value: Any) -> TickByTickKind:
-    if isinstance(value, TickByTickKind):
-        return value
-    if isinstance(value, str):
-        for kind in TickByTickKind:
-            if value.replace("_", "").lower() == kind.value.lower():
-                return kind
-    raise ValidationError("kind", value, f"must be one of {[k.value for k in TickByTickKind]}")
-
-
-def check_callback(value: Any, field_name: str = "callback", optional: bool = False) -> Callback | None:
-    if value is None and optional:
-        return None
-    if not callable(value):
-        raise ValidationError(field_name, value, "must be callable")
-    return value
-
-
 def stale_copy(quote: Quote, stale: bool) -> Quote:
     return quote if quote.stale == stale else replace(quote, stale=stale)
 
 
 def check_specs(values: Any, field: str = "symbols") -> list[ContractSpec]:
     """One symbol/ContractSpec or a list of them -> specs without duplicates (order kept)."""
-    if isinstance(values, (str, ContractSpec)):
-        values = [values]
-    if not isinstance(values, (list, tuple, set, frozenset)):
-        raise ValidationError(field, values, "must be a symbol, a ContractSpec or a list of them")
-    if not values:
-        raise ValidationError(field, values, "must not be empty")
     out: dict[str, ContractSpec] = {}
-    for value in values:
+    for value in check_instruments(values, field):
         spec = to_spec(value, field)
         out.setdefault(spec.key, spec)
     return list(out.values())

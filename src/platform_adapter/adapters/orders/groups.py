@@ -13,12 +13,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from loguru import logger
-
 from platform_adapter.adapters.orders import extras as x
 from platform_adapter.adapters.orders import requests as order_requests
 from platform_adapter.adapters.orders import validation as v
 from platform_adapter.errors import NotConnected, OrderStateError, PlatformAdapterError, ValidationError
+from platform_adapter.log import logger
 from platform_adapter.models.contract import ContractInfo
 from platform_adapter.models.order import (
     BracketOrder,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from loguru import logger
+from platform_adapter.log import logger
 
 
 class OrderIdAllocator:

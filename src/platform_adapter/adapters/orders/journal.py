@@ -45,9 +45,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from loguru import logger
-
 from platform_adapter.adapters.orders.intent_log import IntentLog, IntentLogBusy
+from platform_adapter.log import logger
 from platform_adapter.models.contract import ContractSpec, SecType
 from platform_adapter.models.order import (
     Fill,

@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from loguru import logger
-
 from platform_adapter.adapters.orders import requests as order_requests
 from platform_adapter.adapters.orders.models import build_ib_order, opt_float
 from platform_adapter.errors import IBError, OrderRejected
+from platform_adapter.log import logger
 from platform_adapter.models.order import OrderRequest
 from platform_adapter.models.preview import AccountChange, OrderPreview
 

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from ibapi.execution import ExecutionFilter
 from ibapi.server_versions import MIN_SERVER_VER_COMPLETED_ORDERS
-from loguru import logger
 
 from platform_adapter.adapters.orders.models import parse_state, to_decimal
 from platform_adapter.core.request_registry import EndWaiter
 from platform_adapter.errors import PlatformAdapterError
+from platform_adapter.log import logger
 from platform_adapter.models.order import TERMINAL_STATES, OrderState
 
 if TYPE_CHECKING:

@@ -179,12 +179,6 @@ def tif_or(text: str, default: TimeInForce) -> TimeInForce:
         return default
 
 
-def check_callback(callback: Any) -> Any:
-    if not callable(callback):
-        raise ValidationError("callback", callback, "must be callable")
-    return callback
-
-
 def check_trade(cfg: OrdersConfig, info: ContractInfo, action: OrderAction, quantity: Decimal, limit: float | None,
                 stop: float | None, added_quantity: Decimal, quote: Quote | None, buying_power: float | None) -> None:
     """The contract-dependent checks: ticks and fractions, buying power (``validate_before_submit``)

@@ -8,7 +8,8 @@ import math
 
 from ibapi.const import UNSET_DOUBLE
 
-from platform_adapter.adapters.market.greeks import GREEKS_TICKS, option_greeks
+from platform_adapter.adapters.market.greeks import option_greeks
+from platform_adapter.core.tick_types import GREEKS_TICKS
 from platform_adapter.models.market_data import OptionGreeks
 
 

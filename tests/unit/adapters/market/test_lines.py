@@ -71,7 +71,7 @@ def test_a_failed_line_frees_its_place_and_is_replaced_by_a_new_request() -> Non
     assert book.fail(sub, RuntimeError("354")) and not book.fail(sub, RuntimeError("again"))
     assert book.by_req(sub.req_id) is None and book.active_count() == 0
     (again,) = book.reserve(quotes("AAPL"), cb_a, None, cap=1, now=0.0)
-    assert again is not sub and book.current(again) and not book.current(sub)
+    assert again is not sub and book.by_req(again.req_id) is again and book.by_req(sub.req_id) is None
 
 
 def test_renew_ids_moves_current_live_lines_only() -> None:

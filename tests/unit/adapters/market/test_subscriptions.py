@@ -12,16 +12,13 @@ from ibapi.const import UNSET_DECIMAL
 from platform_adapter.adapters.market.subscriptions import (
     SubKind,
     Subscription,
-    check_callback,
-    check_market_data_type,
     check_specs,
-    check_tbt_kind,
     size_or_none,
     stale_copy,
 )
 from platform_adapter.errors import ValidationError
 from platform_adapter.models.contract import ContractInfo, ContractSpec, SecType
-from platform_adapter.models.market_data import MarketDataType, Quote, TickByTickKind
+from platform_adapter.models.market_data import Quote
 
 AAPL = ContractInfo(ContractSpec("AAPL"), 265598, "AAPL", SecType.STOCK, "SMART", "NASDAQ", "USD", "AAPL", "NMS",
                     0.01, "", "Apple")
@@ -54,25 +51,6 @@ def test_a_failed_line_is_not_active() -> None:
     (Decimal(-1), None), (Decimal("NaN"), None), (Decimal("sNaN"), None), ("abc", None), (float("inf"), None)])
 def test_sizes(value: Any, expected: Decimal | None) -> None:
     assert size_or_none(value) == expected
-
-
-def test_market_data_types() -> None:
-    assert check_market_data_type("Delayed-Frozen") is MarketDataType.DELAYED_FROZEN
-    assert check_market_data_type(3) is MarketDataType.DELAYED
-    assert check_market_data_type(MarketDataType.LIVE) is MarketDataType.LIVE
-    for bad in (0, 5, True, "realtime", None):
-        with pytest.raises(ValidationError):
-            check_market_data_type(bad)
-
-
-def test_tick_by_tick_kinds_and_callbacks() -> None:
-    assert check_tbt_kind("all_last") is TickByTickKind.ALL_LAST and check_tbt_kind("bidask") is TickByTickKind.BID_ASK
-    with pytest.raises(ValidationError):
-        check_tbt_kind("trades")
-    assert check_callback(None, optional=True) is None
-    assert check_callback(print) is print
-    with pytest.raises(ValidationError, match="on_error"):
-        check_callback("print", "on_error")
 
 
 def test_specs_are_deduplicated_in_order() -> None:
