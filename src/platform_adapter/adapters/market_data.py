@@ -36,6 +36,7 @@ from platform_adapter.adapters.market.subscriptions import (
     check_tbt_kind,
     stale_copy,
 )
+from platform_adapter.adapters.market.watchdog import StreamWatchdog
 from platform_adapter.core import ib_codes
 from platform_adapter.errors import NotConnected, SubscriptionLimitExceeded, ValidationError
 from platform_adapter.models.market_data import MarketDataType, Quote, TickByTickKind
@@ -62,6 +63,10 @@ class MarketDataAdapter(BaseAdapter):
         self._monitor: threading.Thread | None = None
         self.history = HistoricalFetcher(ctx, self._request)
         self.handler = MarketDataEvents(self)
+        self.watchdog = StreamWatchdog(self.lines, lambda reason: self.connection.probe(reason),
+                                       lambda subs: self._resubscribe(subs, cancel_old=True),
+                                       self.settings.monitoring.stream_silence_min_seconds, lambda: self._now())
+        self._watching: threading.Thread | None = None
 
     # --- lifecycle steps (core/lifecycle.py) -----------------------------------------------------
     def start(self) -> None:
@@ -73,6 +78,10 @@ class MarketDataAdapter(BaseAdapter):
         if self._monitor is None or not self._monitor.is_alive():
             self._monitor = threading.Thread(target=self._monitor_loop, name="pa-md-monitor", daemon=True)
             self._monitor.start()
+        if self._watching is None or not self._watching.is_alive():
+            self._watching = threading.Thread(target=self.watchdog.run, args=(self._stop,), name="pa-md-watchdog",
+                                              daemon=True)
+            self._watching.start()
 
     def restore(self) -> None:
         """After a reconnect: send the market data type and replay every line (new request ids)."""
@@ -98,6 +107,7 @@ class MarketDataAdapter(BaseAdapter):
     def socket_lost(self) -> None:
         """The connection to the gateway closed: every quote is stale (unless stopped)."""
         self._socket_down = True
+        self.watchdog.reset()
         with self.lines.lock:  # the next start-up reports the farms again
             self._broken_farms.clear()
             self.lines.flag_degraded(False)
@@ -106,7 +116,8 @@ class MarketDataAdapter(BaseAdapter):
 
     def data_farm(self, code: int, farm: str) -> None:
         """A farm reported broken or OK: while a market data farm is broken every quote is degraded
-        (IB names the farm, not the instruments it serves)."""
+        (IB names the farm, not the instruments it serves). The stream watchdog hears of every farm."""
+        self.watchdog.farm(code, farm)
         if code not in ib_codes.QUOTE_FARM:
             return
         with self.lines.lock:

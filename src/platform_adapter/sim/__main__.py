@@ -1,9 +1,11 @@
 """Standalone simulator: ``python -m platform_adapter.sim --port PORT``.
 
 Control interface (``--control-port``): a line-based text protocol on 127.0.0.1.
-Commands: ``drop``, ``refuse SECONDS``, ``stall SECONDS``, ``system CODE``,
-``reject_next_order [REASON]``, ``drop_on_next_order before|after``, ``stats``,
+Commands: ``drop``, ``refuse SECONDS``, ``stall SECONDS``, ``freeze``, ``thaw``,
+``wedge handshake|start_api|off``, ``farm_down 2119|2103|2105``, ``farm_up 2119|2103|2105 [lost]``,
+``system CODE``, ``reject_next_order [REASON]``, ``drop_on_next_order before|after``, ``stats``,
 ``burst REQID N``. Each command is answered with one line (``ok ...`` or ``error ...``).
+``--wedge handshake|start_api`` starts the gateway wedged.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import threading
 
 import yaml
 
+from .faults import Wedge
 from .server import SimulatedGateway
 from .universe import Universe, load_universe
 from .versions import MAX_SUPPORTED_VERSION, MIN_SUPPORTED_VERSION, check_server_version
@@ -36,6 +39,16 @@ def handle_command(gw: SimulatedGateway, line: str) -> str:
             gw.refuse_connections(float(args[0]))
         elif cmd == "stall":
             gw.stall(float(args[0]))
+        elif cmd == "freeze":
+            gw.freeze()
+        elif cmd == "thaw":
+            gw.thaw()
+        elif cmd == "wedge":
+            gw.wedge(None if args[0] == "off" else args[0])
+        elif cmd == "farm_down":
+            gw.farm_outage(int(args[0]))
+        elif cmd == "farm_up":
+            gw.farm_restored(int(args[0]), resume=args[1:] != ["lost"])
         elif cmd == "system":
             gw.send_system_code(int(args[0]))
         elif cmd == "reject_next_order":
@@ -128,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="start the account with this position (repeatable), e.g. AAPL:100@149.50")
     p.add_argument("--max-market-data-lines", type=int, default=100)
     p.add_argument("--burst-size", type=int, default=10_000)
+    p.add_argument("--wedge", choices=[w.value for w in Wedge], default=None,
+                   help="start wedged: no version reply (handshake) or no nextValidId (start_api)")
     p.add_argument("--universe", type=_universe, default=None, metavar="FILE",
                    help="the contracts to serve (YAML; default: the package's universe file)")
     a = p.parse_args(argv)
@@ -138,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
                           pacing=not a.no_pacing, positions=dict(a.position),
                           max_market_data_lines=a.max_market_data_lines, burst_size=a.burst_size,
                           universe=a.universe)
+    gw.wedge(a.wedge)
     gw.start()
     if a.control_port is not None:
         ctl = serve_control(gw, a.control_port)
