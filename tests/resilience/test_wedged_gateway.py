@@ -5,6 +5,7 @@ again the adapter is back (within its attempts, or by connect() after it gave up
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -94,4 +95,27 @@ def test_a_gateway_wedged_past_the_last_attempt_logs_critical(sim_factory: Any, 
     assert_attempts_were_clean(gw, accepted, 4, warnings)
     gw.wedge(None)
     assert pa.connect(), pa.connection.last_error
+    assert pa.connection.client_id == 1 and gw.stats().clients == [1]
+
+
+@pytest.mark.parametrize("released", [True, False])
+def test_a_client_id_still_held_at_reconnect_is_tried_again_never_another(
+        sim_factory: Any, adapter_factory: Any, warnings: list[str], released: bool) -> None:
+    """As after a freeze, when the gateway may still hold our closed session: a 326 at a reconnect
+    is tried again once with the same id, then the backoff goes on; never another client id."""
+    gw = sim_factory()
+    pa = adapter_factory(gw, **{"ib_connection.reconnect_backoff": 1.0, "ib_connection.reconnect_jitter": 0.0})
+    gw.drop_all_connections()
+    wait_disconnected(pa)
+    holder = adapter_factory(gw, **{"ib_connection.auto_reconnect": False})  # holds client id 1 meanwhile
+    trigger = "still in use" if released else "Reconnect attempt 2/"
+    sink = logger.add(lambda message: trigger in str(message) and threading.Thread(target=holder.disconnect).start(),
+                      level="WARNING", format="{message}")
+    try:
+        wait_reconnected(pa, 1, timeout=20)
+    finally:
+        logger.remove(sink)
+    attempts = [line for line in warnings if "Reconnect attempt" in line]
+    assert len(attempts) == (1 if released else 2)
+    assert sum("still in use" in line for line in warnings) == 1, "one more try with the same id per attempt"
     assert pa.connection.client_id == 1 and gw.stats().clients == [1]
