@@ -109,7 +109,7 @@ def test_streams_that_resume_after_a_flap_are_left_alone(flap_gateway: Simulated
     for code in (2119, 2103, 2105):
         affected = [sub for sub in pa.market_data.lines.all() if sub.kind in FEEDS[code]]
         gw.farm_outage(code)
-        wait_for(lambda subs=affected: all(time.monotonic() - sub.last_update > 1.5 for sub in subs),  # type: ignore[misc]
+        wait_for(lambda subs=affected: all(time.monotonic() - sub.last_update > 1.5 for sub in subs),
                  timeout=10)  # the farm's streams pause
         marks = streams.marks()
         gw.farm_restored(code)
