@@ -447,8 +447,9 @@ class SimulatedGateway:
     def farm_outage(self, code: int) -> None:
         """A data farm goes down: send ``code`` (2119 connecting, 2103 market data farm broken,
         2105 HMDS farm broken) and pause the streams that farm feeds."""
-        self.faults.farm_down(code)
-        self.send_system_code(code)
+        with self.lock:  # not in the middle of a market push
+            self.faults.farm_down(code)
+            self.send_system_code(code)
 
     def farm_restored(self, code: int, resume: bool = True) -> None:
         """End the outage ``code`` started: send its OK code (2104 or 2106). The paused streams go
