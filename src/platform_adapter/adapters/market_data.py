@@ -8,7 +8,8 @@ live quote state, which the StateManager serves as the symbol's cached quote; th
 thread (quote callbacks conflated per line unless ``market_data.conflate_callbacks`` is off: a
 queued delivery reads the latest state when it runs). The lifecycle steps (``start``,
 ``restore``, ``resubscribe_all``, ``link_lost``, ``link_restored``, ``socket_lost``,
-``data_farm``) are run by ``core/lifecycle.py`` in its order.
+``data_farm``) are run by ``core/lifecycle.py`` in its order. The stream watchdog
+(``adapters/market/watchdog.py``) judges every stream's silence on a thread of its own.
 """
 
 from __future__ import annotations
