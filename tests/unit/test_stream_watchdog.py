@@ -145,3 +145,15 @@ def test_run_checks_until_stopped_and_survives_a_failing_check() -> None:
     stop.set()
     thread.join(5)
     assert not thread.is_alive()
+
+
+def test_nothing_is_judged_while_the_link_is_down() -> None:
+    rig = Rig()
+    down = [False]
+    rig.dog = StreamWatchdog(rig.lines, rig.probe, rig.resubscribed.append, 1.0, lambda: rig.t, lambda: not down[0])
+    quotes = rig.line()
+    rig.run(2.0, quotes)
+    down[0] = True  # the socket closed (or IB 1100): the reconnect (or 1101) requests every line again
+    assert rig.run(5.0) == [] and rig.probes == []
+    down[0] = False  # e.g. IB 1102: the streams go on by themselves; silence counts from now
+    assert rig.run(1.25) == [] and rig.run(SAMPLE_SECONDS) == [quotes]

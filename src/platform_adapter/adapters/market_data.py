@@ -66,7 +66,8 @@ class MarketDataAdapter(BaseAdapter):
         self.handler = MarketDataEvents(self)
         self.watchdog = StreamWatchdog(self.lines, lambda reason: self.connection.probe(reason),
                                        lambda subs: self._resubscribe(subs, cancel_old=True),
-                                       self.settings.monitoring.stream_silence_min_seconds, lambda: self._now())
+                                       self.settings.monitoring.stream_silence_min_seconds, lambda: self._now(),
+                                       lambda: not (self._socket_down or self._link_lost))
         self._watching: threading.Thread | None = None
 
     # --- lifecycle steps (core/lifecycle.py) -----------------------------------------------------

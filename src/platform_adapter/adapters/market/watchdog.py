@@ -12,8 +12,10 @@ gateway at once (``reqCurrentTime``, :meth:`ConnectionManager.probe`):
   and again without flowing (a quiet market) waits twice as long each time.
 
 A stream is not judged while a farm that feeds it is broken or connecting (IB says so), and its
-silence counts from the farm's OK. A stream that never delivered has no rhythm and is not judged.
-Without streams nothing is probed here: the health check's interval applies.
+silence counts from the farm's OK; no stream is judged while the link (to the gateway, or the
+gateway's to IB) is down and its streams not yet requested again, and silence counts from then.
+A stream that never delivered has no rhythm and is not judged. Without streams nothing is
+probed here: the health check's interval applies.
 """
 
 from __future__ import annotations
@@ -56,8 +58,9 @@ class StreamWatchdog:
 
     def __init__(self, lines: LineBook, probe: Callable[[str], Probe],
                  resubscribe: Callable[[list[Subscription]], None], min_silence: float,
-                 now: Callable[[], float] = time.monotonic) -> None:
+                 now: Callable[[], float] = time.monotonic, watching: Callable[[], bool] = lambda: True) -> None:
         self.lines = lines
+        self._watching = watching
         self._probe = probe
         self._resubscribe = resubscribe
         self.min_silence = min_silence
@@ -65,6 +68,8 @@ class StreamWatchdog:
         self._watches: dict[Subscription, Watch] = {}
         self._down: dict[str, set[str]] = {MARKET_FARM: set(), HMDS_FARM: set()}  # farm kind -> farms down
         self._ok_at: dict[str, float] = {MARKET_FARM: 0.0, HMDS_FARM: 0.0}  # farm kind -> last OK
+        self._resumed_at = 0.0  # when watching last resumed
+        self._paused = False
         self.resubscribed = 0
 
     def farm(self, code: int, farm: str) -> None:
@@ -98,13 +103,18 @@ class StreamWatchdog:
     def check(self) -> list[Subscription]:
         """One look at every stream; probe when one is silent. Returns the streams resubscribed."""
         now = self._now()
+        if not self._watching():
+            self._paused = True
+            return []
+        if self._paused:
+            self._paused, self._resumed_at = False, now
         silent: list[Subscription] = []
         with self.lines.lock:
             watches = {sub: self._watches.get(sub) or Watch() for sub in self.lines.all() if sub.active}
             self._watches = watches
             for sub, watch in watches.items():
                 feed = FEEDS[sub.kind]
-                since = max(sub.started, self._ok_at[feed])
+                since = max(sub.started, self._ok_at[feed], self._resumed_at)
                 last = sub.last_update
                 if last > watch.seen:
                     if watch.seen >= since:  # a gap between two updates of one subscription
