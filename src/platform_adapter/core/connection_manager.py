@@ -639,10 +639,11 @@ class ConnectionManager:
                 if self._state in (ConnectionState.DISCONNECTED, ConnectionState.FAILED):
                     return
                 continue
+            generation = self._generation
             if not self.check_health():
                 logger.error("Health check: no currentTime within {:g}s; treating the link as dead",
                              self.monitoring.health_check_timeout_seconds)
-                self._drop_link("health check timed out")
+                self._drop_link("health check timed out", generation)
 
     def info(self) -> dict[str, Any]:
         return {"messages_sent": self.client.messages_sent,
