@@ -11,8 +11,10 @@ import pytest
 from ibapi.decoder import Decoder
 
 from platform_adapter import ConnectionState, PlatformAdapter
+from platform_adapter.core.connection_manager import Probe
 from platform_adapter.errors import ContractNotFound, IBError, PacingViolation
-from tests.conftest import LOOPBACK, wait_for
+from platform_adapter.models.connection import ConnectionEventKind
+from tests.conftest import LOOPBACK, Recorder, wait_for
 
 
 def frame(*fields: str) -> bytes:
@@ -290,3 +292,32 @@ def test_connect_while_reconnecting_waits_for_the_reconnect(make_adapter, gatewa
     assert pa.connection.connect() is True
     assert pa.connection.reconnect_count == 1
     assert gateway.stats().clients == [pa.connection.client_id]
+
+
+def test_probe_of_a_silent_stream(pa: PlatformAdapter, monkeypatch) -> None:
+    cm = pa.connection
+    assert cm.probe("a test") is Probe.ANSWERED
+    reader = cm._reader
+    assert reader is not None
+
+    def busy(timeout: float) -> bool:  # no answer in time, but the gateway kept sending
+        reader.frames_read += 2
+        return False
+
+    monkeypatch.setattr(cm, "check_health", busy)
+    assert cm.probe("quotes AAPL went silent") is Probe.BUSY and pa.is_connected()
+    events = Recorder()
+    pa.on_connection_event(events)
+    monkeypatch.setattr(cm, "check_health", lambda timeout: False)  # nothing at all: frozen
+    assert cm.probe("quotes AAPL went silent") is Probe.DEAD
+    (event,) = events.wait(1, timeout=5)[0]
+    assert event.kind is ConnectionEventKind.DISCONNECTED and "went silent" in event.detail
+    wait_for(pa.is_connected, 10)
+    pa.disconnect()
+    assert cm.probe("after disconnect") is Probe.DEAD  # down already: nothing to drop
+
+
+def test_drop_of_an_older_link_is_ignored(pa: PlatformAdapter) -> None:
+    cm = pa.connection
+    cm._drop_link("a probe of the previous link", cm._generation - 1)
+    assert pa.is_connected() and cm.reconnect_count == 0

@@ -10,8 +10,9 @@ import time
 import pytest
 
 from platform_adapter.sim import SimulatedGateway
+from platform_adapter.sim.protocol import FrameReader, frame
 
-from .conftest import RawClient
+from .conftest import AAPL, RawClient
 from .ibapi_capture import one_frame, simple_order, stock
 
 
@@ -175,3 +176,110 @@ def test_reset_window_holds_order_reports_until_1102(gateway: SimulatedGateway, 
         m = c.wait_for(lambda m: m[0] in ("3", "11", "59"))
         statuses += [m[2]] if m[0] == "3" else []
     assert gateway.faults.reset.held() == 0 and not gateway.faults.reset.open
+
+
+def hello_socket(port: int) -> socket.socket:
+    """A socket that sent the API handshake and waits for the version reply."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    v = b"v100..176"
+    s.sendall(b"API\0" + struct.pack(">I", len(v)) + v)
+    return s
+
+
+def wait_open_connections(gateway: SimulatedGateway, n: int) -> None:
+    deadline = time.monotonic() + 5
+    while gateway.stats().open_connections != n:
+        assert time.monotonic() < deadline, gateway.stats().open_connections
+        gateway._stop.wait(0.01)
+
+
+def assert_silent(c: RawClient, msg_id: str, seconds: float) -> None:
+    """No message ``msg_id`` arrives for ``seconds`` (after those already queued: ticks in flight)."""
+    c.seen.clear()
+    while not c.msgs.empty():
+        c.msgs.get_nowait()
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            m = c.msgs.get(timeout=left)
+        except queue.Empty:
+            return
+        assert m is not None and m[0] != msg_id, m
+
+
+def test_freeze_and_thaw(gateway: SimulatedGateway, raw) -> None:  # type: ignore[no-untyped-def]
+    c = raw(1)
+    ready(c)
+    c.send(1, 11, 7, *AAPL, 0, "", 0, 0, "")
+    c.wait_for(lambda m: m[0] == "1" and m[2] == "7")
+    gateway.freeze()
+    c.send(49, 1)
+    s = hello_socket(gateway.port)
+    s.settimeout(0.3)
+    with pytest.raises(TimeoutError):  # a frozen gateway answers no handshake
+        s.recv(100)
+    with pytest.raises(queue.Empty):  # nor requests; ticks sent before the freeze, then a gap (ticks every 0.05 s)
+        while True:
+            m = c.msgs.get(timeout=0.3)
+            assert m is not None and m[0] != "49"
+    assert gateway.faults.stalled and not c.closed.is_set()
+    gateway.thaw()
+    c.wait_for(lambda m: m[0] == "49", timeout=3)
+    c.wait_for(lambda m: m[0] == "1" and m[2] == "7", timeout=3)
+    s.settimeout(5)
+    assert s.recv(100)  # the version reply
+    s.close()
+
+
+def test_wedged_at_handshake(gateway: SimulatedGateway, raw) -> None:  # type: ignore[no-untyped-def]
+    gateway.wedge("handshake")
+    s = hello_socket(gateway.port)
+    s.settimeout(0.3)
+    with pytest.raises(TimeoutError):
+        s.recv(100)
+    wait_open_connections(gateway, 1)
+    s.close()
+    wait_open_connections(gateway, 0)  # its session ends when the client closes the socket
+    gateway.wedge(None)
+    assert ready(raw(1)) > 0
+
+
+def test_wedged_after_start_api(gateway: SimulatedGateway, raw) -> None:  # type: ignore[no-untyped-def]
+    gateway.wedge("start_api")
+    s = hello_socket(gateway.port)
+    reader = FrameReader(s)
+    assert reader.read_fields()  # the version reply comes
+    s.sendall(frame([71, 2, 1, ""]))  # startApi
+    s.settimeout(0.3)
+    with pytest.raises(TimeoutError):  # no managedAccounts, no nextValidId
+        s.recv(100)
+    assert gateway.stats().clients == []
+    s.close()
+    wait_open_connections(gateway, 0)
+    gateway.wedge(None)
+    assert ready(raw(1)) > 0
+
+
+@pytest.mark.parametrize("code,ok,paused", [(2119, 2104, "1"), (2103, 2104, "1"), (2105, 2106, "50")])
+def test_farm_outage_pauses_its_streams(gateway: SimulatedGateway, raw, code: int, ok: int,  # type: ignore[no-untyped-def]
+                                        paused: str) -> None:
+    c = raw(1)
+    ready(c)
+    c.send(1, 11, 7, *AAPL, 0, "", 0, 0, "")  # quotes (tickPrice "1")
+    c.send(50, 3, 8, *AAPL, 5, "TRADES", 0, "")  # real-time bars ("50")
+    c.wait_for(lambda m: m[0] == "1" and m[2] == "7")
+    c.wait_for(lambda m: m[0] == "50" and m[2] == "8")
+    gateway.farm_outage(code)
+    c.wait_error(code)
+    for _ in range(3):  # the other farm's stream goes on meanwhile
+        c.wait_for(lambda m: m[0] == ("1" if code == 2105 else "50"), timeout=3)
+    assert_silent(c, paused, 0.6)
+    gateway.farm_restored(code, resume=False)
+    c.wait_error(ok)
+    assert_silent(c, paused, 0.6)  # lost: silent until requested again
+    if paused == "1":
+        c.send(1, 11, 9, *AAPL, 0, "", 0, 0, "")
+        c.wait_for(lambda m: m[0] == "1" and m[2] == "9")
+    else:
+        c.send(50, 3, 10, *AAPL, 5, "TRADES", 0, "")
+        c.wait_for(lambda m: m[0] == "50" and m[2] == "10")

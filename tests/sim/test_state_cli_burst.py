@@ -134,3 +134,46 @@ def test_cli_refuses_a_server_version_it_cannot_serve(version: str, capsys: pyte
     with pytest.raises(SystemExit):
         sim_main(["--server-version", version])
     assert "--server-version" in capsys.readouterr().err
+
+
+def test_standalone_cli_wedged_and_fault_commands(tmp_path: Path) -> None:
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    p = subprocess.Popen([sys.executable, "-m", "platform_adapter.sim", "--port", "0", "--control-port", "0",
+                          "--wedge", "handshake"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert p.stdout is not None and p.stderr is not None
+        ctl_port = int(p.stderr.readline().strip().rsplit(":", 1)[1])
+        port = int(p.stdout.readline().strip().rsplit(":", 1)[1])
+        wedged = socket.create_connection(("127.0.0.1", port), timeout=0.3)
+        wedged.sendall(b"API\0" + b"\0\0\0\x09v100..176")
+        with pytest.raises(TimeoutError):  # started wedged: no version reply
+            wedged.recv(100)
+        wedged.close()
+        with socket.create_connection(("127.0.0.1", ctl_port), timeout=5) as s:
+            f = s.makefile("rw")
+
+            def command(line: str) -> str:
+                f.write(line + "\n")
+                f.flush()
+                return f.readline().strip()
+
+            assert command("wedge off") == "ok"
+            c = RawClient(port, 9)
+            ready(c)
+            assert command("farm_down 2103") == "ok"
+            assert c.wait_error(2103)[4] == "Market data farm connection is broken:usfarm"
+            assert command("farm_up 2103 lost") == "ok"
+            c.wait_error(2104)
+            assert command("farm_down 2119") == "ok"
+            assert c.wait_error(2119)[4] == "Market data farm is connecting:usfarm"
+            assert command("farm_up 2119") == "ok"
+            assert command("freeze") == "ok"
+            c.send(49, 1)
+            assert command("thaw") == "ok"
+            c.wait_for(lambda m: m[0] == "49")
+            assert command("wedge start_api") == "ok"
+            assert command("wedge nowhere").startswith("error")
+            assert command("farm_down 2110").startswith("error")
+    finally:
+        p.terminate()
+        p.wait(timeout=10)

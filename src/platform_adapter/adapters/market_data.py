@@ -8,7 +8,8 @@ live quote state, which the StateManager serves as the symbol's cached quote; th
 thread (quote callbacks conflated per line unless ``market_data.conflate_callbacks`` is off: a
 queued delivery reads the latest state when it runs). The lifecycle steps (``start``,
 ``restore``, ``resubscribe_all``, ``link_lost``, ``link_restored``, ``socket_lost``,
-``data_farm``) are run by ``core/lifecycle.py`` in its order.
+``data_farm``) are run by ``core/lifecycle.py`` in its order. The stream watchdog
+(``adapters/market/watchdog.py``) judges every stream's silence on a thread of its own.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from platform_adapter.adapters.market.subscriptions import (
     check_specs,
     stale_copy,
 )
+from platform_adapter.adapters.market.watchdog import StreamWatchdog
 from platform_adapter.core import ib_codes
 from platform_adapter.core.metrics import STALE_EPISODES, TICKS
 from platform_adapter.errors import IBError, NotConnected, SubscriptionLimitExceeded, ValidationError
@@ -62,6 +64,11 @@ class MarketDataAdapter(BaseAdapter):
         self._monitor: threading.Thread | None = None
         self.history = HistoricalFetcher(ctx, self._request)
         self.handler = MarketDataEvents(self)
+        self.watchdog = StreamWatchdog(self.lines, lambda reason: self.connection.probe(reason),
+                                       lambda subs: self._resubscribe(subs, cancel_old=True),
+                                       self.settings.monitoring.stream_silence_min_seconds, lambda: self._now(),
+                                       lambda: not (self._socket_down or self._link_lost))
+        self._watching: threading.Thread | None = None
 
     # --- lifecycle steps (core/lifecycle.py) -----------------------------------------------------
     def start(self) -> None:
@@ -73,6 +80,10 @@ class MarketDataAdapter(BaseAdapter):
         if self._monitor is None or not self._monitor.is_alive():
             self._monitor = threading.Thread(target=self._monitor_loop, name="pa-md-monitor", daemon=True)
             self._monitor.start()
+        if self._watching is None or not self._watching.is_alive():
+            self._watching = threading.Thread(target=self.watchdog.run, args=(self._stop,), name="pa-md-watchdog",
+                                              daemon=True)
+            self._watching.start()
 
     def restore(self) -> None:
         """After a reconnect: send the market data type and replay every line (new request ids)."""
@@ -98,6 +109,7 @@ class MarketDataAdapter(BaseAdapter):
     def socket_lost(self) -> None:
         """The connection to the gateway closed: every quote is stale (unless stopped)."""
         self._socket_down = True
+        self.watchdog.reset()
         with self.lines.lock:  # the next start-up reports the farms again
             self._broken_farms.clear()
             self.lines.flag_degraded(False)
@@ -106,7 +118,8 @@ class MarketDataAdapter(BaseAdapter):
 
     def data_farm(self, code: int, farm: str) -> None:
         """A farm reported broken or OK: while a market data farm is broken every quote is degraded
-        (IB names the farm, not the instruments it serves)."""
+        (IB names the farm, not the instruments it serves). The stream watchdog hears of every farm."""
+        self.watchdog.farm(code, farm)
         if code not in ib_codes.QUOTE_FARM:
             return
         with self.lines.lock:

@@ -186,7 +186,7 @@ class OrderExecutionAdapter(BaseAdapter):
         with self._lock:
             self._pending[order_id] = "cancel"
         self._journal_event(order_id, "cancel", "cancel requested")
-        client.cancelOrder(order_id, OrderCancel())
+        self._send_change(order_id, "cancel", client, lambda: client.cancelOrder(order_id, OrderCancel()))
         logger.info("order {}: cancel sent", order_id)
         return True
 
@@ -207,8 +207,9 @@ class OrderExecutionAdapter(BaseAdapter):
             self._pending[order_id] = "modify"
         self._journal_event(order_id, "modify", f"quantity={qty} limit={limit} stop={stop} tif={new.tif.value}"
                             + (f" extras={extras_json(new.extras)}" if new.extras != req.extras else ""))
-        client.placeOrder(order_id, self._ib_contract(info),
-                          build_ib_order(new, server_version=self.connection.server_version))
+        contract = self._ib_contract(info)
+        ib_order = build_ib_order(new, server_version=self.connection.server_version)
+        self._send_change(order_id, "modification", client, lambda: client.placeOrder(order_id, contract, ib_order))
         logger.info("order {}: modification sent ({})", order_id, kwargs)
         return True
 
@@ -275,6 +276,21 @@ class OrderExecutionAdapter(BaseAdapter):
         if order.status.status in TERMINAL_STATES or not self.state.has_trade(order_id):
             raise OrderStateError(order_id, f"is {order.status.status.value}; it cannot be {verb}")
         return order
+
+    def _send_change(self, order_id: int, what: str, client: Any, send: Callable[[], None]) -> None:
+        """Send a modification or cancel. The link dropped meanwhile (ibapi then sends nothing, or
+        the socket failed): NotConnected; it is never queued or sent again, and the reconciliation
+        after the reconnect adopts the order's state at IB."""
+        try:
+            send()
+            sent = client.isConnected()
+        except OSError:
+            sent = False
+        if not sent:
+            with self._lock:
+                self._pending.pop(order_id, None)
+            raise NotConnected(f"order {order_id}: the {what} may not have reached IB (the link dropped); "
+                               "its state at IB is adopted after the reconnect")
 
     def _require_link(self) -> Any:
         client = self._client()

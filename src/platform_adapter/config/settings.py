@@ -100,6 +100,9 @@ class MonitoringConfig:
     metrics_log_interval_seconds: float = 60.0
     prometheus_port: int = 0
     callback_block_threshold_seconds: float = 2.0
+    # while streams are active, one silent beyond its rhythm (and at least this long) triggers a probe
+    stream_silence_min_seconds: float = 1.0
+    stream_probe_timeout_seconds: float = 2.0  # that probe unanswered (and nothing read) means a frozen gateway
 
 
 @dataclass(frozen=True)

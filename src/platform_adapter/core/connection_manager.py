@@ -12,6 +12,7 @@ import re
 import threading
 import time
 from datetime import datetime, timezone
+from enum import StrEnum
 from typing import Any
 
 from ibapi import comm, get_version_string
@@ -37,6 +38,15 @@ CLOSED_HINT = ("the gateway may require a newer API version than offered (raise 
                "ib_connection.max_client_version, or upgrade ibapi) or an older one (pin "
                "ib_connection.max_client_version lower, or upgrade the gateway); or its API is not enabled "
                "('Enable ActiveX and Socket Clients') or this host is not among its Trusted IPs")
+CLIENT_ID_RELEASE_SECONDS = 0.5  # a gateway may hold our closed session's client id this long after a freeze
+
+
+class Probe(StrEnum):
+    """What a probe of a silent stream found (:meth:`ConnectionManager.probe`)."""
+
+    ANSWERED = "answered"  # the gateway answered reqCurrentTime: alive
+    BUSY = "busy"  # no answer in time, but other messages arrived: alive and busy
+    DEAD = "dead"  # nothing arrived: a frozen gateway; the link was dropped (or was down already)
 
 
 def _negotiated_version(raw: bytes, offered: str, top: int) -> int:
@@ -88,7 +98,7 @@ class ConnectionManager:
     lifecycle handler. It reports to that handler (``wrapper.handlers.lifecycle``): ``reconnected``
     (on the reconnect thread, which waits for the reactions: they may make synchronous requests),
     ``disconnected(reason)``, ``ib_link(kind, message)`` for IB 1100/2110, 1101, 1102,
-    ``state_changed(state)`` and ``data_farm(code, farm)`` for a farm reported broken or OK.
+    ``state_changed(state)`` and ``data_farm(code, farm)`` for a farm reported broken, connecting or OK.
     """
 
     def __init__(self, config: IBConnectionConfig, monitoring: MonitoringConfig, wrapper: Wrapper,
@@ -252,6 +262,13 @@ class ConnectionManager:
                 break
             client_id += 1
             logger.warning("client id {} in use; trying {}", client_id - 1, client_id)
+        if reconnecting and result == "client_id_in_use" and not cfg.client_id_retry \
+                and not self._stop.wait(CLIENT_ID_RELEASE_SECONDS):
+            # our own previous session, closed while the gateway was frozen, may still hold the id:
+            # one more try with the same id (never a new id: no 326 storm, no twin session)
+            logger.warning("client id {} still in use (our closed session?); trying it again", client_id)
+            if self._open_once(client_id, reconnecting) == "ok":
+                return True
         if not reconnecting:
             self._set_state(ConnectionState.DISCONNECTED)
         return False
@@ -441,7 +458,7 @@ class ConnectionManager:
             logger.error("IB {}: {}", code, message)
         elif code in ib_codes.MESSAGE_RATE_EXCEEDED:
             logger.critical("IB {}: {} (pacing failed to prevent it)", code, message)
-        elif code in ib_codes.FARM_BROKEN or code in ib_codes.FARM_OK:
+        elif code in ib_codes.FARM_BROKEN or code in ib_codes.FARM_OK or code in ib_codes.FARM_CONNECTING:
             self._on_farm(code, message)
         elif code in ib_codes.FARM_INACTIVE:
             logger.debug("IB {}: {}", code, message)
@@ -453,7 +470,7 @@ class ConnectionManager:
         with self._lock:
             if code in ib_codes.FARM_BROKEN:
                 self._broken_farms[farm] = code
-            else:
+            elif code in ib_codes.FARM_OK:
                 self._broken_farms.pop(farm, None)
         level = "WARNING" if code in ib_codes.FARM_BROKEN else "INFO"
         logger.log(level, "IB {}: {} ({})", code, message, ib_codes.reaction(code))
@@ -481,11 +498,13 @@ class ConnectionManager:
         if report:
             self._lifecycle.disconnected(reason)
 
-    def _drop_link(self, reason: str) -> None:
-        """Treat the link as dead: close it and, unless the user disconnected, reconnect."""
+    def _drop_link(self, reason: str, generation: int | None = None) -> None:
+        """Treat the link (of ``generation``: the current one if None) as dead: close it and,
+        unless the user disconnected, reconnect. Of concurrent calls for one link only one acts."""
         with self._lock:
-            if self._state is not ConnectionState.CONNECTED:
+            if self._state is not ConnectionState.CONNECTED or generation not in (None, self._generation):
                 return
+            self._generation += 1  # claimed: later calls for this link (and its reader's close) do nothing
         self._close(reason, report=True)
         self._after_link_loss(reason)
 
@@ -594,6 +613,23 @@ class ConnectionManager:
             answered = self._clock.wait_for(lambda: self._clock_answered >= ticket, timeout)
         return answered and generation == self._generation
 
+    def probe(self, reason: str) -> Probe:
+        """A stream went silent (``reason`` says which): send ``reqCurrentTime`` at once and wait
+        ``monitoring.stream_probe_timeout_seconds``. No answer and nothing else read meanwhile means
+        a frozen gateway: the link is dropped (and reconnected) as by a failed health check."""
+        reader, generation = self._reader, self._generation
+        before = reader.frames_read if reader is not None else 0
+        timeout = self.monitoring.stream_probe_timeout_seconds
+        if self.check_health(timeout):
+            return Probe.ANSWERED
+        if reader is not None and reader.frames_read > before + 1:  # +1: a late answer is no sign of life
+            return Probe.BUSY
+        if generation == self._generation and self.is_connected():
+            logger.error("Health check: no currentTime within {:g}s after {}; treating the link as dead",
+                         timeout, reason)
+            self._drop_link(f"health check timed out after {reason}", generation)
+        return Probe.DEAD
+
     def _health_loop(self) -> None:
         interval = self.monitoring.health_check_interval_seconds
         while not self._stop.wait(interval):
@@ -601,10 +637,11 @@ class ConnectionManager:
                 if self._state in (ConnectionState.DISCONNECTED, ConnectionState.FAILED):
                     return
                 continue
+            generation = self._generation
             if not self.check_health():
                 logger.error("Health check: no currentTime within {:g}s; treating the link as dead",
                              self.monitoring.health_check_timeout_seconds)
-                self._drop_link("health check timed out")
+                self._drop_link("health check timed out", generation)
 
     def info(self) -> dict[str, Any]:
         return {"messages_sent": self.client.messages_sent,

@@ -33,8 +33,11 @@ FARM_OK = frozenset({2104, 2106, 2158})
 # Of those, the market data farms (they feed quotes; 2105/2106 are HMDS, 2157/2158 sec-def farms).
 # IB names the farm, not the instruments it serves: a broken one degrades every quote.
 QUOTE_FARM = frozenset({2103, 2104})
-# Farm inactive / connecting: ignore (DEBUG).
-FARM_INACTIVE = frozenset({2107, 2108, 2119})
+# A market data farm is connecting (after a flap; IB says OK with 2104): its streams' silence is
+# not acted on until then, then a stream still silent is resubscribed (the stream watchdog).
+FARM_CONNECTING = frozenset({2119})
+# Farm inactive (available on demand): ignore (DEBUG).
+FARM_INACTIVE = frozenset({2107, 2108})
 # Max rate of messages per second exceeded: must never happen with our pacing; alert.
 MESSAGE_RATE_EXCEEDED = frozenset({100})
 # Max number of market data lines (tickers) reached: SubscriptionLimitExceeded.
@@ -69,7 +72,7 @@ CANNOT_MODIFY = frozenset({104, 10148, 135, 161, 10147})
 ORDER_WARNINGS = frozenset({399, 404, 2109, 10349})
 
 # Codes that are notices, never a failure of the request they name.
-NOTICES = FARM_BROKEN | FARM_OK | FARM_INACTIVE | DELAYED_DATA_NOTICE | ORDER_WARNINGS | frozenset(
+NOTICES = FARM_BROKEN | FARM_OK | FARM_CONNECTING | FARM_INACTIVE | DELAYED_DATA_NOTICE | ORDER_WARNINGS | frozenset(
     {2100, 2150, 2169, 10285}
 )
 
@@ -86,6 +89,7 @@ README_ROWS: tuple[tuple[frozenset[int], str], ...] = (
     (SOCKET_PORT_RESET, "reconnects on the new port"),
     (FARM_BROKEN, "farm listed as broken"),
     (FARM_OK, "farm no longer listed as broken"),
+    (FARM_CONNECTING, "a stream still silent when it is OK is resubscribed"),
     (MESSAGE_RATE_EXCEEDED, "logged CRITICAL"),
     (TOO_MANY_LINES, "SubscriptionLimitExceeded"),
     (HISTORICAL_SERVICE, "PacingViolation"),

@@ -34,6 +34,10 @@ IB 1102: restored, data kept   1. market data: quotes updated recently are fresh
                                4. users: ``IB_LINK_RESTORED_DATA_KEPT``
 =============================  ===========================================================================
 
+A link is found dead by the health check or, while streams are active, by the probe the stream
+watchdog sends when a stream goes silent (``adapters/market/watchdog.py``; a probe answered means
+the stream alone is dead, and it is resubscribed without any sequence here).
+
 Sequences never overlap and run in the order their events happened: each takes a ticket when its
 event is reported and waits for the sequence before it to end. ``connected``, ``reconnected`` and
 ``disconnected`` run on the thread that reports them, which waits; the IB link sequences are

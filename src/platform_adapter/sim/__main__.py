@@ -1,12 +1,14 @@
 """Standalone simulator: ``python -m platform_adapter.sim --port PORT``.
 
 Control interface (``--control-port``): a line-based text protocol on 127.0.0.1.
-Commands: ``drop``, ``refuse SECONDS``, ``stall SECONDS``, ``system CODE``,
-``reject_next_order [REASON]``, ``drop_on_next_order before|after``, ``stats``,
+Commands: ``drop``, ``refuse SECONDS``, ``stall SECONDS``, ``freeze``, ``thaw``,
+``wedge handshake|start_api|off``, ``farm_down 2119|2103|2105``, ``farm_up 2119|2103|2105 [lost]``,
+``system CODE``, ``reject_next_order [REASON]``, ``drop_on_next_order before|after``, ``stats``,
 ``burst REQID N``, ``reset SECONDS [lost]`` (IB's reset window: 1100, reports held, then 1102 or
 1101), ``reset begin`` / ``reset end [lost]``, ``restart [SECONDS]`` (a gateway restart, down that
 long), ``clock_rate RATE``, ``orders`` (every order, execution and position, JSON). Each command
-is answered with one line (``ok ...`` or ``error ...``).
+is answered with one line (``ok ...`` or ``error ...``). ``--wedge handshake|start_api`` starts the
+gateway wedged.
 
 ``--daily-reset HH:MM/SECONDS[/lost]`` and ``--daily-restart HH:MM/SECONDS`` schedule IB's nightly
 reset window (SECONDS of the simulator's clock) and the gateway's daily restart (down SECONDS) at a
@@ -26,7 +28,7 @@ import threading
 
 import yaml
 
-from .faults import Daily, parse_daily
+from .faults import Daily, Wedge, parse_daily
 from .server import SimulatedGateway
 from .universe import Universe, load_universe
 from .versions import MAX_SUPPORTED_VERSION, MIN_SUPPORTED_VERSION, check_server_version
@@ -45,6 +47,16 @@ def handle_command(gw: SimulatedGateway, line: str) -> str:
             gw.refuse_connections(float(args[0]))
         elif cmd == "stall":
             gw.stall(float(args[0]))
+        elif cmd == "freeze":
+            gw.freeze()
+        elif cmd == "thaw":
+            gw.thaw()
+        elif cmd == "wedge":
+            gw.wedge(None if args[0] == "off" else args[0])
+        elif cmd == "farm_down":
+            gw.farm_outage(int(args[0]))
+        elif cmd == "farm_up":
+            gw.farm_restored(int(args[0]), resume=args[1:] != ["lost"])
         elif cmd == "system":
             gw.send_system_code(int(args[0]))
         elif cmd == "reject_next_order":
@@ -184,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="start the account with this position (repeatable), e.g. AAPL:100@149.50")
     p.add_argument("--max-market-data-lines", type=int, default=100)
     p.add_argument("--burst-size", type=int, default=10_000)
+    p.add_argument("--wedge", choices=[w.value for w in Wedge], default=None,
+                   help="start wedged: no version reply (handshake) or no nextValidId (start_api)")
     p.add_argument("--universe", type=_universe, default=None, metavar="FILE",
                    help="the contracts to serve (YAML; default: the package's universe file)")
     p.add_argument("--timezone", default="UTC", help="the gateway's zone (its clock's times of day)")
@@ -208,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
                           rt_bar_interval=a.rt_bar_interval)
     if a.clock_start is not None:
         gw.set_clock(a.clock_start, trading_hours=False)
+    gw.wedge(a.wedge)
     gw.start()
     if a.control_port is not None:
         ctl = serve_control(gw, a.control_port)

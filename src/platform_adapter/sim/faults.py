@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,11 +23,27 @@ SYSTEM_TEXTS: dict[int, str] = {
     2106: "HMDS data farm connection is OK:ushmds",
     2107: "HMDS data farm connection is inactive but should be available upon demand.ushmds",
     2108: "Market data farm connection is inactive but should be available upon demand.usfarm",
+    2119: "Market data farm is connecting:usfarm",
     2110: "Connectivity between Trader Workstation and server is broken. "
           "It will be restored automatically.",
     2157: "Sec-def data farm connection is broken:secdefil",
     2158: "Sec-def data farm connection is OK:secdefil",
 }
+
+
+# A farm outage: the code that starts it -> (the farm, the code that ends it).
+FARM_OUTAGES: dict[int, tuple[str, int]] = {2119: ("usfarm", 2104), 2103: ("usfarm", 2104), 2105: ("ushmds", 2106)}
+# The streams each farm feeds (Subs attribute names): the market data farm quotes and tick-by-tick
+# data; the HMDS farm real-time bars (IB reports their errors as HMDS errors, 162) and live
+# historical bars.
+FARM_STREAMS: dict[str, tuple[str, ...]] = {"usfarm": ("mkt", "tbt"), "ushmds": ("rtb", "hist_live")}
+
+
+class Wedge(StrEnum):
+    """Where a wedged gateway stops answering a new connection (its socket stays open)."""
+
+    HANDSHAKE = "handshake"  # no version reply
+    START_API = "start_api"  # version reply, then no managedAccounts/nextValidId after startApi
 
 
 @dataclass
@@ -127,6 +144,8 @@ class Faults:
         self.drop_on_place: DropOnPlace | None = None
         self._request_errors: dict[str, list[tuple[int, str]]] = {}
         self.reset = ResetWindow()
+        self.wedge: Wedge | None = None
+        self._farms_down: set[str] = set()
 
     def fail_next(self, message: str, code: int, text: str) -> None:
         """Answer the next request named ``message`` with IB error ``code`` instead of serving it."""
@@ -158,12 +177,36 @@ class Faults:
             self._stall_timer.daemon = True
             self._stall_timer.start()
 
+    def freeze(self) -> None:
+        """Stop answering and streaming (sockets stay open, new connections get no version reply)
+        until :meth:`end_stall`."""
+        with self._lock:
+            if self._stall_timer:
+                self._stall_timer.cancel()
+            self._running.clear()
+
     def end_stall(self) -> None:
-        """Resume immediately."""
+        """Resume immediately (thaw)."""
         with self._lock:
             if self._stall_timer:
                 self._stall_timer.cancel()
             self._running.set()
+
+    def farm_down(self, code: int) -> str:
+        """Start the outage ``code`` (2119, 2103, 2105) opens; return its farm."""
+        farm = FARM_OUTAGES[code][0]
+        with self._lock:
+            self._farms_down.add(farm)
+        return farm
+
+    def farm_up(self, farm: str) -> None:
+        with self._lock:
+            self._farms_down.discard(farm)
+
+    def paused_streams(self) -> frozenset[str]:
+        """The Subs attributes whose streams are paused by a farm outage."""
+        with self._lock:
+            return frozenset(kind for farm in self._farms_down for kind in FARM_STREAMS[farm])
 
     @property
     def stalled(self) -> bool:

@@ -23,7 +23,7 @@ from .account_summary import money, summary_rows
 from .account_values import account_values
 from .contracts import BY_CONID
 from .engine import Engine, ErrorEvent, Event, OrderEvent
-from .faults import Daily, Faults, system_text
+from .faults import FARM_OUTAGES, FARM_STREAMS, Daily, Faults, Wedge, system_text
 from .history import live_price
 from .market import ASK, BID, Market, round_tick
 from .orders import SimExecution, SimOrder
@@ -42,6 +42,7 @@ class GatewayStats:
     received: Counter[str] = field(default_factory=Counter)
     pacing: PacingStats = field(default_factory=PacingStats)
     connections: int = 0
+    open_connections: int = 0  # client sockets open now (handshaking or served)
     clients: list[int] = field(default_factory=list)
     orders: list[SimOrder] = field(default_factory=list)
     executions: list[SimExecution] = field(default_factory=list)
@@ -207,14 +208,15 @@ class SimulatedGateway:
 
     def _push_market(self, s: Session) -> None:
         msgs: list[Message] = []
-        for req_id, con_id in s.subs.mkt.items():
+        paused = self.faults.paused_streams()
+        for req_id, con_id in s.subs.mkt.items() if "mkt" not in paused else ():
             msgs += s.quote_msgs(req_id, con_id, False)
-        for req_id, (con_id, kind) in s.subs.tbt.items():
+        for req_id, (con_id, kind) in s.subs.tbt.items() if "tbt" not in paused else ():
             msg = s.tbt_msg(req_id, con_id, kind, False)
             if msg:
                 msgs.append(msg)
         now = time.monotonic()
-        for req_id, bar in s.subs.rtb.items():
+        for req_id, bar in s.subs.rtb.items() if "rtb" not in paused else ():
             bar.prices.append(self.market.quote(bar.con_id).last)
             q = self.market.quote(bar.con_id)
             bar.volume += q.last_size if q.traded else 0
@@ -227,7 +229,7 @@ class SimulatedGateway:
                 bar.next_emit = now + self.rt_bar_interval
                 bar.prices, bar.volume = [p[-1]], 0.0
         msgs += s.depth.updates()
-        for req_id, (spec, secs) in s.subs.hist_live.items():
+        for req_id, (spec, secs) in s.subs.hist_live.items() if "hist_live" not in paused else ():
             t = int(time.time() // secs * secs)
             px = self.market.quote(spec.con_id).last or live_price(spec, self.seed, t)
             msgs.append(m.historical_data_update(req_id, 1, str(t), px, px, px, px, px, 0))
@@ -456,6 +458,7 @@ class SimulatedGateway:
             return GatewayStats(received=Counter(self._stats.received),
                                 pacing=PacingStats(Counter(self._stats.pacing.violations)),
                                 connections=self._stats.connections,
+                                open_connections=len(self._all_sessions),
                                 clients=sorted(self.sessions),
                                 orders=list(self.engine.orders.values()),
                                 executions=list(self.engine.executions),
@@ -476,6 +479,40 @@ class SimulatedGateway:
     def stall(self, seconds: float) -> None:
         """Stop answering and streaming for ``seconds``; sockets stay open."""
         self.faults.stall_for(seconds)
+
+    def freeze(self) -> None:
+        """Stop answering and streaming until :meth:`thaw`; sockets stay open and new connections
+        get no version reply (a frozen gateway)."""
+        self.faults.freeze()
+
+    def thaw(self) -> None:
+        """End a freeze or stall: queued requests are answered, streams go on."""
+        self.faults.end_stall()
+
+    def wedge(self, where: Wedge | str | None) -> None:
+        """New connections stop answering at ``where`` (``handshake``: no version reply;
+        ``start_api``: no nextValidId) with their sockets open; None serves them again.
+        Connections wedged meanwhile stay silent until their client closes them."""
+        self.faults.wedge = Wedge(where) if where is not None else None
+
+    def farm_outage(self, code: int) -> None:
+        """A data farm goes down: send ``code`` (2119 connecting, 2103 market data farm broken,
+        2105 HMDS farm broken) and pause the streams that farm feeds."""
+        with self.lock:  # not in the middle of a market push
+            self.faults.farm_down(code)
+            self.send_system_code(code)
+
+    def farm_restored(self, code: int, resume: bool = True) -> None:
+        """End the outage ``code`` started: send its OK code (2104 or 2106). The paused streams go
+        on (``resume``) or stay silent until they are requested again (their lines were lost)."""
+        farm, ok = FARM_OUTAGES[code]
+        if not resume:
+            with self.lock:
+                for s in self.sessions.values():
+                    for kind in FARM_STREAMS[farm]:
+                        getattr(s.subs, kind).clear()
+        self.faults.farm_up(farm)
+        self.send_system_code(ok)
 
     def send_system_code(self, code: int, client_id: int | None = None) -> None:
         """Send a system message (1100, 1101, 1102, 2103, 2104, ...) with IB's text."""

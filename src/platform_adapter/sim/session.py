@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ibapi.server_versions import MIN_SERVER_VER_HISTORICAL_SCHEDULE
 
@@ -22,7 +22,7 @@ from .account_service import AccountRequests
 from .admin import Administration
 from .contracts import NO_SECDEF_TEXT, ContractQuery, ContractSpec
 from .depth import MarketDepth, bbo_exchange
-from .faults import system_text
+from .faults import Wedge, system_text
 from .history import BAR_SIZES, TEXT_BAD_WHAT_TO_SHOW, HistoryError, HistRequest, bars
 from .history_service import HistoricalExtras
 from .inbound import split_frame
@@ -179,6 +179,10 @@ class Session(threading.Thread):
             return False
         self.sv = sv
         self.paced = PACE_API in connect_options(offer)
+        faults = self.gw.faults
+        if faults.wedge is Wedge.HANDSHAKE:
+            self._hang(reader)
+        faults.wait_running()  # a frozen gateway does not answer the handshake either
         now = dt.datetime.now(dt.timezone.utc)
         self.send(m.server_hello(self.sv, now.strftime("%Y%m%d %H:%M:%S ") + self.gw.conn_time_tz))
         while True:
@@ -187,7 +191,9 @@ class Session(threading.Thread):
                 break
             log.info("message before startApi ignored: %s", name)
         cid = request.client_id
-        self.gw.faults.wait_running()
+        if faults.wedge is Wedge.START_API:
+            self._hang(reader)
+        faults.wait_running()
         if not self.gw._register(self, cid):
             self.send(m.error(self.sv, -1, 326, DUP_CLIENT_TEXT, "", int(time.time() * 1000)))
             time.sleep(0.05)
@@ -199,6 +205,12 @@ class Session(threading.Thread):
             self.error(-1, 1100, system_text(1100))
         self.ready.set()
         return True
+
+    @staticmethod
+    def _hang(reader: FrameReader) -> NoReturn:
+        """A wedged gateway: read and ignore everything until the client closes the socket."""
+        while True:
+            reader.read_frame()
 
     def _receive(self, payload: bytes) -> tuple[str, rq.Request | None]:
         """Count one frame by request name and read it; None for a frame that is malformed, not

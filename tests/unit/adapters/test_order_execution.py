@@ -175,6 +175,27 @@ def test_errors_after_modify_and_cancel_leave_the_order_unchanged(harness: Harne
     assert pa.orders.get_order_status(order_id).status is OrderState.CANCELLED
 
 
+@pytest.mark.parametrize("failure", ["dropped", "socket"])
+def test_modify_or_cancel_when_the_link_drops_while_sending_raise_not_connected(harness: Harness,
+                                                                                failure: str) -> None:
+    pa, fake = harness
+    order_id, ref = placed(pa)
+    ack(pa, order_id, ref)
+    if failure == "dropped":  # ibapi finds the link closed and sends nothing
+        fake.isConnected = lambda: False  # type: ignore[method-assign]
+    else:
+        def broken(*_: Any) -> None:
+            raise OSError("broken pipe")
+        fake.on_call["placeOrder"] = fake.on_call["cancelOrder"] = broken
+    with pytest.raises(NotConnected, match="modification may not have reached IB"):
+        pa.orders.modify_order(order_id, limit_price=101.0)
+    with pytest.raises(NotConnected, match="cancel may not have reached IB"):
+        pa.orders.cancel_order(order_id)
+    assert not pa.orders._pending
+    assert pa.orders.get_order(order_id).request.limit_price == 100.0
+    assert pa.orders.get_order_status(order_id).status is OrderState.SUBMITTED
+
+
 def test_modify_is_applied_when_ib_confirms_it(harness: Harness) -> None:
     pa, fake = harness
     order_id, ref = placed(pa)
