@@ -11,7 +11,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from platform_adapter.adapters.orders import journal as journal_module
 from platform_adapter.adapters.orders.ids import OrderIdAllocator
 from platform_adapter.adapters.orders.journal import OrderJournal
 from platform_adapter.models.order import (
@@ -236,3 +239,14 @@ def test_a_fill_is_committed_by_the_writer_before_its_follow_up_runs(tmp_path: P
     late: list[bool] = []
     journal.record_fill(replace(fill, exec_id="e3.01"), "", then=lambda: late.append(True))
     assert late == [True]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(timestamp=st.one_of(
+    st.floats(min_value=0, max_value=4e9, allow_nan=False),
+    st.integers(0, 4 * 10**9).map(float),
+    st.tuples(st.integers(0, 4 * 10**9), st.integers(0, 2 * 10**6)).map(lambda p: p[0] + p[1] / 2e6),
+    st.floats(min_value=-1, max_value=1).map(lambda d: 1_764_900_000.0 + d)))
+def test_iso_times_are_datetimes_isoformat(timestamp: float) -> None:
+    """The journal's fast ISO time text is exactly ``datetime``'s, rounding of microseconds included."""
+    assert journal_module._iso(timestamp) == datetime.fromtimestamp(timestamp, timezone.utc).isoformat()
