@@ -198,7 +198,8 @@ def test_final_states_are_never_left(harness: Harness) -> None:
     ack(pa, order_id, ref)
     pa.wrapper.orderStatus(order_id, "Cancelled", Decimal(0), Decimal(0), 0.0, 77, 0, 0.0, 1, "", 0.0)
     pa.wrapper.orderStatus(order_id, "Submitted", Decimal(0), Decimal(10), 0.0, 77, 0, 0.0, 1, "", 0.0)
-    pa.orders.set_state(order_id, OrderState.SUBMITTED, avg_price=100.0)
+    pa.wrapper.orderStatus(order_id, "Submitted", Decimal(0), Decimal(10), 100.0, 77, 0, 0.0, 1, "", 0.0)
+    pa.orders.set_state(order_id, OrderState.SUBMITTED)
     status = pa.orders.get_order_status(order_id)
     assert status.status is OrderState.CANCELLED and status.avg_fill_price == 100.0
     with pytest.raises(OrderStateError):
