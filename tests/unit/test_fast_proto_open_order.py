@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from ibapi.protobuf.ComboLeg_pb2 import ComboLeg as ComboLegProto
 from ibapi.protobuf.OpenOrder_pb2 import OpenOrder as OpenOrderProto
 from ibapi.protobuf.OrderAllocation_pb2 import OrderAllocation as OrderAllocationProto
+from ibapi.protobuf.TickPrice_pb2 import TickPrice as TickPriceProto
 from ibapi.server_versions import MAX_CLIENT_VER
 
 from platform_adapter.core import fast_proto_decode
@@ -201,3 +202,14 @@ def test_objects_are_never_shared_between_messages(monkeypatch: pytest.MonkeyPat
     for frame in frames:
         assert fast.decode(frame)
     assert rec.calls == [call for frame in frames for call in ibapi_calls(frame, MAX_CLIENT_VER)[0]]
+
+
+def test_quote_ticks_before_an_open_order_are_delivered_first() -> None:
+    rec = Recording()
+    fast = build_frame_fast_path(rec.wrapper, MAX_CLIENT_VER)
+    assert fast is not None
+    m = OpenOrderProto(orderId=4)
+    m.contract.symbol, m.order.action, m.orderState.status = "AAPL", "BUY", "Submitted"
+    assert fast.decode(proto_frame(1, TickPriceProto(reqId=3, tickType=1, price=99.5, size="200", attrMask=1)))
+    assert fast.decode(proto_frame(5, m))
+    assert rec.names()[0] == "tick_price" and rec.names()[-1] == "open_order"
