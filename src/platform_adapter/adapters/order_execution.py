@@ -121,7 +121,8 @@ class OrderExecutionAdapter(BaseAdapter):
     def open_journal(self) -> None:
         """Open the journal (``orders.journal_path``); the first time, restore its orders and fills."""
         if self.journal is None:
-            self.journal = OrderJournal(self.settings.orders.journal_path)
+            orders = self.settings.orders
+            self.journal = OrderJournal(orders.journal_path, orders.journal_writer_nice)
         journal = self.journal
         self.ids.load(journal.high_water(), journal.defer_high_water)  # written with the order row
         if self._loaded:

@@ -3,6 +3,7 @@ row, deferred writes flushed by the next write/read/close, background WAL checkp
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from dataclasses import replace
@@ -250,3 +251,19 @@ def test_a_fill_is_committed_by_the_writer_before_its_follow_up_runs(tmp_path: P
 def test_iso_times_are_datetimes_isoformat(timestamp: float) -> None:
     """The journal's fast ISO time text is exactly ``datetime``'s, rounding of microseconds included."""
     assert journal_module._iso(timestamp) == datetime.fromtimestamp(timestamp, timezone.utc).isoformat()
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority") or not os.path.exists("/proc/self/task"),
+                    reason="per-thread nice values are Linux's")
+def test_the_writer_and_checkpointer_run_at_a_lower_priority(tmp_path: Path) -> None:
+    """``writer_nice`` raises the nice value of the journal's own threads only (not the caller's)."""
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    journal = OrderJournal(tmp_path / "nice.db", writer_nice=3)
+    try:
+        threads = [journal._writer, journal._checkpointer]
+        assert all(t is not None for t in threads)
+        wait_for(lambda: all(os.getpriority(os.PRIO_PROCESS, t.native_id or 0) == min(base + 3, 19)
+                             for t in threads if t is not None))
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base
+    finally:
+        journal.close()
