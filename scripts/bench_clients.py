@@ -369,7 +369,8 @@ CLIENTS: dict[str, Callable[[], Any]] = {"pa_core": PaCoreClient, "pa": PaClient
                                          "ibapi": IbapiClient, "ib_async": IbAsyncClient}
 # "<client>+<variant>": one of our clients with extra settings
 VARIANTS: dict[str, dict[str, Any]] = {"reader": {"ib_connection.decode_on_reader": True},
-                                      "handoff": {"ib_connection.inline_decode_max_frames": 0}}
+                                      "handoff": {"ib_connection.inline_decode_max_frames": 0},
+                                      "nice10": {"orders.journal_writer_nice": 10}}
 
 
 def connect_client(key: str, port: int, client_id: int, **extra: Any) -> Any:

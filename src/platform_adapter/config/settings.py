@@ -71,7 +71,7 @@ class OrdersConfig:
     max_order_notional: float | None = None
     journal_path: str = "logs/orders.db"
     order_ref_prefix: str = "pa"
-    journal_writer_nice: int = 10
+    journal_writer_nice: int = 0
 
 
 @dataclass(frozen=True)
