@@ -13,15 +13,20 @@ import pytest
 from google.protobuf.descriptor import FieldDescriptor
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ibapi.client_utils import createContractProto, createOrderProto
+from ibapi.decoder import Decoder
 from ibapi.protobuf.ComboLeg_pb2 import ComboLeg as ComboLegProto
 from ibapi.protobuf.OpenOrder_pb2 import OpenOrder as OpenOrderProto
 from ibapi.protobuf.OrderAllocation_pb2 import OrderAllocation as OrderAllocationProto
+from ibapi.protobuf.OrderState_pb2 import OrderState as OrderStateProto
 from ibapi.protobuf.TickPrice_pb2 import TickPrice as TickPriceProto
 from ibapi.server_versions import MAX_CLIENT_VER
+from ibapi.wrapper import EWrapper
 
 from platform_adapter.core import fast_proto_decode
 from platform_adapter.core.fast_decode import build_frame_fast_path
 from platform_adapter.sim import messages
+from platform_adapter.sim.protocol import payload
 from tests.handlers import Recording, ibapi_calls
 from tests.unit.test_fast_decode_binary import (
     BINARY_VERSIONS,
@@ -89,8 +94,10 @@ def open_orders(draw: st.DrawFn, unusual: bool = True) -> bytes:
             m.order.algoParams["maxPctVol"] = "0.1"
         elif kind == "conditions":
             m.order.conditions.add().type = 1
-        elif kind == "tier":
+        elif kind == "tier":  # taken: a new SoftDollarTier, as ibapi's
             m.order.softDollarTier.name = draw(TEXT)
+            if draw(st.booleans()):
+                m.order.softDollarTier.displayName = draw(TEXT)
         elif kind == "allocations":
             m.orderState.orderAllocations.append(OrderAllocationProto(account="DU1", position="1"))
         else:
@@ -213,3 +220,22 @@ def test_quote_ticks_before_an_open_order_are_delivered_first() -> None:
     assert fast.decode(proto_frame(1, TickPriceProto(reqId=3, tickType=1, price=99.5, size="200", attrMask=1)))
     assert fast.decode(proto_frame(5, m))
     assert rec.names()[0] == "tick_price" and rec.names()[-1] == "open_order"
+
+
+def test_an_open_order_as_ibapi_encodes_one_is_taken() -> None:
+    """ibapi's own protobuf encoding of the simulator's order (``createOrderProto``: every field it
+    knows, an empty soft-dollar tier included), as a gateway would send it."""
+    got: dict[str, Any] = {}
+
+    class Keep(EWrapper):  # type: ignore[misc]
+        def openOrder(self, oid: int, c: Any, o: Any, s: Any) -> None:  # noqa: N802
+            got.update(oid=oid, c=c, o=o, s=s)
+
+    for order, contract in _sim_orders():
+        fields = payload(messages.open_order(200, order, contract).text)
+        cut = fields.index(b"\0")
+        Decoder(Keep(), 200).interpret(tuple(fields[cut + 1:].split(b"\0")[:-1]), int(fields[:cut]))
+        m = OpenOrderProto(orderId=got["oid"], contract=createContractProto(got["c"], got["o"]),
+                           order=createOrderProto(got["o"]), orderState=OrderStateProto(status=got["s"].status))
+        took, fast, ref, raised = run_both(proto_frame(5, m), MAX_CLIENT_VER)
+        assert took and not raised and fast == ref and ref

@@ -9,13 +9,17 @@ copies them onto objects built from ibapi's defaults (``new_ib_order``), with ib
 conversions: ``Decimal(text)`` for quantities and the suggested size, ``floatMaxString`` for the
 multiplier, ``decimalMaxString`` for the margin figures; ``primaryExch`` is the Contract's
 ``primaryExchange``; the fields ibapi's decoder does not read are left alone; the order's
-``smartComboRoutingParams`` is an empty list and its ``softDollarTier`` a new one, as ibapi
-makes them. The objects it hands the order handler's ``open_order`` are equal, attribute by
-attribute, to ibapi's (hypothesis tests over generated messages, and the simulator's frames).
+``smartComboRoutingParams`` is an empty list and its ``softDollarTier`` a new one (with the
+message's name, value and display name, empty when absent), as ibapi makes them. The objects it
+hands the order handler's ``open_order`` are equal, attribute by attribute, to ibapi's
+(hypothesis tests over generated messages, ibapi's own encoding of orders, the simulator's
+frames).
 
 Only the common shape is taken: a message with a contract, an order and an order state, and
 none of combo legs, a delta-neutral contract, smart-combo routing parameters, algo fields, hedge
-fields, conditions or order allocations. Anything else, or a quantity that is not a number,
+fields, conditions or order allocations. The cost grows with the fields a message holds: 15 us
+for the simulator's (25 order fields), 26 us for ibapi's own encoding of the same order (every
+field it knows set), against ibapi's 32-33 us for either. Anything else, or a quantity that is not a number,
 returns ``False`` before anything is delivered, and ibapi's decoder (the decoder of record)
 handles the frame.
 """
@@ -33,6 +37,7 @@ from ibapi.protobuf.Contract_pb2 import Contract as ContractProto
 from ibapi.protobuf.OpenOrder_pb2 import OpenOrder as OpenOrderProto
 from ibapi.protobuf.Order_pb2 import Order as OrderProto
 from ibapi.protobuf.OrderState_pb2 import OrderState as OrderStateProto
+from ibapi.softdollartier import SoftDollarTier
 from ibapi.utils import decimalMaxString, floatMaxString
 
 from platform_adapter.adapters.orders.ib_order import new_ib_order
@@ -59,8 +64,9 @@ _ORDER_IGNORED = frozenset({
     "manualOrderTime"})
 _ORDER_SPECIAL: Table = {
     "totalQuantity": Decimal, "filledQuantity": Decimal,
+    "softDollarTier": lambda tier: SoftDollarTier(tier.name, tier.value, tier.displayName),
     **dict.fromkeys(("hedgeType", "hedgeParam", "hedgeMaxSize", "algoStrategy", "algoParams",
-                     "smartComboRoutingParams", "conditions", "softDollarTier"), _DECLINE)}
+                     "smartComboRoutingParams", "conditions"), _DECLINE)}
 _MARGINS = ("initMarginBefore", "maintMarginBefore", "equityWithLoanBefore", "initMarginChange",
             "maintMarginChange", "equityWithLoanChange", "initMarginAfter", "maintMarginAfter",
             "equityWithLoanAfter")
