@@ -28,17 +28,9 @@ from platform_adapter.core.fast_decode import build_frame_fast_path
 from platform_adapter.sim import messages
 from platform_adapter.sim.protocol import payload
 from tests.handlers import Recording, ibapi_calls
-from tests.unit.test_fast_decode_binary import (
-    BINARY_VERSIONS,
-    DOUBLES,
-    INT32,
-    INT64,
-    SIZE_TEXT,
-    TEXT,
-    assert_equivalent,
-    run_both,
-)
-from tests.unit.test_order_decode_fast_path import _sim_orders
+from tests.unit.core.test_fast_decode_binary import BINARY_VERSIONS, assert_equivalent, run_both
+from tests.unit.core.test_fast_order_decode import _sim_orders
+from tests.unit.core.test_fast_proto_decode import DOUBLES, INT32, INT64, SIZE_TEXT, TEXT
 from tests.wire import proto_frame
 
 FD = FieldDescriptor
