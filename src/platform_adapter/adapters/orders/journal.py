@@ -172,13 +172,12 @@ _SECONDS: dict[int, str] = {}  # whole second -> its ISO text up to the seconds 
 def _iso(timestamp: float) -> str:
     """``datetime.fromtimestamp(timestamp, timezone.utc).isoformat()`` in a third of its time (the
     writer thread formats three per order while holding the GIL): the microseconds rounded half to
-    even as ``fromtimestamp`` rounds them, the text up to the seconds made once per second."""
+    even as ``fromtimestamp`` rounds them, the text up to the seconds made once per second
+    (``timestamp``: ``time.time()``, never negative)."""
     fraction, whole = math.modf(timestamp)
     micros, second = round(fraction * 1e6), int(whole)
-    if micros >= 1_000_000:
-        second, micros = second + 1, micros - 1_000_000
-    elif micros < 0:
-        second, micros = second - 1, micros + 1_000_000
+    if micros == 1_000_000:
+        second, micros = second + 1, 0
     prefix = _SECONDS.get(second)
     if prefix is None:
         if len(_SECONDS) >= 4096:

@@ -253,6 +253,14 @@ def test_iso_times_are_datetimes_isoformat(timestamp: float) -> None:
     assert journal_module._iso(timestamp) == datetime.fromtimestamp(timestamp, timezone.utc).isoformat()
 
 
+def test_iso_times_round_up_to_the_next_second_and_the_memo_stays_bounded() -> None:
+    for timestamp in (1_764_900_000.9999996, 1_764_900_059.9999999, 0.9999997, 1_764_900_000.0000004, 0.0):
+        assert journal_module._iso(timestamp) == datetime.fromtimestamp(timestamp, timezone.utc).isoformat()
+    for second in range(5000):
+        journal_module._iso(1_000_000_000.5 + second)
+    assert len(journal_module._SECONDS) <= 4096
+
+
 @pytest.mark.skipif(not hasattr(os, "getpriority") or not os.path.exists("/proc/self/task"),
                     reason="per-thread nice values are Linux's")
 def test_the_writer_and_checkpointer_run_at_a_lower_priority(tmp_path: Path) -> None:
