@@ -19,9 +19,9 @@ _ERRORS = ("ConfigError", "ContractNotFound", "GatewayConfigError", "IBError", "
            "OrderRejected", "OrderStateError", "PacingViolation", "PlatformAdapterError", "RequestTimeout",
            "SubscriptionLimitExceeded", "ValidationError")
 _MODELS = ("AccountSummary", "Bar", "BracketOrder", "ConnectionEvent", "ConnectionEventKind", "ConnectionState",
-           "ConnectionStatus", "ContractSpec", "Fill", "MarketDataType", "OcaGroup", "OcaType", "Order", "OrderAction",
-           "OrderPreview", "OrderState", "OrderStatus", "OrderType", "PnL", "Position", "Quote", "SecType",
-           "TickByTick", "TickByTickKind", "TimeInForce")
+           "ConnectionStatus", "ContractSpec", "Fill", "MarketDataType", "OcaGroup", "OcaType", "OptionGreeks", "Order",
+           "OrderAction", "OrderPreview", "OrderState", "OrderStatus", "OrderType", "PnL", "Position", "Quote",
+           "SecType", "TickByTick", "TickByTickKind", "TimeInForce")
 _WHERE = {**{n: "platform_adapter.errors" for n in _ERRORS}, **{n: "platform_adapter.models" for n in _MODELS},
           "PlatformAdapter": "platform_adapter.facade"}
 
@@ -67,6 +67,7 @@ if TYPE_CHECKING:
         MarketDataType,
         OcaGroup,
         OcaType,
+        OptionGreeks,
         Order,
         OrderAction,
         OrderPreview,

@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sim-seed", type=int, default=1, help="random seed of the simulated market (default 1)")
     p.add_argument("--sim-state", metavar="FILE",
                    help="simulator state file (account, positions, orders) loaded at start and saved at exit")
+    p.add_argument("--sim-accounts", metavar="ID,ID,...",
+                   help="the simulator manages these accounts (the first is the default one)")
     p.add_argument("--host", help="gateway host (overrides the configuration)")
     p.add_argument("--port", type=int, help="gateway port (overrides the configuration)")
     p.add_argument("--client-id", type=int, help="API client id (overrides the configuration)")
@@ -109,9 +111,13 @@ def simulator(args: argparse.Namespace) -> Iterator[Any]:
     sim_log.addHandler(_ToLoguru())
     sim_log.setLevel(logging.INFO)
     sim_log.propagate = False
-    gw = SimulatedGateway(host="127.0.0.1", port=0, seed=args.sim_seed, state_file=args.sim_state)
+    # the service's command line (service/__main__.py) shares this function without --sim-accounts
+    listed = getattr(args, "sim_accounts", None) or ""
+    accounts = [a.strip() for a in listed.split(",") if a.strip()] or None
+    gw = SimulatedGateway(host="127.0.0.1", port=0, seed=args.sim_seed, state_file=args.sim_state,
+                          accounts=accounts)
     gw.start()
-    logger.info("Simulated IB Gateway listening on 127.0.0.1:{} (account {})", gw.port, gw.account_id)
+    logger.info("Simulated IB Gateway listening on 127.0.0.1:{} (accounts {})", gw.port, gw.managed_accounts)
     try:
         yield gw
     finally:

@@ -147,3 +147,9 @@ def test_simulated_orders_stay_out_of_the_real_order_journal(tmp_path: Path) -> 
     ids = [re.search(r"Order placed: ID (\d+)", r.stdout).group(1) for r in (first, second)]  # type: ignore[union-attr]
     assert ids[0] == ids[1]
     assert not (tmp_path / "logs" / "orders.db").exists()
+
+
+def test_the_embedded_simulator_with_several_accounts(tmp_path: Path) -> None:
+    r = run(tmp_path, "--quiet", "--sim-accounts", "DU111111,DU222222", "--commands", "-", stdin="status\n")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert re.search(r"^Accounts +DU111111, DU222222$", r.stdout, re.M), r.stdout

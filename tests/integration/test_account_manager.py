@@ -51,6 +51,9 @@ def test_pnl_and_summary_match_the_simulator(pa: Any, gateway: Any) -> None:
     assert isinstance(pnl, PnL)
     assert pnl.realized == pytest.approx(round(gateway.account.realized, 2))
     assert pnl.unrealized == pytest.approx(0.0)
+    # the summary's PnL is the reqPnL stream's (reqAccountSummary has none), which IB (and the
+    # simulator, each market tick) refreshes on its own clock: wait until it has seen the fills
+    wait_for(lambda: (stream := pa.state.get_pnl()) is not None and stream.realized == pytest.approx(pnl.realized))
     summary = pa.account.get_account_summary()
     assert summary.account == gateway.account_id
     assert summary.total_cash == pytest.approx(round(gateway.account.cash, 2))

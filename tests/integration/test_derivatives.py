@@ -106,3 +106,59 @@ def test_option_specs_are_checked(pa: Any) -> None:
         assert info.value.field == field
     with pytest.raises(ValidationError):
         pa.contracts.option_chains(ContractSpec("EUR", SecType.FOREX, "IDEALPRO"))
+
+
+@pytest.mark.parametrize("version", [176, 226], ids=["text", "protobuf"])
+def test_an_option_quote_carries_its_greeks(make_adapter: Any, gateway: Any, version: int) -> None:
+    """IB's tickOptionComputation on an option line (text below 211, protobuf from it) reaches the
+    Quote as typed greeks: bid, ask, last and model; a stock's quote has none."""
+    pa = make_adapter(**{"ib_connection.max_client_version": version})
+    assert pa.connection.server_version == version
+    chain = pa.contracts.option_chain("AAPL")
+    strike = min(chain.strikes, key=lambda s: abs(s - gateway.market.quote(265598).mid))
+    spec = ContractSpec.option("AAPL", chain.expirations[-1], strike, "C")
+    info = pa.contracts.resolve(spec)
+    quotes: list[Any] = []
+    pa.market_data.subscribe_quotes([spec, "AAPL"], lambda _key, q: quotes.append(q))
+    wait_for(lambda: (q := pa.market_data.get_quote(spec)).model_greeks and q.bid_greeks and q.ask_greeks
+             and q.last_greeks)
+    quote = pa.market_data.get_quote(spec)
+    model = quote.model_greeks
+    sim_spec = gateway.market.specs[info.con_id]
+    assert model.implied_vol == pytest.approx(sim_spec.implied_vol)
+    assert 0 < model.delta < 1 and model.gamma > 0 and model.vega > 0 and model.theta < 0
+    assert model.option_price > 0 and model.underlying_price > 0 and model.pv_dividend == 0.0
+    assert quote.bid_greeks.option_price == pytest.approx(quote.bid)
+    assert quote.ask_greeks.option_price == pytest.approx(quote.ask)
+    assert quote.bid_greeks.implied_vol <= quote.ask_greeks.implied_vol
+    assert any(q.model_greeks for q in quotes)  # delivered to the callback too
+    stock = pa.market_data.get_quote("AAPL")
+    assert stock.bid is not None and stock.model_greeks is None and stock.bid_greeks is None
+
+
+def test_the_multiplier_counts_for_options(pa: Any, gateway: Any) -> None:
+    """An option's 100 multiplier counts in the buying-power check, and in the position's value
+    and PnL reported back."""
+    chain = pa.contracts.option_chain("AAPL")
+    strike = min(chain.strikes, key=lambda s: abs(s - 190.0))
+    spec = ContractSpec.option("AAPL", chain.expirations[0], strike, "C")
+    info = pa.contracts.resolve(spec)
+    wait_for(lambda: pa.state.get_account_value("BuyingPower"))
+    power = float(pa.state.get_account_value("BuyingPower"))
+    lots = int(power / (5.0 * 100)) + 1  # affordable at 1x, not at 100x
+    with pytest.raises(ValidationError, match="buying power"):
+        pa.orders.place_order(spec, "BUY", lots, "LMT", limit_price=5.0)
+    ask = gateway.market.quote(info.con_id).ask
+    order_id = pa.orders.place_order(spec, "BUY", 3, "LMT", limit_price=round(ask + 1.0, 2))
+    pa.orders.wait_for_status(order_id, OrderState.FILLED, timeout=5)
+    fill = gateway.stats().executions[-1]
+
+    def position() -> Any:
+        held = [p for p in pa.account.get_positions() if p.con_id == info.con_id]
+        return held[0] if held and held[0].market_value is not None else None
+
+    pos = wait_for(position)
+    assert pos.quantity == Decimal(3)
+    assert pos.avg_cost == pytest.approx(fill.price * 100 + fill.commission / 3, abs=0.01)
+    assert pos.market_value == pytest.approx(3 * pos.market_price * 100, abs=0.01)
+    assert pos.unrealized_pnl == pytest.approx(pos.market_value - 3 * pos.avg_cost, abs=0.01)

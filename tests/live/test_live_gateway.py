@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from ibapi.server_versions import MIN_CLIENT_VER
 
 from platform_adapter import PlatformAdapter
 
@@ -25,7 +26,7 @@ def live() -> Iterator[PlatformAdapter]:
 
 def test_connected_to_a_paper_account(live: PlatformAdapter) -> None:
     status = live.connection.get_connection_status()
-    assert status.server_version is not None and status.server_version >= 157
+    assert status.server_version is not None and status.server_version >= MIN_CLIENT_VER
     assert status.accounts and all(a.startswith("DU") for a in status.accounts)
 
 

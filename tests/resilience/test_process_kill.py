@@ -6,6 +6,7 @@ again after the crash is flagged ``possible_duplicate``, one confirmed delivered
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -25,10 +26,12 @@ from tests.resilience.trader_process import CRASH_POINTS
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT_ID = 3
 ORDERS_BEFORE_KILL = 12
+LINE = re.compile(r"READY|ORDER \d+|FILL \S+ (True|False)")  # what the trader prints, one per line
 
 
 def run_trader(port: int, work_dir: Path, *crash: str) -> tuple[subprocess.Popen[str], list[str], threading.Thread]:
-    """The trader process, the lines it printed so far, and the thread reading them (joined: all of them)."""
+    """The trader process, the lines it printed so far, and the thread reading them (joined: all of them,
+    each whole: ``check_lines``)."""
     proc = subprocess.Popen([sys.executable, "-m", "tests.resilience.trader_process", str(port), str(CLIENT_ID),
                              str(work_dir), *crash], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                              text=True)
@@ -42,6 +45,11 @@ def run_trader(port: int, work_dir: Path, *crash: str) -> tuple[subprocess.Popen
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()
     return proc, lines, reader
+
+
+def check_lines(lines: list[str]) -> None:
+    """Every line the trader printed is one whole line (none glued to another thread's)."""
+    assert all(LINE.fullmatch(line) for line in lines), [line for line in lines if not LINE.fullmatch(line)]
 
 
 def journal(path: Path, sql: str) -> list[Any]:
@@ -63,6 +71,7 @@ def test_killed_mid_trading_then_restarted(sim_factory: Any, adapter_factory: An
         os.kill(proc.pid, signal.SIGKILL)
         assert proc.wait(5) == -signal.SIGKILL
         reader.join(5)  # every line the process printed before it died has been read
+        assert not reader.is_alive()
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -72,6 +81,7 @@ def test_killed_mid_trading_then_restarted(sim_factory: Any, adapter_factory: An
     db = tmp_path / "orders.db"
     journaled = {oid: status for oid, status in journal(db, "SELECT order_id, status FROM orders")}
     notified_before = {e for (e,) in journal(db, "SELECT exec_id FROM fills WHERE notified = 1")}
+    check_lines(lines)
     printed_fills = {line.split()[1] for line in lines if line.startswith("FILL")}
     assert len(at_sim) >= ORDERS_BEFORE_KILL - 1
     assert set(at_sim) <= set(journaled), "every order that reached the gateway was journaled first"
@@ -113,11 +123,13 @@ def test_killed_on_the_fill_path_delivers_the_fill_at_least_once(point: str, sim
     try:
         assert proc.wait(20) == -signal.SIGKILL, lines[-3:]
         reader.join(5)
+        assert not reader.is_alive()
     finally:
         if proc.poll() is None:
             proc.kill()
     wait_for(lambda: CLIENT_ID not in gw.stats().clients, timeout=5)
     (execution,) = [e for e in gw.stats().executions if e.client_id == CLIENT_ID]
+    check_lines(lines)
     printed = [line.split()[1:] for line in lines if line.startswith("FILL")]
     assert printed == ([[execution.exec_id, "False"]] if point == "before_mark" else [])
     committed = journal(tmp_path / "orders.db", "SELECT exec_id, commission IS NOT NULL, notified FROM fills")

@@ -7,6 +7,10 @@ fill's path instead: ``before_write`` (before the fill's journal row is queued),
 ``before_callback`` (its row committed, no callback run yet), ``before_mark`` (the callback has
 run, the fill is not yet marked delivered).
 
+Every line is written with one ``write`` system call (atomic on a pipe): ``print`` from the main
+thread (ORDER) and the event thread (FILL) would interleave their parts ("ORDER 7FILL ... False"
+then " \n"), and a fill's line would be lost to the test reading them.
+
 Usage: python -m tests.resilience.trader_process <port> <client_id> <work_dir> [crash point]
 """
 
@@ -31,6 +35,11 @@ def die(*_: Any, **__: Any) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+def say(*words: Any) -> None:
+    """One line to stdout in a single write (never interleaved with another thread's line)."""
+    os.write(sys.stdout.fileno(), (" ".join(map(str, words)) + "\n").encode())
+
+
 def main(port: int, client_id: int, work_dir: Path, crash: str = "") -> None:
     if crash == "before_write":
         OrderJournal.record_fill = die  # type: ignore[method-assign]
@@ -39,17 +48,17 @@ def main(port: int, client_id: int, work_dir: Path, crash: str = "") -> None:
     pa = PlatformAdapter(settings=adapter_settings(work_dir, port, client_id), configure_logging=False)
 
     def on_fill(fill: Any) -> None:
-        print("FILL", fill.exec_id, fill.possible_duplicate, flush=True)
+        say("FILL", fill.exec_id, fill.possible_duplicate)
         if crash == "before_mark":
             die()
 
     pa.orders.on_fill(on_fill)
     if not pa.connect():
-        print("FAILED", pa.connection.last_error, flush=True)
+        say("FAILED", pa.connection.last_error)
         sys.exit(1)
-    print("READY", flush=True)
+    say("READY")
     if crash:
-        print("ORDER", pa.orders.place_order("MSFT", "BUY", 1, "MKT"), flush=True)
+        say("ORDER", pa.orders.place_order("MSFT", "BUY", 1, "MKT"))
         threading.Event().wait(30)
         return
     for i in range(10_000):
@@ -57,7 +66,7 @@ def main(port: int, client_id: int, work_dir: Path, crash: str = "") -> None:
             order_id = pa.orders.place_order("MSFT", "BUY", 1, "MKT")
         else:
             order_id = pa.orders.place_order("AAPL", "BUY", 1, "LMT", limit_price=100.0, tif="GTC")
-        print("ORDER", order_id, flush=True)
+        say("ORDER", order_id)
 
 
 if __name__ == "__main__":

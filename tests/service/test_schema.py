@@ -3,6 +3,7 @@ type is refused naming its field; a Quote's age survives the change of process c
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from datetime import datetime, timedelta, timezone
@@ -130,3 +131,27 @@ def test_historical_frames_keep_index_columns_and_dtypes() -> None:
     assert frame_from_map(unpack(pack(frame_map(empty)))).columns.tolist() == ["open", "volume", "bar_count"]
     with pytest.raises(SchemaError):
         frame_from_map({"columns": {"open": [1.0]}, "index": [], "dtypes": {}})
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Greeks:
+    delta: float
+    implied_vol: float | None = None
+
+
+_GreekQuote = dataclasses.make_dataclass("_GreekQuote", [("greeks", _Greeks | None, dataclasses.field(default=None))],
+                                         bases=(Quote,), frozen=True, slots=True)
+
+
+def test_every_quote_field_travels_and_a_new_optional_one_passes_through() -> None:
+    """Quote is encoded from its dataclass fields: one added later (here option greeks, a
+    nested model) crosses the wire without a schema change; a peer without it gets the default."""
+    fields = {f.name for f in dataclasses.fields(Quote)}
+    assert set(unpack(pack(Quote("A")))) == fields - {"updated_monotonic"} | {"age"}
+    q = _GreekQuote("AAPL", bid=1.0, time=NOW, updated_monotonic=time.monotonic(), greeks=_Greeks(0.5, 0.2))
+    wire = unpack(pack(q))
+    assert wire["greeks"] == {"delta": 0.5, "implied_vol": 0.2}
+    back = decode(_GreekQuote, wire)
+    assert (back.greeks, back.bid, back.time) == (_Greeks(0.5, 0.2), 1.0, NOW) and back.age < 1.0
+    assert decode(_GreekQuote, unpack(pack(Quote("AAPL", bid=1.0)))).greeks is None  # an older peer's quote
+    assert decode(Quote, wire).bid == 1.0  # an older reader ignores it

@@ -27,16 +27,43 @@ from ibapi.protobuf.ConfigRequest_pb2 import ConfigRequest
 from ibapi.protobuf.UpdateConfigRequest_pb2 import UpdateConfigRequest
 from ibapi.scanner import ScannerSubscription
 from ibapi.server_versions import (
+    MAX_CLIENT_VER,
     MIN_SERVER_VER_BOND_ISSUERID,
     MIN_SERVER_VER_CANCEL_CONTRACT_DATA,
+    MIN_SERVER_VER_CANCEL_HEADTIMESTAMP,
+    MIN_SERVER_VER_CASH_QTY,
     MIN_SERVER_VER_CME_TAGGING_FIELDS,
+    MIN_SERVER_VER_COMPLETED_ORDERS,
     MIN_SERVER_VER_CONFIG,
     MIN_SERVER_VER_CURRENT_TIME_IN_MILLIS,
     MIN_SERVER_VER_CUSTOMER_ACCOUNT,
+    MIN_SERVER_VER_FRACTIONAL_POSITIONS,
+    MIN_SERVER_VER_HISTORICAL_TICKS,
     MIN_SERVER_VER_MANUAL_ORDER_TIME,
     MIN_SERVER_VER_MANUAL_ORDER_TIME_EXERCISE_OPTIONS,
+    MIN_SERVER_VER_MARKET_RULES,
+    MIN_SERVER_VER_MKT_DEPTH_PRIM_EXCHANGE,
+    MIN_SERVER_VER_MODELS_SUPPORT,
     MIN_SERVER_VER_PARAMETRIZED_DAYS_OF_EXECUTIONS,
+    MIN_SERVER_VER_PEGGED_TO_BENCHMARK,
+    MIN_SERVER_VER_PNL,
     MIN_SERVER_VER_PROFESSIONAL_CUSTOMER,
+    MIN_SERVER_VER_REPLACE_FA_END,
+    MIN_SERVER_VER_REQ_FAMILY_CODES,
+    MIN_SERVER_VER_REQ_HEAD_TIMESTAMP,
+    MIN_SERVER_VER_REQ_HISTOGRAM,
+    MIN_SERVER_VER_REQ_HISTORICAL_NEWS,
+    MIN_SERVER_VER_REQ_MATCHING_SYMBOLS,
+    MIN_SERVER_VER_REQ_MKT_DEPTH_EXCHANGES,
+    MIN_SERVER_VER_REQ_NEWS_ARTICLE,
+    MIN_SERVER_VER_REQ_NEWS_PROVIDERS,
+    MIN_SERVER_VER_REQ_SMART_COMPONENTS,
+    MIN_SERVER_VER_SCANNER_GENERIC_OPTS,
+    MIN_SERVER_VER_SEC_DEF_OPT_PARAMS_REQ,
+    MIN_SERVER_VER_SMART_DEPTH,
+    MIN_SERVER_VER_SYNT_REALTIME_BARS,
+    MIN_SERVER_VER_TICK_BY_TICK,
+    MIN_SERVER_VER_TICK_BY_TICK_IGNORE_SIZE,
     MIN_SERVER_VER_UPDATE_CONFIG,
     MIN_SERVER_VER_USER_INFO,
     MIN_SERVER_VER_WSH_EVENT_DATA_FILTERS,
@@ -49,7 +76,8 @@ from platform_adapter.sim import info_requests as iq
 from platform_adapter.sim import requests as rq
 from platform_adapter.sim.contracts import ContractQuery
 
-VERSIONS = (157, 176, 191, 192, 200, 201, 203, 205, 206, 207, 208, 210, 213, 222, 226)
+VERSIONS = (100, 104, 110, 118, 124, 130, 136, 140, 145, 148, 150, 151, 152, 155, 156, 157, 176, 191, 192, 200,
+            201, 203, 205, 206, 207, 208, 210, 213, 222, 226)
 
 
 def contract(sv: int = 226, **extra: Any) -> Contract:
@@ -109,9 +137,12 @@ CONDITIONS = (
 )
 
 
-def full_order() -> Order:
-    """An order with every field the simulator carries set to a non-default value."""
+def full_order(sv: int = MAX_CLIENT_VER) -> Order:
+    """An order with every field the simulator carries set to a non-default value (and, below
+    CASH_QTY (111), no cash quantity: ibapi refuses its own default, UNSET_DOUBLE, there)."""
     o = Order()
+    if sv < MIN_SERVER_VER_CASH_QTY:
+        o.cashQty = 0.0
     o.action, o.totalQuantity, o.orderType = "SELL", Decimal("123.5"), "LMT"
     o.lmtPrice, o.auxPrice, o.tif = 101.25, 99.5, "GTD"
     o.ocaGroup, o.ocaType, o.account, o.orderRef = "OCA1", 2, "DU999", "ref-1"
@@ -131,6 +162,23 @@ FULL_ORDER = rq.PlaceOrder(
     good_till_date="20261231 23:59:59 US/Eastern", oca_type=2, trail_stop_price=98.75,
     trailing_percent=1.5, what_if=True, conditions=CONDITIONS, conditions_ignore_rth=True,
     conditions_cancel_order=True, lmt_price_offset=0.05)
+
+
+def expected_order(sv: int) -> rq.PlaceOrder:
+    """FULL_ORDER as read at ``sv``: below FRACTIONAL_POSITIONS (101) ibapi sends the quantity as an
+    integer; below PEGGED_TO_BENCHMARK (102) it sends no conditions and no limit price offset."""
+    out = FULL_ORDER
+    if sv < MIN_SERVER_VER_FRACTIONAL_POSITIONS:
+        out = replace(out, total_quantity=Decimal(int(out.total_quantity)))
+    if sv < MIN_SERVER_VER_PEGGED_TO_BENCHMARK:
+        out = replace(out, conditions=(), conditions_ignore_rth=False, conditions_cancel_order=False,
+                      lmt_price_offset=None)
+    return out
+
+
+def depth_contract(sv: int) -> Contract:
+    """The contract of reqMktDepth: ibapi refuses a primary exchange below MKT_DEPTH_PRIM_EXCHANGE (149)."""
+    return contract() if sv >= MIN_SERVER_VER_MKT_DEPTH_PRIM_EXCHANGE else contract(primaryExchange="")
 
 
 def order_cancel(sv: int) -> OrderCancel:
@@ -183,6 +231,13 @@ def scanner_subscription() -> ScannerSubscription:
 
 SCANNER = iq.ReqScannerSubscription(20, 10, "STK", "STK.US.MAJOR", "TOP_PERC_GAIN", 5.0, 500.5, 100000, 1e8, 1e13,
                                     "CORP", (("avgVolumeAbove", "1000"), ("priceAbove", "5")))
+
+
+def scanner_filters(sv: int) -> list[TagValue] | None:
+    """Filter options; below SCANNER_GENERIC_OPTS (143) ibapi refuses any list, even an empty one."""
+    if sv < MIN_SERVER_VER_SCANNER_GENERIC_OPTS:
+        return None
+    return [TagValue("priceAbove", "5"), TagValue("avgVolumeAbove", "1000")]
 
 
 def wsh_event_data(sv: int) -> WshEventData:
@@ -241,16 +296,16 @@ class Case:
 
 CASES = (
     Case("startApi", OUT.START_API, start_api, lambda sv: rq.StartApi(7, "cap1")),
-    Case("reqMktData", OUT.REQ_MKT_DATA,
+    Case("reqMktData", OUT.REQ_MKT_DATA,  # the regulatory snapshot flag from REQ_SMART_COMPONENTS (114)
          lambda ib, sv: ib.reqMktData(5, contract(), "233,236", True, True, []),
-         lambda sv: rq.ReqMktData(5, QUERY, "233,236", True, True)),
+         lambda sv: rq.ReqMktData(5, QUERY, "233,236", True, sv >= MIN_SERVER_VER_REQ_SMART_COMPONENTS)),
     Case("reqMktData", OUT.REQ_MKT_DATA,  # a combo: legs and a delta-neutral contract
          lambda ib, sv: ib.reqMktData(6, bag_contract(), "", False, False, []),
          lambda sv: rq.ReqMktData(6, BAG_QUERY)),
     Case("cancelMktData", OUT.CANCEL_MKT_DATA, lambda ib, sv: ib.cancelMktData(5),
          lambda sv: rq.CancelMktData(5)),
-    Case("placeOrder", OUT.PLACE_ORDER, lambda ib, sv: ib.placeOrder(42, contract(), full_order()),
-         lambda sv: FULL_ORDER),
+    Case("placeOrder", OUT.PLACE_ORDER, lambda ib, sv: ib.placeOrder(42, contract(), full_order(sv)),
+         expected_order),
     Case("cancelOrder", OUT.CANCEL_ORDER, lambda ib, sv: ib.cancelOrder(42, order_cancel(sv)),
          lambda sv: rq.CancelOrder(42, *expected_cancel(sv))),
     Case("reqGlobalCancel", OUT.REQ_GLOBAL_CANCEL, lambda ib, sv: ib.reqGlobalCancel(order_cancel(sv)),
@@ -262,7 +317,7 @@ CASES = (
     Case("reqAutoOpenOrders", OUT.REQ_AUTO_OPEN_ORDERS, lambda ib, sv: ib.reqAutoOpenOrders(True),
          lambda sv: rq.ReqAutoOpenOrders(True)),
     Case("reqCompletedOrders", OUT.REQ_COMPLETED_ORDERS, lambda ib, sv: ib.reqCompletedOrders(True),
-         lambda sv: rq.ReqCompletedOrders(True)),
+         lambda sv: rq.ReqCompletedOrders(True), since=MIN_SERVER_VER_COMPLETED_ORDERS),
     Case("reqIds", OUT.REQ_IDS, lambda ib, sv: ib.reqIds(3), lambda sv: rq.ReqIds(3)),
     Case("reqContractDetails", OUT.REQ_CONTRACT_DATA,
          lambda ib, sv: ib.reqContractDetails(8, contract_details(sv)),
@@ -280,7 +335,7 @@ CASES = (
                                              "20261201 16:00:00 US/Eastern", "2 D", "1 hour",
                                              "MIDPOINT", 1, 2, True, [TagValue("a", "b")]),
          lambda sv: rq.ReqHistoricalData(9, QUERY, "20261201 16:00:00 US/Eastern", "2 D", "1 hour",
-                                         "MIDPOINT", True, 2, True, True)),
+                                         "MIDPOINT", True, 2, sv >= MIN_SERVER_VER_SYNT_REALTIME_BARS, True)),
     Case("reqHistoricalData", OUT.REQ_HISTORICAL_DATA,  # a combo: legs between formatDate and keepUpToDate
          lambda ib, sv: ib.reqHistoricalData(10, bag_contract(), "", "1 D", "1 min", "TRADES", 0, 1,
                                              False, []),
@@ -290,7 +345,7 @@ CASES = (
          lambda sv: rq.CancelHistoricalData(9)),
     Case("reqHeadTimeStamp", OUT.REQ_HEAD_TIMESTAMP,
          lambda ib, sv: ib.reqHeadTimeStamp(15, contract(includeExpired=True), "BID", 1, 2),
-         lambda sv: rq.ReqHeadTimeStamp(15, QUERY, "BID", True, 2, True)),
+         lambda sv: rq.ReqHeadTimeStamp(15, QUERY, "BID", True, 2, True), since=MIN_SERVER_VER_REQ_HEAD_TIMESTAMP),
     Case("reqRealTimeBars", OUT.REQ_REAL_TIME_BARS,
          lambda ib, sv: ib.reqRealTimeBars(10, contract(), 5, "BID", True, []),
          lambda sv: rq.ReqRealTimeBars(10, QUERY, 5, "BID", True)),
@@ -298,9 +353,10 @@ CASES = (
          lambda sv: rq.CancelRealTimeBars(10)),
     Case("reqTickByTickData", OUT.REQ_TICK_BY_TICK_DATA,
          lambda ib, sv: ib.reqTickByTickData(18, contract(), "BidAsk", 10, True),
-         lambda sv: rq.ReqTickByTickData(18, QUERY, "BidAsk", 10, True)),
+         lambda sv: rq.ReqTickByTickData(18, QUERY, "BidAsk", 10, True), since=MIN_SERVER_VER_TICK_BY_TICK_IGNORE_SIZE),
     Case("cancelTickByTickData", OUT.CANCEL_TICK_BY_TICK_DATA,
-         lambda ib, sv: ib.cancelTickByTickData(18), lambda sv: rq.CancelTickByTickData(18)),
+         lambda ib, sv: ib.cancelTickByTickData(18), lambda sv: rq.CancelTickByTickData(18),
+         since=MIN_SERVER_VER_TICK_BY_TICK),
     Case("reqMarketDataType", OUT.REQ_MARKET_DATA_TYPE, lambda ib, sv: ib.reqMarketDataType(4),
          lambda sv: rq.ReqMarketDataType(4)),
     Case("reqPositions", OUT.REQ_POSITIONS, lambda ib, sv: ib.reqPositions(),
@@ -318,55 +374,61 @@ CASES = (
          lambda ib, sv: ib.reqExecutions(12, execution_filter(sv)), expected_executions),
     Case("reqPositionsMulti", OUT.REQ_POSITIONS_MULTI,
          lambda ib, sv: ib.reqPositionsMulti(13, "DU1", "model"),
-         lambda sv: rq.ReqPositionsMulti(13, "DU1", "model")),
+         lambda sv: rq.ReqPositionsMulti(13, "DU1", "model"), since=MIN_SERVER_VER_MODELS_SUPPORT),
     Case("cancelPositionsMulti", OUT.CANCEL_POSITIONS_MULTI, lambda ib, sv: ib.cancelPositionsMulti(13),
-         lambda sv: rq.CancelPositionsMulti(13)),
+         lambda sv: rq.CancelPositionsMulti(13), since=MIN_SERVER_VER_MODELS_SUPPORT),
     Case("reqAccountUpdatesMulti", OUT.REQ_ACCOUNT_UPDATES_MULTI,
          lambda ib, sv: ib.reqAccountUpdatesMulti(14, "DU1", "model", True),
-         lambda sv: rq.ReqAccountUpdatesMulti(14, "DU1", "model", True)),
+         lambda sv: rq.ReqAccountUpdatesMulti(14, "DU1", "model", True), since=MIN_SERVER_VER_MODELS_SUPPORT),
     Case("cancelAccountUpdatesMulti", OUT.CANCEL_ACCOUNT_UPDATES_MULTI,
-         lambda ib, sv: ib.cancelAccountUpdatesMulti(14), lambda sv: rq.CancelAccountUpdatesMulti(14)),
+         lambda ib, sv: ib.cancelAccountUpdatesMulti(14), lambda sv: rq.CancelAccountUpdatesMulti(14),
+         since=MIN_SERVER_VER_MODELS_SUPPORT),
     Case("reqPnL", OUT.REQ_PNL, lambda ib, sv: ib.reqPnL(16, "DU1", "model"),
-         lambda sv: rq.ReqPnL(16, "DU1", "model")),
-    Case("cancelPnL", OUT.CANCEL_PNL, lambda ib, sv: ib.cancelPnL(16), lambda sv: rq.CancelPnL(16)),
+         lambda sv: rq.ReqPnL(16, "DU1", "model"), since=MIN_SERVER_VER_PNL),
+    Case("cancelPnL", OUT.CANCEL_PNL, lambda ib, sv: ib.cancelPnL(16), lambda sv: rq.CancelPnL(16),
+         since=MIN_SERVER_VER_PNL),
     Case("reqPnLSingle", OUT.REQ_PNL_SINGLE, lambda ib, sv: ib.reqPnLSingle(17, "DU1", "model", 265598),
-         lambda sv: rq.ReqPnLSingle(17, "DU1", "model", 265598)),
+         lambda sv: rq.ReqPnLSingle(17, "DU1", "model", 265598), since=MIN_SERVER_VER_PNL),
     Case("cancelPnLSingle", OUT.CANCEL_PNL_SINGLE, lambda ib, sv: ib.cancelPnLSingle(17),
-         lambda sv: rq.CancelPnLSingle(17)),
+         lambda sv: rq.CancelPnLSingle(17), since=MIN_SERVER_VER_PNL),
     # market depth and reference data
-    Case("reqMktDepth", OUT.REQ_MKT_DEPTH, lambda ib, sv: ib.reqMktDepth(30, contract(), 7, True, []),
-         lambda sv: iq.ReqMktDepth(30, QUERY, 7, True)),
-    Case("cancelMktDepth", OUT.CANCEL_MKT_DEPTH, lambda ib, sv: ib.cancelMktDepth(30, True),
-         lambda sv: iq.CancelMktDepth(30, True)),
+    # below SMART_DEPTH (146) ibapi refuses a SMART depth request (and sends no flag)
+    Case("reqMktDepth", OUT.REQ_MKT_DEPTH,
+         lambda ib, sv: ib.reqMktDepth(30, depth_contract(sv), 7, sv >= MIN_SERVER_VER_SMART_DEPTH, []),
+         lambda sv: iq.ReqMktDepth(30, QUERY if sv >= MIN_SERVER_VER_MKT_DEPTH_PRIM_EXCHANGE
+                                   else replace(QUERY, primary_exchange=""), 7, sv >= MIN_SERVER_VER_SMART_DEPTH)),
+    Case("cancelMktDepth", OUT.CANCEL_MKT_DEPTH, lambda ib, sv: ib.cancelMktDepth(30, sv >= MIN_SERVER_VER_SMART_DEPTH),
+         lambda sv: iq.CancelMktDepth(30, sv >= MIN_SERVER_VER_SMART_DEPTH)),
     Case("reqMktDepthExchanges", OUT.REQ_MKT_DEPTH_EXCHANGES, lambda ib, sv: ib.reqMktDepthExchanges(),
-         lambda sv: iq.ReqMktDepthExchanges()),
+         lambda sv: iq.ReqMktDepthExchanges(), since=MIN_SERVER_VER_REQ_MKT_DEPTH_EXCHANGES),
     Case("reqSmartComponents", OUT.REQ_SMART_COMPONENTS, lambda ib, sv: ib.reqSmartComponents(31, "9c0001"),
-         lambda sv: iq.ReqSmartComponents(31, "9c0001")),
+         lambda sv: iq.ReqSmartComponents(31, "9c0001"), since=MIN_SERVER_VER_REQ_SMART_COMPONENTS),
     Case("reqMarketRule", OUT.REQ_MARKET_RULE, lambda ib, sv: ib.reqMarketRule(26),
-         lambda sv: iq.ReqMarketRule(26)),
+         lambda sv: iq.ReqMarketRule(26), since=MIN_SERVER_VER_MARKET_RULES),
     Case("reqMatchingSymbols", OUT.REQ_MATCHING_SYMBOLS, lambda ib, sv: ib.reqMatchingSymbols(32, "IB"),
-         lambda sv: iq.ReqMatchingSymbols(32, "IB")),
+         lambda sv: iq.ReqMatchingSymbols(32, "IB"), since=MIN_SERVER_VER_REQ_MATCHING_SYMBOLS),
     Case("reqSecDefOptParams", OUT.REQ_SEC_DEF_OPT_PARAMS,
          lambda ib, sv: ib.reqSecDefOptParams(33, "IBM", "", "STK", 8314),
-         lambda sv: iq.ReqSecDefOptParams(33, "IBM", "", "STK", 8314)),
-    Case("reqFamilyCodes", OUT.REQ_FAMILY_CODES, lambda ib, sv: ib.reqFamilyCodes(), lambda sv: iq.ReqFamilyCodes()),
+         lambda sv: iq.ReqSecDefOptParams(33, "IBM", "", "STK", 8314), since=MIN_SERVER_VER_SEC_DEF_OPT_PARAMS_REQ),
+    Case("reqFamilyCodes", OUT.REQ_FAMILY_CODES, lambda ib, sv: ib.reqFamilyCodes(), lambda sv: iq.ReqFamilyCodes(),
+         since=MIN_SERVER_VER_REQ_FAMILY_CODES),
     Case("reqSoftDollarTiers", OUT.REQ_SOFT_DOLLAR_TIERS, lambda ib, sv: ib.reqSoftDollarTiers(34),
          lambda sv: iq.ReqSoftDollarTiers(34)),
     Case("reqUserInfo", OUT.REQ_USER_INFO, lambda ib, sv: ib.reqUserInfo(35), lambda sv: iq.ReqUserInfo(35),
          since=MIN_SERVER_VER_USER_INFO),
     # historical: head timestamps, histograms, ticks
     Case("cancelHeadTimeStamp", OUT.CANCEL_HEAD_TIMESTAMP, lambda ib, sv: ib.cancelHeadTimeStamp(15),
-         lambda sv: iq.CancelHeadTimeStamp(15)),
+         lambda sv: iq.CancelHeadTimeStamp(15), since=MIN_SERVER_VER_CANCEL_HEADTIMESTAMP),
     Case("reqHistogramData", OUT.REQ_HISTOGRAM_DATA,
          lambda ib, sv: ib.reqHistogramData(36, contract(includeExpired=True), True, "3 days"),
-         lambda sv: iq.ReqHistogramData(36, QUERY, True, "3 days", True)),
+         lambda sv: iq.ReqHistogramData(36, QUERY, True, "3 days", True), since=MIN_SERVER_VER_REQ_HISTOGRAM),
     Case("cancelHistogramData", OUT.CANCEL_HISTOGRAM_DATA, lambda ib, sv: ib.cancelHistogramData(36),
-         lambda sv: iq.CancelHistogramData(36)),
+         lambda sv: iq.CancelHistogramData(36), since=MIN_SERVER_VER_REQ_HISTOGRAM),
     Case("reqHistoricalTicks", OUT.REQ_HISTORICAL_TICKS,
          lambda ib, sv: ib.reqHistoricalTicks(37, contract(includeExpired=True), "20261201 09:30:00 US/Eastern", "",
                                               100, "BID_ASK", 1, True, [TagValue("x", "y")]),
          lambda sv: iq.ReqHistoricalTicks(37, QUERY, "20261201 09:30:00 US/Eastern", "", 100, "BID_ASK", True, True,
-                                          True)),
+                                          True), since=MIN_SERVER_VER_HISTORICAL_TICKS),
     Case("cancelHistoricalTicks", OUT.CANCEL_HISTORICAL_TICKS, lambda ib, sv: ib.cancelHistoricalTicks(37),
          lambda sv: iq.CancelHistoricalTicks(37), since=MIN_SERVER_VER_CANCEL_CONTRACT_DATA, proto_only=True),
     Case("cancelContractData", OUT.CANCEL_CONTRACT_DATA, lambda ib, sv: ib.cancelContractData(8),
@@ -377,14 +439,15 @@ CASES = (
     Case("cancelNewsBulletins", OUT.CANCEL_NEWS_BULLETINS, lambda ib, sv: ib.cancelNewsBulletins(),
          lambda sv: iq.CancelNewsBulletins()),
     Case("reqNewsProviders", OUT.REQ_NEWS_PROVIDERS, lambda ib, sv: ib.reqNewsProviders(),
-         lambda sv: iq.ReqNewsProviders()),
+         lambda sv: iq.ReqNewsProviders(), since=MIN_SERVER_VER_REQ_NEWS_PROVIDERS),
     Case("reqNewsArticle", OUT.REQ_NEWS_ARTICLE,
          lambda ib, sv: ib.reqNewsArticle(38, "BRFG", "BRFG$04fb9da2", [TagValue("x", "y")]),
-         lambda sv: iq.ReqNewsArticle(38, "BRFG", "BRFG$04fb9da2")),
+         lambda sv: iq.ReqNewsArticle(38, "BRFG", "BRFG$04fb9da2"), since=MIN_SERVER_VER_REQ_NEWS_ARTICLE),
     Case("reqHistoricalNews", OUT.REQ_HISTORICAL_NEWS,
          lambda ib, sv: ib.reqHistoricalNews(39, 8314, "BRFG+DJNL", "2026-11-01 00:00:00.0", "2026-12-01 00:00:00.0",
                                              10, []),
-         lambda sv: iq.ReqHistoricalNews(39, 8314, "BRFG+DJNL", "2026-11-01 00:00:00.0", "2026-12-01 00:00:00.0", 10)),
+         lambda sv: iq.ReqHistoricalNews(39, 8314, "BRFG+DJNL", "2026-11-01 00:00:00.0", "2026-12-01 00:00:00.0", 10),
+         since=MIN_SERVER_VER_REQ_HISTORICAL_NEWS),
     Case("reqWshMetaData", OUT.REQ_WSH_META_DATA, lambda ib, sv: ib.reqWshMetaData(40),
          lambda sv: iq.ReqWshMetaData(40), since=MIN_SERVER_VER_WSHE_CALENDAR),
     Case("cancelWshMetaData", OUT.CANCEL_WSH_META_DATA, lambda ib, sv: ib.cancelWshMetaData(40),
@@ -398,8 +461,8 @@ CASES = (
          lambda sv: iq.ReqScannerParameters()),
     Case("reqScannerSubscription", OUT.REQ_SCANNER_SUBSCRIPTION,
          lambda ib, sv: ib.reqScannerSubscription(20, scanner_subscription(), [TagValue("opt", "1")],
-                                                  [TagValue("priceAbove", "5"), TagValue("avgVolumeAbove", "1000")]),
-         lambda sv: SCANNER),
+                                                  scanner_filters(sv)),
+         lambda sv: SCANNER if sv >= MIN_SERVER_VER_SCANNER_GENERIC_OPTS else replace(SCANNER, filter_options=())),
     Case("cancelScannerSubscription", OUT.CANCEL_SCANNER_SUBSCRIPTION, lambda ib, sv: ib.cancelScannerSubscription(20),
          lambda sv: iq.CancelScannerSubscription(20)),
     # option calculations and exercise
@@ -417,7 +480,7 @@ CASES = (
     # financial advisors, display groups, verification, logging, configuration
     Case("requestFA", OUT.REQ_FA, lambda ib, sv: ib.requestFA(1), lambda sv: iq.RequestFA(1)),
     Case("replaceFA", OUT.REPLACE_FA, lambda ib, sv: ib.replaceFA(43, 1, "<ListOfGroups/>"),
-         lambda sv: iq.ReplaceFA(43, 1, "<ListOfGroups/>")),
+         lambda sv: iq.ReplaceFA(43 if sv >= MIN_SERVER_VER_REPLACE_FA_END else -1, 1, "<ListOfGroups/>")),
     Case("queryDisplayGroups", OUT.QUERY_DISPLAY_GROUPS, lambda ib, sv: ib.queryDisplayGroups(44),
          lambda sv: iq.QueryDisplayGroups(44)),
     Case("subscribeToGroupEvents", OUT.SUBSCRIBE_TO_GROUP_EVENTS, lambda ib, sv: ib.subscribeToGroupEvents(45, 3),

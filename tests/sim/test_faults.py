@@ -149,3 +149,29 @@ def test_send_error_for_a_request_id(gateway: SimulatedGateway, raw) -> None:  #
     gateway.send_error(42, 10182, "Failed to request live updates (disconnected).")
     err = c.wait_for(lambda m: m[0] == "4" and m[2] == "42")
     assert err[3] == "10182"
+
+
+def test_reset_window_holds_order_reports_until_1102(gateway: SimulatedGateway, raw) -> None:  # type: ignore[no-untyped-def]
+    """In the window the order fills at the exchange but no report comes; after 1102 they come,
+    in order, before the answer to any request sent after it."""
+    c = raw(1)
+    oid = ready(c)
+    c.wait_error(2158)
+    place(c, oid, otype="LMT", lmt=1.00, qty=10)
+    c.wait_for(lambda m: m[0] == "3" and m[2] == "Submitted")
+    c.seen.clear()  # the acknowledgement's openOrder
+    assert gateway.begin_reset()
+    c.wait_error(1100)
+    gateway.set_price("AAPL", 0.99)
+    assert gateway.stats().orders[0].status == "Filled" and gateway.faults.reset.held() > 0
+    c.send(49, 1)  # reqCurrentTime: served during the window (only reports are held)
+    c.wait_for(lambda m: m[0] == "49")
+    assert not [m for m in c.seen + list(c.msgs.queue) if m and m[0] in ("3", "5", "11", "59")]
+    gateway.end_reset()
+    c.wait_error(1102)
+    assert not c.seen, "nothing but the code before the released reports"
+    statuses = []
+    while "Filled" not in statuses:
+        m = c.wait_for(lambda m: m[0] in ("3", "11", "59"))
+        statuses += [m[2]] if m[0] == "3" else []
+    assert gateway.faults.reset.held() == 0 and not gateway.faults.reset.open

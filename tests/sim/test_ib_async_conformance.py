@@ -115,3 +115,29 @@ def test_what_if_order_is_answered_and_never_trades(gateway: SimulatedGateway, i
     ib.reqPositions()
     assert not [p for p in ib.positions() if p.contract.conId == 265598]
     assert not gateway.engine.orders and not ib.openTrades()
+
+
+def test_two_managed_accounts() -> None:
+    """ib_async against a simulator managing two accounts: it lists both, syncs each one's
+    account values, and sees positions booked to each."""
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    with SimulatedGateway(port=0, tick_interval=60, accounts=["DU111111", "DU222222"]) as gw:
+        ib = IB()
+        ib.connect("127.0.0.1", gw.port, clientId=32, timeout=5)
+        try:
+            assert ib.managedAccounts() == ["DU111111", "DU222222"]
+            assert {v.account for v in ib.accountValues()} == {"DU111111", "DU222222"}
+            for symbol, account in (("AAPL", "DU111111"), ("MSFT", "DU222222")):
+                c = Stock(symbol, "SMART", "USD")
+                ib.qualifyContracts(c)
+                order = MarketOrder("BUY", 4)
+                order.account = account
+                tr = ib.placeOrder(c, order)
+                wait_until(ib, lambda tr=tr: tr.orderStatus.status == "Filled")  # type: ignore[misc]
+            wait_until(ib, lambda: len(ib.positions()) == 2)
+            assert sorted((p.account, p.contract.symbol, p.position) for p in ib.positions()) == [
+                ("DU111111", "AAPL", 4.0), ("DU222222", "MSFT", 4.0)]
+            assert [p.contract.symbol for p in ib.positions("DU222222")] == ["MSFT"]
+        finally:
+            ib.disconnect()
+            asyncio.get_event_loop().close()

@@ -1,6 +1,8 @@
 """Stock ibapi ``EClient`` (unmodified) runs a whole lifecycle against the simulator at every
-protocol generation: text (176, 200), binary message ids with text bodies (201), and each step of
-the move to protobuf (203 orders, 207 accounts, 213 everything, 222, 226 = ibapi 10.50's maximum).
+protocol generation: old text layouts (100, 124, 145, 151, 156: ibapi's minimum and versions where
+replies changed), text (176, 200), binary message ids with text bodies (201), and each step of the
+move to protobuf (203 orders, 207 accounts, 213 everything, 222, 226 = ibapi 10.50's maximum).
+Requests ibapi refuses below their version (tick-by-tick, completed orders, P&L) are left out there.
 
 What ibapi decodes (text or protobuf, chosen per message by the wire id) must give the same
 callbacks at every version; each step below asserts values, not only that something arrived.
@@ -17,13 +19,21 @@ from ibapi.client import EClient
 from ibapi.execution import ExecutionFilter
 from ibapi.order import Order
 from ibapi.order_cancel import OrderCancel
-from ibapi.server_versions import MAX_CLIENT_VER, MIN_SERVER_VER_CURRENT_TIME_IN_MILLIS
+from ibapi.server_versions import (
+    MAX_CLIENT_VER,
+    MIN_SERVER_VER_CASH_QTY,
+    MIN_SERVER_VER_COMPLETED_ORDERS,
+    MIN_SERVER_VER_CURRENT_TIME_IN_MILLIS,
+    MIN_SERVER_VER_PNL,
+    MIN_SERVER_VER_TICK_BY_TICK_IGNORE_SIZE,
+)
 
 from platform_adapter.sim import SimulatedGateway
+from platform_adapter.sim.info_messages import SV_TICK_REQ_PARAMS
 
 from .test_ibapi_conformance import Recorder, aapl
 
-VERSIONS = (176, 200, 201, 203, 207, 213, 222, MAX_CLIENT_VER)
+VERSIONS = (100, 124, 145, 151, 156, 176, 200, 201, 203, 207, 213, 222, MAX_CLIENT_VER)
 NOTICES = {2104, 2107, 2158}
 
 
@@ -57,12 +67,22 @@ def session(request: pytest.FixtureRequest) -> Iterator[tuple[SimulatedGateway, 
             t.join(timeout=5)
 
 
+def new_order(sv: int) -> Order:
+    """An ibapi Order that ibapi will send at ``sv``: below CASH_QTY (111) it refuses its own default
+    cash quantity (UNSET_DOUBLE, which is truthy), so the order carries 0 there."""
+    o = Order()
+    if sv < MIN_SERVER_VER_CASH_QTY:
+        o.cashQty = 0.0
+    return o
+
+
 def _errors(w: Recorder) -> list[tuple[int, int, str]]:
     return [(e[0], e[2], e[3]) for e in w.calls["error"] if e[2] not in NOTICES]
 
 
 def test_full_lifecycle(session: tuple[SimulatedGateway, EClient, LifecycleRecorder]) -> None:
     gw, c, w = session
+    sv = c.serverVersion()
     assert w.calls["managedAccounts"][0] == ("DU1234567",)
     w.wait(lambda k: {e[2] for e in k["error"]} >= NOTICES)
     c.reqCurrentTime()
@@ -87,6 +107,8 @@ def test_full_lifecycle(session: tuple[SimulatedGateway, EClient, LifecycleRecor
     assert all(b < a for b, a in zip(bids, asks, strict=False))
     assert any(s[0] == 2 and s[1] == 0 and s[2] > 0 for s in w.calls["tickSize"])  # bid size
     assert w.calls["marketDataType"][0] == (2, 1)
+    # tickReqParams (sent before the first tick) only from the version where a gateway has it
+    assert bool(w.calls["tickReqParams"]) == (sv >= SV_TICK_REQ_PARAMS)
     c.cancelMktData(2)
     c.reqHistoricalData(3, aapl(), "20261125 16:00:00 US/Eastern", "1 D", "5 mins", "TRADES", 1, 1, False, [])
     w.wait(lambda k: k["historicalDataEnd"])
@@ -98,15 +120,16 @@ def test_full_lifecycle(session: tuple[SimulatedGateway, EClient, LifecycleRecor
     t0, t1 = w.calls["realtimeBar"][0][1], w.calls["realtimeBar"][1][1]
     assert t1 - t0 == 5 and t0 % 5 == 0
     c.cancelRealTimeBars(4)
-    c.reqTickByTickData(5, aapl(), "BidAsk", 0, False)
-    w.wait(lambda k: k["tickByTickBidAsk"])
-    tick = w.calls["tickByTickBidAsk"][0]
-    assert tick[0] == 5 and tick[2] < tick[3] and isinstance(tick[4], Decimal)
-    c.cancelTickByTickData(5)
+    if sv >= MIN_SERVER_VER_TICK_BY_TICK_IGNORE_SIZE:
+        c.reqTickByTickData(5, aapl(), "BidAsk", 0, False)
+        w.wait(lambda k: k["tickByTickBidAsk"])
+        tick = w.calls["tickByTickBidAsk"][0]
+        assert tick[0] == 5 and tick[2] < tick[3] and isinstance(tick[4], Decimal)
+        c.cancelTickByTickData(5)
 
     # orders: a limit order placed, modified and cancelled
     oid = w.calls["nextValidId"][0][0]
-    lmt = Order()
+    lmt = new_order(sv)
     lmt.action, lmt.totalQuantity, lmt.orderType, lmt.lmtPrice, lmt.orderRef = "BUY", Decimal(10), "LMT", 100.0, "lmt"
     c.placeOrder(oid, aapl(), lmt)
     w.wait(lambda k: any(s[0] == oid and s[1] == "Submitted" for s in k["orderStatus"]))
@@ -120,7 +143,7 @@ def test_full_lifecycle(session: tuple[SimulatedGateway, EClient, LifecycleRecor
     w.wait(lambda k: any(e[0] == oid and e[2] == 202 for e in k["error"]))
 
     # a market order filled, with its execution and commission
-    mkt = Order()
+    mkt = new_order(sv)
     mkt.action, mkt.totalQuantity, mkt.orderType, mkt.orderRef = "BUY", Decimal(100), "MKT", "mkt"
     c.placeOrder(oid + 1, aapl(), mkt)
     w.wait(lambda k: any(s[0] == oid + 1 and s[1] == "Filled" for s in k["orderStatus"])
@@ -134,10 +157,11 @@ def test_full_lifecycle(session: tuple[SimulatedGateway, EClient, LifecycleRecor
     c.reqExecutions(7, ExecutionFilter())
     w.wait(lambda k: k["execDetailsEnd"])
     assert [e[2].execId for e in w.calls["execDetails"] if e[0] == 7] == [ex.execId]
-    c.reqCompletedOrders(False)
-    w.wait(lambda k: k["completedOrdersEnd"])
-    done = {od.orderRef: st.status for _, od, st in w.calls["completedOrder"]}
-    assert done == {"lmt": "Cancelled", "mkt": "Filled"}
+    if sv >= MIN_SERVER_VER_COMPLETED_ORDERS:
+        c.reqCompletedOrders(False)
+        w.wait(lambda k: k["completedOrdersEnd"])
+        done = {od.orderRef: st.status for _, od, st in w.calls["completedOrder"]}
+        assert done == {"lmt": "Cancelled", "mkt": "Filled"}
 
     # positions and account
     c.reqPositions()
@@ -153,12 +177,13 @@ def test_full_lifecycle(session: tuple[SimulatedGateway, EClient, LifecycleRecor
     w.wait(lambda k: k["accountSummaryEnd"])
     tags = {a[2]: a[3] for a in w.calls["accountSummary"] if a[0] == 9}
     assert set(tags) == {"NetLiquidation", "TotalCashValue", "BuyingPower"} and float(tags["TotalCashValue"]) < 1e6
-    c.reqPnL(10, "DU1234567", "")
-    w.wait(lambda k: k["pnl"])
-    assert w.calls["pnl"][0][0] == 10
-    c.reqPnLSingle(11, "DU1234567", "", 265598)
-    w.wait(lambda k: k["pnlSingle"])
-    assert w.calls["pnlSingle"][0][0] == 11 and w.calls["pnlSingle"][0][1] == Decimal(100)
+    if sv >= MIN_SERVER_VER_PNL:
+        c.reqPnL(10, "DU1234567", "")
+        w.wait(lambda k: k["pnl"])
+        assert w.calls["pnl"][0][0] == 10
+        c.reqPnLSingle(11, "DU1234567", "", 265598)
+        w.wait(lambda k: k["pnlSingle"])
+        assert w.calls["pnlSingle"][0][0] == 11 and w.calls["pnlSingle"][0][1] == Decimal(100)
 
     # error replies: only the cancel's 202 so far, then 200 for an unknown symbol
     assert _errors(w) == [(oid, 202, "Order Canceled - reason:")]

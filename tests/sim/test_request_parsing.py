@@ -20,7 +20,7 @@ from ibapi.common import getServerVersionForMessage
 from ibapi.message import OUT
 from ibapi.order import COMPETE_AGAINST_BEST_OFFSET_UP_TO_MID, Order, OrderComboLeg
 from ibapi.order_cancel import OrderCancel
-from ibapi.server_versions import MAX_CLIENT_VER, MIN_SERVER_VER_PROTOBUF
+from ibapi.server_versions import MAX_CLIENT_VER, MIN_SERVER_VER_PEGGED_TO_BENCHMARK, MIN_SERVER_VER_PROTOBUF
 from ibapi.softdollartier import SoftDollarTier
 from ibapi.tag_value import TagValue
 
@@ -30,12 +30,13 @@ from platform_adapter.sim.request_proto import PROTO_PARSERS
 from platform_adapter.sim.request_text import TEXT_PARSERS
 
 from .ibapi_capture import one_frame
-from .request_cases import CASES, FULL_ORDER, VERSIONS, Case, bag_contract, contract, full_order
+from .request_cases import CASES, FULL_ORDER, VERSIONS, Case, bag_contract, contract, expected_order, full_order
 
-# Families whose text layout changes from 157 on are read at every version up to 226 as well.
-EVERY_VERSION = range(157, 227)
+# Families whose text layout changes from 100 on are read at every version up to 226 as well.
+EVERY_VERSION = range(100, 227)
 LAYOUT_CHANGES = {"placeOrder", "cancelOrder", "reqGlobalCancel", "reqContractDetails", "reqExecutions",
-                  "exerciseOptions", "reqWshEventData"}
+                  "exerciseOptions", "reqWshEventData", "reqMktData", "reqHistoricalData", "reqMktDepth",
+                  "cancelMktDepth", "reqScannerSubscription", "reqNewsArticle", "reqHistoricalNews"}
 PARAMS = [pytest.param(case, sv, id=f"{case.name}-{i}-{sv}") for i, case in enumerate(CASES)
           for sv in (EVERY_VERSION if case.name in LAYOUT_CHANGES else VERSIONS) if sv >= case.since]
 
@@ -92,7 +93,7 @@ def test_cancel_order_reads_the_order_id_at_every_version() -> None:
 SINK: dict[str, Any] = dict(
     openClose="C", origin=1, blockOrder=True, sweepToFill=True, displaySize=10, triggerMethod=2,
     hidden=True, discretionaryAmt=0.5, goodAfterTime="20260101 09:30:00", faGroup="G",
-    faMethod="M", faPercentage="P", modelCode="MC", shortSaleSlot=1, designatedLocation="DL",
+    faMethod="M", faPercentage="P", shortSaleSlot=1, designatedLocation="DL",
     exemptCode=3, rule80A="A", settlingFirm="SF", allOrNone=True, minQty=5, percentOffset=0.1,
     auctionStrategy=1, startingPrice=1.1, stockRefPrice=2.2, delta=0.3, stockRangeLower=1.0,
     stockRangeUpper=2.0, overridePercentageConstraints=True, volatility=0.4, volatilityType=2,
@@ -103,11 +104,13 @@ SINK: dict[str, Any] = dict(
     orderMiscOptions=[TagValue("m", "n")], solicited=True,
     randomizeSize=True, randomizePrice=True, adjustedOrderType="STP", triggerPrice=3.3,
     adjustedStopPrice=4.4, adjustedStopLimitPrice=5.5, adjustedTrailingAmount=6.6,
-    adjustableTrailingUnit=1, extOperator="EO", softDollarTier=SoftDollarTier("N", "V"),
-    cashQty=1000.0, mifid2DecisionMaker="DM", mifid2DecisionAlgo="DA", mifid2ExecutionTrader="ET",
-    mifid2ExecutionAlgo="EA", dontUseAutoPriceForHedge=True, isOmsContainer=True,
-    discretionaryUpToLimitPrice=True, usePriceMgmtAlgo=True)
+    adjustableTrailingUnit=1, discretionaryUpToLimitPrice=True)
+# (the server version from which ibapi sends it rather than refusing the order, field, value)
 SINK_SINCE: list[tuple[int, str, Any]] = [
+    (103, "modelCode", "MC"), (105, "extOperator", "EO"), (106, "softDollarTier", SoftDollarTier("N", "V")),
+    (111, "cashQty", 1000.0), (138, "mifid2DecisionMaker", "DM"), (138, "mifid2DecisionAlgo", "DA"),
+    (139, "mifid2ExecutionTrader", "ET"), (139, "mifid2ExecutionAlgo", "EA"),
+    (141, "dontUseAutoPriceForHedge", True), (145, "isOmsContainer", True), (151, "usePriceMgmtAlgo", True),
     (158, "duration", 100), (160, "postToAts", 1), (162, "autoCancelParent", True),
     (166, "advancedErrorOverride", "AE"), (169, "manualOrderTime", "MT"),
     (183, "customerAccount", "CU"), (184, "professionalCustomer", True),
@@ -115,7 +118,7 @@ SINK_SINCE: list[tuple[int, str, Any]] = [
 
 
 def _variant(sv: int, **changes: Any) -> Order:
-    o = full_order()
+    o = full_order(sv)
     changes = {**SINK, **{k: v for since, k, v in SINK_SINCE if sv >= since}, **changes}
     for key, value in changes.items():
         setattr(o, key, value)
@@ -164,14 +167,14 @@ def _combo(sv: int) -> Order:
 # Orders whose text layout has optional parts before the last carried fields: each must still
 # read exactly (every field consumed, the carried values right). (name, since, contract, order)
 VARIANTS: list[tuple[str, int, Any, Any]] = [
-    ("scale", 157, contract, _scale),
-    ("delta-neutral", 157, contract, _delta_neutral),
-    ("peg-bench", 157, contract, _peg_bench),
+    ("scale", 100, contract, _scale),
+    ("delta-neutral", 100, contract, _delta_neutral),
+    ("peg-bench", 100, contract, _peg_bench),
     ("peg-best-up-to-mid-ibkrats", 170, lambda: contract(exchange="IBKRATS"), _peg_best_up_to_mid),
     ("peg-mid-ibkrats", 170, lambda: contract(exchange="IBKRATS"), _peg_mid),
-    ("combo", 157, bag_contract, _combo),
-    ("no-conditions", 157, contract, lambda sv: _variant(sv, conditions=[])),
-    ("everything-else", 157, contract, _variant),
+    ("combo", 100, bag_contract, _combo),
+    ("no-conditions", 100, contract, lambda sv: _variant(sv, conditions=[])),
+    ("everything-else", 100, contract, _variant),
 ]
 
 
@@ -185,9 +188,10 @@ def test_place_order_variants_keep_the_layout(make_contract: Any, make_order: An
     assert (request.contract.sec_type, request.contract.exchange) == (k.secType, k.exchange)
     with_conditions = bool(o.conditions)
     assert request == replace(
-        FULL_ORDER, contract=request.contract, order_type=o.orderType,
-        conditions=FULL_ORDER.conditions if with_conditions else (),
-        conditions_ignore_rth=with_conditions, conditions_cancel_order=with_conditions)
+        expected_order(sv), contract=request.contract, order_type=o.orderType,
+        conditions=FULL_ORDER.conditions if with_conditions and sv >= MIN_SERVER_VER_PEGGED_TO_BENCHMARK else (),
+        conditions_ignore_rth=with_conditions and sv >= MIN_SERVER_VER_PEGGED_TO_BENCHMARK,
+        conditions_cancel_order=with_conditions and sv >= MIN_SERVER_VER_PEGGED_TO_BENCHMARK)
 
 
 # --- malformed input: a ParseError (the session logs it and goes on) ---------------------

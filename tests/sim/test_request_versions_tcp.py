@@ -268,7 +268,8 @@ def test_fault_injection_and_pacing_with_protobuf_requests(gateway_at) -> None: 
 
 @pytest.mark.parametrize(("ours", "offer", "served"), [
     (226, "v100..226", 226), (226, "v100..200", 200), (226, "v157..178", 178), (176, "v100..226", 176),
-    (201, "v100..226", 201), (157, "v157..157", 157)])
+    (201, "v100..226", 201), (157, "v157..157", 157), (226, "v100..150", 150), (100, "v100..226", 100),
+    (156, "v100..226", 156)])
 def test_serves_the_highest_common_version(gateway_at, ours: int, offer: str, served: int) -> None:  # type: ignore[no-untyped-def]
     gw = gateway_at(ours)
     c = BinaryClient(gw, offer)
@@ -277,7 +278,7 @@ def test_serves_the_highest_common_version(gateway_at, ours: int, offer: str, se
 
 
 @pytest.mark.parametrize(("offer", "reason"), [
-    ("v100..150", "its maximum 150 is below the simulator's minimum server version 157"),
+    ("v90..99", "its maximum 99 is below the simulator's minimum server version 100"),
     ("v180..190", "its minimum 180 is above this gateway's server version 176"),
     ("v190..180", "empty range"),
     ("hello", "unreadable version offer 'hello'")])
@@ -292,7 +293,7 @@ def test_refuses_what_it_cannot_serve_with_a_reason(gateway_at, caplog, offer: s
 
 
 def test_server_version_outside_the_supported_range_is_refused() -> None:
-    with pytest.raises(ValueError, match="outside 157..226"):
+    with pytest.raises(ValueError, match="outside 100..226"):
         SimulatedGateway(server_version=227)
-    with pytest.raises(ValueError, match="outside 157..226"):
-        SimulatedGateway(server_version=156)
+    with pytest.raises(ValueError, match="outside 100..226"):
+        SimulatedGateway(server_version=99)

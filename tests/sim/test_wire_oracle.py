@@ -11,12 +11,16 @@ occurs.
 from __future__ import annotations
 
 import inspect
+from collections import defaultdict
+from typing import Any
 
 import pytest
+from ibapi import server_versions as versions
 from ibapi.decoder import Decoder
 from ibapi.server_versions import MIN_SERVER_VER_PROTOBUF, MIN_SERVER_VER_PROTOBUF_REST_MESSAGES_3
 
 from platform_adapter.sim import info_messages as im
+from platform_adapter.sim import market
 from platform_adapter.sim import messages as m
 from platform_adapter.sim.families import PROTOBUF_FROM
 from platform_adapter.sim.market import ASK, BID
@@ -26,6 +30,7 @@ from tests.sim.wire_oracle import (
     AAPL,
     CALL_DIFFERENCES,
     DIFFERENCES,
+    Obj,
     as_protobuf_gives,
     catalogue,
     decode_all,
@@ -34,7 +39,8 @@ from tests.sim.wire_oracle import (
     text_calls,
 )
 
-VERSIONS = [157, 163, 164, 176, 200, 201, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213, 222, 226]
+VERSIONS = [100, 104, 110, 118, 124, 130, 136, 140, 145, 148, 150, 151, 152, 155, 156, 157, 158, 160, 162, 163, 164,
+            170, 176, 200, 201, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213, 222, 226]
 
 def check(name: str, msg: Message, sv: int, used: set[tuple[str, str]], calls_used: set[str] | None = None) -> None:
     """Decode the message as sent at ``sv`` and compare with its text form (for a reply that exists
@@ -126,3 +132,91 @@ def test_a_burst_decodes_to_the_same_ticks_at_every_version(sv: int) -> None:
     assert {name for _, calls in expected for name, _ in calls} == {"tickPrice", "tickSize"}
     assert {protobuf for protobuf, _ in got} == {sv >= 206}
     assert {args[1][1] for _, calls in expected for name, args in calls if name == "tickPrice"} == {BID, ASK}
+
+
+# What a gateway below 157 does not send, by the MIN_SERVER_VER_* that added it: (class, attribute)
+# of a decoded object, or (callback, argument index); ibapi leaves its default in place.
+ADDED_BELOW_157: dict[tuple[str, str | int], int] = {
+    ("TickAttrib", "pastLimit"): versions.MIN_SERVER_VER_PAST_LIMIT,
+    ("TickAttrib", "preOpen"): versions.MIN_SERVER_VER_PRE_OPEN_BID_ASK,
+    ("orderStatus", 10): versions.MIN_SERVER_VER_MARKET_CAP_PRICE,
+    ("tickOptionComputation", 2): versions.MIN_SERVER_VER_PRICE_BASED_VOLATILITY,
+    ("updateMktDepthL2", 7): versions.MIN_SERVER_VER_SMART_DEPTH,
+    ("pnl", 2): versions.MIN_SERVER_VER_UNREALIZED_PNL,
+    ("pnl", 3): versions.MIN_SERVER_VER_REALIZED_PNL,
+    ("pnlSingle", 3): versions.MIN_SERVER_VER_UNREALIZED_PNL,
+    ("pnlSingle", 4): versions.MIN_SERVER_VER_REALIZED_PNL,
+    ("DepthMktDataDescription", "listingExch"): versions.MIN_SERVER_VER_SERVICE_DATA_TYPE,
+    ("DepthMktDataDescription", "serviceDataType"): versions.MIN_SERVER_VER_SERVICE_DATA_TYPE,
+    ("DepthMktDataDescription", "aggGroup"): versions.MIN_SERVER_VER_SERVICE_DATA_TYPE,
+    ("ContractDetails", "aggGroup"): versions.MIN_SERVER_VER_AGG_GROUP,
+    ("ContractDetails", "underSymbol"): versions.MIN_SERVER_VER_UNDERLYING_INFO,
+    ("ContractDetails", "underSecType"): versions.MIN_SERVER_VER_UNDERLYING_INFO,
+    ("ContractDetails", "marketRuleIds"): versions.MIN_SERVER_VER_MARKET_RULES,
+    ("ContractDetails", "realExpirationDate"): versions.MIN_SERVER_VER_REAL_EXPIRATION_DATE,
+    ("ContractDetails", "stockType"): versions.MIN_SERVER_VER_STOCK_TYPE,
+    ("Execution", "lastLiquidity"): versions.MIN_SERVER_VER_LAST_LIQUIDITY,
+    **{("OrderState", f"{kind}{when}"): versions.MIN_SERVER_VER_WHAT_IF_EXT_FIELDS
+       for kind in ("initMargin", "maintMargin", "equityWithLoan") for when in ("Before", "Change")},
+    ("Order", "conditions"): versions.MIN_SERVER_VER_PEGGED_TO_BENCHMARK,
+    ("Order", "conditionsIgnoreRth"): versions.MIN_SERVER_VER_PEGGED_TO_BENCHMARK,
+    ("Order", "conditionsCancelOrder"): versions.MIN_SERVER_VER_PEGGED_TO_BENCHMARK,
+    ("Order", "adjustedOrderType"): versions.MIN_SERVER_VER_PEGGED_TO_BENCHMARK,
+    ("Order", "lmtPriceOffset"): versions.MIN_SERVER_VER_PEGGED_TO_BENCHMARK,
+    ("Order", "cashQty"): versions.MIN_SERVER_VER_CASH_QTY,
+    ("Order", "usePriceMgmtAlgo"): versions.MIN_SERVER_VER_PRICE_MGMT_ALGO,
+    ("Order", "dontUseAutoPriceForHedge"): versions.MIN_SERVER_VER_AUTO_PRICE_FOR_HEDGE,
+}
+OLD_VERSIONS = [v for v in VERSIONS if v < 157]
+
+
+def _absent(value: Any, reference: Any, version: int, used: set[tuple[str, str | int]]) -> Any:
+    """``reference`` (decoded at 157) with what a gateway at ``version`` does not send replaced by
+    ``value`` (decoded at ``version``, ibapi's default)."""
+    if isinstance(value, Obj) and isinstance(reference, Obj) and value.cls == reference.cls:
+        got = dict(value.attrs)
+        out = []
+        for name, want in reference.attrs:
+            key = (value.cls, name)
+            if key in ADDED_BELOW_157 and version < ADDED_BELOW_157[key] and got.get(name) != want:
+                used.add(key)
+                want = got.get(name)
+            out.append((name, _absent(got.get(name), want, version, used)))
+        return Obj(value.cls, tuple(out))
+    if isinstance(value, tuple) and isinstance(reference, tuple) and len(value) == len(reference):
+        return tuple(_absent(g, w, version, used) for g, w in zip(value, reference, strict=True))
+    return reference
+
+
+def _calls_at(calls: list[Any], reference: list[Any], version: int, used: set[tuple[str, str | int]]) -> list[Any]:
+    out = []
+    for (name, args), (ref_name, ref_args) in zip(calls, reference, strict=True):
+        want = list(ref_args)
+        for i in range(min(len(args), len(want))):
+            key = (name, i)
+            if name == ref_name and key in ADDED_BELOW_157 and version < ADDED_BELOW_157[key] and args[i] != want[i]:
+                used.add(key)
+                want[i] = args[i]
+        out.append((ref_name, _absent(tuple(args), tuple(want), version, used)))
+    return out
+
+
+def test_below_157_every_message_decodes_to_the_157_callbacks_less_what_was_added_later(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Values, not just layouts: each message decoded at an old version gives what it gives at 157,
+    except the fields the old gateway does not have yet (left at ibapi's default); and each such
+    exception is seen at least once. The market's clock is frozen so every catalogue is the same."""
+    monkeypatch.setattr(market.time, "time", lambda: 1764860400.0)
+    used: set[tuple[str, str | int]] = set()
+    reference: dict[str, list[list[Any]]] = defaultdict(list)
+    for name, msg in catalogue(157):
+        reference[name].append(decode_frame(msg.encode(157), 157)[1])
+    for version in OLD_VERSIONS:
+        seen: dict[str, int] = defaultdict(int)
+        for name, msg in catalogue(version):
+            calls = decode_frame(msg.encode(version), version)[1]
+            want = reference[name][seen[name]]
+            seen[name] += 1
+            assert len(calls) == len(want), (name, version)
+            assert calls == _calls_at(calls, want, version, used), (name, version)
+    assert used == set(ADDED_BELOW_157)

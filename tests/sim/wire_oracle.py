@@ -17,7 +17,13 @@ from typing import Any
 from ibapi import comm
 from ibapi.common import PROTOBUF_MSG_ID
 from ibapi.decoder import Decoder
-from ibapi.server_versions import MIN_SERVER_VER_PROTOBUF, MIN_SERVER_VER_PROTOBUF_REST_MESSAGES_3
+from ibapi.server_versions import (
+    MIN_SERVER_VER_COMPLETED_ORDERS,
+    MIN_SERVER_VER_PAST_LIMIT,
+    MIN_SERVER_VER_PRE_OPEN_BID_ASK,
+    MIN_SERVER_VER_PROTOBUF,
+    MIN_SERVER_VER_PROTOBUF_REST_MESSAGES_3,
+)
 from ibapi.wrapper import EWrapper
 
 from platform_adapter.sim import info_messages as im
@@ -27,10 +33,10 @@ from platform_adapter.sim.admin import DISPLAY_GROUPS
 from platform_adapter.sim.contracts import BY_CONID
 from platform_adapter.sim.depth import DEPTH_EXCHANGES, SMART_COMPONENTS, US_STOCK_BBO
 from platform_adapter.sim.history import HistRequest, bars
-from platform_adapter.sim.market import ASK, BID, HIGH, LAST_TIMESTAMP, VOLUME
+from platform_adapter.sim.market import ASK, BID, DELAYED, HIGH, LAST_TIMESTAMP, MODEL_GREEKS, VOLUME
 from platform_adapter.sim.news import BULLETIN, PROVIDERS, article_id
 from platform_adapter.sim.option_calcs import CUST_OPTION_COMPUTATION, NOT_COMPUTED
-from platform_adapter.sim.options import greeks
+from platform_adapter.sim.options import greeks, greeks_at_price
 from platform_adapter.sim.orders import SimExecution, SimOrder
 from platform_adapter.sim.protocol import UNSET_DOUBLE_STR
 from platform_adapter.sim.requests import OrderCondition
@@ -119,7 +125,15 @@ def decode_all(frame: bytes, sv: int) -> tuple[bool, list[Call], list[tuple[Any,
         decoder.processProtoBuf(text, msg_id - PROTOBUF_MSG_ID)
         assert rec.protobuf, "the protobuf path always hands the raw object over first"
         return True, rec.calls, rec.raw
-    decoder.interpret(comm.read_fields(text), msg_id)
+    fields = comm.read_fields(text)
+    process = Decoder.msgId2handleInfo[msg_id].processMeth
+    if process is None:  # decoded by signature: interpret checks the field count itself
+        decoder.interpret(fields, msg_id)
+        return False, rec.calls, rec.raw
+    unread = iter(fields)
+    process(decoder, unread)
+    left = list(unread)
+    assert not left, f"message {msg_id} at server version {sv}: ibapi's decoder leaves {left} unread"
     return False, rec.calls, rec.raw
 
 
@@ -279,6 +293,14 @@ def gateway() -> SimulatedGateway:
     return gw
 
 
+def attr_mask(sv: int, mask: int) -> int:
+    """The tick attribute bits of ``mask`` a gateway at ``sv`` sends: canAutoExecute (1) always,
+    pastLimit (2) from 109, preOpen (4) from 132."""
+    if sv < MIN_SERVER_VER_PAST_LIMIT:
+        return mask & 1
+    return mask if sv >= MIN_SERVER_VER_PRE_OPEN_BID_ASK else mask & 3
+
+
 def catalogue(sv: int) -> list[tuple[str, Message]]:
     """(name, message) for every message function in ``messages.py`` and ``info_messages.py``, with
     realistic values."""
@@ -298,10 +320,10 @@ def catalogue(sv: int) -> list[tuple[str, Message]]:
                           '{"rejectReason":"sim"}', 1764860400456)),
         ("error", m.error(sv, 7, 10090, "Part of requested market data is not subscribed. café")),
         ("tick_price", m.tick_price(1, BID, q.bid, q.bid_size)),
-        ("tick_price", m.tick_price(1, ASK, q.ask, q.ask_size, 2)),
+        ("tick_price", m.tick_price(1, ASK, q.ask, q.ask_size, attr_mask(sv, 2))),
         ("tick_price", m.tick_price(1, HIGH, q.high, 0)),
         ("tick_price", m.tick_price(2, 66, fx.bid, None)),  # delayed bid without a size
-        ("tick_price", m.tick_price(2, BID, fx.bid, 2500000.5, 3)),
+        ("tick_price", m.tick_price(2, BID, fx.bid, 2500000.5, attr_mask(sv, 7))),
         ("tick_size", m.tick_size(1, VOLUME, q.volume)),
         ("tick_size", m.tick_size(2, 0, 1.25)),
         ("tick_string", m.tick_string(1, LAST_TIMESTAMP, str(q.last_time))),
@@ -335,7 +357,7 @@ def catalogue(sv: int) -> list[tuple[str, Message]]:
     for o, c in orders():
         out += [("open_order", m.open_order(sv, o, c)), ("order_status", m.order_status(o)),
                 ("order_status", m.order_status(o, "locate"))]
-        if o.completed_status:
+        if o.completed_status and sv >= MIN_SERVER_VER_COMPLETED_ORDERS:  # ibapi asks from 150
             out.append(("completed_order", m.completed_order(sv, o, c)))
     wi, preview = what_if()
     out += [("open_order", m.open_order(sv, wi, AAPL, preview=preview))]
@@ -404,6 +426,13 @@ def info_catalogue(sv: int, gw: SimulatedGateway) -> list[tuple[str, Message]]:
         ("tick_option_computation", im.tick_option_computation(
             46, CUST_OPTION_COMPUTATION, 0, greeks(False, q.mid, option.strike, 0.2, 0.35))),
         ("tick_option_computation", im.tick_option_computation(47, CUST_OPTION_COMPUTATION, 0, NOT_COMPUTED)),
+        # an option line's bid, ask, last and model greeks, a delayed model and a price no volatility fits
+        *[("tick_option_computation", im.tick_option_computation(53, k, 0, gw.market.option_greeks(option.con_id, k)))
+          for k in (10, 11, 12, MODEL_GREEKS)],
+        ("tick_option_computation", im.tick_option_computation(
+            53, DELAYED[MODEL_GREEKS], 0, gw.market.option_greeks(option.con_id, MODEL_GREEKS))),
+        ("tick_option_computation", im.tick_option_computation(
+            53, 10, 0, greeks_at_price(False, 0.0, q.mid, option.strike, 0.2))),
         ("display_group_list", im.display_group_list(48, "|".join(map(str, DISPLAY_GROUPS)))),
         ("display_group_updated", im.display_group_updated(49, "8314@SMART")),
         ("display_group_updated", im.display_group_updated(49, "")),

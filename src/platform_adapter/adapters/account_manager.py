@@ -13,6 +13,8 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+from ibapi.errors import UPDATE_TWS
+from ibapi.server_versions import MIN_SERVER_VER_PNL
 from loguru import logger
 
 from platform_adapter.adapters.account.accounts import managed_account
@@ -21,7 +23,7 @@ from platform_adapter.adapters.base_adapter import AdapterContext, BaseAdapter
 from platform_adapter.adapters.orders.models import opt_float, spec_from_contract, to_decimal
 from platform_adapter.core.handlers import AccountHandler
 from platform_adapter.core.request_registry import EndWaiter
-from platform_adapter.errors import PlatformAdapterError, ValidationError
+from platform_adapter.errors import IBError, PlatformAdapterError, ValidationError
 from platform_adapter.models.account import AccountSummary, PnL
 from platform_adapter.models.position import Position
 
@@ -88,10 +90,17 @@ class AccountManager(BaseAdapter):
             client.reqAccountUpdates(True, self.account)
             self._download_done.wait(timeout)
         self.refresh_positions()
+        if not self._has_pnl():  # ibapi refuses reqPnL (UPDATE_TWS) and sends nothing
+            return
         if self._pnl_req_id is not None:
             client.cancelPnL(self._pnl_req_id)
         self._pnl_req_id = self.registry.next_id()
         client.reqPnL(self._pnl_req_id, self.account, "")
+
+    def _has_pnl(self) -> bool:
+        """Whether the gateway has PnL requests (server version 127 on; not known yet: yes)."""
+        version = self.connection.server_version
+        return version is None or version >= MIN_SERVER_VER_PNL
 
     def restore(self) -> None:
         """After a reconnect or IB 1101 (data lost): subscribe again (account updates, positions,
@@ -119,7 +128,20 @@ class AccountManager(BaseAdapter):
         the login does not manage) from ``reqAccountSummary``; the adapter's account's are also
         stored in the cache."""
         target = managed_account(account, self.connection.accounts, self.account)
-        own = target == self.account
+        rows = self._summary_rows()
+        return self._summary(target, {tag: value for row_account, tag, value, _ in rows
+                                      if row_account == target or not target})
+
+    def get_account_summaries(self) -> dict[str, AccountSummary]:
+        """Current figures of every managed account (by account id) from one ``reqAccountSummary``
+        (group "All"); the adapter's account's are also stored in the cache."""
+        by_account: dict[str, dict[str, str]] = {a: {} for a in self.connection.accounts}
+        for row_account, tag, value, _currency in self._summary_rows():
+            by_account.setdefault(row_account, {})[tag] = value
+        return {a: self._summary(a, values) for a, values in by_account.items()}
+
+    def _summary_rows(self) -> list[tuple[str, str, str, str]]:
+        """(account, tag, value, currency) of ``reqAccountSummary("All", SUMMARY_TAGS)``."""
         ids: list[int] = []
 
         def send(client: Any, req_id: int) -> None:
@@ -127,22 +149,29 @@ class AccountManager(BaseAdapter):
             client.reqAccountSummary(req_id, "All", SUMMARY_TAGS)
 
         try:
-            rows = self._request("account_summary", send)
+            rows: list[tuple[str, str, str, str]] = self._request("account_summary", send)
         finally:
             self._cancel("cancelAccountSummary", ids)
-        values: dict[str, str] = {}
-        for row_account, tag, value, _currency in rows:
-            if row_account == target or not target:
-                values[tag] = value
-                if own:
-                    self.state.update_account_value(tag, value)
-        if own:  # reqAccountSummary has no PnL tags: take them from account updates, else from reqPnL
+        return rows
+
+    def _summary(self, target: str, values: dict[str, str]) -> AccountSummary:
+        """The summary of ``target`` from its tags (cached when it is the adapter's account).
+        reqAccountSummary has no PnL tags: the adapter's account's come from its account updates,
+        else from its reqPnL subscription; another account's from a reqPnL for it."""
+        if target == self.account:
+            for tag, value in values.items():
+                self.state.update_account_value(tag, value)
             cached = self.state.get_account_values()
             pnl = self.state.get_pnl()
             for key, from_pnl in (("RealizedPnL", pnl and pnl.realized), ("UnrealizedPnL", pnl and pnl.unrealized)):
                 if key in cached:
                     values.setdefault(key, str(cached[key]))
                 elif from_pnl is not None:
+                    values.setdefault(key, str(from_pnl))
+        elif target and self._has_pnl():  # an older gateway has no PnL requests: the summary goes without
+            other = self.get_pnl(target)
+            for key, from_pnl in (("RealizedPnL", other.realized), ("UnrealizedPnL", other.unrealized)):
+                if from_pnl is not None:
                     values.setdefault(key, str(from_pnl))
         return summary_from_values(target, values, datetime.now(timezone.utc))
 
@@ -155,8 +184,12 @@ class AccountManager(BaseAdapter):
 
     def get_pnl(self, account: str | None = None) -> PnL:
         """Daily, unrealized and realized PnL of ``account`` (default: the adapter's account;
-        ValidationError for one the login does not manage) from ``reqPnL``."""
+        ValidationError for one the login does not manage) from ``reqPnL``; IBError 503 from a
+        gateway older than PnL requests (server version 127)."""
         target = managed_account(account, self.connection.accounts, self.account)
+        if not self._has_pnl():
+            raise IBError(UPDATE_TWS.code(), f"the gateway's server version {self.connection.server_version} has no "
+                                             f"PnL requests (from {MIN_SERVER_VER_PNL})")
         timeout = self.settings.ib_connection.request_timeout
         ids: list[int] = []
 

@@ -18,6 +18,8 @@ import time
 from typing import Any
 
 import pandas as pd
+from ibapi.errors import UPDATE_TWS
+from ibapi.server_versions import MIN_SERVER_VER_TICK_BY_TICK_IGNORE_SIZE
 from loguru import logger
 
 from platform_adapter.adapters.base_adapter import AdapterContext, BaseAdapter
@@ -37,7 +39,7 @@ from platform_adapter.adapters.market.subscriptions import (
     stale_copy,
 )
 from platform_adapter.core import ib_codes
-from platform_adapter.errors import NotConnected, SubscriptionLimitExceeded, ValidationError
+from platform_adapter.errors import IBError, NotConnected, SubscriptionLimitExceeded, ValidationError
 from platform_adapter.models.market_data import MarketDataType, Quote, TickByTickKind
 
 
@@ -215,12 +217,17 @@ class MarketDataAdapter(BaseAdapter):
     def subscribe_tick_by_tick(self, symbol: Any, kind: TickByTickKind | str, callback: Callback,
                                on_error: Callback | None = None) -> None:
         """Stream IB tick-by-tick data (``Last``, ``AllLast``, ``BidAsk``, ``MidPoint``):
-        ``callback(symbol, tick)`` with a :class:`TickByTick` for every tick."""
+        ``callback(symbol, tick)`` with a :class:`TickByTick` for every tick. IBError 503 from a
+        gateway older than tick-by-tick requests as ibapi sends them (server version 140)."""
         tbt = check_tbt_kind(kind)
         check_callback(callback)
         err = check_callback(on_error, "on_error", optional=True)
         spec = to_spec(symbol)
         self._client()
+        version = self.connection.server_version
+        if version is not None and version < MIN_SERVER_VER_TICK_BY_TICK_IGNORE_SIZE:  # ibapi refuses it
+            raise IBError(UPDATE_TWS.code(), f"the gateway's server version {version} has no tick-by-tick data "
+                                             f"(from {MIN_SERVER_VER_TICK_BY_TICK_IGNORE_SIZE})")
         info = self.contracts.resolve(spec)
         self._send_new(self._reserve([(SubKind.TICKS, info, {"tbt_kind": tbt})], callback, err))
 

@@ -203,12 +203,13 @@ class OrderExecutionAdapter(BaseAdapter):
         client = self._require_link()
         info = self.contracts.resolve(req.contract)
         qty, limit, stop = new.quantity, new.limit_price, new.stop_price
-        self._check_trade(info, req.action, qty, limit, stop, max(qty - req.quantity, 0 * qty))
+        self._check_trade(info, req.action, qty, limit, stop, max(qty - req.quantity, 0 * qty), req.account)
         with self._lock:
             self._pending[order_id] = "modify"
         self._journal_event(order_id, "modify", f"quantity={qty} limit={limit} stop={stop} tif={new.tif.value}"
                             + (f" extras={extras_json(new.extras)}" if new.extras != req.extras else ""))
-        client.placeOrder(order_id, self._ib_contract(info), build_ib_order(new))
+        client.placeOrder(order_id, self._ib_contract(info),
+                          build_ib_order(new, server_version=self.connection.server_version))
         logger.info("order {}: modification sent ({})", order_id, kwargs)
         return True
 
@@ -306,10 +307,18 @@ class OrderExecutionAdapter(BaseAdapter):
         return account
 
     def _check_trade(self, info: ContractInfo, action: OrderAction, qty: Any, limit: float | None,
-                     stop: float | None, added_qty: Any) -> None:
+                     stop: float | None, added_qty: Any, account: str) -> None:
         quote = self.state.get_quote(info.spec.key) if limit is None and stop is None else None  # priced orders: unused
         v.check_trade(self.settings.orders, info, action, qty, limit, stop, added_qty, quote,
-                      opt_float(self.state.get_account_value("BuyingPower")))
+                      self._buying_power(account))
+
+    def _buying_power(self, account: str) -> float | None:
+        """The cached buying power (the account updates of the adapter's account) for an order of
+        that account; None for another managed account's order, whose buying power the adapter
+        does not stream: IB's own margin check answers for it."""
+        accounts = self.connection.accounts
+        own = self.settings.ib_connection.account_id or (accounts[0] if accounts else "")
+        return opt_float(self.state.get_account_value("BuyingPower")) if account in ("", own) else None
 
     def _send_new(self, request: OrderRequest, info: ContractInfo, transmit: bool = True) -> int:
         client = self._require_link()
@@ -332,7 +341,8 @@ class OrderExecutionAdapter(BaseAdapter):
             if message is not None and client.isConnected():
                 message.send(client)  # the same text or protobuf body ibapi's placeOrder would send
             else:
-                client.placeOrder(order_id, contract, build_ib_order(request, transmit))
+                client.placeOrder(order_id, contract, build_ib_order(request, transmit,
+                                                                    server_version=self.connection.server_version))
         except OSError as exc:
             logger.error("order {} ({}): sending failed: {}; it will be looked up by orderRef, never re-sent",
                          order_id, request.order_ref, exc)

@@ -279,6 +279,7 @@ class ConnectionManager:
         self._client_id_rejected = threading.Event()
         self._startup_closed = threading.Event()
         self.next_valid_id = None
+        self.ib_link_ok = True  # a new link: until the gateway says 1100 (it may during the start-up)
         client = self.client
         client.reset()
         client.host, client.port, client.clientId = self.host, self.port, client_id
@@ -328,7 +329,6 @@ class ConnectionManager:
             return "timeout"
         self.connected_since = datetime.now(timezone.utc)
         self.last_heartbeat = self.connected_since
-        self.ib_link_ok = True
         self.last_error = ""
         if reconnecting:
             self.reconnect_count += 1  # counted before the state says CONNECTED, so readers agree

@@ -87,6 +87,13 @@ class MarketDataHandler:
     def tick_generic(self, req_id: int, tick_type: int, value: float) -> None:
         """A generic tick."""
 
+    def tick_option_computation(self, req_id: int, tick_type: int, tick_attrib: int | None,
+                                implied_vol: float | None, delta: float | None, option_price: float | None,
+                                pv_dividend: float | None, gamma: float | None, vega: float | None,
+                                theta: float | None, underlying_price: float | None) -> None:
+        """An option's greeks (tickOptionComputation); IB's "not computed" values arrive as
+        ibapi leaves them (None for -1/-2 and for absent protobuf fields)."""
+
     def tick_snapshot_end(self, req_id: int) -> None:
         """A snapshot request is complete."""
 

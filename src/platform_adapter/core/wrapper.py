@@ -129,6 +129,13 @@ class Wrapper(EWrapper):  # type: ignore[misc]
     def tickGeneric(self, reqId: int, tickType: int, value: float) -> None:
         self._call("tick_generic", self._md.tick_generic, reqId, tickType, value)
 
+    def tickOptionComputation(self, reqId: int, tickType: int, tickAttrib: int | None, impliedVol: float | None,
+                              delta: float | None, optPrice: float | None, pvDividend: float | None,
+                              gamma: float | None, vega: float | None, theta: float | None,
+                              undPrice: float | None) -> None:
+        self._call("tick_option_computation", self._md.tick_option_computation, reqId, tickType, tickAttrib,
+                   impliedVol, delta, optPrice, pvDividend, gamma, vega, theta, undPrice)
+
     def tickSnapshotEnd(self, reqId: int) -> None:
         self._call("tick_snapshot_end", self._md.tick_snapshot_end, reqId)
 

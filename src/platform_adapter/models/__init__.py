@@ -3,7 +3,7 @@
 from platform_adapter.models.account import AccountSummary, PnL
 from platform_adapter.models.connection import ConnectionEvent, ConnectionEventKind, ConnectionState, ConnectionStatus
 from platform_adapter.models.contract import ContractInfo, ContractSpec, SecType
-from platform_adapter.models.market_data import Bar, MarketDataType, Quote, TickByTick, TickByTickKind
+from platform_adapter.models.market_data import Bar, MarketDataType, OptionGreeks, Quote, TickByTick, TickByTickKind
 from platform_adapter.models.order import (
     TERMINAL_STATES,
     WORKING_STATES,
@@ -41,6 +41,7 @@ __all__ = [
     "MarketDataType",
     "OcaGroup",
     "OcaType",
+    "OptionGreeks",
     "Order",
     "OrderAction",
     "OrderExtras",

@@ -28,6 +28,22 @@ class TickByTickKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class OptionGreeks:
+    """An option's implied volatility, greeks and prices as IB computes them (tickOptionComputation)
+    from the bid, ask, last price or its model. A value IB has not computed is ``None``; vega
+    and theta are per point of volatility and per calendar day, as IB reports them."""
+
+    implied_vol: float | None = None
+    delta: float | None = None
+    gamma: float | None = None
+    vega: float | None = None
+    theta: float | None = None
+    option_price: float | None = None
+    underlying_price: float | None = None
+    pv_dividend: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Quote:
     """A snapshot of the latest market state of one instrument.
 
@@ -38,6 +54,10 @@ class Quote:
     serves, so every quote is degraded). ``updates`` counts the tick values applied to the line
     since it was subscribed: a step of more than one between two deliveries means that several
     ticks were merged into one (conflated) delivery.
+
+    On an option's line IB also sends its greeks: ``bid_greeks``, ``ask_greeks`` and
+    ``last_greeks`` are computed from those prices, ``model_greeks`` from IB's model; each is
+    ``None`` until IB has sent it (and always for other instruments).
     """
 
     symbol: str
@@ -59,6 +79,10 @@ class Quote:
     market_data_type: MarketDataType = MarketDataType.LIVE
     updates: int = 0
     degraded: bool = False
+    bid_greeks: OptionGreeks | None = None
+    ask_greeks: OptionGreeks | None = None
+    last_greeks: OptionGreeks | None = None
+    model_greeks: OptionGreeks | None = None
 
     @property
     def mid(self) -> float | None:

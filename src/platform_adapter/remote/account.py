@@ -27,6 +27,11 @@ class RemoteAccount:
     def get_account_summary(self, account: str | None = None) -> AccountSummary:
         return decode(AccountSummary, self._t.call("account.get_account_summary", {"account": account}))
 
+    def get_account_summaries(self) -> dict[str, AccountSummary]:
+        """Every managed account's summary, by account id."""
+        return {a: decode(AccountSummary, v)
+                for a, v in self._t.call("account.get_account_summaries").items()}
+
     def get_positions(self, account: str | None = None) -> list[Position]:
         return [decode(Position, p) for p in self._t.call("account.get_positions", {"account": account})]
 

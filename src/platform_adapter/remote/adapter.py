@@ -14,15 +14,20 @@ order events it missed; the market data type is set for the whole service.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from platform_adapter.core.events import EventDispatcher
 from platform_adapter.errors import ConfigError, NotConnected, PlatformAdapterError, ValidationError
+from platform_adapter.models.connection import ConnectionEvent, ConnectionEventKind
+from platform_adapter.models.order import utcnow
 from platform_adapter.remote.account import RemoteAccount
+from platform_adapter.remote.contracts import RemoteContracts
 from platform_adapter.remote.market_data import RemoteMarketData
 from platform_adapter.remote.orders import RemoteOrders
 from platform_adapter.remote.transport import Transport
 from platform_adapter.service.protocol import Event
+from platform_adapter.service.schema import decode
 from platform_adapter.service.security import ClientCurve
 from platform_adapter.service.sessions import NAME_RE
 
@@ -49,10 +54,12 @@ class RemoteAdapter:
         curve = ClientCurve.load(server_key, client_key) if server_key and client_key else None
         self.connect_timeout = connect_timeout
         self.events = EventDispatcher(name=f"pa-remote-callbacks-{name}", block_threshold=block_threshold)
-        self.transport = Transport(endpoint, name, self._on_event, self._on_session, curve)
+        self.transport = Transport(endpoint, name, self._on_event, self._on_session, curve, self._on_lost)
         self.market_data = RemoteMarketData(self.transport, self.events)
         self.orders = RemoteOrders(self.transport, self.events)
         self.account = RemoteAccount(self.transport, self.events)
+        self.contracts = RemoteContracts(self.transport)
+        self._connection_callbacks: list[Callable[[ConnectionEvent], Any]] = []
 
     def connect(self) -> bool:
         """Open the session with the service (within ``connect_timeout``); True when it is open
@@ -86,6 +93,18 @@ class RemoteAdapter:
         except (NotConnected, PlatformAdapterError):
             return {"connection_state": "DISCONNECTED", **local}
 
+    def on_connection_event(self, callback: Callable[[ConnectionEvent], Any]) -> None:
+        """Call ``callback(ConnectionEvent)`` on the event thread: the service's IB connection
+        events (``ib_link_lost``, ``reconnected``, ...), and this client's session with the service
+        (``connected``, ``disconnected`` and ``reconnected``, with ``detail`` starting "service")."""
+        if not callable(callback):
+            raise ValidationError("callback", callback, "must be callable")
+        self._connection_callbacks.append(callback)
+
+    def _connection_event(self, event: ConnectionEvent) -> None:
+        for cb in tuple(self._connection_callbacks):
+            self.events.submit(cb, event)
+
     def _on_event(self, ev: dict[str, Any]) -> None:
         kind = ev.get("ev")
         if kind in _MARKET_EVENTS:
@@ -94,11 +113,18 @@ class RemoteAdapter:
             self.orders.on_event(ev)
         elif kind == Event.ACCOUNT:
             self.account.on_event(ev)
+        elif kind == Event.CONNECTION:
+            self._connection_event(decode(ConnectionEvent, ev["event"]))
 
     def _on_session(self) -> None:
         """A (re)opened session: subscribe the lines and account updates again."""
+        kind = ConnectionEventKind.RECONNECTED if self.transport.reconnects else ConnectionEventKind.CONNECTED
+        self._connection_event(ConnectionEvent(kind, utcnow(), f"service {self.transport.endpoint}"))
         self.market_data.resync()
         self.account.resync()
+
+    def _on_lost(self, reason: str) -> None:
+        self._connection_event(ConnectionEvent(ConnectionEventKind.DISCONNECTED, utcnow(), f"service: {reason}"))
 
     def __enter__(self) -> RemoteAdapter:
         if not self.connect():

@@ -72,6 +72,16 @@ def _symbols(values: Any) -> list[Any]:
     return list(values)
 
 
+class _Progress:
+    """A historical request's ``progress`` callback; ``finished`` once it ran with done == total."""
+
+    __slots__ = ("callback", "finished")
+
+    def __init__(self, callback: Callable[[int, int], Any]) -> None:
+        self.callback = callback
+        self.finished = threading.Event()
+
+
 class RemoteMarketData:
     """Quotes, historical bars, real-time bars and tick-by-tick data through the service."""
 
@@ -80,7 +90,7 @@ class RemoteMarketData:
         self._events = events
         self._lock = threading.Lock()
         self._lines: dict[str, _Line] = {}
-        self._progress: dict[int, Callable[[int, int], Any]] = {}
+        self._progress: dict[int, _Progress] = {}
 
     # --- quotes -----------------------------------------------------------------------------------------
     def subscribe_quotes(self, symbols: Any, callback: Callback, on_error: Callback | None = None) -> None:
@@ -116,17 +126,23 @@ class RemoteMarketData:
     def get_historical_data(self, symbol: Any, duration: str, bar_size: str, what_to_show: str = "TRADES",
                             use_rth: bool = True, end: Any = None, *, progress: Callable[[int, int], Any] | None = None,
                             max_chunk: str | None = None, timeout: float | None = None) -> pd.DataFrame:
-        """As the facade's; ``progress(done, total)`` runs on the client's event thread."""
+        """As the facade's; ``progress(done, total)`` runs on the client's event thread, and as
+        with the facade every call of it has run when this returns (the progress events travel on
+        the event stream, apart from the answer: the last one is waited for)."""
         if progress is not None:
             _callback(progress, "progress")
         rid = self._t.next_id()
-        if progress is not None:
-            self._progress[rid] = progress
+        tracker = _Progress(progress) if progress is not None else None
+        if tracker is not None:
+            self._progress[rid] = tracker
         try:
             frame = self._t.call("market_data.get_historical_data", {
                 "symbol": symbol, "duration": duration, "bar_size": bar_size, "what_to_show": what_to_show,
                 "use_rth": use_rth, "end": end, "max_chunk": max_chunk, "timeout": timeout,
                 "progress": progress is not None}, req_id=rid)
+            if tracker is not None and not tracker.finished.wait(self._t.timeout):
+                logger.warning("history {}: the last progress event did not arrive within {:g}s", symbol,
+                               self._t.timeout)
         finally:
             self._progress.pop(rid, None)
         return frame_from_map(frame)
@@ -263,13 +279,19 @@ class RemoteMarketData:
                 for cb in line.on_error:
                     self._events.submit(cb, line.key, exc)
 
+    def _report(self, tracker: _Progress, done: Any, total: Any) -> None:
+        """A progress event, on the event thread."""
+        self._events.call(tracker.callback, done, total)
+        if done == total:
+            tracker.finished.set()
+
     # --- events (the transport's thread) ----------------------------------------------------------------------------
     def on_event(self, ev: dict[str, Any]) -> None:
         kind = ev["ev"]
         if kind == Event.PROGRESS:
-            fn = self._progress.get(ev.get("call", -1))
-            if fn is not None:
-                self._events.submit(fn, ev.get("done"), ev.get("total"))
+            tracker = self._progress.get(ev.get("call", -1))
+            if tracker is not None:
+                self._events.submit_task(self._report, tracker, ev.get("done"), ev.get("total"))
             return
         line = self._lines.get(ev.get("line", ""))
         if line is None:

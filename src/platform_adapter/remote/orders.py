@@ -10,13 +10,24 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from platform_adapter.core.events import EventDispatcher
 from platform_adapter.errors import RequestTimeout, ValidationError
-from platform_adapter.models.order import TERMINAL_STATES, Fill, Order, OrderState, OrderStatus
+from platform_adapter.models.order import (
+    TERMINAL_STATES,
+    BracketOrder,
+    Fill,
+    OcaGroup,
+    OcaType,
+    Order,
+    OrderState,
+    OrderStatus,
+)
+from platform_adapter.models.preview import OrderPreview
 from platform_adapter.remote.transport import Transport
+from platform_adapter.service.commands import MAX_WAIT_SECONDS
 from platform_adapter.service.protocol import Event
 from platform_adapter.service.schema import decode
 
@@ -63,15 +74,55 @@ class RemoteOrders:
         IB, owned by this client's name; returns the order id."""
         order_id: int = self._t.call("orders.place_order", {"symbol": symbol, "action": action, "quantity": quantity,
                                                             "order_type": order_type, "kwargs": kwargs})
-        with self._changed:
-            self._placed.add(order_id)
+        self._mark_placed((order_id,))
         return order_id
+
+    def place_bracket_order(self, symbol: Any, action: Any, quantity: Any, limit_price: Any, take_profit_price: Any,
+                            stop_loss_price: Any, **kwargs: Any) -> BracketOrder:
+        """A limit entry with a take-profit limit and a stop-loss stop, owned by this client."""
+        bracket = decode(BracketOrder, self._t.call("orders.place_bracket_order", {
+            "symbol": symbol, "action": action, "quantity": quantity, "limit_price": limit_price,
+            "take_profit_price": take_profit_price, "stop_loss_price": stop_loss_price, "kwargs": kwargs}))
+        self._mark_placed(bracket.order_ids)
+        return bracket
+
+    def place_oca_group(self, orders: Iterable[Mapping[str, Any]], oca_group: str | None = None,
+                        oca_type: Any = OcaType.CANCEL_WITH_BLOCK) -> OcaGroup:
+        """Orders placed as one one-cancels-all group (each a mapping of ``symbol``, ``action``,
+        ``quantity``, ``order_type`` and ``place_order``'s keyword arguments)."""
+        items = orders if isinstance(orders, str | bytes | Mapping) or not isinstance(orders, Iterable) \
+            else [dict(o) if isinstance(o, Mapping) else o for o in orders]
+        kind = int(oca_type) if isinstance(oca_type, OcaType) else oca_type
+        group = decode(OcaGroup, self._t.call("orders.place_oca_group", {
+            "orders": items, "oca_group": oca_group, "oca_type": kind}))
+        self._mark_placed(group.order_ids)
+        return group
+
+    def preview_order(self, symbol: Any, action: Any, quantity: Any, order_type: Any, **kwargs: Any) -> OrderPreview:
+        """IB's margin, equity and commission for an order, without placing it."""
+        return decode(OrderPreview, self._t.call("orders.preview_order", {
+            "symbol": symbol, "action": action, "quantity": quantity, "order_type": order_type, "kwargs": kwargs}))
+
+    def _mark_placed(self, order_ids: Iterable[int]) -> None:
+        """Orders placed by this process: their first status event is on its way."""
+        with self._changed:
+            self._placed.update(o for o in order_ids if o not in self._statuses)
 
     def place_order_and_wait(self, symbol: Any, action: Any, quantity: Any, order_type: Any,
                              wait_for: Iterable[OrderState | str] = ACCEPTED, timeout: float = 10.0,
                              **kwargs: Any) -> OrderStatus:
-        order_id = self.place_order(symbol, action, quantity, order_type, **kwargs)
-        return self.wait_for_status(order_id, wait_for, timeout)
+        """``place_order`` then ``wait_for_status``, in one command: the service answers with
+        the status its adapter woke with (one round trip; the status event still follows on the
+        event stream for the callbacks). Raises what the facade raises."""
+        wanted = sorted(s.value for s in parse_statuses(wait_for))
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout > MAX_WAIT_SECONDS:
+            order_id = self.place_order(symbol, action, quantity, order_type, **kwargs)  # waits here
+            return self.wait_for_status(order_id, wait_for, timeout)
+        status = decode(OrderStatus, self._t.call("orders.place_order_and_wait", {
+            "symbol": symbol, "action": action, "quantity": quantity, "order_type": order_type, "kwargs": kwargs,
+            "wait_for": wanted, "timeout": timeout}))
+        self._mark_placed((status.order_id,))
+        return status
 
     def cancel_order(self, order_id: int) -> bool:
         return bool(self._t.call("orders.cancel_order", {"order_id": order_id}))

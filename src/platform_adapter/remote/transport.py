@@ -48,12 +48,14 @@ class Transport:
     """Commands and events of one client (``name``) with the service at ``endpoint``."""
 
     def __init__(self, endpoint: str, name: str, on_event: Callable[[dict[str, Any]], None],
-                 on_session: Callable[[], None], curve: ClientCurve | None = None) -> None:
+                 on_session: Callable[[], None], curve: ClientCurve | None = None,
+                 on_lost: Callable[[str], None] | None = None) -> None:
         self.endpoint = endpoint
         self.name = name
         self.instance = secrets.token_hex(8)
         self._on_event = on_event
         self._on_session = on_session
+        self._on_lost = on_lost
         self._curve = curve
         self._ctx: zmq.Context[Any] | None = None
         self._local = threading.local()
@@ -264,6 +266,8 @@ class Transport:
             self.last_error = reason
             logger.warning("lost the service at {}: {}; reconnecting", self.endpoint, reason)
             self._wake_supervisor.set()
+            if self._on_lost is not None:
+                self._on_lost(reason)
 
     def ack(self, seq: int) -> None:
         """Order events up to ``seq`` have been handled (their callbacks returned)."""

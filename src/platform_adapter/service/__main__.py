@@ -30,6 +30,10 @@ from platform_adapter.service.server import Service, ServiceConfig
 from platform_adapter.utils.logger import remove_sinks, setup_logging
 
 EXIT_OK, EXIT_NO_GATEWAY, EXIT_USAGE = 0, 1, 2
+SWITCH_INTERVAL = 0.0005
+"""The service process's thread switch interval: a command or reply thread woken while the IB
+reader decodes a burst (an order's openOrder and orderStatus) gets the interpreter within this,
+not Python's default 5 ms (measured on 2 loaded cores: the remote place_order call -300 us p50)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--curve-secret", metavar="FILE", help="the service's CurveZMQ .key_secret file")
     p.add_argument("--curve-clients", metavar="DIR", help="directory of the accepted clients' public .key files")
     p.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, help="log level (overrides LOG_LEVEL)")
+    p.add_argument("--switch-interval", type=float, default=SWITCH_INTERVAL, metavar="SECONDS",
+                   help="Python's thread switch interval in this process (default %(default)s; Python's own is "
+                        "0.005): a thread woken by a reply waits at most this long for the interpreter")
     return p
 
 
@@ -80,6 +87,9 @@ def serve(args: argparse.Namespace, settings: Settings, stop: threading.Event) -
     from platform_adapter.facade import PlatformAdapter  # noqa: PLC0415 - the heavy import after argument checks
 
     config = ServiceConfig(args.commands, args.events, args.heartbeat, args.heartbeat_timeout, curve=_curve(args))
+    if args.switch_interval <= 0:
+        raise ConfigError("switch_interval", f"must be above 0, not {args.switch_interval}")
+    sys.setswitchinterval(args.switch_interval)
     check_binds([config.commands, config.events], config.curve)
     pa = PlatformAdapter(settings=settings, configure_logging=False)
     journal = Path(settings.orders.journal_path)

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from platform_adapter.errors import OrderStateError, ValidationError
+from platform_adapter.adapters.order_execution import ACCEPTED
+from platform_adapter.errors import OrderStateError, PlatformAdapterError, ValidationError
 from platform_adapter.models.contract import ContractSpec
+from platform_adapter.models.order import BracketOrder, OcaGroup, OrderStatus
 from platform_adapter.service.order_routing import OrderRouter
 from platform_adapter.service.protocol import ErrorCode, Event, ProtocolError, Request, error_map
 from platform_adapter.service.publisher import Publisher
@@ -57,6 +59,11 @@ def _of(*types: type, what: str) -> Check:
     return check
 
 
+def always(args: dict[str, Any]) -> bool:
+    """A command that only reads the adapter's state (never waits)."""
+    return True
+
+
 def _optional(check: Check) -> Check:
     return lambda name, v: None if v is None else check(name, v)
 
@@ -68,6 +75,14 @@ number = _of(int, float, what="a number")
 quantity = _of(int, float, str, what="a number or a decimal text")
 timestamp = _optional(_of(datetime, what="a timestamp (msgpack Timestamp)"))
 scalar = _optional(_of(int, float, str, bool, what="a number, text or true/false"))
+
+
+def order_maps(name: str, v: Any) -> list[dict[str, Any]]:
+    """``place_oca_group``'s orders: maps of ``symbol`` (text or ContractSpec map) and scalars."""
+    if not isinstance(v, list) or not all(isinstance(x, dict) and all(isinstance(k, str) for k in x) for x in v):
+        raise _wrong(name, v, "a list of order maps")
+    return [{k: symbol(f"{name}[{i}].{k}", x) if k == "symbol" else scalar(f"{name}[{i}].{k}", x)
+             for k, x in item.items()} for i, item in enumerate(v)]
 
 
 def line_ids(name: str, v: Any) -> list[str]:
@@ -89,11 +104,24 @@ def options(name: str, v: Any) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
+class Later:
+    """A result still to come: ``finish()`` may block (e.g. waiting for an order status), so the
+    service runs it on a worker and answers with what it returns."""
+
+    finish: Callable[[], Any]
+
+
+@dataclass(frozen=True, slots=True)
 class Command:
-    """A command's handler and its arguments: name -> (check, default or _REQUIRED)."""
+    """A command's handler and its arguments: name -> (check, default or _REQUIRED).
+
+    ``quick(args)`` tells whether the handler cannot block now (e.g. an order whose contract is
+    known while the outgoing bucket has a token): it then runs on the command thread itself,
+    without the hand-off to a worker and back."""
 
     run: Callable[..., Any]
     args: dict[str, tuple[Check, Any]]
+    quick: Callable[[dict[str, Any]], bool] | None = None
 
     def bind(self, cmd: str, given: dict[str, Any]) -> dict[str, Any]:
         unknown = sorted(set(given) - set(self.args))
@@ -108,6 +136,23 @@ class Command:
             else:
                 out[name] = default
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A request bound to its handler: ``run()`` gives the result (or a :class:`Later`)."""
+
+    command: Command
+    session: Session
+    request: Request
+    args: dict[str, Any]
+
+    @property
+    def quick(self) -> bool:
+        return self.command.quick is not None and self.command.quick(self.args)
+
+    def run(self) -> Any:
+        return self.command.run(self.session, self.request, **self.args)
 
 
 def req(check: Check) -> tuple[Check, Any]:
@@ -129,6 +174,8 @@ class Commands:
         self.publisher = publisher
         self.service_metrics = service_metrics
         md, orders, account = pa.market_data, pa.orders, pa.account
+        place_args = {"symbol": req(symbol), "action": req(text), "quantity": req(quantity),
+                      "order_type": req(text), "kwargs": opt(options, {})}
         self.table: dict[str, Command] = {
             "is_connected": Command(lambda s, r: pa.is_connected(), {}),
             "metrics": Command(lambda s, r: {**pa.metrics(), **service_metrics(s)}, {}),
@@ -157,18 +204,27 @@ class Commands:
             "market_data.subscription_errors": Command(
                 lambda s, r: {k: error_map(e) for k, e in md.subscription_errors().items()}, {}),
             # orders
-            "orders.place_order": Command(self._place, {
-                "symbol": req(symbol), "action": req(text), "quantity": req(quantity), "order_type": req(text),
-                "kwargs": opt(options, {})}),
+            "orders.place_order": Command(self._place, place_args, self._quick_order),
+            "orders.place_order_and_wait": Command(self._place_and_wait, {
+                **place_args, "wait_for": opt(statuses), "timeout": opt(number, 10.0)}, self._quick_order),
+            "orders.place_bracket_order": Command(self._bracket, {
+                "symbol": req(symbol), "action": req(text), "quantity": req(quantity), "limit_price": req(scalar),
+                "take_profit_price": req(scalar), "stop_loss_price": req(scalar), "kwargs": opt(options, {})}),
+            "orders.place_oca_group": Command(self._oca, {
+                "orders": req(order_maps), "oca_group": opt(_optional(text)), "oca_type": opt(scalar, 1)}),
+            "orders.preview_order": Command(
+                lambda s, r, symbol, action, quantity, order_type, kwargs: orders.preview_order(
+                    symbol, action, quantity, order_type, **kwargs), place_args),
             "orders.cancel_order": Command(lambda s, r, order_id: orders.cancel_order(self._own(s, order_id)),
                                            {"order_id": req(integer)}),
             "orders.modify_order": Command(
                 lambda s, r, order_id, kwargs: orders.modify_order(self._own(s, order_id), **kwargs),
                 {"order_id": req(integer), "kwargs": opt(options, {})}),
             "orders.get_order_status": Command(
-                lambda s, r, order_id: orders.get_order_status(self._own(s, order_id)), {"order_id": req(integer)}),
+                lambda s, r, order_id: orders.get_order_status(self._own(s, order_id)), {"order_id": req(integer)},
+                always),
             "orders.get_order": Command(lambda s, r, order_id: orders.get_order(self._own(s, order_id)),
-                                        {"order_id": req(integer)}),
+                                        {"order_id": req(integer)}, always),
             "orders.get_open_orders": Command(
                 lambda s, r: [o for o in orders.get_open_orders() if router.owner(o.order_id) == s.name], {}),
             "orders.wait_for_status": Command(
@@ -176,9 +232,29 @@ class Commands:
                     self._own(s, order_id), statuses, min(max(timeout, 0.0), MAX_WAIT_SECONDS)),
                 {"order_id": req(integer), "statuses": opt(statuses), "timeout": opt(number, 10.0)}),
             "orders.reconcile": Command(lambda s, r: orders.reconcile(), {}),
+            # contracts (futures and options)
+            "contracts.resolve": Command(lambda s, r, symbol, timeout: pa.contracts.resolve(symbol, timeout),
+                                         {"symbol": req(symbol), "timeout": opt(_optional(number))}),
+            "contracts.cached": Command(lambda s, r, symbol: pa.contracts.cached(symbol), {"symbol": req(symbol)},
+                                        always),
+            "contracts.by_con_id": Command(lambda s, r, con_id: pa.contracts.by_con_id(con_id),
+                                           {"con_id": req(integer)}, always),
+            "contracts.front_month": Command(
+                lambda s, r, symbol, exchange, currency, timeout: pa.contracts.front_month(
+                    symbol, exchange, currency, timeout),
+                {"symbol": req(symbol), "exchange": opt(text, "CME"), "currency": opt(text, "USD"),
+                 "timeout": opt(_optional(number))}),
+            "contracts.option_chains": Command(
+                lambda s, r, underlying, fut_fop_exchange, timeout: pa.contracts.option_chains(
+                    underlying, fut_fop_exchange, timeout),
+                {"underlying": req(symbol), "fut_fop_exchange": opt(text, ""), "timeout": opt(_optional(number))}),
+            "contracts.option_chain": Command(
+                lambda s, r, underlying, exchange, timeout: pa.contracts.option_chain(underlying, exchange, timeout),
+                {"underlying": req(symbol), "exchange": opt(text, "SMART"), "timeout": opt(_optional(number))}),
             # account
             "account.get_account_summary": Command(lambda s, r, account: pa.account.get_account_summary(account),
                                                    {"account": opt(_optional(text))}),
+            "account.get_account_summaries": Command(lambda s, r: pa.account.get_account_summaries(), {}),
             "account.get_positions": Command(lambda s, r, account: pa.account.get_positions(account),
                                              {"account": opt(_optional(text))}),
             "account.get_pnl": Command(lambda s, r, account: pa.account.get_pnl(account),
@@ -188,12 +264,28 @@ class Commands:
             "account.subscribe_account_updates": Command(self._account_updates, {}),
         }
 
-    def run(self, session: Session, request: Request) -> Any:
-        """Check the arguments of ``request`` and run it for ``session``; returns the result value."""
+    def bind(self, session: Session, request: Request) -> Call:
+        """``request`` for ``session`` with its arguments checked (ValidationError, ProtocolError)."""
         command = self.table.get(request.cmd)
         if command is None:
             raise ProtocolError(ErrorCode.UNKNOWN_COMMAND, f"no command {request.cmd!r}")
-        return command.run(session, request, **command.bind(request.cmd, request.args))
+        return Call(command, session, request, command.bind(request.cmd, request.args))
+
+    def run(self, session: Session, request: Request) -> Any:
+        """Check the arguments of ``request`` and run it for ``session``; returns the result value
+        (a :class:`Later` finished here)."""
+        result = self.bind(session, request).run()
+        return result.finish() if isinstance(result, Later) else result
+
+    # --- which commands may run on the command thread --------------------------------------------------
+    def _quick_order(self, args: dict[str, Any]) -> bool:
+        """A new order whose contract is known (no contract details request) and that can go out
+        now (the outgoing bucket has a token; a cancel, journalled with a commit, is not quick)."""
+        try:
+            known = self.pa.contracts.cached(args["symbol"]) is not None
+        except PlatformAdapterError:  # an invalid symbol fails just as fast
+            known = True
+        return known and bool(self.pa.bucket.can_proceed())
 
     # --- handlers ----------------------------------------------------------------------------------------
     def _own(self, session: Session, order_id: int) -> int:
@@ -207,6 +299,40 @@ class Commands:
         order_id: int = self.pa.orders.place_order(symbol, action, quantity, order_type, **kwargs)
         self.router.claim(order_id, session.name)
         return order_id
+
+    def _bracket(self, session: Session, request: Request, symbol: Any, action: str, quantity: Any,
+                 limit_price: Any, take_profit_price: Any, stop_loss_price: Any,
+                 kwargs: dict[str, Any]) -> BracketOrder:
+        bracket: BracketOrder = self.pa.orders.place_bracket_order(symbol, action, quantity, limit_price,
+                                                                   take_profit_price, stop_loss_price, **kwargs)
+        for order_id in bracket.order_ids:
+            self.router.claim(order_id, session.name)
+        return bracket
+
+    def _oca(self, session: Session, request: Request, orders: list[dict[str, Any]], oca_group: str | None,
+             oca_type: Any) -> OcaGroup:
+        group: OcaGroup = self.pa.orders.place_oca_group(orders, oca_group, oca_type)
+        for order_id in group.order_ids:
+            self.router.claim(order_id, session.name)
+        return group
+
+    def _place_and_wait(self, session: Session, request: Request, symbol: Any, action: str, quantity: Any,
+                        order_type: str, kwargs: dict[str, Any], wait_for: Any, timeout: float) -> Later:
+        """Place now; the answer is the status the facade's ``wait_for_status`` wakes with, sent
+        from the worker it woke (no detour through the event stream). The order is claimed when
+        the wait ends: its events, held back meanwhile, are numbered and sent after the answer, so
+        that they do not compete with it for the interpreter on either side."""
+        order_id: int = self.pa.orders.place_order(symbol, action, quantity, order_type, **kwargs)
+        wanted = ACCEPTED if wait_for is None else wait_for
+        limit = min(max(timeout, 0.0), MAX_WAIT_SECONDS)
+
+        def finish() -> OrderStatus:
+            try:
+                status: OrderStatus = self.pa.orders.wait_for_status(order_id, wanted, limit)
+                return status
+            finally:
+                self.router.claim(order_id, session.name)
+        return Later(finish)
 
     def _historical(self, session: Session, request: Request, symbol: Any, duration: str, bar_size: str,
                     what_to_show: str, use_rth: bool, end: datetime | None, max_chunk: str | None,

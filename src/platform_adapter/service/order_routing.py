@@ -3,10 +3,11 @@ only, numbered per client (``seq`` 1, 2, ...) and recorded in the service store 
 sent. A client that comes back (same process after a service restart, or a new process under the
 same name) attaches with the last number it has and gets every later event again, in order.
 
-The adapter may report an order before ``place_order`` has returned its id to the service; such
-events wait (``parked``) until the order is claimed and the place call answered (the answer goes
-first: the client waits for it), and are dropped after ``PARK_SECONDS`` when no client claims the
-order (one placed outside the service).
+The adapter may report an order before ``place_order`` has returned its id to the service (and
+``place_order_and_wait`` claims its order only when its wait ends); such events wait (``parked``)
+until the order is claimed and the call answered (the answer goes first: the client waits for
+it), and are dropped after ``PARK_SECONDS`` when no client claims the order (one placed outside
+the service).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from platform_adapter.service.publisher import Publisher
 from platform_adapter.service.schema import pack, unpack
 from platform_adapter.service.store import ServiceStore
 
-PARK_SECONDS = 60.0
+PARK_SECONDS = 120.0  # longer than place_order_and_wait's longest wait (60 s) before its claim
 _FIELD = {Event.ORDER_STATUS.value: "status", Event.FILL.value: "fill"}
 
 
@@ -36,21 +37,26 @@ class OrderRouter:
         self._lock = threading.Lock()
         self._owners = store.owners()
         self._live: dict[str, str] = {}  # client name -> token of its attached session
+        self._unsaved: list[tuple[int, str]] = []  # claimed, owner not yet in the store
         self._parked: dict[int, list[tuple[float, str, OrderStatus | Fill]]] = {}
 
     def owner(self, order_id: int) -> str | None:
         return self._owners.get(order_id)
 
     def claim(self, order_id: int, client: str) -> None:
-        """``client`` placed ``order_id``: record it. What the adapter said about it meanwhile is
-        routed by :meth:`flush_claimed`, after the place call has been answered."""
+        """``client`` placed ``order_id``: its events go to it from now on. The store records the
+        owner in :meth:`flush_claimed`, after the place call has been answered (with the events
+        the adapter reported meanwhile)."""
         with self._lock:
-            self._store.set_owner(order_id, client)
             self._owners[order_id] = client
+            self._unsaved.append((order_id, client))
 
     def flush_claimed(self) -> None:
-        """Route the waiting events of orders claimed since (in the order they came)."""
+        """Record the owners claimed since and route their waiting events (in the order they came)."""
         with self._lock:
+            for order_id, client in self._unsaved:
+                self._store.set_owner(order_id, client)
+            self._unsaved.clear()
             for order_id in [o for o in self._parked if o in self._owners]:
                 client = self._owners[order_id]
                 for _, kind, value in self._parked.pop(order_id):

@@ -57,6 +57,7 @@ class Event(StrEnum):
     ORDER_STATUS = "order_status"
     FILL = "fill"
     ACCOUNT = "account"
+    CONNECTION = "connection"
     PROGRESS = "progress"
     ERROR = "error"
 

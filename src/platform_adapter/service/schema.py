@@ -55,8 +55,12 @@ def _default(value: Any) -> Any:
 
 
 def quote_map(q: Quote, now: float | None = None) -> dict[str, Any]:
-    """A Quote's wire map: its fields, with ``age`` in place of ``updated_monotonic``."""
-    out = {name: getattr(q, name) for name in _QUOTE_FIELDS}
+    """A Quote's wire map: its fields (whatever they are: a field added to Quote travels as
+    any other), with ``age`` in place of ``updated_monotonic``."""
+    names = _QUOTE_FIELDS.get(type(q))
+    if names is None:
+        names = _QUOTE_FIELDS[type(q)] = tuple(f.name for f in dataclasses.fields(q) if f.name != "updated_monotonic")
+    out = {name: getattr(q, name) for name in names}
     out["age"] = (max(0.0, (now or time.monotonic()) - q.updated_monotonic) if q.updated_monotonic else None)
     return out
 
@@ -162,7 +166,7 @@ def _model(cls: Any) -> Convert:
                 kwargs[name] = field_conv(v[name], f"{p}.{name}")
             elif required:
                 _fail(f"{p}.{name}", "is missing")
-        if cls is Quote:
+        if issubclass(cls, Quote):
             age = v.get("age")
             if isinstance(age, int | float) and not isinstance(age, bool) and math.isfinite(age):
                 kwargs["updated_monotonic"] = time.monotonic() - age
@@ -199,7 +203,7 @@ _SCALARS: dict[Any, Convert] = {
     float: _float, int: _int, Decimal: _decimal, str: _typed(str), bool: _typed(bool),
     datetime: _typed(datetime), bytes: _typed(bytes),
 }
-_QUOTE_FIELDS = tuple(f.name for f in dataclasses.fields(Quote) if f.name != "updated_monotonic")
+_QUOTE_FIELDS: dict[type, tuple[str, ...]] = {}  # a Quote class's field names without updated_monotonic
 
 
 # --- DataFrames (historical bars) -------------------------------------------------------------------

@@ -2,8 +2,10 @@
 
 Threads: the command loop owns the commands ROUTER socket; it answers ``hello``, ``heartbeat``
 and ``bye`` itself (so that a busy pool never delays a heartbeat), refuses bad frames with typed
-errors, and hands every other command to a worker pool; workers send their replies back through
-an inproc socket each. The publisher thread owns the events socket. The facade's event thread
+errors, runs the commands that cannot block (``Command.quick``: reading an order, placing one
+whose contract is known while the outgoing bucket has a token) and hands every other command,
+and the waiting part of ``place_order_and_wait``, to a worker pool; workers send their replies
+back through an inproc socket each. The publisher thread owns the events socket. The facade's event thread
 calls the line book, the order router and the account fan-out, which only queue for the publisher.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +24,8 @@ import zmq
 from loguru import logger
 
 from platform_adapter.errors import PlatformAdapterError
-from platform_adapter.service.commands import Commands
+from platform_adapter.models.connection import ConnectionEvent
+from platform_adapter.service.commands import Commands, Later
 from platform_adapter.service.order_routing import OrderRouter
 from platform_adapter.service.protocol import (
     MAX_MESSAGE_BYTES,
@@ -91,6 +95,7 @@ class Service:
         pa.orders.on_order_status(self.router.on_status)
         pa.orders.on_fill(self.router.on_fill)
         pa.account.subscribe_account_updates(self._on_account)
+        pa.on_connection_event(self._on_connection)
         self._pool = ThreadPoolExecutor(config.workers, thread_name_prefix="pa-service-worker")
         self._local = threading.local()
         self._stop = threading.Event()
@@ -108,7 +113,9 @@ class Service:
         return self
 
     def stop(self) -> None:
-        """End every session, stop the threads, close the sockets and the store."""
+        """End every session, stop the threads, close the sockets and the store (once)."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         if self._thread.ident is not None:
             self._thread.join(5.0)
@@ -146,10 +153,13 @@ class Service:
             self._sock.close(linger=0)
 
     def _forward_replies(self) -> None:
+        """Send the workers' replies; then route the events of the orders they claimed (after
+        the replies: the events do not compete with them for the interpreter)."""
         while True:
             try:
                 frames = self._replies.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
+                self.router.flush_claimed()
                 return
             self._sock.send_multipart(frames)
 
@@ -178,17 +188,30 @@ class Service:
             if inline is not None:
                 self._sock.send_multipart([*prefix, ok_reply(request.id, inline(self, request))])
                 return
-            session = self.sessions.get(request.session)
+            call = self.commands.bind(self.sessions.get(request.session), request)
+            if not call.quick:
+                self._pool.submit(self._work, prefix, request, call.run)
+                return
+            result = call.run()
         except Exception as exc:  # noqa: BLE001 - library errors, or a bug answered as internal
             if not isinstance(exc, PlatformAdapterError):
                 logger.opt(exception=True).error("command {} failed", request.cmd)
             self._sock.send_multipart([*prefix, error_reply(request.id, exc)])
             return
-        self._pool.submit(self._work, prefix, session, request)
+        if isinstance(result, Later):
+            self._pool.submit(self._work, prefix, request, result.finish)
+        else:
+            self._sock.send_multipart([*prefix, ok_reply(request.id, result)])
+        self.router.flush_claimed()
 
-    def _work(self, prefix: list[bytes], session: Session, request: Request) -> None:
+    def _work(self, prefix: list[bytes], request: Request, run: Callable[[], Any]) -> None:
+        """Run a command (or finish a :class:`Later`) on a worker; the reply goes back through
+        the command thread."""
         try:
-            data = ok_reply(request.id, self.commands.run(session, request))
+            result = run()
+            if isinstance(result, Later):
+                result = result.finish()
+            data = ok_reply(request.id, result)
         except PlatformAdapterError as exc:
             data = error_reply(request.id, exc)
         except Exception as exc:  # noqa: BLE001 - a bug must still answer the client
@@ -198,7 +221,6 @@ class Service:
             self._pusher().send_multipart([*prefix, data])
         except zmq.ZMQError:  # the service is stopping
             return
-        self.router.flush_claimed()
 
     def _pusher(self) -> zmq.Socket[Any]:
         sock = getattr(self._local, "sock", None)
@@ -288,6 +310,12 @@ class Service:
         if tokens:
             self.publisher.event(tokens, pack({"ev": Event.ACCOUNT.value, "kind": type(update).__name__,
                                                "update": update}))
+
+    def _on_connection(self, event: ConnectionEvent) -> None:
+        """The service's IB connection events, to every session."""
+        tokens = [s.token for s in self.sessions.all()]
+        if tokens:
+            self.publisher.event(tokens, pack({"ev": Event.CONNECTION.value, "event": event}))
 
     def _metrics(self, session: Session) -> dict[str, Any]:
         out: dict[str, Any] = {"service_clients": len(self.sessions.all())}

@@ -3,12 +3,20 @@
 Control interface (``--control-port``): a line-based text protocol on 127.0.0.1.
 Commands: ``drop``, ``refuse SECONDS``, ``stall SECONDS``, ``system CODE``,
 ``reject_next_order [REASON]``, ``drop_on_next_order before|after``, ``stats``,
-``burst REQID N``. Each command is answered with one line (``ok ...`` or ``error ...``).
+``burst REQID N``, ``reset SECONDS [lost]`` (IB's reset window: 1100, reports held, then 1102 or
+1101), ``reset begin`` / ``reset end [lost]``, ``restart [SECONDS]`` (a gateway restart, down that
+long), ``clock_rate RATE``, ``orders`` (every order, execution and position, JSON). Each command
+is answered with one line (``ok ...`` or ``error ...``).
+
+``--daily-reset HH:MM/SECONDS[/lost]`` and ``--daily-restart HH:MM/SECONDS`` schedule IB's nightly
+reset window (SECONDS of the simulator's clock) and the gateway's daily restart (down SECONDS) at a
+time of the simulator's clock (in ``--timezone``); ``--clock-rate`` runs that clock fast.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import signal
@@ -18,6 +26,7 @@ import threading
 
 import yaml
 
+from .faults import Daily, parse_daily
 from .server import SimulatedGateway
 from .universe import Universe, load_universe
 from .versions import MAX_SUPPORTED_VERSION, MIN_SUPPORTED_VERSION, check_server_version
@@ -42,8 +51,16 @@ def handle_command(gw: SimulatedGateway, line: str) -> str:
             gw.reject_next_order(" ".join(args) or "Simulated rejection")
         elif cmd == "drop_on_next_order":
             gw.drop_on_next_place_order(after_ack=bool(args) and args[0] == "after")
+        elif cmd == "reset":
+            _reset(gw, args)
+        elif cmd == "restart":
+            gw.restart(float(args[0]) if args else 2.0)
+        elif cmd == "clock_rate":
+            gw.engine.clock.set_rate(float(args[0]))
         elif cmd == "burst":
             gw.burst(int(args[0]), int(args[1]))
+        elif cmd == "orders":
+            return "ok " + json.dumps(book(gw))
         elif cmd == "stats":
             st = gw.stats()
             return "ok " + json.dumps({"received": dict(st.received), "clients": st.clients,
@@ -55,6 +72,26 @@ def handle_command(gw: SimulatedGateway, line: str) -> str:
     except (IndexError, ValueError, KeyError) as e:
         return f"error {e!r}"
     return "ok"
+
+
+def book(gw: SimulatedGateway) -> dict[str, object]:
+    """The gateway's orders, executions and positions (for soak checks), its restarts and reset windows."""
+    st = gw.stats()
+    return {"orders": [[o.client_id, o.order_id, o.status, o.filled] for o in st.orders],
+            "executions": [[e.client_id, e.order_id, e.exec_id] for e in st.executions],
+            "positions": {gw.market.specs[cid].symbol: p.qty for cid, p in gw.account.positions.items() if p.qty},
+            "received": dict(st.received), "restarts": gw.restarts, "reset_windows": gw.faults.reset.windows}
+
+
+def _reset(gw: SimulatedGateway, args: list[str]) -> None:
+    """``reset SECONDS [lost]``, ``reset begin``, ``reset end [lost]``."""
+    lost = args[-1:] == ["lost"]
+    if args[0] == "begin":
+        gw.begin_reset()
+    elif args[0] == "end":
+        gw.end_reset(data_lost=lost)
+    else:
+        gw.reset_window(float(args[0]), data_lost=lost)
 
 
 def serve_control(gw: SimulatedGateway, port: int) -> socket.socket:
@@ -100,6 +137,23 @@ def _server_version(text: str) -> int:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+def _daily(text: str) -> Daily:
+    """``--daily-reset`` / ``--daily-restart``: HH:MM/SECONDS[/lost]."""
+    try:
+        return parse_daily(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _when(text: str) -> dt.datetime:
+    """``--clock-start``: an ISO date-time (UTC unless it has a zone)."""
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+
+
 def _universe(path: str) -> Universe:
     """``--universe``: a contract universe file the simulator can read."""
     try:
@@ -118,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
                    help=f"highest server version served ({MIN_SUPPORTED_VERSION}.."
                         f"{MAX_SUPPORTED_VERSION}, default %(default)s)")
     p.add_argument("--account", default="DU1234567")
+    p.add_argument("--accounts", type=lambda v: [a.strip() for a in v.split(",") if a.strip()], default=None,
+                   metavar="ID,ID,...", help="manage several accounts (the first is the default one)")
     p.add_argument("--starting-cash", type=float, default=1_000_000.0)
     p.add_argument("--state-file", default=None)
     p.add_argument("--tick-interval", type=float, default=0.25)
@@ -130,14 +186,28 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--burst-size", type=int, default=10_000)
     p.add_argument("--universe", type=_universe, default=None, metavar="FILE",
                    help="the contracts to serve (YAML; default: the package's universe file)")
+    p.add_argument("--timezone", default="UTC", help="the gateway's zone (its clock's times of day)")
+    p.add_argument("--clock-rate", type=float, default=1.0,
+                   help="the simulator's clock runs this many times as fast as the wall clock")
+    p.add_argument("--clock-start", type=_when, default=None, metavar="ISO",
+                   help="start the simulator's clock at this date-time (it runs on from there)")
+    p.add_argument("--rt-bar-interval", type=float, default=5.0, help="seconds between real-time bars")
+    p.add_argument("--daily-reset", type=_daily, default=None, metavar="HH:MM/SECONDS[/lost]",
+                   help="IB's nightly reset window at this time of the simulator's clock")
+    p.add_argument("--daily-restart", type=_daily, default=None, metavar="HH:MM/SECONDS",
+                   help="restart (down SECONDS of wall time) daily at this time of the simulator's clock")
     a = p.parse_args(argv)
     logging.basicConfig(level=a.log_level.upper(), stream=sys.stderr)
     gw = SimulatedGateway(host=a.host, port=a.port, seed=a.seed, server_version=a.server_version,
-                          account=a.account, starting_cash=a.starting_cash,
+                          account=a.account, accounts=a.accounts, starting_cash=a.starting_cash,
                           state_file=a.state_file, tick_interval=a.tick_interval,
                           pacing=not a.no_pacing, positions=dict(a.position),
                           max_market_data_lines=a.max_market_data_lines, burst_size=a.burst_size,
-                          universe=a.universe)
+                          universe=a.universe, conn_time_tz=a.timezone, clock_rate=a.clock_rate,
+                          daily_reset=a.daily_reset, daily_restart=a.daily_restart,
+                          rt_bar_interval=a.rt_bar_interval)
+    if a.clock_start is not None:
+        gw.set_clock(a.clock_start, trading_hours=False)
     gw.start()
     if a.control_port is not None:
         ctl = serve_control(gw, a.control_port)

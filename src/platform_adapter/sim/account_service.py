@@ -1,6 +1,6 @@
 """Account and position requests: positions, account summary and updates, the model-code
-("multi") forms, P&L; a request for an account the login does not hold gets IB's validation
-error."""
+("multi") forms, P&L, for each managed account; a request for an account the login does not
+hold gets IB's validation error."""
 
 from __future__ import annotations
 
@@ -34,35 +34,52 @@ class AccountRequests(Service):
         self.session.subs.acct_summary.pop(q.req_id, None)
 
     def h_reqAccountUpdates(self, q: rq.ReqAccountUpdates) -> None:
-        self.session.subs.acct_updates = q.subscribe
-        if self.session.subs.acct_updates:
-            self.send(*self.gw.account_update_msgs(),
-                      m.account_time(time.strftime("%H:%M", time.gmtime())),
-                      m.account_download_end(self.gw.account_id))
+        """Subscribes to one account's updates (the first account's for an empty code)."""
+        if not q.subscribe:
+            self.session.subs.acct_updates = ""
+            return
+        if self._other_account(q.acct_code, -1):
+            return
+        acct = q.acct_code or self.gw.account_id
+        self.session.subs.acct_updates = acct
+        self.send(*self.gw.account_update_msgs(acct),
+                  m.account_time(time.strftime("%H:%M", time.gmtime())),
+                  m.account_download_end(acct))
+
+    def _accounts(self, account: str, req_id: int) -> list[str] | None:
+        """The accounts a model-code request covers: the one named, or every managed account for
+        an empty code or "All"; None (and IB's validation error sent) for an unmanaged one."""
+        if not account or account == "All":
+            return list(self.gw.accounts)
+        return None if self._other_account(account, req_id) else [account]
 
     def h_reqAccountUpdatesMulti(self, q: rq.ReqAccountUpdatesMulti) -> None:
         req_id = q.req_id
-        model = q.model_code
-        vals = self.gw.account_value_triples()
-        self.send(*[m.account_update_multi(req_id, self.gw.account_id, model, k, v, c)
-                    for k, v, c in vals], m.account_update_multi_end(req_id))
+        accounts = self._accounts(q.account, req_id)
+        if accounts is None:
+            return
+        self.send(*[m.account_update_multi(req_id, a, q.model_code, k, v, c)
+                    for a in accounts for k, v, c in self.gw.account_value_triples(a)],
+                  m.account_update_multi_end(req_id))
 
     def h_cancelAccountUpdatesMulti(self, q: rq.CancelAccountUpdatesMulti) -> None:
         pass
 
     def h_reqPositionsMulti(self, q: rq.ReqPositionsMulti) -> None:
         req_id = q.req_id
-        acct = self.gw.account
-        msgs = [m.position_multi(req_id, acct.account_id, self.gw.market.specs[cid], p.qty, p.avg_cost)
-                for cid, p in acct.positions.items()]
+        accounts = self._accounts(q.account, req_id)
+        if accounts is None:
+            return
+        msgs = [m.position_multi(req_id, a, self.gw.market.specs[cid], p.qty, p.avg_cost)
+                for a in accounts for cid, p in self.gw.accounts[a].positions.items()]
         self.send(*msgs, m.position_multi_end(req_id))
 
     def h_cancelPositionsMulti(self, q: rq.CancelPositionsMulti) -> None:
         pass
 
     def _other_account(self, account: str, req_id: int) -> bool:
-        """True (and IB's validation error sent) for an account that is not the login's."""
-        if account and account != self.gw.account_id:
+        """True (and IB's validation error sent) for an account the login does not manage."""
+        if self.gw.account_of(account) is None:
             self.error(req_id, 321, TEXT_INVALID_ACCOUNT)
             return True
         return False
@@ -71,11 +88,12 @@ class AccountRequests(Service):
         req_id = q.req_id
         if self._other_account(q.account, req_id):
             return
-        self.session.subs.pnl.add(req_id)
-        self.send(self.gw.pnl_msg(req_id))
+        acct = q.account or self.gw.account_id
+        self.session.subs.pnl[req_id] = acct
+        self.send(self.gw.pnl_msg(req_id, acct))
 
     def h_cancelPnL(self, q: rq.CancelPnL) -> None:
-        self.session.subs.pnl.discard(q.req_id)
+        self.session.subs.pnl.pop(q.req_id, None)
 
     def h_reqPnLSingle(self, q: rq.ReqPnLSingle) -> None:
         req_id, con_id = q.req_id, q.con_id
@@ -84,8 +102,9 @@ class AccountRequests(Service):
         if con_id not in self.gw.market.specs:
             self.error(req_id, 200, NO_SECDEF_TEXT)
             return
-        self.session.subs.pnl_single[req_id] = con_id
-        self.send(self.gw.pnl_single_msg(req_id, con_id))
+        acct = q.account or self.gw.account_id
+        self.session.subs.pnl_single[req_id] = (acct, con_id)
+        self.send(self.gw.pnl_single_msg(req_id, con_id, acct))
 
     def h_cancelPnLSingle(self, q: rq.CancelPnLSingle) -> None:
         self.session.subs.pnl_single.pop(q.req_id, None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -78,8 +79,10 @@ class Engine:
     """Holds all orders and executions; produces events for the gateway to send."""
 
     def __init__(self, account: Account, market: Market, partial_fill_size: float = 1000.0,
-                 max_chunks: int = 10, local_tz: str = "UTC") -> None:
-        self.account = account
+                 max_chunks: int = 10, local_tz: str = "UTC",
+                 others: Sequence[Account] = ()) -> None:
+        self.account = account  # the first managed account: an order without one is booked to it
+        self.accounts = {a.account_id: a for a in (account, *others)}
         self.market = market
         self.partial_fill_size = partial_fill_size
         self.max_chunks = max_chunks
@@ -154,7 +157,7 @@ class Engine:
         """New order, modification (same client and order id), or what-if preview."""
         c = BY_CONID[o.con_id]
         self.order_id_high_water = max(self.order_id_high_water, o.order_id)
-        if o.account and o.account != self.account.account_id:
+        if o.account and o.account not in self.accounts:
             return [ErrorEvent(o.client_id, o.order_id, 321, TEXT_321_ACCOUNT.format(o.account))]
         o.account = o.account or self.account.account_id
         refusal = ot.check(o, c)
@@ -188,11 +191,17 @@ class Engine:
             return events + [OrderEvent("open", o), OrderEvent("status", o)]
         return events + self._release(o)
 
+    def book_of(self, o: SimOrder) -> Account:
+        """The account an order is booked to (the first one for an order of an account no
+        longer managed, e.g. restored from a state file)."""
+        return self.accounts.get(o.account, self.account)
+
     def _margin_refusal(self, o: SimOrder, c: ContractSpec) -> ErrorEvent | None:
         if o.action != "BUY" and c.sec_type == "STK":
             return None
-        need = self.account.required_initial_margin(o.con_id, o.total_qty, self._ref_price(o))
-        avail = self.account.values(self.market.mark)["AvailableFunds"]
+        account = self.book_of(o)
+        need = account.required_initial_margin(o.con_id, o.total_qty, self._ref_price(o))
+        avail = account.values(self.market.mark)["AvailableFunds"]
         if need <= avail:
             return None
         return ErrorEvent(o.client_id, o.order_id, 201, TEXT_201 + (
@@ -207,7 +216,7 @@ class Engine:
     def _what_if(self, o: SimOrder, c: ContractSpec) -> list[Event]:
         """A what-if order: answered with margins and commission, never stored, never working."""
         commission = commission_for(c, o.total_qty, self._ref_price(o))
-        preview = self.account.preview(o.con_id, o.action, o.total_qty, commission, self.market.mark)
+        preview = self.book_of(o).preview(o.con_id, o.action, o.total_qty, commission, self.market.mark)
         o.status = "PreSubmitted"
         return [OrderEvent("whatif", o, preview=preview)]
 
@@ -385,7 +394,7 @@ class Engine:
                 and not is_open(c.liquid_hours, c.time_zone, self._now()):
             return False
         world = World(self.market, self._now(), self.local_tz,
-                      lambda: self.account.values(self.market.mark)["Cushion"],
+                      lambda: self.book_of(o).values(self.market.mark)["Cushion"],
                       lambda sec, exch, sym: self._traded_since(o, sec, sym))
         return all_hold(o.conditions, world)
 
@@ -463,7 +472,7 @@ class Engine:
         new_filled = o.filled + qty
         avg = (o.avg_fill_price * o.filled + price * qty) / new_filled
         comm = round(commission_for(c, new_filled, avg) - prev_comm, 2)
-        realized = self.account.apply_fill(o.con_id, o.action, qty, price, comm)
+        realized = self.book_of(o).apply_fill(o.con_id, o.action, qty, price, comm)
         o.filled, o.avg_fill_price, o.last_fill_price = new_filled, avg, price
         o.commission += comm
         exec_id = f"0000e215.{0x656d0000 + self.exec_seq:08x}.01.01"

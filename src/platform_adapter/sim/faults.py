@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
 
 SYSTEM_TEXTS: dict[int, str] = {
     1100: "Connectivity between IB and Trader Workstation has been lost.",
@@ -32,6 +36,85 @@ class DropOnPlace:
     after_ack: bool
 
 
+@dataclass(frozen=True)
+class Daily:
+    """Something the gateway does every day at a time of day of its clock (in its zone): a reset
+    window (IB's nightly reset) or a restart. ``seconds``: how long it lasts (a reset window, in
+    the clock's time) or how long the gateway stays down (a restart, in wall time);
+    ``data_lost``: a reset window ends with 1101 instead of 1102."""
+
+    at: dt.time
+    seconds: float
+    data_lost: bool = False
+
+    def started(self, now: float, tz: str) -> float:
+        """The latest start at or before ``now`` (epoch seconds)."""
+        zone = ZoneInfo(tz)
+        day = dt.datetime.fromtimestamp(now, zone).date()
+        start = dt.datetime.combine(day, self.at, zone).timestamp()
+        return start if start <= now else dt.datetime.combine(day - dt.timedelta(days=1), self.at, zone).timestamp()
+
+    def covers(self, now: float, tz: str) -> bool:
+        """True while ``now`` is inside the day's window."""
+        return now < self.started(now, tz) + self.seconds
+
+    def passed(self, before: float, now: float, tz: str) -> bool:
+        """True when its start fell in (``before``, ``now``]."""
+        return before < self.started(now, tz) <= now
+
+
+def parse_daily(text: str) -> Daily:
+    """``HH:MM[:SS]/SECONDS[/lost]`` (e.g. ``23:45/300`` or ``23:45/300/lost``) -> Daily."""
+    parts = text.split("/")
+    if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] != "lost"):
+        raise ValueError(f"expected HH:MM/SECONDS[/lost], got {text!r}")
+    return Daily(dt.time.fromisoformat(parts[0]), float(parts[1]), len(parts) == 3)
+
+
+class ResetWindow:
+    """IB's reset window: while it is open the reports of orders (openOrder, orderStatus,
+    execDetails, commissionReport and order errors) and of the account (positions, account
+    updates) are held per session, and released in order when it closes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[Any, list[Any]] | None = None  # session -> messages; None: closed
+        self.windows = 0  # windows opened so far
+
+    @property
+    def open(self) -> bool:
+        """True while the window is open."""
+        return self._held is not None
+
+    def begin(self) -> bool:
+        """Open the window; False when it already is."""
+        with self._lock:
+            if self._held is not None:
+                return False
+            self._held = {}
+            self.windows += 1
+            return True
+
+    def hold(self, session: Any, msgs: Sequence[Any]) -> bool:
+        """Keep ``msgs`` for ``session`` while the window is open; False when it is closed."""
+        with self._lock:
+            if self._held is None:
+                return False
+            self._held.setdefault(session, []).extend(msgs)
+            return True
+
+    def held(self) -> int:
+        """How many messages are held now."""
+        with self._lock:
+            return sum(map(len, (self._held or {}).values()))
+
+    def end(self) -> dict[Any, list[Any]] | None:
+        """Close the window: what was held, by session (None when it was not open)."""
+        with self._lock:
+            held, self._held = self._held, None
+            return held
+
+
 class Faults:
     """Thread-safe fault switches consulted by the server."""
 
@@ -43,6 +126,7 @@ class Faults:
         self._stall_timer: threading.Timer | None = None
         self.drop_on_place: DropOnPlace | None = None
         self._request_errors: dict[str, list[tuple[int, str]]] = {}
+        self.reset = ResetWindow()
 
     def fail_next(self, message: str, code: int, text: str) -> None:
         """Answer the next request named ``message`` with IB error ``code`` instead of serving it."""

@@ -3,7 +3,8 @@ historical ticks, histograms and schedules, news, the scanner, option calculatio
 and configuration.
 
 As in ``messages.py``, each function returns a ``wire.Message``: its text fields laid out as
-ibapi's ``decoder.py`` reads them from server version 157, and its protobuf builder
+ibapi's ``decoder.py`` reads them at the session's server version (``wire.Versioned`` fields where
+the layout changed), and its protobuf builder
 (``info_protobufs.py``). ``config_response`` and ``update_config_response`` exist only as
 protobuf: they answer requests ibapi sends only as protobuf, from versions where every reply is.
 """
@@ -21,7 +22,16 @@ from .info_types import BidAskTick, DepthExchange, LastTick, Session, Tick
 from .options import Greeks
 from .protocol import Field
 from .protocol import qty as _qty
-from .wire import Message
+from .wire import Message, Versioned, versioned
+
+# ibapi.server_versions.MIN_SERVER_VER_*: where a reply's text layout changes
+SV_SERVICE_DATA_TYPE = 120
+# tickReqParams (msg 81) has no version constant of its own: its bboExchange is the key of
+# reqSmartComponents, and message ids 81 and 82 (smartComponents) came together, so a gateway sends
+# it from REQ_SMART_COMPONENTS (114)
+SV_TICK_REQ_PARAMS = 114
+SV_SMART_DEPTH = 146
+SV_PRICE_BASED_VOLATILITY = 156
 
 # ibapi.message.IN
 MARKET_DEPTH, MARKET_DEPTH_L2, NEWS_BULLETINS, SCANNER_PARAMETERS, SCANNER_DATA = 12, 13, 14, 19, 20
@@ -44,16 +54,19 @@ def market_depth(req_id: int, position: int, operation: int, side: int, price: f
 def market_depth_l2(req_id: int, position: int, market_maker: str, operation: int, side: int, price: float,
                     size: float, smart: bool) -> Message:
     """updateMktDepthL2 (msg 13), with the market maker (or exchange, for smart depth)."""
-    return Message(MARKET_DEPTH_L2, (1, req_id, position, market_maker, operation, side, float(price), _qty(size),
-                                     smart),
+    return versioned(MARKET_DEPTH_L2, (1, req_id, position, market_maker, operation, side, float(price), _qty(size),
+                                       Versioned(smart, SV_SMART_DEPTH)),
                    partial(pb.market_depth_l2, req_id, position, market_maker, operation, side, price, size, smart))
 
 
 def mkt_depth_exchanges(descriptions: Sequence[DepthExchange]) -> Message:
-    out: list[Field] = [len(descriptions)]
+    """mktDepthExchanges (msg 80): below SERVICE_DATA_TYPE (120) each exchange's L2 flag ("Deep2")
+    in place of its listing exchange, service data type and aggregation group."""
+    out: list[Field | Versioned] = [len(descriptions)]
     for d in descriptions:
-        out += [d.exchange, d.sec_type, d.listing_exchange, d.service_data_type, d.agg_group]
-    return Message(MKT_DEPTH_EXCHANGES, tuple(out), partial(pb.mkt_depth_exchanges, tuple(descriptions)))
+        out += [d.exchange, d.sec_type, Versioned(d.service_data_type == "Deep2", before=SV_SERVICE_DATA_TYPE),
+                *(Versioned(x, SV_SERVICE_DATA_TYPE) for x in (d.listing_exchange, d.service_data_type, d.agg_group))]
+    return versioned(MKT_DEPTH_EXCHANGES, tuple(out), partial(pb.mkt_depth_exchanges, tuple(descriptions)))
 
 
 def smart_components(req_id: int, components: Sequence[tuple[int, str, str]]) -> Message:
@@ -207,9 +220,11 @@ def scanner_data(req_id: int, rows: Sequence[ContractSpec]) -> Message:
 
 
 def tick_option_computation(req_id: int, tick_type: int, attrib: int, g: Greeks) -> Message:
-    """tickOptionComputation (msg 21), without a version field from server version 156."""
-    return Message(TICK_OPTION_COMPUTATION, (req_id, tick_type, attrib, g.implied_vol, g.delta, g.price,
-                                             g.pv_dividend, g.gamma, g.vega, g.theta, g.und_price),
+    """tickOptionComputation (msg 21); below PRICE_BASED_VOLATILITY (156) with a version field (6)
+    and without the attribute."""
+    return versioned(TICK_OPTION_COMPUTATION, (Versioned(6, before=SV_PRICE_BASED_VOLATILITY), req_id, tick_type,
+                                               Versioned(attrib, SV_PRICE_BASED_VOLATILITY), g.implied_vol, g.delta,
+                                               g.price, g.pv_dividend, g.gamma, g.vega, g.theta, g.und_price),
                    partial(pb.tick_option_computation, req_id, tick_type, attrib, g))
 
 

@@ -12,13 +12,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .contracts import UNIVERSE, ContractSpec
-from .options import greeks
+from .options import Greeks, greeks, greeks_at_price
 
 # IB tick types (live, delayed)
 BID, ASK, LAST, HIGH, LOW, VOLUME, CLOSE, OPEN = 1, 2, 4, 6, 7, 8, 9, 14
 BID_SIZE, ASK_SIZE, LAST_SIZE, LAST_TIMESTAMP = 0, 3, 5, 45
+BID_GREEKS, ASK_GREEKS, LAST_GREEKS, MODEL_GREEKS = 10, 11, 12, 13  # tickOptionComputation
 DELAYED = {BID: 66, ASK: 67, LAST: 68, BID_SIZE: 69, ASK_SIZE: 70, LAST_SIZE: 71, HIGH: 72,
-           LOW: 73, VOLUME: 74, CLOSE: 75, OPEN: 76, LAST_TIMESTAMP: 88}
+           LOW: 73, VOLUME: 74, CLOSE: 75, OPEN: 76, LAST_TIMESTAMP: 88,
+           BID_GREEKS: 80, ASK_GREEKS: 81, LAST_GREEKS: 82, MODEL_GREEKS: 83}
 
 
 def stable_seed(seed: int, key: str) -> int:
@@ -72,6 +74,7 @@ class Market:
         self.specs: dict[int, ContractSpec] = {c.con_id: c for c in (contracts or UNIVERSE)}
         self.steps = 0
         self._derived: dict[int, tuple[int, Quote]] = {}  # option conId -> (step, quote)
+        self._greeks: dict[tuple[int, int], tuple[int, Greeks]] = {}  # (conId, tick type) -> (step, greeks)
         seeded: set[str] = set()
         for c in self.specs.values():
             if c.is_option:
@@ -129,6 +132,27 @@ class Market:
         """Mark price used for valuation (last trade)."""
         return self.quote(con_id).last
 
+    def option_greeks(self, con_id: int, tick_type: int) -> Greeks:
+        """An option's tickOptionComputation for ``tick_type`` (bid, ask, last or model greeks)
+        at its underlying's current mid: the model's at the option's volatility, the others at the
+        volatility implied by that price of its quote (computed once per market step)."""
+        memo = self._greeks.get((con_id, tick_type))
+        if memo is not None and memo[0] == self.steps:
+            return memo[1]
+        g = self._compute_greeks(con_id, tick_type)
+        self._greeks[(con_id, tick_type)] = (self.steps, g)
+        return g
+
+    def _compute_greeks(self, con_id: int, tick_type: int) -> Greeks:
+        c = self.specs[con_id]
+        spot = self.quotes[c.under_con_id].mid
+        call = c.right == "C"
+        if tick_type == MODEL_GREEKS:
+            return greeks(call, spot, c.strike, years_to_expiry(c), c.implied_vol)
+        q = self.quote(con_id)
+        price = {BID_GREEKS: q.bid, ASK_GREEKS: q.ask, LAST_GREEKS: q.last}[tick_type]
+        return greeks_at_price(call, price, spot, c.strike, years_to_expiry(c))
+
     def _option_quote(self, con_id: int) -> Quote:
         """An option's quote at the underlying's current mid (priced once per market step)."""
         memo = self._derived.get(con_id)
@@ -136,9 +160,7 @@ class Market:
             return memo[1]
         c = self.specs[con_id]
         spot = self.quotes[c.under_con_id].mid
-        expiry = dt.datetime.strptime(c.last_trade_date, "%Y%m%d").date()
-        years = (expiry - dt.date.today()).days / 365.0
-        fair = greeks(c.right == "C", spot, c.strike, years, c.implied_vol).price
+        fair = greeks(c.right == "C", spot, c.strike, years_to_expiry(c), c.implied_vol).price
         half = max(c.min_tick, round_tick(fair * 0.01, c.min_tick))
         bid = max(c.min_tick, round_tick(fair - half, c.min_tick))
         ask = round_tick(max(fair + half, bid + c.min_tick), c.min_tick)
@@ -149,3 +171,9 @@ class Market:
                   last_time=int(time.time()))
         self._derived[con_id] = (self.steps, q)
         return q
+
+
+def years_to_expiry(c: ContractSpec) -> float:
+    """Years from today to an option's last trade date."""
+    expiry = dt.datetime.strptime(c.last_trade_date, "%Y%m%d").date()
+    return (expiry - dt.date.today()).days / 365.0

@@ -2,7 +2,8 @@
 
 Each function returns a ``wire.Message``: its text fields laid out for the negotiated server
 version ``sv`` exactly as ibapi's ``decoder.py`` / ``orderdecoder.py`` read them (text protocol,
-server versions 157..200; the same layout after the 4-byte id from 201), and, for the replies that
+server versions 100..200; the same layout after the 4-byte id from 201; a reply that takes no ``sv``
+holds ``wire.Versioned`` fields where its layout changed), and, for the replies that
 have a protobuf form, the builder of that form (``protobufs.py``), called only for a session whose
 version has switched the reply's family to protobuf (``families.py``).
 """
@@ -22,7 +23,7 @@ from .contracts import ContractSpec
 from .orders import SimExecution, SimOrder
 from .protocol import UNSET_DOUBLE, UNSET_DOUBLE_STR, UNSET_INTEGER, Field
 from .protocol import qty as _qty
-from .wire import HandshakeReply, Message
+from .wire import HandshakeReply, Message, Versioned, versioned
 
 # incoming/outgoing ids (ibapi.message.IN)
 TICK_PRICE, TICK_SIZE, ORDER_STATUS, ERR_MSG, OPEN_ORDER = 1, 2, 3, 4, 5
@@ -37,9 +38,36 @@ HEAD_TIMESTAMP, HISTORICAL_DATA_UPDATE, PNL, PNL_SINGLE = 88, 90, 94, 95
 TICK_BY_TICK, COMPLETED_ORDER, COMPLETED_ORDERS_END, HISTORICAL_DATA_END = 99, 101, 102, 108
 CURRENT_TIME_IN_MILLIS = 109
 
+# ibapi.server_versions.MIN_SERVER_VER_*: where a reply's text layout changes
+SV_PAST_LIMIT = 109
+SV_PEGGED_TO_BENCHMARK = 102
+SV_MODELS_SUPPORT = 103
+SV_SOFT_DOLLAR_TIER = 106
+SV_MD_SIZE_MULTIPLIER = 110
+SV_CASH_QTY = 111
+SV_AGG_GROUP = 121
+SV_UNDERLYING_INFO = 122
+SV_SYNT_REALTIME_BARS = 124
+SV_MARKET_RULES = 126
+SV_UNREALIZED_PNL = 129
+SV_MARKET_CAP_PRICE = 131
+SV_PRE_OPEN_BID_ASK = 132
+SV_REAL_EXPIRATION_DATE = 134
+SV_REALIZED_PNL = 135
+SV_LAST_LIQUIDITY = 136
+SV_AUTO_PRICE_FOR_HEDGE = 141
+SV_WHAT_IF_EXT_FIELDS = 142
+SV_ORDER_CONTAINER = 145
+SV_D_PEG_ORDERS = 148
+SV_PRICE_MGMT_ALGO = 151
+SV_STOCK_TYPE = 152
+SV_DURATION = 158
+SV_POST_TO_ATS = 160
+SV_AUTO_CANCEL_PARENT = 162
 SV_FRACTIONAL_SIZE_SUPPORT = 163
 SV_SIZE_RULES = 164
 SV_ADVANCED_ORDER_REJECT = 166
+SV_PEGBEST_PEGMID_OFFSETS = 170
 SV_FA_PROFILE_DESUPPORT = 177
 SV_PENDING_PRICE_REVISION = 178
 SV_LAST_TRADE_DATE = 182
@@ -56,6 +84,12 @@ SV_SUBMITTER = 198
 SV_IMBALANCE_ONLY = 199
 
 Fields = list[Field]
+
+
+def _since(sv: int, fields: Sequence[tuple[int, Field]]) -> Fields:
+    """The fields a gateway at ``sv`` sends: those added at or below it."""
+    return [value for added, value in fields if sv >= added]
+
 
 
 # --- connection -------------------------------------------------------------
@@ -107,7 +141,8 @@ def error(sv: int, req_id: int, code: int, text: str, advanced_json: str = "",
 
 def contract_data(sv: int, req_id: int, c: ContractSpec) -> Message:
     """contractDetails (msg 10); below SIZE_RULES (164) with a version field, the market data size
-    multiplier and (from 163) the size tick in place of the size rules."""
+    multiplier (from 110) and (from 163) the size tick in place of the size rules; the aggregation
+    group, underlying, market rules, real expiry and stock type from the versions that added them."""
     out: Fields = [CONTRACT_DATA]
     if sv < SV_SIZE_RULES:
         out.append(8)
@@ -116,7 +151,7 @@ def contract_data(sv: int, req_id: int, c: ContractSpec) -> Message:
         out.append(c.last_trade_date)
     out += [_num(c.strike), c.right, c.exchange, c.currency, c.local_symbol, c.market_name, c.trading_class,
             c.con_id, c.min_tick_text]
-    if sv < SV_SIZE_RULES:
+    if SV_MD_SIZE_MULTIPLIER <= sv < SV_SIZE_RULES:
         out.append(1)  # market data size multiplier
     out += [c.multiplier, c.order_types, c.valid_exchanges, 1, c.under_con_id,
             c.long_name, c.primary_exchange, c.last_trade_date[:6], c.industry, c.category,
@@ -124,7 +159,9 @@ def contract_data(sv: int, req_id: int, c: ContractSpec) -> Message:
             len(c.sec_ids)]
     for tag, val in c.sec_ids:
         out += [tag, val]
-    out += [c.agg_group, c.under_symbol, c.under_sec_type, c.market_rule_ids, c.last_trade_date, c.stock_type]
+    out += _since(sv, ((SV_AGG_GROUP, c.agg_group), (SV_UNDERLYING_INFO, c.under_symbol),
+                       (SV_UNDERLYING_INFO, c.under_sec_type), (SV_MARKET_RULES, c.market_rule_ids),
+                       (SV_REAL_EXPIRATION_DATE, c.last_trade_date), (SV_STOCK_TYPE, c.stock_type)))
     if sv >= SV_SIZE_RULES:
         out += [c.min_size, c.size_increment, c.size_increment]
     elif sv >= SV_FRACTIONAL_SIZE_SUPPORT:
@@ -191,13 +228,18 @@ def real_time_bar(req_id: int, t: int, o: float, h: float, lo: float, c: float,
 
 def historical_data(sv: int, req_id: int, start: str, end: str,
                     bars: Sequence[tuple[str, float, float, float, float, float, float, int]]) -> Message:
-    """historicalData (msg 17) with all bars; start/end only before sv 196."""
-    out: Fields = [HISTORICAL_DATA, req_id]
+    """historicalData (msg 17) with all bars; start/end only before sv 196; below SYNT_REALTIME_BARS
+    (124) with a version field (3) and each bar's hasGaps flag."""
+    out: Fields = [HISTORICAL_DATA]
+    if sv < SV_SYNT_REALTIME_BARS:
+        out.append(3)
+    out.append(req_id)
     if sv < SV_HISTORICAL_DATA_END:
         out += [start, end]
     out.append(len(bars))
+    gaps: Fields = ["false"] if sv < SV_SYNT_REALTIME_BARS else []
     for date, o, h, lo, c, vol, wap, count in bars:
-        out += [date, o, h, lo, c, _qty(vol), Decimal(repr(round(wap, 6))), count]
+        out += [date, o, h, lo, c, _qty(vol), Decimal(repr(round(wap, 6))), *gaps, count]
     return _msg(out, partial(pb.historical_data, req_id, tuple(bars)))
 
 
@@ -224,9 +266,11 @@ def _num(x: float) -> Field:
 
 
 def order_status(o: SimOrder, why_held: str = "") -> Message:
-    """orderStatus (msg 3), sv >= 131: no version field, echoes clientId."""
-    return Message(ORDER_STATUS, (o.order_id, o.status, _qty(o.filled), _qty(o.remaining), _num(o.avg_fill_price),
-                                  o.perm_id, o.parent_id, _num(o.last_fill_price), o.client_id, why_held, 0),
+    """orderStatus (msg 3): below MARKET_CAP_PRICE (131) with a version field (6) and without the
+    market cap price."""
+    return versioned(ORDER_STATUS, (Versioned(6, before=SV_MARKET_CAP_PRICE), o.order_id, o.status, _qty(o.filled),
+                                    _qty(o.remaining), _num(o.avg_fill_price), o.perm_id, o.parent_id,
+                                    _num(o.last_fill_price), o.client_id, why_held, Versioned(0, SV_MARKET_CAP_PRICE)),
                    partial(pb.order_status, replace(o), why_held))
 
 
@@ -266,34 +310,50 @@ def _margin_text(x: float) -> str:
 
 
 def _what_if_state(sv: int, p: MarginPreview | None) -> Fields:
-    """The what-if part of the order state: margins before/change/after, the commission
-    estimate and, from sv 195, the margin currency and the rest of the full preview."""
+    """The what-if part of the order state: margins before/change (from sv 142) and after, the
+    commission estimate and, from sv 195, the margin currency and the rest of the full preview."""
     out: Fields
+    shown = 9 if sv >= SV_WHAT_IF_EXT_FIELDS else 3
     if p is None:
-        out = [*[UNSET_DOUBLE_STR] * 9, None, None, None, ""]
+        out = [*[UNSET_DOUBLE_STR] * shown, None, None, None, ""]
     else:
         figures = (p.init_before, p.maint_before, p.equity_before, p.init_change, p.maint_change,
                    p.equity_change, p.init_after, p.maint_after, p.equity_after)
-        out = [_margin_text(x) for x in figures]
+        out = [_margin_text(x) for x in figures[-shown:]]
         out += [float(p.commission), float(p.min_commission), float(p.max_commission), p.currency]
     if sv >= SV_FULL_ORDER_PREVIEW:
         out += ["" if p is None else p.currency] + [None] * 9 + [None, "", 0]
     return out
 
 
+# the version field of openOrder below ORDER_CONTAINER (145): its last text version, which passes
+# every version test in orderdecoder.py
+OPEN_ORDER_VERSION = 34
+
+# openOrder's fields after the soft dollar tier: (the server version that added it, its value)
+_OPEN_ORDER_TAIL: tuple[tuple[int, Field], ...] = (
+    (SV_CASH_QTY, 0), (SV_AUTO_PRICE_FOR_HEDGE, 1), (SV_ORDER_CONTAINER, 0), (SV_D_PEG_ORDERS, 0),
+    (SV_PRICE_MGMT_ALGO, 0), (SV_DURATION, None), (SV_POST_TO_ATS, None), (SV_AUTO_CANCEL_PARENT, 0),
+    *((SV_PEGBEST_PEGMID_OFFSETS, None),) * 5)  # peg best / peg mid
+
+
 def open_order(sv: int, o: SimOrder, c: ContractSpec, exchange: str = "",
                preview: MarginPreview | None = None) -> Message:
-    """openOrder (msg 5) for sv >= 145 in orderdecoder.py order (136 fields at 176); a what-if
-    answer carries the ``preview``."""
-    out: Fields = [OPEN_ORDER, o.order_id]
+    """openOrder (msg 5) in orderdecoder.py order (136 fields at 176; below ORDER_CONTAINER, 145,
+    after a version field); a what-if answer carries the ``preview``."""
+    out: Fields = [OPEN_ORDER]
+    if sv < SV_ORDER_CONTAINER:
+        out.append(OPEN_ORDER_VERSION)
+    out.append(o.order_id)
     out += _order_contract(c, exchange or c.exchange)
     out += [o.action, _qty(o.total_qty), o.order_type, _price(o.lmt_price), _price(o.aux_price),
             o.tif, o.oca_group, o.account, "", 0, o.order_ref, o.client_id, o.perm_id,
             o.outside_rth, 0, 0, "", f"{o.perm_id}.0/{o.account}/100", "", "", ""]
     if sv < SV_FA_PROFILE_DESUPPORT:
         out.append("")  # faProfile
-    out += ["",  # modelCode
-            o.good_till_date, "", "", "",  # goodTillDate, rule80A, percentOffset, settlingFirm
+    if sv >= SV_MODELS_SUPPORT:
+        out.append("")  # modelCode
+    out += [o.good_till_date, "", "", "",  # goodTillDate, rule80A, percentOffset, settlingFirm
             0, "", -1,  # shortSaleSlot, designatedLocation, exemptCode
             0, "", "", "", "", "",  # auctionStrategy, box params, stock range
             UNSET_INTEGER, 0, 0, 0, "", o.oca_type or 3, 0, 0, "",  # displaySize .. nbboPriceCap
@@ -309,12 +369,13 @@ def open_order(sv: int, o: SimOrder, c: ContractSpec, exchange: str = "",
     out += _what_if_state(sv, preview)
     out += [""]  # warningText
     out += [0, 0]  # randomizeSize, randomizePrice
-    out += _conditions(o)
-    out += ["None", UNSET_DOUBLE, _opt_double(o.trail_stop_price), _opt_double(o.lmt_price_offset)]
-    out += [UNSET_DOUBLE] * 3 + [0]  # adjusted stop, stop limit, trailing amount, trailing unit
-    out += ["", "", ""]  # soft dollar tier
-    out += [0, 1, 0, 0, 0, None, None, 0]  # cashQty .. autoCancelParent
-    out += [None, None, None, None, None]  # peg best / peg mid
+    if sv >= SV_PEGGED_TO_BENCHMARK:
+        out += _conditions(o)
+        out += ["None", UNSET_DOUBLE, _opt_double(o.trail_stop_price), _opt_double(o.lmt_price_offset)]
+        out += [UNSET_DOUBLE] * 3 + [0]  # adjusted stop, stop limit, trailing amount, trailing unit
+    if sv >= SV_SOFT_DOLLAR_TIER:
+        out += ["", "", ""]
+    out += _since(sv, _OPEN_ORDER_TAIL)
     if sv >= SV_CUSTOMER_ACCOUNT:
         out.append("")
     if sv >= SV_PROFESSIONAL_CUSTOMER:
@@ -337,7 +398,8 @@ def open_order_end() -> Message:
 
 
 def completed_order(sv: int, o: SimOrder, c: ContractSpec) -> Message:
-    """completedOrder (msg 101) in processCompletedOrderMsg order."""
+    """completedOrder (msg 101) in processCompletedOrderMsg order (it answers reqCompletedOrders,
+    which ibapi sends from COMPLETED_ORDERS, 150)."""
     out: Fields = [COMPLETED_ORDER]
     out += _order_contract(c, c.exchange)
     out += [o.action, _qty(o.total_qty), o.order_type, _price(o.lmt_price), _price(o.aux_price),
@@ -360,8 +422,9 @@ def completed_order(sv: int, o: SimOrder, c: ContractSpec) -> Message:
     out += [_opt_double(o.trail_stop_price), _opt_double(o.lmt_price_offset),
             0, 1, 0,  # cashQty, dontUseAutoPriceForHedge, isOmsContainer
             "", _qty(o.filled), 0, 0, "", 0, 0,  # autoCancelDate .. routeMarketableToBbo
-            o.parent_perm_id, o.completed_time, o.completed_status,  # parentPermId, time, status
-            None, None, None, None, None]  # peg best / mid
+            o.parent_perm_id, o.completed_time, o.completed_status]  # parentPermId, time, status
+    if sv >= SV_PEGBEST_PEGMID_OFFSETS:
+        out += [None] * 5
     if sv >= SV_CUSTOMER_ACCOUNT:
         out.append("")
     if sv >= SV_PROFESSIONAL_CUSTOMER:
@@ -376,12 +439,20 @@ def completed_orders_end() -> Message:
 
 
 def execution(sv: int, req_id: int, e: SimExecution, c: ContractSpec) -> Message:
-    """execDetails (msg 11) for sv >= 136."""
-    out: Fields = [EXECUTION_DATA, req_id, e.order_id, c.con_id, c.symbol, c.sec_type,
+    """execDetails (msg 11); below LAST_LIQUIDITY (136) with a version field (10) and without the
+    last liquidity, below MODELS_SUPPORT (103) without the model code."""
+    out: Fields = [EXECUTION_DATA]
+    if sv < SV_LAST_LIQUIDITY:
+        out.append(10)
+    out += [req_id, e.order_id, c.con_id, c.symbol, c.sec_type,
                    c.last_trade_date, 0.0, "", c.multiplier, e.exchange, c.currency,
                    c.local_symbol, c.trading_class, e.exec_id, e.time, e.account, e.exchange,
                    e.side, _qty(e.shares), float(e.price), e.perm_id, e.client_id, 0,
-                   _qty(e.cum_qty), float(e.avg_price), e.order_ref, "", None, "", 2]
+                   _qty(e.cum_qty), float(e.avg_price), e.order_ref, "", None]
+    if sv >= SV_MODELS_SUPPORT:
+        out.append("")  # modelCode
+    if sv >= SV_LAST_LIQUIDITY:
+        out.append(2)  # lastLiquidity: removed
     if sv >= SV_PENDING_PRICE_REVISION:
         out.append(0)
     if sv >= SV_SUBMITTER:
@@ -469,11 +540,13 @@ def account_update_multi_end(req_id: int) -> Message:
 
 
 def pnl(req_id: int, daily: float, unrealized: float, realized: float) -> Message:
-    return Message(PNL, (req_id, float(daily), float(unrealized), float(realized)),
+    return versioned(PNL, (req_id, float(daily), Versioned(float(unrealized), SV_UNREALIZED_PNL),
+                           Versioned(float(realized), SV_REALIZED_PNL)),
                    partial(pb.pnl, req_id, daily, unrealized, realized))
 
 
 def pnl_single(req_id: int, pos: float, daily: float, unrealized: float, realized: float,
                value: float) -> Message:
-    return Message(PNL_SINGLE, (req_id, _qty(pos), float(daily), float(unrealized), float(realized), float(value)),
+    return versioned(PNL_SINGLE, (req_id, _qty(pos), float(daily), Versioned(float(unrealized), SV_UNREALIZED_PNL),
+                                  Versioned(float(realized), SV_REALIZED_PNL), float(value)),
                    partial(pb.pnl_single, req_id, pos, daily, unrealized, realized, value))

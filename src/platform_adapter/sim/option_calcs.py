@@ -8,12 +8,10 @@ import datetime as dt
 from . import info_messages as im
 from . import info_requests as iq
 from .contracts import ContractSpec
-from .options import Greeks, greeks, implied_vol
+from .options import NOT_COMPUTED, greeks, implied_vol
 from .service import Service
 
 CUST_OPTION_COMPUTATION = 53  # the tick type of calculateImpliedVolatility / calculateOptionPrice results
-NOT_COMPUTED = Greeks(implied_vol=-1.0, delta=-2.0, price=-1.0, pv_dividend=-1.0, gamma=-2.0, vega=-2.0,
-                      theta=-2.0, und_price=-1.0)  # IB's "not computed" values
 TEXT_INVALID_ACCOUNT = "Error validating request.-'cq' : cause - Invalid account code"
 # The simulator's own texts, in the form of IB's other request validation errors (code 321).
 TEXT_OPTIONS_ONLY = "Error validating request.-'bK' : cause - Option calculations and exercise apply to options only"
@@ -63,13 +61,14 @@ class OptionCalculations(Service):
         """The calculation was answered at once: nothing to stop."""
 
     def h_exerciseOptions(self, q: iq.ExerciseOptions) -> None:
-        if q.account and q.account != self.gw.account_id:
+        account = self.gw.account_of(q.account)
+        if account is None:
             self.error(q.req_id, 321, TEXT_INVALID_ACCOUNT)
             return
         spec = self._option(q)
         if spec is None:
             return
-        held = self.gw.account.positions.get(spec.con_id)
+        held = account.positions.get(spec.con_id)
         if held is None or held.qty < q.exercise_quantity:
             self.error(q.req_id, 321, TEXT_NO_POSITION)
             return

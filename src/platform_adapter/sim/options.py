@@ -1,5 +1,6 @@
-"""Black-Scholes pricing for the simulated option chains: quotes, option price and implied
-volatility calculations (calculateOptionPrice, calculateImpliedVolatility)."""
+"""Black-Scholes pricing for the simulated option chains: quotes, the greeks of option lines
+(tickOptionComputation), option price and implied volatility calculations (calculateOptionPrice,
+calculateImpliedVolatility)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import math
 from dataclasses import dataclass
 
 RATE = 0.04  # the interest rate every calculation uses
+VOL_TOLERANCE = 1e-9  # an implied volatility is found to within this
 MIN_TIME = 1.0 / 365.0  # an option on its expiry day is priced with one day left
 
 
@@ -22,6 +24,10 @@ class Greeks:
     vega: float
     theta: float
     und_price: float
+
+
+NOT_COMPUTED = Greeks(implied_vol=-1.0, delta=-2.0, price=-1.0, pv_dividend=-1.0, gamma=-2.0, vega=-2.0,
+                      theta=-2.0, und_price=-1.0)  # IB's "not computed" values
 
 
 def _cdf(x: float) -> float:
@@ -59,10 +65,22 @@ def implied_vol(call: bool, price: float, spot: float, strike: float, years: flo
     lo, hi = 0.001, 10.0
     if not greeks(call, spot, strike, years, lo).price <= price <= greeks(call, spot, strike, years, hi).price:
         return None
-    for _ in range(100):
+    while hi - lo > VOL_TOLERANCE:
         mid = (lo + hi) / 2
         if greeks(call, spot, strike, years, mid).price < price:
             lo = mid
         else:
             hi = mid
     return (lo + hi) / 2
+
+
+def greeks_at_price(call: bool, price: float, spot: float, strike: float, years: float) -> Greeks:
+    """The greeks at the volatility implied by an option price (a bid, ask or last), carrying that
+    price; IB's "not computed" values, with the underlying's price, when no volatility fits."""
+    vol = implied_vol(call, price, spot, strike, years) if price > 0 and spot > 0 else None
+    if vol is None:
+        return Greeks(implied_vol=-1.0, delta=-2.0, price=price, pv_dividend=0.0, gamma=-2.0, vega=-2.0,
+                      theta=-2.0, und_price=spot)
+    g = greeks(call, spot, strike, years, vol)
+    return Greeks(implied_vol=vol, delta=g.delta, price=price, pv_dividend=0.0, gamma=g.gamma, vega=g.vega,
+                  theta=g.theta, und_price=spot)

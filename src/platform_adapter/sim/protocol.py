@@ -67,14 +67,17 @@ def fmt(value: Field) -> str:
     return str(value)
 
 
-def payload(fields: Iterable[Field]) -> bytes:
-    """Encode fields into a payload (no length prefix)."""
-    return b"".join(fmt(f).encode("ascii", "backslashreplace") + b"\0" for f in fields)
+def payload(fields: Iterable[Field], ascii7: bool = True) -> bytes:
+    """Encode fields into a payload (no length prefix): 7-bit ASCII with backslash escapes (TWS from
+    server version 153, ENCODE_MSG_ASCII7), or UTF-8 (``ascii7=False``, the older gateways)."""
+    if ascii7:
+        return b"".join(fmt(f).encode("ascii", "backslashreplace") + b"\0" for f in fields)
+    return b"".join(fmt(f).encode() + b"\0" for f in fields)
 
 
-def frame(fields: Iterable[Field]) -> bytes:
+def frame(fields: Iterable[Field], ascii7: bool = True) -> bytes:
     """Encode fields into a length-prefixed frame."""
-    body = payload(fields)
+    body = payload(fields, ascii7)
     return struct.pack(">I", len(body)) + body
 
 

@@ -44,7 +44,7 @@ class ReferenceData(Service):
         self.send(*msgs, im.sec_def_opt_params_end(q.req_id))
 
     def h_reqFamilyCodes(self, q: iq.ReqFamilyCodes) -> None:
-        self.send(im.family_codes([(self.gw.account_id, "")]))
+        self.send(im.family_codes([(a, "") for a in self.gw.accounts]))
 
     def h_reqSoftDollarTiers(self, q: iq.ReqSoftDollarTiers) -> None:
         self.send(im.soft_dollar_tiers(q.req_id))

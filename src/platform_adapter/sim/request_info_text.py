@@ -1,14 +1,20 @@
 """The text layouts of the families in ``info_requests``, as ibapi's ``EClient`` writes them from
-server version 157 (version tests below that always hold and are left out). ``cancelContractData``,
+server version 100 (version tests below that always hold and are left out). ``cancelContractData``,
 ``cancelHistoricalTicks``, ``reqConfig`` and ``updateConfig`` exist only as protobuf."""
 
 from __future__ import annotations
 
+from ibapi.const import NO_VALID_ID
 from ibapi.message import OUT
 from ibapi.server_versions import (
     MIN_SERVER_VER_CUSTOMER_ACCOUNT,
     MIN_SERVER_VER_MANUAL_ORDER_TIME_EXERCISE_OPTIONS,
+    MIN_SERVER_VER_MKT_DEPTH_PRIM_EXCHANGE,
+    MIN_SERVER_VER_NEWS_QUERY_ORIGINS,
     MIN_SERVER_VER_PROFESSIONAL_CUSTOMER,
+    MIN_SERVER_VER_REPLACE_FA_END,
+    MIN_SERVER_VER_SCANNER_GENERIC_OPTS,
+    MIN_SERVER_VER_SMART_DEPTH,
     MIN_SERVER_VER_WSH_EVENT_DATA_FILTERS,
     MIN_SERVER_VER_WSH_EVENT_DATA_FILTERS_DATE,
 )
@@ -18,10 +24,20 @@ from .text_cursor import Cursor, TextParser, plain, versioned
 
 
 def _req_mkt_depth(c: Cursor, sv: int) -> r.ReqMktDepth:
+    """Without the primary exchange below MKT_DEPTH_PRIM_EXCHANGE (149), without the SMART flag
+    below SMART_DEPTH (146)."""
     c.skip()
-    req = r.ReqMktDepth(c.integer(), c.contract(), num_rows=c.integer(), is_smart_depth=c.flag())
+    req_id = c.integer()
+    contract = c.contract() if sv >= MIN_SERVER_VER_MKT_DEPTH_PRIM_EXCHANGE else c.contract_without_primary()
+    num_rows = c.integer()
+    smart = c.flag() if sv >= MIN_SERVER_VER_SMART_DEPTH else False
     c.skip()  # market depth options (always empty)
-    return req
+    return r.ReqMktDepth(req_id, contract, num_rows, smart)
+
+
+def _cancel_mkt_depth(c: Cursor, sv: int) -> r.CancelMktDepth:
+    c.skip()
+    return r.CancelMktDepth(c.integer(), c.flag() if sv >= MIN_SERVER_VER_SMART_DEPTH else False)
 
 
 def _req_histogram(c: Cursor) -> r.ReqHistogramData:
@@ -39,15 +55,17 @@ def _req_historical_ticks(c: Cursor) -> r.ReqHistoricalTicks:
     return req
 
 
-def _req_news_article(c: Cursor) -> r.ReqNewsArticle:
+def _req_news_article(c: Cursor, sv: int) -> r.ReqNewsArticle:
     req = r.ReqNewsArticle(c.integer(), c.string(), c.string())
-    c.skip()  # news article options
+    if sv >= MIN_SERVER_VER_NEWS_QUERY_ORIGINS:
+        c.skip()  # news article options
     return req
 
 
-def _req_historical_news(c: Cursor) -> r.ReqHistoricalNews:
+def _req_historical_news(c: Cursor, sv: int) -> r.ReqHistoricalNews:
     req = r.ReqHistoricalNews(c.integer(), c.integer(), c.string(), c.string(), c.string(), c.integer())
-    c.skip()  # historical news options
+    if sv >= MIN_SERVER_VER_NEWS_QUERY_ORIGINS:
+        c.skip()  # historical news options
     return req
 
 
@@ -61,7 +79,11 @@ def _req_wsh_event_data(c: Cursor, sv: int) -> r.ReqWshEventData:
     return r.ReqWshEventData(req_id, con_id, *filters, c.string(), c.string(), c.opt_integer())
 
 
-def _req_scanner_subscription(c: Cursor) -> r.ReqScannerSubscription:
+def _req_scanner_subscription(c: Cursor, sv: int) -> r.ReqScannerSubscription:
+    """Below SCANNER_GENERIC_OPTS (143) after a version field and without filter options."""
+    generic = sv >= MIN_SERVER_VER_SCANNER_GENERIC_OPTS
+    if not generic:
+        c.skip()  # version
     req_id, rows = c.integer(), c.opt_integer()
     instrument, location, scan_code = c.string(), c.string(), c.string()
     above_price, below_price, above_volume = c.opt_number(), c.opt_number(), c.opt_integer()
@@ -70,7 +92,7 @@ def _req_scanner_subscription(c: Cursor) -> r.ReqScannerSubscription:
     c.skip(3)  # exclude convertible, average option volume, scanner setting pairs
     stock_type = c.string()
     req = r.ReqScannerSubscription(req_id, rows, instrument, location, scan_code, above_price, below_price,
-                                   above_volume, cap_above, cap_below, stock_type, c.tag_values())
+                                   above_volume, cap_above, cap_below, stock_type, c.tag_values() if generic else ())
     c.skip()  # scanner subscription options
     return req
 
@@ -86,6 +108,13 @@ def _exercise_options(c: Cursor, sv: int) -> r.ExerciseOptions:
                              professional)
 
 
+def _replace_fa(c: Cursor, sv: int) -> r.ReplaceFA:
+    """The request id comes last, from REPLACE_FA_END (157); before, there is none (NO_VALID_ID)."""
+    c.skip()
+    fa_data_type, xml = c.integer(), c.string()
+    return r.ReplaceFA(c.integer() if sv >= MIN_SERVER_VER_REPLACE_FA_END else NO_VALID_ID, fa_data_type, xml)
+
+
 def _calc(build: type[r.ReqCalcImpliedVolat] | type[r.ReqCalcOptionPrice]) -> TextParser:
     """calculateImpliedVolatility / calculateOptionPrice: the contract and two prices."""
     def parse(c: Cursor) -> r.ReqCalcImpliedVolat | r.ReqCalcOptionPrice:
@@ -97,7 +126,7 @@ def _calc(build: type[r.ReqCalcImpliedVolat] | type[r.ReqCalcOptionPrice]) -> Te
 
 INFO_TEXT_PARSERS: dict[int, TextParser] = {
     OUT.REQ_MKT_DEPTH: _req_mkt_depth,
-    OUT.CANCEL_MKT_DEPTH: versioned(lambda c: r.CancelMktDepth(c.integer(), c.flag())),
+    OUT.CANCEL_MKT_DEPTH: _cancel_mkt_depth,
     OUT.REQ_MKT_DEPTH_EXCHANGES: plain(lambda c: r.ReqMktDepthExchanges()),
     OUT.REQ_SMART_COMPONENTS: plain(lambda c: r.ReqSmartComponents(c.integer(), c.string())),
     OUT.REQ_MARKET_RULE: plain(lambda c: r.ReqMarketRule(c.integer())),
@@ -114,14 +143,14 @@ INFO_TEXT_PARSERS: dict[int, TextParser] = {
     OUT.REQ_NEWS_BULLETINS: versioned(lambda c: r.ReqNewsBulletins(c.flag())),
     OUT.CANCEL_NEWS_BULLETINS: versioned(lambda c: r.CancelNewsBulletins()),
     OUT.REQ_NEWS_PROVIDERS: plain(lambda c: r.ReqNewsProviders()),
-    OUT.REQ_NEWS_ARTICLE: plain(_req_news_article),
-    OUT.REQ_HISTORICAL_NEWS: plain(_req_historical_news),
+    OUT.REQ_NEWS_ARTICLE: _req_news_article,
+    OUT.REQ_HISTORICAL_NEWS: _req_historical_news,
     OUT.REQ_WSH_META_DATA: plain(lambda c: r.ReqWshMetaData(c.integer())),
     OUT.CANCEL_WSH_META_DATA: plain(lambda c: r.CancelWshMetaData(c.integer())),
     OUT.REQ_WSH_EVENT_DATA: _req_wsh_event_data,
     OUT.CANCEL_WSH_EVENT_DATA: plain(lambda c: r.CancelWshEventData(c.integer())),
     OUT.REQ_SCANNER_PARAMETERS: versioned(lambda c: r.ReqScannerParameters()),
-    OUT.REQ_SCANNER_SUBSCRIPTION: plain(_req_scanner_subscription),
+    OUT.REQ_SCANNER_SUBSCRIPTION: _req_scanner_subscription,
     OUT.CANCEL_SCANNER_SUBSCRIPTION: versioned(lambda c: r.CancelScannerSubscription(c.integer())),
     OUT.REQ_CALC_IMPLIED_VOLAT: _calc(r.ReqCalcImpliedVolat),
     OUT.REQ_CALC_OPTION_PRICE: _calc(r.ReqCalcOptionPrice),
@@ -129,8 +158,7 @@ INFO_TEXT_PARSERS: dict[int, TextParser] = {
     OUT.CANCEL_CALC_OPTION_PRICE: versioned(lambda c: r.CancelCalcOptionPrice(c.integer())),
     OUT.EXERCISE_OPTIONS: _exercise_options,
     OUT.REQ_FA: versioned(lambda c: r.RequestFA(c.integer())),
-    # the request id comes last (keyword arguments are read in the order written)
-    OUT.REPLACE_FA: versioned(lambda c: r.ReplaceFA(fa_data_type=c.integer(), xml=c.string(), req_id=c.integer())),
+    OUT.REPLACE_FA: _replace_fa,
     OUT.QUERY_DISPLAY_GROUPS: versioned(lambda c: r.QueryDisplayGroups(c.integer())),
     OUT.SUBSCRIBE_TO_GROUP_EVENTS: versioned(lambda c: r.SubscribeToGroupEvents(c.integer(), c.integer())),
     OUT.UPDATE_DISPLAY_GROUP: versioned(lambda c: r.UpdateDisplayGroup(c.integer(), c.string())),

@@ -2,7 +2,7 @@
 
 Most of the ~100 fields are read only to reach the next one the simulator carries, but every
 field is read in order, so a list of another version's layout, too short or too long, is a
-``ParseError``. Server versions from 157 up (every version test below that always holds).
+``ParseError``. Server versions from 100 up (every version test below that always holds).
 """
 
 from __future__ import annotations
@@ -10,17 +10,28 @@ from __future__ import annotations
 from ibapi.server_versions import (
     MIN_SERVER_VER_ADVANCED_ORDER_REJECT,
     MIN_SERVER_VER_AUTO_CANCEL_PARENT,
+    MIN_SERVER_VER_AUTO_PRICE_FOR_HEDGE,
+    MIN_SERVER_VER_CASH_QTY,
     MIN_SERVER_VER_CME_TAGGING_FIELDS,
     MIN_SERVER_VER_CUSTOMER_ACCOUNT,
+    MIN_SERVER_VER_D_PEG_ORDERS,
+    MIN_SERVER_VER_DECISION_MAKER,
     MIN_SERVER_VER_DURATION,
+    MIN_SERVER_VER_EXT_OPERATOR,
     MIN_SERVER_VER_FA_PROFILE_DESUPPORT,
     MIN_SERVER_VER_IMBALANCE_ONLY,
     MIN_SERVER_VER_INCLUDE_OVERNIGHT,
     MIN_SERVER_VER_MANUAL_ORDER_TIME,
+    MIN_SERVER_VER_MIFID_EXECUTION,
+    MIN_SERVER_VER_MODELS_SUPPORT,
+    MIN_SERVER_VER_ORDER_CONTAINER,
     MIN_SERVER_VER_PEGBEST_PEGMID_OFFSETS,
+    MIN_SERVER_VER_PEGGED_TO_BENCHMARK,
     MIN_SERVER_VER_POST_TO_ATS,
+    MIN_SERVER_VER_PRICE_MGMT_ALGO,
     MIN_SERVER_VER_PROFESSIONAL_CUSTOMER,
     MIN_SERVER_VER_RFQ_FIELDS,
+    MIN_SERVER_VER_SOFT_DOLLAR_TIER,
     MIN_SERVER_VER_UNDO_RFQ_FIELDS,
 )
 
@@ -34,6 +45,15 @@ CONDITION_FIELDS = {1: 6, 3: 3, 4: 3, 5: 4, 6: 5, 7: 5}
 PEG_BENCH = ("PEG BENCH", "PEGBENCH")
 PEG_BEST = ("PEG BEST", "PEGBEST")
 PEG_MID = ("PEG MID", "PEGMID")
+
+
+# (the server version that added them, how many): extOperator, softDollarTier name and value,
+# cashQty, the MiFID II decision maker and execution fields, dontUseAutoPriceForHedge,
+# isOmsContainer, discretionaryUpToLimitPrice, usePriceMgmtAlgo (none of them carried)
+_MIDDLE_FIELDS = ((MIN_SERVER_VER_EXT_OPERATOR, 1), (MIN_SERVER_VER_SOFT_DOLLAR_TIER, 2), (MIN_SERVER_VER_CASH_QTY, 1),
+                  (MIN_SERVER_VER_DECISION_MAKER, 2), (MIN_SERVER_VER_MIFID_EXECUTION, 2),
+                  (MIN_SERVER_VER_AUTO_PRICE_FOR_HEDGE, 1), (MIN_SERVER_VER_ORDER_CONTAINER, 1),
+                  (MIN_SERVER_VER_D_PEG_ORDERS, 1), (MIN_SERVER_VER_PRICE_MGMT_ALGO, 1))
 
 
 def _conditions(c: Cursor) -> tuple[tuple[OrderCondition, ...], bool, bool]:
@@ -52,6 +72,8 @@ def _conditions(c: Cursor) -> tuple[tuple[OrderCondition, ...], bool, bool]:
 
 def place_order(c: Cursor, sv: int) -> PlaceOrder:
     """Read a placeOrder request (the fields after the message id)."""
+    if sv < MIN_SERVER_VER_ORDER_CONTAINER:
+        c.skip()  # version
     order_id, contract = c.integer(), c.contract()
     c.skip(2)  # secIdType, secId
     action, quantity, order_type = c.string(), c.decimal(), c.string()
@@ -71,7 +93,9 @@ def place_order(c: Cursor, sv: int) -> PlaceOrder:
     c.skip(3)  # faGroup, faMethod, faPercentage
     if sv < MIN_SERVER_VER_FA_PROFILE_DESUPPORT:
         c.skip()  # faProfile
-    c.skip(4)  # modelCode, shortSaleSlot, designatedLocation, exemptCode
+    if sv >= MIN_SERVER_VER_MODELS_SUPPORT:
+        c.skip()  # modelCode
+    c.skip(3)  # shortSaleSlot, designatedLocation, exemptCode
     oca_type = c.integer()
     # rule80A ... stockRangeUpper, overridePercentageConstraints, volatility, volatilityType
     c.skip(17)
@@ -96,15 +120,19 @@ def place_order(c: Cursor, sv: int) -> PlaceOrder:
     c.skip()  # algoId
     what_if = c.flag()
     c.skip(4)  # miscOptions, solicited, randomizeSize, randomizePrice
-    if order_type in PEG_BENCH:
-        c.skip(5)  # referenceContractId ... referenceExchangeId
-    conditions, ignore_rth, cancel_order = _conditions(c)
-    c.skip(2)  # adjustedOrderType, triggerPrice
-    lmt_price_offset = c.opt_number()
-    # adjustedStopPrice, adjustedStopLimitPrice, adjustedTrailingAmount, adjustableTrailingUnit,
-    # extOperator, softDollarTier name and value, cashQty, the four MiFID II fields,
-    # dontUseAutoPriceForHedge, isOmsContainer, discretionaryUpToLimitPrice, usePriceMgmtAlgo
-    c.skip(16)
+    conditions: tuple[OrderCondition, ...] = ()
+    ignore_rth = cancel_order = False
+    lmt_price_offset = None
+    if sv >= MIN_SERVER_VER_PEGGED_TO_BENCHMARK:
+        if order_type in PEG_BENCH:
+            c.skip(5)  # referenceContractId ... referenceExchangeId
+        conditions, ignore_rth, cancel_order = _conditions(c)
+        c.skip(2)  # adjustedOrderType, triggerPrice
+        lmt_price_offset = c.opt_number()
+        c.skip(4)  # adjustedStopPrice, adjustedStopLimitPrice, adjustedTrailingAmount, adjustableTrailingUnit
+    for version, count in _MIDDLE_FIELDS:
+        if sv >= version:
+            c.skip(count)
     _read_late_fields(c, sv, contract.exchange, order_type)
     return PlaceOrder(
         order_id=order_id, contract=contract, action=action, total_quantity=quantity,

@@ -1,7 +1,7 @@
 """Requests in the text protocol: the fields after the message id, read at a server version.
 
 Layouts are those of ibapi's ``EClient`` encoder (``client.py``) for server versions from the
-simulator's minimum (157) up; every version test below that minimum always holds and is left out.
+simulator's minimum (100) up; every version test below that minimum always holds and is left out.
 A request with too few fields, too many, or a number that does not parse is a ``ParseError``.
 """
 
@@ -15,7 +15,9 @@ from ibapi.server_versions import (
     MIN_SERVER_VER_CME_TAGGING_FIELDS,
     MIN_SERVER_VER_MANUAL_ORDER_TIME,
     MIN_SERVER_VER_PARAMETRIZED_DAYS_OF_EXECUTIONS,
+    MIN_SERVER_VER_REQ_SMART_COMPONENTS,
     MIN_SERVER_VER_RFQ_FIELDS,
+    MIN_SERVER_VER_SYNT_REALTIME_BARS,
     MIN_SERVER_VER_UNDO_RFQ_FIELDS,
 )
 
@@ -37,8 +39,9 @@ def _req_mkt_data(c: Cursor, sv: int) -> r.ReqMktData:
         c.skip(4 * c.integer())  # combo legs: conId, ratio, action, exchange
     if c.flag():  # delta neutral contract: conId, delta, price
         c.skip(3)
-    req = r.ReqMktData(req_id, contract, generic_tick_list=c.string(), snapshot=c.flag(),
-                       regulatory_snapshot=c.flag())
+    generic_tick_list, snapshot = c.string(), c.flag()
+    regulatory_snapshot = c.flag() if sv >= MIN_SERVER_VER_REQ_SMART_COMPONENTS else False
+    req = r.ReqMktData(req_id, contract, generic_tick_list, snapshot, regulatory_snapshot)
     c.skip()  # market data options (always empty)
     return req
 
@@ -72,12 +75,14 @@ def _req_contract_details(c: Cursor, sv: int) -> r.ReqContractDetails:
 
 
 def _req_historical_data(c: Cursor, sv: int) -> r.ReqHistoricalData:
+    if sv < MIN_SERVER_VER_SYNT_REALTIME_BARS:
+        c.skip()  # version
     req_id, contract, include_expired = c.integer(), c.contract(), c.flag()
     end, bar_size, duration = c.string(), c.string(), c.string()
     use_rth, what_to_show, format_date = c.flag(), c.string(), c.integer()
     if contract.sec_type == "BAG":
         c.skip(4 * c.integer())
-    keep_up_to_date = c.flag()
+    keep_up_to_date = c.flag() if sv >= MIN_SERVER_VER_SYNT_REALTIME_BARS else False
     c.skip()  # chart options
     return r.ReqHistoricalData(req_id, contract, end, duration, bar_size, what_to_show, use_rth,
                                format_date, keep_up_to_date, include_expired)

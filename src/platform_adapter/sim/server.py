@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from .account_summary import money, summary_rows
 from .account_values import account_values
 from .contracts import BY_CONID
 from .engine import Engine, ErrorEvent, Event, OrderEvent
-from .faults import Faults, system_text
+from .faults import Daily, Faults, system_text
 from .history import live_price
 from .market import ASK, BID, Market, round_tick
 from .orders import SimExecution, SimOrder
@@ -60,11 +60,15 @@ class SimulatedGateway:
                  rt_bar_interval: float = 5.0, conn_time_tz: str = "UTC",
                  positions: Mapping[str, tuple[float, float]] | None = None,
                  account_refresh_interval: float = 180.0,
-                 universe: Universe | str | Path | None = None) -> None:
+                 universe: Universe | str | Path | None = None,
+                 accounts: Sequence[str] | None = None, clock_rate: float = 1.0,
+                 daily_reset: Daily | None = None, daily_restart: Daily | None = None) -> None:
         self.host, self._req_port = host, port
         self.seed = seed
         self.server_version = check_server_version(server_version)
-        self.account_id = account
+        # the managed accounts (``accounts``, else the one ``account``); the first is the default
+        ids = list(dict.fromkeys(accounts or [account]))
+        self.account_id = ids[0]
         self.conn_time_tz = conn_time_tz
         self.tick_interval = tick_interval
         self.rt_bar_interval = rt_bar_interval
@@ -83,11 +87,20 @@ class SimulatedGateway:
             load_universe(universe) if universe else default_universe()
         self.market = Market(seed, self.universe.contracts)
         self.display_groups: dict[int, str] = {}  # display group -> the contract it shows ("conId@exchange")
-        self.account = Account(account, starting_cash)
+        self.accounts = {a: Account(a, starting_cash) for a in ids}
+        self.account = self.accounts[self.account_id]
         for symbol, (qty, avg_price) in (positions or {}).items():  # e.g. {"AAPL": (100, 149.50)}
             self.account.seed_position(self._con_id(symbol), qty, avg_price)
-        self.engine = Engine(self.account, self.market, partial_fill_size, local_tz=conn_time_tz)
+        self.engine = Engine(self.account, self.market, partial_fill_size, local_tz=conn_time_tz,
+                             others=[self.accounts[a] for a in ids[1:]])
+        self.engine.clock.set_rate(clock_rate)
         self.faults = Faults()
+        # IB's nightly reset window and the gateway's daily restart, at times of the clock
+        self.daily_reset, self.daily_restart = daily_reset, daily_restart
+        self._clock_seen = self.engine.clock.now()
+        self._reset_by_schedule = False
+        self._reset_timer: threading.Timer | None = None
+        self.restarts = 0
         self.hist_pacer = HistoricalPacer(self.pacing)
         self._stats = GatewayStats()
         self.sessions: dict[int, Session] = {}
@@ -127,6 +140,8 @@ class SimulatedGateway:
             except OSError:
                 pass
         self.drop_all_connections()
+        if self._reset_timer is not None:
+            self._reset_timer.cancel()
         for t in self._threads:
             t.join(timeout=2)
         self.save_state()
@@ -180,8 +195,10 @@ class SimulatedGateway:
                 with self.lock:
                     self.market.step()
                     self.apply_events(self.engine.on_market())
-                    for s in list(self.sessions.values()):
-                        self._push_market(s)
+                    self._run_daily()
+                    if not self.faults.reset.open:  # no market data while IB resets
+                        for s in list(self.sessions.values()):
+                            self._push_market(s)
                     if time.monotonic() >= self._next_account_refresh:
                         self._next_account_refresh = time.monotonic() + self.account_refresh_interval
                         self._push_account(refresh=True)
@@ -214,10 +231,25 @@ class SimulatedGateway:
             t = int(time.time() // secs * secs)
             px = self.market.quote(spec.con_id).last or live_price(spec, self.seed, t)
             msgs.append(m.historical_data_update(req_id, 1, str(t), px, px, px, px, px, 0))
-        msgs += [self.pnl_msg(r) for r in s.subs.pnl]
-        msgs += [self.pnl_single_msg(r, c) for r, c in s.subs.pnl_single.items()]
+        msgs += [self.pnl_msg(r, a) for r, a in s.subs.pnl.items()]
+        msgs += [self.pnl_single_msg(r, c, a) for r, (a, c) in s.subs.pnl_single.items()]
         if msgs:
             s.send(*msgs)
+
+    def _run_daily(self) -> None:
+        """Open or close the scheduled reset window, restart when the restart time passed (lock held)."""
+        now = self.engine.clock.now()
+        before, self._clock_seen = self._clock_seen, now
+        tz = self.conn_time_tz
+        if self.daily_reset is not None:
+            inside = self.daily_reset.covers(now, tz)
+            if inside and not self.faults.reset.open:
+                self._reset_by_schedule = self.begin_reset()
+            elif not inside and self._reset_by_schedule:
+                self._reset_by_schedule = False
+                self.end_reset(data_lost=self.daily_reset.data_lost)
+        if self.daily_restart is not None and self.daily_restart.passed(before, now, tz):
+            self.restart(self.daily_restart.seconds)
 
     # --- orders ------------------------------------------------------------------------
     def next_order_id(self) -> int:
@@ -245,6 +277,7 @@ class SimulatedGateway:
         clock runs the open and close auctions; without, every contract trades at any time."""
         with self.lock:
             self.engine.set_time(when)
+            self._clock_seen = self.engine.clock.now()  # no restart for the time jumped over
             self.engine.trading_hours = trading_hours
             self.apply_events(self.engine.on_market())
 
@@ -286,7 +319,8 @@ class SimulatedGateway:
         for ev in events:
             s = self.sessions.get(e_client(ev))
             if isinstance(ev, ErrorEvent):
-                if s:
+                if s and not (self.faults.reset.open and self.faults.reset.hold(s, [
+                        m.error(s.sv, ev.req_id, ev.code, ev.text, "", int(time.time() * 1000))])):
                     s.error(ev.req_id, ev.code, ev.text)
                 continue
             o = ev.order
@@ -299,15 +333,15 @@ class SimulatedGateway:
                        if x is s or (x.subs.auto_open and x.client_id == 0)]
             for t in targets:
                 if ev.kind == "open":
-                    t.send(m.open_order(t.sv, o, spec))
+                    self._report(t, m.open_order(t.sv, o, spec))
                 elif ev.kind == "status":
-                    t.send(m.order_status(o))
+                    self._report(t, m.order_status(o))
                 elif ev.kind == "exec" and ev.execution:
                     filled = True
-                    t.send(m.execution(t.sv, -1, ev.execution, spec))
+                    self._report(t, m.execution(t.sv, -1, ev.execution, spec))
                 elif ev.kind == "commission" and ev.execution:
                     e = ev.execution
-                    t.send(m.commission_report(e.exec_id, e.commission, spec.currency, e.realized_pnl))
+                    self._report(t, m.commission_report(e.exec_id, e.commission, spec.currency, e.realized_pnl))
         if filled:
             self._push_account()
         self.save_state()
@@ -317,64 +351,81 @@ class SimulatedGateway:
         and each account summary's changed values, closed by accountSummaryEnd."""
         for s in list(self.sessions.values()):
             if s.subs.acct_updates:
-                s.send(*self.account_update_msgs(), m.account_time(time.strftime("%H:%M", time.gmtime())))
+                self._report(s, *self.account_update_msgs(s.subs.acct_updates),
+                             m.account_time(time.strftime("%H:%M", time.gmtime())))
             if s.subs.positions and not refresh:
-                s.send(*self.position_msgs())
+                self._report(s, *self.position_msgs())
             if refresh:
                 for req_id, (tags, sent) in s.subs.acct_summary.items():
-                    s.send(*self.summary_msgs(req_id, tags, sent), m.account_summary_end(req_id))
+                    self._report(s, *self.summary_msgs(req_id, tags, sent), m.account_summary_end(req_id))
+
+    def _report(self, s: Session, *msgs: Message) -> None:
+        """Send order or account reports to a session, or hold them while IB's reset window is open."""
+        if not self.faults.reset.hold(s, msgs):
+            s.send(*msgs)
 
     # --- account views ---------------------------------------------------------------
-    def values(self) -> dict[str, float]:
-        """Account figures at current marks."""
-        return self.account.values(self.market.mark)
+    @property
+    def managed_accounts(self) -> str:
+        """What managedAccounts carries: the account ids, comma-separated."""
+        return ",".join(self.accounts)
+
+    def account_of(self, code: str) -> Account | None:
+        """The managed account ``code`` (the first one for an empty code); None if not managed."""
+        return self.accounts.get(code or self.account_id)
+
+    def values(self, account_id: str = "") -> dict[str, float]:
+        """An account's figures at current marks (the first account's by default)."""
+        return self.accounts[account_id or self.account_id].values(self.market.mark)
 
     def position_msgs(self) -> list[Message]:
-        """position messages for every position."""
-        a = self.account
+        """position messages for every position of every managed account."""
         return [m.position(a.account_id, BY_CONID[cid], p.qty, p.avg_cost)
-                for cid, p in a.positions.items()]
+                for a in self.accounts.values() for cid, p in a.positions.items()]
 
     def summary_msgs(self, req_id: int, tags: list[str], sent: dict[str, str] | None = None) -> list[Message]:
-        """accountSummary messages for the requested tags; with ``sent`` (the values last sent,
-        updated here) only those that changed."""
+        """accountSummary messages for the requested tags, for every managed account (the group
+        "All"); with ``sent`` (the values last sent, updated here) only those that changed."""
         out = []
-        for tag, value, currency in summary_rows(tags, self.values(), self.account_value_triples()):
-            if sent is not None:
-                key = f"{tag}:{currency}"
-                if sent.get(key) == value:
-                    continue
-                sent[key] = value
-            out.append(m.account_summary(req_id, self.account_id, tag, value, currency))
+        for acct in self.accounts:
+            for tag, value, currency in summary_rows(tags, self.values(acct), self.account_value_triples(acct)):
+                if sent is not None:
+                    key = f"{acct}:{tag}:{currency}"
+                    if sent.get(key) == value:
+                        continue
+                    sent[key] = value
+                out.append(m.account_summary(req_id, acct, tag, value, currency))
         return out
 
-    def account_value_triples(self) -> list[tuple[str, str, str]]:
-        """(key, value, currency) for reqAccountUpdates."""
-        return account_values(self.account_id, self.values(), money)
+    def account_value_triples(self, account_id: str = "") -> list[tuple[str, str, str]]:
+        """(key, value, currency) of one account for reqAccountUpdates."""
+        acct = account_id or self.account_id
+        return account_values(acct, self.values(acct), money)
 
-    def account_update_msgs(self) -> list[Message]:
-        """updateAccountValue + updatePortfolio messages."""
-        out = [m.account_value(k, v, c, self.account_id) for k, v, c in self.account_value_triples()]
-        for cid, p in self.account.positions.items():
+    def account_update_msgs(self, account_id: str = "") -> list[Message]:
+        """updateAccountValue + updatePortfolio messages of one account."""
+        a = self.accounts[account_id or self.account_id]
+        out = [m.account_value(k, v, c, a.account_id) for k, v, c in self.account_value_triples(a.account_id)]
+        for cid, p in a.positions.items():
             spec = BY_CONID[cid]
             px = self.market.mark(cid)
             out.append(m.portfolio_value(spec, p.qty, px, p.qty * px * spec.mult, p.avg_cost,
-                                         self.account.unrealized(cid, px), p.realized,
-                                         self.account_id))
+                                         a.unrealized(cid, px), p.realized, a.account_id))
         return out
 
-    def pnl_msg(self, req_id: int) -> Message:
-        """pnl message for the whole account."""
-        v = self.values()
+    def pnl_msg(self, req_id: int, account_id: str = "") -> Message:
+        """pnl message for a whole account."""
+        v = self.values(account_id)
         u, r = round(v["UnrealizedPnL"], 2), round(v["RealizedPnL"], 2)
         return m.pnl(req_id, round(u + r, 2), u, r)
 
-    def pnl_single_msg(self, req_id: int, con_id: int) -> Message:
-        """pnlSingle message for one position."""
-        p = self.account.positions.get(con_id)
+    def pnl_single_msg(self, req_id: int, con_id: int, account_id: str = "") -> Message:
+        """pnlSingle message for one position of an account."""
+        a = self.accounts[account_id or self.account_id]
+        p = a.positions.get(con_id)
         px = self.market.mark(con_id)
         qty = p.qty if p else 0.0
-        unreal = round(self.account.unrealized(con_id, px), 2)
+        unreal = round(a.unrealized(con_id, px), 2)
         real = round(p.realized, 2) if p else 0.0
         return m.pnl_single(req_id, qty, unreal + real, unreal, real, qty * px * BY_CONID[con_id].mult)
 
@@ -433,6 +484,53 @@ class SimulatedGateway:
         for s in targets:
             s.error(-1, code, system_text(code, self.port))
 
+    def begin_reset(self) -> bool:
+        """Open IB's reset window: 1100 to every client; orders keep working at the exchange
+        (resting orders go on matching) but their reports and the account's are held, and market
+        data stops, until :meth:`end_reset`. False when a window is already open."""
+        with self.lock:
+            if not self.faults.reset.begin():
+                return False
+            log.warning("fault: IB reset window open")
+            self.send_system_code(1100)
+            return True
+
+    def end_reset(self, data_lost: bool = False, drop_held: bool = False) -> None:
+        """Close the reset window: 1102 (1101 with ``data_lost``) to every client, then what was
+        held for it, in order (nothing with ``drop_held``: the reports are lost and only
+        reconciliation can find them)."""
+        with self.lock:  # no request is served between the code and the released reports
+            held = self.faults.reset.end()
+            if held is None:
+                return
+            log.warning("fault: IB reset window closed (%s)", 1101 if data_lost else 1102)
+            self.send_system_code(1101 if data_lost else 1102)
+            for s, msgs in held.items():
+                if not drop_held and s in self._all_sessions and msgs:
+                    s.send(*msgs)
+
+    def reset_window(self, seconds: float, data_lost: bool = False) -> None:
+        """An injected reset window: open now, closed ``seconds`` (wall time) later."""
+        if not self.begin_reset():
+            return
+        if self._reset_timer is not None:
+            self._reset_timer.cancel()
+        self._reset_timer = threading.Timer(seconds, self.end_reset, kwargs={"data_lost": data_lost})
+        self._reset_timer.daemon = True
+        self._reset_timer.start()
+
+    def restart(self, down_seconds: float = 2.0) -> None:
+        """Restart as IB Gateway does daily: every connection dropped, new ones refused for
+        ``down_seconds``, state saved; orders, executions, positions and the order id counter
+        live on (as a gateway restarted with its state file), a reset window open is closed."""
+        self.faults.reset.end()
+        self._reset_by_schedule = False
+        self.restarts += 1
+        log.warning("fault: gateway restart #%d (down %.1fs)", self.restarts, down_seconds)
+        self.refuse_connections(down_seconds)
+        self.drop_all_connections()
+        self.save_state()
+
     def fail_next_request(self, message: str, code: int, text: str) -> None:
         """Answer the next ``message`` request (e.g. "reqMktData", "reqHistoricalData") with IB
         error ``code`` and ``text`` for its request id, instead of serving it."""
@@ -489,6 +587,7 @@ class SimulatedGateway:
             return
         with self.lock:
             state = {"version": 1, "account": self.account.to_json(),
+                     "other_accounts": [a.to_json() for a in self.accounts.values() if a is not self.account],
                      "order_id_high_water": self.engine.order_id_high_water,
                      "next_perm_id": self.engine.next_perm_id, "exec_seq": self.engine.exec_seq,
                      "orders": [o.to_json() for o in self.engine.orders.values()],
@@ -502,6 +601,9 @@ class SimulatedGateway:
             return
         d = json.loads(self.state_file.read_text())
         self.account.load_json(d["account"])
+        for other in d.get("other_accounts", []):
+            if other["account_id"] in self.accounts and other["account_id"] != self.account_id:
+                self.accounts[other["account_id"]].load_json(other)
         self.engine.order_id_high_water = int(d.get("order_id_high_water", 0))
         self.engine.next_perm_id = int(d.get("next_perm_id", self.engine.next_perm_id))
         self.engine.exec_seq = int(d.get("exec_seq", 1))

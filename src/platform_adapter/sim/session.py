@@ -24,7 +24,22 @@ from .faults import system_text
 from .history import BAR_SIZES, TEXT_BAD_WHAT_TO_SHOW, HistoryError, HistRequest, bars
 from .history_service import HistoricalExtras
 from .inbound import split_frame
-from .market import ASK, BID, CLOSE, DELAYED, HIGH, LAST, LAST_TIMESTAMP, LOW, OPEN, VOLUME
+from .market import (
+    ASK,
+    ASK_GREEKS,
+    BID,
+    BID_GREEKS,
+    CLOSE,
+    DELAYED,
+    HIGH,
+    LAST,
+    LAST_GREEKS,
+    LAST_TIMESTAMP,
+    LOW,
+    MODEL_GREEKS,
+    OPEN,
+    VOLUME,
+)
 from .news import News
 from .option_calcs import OptionCalculations
 from .orders import SimOrder
@@ -67,11 +82,11 @@ class Subs:
     tbt: dict[int, tuple[int, int]] = field(default_factory=dict)  # reqId -> (conId, kind)
     rtb: dict[int, RtBar] = field(default_factory=dict)
     hist_live: dict[int, tuple[ContractSpec, int]] = field(default_factory=dict)
-    pnl: set[int] = field(default_factory=set)
-    pnl_single: dict[int, int] = field(default_factory=dict)
-    # reqId -> (tags, "tag:currency" -> value last sent): a refresh re-sends only what changed
+    pnl: dict[int, str] = field(default_factory=dict)  # reqId -> account
+    pnl_single: dict[int, tuple[str, int]] = field(default_factory=dict)  # reqId -> (account, conId)
+    # reqId -> (tags, "account:tag:currency" -> value last sent): a refresh re-sends only what changed
     acct_summary: dict[int, tuple[list[str], dict[str, str]]] = field(default_factory=dict)
-    acct_updates: bool = False
+    acct_updates: str = ""  # the account whose updates stream ("" = none)
     positions: bool = False
     auto_open: bool = False
 
@@ -176,9 +191,11 @@ class Session(threading.Thread):
             self.send(m.error(self.sv, -1, 326, DUP_CLIENT_TEXT, "", int(time.time() * 1000)))
             time.sleep(0.05)
             return False
-        self.send(m.managed_accounts(self.gw.account_id), m.next_valid_id(self.gw.next_order_id()))
+        self.send(m.managed_accounts(self.gw.managed_accounts), m.next_valid_id(self.gw.next_order_id()))
         self.send(*[m.error(self.sv, -1, c, system_text(c), "", int(time.time() * 1000))
                     for c in (2104, 2107, 2158)])
+        if self.gw.faults.reset.open:  # connected while IB resets: the link to IB is down
+            self.error(-1, 1100, system_text(1100))
         self.ready.set()
         return True
 
@@ -249,7 +266,7 @@ class Session(threading.Thread):
         self.send(m.current_time_in_millis(int(time.time() * 1000)))
 
     def h_reqManagedAccts(self, q: rq.ReqManagedAccts) -> None:
-        self.send(m.managed_accounts(self.gw.account_id))
+        self.send(m.managed_accounts(self.gw.managed_accounts))
 
     def h_reqMarketDataType(self, q: rq.ReqMarketDataType) -> None:
         self.md_type = q.market_data_type
@@ -281,18 +298,25 @@ class Session(threading.Thread):
         return DELAYED.get(t, t) if self.served_type == 3 else t
 
     def quote_msgs(self, req_id: int, con_id: int, full: bool) -> list[Message]:
-        """Tick messages for one subscription (full = initial snapshot)."""
-        q = self.gw.market.quote(con_id)
+        """Tick messages for one subscription (full = initial snapshot); an option's line also
+        carries its bid, ask, model and (when it traded) last greeks."""
+        market = self.gw.market
+        q = market.quote(con_id)
         t = self._tid
         out = [m.tick_price(req_id, t(BID), q.bid, q.bid_size),
                m.tick_price(req_id, t(ASK), q.ask, q.ask_size)]
-        if full or q.traded:
+        traded = full or q.traded
+        if traded:
             out.append(m.tick_price(req_id, t(LAST), q.last, q.last_size))
             out.append(m.tick_size(req_id, t(VOLUME), q.volume))
             out.append(m.tick_string(req_id, t(LAST_TIMESTAMP), str(q.last_time)))
         if full:
             out += [m.tick_price(req_id, t(HIGH), q.high, 0), m.tick_price(req_id, t(LOW), q.low, 0),
                     m.tick_price(req_id, t(CLOSE), q.close, 0), m.tick_price(req_id, t(OPEN), q.open, 0)]
+        if market.specs[con_id].is_option:
+            kinds = (BID_GREEKS, ASK_GREEKS, LAST_GREEKS, MODEL_GREEKS) if traded else (BID_GREEKS, ASK_GREEKS,
+                                                                                      MODEL_GREEKS)
+            out += [im.tick_option_computation(req_id, t(k), 0, market.option_greeks(con_id, k)) for k in kinds]
         return out
 
     def _lines_ok(self, req_id: int) -> bool:
@@ -313,9 +337,9 @@ class Session(threading.Thread):
             return
         if not snapshot and not self._lines_ok(req_id):
             return
-        self.send(m.market_data_type(req_id, self.served_type),
-                  im.tick_req_params(req_id, spec.min_tick_text, bbo_exchange(spec), SNAPSHOT_PERMISSIONS),
-                  *self.quote_msgs(req_id, spec.con_id, True))
+        params = [im.tick_req_params(req_id, spec.min_tick_text, bbo_exchange(spec), SNAPSHOT_PERMISSIONS)
+                  ] if self.sv >= im.SV_TICK_REQ_PARAMS else []
+        self.send(m.market_data_type(req_id, self.served_type), *params, *self.quote_msgs(req_id, spec.con_id, True))
         if snapshot:
             self.send(m.tick_snapshot_end(req_id))
             return

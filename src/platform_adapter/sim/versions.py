@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import logging
 
-from ibapi.server_versions import MAX_CLIENT_VER
+from ibapi.server_versions import MAX_CLIENT_VER, MIN_CLIENT_VER
 
 from .protocol import parse_version_range
 
 log = logging.getLogger("platform_adapter.sim")
 
 # The lowest version whose layouts the simulator's request parsers and reply encoders are written
-# for (the bottom of ib_async's range); the highest is the installed ibapi's MAX_CLIENT_VER.
-MIN_SUPPORTED_VERSION = 157
+# for (ibapi's MIN_CLIENT_VER: the bottom of every range ibapi offers); the highest is the installed
+# ibapi's MAX_CLIENT_VER.
+MIN_SUPPORTED_VERSION: int = MIN_CLIENT_VER
 MAX_SUPPORTED_VERSION: int = MAX_CLIENT_VER
 
 

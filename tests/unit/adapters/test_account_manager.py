@@ -14,6 +14,7 @@ from ibapi.contract import Contract
 from platform_adapter import PlatformAdapter, Position, RequestTimeout
 from platform_adapter.adapters.account.updates import AccountValue
 from platform_adapter.config.settings import load_settings
+from platform_adapter.errors import IBError
 from tests.fakes import FakeClient
 
 
@@ -100,3 +101,16 @@ def test_a_position_streamed_twice_during_the_list_is_reported_once(
     fake.on_call["reqPositions"] = positions
     (pos,) = pa.account.get_positions()
     assert pos.quantity == Decimal(20) and pos.avg_cost == 100.25
+
+
+def test_a_gateway_older_than_pnl_requests_gets_none(account: tuple[PlatformAdapter, FakeClient]) -> None:
+    """Below server version 127 ibapi refuses reqPnL (UPDATE_TWS): the subscription is left out and
+    get_pnl says why at once instead of waiting for an answer that cannot come."""
+    pa, fake = account
+    pa.connection.server_version = 126
+    pa.account.start()
+    assert pa.account._pnl_req_id is None and "reqPnL" not in fake.names()
+    with pytest.raises(IBError, match="503.*server version 126 has no PnL requests"):
+        pa.account.get_pnl()
+    pa.account.stop()
+    assert "cancelPnL" not in fake.names()

@@ -33,7 +33,7 @@ from platform_adapter.errors import (
 )
 from platform_adapter.models.connection import ConnectionEventKind as Kind
 from platform_adapter.models.contract import ContractInfo, ContractSpec, SecType
-from platform_adapter.models.market_data import Bar, MarketDataType, Quote, TickByTick, TickByTickKind
+from platform_adapter.models.market_data import Bar, MarketDataType, OptionGreeks, Quote, TickByTick, TickByTickKind
 from platform_adapter.utils.rate_limiter import HistoricalPacer, TokenBucket
 from tests.conftest import Recorder, wait_for
 from tests.fakes import FakeClient
@@ -236,6 +236,29 @@ def test_ticks_map_to_quote_fields(env: Any) -> None:
     w.tickSize(rid, 69, Decimal(2**127 - 1))
     q = md.get_quote("AAPL")
     assert q.bid is None and q.bid_size is None and q.market_data_type is MarketDataType.DELAYED
+
+
+def test_option_computations_map_to_the_quote_greeks(env: Any) -> None:
+    pa, client = env
+    md = pa.market_data
+    rec = Recorder()
+    md.subscribe_quotes("AAPL", rec)
+    rid = req_ids(client, "reqMktData")[0]
+    w = pa.wrapper
+    # (reqId, tickType, tickAttrib, impliedVol, delta, optPrice, pvDividend, gamma, vega, theta, undPrice)
+    w.tickOptionComputation(rid, 13, 0, 0.3, -0.45, 4.2, 0.0, 0.03, 0.2, -0.05, 190.0)
+    w.tickOptionComputation(rid, 10, 1, None, None, 4.1, None, None, None, None, 190.0)  # ibapi's "not computed"
+    w.tickOptionComputation(rid, 81, 0, 0.31, 0.5, 4.3, 1.7976931348623157e308, -2.0, 0.2, -0.05, -1.0)
+    w.tickOptionComputation(rid, 53, 0, 0.5, 0.5, 9.9, 0.0, 0.03, 0.2, -0.05, 190.0)  # a calculation's: not a line's
+    w.tickOptionComputation(rid + 99, 12, 0, 0.5, 0.5, 9.9, 0.0, 0.03, 0.2, -0.05, 190.0)  # another line's
+    q = md.get_quote("AAPL")
+    assert q.model_greeks == OptionGreeks(implied_vol=0.3, delta=-0.45, gamma=0.03, vega=0.2, theta=-0.05,
+                                          option_price=4.2, underlying_price=190.0, pv_dividend=0.0)
+    assert q.bid_greeks == OptionGreeks(option_price=4.1, underlying_price=190.0)
+    assert q.ask_greeks == OptionGreeks(implied_vol=0.31, delta=0.5, vega=0.2, theta=-0.05, option_price=4.3)
+    assert q.last_greeks is None and q.updates == 3
+    pa.events.wait_idle()
+    assert rec.calls[-1][1].model_greeks == q.model_greeks
 
 
 def test_callbacks_are_conflated_per_symbol(env: Any) -> None:

@@ -143,7 +143,8 @@ def _sim_orders() -> list[tuple[SimOrder, Any]]:
     ]
 
 
-@pytest.mark.parametrize("server_version", [145, 157, 176, 177, 189, 193, 195, 198, 199, 200])
+@pytest.mark.parametrize("server_version", [145, 148, 151, 156, 157, 158, 160, 162, 170, 176, 177, 189, 193, 195, 198,
+                                            199, 200])
 def test_simulator_order_messages_are_taken_and_identical(server_version: int) -> None:
     for order, contract in _sim_orders():
         for msg in (messages.open_order(server_version, order, contract), messages.order_status(order, "locate")):

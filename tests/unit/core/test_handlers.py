@@ -23,7 +23,8 @@ from tests.wire import ibapi_decode
 
 OUTSIDE_THE_ADAPTER = {name for name, fn in vars(info_messages).items()
                        if inspect.isfunction(fn) and fn.__module__ == info_messages.__name__} - {
-    "tick_req_params", "sec_def_opt_params", "sec_def_opt_params_end"}  # option chains: pa.contracts.option_chains
+    "tick_req_params", "sec_def_opt_params", "sec_def_opt_params_end",  # option chains: pa.contracts.option_chains
+    "tick_option_computation"}  # an option line's greeks
 PROTOBUF_ONLY = {"config_response", "update_config_response"}  # no text form exists (replies to protobuf-only requests)
 ORDER_ID, LINE_ID = 12, 7  # ids the catalogue's errors name: one owned by orders, one by market data
 TEXT_FORM_MAX = MIN_SERVER_VER_PROTOBUF - 1
@@ -115,6 +116,7 @@ CALLBACKS = {
     "securityDefinitionOptionParameter": "option_chain", "securityDefinitionOptionParameterEnd": "option_chain_end",
     "marketDataType": "market_data_type", "tickPrice": "tick_price", "tickSize": "tick_size",
     "tickString": "tick_string", "tickGeneric": "tick_generic", "tickSnapshotEnd": "tick_snapshot_end",
+    "tickOptionComputation": "tick_option_computation",
     "tickReqParams": "tick_req_params", "tickByTickAllLast": "tick_by_tick_all_last",
     "tickByTickBidAsk": "tick_by_tick_bid_ask", "tickByTickMidPoint": "tick_by_tick_mid_point",
     "realtimeBar": "realtime_bar", "historicalData": "historical_data", "historicalDataEnd": "historical_data_end",

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
+from platform_adapter.adapters.market.greeks import GREEKS_TICKS, option_greeks
 from platform_adapter.adapters.market.quote_sink import QuoteSink
 from platform_adapter.adapters.market.subscriptions import (
     PRICE_TICKS,
@@ -69,6 +70,7 @@ class MarketDataEvents(MarketDataHandler):
         self._on_price = self._tick_handler(PRICE_TICKS, _price_value)
         self._on_size = self._tick_handler(SIZE_TICKS, size_or_none)
         self._on_stamp = self._tick_handler(TIMESTAMP_TICKS, _timestamp_value)
+        self._on_greeks = self._tick_handler(GREEKS_TICKS, lambda greeks: greeks)
         self.sink = QuoteSink(self.lines, self._settle_run, self._queue_delivery) if self._conflate else None
 
     # --- quotes -----------------------------------------------------------------------------------
@@ -80,6 +82,14 @@ class MarketDataEvents(MarketDataHandler):
 
     def tick_string(self, req_id: int, tick_type: int, value: str) -> None:
         self._on_stamp(req_id, tick_type, value)
+
+    def tick_option_computation(self, req_id: int, tick_type: int, tick_attrib: int | None,
+                                implied_vol: float | None, delta: float | None, option_price: float | None,
+                                pv_dividend: float | None, gamma: float | None, vega: float | None,
+                                theta: float | None, underlying_price: float | None) -> None:
+        if tick_type in GREEKS_TICKS:  # not calculateImpliedVolatility/OptionPrice's results (53)
+            self._on_greeks(req_id, tick_type, option_greeks(implied_vol, delta, option_price, pv_dividend,
+                                                             gamma, vega, theta, underlying_price))
 
     def quote_ticks(self, ticks: Sequence[QuoteTick]) -> None:
         if self.sink is not None:

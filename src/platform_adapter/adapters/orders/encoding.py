@@ -105,13 +105,13 @@ def _captured(server_version: int, order_id: int, contract: Any, order: Any) -> 
 
 def ibapi_text(server_version: int, order_id: int, contract: Any, request: OrderRequest) -> str | None:
     """The placeOrder text ibapi itself would send for ``request`` (below server version 203)."""
-    text = _captured(server_version, order_id, contract, build_ib_order(request))
+    text = _captured(server_version, order_id, contract, build_ib_order(request, server_version=server_version))
     return text if isinstance(text, str) else None
 
 
 def ibapi_body(server_version: int, order_id: int, contract: Any, request: OrderRequest) -> bytes | None:
     """The placeOrder protobuf body ibapi itself would send for ``request`` (203 on)."""
-    body = _captured(server_version, order_id, contract, build_ib_order(request))
+    body = _captured(server_version, order_id, contract, build_ib_order(request, server_version=server_version))
     return body if isinstance(body, bytes) else None
 
 
@@ -322,7 +322,7 @@ def _build_proto(server_version: int, contract: Any, request: OrderRequest) -> _
 def _sentinel_text(server_version: int, contract: Any, sentinel: OrderRequest) -> str | None:
     """ibapi's text of the sentinel order, with the action and tif fields replaced by sentinels too
     (both are plain strings to ibapi; the real enum values are needed only to build the Order)."""
-    order = build_ib_order(sentinel)
+    order = build_ib_order(sentinel, server_version=server_version)
     order.action, order.tif = _TEXT["action"], _TEXT["tif"]
     text = _captured(server_version, _ID, contract, order)
     return text if isinstance(text, str) else None

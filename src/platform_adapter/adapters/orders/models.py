@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ibapi.order import Order as IBOrder
+from ibapi.server_versions import MIN_SERVER_VER_CASH_QTY
 
 from platform_adapter.adapters.orders.ib_order import new_ib_order
 from platform_adapter.adapters.orders.validation import parse_action, parse_order_type, tif_or
@@ -64,11 +65,16 @@ def to_decimal(value: Any) -> Decimal:
     return d
 
 
-def build_ib_order(request: OrderRequest, transmit: bool = True, what_if: bool = False) -> IBOrder:
+def build_ib_order(request: OrderRequest, transmit: bool = True, what_if: bool = False,
+                   server_version: int | None = None) -> IBOrder:
     """The ibapi Order for a validated request; ``transmit=False`` holds it at the gateway until
     an order of its group transmits (a bracket's first two orders); ``what_if`` asks IB for its
-    margin and commission instead of placing it."""
+    margin and commission instead of placing it. ``server_version`` is the gateway's (None: not
+    known, taken as new): below CASH_QTY (111) ibapi refuses its own default cash quantity
+    (UNSET_DOUBLE, which is truthy) and sends none, so the order carries 0 there."""
     o = new_ib_order()
+    if server_version is not None and server_version < MIN_SERVER_VER_CASH_QTY:
+        o.cashQty = 0.0
     o.action = request.action.value
     o.totalQuantity = request.quantity
     o.orderType = request.order_type.value

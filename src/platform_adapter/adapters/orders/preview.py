@@ -55,7 +55,8 @@ class OrderPreviewer:
         pending = a.registry.start(KIND, req_id=order_id)
         self._requests[order_id] = request
         try:
-            client.placeOrder(order_id, a._ib_contract(info), build_ib_order(request, what_if=True))
+            client.placeOrder(order_id, a._ib_contract(info),
+                             build_ib_order(request, what_if=True, server_version=a.connection.server_version))
             result = pending.wait(a.settings.ib_connection.request_timeout)
         except IBError as exc:  # IB refused the order (201, 321...): it would refuse it placed too
             raise OrderRejected(exc.code, exc.message, order_id) from None

@@ -11,6 +11,7 @@ import time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from ibapi.server_versions import MIN_SERVER_VER_COMPLETED_ORDERS
 from loguru import logger
 
 from platform_adapter.adapters.orders.models import parse_state, to_decimal
@@ -114,9 +115,11 @@ class OrderReconciler:
                 self._open_done.begin()
                 a.request_open_orders()
                 self._open_done.wait(timeout)
-                self._completed_done.begin()
-                a.request_completed_orders()
-                self._completed_done.wait(timeout)
+                version = a.connection.server_version
+                if version is None or version >= MIN_SERVER_VER_COMPLETED_ORDERS:  # ibapi refuses it before
+                    self._completed_done.begin()
+                    a.request_completed_orders()
+                    self._completed_done.wait(timeout)
                 seen = set(self._seen_open) | set(self._seen_completed)
                 a.request_executions(a.fills.last_ib_time, timeout)
             finally:

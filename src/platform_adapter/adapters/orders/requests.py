@@ -55,7 +55,7 @@ def prepare(adapter: OrderExecutionAdapter, symbol: Any, action: Any, quantity: 
     if live_guard:
         v.check_live(adapter.settings.orders, account, adapter.connection.port)
     info = adapter.contracts.resolve(spec)
-    adapter._check_trade(info, act, qty, limit, stop, qty if adds_exposure else Decimal(0))
+    adapter._check_trade(info, act, qty, limit, stop, qty if adds_exposure else Decimal(0), account)
     if adapter.settings.orders.validate_before_submit:
         x.check_extras_ticks(info, extras)
     ref = new_ref(adapter.settings.orders.order_ref_prefix, user_ref)

@@ -163,13 +163,17 @@ def test_a_template_that_fails_its_probes_is_never_used(monkeypatch: pytest.Monk
 
 
 def test_a_shape_ibapi_refuses_is_left_to_ibapi(monkeypatch: pytest.MonkeyPatch) -> None:
+    def with_model_code(*args: Any, **kwargs: Any) -> Any:
+        order = build_ib_order(*args, **kwargs)
+        order.modelCode = "M1"  # ibapi refuses a model code below MODELS_SUPPORT (103): it reports an error
+        return order
+
+    monkeypatch.setattr(order_encoding, "build_ib_order", with_model_code)
     encoder = PlaceOrderEncoder()
-    c = contract("stock")
-    c.secIdType, c.secId = "ISIN", "US0378331005"  # some servers refuse secId fields: ibapi reports an error
     request = OrderRequest(ContractSpec("AAPL"), OrderAction.BUY, Decimal(1), OrderType.MARKET, None, None,
                            TimeInForce.DAY, False, "", "pa-1")
-    assert encoder.text(MIN_CLIENT_VER, "ISIN", c, 5, request) is None
-    assert ibapi_text(MIN_CLIENT_VER, 5, c, request) is None
+    assert encoder.text(MIN_CLIENT_VER, "AAPL", contract("stock"), 5, request) is None
+    assert ibapi_text(MIN_CLIENT_VER, 5, contract("stock"), request) is None
 
 
 # --- protobuf (server version 203 on) -------------------------------------------------------------------
@@ -227,14 +231,14 @@ def _client(server_version: int) -> tuple[EClient, _Conn]:
     return client, client.conn
 
 
-@pytest.mark.parametrize("version", [176, 200, 201, 202, 203, 204, 213, MAX_CLIENT_VER])
+@pytest.mark.parametrize("version", [101, 110, 111, 145, 156, 176, 200, 201, 202, 203, 204, 213, MAX_CLIENT_VER])
 @pytest.mark.parametrize("order_type", list(TYPES))
 def test_the_frame_sent_is_the_frame_stock_ibapi_sends(version: int, order_type: OrderType) -> None:
     limit, stop = TYPES[order_type]
     request = OrderRequest(ContractSpec("AAPL"), OrderAction.SELL, Decimal("12.5"), order_type,
                            101.25 if limit else None, 99.5 if stop else None, TimeInForce.GTC, True, "DU123", "pa-7")
     stock, stock_conn = _client(version)
-    stock.placeOrder(42, contract("stock"), build_ib_order(request))
+    stock.placeOrder(42, contract("stock"), build_ib_order(request, server_version=version))
     ours, our_conn = _client(version)
     message = PlaceOrderEncoder().encode(version, "AAPL", contract("stock"), 42, request)
     assert message is not None
@@ -272,3 +276,17 @@ def test_a_value_protobuf_refuses_is_left_to_ibapi() -> None:
     stock, _ = _client(MAX_CLIENT_VER)
     with pytest.raises(UnicodeEncodeError):  # what ibapi does with it
         stock.placeOrder(5, contract("stock"), build_ib_order(request))
+
+
+def test_at_ibapis_minimum_version_the_frame_is_stock_ibapis() -> None:
+    """At 100 (below FRACTIONAL_POSITIONS, 101, ibapi sends whole quantities; below CASH_QTY, 111, the
+    order must carry no cash quantity for ibapi to send it at all)."""
+    request = OrderRequest(ContractSpec("AAPL"), OrderAction.BUY, Decimal(12), OrderType.LIMIT, 101.25, None,
+                           TimeInForce.DAY, False, "DU123", "pa-8")
+    stock, stock_conn = _client(MIN_CLIENT_VER)
+    stock.placeOrder(42, contract("stock"), build_ib_order(request, server_version=MIN_CLIENT_VER))
+    ours, our_conn = _client(MIN_CLIENT_VER)
+    message = PlaceOrderEncoder().encode(MIN_CLIENT_VER, "AAPL", contract("stock"), 42, request)
+    assert message is not None
+    message.send(ours)
+    assert our_conn.sent == stock_conn.sent and len(stock_conn.sent) == 1

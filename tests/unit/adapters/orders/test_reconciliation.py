@@ -64,3 +64,18 @@ def test_periodic_run_marks_orders_ib_does_not_know(tmp_path: Path, monkeypatch:
     finally:
         pa.orders.stop()
         pa.events.stop()
+
+
+def test_a_gateway_older_than_completed_orders_is_not_asked_for_them(tmp_path: Path) -> None:
+    """Below server version 150 ibapi refuses reqCompletedOrders (UPDATE_TWS): a run asks for open
+    orders and executions only, instead of waiting for a completedOrdersEnd that cannot come."""
+    pa, fake = make_harness(tmp_path, **{"ib_connection.request_timeout": 0.2})
+    try:
+        answer_everything(pa, fake)
+        del fake.on_call["reqCompletedOrders"]
+        pa.connection.server_version = 149
+        pa.orders.reconcile()
+        assert "reqCompletedOrders" not in fake.names() and {"reqOpenOrders", "reqExecutions"} <= set(fake.names())
+    finally:
+        pa.orders.stop()
+        pa.events.stop()

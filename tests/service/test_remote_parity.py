@@ -1,0 +1,194 @@
+"""RemoteAdapter has the facade's interface: every public method of ``PlatformAdapter`` and of its
+adapters (``market_data``, ``orders``, ``account``, ``contracts``) exists remotely with the same
+parameters (a method added to the facade and not to the remote one fails here), and the order
+groups, previews, contract helpers and connection events work through the service with the
+facade's results and typed exceptions."""
+
+from __future__ import annotations
+
+import inspect
+import threading
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from platform_adapter import OrderRejected, OrderState, PlatformAdapter, ValidationError
+from platform_adapter.adapters.account_manager import AccountManager
+from platform_adapter.adapters.contracts import ContractResolver
+from platform_adapter.adapters.market_data import MarketDataAdapter
+from platform_adapter.adapters.order_execution import OrderExecutionAdapter
+from platform_adapter.models.connection import ConnectionEventKind
+from platform_adapter.models.contract import ContractSpec, OptionChain
+from platform_adapter.models.order import BracketOrder, OcaGroup, OcaType
+from platform_adapter.models.preview import OrderPreview
+from platform_adapter.remote import RemoteAdapter
+from platform_adapter.remote.account import RemoteAccount
+from platform_adapter.remote.contracts import RemoteContracts
+from platform_adapter.remote.market_data import RemoteMarketData
+from platform_adapter.remote.orders import RemoteOrders
+from platform_adapter.sim import SimulatedGateway
+from tests.conftest import Recorder, wait_for
+from tests.service.conftest import Running
+
+_LIFECYCLE = {"start", "stop", "contracts"}  # every adapter: started and stopped by the facade
+INTERNAL: dict[type, set[str]] = {
+    # the library's own hooks, called by core/lifecycle.py, the wrapper or the reconciler: not user API
+    MarketDataAdapter: _LIFECYCLE | {"check_stale", "data_farm", "link_lost", "link_restored", "restore",
+                                     "resubscribe_all", "socket_lost"},
+    OrderExecutionAdapter: _LIFECYCLE | {"accept_next_valid_id", "match", "open_journal", "reconcile_after",
+                                         "sent_before", "set_error", "set_state", "sync_ids"},
+    AccountManager: _LIFECYCLE | {"restore"},
+    ContractResolver: {"contracts", "remember", "info_from_details", "ib_contract"},
+    # the IB connection and its metrics exporter are the service's
+    PlatformAdapter: {"start_metrics"},
+}
+PAIRS = [(MarketDataAdapter, RemoteMarketData), (OrderExecutionAdapter, RemoteOrders), (AccountManager, RemoteAccount),
+         (ContractResolver, RemoteContracts), (PlatformAdapter, RemoteAdapter)]
+DIFFERENT = {(PlatformAdapter, "connect")}  # no host, port or client id: checked below
+
+
+def _public(cls: type) -> dict[str, Any]:
+    return {name: value for name, value in inspect.getmembers(cls)
+            if not name.startswith("_") or name in ("__enter__", "__exit__")}
+
+
+def _params(fn: Any) -> list[tuple[str, Any, Any]]:
+    return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()]
+
+
+@pytest.mark.parametrize(("facade", "remote"), PAIRS, ids=lambda c: c.__name__)
+def test_every_public_method_of_the_facade_is_mirrored(facade: type, remote: type) -> None:
+    ours, theirs = _public(facade), _public(remote)
+    internal = INTERNAL.get(facade, set())
+    assert internal <= set(ours), f"stale INTERNAL names: {internal - set(ours)}"
+    missing = sorted(set(ours) - internal - set(theirs))
+    assert not missing, f"{remote.__name__} lacks {missing}"
+    for name in sorted(set(ours) - internal):
+        if (facade, name) in DIFFERENT:
+            continue
+        if isinstance(ours[name], property):
+            assert isinstance(theirs[name], property), name
+        elif callable(ours[name]):
+            assert _params(theirs[name]) == _params(ours[name]), name
+    assert [p[0] for p in _params(RemoteAdapter.connect)] == ["self"]  # the IB connection is the service's
+
+
+def test_the_remote_adapter_has_the_facades_parts() -> None:
+    remote = RemoteAdapter("tcp://127.0.0.1:1", name="parts")
+    assert (type(remote.market_data), type(remote.orders), type(remote.account), type(remote.contracts)) == (
+        RemoteMarketData, RemoteOrders, RemoteAccount, RemoteContracts)
+
+
+def test_brackets_and_oca_groups_belong_to_their_client(served: Running, gateway: SimulatedGateway,
+                                                          remote_factory: Any) -> None:
+    a, b = remote_factory(served, "a"), remote_factory(served, "b")
+    seen = Recorder()
+    a.orders.on_order_status(seen)
+    bracket = a.orders.place_bracket_order("AAPL", "BUY", 100, 150.0, 195.0, 140.0, tif="GTC")
+    assert isinstance(bracket, BracketOrder)
+    assert [a.orders.wait_for_status(i, ("Submitted", "PreSubmitted"), timeout=5).status for i in bracket.order_ids] \
+        == [OrderState.SUBMITTED, OrderState.PRE_SUBMITTED, OrderState.PRE_SUBMITTED]
+    assert served.pa.orders.get_order(bracket.stop_loss).request.extras.parent_id == bracket.parent
+    group = a.orders.place_oca_group([
+        {"symbol": "AAPL", "action": "BUY", "quantity": 10, "order_type": "LMT", "limit_price": 150.0},
+        {"symbol": ContractSpec("MSFT"), "action": "BUY", "quantity": Decimal(5), "order_type": "LMT",
+         "limit_price": 100.0}], oca_group="pair", oca_type=OcaType.REDUCE_WITH_BLOCK)
+    assert isinstance(group, OcaGroup) and (group.name, group.oca_type, len(group.order_ids)) == (
+        "pair", OcaType.REDUCE_WITH_BLOCK, 2)
+    owned = {*bracket.order_ids, *group.order_ids}
+    assert {served.service.router.owner(i) for i in owned} == {"a"}
+    assert {o.order_id for o in a.orders.get_open_orders()} == owned and b.orders.get_open_orders() == []
+    wait_for(lambda: {s.order_id for (s,) in seen.calls} == owned)
+    with pytest.raises(ValidationError, match="oca_group") as info:
+        a.orders.place_oca_group([{"symbol": "AAPL", "action": "BUY", "quantity": 1, "order_type": "MKT"},
+                                  {"symbol": "AAPL", "action": "SELL", "quantity": 1, "order_type": "MKT",
+                                   "oca_group": "x"}])
+    assert info.value.field == "orders[1].oca_group"
+    with pytest.raises(ValidationError, match="orders"):
+        a.orders.place_oca_group("not a list")  # type: ignore[arg-type]
+
+
+def test_a_preview_is_the_facades_and_places_nothing(served: Running, gateway: SimulatedGateway,
+                                                     remote_factory: Any) -> None:
+    a = remote_factory(served, "a")
+    preview = a.orders.preview_order("AAPL", "BUY", 100, "MKT")
+    assert isinstance(preview, OrderPreview)
+    direct = served.pa.orders.preview_order("AAPL", "BUY", 100, "MKT")
+    assert preview.initial_margin == direct.initial_margin and preview.commission == direct.commission
+    assert preview.request.contract == direct.request.contract and preview.request.quantity == Decimal(100)
+    with pytest.raises(ValidationError) as info:
+        a.orders.preview_order("AAPL", "BUY", 100, "LMT")
+    assert info.value.field == "limit_price"
+    assert gateway.stats().received["placeOrder"] == 2  # the two what-if orders, nothing placed
+    assert a.orders.get_open_orders() == []
+
+
+def test_futures_and_options_helpers(served: Running, remote_factory: Any) -> None:
+    a = remote_factory(served, "a")
+    assert a.contracts.cached("ES") is None
+    front = a.contracts.front_month("ES")
+    assert front == served.pa.contracts.front_month("ES")
+    assert a.contracts.by_con_id(front.con_id) == front
+    chain = a.contracts.option_chain("AAPL")
+    assert isinstance(chain, OptionChain) and chain == served.pa.contracts.option_chain("AAPL")
+    assert a.contracts.option_chains("AAPL") == served.pa.contracts.option_chains("AAPL")
+    spec = ContractSpec.option("AAPL", chain.expirations[0], chain.strikes[len(chain.strikes) // 2], "C")
+    info = a.contracts.resolve(spec)
+    assert info == served.pa.contracts.resolve(spec) == a.contracts.cached(spec)
+    assert a.orders.preview_order(spec, "BUY", 1, "MKT").request.contract == spec
+    with pytest.raises(ValidationError) as err:
+        a.contracts.resolve(ContractSpec.option("AAPL", "", 190.0, "C"))
+    assert err.value.field == "symbol.last_trade_date"
+
+
+def test_place_order_and_wait_answers_with_the_status(served: Running, gateway: SimulatedGateway,
+                                                       remote_factory: Any) -> None:
+    a = remote_factory(served, "a")
+    seen = Recorder()
+    a.orders.on_order_status(seen)
+    status = a.orders.place_order_and_wait("AAPL", "BUY", 1, "LMT", wait_for="Submitted", limit_price=100.0)
+    assert status.status is OrderState.SUBMITTED and served.service.router.owner(status.order_id) == "a"
+    assert a.orders.wait_for_status(status.order_id, "Submitted", timeout=5) == status
+    wait_for(lambda: any(s.order_id == status.order_id for (s,) in seen.calls))  # the event still follows
+    gateway.reject_next_order("no reason")
+    with pytest.raises(OrderRejected) as info:
+        a.orders.place_order_and_wait("AAPL", "BUY", 1, "LMT", limit_price=100.0)
+    assert info.value.code == 201
+    filled = a.orders.place_order_and_wait("AAPL", "BUY", 1, "MKT", wait_for=[OrderState.FILLED], timeout=120)
+    assert filled.status is OrderState.FILLED  # a wait longer than the service's limit: waited here
+
+
+def test_quick_commands_run_on_the_command_thread(served: Running, remote_factory: Any,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    a = remote_factory(served, "a")
+    threads: list[str] = []
+    place = served.pa.orders.place_order
+
+    def recording(*args: Any, **kwargs: Any) -> int:
+        threads.append(threading.current_thread().name)
+        return place(*args, **kwargs)
+
+    monkeypatch.setattr(served.pa.orders, "place_order", recording)
+    monkeypatch.setattr(served.pa.bucket, "can_proceed", lambda: True)  # the bucket has a token
+    a.orders.place_order("MSFT", "BUY", 1, "LMT", limit_price=100.0)  # contract unknown: a worker
+    a.orders.place_order("MSFT", "BUY", 1, "LMT", limit_price=100.0)  # known: the command thread
+    monkeypatch.setattr(served.pa.bucket, "can_proceed", lambda: False)
+    a.orders.place_order("MSFT", "BUY", 1, "LMT", limit_price=100.0)  # would wait for the bucket: a worker
+    assert [t.split("_")[0] for t in threads] == ["pa-service-worker", "pa-service-commands", "pa-service-worker"]
+
+
+def test_connection_events_of_the_service_and_the_session(served: Running, gateway: SimulatedGateway,
+                                                           remote_factory: Any) -> None:
+    a = remote_factory(served, "a", connect=False)
+    events = Recorder()
+    a.on_connection_event(events)
+    with pytest.raises(ValidationError, match="callback"):
+        a.on_connection_event("not callable")  # type: ignore[arg-type]
+    assert a.connect()
+    wait_for(lambda: [e.kind for (e,) in events.calls] == [ConnectionEventKind.CONNECTED])
+    gateway.send_system_code(1100)
+    wait_for(lambda: ConnectionEventKind.IB_LINK_LOST in [e.kind for (e,) in events.calls])
+    served.service.stop()
+    wait_for(lambda: events.calls[-1][0].kind is ConnectionEventKind.DISCONNECTED)
+    assert events.calls[-1][0].detail.startswith("service")
