@@ -368,7 +368,8 @@ class PaWaitClient(PaClient):
 CLIENTS: dict[str, Callable[[], Any]] = {"pa_core": PaCoreClient, "pa": PaClient, "pa_wait": PaWaitClient,
                                          "ibapi": IbapiClient, "ib_async": IbAsyncClient}
 # "<client>+<variant>": one of our clients with extra settings
-VARIANTS: dict[str, dict[str, Any]] = {"handoff": {"ib_connection.inline_decode_max_frames": 0}}
+VARIANTS: dict[str, dict[str, Any]] = {"handoff": {"ib_connection.inline_decode_max_frames": 0},
+                                      "nice10": {"orders.journal_writer_nice": 10}}
 
 
 def connect_client(key: str, port: int, client_id: int, **extra: Any) -> Any:

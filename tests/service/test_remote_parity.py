@@ -37,8 +37,10 @@ INTERNAL: dict[type, set[str]] = {
     MarketDataAdapter: _LIFECYCLE | {"check_stale", "data_farm", "link_lost", "link_restored", "restore",
                                      "resubscribe_all", "socket_lost",
                                      "monitoring_metrics"},  # the facade's metrics(): the service has its own
-    OrderExecutionAdapter: _LIFECYCLE | {"accept_next_valid_id", "match", "open_journal", "reconcile_after",
-                                         "sent_before", "set_error", "set_state", "sync_ids"},
+    OrderExecutionAdapter: _LIFECYCLE | {"accept_next_valid_id", "apply_fills", "match", "open_journal",
+                                         "reconcile_after", "remember_ids", "request_completed_orders",
+                                         "request_executions", "request_open_orders", "sent_before", "set_error",
+                                         "set_state", "sync_ids"},
     AccountManager: _LIFECYCLE | {"restore"},
     ContractResolver: {"contracts", "remember", "info_from_details", "ib_contract"},
     # the IB connection and its metrics exporter are the service's

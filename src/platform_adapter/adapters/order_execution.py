@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from ibapi.execution import ExecutionFilter
 from ibapi.order_cancel import OrderCancel
 
 from platform_adapter.adapters.base_adapter import AdapterContext, BaseAdapter
@@ -121,7 +122,8 @@ class OrderExecutionAdapter(BaseAdapter):
     def open_journal(self) -> None:
         """Open the journal (``orders.journal_path``); the first time, restore its orders and fills."""
         if self.journal is None:
-            self.journal = OrderJournal(self.settings.orders.journal_path)
+            orders = self.settings.orders
+            self.journal = OrderJournal(orders.journal_path, orders.journal_writer_nice)
         journal = self.journal
         self.ids.load(journal.high_water(), journal.defer_high_water)  # written with the order row
         if self._loaded:
@@ -134,7 +136,7 @@ class OrderExecutionAdapter(BaseAdapter):
                           s.last_fill_price, o.perm_id, o.client_id, s.reject_reason,
                           submitted_at=s.submitted_at or utcnow(), updated_at=s.updated_at or utcnow())
             self.state.add_trade(trade)
-            self._index(o.order_id, o.request.order_ref, o.perm_id)
+            self.remember_ids(o.order_id, o.request.order_ref, o.perm_id)
         for jf in journal.load_fills():
             self.fills.load(jf.fill, jf.ib_time, jf.notified)
             self._attach_fill(jf.fill)
@@ -262,6 +264,22 @@ class OrderExecutionAdapter(BaseAdapter):
         """Compare our orders and fills with IB's now (also done at start, reconnect and periodically)."""
         self.reconciler.run("manual", resolve_in_flight=False)
 
+    # --- for the reconciler -------------------------------------------------------------------------
+    def request_open_orders(self) -> None:
+        """Ask IB for this client's open orders (answered through the order handler)."""
+        self._client().reqOpenOrders()
+
+    def request_completed_orders(self) -> None:
+        """Ask IB for the API's completed orders (answered through the order handler)."""
+        self._client().reqCompletedOrders(True)
+
+    def request_executions(self, since: str, timeout: float) -> None:
+        """Ask IB for the executions since ``since`` (IB's time text, ``""`` for all) and wait for
+        their end; they reach the fills through the order handler."""
+        exec_filter = ExecutionFilter()
+        exec_filter.time = since
+        self._request("executions", lambda c, rid: c.reqExecutions(rid, exec_filter), timeout)
+
     # --- helpers -----------------------------------------------------------------------------------
     def _known(self, order_id: Any) -> Order:
         if isinstance(order_id, bool) or not isinstance(order_id, int) or order_id <= 0:
@@ -331,7 +349,7 @@ class OrderExecutionAdapter(BaseAdapter):
                                    submitted_at=now, updated_at=now))
         with self._lock:
             self._sending.add(order_id)
-        self._index(order_id, request.order_ref, 0)
+        self.remember_ids(order_id, request.order_ref, 0)
         try:
             journal.record_request(order_id, request, client_id)
             contract = self._ib_contract(info)
@@ -367,7 +385,8 @@ class OrderExecutionAdapter(BaseAdapter):
             contract = self._ib_contracts[info] = ContractResolver.ib_contract(info)
         return contract
 
-    def _index(self, order_id: int, order_ref: str, perm_id: int) -> None:
+    def remember_ids(self, order_id: int, order_ref: str, perm_id: int) -> None:
+        """Index an order by its orderRef and permId (for ``match``)."""
         with self._lock:
             if order_ref:
                 self._by_ref[order_ref] = order_id
@@ -421,26 +440,18 @@ class OrderExecutionAdapter(BaseAdapter):
         if self.journal is not None:
             self.journal.event(order_id, kind, detail)
 
-    def set_state(self, order_id: int, state: OrderState, reason: str = "", filled: Any = None,
-                  avg_price: float = 0.0) -> None:
-        """Set an order's state (reconciliation); a final state is never left again."""
-        def fn(t: Trade) -> bool:
-            priced = bool(avg_price and not t.avg_fill_price)
-            if priced:
-                t.avg_fill_price = avg_price
-            if t.status in TERMINAL_STATES and state not in TERMINAL_STATES:
-                return priced
-            changed = priced or t.status is not state
-            t.status = state
-            if reason and state is OrderState.REJECTED:
-                t.reject_reason = reason
-            if filled is not None and filled > t.filled:
-                t.filled, t.remaining, changed = filled, max(t.request.quantity - filled, 0 * filled), True
-            if state in TERMINAL_STATES and state is not OrderState.FILLED:
-                t.remaining = 0 * t.remaining
-            return changed
+    def set_state(self, order_id: int, state: OrderState, reason: str = "", filled: Any = None) -> None:
+        """Set an order's state (reconciliation), by the rules of ``Trade.apply_status``."""
+        self._update(order_id, lambda t: t.apply_status(state, filled=filled, reject_reason=reason), kind="reconcile")
 
-        self._update(order_id, fn, kind="reconcile")
+    def apply_fills(self, order_id: int, state: OrderState | None = None, reason: str = "",
+                    filled: Any = 0) -> OrderStatus | None:
+        """Apply the order's own executions as a status, with IB's ``state`` and ``filled`` when
+        known (``Trade.apply_fills``; reconciliation); its status afterwards (``None`` for an
+        unknown order)."""
+        self._update(order_id, lambda t: t.apply_fills(state, reason, filled), kind="reconcile")
+        order = self.state.get_order(order_id)
+        return order.status if order is not None else None
 
     def set_error(self, order_id: int, text: str) -> None:
         """Record an IB error that left the order as it was (failed modify/cancel)."""
@@ -521,7 +532,8 @@ class OrderEvents(OrderHandler):
         a.metrics.incr("orders_rejected")
 
         def reject(t: Trade) -> bool:
-            t.status, t.reject_reason, t.last_error, t.remaining = OrderState.REJECTED, message, text, 0 * t.remaining
+            t.last_error = text
+            t.apply_status(OrderState.REJECTED, reject_reason=message)
             return True
 
         a._update(order_id, reject)
@@ -538,7 +550,7 @@ class OrderEvents(OrderHandler):
             if foreign is not None:
                 a.state.update_order(foreign)
             return
-        a._index(oid, "", int(order.permId or 0))
+        a.remember_ids(oid, "", int(order.permId or 0))
         state = parse_state(order_state.status) if order_state.status else None
         with a._lock:
             pending = a._pending.get(oid)
@@ -554,11 +566,7 @@ class OrderEvents(OrderHandler):
                 new = replace(req, quantity=qty, limit_price=limit, stop_price=stop, tif=tif)
             changed = new is not req or (order.permId and t.perm_id != order.permId)
             t.request, t.perm_id = new, int(order.permId or t.perm_id)
-            # "Filled" in openOrder comes before the orderStatus carrying the fill quantities
-            if state is not None and state is not t.status and not (
-                    t.status in TERMINAL_STATES and state not in TERMINAL_STATES) and not (
-                    state is OrderState.FILLED and t.filled < t.request.quantity):
-                t.status, changed = state, True
+            changed = t.apply_status(state) or changed  # no fill quantities: "Filled" waits for them
             if pending == "modify" and new != req:
                 t.last_error = ""
             return bool(changed)
@@ -577,20 +585,17 @@ class OrderEvents(OrderHandler):
         oid = a.match(order_id, client_id, perm_id, "")
         if oid is None:
             return
-        a._index(oid, "", perm_id)
+        a.remember_ids(oid, "", perm_id)
         state = parse_state(status)
         filled_d, remaining_d = to_decimal(filled), to_decimal(remaining)
 
         def fn(t: Trade) -> bool:
+            changed = t.apply_status(state, filled_d, remaining_d, avg_fill_price, last_fill_price)
             if t.status in TERMINAL_STATES and state not in TERMINAL_STATES:
-                return False
-            before = (t.status, t.filled, t.remaining, t.avg_fill_price, t.last_fill_price, t.perm_id, t.why_held)
-            t.status, t.filled, t.remaining = state, max(t.filled, filled_d), remaining_d
-            t.avg_fill_price = float(avg_fill_price or t.avg_fill_price)
-            t.last_fill_price = float(last_fill_price or t.last_fill_price)
+                return changed  # a final state is never left
+            ids = (t.perm_id, t.why_held)
             t.perm_id, t.why_held = int(perm_id or t.perm_id), why_held or ""
-            return before != (t.status, t.filled, t.remaining, t.avg_fill_price, t.last_fill_price, t.perm_id,
-                              t.why_held)
+            return changed or ids != (t.perm_id, t.why_held)
 
         a._update(oid, fn)
 
@@ -612,7 +617,7 @@ class OrderEvents(OrderHandler):
         if result is None:
             return
         fill = result.fill
-        a._index(oid, "", fill.perm_id)
+        a.remember_ids(oid, "", fill.perm_id)
         if result.correction:
             logger.warning("order {}: execution {} corrected (not counted twice)", oid, fill.exec_id)
         a._store_fill(fill, execution.time, deliver=fill.commission is not None)

@@ -75,6 +75,7 @@ class OrdersConfig:
     max_order_notional: float | None = None
     journal_path: str = "logs/orders.db"
     order_ref_prefix: str = "pa"
+    journal_writer_nice: int = 0
 
 
 @dataclass(frozen=True)
@@ -333,6 +334,7 @@ def _validate(s: Settings) -> None:
     _require(1 <= o.live_port <= 65535, "orders.live_port", "must be 1-65535")
     _require(o.max_order_quantity is None or o.max_order_quantity > 0, "orders.max_order_quantity", "must be > 0")
     _require(o.max_order_notional is None or o.max_order_notional > 0, "orders.max_order_notional", "must be > 0")
+    _require(0 <= o.journal_writer_nice <= 19, "orders.journal_writer_nice", "must be 0..19")
     _require(bool(o.order_ref_prefix) and o.order_ref_prefix.isalnum(), "orders.order_ref_prefix",
              "must be non-empty letters/digits")
     _require(a.update_frequency_seconds > 0, "account.update_frequency_seconds", "must be > 0")

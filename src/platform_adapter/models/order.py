@@ -248,3 +248,64 @@ class Trade:
             last_error=self.last_error,
         )
         return Order(self.order_id, self.request, status, self.perm_id, self.client_id)
+
+    def fill_totals(self) -> tuple[Decimal, float]:
+        """(quantity, average price) over the trade's executions ((0, 0.0) without any)."""
+        qty = sum((f.quantity for f in self.fills.values()), Decimal(0))
+        if not qty:
+            return qty, 0.0
+        return qty, sum(float(f.quantity) * f.price for f in self.fills.values()) / float(qty)
+
+    def apply_status(self, state: OrderState | None, filled: Decimal | None = None, remaining: Decimal | None = None,
+                     avg_fill_price: float = 0.0, last_fill_price: float = 0.0, reject_reason: str = "") -> bool:
+        """Apply a status report (IB's orderStatus or openOrder, a rejection, reconciliation); True
+        when the trade changed. The rules, in this one place:
+
+        - a final state is never left: a later report of a non-final state changes nothing but an
+          average price the trade lacks;
+        - ``Filled`` without fill quantities (openOrder's) waits for the report that carries them;
+        - the filled quantity never goes down; ``remaining`` is the reported one, else nothing for a
+          final state other than ``Filled``, else what is left of the order's quantity when the
+          filled quantity grew;
+        - an average price is taken when the trade has none or the report carries more fills; a
+          last fill price of 0 keeps the current one;
+        - a rejection's reason is kept with it.
+        """
+        before = (self.status, self.filled, self.remaining, self.avg_fill_price, self.last_fill_price,
+                  self.reject_reason)
+        if state is not None and self.status in TERMINAL_STATES and state not in TERMINAL_STATES:
+            if avg_fill_price and not self.avg_fill_price:
+                self.avg_fill_price = float(avg_fill_price)
+                return True
+            return False
+        grew = filled is not None and filled > self.filled
+        if avg_fill_price and (grew or not self.avg_fill_price):
+            self.avg_fill_price = float(avg_fill_price)
+        if filled is not None and grew:
+            self.filled = filled
+        if state is not None and not (state is OrderState.FILLED and filled is None
+                                      and self.filled < self.request.quantity):
+            self.status = state
+            if reject_reason and state is OrderState.REJECTED:
+                self.reject_reason = reject_reason
+        if remaining is not None:
+            self.remaining = remaining
+        elif self.status is state and state in TERMINAL_STATES and state is not OrderState.FILLED:
+            self.remaining = 0 * self.remaining
+        elif grew:
+            self.remaining = max(self.request.quantity - self.filled, 0 * self.filled)
+        self.last_fill_price = float(last_fill_price or self.last_fill_price)
+        return before != (self.status, self.filled, self.remaining, self.avg_fill_price, self.last_fill_price,
+                          self.reject_reason)
+
+    def apply_fills(self, state: OrderState | None = None, reason: str = "", filled: Decimal = Decimal(0)) -> bool:
+        """The trade's own executions applied as a status report (reconciliation): filled at least
+        their quantity (and at least ``filled``, IB's figure), at their average price. Without
+        ``state``: ``Filled`` once they cover the order's quantity, else the current state
+        (``Submitted`` for one still waiting for IB's acknowledgement: executions prove IB has it)."""
+        qty, avg = self.fill_totals()
+        if state is None:
+            state = OrderState.FILLED if qty and qty >= self.request.quantity else self.status
+            if state is OrderState.PENDING_SUBMIT and qty:
+                state = OrderState.SUBMITTED
+        return self.apply_status(state, filled=max(qty, filled), avg_fill_price=avg, reject_reason=reason)

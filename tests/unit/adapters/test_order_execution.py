@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,14 @@ from ibapi.order import Order as IBOrder
 from ibapi.order_state import OrderState as IBOrderState
 
 from platform_adapter import NotConnected, OrderRejected, OrderState, OrderStateError, PlatformAdapter, ValidationError
+from platform_adapter.adapters.orders.journal import OrderJournal
 from platform_adapter.config.settings import load_settings
 from platform_adapter.models.contract import ContractInfo, ContractSpec, SecType
 from platform_adapter.models.market_data import Quote
+from platform_adapter.models.order import Fill
 from tests.conftest import wait_for
 from tests.fakes import FakeClient
+from tests.unit.adapters.orders.journal_helpers import request
 
 Harness = tuple[PlatformAdapter, FakeClient]
 
@@ -219,7 +223,8 @@ def test_final_states_are_never_left(harness: Harness) -> None:
     ack(pa, order_id, ref)
     pa.wrapper.orderStatus(order_id, "Cancelled", Decimal(0), Decimal(0), 0.0, 77, 0, 0.0, 1, "", 0.0)
     pa.wrapper.orderStatus(order_id, "Submitted", Decimal(0), Decimal(10), 0.0, 77, 0, 0.0, 1, "", 0.0)
-    pa.orders.set_state(order_id, OrderState.SUBMITTED, avg_price=100.0)
+    pa.wrapper.orderStatus(order_id, "Submitted", Decimal(0), Decimal(10), 100.0, 77, 0, 0.0, 1, "", 0.0)
+    pa.orders.set_state(order_id, OrderState.SUBMITTED)
     status = pa.orders.get_order_status(order_id)
     assert status.status is OrderState.CANCELLED and status.avg_fill_price == 100.0
     with pytest.raises(OrderStateError):
@@ -305,3 +310,23 @@ def test_status_callbacks_see_every_change(harness: Harness, recorder: Any) -> N
     wait_for(lambda: recorder.calls and recorder.calls[-1][0].status is OrderState.FILLED)
     seen: Callable[[], list[OrderState]] = lambda: [c[0].status for c in recorder.calls]  # noqa: E731
     assert OrderState.SUBMITTED in seen()
+
+
+def test_a_committed_fill_never_confirmed_delivered_is_delivered_again(tmp_path: Path) -> None:
+    """A crash after a fill's commit and before its callbacks were confirmed: the next start hands
+    the fill to the callbacks again (flagged ``possible_duplicate``) and then marks it delivered."""
+    journal = OrderJournal(tmp_path / "orders.db")
+    journal.record_request(12, request("pa-x"), 1)
+    fill = Fill("e5.01", 12, "AAPL", "BOT", Decimal(10), 10.0, datetime(2026, 1, 2, tzinfo=timezone.utc),
+                commission=1.0, commission_currency="USD")
+    journal.record_fill(fill, "20260102 10:00:00")
+    journal.close()  # committed; its "notified" mark never written
+    pa, _ = make_harness(tmp_path)
+    try:
+        assert not pa.orders.fills.claim_delivery(fill.exec_key)  # claimed by the redelivery at start
+        restored = pa.orders.journal
+        assert restored is not None
+        wait_for(lambda: restored.rows("SELECT exec_id, notified FROM fills") == [("e5.01", 1)], timeout=2)
+    finally:
+        pa.orders.stop()
+        pa.events.stop()

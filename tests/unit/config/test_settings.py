@@ -88,6 +88,7 @@ def test_account_id_is_masked_in_repr() -> None:
         ({"market_data": {"historical_data_max_requests_per_10min": 61}},
          "market_data.historical_data_max_requests_per_10min"),
         ({"orders": {"default_time_in_force": "FOREVER"}}, "orders.default_time_in_force"),
+        ({"orders": {"journal_writer_nice": 20}}, "orders.journal_writer_nice"),
         ({"account": {"update_frequency_seconds": 0}}, "account.update_frequency_seconds"),
         ({"monitoring": {"health_check_interval_seconds": float("nan")}}, "monitoring.health_check_interval_seconds"),
         ({"nonsense": {"a": 1}}, "nonsense"),

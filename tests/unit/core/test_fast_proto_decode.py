@@ -152,7 +152,7 @@ def test_other_frames_are_declined_untouched() -> None:
     fast = build_frame_fast_path(rec.wrapper, MAX_CLIENT_VER)
     assert fast is not None
     order, contract = _sim_orders()[0]
-    for frame in (proto_frame(5, OpenOrderProto(orderId=1)),  # openOrder as protobuf: ibapi decodes it
+    for frame in (proto_frame(5, OpenOrderProto(orderId=1)),  # openOrder without its parts: ibapi decodes it
                   proto_frame(45, TickGenericProto(reqId=1, tickType=49, value=1.5)),
                   (999).to_bytes(4, "big") + b"\x08\x01",  # an unknown wire id
                   (58).to_bytes(4, "big") + b"1\x001\x001\x00",  # a text message with no fast path

@@ -80,10 +80,6 @@ class FillBook:
         with self._lock:
             return self._fills.get(exec_base_id(exec_id))
 
-    def for_order(self, order_id: int) -> list[Fill]:
-        with self._lock:
-            return [f for f in self._fills.values() if f.order_id == order_id]
-
     def _seen_time(self, when: datetime, ib_time: str) -> None:
         if self.last_time is None or when >= self.last_time:
             self.last_time = when

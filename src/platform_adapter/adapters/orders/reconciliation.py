@@ -11,7 +11,6 @@ import time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from ibapi.execution import ExecutionFilter
 from ibapi.server_versions import MIN_SERVER_VER_COMPLETED_ORDERS
 
 from platform_adapter.adapters.orders.models import parse_state, to_decimal
@@ -80,7 +79,7 @@ class OrderReconciler:
         oid = a.match(0, 0, int(ib_order.permId or 0), ib_order.orderRef)
         if oid is None:
             return
-        a._index(oid, "", int(ib_order.permId or 0))
+        a.remember_ids(oid, "", int(ib_order.permId or 0))
         state = parse_state(ib_state.status)
         if state not in TERMINAL_STATES:
             state = OrderState.CANCELLED if "cancel" in (ib_state.completedStatus or "").lower() else state
@@ -93,10 +92,9 @@ class OrderReconciler:
         self._apply_completed(*entry)
 
     def _apply_completed(self, oid: int, state: OrderState, reason: str, filled: Decimal) -> None:
-        fills = self.adapter.fills.for_order(oid)
-        qty = sum((f.quantity for f in fills), Decimal(0))
-        avg = sum(float(f.quantity) * f.price for f in fills) / float(qty) if qty else 0.0
-        self.adapter.set_state(oid, state, reason=reason, filled=max(filled, qty), avg_price=avg)
+        """IB's final state and filled quantity, with the order's executions (their quantity and
+        average price: ``Trade.apply_fills``)."""
+        self.adapter.apply_fills(oid, state, reason, filled)
 
     def exec_details_end(self, req_id: int) -> None:
         self.adapter.registry.finish(req_id)
@@ -107,7 +105,6 @@ class OrderReconciler:
         a = self.adapter
         timeout = a.settings.ib_connection.request_timeout
         with self._lock:
-            client = a._client()
             a.ids.sync(a.connection.next_valid_id)
             started = time.monotonic()
             before = {o.order_id: o for o in a.state.trades_snapshot()}
@@ -116,17 +113,15 @@ class OrderReconciler:
             self._completed = completed
             try:
                 self._open_done.begin()
-                client.reqOpenOrders()
+                a.request_open_orders()
                 self._open_done.wait(timeout)
                 version = a.connection.server_version
                 if version is None or version >= MIN_SERVER_VER_COMPLETED_ORDERS:  # ibapi refuses it before
                     self._completed_done.begin()
-                    client.reqCompletedOrders(True)
+                    a.request_completed_orders()
                     self._completed_done.wait(timeout)
                 seen = set(self._seen_open) | set(self._seen_completed)
-                exec_filter = ExecutionFilter()
-                exec_filter.time = a.fills.last_ib_time
-                a._request("executions", lambda c, rid: c.reqExecutions(rid, exec_filter), timeout)
+                a.request_executions(a.fills.last_ib_time, timeout)
             finally:
                 self._seen_open = self._seen_completed = self._completed = None
             for entry in completed:
@@ -139,16 +134,9 @@ class OrderReconciler:
         a = self.adapter
         for order in a.state.trades_snapshot():
             st = order.status
-            fills = a.fills.for_order(order.order_id)
-            filled = sum((f.quantity for f in fills), Decimal(0))
-            avg = sum(float(f.quantity) * f.price for f in fills) / float(filled) if fills else 0.0
-            if fills and (filled > st.filled or not st.avg_fill_price):
-                # executions prove IB has the order even when open/completed orders missed it
-                state = OrderState.FILLED if filled >= order.request.quantity else st.status
-                if state is OrderState.PENDING_SUBMIT:
-                    state = OrderState.SUBMITTED
-                a.set_state(order.order_id, state, filled=filled, avg_price=avg)
-                st = a.get_order_status(order.order_id)
+            fills = st.fills
+            if fills:  # executions prove IB has the order even when open/completed orders missed it
+                st = a.apply_fills(order.order_id) or st
             if st.status not in TERMINAL_STATES and order.order_id not in seen and not fills \
                     and order.client_id == client_id and a.sent_before(order.order_id, started):
                 if st.status in (OrderState.PENDING_SUBMIT, OrderState.API_PENDING) and not order.perm_id:

@@ -3,6 +3,7 @@ row, deferred writes flushed by the next write/read/close, background WAL checkp
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from dataclasses import replace
@@ -11,7 +12,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from platform_adapter.adapters.orders import journal as journal_module
 from platform_adapter.adapters.orders.ids import OrderIdAllocator
 from platform_adapter.adapters.orders.journal import OrderJournal
 from platform_adapter.models.order import (
@@ -236,3 +240,38 @@ def test_a_fill_is_committed_by_the_writer_before_its_follow_up_runs(tmp_path: P
     late: list[bool] = []
     journal.record_fill(replace(fill, exec_id="e3.01"), "", then=lambda: late.append(True))
     assert late == [True]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(timestamp=st.one_of(
+    st.floats(min_value=0, max_value=4e9, allow_nan=False),
+    st.integers(0, 4 * 10**9).map(float),
+    st.tuples(st.integers(0, 4 * 10**9), st.integers(0, 2 * 10**6)).map(lambda p: p[0] + p[1] / 2e6),
+    st.floats(min_value=-1, max_value=1).map(lambda d: 1_764_900_000.0 + d)))
+def test_iso_times_are_datetimes_isoformat(timestamp: float) -> None:
+    """The journal's fast ISO time text is exactly ``datetime``'s, rounding of microseconds included."""
+    assert journal_module._iso(timestamp) == datetime.fromtimestamp(timestamp, timezone.utc).isoformat()
+
+
+def test_iso_times_round_up_to_the_next_second_and_the_memo_stays_bounded() -> None:
+    for timestamp in (1_764_900_000.9999996, 1_764_900_059.9999999, 0.9999997, 1_764_900_000.0000004, 0.0):
+        assert journal_module._iso(timestamp) == datetime.fromtimestamp(timestamp, timezone.utc).isoformat()
+    for second in range(5000):
+        journal_module._iso(1_000_000_000.5 + second)
+    assert len(journal_module._SECONDS) <= 4096
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority") or not os.path.exists("/proc/self/task"),
+                    reason="per-thread nice values are Linux's")
+def test_the_writer_and_checkpointer_run_at_a_lower_priority(tmp_path: Path) -> None:
+    """``writer_nice`` raises the nice value of the journal's own threads only (not the caller's)."""
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    journal = OrderJournal(tmp_path / "nice.db", writer_nice=3)
+    try:
+        threads = [journal._writer, journal._checkpointer]
+        assert all(t is not None for t in threads)
+        wait_for(lambda: all(os.getpriority(os.PRIO_PROCESS, t.native_id or 0) == min(base + 3, 19)
+                             for t in threads if t is not None))
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base
+    finally:
+        journal.close()
