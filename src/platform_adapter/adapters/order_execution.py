@@ -360,6 +360,8 @@ class OrderExecutionAdapter(BaseAdapter):
             else:
                 client.placeOrder(order_id, contract, build_ib_order(request, transmit,
                                                                     server_version=self.connection.server_version))
+            if not client.isConnected():  # closed meanwhile: ibapi sent nothing (504), or the bytes may be lost
+                raise ConnectionError("the link closed while the order was being sent")
         except OSError as exc:
             logger.error("order {} ({}): sending failed: {}; it will be looked up by orderRef, never re-sent",
                          order_id, request.order_ref, exc)

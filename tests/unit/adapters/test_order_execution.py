@@ -132,11 +132,14 @@ def test_notional_limit_uses_the_cached_quote_for_market_orders(tmp_path: Path) 
         pa.events.stop()
 
 
-def test_send_failure_is_not_connected_and_the_order_is_left_in_flight(harness: Harness) -> None:
+@pytest.mark.parametrize("failure", ["socket", "dropped"])
+def test_send_failure_is_not_connected_and_the_order_is_left_in_flight(harness: Harness, failure: str) -> None:
     pa, fake = harness
 
     def boom(*_: Any) -> None:
-        raise OSError("broken pipe")
+        if failure == "socket":
+            raise OSError("broken pipe")
+        fake.isConnected = lambda: False  # type: ignore[method-assign]  # closed as it sent: ibapi sends nothing
 
     fake.on_call["placeOrder"] = boom
     with pytest.raises(NotConnected, match="may not have reached"):
