@@ -66,3 +66,33 @@ def test_without_streams_the_configured_interval_applies(sim_factory: Any, adapt
     wait_reconnected(pa, 1, timeout=20)
     assert pa.market_data.watchdog.resubscribed == 0
     assert gw.stats().received["reqCurrentTime"] - sent <= 3
+
+
+def test_a_long_freeze_is_met_soon_after_the_thaw_however_far_the_backoff_grew(sim_factory: Any,
+                                                                               adapter_factory: Any) -> None:
+    """Attempts that a frozen gateway takes and never answers wait ``timeout`` each; the next one
+    starts after the base backoff (not 2**n of it), so the thaw is met within 5 s."""
+    gw = sim_factory(tick_interval=0.25)
+    pa = adapter_factory(gw, **SPEC_HEALTH, **{"ib_connection.timeout": 1.0, "ib_connection.reconnect_backoff": 2.0,
+                                               "ib_connection.reconnect_jitter": 0.0,
+                                               "ib_connection.reconnect_max_attempts": 8,
+                                               "ib_connection.reconnect_max_delay": 60.0})
+    quotes, events = Recorder(), Recorder()
+    pa.market_data.subscribe_quotes("AAPL", quotes)
+    quotes.wait(1, timeout=5)
+    pa.on_connection_event(events)
+    wait_for(lambda: pa.market_data.watchdog.limit(pa.market_data.lines.all()[0]) < TARGET, timeout=10)
+    draws: list[float] = []
+    draw = pa.connection.backoff_delay
+    pa.connection.backoff_delay = lambda attempt: draws.append(draw(attempt)) or draws[-1]
+    gw.freeze()
+    events.wait(1, timeout=20)
+    wait_for(lambda: len(draws) >= 3, timeout=30)  # two silent attempts; the third's nominal delay is 8 s
+    assert draws[:3] == [2.0, 4.0, 8.0]
+    gw.thaw()
+    thawed_at = time.monotonic()
+    wait_reconnected(pa, 1, timeout=20)
+    mark = len(quotes.calls)
+    quotes.wait(mark + 1, timeout=20)
+    restored = time.monotonic() - thawed_at
+    assert restored < TARGET, f"streams restored {restored:.1f}s after the thaw"

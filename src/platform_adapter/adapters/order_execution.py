@@ -355,13 +355,13 @@ class OrderExecutionAdapter(BaseAdapter):
             contract = self._ib_contract(info)
             message = self.encoder.encode(client.serverVersion(), info, contract, order_id, request) \
                 if transmit else None
-            if message is not None and client.isConnected():
+            if not client.isConnected():  # closed since the check: ibapi would send nothing (504)
+                raise ConnectionError("the link closed before the order was sent")
+            if message is not None:
                 message.send(client)  # the same text or protobuf body ibapi's placeOrder would send
             else:
                 client.placeOrder(order_id, contract, build_ib_order(request, transmit,
                                                                     server_version=self.connection.server_version))
-            if not client.isConnected():  # closed meanwhile: ibapi sent nothing (504), or the bytes may be lost
-                raise ConnectionError("the link closed while the order was being sent")
         except OSError as exc:
             logger.error("order {} ({}): sending failed: {}; it will be looked up by orderRef, never re-sent",
                          order_id, request.order_ref, exc)

@@ -127,6 +127,7 @@ class ConnectionManager:
         self._clock_sent = 0
         self._clock_answered = 0
         self._fatal: GatewayConfigError | None = None  # a FATAL_CONNECT code ended the start-up
+        self._last_attempt_silent = False  # the last attempt's gateway took the socket and never answered
         self._broken_farms: dict[str, int] = {}  # farm name -> the code that reported it broken
         self._accounts_seen = threading.Event()
         self._next_id_seen = threading.Event()
@@ -277,6 +278,7 @@ class ConnectionManager:
         cfg = self.config
         deadline = time.monotonic() + cfg.timeout
         logger.info("Connecting to IB Gateway at {}:{} (client id {})", self.host, self.port, client_id)
+        self._last_attempt_silent = False
         try:
             conn = SocketConnection(self.host, self.port, timeout=min(cfg.timeout, 10.0))
         except OSError as exc:
@@ -287,6 +289,7 @@ class ConnectionManager:
             server_version, conn_time, rest = self._handshake(conn, deadline)
         except (OSError, ValueError, TimeoutError) as exc:
             conn.disconnect()
+            self._last_attempt_silent = isinstance(exc, TimeoutError)
             self.last_error = f"handshake with {self.host}:{self.port} failed: {exc}"
             logger.error("Connection failed: {}", self.last_error)
             return "handshake"
@@ -339,6 +342,7 @@ class ConnectionManager:
             self._next_id_seen.wait(0.02)
         else:
             self._close("start-up timed out", report=False)
+            self._last_attempt_silent = True
             self.last_error = f"no nextValidId/managedAccounts within {cfg.timeout:g}s"
             logger.error("Connection failed: {}", self.last_error)
             return "timeout"
@@ -558,6 +562,10 @@ class ConnectionManager:
             if self.is_connected():
                 return True  # another reconnect loop (manual or automatic) got there first
             delay = self.backoff_delay(attempt)
+            if attempt and self._last_attempt_silent:
+                # the gateway took the socket and stayed silent (frozen or wedged): the attempt
+                # itself waited ``timeout``; the next one starts soon, to meet it when it answers
+                delay = min(delay, self.config.reconnect_backoff)
             logger.warning("Reconnect attempt {}/{} to {}:{} in {:.2f}s", attempt + 1, cfg.reconnect_max_attempts,
                            self.host, self.port, delay)
             if self._stop.wait(delay):

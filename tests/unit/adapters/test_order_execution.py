@@ -137,13 +137,15 @@ def test_send_failure_is_not_connected_and_the_order_is_left_in_flight(harness: 
     pa, fake = harness
 
     def boom(*_: Any) -> None:
-        if failure == "socket":
-            raise OSError("broken pipe")
-        fake.isConnected = lambda: False  # type: ignore[method-assign]  # closed as it sent: ibapi sends nothing
+        raise OSError("broken pipe")
 
-    fake.on_call["placeOrder"] = boom
+    if failure == "socket":
+        fake.on_call["placeOrder"] = boom
+    else:  # the socket closed after the adapter's checks: ibapi would send nothing (504)
+        fake.isConnected = lambda: False  # type: ignore[method-assign]
     with pytest.raises(NotConnected, match="may not have reached"):
         placed(pa)
+    assert fake.names().count("placeOrder") == (1 if failure == "socket" else 0)
     assert pa.orders.get_order_status(10).status is OrderState.PENDING_SUBMIT
     assert pa.orders.sent_before(10, float("inf"))
     pa.orders.stop()
