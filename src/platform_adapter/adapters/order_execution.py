@@ -365,6 +365,7 @@ class OrderExecutionAdapter(BaseAdapter):
         except OSError as exc:
             logger.error("order {} ({}): sending failed: {}; it will be looked up by orderRef, never re-sent",
                          order_id, request.order_ref, exc)
+            journal.event(order_id, "send_failed", str(exc))  # committed by the writer with the order's row
             raise NotConnected(f"order {order_id} may not have reached the gateway: {exc}") from exc
         finally:
             with self._lock:

@@ -517,17 +517,18 @@ class OrderJournal:
                 return False
         except ValueError:
             return False
-        self._deferred.append((_NEW_ORDER, params))
-        self._flush_wanted.set()
-        return True
+        self._deferred.append((_NEW_ORDER, params))  # durable in the intent log: the writer is woken
+        return True  # by mark_sent, after the send (or by the next write), not before it
 
     def mark_sent(self, order_id: int) -> None:
-        """The order left for IB: ``sending`` becomes ``PendingSubmit`` with the next write (no
-        commit of its own: a crash before it leaves ``sending``, and the order is looked up by
-        orderRef as for any order whose send may not have completed)."""
+        """The order left for IB: ``sending`` becomes ``PendingSubmit`` when the writer thread
+        commits moments later, with the order's new row (a crash before it leaves ``sending``,
+        and the order is looked up by orderRef as for any order whose send may not have completed)."""
         with self._lock:
-            if self._db is not None:
-                self._deferred.append((_ORDER_SENT, (order_id, time.time())))
+            if self._db is None:
+                return
+            self._deferred.append((_ORDER_SENT, (order_id, time.time())))
+        self._flush_wanted.set()  # the writer commits the new row and this mark moments later
 
     def record_order(self, order: Order, kind: str = "status", defer: bool = False, background: bool = False) -> None:
         """Update an order's current state (and request, after a modify) and log the change; with

@@ -273,7 +273,8 @@ def test_a_sender_never_waits_for_the_writers_commit(tmp_path: Path, monkeypatch
 
     monkeypatch.setattr(journal, "_run", slow_run)
     try:
-        journal.record_request(1, request("r1"), 1)  # asks the writer for a commit
+        journal.record_request(1, request("r1"), 1)
+        journal.mark_sent(1)  # asks the writer for a commit (after the send, never before it)
         assert in_commit.wait(5)  # the writer is inside its commit, holding the database
         placed = threading.Event()
 
@@ -287,7 +288,7 @@ def test_a_sender_never_waits_for_the_writers_commit(tmp_path: Path, monkeypatch
         assert placed.wait(5), "the sender waited for the writer's commit"
         release.set()
         assert journal.rows("SELECT order_id, status FROM orders ORDER BY order_id") == [
-            (1, "sending"), (2, "PendingSubmit")]
+            (1, "PendingSubmit"), (2, "PendingSubmit")]
     finally:
         release.set()
         journal.close()
@@ -339,5 +340,19 @@ def test_a_record_this_version_did_not_write_is_skipped_not_fatal(tmp_path: Path
         assert journal.rows("SELECT count(*) FROM orders") == [(0,)]
         journal.record_request(1, request("r1"), 1)
         assert journal.rows("SELECT order_id FROM orders") == [(1,)]
+    finally:
+        journal.close()
+
+
+def test_the_writer_is_woken_after_the_send_not_before(tmp_path: Path) -> None:
+    """A new order's row is durable in the intent log; the writer thread is woken by the sent mark
+    (after the send), so it never takes the GIL from a sender about to send."""
+    journal = OrderJournal(tmp_path / "orders.db")
+    try:
+        journal.record_request(1, request("r1"), 1)
+        assert not journal._flush_wanted.is_set()
+        journal.mark_sent(1)
+        wait_for(lambda: journal.background_commits >= 1, timeout=5)
+        assert outside(tmp_path / "orders.db", "SELECT order_id, status FROM orders") == [(1, "PendingSubmit")]
     finally:
         journal.close()
