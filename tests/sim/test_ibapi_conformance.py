@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -14,42 +13,21 @@ from ibapi.contract import Contract
 from ibapi.order import Order
 from ibapi.order_cancel import OrderCancel
 from ibapi.server_versions import MAX_CLIENT_VER
-from ibapi.wrapper import EWrapper
 
 from platform_adapter.sim import SimulatedGateway
+from tests.sim.ibapi_recorder import IbapiRecorder
 
-
-class Recorder(EWrapper):
-    """Records callbacks; waiters block on a condition."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-        self.cond = threading.Condition()
-
-    def _rec(self, name: str, *args: Any) -> None:
-        with self.cond:
-            self.calls[name].append(args)
-            self.cond.notify_all()
-
-    def wait(self, pred: Any, timeout: float = 5.0) -> None:
-        with self.cond:
-            assert self.cond.wait_for(lambda: pred(self.calls), timeout), dict(self.calls)
-
-    def __getattribute__(self, name: str) -> Any:
-        if name in ("nextValidId", "managedAccounts", "error", "contractDetails",
+RECORDED = ("nextValidId", "managedAccounts", "error", "contractDetails",
                     "contractDetailsEnd", "tickPrice", "tickSize", "historicalData",
                     "historicalDataEnd", "realtimeBar", "openOrder", "orderStatus", "execDetails",
                     "commissionAndFeesReport", "position", "positionEnd", "accountSummary",
                     "accountSummaryEnd", "pnl", "marketDataType", "tickString", "openOrderEnd",
-                    "currentTime", "completedOrder", "completedOrdersEnd"):
-            return lambda *a: self._rec(name, *a)
-        return super().__getattribute__(name)
+                    "currentTime", "completedOrder", "completedOrdersEnd")
 
 
 @pytest.fixture
-def ib(gateway: SimulatedGateway) -> Iterator[tuple[EClient, Recorder]]:
-    w = Recorder()
+def ib(gateway: SimulatedGateway) -> Iterator[tuple[EClient, IbapiRecorder]]:
+    w = IbapiRecorder(RECORDED)
     c = EClient(w)
     c.connect("127.0.0.1", gateway.port, 21)
     t = threading.Thread(target=c.run, daemon=True)
@@ -66,7 +44,7 @@ def aapl() -> Contract:
     return k
 
 
-def test_connect(ib: tuple[EClient, Recorder]) -> None:
+def test_connect(ib: tuple[EClient, IbapiRecorder]) -> None:
     c, w = ib
     assert c.serverVersion() == MAX_CLIENT_VER
     assert w.calls["managedAccounts"][0] == ("DU1234567",)
@@ -75,7 +53,7 @@ def test_connect(ib: tuple[EClient, Recorder]) -> None:
     w.wait(lambda k: k["currentTime"])
 
 
-def test_contract_details(ib: tuple[EClient, Recorder]) -> None:
+def test_contract_details(ib: tuple[EClient, IbapiRecorder]) -> None:
     c, w = ib
     c.reqContractDetails(1, aapl())
     w.wait(lambda k: k["contractDetailsEnd"])
@@ -84,7 +62,7 @@ def test_contract_details(ib: tuple[EClient, Recorder]) -> None:
     assert d.contract.primaryExchange == "NASDAQ" and d.longName == "APPLE INC"
 
 
-def test_streaming_quotes(ib: tuple[EClient, Recorder]) -> None:
+def test_streaming_quotes(ib: tuple[EClient, IbapiRecorder]) -> None:
     c, w = ib
     c.reqMktData(2, aapl(), "", False, False, [])
     w.wait(lambda k: len([t for t in k["tickPrice"] if t[1] == 1]) >= 3)
@@ -95,7 +73,7 @@ def test_streaming_quotes(ib: tuple[EClient, Recorder]) -> None:
     c.cancelMktData(2)
 
 
-def test_historical_bars(ib: tuple[EClient, Recorder]) -> None:
+def test_historical_bars(ib: tuple[EClient, IbapiRecorder]) -> None:
     c, w = ib
     c.reqHistoricalData(3, aapl(), "20261125 16:00:00 US/Eastern", "1 D", "5 mins", "TRADES",
                         1, 1, False, [])
@@ -105,7 +83,7 @@ def test_historical_bars(ib: tuple[EClient, Recorder]) -> None:
     assert all(b.low <= min(b.open, b.close) and b.high >= max(b.open, b.close) for b in bars)
 
 
-def test_realtime_bars(ib: tuple[EClient, Recorder]) -> None:
+def test_realtime_bars(ib: tuple[EClient, IbapiRecorder]) -> None:
     c, w = ib
     c.reqRealTimeBars(4, aapl(), 5, "TRADES", False, [])
     w.wait(lambda k: len(k["realtimeBar"]) >= 2)
@@ -113,7 +91,7 @@ def test_realtime_bars(ib: tuple[EClient, Recorder]) -> None:
     assert t1 - t0 == 5 and t0 % 5 == 0
 
 
-def test_market_order_filled(ib: tuple[EClient, Recorder]) -> None:
+def test_market_order_filled(ib: tuple[EClient, IbapiRecorder]) -> None:
     c, w = ib
     oid = w.calls["nextValidId"][0][0]
     o = Order()
@@ -131,7 +109,7 @@ def test_market_order_filled(ib: tuple[EClient, Recorder]) -> None:
     assert any(p[1].conId == 265598 and p[2] == Decimal(100) for p in w.calls["position"])
 
 
-def test_completed_orders_decode(ib: tuple[EClient, Recorder]) -> None:
+def test_completed_orders_decode(ib: tuple[EClient, IbapiRecorder]) -> None:
     """ibapi decodes the sim's completedOrder frames (delta-neutral fields included)."""
     c, w = ib
     oid = w.calls["nextValidId"][0][0]
@@ -149,7 +127,7 @@ def test_completed_orders_decode(ib: tuple[EClient, Recorder]) -> None:
     assert state.status == "Filled" and order.filledQuantity == Decimal(5)
 
 
-def test_limit_place_modify_cancel(ib: tuple[EClient, Recorder]) -> None:
+def test_limit_place_modify_cancel(ib: tuple[EClient, IbapiRecorder]) -> None:
     c, w = ib
     oid = w.calls["nextValidId"][0][0]
     o = Order()
@@ -164,7 +142,7 @@ def test_limit_place_modify_cancel(ib: tuple[EClient, Recorder]) -> None:
     w.wait(lambda k: any(e[2] == 202 for e in k["error"]))
 
 
-def test_account_summary_and_pnl(ib: tuple[EClient, Recorder]) -> None:
+def test_account_summary_and_pnl(ib: tuple[EClient, IbapiRecorder]) -> None:
     c, w = ib
     c.reqAccountSummary(9, "All", "NetLiquidation,TotalCashValue,BuyingPower,AvailableFunds")
     w.wait(lambda k: k["accountSummaryEnd"])
@@ -180,7 +158,7 @@ def test_account_summary_and_updates_are_refreshed_periodically() -> None:
     0.3 s): each refresh ends with accountSummaryEnd; an unchanged value is not re-sent."""
     with SimulatedGateway(port=0, seed=3, tick_interval=0.02, account_refresh_interval=0.3,
                           positions={"AAPL": (100, 150.0)}) as gw:
-        w = Recorder()
+        w = IbapiRecorder(RECORDED)
         w.updateAccountValue = lambda key, *_: w._rec("updateAccountValue", key)  # type: ignore[method-assign]
         c = EClient(w)
         c.connect("127.0.0.1", gw.port, 22)

@@ -5,11 +5,9 @@ updates, PnL and executions answer per account; a third account is refused with 
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 from ibapi.client import EClient
@@ -17,9 +15,9 @@ from ibapi.contract import Contract
 from ibapi.execution import ExecutionFilter
 from ibapi.order import Order
 from ibapi.server_versions import MAX_CLIENT_VER
-from ibapi.wrapper import EWrapper
 
 from platform_adapter.sim import SimulatedGateway
+from tests.sim.ibapi_recorder import IbapiRecorder
 
 A, B, OTHER = "DU111111", "DU222222", "DU333333"
 RECORDED = ("nextValidId", "managedAccounts", "error", "orderStatus", "execDetails", "execDetailsEnd",
@@ -27,27 +25,6 @@ RECORDED = ("nextValidId", "managedAccounts", "error", "orderStatus", "execDetai
             "updateAccountValue", "accountDownloadEnd", "positionMulti", "positionMultiEnd")
 
 
-class Recorder(EWrapper):
-    """Records the callbacks in RECORDED; ``wait`` blocks until a predicate on them holds."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-        self.cond = threading.Condition()
-
-    def _rec(self, name: str, *args: Any) -> None:
-        with self.cond:
-            self.calls[name].append(args)
-            self.cond.notify_all()
-
-    def wait(self, pred: Any, timeout: float = 5.0) -> None:
-        with self.cond:
-            assert self.cond.wait_for(lambda: pred(self.calls), timeout), dict(self.calls)
-
-    def __getattribute__(self, name: str) -> Any:
-        if name in RECORDED:
-            return lambda *a: self._rec(name, *a)
-        return super().__getattribute__(name)
 
 
 def stock(symbol: str) -> Contract:
@@ -69,8 +46,8 @@ def two_accounts(request: pytest.FixtureRequest) -> Iterator[SimulatedGateway]:
 
 
 @pytest.fixture
-def ib(two_accounts: SimulatedGateway) -> Iterator[tuple[EClient, Recorder]]:
-    w = Recorder()
+def ib(two_accounts: SimulatedGateway) -> Iterator[tuple[EClient, IbapiRecorder]]:
+    w = IbapiRecorder(RECORDED)
     c = EClient(w)
     c.connect("127.0.0.1", two_accounts.port, 41)
     t = threading.Thread(target=c.run, daemon=True)
@@ -81,13 +58,13 @@ def ib(two_accounts: SimulatedGateway) -> Iterator[tuple[EClient, Recorder]]:
     t.join(timeout=5)
 
 
-def place(c: EClient, w: Recorder, order_id: int, symbol: str, qty: int, account: str) -> None:
+def place(c: EClient, w: IbapiRecorder, order_id: int, symbol: str, qty: int, account: str) -> None:
     c.placeOrder(order_id, stock(symbol), market("BUY", qty, account))
     w.wait(lambda k: any(s[0] == order_id and s[1] == "Filled" for s in k["orderStatus"]))
 
 
 def test_orders_positions_summaries_pnl_and_executions_per_account(
-        two_accounts: SimulatedGateway, ib: tuple[EClient, Recorder]) -> None:
+        two_accounts: SimulatedGateway, ib: tuple[EClient, IbapiRecorder]) -> None:
     c, w = ib
     gw = two_accounts
     assert w.calls["managedAccounts"] == [(f"{A},{B}",)]
@@ -132,7 +109,7 @@ def test_orders_positions_summaries_pnl_and_executions_per_account(
 
 
 def test_an_unmanaged_account_is_refused_with_321(two_accounts: SimulatedGateway,
-                                                 ib: tuple[EClient, Recorder]) -> None:
+                                                 ib: tuple[EClient, IbapiRecorder]) -> None:
     c, w = ib
     oid = w.calls["nextValidId"][0][0]
     c.placeOrder(oid, stock("AAPL"), market("BUY", 1, OTHER))
@@ -147,7 +124,7 @@ def test_an_unmanaged_account_is_refused_with_321(two_accounts: SimulatedGateway
 def test_accounts_survive_a_restart_through_the_state_file(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     with SimulatedGateway(port=0, tick_interval=60, accounts=[A, B], state_file=state) as gw:
-        w = Recorder()
+        w = IbapiRecorder(RECORDED)
         c = EClient(w)
         c.connect("127.0.0.1", gw.port, 42)
         threading.Thread(target=c.run, daemon=True).start()

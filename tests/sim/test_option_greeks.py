@@ -6,43 +6,22 @@ from __future__ import annotations
 
 import math
 import threading
-from collections import defaultdict
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from ibapi.client import EClient
 from ibapi.contract import Contract
 from ibapi.server_versions import MAX_CLIENT_VER
-from ibapi.wrapper import EWrapper
 
 from platform_adapter.sim import SimulatedGateway
 from platform_adapter.sim.contracts import ContractSpec
 from platform_adapter.sim.market import years_to_expiry
 from platform_adapter.sim.options import greeks
+from tests.sim.ibapi_recorder import IbapiRecorder
 
 RECORDED = ("nextValidId", "tickOptionComputation", "tickPrice", "marketDataType")
 
 
-class Recorder(EWrapper):
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-        self.cond = threading.Condition()
-
-    def _rec(self, name: str, *args: Any) -> None:
-        with self.cond:
-            self.calls[name].append(args)
-            self.cond.notify_all()
-
-    def wait(self, pred: Any, timeout: float = 5.0) -> None:
-        with self.cond:
-            assert self.cond.wait_for(lambda: pred(self.calls), timeout), dict(self.calls)
-
-    def __getattribute__(self, name: str) -> Any:
-        if name in RECORDED:
-            return lambda *a: self._rec(name, *a)
-        return super().__getattribute__(name)
 
 
 @pytest.fixture(params=[176, 200, 210, 211, MAX_CLIENT_VER])
@@ -52,8 +31,8 @@ def gw(request: pytest.FixtureRequest) -> Iterator[SimulatedGateway]:
 
 
 @pytest.fixture
-def ib(gw: SimulatedGateway) -> Iterator[tuple[EClient, Recorder]]:
-    w = Recorder()
+def ib(gw: SimulatedGateway) -> Iterator[tuple[EClient, IbapiRecorder]]:
+    w = IbapiRecorder(RECORDED)
     c = EClient(w)
     c.connect("127.0.0.1", gw.port, 51)
     threading.Thread(target=c.run, daemon=True).start()
@@ -76,7 +55,7 @@ def option_contract(spec: ContractSpec) -> Contract:
 
 
 def test_an_option_line_streams_bid_ask_last_and_model_greeks(gw: SimulatedGateway,
-                                                             ib: tuple[EClient, Recorder]) -> None:
+                                                             ib: tuple[EClient, IbapiRecorder]) -> None:
     c, w = ib
     spec = aapl_call(gw)
     c.reqMktData(1, option_contract(spec), "", False, False, [])
@@ -101,7 +80,7 @@ def test_an_option_line_streams_bid_ask_last_and_model_greeks(gw: SimulatedGatew
 
 
 def test_a_stock_line_has_no_greeks_and_delayed_greeks_use_the_delayed_ids(
-        gw: SimulatedGateway, ib: tuple[EClient, Recorder]) -> None:
+        gw: SimulatedGateway, ib: tuple[EClient, IbapiRecorder]) -> None:
     c, w = ib
     stock = Contract()
     stock.conId, stock.exchange = 265598, "SMART"

@@ -1,0 +1,35 @@
+"""A stock ibapi EWrapper that records the callbacks named to it; tests wait on them."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ibapi.wrapper import EWrapper
+
+
+class IbapiRecorder(EWrapper):  # type: ignore[misc]
+    """Records every call of the callbacks in ``names`` (arguments as given); ``wait`` blocks
+    until a predicate on the calls holds."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        super().__init__()
+        self.recorded = frozenset(names)
+        self.calls: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        self.cond = threading.Condition()
+
+    def _rec(self, name: str, *args: Any) -> None:
+        with self.cond:
+            self.calls[name].append(args)
+            self.cond.notify_all()
+
+    def wait(self, pred: Callable[[dict[str, list[tuple[Any, ...]]]], Any], timeout: float = 5.0) -> None:
+        with self.cond:
+            assert self.cond.wait_for(lambda: pred(self.calls), timeout), dict(self.calls)
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in object.__getattribute__(self, "__dict__").get("recorded", ()):
+            return lambda *a: self._rec(name, *a)
+        return super().__getattribute__(name)
