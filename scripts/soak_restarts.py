@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,7 +37,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_common import control  # noqa: E402
 from loguru import logger  # noqa: E402
 
 from platform_adapter import NotConnected, OrderState, PlatformAdapter  # noqa: E402
@@ -82,18 +83,7 @@ class Simulator:
         self.port = int(listening[2].rsplit(":", 1)[1])
 
     def command(self, line: str) -> str:
-        with socket.create_connection((LOOPBACK, self.control_port), timeout=30) as sock:
-            sock.sendall(line.encode() + b"\n")
-            reply = b""
-            while not reply.endswith(b"\n"):
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                reply += chunk
-        text = reply.decode().strip()
-        if not text.startswith("ok"):
-            raise RuntimeError(f"simulator: {line!r} -> {text!r}")
-        return text[3:]
+        return control(self.control_port, line, timeout=30)[3:]
 
     def book(self) -> dict[str, Any]:
         result: dict[str, Any] = json.loads(self.command("orders"))

@@ -263,12 +263,12 @@ class ConnectionManager:
                 break
             client_id += 1
             logger.warning("client id {} in use; trying {}", client_id - 1, client_id)
-        if reconnecting and result == "client_id_in_use" and not cfg.client_id_retry \
-                and not self._stop.wait(CLIENT_ID_RELEASE_SECONDS):
+        if reconnecting and result == "client_id_in_use" and not cfg.client_id_retry:
             # our own previous session, closed while the gateway was frozen, may still hold the id:
             # one more try with the same id (never a new id: no 326 storm, no twin session)
-            logger.warning("client id {} still in use (our closed session?); trying it again", client_id)
-            if self._open_once(client_id, reconnecting) == "ok":
+            logger.warning("client id {} still in use (our closed session?); trying it again in {:g}s", client_id,
+                           CLIENT_ID_RELEASE_SECONDS)
+            if not self._stop.wait(CLIENT_ID_RELEASE_SECONDS) and self._open_once(client_id, reconnecting) == "ok":
                 return True
         if not reconnecting:
             self._set_state(ConnectionState.DISCONNECTED)
