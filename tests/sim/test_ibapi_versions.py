@@ -30,30 +30,24 @@ from ibapi.server_versions import (
 
 from platform_adapter.sim import SimulatedGateway
 from platform_adapter.sim.info_messages import SV_TICK_REQ_PARAMS
+from tests.sim.ibapi_recorder import IbapiRecorder
 
-from .test_ibapi_conformance import Recorder, aapl
+from .test_ibapi_conformance import RECORDED, aapl
 
 VERSIONS = (100, 124, 145, 151, 156, 176, 200, 201, 203, 207, 213, 222, MAX_CLIENT_VER)
 NOTICES = {2104, 2107, 2158}
 
 
-class LifecycleRecorder(Recorder):
-    """The conformance recorder plus the callbacks a full lifecycle touches."""
-
-    EXTRA = ("realtimeBar", "tickByTickBidAsk", "tickByTickAllLast", "tickByTickMidPoint", "execDetailsEnd",
-             "updateAccountValue", "updatePortfolio", "accountDownloadEnd", "updateAccountTime", "pnlSingle",
-             "headTimestamp", "tickReqParams", "currentTimeInMillis")
-
-    def __getattribute__(self, name: str):  # type: ignore[no-untyped-def]
-        if name in LifecycleRecorder.EXTRA:
-            return lambda *a: self._rec(name, *a)
-        return super().__getattribute__(name)
+LIFECYCLE = (*RECORDED, "realtimeBar", "tickByTickBidAsk", "tickByTickAllLast", "tickByTickMidPoint",
+             "execDetailsEnd", "updateAccountValue", "updatePortfolio", "accountDownloadEnd", "updateAccountTime",
+             "pnlSingle", "headTimestamp", "tickReqParams", "currentTimeInMillis")
+"""The conformance recorder's callbacks plus those a full lifecycle touches."""
 
 
 @pytest.fixture(params=VERSIONS, ids=lambda v: f"v{v}")
-def session(request: pytest.FixtureRequest) -> Iterator[tuple[SimulatedGateway, EClient, LifecycleRecorder]]:
+def session(request: pytest.FixtureRequest) -> Iterator[tuple[SimulatedGateway, EClient, IbapiRecorder]]:
     with SimulatedGateway(server_version=request.param, tick_interval=0.05, rt_bar_interval=0.2) as gw:
-        w = LifecycleRecorder()
+        w = IbapiRecorder(LIFECYCLE)
         c = EClient(w)
         c.connect("127.0.0.1", gw.port, 31)
         t = threading.Thread(target=c.run, daemon=True)
@@ -76,11 +70,11 @@ def new_order(sv: int) -> Order:
     return o
 
 
-def _errors(w: Recorder) -> list[tuple[int, int, str]]:
+def _errors(w: IbapiRecorder) -> list[tuple[int, int, str]]:
     return [(e[0], e[2], e[3]) for e in w.calls["error"] if e[2] not in NOTICES]
 
 
-def test_full_lifecycle(session: tuple[SimulatedGateway, EClient, LifecycleRecorder]) -> None:
+def test_full_lifecycle(session: tuple[SimulatedGateway, EClient, IbapiRecorder]) -> None:
     gw, c, w = session
     sv = c.serverVersion()
     assert w.calls["managedAccounts"][0] == ("DU1234567",)

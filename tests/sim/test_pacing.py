@@ -12,9 +12,10 @@ from ibapi.client import EClient
 from platform_adapter.sim import PacingConfig, SimulatedGateway
 from platform_adapter.sim.pacing import ClientPacer
 from platform_adapter.sim.protocol import frame
+from tests.sim.ibapi_recorder import IbapiRecorder
 
 from .conftest import AAPL, RawClient
-from .test_ibapi_conformance import Recorder
+from .test_ibapi_conformance import RECORDED
 
 MSFT = [0, "MSFT", "STK", "", "", "", "", "SMART", "", "USD", "", ""]
 PACING_TEXT = "Historical Market Data Service error message:Historical data request pacing violation"
@@ -118,7 +119,7 @@ def test_paceapi_requests_are_paced_not_refused(gw_factory) -> None:  # type: ig
     """A client connecting with +PACEAPI (ibapi's setConnectOptions) has its burst queued and
     answered at 50 messages per second: no error 100, the link kept."""
     gw = gw_factory()
-    w = Recorder()
+    w = IbapiRecorder(RECORDED)
     c = EClient(w)
     c.setConnectOptions("+PACEAPI")
     c.connect("127.0.0.1", gw.port, 9)

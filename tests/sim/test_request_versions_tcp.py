@@ -22,10 +22,11 @@ from ibapi.order_cancel import OrderCancel
 from platform_adapter.sim import SimulatedGateway
 from platform_adapter.sim.orders import SimOrder
 from platform_adapter.sim.pacing import PacingConfig
+from tests.sim.ibapi_recorder import IbapiRecorder
 
 from .conftest import RawClient
 from .ibapi_capture import one_frame, simple_order, stock
-from .test_ibapi_conformance import Recorder
+from .test_ibapi_conformance import RECORDED
 
 
 def wait_until(pred: Callable[[], Any], timeout: float = 5.0) -> Any:
@@ -61,7 +62,7 @@ class IbapiClient:
     """Stock ibapi's EClient; its replies are decoded (run thread) only up to server version 200."""
 
     def __init__(self, gw: SimulatedGateway, client_id: int) -> None:
-        self.wrapper = Recorder()
+        self.wrapper = IbapiRecorder(RECORDED)
         self.client = EClient(self.wrapper)
         self.client.connect("127.0.0.1", gw.port, client_id)
         self.decoding = self.client.serverVersion() < 201
