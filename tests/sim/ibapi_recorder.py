@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from ibapi.client import EClient
 from ibapi.wrapper import EWrapper
 
 
@@ -33,3 +35,20 @@ class IbapiRecorder(EWrapper):  # type: ignore[misc]
         if name in object.__getattribute__(self, "__dict__").get("recorded", ()):
             return lambda *a: self._rec(name, *a)
         return super().__getattribute__(name)
+
+
+@contextmanager
+def stock_client(port: int, client_id: int, names: Iterable[str]) -> Iterator[tuple[EClient, IbapiRecorder]]:
+    """Stock ibapi's EClient connected to the simulator on 127.0.0.1:``port`` (its run loop on a
+    thread), recording ``names``; yielded once nextValidId and managedAccounts came; closed after."""
+    w = IbapiRecorder(names)
+    c = EClient(w)
+    c.connect("127.0.0.1", port, client_id)
+    t = threading.Thread(target=c.run, daemon=True)
+    t.start()
+    try:
+        w.wait(lambda k: k["nextValidId"] and k["managedAccounts"])
+        yield c, w
+    finally:
+        c.disconnect()
+        t.join(timeout=5)

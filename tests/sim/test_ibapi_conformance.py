@@ -15,7 +15,7 @@ from ibapi.order_cancel import OrderCancel
 from ibapi.server_versions import MAX_CLIENT_VER
 
 from platform_adapter.sim import SimulatedGateway
-from tests.sim.ibapi_recorder import IbapiRecorder
+from tests.sim.ibapi_recorder import IbapiRecorder, stock_client
 
 RECORDED = ("nextValidId", "managedAccounts", "error", "contractDetails",
                     "contractDetailsEnd", "tickPrice", "tickSize", "historicalData",
@@ -27,15 +27,8 @@ RECORDED = ("nextValidId", "managedAccounts", "error", "contractDetails",
 
 @pytest.fixture
 def ib(gateway: SimulatedGateway) -> Iterator[tuple[EClient, IbapiRecorder]]:
-    w = IbapiRecorder(RECORDED)
-    c = EClient(w)
-    c.connect("127.0.0.1", gateway.port, 21)
-    t = threading.Thread(target=c.run, daemon=True)
-    t.start()
-    w.wait(lambda k: k["nextValidId"] and k["managedAccounts"])
-    yield c, w
-    c.disconnect()
-    t.join(timeout=5)
+    with stock_client(gateway.port, 21, RECORDED) as session:
+        yield session
 
 
 def aapl() -> Contract:

@@ -10,7 +10,6 @@ callbacks at every version; each step below asserts values, not only that someth
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -30,7 +29,7 @@ from ibapi.server_versions import (
 
 from platform_adapter.sim import SimulatedGateway
 from platform_adapter.sim.info_messages import SV_TICK_REQ_PARAMS
-from tests.sim.ibapi_recorder import IbapiRecorder
+from tests.sim.ibapi_recorder import IbapiRecorder, stock_client
 
 from .test_ibapi_conformance import RECORDED, aapl
 
@@ -47,18 +46,9 @@ LIFECYCLE = (*RECORDED, "realtimeBar", "tickByTickBidAsk", "tickByTickAllLast", 
 @pytest.fixture(params=VERSIONS, ids=lambda v: f"v{v}")
 def session(request: pytest.FixtureRequest) -> Iterator[tuple[SimulatedGateway, EClient, IbapiRecorder]]:
     with SimulatedGateway(server_version=request.param, tick_interval=0.05, rt_bar_interval=0.2) as gw:
-        w = IbapiRecorder(LIFECYCLE)
-        c = EClient(w)
-        c.connect("127.0.0.1", gw.port, 31)
-        t = threading.Thread(target=c.run, daemon=True)
-        t.start()
-        try:
-            w.wait(lambda k: k["nextValidId"] and k["managedAccounts"])
+        with stock_client(gw.port, 31, LIFECYCLE) as (c, w):
             assert c.serverVersion() == request.param
             yield gw, c, w
-        finally:
-            c.disconnect()
-            t.join(timeout=5)
 
 
 def new_order(sv: int) -> Order:

@@ -4,7 +4,6 @@ updates, PnL and executions answer per account; a third account is refused with 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -17,7 +16,7 @@ from ibapi.order import Order
 from ibapi.server_versions import MAX_CLIENT_VER
 
 from platform_adapter.sim import SimulatedGateway
-from tests.sim.ibapi_recorder import IbapiRecorder
+from tests.sim.ibapi_recorder import IbapiRecorder, stock_client
 
 A, B, OTHER = "DU111111", "DU222222", "DU333333"
 RECORDED = ("nextValidId", "managedAccounts", "error", "orderStatus", "execDetails", "execDetailsEnd",
@@ -47,15 +46,8 @@ def two_accounts(request: pytest.FixtureRequest) -> Iterator[SimulatedGateway]:
 
 @pytest.fixture
 def ib(two_accounts: SimulatedGateway) -> Iterator[tuple[EClient, IbapiRecorder]]:
-    w = IbapiRecorder(RECORDED)
-    c = EClient(w)
-    c.connect("127.0.0.1", two_accounts.port, 41)
-    t = threading.Thread(target=c.run, daemon=True)
-    t.start()
-    w.wait(lambda k: k["nextValidId"] and k["managedAccounts"])
-    yield c, w
-    c.disconnect()
-    t.join(timeout=5)
+    with stock_client(two_accounts.port, 41, RECORDED) as session:
+        yield session
 
 
 def place(c: EClient, w: IbapiRecorder, order_id: int, symbol: str, qty: int, account: str) -> None:
@@ -124,12 +116,7 @@ def test_an_unmanaged_account_is_refused_with_321(two_accounts: SimulatedGateway
 def test_accounts_survive_a_restart_through_the_state_file(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     with SimulatedGateway(port=0, tick_interval=60, accounts=[A, B], state_file=state) as gw:
-        w = IbapiRecorder(RECORDED)
-        c = EClient(w)
-        c.connect("127.0.0.1", gw.port, 42)
-        threading.Thread(target=c.run, daemon=True).start()
-        w.wait(lambda k: k["nextValidId"])
-        place(c, w, w.calls["nextValidId"][0][0], "MSFT", 7, B)
-        c.disconnect()
+        with stock_client(gw.port, 42, RECORDED) as (c, w):
+            place(c, w, w.calls["nextValidId"][0][0], "MSFT", 7, B)
     with SimulatedGateway(port=0, tick_interval=60, accounts=[A, B], state_file=state) as again:
         assert again.accounts[B].positions[272093].qty == 7 and not again.accounts[A].positions

@@ -5,7 +5,6 @@ message is text without and with the 4-byte id, and protobuf."""
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -17,9 +16,9 @@ from platform_adapter.sim import SimulatedGateway
 from platform_adapter.sim.contracts import ContractSpec
 from platform_adapter.sim.market import years_to_expiry
 from platform_adapter.sim.options import greeks
-from tests.sim.ibapi_recorder import IbapiRecorder
+from tests.sim.ibapi_recorder import IbapiRecorder, stock_client
 
-RECORDED = ("nextValidId", "tickOptionComputation", "tickPrice", "marketDataType")
+RECORDED = ("nextValidId", "managedAccounts", "tickOptionComputation", "tickPrice", "marketDataType")
 
 
 
@@ -32,13 +31,8 @@ def gw(request: pytest.FixtureRequest) -> Iterator[SimulatedGateway]:
 
 @pytest.fixture
 def ib(gw: SimulatedGateway) -> Iterator[tuple[EClient, IbapiRecorder]]:
-    w = IbapiRecorder(RECORDED)
-    c = EClient(w)
-    c.connect("127.0.0.1", gw.port, 51)
-    threading.Thread(target=c.run, daemon=True).start()
-    w.wait(lambda k: k["nextValidId"])
-    yield c, w
-    c.disconnect()
+    with stock_client(gw.port, 51, RECORDED) as session:
+        yield session
 
 
 def aapl_call(gw: SimulatedGateway) -> ContractSpec:
