@@ -12,18 +12,22 @@ Every party is its own process: the simulator (quiet market, pacing off), the se
    arrives (max and p99; the target says never older than 50 ms). Worst subscriber per run.
 2. ``place_order`` round trip, remote (RemoteAdapter -> service -> IB) against direct
    (PlatformAdapter in its own process), alternating in the same run: limit BUYs far below the
-   market (they rest), one every 40 ms (under the adapter's 40/s token bucket, which both go
-   through). ``call``: until place_order returns the order id; ``status``: until the first
-   gateway-reported status reaches the user callback (the adapter's own PendingSubmit skipped);
-   ``wait``: place_order_and_wait(Submitted) until the waiting thread wakes. ``ping``: the
-   service's own round trip (answered by its command loop, no adapter call) at the same pace:
-   the floor of any remote call on this machine.
+   market (they rest), at two paces (``--spacing``): one every 40 ms (as a strategy places them,
+   under IB's 50 messages/s: every process wakes from idle for each order) and back to back
+   (as bench_order_rtt.py measures: the next order as soon as the last one's wait ended). The
+   adapter's token bucket is raised out of the way in the direct client and in this run's service
+   (at 40 ms it is never reached either way). ``call``: until place_order returns the order id;
+   ``status``: until the first gateway-reported status reaches the user callback (the adapter's
+   own PendingSubmit skipped); ``wait``: place_order_and_wait(Submitted) until the waiting
+   thread wakes. ``ping``: the service's own round trip (answered by its command loop, no
+   adapter call) and ``zmq``: a bare ZeroMQ DEALER/ROUTER echo between two fresh processes, both
+   at the same pace: the floors of any remote call on this machine.
 3. Service restart: the service is killed (SIGKILL) and started again on the same endpoints
    while the simulator streams 1,000 ticks/s; a subscriber process measures when its quotes
    flow again, from the new service's start and from its ready line.
 
     .venv/bin/python scripts/bench_service.py [--subscribers 1,8,32] [--rate 20000] [--seconds 5]
-                                              [--runs 3] [--orders 300] [--rounds 3]
+                                              [--runs 3] [--orders 300] [--rounds 3] [--spacing 0.04,0]
 """
 
 from __future__ import annotations
@@ -45,7 +49,6 @@ from bench_common import ROOT, control, emit, percentile, run_worker, sim_proces
 
 SERVICE_CLIENT_ID = 9
 WARMUP_S = 0.5
-ORDER_SPACING_S = 0.04
 
 
 def _quiet_logs() -> None:
@@ -115,9 +118,9 @@ def comeback(endpoint: str) -> None:
     pa.disconnect()
 
 
-def rtt(kind: str, target: str, name: str, orders: int) -> None:
+def rtt(kind: str, target: str, name: str, orders: int, spacing: float) -> None:
     """place_order round trips of ``kind`` ``direct`` (target: gateway port) or ``remote`` (target:
-    the service's commands endpoint)."""
+    the service's commands endpoint), one every ``spacing`` seconds (0: back to back)."""
     _quiet_logs()
     got = threading.Event()
     first: dict[int, float] = {}
@@ -136,6 +139,7 @@ def rtt(kind: str, target: str, name: str, orders: int) -> None:
             "ib_connection.host": "127.0.0.1", "ib_connection.port": int(target), "ib_connection.client_id": int(name),
             "logging.console": False, "logging.level": "WARNING", "logging.log_dir": str(journal),
             "orders.journal_path": str(journal / "orders.db")}), configure_logging=False)
+        pa.bucket.rate = pa.bucket.capacity = 1e9  # as the service of this run (stated in the results)
         _quiet_logs()
     else:
         from platform_adapter.remote import RemoteAdapter  # noqa: PLC0415
@@ -154,13 +158,13 @@ def rtt(kind: str, target: str, name: str, orders: int) -> None:
         pa.transport.call("ping")
         if i >= warmup:
             pings.append((time.perf_counter() - t0) * 1e6)
-        time.sleep(max(0.0, ORDER_SPACING_S - (time.perf_counter() - t0)))
+        _pause(spacing, t0)
     for i in range(warmup + orders // 2):  # place_order_and_wait: until the waiting thread wakes
         t0 = time.perf_counter()
         pa.orders.place_order_and_wait("AAPL", "BUY", 1, "LMT", wait_for="Submitted", limit_price=50.0 + i % 50 / 100)
         if i >= warmup:
             waits.append((time.perf_counter() - t0) * 1e6)
-        time.sleep(max(0.0, ORDER_SPACING_S - (time.perf_counter() - t0)))
+        _pause(spacing, t0)
     for i in range(orders + warmup):
         got.clear()
         t0 = time.perf_counter()
@@ -175,11 +179,83 @@ def rtt(kind: str, target: str, name: str, orders: int) -> None:
         if i >= warmup:
             calls.append((t1 - t0) * 1e6)
             statuses.append((first[order_id] - t0) * 1e6)
-        time.sleep(max(0.0, ORDER_SPACING_S - (time.perf_counter() - t0)))
+        _pause(spacing, t0)
     emit({"kind": kind, "orders": orders, "call_p50_us": percentile(calls, 50), "call_p99_us": percentile(calls, 99),
           "status_p50_us": percentile(statuses, 50), "status_p99_us": percentile(statuses, 99),
           "wait_p50_us": percentile(waits, 50), "wait_p99_us": percentile(waits, 99),
           "ping_p50_us": percentile(pings, 50) if pings else None})
+    pa.disconnect()
+
+
+def _pause(spacing: float, t0: float) -> None:
+    if spacing > 0:
+        time.sleep(max(0.0, spacing - (time.perf_counter() - t0)))
+
+
+def zmq_echo(spacing: float, count: int) -> None:
+    """A bare DEALER -> ROUTER echo between this process and a fresh one, ``count`` round trips one
+    every ``spacing`` seconds: what ZeroMQ itself costs at that pace."""
+    import zmq  # noqa: PLC0415
+
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.DEALER)
+    port = sock.bind_to_random_port("tcp://127.0.0.1")
+    peer = subprocess.Popen([sys.executable, __file__, "--worker", "echo", str(port)], cwd=ROOT)
+    try:
+        sock.send(b"warm")
+        sock.recv()
+        trips = []
+        for i in range(count + 30):
+            t0 = time.perf_counter()
+            sock.send(b"x" * 64)
+            sock.recv()
+            if i >= 30:
+                trips.append((time.perf_counter() - t0) * 1e6)
+            _pause(spacing, t0)
+        sock.send(b"")
+    finally:
+        peer.wait(30)
+        ctx.destroy(linger=0)
+    emit({"zmq_p50_us": percentile(trips, 50), "zmq_p99_us": percentile(trips, 99)})
+
+
+def echo(port: int) -> None:
+    import zmq  # noqa: PLC0415
+
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.ROUTER)
+    sock.connect(f"tcp://127.0.0.1:{port}")
+    while True:
+        frames = sock.recv_multipart()
+        if not frames[-1]:
+            break
+        sock.send_multipart(frames)
+    ctx.destroy(linger=0)
+
+
+def serve(config: str, commands: str, events: str) -> None:
+    """The service of the round-trip rounds: as ``python -m platform_adapter.service`` with the
+    adapter's token bucket raised out of the way; until stdin closes."""
+    from loguru import logger  # noqa: PLC0415
+
+    from platform_adapter import PlatformAdapter  # noqa: PLC0415
+    from platform_adapter.config.settings import load_settings  # noqa: PLC0415
+    from platform_adapter.service.__main__ import SWITCH_INTERVAL  # noqa: PLC0415
+    from platform_adapter.service.server import Service as Served  # noqa: PLC0415
+    from platform_adapter.service.server import ServiceConfig  # noqa: PLC0415
+
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    settings = load_settings(config, env_file=os.devnull, use_environ=False)
+    pa = PlatformAdapter(settings=settings, configure_logging=False)
+    logger.remove()
+    pa.bucket.rate = pa.bucket.capacity = 1e9
+    service = Served(pa, ServiceConfig(commands, events), Path(settings.orders.journal_path).with_suffix(".service.db"))
+    if not pa.connect():
+        raise RuntimeError(pa.connection.last_error)
+    service.start()
+    print(f"service ready: commands {service.commands_endpoint} events {service.events_endpoint}", flush=True)
+    sys.stdin.read()
+    service.stop()
     pa.disconnect()
 
 
@@ -188,17 +264,18 @@ class Service:
     """The service process on the simulator at ``port``."""
 
     def __init__(self, port: int, work: Path, commands: str = "tcp://127.0.0.1:0",
-                 events: str = "tcp://127.0.0.1:0") -> None:
-        config = work / "service.yaml"
+                 events: str = "tcp://127.0.0.1:0", raised: bool = False) -> None:
+        config = work / ("service-raised.yaml" if raised else "service.yaml")
         config.write_text(json.dumps({  # JSON is YAML
-            "ib_connection": {"host": "127.0.0.1", "port": port, "client_id": SERVICE_CLIENT_ID,
+            "ib_connection": {"host": "127.0.0.1", "port": port, "client_id": SERVICE_CLIENT_ID - raised,
                               "reconnect_backoff": 0.1},
             "logging": {"level": "WARNING", "console": False, "log_dir": str(work / "logs")},
-            "orders": {"journal_path": str(work / "orders.db")}}))
+            "orders": {"journal_path": str(work / ("orders-raised.db" if raised else "orders.db"))}}))
         self.started = time.time()
-        self.proc = subprocess.Popen([sys.executable, "-m", "platform_adapter.service", "--config", str(config),
-                                      "--commands", commands, "--events", events],
-                                     cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        argv = [__file__, "--worker", "serve", str(config), commands, events] if raised else \
+            ["-m", "platform_adapter.service", "--config", str(config), "--commands", commands, "--events", events]
+        self.proc = subprocess.Popen([sys.executable, *argv], cwd=ROOT, stdout=subprocess.PIPE,
+                                     stdin=subprocess.PIPE if raised else None, text=True)
         assert self.proc.stdout is not None
         words = self.proc.stdout.readline().split()
         if words[:2] != ["service", "ready:"]:
@@ -208,7 +285,10 @@ class Service:
         self.commands, self.events = words[3], words[5]
 
     def stop(self) -> None:
-        self.proc.terminate()
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        else:
+            self.proc.terminate()
         self.proc.wait(30)
 
 
@@ -288,10 +368,13 @@ def main() -> None:
     p.add_argument("--orders", type=int, default=300)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--restarts", type=int, default=3)
+    p.add_argument("--spacing", default="0.04,0", help="seconds between orders, comma-separated (0: back to back)")
     args = p.parse_args()
-    counts = [int(x) for x in args.subscribers.split(",")]
+    counts = [int(x) for x in args.subscribers.split(",") if x]
+    spacings = [float(x) for x in args.spacing.split(",") if x]
     fan: dict[int, list[dict[str, Any]]] = {n: [] for n in counts}
-    trips: dict[str, list[dict[str, Any]]] = {"direct": [], "remote": []}
+    trips: dict[float, dict[str, list[dict[str, Any]]]] = {sp: {"direct": [], "remote": [], "zmq": []}
+                                                           for sp in spacings}
     comebacks: list[Any] = []
     with sim_process(tick_interval=3600.0, pacing=False) as sim, tempfile.TemporaryDirectory() as work:
         service = Service(sim.port, Path(work))
@@ -300,32 +383,42 @@ def main() -> None:
                 for n in counts:
                     fan[n].append(fan_out(service, sim.control_port, n, args.rate, args.seconds))
                     print(f"run {run + 1} fan-out {n}: {fan[n][-1]['worst']}", flush=True)
-            for rnd in range(args.rounds):
-                for kind, target, name in (("direct", str(sim.port), str(30 + rnd)),
-                                           ("remote", service.commands, f"rtt-{rnd}")):
-                    result = run_worker("bench_service.py", ["rtt", kind, target, name, str(args.orders)], 600)
-                    if "error" in result:
-                        raise RuntimeError(result["error"])
-                    trips[kind].append(result)
-                    print(f"round {rnd + 1} {kind}: {result}", flush=True)
+            if spacings and args.rounds:
+                raised = Service(sim.port, Path(work), raised=True)
+                try:
+                    for rnd in range(args.rounds):
+                        for sp in spacings:
+                            for kind, target, name in (("direct", str(sim.port), str(30 + rnd)),
+                                                       ("remote", raised.commands, f"rtt-{rnd}")):
+                                result = run_worker("bench_service.py", ["rtt", kind, target, name, str(args.orders),
+                                                                         str(sp)], 600)
+                                if "error" in result:
+                                    raise RuntimeError(result["error"])
+                                trips[sp][kind].append(result)
+                                print(f"round {rnd + 1} every {sp:g}s {kind}: {result}", flush=True)
+                            trips[sp]["zmq"].append(run_worker("bench_service.py",
+                                                               ["zmq", str(sp), str(args.orders)], 600))
+                finally:
+                    raised.stop()
             if args.restarts:
                 service, comebacks = restarts(service, sim.port, sim.control_port, Path(work), args.restarts)
         finally:
             service.stop()
+    keys = ("call_p50_us", "call_p99_us", "status_p50_us", "status_p99_us", "wait_p50_us", "wait_p99_us")
     stats = {
         "fan_out": {n: {key: summarize([r["worst"][key] for r in runs]) for key in runs[0]["worst"]} |
                     {"ticks_per_second": summarize([r["ticks_per_second"] for r in runs])}
                     for n, runs in fan.items() if runs},
-        "remote_rows": trips["remote"],
         "restart": {key: summarize([c[key] for c in comebacks]) for key in ("from_start_s", "from_ready_s")}
         if comebacks else None,
-        "round_trip": {kind: {key: summarize([r[key] for r in rows]) for key in
-                              ("call_p50_us", "call_p99_us", "status_p50_us", "status_p99_us", "wait_p50_us",
-                               "wait_p99_us")}
-                       for kind, rows in trips.items()} if trips["direct"] else None,
+        "round_trip": {sp: {kind: {key: summarize([r[key] for r in rows]) for key in keys}
+                            for kind, rows in by_kind.items() if kind != "zmq"} |
+                       {"ping_p50_us": summarize([r["ping_p50_us"] for r in by_kind["remote"]]),
+                        "zmq_p50_us": summarize([r["zmq_p50_us"] for r in by_kind["zmq"]])}
+                       for sp, by_kind in trips.items() if by_kind["direct"]},
     }
-    path = write_results("service", {"args": vars(args), "stats": stats, "fan_out_runs": fan, "round_trips": trips,
-                                     "restarts": comebacks},
+    path = write_results("service", {"args": vars(args), "stats": stats, "fan_out_runs": fan,
+                                     "round_trips": {str(sp): t for sp, t in trips.items()}, "restarts": comebacks},
                          _table(stats, args))
     print(path.read_text())
 
@@ -354,29 +447,31 @@ def _fan_table(stats: dict[str, Any], args: argparse.Namespace) -> str:
 
 
 def _trip_table(stats: dict[str, Any], args: argparse.Namespace) -> str:
-    rt = stats["round_trip"]
-    if not rt:
-        return ""
-    lines = [f"### place_order round trip, remote vs direct, {args.rounds} alternating rounds of {args.orders} "
-             "orders (one every 40 ms; medians of the rounds, min-max)", "",
-             "| client | call p50 us | call p99 us | to status callback p50 us | p99 us | "
-             "place_order_and_wait p50 us | p99 us |", "|---|---|---|---|---|---|---|"]
-    for kind in ("direct", "remote"):
-        s = rt[kind]
-        lines.append(f"| {kind} | {_cell(s['call_p50_us'], 0)} | {_cell(s['call_p99_us'], 0)} | "
-                     f"{_cell(s['status_p50_us'], 0)} | {_cell(s['status_p99_us'], 0)} | "
-                     f"{_cell(s['wait_p50_us'], 0)} | {_cell(s['wait_p99_us'], 0)} |")
-    extra = {key: rt["remote"][key]["median"] - rt["direct"][key]["median"]
-             for key in ("call_p50_us", "status_p50_us", "wait_p50_us")}
-    ping = summarize([r["ping_p50_us"] for r in stats["remote_rows"]])
-    lines += ["", f"Remote minus direct, p50: call {extra['call_p50_us']:+.0f} us, to the status callback "
-              f"{extra['status_p50_us']:+.0f} us, place_order_and_wait {extra['wait_p50_us']:+.0f} us "
-              "(target: within 300 us). Floor: the service's ping (answered by its command loop, no adapter "
-              f"call) at the same pace, p50 {_cell(ping, 0)} us.", "",
-              "`call`: place_order until it returns the id. `to status callback`: until the first status the "
-              "gateway reported reaches on_order_status. `place_order_and_wait`: until the waiting thread wakes "
-              "with Submitted."]
-    return "\n".join(lines)
+    parts = []
+    for sp, rt in stats["round_trip"].items():
+        pace = f"one every {sp * 1000:g} ms" if sp > 0 else "back to back"
+        lines = [f"### place_order round trip, remote vs direct, {pace}: {args.rounds} alternating rounds of "
+                 f"{args.orders} orders (medians of the rounds, min-max)", "",
+                 "| client | call p50 us | call p99 us | to status callback p50 us | p99 us | "
+                 "place_order_and_wait p50 us | p99 us |", "|---|---|---|---|---|---|---|"]
+        for kind in ("direct", "remote"):
+            s = rt[kind]
+            lines.append(f"| {kind} | {_cell(s['call_p50_us'], 0)} | {_cell(s['call_p99_us'], 0)} | "
+                         f"{_cell(s['status_p50_us'], 0)} | {_cell(s['status_p99_us'], 0)} | "
+                         f"{_cell(s['wait_p50_us'], 0)} | {_cell(s['wait_p99_us'], 0)} |")
+        extra = {key: rt["remote"][key]["median"] - rt["direct"][key]["median"]
+                 for key in ("call_p50_us", "status_p50_us", "wait_p50_us")}
+        lines += ["", f"Remote minus direct, p50: call {extra['call_p50_us']:+.0f} us, to the status callback "
+                  f"{extra['status_p50_us']:+.0f} us, place_order_and_wait {extra['wait_p50_us']:+.0f} us "
+                  "(target: within 300 us). Floors at the same pace, p50: the service's ping (answered by its "
+                  f"command loop, no adapter call) {_cell(rt['ping_p50_us'], 0)} us; a bare ZeroMQ echo between "
+                  f"two processes {_cell(rt['zmq_p50_us'], 0)} us."]
+        parts.append("\n".join(lines))
+    parts.append("`call`: place_order until it returns the id. `to status callback`: until the first status the "
+                 "gateway reported reaches on_order_status. `place_order_and_wait`: until the waiting thread wakes "
+                 "with Submitted. The adapter's token bucket is raised out of the way in both (the paced orders "
+                 "never reach it).")
+    return "\n\n".join(parts)
 
 
 def _restart_table(stats: dict[str, Any]) -> str:
@@ -395,7 +490,13 @@ if __name__ == "__main__":
             subscriber(sys.argv[3], sys.argv[4])
         elif sys.argv[2] == "comeback":
             comeback(sys.argv[3])
+        elif sys.argv[2] == "serve":
+            serve(sys.argv[3], sys.argv[4], sys.argv[5])
+        elif sys.argv[2] == "zmq":
+            zmq_echo(float(sys.argv[3]), int(sys.argv[4]))
+        elif sys.argv[2] == "echo":
+            echo(int(sys.argv[3]))
         else:
-            rtt(sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6]))
+            rtt(sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6]), float(sys.argv[7]))
     else:
         main()
