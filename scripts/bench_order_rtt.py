@@ -21,10 +21,13 @@ token bucket raised out of the way (1e9/s) and the simulator's pacing off. Each 
 fresh process per client (clients interleaved); every run is reported.
 
 ``--switch-interval S`` sets ``sys.setswitchinterval(S)`` in every client process (the GIL
-experiment); ``--name`` names the results file (``<name>_<version>``).
+experiment); ``--spacing S`` places one order every S seconds instead of back to back (as a
+strategy that trades now and then: every thread and the CPU are idle, caches cold, when the order
+comes); ``--name`` names the results file (``<name>_<version>``).
 
     python scripts/bench_order_rtt.py [--server-version 226] [--orders 2000] [--warmup 100] [--runs 5]
-        [--clients pa,pa_wait,pa_core,ibapi,ib_async] [--switch-interval 0.005] [--name order_rtt]
+        [--clients pa,pa_wait,pa_core,ibapi,ib_async] [--switch-interval 0.005] [--spacing 0.04]
+        [--name order_rtt]
 """
 
 from __future__ import annotations
@@ -63,7 +66,8 @@ def _price(i: int) -> float:
     return 1.0 + (i % 50) / 100  # far below the market: the order rests
 
 
-def worker(name: str, port: int, client_id: int, orders: int, warmup: int, switch_interval: float) -> None:
+def worker(name: str, port: int, client_id: int, orders: int, warmup: int, switch_interval: float,
+           spacing: float) -> None:
     if switch_interval:
         sys.setswitchinterval(switch_interval)
     client = connect_client(name, port, client_id)
@@ -83,6 +87,8 @@ def worker(name: str, port: int, client_id: int, orders: int, warmup: int, switc
     gc_before = [s["collections"] for s in gc.get_stats()]
     perf = time.perf_counter_ns
     for i in range(warmup + orders):
+        if spacing:
+            time.sleep(spacing)
         if base == "pa_wait":
             t0 = perf()
             client.place_order_and_wait(_price(i), SUBMITTED)
@@ -133,7 +139,7 @@ def _ratio(value: float | None, ref: float | None) -> str:
 
 def render(version: int, orders: int, warmup: int, runs: int, clients: list[str],
            per_run: dict[str, list[dict[str, Any]]], stats: dict[str, dict[str, Any]],
-           errors: dict[str, str], limiter: dict[str, float]) -> str:
+           errors: dict[str, str], limiter: dict[str, float], spacing: float = 0.0) -> str:
     ref = stats.get("ibapi", {})
     ref50 = ref.get("p50_us", {}).get("median")
     ref99 = ref.get("p99_us", {}).get("median")
@@ -172,7 +178,8 @@ def render(version: int, orders: int, warmup: int, runs: int, clients: list[str]
     errs = [f"- {name}: {text[-300:]}" for name, text in errors.items()]
     return (f"### Order round trip at server version {version} ({protocol(version)}; ib_async at "
             f"{negotiated('ib_async', version)}): place call -> calling thread awake with Submitted\n\n"
-            f"{orders:,} sequential LMT orders after {warmup} warm-up, {runs} runs (a fresh process per client "
+            f"{orders:,} sequential LMT orders ({f'one every {spacing * 1000:g} ms' if spacing else 'back to back'}) "
+            f"after {warmup} warm-up, {runs} runs (a fresh process per client "
             f"and run, clients interleaved); figures are medians of the runs.\n\n" + "\n".join(lines) +
             "\n\nEvery run:\n\n" + "\n".join(every) +
             ("\n\nTargets (within this run):\n\n" + "\n".join(targets) if targets else "") +
@@ -196,24 +203,28 @@ def main() -> None:
                         help="comma-separated; a variant such as pa+handoff is accepted")
     parser.add_argument("--switch-interval", type=float, default=0.0,
                         help="sys.setswitchinterval in every client process (seconds; default: Python's 0.005)")
+    parser.add_argument("--spacing", type=float, default=0.0,
+                        help="seconds between orders (default 0: back to back)")
     parser.add_argument("--name", default="order_rtt", help="results file name (the server version is appended)")
-    parser.add_argument("--worker", nargs=6, metavar=("CLIENT", "PORT", "CLIENT_ID", "ORDERS", "WARMUP", "SWITCH"))
+    parser.add_argument("--worker", nargs=7,
+                        metavar=("CLIENT", "PORT", "CLIENT_ID", "ORDERS", "WARMUP", "SWITCH", "SPACING"))
     args = parser.parse_args()
     if args.worker:
-        name, port, cid, orders, warmup, switch = args.worker
-        worker(name, int(port), int(cid), int(orders), int(warmup), float(switch))
+        name, port, cid, orders, warmup, switch, spacing = args.worker
+        worker(name, int(port), int(cid), int(orders), int(warmup), float(switch), float(spacing))
         return
     clients = args.clients.split(",")
     per_run: dict[str, list[dict[str, Any]]] = {c: [] for c in clients}
     errors: dict[str, str] = {}
     client_id = 200
-    timeout = 120 + args.orders * 0.05
+    timeout = 120 + args.orders * (0.05 + args.spacing)
     with sim_process(server_version=args.server_version, tick_interval=3600.0, pacing=False, seed=5) as sim:
         for run in range(args.runs):
             for name in clients:
                 client_id += 1
                 res = run_worker("bench_order_rtt.py", [name, str(sim.port), str(client_id), str(args.orders),
-                                                        str(args.warmup), str(args.switch_interval)], timeout=timeout)
+                                                        str(args.warmup), str(args.switch_interval),
+                                                        str(args.spacing)], timeout=timeout)
                 if "error" in res:
                     errors[name] = res["error"]
                     print(name, "ERROR", res["error"][-400:], file=sys.stderr)
@@ -225,12 +236,13 @@ def main() -> None:
     stats = {name: {m: summarize([r[m] for r in results]) for m in METRICS}
              for name, results in per_run.items() if results}
     limiter = limiter_cost()
-    table = render(args.server_version, args.orders, args.warmup, args.runs, clients, per_run, stats, errors, limiter)
+    table = render(args.server_version, args.orders, args.warmup, args.runs, clients, per_run, stats, errors, limiter,
+                   args.spacing)
     if args.switch_interval:
         table = table.replace("\n\n", f" (sys.setswitchinterval({args.switch_interval:g}) in every client)\n\n", 1)
     path = write_results(f"{args.name}_{args.server_version}", {
         "server_version": args.server_version, "switch_interval": args.switch_interval or sys.getswitchinterval(),
-        "orders": args.orders, "warmup": args.warmup, "runs": args.runs,
+        "orders": args.orders, "warmup": args.warmup, "runs": args.runs, "spacing": args.spacing,
         "per_run": per_run, "stats": stats, "limiter_under_limit": limiter, "errors": errors}, table)
     print(path.read_text())
 
