@@ -17,10 +17,13 @@ grouped, one commit for several changes:
   or a second journal open on the same file) the row is one commit before the send.
 * cancel/modify requests and fills are committed at once by the caller;
 * status changes reported by IB (IB holds them anyway) are committed moments later by the
-  writer thread, so the dispatcher never waits for a commit.
+  writer thread, so the dispatcher never waits for a commit; it gathers them for
+  ``BACKGROUND_DELAY``, then commits right after the next order's send (within ``SEND_WAIT``),
+  when the order path waits for the gateway. A row new in a commit is inserted with the state
+  its queued changes leave it in (no row updates of its own).
 
 Any read through the journal first commits what is queued. Another process reading the file
-sees a new order or status at most ``BACKGROUND_DELAY`` seconds late (after a crash: once the
+sees a new order or status at most ``BACKGROUND_DELAY + SEND_WAIT`` seconds late (after a crash: once the
 journal is opened again).
 
 Inspect it with the ``sqlite3`` shell, e.g.
@@ -122,6 +125,7 @@ CREATE TABLE IF NOT EXISTS fills (
 
 CHECKPOINT_SECONDS = 1.0
 BACKGROUND_DELAY = 0.005  # seconds the writer thread gathers background writes before a commit
+SEND_WAIT = 0.005  # then at most this long for an order's send, the moment to commit (see ``_write_loop``)
 _SET_META = "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
 _UPDATE_ORDER = ("UPDATE orders SET perm_id = ?, status = ?, filled = ?, remaining = ?, avg_fill_price = ?,"
                  " last_fill_price = ?, reject_reason = ?, quantity = ?, order_type = ?, limit_price = ?,"
@@ -145,6 +149,9 @@ _SENT = ("UPDATE orders SET status = 'PendingSubmit', updated_at = ? WHERE order
 _INSERT_ORDER = ("INSERT INTO orders(order_id, order_ref, client_id, account, symbol, contract, action, quantity,"
                  " order_type, limit_price, stop_price, tif, outside_rth, status, remaining, extras, created_at,"
                  " updated_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_INSERT_STATE = _INSERT_ORDER.replace(" updated_at)", " updated_at, perm_id, filled, avg_fill_price, last_fill_price,"
+                                      " reject_reason)").replace("?)", "?, ?, ?, ?, ?, ?)")
+"""A new row with its state: the row of an order whose send mark or changes are in its own commit."""
 _ROW_WITHOUT_EXTRAS = 16  # an order row (intent log) written before the extras column: no extras
 
 
@@ -221,6 +228,7 @@ class OrderJournal:
         self._deferred: list[tuple[str, tuple[Any, ...]]] = []
         self._after_commit: list[Callable[[], None]] = []  # run once the queued writes before them are committed
         self._commit_now = threading.Event()  # a queued write someone waits for (or close): stop gathering
+        self._at_send = False  # the writer has gathered and waits for an order's send to commit
         self._writes = 0
         self._stop = threading.Event()
         self._flush_wanted = threading.Event()
@@ -315,14 +323,20 @@ class OrderJournal:
 
     def _write_loop(self) -> None:
         """Commit the queued writes ``BACKGROUND_DELAY`` seconds after a background write or new
-        order row asks for it, together with those queued meanwhile. The queue's lock is held
+        order row asks for it, together with those queued meanwhile, right after the next
+        order's send (or ``SEND_WAIT`` later; a fill's row at once). The queue's lock is held
         only to take the queue, never during the commit: senders do not wait for the disk."""
         _lower_priority(self.writer_nice)
         while True:
             self._flush_wanted.wait()
             # gather for a moment: one commit for the changes of many orders, off the hot path
             # (cut short when a fill waits for its commit to be delivered)
-            self._commit_now.wait(BACKGROUND_DELAY)
+            if not self._commit_now.wait(BACKGROUND_DELAY):
+                # then right after the next order's send (at most SEND_WAIT later): while the
+                # gateway answers it, the order path waits and leaves the GIL to this commit
+                self._at_send = True
+                self._commit_now.wait(SEND_WAIT)
+                self._at_send = False
             if self._stop.is_set():
                 return  # close() commits what is left
             self._commit_now.clear()
@@ -529,6 +543,8 @@ class OrderJournal:
                 return
             self._deferred.append((_ORDER_SENT, (order_id, time.time())))
         self._flush_wanted.set()  # the writer commits the new row and this mark moments later
+        if self._at_send:
+            self._commit_now.set()
 
     def record_order(self, order: Order, kind: str = "status", defer: bool = False, background: bool = False) -> None:
         """Update an order's current state (and request, after a modify) and log the change; with
@@ -618,14 +634,23 @@ def _expand(statements: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, tu
     """Queued order rows and changes turned into SQL: each new row with its history line; the
     row update of the last change of each order, and a history line for every change; a queued
     "sent" mark: the row leaves ``sending`` (only if nothing later has changed it: an update
-    that ran first leaves it alone; a later change in the same commit makes it unneeded)."""
+    that ran first leaves it alone; a later change in the same commit makes it unneeded). A row
+    new in this commit is inserted as it ends the commit (its last change, else ``PendingSubmit``
+    when it was sent), with no update of its own."""
     last: dict[int, int] = {}
+    new: dict[int, int] = {}  # order id -> index of its new row
+    sent: dict[int, float] = {}  # order id (new in this commit) -> when it was sent
     lazy = False
     for i, (sql, params) in enumerate(statements):
         if sql is _ORDER_CHANGE:
             last[params[0].order_id] = i
             lazy = True
-        elif sql is _ORDER_SENT or sql is _NEW_ORDER:
+        elif sql is _NEW_ORDER:
+            new[params[0]] = i
+            lazy = True
+        elif sql is _ORDER_SENT:
+            if params[0] in new:
+                sent[params[0]] = params[1]
             lazy = True
     if not lazy:
         return statements
@@ -634,12 +659,13 @@ def _expand(statements: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, tu
         if sql is _NEW_ORDER:
             row = _insert_params(params)
             detail = f"{params[6]} {params[7]} {params[4]} {params[8]}"  # action quantity symbol order type
-            out += [(_INSERT_ORDER, row), (_EVENT, (params[0], row[-1], "request", detail))]
+            out += [(_INSERT_STATE, _with_state(row, statements, last.get(params[0], -1), sent.get(params[0]))),
+                    (_EVENT, (params[0], row[-1], "request", detail))]
             continue
         if sql is _ORDER_SENT:
             order_id, at = params
             now = _iso(at)
-            if last.get(order_id, -1) < i:  # a later change in this commit writes the whole row anyway
+            if last.get(order_id, -1) < i and order_id not in sent:  # a later change writes the whole row anyway
                 out.append((_SENT, (now, order_id)))
             out.append((_EVENT, (order_id, now, "sent", "")))
             continue
@@ -649,7 +675,7 @@ def _expand(statements: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, tu
         order, kind, at = params
         s, r = order.status, order.request
         now = _iso(at)
-        if last[order.order_id] == i:
+        if last[order.order_id] == i and order.order_id not in new:
             out.append((_UPDATE_ORDER, (
                 order.perm_id, s.status.value, str(s.filled), str(s.remaining), s.avg_fill_price, s.last_fill_price,
                 s.reject_reason, str(r.quantity), r.order_type.value, r.limit_price, r.stop_price, r.tif.value,
@@ -657,6 +683,23 @@ def _expand(statements: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, tu
         out.append((_EVENT, (order.order_id, now, kind, f"{s.status.value} filled={s.filled} remaining={s.remaining}"
                              + (f" reason={s.reject_reason}" if s.reject_reason else ""))))
     return out
+
+
+def _with_state(row: tuple[Any, ...], statements: list[tuple[str, tuple[Any, ...]]], change: int,
+                sent_at: float | None) -> tuple[Any, ...]:
+    """A new row's INSERT parameters with the state it has at the end of its commit: that of its
+    last change (``statements[change]``, when ``change`` >= 0), else ``PendingSubmit`` when it was
+    sent (at ``sent_at``), else ``sending``; no fills yet (``_INSERT_STATE``)."""
+    if change >= 0:
+        order, _, at = statements[change][1]
+        s, r = order.status, order.request
+        return (*row[:7], str(r.quantity), r.order_type.value, r.limit_price, r.stop_price, r.tif.value, row[12],
+                s.status.value, str(s.remaining), extras_json(r.extras), row[16], _iso(at),
+                order.perm_id, str(s.filled), s.avg_fill_price, s.last_fill_price, s.reject_reason)
+    if sent_at is not None:
+        return (*row[:13], OrderState.PENDING_SUBMIT.value, row[14], row[15], row[16], _iso(sent_at),
+                0, "0", 0.0, 0.0, "")
+    return (*row, 0, "0", 0.0, 0.0, "")
 
 
 def _insert_params(params: Any) -> tuple[Any, ...]:
@@ -704,7 +747,7 @@ def _grouped(statements: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, l
     groups: dict[str, list[tuple[Any, ...]]] = {}
     for sql, params in statements:
         groups.setdefault(sql, []).append(params)
-    return sorted(groups.items(), key=lambda group: group[0] is not _INSERT_ORDER)
+    return sorted(groups.items(), key=lambda group: group[0] is not _INSERT_STATE)
 
 
 @functools.lru_cache(maxsize=1024)
