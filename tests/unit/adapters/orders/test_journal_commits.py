@@ -246,6 +246,22 @@ def test_a_row_new_in_its_commit_is_inserted_as_its_updates_would_leave_it(tmp_p
     assert (rows[0][0][2], rows[0][0][8], rows[0][0][15], rows[0][0][16]) == (77, "4", "Submitted", "1")
 
 
+def test_a_commit_of_many_rows_inserts_them_in_order(tmp_path: Path, slow_writer: None) -> None:
+    """More rows than one multi-row INSERT takes: chunks, in the order they were queued."""
+    journal = OrderJournal(tmp_path / "orders.db")
+    try:
+        count = journal_module._ROWS_PER_INSERT + 8
+        for i in range(1, count + 1):
+            journal.record_request(i, request(f"r{i}"), 1)
+            journal.mark_sent(i)
+        assert journal.rows("SELECT order_id, status FROM orders ORDER BY order_id") == [
+            (i, "PendingSubmit") for i in range(1, count + 1)]
+        assert journal.rows("SELECT order_id, kind FROM order_events ORDER BY id") == [
+            (i, kind) for i in range(1, count + 1) for kind in ("request", "sent")]
+    finally:
+        journal.close()
+
+
 def test_a_gathered_commit_waits_for_the_next_send(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """After gathering, the writer commits right after an order's send (while the gateway answers
     it), or ``SEND_WAIT`` later when no order is sent."""
