@@ -17,13 +17,12 @@ grouped, one commit for several changes:
   or a second journal open on the same file) the row is one commit before the send.
 * cancel/modify requests and fills are committed at once by the caller;
 * status changes reported by IB (IB holds them anyway) are committed moments later by the
-  writer thread, so the dispatcher never waits for a commit; it gathers them for
-  ``BACKGROUND_DELAY``, then commits right after the next order's send (within ``SEND_WAIT``),
-  when the order path waits for the gateway. A row new in a commit is inserted with the state
-  its queued changes leave it in (no row updates of its own).
+  writer thread, so the dispatcher never waits for a commit. A row new in a commit is inserted
+  with the state its queued changes leave it in (no row updates of its own), and a commit's new
+  rows and history lines go in as multi-row INSERTs.
 
 Any read through the journal first commits what is queued. Another process reading the file
-sees a new order or status at most ``BACKGROUND_DELAY + SEND_WAIT`` seconds late (after a crash: once the
+sees a new order or status at most ``BACKGROUND_DELAY`` seconds late (after a crash: once the
 journal is opened again).
 
 Inspect it with the ``sqlite3`` shell, e.g.
@@ -126,7 +125,6 @@ CREATE TABLE IF NOT EXISTS fills (
 
 CHECKPOINT_SECONDS = 1.0
 BACKGROUND_DELAY = 0.005  # seconds the writer thread gathers background writes before a commit
-SEND_WAIT = 0.005  # then at most this long for an order's send, the moment to commit (see ``_write_loop``)
 _SET_META = "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
 _UPDATE_ORDER = ("UPDATE orders SET perm_id = ?, status = ?, filled = ?, remaining = ?, avg_fill_price = ?,"
                  " last_fill_price = ?, reject_reason = ?, quantity = ?, order_type = ?, limit_price = ?,"
@@ -229,7 +227,6 @@ class OrderJournal:
         self._deferred: list[tuple[str, tuple[Any, ...]]] = []
         self._after_commit: list[Callable[[], None]] = []  # run once the queued writes before them are committed
         self._commit_now = threading.Event()  # a queued write someone waits for (or close): stop gathering
-        self._at_send = False  # the writer has gathered and waits for an order's send to commit
         self._writes = 0
         self._stop = threading.Event()
         self._flush_wanted = threading.Event()
@@ -324,20 +321,15 @@ class OrderJournal:
 
     def _write_loop(self) -> None:
         """Commit the queued writes ``BACKGROUND_DELAY`` seconds after a background write or new
-        order row asks for it, together with those queued meanwhile, right after the next
-        order's send (or ``SEND_WAIT`` later; a fill's row at once). The queue's lock is held
-        only to take the queue, never during the commit: senders do not wait for the disk."""
+        order row asks for it, together with those queued meanwhile (a fill's row at once). The
+        queue's lock is held only to take the queue, never during the commit: senders do not
+        wait for the disk."""
         _lower_priority(self.writer_nice)
         while True:
             self._flush_wanted.wait()
             # gather for a moment: one commit for the changes of many orders, off the hot path
             # (cut short when a fill waits for its commit to be delivered)
-            if not self._commit_now.wait(BACKGROUND_DELAY):
-                # then right after the next order's send (at most SEND_WAIT later): while the
-                # gateway answers it, the order path waits and leaves the GIL to this commit
-                self._at_send = True
-                self._commit_now.wait(SEND_WAIT)
-                self._at_send = False
+            self._commit_now.wait(BACKGROUND_DELAY)
             if self._stop.is_set():
                 return  # close() commits what is left
             self._commit_now.clear()
@@ -552,8 +544,6 @@ class OrderJournal:
                 return
             self._deferred.append((_ORDER_SENT, (order_id, time.time())))
         self._flush_wanted.set()  # the writer commits the new row and this mark moments later
-        if self._at_send:
-            self._commit_now.set()
 
     def record_order(self, order: Order, kind: str = "status", defer: bool = False, background: bool = False) -> None:
         """Update an order's current state (and request, after a modify) and log the change; with

@@ -262,27 +262,6 @@ def test_a_commit_of_many_rows_inserts_them_in_order(tmp_path: Path, slow_writer
         journal.close()
 
 
-def test_a_gathered_commit_waits_for_the_next_send(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """After gathering, the writer commits right after an order's send (while the gateway answers
-    it), or ``SEND_WAIT`` later when no order is sent."""
-    monkeypatch.setattr(journal_module, "BACKGROUND_DELAY", 0.01)
-    monkeypatch.setattr(journal_module, "SEND_WAIT", 30.0)
-    path = tmp_path / "orders.db"
-    journal = OrderJournal(path)
-    try:
-        journal.record_request(1, request("r1"), 1)
-        journal.record_order(order(1, "r1", OrderState.SUBMITTED), "open_order", background=True)
-        wait_for(lambda: journal._at_send)  # gathered: waits for a send
-        assert outside(path, "SELECT count(*) FROM orders") == [(0,)]
-        journal.record_request(2, request("r2"), 1)
-        journal.mark_sent(2)
-        wait_for(lambda: outside(path, "SELECT order_id, status FROM orders ORDER BY order_id")
-                 == [(1, "Submitted"), (2, "PendingSubmit")], timeout=5)
-        assert journal.background_commits == 1
-    finally:
-        journal.close()
-
-
 def test_a_fill_is_committed_by_the_writer_before_its_follow_up_runs(tmp_path: Path, slow_writer: None) -> None:
     """``record_fill`` touches no disk on the caller's thread; its ``then`` runs on the writer
     thread once the row is committed (no gathering delay, even with a slow writer); after close
