@@ -151,6 +151,7 @@ _INSERT_ORDER = ("INSERT INTO orders(order_id, order_ref, client_id, account, sy
 _INSERT_STATE = _INSERT_ORDER.replace(" updated_at)", " updated_at, perm_id, filled, avg_fill_price, last_fill_price,"
                                       " reject_reason)").replace("?)", "?, ?, ?, ?, ?, ?)")
 """A new row with its state: the row of an order whose send mark or changes are in its own commit."""
+_PENDING_SUBMIT = OrderState.PENDING_SUBMIT.value
 _ROW_WITHOUT_EXTRAS = 16  # an order row (intent log) written before the extras column: no extras
 
 
@@ -637,7 +638,7 @@ def _expand(statements: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, tu
     new in this commit is inserted as it ends the commit (its last change, else ``PendingSubmit``
     when it was sent), with no update of its own."""
     last: dict[int, int] = {}
-    new: dict[int, int] = {}  # order id -> index of its new row
+    new: set[int] = set()
     sent: dict[int, float] = {}  # order id (new in this commit) -> when it was sent
     lazy = False
     for i, (sql, params) in enumerate(statements):
@@ -645,7 +646,7 @@ def _expand(statements: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, tu
             last[params[0].order_id] = i
             lazy = True
         elif sql is _NEW_ORDER:
-            new[params[0]] = i
+            new.add(params[0])
             lazy = True
         elif sql is _ORDER_SENT:
             if params[0] in new:
@@ -654,12 +655,10 @@ def _expand(statements: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, tu
     if not lazy:
         return statements
     out: list[tuple[str, tuple[Any, ...]]] = []
+    folded: dict[int, str] = {}  # index of a change folded into its row's INSERT -> its time's text
     for i, (sql, params) in enumerate(statements):
         if sql is _NEW_ORDER:
-            row = _insert_params(params)
-            detail = f"{params[6]} {params[7]} {params[4]} {params[8]}"  # action quantity symbol order type
-            out += [(_INSERT_STATE, _with_state(row, statements, last.get(params[0], -1), sent.get(params[0]))),
-                    (_EVENT, (params[0], row[-1], "request", detail))]
+            out += _new_row(params, statements, last.get(params[0], -1), sent.get(params[0]), folded)
             continue
         if sql is _ORDER_SENT:
             order_id, at = params
@@ -673,7 +672,7 @@ def _expand(statements: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, tu
             continue
         order, kind, at = params
         s, r = order.status, order.request
-        now = _iso(at)
+        now = folded.pop(i, "") or _iso(at)
         if last[order.order_id] == i and order.order_id not in new:
             out.append((_UPDATE_ORDER, (
                 order.perm_id, s.status.value, str(s.filled), str(s.remaining), s.avg_fill_price, s.last_fill_price,
@@ -684,21 +683,28 @@ def _expand(statements: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, tu
     return out
 
 
-def _with_state(row: tuple[Any, ...], statements: list[tuple[str, tuple[Any, ...]]], change: int,
-                sent_at: float | None) -> tuple[Any, ...]:
-    """A new row's INSERT parameters with the state it has at the end of its commit: that of its
-    last change (``statements[change]``, when ``change`` >= 0), else ``PendingSubmit`` when it was
-    sent (at ``sent_at``), else ``sending``; no fills yet (``_INSERT_STATE``)."""
+def _new_row(params: tuple[Any, ...], statements: list[tuple[str, tuple[Any, ...]]], change: int,
+             sent_at: float | None, folded: dict[int, str]) -> list[tuple[str, tuple[Any, ...]]]:
+    """A queued new row's INSERT (``_INSERT_STATE``) and its "request" history line. The row has
+    the state it has at the end of its commit: that of its last change (``statements[change]``,
+    when ``change`` >= 0; its time's text is left in ``folded`` for the change's history line),
+    else ``PendingSubmit`` when it was sent (at ``sent_at``), else ``sending``; no fills yet."""
+    if len(params) == _ROW_WITHOUT_EXTRAS:
+        params = (*params[:-1], "", params[-1])
+    created = _iso(params[-1])
     if change >= 0:
         order, _, at = statements[change][1]
         s, r = order.status, order.request
-        return (*row[:7], str(r.quantity), r.order_type.value, r.limit_price, r.stop_price, r.tif.value, row[12],
-                s.status.value, str(s.remaining), extras_json(r.extras), row[16], _iso(at),
-                order.perm_id, str(s.filled), s.avg_fill_price, s.last_fill_price, s.reject_reason)
-    if sent_at is not None:
-        return (*row[:13], OrderState.PENDING_SUBMIT.value, row[14], row[15], row[16], _iso(sent_at),
-                0, "0", 0.0, 0.0, "")
-    return (*row, 0, "0", 0.0, 0.0, "")
+        updated = folded[change] = _iso(at)
+        row = (*params[:7], str(r.quantity), r.order_type.value, r.limit_price, r.stop_price, r.tif.value, params[12],
+               s.status.value, str(s.remaining), extras_json(r.extras), created, updated,
+               order.perm_id, str(s.filled), s.avg_fill_price, s.last_fill_price, s.reject_reason)
+    elif sent_at is not None:
+        row = (*params[:13], _PENDING_SUBMIT, *params[14:16], created, _iso(sent_at), 0, "0", 0.0, 0.0, "")
+    else:
+        row = (*params[:16], created, created, 0, "0", 0.0, 0.0, "")
+    detail = f"{params[6]} {params[7]} {params[4]} {params[8]}"  # action quantity symbol order type
+    return [(_INSERT_STATE, row), (_EVENT, (params[0], created, "request", detail))]
 
 
 _MULTI_ROW = frozenset({_INSERT_STATE, _EVENT})  # plain INSERTs: several rows per statement
