@@ -349,7 +349,8 @@ class OrderExecutionAdapter(BaseAdapter):
                                    submitted_at=now, updated_at=now))
         with self._lock:
             self._sending.add(order_id)
-        self.remember_ids(order_id, request.order_ref, 0)
+            if request.order_ref:  # as remember_ids, under the same lock
+                self._by_ref[request.order_ref] = order_id
         try:
             journal.record_request(order_id, request, client_id)
             contract = self._ib_contract(info)

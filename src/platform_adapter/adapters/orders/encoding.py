@@ -249,9 +249,9 @@ class PlaceOrderEncoder:
             self.fallbacks += 1
             return None
         key = _shape(server_version, contract_key, request)
-        if key in self._templates:
-            template = self._templates[key]
-        else:
+        try:
+            template = self._templates[key]  # one hash of the key (the contract's fields)
+        except KeyError:
             template = self._build(server_version, contract, request)
             with self._lock:
                 self._templates[key] = template
@@ -268,9 +268,9 @@ class PlaceOrderEncoder:
             self.fallbacks += 1
             return None
         key = _shape(server_version, contract_key, request)
-        if key in self._proto_templates:
-            template = self._proto_templates[key]
-        else:
+        try:
+            template = self._proto_templates[key]  # one hash of the key (the contract's fields)
+        except KeyError:
             template = _build_proto(server_version, contract, request)
             with self._lock:
                 self._proto_templates[key] = template

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from platform_adapter.adapters.orders.validation import check_text, parse_tif
+from platform_adapter.adapters.orders.validation import EXTRA_KWARGS, check_text, parse_tif
 from platform_adapter.errors import ValidationError
 from platform_adapter.models.contract import ContractInfo
 from platform_adapter.models.order import OcaType, OrderExtras, OrderType, TimeInForce
@@ -22,6 +22,7 @@ TRAILING = frozenset({OrderType.TRAIL, OrderType.TRAIL_LIMIT})
 AT_THE_OPEN = frozenset({OrderType.MARKET, OrderType.LIMIT})  # OPG: market or limit on open
 MAX_OCA_GROUP = 60
 _TRAIL_FIELDS = ("trailing_amount", "trailing_percent", "limit_offset")
+_NEEDS_CHECK = frozenset({TimeInForce.GTD, TimeInForce.OPG})
 _IB_TIME = re.compile(r"^(\d{8})([ -])(\d{2}:\d{2}:\d{2})(?: (\S+))?$")
 
 
@@ -112,6 +113,9 @@ def check_trail(order_type: OrderType, kwargs: Mapping[str, Any]) -> tuple[float
 def check_extras(order_type: OrderType, tif: TimeInForce, kwargs: Mapping[str, Any], parent_id: int = 0,
                  now: datetime | None = None) -> OrderExtras | None:
     """The advanced fields of a new order from ``kwargs`` (None when it has none)."""
+    if not parent_id and order_type not in TRAILING and tif not in _NEEDS_CHECK \
+            and kwargs.keys().isdisjoint(EXTRA_KWARGS):
+        return None  # a plain order (the usual one): nothing below could raise or find a field
     amount, percent, offset = check_trail(order_type, kwargs)
     good_till = _check_tif(order_type, tif, kwargs.get("good_till"), now)
     group = kwargs.get("oca_group")

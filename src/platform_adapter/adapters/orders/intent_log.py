@@ -95,7 +95,10 @@ class IntentLog:
 
     def append(self, row: Any) -> bool:
         """Write one record (JSON-encodable); False when the log is full (commit, :meth:`reset`, retry)."""
-        payload = _DUMPS(row).encode()
+        return self.append_json(_DUMPS(row).encode())
+
+    def append_json(self, payload: bytes) -> bool:
+        """Write one record whose JSON text is ``payload``; False when the log is full."""
         start = self.pos + _RECORD.size
         end = start + len(payload)
         if end > self.capacity:

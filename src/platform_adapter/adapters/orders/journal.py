@@ -17,7 +17,9 @@ grouped, one commit for several changes:
   or a second journal open on the same file) the row is one commit before the send.
 * cancel/modify requests and fills are committed at once by the caller;
 * status changes reported by IB (IB holds them anyway) are committed moments later by the
-  writer thread, so the dispatcher never waits for a commit.
+  writer thread, so the dispatcher never waits for a commit. A row new in a commit is inserted
+  with the state its queued changes leave it in (no row updates of its own), and a commit's new
+  rows and history lines go in as multi-row INSERTs.
 
 Any read through the journal first commits what is queued. Another process reading the file
 sees a new order or status at most ``BACKGROUND_DELAY`` seconds late (after a crash: once the
@@ -34,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import itertools
 import json
 import math
 import os
@@ -145,6 +148,10 @@ _SENT = ("UPDATE orders SET status = 'PendingSubmit', updated_at = ? WHERE order
 _INSERT_ORDER = ("INSERT INTO orders(order_id, order_ref, client_id, account, symbol, contract, action, quantity,"
                  " order_type, limit_price, stop_price, tif, outside_rth, status, remaining, extras, created_at,"
                  " updated_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_INSERT_STATE = _INSERT_ORDER.replace(" updated_at)", " updated_at, perm_id, filled, avg_fill_price, last_fill_price,"
+                                      " reject_reason)").replace("?)", "?, ?, ?, ?, ?, ?)")
+"""A new row with its state: the row of an order whose send mark or changes are in its own commit."""
+_PENDING_SUBMIT = OrderState.PENDING_SUBMIT.value
 _ROW_WITHOUT_EXTRAS = 16  # an order row (intent log) written before the extras column: no extras
 
 
@@ -315,8 +322,9 @@ class OrderJournal:
 
     def _write_loop(self) -> None:
         """Commit the queued writes ``BACKGROUND_DELAY`` seconds after a background write or new
-        order row asks for it, together with those queued meanwhile. The queue's lock is held
-        only to take the queue, never during the commit: senders do not wait for the disk."""
+        order row asks for it, together with those queued meanwhile (a fill's row at once). The
+        queue's lock is held only to take the queue, never during the commit: senders do not
+        wait for the disk."""
         _lower_priority(self.writer_nice)
         while True:
             self._flush_wanted.wait()
@@ -413,11 +421,19 @@ class OrderJournal:
         db.execute("COMMIT")
 
     def _run(self, groups: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
-        """Run statement groups in one transaction."""
+        """Run statement groups in one transaction; the rows of a plain INSERT go in as one
+        statement (up to ``_ROWS_PER_INSERT`` rows each). Each statement is one step that leaves
+        the GIL for its whole run: a few long releases, in which the order path's threads get
+        it, rather than one short release per row, which they would wake too late for (the
+        writer takes it back first)."""
         with self._transaction() as db:
             for sql, rows in groups:
                 if len(rows) == 1:
                     db.execute(sql, rows[0])
+                elif sql in _MULTI_ROW:
+                    for start in range(0, len(rows), _ROWS_PER_INSERT):
+                        chunk = rows[start:start + _ROWS_PER_INSERT]
+                        db.execute(_multi_row(sql, len(chunk)), list(itertools.chain.from_iterable(chunk)))
                 else:
                     db.executemany(sql, rows)
 
@@ -512,7 +528,7 @@ class OrderJournal:
         if intent is None:
             return False
         try:
-            if not intent.append(params):
+            if not intent.append_json(_row_json(params)):
                 self._flush_wanted.set()  # full: the writer empties it soon; this row is committed directly
                 return False
         except ValueError:
@@ -618,28 +634,36 @@ def _expand(statements: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, tu
     """Queued order rows and changes turned into SQL: each new row with its history line; the
     row update of the last change of each order, and a history line for every change; a queued
     "sent" mark: the row leaves ``sending`` (only if nothing later has changed it: an update
-    that ran first leaves it alone; a later change in the same commit makes it unneeded)."""
+    that ran first leaves it alone; a later change in the same commit makes it unneeded). A row
+    new in this commit is inserted as it ends the commit (its last change, else ``PendingSubmit``
+    when it was sent), with no update of its own."""
     last: dict[int, int] = {}
+    new: set[int] = set()
+    sent: dict[int, float] = {}  # order id (new in this commit) -> when it was sent
     lazy = False
     for i, (sql, params) in enumerate(statements):
         if sql is _ORDER_CHANGE:
             last[params[0].order_id] = i
             lazy = True
-        elif sql is _ORDER_SENT or sql is _NEW_ORDER:
+        elif sql is _NEW_ORDER:
+            new.add(params[0])
+            lazy = True
+        elif sql is _ORDER_SENT:
+            if params[0] in new:
+                sent[params[0]] = params[1]
             lazy = True
     if not lazy:
         return statements
     out: list[tuple[str, tuple[Any, ...]]] = []
+    folded: dict[int, str] = {}  # index of a change folded into its row's INSERT -> its time's text
     for i, (sql, params) in enumerate(statements):
         if sql is _NEW_ORDER:
-            row = _insert_params(params)
-            detail = f"{params[6]} {params[7]} {params[4]} {params[8]}"  # action quantity symbol order type
-            out += [(_INSERT_ORDER, row), (_EVENT, (params[0], row[-1], "request", detail))]
+            out += _new_row(params, statements, last.get(params[0], -1), sent.get(params[0]), folded)
             continue
         if sql is _ORDER_SENT:
             order_id, at = params
             now = _iso(at)
-            if last.get(order_id, -1) < i:  # a later change in this commit writes the whole row anyway
+            if last.get(order_id, -1) < i and order_id not in sent:  # a later change writes the whole row anyway
                 out.append((_SENT, (now, order_id)))
             out.append((_EVENT, (order_id, now, "sent", "")))
             continue
@@ -648,8 +672,8 @@ def _expand(statements: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, tu
             continue
         order, kind, at = params
         s, r = order.status, order.request
-        now = _iso(at)
-        if last[order.order_id] == i:
+        now = folded.pop(i, "") or _iso(at)
+        if last[order.order_id] == i and order.order_id not in new:
             out.append((_UPDATE_ORDER, (
                 order.perm_id, s.status.value, str(s.filled), str(s.remaining), s.avg_fill_price, s.last_fill_price,
                 s.reject_reason, str(r.quantity), r.order_type.value, r.limit_price, r.stop_price, r.tif.value,
@@ -657,6 +681,66 @@ def _expand(statements: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, tu
         out.append((_EVENT, (order.order_id, now, kind, f"{s.status.value} filled={s.filled} remaining={s.remaining}"
                              + (f" reason={s.reject_reason}" if s.reject_reason else ""))))
     return out
+
+
+def _new_row(params: tuple[Any, ...], statements: list[tuple[str, tuple[Any, ...]]], change: int,
+             sent_at: float | None, folded: dict[int, str]) -> list[tuple[str, tuple[Any, ...]]]:
+    """A queued new row's INSERT (``_INSERT_STATE``) and its "request" history line. The row has
+    the state it has at the end of its commit: that of its last change (``statements[change]``,
+    when ``change`` >= 0; its time's text is left in ``folded`` for the change's history line),
+    else ``PendingSubmit`` when it was sent (at ``sent_at``), else ``sending``; no fills yet."""
+    if len(params) == _ROW_WITHOUT_EXTRAS:
+        params = (*params[:-1], "", params[-1])
+    created = _iso(params[-1])
+    if change >= 0:
+        order, _, at = statements[change][1]
+        s, r = order.status, order.request
+        updated = folded[change] = _iso(at)
+        row = (*params[:7], str(r.quantity), r.order_type.value, r.limit_price, r.stop_price, r.tif.value, params[12],
+               s.status.value, str(s.remaining), extras_json(r.extras), created, updated,
+               order.perm_id, str(s.filled), s.avg_fill_price, s.last_fill_price, s.reject_reason)
+    elif sent_at is not None:
+        row = (*params[:13], _PENDING_SUBMIT, *params[14:16], created, _iso(sent_at), 0, "0", 0.0, 0.0, "")
+    else:
+        row = (*params[:16], created, created, 0, "0", 0.0, 0.0, "")
+    detail = f"{params[6]} {params[7]} {params[4]} {params[8]}"  # action quantity symbol order type
+    return [(_INSERT_STATE, row), (_EVENT, (params[0], created, "request", detail))]
+
+
+_MULTI_ROW = frozenset({_INSERT_STATE, _EVENT})  # plain INSERTs: several rows per statement
+_ROWS_PER_INSERT = 32  # 32 x 23 parameters stay below SQLite's oldest limit of 999 per statement
+
+
+@functools.lru_cache(maxsize=2 * _ROWS_PER_INSERT)
+def _multi_row(sql: str, rows: int) -> str:
+    """A plain ``INSERT ... VALUES(?, ...)`` for ``rows`` rows."""
+    head, _, values = sql.rpartition(" VALUES")
+    return f"{head} VALUES{','.join([values] * rows)}"
+
+
+def _row_json(params: tuple[Any, ...]) -> bytes:
+    """A queued order row (:meth:`OrderJournal.record_request`) as the JSON array ``json.dumps``
+    would make of it, in a third of its time (the sender's thread writes one per order): its
+    texts escaped by ``json``'s own function, the contract's once per contract. ValueError for
+    a non-finite price, as ``json.dumps(..., allow_nan=False)``."""
+    (order_id, ref, client_id, account, symbol, contract, action, quantity, order_type, limit, stop, tif, rth,
+     status, remaining, extras, at) = params
+    return (f"[{order_id:d},{_json_text(ref)},{client_id:d},{_json_text(account)},{_json_text(symbol)},"
+            f"{_json_contract(contract)},{_json_text(action)},{_json_text(quantity)},{_json_text(order_type)},"
+            f"{_json_number(limit)},{_json_number(stop)},{_json_text(tif)},{rth:d},{_json_text(status)},"
+            f"{_json_text(remaining)},{_json_text(extras)},{_json_number(at)}]").encode()
+
+
+_json_text = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+_json_contract = functools.lru_cache(maxsize=1024)(_json_text)
+
+
+def _json_number(value: float | None) -> str:
+    if value is None:
+        return "null"
+    if not math.isfinite(value):
+        raise ValueError(f"{value} is not JSON")
+    return float.__repr__(float(value))
 
 
 def _insert_params(params: Any) -> tuple[Any, ...]:
@@ -704,7 +788,7 @@ def _grouped(statements: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, l
     groups: dict[str, list[tuple[Any, ...]]] = {}
     for sql, params in statements:
         groups.setdefault(sql, []).append(params)
-    return sorted(groups.items(), key=lambda group: group[0] is not _INSERT_ORDER)
+    return sorted(groups.items(), key=lambda group: group[0] is not _INSERT_STATE)
 
 
 @functools.lru_cache(maxsize=1024)

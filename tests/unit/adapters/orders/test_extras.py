@@ -54,3 +54,22 @@ def test_ticks_of_the_advanced_fields() -> None:
     x.check_extras_ticks(es, OrderExtras(trailing_amount=1.5, limit_offset=0.0))
     with pytest.raises(ValidationError, match="tick size 0.25"):
         x.check_extras_ticks(es, OrderExtras(trailing_amount=1.1))
+
+
+@pytest.mark.parametrize("otype, tif, kwargs, parent, field", [
+    (OrderType.LIMIT, TimeInForce.DAY, {}, 0, None),  # the plain order's shortcut
+    (OrderType.LIMIT, TimeInForce.DAY, {"good_till": None, "oca_type": None}, 0, None),
+    (OrderType.TRAIL, TimeInForce.DAY, {}, 0, "trailing_amount"),
+    (OrderType.STOP, TimeInForce.OPG, {}, 0, "tif"),
+    (OrderType.LIMIT, TimeInForce.GTD, {}, 0, "good_till"),
+    (OrderType.LIMIT, TimeInForce.DAY, {"trailing_percent": 1.0}, 0, "trailing_percent"),
+])
+def test_check_extras_of_plain_and_advanced_orders(otype: OrderType, tif: TimeInForce, kwargs: dict[str, Any],
+                                                   parent: int, field: str | None) -> None:
+    if field is None:
+        assert x.check_extras(otype, tif, kwargs, parent, NOW) is None
+    else:
+        with pytest.raises(ValidationError) as err:
+            x.check_extras(otype, tif, kwargs, parent, NOW)
+        assert err.value.field == field
+    assert x.check_extras(OrderType.LIMIT, TimeInForce.DAY, {}, 7, NOW) == OrderExtras(parent_id=7)

@@ -3,6 +3,7 @@ back, one owner at a time, and the journal moves what a crash left in it into SQ
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from platform_adapter.adapters.orders import journal as journal_module
 from platform_adapter.adapters.orders.intent_log import CAPACITY, IntentLog, IntentLogBusy
@@ -356,3 +359,23 @@ def test_the_writer_is_woken_after_the_send_not_before(tmp_path: Path) -> None:
         assert outside(tmp_path / "orders.db", "SELECT order_id, status FROM orders") == [(1, "PendingSubmit")]
     finally:
         journal.close()
+
+
+_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+_PRICE = st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False), st.integers(1, 10**6))
+
+
+@settings(max_examples=500, deadline=None)
+@given(texts=st.lists(_TEXT, min_size=11, max_size=11), ints=st.lists(st.integers(0, 2**40), min_size=3, max_size=3),
+       limit=_PRICE, stop=_PRICE, at=st.floats(0, 4e9))
+def test_an_order_rows_json_is_what_json_dumps_makes_of_it(texts: list[str], ints: list[int], limit: Any,
+                                                          stop: Any, at: float) -> None:
+    row = (ints[0], texts[0], ints[1], *texts[1:7], limit, stop, texts[7], ints[2] % 2, *texts[8:11], at)
+    assert json.loads(journal_module._row_json(row)) == json.loads(json.dumps(row))
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_an_order_row_with_a_non_finite_price_is_not_json(bad: float) -> None:
+    with pytest.raises(ValueError):
+        journal_module._row_json((1, "r", 1, "DU1", "AAPL", "{}", "BUY", "1", "LMT", bad, None, "DAY", 0, "sending",
+                                  "1", "", 1.0))

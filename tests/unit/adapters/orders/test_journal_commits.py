@@ -214,6 +214,54 @@ def test_sent_mark_leaves_sending_unless_ib_got_there_first(tmp_path: Path, slow
         journal.close()
 
 
+def test_a_row_new_in_its_commit_is_inserted_as_its_updates_would_leave_it(tmp_path: Path, slow_writer: None) -> None:
+    """Sent and changed in the commit that inserts it: one INSERT with the state the row updates
+    would give (the same row as committing each write on its own), its history lines all kept."""
+    changed = order(1, "r1", OrderState.SUBMITTED)
+    changed = replace(changed, perm_id=77, request=replace(changed.request, quantity=Decimal(4), limit_price=9.5),
+                      status=replace(changed.status, filled=Decimal(1), remaining=Decimal(3), avg_fill_price=9.5,
+                                     last_fill_price=9.5, perm_id=77))
+    rows = []
+    for one_commit in (True, False):
+        path = tmp_path / f"orders{one_commit}.db"
+        journal = OrderJournal(path)
+        try:
+            for step in range(3):
+                if step == 0:
+                    journal.record_request(1, request("r1"), 1)
+                elif step == 1:
+                    journal.mark_sent(1)
+                else:
+                    journal.record_order(changed, "status", background=True)
+                if not one_commit:
+                    journal.rows("SELECT 1")  # commits what is queued
+            rows.append(journal.rows("SELECT * FROM orders"))
+            assert journal.rows("SELECT kind FROM order_events ORDER BY id") == [("request",), ("sent",), ("status",)]
+            last_at = journal.rows("SELECT max(at) FROM order_events")[0][0]
+            assert journal.rows("SELECT updated_at FROM orders") == [(last_at,)]
+        finally:
+            journal.close()
+    columns = [c for c in range(len(rows[0][0])) if c not in (21, 22)]  # all but created_at, updated_at
+    assert [rows[0][0][c] for c in columns] == [rows[1][0][c] for c in columns]
+    assert (rows[0][0][2], rows[0][0][8], rows[0][0][15], rows[0][0][16]) == (77, "4", "Submitted", "1")
+
+
+def test_a_commit_of_many_rows_inserts_them_in_order(tmp_path: Path, slow_writer: None) -> None:
+    """More rows than one multi-row INSERT takes: chunks, in the order they were queued."""
+    journal = OrderJournal(tmp_path / "orders.db")
+    try:
+        count = journal_module._ROWS_PER_INSERT + 8
+        for i in range(1, count + 1):
+            journal.record_request(i, request(f"r{i}"), 1)
+            journal.mark_sent(i)
+        assert journal.rows("SELECT order_id, status FROM orders ORDER BY order_id") == [
+            (i, "PendingSubmit") for i in range(1, count + 1)]
+        assert journal.rows("SELECT order_id, kind FROM order_events ORDER BY id") == [
+            (i, kind) for i in range(1, count + 1) for kind in ("request", "sent")]
+    finally:
+        journal.close()
+
+
 def test_a_fill_is_committed_by_the_writer_before_its_follow_up_runs(tmp_path: Path, slow_writer: None) -> None:
     """``record_fill`` touches no disk on the caller's thread; its ``then`` runs on the writer
     thread once the row is committed (no gathering delay, even with a slow writer); after close

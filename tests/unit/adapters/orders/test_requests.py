@@ -3,6 +3,7 @@ is sent), and the request a modification makes."""
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Iterator
 from decimal import Decimal
@@ -29,6 +30,13 @@ def test_order_refs_are_fresh_and_carry_the_callers_reference() -> None:
     a, b = new_ref("pa", ""), new_ref("pa", "")
     assert re.fullmatch(r"pa-[0-9a-f]{16}", a) and a != b
     assert re.fullmatch(r"pa-[0-9a-f]{16}-strat1", new_ref("pa", "strat1"))
+
+
+def test_order_refs_do_not_follow_the_users_random_seed() -> None:
+    random.seed(42)
+    first = new_ref("pa", "")
+    random.seed(42)
+    assert new_ref("pa", "") != first  # a seeded backtest never repeats refs the journal holds
 
 
 def test_prepare_validates_and_resolves(harness: Harness) -> None:
