@@ -42,6 +42,7 @@ class Metrics:
         self._buckets: dict[str, deque[list[int]]] = {}
         self._daily: dict[str, int] = {}
         self._day = datetime.now(timezone.utc).date()
+        self._day_ends = _next_midnight()  # time.time() of the next UTC midnight: no date per count
 
     def incr(self, name: str, by: int = 1) -> None:
         """Add ``by`` to counter ``name`` (also counted for today and for the per-second rate)."""
@@ -117,10 +118,18 @@ class Metrics:
             return out
 
     def _roll_day(self) -> None:
+        if time.time() < self._day_ends:
+            return
         today = datetime.now(timezone.utc).date()
+        self._day_ends = _next_midnight()
         if today != self._day:
             self._day = today
             self._daily.clear()
+
+
+def _next_midnight() -> float:
+    """``time.time()`` of the next UTC midnight."""
+    return (int(time.time()) // 86_400 + 1) * 86_400.0
 
 
 def memory_rss_bytes() -> int | None:

@@ -33,6 +33,8 @@ def test_daily_counter_rolls_over_at_midnight() -> None:
     m = Metrics()
     m.incr("orders_placed", 3)
     m._day = m._day - timedelta(days=1)  # as if the counts were from yesterday
+    assert m.count_today("orders_placed") == 3, "the day is looked at again only once it has ended"
+    m._day_ends = 0.0  # ... and it has
     assert m.count_today("orders_placed") == 0
     assert m.count("orders_placed") == 3
 

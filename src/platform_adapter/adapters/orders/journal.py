@@ -544,7 +544,7 @@ class OrderJournal:
             if self._db is None:
                 return
             self._deferred.append((_ORDER_SENT, (order_id, time.time())))
-        self._flush_wanted.set()  # the writer commits the new row and this mark moments later
+        self._want_flush()  # the writer commits the new row and this mark moments later
 
     def record_order(self, order: Order, kind: str = "status", defer: bool = False, background: bool = False) -> None:
         """Update an order's current state (and request, after a modify) and log the change; with
@@ -559,7 +559,7 @@ class OrderJournal:
                     return
                 self._deferred.append(change)
             if background:
-                self._flush_wanted.set()
+                self._want_flush()
             return
         with self._db_lock:
             if self._db is not None:
@@ -593,10 +593,17 @@ class OrderJournal:
             self._deferred.append((sql, params))
             if then is not None:
                 self._after_commit.append(then)
-        self._flush_wanted.set()
+        self._want_flush()
         if at_once:
             self._commit_now.set()
         return True
+
+    def _want_flush(self) -> None:
+        """Wake the writer for what was just queued. Skipped while the flag is still set (the
+        writer is gathering): it clears the flag before it takes the queue, so an item queued
+        before this check is in the commit that follows, and one queued after it sets the flag."""
+        if not self._flush_wanted.is_set():
+            self._flush_wanted.set()
 
     # --- loading -----------------------------------------------------------------------------
     def load_orders(self) -> list[JournalOrder]:
