@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import threading
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -112,8 +113,18 @@ def test_brackets_and_oca_groups_belong_to_their_client(served: Running, gateway
         a.orders.place_oca_group("not a list")  # type: ignore[arg-type]
 
 
-def test_a_preview_is_the_facades_and_places_nothing(served: Running, gateway: SimulatedGateway,
+@pytest.fixture
+def still_gateway() -> Iterator[SimulatedGateway]:
+    """A simulator whose market does not move (torn down after the service that uses it)."""
+    with SimulatedGateway(host="127.0.0.1", port=0, seed=7, tick_interval=3600.0) as gw:
+        yield gw
+
+
+def test_a_preview_is_the_facades_and_places_nothing(still_gateway: SimulatedGateway, service_factory: Any,
                                                      remote_factory: Any) -> None:
+    # a still market: both previews price the order at the same quote (on a moving one they raced a tick)
+    gateway = still_gateway
+    served = service_factory(gateway)
     a = remote_factory(served, "a")
     preview = a.orders.preview_order("AAPL", "BUY", 100, "MKT")
     assert isinstance(preview, OrderPreview)
