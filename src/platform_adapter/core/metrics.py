@@ -41,8 +41,7 @@ class Metrics:
         self._samples: dict[str, deque[float]] = {}
         self._buckets: dict[str, deque[list[int]]] = {}
         self._daily: dict[str, int] = {}
-        self._day = datetime.now(timezone.utc).date()
-        self._day_ends = _next_midnight()  # time.time() of the next UTC midnight: no date per count
+        self._day_ends = _next_midnight()  # time.time() at which today's counts end (UTC midnight)
 
     def incr(self, name: str, by: int = 1) -> None:
         """Add ``by`` to counter ``name`` (also counted for today and for the per-second rate)."""
@@ -118,12 +117,8 @@ class Metrics:
             return out
 
     def _roll_day(self) -> None:
-        if time.time() < self._day_ends:
-            return
-        today = datetime.now(timezone.utc).date()
-        self._day_ends = _next_midnight()
-        if today != self._day:
-            self._day = today
+        if time.time() >= self._day_ends:
+            self._day_ends = _next_midnight()
             self._daily.clear()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -32,9 +33,9 @@ def test_counters_daily_rate_and_samples() -> None:
 def test_daily_counter_rolls_over_at_midnight() -> None:
     m = Metrics()
     m.incr("orders_placed", 3)
-    m._day = m._day - timedelta(days=1)  # as if the counts were from yesterday
-    assert m.count_today("orders_placed") == 3, "the day is looked at again only once it has ended"
-    m._day_ends = 0.0  # ... and it has
+    assert m.count_today("orders_placed") == 3
+    assert m._day_ends == (int(time.time()) // 86_400 + 1) * 86_400, "today's counts end at the next UTC midnight"
+    m._day_ends = time.time() - 1  # as if the counts were from yesterday
     assert m.count_today("orders_placed") == 0
     assert m.count("orders_placed") == 3
 
