@@ -233,30 +233,19 @@ def echo(port: int) -> None:
     ctx.destroy(linger=0)
 
 
-def serve(config: str, commands: str, events: str) -> None:
-    """The service of the round-trip rounds: as ``python -m platform_adapter.service`` with the
-    adapter's token bucket raised out of the way; until stdin closes."""
-    from loguru import logger  # noqa: PLC0415
+def serve(argv: list[str]) -> None:
+    """The service of the round-trip rounds: ``python -m platform_adapter.service ARGV`` itself, with
+    the adapter's token bucket raised out of the way."""
+    import platform_adapter.facade as facade  # noqa: PLC0415
+    from platform_adapter.service import __main__ as service_main  # noqa: PLC0415
 
-    from platform_adapter import PlatformAdapter  # noqa: PLC0415
-    from platform_adapter.config.settings import load_settings  # noqa: PLC0415
-    from platform_adapter.service.__main__ import SWITCH_INTERVAL  # noqa: PLC0415
-    from platform_adapter.service.server import Service as Served  # noqa: PLC0415
-    from platform_adapter.service.server import ServiceConfig  # noqa: PLC0415
+    class Raised(facade.PlatformAdapter):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.bucket.rate = self.bucket.capacity = 1e9
 
-    sys.setswitchinterval(SWITCH_INTERVAL)
-    settings = load_settings(config, env_file=os.devnull, use_environ=False)
-    pa = PlatformAdapter(settings=settings, configure_logging=False)
-    logger.remove()
-    pa.bucket.rate = pa.bucket.capacity = 1e9
-    service = Served(pa, ServiceConfig(commands, events), Path(settings.orders.journal_path).with_suffix(".service.db"))
-    if not pa.connect():
-        raise RuntimeError(pa.connection.last_error)
-    service.start()
-    print(f"service ready: commands {service.commands_endpoint} events {service.events_endpoint}", flush=True)
-    sys.stdin.read()
-    service.stop()
-    pa.disconnect()
+    facade.PlatformAdapter = Raised  # type: ignore[misc]  # the service's serve() imports it when called
+    sys.exit(service_main.main(argv))
 
 
 # --- the driver -----------------------------------------------------------------------------------------
@@ -272,10 +261,9 @@ class Service:
             "logging": {"level": "WARNING", "console": False, "log_dir": str(work / "logs")},
             "orders": {"journal_path": str(work / ("orders-raised.db" if raised else "orders.db"))}}))
         self.started = time.time()
-        argv = [__file__, "--worker", "serve", str(config), commands, events] if raised else \
-            ["-m", "platform_adapter.service", "--config", str(config), "--commands", commands, "--events", events]
-        self.proc = subprocess.Popen([sys.executable, *argv], cwd=ROOT, stdout=subprocess.PIPE,
-                                     stdin=subprocess.PIPE if raised else None, text=True)
+        entry = [__file__, "--worker", "serve"] if raised else ["-m", "platform_adapter.service"]
+        self.proc = subprocess.Popen([sys.executable, *entry, "--config", str(config), "--commands", commands,
+                                      "--events", events], cwd=ROOT, stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         words = self.proc.stdout.readline().split()
         if words[:2] != ["service", "ready:"]:
@@ -285,10 +273,7 @@ class Service:
         self.commands, self.events = words[3], words[5]
 
     def stop(self) -> None:
-        if self.proc.stdin is not None:
-            self.proc.stdin.close()
-        else:
-            self.proc.terminate()
+        self.proc.terminate()
         self.proc.wait(30)
 
 
@@ -491,7 +476,7 @@ if __name__ == "__main__":
         elif sys.argv[2] == "comeback":
             comeback(sys.argv[3])
         elif sys.argv[2] == "serve":
-            serve(sys.argv[3], sys.argv[4], sys.argv[5])
+            serve(sys.argv[3:])
         elif sys.argv[2] == "zmq":
             zmq_echo(float(sys.argv[3]), int(sys.argv[4]))
         elif sys.argv[2] == "echo":
