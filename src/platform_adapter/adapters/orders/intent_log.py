@@ -38,7 +38,6 @@ VERSION = 2
 CAPACITY = 1 << 20
 _HEADER = struct.Struct(">4sIII")
 _RECORD = struct.Struct(">III")
-_DUMPS = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 
 
 class IntentLogBusy(OSError):
@@ -93,12 +92,9 @@ class IntentLog:
             pos = start + length
         return out
 
-    def append(self, row: Any) -> bool:
-        """Write one record (JSON-encodable); False when the log is full (commit, :meth:`reset`, retry)."""
-        return self.append_json(_DUMPS(row).encode())
-
-    def append_json(self, payload: bytes) -> bool:
-        """Write one record whose JSON text is ``payload``; False when the log is full."""
+    def append(self, payload: bytes) -> bool:
+        """Write one record whose JSON text is ``payload``; False when the log is full (commit,
+        :meth:`reset`, retry)."""
         start = self.pos + _RECORD.size
         end = start + len(payload)
         if end > self.capacity:

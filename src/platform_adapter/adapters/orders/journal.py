@@ -528,7 +528,7 @@ class OrderJournal:
         if intent is None:
             return False
         try:
-            if not intent.append_json(_row_json(params)):
+            if not intent.append(_row_json(params)):
                 self._flush_wanted.set()  # full: the writer empties it soon; this row is committed directly
                 return False
         except ValueError:

@@ -31,12 +31,16 @@ from tests.unit.adapters.orders.journal_helpers import outside, request
 ROOT = Path(__file__).resolve().parents[4]
 
 
+def _json(row: Any) -> bytes:
+    return json.dumps(row, separators=(",", ":")).encode()
+
+
 def test_records_read_back_in_order_by_the_next_owner(tmp_path: Path) -> None:
     path = tmp_path / "x.intent"
     log = IntentLog(path)
     rows = [[i, f"ref-{i}", 1.5 * i, None, "é"] for i in range(100)]
     for row in rows:
-        assert log.append(row)
+        assert log.append(_json(row))
     log.close()  # no reset: as after a crash
     again = IntentLog(path)
     try:
@@ -50,9 +54,9 @@ def test_reset_hides_older_records_even_where_new_ones_are_shorter(tmp_path: Pat
     path = tmp_path / "x.intent"
     log = IntentLog(path)
     for i in range(10):
-        log.append(["a long record that leaves bytes behind", i])
+        log.append(_json(["a long record that leaves bytes behind", i]))
     log.reset()
-    log.append(["short", 1])
+    log.append(_json(["short", 1]))
     assert log.records() == [["short", 1]]
     log.reset()
     assert log.records() == []
@@ -67,10 +71,10 @@ def test_reset_hides_older_records_even_where_new_ones_are_shorter(tmp_path: Pat
 def test_a_torn_record_ends_the_log(tmp_path: Path) -> None:
     path = tmp_path / "x.intent"
     log = IntentLog(path)
-    log.append(["first"])
+    log.append(_json(["first"]))
     end_of_first = log.pos
-    log.append(["second", "with a payload"])
-    log.append(["third"])
+    log.append(_json(["second", "with a payload"]))
+    log.append(_json(["third"]))
     log.close()
     with open(path, "r+b") as f:  # a write cut short: the second record's last payload byte is wrong
         f.seek(end_of_first + 12 + len(b'["second","with a payload"]') - 1)
@@ -88,21 +92,21 @@ def test_a_foreign_file_is_started_afresh(tmp_path: Path) -> None:
     log = IntentLog(path)
     try:
         assert log.records() == []
-        assert log.append([1])
+        assert log.append(_json([1]))
         assert log.records() == [[1]]
     finally:
         log.close()
 
 
-def test_full_log_refuses_and_non_json_raises(tmp_path: Path) -> None:
+def test_full_log_refuses(tmp_path: Path) -> None:
+    """(A non-finite price never reaches the log: the journal's record encoder raises, see
+    test_an_order_row_with_a_non_finite_price_is_not_json.)"""
     log = IntentLog(tmp_path / "x.intent", capacity=4096)
     try:
         big = ["x" * 1000]
-        assert [log.append(big) for _ in range(5)] == [True, True, True, True, False]
-        with pytest.raises(ValueError):
-            log.append([float("nan")])
+        assert [log.append(_json(big)) for _ in range(5)] == [True, True, True, True, False]
         log.reset()
-        assert log.append(big)
+        assert log.append(_json(big))
     finally:
         log.close()
 
@@ -230,7 +234,7 @@ def test_blocks_are_written_where_fallocate_is_missing(tmp_path: Path, monkeypat
     try:
         assert path.stat().st_size == 200_000
         assert path.stat().st_blocks * 512 >= 200_000  # allocated, not sparse
-        assert log.append(["a"]) and log.records() == [["a"]]
+        assert log.append(_json(["a"])) and log.records() == [["a"]]
     finally:
         log.close()
 
@@ -336,7 +340,7 @@ def test_concurrent_senders_readers_and_a_small_log_lose_nothing(tmp_path: Path,
 def test_a_record_this_version_did_not_write_is_skipped_not_fatal(tmp_path: Path) -> None:
     path = tmp_path / "orders.db"
     log = IntentLog(str(path) + ".intent")
-    log.append([7, "short row"])  # valid record, wrong shape
+    log.append(_json([7, "short row"]))  # valid record, wrong shape
     log.close()
     journal = OrderJournal(path)
     try:

@@ -3,6 +3,7 @@ restart, and opens journals and intent logs written before those fields existed.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from dataclasses import replace
@@ -60,8 +61,9 @@ def test_a_journal_and_intent_log_of_an_earlier_version_open(tmp_path: Path) -> 
                    " 'LMT', 10.0, 'DAY', 'Submitted', '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00')",
                    (CONTRACT,))
     intent = IntentLog(str(path) + ".intent")
-    assert intent.append([6, "pa-crash", 1, "DU1", "AAPL", CONTRACT, "BUY", "5", "LMT", 10.0, None, "DAY", 0,
-                          "sending", "5", time.time()])  # a row written before the extras column
+    old_row = [6, "pa-crash", 1, "DU1", "AAPL", CONTRACT, "BUY", "5", "LMT", 10.0, None, "DAY", 0, "sending", "5",
+               time.time()]  # a row written before the extras column
+    assert intent.append(json.dumps(old_row).encode())
     intent.close()
     journal = OrderJournal(path)
     loaded = {j.order.order_id: j for j in journal.load_orders()}
