@@ -474,8 +474,9 @@ class OrderExecutionAdapter(BaseAdapter):
 
     def _store_fill(self, fill: Fill, ib_time: str, deliver: bool) -> None:
         """Attach the fill to its order and journal it; with ``deliver``, hand it to the callbacks
-        once its row is committed (by the journal's writer thread, never this one), so a fill a
-        callback has seen is always in the journal."""
+        once its row is durable (in the journal's intent log at once, else after the writer
+        thread's commit; never a commit on this thread), so a fill a callback has seen is always
+        in the journal."""
         self._attach_fill(fill)
         then = (lambda: self._deliver(fill)) if deliver else None
         if self.journal is not None:
@@ -489,13 +490,14 @@ class OrderExecutionAdapter(BaseAdapter):
         if not self.fills.claim_delivery(fill.exec_key):
             return
         self.metrics.incr("fills")
-        logger.info("order {} fill {}: {} {} @ {} commission {}", fill.order_id, fill.exec_id, fill.side,
-                    fill.quantity, fill.price, fill.commission)
         self.events.submit_task(self._run_fill_callbacks, fill)
         with self._changed:
             self._changed.notify_all()
 
     def _run_fill_callbacks(self, fill: Fill) -> None:
+        """The fill's log line and callbacks (event thread), then its delivered mark."""
+        logger.info("order {} fill {}: {} {} @ {} commission {}", fill.order_id, fill.exec_id, fill.side,
+                    fill.quantity, fill.price, fill.commission)
         for cb in self._fill_callbacks:
             self.events.call(cb, fill)
         if self.journal is not None:

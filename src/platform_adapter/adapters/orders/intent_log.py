@@ -1,5 +1,5 @@
-"""The order journal's intent log: a memory-mapped file that holds new order rows until they are
-committed to SQLite.
+"""The order journal's intent log: a memory-mapped file that holds new order rows and fills until
+they are committed to SQLite.
 
 Writing a record is a copy into a shared mapping of the file: no system call, so the sending
 thread keeps the GIL and the order goes out without a thread hand-off. The record is in the OS
@@ -11,7 +11,9 @@ Layout: a 16-byte header (``PAIL``, format version, current epoch, unused), then
 ``epoch, length, crc32`` (big-endian u32 each) and a JSON payload. A record is valid when its
 epoch is the header's and its checksum matches; the first invalid record ends the log (a torn
 write is detected, never replayed). :meth:`reset` (all records committed) bumps the epoch, so
-older records left in the file are never read again.
+older records left in the file are never read again. While a flow of orders goes on without a
+pause, the journal's writer doubles the file (:meth:`grow`, new blocks allocated first) instead of
+committing in the middle of it.
 
 One process owns the file (an exclusive ``flock``); another adapter on the same journal gets
 :class:`IntentLogBusy` and writes its rows to SQLite directly.
@@ -36,6 +38,7 @@ except ImportError:  # Windows: no intent log, the journal commits new order row
 MAGIC = b"PAIL"
 VERSION = 2
 CAPACITY = 1 << 20
+MAX_CAPACITY = 64 << 20  # what a flow of orders that never pauses can grow it to before a commit
 _HEADER = struct.Struct(">4sIII")
 _RECORD = struct.Struct(">III")
 
@@ -47,8 +50,9 @@ class IntentLogBusy(OSError):
 class IntentLog:
     """Append-only records in a memory-mapped file; :meth:`records` reads them back after a crash."""
 
-    def __init__(self, path: str | Path, capacity: int = CAPACITY) -> None:
+    def __init__(self, path: str | Path, capacity: int = CAPACITY, max_capacity: int = MAX_CAPACITY) -> None:
         self.path = Path(path)
+        self.max_capacity = max_capacity
         if fcntl is None:
             raise OSError("no fcntl.flock on this platform")
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -104,6 +108,20 @@ class IntentLog:
         data[self.pos:start] = _RECORD.pack(self.epoch, len(payload), zlib.crc32(payload))  # header last
         self.pos = end
         self.written += 1
+        return True
+
+    @property
+    def half_full(self) -> bool:
+        return self.pos > self.capacity // 2
+
+    def grow(self) -> bool:
+        """Double the file (its new blocks allocated first), up to ``max_capacity`` bytes; False at that limit."""
+        size = min(self.capacity * 2, self.max_capacity)
+        if size <= self.capacity:
+            return False
+        _allocate(self._fd, self.capacity, size)
+        self._map.resize(size)
+        self.capacity = size
         return True
 
     def reset(self) -> None:

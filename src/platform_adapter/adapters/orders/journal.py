@@ -16,14 +16,21 @@ grouped, one commit for several changes:
   first moves the rows left in the intent log into SQLite. Without an intent log (``:memory:``,
   or a second journal open on the same file) the row is one commit before the send.
 * cancel/modify requests and fills are committed at once by the caller;
-* status changes reported by IB (IB holds them anyway) are committed moments later by the
-  writer thread, so the dispatcher never waits for a commit. A row new in a commit is inserted
-  with the state its queued changes leave it in (no row updates of its own), and a commit's new
-  rows and history lines go in as multi-row INSERTs.
+* status changes reported by IB (IB holds them anyway) are committed by the writer thread in
+  the next pause of the order flow, so the dispatcher never waits for a commit. A row new in a
+  commit is inserted with the state its queued changes leave it in (no row updates of its own),
+  and a commit's new rows and history lines go in as multi-row INSERTs.
+
+The writer commits once no write has been queued for ``BACKGROUND_DELAY`` seconds: a commit
+takes CPU that the orders in flight need (two cores: the gateway, the socket reader, the caller),
+so it waits for the flow to pause instead of overlapping its round trips. A flow that never
+pauses (faster than one order every few milliseconds, which IB's 50 messages/s allow only in
+bursts) is committed ``MAX_BACKGROUND_DELAY`` seconds after its first write, the intent log
+growing meanwhile (up to ``intent_log.MAX_CAPACITY``, then a commit). A fill is committed at once.
+WAL checkpoints follow a commit, in the same pause, at most every ``CHECKPOINT_SECONDS``.
 
 Any read through the journal first commits what is queued. Another process reading the file
-sees a new order or status at most ``BACKGROUND_DELAY`` seconds late (after a crash: once the
-journal is opened again).
+sees a new order or status once the flow pauses (after a crash: once the journal is opened again).
 
 Inspect it with the ``sqlite3`` shell, e.g.
 ``sqlite3 logs/orders.db "select order_id, order_ref, symbol, action, quantity, status, filled from orders"``.
@@ -124,7 +131,8 @@ CREATE TABLE IF NOT EXISTS fills (
 
 
 CHECKPOINT_SECONDS = 1.0
-BACKGROUND_DELAY = 0.005  # seconds the writer thread gathers background writes before a commit
+BACKGROUND_DELAY = 0.005  # the writer commits after a pause of this many seconds without a write
+MAX_BACKGROUND_DELAY = 10.0  # ... or this long after the first write of a flow that never pauses
 _SET_META = "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
 _UPDATE_ORDER = ("UPDATE orders SET perm_id = ?, status = ?, filled = ?, remaining = ?, avg_fill_price = ?,"
                  " last_fill_price = ?, reject_reason = ?, quantity = ?, order_type = ?, limit_price = ?,"
@@ -228,9 +236,10 @@ class OrderJournal:
         self._deferred: list[tuple[str, tuple[Any, ...]]] = []
         self._after_commit: list[Callable[[], None]] = []  # run once the queued writes before them are committed
         self._commit_now = threading.Event()  # a queued write someone waits for (or close): stop gathering
-        self._writes = 0
+        self._queued = 0  # writes queued so far (the writer waits for a pause in them)
         self._stop = threading.Event()
         self._flush_wanted = threading.Event()
+        self._committed = threading.Event()  # a background commit done: the checkpointer may run
         self.background_commits = 0
         self.background_failures = 0
         self.refused = 0  # queued writes the database refused (left out, logged)
@@ -266,19 +275,26 @@ class OrderJournal:
             logger.warning("order journal {}: no intent log ({}); new order rows are committed directly",
                            self.path, exc)
             return
-        rows = intent.records()
-        if rows:
+        records = intent.records()
+        if records:
             now = _now()
+            restored = {"order": 0, "fill": 0}
             db.execute("BEGIN")
-            for params in rows:
+            for record in records:
+                kind = "fill" if isinstance(record, dict) else "order"
                 try:
-                    db.execute(_INSERT_ORDER.replace("INSERT", "INSERT OR IGNORE", 1), _insert_params(params))
-                except (sqlite3.Error, TypeError, IndexError) as exc:  # not a row this version wrote
-                    logger.error("order journal {}: intent log record {} not restored: {}", self.path, params, exc)
+                    if kind == "fill":  # an upsert: a fill committed before the crash stays as it is
+                        db.execute(_UPSERT_FILL, tuple(record[_FILL_RECORD]))
+                    else:
+                        db.execute(_INSERT_ORDER.replace("INSERT", "INSERT OR IGNORE", 1), _insert_params(record))
+                        db.execute(_EVENT, (record[0], now, "recovered", "order row restored from the intent log"))
+                except (sqlite3.Error, TypeError, IndexError, KeyError) as exc:  # not a record this version wrote
+                    logger.error("order journal {}: intent log record {} not restored: {}", self.path, record, exc)
                     continue
-                db.execute(_EVENT, (params[0], now, "recovered", "order row restored from the intent log"))
+                restored[kind] += 1
             db.execute("COMMIT")
-            logger.warning("order journal {}: {} order rows restored from the intent log", self.path, len(rows))
+            logger.warning("order journal {}: {} order rows and {} fills restored from the intent log", self.path,
+                           restored["order"], restored["fill"])
         intent.reset()
         self._intent = intent
         for order_id, ref in db.execute("SELECT order_id, order_ref FROM orders"):
@@ -293,6 +309,7 @@ class OrderJournal:
         self._stop.set()
         self._flush_wanted.set()
         self._commit_now.set()
+        self._committed.set()
         for thread in (self._writer, self._checkpointer):
             if thread is not None and thread is not threading.current_thread() and thread.is_alive():
                 thread.join(5.0)
@@ -317,7 +334,6 @@ class OrderJournal:
             if db is None:
                 return []
             self._flush_locked()
-            self._writes += 1
             return db.execute(sql, params).fetchall()
 
     def _write_loop(self) -> None:
@@ -328,9 +344,7 @@ class OrderJournal:
         _lower_priority(self.writer_nice)
         while True:
             self._flush_wanted.wait()
-            # gather for a moment: one commit for the changes of many orders, off the hot path
-            # (cut short when a fill waits for its commit to be delivered)
-            self._commit_now.wait(BACKGROUND_DELAY)
+            self._wait_for_pause()
             if self._stop.is_set():
                 return  # close() commits what is left
             self._commit_now.clear()
@@ -341,23 +355,54 @@ class OrderJournal:
                 try:
                     if self._flush_locked():
                         self.background_commits += 1
+                        self._committed.set()  # in a pause of the flow: the checkpointer's turn
                 except sqlite3.Error:  # kept queued: the next write (or close) retries them
                     self.background_failures += 1
                     logger.opt(exception=True).error("order journal {}: background commit failed", self.path)
 
+    def _wait_for_pause(self) -> None:
+        """Return once no write has been queued for ``BACKGROUND_DELAY`` seconds (a pause in the
+        order flow), or ``MAX_BACKGROUND_DELAY`` seconds after the first, or when the intent log
+        is half full, or at once when a fill waits for its commit (or on close)."""
+        start = time.monotonic()
+        intent = self._intent
+        while True:
+            seen = self._queued
+            if self._commit_now.wait(BACKGROUND_DELAY) or self._queued == seen:
+                return
+            if time.monotonic() - start >= MAX_BACKGROUND_DELAY:
+                return
+            if intent is not None and intent.half_full and not self._grow_intent_log():
+                return
+
+    def _grow_intent_log(self) -> bool:
+        """Double the intent log while a flow of orders goes on; False when it may not grow."""
+        with self._lock:
+            intent = self._intent
+            try:
+                return intent is not None and intent.grow()
+            except (OSError, ValueError) as exc:
+                logger.warning("order journal {}: intent log not grown ({}): committing", self.path, exc)
+                return False
+
     def _checkpoint_loop(self) -> None:
-        """Copy the WAL into the database file every ``CHECKPOINT_SECONDS`` after writes (PASSIVE:
-        it never blocks a writer), on its own connection, so commits do not wait for checkpoint fsyncs."""
+        """Copy the WAL into the database file (PASSIVE: it never blocks a writer) after a
+        background commit, in a pause of the order flow, at most every ``CHECKPOINT_SECONDS``; on
+        its own connection, so that commits never wait for a checkpoint's fsyncs."""
         _lower_priority(self.writer_nice)
         db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         try:
             db.execute("PRAGMA synchronous=NORMAL")
-            done = 0
-            while not self._stop.wait(CHECKPOINT_SECONDS):
-                writes = self._writes
-                if writes != done:
-                    db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-                    done = writes
+            last = -CHECKPOINT_SECONDS
+            while True:
+                self._committed.wait()
+                self._committed.clear()
+                if self._stop.wait(max(0.0, last + CHECKPOINT_SECONDS - time.monotonic())):
+                    return
+                if self._deferred:  # the flow has resumed meanwhile: after its next commit
+                    continue
+                db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                last = time.monotonic()
         except sqlite3.Error:
             logger.opt(exception=True).warning("order journal {}: checkpoint failed", self.path)
         finally:
@@ -411,7 +456,6 @@ class OrderJournal:
         back on any error."""
         db = self._db
         assert db is not None
-        self._writes += 1
         db.execute("BEGIN")
         try:
             yield db
@@ -533,6 +577,7 @@ class OrderJournal:
                 return False
         except ValueError:
             return False
+        self._queued += 1
         self._deferred.append((_NEW_ORDER, params))  # durable in the intent log: the writer is woken
         return True  # by mark_sent, after the send (or by the next write), not before it
 
@@ -544,6 +589,7 @@ class OrderJournal:
             if self._db is None:
                 return
             self._deferred.append((_ORDER_SENT, (order_id, time.time())))
+            self._queued += 1
         self._want_flush()  # the writer commits the new row and this mark moments later
 
     def record_order(self, order: Order, kind: str = "status", defer: bool = False, background: bool = False) -> None:
@@ -558,6 +604,7 @@ class OrderJournal:
                 if self._db is None:
                     return
                 self._deferred.append(change)
+                self._queued += 1
             if background:
                 self._want_flush()
             return
@@ -570,13 +617,25 @@ class OrderJournal:
         self._queue(_EVENT, (order_id, _now(), kind, detail))
 
     def record_fill(self, fill: Fill, ib_time: str = "", then: Callable[[], None] | None = None) -> None:
-        """Queue one execution's row (keyed by its id without the correction suffix) for the writer
-        thread, which commits it at once (no gathering delay); ``then`` runs on the writer thread
-        after that commit (at once when the journal is closed). Nothing touches the disk here."""
+        """Make one execution's row (keyed by its id without the correction suffix) durable, then
+        run ``then``. The row goes to the intent log (a copy into memory: durable at once, no system
+        call) and ``then`` runs at once on the caller's thread; the writer commits the row to SQLite
+        in the next pause of the flow. Without an intent log (or when the row does not go in) the
+        writer commits it at once and runs ``then`` after that commit; when the journal is closed
+        ``then`` runs at once."""
         row = (fill.exec_key, fill.exec_id, fill.order_id, fill.perm_id, fill.symbol, fill.side, str(fill.quantity),
                fill.price, fill.time.isoformat(), ib_time, fill.exchange, fill.commission, fill.commission_currency,
                fill.realized_pnl, 0)
-        if not self._queue(_UPSERT_FILL, row, then=then, at_once=True) and then is not None:
+        with self._lock:
+            logged = self._db is not None and self._intent is not None and self._intent.append(_fill_json(row))
+            if logged:
+                self._deferred.append((_UPSERT_FILL, row))
+                self._queued += 1
+        if logged:
+            self._want_flush()
+        elif self._queue(_UPSERT_FILL, row, then=then, at_once=True):
+            return
+        if then is not None:
             then()
 
     def mark_notified(self, exec_key: str) -> None:
@@ -591,6 +650,7 @@ class OrderJournal:
             if self._db is None:
                 return False
             self._deferred.append((sql, params))
+            self._queued += 1
             if then is not None:
                 self._after_commit.append(then)
         self._want_flush()
@@ -736,6 +796,14 @@ def _row_json(params: tuple[Any, ...]) -> bytes:
             f"{_json_contract(contract)},{_json_text(action)},{_json_text(quantity)},{_json_text(order_type)},"
             f"{_json_number(limit)},{_json_number(stop)},{_json_text(tif)},{rth:d},{_json_text(status)},"
             f"{_json_text(remaining)},{_json_text(extras)},{_json_number(at)}]").encode()
+
+
+_FILL_RECORD = "fill"  # an intent-log record {"fill": [the fills row]}; an order row is a plain array
+
+
+def _fill_json(row: tuple[Any, ...]) -> bytes:
+    """A fill's row as its intent-log record."""
+    return json.dumps({_FILL_RECORD: row}, separators=(",", ":")).encode()
 
 
 _json_text = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]

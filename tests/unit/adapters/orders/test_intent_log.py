@@ -111,6 +111,25 @@ def test_full_log_refuses(tmp_path: Path) -> None:
         log.close()
 
 
+def test_a_grown_log_keeps_its_records_and_is_read_whole_after_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "x.intent"
+    log = IntentLog(path, capacity=4096, max_capacity=8192)
+    rows = [[i, "x" * 40] for i in range(100)]
+    written = [row for row in rows if log.append(_json(row))]
+    assert len(written) < len(rows)  # full at 4 KiB
+    assert log.grow() and log.capacity == 8192 and path.stat().st_size == 8192
+    assert not log.grow()  # at its limit
+    assert log.records() == written
+    more = [row for row in rows[len(written):] if log.append(_json(row))]
+    assert more
+    log.close()  # no reset: as after a crash
+    again = IntentLog(path, capacity=4096)
+    try:
+        assert again.capacity == 8192 and again.records() == written + more
+    finally:
+        again.close()
+
+
 def test_one_owner_at_a_time(tmp_path: Path) -> None:
     path = tmp_path / "x.intent"
     log = IntentLog(path)
@@ -154,6 +173,38 @@ def test_order_row_is_restored_after_the_process_is_killed(tmp_path: Path) -> No
         assert len(reopened.load_orders()) == 20
     finally:
         reopened.close()
+
+
+def test_fills_are_restored_after_the_process_is_killed(tmp_path: Path) -> None:
+    """Fills whose rows were only in the intent log when the process was killed are in SQLite
+    once the journal is opened again, not yet delivered; a fill committed and delivered before the
+    crash keeps its delivered mark, with the commission that came after."""
+    db = tmp_path / "orders.db"
+    child = textwrap.dedent(f"""
+        import os, signal
+        from dataclasses import replace
+        from datetime import datetime, timezone
+        from decimal import Decimal
+        from platform_adapter.adapters.orders import journal as jm
+        from platform_adapter.models.order import Fill
+        jm.BACKGROUND_DELAY = 60.0
+        j = jm.OrderJournal({str(db)!r})
+        first = Fill("e1.01", 1, "AAPL", "BOT", Decimal(3), 10.0, datetime(2026, 1, 2, tzinfo=timezone.utc), 7)
+        j.record_fill(first, "20260102 10:00:00", then=lambda: j.mark_notified("e1"))
+        j.rows("SELECT 1")  # committed and marked delivered
+        j.record_fill(replace(first, commission=1.25, commission_currency="USD"), "20260102 10:00:00")
+        j.record_fill(replace(first, exec_id="e2.01", price=10.5), "20260102 10:00:01")
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    proc = subprocess.run([sys.executable, "-c", child], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == -9, proc.stderr
+    assert outside(db, "SELECT exec_id, commission, notified FROM fills") == [("e1.01", None, 1)]
+    journal = OrderJournal(db)
+    try:
+        restored = [(f.fill.exec_id, f.fill.price, f.fill.commission, f.notified) for f in journal.load_fills()]
+        assert restored == [("e1.01", 10.0, 1.25, True), ("e2.01", 10.5, None, False)]
+    finally:
+        journal.close()
 
 
 def test_rows_reach_sqlite_through_the_writer_and_survive_a_full_log(tmp_path: Path,

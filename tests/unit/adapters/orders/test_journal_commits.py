@@ -3,9 +3,11 @@ row, deferred writes flushed by the next write/read/close, background WAL checkp
 
 from __future__ import annotations
 
+import itertools
 import os
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -17,6 +19,7 @@ from hypothesis import strategies as st
 
 from platform_adapter.adapters.orders import journal as journal_module
 from platform_adapter.adapters.orders.ids import OrderIdAllocator
+from platform_adapter.adapters.orders.intent_log import IntentLog
 from platform_adapter.adapters.orders.journal import OrderJournal
 from platform_adapter.models.order import (
     Fill,
@@ -262,18 +265,48 @@ def test_a_commit_of_many_rows_inserts_them_in_order(tmp_path: Path, slow_writer
         journal.close()
 
 
-def test_a_fill_is_committed_by_the_writer_before_its_follow_up_runs(tmp_path: Path, slow_writer: None) -> None:
-    """``record_fill`` touches no disk on the caller's thread; its ``then`` runs on the writer
-    thread once the row is committed (no gathering delay, even with a slow writer); after close
-    it runs at once; one that raises is logged and the journal goes on."""
+def _fill(exec_id: str = "e1.01") -> Fill:
+    return Fill(exec_id, 1, "AAPL", "BOT", Decimal(3), 10.0, datetime(2026, 1, 2, tzinfo=timezone.utc), 7,
+                commission=1.0, commission_currency="USD")
+
+
+def test_a_fill_is_durable_in_the_intent_log_before_its_follow_up_runs(tmp_path: Path, slow_writer: None) -> None:
+    """``record_fill`` puts the row in the intent log and runs ``then`` at once on the caller's
+    thread: no commit, no writer hop (the writer commits it in the next pause); after close
+    ``then`` still runs at once."""
     path = tmp_path / "orders.db"
     journal = OrderJournal(path)
-    seen: list[tuple[str, list[tuple[object, ...]]]] = []
-    fill = Fill("e1.01", 1, "AAPL", "BOT", Decimal(3), 10.0, datetime(2026, 1, 2, tzinfo=timezone.utc), 7,
-                commission=1.0, commission_currency="USD")
+    seen: list[str] = []
     try:
-        journal.record_fill(fill, "", then=lambda: seen.append((threading.current_thread().name,
-                                                               outside(path, "SELECT exec_id FROM fills"))))
+        journal.record_fill(_fill(), "", then=lambda: seen.append(threading.current_thread().name))
+        assert seen == [threading.current_thread().name]
+        assert outside(path, "SELECT exec_id FROM fills") == []  # not committed: durable in the intent log
+        assert journal._intent is not None and journal._intent.records() == [
+            {"fill": ["e1", "e1.01", 1, 7, "AAPL", "BOT", "3", 10.0, "2026-01-02T00:00:00+00:00", "", "", 1.0, "USD",
+                      None, 0]}]
+        assert journal.background_commits == 0
+        journal.mark_notified("e1")
+        assert journal.rows("SELECT exec_id, notified FROM fills") == [("e1.01", 1)]  # a read commits both
+    finally:
+        journal.close()
+    late: list[bool] = []
+    journal.record_fill(_fill("e3.01"), "", then=lambda: late.append(True))
+    assert late == [True]
+
+
+def test_without_an_intent_log_a_fill_is_committed_by_the_writer_before_its_follow_up_runs(
+        tmp_path: Path, slow_writer: None) -> None:
+    """A second journal on the file has no intent log: the writer commits the fill at once (no
+    waiting for a pause) and runs ``then`` after that commit; one that raises is logged and the
+    journal goes on."""
+    path = tmp_path / "orders.db"
+    owner = OrderJournal(path)
+    journal = OrderJournal(path)
+    seen: list[tuple[str, list[tuple[object, ...]]]] = []
+    try:
+        assert journal._intent is None
+        journal.record_fill(_fill(), "", then=lambda: seen.append((threading.current_thread().name,
+                                                                  outside(path, "SELECT exec_id FROM fills"))))
         wait_for(lambda: seen, timeout=5)
         assert seen == [("pa-journal-writer", [("e1.01",)])]
 
@@ -281,14 +314,76 @@ def test_a_fill_is_committed_by_the_writer_before_its_follow_up_runs(tmp_path: P
             raise RuntimeError("callback bug")
 
         journal.mark_notified("e1")  # queued: waits for the (slow) writer's next commit
-        journal.record_fill(replace(fill, exec_id="e2.01"), "", then=broken)  # which this one starts at once
+        journal.record_fill(_fill("e2.01"), "", then=broken)  # which this one starts at once
         wait_for(lambda: outside(path, "SELECT exec_id, notified FROM fills ORDER BY exec_id")
                  == [("e1.01", 1), ("e2.01", 0)], timeout=5)
     finally:
         journal.close()
-    late: list[bool] = []
-    journal.record_fill(replace(fill, exec_id="e3.01"), "", then=lambda: late.append(True))
-    assert late == [True]
+        owner.close()
+
+
+class _Waits:
+    """Stands in for the writer's ``_commit_now`` event: each wait runs ``during(n)`` (the writes
+    that arrive during the n-th wait) and times out."""
+
+    def __init__(self, during: Callable[[int], None]) -> None:
+        self.during = during
+        self.timeouts: list[float] = []
+
+    def wait(self, timeout: float) -> bool:
+        self.timeouts.append(timeout)
+        self.during(len(self.timeouts))
+        return False
+
+
+def test_the_writer_waits_for_a_pause_in_the_flow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While writes keep coming, the writer does not commit: it waits until one wait of
+    ``BACKGROUND_DELAY`` passes with none queued (here: writes arrive during the first four
+    waits), and no longer than ``MAX_BACKGROUND_DELAY`` in all."""
+    journal = OrderJournal(tmp_path / "orders.db")
+    try:
+        waits = _Waits(lambda n: journal.event(1, "x") if n <= 4 else None)
+        monkeypatch.setattr(journal, "_commit_now", waits)
+        journal._wait_for_pause()
+        assert waits.timeouts == [journal_module.BACKGROUND_DELAY] * 5
+
+        clock = itertools.count(0.0, 0.5)
+        monkeypatch.setattr(journal_module.time, "monotonic", lambda: next(clock))
+        never_pauses = _Waits(lambda n: journal.event(1, "x"))
+        monkeypatch.setattr(journal, "_commit_now", never_pauses)
+        journal._wait_for_pause()  # committed MAX_BACKGROUND_DELAY after the flow's start
+        assert len(never_pauses.timeouts) == int(journal_module.MAX_BACKGROUND_DELAY / 0.5)
+    finally:
+        monkeypatch.undo()
+        journal.close()
+
+
+def test_the_intent_log_grows_during_a_flow_instead_of_a_commit(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Half full in the middle of a flow, the intent log doubles (up to its limit) and the writer
+    keeps waiting for the pause; at the limit it commits."""
+    monkeypatch.setattr(journal_module, "IntentLog", lambda path: IntentLog(path, capacity=4096, max_capacity=16384))
+    path = tmp_path / "orders.db"
+    journal = OrderJournal(path)
+    try:
+        intent = journal._intent
+        assert intent is not None
+        sizes: list[int] = []
+
+        def one_order(n: int) -> None:  # one new order per wait: a flow that never pauses
+            journal.record_request(n, request(f"r{n}"), 1)
+            sizes.append(intent.capacity)
+
+        monkeypatch.setattr(journal, "_commit_now", _Waits(one_order))
+        journal._wait_for_pause()  # returns when the log is half full at its limit
+        assert sorted(set(sizes)) == [4096, 8192, 16384]
+        assert intent.half_full and path.with_name("orders.db.intent").stat().st_size == 16384
+        assert outside(path, "SELECT count(*) FROM orders") == [(0,)]  # nothing committed meanwhile
+        assert len(intent.records()) == len(sizes)
+    finally:
+        monkeypatch.undo()
+        journal.close()
+    assert outside(path, "SELECT count(*) FROM orders") == [(len(sizes),)]
 
 
 @settings(max_examples=3000, deadline=None)
