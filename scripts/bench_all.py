@@ -25,6 +25,7 @@ from bench_common import RESULTS, ROOT, default_server_version, machine_info, ma
 BENCHES = (
     ("bench_tick_burst.py", "tick_burst", ["--runs", "5"], ["--runs", "2", "--n", "50000"], True),
     ("bench_order_rtt.py", "order_rtt", ["--runs", "5"], ["--runs", "1", "--orders", "300", "--warmup", "50"], True),
+    ("bench_fill.py", "fill_rtt", ["--runs", "5"], ["--runs", "1", "--orders", "200", "--warmup", "20"], True),
     ("bench_historical.py", "historical", ["--runs", "3"], ["--runs", "1", "--days", "10"], False),
     ("bench_memory.py", "memory", ["--seconds", "60"], ["--seconds", "15"], False),
     ("bench_latency.py", "latency", ["--runs", "3"], ["--runs", "1", "--seconds", "3"], False),
@@ -51,7 +52,8 @@ def _verdict(ok: bool) -> str:
 def targets(versions: list[int]) -> list[str]:
     """The targets at each server version: tick burst >= 3x ib_async at the median and stable
     (slowest run >= 0.8x the fastest); order round trip p50 <= 1.1x and p99 <= 1.5x stock
-    ibapi's, max <= 5 ms; RSS flat within 5%."""
+    ibapi's, max <= 5 ms; the fill round trip's p99 no worse than the baseline's (when
+    ``bench_fill.py --baseline`` ran); RSS flat within 5%."""
     out = []
     for version in versions:
         burst = _load(f"tick_burst_{version}")
@@ -72,6 +74,11 @@ def targets(versions: list[int]) -> list[str]:
                 out.append(f"- {version}: order round trip, {level}: p50 {p50 / ref50:.2f}x stock ibapi -> "
                            f"{_verdict(p50 <= 1.1 * ref50)}; p99 {p99 / ref99:.2f}x -> {_verdict(p99 <= 1.5 * ref99)}"
                            f"; max {worst / 1000:.2f} ms -> {_verdict(worst <= 5000)}")
+        fills = _load(f"fill_rtt_{version}")
+        p99, before = _median(fills, "pa", "p99_us"), _median(fills, "pa_before", "p99_us")
+        if p99 and before:
+            out.append(f"- {version}: fill round trip (to on_fill), pa p99 {p99:.0f} us against {before:.0f} us at "
+                       f"{fills.get('baseline', 'the baseline')} -> {_verdict(p99 <= before)}")
     memory = _load(f"memory_{versions[0]}")
     if memory.get("runs"):
         worst_growth = max(abs(r["growth_pct"]) for r in memory["runs"])

@@ -142,11 +142,13 @@ def write_results(name: str, data: dict[str, Any], table: str) -> Path:
 
 
 # --- fresh-process workers -----------------------------------------------------------------------
-def run_worker(script: str, args: Sequence[str], timeout: float = 180.0) -> dict[str, Any]:
-    """Run ``python scripts/<script> --worker ...`` in a fresh process; its last stdout line is JSON."""
+def run_worker(script: str, args: Sequence[str], timeout: float = 180.0,
+               env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run ``python scripts/<script> --worker ...`` in a fresh process (``env``: its environment,
+    default ours); its last stdout line is JSON."""
     cmd = [sys.executable, str(ROOT / "scripts" / script), "--worker", *args]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False, cwd=ROOT)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False, cwd=ROOT, env=env)
     except subprocess.TimeoutExpired as exc:
         return {"error": f"worker {' '.join(args)} timed out after {timeout:g}s: {str(exc.stderr or '')[-2000:]}"}
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
