@@ -114,15 +114,26 @@ class IntentLog:
     def half_full(self) -> bool:
         return self.pos > self.capacity // 2
 
-    def grow(self) -> bool:
-        """Double the file (its new blocks allocated first), up to ``max_capacity`` bytes; False at that limit."""
+    def reserve(self) -> int:
+        """Allocate the file's blocks for twice its capacity (up to ``max_capacity``) and return that
+        size, 0 at the limit. The mapping is untouched: safe while records are appended."""
         size = min(self.capacity * 2, self.max_capacity)
         if size <= self.capacity:
-            return False
+            return 0
         _allocate(self._fd, self.capacity, size)
+        return size
+
+    def resize(self, size: int) -> None:
+        """Map ``size`` bytes of the file (blocks reserved by :meth:`reserve`; no append meanwhile)."""
         self._map.resize(size)
         self.capacity = size
-        return True
+
+    def grow(self) -> bool:
+        """:meth:`reserve` then :meth:`resize` (no append meanwhile); False at the limit."""
+        size = self.reserve()
+        if size:
+            self.resize(size)
+        return bool(size)
 
     def reset(self) -> None:
         """Forget every record (all are committed): a new epoch, writing from the start again."""

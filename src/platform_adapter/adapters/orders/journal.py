@@ -376,14 +376,21 @@ class OrderJournal:
                 return
 
     def _grow_intent_log(self) -> bool:
-        """Double the intent log while a flow of orders goes on; False when it may not grow."""
-        with self._lock:
-            intent = self._intent
-            try:
-                return intent is not None and intent.grow()
-            except (OSError, ValueError) as exc:
-                logger.warning("order journal {}: intent log not grown ({}): committing", self.path, exc)
-                return False
+        """Double the intent log while a flow of orders goes on (its blocks allocated without the
+        queue lock, which senders and the reader take; only the remap under it); False when it
+        may not grow. Only the writer thread grows it, and close() waits for the writer first."""
+        intent = self._intent
+        if intent is None:
+            return False
+        try:
+            size = intent.reserve()
+            if size:
+                with self._lock:
+                    intent.resize(size)
+        except (OSError, ValueError) as exc:
+            logger.warning("order journal {}: intent log not grown ({}): committing", self.path, exc)
+            return False
+        return bool(size)
 
     def _checkpoint_loop(self) -> None:
         """Copy the WAL into the database file (PASSIVE: it never blocks a writer) after a

@@ -386,6 +386,29 @@ def test_the_intent_log_grows_during_a_flow_instead_of_a_commit(tmp_path: Path,
     assert outside(path, "SELECT count(*) FROM orders") == [(len(sizes),)]
 
 
+def test_an_intent_log_that_cannot_grow_ends_the_wait_with_a_commit(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The disk refuses the intent log's new blocks (full): the writer stops waiting for the pause
+    and commits, so the log empties instead of filling up."""
+    monkeypatch.setattr(journal_module, "IntentLog", lambda path: IntentLog(path, capacity=4096))
+    path = tmp_path / "orders.db"
+    journal = OrderJournal(path)
+    try:
+        intent = journal._intent
+        assert intent is not None
+
+        def no_space() -> int:
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(intent, "reserve", no_space)
+        monkeypatch.setattr(journal, "_commit_now", _Waits(lambda n: journal.record_request(n, request(f"r{n}"), 1)))
+        journal._wait_for_pause()
+        assert intent.half_full and intent.capacity == 4096
+    finally:
+        monkeypatch.undo()
+        journal.close()
+
+
 @settings(max_examples=3000, deadline=None)
 @given(timestamp=st.one_of(
     st.floats(min_value=0, max_value=4e9, allow_nan=False),
