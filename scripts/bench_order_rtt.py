@@ -23,7 +23,8 @@ fresh process per client (clients interleaved); every run is reported.
 ``--switch-interval S`` sets ``sys.setswitchinterval(S)`` in every client process (the GIL
 experiment); ``--spacing S`` places one order every S seconds instead of back to back (as a
 strategy that trades now and then: every thread and the CPU are idle, caches cold, when the order
-comes); ``--name`` names the results file (``<name>_<version>``).
+comes); ``--name`` names the results file (``<name>_<version>``); ``--baseline SRC`` runs the
+clients named ``NAME@before`` (e.g. ``pa@before``) from another source tree (an A/B in one run).
 
     python scripts/bench_order_rtt.py [--server-version 226] [--orders 2000] [--warmup 100] [--runs 5]
         [--clients pa,pa_wait,pa_core,ibapi,ib_async] [--switch-interval 0.005] [--spacing 0.04]
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 import threading
 import time
@@ -206,6 +208,8 @@ def main() -> None:
     parser.add_argument("--spacing", type=float, default=0.0,
                         help="seconds between orders (default 0: back to back)")
     parser.add_argument("--name", default="order_rtt", help="results file name (the server version is appended)")
+    parser.add_argument("--baseline", default="",
+                        help="another source tree's src, for clients named NAME@before (e.g. pa@before)")
     parser.add_argument("--worker", nargs=7,
                         metavar=("CLIENT", "PORT", "CLIENT_ID", "ORDERS", "WARMUP", "SWITCH", "SPACING"))
     args = parser.parse_args()
@@ -222,9 +226,11 @@ def main() -> None:
         for run in range(args.runs):
             for name in clients:
                 client_id += 1
-                res = run_worker("bench_order_rtt.py", [name, str(sim.port), str(client_id), str(args.orders),
+                worker_name, _, other_tree = name.partition("@")
+                env = {**os.environ, "PYTHONPATH": str(Path(args.baseline).resolve())} if other_tree else None
+                res = run_worker("bench_order_rtt.py", [worker_name, str(sim.port), str(client_id), str(args.orders),
                                                         str(args.warmup), str(args.switch_interval),
-                                                        str(args.spacing)], timeout=timeout)
+                                                        str(args.spacing)], timeout=timeout, env=env)
                 if "error" in res:
                     errors[name] = res["error"]
                     print(name, "ERROR", res["error"][-400:], file=sys.stderr)

@@ -41,7 +41,11 @@ class EventDispatcher:
         self._max_queue = max_queue
         self._queue: deque[tuple[Callback, tuple[Any, ...], Hashable | None]] = deque()
         self._conflated: dict[Hashable, tuple[Any, ...]] = {}
-        self._cond = threading.Condition(threading.Lock())
+        self._cond = threading.Condition(threading.Lock())  # the queue's lock; wait_idle() waits on it
+        self._wake = threading.Lock()  # released to wake the worker parked on it (a C-level wait: no
+        self._wake.acquire()  # Python on either side of the hand-off)
+        self._sleeping = False  # the current worker is parked on _wake (lock held to change)
+        self._idle_waiters = 0
         self._thread: threading.Thread | None = None
         self._stopping = False
         self.dropped = 0
@@ -51,8 +55,7 @@ class EventDispatcher:
         self.max_queue_length = 0
         self.callback_seconds = 0.0
         self.max_callback_seconds = 0.0
-        self._samples: deque[float] = deque(maxlen=1024)
-        self._samples_lock = threading.Lock()
+        self._samples: deque[float] = deque(maxlen=1024)  # appended and copied whole under the GIL
 
     def start(self) -> None:
         with self._cond:
@@ -105,7 +108,7 @@ class EventDispatcher:
         self._watch_stop.set()
         with self._cond:
             self._stopping = True
-            self._cond.notify_all()
+            self._signal()
             thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
@@ -124,7 +127,7 @@ class EventDispatcher:
             self._queue.append((fn, args, None))
             if len(self._queue) > self.max_queue_length:
                 self.max_queue_length = len(self._queue)
-            self._cond.notify_all()  # wait_idle() may be waiting too: the worker must wake
+            self._signal()
 
     def submit_task(self, fn: Callback, *args: Any) -> None:
         """Queue the library's own ``fn(*args)``, which runs user callbacks itself through
@@ -133,7 +136,7 @@ class EventDispatcher:
             self._queue.append((fn, args, _TASK))
             if len(self._queue) > self.max_queue_length:
                 self.max_queue_length = len(self._queue)
-            self._cond.notify_all()  # wait_idle() may be waiting too: the worker must wake
+            self._signal()
 
     def submit_latest(self, key: Hashable, fn: Callback, *args: Any) -> None:
         """Queue ``fn(*args)`` unless a call for ``key`` is already queued; then replace its args
@@ -148,7 +151,7 @@ class EventDispatcher:
             self._queue.append((fn, (), key))
             if len(self._queue) > self.max_queue_length:
                 self.max_queue_length = len(self._queue)
-            self._cond.notify_all()  # wait_idle() may be waiting too: the worker must wake
+            self._signal()
 
     @property
     def queue_length(self) -> int:
@@ -157,8 +160,7 @@ class EventDispatcher:
 
     def stats(self) -> dict[str, float | int | None]:
         """Queue and callback-time metrics (spec 9.3 "callback processing time", "queue length")."""
-        with self._samples_lock:
-            samples = sorted(self._samples)
+        samples = sorted(self._samples)
         p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))] if samples else None
         delivered = self.delivered
         return {
@@ -177,20 +179,36 @@ class EventDispatcher:
         """Block until the queue is empty (tests and shutdown)."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            while self._queue or self._busy:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._cond.wait(min(remaining, 0.05))
+            self._idle_waiters += 1
+            try:
+                while self._queue or self._busy:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return False
+                    self._cond.wait(min(remaining, 0.05))
+            finally:
+                self._idle_waiters -= 1
         return True
 
     _busy = 0
 
+    def _signal(self) -> None:
+        """Wake the worker if it is parked (lock held)."""
+        if self._sleeping:
+            self._sleeping = False
+            self._wake.release()
+
     def _run(self, gen: int) -> None:
+        cond, wake = self._cond, self._wake
         while True:
-            with self._cond:
+            with cond:
                 while not self._queue and not self._stopping and gen == self._gen:
-                    self._cond.wait()
+                    self._sleeping = True
+                    cond.release()
+                    try:
+                        wake.acquire()  # a C-level wait: the GIL is released as the thread parks
+                    finally:
+                        cond.acquire()
                 if gen != self._gen or not self._queue:
                     return
                 fn, args, key = self._queue.popleft()
@@ -213,7 +231,7 @@ class EventDispatcher:
                     self._release(self._identity(fn, args, key))
                     return
                 self._busy -= 1
-                if not self._queue:
+                if self._idle_waiters and not self._queue:
                     self._cond.notify_all()
 
     def _hold(self, ident: Hashable, fn: Callback, args: tuple[Any, ...], key: Hashable | None) -> None:
@@ -232,7 +250,7 @@ class EventDispatcher:
         self._blocked.discard(ident)
         held = self._held.pop(ident, [])
         self._queue.extendleft(reversed([(fn, args, kind) for fn, args, kind, _ in held]))  # type: ignore[misc]
-        self._cond.notify_all()
+        self._signal()
 
     @staticmethod
     def _task(fn: Callback, args: tuple[Any, ...]) -> None:
@@ -253,8 +271,7 @@ class EventDispatcher:
             spent = time.perf_counter() - start
             self.delivered += 1
             self.callback_seconds += spent
-            with self._samples_lock:
-                self._samples.append(spent)
+            self._samples.append(spent)
             if spent > self.max_callback_seconds:
                 self.max_callback_seconds = spent
 
