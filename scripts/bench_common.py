@@ -159,6 +159,17 @@ def run_worker(script: str, args: Sequence[str], timeout: float = 180.0,
     return result
 
 
+def other_tree(name: str, baseline: str) -> tuple[str, dict[str, str] | None]:
+    """A client named ``NAME@before`` runs as ``NAME`` from the source tree ``baseline`` (its
+    ``src``): the worker's name and environment (``None``: ours) for :func:`run_worker`."""
+    worker_name, _, tree = name.partition("@")
+    if not tree:
+        return name, None
+    if not baseline:
+        raise SystemExit(f"client {name}: give the other tree with --baseline SRC")
+    return worker_name, {**os.environ, "PYTHONPATH": str(Path(baseline).resolve())}
+
+
 def emit(result: dict[str, Any]) -> None:
     """A worker's result (the last stdout line)."""
     print(json.dumps(result), flush=True)

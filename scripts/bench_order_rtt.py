@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import sys
 import threading
 import time
@@ -50,6 +49,7 @@ from bench_common import (  # noqa: E402
     emit,
     fmt_runs,
     negotiated,
+    other_tree,
     percentile,
     protocol,
     run_worker,
@@ -226,8 +226,7 @@ def main() -> None:
         for run in range(args.runs):
             for name in clients:
                 client_id += 1
-                worker_name, _, other_tree = name.partition("@")
-                env = {**os.environ, "PYTHONPATH": str(Path(args.baseline).resolve())} if other_tree else None
+                worker_name, env = other_tree(name, args.baseline)
                 res = run_worker("bench_order_rtt.py", [worker_name, str(sim.port), str(client_id), str(args.orders),
                                                         str(args.warmup), str(args.switch_interval),
                                                         str(args.spacing)], timeout=timeout, env=env)

@@ -31,6 +31,7 @@ from bench_common import (  # noqa: E402
     emit,
     fmt_runs,
     negotiated,
+    other_tree,
     protocol,
     run_worker,
     sim_process,
@@ -114,6 +115,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--clients", default=",".join(CLIENT_ORDER))
+    parser.add_argument("--baseline", default="",
+                        help="another source tree's src, for clients named NAME@before (e.g. pa@before)")
     parser.add_argument("--worker", nargs=5, metavar=("CLIENT", "PORT", "CONTROL", "CLIENT_ID", "N"))
     args = parser.parse_args()
     if args.worker:
@@ -128,8 +131,9 @@ def main() -> None:
         for run in range(args.runs):
             for name in clients:
                 client_id += 1
-                res = run_worker("bench_tick_burst.py", [name, str(sim.port), str(sim.control_port),
-                                                         str(client_id), str(args.n)])
+                worker_name, env = other_tree(name, args.baseline)
+                res = run_worker("bench_tick_burst.py", [worker_name, str(sim.port), str(sim.control_port),
+                                                         str(client_id), str(args.n)], env=env)
                 if "error" in res:
                     errors[name] = res["error"]
                     print(name, "ERROR", res["error"][-300:], file=sys.stderr)
