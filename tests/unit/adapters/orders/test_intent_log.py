@@ -352,9 +352,13 @@ def test_a_sender_never_waits_for_the_writers_commit(tmp_path: Path, monkeypatch
         journal.close()
 
 
-def test_concurrent_senders_readers_and_a_small_log_lose_nothing(tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(journal_module, "IntentLog", lambda path: IntentLog(path, capacity=8192))
+@pytest.mark.parametrize("max_capacity", [8192, 1 << 20], ids=["full-log-commits-directly", "log-grows"])
+def test_concurrent_senders_readers_and_a_small_log_lose_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  max_capacity: int) -> None:
+    """Four senders, their reads and the writer on an 8 KiB intent log that either stays full
+    (rows committed directly) or grows while they append: every row committed once."""
+    monkeypatch.setattr(journal_module, "IntentLog",
+                        lambda path: IntentLog(path, capacity=8192, max_capacity=max_capacity))
     path = tmp_path / "orders.db"
     journal = OrderJournal(path)
     errors: list[BaseException] = []
