@@ -1,4 +1,4 @@
-"""The protobuf fast path (tickPrice, tickSize, orderStatus from server version 201): exactly the
+"""The protobuf fast path (tickPrice, tickSize, orderStatus, updateAccountValue from server version 201): exactly the
 handler calls of ibapi's own decoding of the frame, or declined with nothing delivered; messages
 generated with every optional field present or absent and extreme values; no memory kept per frame."""
 
@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ibapi.protobuf.AccountValue_pb2 import AccountValue as AccountValueProto
 from ibapi.protobuf.OpenOrder_pb2 import OpenOrder as OpenOrderProto
 from ibapi.protobuf.OrderStatus_pb2 import OrderStatus as OrderStatusProto
 from ibapi.protobuf.TickGeneric_pb2 import TickGeneric as TickGenericProto
@@ -63,7 +64,10 @@ def _message(cls: Any, draw: st.DrawFn, fields: dict[str, st.SearchStrategy[Any]
 
 @st.composite
 def proto_frames(draw: st.DrawFn) -> bytes:
-    kind = draw(st.sampled_from(["price", "price", "size", "status"]))
+    kind = draw(st.sampled_from(["price", "price", "size", "status", "account"]))
+    if kind == "account":
+        return proto_frame(6, _message(AccountValueProto, draw, {"key": TEXT, "value": TEXT, "currency": TEXT,
+                                                                 "accountName": TEXT}))
     if kind == "price":
         return proto_frame(1, _message(TickPriceProto, draw, {
             "reqId": INT32, "tickType": TICK_TYPES, "price": DOUBLES, "size": SIZE_TEXT, "attrMask": INT32}))
@@ -94,14 +98,15 @@ def _rss_bytes() -> int:
 def test_protobuf_messages_give_ibapis_calls(frame: bytes, server_version: int) -> None:
     took = assert_equivalent(frame, server_version)
     wire = int.from_bytes(frame[:4], "big")
-    message = {201: TickPriceProto, 202: TickSizeProto, 203: OrderStatusProto}[wire].FromString(frame[4:])
+    message = {201: TickPriceProto, 202: TickSizeProto, 203: OrderStatusProto,
+               206: AccountValueProto}[wire].FromString(frame[4:])
     sizes = [value for field, value in message.ListFields()
              if field.name in ("size", "filled", "remaining")]
     assert took == all(_size_ok(s) for s in sizes), (message, took)  # declined only for a size ibapi rejects
 
 
 @settings(max_examples=600, deadline=None)
-@given(wire=st.sampled_from([201, 202, 203]), body=st.binary(max_size=40))
+@given(wire=st.sampled_from([201, 202, 203, 206]), body=st.binary(max_size=40))
 def test_any_protobuf_body_is_identical_or_declined(wire: int, body: bytes) -> None:
     assert_equivalent(wire.to_bytes(4, "big") + body, MAX_CLIENT_VER)
 
@@ -167,6 +172,8 @@ def test_other_frames_are_declined_untouched() -> None:
     ("order_status", proto_frame(3, OrderStatusProto(orderId=1, status="Submitted"))),
     ("quote_ticks", proto_frame(1, TickPriceProto(reqId=1, tickType=1, price=1.5))),
     ("quote_ticks", proto_frame(2, TickSizeProto(reqId=1, tickType=0, size="3"))),
+    ("update_account_value", proto_frame(6, AccountValueProto(key="NetLiquidation", value="1", currency="USD",
+                                                              accountName="DU1"))),
 ])
 def test_handler_errors_are_counted_not_taken_as_declines(method: str, frame: bytes) -> None:
     rec = Recording()
@@ -174,7 +181,8 @@ def test_handler_errors_are_counted_not_taken_as_declines(method: str, frame: by
     def boom(*_: Any) -> None:
         raise ValueError("handler failed")
 
-    setattr(rec.orders if method == "order_status" else rec.market_data, method, boom)
+    owner = {"order_status": rec.orders, "update_account_value": rec.account}.get(method, rec.market_data)
+    setattr(owner, method, boom)
     fast = build_frame_fast_path(rec.wrapper, MAX_CLIENT_VER)
     assert fast is not None
     assert fast.decode(frame)
