@@ -17,6 +17,7 @@ from ibapi.client import EClient
 from ibapi.client_utils import createContractProto, createOrderProto
 from ibapi.contract import Contract
 from ibapi.decoder import Decoder
+from ibapi.protobuf.AccountValue_pb2 import AccountValue
 from ibapi.protobuf.OpenOrder_pb2 import OpenOrder
 from ibapi.protobuf.OrderState_pb2 import OrderState
 from ibapi.protobuf.OrderStatus_pb2 import OrderStatus
@@ -77,6 +78,7 @@ def main() -> None:
         "tickSize": b"2\x006\x007\x000\x00300\x00",
         "orderStatus": payload(messages.order_status(order).text),
         "openOrder": payload(messages.open_order(200, order, UNIVERSE[0]).text),
+        "accountValue": b"6\x002\x00NetLiquidation\x001000123.45\x00USD\x00DU1\x00",
     }
     # openOrder as protobuf: ibapi's own objects for the text frame, re-encoded by ibapi's createXProto
     got: dict[str, Any] = {}
@@ -96,11 +98,14 @@ def main() -> None:
                                              avgFillPrice=0.0, permId=1351823000, parentId=0, lastFillPrice=0.0,
                                              clientId=3, whyHeld="", mktCapPrice=0.0).SerializeToString()),
         "openOrder": wire(205, open_order.SerializeToString()),
+        "accountValue": wire(206, AccountValue(key="NetLiquidation", value="1000123.45", currency="USD",
+                                               accountName="DU1").SerializeToString()),
     }
     print("message       | ibapi text (200) | fast text (200) | ibapi protobuf (226) | fast protobuf (226)")
     for name in text:
         t_frame, p_frame = text[name], proto[name]
-        cells = [per_call(lambda f=t_frame: ibapi_text(d200, f)), per_call(lambda f=t_frame: fast200(f)),
+        cells = [per_call(lambda f=t_frame: ibapi_text(d200, f)),
+                 per_call(lambda f=t_frame: fast200(f)) if fast200(t_frame) else float("nan"),
                  per_call(lambda f=p_frame: d226.processProtoBuf(f[4:], int.from_bytes(f[:4], "big") - 200))]
         took = fast226(p_frame)
         cells.append(per_call(lambda f=p_frame: fast226(f)) if took else float("nan"))

@@ -8,8 +8,8 @@ raises is counted and logged by ``wrapper.handler_failed``, as on the Wrapper's 
 
 From server version 201 each frame starts with a 4-byte message id: a text message (id <= 200,
 its fields without the id field; their layout is that of version 200) is decoded by the same text
-decoders, a protobuf tickPrice, tickSize or orderStatus (wire id 201, 202, 203) by
-``core/fast_proto_decode.py``; any other frame is declined.
+decoders, a protobuf tickPrice, tickSize, orderStatus, openOrder or updateAccountValue (wire id
+201, 202, 203, 205, 206) by ``core/fast_proto_decode.py``; any other frame is declined.
 
 The text decoders take tickPrice (1), tickSize (2), tickGeneric (45), tickString (46),
 realtimeBar (50) and tick-by-tick (99) straight from the frame (and, through
