@@ -42,8 +42,10 @@ class EventDispatcher:
         self._queue: deque[tuple[Callback, tuple[Any, ...], Hashable | None]] = deque()
         self._conflated: dict[Hashable, tuple[Any, ...]] = {}
         self._cond = threading.Condition(threading.Lock())  # the queue's lock; wait_idle() waits on it
-        self._wake = threading.Lock()  # released to wake the worker parked on it (a C-level wait: no
-        self._wake.acquire()  # Python on either side of the hand-off)
+        # the worker parks on this lock and a submit releases it: a C-level wait and wake, no Python
+        # (Condition.wait/notify_all) on either side of the hand-off
+        self._wake = threading.Lock()
+        self._wake.acquire()
         self._sleeping = False  # the current worker is parked on _wake (lock held to change)
         self._idle_waiters = 0
         self._thread: threading.Thread | None = None

@@ -12,10 +12,12 @@ grouped, one commit for several changes:
 * a new order's row (which also carries the order-id high-water mark) is written before the send
   to the *intent log* (``<journal>.intent``, see ``adapters/orders/intent_log.py``): a copy into a memory
   mapping, in the OS at once, as durable as a commit, and no system call on the sending thread.
-  The writer thread commits the row to SQLite moments later; a journal opened after a crash
+  The writer thread commits the row to SQLite in the next pause; a journal opened after a crash
   first moves the rows left in the intent log into SQLite. Without an intent log (``:memory:``,
   or a second journal open on the same file) the row is one commit before the send.
-* cancel/modify requests and fills are committed at once by the caller;
+* a fill goes to the intent log too, before its callbacks run (without an intent log the writer
+  commits it at once and its callbacks run after that commit);
+* cancel/modify requests (history lines) are queued like status changes;
 * status changes reported by IB (IB holds them anyway) are committed by the writer thread in
   the next pause of the order flow, so the dispatcher never waits for a commit. A row new in a
   commit is inserted with the state its queued changes leave it in (no row updates of its own),
@@ -26,8 +28,8 @@ takes CPU that the orders in flight need (two cores: the gateway, the socket rea
 so it waits for the flow to pause instead of overlapping its round trips. A flow that never
 pauses (faster than one order every few milliseconds, which IB's 50 messages/s allow only in
 bursts) is committed ``MAX_BACKGROUND_DELAY`` seconds after its first write, the intent log
-growing meanwhile (up to ``intent_log.MAX_CAPACITY``, then a commit). A fill is committed at once.
-WAL checkpoints follow a commit, in the same pause, at most every ``CHECKPOINT_SECONDS``.
+growing meanwhile (up to ``intent_log.MAX_CAPACITY``, then a commit). WAL checkpoints follow a
+commit, in the same pause, at most every ``CHECKPOINT_SECONDS``.
 
 Any read through the journal first commits what is queued. Another process reading the file
 sees a new order or status once the flow pauses (after a crash: once the journal is opened again).
@@ -337,10 +339,9 @@ class OrderJournal:
             return db.execute(sql, params).fetchall()
 
     def _write_loop(self) -> None:
-        """Commit the queued writes ``BACKGROUND_DELAY`` seconds after a background write or new
-        order row asks for it, together with those queued meanwhile (a fill's row at once). The
-        queue's lock is held only to take the queue, never during the commit: senders do not
-        wait for the disk."""
+        """Commit the queued writes in the next pause of the flow (:meth:`_wait_for_pause`; a fill
+        without an intent log at once). The queue's lock is held only to take the queue, never
+        during the commit: senders do not wait for the disk."""
         _lower_priority(self.writer_nice)
         while True:
             self._flush_wanted.wait()
@@ -363,7 +364,7 @@ class OrderJournal:
     def _wait_for_pause(self) -> None:
         """Return once no write has been queued for ``BACKGROUND_DELAY`` seconds (a pause in the
         order flow), or ``MAX_BACKGROUND_DELAY`` seconds after the first, or when the intent log
-        is half full, or at once when a fill waits for its commit (or on close)."""
+        is half full and cannot grow, or at once when a write waits for its commit (or on close)."""
         start = time.monotonic()
         intent = self._intent
         while True:
@@ -584,8 +585,7 @@ class OrderJournal:
                 return False
         except ValueError:
             return False
-        self._queued += 1
-        self._deferred.append((_NEW_ORDER, params))  # durable in the intent log: the writer is woken
+        self._defer((_NEW_ORDER, params))  # durable in the intent log: the writer is woken
         return True  # by mark_sent, after the send (or by the next write), not before it
 
     def mark_sent(self, order_id: int) -> None:
@@ -595,8 +595,7 @@ class OrderJournal:
         with self._lock:
             if self._db is None:
                 return
-            self._deferred.append((_ORDER_SENT, (order_id, time.time())))
-            self._queued += 1
+            self._defer((_ORDER_SENT, (order_id, time.time())))
         self._want_flush()  # the writer commits the new row and this mark moments later
 
     def record_order(self, order: Order, kind: str = "status", defer: bool = False, background: bool = False) -> None:
@@ -610,8 +609,7 @@ class OrderJournal:
             with self._lock:
                 if self._db is None:
                     return
-                self._deferred.append(change)
-                self._queued += 1
+                self._defer(change)
             if background:
                 self._want_flush()
             return
@@ -636,8 +634,7 @@ class OrderJournal:
         with self._lock:
             logged = self._db is not None and self._intent is not None and self._intent.append(_fill_json(row))
             if logged:
-                self._deferred.append((_UPSERT_FILL, row))
-                self._queued += 1
+                self._defer((_UPSERT_FILL, row))
         if logged:
             self._want_flush()
         elif self._queue(_UPSERT_FILL, row, then=then, at_once=True):
@@ -656,14 +653,19 @@ class OrderJournal:
         with self._lock:
             if self._db is None:
                 return False
-            self._deferred.append((sql, params))
-            self._queued += 1
+            self._defer((sql, params))
             if then is not None:
                 self._after_commit.append(then)
         self._want_flush()
         if at_once:
             self._commit_now.set()
         return True
+
+    def _defer(self, write: tuple[str, tuple[Any, ...]]) -> None:
+        """Queue one write for the writer and count it (queue lock held): the writer waits for a
+        pause in the count."""
+        self._deferred.append(write)
+        self._queued += 1
 
     def _want_flush(self) -> None:
         """Wake the writer for what was just queued. Skipped while the flag is still set (the
