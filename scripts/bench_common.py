@@ -170,6 +170,11 @@ def other_tree(name: str, baseline: str) -> tuple[str, dict[str, str] | None]:
     return worker_name, {**os.environ, "PYTHONPATH": str(Path(baseline).resolve())}
 
 
+def ratio(value: float | None, ref: float | None) -> str:
+    """``value / ref`` to two places, ``n/a`` when either is missing."""
+    return f"{value / ref:.2f}" if value and ref else "n/a"
+
+
 def emit(result: dict[str, Any]) -> None:
     """A worker's result (the last stdout line)."""
     print(json.dumps(result), flush=True)

@@ -40,6 +40,7 @@ from bench_common import (  # noqa: E402
     fmt_runs,
     percentile,
     protocol,
+    ratio,
     run_worker,
     sim_process,
     summarize,
@@ -179,10 +180,8 @@ def render(version: int, orders: int, warmup: int, runs: int, clients: list[str]
             continue
         p50, p99, mx = (s[m]["median"] for m in METRICS)
         r50, r99 = ref.get("p50_us", {}).get("median"), ref.get("p99_us", {}).get("median")
-        lines.append(f"| {name} | {p50:.0f} | {p99:.0f} | {mx:.0f} | {p50 / r50:.2f} | {p99 / r99:.2f} | "
-                     f"{fmt_runs(s['p50_us']['runs'])} | {fmt_runs(s['p99_us']['runs'])} |" if r50 and r99 else
-                     f"| {name} | {p50:.0f} | {p99:.0f} | {mx:.0f} | | | {fmt_runs(s['p50_us']['runs'])} | "
-                     f"{fmt_runs(s['p99_us']['runs'])} |")
+        lines.append(f"| {name} | {p50:.0f} | {p99:.0f} | {mx:.0f} | {ratio(p50, r50)} | {ratio(p99, r99)} | "
+                     f"{fmt_runs(s['p50_us']['runs'])} | {fmt_runs(s['p99_us']['runs'])} |")
     errs = [f"- {name}: {text[-300:]}" for name, text in errors.items()]
     return (f"### Fill round trip at server version {version} ({protocol(version)}): place call of a market "
             "order -> calling thread awake with its fill and commission\n\n"

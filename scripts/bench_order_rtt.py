@@ -52,6 +52,7 @@ from bench_common import (  # noqa: E402
     other_tree,
     percentile,
     protocol,
+    ratio,
     run_worker,
     sim_process,
     summarize,
@@ -135,10 +136,6 @@ def limiter_cost() -> dict[str, float]:
     return {"p50_us": percentile(costs, 50), "max_us": max(costs), "waits": bucket.waits}
 
 
-def _ratio(value: float | None, ref: float | None) -> str:
-    return f"{value / ref:.2f}" if value and ref else "n/a"
-
-
 def render(version: int, orders: int, warmup: int, runs: int, clients: list[str],
            per_run: dict[str, list[dict[str, Any]]], stats: dict[str, dict[str, Any]],
            errors: dict[str, str], limiter: dict[str, float], spacing: float = 0.0) -> str:
@@ -155,7 +152,7 @@ def render(version: int, orders: int, warmup: int, runs: int, clients: list[str]
         versions = sorted({r["server_version"] for r in per_run[name]})
         p50, p99, mx = s["p50_us"]["median"], s["p99_us"]["median"], s["max_us"]["median"]
         lines.append(f"| {name} | {','.join(map(str, versions))} | {p50:.0f} | {p99:.0f} | {mx:.0f} | "
-                     f"{_ratio(p50, ref50)} | {_ratio(p99, ref99)} | {s['call_p50_us']['median']:.0f} / "
+                     f"{ratio(p50, ref50)} | {ratio(p99, ref99)} | {s['call_p50_us']['median']:.0f} / "
                      f"{s['call_p99_us']['median']:.0f} |")
     every = ["| client | p50 us, each run | p99 us, each run | max us, each run | p50 spread | GC passes "
              "(generation 0/1/2) |",

@@ -98,6 +98,17 @@ def build_proto_fast_path(wrapper: Wrapper, run: list[QuoteTick], flush: Callabl
     failed = wrapper.handler_failed
     parse_price, parse_size, parse_status = _parser(TickPriceProto), _parser(TickSizeProto), _parser(OrderStatusProto)
 
+    def deliver(callback: Callable[..., None], method: str, args: tuple[object, ...]) -> bool:
+        """A decoded message to its handler, after the quote run before it (a handler that raises
+        is counted, not taken as a decline)."""
+        if run:
+            flush()
+        try:
+            callback(*args)
+        except Exception:  # noqa: BLE001 - one bad handler must not stop the dispatcher
+            failed(method)
+        return True
+
     def tick_price(frame: bytes) -> bool:
         try:
             m = parse_price(frame[4:])
@@ -148,13 +159,7 @@ def build_proto_fast_path(wrapper: Wrapper, run: list[QuoteTick], flush: Callabl
             )
         except _DECLINE:
             return False
-        if run:
-            flush()
-        try:
-            order_status_cb(*args)
-        except Exception:  # noqa: BLE001 - one bad handler must not stop the dispatcher
-            failed("order_status")
-        return True
+        return deliver(order_status_cb, "order_status", args)
 
     account_value_cb = wrapper.handlers.account.update_account_value
     parse_account_value = _parser(AccountValueProto)
@@ -165,13 +170,7 @@ def build_proto_fast_path(wrapper: Wrapper, run: list[QuoteTick], flush: Callabl
             args = (m.key, m.value, m.currency, m.accountName)  # an absent text field reads "", ibapi's unset
         except _DECLINE:
             return False
-        if run:
-            flush()
-        try:
-            account_value_cb(*args)
-        except Exception:  # noqa: BLE001 - one bad handler must not stop the dispatcher
-            failed("update_account_value")
-        return True
+        return deliver(account_value_cb, "update_account_value", args)
 
     def flush_run() -> None:
         if run:
