@@ -14,7 +14,7 @@ import pytest
 from platform_adapter.errors import ContractNotFound, SubscriptionLimitExceeded, ValidationError
 from platform_adapter.models import Fill, OrderState, OrderStatus, Quote
 from platform_adapter.service.order_routing import OrderRouter
-from platform_adapter.service.schema import unpack
+from platform_adapter.service.schema import pack, unpack
 from platform_adapter.service.store import ServiceStore
 from platform_adapter.service.subscriptions import SubscriptionBook
 
@@ -45,12 +45,14 @@ class FakePublisher:
     def __init__(self) -> None:
         self.quotes: list[tuple[str, Quote, tuple[str, ...]]] = []
         self.events: list[tuple[tuple[str, ...], dict[str, Any]]] = []
+        self.raw: list[bytes] = []
 
     def quote(self, line: str, quote: Quote, tokens: Any) -> None:
         self.quotes.append((line, quote, tuple(sorted(tokens))))
 
     def event(self, tokens: Any, data: bytes) -> None:
         self.events.append((tuple(tokens), unpack(data)))
+        self.raw.append(data)
 
 
 @pytest.fixture
@@ -114,6 +116,8 @@ def test_orders_are_routed_to_their_owner_in_order(tmp_path: Path) -> None:
     router.on_status(_status(99, OrderState.SUBMITTED))  # never claimed: nobody's
     assert [(t, e["ev"], e["seq"]) for t, e in pub.events] == [
         (("tok-a",), "order_status", 1), (("tok-a",), "order_status", 2), (("tok-a",), "fill", 3)]
+    assert pub.raw[1:] == [pack({"ev": "order_status", "seq": 2, "status": _status(1, OrderState.SUBMITTED)}),
+                           pack({"ev": "fill", "seq": 3, "fill": fill})]  # the stored body, not packed again
     router.detach("a", "tok-a")
     router.on_status(_status(1, OrderState.FILLED))  # while a is away: recorded, not sent
     assert len(pub.events) == 3

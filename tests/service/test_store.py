@@ -3,9 +3,17 @@ once per client however often it is reported, and everything still there after a
 
 from __future__ import annotations
 
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+
 from platform_adapter.service.store import ServiceStore
+from tests.conftest import wait_for
 
 
 def test_events_are_numbered_per_client_and_kept_until_acknowledged(tmp_path: Path) -> None:
@@ -42,3 +50,83 @@ def test_owners_survive_a_reopen(tmp_path: Path) -> None:
     store.close()
     assert ServiceStore(tmp_path / "s.db").owners() == {5: "a", 6: "b"}
     assert ServiceStore(":memory:").owners() == {}
+
+
+def test_reads_see_queued_writes_and_sqlite_gets_them_in_a_pause(tmp_path: Path) -> None:
+    store = ServiceStore(tmp_path / "s.db", commit_pause=3600, max_commit_delay=3600)
+    assert store.append("a", "order_status", b"1", True) == 1
+    store.set_owner(5, "a")
+    assert _committed(tmp_path / "s.db") == ([], {})  # in the intent log only
+    assert store.owners() == {5: "a"}  # a read commits first
+    assert _committed(tmp_path / "s.db") == ([("a", 1)], {5: "a"})
+    store.close()
+    paused = ServiceStore(tmp_path / "s.db", commit_pause=0.01)
+    paused.append("a", "order_status", b"2", True)
+    assert wait_for(lambda: ("a", 2) in _committed(tmp_path / "s.db")[0])  # the writer, after a pause
+    paused.close()
+
+
+_KILLED = """
+import os, signal, sys
+from platform_adapter.service.store import ServiceStore
+path, stage = sys.argv[1], sys.argv[2]
+store = ServiceStore(path, commit_pause=3600, max_commit_delay=3600)
+store.set_owner(7, "a")
+for i in range(5):
+    store.append("a", "order_status", b"s%d" % i, True)
+store.append("a", "fill", b"f", True, exec_id="E1")
+store.ack("a", 2)
+store.flush()  # 1..6 and the ack in SQLite, the intent log empty again
+store.set_owner(8, "b")
+for i in range(5):
+    store.append("a", "order_status", bytes(range(250, 256)) + b"%d" % i, False)
+store.append("b", "fill", b"g", True, exec_id="E1")
+store.ack("a", 4)
+if stage == "committed":  # killed after the commit, before the intent log was emptied
+    with open(path + ".intent", "rb") as f:
+        log = f.read()
+    store.flush()
+    with open(path + ".intent", "r+b") as f:
+        f.write(log)
+print("recorded", flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@pytest.mark.parametrize("stage", ["recorded", "committed"])
+def test_a_store_killed_before_its_commit_loses_and_repeats_nothing(tmp_path: Path, stage: str) -> None:
+    """The process is killed (SIGKILL) with writes durable in the intent log only (or committed
+    while the log still holds them): the next open has every numbered event exactly once."""
+    path = tmp_path / "s.db"
+    child = subprocess.run([sys.executable, "-c", _KILLED, str(path), stage], capture_output=True, text=True,
+                           timeout=60, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert child.returncode == -signal.SIGKILL and child.stdout == "recorded\n", child.stderr
+    events, owners = _committed(path)
+    if stage == "recorded":
+        assert events == [("a", 3), ("a", 4), ("a", 5), ("a", 6)] and owners == {7: "a"}  # 7.. never committed
+    else:
+        assert events == [("a", n) for n in range(5, 12)] + [("b", 1)] and owners == {7: "a", 8: "b"}
+    for _ in range(2):  # and once more: what the first reopen restored is not restored twice
+        store = ServiceStore(path)
+        assert store.last_seq("a") == 11 and store.acked("a") == 4 and store.last_seq("b") == 1
+        assert store.owners() == {7: "a", 8: "b"}
+        got = [(e.seq, e.body, e.sent) for e in store.after("a", 0)]
+        assert got == [(5, b"s4", True), (6, b"f", True)] + [
+            (7 + i, bytes(range(250, 256)) + b"%d" % i, False) for i in range(5)]
+        assert [(e.seq, e.kind, e.body) for e in store.after("b", 0)] == [(1, "fill", b"g")]
+        assert store.append("a", "fill", b"f", True, exec_id="E1") is None  # numbered before the kill
+        assert store.append("b", "fill", b"g", True, exec_id="E1") is None
+        store.close()
+    store = ServiceStore(path)
+    assert store.append("a", "order_status", b"next", True) == 12  # numbering goes on, no gap
+    store.close()
+
+
+def _committed(path: Path) -> tuple[list[tuple[str, int]], dict[int, str]]:
+    """What SQLite itself holds (another connection): the events' (client, seq), the owners."""
+    db = sqlite3.connect(path)
+    try:
+        events = db.execute("SELECT client, seq FROM events ORDER BY client, seq").fetchall()
+        return events, dict(db.execute("SELECT order_id, client FROM owners").fetchall())
+    finally:
+        db.close()

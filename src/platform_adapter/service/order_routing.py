@@ -25,6 +25,14 @@ from platform_adapter.service.store import ServiceStore
 
 PARK_SECONDS = 120.0  # longer than place_order_and_wait's longest wait (60 s) before its claim
 _FIELD = {Event.ORDER_STATUS.value: "status", Event.FILL.value: "fill"}
+_HEAD = {kind: b"\x83" + pack("ev") + pack(kind) + pack("seq") for kind in _FIELD}  # a map of 3 entries
+_KEY = {kind: pack(field) for kind, field in _FIELD.items()}
+
+
+def _event(kind: str, seq: int, body: bytes) -> bytes:
+    """``pack({"ev": kind, "seq": seq, <field>: value})`` from ``body``, the value already packed
+    (the same bytes, without packing the value twice)."""
+    return _HEAD[kind] + pack(seq) + _KEY[kind] + body
 
 
 class OrderRouter:
@@ -87,7 +95,7 @@ class OrderRouter:
         seq = self._store.append(client, kind, body, token is not None,
                                  value.exec_id if isinstance(value, Fill) else None)
         if seq is not None and token is not None:
-            self._pub.event((token,), pack({"ev": kind, "seq": seq, _FIELD[kind]: value}))
+            self._pub.event((token,), _event(kind, seq, body))
 
     # --- sessions ------------------------------------------------------------------------------------------
     def attach(self, client: str, token: str, after: int, fresh: bool) -> list[bytes]:
