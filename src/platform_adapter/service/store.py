@@ -27,12 +27,11 @@ import itertools
 import json
 import sqlite3
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from platform_adapter.adapters.orders.intent_log import IntentLog, IntentLogBusy
+from platform_adapter.adapters.orders.intent_log import IntentLog, IntentLogBusy, grow, wait_for_pause
 from platform_adapter.log import logger
 
 SCHEMA = """
@@ -206,18 +205,12 @@ class ServiceStore:
         if intent is None:
             return False
         payload = _to_json(write)
-        if not intent.append(payload) and not (self._grow(intent) and intent.append(payload)):
+        if not intent.append(payload) and not (grow(intent, None, f"service store {self.path}")
+                                               and intent.append(payload)):
             return False
         if not self._wake.is_set():
             self._wake.set()
         return True
-
-    def _grow(self, intent: IntentLog) -> bool:
-        try:
-            return intent.grow()
-        except (OSError, ValueError) as exc:
-            logger.warning("service store {}: intent log not grown ({}): committing", self.path, exc)
-            return False
 
     def flush(self) -> None:
         """Commit the queued writes now."""
@@ -294,21 +287,10 @@ class ServiceStore:
                 logger.opt(exception=True).error("service store {}: background commit failed", self.path)
 
     def _wait_for_pause(self) -> None:
-        """Return once no write has been queued for ``commit_pause`` seconds, or
-        ``max_commit_delay`` after the first, or when the intent log is half full and may not
-        grow, or on close."""
-        start = time.monotonic()
-        while True:
-            seen = self._queued
-            if self._stop.wait(self.commit_pause) or self._queued == seen:
-                return
-            if time.monotonic() - start >= self.max_commit_delay:
-                return
-            with self._lock:
-                intent = self._intent
-                if intent is not None and intent.half_full and not self._grow(intent):
-                    return
-
+        """Until the next pause of the flow (``intent_log.wait_for_pause``: ``commit_pause``
+        without a write, at most ``max_commit_delay``, the intent log growing meanwhile), or close."""
+        wait_for_pause(lambda: self._queued, self._stop.wait, self.commit_pause, self.max_commit_delay,
+                       self._intent, self._lock, f"service store {self.path}")
 
 def _to_json(write: tuple[Any, ...]) -> bytes:
     """A queued write as its intent-log record (an event's body in base64)."""

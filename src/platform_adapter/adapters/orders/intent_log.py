@@ -21,14 +21,20 @@ One process owns the file (an exclusive ``flock``); another adapter on the same 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import mmap
 import os
 import struct
+import threading
+import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from platform_adapter.log import logger
 
 try:
     import fcntl
@@ -145,6 +151,38 @@ class IntentLog:
     def close(self) -> None:
         self._map.close()
         os.close(self._fd)  # releases the flock
+
+
+def wait_for_pause(count: Callable[[], int], wait: Callable[[float], bool], pause: float, max_delay: float,
+                   log: IntentLog | None, lock: threading.Lock, owner: str) -> None:
+    """A writer's wait before it commits what its owner queued: return once ``count()`` (the writes
+    queued so far) has not moved during one ``wait(pause)`` (a pause in the flow), or ``max_delay``
+    seconds after the start, or when ``log`` is half full and cannot grow (:func:`grow`), or at
+    once when ``wait`` returns True (a write waits for its commit; close)."""
+    start = time.monotonic()
+    while True:
+        seen = count()
+        if wait(pause) or count() == seen:
+            return
+        if time.monotonic() - start >= max_delay:
+            return
+        if log is not None and log.half_full and not grow(log, lock, owner):
+            return
+
+
+def grow(log: IntentLog, lock: threading.Lock | None, owner: str) -> bool:
+    """Double ``log`` while a flow goes on: its blocks allocated without ``lock`` (the one its
+    appenders hold; ``None``: the caller holds it), only the remap under it; False (logged, for
+    ``owner``) when it may not grow."""
+    try:
+        size = log.reserve()
+        if size:
+            with lock or contextlib.nullcontext():
+                log.resize(size)
+    except (OSError, ValueError) as exc:
+        logger.warning("{}: intent log not grown ({}): committing", owner, exc)
+        return False
+    return bool(size)
 
 
 def _allocate(fd: int, start: int, end: int) -> None:

@@ -59,7 +59,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from platform_adapter.adapters.orders.intent_log import IntentLog, IntentLogBusy
+from platform_adapter.adapters.orders.intent_log import IntentLog, IntentLogBusy, wait_for_pause
 from platform_adapter.log import logger
 from platform_adapter.models.contract import ContractSpec, SecType
 from platform_adapter.models.order import (
@@ -362,36 +362,11 @@ class OrderJournal:
                     logger.opt(exception=True).error("order journal {}: background commit failed", self.path)
 
     def _wait_for_pause(self) -> None:
-        """Return once no write has been queued for ``BACKGROUND_DELAY`` seconds (a pause in the
-        order flow), or ``MAX_BACKGROUND_DELAY`` seconds after the first, or when the intent log
-        is half full and cannot grow, or at once when a write waits for its commit (or on close)."""
-        start = time.monotonic()
-        intent = self._intent
-        while True:
-            seen = self._queued
-            if self._commit_now.wait(BACKGROUND_DELAY) or self._queued == seen:
-                return
-            if time.monotonic() - start >= MAX_BACKGROUND_DELAY:
-                return
-            if intent is not None and intent.half_full and not self._grow_intent_log():
-                return
-
-    def _grow_intent_log(self) -> bool:
-        """Double the intent log while a flow of orders goes on (its blocks allocated without the
-        queue lock, which senders and the reader take; only the remap under it); False when it
-        may not grow. Only the writer thread grows it, and close() waits for the writer first."""
-        intent = self._intent
-        if intent is None:
-            return False
-        try:
-            size = intent.reserve()
-            if size:
-                with self._lock:
-                    intent.resize(size)
-        except (OSError, ValueError) as exc:
-            logger.warning("order journal {}: intent log not grown ({}): committing", self.path, exc)
-            return False
-        return bool(size)
+        """Until the next pause of the flow (``intent_log.wait_for_pause``: ``BACKGROUND_DELAY``
+        without a write, at most ``MAX_BACKGROUND_DELAY``, the intent log growing meanwhile), or
+        a write that waits for its commit, or close."""
+        wait_for_pause(lambda: self._queued, self._commit_now.wait, BACKGROUND_DELAY, MAX_BACKGROUND_DELAY,
+                       self._intent, self._lock, f"order journal {self.path}")
 
     def _checkpoint_loop(self) -> None:
         """Copy the WAL into the database file (PASSIVE: it never blocks a writer) after a
