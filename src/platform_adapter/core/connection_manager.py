@@ -575,13 +575,13 @@ class ConnectionManager:
                 self._lifecycle.reconnected()
                 self._start_health()
                 return True
-            if self._fatal is not None:
-                self._set_state(ConnectionState.FAILED)
+            if self._fatal is not None:  # logged before FAILED is announced: whoever sees it finds the reason
                 logger.critical("Reconnecting to {}:{} stopped: {}", self.host, self.port, self._fatal)
+                self._set_state(ConnectionState.FAILED)
                 return False
-        self._set_state(ConnectionState.FAILED)
         logger.critical("Unrecoverable connection loss: {} reconnect attempts to {}:{} failed ({})",
                         cfg.reconnect_max_attempts, self.host, self.port, self.last_error)
+        self._set_state(ConnectionState.FAILED)
         return False
 
     # --- health ------------------------------------------------------------------------------------
