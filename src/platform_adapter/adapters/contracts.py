@@ -17,6 +17,7 @@ from platform_adapter.utils.validators import check_symbol
 
 UNSET_DECIMAL_TEXT = "170141183460469231731687303715884105727"
 _RIGHT = {"CALL": "C", "PUT": "P"}  # IB reports rights as C/P or CALL/PUT
+_MAX_KNOWN = 4096  # symbols and specs remembered by identity (past it the memory starts over)
 
 
 _STOCKS: dict[str, ContractSpec] = {}  # symbol text -> its checked spec (immutable)
@@ -103,6 +104,10 @@ class ContractResolver(BaseAdapter):
         super().__init__(ctx)
         self._lock = threading.Lock()
         self._by_key: dict[str, ContractInfo] = {}
+        # id(value) -> (value, its info) for the symbols and specs asked about before: found
+        # without checking the value again or making its key; the entry keeps the value (a str or
+        # a frozen ContractSpec) alive, so its id is not reused. Emptied when _by_key changes.
+        self._known: dict[int, tuple[Any, ContractInfo]] = {}
 
     # --- futures and options (adapters/derivatives.py) ---------------------------------------
     def front_month(self, symbol: Any, exchange: str = "CME", currency: str = "USD",
@@ -127,9 +132,16 @@ class ContractResolver(BaseAdapter):
     def resolve(self, value: Any, timeout: float | None = None) -> ContractInfo:
         """The contract details for ``value`` (symbol or ContractSpec); ``ContractNotFound``
         when IB has no definition (error 200) or the spec is ambiguous."""
+        known = self._known.get(id(value))
+        if known is not None and known[0] is value:
+            return known[1]
         spec = to_spec(value)
         with self._lock:
             hit = self._by_key.get(spec.key)
+            if hit is not None:
+                if len(self._known) >= _MAX_KNOWN:
+                    self._known.clear()
+                self._known[id(value)] = (value, hit)
         if hit is not None:
             return hit
         contract = spec_to_contract(spec)
@@ -146,12 +158,14 @@ class ContractResolver(BaseAdapter):
         info = self.info_from_details(spec, results[0])
         with self._lock:
             self._by_key[spec.key] = info
+            self._known.clear()
         logger.debug("resolved {} -> conId {}", spec.key, info.con_id)
         return info
 
     def remember(self, info: ContractInfo) -> None:
         with self._lock:
             self._by_key[info.spec.key] = info
+            self._known.clear()
 
     @staticmethod
     def info_from_details(spec: ContractSpec, details: Any) -> ContractInfo:

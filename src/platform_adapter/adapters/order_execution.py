@@ -61,6 +61,7 @@ from platform_adapter.utils.validators import check_callback
 
 ACCEPTED = frozenset({OrderState.PRE_SUBMITTED, OrderState.SUBMITTED, OrderState.FILLED})
 UNACKED = frozenset({OrderState.PENDING_SUBMIT, OrderState.API_PENDING})
+_MAX_IB_CONTRACTS = 4096  # ibapi Contracts kept (one per instrument traded); past it the cache starts over
 
 
 class OrderExecutionAdapter(BaseAdapter):
@@ -87,7 +88,7 @@ class OrderExecutionAdapter(BaseAdapter):
         self._sending: set[int] = set()
         self._sent_at: dict[int, float] = {}
         self._status_callbacks: list[Callable[[OrderStatus], Any]] = []
-        self._ib_contracts: dict[ContractInfo, Any] = {}
+        self._ib_contracts: dict[int, tuple[ContractInfo, Any]] = {}  # id(info) -> (info, its ibapi Contract)
         self.encoder = PlaceOrderEncoder()
         self._fill_callbacks: list[Callable[[Fill], Any]] = []
         self._loaded = False
@@ -311,7 +312,7 @@ class OrderExecutionAdapter(BaseAdapter):
                                "its state at IB is adopted after the reconnect")
 
     def _require_link(self) -> Any:
-        client = self._client()
+        client = self.connection.require_connected()
         if not self.connection.ib_link_ok:
             raise NotConnected("the gateway has lost its link to IB (1100); orders are blocked until it is back")
         return client
@@ -354,7 +355,7 @@ class OrderExecutionAdapter(BaseAdapter):
         try:
             journal.record_request(order_id, request, client_id)
             contract = self._ib_contract(info)
-            message = self.encoder.encode(client.serverVersion(), info, contract, order_id, request) \
+            message = self.encoder.encode(client.serverVersion(), contract, contract, order_id, request) \
                 if transmit else None
             if not client.isConnected():  # closed since the check: ibapi would send nothing (504)
                 raise ConnectionError("the link closed before the order was sent")
@@ -383,10 +384,16 @@ class OrderExecutionAdapter(BaseAdapter):
         return order_id
 
     def _ib_contract(self, info: ContractInfo) -> Any:
-        """The ibapi Contract of a resolved instrument, built once (ibapi only reads it)."""
-        contract = self._ib_contracts.get(info)
-        if contract is None:
-            contract = self._ib_contracts[info] = ContractResolver.ib_contract(info)
+        """The ibapi Contract of a resolved instrument, built once (ibapi only reads it). Found by
+        the info's identity (the resolver hands out one object per instrument; the entry keeps it
+        alive, so its id is not reused), not by a hash of all its fields per order."""
+        entry = self._ib_contracts.get(id(info))
+        if entry is not None and entry[0] is info:
+            return entry[1]
+        if len(self._ib_contracts) >= _MAX_IB_CONTRACTS:
+            self._ib_contracts.clear()
+        contract = ContractResolver.ib_contract(info)
+        self._ib_contracts[id(info)] = (info, contract)
         return contract
 
     def remember_ids(self, order_id: int, order_ref: str, perm_id: int) -> None:

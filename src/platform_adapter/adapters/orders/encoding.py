@@ -11,10 +11,11 @@ and from then on fills in the real values:
 - text (below 203; from 201 the message id goes out as 4 bytes, as ibapi's ``sendMsg`` does): ibapi
   encodes the shape with unique sentinel values and the text is cut at the sentinels into a template;
 - protobuf (203 on): ibapi's own ``createPlaceOrderRequestProto`` builds the shape's message once;
-  each order copies it and sets (or clears) the eight values by the rules ibapi applies to them
-  (a text field is set when not empty, a price or id when not ibapi's "unset" value, the quantity
-  as ``decimalMaxString``). Protobuf serializes fields in field-number order, so the bytes are
-  ibapi's (about 2.5 us instead of 13).
+  protobuf serializes fields in field-number order, so its bytes are cut around the eight values
+  into constant runs, and each order encodes the eight itself between them by the rules ibapi
+  applies (a text field present when not empty, a price or id when not ibapi's "unset" value, the
+  quantity as ``decimalMaxString``): no message object per order (about 2.7 us instead of 13, and
+  of 3.7 copying the shape's message and serializing it).
 
 Every shape is checked before use: two probe orders are encoded both ways and must give the same
 text or bytes, else the shape is left to ibapi for good. Values the text template cannot render
@@ -26,6 +27,7 @@ generated orders and server versions.
 from __future__ import annotations
 
 import re
+import struct
 import threading
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -38,11 +40,11 @@ from ibapi.const import UNSET_DOUBLE, UNSET_INTEGER
 from ibapi.message import OUT
 from ibapi.protobuf.PlaceOrderRequest_pb2 import PlaceOrderRequest as PlaceOrderRequestProto
 from ibapi.server_versions import MIN_CLIENT_VER, MIN_SERVER_VER_PROTOBUF_PLACE_ORDER
-from ibapi.utils import decimalMaxString, isAsciiPrintable, isValidDecimalValue, isValidFloatValue, isValidIntValue
+from ibapi.utils import decimalMaxString, isAsciiPrintable, isValidDecimalValue
 from ibapi.wrapper import EWrapper
 
 from platform_adapter.adapters.orders.models import build_ib_order
-from platform_adapter.models.order import OrderRequest
+from platform_adapter.models.order import OrderAction, OrderRequest, TimeInForce
 
 # sentinels: values no real field of the message takes (checked: each must appear, as a whole field)
 _ID = 918_273_645
@@ -53,6 +55,7 @@ _TEXT = {"action": "PAxACTIONx", "tif": "PAxTIFx", "account": "PAxACCOUNTx", "or
 _BAD_PRICES = (float(UNSET_INTEGER), UNSET_DOUBLE, float("inf"), float("-inf"))
 
 ShapeKey = tuple[int, Any, str, bool, bool, bool]
+MAX_TEMPLATES = 4096  # shapes kept per form; past it the cache starts over (a few per instrument traded)
 WIRE_PLACE_ORDER = OUT.PLACE_ORDER + PROTOBUF_MSG_ID  # the protobuf placeOrder's message id
 
 
@@ -171,39 +174,149 @@ def renderable(request: OrderRequest) -> bool:
 
 
 class _ProtoTemplate:
-    """A shape's PlaceOrderRequest (built by ibapi) whose eight varying values are set per order."""
+    """A shape's PlaceOrderRequest bytes cut around its eight varying values.
+
+    ibapi's own ``createPlaceOrderRequestProto`` builds the shape's message once; its serialized
+    fields (protobuf writes them in field-number order) are kept as constant byte runs between the
+    varying ones, which each order encodes itself by the rules ibapi applies to them: a text field
+    present when not empty, a price or id when not ibapi's "unset" value, the quantity as
+    ``decimalMaxString``. No message object is built per order."""
 
     def __init__(self, base: PlaceOrderRequestProto) -> None:
-        self.base = base
+        order = PlaceOrderRequestProto()
+        order.CopyFrom(base)
+        message = order.order
+        for name in _ORDER_VARYING:
+            message.ClearField(name)
+        cuts = _runs(message.SerializeToString(), [_ORDER_FIELDS[name] for name in _ORDER_VARYING])
+        self.runs = cuts  # len(_ORDER_VARYING) + 1 constant byte runs of the order message
+        outer = PlaceOrderRequestProto()
+        outer.CopyFrom(base)
+        outer.ClearField("orderId")
+        outer.ClearField("order")
+        self.head, self.tail = _runs(outer.SerializeToString(), [_REQUEST_ORDER])
+        # the encoded fields of the values that repeat from order to order
+        self.actions = {a: _text(_TAG_ACTION, a.value) for a in OrderAction}
+        self.tifs = {t: _text(_TAG_TIF, t.value) for t in TimeInForce}
+        self.accounts: dict[str, bytes] = {}
+        self.quantities: dict[str, bytes] = {}  # by the Decimal's text: 1 and 1.0 are two texts
 
     def render(self, order_id: int, request: OrderRequest) -> bytes:
-        message = PlaceOrderRequestProto()
-        message.CopyFrom(self.base)
-        if isValidIntValue(order_id):
-            message.orderId = order_id
+        runs = self.runs
+        qty, account = str(request.quantity), request.account
+        limit, stop, ref = request.limit_price, request.stop_price, request.order_ref
+        order = b"".join((
+            runs[0], self.actions[request.action], runs[1],
+            self.quantities.get(qty) or _remember(self.quantities, qty, _TAG_QUANTITY, _quantity_text(qty)), runs[2],
+            b"" if limit is None or limit == UNSET_DOUBLE else _TAG_LIMIT + _DOUBLE(limit), runs[3],
+            b"" if stop is None or stop == UNSET_DOUBLE else _TAG_AUX + _DOUBLE(stop), runs[4],
+            self.tifs[request.tif], runs[5],
+            self.accounts.get(account) or _remember(self.accounts, account, _TAG_ACCOUNT, account), runs[6],
+            _text(_TAG_REF, ref), runs[7]))
+        oid = _TAG_ORDER_ID + _varint(order_id) if order_id != UNSET_INTEGER else b""
+        return b"".join((oid, self.head, _TAG_ORDER, _varint(len(order)), order, self.tail))
+
+
+def _quantity_text(qty: str) -> str:
+    """The quantity as ibapi sends it (``decimalMaxString``; its "unset" value: no field)."""
+    value = Decimal(qty)
+    return decimalMaxString(value) if isValidDecimalValue(value) else ""
+
+
+def _remember(fields: dict[str, bytes], key: str, tag: bytes, text: str) -> bytes:
+    """A value's encoded field, remembered (up to a few hundred values)."""
+    data = _text(tag, text)
+    if len(fields) < _MAX_REMEMBERED:
+        fields[key] = data
+    return data
+
+
+_MAX_REMEMBERED = 512
+
+
+# the Order message's varying fields, in field-number order (checked when the module loads)
+_ORDER_VARYING = ("action", "totalQuantity", "lmtPrice", "auxPrice", "tif", "account", "orderRef")
+_ORDER_FIELDS = {f.name: f.number for f in PlaceOrderRequestProto.DESCRIPTOR.fields_by_name["order"]
+                 .message_type.fields}
+_REQUEST_ORDER = PlaceOrderRequestProto.DESCRIPTOR.fields_by_name["order"].number
+assert [_ORDER_FIELDS[n] for n in _ORDER_VARYING] == sorted(_ORDER_FIELDS[n] for n in _ORDER_VARYING)
+
+
+def _varint(value: int) -> bytes:
+    """Protobuf's base-128 varint (a negative int32 as its 64-bit two's complement, as protobuf)."""
+    if 0 <= value < 0x80:
+        return _SMALL[value]
+    if 0 < value < 0x4000:  # a message's length, most order ids
+        return bytes((value & 0x7F | 0x80, value >> 7))
+    value &= 0xFFFF_FFFF_FFFF_FFFF
+    out = bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+_SMALL = [bytes((i,)) for i in range(0x80)]
+
+
+def _tag(number: int, wire_type: int) -> bytes:
+    return _varint(number << 3 | wire_type)
+
+
+_TAG_ORDER_ID = _tag(PlaceOrderRequestProto.DESCRIPTOR.fields_by_name["orderId"].number, 0)
+_TAG_ORDER = _tag(_REQUEST_ORDER, 2)
+_TAG_ACTION, _TAG_QUANTITY, _TAG_TIF, _TAG_ACCOUNT, _TAG_REF = (
+    _tag(_ORDER_FIELDS[n], 2) for n in ("action", "totalQuantity", "tif", "account", "orderRef"))
+_TAG_LIMIT, _TAG_AUX = (_tag(_ORDER_FIELDS[n], 1) for n in ("lmtPrice", "auxPrice"))
+_DOUBLE = struct.Struct("<d").pack
+
+
+def _text(tag: bytes, text: str) -> bytes:
+    """A string field as ibapi sets it: present only when not empty (UnicodeEncodeError for text
+    protobuf refuses too, e.g. a lone surrogate)."""
+    if not text:
+        return b""
+    data = text.encode()
+    return tag + _varint(len(data)) + data
+
+
+def _runs(data: bytes, numbers: list[int]) -> list[bytes]:
+    """``data`` (a serialized message) cut before the first field numbered above each of
+    ``numbers`` (ascending): ``len(numbers) + 1`` runs of whole fields."""
+    runs, start, pos, i = [], 0, 0, 0
+    while pos < len(data):
+        field_start = pos
+        key, pos = _read_varint(data, pos)
+        number, wire_type = key >> 3, key & 7
+        while i < len(numbers) and number > numbers[i]:
+            runs.append(data[start:field_start])
+            start, i = field_start, i + 1
+        if wire_type == 0:
+            _, pos = _read_varint(data, pos)
+        elif wire_type == 1:
+            pos += 8
+        elif wire_type == 2:
+            size, pos = _read_varint(data, pos)
+            pos += size
+        elif wire_type == 5:
+            pos += 4
         else:
-            message.ClearField("orderId")
-        order = message.order
-        _put(order, "action", request.action.value)
-        _put(order, "totalQuantity", decimalMaxString(request.quantity) if isValidDecimalValue(request.quantity)
-             else "")
-        for name, price in (("lmtPrice", request.limit_price), ("auxPrice", request.stop_price)):
-            if price is not None and isValidFloatValue(price):
-                setattr(order, name, price)
-            else:
-                order.ClearField(name)
-        _put(order, "tif", request.tif.value)
-        _put(order, "account", request.account)
-        _put(order, "orderRef", request.order_ref)
-        return message.SerializeToString()  # type: ignore[no-any-return]
+            raise ValueError(f"unexpected protobuf wire type {wire_type}")
+    runs.append(data[start:])
+    runs.extend(b"" for _ in range(len(numbers) + 1 - len(runs)))
+    return runs
 
 
-def _put(message: Any, name: str, text: str) -> None:
-    """A text field as ibapi's createOrderProto sets it: present only when not empty."""
-    if text:
-        setattr(message, name, text)
-    else:
-        message.ClearField(name)
+def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, pos
 
 
 def _probes(request: OrderRequest) -> list[OrderRequest]:
@@ -229,8 +342,9 @@ class PlaceOrderEncoder:
     def encode(self, server_version: int, contract_key: Any, contract: Any, order_id: int,
                request: OrderRequest) -> PlaceOrderMessage | None:
         """The placeOrder message for ``request`` at ``server_version`` (text or protobuf), or None:
-        then send it with ibapi's ``placeOrder``. ``contract_key`` identifies ``contract`` (whose
-        fields must not change afterwards). Advanced orders (``request.extras``) go to ibapi."""
+        then send it with ibapi's ``placeOrder``. ``contract_key`` identifies ``contract``, whose
+        fields must not change afterwards (the contract itself will do: it hashes by identity, and
+        the cache keeps it alive). Advanced orders (``request.extras``) go to ibapi."""
         if request.extras is not None:
             self.fallbacks += 1
             return None
@@ -254,6 +368,8 @@ class PlaceOrderEncoder:
         except KeyError:
             template = self._build(server_version, contract, request)
             with self._lock:
+                if len(self._templates) >= MAX_TEMPLATES:
+                    self._templates.clear()
                 self._templates[key] = template
         if template is None:
             self.fallbacks += 1
@@ -273,6 +389,8 @@ class PlaceOrderEncoder:
         except KeyError:
             template = _build_proto(server_version, contract, request)
             with self._lock:
+                if len(self._proto_templates) >= MAX_TEMPLATES:
+                    self._proto_templates.clear()
                 self._proto_templates[key] = template
         if template is None:
             self.fallbacks += 1
@@ -303,15 +421,19 @@ class PlaceOrderEncoder:
 
 
 def _shape(server_version: int, contract_key: Any, request: OrderRequest) -> ShapeKey:
-    return (server_version, contract_key, request.order_type.value, request.limit_price is not None,
+    return (server_version, contract_key, request.order_type, request.limit_price is not None,
             request.stop_price is not None, request.outside_rth)
 
 
 def _build_proto(server_version: int, contract: Any, request: OrderRequest) -> _ProtoTemplate | None:
     """The shape's message as ibapi builds it, checked against ibapi's bytes for the probes (a
-    shape ibapi refuses at this version, reporting an error instead, fails the check)."""
+    shape ibapi refuses at this version, reporting an error instead, fails the check; so do bytes
+    that cannot be cut into fields)."""
     probes = _probes(request)  # ordinary values: the base is built from one of them
-    template = _ProtoTemplate(createPlaceOrderRequestProto(_ID, contract, build_ib_order(probes[0])))
+    try:
+        template = _ProtoTemplate(createPlaceOrderRequestProto(_ID, contract, build_ib_order(probes[0])))
+    except (ValueError, IndexError):
+        return None
     for probe in probes:
         for order_id in (1, 123_456):
             if template.render(order_id, probe) != ibapi_body(server_version, order_id, contract, probe):

@@ -521,9 +521,11 @@ class OrderJournal:
         already journalled."""
         at = time.time()
         r = request
+        quantity = str(r.quantity)
+        # str() of a StrEnum member is its value as a plain str, without enum's Python-level property
         params = (order_id, r.order_ref, client_id, r.account, r.contract.symbol, _contract_json(r.contract),
-                  r.action.value, str(r.quantity), r.order_type.value, r.limit_price, r.stop_price, r.tif.value,
-                  int(r.outside_rth), SENDING, str(r.quantity), extras_json(r.extras), at)
+                  str(r.action), quantity, str(r.order_type), r.limit_price, r.stop_price, str(r.tif),
+                  int(r.outside_rth), SENDING, quantity, extras_json(r.extras), at)
         with self._lock:
             if self._db is None:
                 return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
@@ -105,7 +104,7 @@ def check_text(value: Any, field: str, max_len: int = MAX_ORDER_REF) -> str:
         raise ValidationError(field, value, "must be a string")
     if len(value) > max_len:
         raise ValidationError(field, value, f"is longer than {max_len} characters")
-    if any(not ch.isprintable() for ch in value):
+    if not value.isprintable():
         raise ValidationError(field, value, "must hold printable characters only")
     return value.strip()
 
@@ -124,13 +123,24 @@ def check_contract_rules(info: ContractInfo, quantity: Decimal, limit: float | N
             raise ValidationError(field, price, f"is not a multiple of {info.symbol}'s tick size {info.min_tick:g}")
 
 
-@functools.lru_cache(maxsize=4096)
 def multiplier(info: ContractInfo) -> float:
+    """The contract's multiplier as a number (1 when absent or not a positive finite number)."""
+    text = info.multiplier
     try:
-        value = float(info.multiplier) if info.multiplier else 1.0
+        return _MULTIPLIERS[text]  # by its text: no hash of the whole ContractInfo per order
+    except KeyError:
+        pass
+    try:
+        value = float(text) if text else 1.0
     except ValueError:
-        return 1.0
-    return value if math.isfinite(value) and value > 0 else 1.0
+        value = 1.0
+    value = value if math.isfinite(value) and value > 0 else 1.0
+    if len(_MULTIPLIERS) < 4096:
+        _MULTIPLIERS[text] = value
+    return value
+
+
+_MULTIPLIERS: dict[str, float] = {}
 
 
 def check_risk(cfg: OrdersConfig, quantity: Decimal, price: float | None, mult: float) -> None:

@@ -290,3 +290,47 @@ def test_at_ibapis_minimum_version_the_frame_is_stock_ibapis() -> None:
     assert message is not None
     message.send(ours)
     assert our_conn.sent == stock_conn.sent and len(stock_conn.sent) == 1
+
+
+def test_values_remembered_between_orders_keep_their_own_text() -> None:
+    """The protobuf template remembers the encoded quantity by its text and the account by name:
+    equal quantities written differently (1E+2, 100, 100.00) each go out as ibapi writes them."""
+    encoder = PlaceOrderEncoder()
+    c = contract("stock")
+    base = OrderRequest(ContractSpec("AAPL"), OrderAction.BUY, Decimal(1), OrderType.LIMIT, 10.5, None,
+                        TimeInForce.DAY, False, "", "pa-1")
+    variants = [replace(base, quantity=Decimal(q), account=a, order_ref=r)
+                for q, a, r in (("100", "DU1", "a"), ("100.00", "DU1", ""), ("1E+2", "", "b"), ("100", "", "c"),
+                                ("0.5", "DU2", "d"), ("100.00", "DU2", "e"))]
+    bodies = [encoder.body(MAX_CLIENT_VER, "AAPL", c, 7 + i, v) for i, v in enumerate(variants)]
+    assert bodies == [ibapi_body(MAX_CLIENT_VER, 7 + i, c, v) for i, v in enumerate(variants)]
+    assert encoder.fast == len(variants) and len(set(bodies)) == len(variants)
+
+
+def test_the_template_caches_start_over_past_their_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(order_encoding, "MAX_TEMPLATES", 2)
+    encoder = PlaceOrderEncoder()
+    request = OrderRequest(ContractSpec("AAPL"), OrderAction.BUY, Decimal(3), OrderType.MARKET, None, None,
+                           TimeInForce.DAY, False, "", "pa-1")
+    contracts = [contract(kind) for kind in ("stock", "forex", "future")]
+    for version in (176, MAX_CLIENT_VER):
+        for c in contracts:  # the contract object itself is the key: it hashes by identity
+            message = encoder.encode(version, c, c, 5, request)
+            assert message is not None and message.body == (ibapi_text if version == 176 else ibapi_body)(
+                version, 5, c, request)
+    assert len(encoder._templates) == 1 and len(encoder._proto_templates) == 1  # the third started over
+
+
+def test_bytes_that_cannot_be_cut_into_fields_leave_the_shape_to_ibapi(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError, match="wire type"):
+        order_encoding._runs(b"\x0b\x00", [5])  # wire type 3 (a group): never in ibapi's messages
+    with pytest.raises(IndexError):
+        order_encoding._runs(b"\x08", [5])  # a varint cut short
+    assert order_encoding._runs(b"", [5, 6]) == [b"", b"", b""]
+    # the cut fails (a varint running off the end): the shape goes to ibapi, the order is not lost
+    monkeypatch.setattr(order_encoding, "_runs", lambda data, numbers: order_encoding._read_varint(b"\x80", 0))
+    encoder = PlaceOrderEncoder()
+    request = OrderRequest(ContractSpec("AAPL"), OrderAction.BUY, Decimal(1), OrderType.MARKET, None, None,
+                           TimeInForce.DAY, False, "", "pa-1")
+    assert encoder.body(MAX_CLIENT_VER, "AAPL", contract("stock"), 5, request) is None
+    assert encoder.fallbacks == 1
