@@ -116,7 +116,7 @@ def check_order_quantity(value: Any) -> Decimal:
 
 def check_contract_rules(info: ContractInfo, quantity: Decimal, limit: float | None, stop: float | None) -> None:
     """Whole quantities unless the contract allows fractions; prices on the contract's tick."""
-    if not info.allows_fractional and quantity != quantity.to_integral_value():
+    if quantity != quantity.to_integral_value() and not info.allows_fractional:
         raise ValidationError("quantity", quantity, f"must be a whole number for {info.symbol}")
     for field, price in (("limit_price", limit), ("stop_price", stop)):
         if price is not None and not on_tick(price, info.min_tick):
