@@ -81,6 +81,7 @@ class OrderExecutionAdapter(BaseAdapter):
         self.echo = ExtrasEcho(self)
         self._lock = threading.Lock()
         self._changed = threading.Condition()
+        self._status_waiters = 0  # threads in wait_for_status (changed under _changed's lock)
         self._by_ref: dict[str, int] = {}
         self._by_perm: dict[int, int] = {}
         self._pending: dict[int, str] = {}
@@ -239,19 +240,32 @@ class OrderExecutionAdapter(BaseAdapter):
         self._known(order_id)
         deadline = time.monotonic() + timeout
         with self._changed:
-            while True:
-                status = self._known(order_id).status
-                if status.status in wanted:
-                    return status
-                if status.status is OrderState.REJECTED:
-                    code = self._reject_codes.get(order_id, ib_codes.REJECTED)
-                    raise OrderRejected(code, status.reject_reason or "rejected", order_id)
-                if status.status in TERMINAL_STATES:
-                    raise OrderStateError(order_id, f"ended {status.status.value}, not {sorted(wanted)}")
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise RequestTimeout(f"order {order_id} still {status.status.value} after {timeout:g}s")
-                self._changed.wait(remaining)
+            self._status_waiters += 1  # before the status is read: see _wake_waiters
+            try:
+                while True:
+                    status = self._known(order_id).status
+                    if status.status in wanted:
+                        return status
+                    if status.status is OrderState.REJECTED:
+                        code = self._reject_codes.get(order_id, ib_codes.REJECTED)
+                        raise OrderRejected(code, status.reject_reason or "rejected", order_id)
+                    if status.status in TERMINAL_STATES:
+                        raise OrderStateError(order_id, f"ended {status.status.value}, not {sorted(wanted)}")
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise RequestTimeout(f"order {order_id} still {status.status.value} after {timeout:g}s")
+                    self._changed.wait(remaining)
+            finally:
+                self._status_waiters -= 1
+
+    def _wake_waiters(self) -> None:
+        """Wake the threads in :meth:`wait_for_status` after a change; with none, no lock is taken
+        (the decoding thread's path). No wake-up is lost: a waiter counts itself under the
+        condition's lock before it reads the status, and the change was made before the count is
+        read here, so a waiter this misses reads the changed status."""
+        if self._status_waiters:
+            with self._changed:
+                self._changed.notify_all()
 
     def on_order_status(self, callback: Callable[[OrderStatus], Any]) -> None:
         """Call ``callback(OrderStatus)`` on every status change of our orders."""
@@ -441,8 +455,7 @@ class OrderExecutionAdapter(BaseAdapter):
         # of truth for it after a crash), so the user does not wait for its commit
         for cb in self._status_callbacks:
             self._notify(cb, order.status)
-        with self._changed:
-            self._changed.notify_all()
+        self._wake_waiters()
         if self.journal is not None:
             self.journal.record_order(order, kind, background=True)
         return order
@@ -498,8 +511,7 @@ class OrderExecutionAdapter(BaseAdapter):
             return
         self.metrics.incr("fills")
         self.events.submit_task(self._run_fill_callbacks, fill)
-        with self._changed:
-            self._changed.notify_all()
+        self._wake_waiters()
 
     def _run_fill_callbacks(self, fill: Fill) -> None:
         """The fill's log line and callbacks (event thread), then its delivered mark."""

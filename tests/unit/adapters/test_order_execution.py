@@ -4,6 +4,7 @@ to provoke from the simulator (corrections, foreign orders, send failures, error
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -304,6 +305,34 @@ def test_wait_and_subscription_arguments_are_checked(harness: Harness) -> None:
         pa.orders.on_order_status(None)  # type: ignore[arg-type]
     pa.wrapper.orderStatus(order_id, "Filled", Decimal(10), Decimal(0), 100.0, 77, 0, 100.0, 1, "", 0.0)
     assert pa.orders.wait_for_status(order_id, timeout=0.1).status is OrderState.FILLED
+
+
+def test_every_waiter_wakes_and_no_wake_up_is_lost_when_a_status_races_the_wait(harness: Harness) -> None:
+    """The decoding thread wakes waiters only when some are counted; a waiter counts itself before
+    it reads the status, so one that starts while the status arrives still sees it."""
+    pa, _ = harness
+    order_id, ref = placed(pa)
+    ack(pa, order_id, ref)
+    results: list[OrderState] = []
+    waiters = [threading.Thread(target=lambda: results.append(pa.orders.wait_for_status(order_id, timeout=5).status))
+               for _ in range(6)]
+    for t in waiters:
+        t.start()
+    wait_for(lambda: pa.orders._status_waiters == 6)
+    pa.wrapper.orderStatus(order_id, "Filled", Decimal(10), Decimal(0), 100.0, 77, 0, 100.0, 1, "", 0.0)
+    for t in waiters:
+        t.join(5)
+    assert results == [OrderState.FILLED] * 6 and pa.orders._status_waiters == 0
+    for _ in range(40):  # the wait and the acknowledgement start together, in either order
+        order_id, ref = placed(pa)
+        got: list[Any] = []
+        waiter = threading.Thread(target=lambda oid=order_id, got=got: got.append(
+            pa.orders.wait_for_status(oid, [OrderState.SUBMITTED], timeout=2).status))
+        waiter.start()
+        ack(pa, order_id, ref)
+        waiter.join(3)
+        assert got == [OrderState.SUBMITTED]
+    assert pa.orders._status_waiters == 0
 
 
 def test_status_callbacks_see_every_change(harness: Harness, recorder: Any) -> None:

@@ -781,7 +781,7 @@ def _row_json(params: tuple[Any, ...]) -> bytes:
     return (f"[{order_id:d},{_json_text(ref)},{client_id:d},{_json_text(account)},{_json_text(symbol)},"
             f"{_json_contract(contract)},{_json_text(action)},{_json_text(quantity)},{_json_text(order_type)},"
             f"{_json_number(limit)},{_json_number(stop)},{_json_text(tif)},{rth:d},{_json_text(status)},"
-            f"{_json_text(remaining)},{_json_text(extras)},{_json_number(at)}]").encode()
+            f"{_json_text(remaining)},{_json_text(extras)},{float.__repr__(at)}]").encode()  # at: time.time()
 
 
 _FILL_RECORD = "fill"  # an intent-log record {"fill": [the fills row]}; an order row is a plain array
