@@ -201,12 +201,9 @@ class EventDispatcher:
             self._wake.release()
 
     def _run(self, gen: int) -> None:
-        """The worker: the queue's lock is held except while a call runs or the worker is parked,
-        so a call's bookkeeping and the check for the next one take the lock once."""
         cond, wake = self._cond, self._wake
-        cond.acquire()
-        try:
-            while True:
+        while True:
+            with cond:
                 while not self._queue and not self._stopping and gen == self._gen:
                     self._sleeping = True
                     cond.release()
@@ -226,23 +223,18 @@ class EventDispatcher:
                         continue
                 self._running[gen] = (fn, args, key, time.monotonic())
                 self._busy += 1
-                cond.release()
-                try:
-                    if key is _TASK:
-                        self._task(fn, args)
-                    else:
-                        self.call(fn, *args)
-                finally:
-                    cond.acquire()
+            if key is _TASK:
+                self._task(fn, args)
+            else:
+                self.call(fn, *args)
+            with self._cond:
                 del self._running[gen]
                 if gen != self._gen:  # declared blocked while in the call: release its held calls, end
                     self._release(self._identity(fn, args, key))
                     return
                 self._busy -= 1
                 if self._idle_waiters and not self._queue:
-                    cond.notify_all()
-        finally:
-            cond.release()
+                    self._cond.notify_all()
 
     def _hold(self, ident: Hashable, fn: Callback, args: tuple[Any, ...], key: Hashable | None) -> None:
         """Park a call for a blocked callback (only the latest value is kept per conflation key)."""
