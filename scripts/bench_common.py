@@ -28,7 +28,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -168,6 +168,31 @@ def other_tree(name: str, baseline: str) -> tuple[str, dict[str, str] | None]:
     if not baseline:
         raise SystemExit(f"client {name}: give the other tree with --baseline SRC")
     return worker_name, {**os.environ, "PYTHONPATH": str(Path(baseline).resolve())}
+
+
+def run_interleaved(script: str, clients: Sequence[str], runs: int, first_client_id: int,
+                    worker_args: Callable[[int], list[str]], baseline: str = "", timeout: float = 180.0,
+                    describe: Callable[[dict[str, Any]], str] = lambda _res: "") -> tuple[
+                        dict[str, list[dict[str, Any]]], dict[str, str]]:
+    """Every client ``runs`` times, the clients interleaved, each run a fresh worker process:
+    ``python scripts/<script> --worker NAME *worker_args(client_id)`` (a ``NAME@before`` client
+    runs from ``baseline``, see :func:`other_tree`). Returns each client's results and the last
+    error of each client that failed; ``describe(result)`` ends each run's progress line."""
+    per_run: dict[str, list[dict[str, Any]]] = {name: [] for name in clients}
+    errors: dict[str, str] = {}
+    client_id = first_client_id
+    for run in range(runs):
+        for name in clients:
+            client_id += 1
+            worker_name, env = other_tree(name, baseline)
+            res = run_worker(script, [worker_name, *worker_args(client_id)], timeout=timeout, env=env)
+            if "error" in res:
+                errors[name] = res["error"]
+                print(name, "ERROR", res["error"][-400:], file=sys.stderr)
+                continue
+            per_run[name].append(res)
+            print(f"run {run + 1} {name:9s} {describe(res)}", file=sys.stderr, flush=True)
+    return per_run, errors
 
 
 def ratio(value: float | None, ref: float | None) -> str:

@@ -49,11 +49,10 @@ from bench_common import (  # noqa: E402
     emit,
     fmt_runs,
     negotiated,
-    other_tree,
     percentile,
     protocol,
     ratio,
-    run_worker,
+    run_interleaved,
     sim_process,
     summarize,
     write_results,
@@ -215,26 +214,15 @@ def main() -> None:
         worker(name, int(port), int(cid), int(orders), int(warmup), float(switch), float(spacing))
         return
     clients = args.clients.split(",")
-    per_run: dict[str, list[dict[str, Any]]] = {c: [] for c in clients}
-    errors: dict[str, str] = {}
-    client_id = 200
     timeout = 120 + args.orders * (0.05 + args.spacing)
     with sim_process(server_version=args.server_version, tick_interval=3600.0, pacing=False, seed=5) as sim:
-        for run in range(args.runs):
-            for name in clients:
-                client_id += 1
-                worker_name, env = other_tree(name, args.baseline)
-                res = run_worker("bench_order_rtt.py", [worker_name, str(sim.port), str(client_id), str(args.orders),
-                                                        str(args.warmup), str(args.switch_interval),
-                                                        str(args.spacing)], timeout=timeout, env=env)
-                if "error" in res:
-                    errors[name] = res["error"]
-                    print(name, "ERROR", res["error"][-400:], file=sys.stderr)
-                    continue
-                per_run[name].append(res)
-                print(f"run {run + 1} {name:9s} v{res['server_version']} p50 {res['p50_us']:7.0f} p99 "
-                      f"{res['p99_us']:7.0f} max {res['max_us']:7.0f} us (call p50 {res['call_p50_us']:.0f})",
-                      file=sys.stderr, flush=True)
+        per_run, errors = run_interleaved(
+            "bench_order_rtt.py", clients, args.runs, 200,
+            lambda cid: [str(sim.port), str(cid), str(args.orders), str(args.warmup), str(args.switch_interval),
+                         str(args.spacing)],
+            args.baseline, timeout,
+            lambda res: (f"v{res['server_version']} p50 {res['p50_us']:7.0f} p99 {res['p99_us']:7.0f} max "
+                         f"{res['max_us']:7.0f} us (call p50 {res['call_p50_us']:.0f})"))
     stats = {name: {m: summarize([r[m] for r in results]) for m in METRICS}
              for name, results in per_run.items() if results}
     limiter = limiter_cost()

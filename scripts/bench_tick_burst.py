@@ -31,9 +31,8 @@ from bench_common import (  # noqa: E402
     emit,
     fmt_runs,
     negotiated,
-    other_tree,
     protocol,
-    run_worker,
+    run_interleaved,
     sim_process,
     summarize,
     wait_subscribed,
@@ -124,23 +123,12 @@ def main() -> None:
         worker(name, int(port), int(ctl), int(cid), int(n))
         return
     clients = args.clients.split(",")
-    runs: dict[str, list[float]] = {c: [] for c in clients}
-    errors: dict[str, str] = {}
-    client_id = 100
     with sim_process(server_version=args.server_version, tick_interval=3600.0, pacing=False, seed=3) as sim:
-        for run in range(args.runs):
-            for name in clients:
-                client_id += 1
-                worker_name, env = other_tree(name, args.baseline)
-                res = run_worker("bench_tick_burst.py", [worker_name, str(sim.port), str(sim.control_port),
-                                                         str(client_id), str(args.n)], env=env)
-                if "error" in res:
-                    errors[name] = res["error"]
-                    print(name, "ERROR", res["error"][-300:], file=sys.stderr)
-                    continue
-                runs[name].append(res["msg_per_s"])
-                print(f"run {run + 1} {name:9s} v{res['server_version']} {res['msg_per_s']:>12,.0f} msg/s",
-                      file=sys.stderr, flush=True)
+        per_run, errors = run_interleaved(
+            "bench_tick_burst.py", clients, args.runs, 100,
+            lambda cid: [str(sim.port), str(sim.control_port), str(cid), str(args.n)], args.baseline,
+            describe=lambda res: f"v{res['server_version']} {res['msg_per_s']:>12,.0f} msg/s")
+    runs = {name: [res["msg_per_s"] for res in results] for name, results in per_run.items()}
     stats = {name: summarize(values) for name, values in runs.items()}
     base = stats.get("ib_async", {}).get("median")
     lines = ["| client | median msg/s | every run, msg/s | slowest/fastest | x ib_async (median) |",

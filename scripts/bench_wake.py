@@ -31,7 +31,7 @@ from bench_common import (  # noqa: E402
     fmt_runs,
     percentile,
     protocol,
-    run_worker,
+    run_interleaved,
     sim_process,
     summarize,
     write_results,
@@ -109,22 +109,12 @@ def main() -> None:
         name, port, cid, orders, warmup = args.worker
         worker(name, int(port), int(cid), int(orders), int(warmup))
         return
-    per_run: dict[str, list[dict[str, Any]]] = {c: [] for c in CLIENTS}
-    errors: dict[str, str] = {}
-    client_id = 500
     with sim_process(server_version=args.server_version, tick_interval=3600.0, pacing=False, seed=5) as sim:
-        for run in range(args.runs):
-            for name in CLIENTS:
-                client_id += 1
-                res = run_worker("bench_wake.py", [name, str(sim.port), str(client_id), str(args.orders),
-                                                   str(args.warmup)], timeout=120 + args.orders * 0.05)
-                if "error" in res:
-                    errors[name] = res["error"]
-                    print(name, "ERROR", res["error"][-400:], file=sys.stderr)
-                    continue
-                per_run[name].append(res)
-                print(f"run {run + 1} {name:6s} same CPU {res['same_cpu_share']:.0%} all p50 "
-                      f"{res['all_p50_us']:.1f} us", file=sys.stderr, flush=True)
+        per_run, errors = run_interleaved(
+            "bench_wake.py", CLIENTS, args.runs, 500,
+            lambda cid: [str(sim.port), str(cid), str(args.orders), str(args.warmup)],
+            timeout=120 + args.orders * 0.05,
+            describe=lambda res: f"same CPU {res['same_cpu_share']:.0%} all p50 {res['all_p50_us']:.1f} us")
     stats = {name: {m: summarize([r[m] for r in results if r[m] is not None]) for m in METRICS}
              for name, results in per_run.items() if results}
     table = render(args.server_version, args.orders, args.runs, stats, errors)
