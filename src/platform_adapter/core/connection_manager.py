@@ -225,7 +225,7 @@ class ConnectionManager:
 
     def require_connected(self) -> EClient:
         """The EClient, or :class:`NotConnected` when the link is down."""
-        if self._state is not ConnectionState.CONNECTED or not self.client.isConnected():  # is_connected()
+        if not self.is_connected():
             raise NotConnected(f"not connected to {self.host}:{self.port} (state {self._state.value})")
         return self.client
 
