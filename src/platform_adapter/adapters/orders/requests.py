@@ -54,16 +54,17 @@ def prepare(adapter: OrderExecutionAdapter, symbol: Any, action: Any, quantity: 
     if links is not None:
         extras = replace(extras or OrderExtras(), parent_id=links.parent_id, oca_group=links.oca_group,
                          oca_type=links.oca_type)
-    outside_rth = v.check_flag(kwargs.get("outside_rth", False), "outside_rth")
-    account = v.check_text(kwargs.get("account", ""), "account")
-    user_ref = v.check_text(kwargs.get("order_ref", ""), "order_ref")
+    # an argument not given takes its default, which needs no check (fewer calls per order)
+    outside_rth = v.check_flag(kwargs["outside_rth"], "outside_rth") if "outside_rth" in kwargs else False
+    account = v.check_text(kwargs["account"], "account") if "account" in kwargs else ""
+    user_ref = v.check_text(kwargs["order_ref"], "order_ref") if "order_ref" in kwargs else ""
     adapter._require_link()
     account = adapter._account(account)
     if live_guard:
         v.check_live(adapter.settings.orders, account, adapter.connection.port)
     info = adapter.contracts.resolve(spec)
     adapter._check_trade(info, act, qty, limit, stop, qty if adds_exposure else Decimal(0), account)
-    if adapter.settings.orders.validate_before_submit:
+    if extras is not None and adapter.settings.orders.validate_before_submit:
         x.check_extras_ticks(info, extras)
     ref = new_ref(adapter.settings.orders.order_ref_prefix, user_ref)
     return OrderRequest(spec, act, qty, otype, limit, stop, tif, outside_rth, account, ref, extras), info
