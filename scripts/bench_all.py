@@ -75,7 +75,7 @@ def targets(versions: list[int]) -> list[str]:
                            f"{_verdict(p50 <= 1.1 * ref50)}; p99 {p99 / ref99:.2f}x -> {_verdict(p99 <= 1.5 * ref99)}"
                            f"; max {worst / 1000:.2f} ms -> {_verdict(worst <= 5000)}")
         fills = _load(f"fill_rtt_{version}")
-        p99, before = _median(fills, "pa", "p99_us"), _median(fills, "pa_before", "p99_us")
+        p99, before = _median(fills, "pa", "p99_us"), _median(fills, "pa@before", "p99_us")
         if p99 and before:
             out.append(f"- {version}: fill round trip (to on_fill), pa p99 {p99:.0f} us against {before:.0f} us at "
                        f"{fills.get('baseline', 'the baseline')} -> {_verdict(p99 <= before)}")

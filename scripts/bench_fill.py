@@ -8,7 +8,7 @@ blocked on a ``threading.Event``, runs again:
 
 * ``pa``: ``orders.place_order`` + ``orders.on_fill`` (the fill with its commission, on the event
   thread, once the fill is durable in the journal) sets the Event;
-* ``pa_before``: the same client from another source tree (``--baseline SRC``, e.g. a worktree
+* ``pa@before``: the same client from another source tree (``--baseline SRC``, e.g. a worktree
   of an earlier commit), measured in the same run;
 * ``ibapi``: stock ``EClient.placeOrder``; ``EWrapper.commissionAndFeesReport`` for the order's
   execution (on its ``run`` thread) sets the Event;
@@ -23,7 +23,6 @@ blocked on a ``threading.Event``, runs again:
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import threading
@@ -41,7 +40,7 @@ from bench_common import (  # noqa: E402
     percentile,
     protocol,
     ratio,
-    run_worker,
+    run_interleaved,
     sim_process,
     summarize,
     write_results,
@@ -193,7 +192,7 @@ def render(version: int, orders: int, warmup: int, runs: int, clients: list[str]
             "durable in the journal) sets the Event; ibapi = EClient.placeOrder, EWrapper.commissionAndFeesReport "
             "for the order's execution sets the Event; ibapi+account = the same, subscribed to the account's "
             "updates (reqAccountUpdates) as the facade always is"
-            + (f"; pa_before = pa at {baseline}" if baseline else "")
+            + (f"; pa@before = pa at {baseline}" if baseline else "")
             + ". Adapter token bucket at 1e9/s, simulator pacing off.")
 
 
@@ -203,34 +202,21 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=1000)
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--baseline", default="", help="another source tree's src: adds client pa_before")
+    parser.add_argument("--baseline", default="", help="another source tree's src: adds client pa@before")
     parser.add_argument("--worker", nargs=5, metavar=("CLIENT", "PORT", "CLIENT_ID", "ORDERS", "WARMUP"))
     args = parser.parse_args()
     if args.worker:
         name, port, cid, orders, warmup = args.worker
         worker(name, int(port), int(cid), int(orders), int(warmup))
         return
-    clients = ["pa", *(["pa_before"] if args.baseline else []), "ibapi", "ibapi+account"]
-    per_run: dict[str, list[dict[str, Any]]] = {c: [] for c in clients}
-    errors: dict[str, str] = {}
-    client_id = 300
+    clients = ["pa", *(["pa@before"] if args.baseline else []), "ibapi", "ibapi+account"]
     with sim_process(server_version=args.server_version, tick_interval=3600.0, pacing=False, seed=5) as sim:
-        for run in range(args.runs):
-            for name in clients:
-                client_id += 1
-                env = None
-                if name == "pa_before":
-                    env = {**os.environ, "PYTHONPATH": str(Path(args.baseline).resolve())}
-                res = run_worker("bench_fill.py", ["pa" if name == "pa_before" else name, str(sim.port),
-                                                   str(client_id), str(args.orders), str(args.warmup)],
-                                 timeout=120 + args.orders * 0.05, env=env)
-                if "error" in res:
-                    errors[name] = res["error"]
-                    print(name, "ERROR", res["error"][-400:], file=sys.stderr)
-                    continue
-                per_run[name].append(res)
-                print(f"run {run + 1} {name:9s} v{res['server_version']} p50 {res['p50_us']:7.0f} p99 "
-                      f"{res['p99_us']:7.0f} max {res['max_us']:7.0f} us", file=sys.stderr, flush=True)
+        per_run, errors = run_interleaved(
+            "bench_fill.py", clients, args.runs, 300,
+            lambda cid: [str(sim.port), str(cid), str(args.orders), str(args.warmup)], args.baseline,
+            120 + args.orders * 0.05,
+            lambda res: (f"v{res['server_version']} p50 {res['p50_us']:7.0f} p99 {res['p99_us']:7.0f} max "
+                         f"{res['max_us']:7.0f} us"))
     stats = {name: {m: summarize([r[m] for r in results]) for m in METRICS}
              for name, results in per_run.items() if results}
     label = ""
