@@ -22,12 +22,15 @@ Every party is its own process: the simulator (quiet market, pacing off), the se
    thread wakes. ``ping``: the service's own round trip (answered by its command loop, no
    adapter call) and ``zmq``: a bare ZeroMQ DEALER/ROUTER echo between two fresh processes, both
    at the same pace: the floors of any remote call on this machine.
+   ``--baseline SRC`` adds ``remote@before``: a second service and its clients run from another
+   source tree (its ``src``), interleaved with the others (an A/B in one run).
 3. Service restart: the service is killed (SIGKILL) and started again on the same endpoints
    while the simulator streams 1,000 ticks/s; a subscriber process measures when its quotes
    flow again, from the new service's start and from its ready line.
 
     .venv/bin/python scripts/bench_service.py [--subscribers 1,8,32] [--rate 20000] [--seconds 5]
                                               [--runs 3] [--orders 300] [--rounds 3] [--spacing 0.04,0]
+                                              [--baseline SRC]
 """
 
 from __future__ import annotations
@@ -45,7 +48,17 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import ROOT, control, emit, percentile, run_worker, sim_process, summarize, write_results  # noqa: E402
+from bench_common import (  # noqa: E402
+    ROOT,
+    control,
+    emit,
+    other_tree,
+    percentile,
+    run_worker,
+    sim_process,
+    summarize,
+    write_results,
+)
 
 SERVICE_CLIENT_ID = 9
 WARMUP_S = 0.5
@@ -253,17 +266,20 @@ class Service:
     """The service process on the simulator at ``port``."""
 
     def __init__(self, port: int, work: Path, commands: str = "tcp://127.0.0.1:0",
-                 events: str = "tcp://127.0.0.1:0", raised: bool = False) -> None:
-        config = work / ("service-raised.yaml" if raised else "service.yaml")
+                 events: str = "tcp://127.0.0.1:0", raised: bool = False, tree: str = "",
+                 env: dict[str, str] | None = None) -> None:
+        """``tree``: a name for a service run from another source tree (``env`` its environment)."""
+        tag = "-raised" * raised + (f"-{tree}" if tree else "")
+        config = work / f"service{tag}.yaml"
         config.write_text(json.dumps({  # JSON is YAML
-            "ib_connection": {"host": "127.0.0.1", "port": port, "client_id": SERVICE_CLIENT_ID - raised,
-                              "reconnect_backoff": 0.1},
-            "logging": {"level": "WARNING", "console": False, "log_dir": str(work / "logs")},
-            "orders": {"journal_path": str(work / ("orders-raised.db" if raised else "orders.db"))}}))
+            "ib_connection": {"host": "127.0.0.1", "port": port,
+                              "client_id": SERVICE_CLIENT_ID - raised - 2 * bool(tree), "reconnect_backoff": 0.1},
+            "logging": {"level": "WARNING", "console": False, "log_dir": str(work / f"logs{tag}")},
+            "orders": {"journal_path": str(work / f"orders{tag}.db")}}))
         self.started = time.time()
         entry = [__file__, "--worker", "serve"] if raised else ["-m", "platform_adapter.service"]
         self.proc = subprocess.Popen([sys.executable, *entry, "--config", str(config), "--commands", commands,
-                                      "--events", events], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+                                      "--events", events], cwd=ROOT, stdout=subprocess.PIPE, text=True, env=env)
         assert self.proc.stdout is not None
         words = self.proc.stdout.readline().split()
         if words[:2] != ["service", "ready:"]:
@@ -319,14 +335,15 @@ def restarts(service: Service, port: int, control_port: int, work: Path, times: 
     if proc.stdout.readline().strip() != "READY":
         raise RuntimeError("restart subscriber did not start")
     out = []
+
     def stream() -> None:
         try:
             control(control_port, f"stream {SERVICE_CLIENT_ID} 1000 3600", 7200)
         except (OSError, RuntimeError):  # the simulator stops at the end of the bench
             pass
 
-    stream = threading.Thread(target=stream, daemon=True)
-    stream.start()
+    streamer = threading.Thread(target=stream, daemon=True)
+    streamer.start()
     try:
         for _ in range(times):
             time.sleep(1.0)
@@ -354,11 +371,14 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--restarts", type=int, default=3)
     p.add_argument("--spacing", default="0.04,0", help="seconds between orders, comma-separated (0: back to back)")
+    p.add_argument("--baseline", default="", help="another source tree's src: adds remote@before (its service and "
+                                                 "clients) to the round trips")
     args = p.parse_args()
     counts = [int(x) for x in args.subscribers.split(",") if x]
     spacings = [float(x) for x in args.spacing.split(",") if x]
     fan: dict[int, list[dict[str, Any]]] = {n: [] for n in counts}
-    trips: dict[float, dict[str, list[dict[str, Any]]]] = {sp: {"direct": [], "remote": [], "zmq": []}
+    remotes = ["remote", "remote@before"] if args.baseline else ["remote"]
+    trips: dict[float, dict[str, list[dict[str, Any]]]] = {sp: {"direct": [], **{r: [] for r in remotes}, "zmq": []}
                                                            for sp in spacings}
     comebacks: list[Any] = []
     with sim_process(tick_interval=3600.0, pacing=False) as sim, tempfile.TemporaryDirectory() as work:
@@ -369,14 +389,19 @@ def main() -> None:
                     fan[n].append(fan_out(service, sim.control_port, n, args.rate, args.seconds))
                     print(f"run {run + 1} fan-out {n}: {fan[n][-1]['worst']}", flush=True)
             if spacings and args.rounds:
-                raised = Service(sim.port, Path(work), raised=True)
+                services = {"remote": Service(sim.port, Path(work), raised=True)}
+                if args.baseline:
+                    services["remote@before"] = Service(sim.port, Path(work), raised=True, tree="before",
+                                                        env=other_tree("remote@before", args.baseline)[1])
                 try:
                     for rnd in range(args.rounds):
                         for sp in spacings:
-                            for kind, target, name in (("direct", str(sim.port), str(30 + rnd)),
-                                                       ("remote", raised.commands, f"rtt-{rnd}")):
-                                result = run_worker("bench_service.py", ["rtt", kind, target, name, str(args.orders),
-                                                                         str(sp)], 600)
+                            clients = [("direct", str(sim.port), str(30 + rnd))] + [
+                                (r, services[r].commands, f"rtt-{rnd}") for r in remotes]
+                            for kind, target, name in clients:
+                                worker, env = other_tree(kind, args.baseline)
+                                result = run_worker("bench_service.py", ["rtt", worker, target, name, str(args.orders),
+                                                                         str(sp)], 600, env=env)
                                 if "error" in result:
                                     raise RuntimeError(result["error"])
                                 trips[sp][kind].append(result)
@@ -384,7 +409,8 @@ def main() -> None:
                             trips[sp]["zmq"].append(run_worker("bench_service.py",
                                                                ["zmq", str(sp), str(args.orders)], 600))
                 finally:
-                    raised.stop()
+                    for raised in services.values():
+                        raised.stop()
             if args.restarts:
                 service, comebacks = restarts(service, sim.port, sim.control_port, Path(work), args.restarts)
         finally:
@@ -397,7 +423,7 @@ def main() -> None:
         "restart": {key: summarize([c[key] for c in comebacks]) for key in ("from_start_s", "from_ready_s")}
         if comebacks else None,
         "round_trip": {sp: {kind: {key: summarize([r[key] for r in rows]) for key in keys}
-                            for kind, rows in by_kind.items() if kind != "zmq"} |
+                            for kind, rows in by_kind.items() if kind != "zmq" and rows} |
                        {"ping_p50_us": summarize([r["ping_p50_us"] for r in by_kind["remote"]]),
                         "zmq_p50_us": summarize([r["zmq_p50_us"] for r in by_kind["zmq"]])}
                        for sp, by_kind in trips.items() if by_kind["direct"]},
@@ -439,15 +465,22 @@ def _trip_table(stats: dict[str, Any], args: argparse.Namespace) -> str:
                  f"{args.orders} orders (medians of the rounds, min-max)", "",
                  "| client | call p50 us | call p99 us | to status callback p50 us | p99 us | "
                  "place_order_and_wait p50 us | p99 us |", "|---|---|---|---|---|---|---|"]
-        for kind in ("direct", "remote"):
+        for kind in ("direct", "remote", "remote@before"):
+            if kind not in rt:
+                continue
             s = rt[kind]
             lines.append(f"| {kind} | {_cell(s['call_p50_us'], 0)} | {_cell(s['call_p99_us'], 0)} | "
                          f"{_cell(s['status_p50_us'], 0)} | {_cell(s['status_p99_us'], 0)} | "
                          f"{_cell(s['wait_p50_us'], 0)} | {_cell(s['wait_p99_us'], 0)} |")
         extra = {key: rt["remote"][key]["median"] - rt["direct"][key]["median"]
                  for key in ("call_p50_us", "status_p50_us", "wait_p50_us")}
+        before = ""
+        if "remote@before" in rt:
+            was = {key: rt["remote@before"][key]["median"] - rt["direct"][key]["median"] for key in extra}
+            before = (f" (the other tree's service: {was['call_p50_us']:+.0f}, {was['status_p50_us']:+.0f}, "
+                      f"{was['wait_p50_us']:+.0f} us)")
         lines += ["", f"Remote minus direct, p50: call {extra['call_p50_us']:+.0f} us, to the status callback "
-                  f"{extra['status_p50_us']:+.0f} us, place_order_and_wait {extra['wait_p50_us']:+.0f} us "
+                  f"{extra['status_p50_us']:+.0f} us, place_order_and_wait {extra['wait_p50_us']:+.0f} us{before} "
                   "(target: within 300 us). Floors at the same pace, p50: the service's ping (answered by its "
                   f"command loop, no adapter call) {_cell(rt['ping_p50_us'], 0)} us; a bare ZeroMQ echo between "
                   f"two processes {_cell(rt['zmq_p50_us'], 0)} us."]
@@ -470,7 +503,8 @@ def _restart_table(stats: dict[str, Any]) -> str:
 
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--worker":
-        sys.path.insert(0, str(ROOT / "src"))
+        if not os.environ.get("PYTHONPATH"):  # else: another tree's src (remote@before)
+            sys.path.insert(0, str(ROOT / "src"))
         if sys.argv[2] == "sub":
             subscriber(sys.argv[3], sys.argv[4])
         elif sys.argv[2] == "comeback":

@@ -54,6 +54,9 @@ class FakePublisher:
         self.events.append((tuple(tokens), unpack(data)))
         self.raw.append(data)
 
+    def send_now(self, token: str, data: bytes) -> None:
+        self.event((token,), data)
+
 
 @pytest.fixture
 def book() -> tuple[SubscriptionBook, FakeMarketData, FakePublisher]:

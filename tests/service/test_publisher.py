@@ -66,3 +66,81 @@ def test_concurrent_producers_never_wait_for_the_heartbeat() -> None:
         ctx.destroy(linger=0)
     assert sum(last.values()) > 1000 and max(delays) < 0.25, max(delays)
     assert 0 < quotes < sum(last.values())  # one line: quotes merged, the events all sent
+
+
+def test_order_events_sent_at_once_keep_their_place_and_attaches_are_still_read() -> None:
+    """send_now (an order event sent by its producer) never overtakes events queued before it,
+    and while producers use the socket, the thread still reads every attach at once (its
+    descriptor is edge-triggered: a lost wake-up would leave an attach for the 30 s heartbeat)."""
+    ctx: zmq.Context[Any] = zmq.Context()
+    attach_times: dict[str, float] = {}
+
+    def on_attach(token: str, identity: bytes) -> bool:
+        attach_times[token] = time.monotonic()
+        pub.attach(token, identity, [])
+        return True
+
+    pub = Publisher(ctx, "tcp://127.0.0.1:0", on_attach, dict, 30.0, lambda s: s.setsockopt(zmq.LINGER, 0))
+    pub.start()
+    pub.open("t")
+    reader = ctx.socket(zmq.DEALER)
+    reader.setsockopt(zmq.LINGER, 0)
+    reader.connect(pub.endpoint)
+    reader.send(pack({"v": 1, "attach": "t"}))
+    stop = threading.Event()
+    sent = [0]
+
+    def produce() -> None:  # one producer: its events must arrive in the order it made them
+        i = 0
+        while not stop.is_set():
+            i += 1
+            if i % 3:
+                pub.send_now("t", pack({"i": i}))
+            else:
+                pub.event(["t"], pack({"i": i}))
+            pub.quote("quotes|AAPL", Quote("AAPL", updates=i), ["t"])  # work queued for the thread
+            sent[0] = i
+            if i % 50 == 0:
+                time.sleep(0.001)
+
+    attach_delays: list[float] = []
+    others: list[zmq.Socket[Any]] = []
+    producer = threading.Thread(target=produce)
+    got: list[int] = []
+    try:
+        deadline = time.monotonic() + 5
+        while "t" not in attach_times:  # attached before the stream starts
+            assert time.monotonic() < deadline
+            reader.poll(10)
+        producer.start()
+        next_attach = time.monotonic()
+        end = time.monotonic() + 2.0
+        while time.monotonic() < end or (got and got[-1] < sent[0] and time.monotonic() < end + 5):
+            if time.monotonic() >= next_attach and time.monotonic() < end:
+                token = f"o{len(others)}"
+                pub.open(token)
+                sock = ctx.socket(zmq.DEALER)
+                sock.setsockopt(zmq.LINGER, 0)
+                sock.connect(pub.endpoint)
+                others.append(sock)
+                asked = time.monotonic()
+                sock.send(pack({"v": 1, "attach": token}))
+                while token not in attach_times:
+                    assert time.monotonic() - asked < 5, "an attach was not read"
+                    if reader.poll(1):
+                        got.extend(ev["i"] for ev in unpack_stream(reader.recv()) if "i" in ev)
+                attach_delays.append(attach_times[token] - asked)
+                next_attach = time.monotonic() + 0.05
+            if time.monotonic() >= end:
+                stop.set()
+            if reader.poll(10):
+                got.extend(ev["i"] for ev in unpack_stream(reader.recv()) if "i" in ev)
+    finally:
+        stop.set()
+        if producer.ident is not None:
+            producer.join()
+        pub.stop()
+        ctx.destroy(linger=0)
+    assert got == list(range(1, sent[0] + 1))  # nothing lost, none out of order
+    assert len(got) > 1000 and len(attach_delays) >= 20
+    assert max(attach_delays) < 1.0, max(attach_delays)  # a lost wake-up: 30 s

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import threading
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -236,3 +237,41 @@ def test_metrics_and_market_data_type(served: Running, remote_factory: Any) -> N
     a.market_data.set_market_data_type("delayed")
     assert int(a.market_data.market_data_type) == 3 == int(served.pa.market_data.market_data_type)
     assert a.market_data.stats()["quotes"] == 1 and a.market_data.subscription_errors() == {}
+
+
+def test_commands_are_read_at_once_while_workers_send_their_replies(gateway: SimulatedGateway,
+                                                                    service_factory: Any,
+                                                                    remote_factory: Any) -> None:
+    """Workers send their own replies on the commands socket; the command thread polls its
+    edge-triggered descriptor. With a 5 s heartbeat (the command loop's longest sleep), a
+    command left unread after a worker's send would wait seconds: every ping is answered at once."""
+    running = service_factory(gateway, heartbeat_interval=5.0, heartbeat_timeout=30.0)
+    busy, pinger = remote_factory(running, "busy"), remote_factory(running, "pinger")
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    calls = [0]
+
+    def work() -> None:  # commands a worker answers, back to back
+        try:
+            while not stop.is_set():
+                busy.orders.get_open_orders()
+                calls[0] += 1
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=work) for _ in range(2)]
+    for thread in workers:
+        thread.start()
+    delays = []
+    try:
+        end = time.monotonic() + 2.0
+        while time.monotonic() < end:
+            t0 = time.monotonic()
+            pinger.transport.call("ping", timeout=10)
+            delays.append(time.monotonic() - t0)
+    finally:
+        stop.set()
+        for thread in workers:
+            thread.join()
+    assert not errors and calls[0] > 50 and len(delays) > 50
+    assert max(delays) < 1.0, max(delays)

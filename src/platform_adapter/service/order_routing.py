@@ -95,7 +95,7 @@ class OrderRouter:
         seq = self._store.append(client, kind, body, token is not None,
                                  value.exec_id if isinstance(value, Fill) else None)
         if seq is not None and token is not None:
-            self._pub.event((token,), _event(kind, seq, body))
+            self._pub.send_now(token, _event(kind, seq, body))
 
     # --- sessions ------------------------------------------------------------------------------------------
     def attach(self, client: str, token: str, after: int, fresh: bool) -> list[bytes]:

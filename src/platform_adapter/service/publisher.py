@@ -7,6 +7,13 @@ an outbox holds as one frame (a msgpack stream) with ``NOBLOCK``; a client that 
 fills its pipe (``SNDHWM``), its frame is put back and retried a little later, while the other
 clients' frames go out at once. Producers (the adapter's event thread, command workers) only
 touch the outboxes under one short lock and wake the thread through a pipe.
+
+An order event (:meth:`send_now`) is sent by its producer itself when nothing of its session
+waits: one thread hand-off less between IB's status and the client. ZeroMQ sockets are not
+thread-safe, so every use of the socket holds ``_sock_lock`` (taken before the outboxes' lock,
+never while calling out of the publisher), and the thread polls the socket's file descriptor,
+not the socket, reading ``ZMQ_EVENTS`` at every turn (the descriptor is edge-triggered; a
+producer that finds a message to read after its send wakes the thread).
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 import zmq
 
@@ -32,6 +39,11 @@ MAX_BACKLOG = 100_000  # reliable events kept per client; beyond, the session is
 SEND_HWM = 16  # frames queued per client in ZeroMQ before a send would block
 SEND_BUFFER = 64 * 1024  # kernel send buffer per client: small, so that a client that stops reading
 # is noticed (and its quotes conflated) within about 64 KiB instead of megabytes of stale quotes
+
+
+def has_input(sock: zmq.Socket[Any]) -> bool:
+    """A message can be read from ``sock`` now (``ZMQ_EVENTS``; resets its edge-triggered descriptor)."""
+    return bool(cast(int, sock.get(zmq.EVENTS)) & zmq.POLLIN)
 
 
 class Outbox:
@@ -78,6 +90,8 @@ class Publisher:
         self._heartbeat = heartbeat
         self._interval = heartbeat_interval
         self._lock = threading.Lock()
+        self._sock_lock = threading.Lock()
+        self._closed = False  # the socket (under _sock_lock)
         self._outboxes: dict[str, Outbox] = {}
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
@@ -94,9 +108,12 @@ class Publisher:
         if self._thread.ident is not None:
             self._thread.join(5.0)
         else:
-            self._sock.close(linger=0)
+            with self._sock_lock:
+                self._closed = True
+                self._sock.close(linger=0)
+        wake_w, self._wake_w = self._wake_w, -1  # a late producer's wake-up writes nowhere
         os.close(self._wake_r)
-        os.close(self._wake_w)
+        os.close(wake_w)
 
     # --- sessions ----------------------------------------------------------------------------------
     def open(self, token: str) -> None:
@@ -156,12 +173,40 @@ class Publisher:
             for token in tokens:
                 box = self._outboxes.get(token)
                 if box is not None:
-                    box.events.append(data)
-                    if len(box.events) > MAX_BACKLOG and not box.overflow:
-                        box.overflow = True
-                        logger.warning("session {}: over {} events waiting; the session ends", token[:8],
-                                       MAX_BACKLOG)
+                    self._queue_event(box, data)
         self._wake()
+
+    def send_now(self, token: str, data: bytes) -> None:
+        """One encoded reliable event for ``token``, sent on the calling thread when nothing of
+        that session waits (and queued behind it otherwise, as :meth:`event` does)."""
+        wake = True
+        with self._sock_lock:
+            with self._lock:
+                box = self._outboxes.get(token)
+                if box is None:
+                    return
+                identity = box.identity
+                if identity is None or box.retry_at or box.has_work() or self._closed:
+                    self._queue_event(box, data)
+                    identity = None
+            if identity is not None:
+                try:
+                    self._sock.send_multipart([identity, data], zmq.NOBLOCK)
+                    box.frames += 1
+                    wake = has_input(self._sock)  # an attach to read
+                except zmq.Again:  # the client's pipe is full: retried by the thread
+                    self._put_back(box, identity, [data], [], {}, time.monotonic() + RETRY_SECONDS)
+                except zmq.ZMQError:  # gone until it attaches again
+                    self._put_back(box, identity, [data], [], {}, 0.0)
+        if wake:
+            self._wake()
+
+    def _queue_event(self, box: Outbox, data: bytes) -> None:
+        """(lock held)"""
+        box.events.append(data)
+        if len(box.events) > MAX_BACKLOG and not box.overflow:
+            box.overflow = True
+            logger.warning("session {}: over {} events waiting; the session ends", box.token[:8], MAX_BACKLOG)
 
     def tick(self, tokens: Iterable[str], data: bytes) -> None:
         """One encoded tick-by-tick record for each of ``tokens`` (the oldest dropped past MAX_TICKS)."""
@@ -186,7 +231,7 @@ class Publisher:
     # --- the thread ----------------------------------------------------------------------------------
     def _run(self) -> None:
         poller = zmq.Poller()
-        poller.register(self._sock, zmq.POLLIN)
+        poller.register(self._sock.getsockopt(zmq.FD), zmq.POLLIN)
         poller.register(self._wake_r, zmq.POLLIN)
         next_beat = time.monotonic() + self._interval
         retry = 0.0
@@ -196,8 +241,7 @@ class Publisher:
                 wait = max(0.0, min(next_beat, retry or next_beat) - now)
                 ready = dict(poller.poll(int(wait * 1000)))
                 try:
-                    if self._sock in ready:
-                        self._read_attach()
+                    self._read_attach()  # every turn: the descriptor only says that something changed
                     if self._wake_r in ready:
                         self._drain_wake()
                     now = time.monotonic()
@@ -211,7 +255,9 @@ class Publisher:
                     logger.opt(exception=True).error("events loop error")
                     retry = time.monotonic() + RETRY_SECONDS
         finally:
-            self._sock.close(linger=0)
+            with self._sock_lock:
+                self._closed = True
+                self._sock.close(linger=0)
 
     def _drain_wake(self) -> None:
         try:
@@ -226,10 +272,13 @@ class Publisher:
 
     def _read_attach(self) -> None:
         while True:
-            try:
-                frames = self._sock.recv_multipart(zmq.NOBLOCK)
-            except zmq.Again:
-                return
+            with self._sock_lock:  # released before on_attach (which takes other locks)
+                if not has_input(self._sock):
+                    return
+                try:
+                    frames = self._sock.recv_multipart(zmq.NOBLOCK)
+                except zmq.Again:
+                    return
             identity, body = frames[0], frames[-1]
             try:
                 msg = unpack(body)
@@ -243,43 +292,52 @@ class Publisher:
 
     def _send(self, identity: bytes, data: bytes) -> bool:
         try:
-            self._sock.send_multipart([identity, data], zmq.NOBLOCK)
+            with self._sock_lock:
+                self._sock.send_multipart([identity, data], zmq.NOBLOCK)
         except zmq.ZMQError:  # the peer left or its pipe is full: it will attach again
             return False
         return True
 
     def _flush(self, now: float) -> float:
         """Send one frame to every attached outbox with work; returns when to flush again (0: when woken)."""
-        with self._lock:
-            work = []
-            for box in self._outboxes.values():
-                if box.identity is None or not box.has_work() or box.retry_at > now:
+        with self._lock:  # only this thread sets heartbeat_due: still true below
+            beat_due = any(b.heartbeat_due for b in self._outboxes.values())
+        beat_data = pack({"ev": Event.HEARTBEAT.value, **self._heartbeat()}) if beat_due else b""
+        # popped and sent under the socket's lock: a producer's send_now cannot overtake a frame
+        # taken from an outbox and not yet sent
+        with self._sock_lock:
+            if self._closed:
+                return 0.0
+            with self._lock:
+                work = []
+                for box in self._outboxes.values():
+                    if box.identity is None or not box.has_work() or box.retry_at > now:
+                        continue
+                    events = [box.events.popleft() for _ in range(min(len(box.events), MAX_FRAME_EVENTS))]
+                    ticks = [box.ticks.popleft() for _ in range(min(len(box.ticks), MAX_FRAME_EVENTS))]
+                    quotes, box.quotes = box.quotes, {}
+                    beat, box.heartbeat_due = box.heartbeat_due, False
+                    box.retry_at = 0.0
+                    work.append((box, box.identity, events, ticks, quotes, beat))
+            encoded: dict[int, bytes] = {}
+            for box, identity, events, ticks, quotes, beat in work:
+                parts = events + ticks
+                for line, quote in quotes.items():
+                    data = encoded.get(id(quote))
+                    if data is None:
+                        data = encoded[id(quote)] = pack({"ev": Event.QUOTE.value, "line": line,
+                                                          "symbol": quote.symbol, "quote": quote})
+                    parts.append(data)
+                if beat:
+                    parts.append(beat_data)
+                try:
+                    self._sock.send_multipart([identity, b"".join(parts)], zmq.NOBLOCK)
+                    box.frames += 1
                     continue
-                events = [box.events.popleft() for _ in range(min(len(box.events), MAX_FRAME_EVENTS))]
-                ticks = [box.ticks.popleft() for _ in range(min(len(box.ticks), MAX_FRAME_EVENTS))]
-                quotes, box.quotes = box.quotes, {}
-                beat, box.heartbeat_due = box.heartbeat_due, False
-                work.append((box, box.identity, events, ticks, quotes, beat))
-        encoded: dict[int, bytes] = {}
-        beat_data = pack({"ev": Event.HEARTBEAT.value, **self._heartbeat()}) if any(w[5] for w in work) else b""
-        for box, identity, events, ticks, quotes, beat in work:
-            parts = events + ticks
-            for line, quote in quotes.items():
-                data = encoded.get(id(quote))
-                if data is None:
-                    data = encoded[id(quote)] = pack({"ev": Event.QUOTE.value, "line": line, "symbol": quote.symbol,
-                                                      "quote": quote})
-                parts.append(data)
-            if beat:
-                parts.append(beat_data)
-            try:
-                self._sock.send_multipart([identity, b"".join(parts)], zmq.NOBLOCK)
-                box.frames += 1
-                continue
-            except zmq.Again:
-                self._put_back(box, identity, events, ticks, quotes, now + RETRY_SECONDS)
-            except zmq.ZMQError:  # EHOSTUNREACH: the client's events socket is gone until it attaches again
-                self._put_back(box, identity, events, ticks, quotes, 0.0)
+                except zmq.Again:
+                    self._put_back(box, identity, events, ticks, quotes, now + RETRY_SECONDS)
+                except zmq.ZMQError:  # EHOSTUNREACH: the client's events socket is gone until it attaches again
+                    self._put_back(box, identity, events, ticks, quotes, 0.0)
         with self._lock:  # the earliest moment an outbox with work may be sent again
             due = [max(b.retry_at, now) for b in self._outboxes.values() if b.identity is not None and b.has_work()]
         return min(due, default=0.0)

@@ -4,13 +4,18 @@ Threads: the command loop owns the commands ROUTER socket; it answers ``hello``,
 and ``bye`` itself (so that a busy pool never delays a heartbeat), refuses bad frames with typed
 errors, runs the commands that cannot block (``Command.quick``: reading an order, placing one
 whose contract is known while the outgoing bucket has a token) and hands every other command,
-and the waiting part of ``place_order_and_wait``, to a worker pool; workers send their replies
-back through an inproc socket each. The publisher thread owns the events socket. The facade's event thread
-calls the line book, the order router and the account fan-out, which only queue for the publisher.
+and the waiting part of ``place_order_and_wait``, to a worker pool; a worker sends its reply
+itself (no hand-off back to the command thread). ZeroMQ sockets are not thread-safe: every use
+of the commands socket holds ``_sock_lock`` (never while calling out), and the command thread
+polls the socket's file descriptor, reading ``ZMQ_EVENTS`` at every turn (a worker that finds a
+command waiting after its send wakes the thread). The publisher thread owns the events socket. The
+facade's event thread calls the line book, the order router and the account fan-out, which
+queue for the publisher (an order event is sent at once when nothing of its session waits).
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 import threading
 import time
@@ -39,14 +44,12 @@ from platform_adapter.service.protocol import (
     ok_reply,
     parse_request,
 )
-from platform_adapter.service.publisher import Publisher
+from platform_adapter.service.publisher import Publisher, has_input
 from platform_adapter.service.schema import pack
 from platform_adapter.service.security import ServerCurve, check_binds
 from platform_adapter.service.sessions import Session, SessionTable
 from platform_adapter.service.store import ServiceStore
 from platform_adapter.service.subscriptions import SubscriptionBook
-
-REPLIES = "inproc://pa-service-replies"
 
 
 @dataclass(frozen=True)
@@ -84,8 +87,10 @@ class Service:
         self._sock.setsockopt(zmq.MAXMSGSIZE, 16 * config.max_message_bytes)  # beyond: the peer is cut off
         self._sock.bind(config.commands)
         self.commands_endpoint = self._sock.getsockopt_string(zmq.LAST_ENDPOINT)
-        self._replies = self.ctx.socket(zmq.PULL)
-        self._replies.bind(REPLIES)
+        self._sock_lock = threading.Lock()
+        self._closed = False  # the commands socket (under _sock_lock)
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
         self.publisher = Publisher(self.ctx, config.events, self._attach, self._beat, config.heartbeat_interval,
                                    self._configure)
         self.events_endpoint = self.publisher.endpoint
@@ -97,7 +102,6 @@ class Service:
         pa.account.subscribe_account_updates(self._on_account)
         pa.on_connection_event(self._on_connection)
         self._pool = ThreadPoolExecutor(config.workers, thread_name_prefix="pa-service-worker")
-        self._local = threading.local()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="pa-service-commands", daemon=True)
 
@@ -117,76 +121,97 @@ class Service:
         if self._stop.is_set():
             return
         self._stop.set()
+        self._wake()
         if self._thread.ident is not None:
             self._thread.join(5.0)
         else:
-            self._sock.close(linger=0)
+            self._close_socket()
         for session in self.sessions.all():
             self._end(session, "service stopping", release=self._release)
         self._pool.shutdown(wait=False, cancel_futures=True)  # a worker in a long call fails when pa stops
         self.publisher.stop()
         if self._auth is not None:
             self._auth.stop()
-        self.ctx.destroy(linger=0)  # the replies socket and the workers' pushers
+        self.ctx.destroy(linger=0)
         self.store.close()
+        wake_w, self._wake_w = self._wake_w, -1  # a late producer's wake-up writes nowhere
+        os.close(self._wake_r)
+        os.close(wake_w)
 
     # --- the command loop -----------------------------------------------------------------------------
     def _run(self) -> None:
         poller = zmq.Poller()
-        poller.register(self._sock, zmq.POLLIN)
-        poller.register(self._replies, zmq.POLLIN)
+        poller.register(self._sock.getsockopt(zmq.FD), zmq.POLLIN)
+        poller.register(self._wake_r, zmq.POLLIN)
         next_reap = time.monotonic() + self.config.heartbeat_interval
         try:
             while not self._stop.is_set():
                 ready = dict(poller.poll(int(self.config.heartbeat_interval * 1000)))
                 try:
-                    if self._replies in ready:
-                        self._forward_replies()
-                    if self._sock in ready:
-                        self._read_commands()
+                    if self._wake_r in ready:
+                        self._drain_wake()
+                    self._read_commands()  # every turn: the descriptor only says that something changed
                     if time.monotonic() >= next_reap:
                         next_reap = time.monotonic() + self.config.heartbeat_interval
                         self._reap()
                 except Exception:  # noqa: BLE001 - a bug must not stop the service
                     logger.opt(exception=True).error("command loop error")
         finally:
+            self._close_socket()
+
+    def _close_socket(self) -> None:
+        with self._sock_lock:
+            self._closed = True
             self._sock.close(linger=0)
 
-    def _forward_replies(self) -> None:
-        """Send the workers' replies; then route the events of the orders they claimed (after
-        the replies: the events do not compete with them for the interpreter)."""
-        while True:
-            try:
-                frames = self._replies.recv_multipart(zmq.NOBLOCK)
-            except zmq.Again:
-                self.router.flush_claimed()
+    def _wake(self) -> None:
+        try:
+            os.write(self._wake_w, b"x")
+        except OSError:  # stopped
+            pass
+
+    def _drain_wake(self) -> None:
+        try:
+            while os.read(self._wake_r, 4096):
+                pass
+        except BlockingIOError:
+            pass
+
+    def _send(self, frames: list[bytes]) -> None:
+        """Send one reply (any thread); wakes the command thread when a command came meanwhile
+        (a send may take the descriptor's signal for it)."""
+        with self._sock_lock:
+            if self._closed:
                 return
             self._sock.send_multipart(frames)
+            waiting = has_input(self._sock)
+        if waiting and threading.current_thread() is not self._thread:
+            self._wake()
 
     def _read_commands(self) -> None:
         while True:
-            try:
+            with self._sock_lock:
+                if self._closed or not has_input(self._sock):
+                    return
                 frames = self._sock.recv_multipart(zmq.NOBLOCK)
-            except zmq.Again:
-                return
             prefix, body = frames[:-1], frames[-1]
             if len(frames) < 2 or any(frames[1:-1]):  # one body frame (after REQ's empty delimiter)
-                self._sock.send_multipart([frames[0], error_reply(None, ProtocolError(
+                self._send([frames[0], error_reply(None, ProtocolError(
                     ErrorCode.MALFORMED, f"a command is one frame, got {len(frames) - 1}"))])
                 continue
             try:
                 request = parse_request(body, self.config.max_message_bytes)
                 self._dispatch(prefix, request)
             except RequestError as exc:
-                self._sock.send_multipart([*prefix, error_reply(exc.req_id, exc.error)])
+                self._send([*prefix, error_reply(exc.req_id, exc.error)])
             except ProtocolError as exc:
-                self._sock.send_multipart([*prefix, error_reply(None, exc)])
+                self._send([*prefix, error_reply(None, exc)])
 
     def _dispatch(self, prefix: list[bytes], request: Request) -> None:
         inline = self._INLINE.get(request.cmd)
         try:
             if inline is not None:
-                self._sock.send_multipart([*prefix, ok_reply(request.id, inline(self, request))])
+                self._send([*prefix, ok_reply(request.id, inline(self, request))])
                 return
             call = self.commands.bind(self.sessions.get(request.session), request)
             if not call.quick:
@@ -196,17 +221,17 @@ class Service:
         except Exception as exc:  # noqa: BLE001 - library errors, or a bug answered as internal
             if not isinstance(exc, PlatformAdapterError):
                 logger.opt(exception=True).error("command {} failed", request.cmd)
-            self._sock.send_multipart([*prefix, error_reply(request.id, exc)])
+            self._send([*prefix, error_reply(request.id, exc)])
             return
         if isinstance(result, Later):
             self._pool.submit(self._work, prefix, request, result.finish)
         else:
-            self._sock.send_multipart([*prefix, ok_reply(request.id, result)])
+            self._send([*prefix, ok_reply(request.id, result)])
         self.router.flush_claimed()
 
     def _work(self, prefix: list[bytes], request: Request, run: Callable[[], Any]) -> None:
-        """Run a command (or finish a :class:`Later`) on a worker; the reply goes back through
-        the command thread."""
+        """Run a command (or finish a :class:`Later`) on a worker, which sends the reply; then
+        route the events of the orders it claimed (after the reply: the client waits for it)."""
         try:
             result = run()
             if isinstance(result, Later):
@@ -218,16 +243,10 @@ class Service:
             logger.opt(exception=True).error("command {} failed", request.cmd)
             data = error_reply(request.id, exc)
         try:
-            self._pusher().send_multipart([*prefix, data])
+            self._send([*prefix, data])
         except zmq.ZMQError:  # the service is stopping
             return
-
-    def _pusher(self) -> zmq.Socket[Any]:
-        sock = getattr(self._local, "sock", None)
-        if sock is None:
-            sock = self._local.sock = self.ctx.socket(zmq.PUSH)
-            sock.connect(REPLIES)
-        return sock
+        self.router.flush_claimed()
 
     # --- inline commands: sessions ----------------------------------------------------------------------
     def _hello(self, request: Request) -> dict[str, Any]:
