@@ -31,13 +31,11 @@ class Client:
         self.gw, self.client_id, self.sv = gw, client_id, sv
         self.subs = Subs()
         self.sent: list[Message] = []
-        self.writes: list[tuple[Message, ...]] = []  # each send call: what one socket write carries
         self.errors: list[tuple[int, int, str]] = []
         gw.sessions[client_id] = self  # type: ignore[assignment]
 
     def send(self, *msgs: Message) -> None:
         self.sent += msgs
-        self.writes.append(msgs)
 
     def error(self, req_id: int, code: int, text: str) -> None:
         self.errors.append((req_id, code, text))

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from platform_adapter.sim import messages as m
 from platform_adapter.sim import order_types
 from platform_adapter.sim.contracts import BY_CONID
 from platform_adapter.sim.requests import OrderCondition
@@ -466,20 +465,3 @@ def test_a_contract_listing_no_order_types_takes_any(gw: SimulatedGateway, clien
     bare = dataclasses.replace(BY_CONID[265598], order_types="")
     assert order_types.check(order(gw, 1), bare) is None
     assert order_types.check(dataclasses.replace(order(gw, 1), order_type="VWAP"), bare) is not None
-
-
-def test_an_orders_reports_of_one_pass_go_out_in_one_write(gw: SimulatedGateway, client: Client) -> None:
-    """openOrder and orderStatus of a new order leave together (one socket write, as a gateway's
-    buffered socket sends them), in order; a fill's reports too; a refusal's error is written
-    after what came before it."""
-    client.writes.clear()
-    client.place(1, qty=10, lmt_price=180.0)  # rests
-    assert [[msg.msg_id for msg in write] for write in client.writes] == [[m.OPEN_ORDER, m.ORDER_STATUS]]
-    client.writes.clear()
-    client.place(2, qty=10, order_type="MKT")  # fills at once
-    (write,) = [w for w in client.writes if any(msg.msg_id == m.EXECUTION_DATA for msg in w)]
-    ids = [msg.msg_id for msg in write]
-    assert ids.index(m.EXECUTION_DATA) < ids.index(m.COMMISSION_REPORT) and ids[0] == m.OPEN_ORDER
-    client.writes.clear()
-    client.cancel(1)
-    assert client.statuses(1)[-1] == "Cancelled" and client.codes(1) == [202]

@@ -314,58 +314,39 @@ class SimulatedGateway:
         return con_id
 
     def apply_events(self, events: list[Event]) -> None:
-        """Send engine events to their clients and push account changes. A session's reports of
-        one pass go out in one write, in order (as a gateway's buffered socket sends an order's
-        openOrder and orderStatus together)."""
+        """Send engine events to their clients and push account changes."""
         if not events:
             return
         filled = False
-        batches: dict[Session, list[Message]] = {}
-        try:
-            for ev in events:
-                s = self.sessions.get(e_client(ev))
-                if isinstance(ev, ErrorEvent):
-                    if s:
-                        self._send_batch(batches, s)
-                        if not (self.faults.reset.open and self.faults.reset.hold(s, [
-                                m.error(s.sv, ev.req_id, ev.code, ev.text, "", int(time.time() * 1000))])):
-                            s.error(ev.req_id, ev.code, ev.text)
-                    continue
-                o = ev.order
-                spec = BY_CONID[o.con_id]
-                if ev.kind == "whatif":  # answered to the client that asked, never stored nor held
-                    if s:
-                        self._send_batch(batches, s)
-                        s.send(m.open_order(s.sv, o, spec, preview=ev.preview))
-                    continue
-                targets = [x for x in self.sessions.values()
-                           if x is s or (x.subs.auto_open and x.client_id == 0)]
-                for t in targets:
-                    if ev.kind == "open":
-                        msg = m.open_order(t.sv, o, spec)
-                    elif ev.kind == "status":
-                        msg = m.order_status(o)
-                    elif ev.kind == "exec" and ev.execution:
-                        filled = True
-                        msg = m.execution(t.sv, -1, ev.execution, spec)
-                    elif ev.kind == "commission" and ev.execution:
-                        e = ev.execution
-                        msg = m.commission_report(e.exec_id, e.commission, spec.currency, e.realized_pnl)
-                    else:
-                        continue
-                    batches.setdefault(t, []).append(msg)
-        finally:
-            for t in list(batches):
-                self._send_batch(batches, t)
+        for ev in events:
+            s = self.sessions.get(e_client(ev))
+            if isinstance(ev, ErrorEvent):
+                if s and not (self.faults.reset.open and self.faults.reset.hold(s, [
+                        m.error(s.sv, ev.req_id, ev.code, ev.text, "", int(time.time() * 1000))])):
+                    s.error(ev.req_id, ev.code, ev.text)
+                continue
+            o = ev.order
+            spec = BY_CONID[o.con_id]
+            if ev.kind == "whatif":  # answered to the client that asked, never stored
+                if s:
+                    s.send(m.open_order(s.sv, o, spec, preview=ev.preview))
+                continue
+            targets = [x for x in self.sessions.values()
+                       if x is s or (x.subs.auto_open and x.client_id == 0)]
+            for t in targets:
+                if ev.kind == "open":
+                    self._report(t, m.open_order(t.sv, o, spec))
+                elif ev.kind == "status":
+                    self._report(t, m.order_status(o))
+                elif ev.kind == "exec" and ev.execution:
+                    filled = True
+                    self._report(t, m.execution(t.sv, -1, ev.execution, spec))
+                elif ev.kind == "commission" and ev.execution:
+                    e = ev.execution
+                    self._report(t, m.commission_report(e.exec_id, e.commission, spec.currency, e.realized_pnl))
         if filled:
             self._push_account()
         self.save_state()
-
-    def _send_batch(self, batches: dict[Session, list[Message]], s: Session) -> None:
-        """Send (or hold) what ``batches`` keeps for ``s``: before anything else is sent to it."""
-        msgs = batches.pop(s, None)
-        if msgs:
-            self._report(s, *msgs)
 
     def _push_account(self, refresh: bool = False) -> None:
         """Account updates (and positions) after a fill; on the periodic refresh, account updates
