@@ -14,23 +14,46 @@ from platform_adapter.service.publisher import Publisher
 from platform_adapter.service.schema import pack, unpack_stream
 
 
-def test_concurrent_producers_never_wait_for_the_heartbeat() -> None:
-    ctx: zmq.Context[Any] = zmq.Context()
-    attached = threading.Event()
+class Attached:
+    """A started publisher (heartbeat every 30 s: a lost wake-up shows) whose ``attaches`` record
+    when each token was attached, and ``connect(token)``: a reader socket attaching as it."""
 
-    def on_attach(token: str, identity: bytes) -> bool:
-        pub.attach(token, identity, [])
-        attached.set()
+    def __init__(self) -> None:
+        self.ctx: zmq.Context[Any] = zmq.Context()
+        self.attaches: dict[str, float] = {}
+        self.pub = Publisher(self.ctx, "tcp://127.0.0.1:0", self._on_attach, dict, 30.0,
+                             lambda s: s.setsockopt(zmq.LINGER, 0))
+        self.pub.start()
+
+    def _on_attach(self, token: str, identity: bytes) -> bool:
+        self.pub.attach(token, identity, [])
+        self.attaches[token] = time.monotonic()
         return True
 
-    pub = Publisher(ctx, "tcp://127.0.0.1:0", on_attach, dict, 30.0, lambda s: s.setsockopt(zmq.LINGER, 0))
-    pub.start()
-    pub.open("t")
-    reader = ctx.socket(zmq.DEALER)
-    reader.setsockopt(zmq.LINGER, 0)
-    reader.connect(pub.endpoint)
-    reader.send(pack({"v": 1, "attach": "t"}))
-    assert attached.wait(5)
+    def connect(self, token: str) -> zmq.Socket[Any]:
+        self.pub.open(token)
+        sock = self.ctx.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.connect(self.pub.endpoint)
+        sock.send(pack({"v": 1, "attach": token}))
+        return sock
+
+    def wait_attached(self, token: str, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while token not in self.attaches:
+            assert time.monotonic() < deadline, f"{token} not attached"
+            time.sleep(0.001)
+
+    def stop(self) -> None:
+        self.pub.stop()
+        self.ctx.destroy(linger=0)
+
+
+def test_concurrent_producers_never_wait_for_the_heartbeat() -> None:
+    box = Attached()
+    pub = box.pub
+    reader = box.connect("t")
+    box.wait_attached("t")
     delays: list[float] = []
     last: dict[int, int] = {}
     stop = threading.Event()
@@ -62,8 +85,7 @@ def test_concurrent_producers_never_wait_for_the_heartbeat() -> None:
         stop.set()
         for thread in producers:
             thread.join()
-        pub.stop()
-        ctx.destroy(linger=0)
+        box.stop()
     assert sum(last.values()) > 1000 and max(delays) < 0.25, max(delays)
     assert 0 < quotes < sum(last.values())  # one line: quotes merged, the events all sent
 
@@ -72,21 +94,10 @@ def test_order_events_sent_at_once_keep_their_place_and_attaches_are_still_read(
     """send_now (an order event sent by its producer) never overtakes events queued before it,
     and while producers use the socket, the thread still reads every attach at once (its
     descriptor is edge-triggered: a lost wake-up would leave an attach for the 30 s heartbeat)."""
-    ctx: zmq.Context[Any] = zmq.Context()
-    attach_times: dict[str, float] = {}
-
-    def on_attach(token: str, identity: bytes) -> bool:
-        attach_times[token] = time.monotonic()
-        pub.attach(token, identity, [])
-        return True
-
-    pub = Publisher(ctx, "tcp://127.0.0.1:0", on_attach, dict, 30.0, lambda s: s.setsockopt(zmq.LINGER, 0))
-    pub.start()
-    pub.open("t")
-    reader = ctx.socket(zmq.DEALER)
-    reader.setsockopt(zmq.LINGER, 0)
-    reader.connect(pub.endpoint)
-    reader.send(pack({"v": 1, "attach": "t"}))
+    box = Attached()
+    pub = box.pub
+    reader = box.connect("t")
+    attach_times = box.attaches
     stop = threading.Event()
     sent = [0]
 
@@ -108,23 +119,15 @@ def test_order_events_sent_at_once_keep_their_place_and_attaches_are_still_read(
     producer = threading.Thread(target=produce)
     got: list[int] = []
     try:
-        deadline = time.monotonic() + 5
-        while "t" not in attach_times:  # attached before the stream starts
-            assert time.monotonic() < deadline
-            reader.poll(10)
+        box.wait_attached("t")  # before the stream starts
         producer.start()
         next_attach = time.monotonic()
         end = time.monotonic() + 2.0
         while time.monotonic() < end or (got and got[-1] < sent[0] and time.monotonic() < end + 5):
             if time.monotonic() >= next_attach and time.monotonic() < end:
                 token = f"o{len(others)}"
-                pub.open(token)
-                sock = ctx.socket(zmq.DEALER)
-                sock.setsockopt(zmq.LINGER, 0)
-                sock.connect(pub.endpoint)
-                others.append(sock)
                 asked = time.monotonic()
-                sock.send(pack({"v": 1, "attach": token}))
+                others.append(box.connect(token))
                 while token not in attach_times:
                     assert time.monotonic() - asked < 5, "an attach was not read"
                     if reader.poll(1):
@@ -139,8 +142,7 @@ def test_order_events_sent_at_once_keep_their_place_and_attaches_are_still_read(
         stop.set()
         if producer.ident is not None:
             producer.join()
-        pub.stop()
-        ctx.destroy(linger=0)
+        box.stop()
     assert got == list(range(1, sent[0] + 1))  # nothing lost, none out of order
     assert len(got) > 1000 and len(attach_delays) >= 20
     assert max(attach_delays) < 1.0, max(attach_delays)  # a lost wake-up: 30 s

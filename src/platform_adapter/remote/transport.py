@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 import secrets
 import threading
 import time
@@ -38,6 +37,7 @@ from platform_adapter.service.protocol import (
 )
 from platform_adapter.service.schema import pack, unpack, unpack_stream
 from platform_adapter.service.security import ClientCurve
+from platform_adapter.utils.wake_pipe import WakePipe
 
 SLICE_MS = 50  # a waiting call looks at the session this often
 RETRY_SECONDS = 0.2  # between hellos while the service is away
@@ -75,7 +75,7 @@ class Transport:
         self._wake_supervisor = threading.Event()
         self._stopping = False
         self._threads: list[threading.Thread] = []
-        self._wake_r = self._wake_w = -1
+        self._waker: WakePipe | None = None
 
     # --- lifecycle -------------------------------------------------------------------------------------
     def start(self, timeout: float) -> bool:
@@ -84,8 +84,7 @@ class Transport:
             return self._up.wait(timeout)
         self._stopping = False
         self._ctx = zmq.Context()
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_r, False)
+        self._waker = WakePipe()
         for target, name in ((self._events_loop, "pa-remote-events"), (self._supervise, "pa-remote-session")):
             thread = threading.Thread(target=target, name=f"{name}-{self.name}", daemon=True)
             thread.start()
@@ -115,8 +114,8 @@ class Transport:
         assert self._ctx is not None
         self._ctx.destroy(linger=0)
         self._ctx = None
-        os.close(self._wake_r)
-        os.close(self._wake_w)
+        assert self._waker is not None
+        self._waker.close()
         self._local = threading.local()
         self.session = None
 
@@ -276,25 +275,22 @@ class Transport:
 
     # --- the events socket --------------------------------------------------------------------------------
     def _wake_events(self) -> None:
-        try:
-            os.write(self._wake_w, b"x")
-        except OSError:
-            pass
+        if self._waker is not None:
+            self._waker.set()
 
     def _events_loop(self) -> None:
         sock: zmq.Socket[Any] | None = None
         monitor: zmq.Socket[Any] | None = None
         endpoint = ""
         poller = zmq.Poller()
-        poller.register(self._wake_r, zmq.POLLIN)
+        waker = self._waker
+        assert waker is not None
+        poller.register(waker.fd, zmq.POLLIN)
         try:
             while not self._stopping:
                 ready = dict(poller.poll())
-                if self._wake_r in ready:
-                    try:
-                        os.read(self._wake_r, 4096)
-                    except BlockingIOError:
-                        pass
+                if waker.fd in ready:
+                    waker.drain()
                     if self._stopping:
                         return
                     if not self._attached.is_set() and self.session is not None:

@@ -18,7 +18,6 @@ producer that finds a message to read after its send wakes the thread).
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import deque
@@ -31,6 +30,7 @@ from platform_adapter.log import logger
 from platform_adapter.models.market_data import Quote
 from platform_adapter.service.protocol import SCHEMA_VERSION, Event
 from platform_adapter.service.schema import pack, unpack
+from platform_adapter.utils.wake_pipe import WakePipe
 
 RETRY_SECONDS = 0.005  # a client whose pipe was full is tried again after this
 MAX_FRAME_EVENTS = 512
@@ -93,8 +93,7 @@ class Publisher:
         self._sock_lock = threading.Lock()
         self._closed = False  # the socket (under _sock_lock)
         self._outboxes: dict[str, Outbox] = {}
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_r, False)
+        self._waker = WakePipe()
         self._woken = False
         self._stop = False
         self._thread = threading.Thread(target=self._run, name="pa-service-events", daemon=True)
@@ -111,9 +110,7 @@ class Publisher:
             with self._sock_lock:
                 self._closed = True
                 self._sock.close(linger=0)
-        wake_w, self._wake_w = self._wake_w, -1  # a late producer's wake-up writes nowhere
-        os.close(self._wake_r)
-        os.close(wake_w)
+        self._waker.close()
 
     # --- sessions ----------------------------------------------------------------------------------
     def open(self, token: str) -> None:
@@ -223,16 +220,13 @@ class Publisher:
     def _wake(self) -> None:
         if not self._woken:
             self._woken = True
-            try:
-                os.write(self._wake_w, b"x")
-            except OSError:  # stopped
-                pass
+            self._waker.set()
 
     # --- the thread ----------------------------------------------------------------------------------
     def _run(self) -> None:
         poller = zmq.Poller()
         poller.register(self._sock.getsockopt(zmq.FD), zmq.POLLIN)
-        poller.register(self._wake_r, zmq.POLLIN)
+        poller.register(self._waker.fd, zmq.POLLIN)
         next_beat = time.monotonic() + self._interval
         retry = 0.0
         try:
@@ -242,7 +236,7 @@ class Publisher:
                 ready = dict(poller.poll(int(wait * 1000)))
                 try:
                     self._read_attach()  # every turn: the descriptor only says that something changed
-                    if self._wake_r in ready:
+                    if self._waker.fd in ready:
                         self._drain_wake()
                     now = time.monotonic()
                     if now >= next_beat:
@@ -260,11 +254,7 @@ class Publisher:
                 self._sock.close(linger=0)
 
     def _drain_wake(self) -> None:
-        try:
-            while os.read(self._wake_r, 4096):
-                pass
-        except BlockingIOError:
-            pass
+        self._waker.drain()
         # cleared after the read: a producer that found it set queued its item before, and the
         # flush that follows takes it (cleared before the read, a wake-up written in between
         # would be consumed while the flag stayed set: no producer would write again)

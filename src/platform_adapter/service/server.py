@@ -15,7 +15,6 @@ queue for the publisher (an order event is sent at once when nothing of its sess
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
 import time
@@ -50,6 +49,7 @@ from platform_adapter.service.security import ServerCurve, check_binds
 from platform_adapter.service.sessions import Session, SessionTable
 from platform_adapter.service.store import ServiceStore
 from platform_adapter.service.subscriptions import SubscriptionBook
+from platform_adapter.utils.wake_pipe import WakePipe
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,7 @@ class Service:
         self.commands_endpoint = self._sock.getsockopt_string(zmq.LAST_ENDPOINT)
         self._sock_lock = threading.Lock()
         self._closed = False  # the commands socket (under _sock_lock)
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_r, False)
+        self._waker = WakePipe()
         self.publisher = Publisher(self.ctx, config.events, self._attach, self._beat, config.heartbeat_interval,
                                    self._configure)
         self.events_endpoint = self.publisher.endpoint
@@ -121,7 +120,7 @@ class Service:
         if self._stop.is_set():
             return
         self._stop.set()
-        self._wake()
+        self._waker.set()
         if self._thread.ident is not None:
             self._thread.join(5.0)
         else:
@@ -134,22 +133,20 @@ class Service:
             self._auth.stop()
         self.ctx.destroy(linger=0)
         self.store.close()
-        wake_w, self._wake_w = self._wake_w, -1  # a late producer's wake-up writes nowhere
-        os.close(self._wake_r)
-        os.close(wake_w)
+        self._waker.close()
 
     # --- the command loop -----------------------------------------------------------------------------
     def _run(self) -> None:
         poller = zmq.Poller()
         poller.register(self._sock.getsockopt(zmq.FD), zmq.POLLIN)
-        poller.register(self._wake_r, zmq.POLLIN)
+        poller.register(self._waker.fd, zmq.POLLIN)
         next_reap = time.monotonic() + self.config.heartbeat_interval
         try:
             while not self._stop.is_set():
                 ready = dict(poller.poll(int(self.config.heartbeat_interval * 1000)))
                 try:
-                    if self._wake_r in ready:
-                        self._drain_wake()
+                    if self._waker.fd in ready:
+                        self._waker.drain()
                     self._read_commands()  # every turn: the descriptor only says that something changed
                     if time.monotonic() >= next_reap:
                         next_reap = time.monotonic() + self.config.heartbeat_interval
@@ -164,19 +161,6 @@ class Service:
             self._closed = True
             self._sock.close(linger=0)
 
-    def _wake(self) -> None:
-        try:
-            os.write(self._wake_w, b"x")
-        except OSError:  # stopped
-            pass
-
-    def _drain_wake(self) -> None:
-        try:
-            while os.read(self._wake_r, 4096):
-                pass
-        except BlockingIOError:
-            pass
-
     def _send(self, frames: list[bytes]) -> None:
         """Send one reply (any thread); wakes the command thread when a command came meanwhile
         (a send may take the descriptor's signal for it)."""
@@ -186,7 +170,7 @@ class Service:
             self._sock.send_multipart(frames)
             waiting = has_input(self._sock)
         if waiting and threading.current_thread() is not self._thread:
-            self._wake()
+            self._waker.set()
 
     def _read_commands(self) -> None:
         while True:
