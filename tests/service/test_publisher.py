@@ -146,3 +146,28 @@ def test_order_events_sent_at_once_keep_their_place_and_attaches_are_still_read(
     assert got == list(range(1, sent[0] + 1))  # nothing lost, none out of order
     assert len(got) > 1000 and len(attach_delays) >= 20
     assert max(attach_delays) < 1.0, max(attach_delays)  # a lost wake-up: 30 s
+
+
+def test_send_now_never_waits_for_the_socket() -> None:
+    """While the publisher thread holds the socket (a long fan-out), an order event is queued for
+    it instead of holding up its producer (the adapter's event thread), and still arrives in order."""
+    box = Attached()
+    reader = box.connect("t")
+    box.wait_attached("t")
+    got: list[int] = []
+    try:
+        with box.pub._sock_lock:  # the publisher thread's hold, made long
+            done = threading.Event()
+            producer = threading.Thread(target=lambda: (box.pub.send_now("t", pack({"i": 1})),
+                                                        box.pub.send_now("t", pack({"i": 2})), done.set()))
+            producer.start()
+            assert done.wait(5), "send_now waited for the socket"
+            producer.join()
+        box.pub.send_now("t", pack({"i": 3}))
+        deadline = time.monotonic() + 5
+        while len(got) < 3 and time.monotonic() < deadline:
+            if reader.poll(100):
+                got.extend(ev["i"] for ev in unpack_stream(reader.recv()) if "i" in ev)
+    finally:
+        box.stop()
+    assert got == [1, 2, 3]

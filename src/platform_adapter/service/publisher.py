@@ -175,9 +175,14 @@ class Publisher:
 
     def send_now(self, token: str, data: bytes) -> None:
         """One encoded reliable event for ``token``, sent on the calling thread when nothing of
-        that session waits (and queued behind it otherwise, as :meth:`event` does)."""
+        that session waits (and queued behind it otherwise, as :meth:`event` does). Never waits
+        for the socket: while the publisher thread sends (a fan-out to many clients), the event
+        is queued for it."""
+        if not self._sock_lock.acquire(blocking=False):
+            self.event((token,), data)
+            return
         wake = True
-        with self._sock_lock:
+        try:
             with self._lock:
                 box = self._outboxes.get(token)
                 if box is None:
@@ -195,6 +200,8 @@ class Publisher:
                     self._put_back(box, identity, [data], [], {}, time.monotonic() + RETRY_SECONDS)
                 except zmq.ZMQError:  # gone until it attaches again
                     self._put_back(box, identity, [data], [], {}, 0.0)
+        finally:
+            self._sock_lock.release()
         if wake:
             self._wake()
 
