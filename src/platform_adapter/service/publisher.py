@@ -252,6 +252,7 @@ class Publisher:
                             for box in self._outboxes.values():
                                 box.heartbeat_due = box.identity is not None
                     retry = self._flush(now)
+                    self._read_attach()  # the flush's sends may have taken the descriptor's signal
                 except Exception:  # noqa: BLE001 - a bug must not stop the events
                     logger.opt(exception=True).error("events loop error")
                     retry = time.monotonic() + RETRY_SECONDS
