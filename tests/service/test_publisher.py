@@ -148,7 +148,7 @@ def test_order_events_sent_at_once_keep_their_place_and_attaches_are_still_read(
             producer.join()
         box.stop()
     assert got == list(range(1, sent[0] + 1))  # nothing lost, none out of order
-    assert len(got) > 1000 and len(attach_delays) >= 20
+    assert len(got) > 1000 and len(attach_delays) >= 10
     assert max(attach_delays) < 1.0, max(attach_delays)  # a lost wake-up: 30 s
 
 
