@@ -9,7 +9,8 @@
   callback, ``orders.place_order`` with ``orders.on_order_status``); ``pa_wait`` is the same
   client, for ``orders.place_order_and_wait``.
 * ``pa+handoff``: the same with ``ib_connection.inline_decode_max_frames: 0`` (every batch is
-  decoded on the dispatcher thread).
+  decoded on the dispatcher thread); ``pa+nofreeze`` with ``ib_connection.gc_freeze_after_connect:
+  false`` (the start-up heap stays in the garbage collector's full passes).
 
 User-level counting: every client but ``pa`` calls ``Counter.hit()`` once per tick message
 delivered; ``pa``'s user callback receives conflated quotes and counts with ``Quote.updates``.
@@ -369,7 +370,8 @@ CLIENTS: dict[str, Callable[[], Any]] = {"pa_core": PaCoreClient, "pa": PaClient
                                          "ibapi": IbapiClient, "ib_async": IbAsyncClient}
 # "<client>+<variant>": one of our clients with extra settings
 VARIANTS: dict[str, dict[str, Any]] = {"handoff": {"ib_connection.inline_decode_max_frames": 0},
-                                      "nice10": {"orders.journal_writer_nice": 10}}
+                                      "nice10": {"orders.journal_writer_nice": 10},
+                                      "nofreeze": {"ib_connection.gc_freeze_after_connect": False}}
 
 
 def connect_client(key: str, port: int, client_id: int, **extra: Any) -> Any:

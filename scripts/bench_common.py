@@ -19,6 +19,7 @@ The scripts import ``platform_adapter`` from this checkout's ``src`` (first on t
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import platform
@@ -310,6 +311,8 @@ def _sim_main(options: dict[str, Any]) -> None:
     probes = _probe_orders() if options.pop("probe_orders", False) else None
     gw = SimulatedGateway(host=LOOPBACK, port=0, **options)
     gw.start()
+    gc.collect()
+    gc.freeze()  # as python -m platform_adapter.sim: no full collection walks its start-up heap
     srv = socket.socket()
     srv.bind((LOOPBACK, 0))
     srv.listen(8)

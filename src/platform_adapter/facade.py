@@ -24,6 +24,7 @@ from platform_adapter.core.wrapper import Wrapper
 from platform_adapter.errors import NotConnected
 from platform_adapter.log import logger
 from platform_adapter.models.connection import ConnectionEvent, ConnectionState
+from platform_adapter.utils.heap import freeze_start_up_heap
 from platform_adapter.utils.logger import setup_logging
 from platform_adapter.utils.rate_limiter import HistoricalPacer, TokenBucket
 
@@ -88,6 +89,8 @@ class PlatformAdapter:
             return False
         if opens:  # already connected, or reconnected meanwhile: the lines and subscriptions stand
             self.lifecycle.connected()
+        if self.settings.ib_connection.gc_freeze_after_connect:
+            freeze_start_up_heap()  # once per process (utils/heap.py)
         return True
 
     def start_metrics(self) -> MetricsExporter | None:

@@ -50,6 +50,7 @@ class IBConnectionConfig:
     client_id_retry: bool = False
     request_timeout: float = 30.0
     inline_decode_max_frames: int = 64  # smaller batches are decoded on the reader while the dispatcher is idle
+    gc_freeze_after_connect: bool = True  # once per process: start-up objects leave the GC's full passes
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import json
 import logging
 import signal
@@ -224,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
         gw.set_clock(a.clock_start, trading_hours=False)
     gw.wedge(a.wedge)
     gw.start()
+    gc.collect()
+    gc.freeze()  # its start-up objects out of every full collection (a pause of tens of ms; utils/heap.py)
     if a.control_port is not None:
         ctl = serve_control(gw, a.control_port)
         print(f"control on 127.0.0.1:{ctl.getsockname()[1]}", file=sys.stderr, flush=True)

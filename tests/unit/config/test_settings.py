@@ -78,6 +78,7 @@ def test_account_id_is_masked_in_repr() -> None:
         ({"ib_connection": {"inline_decode_max_frames": -1}}, "ib_connection.inline_decode_max_frames"),
         ({"ib_connection": {"reconnect_backoff": -2.0}}, "ib_connection.reconnect_backoff"),
         ({"ib_connection": {"auto_reconnect": "yes"}}, "ib_connection.auto_reconnect"),
+        ({"ib_connection": {"gc_freeze_after_connect": "no"}}, "ib_connection.gc_freeze_after_connect"),
         ({"ib_connection": {"host": ""}}, "ib_connection.host"),
         ({"ib_connection": {"max_client_version": 99}}, "ib_connection.max_client_version"),
         ({"ib_connection": {"max_client_version": MAX_CLIENT_VER + 1}}, "ib_connection.max_client_version"),

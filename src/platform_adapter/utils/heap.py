@@ -1,0 +1,53 @@
+"""The process's start-up heap out of the cyclic garbage collector's way.
+
+A full collection (generation 2) walks every object the collector tracks and holds the GIL while
+it does: every thread of the process stops, the socket reader included. Right after connecting,
+an adapter's process tracks about 70,000 objects (modules, classes and functions of ibapi,
+protobuf, pandas, numpy, ...), and on this project's test machine a full collection of them takes
+30-45 ms; CPython runs one whenever the objects that survived into the old generation have grown
+by a quarter since the last one, so a process that keeps placing orders meets one every few
+thousand orders. ``gc.freeze()`` moves every tracked object into a permanent generation that
+collections skip: afterwards a full collection walks only what was made since (measured in
+``docs/performance.md``, "Long runs and the garbage collector").
+
+Frozen objects are still freed by reference counting; only a reference cycle among them that
+becomes garbage later is never collected. A collection runs just before the freeze, so nothing
+already garbage is frozen. This is process-wide, hence done at most once per process and
+switchable (``ib_connection.gc_freeze_after_connect``).
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+
+from platform_adapter.log import logger
+
+_lock = threading.Lock()
+_frozen = False
+
+
+def freeze_start_up_heap() -> int | None:
+    """Collect, then freeze every object the collector tracks, the first time in this process;
+    returns how many objects were frozen (``None`` when an earlier call already did it)."""
+    global _frozen
+    with _lock:
+        if _frozen:
+            return None
+        _frozen = True
+        started = time.perf_counter()
+        gc.collect()
+        before = gc.get_freeze_count()
+        gc.freeze()
+        count = gc.get_freeze_count() - before
+    logger.info("froze the start-up heap: {} objects out of the garbage collector's passes ({:.0f} ms; "
+                "ib_connection.gc_freeze_after_connect)", count, (time.perf_counter() - started) * 1000)
+    return count
+
+
+def reset_for_tests() -> None:
+    """Forget the earlier freeze (the objects stay frozen until ``gc.unfreeze()``)."""
+    global _frozen
+    with _lock:
+        _frozen = False

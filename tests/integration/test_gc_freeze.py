@@ -1,0 +1,38 @@
+"""ib_connection.gc_freeze_after_connect: the facade's first connect freezes the start-up heap."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from platform_adapter import PlatformAdapter
+from platform_adapter.utils import heap
+
+
+@pytest.fixture(autouse=True)
+def fresh_process_state() -> Iterator[None]:
+    gc.unfreeze()
+    heap.reset_for_tests()
+    yield
+    gc.unfreeze()
+    heap.reset_for_tests()
+
+
+def test_connect_freezes_the_start_up_heap_by_default(make_adapter: Callable[..., PlatformAdapter]) -> None:
+    pa = make_adapter()
+    assert pa.settings.ib_connection.gc_freeze_after_connect
+    frozen = gc.get_freeze_count()
+    assert frozen > 1000  # ibapi, protobuf, pandas, the adapter itself
+    assert pa.orders.place_order("AAPL", "BUY", 1, "LMT", limit_price=1.0) > 0
+    other = make_adapter(client_id=9)  # a second adapter in the process does not freeze again
+    assert other.is_connected()
+    assert gc.get_freeze_count() <= frozen  # frozen objects may die; none were added
+
+
+def test_the_freeze_can_be_switched_off(make_adapter: Callable[..., PlatformAdapter]) -> None:
+    pa = make_adapter(**{"ib_connection.gc_freeze_after_connect": False})
+    assert pa.is_connected()
+    assert gc.get_freeze_count() == 0
+    assert heap.freeze_start_up_heap() is not None  # nobody froze it meanwhile

@@ -1,0 +1,54 @@
+"""utils/heap.py: the start-up heap frozen once per process, garbage collected first."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections.abc import Iterator
+
+import pytest
+
+from platform_adapter.utils import heap
+
+
+class Node:
+    def __init__(self) -> None:
+        self.other: Node | None = None
+
+
+@pytest.fixture(autouse=True)
+def fresh_process_state() -> Iterator[None]:
+    gc.unfreeze()
+    heap.reset_for_tests()
+    yield
+    gc.unfreeze()
+    heap.reset_for_tests()
+
+
+def test_freezes_what_is_tracked_once_per_process() -> None:
+    kept = Node()
+    count = heap.freeze_start_up_heap()
+    assert count is not None and 0 < gc.get_freeze_count() <= count  # frozen objects still die
+    assert gc.is_tracked(kept)
+    assert not any(o is kept for o in gc.get_objects())  # out of every generation the passes walk
+    later = Node()
+    assert any(o is later for o in gc.get_objects())  # what is made afterwards is collected as before
+    assert heap.freeze_start_up_heap() is None  # a second connect does not freeze again
+    assert gc.get_freeze_count() <= count and any(o is later for o in gc.get_objects())
+
+
+def test_garbage_is_collected_before_the_freeze() -> None:
+    a, b = Node(), Node()
+    a.other, b.other = b, a  # a cycle: only the collector frees it
+    gone = weakref.ref(a)
+    del a, b
+    heap.freeze_start_up_heap()
+    assert gone() is None
+
+
+def test_frozen_objects_are_still_freed_by_reference_counting() -> None:
+    obj = Node()
+    ref = weakref.ref(obj)
+    heap.freeze_start_up_heap()
+    del obj
+    assert ref() is None
