@@ -19,7 +19,6 @@ The scripts import ``platform_adapter`` from this checkout's ``src`` (first on t
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import platform
@@ -307,12 +306,12 @@ def _probe_orders() -> list[tuple[str, int, int]]:
 def _sim_main(options: dict[str, Any]) -> None:
     from platform_adapter.sim import SimulatedGateway  # noqa: PLC0415
     from platform_adapter.sim import messages as m  # noqa: PLC0415
+    from platform_adapter.utils.heap import freeze_survivors_of_full_passes  # noqa: PLC0415
 
     probes = _probe_orders() if options.pop("probe_orders", False) else None
     gw = SimulatedGateway(host=LOOPBACK, port=0, **options)
     gw.start()
-    gc.collect()
-    gc.freeze()  # as python -m platform_adapter.sim: no full collection walks its start-up heap
+    freeze_survivors_of_full_passes()  # full GC passes stay short however many orders rest (utils/heap.py)
     srv = socket.socket()
     srv.bind((LOOPBACK, 0))
     srv.listen(8)

@@ -46,6 +46,24 @@ def freeze_start_up_heap() -> int | None:
     return count
 
 
+def freeze_survivors_of_full_passes() -> None:
+    """For a process whose objects are its own (the simulator's): freeze the start-up heap now and,
+    after every later full collection, what survived it. Each full pass then walks only what was
+    made since the last one, however many resting orders the process holds (the simulator keeps
+    three tracked objects per order: a full pass over 90,000 orders took ~100 ms). A reference
+    cycle among survivors that becomes garbage later is never collected: not for a library's
+    users, whose objects these would be."""
+    gc.collect()
+    gc.freeze()
+    if _freeze_after_full_pass not in gc.callbacks:
+        gc.callbacks.append(_freeze_after_full_pass)
+
+
+def _freeze_after_full_pass(phase: str, info: dict[str, int]) -> None:
+    if phase == "stop" and info["generation"] == 2:
+        gc.freeze()
+
+
 def reset_for_tests() -> None:
     """Forget the earlier freeze (the objects stay frozen until ``gc.unfreeze()``)."""
     global _frozen
