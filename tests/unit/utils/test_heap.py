@@ -54,12 +54,12 @@ def test_frozen_objects_are_still_freed_by_reference_counting() -> None:
     assert ref() is None
 
 
-def test_the_survivors_of_each_full_pass_are_frozen() -> None:
+def test_the_survivors_of_older_passes_are_frozen() -> None:
     early = Node()
     try:
         heap.freeze_survivors_of_full_passes()
         heap.freeze_survivors_of_full_passes()  # installed once
-        assert gc.callbacks.count(heap._freeze_after_full_pass) == 1
+        assert gc.callbacks.count(heap._freeze_survivors) == 1
         start_up = gc.get_freeze_count()
         assert start_up > 0 and not any(o is early for o in gc.get_objects())  # the start-up heap is frozen
         resting = [Node() for _ in range(100)]  # long-lived, like a simulator's resting orders
@@ -67,11 +67,11 @@ def test_the_survivors_of_each_full_pass_are_frozen() -> None:
         a.other, b.other = b, a
         gone = weakref.ref(a)
         del a, b
-        gc.collect(1)  # a young pass leaves them to the collector
+        gc.collect(0)  # the youngest pass leaves them to the collector
         assert any(o is resting[0] for o in gc.get_objects())
-        gc.collect()  # a full pass: the cycle is collected, the survivors frozen
+        gc.collect(1)  # a pass of the middle generation: the cycle is collected, the survivors frozen
         assert gone() is None
         assert not any(o is resting[0] for o in gc.get_objects())
         assert gc.get_freeze_count() >= start_up + 100
     finally:
-        gc.callbacks.remove(heap._freeze_after_full_pass)
+        gc.callbacks.remove(heap._freeze_survivors)
