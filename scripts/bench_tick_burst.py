@@ -17,6 +17,7 @@ protobuf ticks; 176: text); every client negotiates it, ib_async at most 178.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import threading
 import time
@@ -26,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_clients import connect_client  # noqa: E402
 from bench_common import (  # noqa: E402
+    GcPauses,
     add_server_version,
     control,
     emit,
@@ -83,6 +85,8 @@ def worker(name: str, port: int, control_port: int, client_id: int, n: int) -> N
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(repr(exc))
 
+    gc_before = [st["collections"] for st in gc.get_stats()]
+    pauses = GcPauses()
     sender = threading.Thread(target=burst, daemon=True)
     sender.start()
     if pa:
@@ -102,9 +106,12 @@ def worker(name: str, port: int, control_port: int, client_id: int, n: int) -> N
             raise RuntimeError(f"only {counter.n} messages arrived {errors}")
         t_first, t_end, count = counter.t_first, counter.t_last, n - 1
     sender.join(30)
+    gc.callbacks.remove(pauses.record)
     seconds = t_end - t_first
     emit({"client": name, "n": n, "seconds": seconds, "msg_per_s": count / seconds,
-          "server_version": client.server_version(), "user_callbacks": len(client.seen) if pa else None})
+          "server_version": client.server_version(), "user_callbacks": len(client.seen) if pa else None,
+          "gc_collections": [st["collections"] - b for st, b in zip(gc.get_stats(), gc_before, strict=True)],
+          "gc_pause_ms": pauses.total_ms})
     client.disconnect()
 
 
@@ -129,6 +136,8 @@ def main() -> None:
             lambda cid: [str(sim.port), str(sim.control_port), str(cid), str(args.n)], args.baseline,
             describe=lambda res: f"v{res['server_version']} {res['msg_per_s']:>12,.0f} msg/s")
     runs = {name: [res["msg_per_s"] for res in results] for name, results in per_run.items()}
+    collections = {name: [(res.get("gc_collections"), res.get("gc_pause_ms")) for res in results]
+                   for name, results in per_run.items()}
     stats = {name: summarize(values) for name, values in runs.items()}
     base = stats.get("ib_async", {}).get("median")
     lines = ["| client | median msg/s | every run, msg/s | slowest/fastest | x ib_async (median) |",
@@ -146,11 +155,15 @@ def main() -> None:
             targets.append(f"- {name}: {ratio:.2f}x ib_async at the median (target >= 3x: "
                            f"{'met' if ratio >= 3 else 'MISSED'}); slowest run {s['min_over_max']:.2f}x the "
                            f"fastest (>= 0.8: {'met' if s['min_over_max'] >= 0.8 else 'MISSED'})")
+    gc_lines = [f"- {name}: " + ", ".join(f"{'/'.join(map(str, c))} ({ms:.1f} ms)" for c, ms in collections[name]
+                                          if c is not None) for name in clients if collections.get(name)]
     version = args.server_version
     table = (f"### Tick burst at server version {version} ({protocol(version)}; ib_async at "
              f"{negotiated('ib_async', version)}), N = {args.n:,} tickPrice/tickSize messages, {args.runs} runs "
              f"per client (a fresh process per client and run, clients interleaved)\n\n" + "\n".join(lines) +
              ("\n\nTargets (within this run):\n\n" + "\n".join(targets) if targets else "") +
+             "\n\nGarbage collector passes during the burst, each run (generation 0/1/2, their time in all):\n\n" +
+             "\n".join(gc_lines) +
              "\n\nSimulator burst mode in its own process (pre-encoded, one sendall); rate = (N-1) / "
              "(last - first message at the client's callback level). pa_core = our ConnectionManager "
              "(reader, dispatcher, fast path) into Wrapper events; pa = full PlatformAdapter with "
@@ -158,7 +171,8 @@ def main() -> None:
              "Quote.updates between the first user callback that shows part of the burst and the one "
              "that shows all of it (both timed inside the user callback).")
     path = write_results(f"tick_burst_{version}", {"server_version": version, "n": args.n, "runs": args.runs,
-                                                    "stats": stats, "errors": errors}, table)
+                                                    "stats": stats, "errors": errors,
+                                                    "gc": collections}, table)
     print(path.read_text())
 
 
