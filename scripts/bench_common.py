@@ -323,12 +323,12 @@ def _probe_orders() -> list[tuple[str, int, int]]:
 def _sim_main(options: dict[str, Any]) -> None:
     from platform_adapter.sim import SimulatedGateway  # noqa: PLC0415
     from platform_adapter.sim import messages as m  # noqa: PLC0415
-    from platform_adapter.utils.heap import freeze_survivors_of_full_passes  # noqa: PLC0415
+    from platform_adapter.utils.heap import freeze_survivors  # noqa: PLC0415
 
     probes = _probe_orders() if options.pop("probe_orders", False) else None
     gw = SimulatedGateway(host=LOOPBACK, port=0, **options)
     gw.start()
-    freeze_survivors_of_full_passes()  # full GC passes stay short however many orders rest (utils/heap.py)
+    freeze_survivors()  # full GC passes stay short however many orders rest (utils/heap.py)
     srv = socket.socket()
     srv.bind((LOOPBACK, 0))
     srv.listen(8)

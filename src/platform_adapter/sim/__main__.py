@@ -28,7 +28,7 @@ import threading
 
 import yaml
 
-from platform_adapter.utils.heap import freeze_survivors_of_full_passes
+from platform_adapter.utils.heap import freeze_survivors
 
 from .faults import Daily, Wedge, parse_daily
 from .server import SimulatedGateway
@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         gw.set_clock(a.clock_start, trading_hours=False)
     gw.wedge(a.wedge)
     gw.start()
-    freeze_survivors_of_full_passes()  # full GC passes stay short however many orders rest (utils/heap.py)
+    freeze_survivors()  # full GC passes stay short however many orders rest (utils/heap.py)
     if a.control_port is not None:
         ctl = serve_control(gw, a.control_port)
         print(f"control on 127.0.0.1:{ctl.getsockname()[1]}", file=sys.stderr, flush=True)

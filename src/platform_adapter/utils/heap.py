@@ -46,7 +46,7 @@ def freeze_start_up_heap() -> int | None:
     return count
 
 
-def freeze_survivors_of_full_passes() -> None:
+def freeze_survivors() -> None:
     """For a process whose objects are its own (the simulator's): freeze the start-up heap now and,
     after every later collection of the middle or old generation, what survived it (objects that
     lived through two collections: the simulator's resting orders, three tracked objects each).
@@ -56,11 +56,11 @@ def freeze_survivors_of_full_passes() -> None:
     later is never collected: not for a library's users, whose objects these would be."""
     gc.collect()
     gc.freeze()
-    if _freeze_survivors not in gc.callbacks:
-        gc.callbacks.append(_freeze_survivors)
+    if _freeze_after_pass not in gc.callbacks:
+        gc.callbacks.append(_freeze_after_pass)
 
 
-def _freeze_survivors(phase: str, info: dict[str, int]) -> None:
+def _freeze_after_pass(phase: str, info: dict[str, int]) -> None:
     if phase == "stop" and info["generation"] >= 1:
         gc.freeze()
 

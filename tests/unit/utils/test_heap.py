@@ -57,9 +57,9 @@ def test_frozen_objects_are_still_freed_by_reference_counting() -> None:
 def test_the_survivors_of_older_passes_are_frozen() -> None:
     early = Node()
     try:
-        heap.freeze_survivors_of_full_passes()
-        heap.freeze_survivors_of_full_passes()  # installed once
-        assert gc.callbacks.count(heap._freeze_survivors) == 1
+        heap.freeze_survivors()
+        heap.freeze_survivors()  # installed once
+        assert gc.callbacks.count(heap._freeze_after_pass) == 1
         start_up = gc.get_freeze_count()
         assert start_up > 0 and not any(o is early for o in gc.get_objects())  # the start-up heap is frozen
         resting = [Node() for _ in range(100)]  # long-lived, like a simulator's resting orders
@@ -74,4 +74,4 @@ def test_the_survivors_of_older_passes_are_frozen() -> None:
         assert not any(o is resting[0] for o in gc.get_objects())
         assert gc.get_freeze_count() >= start_up + 100
     finally:
-        gc.callbacks.remove(heap._freeze_survivors)
+        gc.callbacks.remove(heap._freeze_after_pass)
