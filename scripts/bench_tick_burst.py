@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import resource
 import sys
 import threading
 import time
@@ -61,6 +62,16 @@ def burst_messages(updates: int) -> int:
     return k
 
 
+def cpu_probe() -> float:
+    """Milliseconds for a fixed piece of pure-Python work: how fast this CPU runs the interpreter
+    just now (a vCPU shared with other guests slows down at times; its burst then does too)."""
+    started = time.perf_counter()
+    x = 0
+    for i in range(300_000):
+        x += i & 7
+    return (time.perf_counter() - started) * 1000
+
+
 def worker(name: str, port: int, control_port: int, client_id: int, n: int) -> None:
     client = connect_client(name, port, client_id)
     pa = name.startswith("pa+") or name == "pa"
@@ -85,7 +96,9 @@ def worker(name: str, port: int, control_port: int, client_id: int, n: int) -> N
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(repr(exc))
 
+    probe_before = cpu_probe()
     gc_before = [st["collections"] for st in gc.get_stats()]
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     pauses = GcPauses()
     sender = threading.Thread(target=burst, daemon=True)
     sender.start()
@@ -107,11 +120,15 @@ def worker(name: str, port: int, control_port: int, client_id: int, n: int) -> N
         t_first, t_end, count = counter.t_first, counter.t_last, n - 1
     sender.join(30)
     gc.callbacks.remove(pauses.record)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    probe_after = cpu_probe()
     seconds = t_end - t_first
     emit({"client": name, "n": n, "seconds": seconds, "msg_per_s": count / seconds,
           "server_version": client.server_version(), "user_callbacks": len(client.seen) if pa else None,
           "gc_collections": [st["collections"] - b for st, b in zip(gc.get_stats(), gc_before, strict=True)],
-          "gc_pause_ms": pauses.total_ms})
+          "gc_pause_ms": pauses.total_ms, "cpu_s": after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime,
+          "switches": [after.ru_nvcsw - usage.ru_nvcsw, after.ru_nivcsw - usage.ru_nivcsw],
+          "cpu_probe_ms": [probe_before, probe_after]})
     client.disconnect()
 
 
@@ -157,6 +174,9 @@ def main() -> None:
                            f"fastest (>= 0.8: {'met' if s['min_over_max'] >= 0.8 else 'MISSED'})")
     gc_lines = [f"- {name}: " + ", ".join(f"{'/'.join(map(str, c))} ({ms:.1f} ms)" for c, ms in collections[name]
                                           if c is not None) for name in clients if collections.get(name)]
+    cpu_lines = [f"- {name}: " + ", ".join(
+        f"{res['cpu_s'] * 1e6 / res['n']:.2f} ({res['cpu_probe_ms'][0]:.0f}/{res['cpu_probe_ms'][1]:.0f})"
+        for res in per_run[name] if "cpu_probe_ms" in res) for name in clients if per_run.get(name)]
     version = args.server_version
     table = (f"### Tick burst at server version {version} ({protocol(version)}; ib_async at "
              f"{negotiated('ib_async', version)}), N = {args.n:,} tickPrice/tickSize messages, {args.runs} runs "
@@ -164,6 +184,10 @@ def main() -> None:
              ("\n\nTargets (within this run):\n\n" + "\n".join(targets) if targets else "") +
              "\n\nGarbage collector passes during the burst, each run (generation 0/1/2, their time in all):\n\n" +
              "\n".join(gc_lines) +
+             "\n\nThe client process's CPU time per message during the burst, us, each run (in brackets: a fixed "
+             "piece of pure-Python work just before and just after the burst, ms: how fast the vCPU ran then; a "
+             "slow run that costs more CPU per message with no more GC passes is a slower CPU, not more work):"
+             "\n\n" + "\n".join(cpu_lines) +
              "\n\nSimulator burst mode in its own process (pre-encoded, one sendall); rate = (N-1) / "
              "(last - first message at the client's callback level). pa_core = our ConnectionManager "
              "(reader, dispatcher, fast path) into Wrapper events; pa = full PlatformAdapter with "
@@ -172,7 +196,7 @@ def main() -> None:
              "that shows all of it (both timed inside the user callback).")
     path = write_results(f"tick_burst_{version}", {"server_version": version, "n": args.n, "runs": args.runs,
                                                     "stats": stats, "errors": errors,
-                                                    "gc": collections}, table)
+                                                    "gc": collections, "per_run": per_run}, table)
     print(path.read_text())
 
 
