@@ -125,3 +125,17 @@ def make_adapter(tmp_path: Path, gateway: Any) -> Iterator[Callable[..., Platfor
 def pa(make_adapter: Callable[..., PlatformAdapter]) -> PlatformAdapter:
     """A PlatformAdapter connected to the simulator."""
     return make_adapter()
+
+
+@pytest.fixture
+def unfrozen_heap() -> Iterator[None]:
+    """Nothing frozen and no freeze remembered (``utils/heap.py``), before and after the test."""
+    import gc
+
+    from platform_adapter.utils import heap
+
+    gc.unfreeze()
+    heap.reset_for_tests()
+    yield
+    gc.unfreeze()
+    heap.reset_for_tests()

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
 from platform_adapter import PlatformAdapter
 from platform_adapter.utils import heap
 
-
-@pytest.fixture(autouse=True)
-def fresh_process_state() -> Iterator[None]:
-    gc.unfreeze()
-    heap.reset_for_tests()
-    yield
-    gc.unfreeze()
-    heap.reset_for_tests()
+pytestmark = pytest.mark.usefixtures("unfrozen_heap")
 
 
 def test_connect_freezes_the_start_up_heap_by_default(make_adapter: Callable[..., PlatformAdapter]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import weakref
-from collections.abc import Iterator
 
 import pytest
 
@@ -16,13 +15,7 @@ class Node:
         self.other: Node | None = None
 
 
-@pytest.fixture(autouse=True)
-def fresh_process_state() -> Iterator[None]:
-    gc.unfreeze()
-    heap.reset_for_tests()
-    yield
-    gc.unfreeze()
-    heap.reset_for_tests()
+pytestmark = pytest.mark.usefixtures("unfrozen_heap")
 
 
 def test_freezes_what_is_tracked_once_per_process() -> None:
