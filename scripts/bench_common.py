@@ -72,7 +72,7 @@ def negotiated(client: str, version: int) -> int:
 # --- statistics --------------------------------------------------------------------------------
 class GcPauses:
     """The time this process spends in the garbage collector's passes, from its creation until
-    ``record`` is taken out of ``gc.callbacks``."""
+    :meth:`stop`."""
 
     def __init__(self) -> None:
         self.total_ms = 0.0
@@ -84,6 +84,9 @@ class GcPauses:
             self._started = time.perf_counter()
         else:
             self.total_ms += (time.perf_counter() - self._started) * 1000
+
+    def stop(self) -> None:
+        gc.callbacks.remove(self.record)
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -119,7 +119,7 @@ def worker(name: str, port: int, control_port: int, client_id: int, n: int) -> N
             raise RuntimeError(f"only {counter.n} messages arrived {errors}")
         t_first, t_end, count = counter.t_first, counter.t_last, n - 1
     sender.join(30)
-    gc.callbacks.remove(pauses.record)
+    pauses.stop()
     after = resource.getrusage(resource.RUSAGE_SELF)
     probe_after = cpu_probe()
     seconds = t_end - t_first
@@ -153,8 +153,6 @@ def main() -> None:
             lambda cid: [str(sim.port), str(sim.control_port), str(cid), str(args.n)], args.baseline,
             describe=lambda res: f"v{res['server_version']} {res['msg_per_s']:>12,.0f} msg/s")
     runs = {name: [res["msg_per_s"] for res in results] for name, results in per_run.items()}
-    collections = {name: [(res.get("gc_collections"), res.get("gc_pause_ms")) for res in results]
-                   for name, results in per_run.items()}
     stats = {name: summarize(values) for name, values in runs.items()}
     base = stats.get("ib_async", {}).get("median")
     lines = ["| client | median msg/s | every run, msg/s | slowest/fastest | x ib_async (median) |",
@@ -172,11 +170,11 @@ def main() -> None:
             targets.append(f"- {name}: {ratio:.2f}x ib_async at the median (target >= 3x: "
                            f"{'met' if ratio >= 3 else 'MISSED'}); slowest run {s['min_over_max']:.2f}x the "
                            f"fastest (>= 0.8: {'met' if s['min_over_max'] >= 0.8 else 'MISSED'})")
-    gc_lines = [f"- {name}: " + ", ".join(f"{'/'.join(map(str, c))} ({ms:.1f} ms)" for c, ms in collections[name]
-                                          if c is not None) for name in clients if collections.get(name)]
+    gc_lines = [f"- {name}: " + ", ".join(f"{'/'.join(map(str, res['gc_collections']))} ({res['gc_pause_ms']:.1f} ms)"
+                                          for res in per_run[name]) for name in clients if per_run.get(name)]
     cpu_lines = [f"- {name}: " + ", ".join(
         f"{res['cpu_s'] * 1e6 / res['n']:.2f} ({res['cpu_probe_ms'][0]:.0f}/{res['cpu_probe_ms'][1]:.0f})"
-        for res in per_run[name] if "cpu_probe_ms" in res) for name in clients if per_run.get(name)]
+        for res in per_run[name]) for name in clients if per_run.get(name)]
     version = args.server_version
     table = (f"### Tick burst at server version {version} ({protocol(version)}; ib_async at "
              f"{negotiated('ib_async', version)}), N = {args.n:,} tickPrice/tickSize messages, {args.runs} runs "
@@ -195,8 +193,7 @@ def main() -> None:
              "Quote.updates between the first user callback that shows part of the burst and the one "
              "that shows all of it (both timed inside the user callback).")
     path = write_results(f"tick_burst_{version}", {"server_version": version, "n": args.n, "runs": args.runs,
-                                                    "stats": stats, "errors": errors,
-                                                    "gc": collections, "per_run": per_run}, table)
+                                                    "stats": stats, "errors": errors, "per_run": per_run}, table)
     print(path.read_text())
 
 
