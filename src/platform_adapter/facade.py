@@ -24,7 +24,7 @@ from platform_adapter.core.wrapper import Wrapper
 from platform_adapter.errors import NotConnected
 from platform_adapter.log import logger
 from platform_adapter.models.connection import ConnectionEvent, ConnectionState
-from platform_adapter.utils.heap import freeze_start_up_heap
+from platform_adapter.utils.heap import freeze_start_up_heap, gc_watch
 from platform_adapter.utils.logger import setup_logging
 from platform_adapter.utils.rate_limiter import HistoricalPacer, TokenBucket
 
@@ -74,6 +74,7 @@ class PlatformAdapter:
         self.wrapper.bind(Handlers(market_data=self.market_data.handler, orders=self.orders.handler,
                                    account=self.account.handler, lifecycle=self.lifecycle, requests=self.registry))
         self.exporter: MetricsExporter | None = None
+        self.gc = gc_watch()  # the garbage collector's passes and pauses, in metrics()
         logger.info("Components initialised")
 
     def connect(self, host: str | None = None, port: int | None = None, client_id: int | None = None) -> bool:
@@ -133,8 +134,9 @@ class PlatformAdapter:
 
     def metrics(self) -> dict[str, Any]:
         """Every spec 9.3 metric as a flat dict: connection health, market data, performance and
-        orders, each from its component's public interface (``core/metrics.py``), then the event
-        thread's statistics and the adapters' raw counters."""
+        orders, each from its component's public interface (``core/metrics.py``), the garbage
+        collector's passes and pauses in this process (``utils/heap.py``), then the event thread's
+        statistics and the adapters' raw counters."""
         events = {name: round(value, 4) if isinstance(value, float) else value
                   for name, value in self.events.stats().items()}
         return raw_metrics(self.metrics_registry,
@@ -142,6 +144,7 @@ class PlatformAdapter:
                            self.market_data.monitoring_metrics(),
                            performance_metrics(events, self.connection.dispatcher_backlog),
                            order_metrics(self.state.trades_snapshot()),
+                           self.gc.metrics(),
                            events)
 
     def __enter__(self) -> PlatformAdapter:

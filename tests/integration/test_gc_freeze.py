@@ -29,3 +29,14 @@ def test_the_freeze_can_be_switched_off(make_adapter: Callable[..., PlatformAdap
     assert pa.is_connected()
     assert gc.get_freeze_count() == 0
     assert heap.freeze_start_up_heap() is not None  # nobody froze it meanwhile
+
+
+def test_metrics_report_the_collectors_passes(make_adapter: Callable[..., PlatformAdapter]) -> None:
+    pa = make_adapter()
+    before = pa.metrics()
+    gc.collect()
+    after = pa.metrics()
+    assert after["gc_full_passes"] >= before["gc_full_passes"] + 1
+    assert after["gc_passes"] >= before["gc_passes"] + 1
+    assert after["gc_pause_total_ms"] > before["gc_pause_total_ms"]
+    assert after["gc_full_pass_max_ms"] > 0 and after["gc_pause_max_ms"] >= after["gc_full_pass_max_ms"]

@@ -65,6 +65,49 @@ def _freeze_after_pass(phase: str, info: dict[str, int]) -> None:
         gc.freeze()
 
 
+class GcWatch:
+    """How many passes the cyclic garbage collector ran in this process and how long they held
+    the GIL (one ``gc.callbacks`` hook for the process; collections never overlap, so no lock)."""
+
+    def __init__(self) -> None:
+        self.passes = [0, 0, 0]  # per generation
+        self.total_ms = 0.0
+        self.max_ms = [0.0, 0.0, 0.0]
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        took = (time.perf_counter() - self._started) * 1000
+        generation = info["generation"]
+        self.passes[generation] += 1
+        self.total_ms += took
+        if took > self.max_ms[generation]:
+            self.max_ms[generation] = took
+
+    def metrics(self) -> dict[str, float | int]:
+        """``gc_passes`` (every generation), ``gc_full_passes``, ``gc_pause_total_ms``,
+        ``gc_pause_max_ms`` (the longest pass of any generation) and ``gc_full_pass_max_ms``,
+        since the watch was installed."""
+        return {"gc_passes": sum(self.passes), "gc_full_passes": self.passes[2],
+                "gc_pause_total_ms": round(self.total_ms, 3), "gc_pause_max_ms": round(max(self.max_ms), 3),
+                "gc_full_pass_max_ms": round(self.max_ms[2], 3)}
+
+
+_watch: GcWatch | None = None
+
+
+def gc_watch() -> GcWatch:
+    """The process's :class:`GcWatch`, installed by the first call."""
+    global _watch
+    with _lock:
+        if _watch is None:
+            _watch = GcWatch()
+            gc.callbacks.append(_watch)
+        return _watch
+
+
 def reset_for_tests() -> None:
     """Forget the earlier freeze (the objects stay frozen until ``gc.unfreeze()``)."""
     global _frozen

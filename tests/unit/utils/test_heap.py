@@ -68,3 +68,30 @@ def test_the_survivors_of_older_passes_are_frozen() -> None:
         assert gc.get_freeze_count() >= start_up + 100
     finally:
         gc.callbacks.remove(heap._freeze_after_pass)
+
+
+def test_the_watch_counts_passes_and_their_pauses() -> None:
+    watch = heap.GcWatch()
+    gc.disable()  # only the passes asked for here
+    gc.callbacks.append(watch)
+    try:
+        gc.collect(0)
+        gc.collect(2)
+        gc.collect(2)
+    finally:
+        gc.callbacks.remove(watch)
+        gc.enable()
+    assert watch.passes == [1, 0, 2]
+    m = watch.metrics()
+    assert m["gc_passes"] == 3 and m["gc_full_passes"] == 2
+    assert 0 < m["gc_full_pass_max_ms"] <= m["gc_pause_max_ms"] <= m["gc_pause_total_ms"]
+    gc.collect(2)
+    assert watch.passes == [1, 0, 2]  # taken out of the hooks: no longer counts
+
+
+def test_one_watch_per_process() -> None:
+    watch = heap.gc_watch()
+    assert heap.gc_watch() is watch and gc.callbacks.count(watch) == 1
+    before = watch.passes[2]
+    gc.collect()
+    assert watch.passes[2] >= before + 1
