@@ -33,11 +33,13 @@ SUMMARY_KEYS: tuple[tuple[str, str], ...] = (
     ("callback_processing_time_mean_ms", "cb_ms"),
     ("message_queue_length", "queue"),
     ("memory_rss_bytes", "rss_mb"),
+    ("gc_full_pass_max_ms", "gc_full_max_ms"),
 )
 
 
 def summary_line(values: Mapping[str, Any]) -> str:
-    """One compact line with every spec 9.3 metric (for the periodic INFO log)."""
+    """One compact line with every spec 9.3 metric and the longest full GC pass (for the periodic
+    INFO log)."""
     parts = []
     for key, label in SUMMARY_KEYS:
         value = values.get(key)

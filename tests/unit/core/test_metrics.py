@@ -70,10 +70,12 @@ def test_order_metrics_rates_and_execution_time() -> None:
 
 def test_summary_line_and_numeric_metrics() -> None:
     values = {"connection_state": "CONNECTED", "reconnection_count": 2, "fill_rate": 0.5,
-              "memory_rss_bytes": 3 * 2**20, "last_heartbeat": None, "ib_link_ok": True, "x y": 1}
+              "memory_rss_bytes": 3 * 2**20, "last_heartbeat": None, "ib_link_ok": True, "x y": 1,
+              "gc_full_pass_max_ms": 12.3456}
     line = summary_line(values)
     assert line.startswith("metrics: state=CONNECTED")
     assert "reconnects=2" in line and "fill_rate=0.5" in line and "rss_mb=3.0" in line and "heartbeat=-" in line
+    assert line.endswith("gc_full_max_ms=12.3")
     names = dict(numeric_metrics(values))
     assert names["platform_adapter_connected"] == 1.0
     assert names["platform_adapter_ib_link_ok"] == 1.0
