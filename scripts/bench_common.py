@@ -19,7 +19,6 @@ The scripts import ``platform_adapter`` from this checkout's ``src`` (first on t
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import platform
@@ -70,25 +69,6 @@ def negotiated(client: str, version: int) -> int:
 
 
 # --- statistics --------------------------------------------------------------------------------
-class GcPauses:
-    """The time this process spends in the garbage collector's passes, from its creation until
-    :meth:`stop`."""
-
-    def __init__(self) -> None:
-        self.total_ms = 0.0
-        self._started = 0.0
-        gc.callbacks.append(self.record)
-
-    def record(self, phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
-            self._started = time.perf_counter()
-        else:
-            self.total_ms += (time.perf_counter() - self._started) * 1000
-
-    def stop(self) -> None:
-        gc.callbacks.remove(self.record)
-
-
 def percentile(values: Sequence[float], q: float) -> float:
     """Nearest-rank percentile of ``values`` (0 < q <= 100)."""
     ordered = sorted(values)

@@ -28,7 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_clients import connect_client  # noqa: E402
 from bench_common import (  # noqa: E402
-    GcPauses,
     add_server_version,
     control,
     emit,
@@ -41,6 +40,8 @@ from bench_common import (  # noqa: E402
     wait_subscribed,
     write_results,
 )
+
+from platform_adapter.utils.heap import GcWatch  # noqa: E402
 
 CLIENT_ORDER = ("pa_core", "pa", "ibapi", "ib_async")
 
@@ -97,9 +98,9 @@ def worker(name: str, port: int, control_port: int, client_id: int, n: int) -> N
             errors.append(repr(exc))
 
     probe_before = cpu_probe()
-    gc_before = [st["collections"] for st in gc.get_stats()]
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    pauses = GcPauses()
+    collector = GcWatch()  # the passes during the burst
+    gc.callbacks.append(collector)
     sender = threading.Thread(target=burst, daemon=True)
     sender.start()
     if pa:
@@ -119,14 +120,14 @@ def worker(name: str, port: int, control_port: int, client_id: int, n: int) -> N
             raise RuntimeError(f"only {counter.n} messages arrived {errors}")
         t_first, t_end, count = counter.t_first, counter.t_last, n - 1
     sender.join(30)
-    pauses.stop()
+    gc.callbacks.remove(collector)
     after = resource.getrusage(resource.RUSAGE_SELF)
     probe_after = cpu_probe()
     seconds = t_end - t_first
     emit({"client": name, "n": n, "seconds": seconds, "msg_per_s": count / seconds,
           "server_version": client.server_version(), "user_callbacks": len(client.seen) if pa else None,
-          "gc_collections": [st["collections"] - b for st, b in zip(gc.get_stats(), gc_before, strict=True)],
-          "gc_pause_ms": pauses.total_ms, "cpu_s": after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime,
+          "gc_collections": collector.passes, "gc_pause_ms": collector.total_ms,
+          "cpu_s": after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime,
           "switches": [after.ru_nvcsw - usage.ru_nvcsw, after.ru_nivcsw - usage.ru_nivcsw],
           "cpu_probe_ms": [probe_before, probe_after]})
     client.disconnect()
