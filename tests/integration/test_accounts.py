@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from platform_adapter import OrderState, ValidationError
+from tests.conftest import wait_for
 
 ACCOUNT = "DU1234567"
 
@@ -30,6 +31,9 @@ def test_an_account_the_login_does_not_manage_is_refused(pa: Any, gateway: Any) 
         received = gateway.stats().received
         return [received[name] for name in ("reqAccountSummary", "reqPositions", "reqPnL", "placeOrder")]
 
+    # the start-up's PnL subscription is sent without waiting for an answer: count from after it
+    # has reached the gateway (else it may be counted during the calls below)
+    wait_for(lambda: sent()[2] >= 1)
     before = sent()
     for call in (lambda: pa.account.get_account_summary(account="DU7654321"),
                  lambda: pa.account.get_positions(account="DU7654321"),
