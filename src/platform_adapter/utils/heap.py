@@ -14,6 +14,10 @@ Frozen objects are still freed by reference counting; only a reference cycle amo
 becomes garbage later is never collected. A collection runs just before the freeze, so nothing
 already garbage is frozen. This is process-wide, hence done at most once per process and
 switchable (``ib_connection.gc_freeze_after_connect``).
+
+Also here: :func:`freeze_survivors`, a stronger freeze for a process whose objects are all its own
+(the simulator's), and :class:`GcWatch`, the passes and pauses that ``PlatformAdapter.metrics()``
+reports.
 """
 
 from __future__ import annotations
