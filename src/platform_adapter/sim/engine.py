@@ -5,7 +5,6 @@ close auctions, what-if previews that never trade, partial fills and IB's codes.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import math
 from collections.abc import Sequence
@@ -41,7 +40,7 @@ class OrderEvent:
     preview: MarginPreview | None = None
 
     def __post_init__(self) -> None:
-        self.order = copy.copy(self.order)
+        self.order = self.order.snapshot()
 
 
 @dataclass

@@ -11,7 +11,6 @@ version has switched the reply's family to protobuf (``families.py``).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from decimal import Decimal
 from functools import partial
 
@@ -271,7 +270,7 @@ def order_status(o: SimOrder, why_held: str = "") -> Message:
     return versioned(ORDER_STATUS, (Versioned(6, before=SV_MARKET_CAP_PRICE), o.order_id, o.status, _qty(o.filled),
                                     _qty(o.remaining), _num(o.avg_fill_price), o.perm_id, o.parent_id,
                                     _num(o.last_fill_price), o.client_id, why_held, Versioned(0, SV_MARKET_CAP_PRICE)),
-                   partial(pb.order_status, replace(o), why_held))
+                   partial(pb.order_status, o.snapshot(), why_held))
 
 
 def _order_contract(c: ContractSpec, exchange: str) -> Fields:
@@ -390,7 +389,7 @@ def open_order(sv: int, o: SimOrder, c: ContractSpec, exchange: str = "",
         out.append("")
     if sv >= SV_IMBALANCE_ONLY:
         out.append(0)
-    return _msg(out, partial(pb.open_order, replace(o), c, exchange or c.exchange, preview))
+    return _msg(out, partial(pb.open_order, o.snapshot(), c, exchange or c.exchange, preview))
 
 
 def open_order_end() -> Message:
@@ -431,7 +430,7 @@ def completed_order(sv: int, o: SimOrder, c: ContractSpec) -> Message:
         out.append(0)
     if sv >= SV_SUBMITTER:
         out.append("")
-    return _msg(out, partial(pb.completed_order, replace(o), c))
+    return _msg(out, partial(pb.completed_order, o.snapshot(), c))
 
 
 def completed_orders_end() -> Message:
@@ -457,7 +456,7 @@ def execution(sv: int, req_id: int, e: SimExecution, c: ContractSpec) -> Message
         out.append(0)
     if sv >= SV_SUBMITTER:
         out.append("")
-    return _msg(out, partial(pb.execution, req_id, replace(e), c))
+    return _msg(out, partial(pb.execution, req_id, e.snapshot(), c))
 
 
 def execution_end(req_id: int) -> Message:

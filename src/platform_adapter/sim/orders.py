@@ -58,6 +58,11 @@ class SimOrder:
         """Quantity still working."""
         return max(0.0, self.total_qty - self.filled)
 
+    def snapshot(self) -> SimOrder:
+        """A shallow copy (what ``copy.copy`` gives, without its generic machinery): the order as
+        it stands, for a message or an event built now and encoded later."""
+        return _shallow(self)
+
     @property
     def is_done(self) -> bool:
         """True once filled, cancelled or inactive."""
@@ -96,6 +101,10 @@ class SimExecution:
     realized_pnl: float | None
     epoch: float = 0.0
 
+    def snapshot(self) -> SimExecution:
+        """A shallow copy (see :meth:`SimOrder.snapshot`)."""
+        return _shallow(self)
+
     def to_json(self) -> dict[str, Any]:
         """Serializable form."""
         return asdict(self)
@@ -104,3 +113,9 @@ class SimExecution:
     def from_json(cls, d: dict[str, Any]) -> SimExecution:
         """Inverse of to_json."""
         return cls(**d)
+
+
+def _shallow(record: Any) -> Any:
+    copy = object.__new__(type(record))
+    copy.__dict__.update(record.__dict__)
+    return copy
