@@ -35,12 +35,7 @@ class Client:
         gw.sessions[client_id] = self  # type: ignore[assignment]
 
     def send(self, *msgs: Message) -> None:
-        for x in msgs:  # an order's error comes in the batch of its order's messages
-            if x.msg_id == m.ERR_MSG:
-                fields = x.fields_at(self.sv)[0 if self.sv >= m.SV_ERROR_TIME else 1:]  # after the version field
-                self.error(int(fields[0]), int(fields[1]), str(fields[2]))  # type: ignore[arg-type]
-            else:
-                self.sent.append(x)
+        self.sent += msgs
 
     def error(self, req_id: int, code: int, text: str) -> None:
         self.errors.append((req_id, code, text))

@@ -318,42 +318,32 @@ class SimulatedGateway:
         if not events:
             return
         filled = False
-        # each session's messages of this batch, in order, go out in one write (as a gateway
-        # writes what one request produced), or are held together while a reset window is open
-        batches: dict[Session, list[Message]] = {}
         for ev in events:
             s = self.sessions.get(e_client(ev))
             if isinstance(ev, ErrorEvent):
-                if s:
-                    batches.setdefault(s, []).append(
-                        m.error(s.sv, ev.req_id, ev.code, ev.text, "", int(time.time() * 1000)))
+                if s and not (self.faults.reset.open and self.faults.reset.hold(s, [
+                        m.error(s.sv, ev.req_id, ev.code, ev.text, "", int(time.time() * 1000))])):
+                    s.error(ev.req_id, ev.code, ev.text)
                 continue
             o = ev.order
             spec = BY_CONID[o.con_id]
-            if ev.kind == "whatif":  # answered to the client that asked, never stored (nor held)
+            if ev.kind == "whatif":  # answered to the client that asked, never stored
                 if s:
-                    pending = batches.pop(s, None)
-                    if pending:
-                        self._report(s, *pending)
                     s.send(m.open_order(s.sv, o, spec, preview=ev.preview))
                 continue
             targets = [x for x in self.sessions.values()
                        if x is s or (x.subs.auto_open and x.client_id == 0)]
             for t in targets:
-                out = batches.setdefault(t, [])
                 if ev.kind == "open":
-                    out.append(m.open_order(t.sv, o, spec))
+                    self._report(t, m.open_order(t.sv, o, spec))
                 elif ev.kind == "status":
-                    out.append(m.order_status(o))
+                    self._report(t, m.order_status(o))
                 elif ev.kind == "exec" and ev.execution:
                     filled = True
-                    out.append(m.execution(t.sv, -1, ev.execution, spec))
+                    self._report(t, m.execution(t.sv, -1, ev.execution, spec))
                 elif ev.kind == "commission" and ev.execution:
                     e = ev.execution
-                    out.append(m.commission_report(e.exec_id, e.commission, spec.currency, e.realized_pnl))
-        for t, msgs in batches.items():
-            if msgs:
-                self._report(t, *msgs)
+                    self._report(t, m.commission_report(e.exec_id, e.commission, spec.currency, e.realized_pnl))
         if filled:
             self._push_account()
         self.save_state()
