@@ -56,6 +56,24 @@ def add_server_version(parser: Any) -> None:
                              "ib_async negotiates min(178, N)")
 
 
+def add_cpu_wake(parser: Any) -> None:
+    """``--cpu-wake-latency-us N``: :func:`apply_cpu_wake` holds idle CPUs within N us of waking."""
+    parser.add_argument("--cpu-wake-latency-us", type=int, default=None,
+                        help="hold idle CPUs within this many microseconds of waking for the whole run "
+                             "(/dev/cpu_dma_latency, as ib_connection.cpu_wake_latency_us does; system-wide, "
+                             "so every client and the simulator alike; needs write access to the device)")
+
+
+def apply_cpu_wake(args: Any) -> None:
+    """Hold the request of ``--cpu-wake-latency-us`` in this (the driver's) process for the run;
+    the results' machine line then says so."""
+    from platform_adapter.utils.cpu_wake import hold_cpu_wake_latency  # noqa: PLC0415
+
+    value = getattr(args, "cpu_wake_latency_us", None)
+    if value is not None and not hold_cpu_wake_latency(value):
+        raise SystemExit(f"--cpu-wake-latency-us {value}: /dev/cpu_dma_latency cannot be written")
+
+
 def protocol(version: int) -> str:
     """What the wire looks like at ``version``."""
     if version < 201:
@@ -118,7 +136,10 @@ def machine_info() -> dict[str, Any]:
             versions[name] = "?"
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True, check=False).stdout.strip()
+    from platform_adapter.utils.cpu_wake import held_cpu_wake_latency  # noqa: PLC0415
+
     return {"cpu": cpu, "cores": os.cpu_count(), "memory": mem, "os": platform.platform(),
+            "cpu_wake_latency_us": held_cpu_wake_latency(),
             "load_average": [round(x, 2) for x in os.getloadavg()],
             "python": platform.python_version(), "commit": commit, **versions,
             "date_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())}
@@ -128,7 +149,10 @@ def machine_line(info: dict[str, Any]) -> str:
     load = "/".join(f"{x:.2f}" for x in info["load_average"])
     return (f"{info['cpu']}, {info['cores']} cores, {info['memory']} RAM, {info['os']}, Python {info['python']}, "
             f"ibapi {info['ibapi']}, ib_async {info['ib_async']}, commit {info['commit']}, {info['date_utc']} UTC, "
-            f"load average at the end {load} (1/5/15 min; other work on the machine shows here)")
+            f"load average at the end {load} (1/5/15 min; other work on the machine shows here)"
+            + ("" if info.get("cpu_wake_latency_us") is None else
+               f"; idle CPUs held within {info['cpu_wake_latency_us']} us of waking for the whole run "
+               "(/dev/cpu_dma_latency: every process alike)"))
 
 
 def write_results(name: str, data: dict[str, Any], table: str) -> Path:

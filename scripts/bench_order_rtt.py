@@ -45,7 +45,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_clients import connect_client  # noqa: E402
 from bench_common import (  # noqa: E402
+    add_cpu_wake,
     add_server_version,
+    apply_cpu_wake,
     emit,
     fmt_runs,
     negotiated,
@@ -194,6 +196,7 @@ def render(version: int, orders: int, warmup: int, runs: int, clients: list[str]
 def main() -> None:
     parser = argparse.ArgumentParser()
     add_server_version(parser)
+    add_cpu_wake(parser)
     parser.add_argument("--orders", type=int, default=2000)
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--runs", type=int, default=5)
@@ -213,6 +216,7 @@ def main() -> None:
         name, port, cid, orders, warmup, switch, spacing = args.worker
         worker(name, int(port), int(cid), int(orders), int(warmup), float(switch), float(spacing))
         return
+    apply_cpu_wake(args)
     clients = args.clients.split(",")
     timeout = 120 + args.orders * (0.05 + args.spacing)
     with sim_process(server_version=args.server_version, tick_interval=3600.0, pacing=False, seed=5) as sim:

@@ -50,6 +50,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_common import (  # noqa: E402
     ROOT,
+    add_cpu_wake,
+    apply_cpu_wake,
     control,
     emit,
     other_tree,
@@ -364,6 +366,7 @@ def restarts(service: Service, port: int, control_port: int, work: Path, times: 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--subscribers", default="1,8,32")
+    add_cpu_wake(p)
     p.add_argument("--rate", type=int, default=20_000)
     p.add_argument("--seconds", type=float, default=5.0)
     p.add_argument("--runs", type=int, default=3)
@@ -374,6 +377,7 @@ def main() -> None:
     p.add_argument("--baseline", default="", help="another source tree's src: adds remote@before (its service and "
                                                  "clients) to the round trips")
     args = p.parse_args()
+    apply_cpu_wake(args)
     counts = [int(x) for x in args.subscribers.split(",") if x]
     spacings = [float(x) for x in args.spacing.split(",") if x]
     fan: dict[int, list[dict[str, Any]]] = {n: [] for n in counts}

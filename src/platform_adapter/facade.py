@@ -24,6 +24,7 @@ from platform_adapter.core.wrapper import Wrapper
 from platform_adapter.errors import NotConnected
 from platform_adapter.log import logger
 from platform_adapter.models.connection import ConnectionEvent, ConnectionState
+from platform_adapter.utils.cpu_wake import hold_cpu_wake_latency
 from platform_adapter.utils.heap import freeze_start_up_heap, gc_watch
 from platform_adapter.utils.logger import setup_logging
 from platform_adapter.utils.rate_limiter import HistoricalPacer, TokenBucket
@@ -85,6 +86,9 @@ class PlatformAdapter:
         way, which this waits for): True, and nothing is started twice."""
         self.events.start()
         self.start_metrics()
+        wake_us = self.settings.ib_connection.cpu_wake_latency_us
+        if wake_us is not None:
+            hold_cpu_wake_latency(wake_us)  # process-wide, held until exit (utils/cpu_wake.py)
         opens = not self.connection.is_connected() and self.connection.state is not ConnectionState.RECONNECTING
         if not self.connection.connect(host, port, client_id):
             return False

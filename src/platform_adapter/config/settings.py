@@ -21,6 +21,7 @@ from ibapi.server_versions import MAX_CLIENT_VER, MIN_CLIENT_VER
 
 from platform_adapter.errors import ConfigError
 from platform_adapter.models.order import PLAIN_TIFS
+from platform_adapter.utils.cpu_wake import MAX_US as CPU_WAKE_MAX_US
 from platform_adapter.utils.validators import MARKET_DATA_TYPE_NAMES
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("config.yaml")
@@ -51,6 +52,7 @@ class IBConnectionConfig:
     request_timeout: float = 30.0
     inline_decode_max_frames: int = 64  # smaller batches are decoded on the reader while the dispatcher is idle
     gc_freeze_after_connect: bool = True  # once per process: start-up objects leave the GC's full passes
+    cpu_wake_latency_us: int | None = None  # hold idle CPUs within this of waking (Linux PM QoS); None: leave them
 
 
 @dataclass(frozen=True)
@@ -320,6 +322,9 @@ def _validate(s: Settings) -> None:
              f"got {c.max_client_version}")
     _require(isinstance(c.inline_decode_max_frames, int) and c.inline_decode_max_frames >= 0,
              "ib_connection.inline_decode_max_frames", f"must be an integer >= 0, got {c.inline_decode_max_frames!r}")
+    _require(c.cpu_wake_latency_us is None or 0 <= c.cpu_wake_latency_us <= CPU_WAKE_MAX_US,
+             "ib_connection.cpu_wake_latency_us",
+             f"must be empty or 0..{CPU_WAKE_MAX_US} microseconds, got {c.cpu_wake_latency_us!r}")
     _require(m.max_simultaneous_subscriptions > 0, "market_data.max_simultaneous_subscriptions", "must be > 0")
     _require(0 < m.rate_limit_requests_per_second <= 50, "market_data.rate_limit_requests_per_second",
              f"must be 1..50 (IB allows 50 messages/s), got {m.rate_limit_requests_per_second}")

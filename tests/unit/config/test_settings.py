@@ -79,6 +79,10 @@ def test_account_id_is_masked_in_repr() -> None:
         ({"ib_connection": {"reconnect_backoff": -2.0}}, "ib_connection.reconnect_backoff"),
         ({"ib_connection": {"auto_reconnect": "yes"}}, "ib_connection.auto_reconnect"),
         ({"ib_connection": {"gc_freeze_after_connect": "no"}}, "ib_connection.gc_freeze_after_connect"),
+        ({"ib_connection": {"cpu_wake_latency_us": -1}}, "ib_connection.cpu_wake_latency_us"),
+        ({"ib_connection": {"cpu_wake_latency_us": 2**31}}, "ib_connection.cpu_wake_latency_us"),
+        ({"ib_connection": {"cpu_wake_latency_us": 1.5}}, "ib_connection.cpu_wake_latency_us"),
+        ({"ib_connection": {"cpu_wake_latency_us": True}}, "ib_connection.cpu_wake_latency_us"),
         ({"ib_connection": {"host": ""}}, "ib_connection.host"),
         ({"ib_connection": {"max_client_version": 99}}, "ib_connection.max_client_version"),
         ({"ib_connection": {"max_client_version": MAX_CLIENT_VER + 1}}, "ib_connection.max_client_version"),
@@ -114,6 +118,17 @@ def test_max_client_version_defaults_to_ibapis_maximum_and_may_be_pinned_lower(t
             load_settings(env_file=os.devnull, use_environ=False, overrides={"ib_connection.max_client_version": bad})
         assert info.value.key == "ib_connection.max_client_version"
         assert f"100..{MAX_CLIENT_VER}" in str(info.value) and f"got {bad}" in str(info.value)
+
+
+def test_cpu_wake_latency_is_off_unless_set(tmp_path: Path) -> None:
+    assert load_settings(env_file=os.devnull, use_environ=False).ib_connection.cpu_wake_latency_us is None
+    for value in (0, 20, 2**31 - 1):
+        s = load_settings(write(tmp_path, {"ib_connection": {"cpu_wake_latency_us": value}}), env_file=os.devnull,
+                          use_environ=False)
+        assert s.ib_connection.cpu_wake_latency_us == value
+    s = load_settings(write(tmp_path, {"ib_connection": {"cpu_wake_latency_us": None}}), env_file=os.devnull,
+                      use_environ=False)
+    assert s.ib_connection.cpu_wake_latency_us is None
 
 
 def test_bad_env_value_names_the_variable(tmp_path: Path) -> None:
