@@ -432,7 +432,9 @@ def main() -> None:
                         "zmq_p50_us": summarize([r["zmq_p50_us"] for r in by_kind["zmq"]])}
                        for sp, by_kind in trips.items() if by_kind["direct"]},
     }
-    path = write_results("service", {"args": vars(args), "stats": stats, "fan_out_runs": fan,
+    held = args.cpu_wake_latency_us
+    name = "service" + ("" if held is None else f"_cpu_wake_{held}us")
+    path = write_results(name, {"args": vars(args), "stats": stats, "fan_out_runs": fan,
                                      "round_trips": {str(sp): t for sp, t in trips.items()}, "restarts": comebacks},
                          _table(stats, args))
     print(path.read_text())

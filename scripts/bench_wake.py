@@ -26,7 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_clients import connect_client  # noqa: E402
 from bench_common import (  # noqa: E402
+    add_cpu_wake,
     add_server_version,
+    apply_cpu_wake,
     emit,
     fmt_runs,
     percentile,
@@ -100,6 +102,7 @@ def render(version: int, orders: int, runs: int, stats: dict[str, dict[str, Any]
 def main() -> None:
     parser = argparse.ArgumentParser()
     add_server_version(parser)
+    add_cpu_wake(parser)
     parser.add_argument("--orders", type=int, default=2000)
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3)
@@ -109,6 +112,7 @@ def main() -> None:
         name, port, cid, orders, warmup = args.worker
         worker(name, int(port), int(cid), int(orders), int(warmup))
         return
+    apply_cpu_wake(args)
     with sim_process(server_version=args.server_version, tick_interval=3600.0, pacing=False, seed=5) as sim:
         per_run, errors = run_interleaved(
             "bench_wake.py", CLIENTS, args.runs, 500,
@@ -118,7 +122,9 @@ def main() -> None:
     stats = {name: {m: summarize([r[m] for r in results if r[m] is not None]) for m in METRICS}
              for name, results in per_run.items() if results}
     table = render(args.server_version, args.orders, args.runs, stats, errors)
-    path = write_results(f"wake_{args.server_version}", {
+    held = args.cpu_wake_latency_us
+    name = f"wake_{args.server_version}" + ("" if held is None else f"_cpu_wake_{held}us")
+    path = write_results(name, {
         "server_version": args.server_version, "orders": args.orders, "runs": args.runs, "per_run": per_run,
         "stats": stats, "errors": errors}, table)
     print(path.read_text())
