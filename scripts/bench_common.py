@@ -74,6 +74,12 @@ def apply_cpu_wake(args: Any) -> None:
         raise SystemExit(f"--cpu-wake-latency-us {value}: /dev/cpu_dma_latency cannot be written")
 
 
+def cpu_wake_suffix(args: Any) -> str:
+    """The results name's suffix for a run with ``--cpu-wake-latency-us N`` (``_cpu_wake_<N>us``)."""
+    value = getattr(args, "cpu_wake_latency_us", None)
+    return "" if value is None else f"_cpu_wake_{value}us"
+
+
 def protocol(version: int) -> str:
     """What the wire looks like at ``version``."""
     if version < 201:

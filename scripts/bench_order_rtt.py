@@ -48,6 +48,7 @@ from bench_common import (  # noqa: E402
     add_cpu_wake,
     add_server_version,
     apply_cpu_wake,
+    cpu_wake_suffix,
     emit,
     fmt_runs,
     negotiated,
@@ -234,7 +235,7 @@ def main() -> None:
                    args.spacing)
     if args.switch_interval:
         table = table.replace("\n\n", f" (sys.setswitchinterval({args.switch_interval:g}) in every client)\n\n", 1)
-    path = write_results(f"{args.name}_{args.server_version}", {
+    path = write_results(f"{args.name}{cpu_wake_suffix(args)}_{args.server_version}", {
         "server_version": args.server_version, "switch_interval": args.switch_interval or sys.getswitchinterval(),
         "orders": args.orders, "warmup": args.warmup, "runs": args.runs, "spacing": args.spacing,
         "per_run": per_run, "stats": stats, "limiter_under_limit": limiter, "errors": errors}, table)

@@ -53,6 +53,7 @@ from bench_common import (  # noqa: E402
     add_cpu_wake,
     apply_cpu_wake,
     control,
+    cpu_wake_suffix,
     emit,
     other_tree,
     percentile,
@@ -432,9 +433,7 @@ def main() -> None:
                         "zmq_p50_us": summarize([r["zmq_p50_us"] for r in by_kind["zmq"]])}
                        for sp, by_kind in trips.items() if by_kind["direct"]},
     }
-    held = args.cpu_wake_latency_us
-    name = "service" + ("" if held is None else f"_cpu_wake_{held}us")
-    path = write_results(name, {"args": vars(args), "stats": stats, "fan_out_runs": fan,
+    path = write_results(f"service{cpu_wake_suffix(args)}", {"args": vars(args), "stats": stats, "fan_out_runs": fan,
                                      "round_trips": {str(sp): t for sp, t in trips.items()}, "restarts": comebacks},
                          _table(stats, args))
     print(path.read_text())

@@ -29,6 +29,7 @@ from bench_common import (  # noqa: E402
     add_cpu_wake,
     add_server_version,
     apply_cpu_wake,
+    cpu_wake_suffix,
     emit,
     fmt_runs,
     percentile,
@@ -122,9 +123,7 @@ def main() -> None:
     stats = {name: {m: summarize([r[m] for r in results if r[m] is not None]) for m in METRICS}
              for name, results in per_run.items() if results}
     table = render(args.server_version, args.orders, args.runs, stats, errors)
-    held = args.cpu_wake_latency_us
-    name = f"wake_{args.server_version}" + ("" if held is None else f"_cpu_wake_{held}us")
-    path = write_results(name, {
+    path = write_results(f"wake_{args.server_version}{cpu_wake_suffix(args)}", {
         "server_version": args.server_version, "orders": args.orders, "runs": args.runs, "per_run": per_run,
         "stats": stats, "errors": errors}, table)
     print(path.read_text())
