@@ -24,7 +24,7 @@ from platform_adapter.core.wrapper import Wrapper
 from platform_adapter.errors import NotConnected
 from platform_adapter.log import logger
 from platform_adapter.models.connection import ConnectionEvent, ConnectionState
-from platform_adapter.utils.cpu_wake import hold_cpu_wake_latency
+from platform_adapter.utils.cpu_wake import held_cpu_wake_latency, hold_cpu_wake_latency
 from platform_adapter.utils.heap import freeze_start_up_heap, gc_watch
 from platform_adapter.utils.logger import setup_logging
 from platform_adapter.utils.rate_limiter import HistoricalPacer, TokenBucket
@@ -139,7 +139,8 @@ class PlatformAdapter:
     def metrics(self) -> dict[str, Any]:
         """Every spec 9.3 metric as a flat dict: connection health, market data, performance and
         orders, each from its component's public interface (``core/metrics.py``), the garbage
-        collector's passes and pauses in this process (``utils/heap.py``), then the event thread's
+        collector's passes and pauses in this process (``utils/heap.py``), the idle CPUs' wake-up
+        request this process holds (``utils/cpu_wake.py``; ``None``: none), then the event thread's
         statistics and the adapters' raw counters."""
         events = {name: round(value, 4) if isinstance(value, float) else value
                   for name, value in self.events.stats().items()}
@@ -149,6 +150,7 @@ class PlatformAdapter:
                            performance_metrics(events, self.connection.dispatcher_backlog),
                            order_metrics(self.state.trades_snapshot()),
                            self.gc.metrics(),
+                           {"cpu_wake_latency_us": held_cpu_wake_latency()},
                            events)
 
     def __enter__(self) -> PlatformAdapter:
