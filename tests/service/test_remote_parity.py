@@ -173,6 +173,24 @@ def test_place_order_and_wait_answers_with_the_status(served: Running, gateway: 
     assert filled.status is OrderState.FILLED  # a wait longer than the service's limit: waited here
 
 
+@pytest.mark.parametrize(("wait_for", "timeout", "field"), [
+    ("Nonsense", 1.0, "statuses"), ("Submitted", -1.0, "timeout"), ("Submitted", float("nan"), "timeout")])
+def test_place_order_and_wait_refuses_bad_wait_arguments_before_placing(served: Running, remote_factory: Any,
+                                                                        wait_for: Any, timeout: float,
+                                                                        field: str) -> None:
+    a = remote_factory(served, "a")
+    before = len(served.pa.state.trades_snapshot())
+    with pytest.raises(ValidationError) as err:  # the client's own check
+        a.orders.place_order_and_wait("AAPL", "BUY", 1, "LMT", wait_for=wait_for, timeout=timeout, limit_price=100.0)
+    assert err.value.field == field
+    with pytest.raises(ValidationError) as err:  # the service's, for a client that skips it
+        a.transport.call("orders.place_order_and_wait", {"symbol": "AAPL", "action": "BUY", "quantity": 1,
+                                                        "order_type": "LMT", "kwargs": {"limit_price": 100.0},
+                                                        "wait_for": [wait_for], "timeout": timeout})
+    assert err.value.field == field
+    assert len(served.pa.state.trades_snapshot()) == before  # nothing was placed
+
+
 def test_quick_commands_run_on_the_command_thread(served: Running, remote_factory: Any,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     a = remote_factory(served, "a")

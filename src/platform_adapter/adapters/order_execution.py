@@ -57,7 +57,7 @@ from platform_adapter.models.order import (
     utcnow,
 )
 from platform_adapter.models.preview import OrderPreview
-from platform_adapter.utils.validators import check_callback
+from platform_adapter.utils.validators import check_callback, check_wait
 
 ACCEPTED = frozenset({OrderState.PRE_SUBMITTED, OrderState.SUBMITTED, OrderState.FILLED})
 UNACKED = frozenset({OrderState.PENDING_SUBMIT, OrderState.API_PENDING})
@@ -179,9 +179,12 @@ class OrderExecutionAdapter(BaseAdapter):
     def place_order_and_wait(self, symbol: Any, action: Any, quantity: Any, order_type: Any,
                              wait_for: Iterable[OrderState | str] = ACCEPTED, timeout: float = 10.0,
                              **kwargs: Any) -> OrderStatus:
-        """``place_order`` then ``wait_for_status``; raises OrderRejected if IB rejects it."""
+        """``place_order`` then ``wait_for_status``; raises OrderRejected if IB rejects it. A bad
+        ``wait_for`` or ``timeout`` is refused (ValidationError) before anything is placed."""
+        wanted = parse_statuses(wait_for)
+        check_wait(timeout)
         order_id = self.place_order(symbol, action, quantity, order_type, **kwargs)
-        return self.wait_for_status(order_id, wait_for, timeout)
+        return self.wait_for_status(order_id, wanted, timeout)
 
     def cancel_order(self, order_id: int) -> bool:
         """Request cancellation; True once sent. OrderStateError for unknown or finished orders."""
@@ -237,6 +240,7 @@ class OrderExecutionAdapter(BaseAdapter):
         state, RequestTimeout after ``timeout`` seconds.
         """
         wanted = parse_statuses(statuses)
+        check_wait(timeout)
         self._known(order_id)
         deadline = time.monotonic() + timeout
         with self._changed:

@@ -30,7 +30,7 @@ from platform_adapter.remote.transport import Transport
 from platform_adapter.service.commands import MAX_WAIT_SECONDS
 from platform_adapter.service.protocol import Event
 from platform_adapter.service.schema import decode
-from platform_adapter.utils.validators import check_callback
+from platform_adapter.utils.validators import check_callback, check_wait
 
 ACCEPTED = frozenset({OrderState.PRE_SUBMITTED, OrderState.SUBMITTED, OrderState.FILLED})
 _STATES = {s.value.lower(): s for s in OrderState}
@@ -116,9 +116,10 @@ class RemoteOrders:
         the status its adapter woke with (one round trip; the status event still follows on the
         event stream for the callbacks). Raises what the facade raises."""
         wanted = sorted(s.value for s in parse_statuses(wait_for))
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout > MAX_WAIT_SECONDS:
+        limit = check_wait(timeout)  # as the facade: bad ones refused before anything is placed
+        if limit > MAX_WAIT_SECONDS:
             order_id = self.place_order(symbol, action, quantity, order_type, **kwargs)  # waits here
-            return self.wait_for_status(order_id, wait_for, timeout)
+            return self.wait_for_status(order_id, wait_for, limit)
         status = decode(OrderStatus, self._t.call("orders.place_order_and_wait", {
             "symbol": symbol, "action": action, "quantity": quantity, "order_type": order_type, "kwargs": kwargs,
             "wait_for": wanted, "timeout": timeout}))
@@ -146,6 +147,7 @@ class RemoteOrders:
         """Block until the order reaches one of ``statuses`` (default: any final state); raises
         as the facade does (OrderRejected, OrderStateError, RequestTimeout)."""
         wanted = parse_statuses(statuses)
+        check_wait(timeout)
         _order_id(order_id)
         deadline = time.monotonic() + timeout
         with self._changed:  # an order placed here: its first event comes without asking

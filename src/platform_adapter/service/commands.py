@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from platform_adapter.adapters.order_execution import ACCEPTED
+from platform_adapter.adapters.orders.models import parse_statuses
 from platform_adapter.errors import OrderStateError, PlatformAdapterError, ValidationError
 from platform_adapter.models.contract import ContractSpec
 from platform_adapter.models.order import BracketOrder, OcaGroup, OrderStatus
@@ -23,6 +24,7 @@ from platform_adapter.service.publisher import Publisher
 from platform_adapter.service.schema import SchemaError, decode, frame_map, pack
 from platform_adapter.service.sessions import Session
 from platform_adapter.service.subscriptions import SubscriptionBook
+from platform_adapter.utils.validators import check_wait
 
 MAX_WAIT_SECONDS = 60.0  # orders.wait_for_status blocks a worker thread: at most this long
 Check = Callable[[str, Any], Any]
@@ -229,7 +231,7 @@ class Commands:
                 lambda s, r: [o for o in orders.get_open_orders() if router.owner(o.order_id) == s.name], {}),
             "orders.wait_for_status": Command(
                 lambda s, r, order_id, statuses, timeout: orders.wait_for_status(
-                    self._own(s, order_id), statuses, min(max(timeout, 0.0), MAX_WAIT_SECONDS)),
+                    self._own(s, order_id), statuses, min(check_wait(timeout), MAX_WAIT_SECONDS)),
                 {"order_id": req(integer), "statuses": opt(statuses), "timeout": opt(number, 10.0)}),
             "orders.reconcile": Command(lambda s, r: orders.reconcile(), {}),
             # contracts (futures and options)
@@ -268,12 +270,6 @@ class Commands:
         if command is None:
             raise ProtocolError(ErrorCode.UNKNOWN_COMMAND, f"no command {request.cmd!r}")
         return Call(command, session, request, command.bind(request.cmd, request.args))
-
-    def run(self, session: Session, request: Request) -> Any:
-        """Check the arguments of ``request`` and run it for ``session``; returns the result value
-        (a :class:`Later` finished here)."""
-        result = self.bind(session, request).run()
-        return result.finish() if isinstance(result, Later) else result
 
     # --- which commands may run on the command thread --------------------------------------------------
     def _quick_order(self, args: dict[str, Any]) -> bool:
@@ -320,9 +316,9 @@ class Commands:
         from the worker it woke (no detour through the event stream). The order is claimed when
         the wait ends: its events, held back meanwhile, are numbered and sent after the answer, so
         that they do not compete with it for the interpreter on either side."""
+        wanted = ACCEPTED if wait_for is None else parse_statuses(wait_for)  # bad ones: nothing is placed
+        limit = min(check_wait(timeout), MAX_WAIT_SECONDS)
         order_id: int = self.pa.orders.place_order(symbol, action, quantity, order_type, **kwargs)
-        wanted = ACCEPTED if wait_for is None else wait_for
-        limit = min(max(timeout, 0.0), MAX_WAIT_SECONDS)
 
         def finish() -> OrderStatus:
             try:

@@ -69,6 +69,13 @@ def on_tick(price: float, min_tick: float) -> bool:
     return abs(steps - round(steps)) < 1e-6
 
 
+def check_wait(value: Any, field: str = "timeout") -> float:
+    """Seconds to wait: a finite number, 0 or more; returned as a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+        raise ValidationError(field, value, "must be a finite number of seconds, 0 or more")
+    return float(value)
+
+
 def check_callback(value: Any, field: str = "callback", optional: bool = False) -> Any:
     """A callable (``None`` too when ``optional``), returned as given."""
     if value is None and optional:

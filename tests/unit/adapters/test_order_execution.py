@@ -307,6 +307,24 @@ def test_wait_and_subscription_arguments_are_checked(harness: Harness) -> None:
     assert pa.orders.wait_for_status(order_id, timeout=0.1).status is OrderState.FILLED
 
 
+@pytest.mark.parametrize(("wait_for", "timeout", "field"), [
+    ("Nonsense", 1.0, "statuses"), ([], 1.0, "statuses"), ("Submitted", -1, "timeout"),
+    ("Submitted", float("nan"), "timeout"), ("Submitted", float("inf"), "timeout"), ("Submitted", True, "timeout"),
+    ("Submitted", "5", "timeout")])
+def test_place_and_wait_refuses_bad_wait_arguments_before_placing(harness: Harness, wait_for: Any, timeout: Any,
+                                                                  field: str) -> None:
+    pa, fake = harness
+    with pytest.raises(ValidationError, match=field):
+        pa.orders.place_order_and_wait("AAPL", "BUY", 10, "LMT", wait_for=wait_for, timeout=timeout,
+                                       limit_price=100.0)
+    assert [c for c in fake.calls if c[0] == "placeOrder"] == []
+    assert pa.state.trades_snapshot() == []
+    if field == "timeout":  # the same check when waiting for an order placed before
+        order_id, _ = placed(pa)
+        with pytest.raises(ValidationError, match="timeout"):
+            pa.orders.wait_for_status(order_id, "Submitted", timeout)
+
+
 def test_every_waiter_wakes_and_no_wake_up_is_lost_when_a_status_races_the_wait(harness: Harness) -> None:
     """The decoding thread wakes waiters only when some are counted; a waiter counts itself before
     it reads the status, so one that starts while the status arrives still sees it."""
