@@ -17,8 +17,8 @@ from platform_adapter.adapters.order_execution import ACCEPTED
 from platform_adapter.adapters.orders.models import parse_statuses
 from platform_adapter.errors import OrderStateError, PlatformAdapterError, ValidationError
 from platform_adapter.models.contract import ContractSpec
-from platform_adapter.models.order import BracketOrder, OcaGroup, OrderStatus
-from platform_adapter.service.order_routing import OrderRouter
+from platform_adapter.models.order import BracketOrder, OcaGroup
+from platform_adapter.service.order_routing import OrderRouter, StatusWait
 from platform_adapter.service.protocol import ErrorCode, Event, ProtocolError, Request, error_map
 from platform_adapter.service.publisher import Publisher
 from platform_adapter.service.schema import SchemaError, decode, frame_map, pack
@@ -26,7 +26,7 @@ from platform_adapter.service.sessions import Session
 from platform_adapter.service.subscriptions import SubscriptionBook
 from platform_adapter.utils.validators import check_wait
 
-MAX_WAIT_SECONDS = 60.0  # orders.wait_for_status blocks a worker thread: at most this long
+MAX_WAIT_SECONDS = 60.0  # orders.wait_for_status blocks a worker thread: at most this long (and_wait: its limit)
 Check = Callable[[str, Any], Any]
 _REQUIRED = object()
 
@@ -106,14 +106,6 @@ def options(name: str, v: Any) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
-class Later:
-    """A result still to come: ``finish()`` may block (e.g. waiting for an order status), so the
-    service runs it on a worker and answers with what it returns."""
-
-    finish: Callable[[], Any]
-
-
-@dataclass(frozen=True, slots=True)
 class Command:
     """A command's handler and its arguments: name -> (check, default or _REQUIRED).
 
@@ -142,7 +134,8 @@ class Command:
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """A request bound to its handler: ``run()`` gives the result (or a :class:`Later`)."""
+    """A request bound to its handler: ``run()`` gives the result, or a :class:`StatusWait` whose
+    answer comes later (armed by the service)."""
 
     command: Command
     session: Session
@@ -311,22 +304,16 @@ class Commands:
         return group
 
     def _place_and_wait(self, session: Session, request: Request, symbol: Any, action: str, quantity: Any,
-                        order_type: str, kwargs: dict[str, Any], wait_for: Any, timeout: float) -> Later:
-        """Place now; the answer is the status the facade's ``wait_for_status`` wakes with, sent
-        from the worker it woke (no detour through the event stream). The order is claimed when
-        the wait ends: its events, held back meanwhile, are numbered and sent after the answer, so
-        that they do not compete with it for the interpreter on either side."""
+                        order_type: str, kwargs: dict[str, Any], wait_for: Any, timeout: float) -> StatusWait:
+        """Place now; the answer is the status that ends the wait (what the facade's
+        ``wait_for_status`` would return or raise), sent by the order router as that status
+        comes, before its event (no thread woken for the wait alone, no detour through the event
+        stream), or at the deadline by the command loop. The order is claimed with the answer: its
+        events, held back meanwhile, are numbered and sent after it."""
         wanted = ACCEPTED if wait_for is None else parse_statuses(wait_for)  # bad ones: nothing is placed
         limit = min(check_wait(timeout), MAX_WAIT_SECONDS)
         order_id: int = self.pa.orders.place_order(symbol, action, quantity, order_type, **kwargs)
-
-        def finish() -> OrderStatus:
-            try:
-                status: OrderStatus = self.pa.orders.wait_for_status(order_id, wanted, limit)
-                return status
-            finally:
-                self.router.claim(order_id, session.name)
-        return Later(finish)
+        return StatusWait(order_id, session.name, wanted, limit, self.pa.orders)
 
     def _historical(self, session: Session, request: Request, symbol: Any, duration: str, bar_size: str,
                     what_to_show: str, use_rth: bool, end: datetime | None, max_chunk: str | None,

@@ -12,12 +12,15 @@ the service).
 
 from __future__ import annotations
 
+import heapq
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
+from platform_adapter.errors import RequestTimeout
 from platform_adapter.log import logger
-from platform_adapter.models.order import Fill, OrderStatus
+from platform_adapter.models.order import TERMINAL_STATES, Fill, OrderState, OrderStatus
 from platform_adapter.service.protocol import Event
 from platform_adapter.service.publisher import Publisher
 from platform_adapter.service.schema import pack, unpack
@@ -35,6 +38,52 @@ def _event(kind: str, seq: int, body: bytes) -> bytes:
     return _HEAD[kind] + pack(seq) + _KEY[kind] + body
 
 
+class StatusWait:
+    """The answer to a ``place_order_and_wait`` still to come, given exactly once (:meth:`take`):
+    for the status event that ends the wait, for the status found as the wait is armed (it came
+    first), or at the deadline. ``reply(produce)``, set by the service before the wait is armed,
+    sends what ``produce()`` returns, or the error it raises, as the call's answer."""
+
+    def __init__(self, order_id: int, client: str, wanted: frozenset[OrderState], limit: float,
+                 orders: Any) -> None:
+        self.order_id = order_id
+        self.client = client
+        self.wanted = wanted
+        self.limit = limit
+        self.deadline = time.monotonic() + limit
+        self.reply: Callable[[Callable[[], Any]], None] | None = None
+        self._orders = orders  # the facade's order interface
+        self._taken = False
+        self._lock = threading.Lock()
+
+    def ends(self, status: OrderStatus) -> bool:
+        """``status`` ends the wait: wanted, or final."""
+        return status.status in self.wanted or status.status in TERMINAL_STATES
+
+    def take(self) -> bool:
+        """True for the one caller that answers."""
+        with self._lock:
+            taken, self._taken = self._taken, True
+        return not taken
+
+    def outcome(self, status: OrderStatus | None) -> OrderStatus:
+        """The answer: ``status`` (which ended the wait) when wanted; else what the facade's
+        ``wait_for_status`` says now: its error for a final state that is not wanted, and at the
+        deadline (``status`` None) RequestTimeout unless the order got there meanwhile."""
+        if status is not None and status.status in self.wanted:
+            return status
+        try:
+            result: OrderStatus = self._orders.wait_for_status(self.order_id, self.wanted, 0.0)
+        except RequestTimeout:
+            state = self._orders.get_order_status(self.order_id).status.value
+            raise RequestTimeout(f"order {self.order_id} still {state} after {self.limit:g}s") from None
+        return result
+
+    def current(self) -> OrderStatus:
+        status: OrderStatus = self._orders.get_order_status(self.order_id)
+        return status
+
+
 class OrderRouter:
     """Ownership, numbering, live delivery and replay of order events (thread-safe)."""
 
@@ -46,6 +95,8 @@ class OrderRouter:
         self._live: dict[str, str] = {}  # client name -> token of its attached session
         self._unsaved: list[tuple[int, str]] = []  # claimed, owner not yet in the store
         self._parked: dict[int, list[tuple[float, str, OrderStatus | Fill]]] = {}
+        self._waits: dict[int, StatusWait] = {}  # place_order_and_wait calls still to answer
+        self._deadlines: list[tuple[float, int, StatusWait]] = []  # a heap of (deadline, order id, wait)
 
     def owner(self, order_id: int) -> str | None:
         return self._owners.get(order_id)
@@ -69,8 +120,64 @@ class OrderRouter:
                 for _, kind, value in self._parked.pop(order_id):
                     self._append(client, kind, value)
 
+    # --- place_order_and_wait ---------------------------------------------------------------------------
+    def expect(self, wait: StatusWait) -> None:
+        """Arm ``wait`` (its ``reply`` set): the status event that ends it answers it; a status that
+        came before is found here (and answered by the caller)."""
+        with self._lock:
+            self._waits[wait.order_id] = wait
+            heapq.heappush(self._deadlines, (wait.deadline, wait.order_id, wait))
+        status = wait.current()
+        if wait.ends(status) and wait.take():
+            self.settle(wait, status)
+
+    def next_deadline(self) -> float | None:
+        """The earliest deadline of the waits still armed (``time.monotonic``)."""
+        with self._lock:
+            heap = self._deadlines
+            while heap and self._waits.get(heap[0][1]) is not heap[0][2]:  # answered already
+                heapq.heappop(heap)
+            return heap[0][0] if heap else None
+
+    def expired(self, now: float) -> None:
+        """Answer the waits whose deadline is ``now`` or earlier (the service's command loop)."""
+        due = []
+        with self._lock:
+            while self._deadlines and self._deadlines[0][0] <= now:
+                due.append(heapq.heappop(self._deadlines)[2])
+        for wait in due:
+            if wait.take():
+                self.settle(wait, None)
+
+    def cancel_waits(self) -> None:
+        """The service stops: the waits are dropped unanswered (their clients see the service go)."""
+        with self._lock:
+            for wait in self._waits.values():
+                wait.take()
+            self._waits.clear()
+            self._deadlines.clear()
+
+    def settle(self, wait: StatusWait, status: OrderStatus | None) -> None:
+        """Answer ``wait`` (taken by the caller) for ``status`` (``None``: its deadline), then claim
+        its order and route the events that waited for the claim: the answer goes first."""
+        with self._lock:
+            if self._waits.get(wait.order_id) is wait:
+                del self._waits[wait.order_id]
+            if len(self._deadlines) > 2 * len(self._waits) + 64:  # drop the answered ones now and then
+                self._deadlines = [d for d in self._deadlines if self._waits.get(d[1]) is d[2]]
+                heapq.heapify(self._deadlines)
+        try:
+            assert wait.reply is not None
+            wait.reply(lambda: wait.outcome(status))
+        finally:
+            self.claim(wait.order_id, wait.client)
+            self.flush_claimed()
+
     # --- the adapter's callbacks (its event thread) ---------------------------------------------------
     def on_status(self, status: OrderStatus) -> None:
+        wait = self._waits.get(status.order_id)  # a plain dict read: no lock taken for other orders
+        if wait is not None and wait.ends(status) and wait.take():
+            self.settle(wait, status)
         self._route(status.order_id, Event.ORDER_STATUS.value, status)
 
     def on_fill(self, fill: Fill) -> None:

@@ -3,18 +3,21 @@
 Threads: the command loop owns the commands ROUTER socket; it answers ``hello``, ``heartbeat``
 and ``bye`` itself (so that a busy pool never delays a heartbeat), refuses bad frames with typed
 errors, runs the commands that cannot block (``Command.quick``: reading an order, placing one
-whose contract is known while the outgoing bucket has a token) and hands every other command,
-and the waiting part of ``place_order_and_wait``, to a worker pool; a worker sends its reply
-itself (no hand-off back to the command thread). ZeroMQ sockets are not thread-safe: every use
-of the commands socket holds ``_sock_lock`` (never while calling out), and the command thread
-polls the socket's file descriptor, reading ``ZMQ_EVENTS`` at every turn (a worker that finds a
-command waiting after its send wakes the thread). The publisher thread owns the events socket. The
-facade's event thread calls the line book, the order router and the account fan-out, which
-queue for the publisher (an order event is sent at once when nothing of its session waits).
+whose contract is known while the outgoing bucket has a token) and hands every other command to
+a worker pool; a worker sends its reply itself (no hand-off back to the command thread). The
+answer to ``place_order_and_wait`` is sent by the order router when the status that ends the
+wait comes (on the facade's event thread), or by the command loop at the wait's deadline.
+ZeroMQ sockets are not thread-safe: every use of the commands socket holds ``_sock_lock`` (never
+while calling out), and the command thread polls the socket's file descriptor, reading
+``ZMQ_EVENTS`` at every turn (a thread that finds a command waiting after its send wakes it).
+The publisher thread owns the events socket. The facade's event thread calls the line book, the
+order router and the account fan-out, which queue for the publisher (an order event is sent at
+once when nothing of its session waits).
 """
 
 from __future__ import annotations
 
+import functools
 import secrets
 import threading
 import time
@@ -29,8 +32,8 @@ import zmq
 from platform_adapter.errors import PlatformAdapterError
 from platform_adapter.log import logger
 from platform_adapter.models.connection import ConnectionEvent
-from platform_adapter.service.commands import Commands, Later
-from platform_adapter.service.order_routing import OrderRouter
+from platform_adapter.service.commands import Commands
+from platform_adapter.service.order_routing import OrderRouter, StatusWait
 from platform_adapter.service.protocol import (
     MAX_MESSAGE_BYTES,
     SCHEMA_VERSION,
@@ -127,6 +130,7 @@ class Service:
             self._close_socket()
         for session in self.sessions.all():
             self._end(session, "service stopping", release=self._release)
+        self.router.cancel_waits()
         self._pool.shutdown(wait=False, cancel_futures=True)  # a worker in a long call fails when pa stops
         self.publisher.stop()
         if self._auth is not None:
@@ -143,13 +147,18 @@ class Service:
         next_reap = time.monotonic() + self.config.heartbeat_interval
         try:
             while not self._stop.is_set():
-                ready = dict(poller.poll(int(self.config.heartbeat_interval * 1000)))
+                due = self.router.next_deadline()
+                wake = next_reap if due is None else min(next_reap, due)
+                ready = dict(poller.poll(max(0, int((wake - time.monotonic()) * 1000) + 1)))
                 try:
                     if self._waker.fd in ready:
                         self._waker.drain()
                     self._read_commands()  # every turn: the descriptor only says that something changed
-                    if time.monotonic() >= next_reap:
-                        next_reap = time.monotonic() + self.config.heartbeat_interval
+                    now = time.monotonic()
+                    if due is not None and now >= due:
+                        self.router.expired(now)  # place_order_and_wait calls whose deadline passed
+                    if now >= next_reap:
+                        next_reap = now + self.config.heartbeat_interval
                         self._reap()
                 except Exception:  # noqa: BLE001 - a bug must not stop the service
                     logger.opt(exception=True).error("command loop error")
@@ -207,20 +216,44 @@ class Service:
                 logger.opt(exception=True).error("command {} failed", request.cmd)
             self._send([*prefix, error_reply(request.id, exc)])
             return
-        if isinstance(result, Later):
-            self._pool.submit(self._work, prefix, request, result.finish)
+        if isinstance(result, StatusWait):
+            self._arm(prefix, request, result)
         else:
             self._send([*prefix, ok_reply(request.id, result)])
         self.router.flush_claimed()
 
     def _work(self, prefix: list[bytes], request: Request, run: Callable[[], Any]) -> None:
-        """Run a command (or finish a :class:`Later`) on a worker, which sends the reply; then
-        route the events of the orders it claimed (after the reply: the client waits for it)."""
+        """Run a command on a worker, which sends the reply; then route the events of the orders it
+        claimed (after the reply: the client waits for it)."""
         try:
             result = run()
-            if isinstance(result, Later):
-                result = result.finish()
+        except PlatformAdapterError as exc:
+            data = error_reply(request.id, exc)
+        except Exception as exc:  # noqa: BLE001 - a bug must still answer the client
+            logger.opt(exception=True).error("command {} failed", request.cmd)
+            data = error_reply(request.id, exc)
+        else:
+            if isinstance(result, StatusWait):
+                self._arm(prefix, request, result)
+                self._waker.set()  # the command loop keeps the deadline
+                return
             data = ok_reply(request.id, result)
+        try:
+            self._send([*prefix, data])
+        except zmq.ZMQError:  # the service is stopping
+            return
+        self.router.flush_claimed()
+
+    def _arm(self, prefix: list[bytes], request: Request, wait: StatusWait) -> None:
+        """A ``place_order_and_wait`` whose answer the order router gives."""
+        wait.reply = functools.partial(self._answer, prefix, request)
+        self.router.expect(wait)
+
+    def _answer(self, prefix: list[bytes], request: Request, produce: Callable[[], Any]) -> None:
+        """Send what ``produce()`` returns, or the error it raises, as the answer to ``request``
+        (any thread)."""
+        try:
+            data = ok_reply(request.id, produce())
         except PlatformAdapterError as exc:
             data = error_reply(request.id, exc)
         except Exception as exc:  # noqa: BLE001 - a bug must still answer the client
@@ -230,7 +263,6 @@ class Service:
             self._send([*prefix, data])
         except zmq.ZMQError:  # the service is stopping
             return
-        self.router.flush_claimed()
 
     # --- inline commands: sessions ----------------------------------------------------------------------
     def _hello(self, request: Request) -> dict[str, Any]:

@@ -1,0 +1,120 @@
+"""``place_order_and_wait`` through the service: answered by the order router when the status that
+ends the wait comes, by the command loop at the deadline; the order is claimed with the answer and
+its events follow it; a wait armed after its status came is answered at once; stopping the
+service drops the waits without hanging."""
+
+from __future__ import annotations
+
+import threading
+import time
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from platform_adapter import OrderRejected, OrderState, RequestTimeout
+from platform_adapter.errors import NotConnected
+from platform_adapter.models.order import OrderStatus
+from platform_adapter.service.order_routing import OrderRouter, StatusWait
+from platform_adapter.sim import SimulatedGateway
+from tests.conftest import Recorder, wait_for
+from tests.service.conftest import Running
+
+FAR = 1.0  # a limit price far below the market: the order rests
+
+
+def test_a_wait_that_ends_is_answered_and_the_events_follow(served: Running, remote_factory: Any) -> None:
+    a = remote_factory(served, "a")
+    seen = Recorder()
+    a.orders.on_order_status(seen)
+    status = a.orders.place_order_and_wait("AAPL", "BUY", 1, "LMT", wait_for="Submitted", limit_price=FAR)
+    assert status.status is OrderState.SUBMITTED and served.service.router.owner(status.order_id) == "a"
+    wait_for(lambda: any(s.order_id == status.order_id and s.status is OrderState.SUBMITTED for (s,) in seen.calls))
+    assert served.service.router.next_deadline() is None  # nothing left armed
+
+
+def test_the_deadline_answers_with_request_timeout_and_claims_the_order(served: Running, remote_factory: Any) -> None:
+    a = remote_factory(served, "a")
+    seen = Recorder()
+    a.orders.on_order_status(seen)
+    started = time.monotonic()
+    with pytest.raises(RequestTimeout, match=r"still Submitted after 0\.3s"):
+        a.orders.place_order_and_wait("AAPL", "BUY", 1, "LMT", wait_for="Filled", timeout=0.3, limit_price=FAR)
+    assert 0.3 <= time.monotonic() - started < 3.0  # answered by the command loop at the deadline
+    (order,) = a.orders.get_open_orders()  # the order is the client's: claimed with the answer
+    wait_for(lambda: any(s.order_id == order.order_id for (s,) in seen.calls))  # its events followed
+    assert served.service.router.next_deadline() is None
+
+
+def test_a_final_state_that_is_not_wanted_raises_what_the_facade_raises(served: Running, gateway: SimulatedGateway,
+                                                                         remote_factory: Any) -> None:
+    a = remote_factory(served, "a")
+    gateway.reject_next_order("not today")
+    with pytest.raises(OrderRejected) as info:
+        a.orders.place_order_and_wait("AAPL", "BUY", 1, "LMT", wait_for=["Filled"], limit_price=FAR)
+    assert info.value.code == 201 and "not today" in str(info.value)
+
+
+def test_a_command_run_by_a_worker_arms_its_wait_with_the_command_loop(served: Running, remote_factory: Any) -> None:
+    a = remote_factory(served, "a")
+    assert served.pa.contracts.cached("IBM") is None  # its contract details first: not a quick command
+    started = time.monotonic()
+    with pytest.raises(RequestTimeout):
+        a.orders.place_order_and_wait("IBM", "BUY", 1, "LMT", wait_for="Filled", timeout=0.3, limit_price=FAR)
+    assert time.monotonic() - started < 3.0  # the loop learnt the deadline (not its next heartbeat turn)
+    status = a.orders.place_order_and_wait("MSFT", "BUY", 1, "LMT", wait_for="Submitted", limit_price=FAR)
+    assert status.status is OrderState.SUBMITTED
+
+
+def test_stopping_the_service_drops_the_waits(gateway: SimulatedGateway, service_factory: Any,
+                                              remote_factory: Any) -> None:
+    running = service_factory(gateway)
+    a = remote_factory(running, "a")
+    errors: list[BaseException] = []
+
+    def wait() -> None:
+        try:
+            a.orders.place_order_and_wait("AAPL", "BUY", 1, "LMT", wait_for="Filled", timeout=30, limit_price=FAR)
+        except BaseException as exc:  # noqa: BLE001 - recorded for the assertion
+            errors.append(exc)
+
+    thread = threading.Thread(target=wait)
+    thread.start()
+    wait_for(lambda: running.service.router.next_deadline() is not None)
+    started = time.monotonic()
+    running.stop()
+    assert time.monotonic() - started < 10
+    assert running.service.router.next_deadline() is None
+    thread.join(15)
+    assert not thread.is_alive() and isinstance(errors[0], NotConnected)
+
+
+class _Orders:
+    """The facade's order interface as a wait sees it: one order at ``status``."""
+
+    def __init__(self, status: OrderState) -> None:
+        self.status = status
+
+    def get_order_status(self, order_id: int) -> OrderStatus:
+        return OrderStatus(order_id, self.status, Decimal(0), Decimal(1), 0.0, 0.0)
+
+    def wait_for_status(self, order_id: int, wanted: Any, timeout: float) -> OrderStatus:
+        raise AssertionError("not asked: the status is wanted")
+
+
+class _Store:
+    def owners(self) -> dict[int, str]:
+        return {}
+
+    def set_owner(self, order_id: int, client: str) -> None:
+        pass
+
+
+def test_a_wait_armed_after_its_status_came_is_answered_at_once() -> None:
+    router = OrderRouter(_Store(), None)  # type: ignore[arg-type]
+    wait = StatusWait(7, "a", frozenset({OrderState.SUBMITTED}), 10.0, _Orders(OrderState.SUBMITTED))
+    answers: list[Any] = []
+    wait.reply = lambda produce: answers.append(produce())
+    router.expect(wait)
+    assert [s.status for s in answers] == [OrderState.SUBMITTED] and router.owner(7) == "a"
+    assert router.next_deadline() is None and not wait.take()  # answered once, nothing left armed
