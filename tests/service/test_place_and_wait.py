@@ -114,7 +114,7 @@ def test_a_wait_armed_after_its_status_came_is_answered_at_once() -> None:
     router = OrderRouter(_Store(), None)  # type: ignore[arg-type]
     wait = StatusWait(7, "a", frozenset({OrderState.SUBMITTED}), 10.0, _Orders(OrderState.SUBMITTED))
     answers: list[Any] = []
-    wait.reply = lambda produce: answers.append(produce())
+    wait.reply = lambda produce: answers.append((produce(), router.owner(7)))
     router.expect(wait)
-    assert [s.status for s in answers] == [OrderState.SUBMITTED] and router.owner(7) == "a"
+    assert [(s.status, owner) for s, owner in answers] == [(OrderState.SUBMITTED, "a")]  # claimed as answered
     assert router.next_deadline() is None and not wait.take()  # answered once, nothing left armed

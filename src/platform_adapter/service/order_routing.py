@@ -51,7 +51,7 @@ class StatusWait:
         self.wanted = wanted
         self.limit = limit
         self.deadline = time.monotonic() + limit
-        self.reply: Callable[[Callable[[], Any]], None] | None = None
+        self.reply: Callable[[Callable[[], Any]], Any] | None = None
         self._orders = orders  # the facade's order interface
         self._taken = False
         self._lock = threading.Lock()
@@ -158,19 +158,20 @@ class OrderRouter:
             self._deadlines.clear()
 
     def settle(self, wait: StatusWait, status: OrderStatus | None) -> None:
-        """Answer ``wait`` (taken by the caller) for ``status`` (``None``: its deadline), then claim
-        its order and route the events that waited for the claim: the answer goes first."""
+        """Claim ``wait``'s order and answer it (taken by the caller) for ``status`` (``None``: its
+        deadline), then route the events that waited for the claim: the answer goes first, and the
+        order is its client's once the client has the answer."""
         with self._lock:
             if self._waits.get(wait.order_id) is wait:
                 del self._waits[wait.order_id]
             if len(self._deadlines) > 2 * len(self._waits) + 64:  # drop the answered ones now and then
                 self._deadlines = [d for d in self._deadlines if self._waits.get(d[1]) is d[2]]
                 heapq.heapify(self._deadlines)
+        self.claim(wait.order_id, wait.client)
         try:
             assert wait.reply is not None
             wait.reply(lambda: wait.outcome(status))
         finally:
-            self.claim(wait.order_id, wait.client)
             self.flush_claimed()
 
     # --- the adapter's callbacks (its event thread) ---------------------------------------------------

@@ -225,35 +225,26 @@ class Service:
     def _work(self, prefix: list[bytes], request: Request, run: Callable[[], Any]) -> None:
         """Run a command on a worker, which sends the reply; then route the events of the orders it
         claimed (after the reply: the client waits for it)."""
-        try:
-            result = run()
-        except PlatformAdapterError as exc:
-            data = error_reply(request.id, exc)
-        except Exception as exc:  # noqa: BLE001 - a bug must still answer the client
-            logger.opt(exception=True).error("command {} failed", request.cmd)
-            data = error_reply(request.id, exc)
-        else:
-            if isinstance(result, StatusWait):
-                self._arm(prefix, request, result)
-                self._waker.set()  # the command loop keeps the deadline
-                return
-            data = ok_reply(request.id, result)
-        try:
-            self._send([*prefix, data])
-        except zmq.ZMQError:  # the service is stopping
-            return
-        self.router.flush_claimed()
+        if self._answer(prefix, request, run):
+            self.router.flush_claimed()
 
     def _arm(self, prefix: list[bytes], request: Request, wait: StatusWait) -> None:
         """A ``place_order_and_wait`` whose answer the order router gives."""
         wait.reply = functools.partial(self._answer, prefix, request)
         self.router.expect(wait)
 
-    def _answer(self, prefix: list[bytes], request: Request, produce: Callable[[], Any]) -> None:
+    def _answer(self, prefix: list[bytes], request: Request, produce: Callable[[], Any]) -> bool:
         """Send what ``produce()`` returns, or the error it raises, as the answer to ``request``
-        (any thread)."""
+        (any thread); True once sent. A :class:`StatusWait` it returns is armed instead (the
+        command loop keeps its deadline)."""
         try:
-            data = ok_reply(request.id, produce())
+            result = produce()
+            if isinstance(result, StatusWait):
+                self._arm(prefix, request, result)
+                if threading.current_thread() is not self._thread:
+                    self._waker.set()
+                return False
+            data = ok_reply(request.id, result)
         except PlatformAdapterError as exc:
             data = error_reply(request.id, exc)
         except Exception as exc:  # noqa: BLE001 - a bug must still answer the client
@@ -262,7 +253,8 @@ class Service:
         try:
             self._send([*prefix, data])
         except zmq.ZMQError:  # the service is stopping
-            return
+            return False
+        return True
 
     # --- inline commands: sessions ----------------------------------------------------------------------
     def _hello(self, request: Request) -> dict[str, Any]:
