@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from platform_adapter import OrderRejected, OrderState, RequestTimeout
-from platform_adapter.errors import NotConnected
+from platform_adapter.errors import NotConnected, OrderStateError
 from platform_adapter.models.order import OrderStatus
 from platform_adapter.service.order_routing import OrderRouter, StatusWait
 from platform_adapter.sim import SimulatedGateway
@@ -118,3 +118,31 @@ def test_a_wait_armed_after_its_status_came_is_answered_at_once() -> None:
     router.expect(wait)
     assert [(s.status, owner) for s, owner in answers] == [(OrderState.SUBMITTED, "a")]  # claimed as answered
     assert router.next_deadline() is None and not wait.take()  # answered once, nothing left armed
+
+
+class _Unknown(_Orders):
+    """An order the facade does not know (yet)."""
+
+    def get_order_status(self, order_id: int) -> OrderStatus:
+        raise OrderStateError(order_id, "unknown order")
+
+    def wait_for_status(self, order_id: int, wanted: Any, timeout: float) -> OrderStatus:
+        raise OrderStateError(order_id, "unknown order")
+
+
+def test_a_wait_for_an_order_not_known_yet_is_answered_at_its_deadline() -> None:
+    router = OrderRouter(_Store(), None)  # type: ignore[arg-type]
+    wait = StatusWait(8, "a", frozenset({OrderState.SUBMITTED}), 0.0, _Unknown(OrderState.SUBMITTED))
+    errors: list[BaseException] = []
+
+    def reply(produce: Any) -> None:
+        try:
+            produce()
+        except OrderStateError as exc:
+            errors.append(exc)
+
+    wait.reply = reply
+    router.expect(wait)  # the status could not be read: armed, not answered
+    assert errors == [] and router.next_deadline() is not None
+    router.expired(time.monotonic())
+    assert len(errors) == 1 and router.next_deadline() is None and router.owner(8) == "a"

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from platform_adapter.errors import RequestTimeout
+from platform_adapter.errors import PlatformAdapterError, RequestTimeout
 from platform_adapter.log import logger
 from platform_adapter.models.order import TERMINAL_STATES, Fill, OrderState, OrderStatus
 from platform_adapter.service.protocol import Event
@@ -127,7 +127,10 @@ class OrderRouter:
         with self._lock:
             self._waits[wait.order_id] = wait
             heapq.heappush(self._deadlines, (wait.deadline, wait.order_id, wait))
-        status = wait.current()
+        try:
+            status = wait.current()
+        except PlatformAdapterError:  # not known yet: the deadline answers with the facade's word
+            return
         if wait.ends(status) and wait.take():
             self.settle(wait, status)
 
