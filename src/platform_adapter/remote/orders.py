@@ -113,7 +113,7 @@ class RemoteOrders:
                              wait_for: Iterable[OrderState | str] = ACCEPTED, timeout: float = 10.0,
                              **kwargs: Any) -> OrderStatus:
         """``place_order`` then ``wait_for_status``, in one command: the service answers with
-        the status its adapter woke with (one round trip; the status event still follows on the
+        the status that ended the wait (one round trip; the status event still follows on the
         event stream for the callbacks). Raises what the facade raises."""
         wanted = sorted(s.value for s in parse_statuses(wait_for))
         limit = check_wait(timeout)  # as the facade: bad ones refused before anything is placed
