@@ -75,7 +75,7 @@ class StatusWait:
         try:
             result: OrderStatus = self._orders.wait_for_status(self.order_id, self.wanted, 0.0)
         except RequestTimeout:
-            state = self._orders.get_order_status(self.order_id).status.value
+            state = self.current().status.value
             raise RequestTimeout(f"order {self.order_id} still {state} after {self.limit:g}s") from None
         return result
 

@@ -207,24 +207,21 @@ class Service:
                 self._send([*prefix, ok_reply(request.id, inline(self, request))])
                 return
             call = self.commands.bind(self.sessions.get(request.session), request)
-            if not call.quick:
-                self._pool.submit(self._work, prefix, request, call.run)
-                return
-            result = call.run()
+            quick = call.quick
         except Exception as exc:  # noqa: BLE001 - library errors, or a bug answered as internal
             if not isinstance(exc, PlatformAdapterError):
                 logger.opt(exception=True).error("command {} failed", request.cmd)
             self._send([*prefix, error_reply(request.id, exc)])
             return
-        if isinstance(result, StatusWait):
-            self._arm(prefix, request, result)
+        if quick:
+            self._work(prefix, request, call.run)  # it cannot block: here, without a hand-off
         else:
-            self._send([*prefix, ok_reply(request.id, result)])
-        self.router.flush_claimed()
+            self._pool.submit(self._work, prefix, request, call.run)
 
     def _work(self, prefix: list[bytes], request: Request, run: Callable[[], Any]) -> None:
-        """Run a command on a worker, which sends the reply; then route the events of the orders it
-        claimed (after the reply: the client waits for it)."""
+        """Run a command (on a worker, or on the command thread when it cannot block) and send its
+        reply; then route the events of the orders it claimed (after the reply: the client waits
+        for it)."""
         if self._answer(prefix, request, run):
             self.router.flush_claimed()
 
