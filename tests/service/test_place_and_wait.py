@@ -146,3 +146,37 @@ def test_a_wait_for_an_order_not_known_yet_is_answered_at_its_deadline() -> None
     assert errors == [] and router.next_deadline() is not None
     router.expired(time.monotonic())
     assert len(errors) == 1 and router.next_deadline() is None and router.owner(8) == "a"
+
+
+def test_a_wait_is_answered_where_its_status_is_applied_and_the_event_thread_sends_its_events(tmp_path: Any) -> None:
+    """``on_applied`` (the adapter's decoding thread) answers the wait, the order claimed first; the
+    events the order kept waiting go out, numbered in the order they came, when ``on_status`` (the
+    event thread) sees the next status: after the answer, never before."""
+    from platform_adapter.service.store import ServiceStore  # noqa: PLC0415
+    from tests.service.test_lines_and_routing import FakePublisher  # noqa: PLC0415
+
+    pub = FakePublisher()
+    router = OrderRouter(ServiceStore(tmp_path / "s.db"), pub)  # type: ignore[arg-type]
+    router.attach("a", "tok-a", 0, fresh=False)
+    orders = _Orders(OrderState.PRE_SUBMITTED)
+    wait = StatusWait(7, "a", frozenset({OrderState.SUBMITTED}), 10.0, orders)
+    answers: list[Any] = []
+    wait.reply = lambda produce: answers.append((produce().status, router.owner(7), list(pub.events)))
+    router.on_status(_status(7, OrderState.PRE_SUBMITTED))  # before the wait was armed: parked, nobody's yet
+    router.expect(wait)
+    assert answers == [] and router.next_deadline() is not None  # PreSubmitted does not end it
+    router.on_applied(_status(7, OrderState.PRE_SUBMITTED))  # another change that does not end it
+    assert answers == []
+    router.on_applied(_status(7, OrderState.SUBMITTED))
+    assert answers == [(OrderState.SUBMITTED, "a", [])]  # claimed before the answer; no event before it
+    assert router.next_deadline() is None and pub.events == []  # the decoding thread sent no event
+    router.on_status(_status(7, OrderState.SUBMITTED))  # the event thread: not answered again; events in order
+    assert len(answers) == 1
+    assert [(e["seq"], e["status"]["status"]) for _, e in pub.events] == [(1, "PreSubmitted"), (2, "Submitted")]
+    router.on_applied(_status(8, OrderState.SUBMITTED))  # no wait armed for it: nothing
+    router.on_status(_status(7, OrderState.CANCELLED))
+    assert [e["seq"] for _, e in pub.events] == [1, 2, 3] and len(answers) == 1
+
+
+def _status(order_id: int, state: OrderState) -> OrderStatus:
+    return OrderStatus(order_id, state, Decimal(0), Decimal(1), 0.0, 0.0)

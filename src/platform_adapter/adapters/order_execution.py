@@ -89,6 +89,7 @@ class OrderExecutionAdapter(BaseAdapter):
         self._sending: set[int] = set()
         self._sent_at: dict[int, float] = {}
         self._status_callbacks: list[Callable[[OrderStatus], Any]] = []
+        self._status_listeners: list[Callable[[OrderStatus], Any]] = []
         self._ib_contracts: dict[int, tuple[ContractInfo, Any]] = {}  # id(info) -> (info, its ibapi Contract)
         self.encoder = PlaceOrderEncoder()
         self._fill_callbacks: list[Callable[[Fill], Any]] = []
@@ -275,6 +276,13 @@ class OrderExecutionAdapter(BaseAdapter):
         """Call ``callback(OrderStatus)`` on every status change of our orders."""
         self._status_callbacks.append(check_callback(callback))
 
+    def listen_status(self, listener: Callable[[OrderStatus], Any]) -> None:
+        """Library-internal (the service's ``place_order_and_wait``): call ``listener(OrderStatus)``
+        on the thread that applied each status change (usually the decoding thread), as
+        :meth:`wait_for_status` is woken, before the callbacks are queued. It must return at once:
+        no blocking, no disk, no user code (that is what :meth:`on_order_status` is for)."""
+        self._status_listeners.append(check_callback(listener))
+
     def on_fill(self, callback: Callable[[Fill], Any]) -> None:
         """Call ``callback(Fill)`` once per execution, with its commission."""
         self._fill_callbacks.append(check_callback(callback))
@@ -455,8 +463,13 @@ class OrderExecutionAdapter(BaseAdapter):
         order = self.state.mutate_trade(order_id, apply)
         if order is None:
             return None
-        # callbacks and waiters first: the journal's copy of a status is history (IB is the source
-        # of truth for it after a crash), so the user does not wait for its commit
+        # listeners, callbacks and waiters first: the journal's copy of a status is history (IB is
+        # the source of truth for it after a crash), so the user does not wait for its commit
+        for listener in self._status_listeners:
+            try:
+                listener(order.status)
+            except Exception:  # noqa: BLE001 - a library bug must not stop the decoding thread
+                logger.opt(exception=True).error("status listener {} raised", listener)
         for cb in self._status_callbacks:
             self._notify(cb, order.status)
         self._wake_waiters()

@@ -306,10 +306,11 @@ class Commands:
     def _place_and_wait(self, session: Session, request: Request, symbol: Any, action: str, quantity: Any,
                         order_type: str, kwargs: dict[str, Any], wait_for: Any, timeout: float) -> StatusWait:
         """Place now; the answer is the status that ends the wait (what the facade's
-        ``wait_for_status`` would return or raise), sent by the order router as that status
-        comes, before its event (no thread woken for the wait alone, no detour through the event
-        stream), or at the deadline by the command loop. The order is claimed with the answer: its
-        events, held back meanwhile, are numbered and sent after it."""
+        ``wait_for_status`` would return or raise), sent by the order router where that status
+        is applied (the adapter's decoding thread), before its event (no thread woken for the
+        wait alone, no detour through the event stream), or at the deadline by the command loop.
+        The order is claimed with the answer: its events, held back meanwhile, are numbered and
+        sent after it."""
         wanted = ACCEPTED if wait_for is None else parse_statuses(wait_for)  # bad ones: nothing is placed
         limit = min(check_wait(timeout), MAX_WAIT_SECONDS)
         order_id: int = self.pa.orders.place_order(symbol, action, quantity, order_type, **kwargs)

@@ -40,9 +40,10 @@ def _event(kind: str, seq: int, body: bytes) -> bytes:
 
 class StatusWait:
     """The answer to a ``place_order_and_wait`` still to come, given exactly once (:meth:`take`):
-    for the status event that ends the wait, for the status found as the wait is armed (it came
-    first), or at the deadline. ``reply(produce)``, set by the service before the wait is armed,
-    sends what ``produce()`` returns, or the error it raises, as the call's answer."""
+    for the status that ends the wait as the adapter applies it (:meth:`OrderRouter.on_applied`),
+    for the status found as the wait is armed (it came first), or at the deadline.
+    ``reply(produce)``, set by the service before the wait is armed, sends what ``produce()``
+    returns, or the error it raises, as the call's answer."""
 
     def __init__(self, order_id: int, client: str, wanted: frozenset[OrderState], limit: float,
                  orders: Any) -> None:
@@ -97,6 +98,7 @@ class OrderRouter:
         self._parked: dict[int, list[tuple[float, str, OrderStatus | Fill]]] = {}
         self._waits: dict[int, StatusWait] = {}  # place_order_and_wait calls still to answer
         self._deadlines: list[tuple[float, int, StatusWait]] = []  # a heap of (deadline, order id, wait)
+        self._answered = False  # on_applied answered a wait since on_status last flushed the claims
 
     def owner(self, order_id: int) -> str | None:
         return self._owners.get(order_id)
@@ -164,12 +166,7 @@ class OrderRouter:
         """Claim ``wait``'s order and answer it (taken by the caller) for ``status`` (``None``: its
         deadline), then route the events that waited for the claim: the answer goes first, and the
         order is its client's once the client has the answer."""
-        with self._lock:
-            if self._waits.get(wait.order_id) is wait:
-                del self._waits[wait.order_id]
-            if len(self._deadlines) > 2 * len(self._waits) + 64:  # drop the answered ones now and then
-                self._deadlines = [d for d in self._deadlines if self._waits.get(d[1]) is d[2]]
-                heapq.heapify(self._deadlines)
+        self._forget(wait)
         self.claim(wait.order_id, wait.client)
         try:
             assert wait.reply is not None
@@ -177,11 +174,36 @@ class OrderRouter:
         finally:
             self.flush_claimed()
 
-    # --- the adapter's callbacks (its event thread) ---------------------------------------------------
-    def on_status(self, status: OrderStatus) -> None:
+    def on_applied(self, status: OrderStatus) -> None:
+        """The adapter's status listener (on the thread that applied ``status``, usually its
+        decoding thread, as the facade's own ``wait_for_status`` is woken): answer the wait it
+        ends, the order claimed first. Its events are numbered and sent by :meth:`on_status` on
+        the event thread (after the answer: the claim lets them through only then)."""
         wait = self._waits.get(status.order_id)  # a plain dict read: no lock taken for other orders
         if wait is not None and wait.ends(status) and wait.take():
+            self._forget(wait)
+            self.claim(wait.order_id, wait.client)
+            assert wait.reply is not None
+            wait.reply(lambda: wait.outcome(status))
+            self._answered = True
+
+    def _forget(self, wait: StatusWait) -> None:
+        """``wait`` is answered (taken): out of the armed ones."""
+        with self._lock:
+            if self._waits.get(wait.order_id) is wait:
+                del self._waits[wait.order_id]
+            if len(self._deadlines) > 2 * len(self._waits) + 64:  # drop the answered ones now and then
+                self._deadlines = [d for d in self._deadlines if self._waits.get(d[1]) is d[2]]
+                heapq.heapify(self._deadlines)
+
+    # --- the adapter's callbacks (its event thread) ---------------------------------------------------
+    def on_status(self, status: OrderStatus) -> None:
+        wait = self._waits.get(status.order_id)  # not answered by on_applied (a service without the listener)
+        if wait is not None and wait.ends(status) and wait.take():
             self.settle(wait, status)
+        if self._answered:  # a wait answered on the decoding thread: the events its order kept waiting first
+            self._answered = False
+            self.flush_claimed()
         self._route(status.order_id, Event.ORDER_STATUS.value, status)
 
     def on_fill(self, fill: Fill) -> None:

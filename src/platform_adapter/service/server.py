@@ -6,7 +6,8 @@ errors, runs the commands that cannot block (``Command.quick``: reading an order
 whose contract is known while the outgoing bucket has a token) and hands every other command to
 a worker pool; a worker sends its reply itself (no hand-off back to the command thread). The
 answer to ``place_order_and_wait`` is sent by the order router when the status that ends the
-wait comes (on the facade's event thread), or by the command loop at the wait's deadline.
+wait is applied (on the facade's decoding thread, a non-blocking send), or by the command loop
+at the wait's deadline.
 ZeroMQ sockets are not thread-safe: every use of the commands socket holds ``_sock_lock`` (never
 while calling out), and the command thread polls the socket's file descriptor, reading
 ``ZMQ_EVENTS`` at every turn (a thread that finds a command waiting after its send wakes it).
@@ -99,6 +100,7 @@ class Service:
         self.book = SubscriptionBook(pa.market_data, self.publisher)
         self.router = OrderRouter(self.store, self.publisher)
         self.commands = Commands(pa, self.book, self.router, self.publisher, self._metrics)
+        pa.orders.listen_status(self.router.on_applied)  # place_order_and_wait answered as IB's status is applied
         pa.orders.on_order_status(self.router.on_status)
         pa.orders.on_fill(self.router.on_fill)
         pa.account.subscribe_account_updates(self._on_account)

@@ -364,6 +364,32 @@ def test_status_callbacks_see_every_change(harness: Harness, recorder: Any) -> N
     assert OrderState.SUBMITTED in seen()
 
 
+def test_a_status_listener_runs_on_the_thread_that_applied_the_change(harness: Harness, recorder: Any) -> None:
+    """``listen_status`` (the service's): called where the change is applied; one that raises is
+    logged and the others, the callbacks and the waiters go on."""
+    pa, _ = harness
+    heard: list[tuple[OrderState, str]] = []
+
+    def listener(status: Any) -> None:
+        heard.append((status.status, threading.current_thread().name))
+
+    def broken(status: Any) -> None:
+        raise RuntimeError("a bug in a listener")
+
+    pa.orders.listen_status(broken)
+    pa.orders.listen_status(listener)
+    pa.orders.on_order_status(recorder)
+    with pytest.raises(ValidationError, match="callable"):
+        pa.orders.listen_status("not callable")  # type: ignore[arg-type]
+    order_id, ref = placed(pa)
+    ack(pa, order_id, ref)  # applied here, on this thread (the decoding thread's role in the test)
+    me = threading.current_thread().name
+    assert (OrderState.SUBMITTED, me) in heard
+    assert pa.orders.wait_for_status(order_id, "Submitted", timeout=2).status is OrderState.SUBMITTED
+    wait_for(lambda: any(c[0].status is OrderState.SUBMITTED for c in recorder.calls))
+    assert all(thread == me for _, thread in heard)
+
+
 def test_a_committed_fill_never_confirmed_delivered_is_delivered_again(tmp_path: Path) -> None:
     """A crash after a fill's commit and before its callbacks were confirmed: the next start hands
     the fill to the callbacks again (flagged ``possible_duplicate``) and then marks it delivered."""
