@@ -163,29 +163,32 @@ class OrderRouter:
             self._deadlines.clear()
 
     def settle(self, wait: StatusWait, status: OrderStatus | None) -> None:
-        """Claim ``wait``'s order and answer it (taken by the caller) for ``status`` (``None``: its
-        deadline), then route the events that waited for the claim: the answer goes first, and the
-        order is its client's once the client has the answer."""
-        self._forget(wait)
-        self.claim(wait.order_id, wait.client)
+        """Answer ``wait`` (taken by the caller) for ``status`` (``None``: its deadline), then route
+        the events that waited for the claim: the answer goes first, and the order is its
+        client's once the client has the answer."""
         try:
-            assert wait.reply is not None
-            wait.reply(lambda: wait.outcome(status))
+            self._answer(wait, status)
         finally:
             self.flush_claimed()
 
     def on_applied(self, status: OrderStatus) -> None:
         """The adapter's status listener (on the thread that applied ``status``, usually its
         decoding thread, as the facade's own ``wait_for_status`` is woken): answer the wait it
-        ends, the order claimed first. Its events are numbered and sent by :meth:`on_status` on
-        the event thread (after the answer: the claim lets them through only then)."""
+        ends. Its order's events are numbered and sent by :meth:`on_status` on the event thread,
+        after the answer (the claim lets them through only then)."""
         wait = self._waits.get(status.order_id)  # a plain dict read: no lock taken for other orders
         if wait is not None and wait.ends(status) and wait.take():
-            self._forget(wait)
-            self.claim(wait.order_id, wait.client)
-            assert wait.reply is not None
-            wait.reply(lambda: wait.outcome(status))
-            self._answered = True
+            try:
+                self._answer(wait, status)
+            finally:
+                self._answered = True
+
+    def _answer(self, wait: StatusWait, status: OrderStatus | None) -> None:
+        """Claim ``wait``'s order, then answer it (taken by the caller)."""
+        self._forget(wait)
+        self.claim(wait.order_id, wait.client)
+        assert wait.reply is not None
+        wait.reply(lambda: wait.outcome(status))
 
     def _forget(self, wait: StatusWait) -> None:
         """``wait`` is answered (taken): out of the armed ones."""
@@ -198,7 +201,7 @@ class OrderRouter:
 
     # --- the adapter's callbacks (its event thread) ---------------------------------------------------
     def on_status(self, status: OrderStatus) -> None:
-        wait = self._waits.get(status.order_id)  # not answered by on_applied (a service without the listener)
+        wait = self._waits.get(status.order_id)  # answered here when on_applied was not (no listener)
         if wait is not None and wait.ends(status) and wait.take():
             self.settle(wait, status)
         if self._answered:  # a wait answered on the decoding thread: the events its order kept waiting first
