@@ -132,3 +132,31 @@ def test_orders_are_routed_to_their_owner_in_order(tmp_path: Path) -> None:
     assert router.resume_point("a", None) == (4, True) and router.resume_point("a", 2) == (2, False)
     assert router.resume_point("a", 7) == (4, True)  # beyond what the store knows (a lost store)
     assert router.stats() == {"orders_owned": 1, "order_events_waiting_claim": 1}
+
+
+def test_an_order_placed_by_a_command_is_its_clients_in_the_store_before_it_is_sent(tmp_path: Path) -> None:
+    """Inside ``placing`` the owner is stored as the adapter allocates the id (before the send),
+    so a service killed before the place call's answer finds the order its client's when it
+    starts again; its events still wait for the claim (the answer goes first)."""
+    pub = FakePublisher()
+    store = ServiceStore(tmp_path / "s.db")
+    router = OrderRouter(store, pub)  # type: ignore[arg-type]
+    router.attach("a", "tok-a", 0, fresh=False)
+    router.on_new_order(3)  # not placed by a command: nobody's
+    with router.placing("a") as ids:
+        router.on_new_order(4)
+        assert ids == [4] and store.owners() == {4: "a"}  # recorded before the order is sent
+    router.on_status(_status(4, OrderState.SUBMITTED))
+    assert pub.events == [] and router.owner(4) is None  # not claimed yet: its events wait
+    router.claim(4, "a")
+    router.flush_claimed()
+    assert [e["seq"] for _, e in pub.events] == [1]
+    with pytest.raises(ConnectionError), router.placing("a"):  # the place failed after the id: claimed at once
+        router.on_new_order(5)
+        raise ConnectionError("the link closed while sending")
+    assert router.owner(5) == "a" and router.owner(3) is None
+    router.on_new_order(6)  # the block is over: nobody's again
+    store.close()
+    reopened = ServiceStore(tmp_path / "s.db")
+    assert reopened.owners() == {4: "a", 5: "a"}  # what a restarted service starts from
+    reopened.close()

@@ -180,3 +180,28 @@ def test_a_wait_is_answered_where_its_status_is_applied_and_the_event_thread_sen
 
 def _status(order_id: int, state: OrderState) -> OrderStatus:
     return OrderStatus(order_id, state, Decimal(0), Decimal(1), 0.0, 0.0)
+
+
+def test_every_placing_command_stores_its_orders_owner_before_the_order_is_sent(
+        served: Running, remote_factory: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At the moment an order's bytes go to IB its owner is in the service store already (a kill
+    after that point leaves the order its client's): place_order, place_order_and_wait, a
+    bracket's three orders (two of them sent by ibapi's own placeOrder) and an OCA group's two."""
+    a = remote_factory(served, "a")
+    store, orders = served.service.store, served.pa.orders
+    client = served.pa.connection.require_connected()
+    seen: list[tuple[int, str | None]] = []
+    for name in ("sendMsg", "sendMsgProtoBuf"):
+        def spy(msg_id: int, msg: Any, send: Any = getattr(client, name)) -> None:
+            seen.extend((order_id, store.owners().get(order_id)) for order_id in sorted(orders._sending))
+            send(msg_id, msg)
+
+        monkeypatch.setattr(client, name, spy)
+    ids = [a.orders.place_order("AAPL", "BUY", 1, "LMT", limit_price=FAR)]
+    ids.append(a.orders.place_order_and_wait("AAPL", "BUY", 1, "LMT", wait_for="Submitted", limit_price=FAR).order_id)
+    ids += a.orders.place_bracket_order("AAPL", "BUY", 1, FAR, 195.0, 0.5).order_ids
+    ids += a.orders.place_oca_group([
+        {"symbol": "AAPL", "action": "BUY", "quantity": 1, "order_type": "LMT", "limit_price": FAR},
+        {"symbol": "AAPL", "action": "BUY", "quantity": 1, "order_type": "LMT", "limit_price": FAR + 0.01}]).order_ids
+    assert [order_id for order_id, _ in seen] == ids  # every order's send seen (7 of them)
+    assert seen == [(order_id, "a") for order_id in ids]

@@ -90,6 +90,7 @@ class OrderExecutionAdapter(BaseAdapter):
         self._sent_at: dict[int, float] = {}
         self._status_callbacks: list[Callable[[OrderStatus], Any]] = []
         self._status_listeners: list[Callable[[OrderStatus], Any]] = []
+        self._new_order_listeners: list[Callable[[int], Any]] = []
         self._ib_contracts: dict[int, tuple[ContractInfo, Any]] = {}  # id(info) -> (info, its ibapi Contract)
         self.encoder = PlaceOrderEncoder()
         self._fill_callbacks: list[Callable[[Fill], Any]] = []
@@ -283,6 +284,12 @@ class OrderExecutionAdapter(BaseAdapter):
         no blocking, no disk, no user code (that is what :meth:`on_order_status` is for)."""
         self._status_listeners.append(check_callback(listener))
 
+    def listen_new_orders(self, listener: Callable[[int], Any]) -> None:
+        """Library-internal (the service's order ownership): call ``listener(order_id)`` on the
+        placing thread as each new order's id is allocated, before anything about the order is
+        journalled or sent to IB. What it raises fails the placement (nothing is sent)."""
+        self._new_order_listeners.append(check_callback(listener))
+
     def on_fill(self, callback: Callable[[Fill], Any]) -> None:
         """Call ``callback(Fill)`` once per execution, with its commission."""
         self._fill_callbacks.append(check_callback(callback))
@@ -370,6 +377,8 @@ class OrderExecutionAdapter(BaseAdapter):
         if journal is None:
             raise NotConnected("the order journal is not open (connect first)")
         order_id = self.ids.allocate()
+        for listener in self._new_order_listeners:  # what one raises fails the placement: nothing sent
+            listener(order_id)
         client_id = self.connection.client_id
         now = utcnow()
         self.state.add_trade(Trade(order_id, request, remaining=request.quantity, client_id=client_id,

@@ -283,22 +283,25 @@ class Commands:
 
     def _place(self, session: Session, request: Request, symbol: Any, action: str, quantity: Any,
                order_type: str, kwargs: dict[str, Any]) -> int:
-        order_id: int = self.pa.orders.place_order(symbol, action, quantity, order_type, **kwargs)
+        with self.router.placing(session.name):
+            order_id: int = self.pa.orders.place_order(symbol, action, quantity, order_type, **kwargs)
         self.router.claim(order_id, session.name)
         return order_id
 
     def _bracket(self, session: Session, request: Request, symbol: Any, action: str, quantity: Any,
                  limit_price: Any, take_profit_price: Any, stop_loss_price: Any,
                  kwargs: dict[str, Any]) -> BracketOrder:
-        bracket: BracketOrder = self.pa.orders.place_bracket_order(symbol, action, quantity, limit_price,
-                                                                   take_profit_price, stop_loss_price, **kwargs)
+        with self.router.placing(session.name):
+            bracket: BracketOrder = self.pa.orders.place_bracket_order(symbol, action, quantity, limit_price,
+                                                                       take_profit_price, stop_loss_price, **kwargs)
         for order_id in bracket.order_ids:
             self.router.claim(order_id, session.name)
         return bracket
 
     def _oca(self, session: Session, request: Request, orders: list[dict[str, Any]], oca_group: str | None,
              oca_type: Any) -> OcaGroup:
-        group: OcaGroup = self.pa.orders.place_oca_group(orders, oca_group, oca_type)
+        with self.router.placing(session.name):
+            group: OcaGroup = self.pa.orders.place_oca_group(orders, oca_group, oca_type)
         for order_id in group.order_ids:
             self.router.claim(order_id, session.name)
         return group
@@ -313,7 +316,8 @@ class Commands:
         sent after it."""
         wanted = ACCEPTED if wait_for is None else parse_statuses(wait_for)  # bad ones: nothing is placed
         limit = min(check_wait(timeout), MAX_WAIT_SECONDS)
-        order_id: int = self.pa.orders.place_order(symbol, action, quantity, order_type, **kwargs)
+        with self.router.placing(session.name):
+            order_id: int = self.pa.orders.place_order(symbol, action, quantity, order_type, **kwargs)
         return StatusWait(order_id, session.name, wanted, limit, self.pa.orders)
 
     def _historical(self, session: Session, request: Request, symbol: Any, duration: str, bar_size: str,

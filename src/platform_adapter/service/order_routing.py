@@ -3,6 +3,10 @@ only, numbered per client (``seq`` 1, 2, ...) and recorded in the service store 
 sent. A client that comes back (same process after a service restart, or a new process under the
 same name) attaches with the last number it has and gets every later event again, in order.
 
+A command places its orders inside :meth:`OrderRouter.placing`: each order's owner is recorded
+in the store (durable) as the adapter allocates its id, before anything is sent to IB, so a
+service killed at any point after that finds the order its client's when it starts again.
+
 The adapter may report an order before ``place_order`` has returned its id to the service (and
 ``place_order_and_wait`` claims its order only when its wait ends); such events wait (``parked``)
 until the order is claimed and the call answered (the answer goes first: the client waits for
@@ -15,7 +19,8 @@ from __future__ import annotations
 import heapq
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from platform_adapter.errors import PlatformAdapterError, RequestTimeout
@@ -95,6 +100,8 @@ class OrderRouter:
         self._owners = store.owners()
         self._live: dict[str, str] = {}  # client name -> token of its attached session
         self._unsaved: list[tuple[int, str]] = []  # claimed, owner not yet in the store
+        self._reserved: dict[int, str] = {}  # owner in the store since before the order was sent; not claimed yet
+        self._local = threading.local()  # .placing: (client, ids) of the command placing on this thread
         self._parked: dict[int, list[tuple[float, str, OrderStatus | Fill]]] = {}
         self._waits: dict[int, StatusWait] = {}  # place_order_and_wait calls still to answer
         self._deadlines: list[tuple[float, int, StatusWait]] = []  # a heap of (deadline, order id, wait)
@@ -102,6 +109,36 @@ class OrderRouter:
 
     def owner(self, order_id: int) -> str | None:
         return self._owners.get(order_id)
+
+    @contextmanager
+    def placing(self, client: str) -> Iterator[list[int]]:
+        """Orders the adapter allocates on this thread inside the block are ``client``'s: each
+        owner is recorded as its id is allocated (:meth:`on_new_order`), before the order is sent.
+        Yields the ids so far. When the block raises, its orders are claimed at once (one may
+        have reached IB: its events go to its client)."""
+        ids: list[int] = []
+        self._local.placing = (client, ids)
+        try:
+            yield ids
+        except BaseException:
+            for order_id in ids:
+                self.claim(order_id, client)
+            self.flush_claimed()
+            raise
+        finally:
+            self._local.placing = None
+
+    def on_new_order(self, order_id: int) -> None:
+        """The adapter's listener for a new order id (the placing thread, before anything is
+        sent): record its owner when a command is placing on this thread."""
+        placing = getattr(self._local, "placing", None)
+        if placing is None:
+            return  # not placed by a command (nobody's, as an order placed outside the service)
+        client, ids = placing
+        self._store.set_owner(order_id, client)
+        with self._lock:
+            self._reserved[order_id] = client
+        ids.append(order_id)
 
     def claim(self, order_id: int, client: str) -> None:
         """``client`` placed ``order_id``: its events go to it from now on. The store records the
@@ -115,7 +152,8 @@ class OrderRouter:
         """Record the owners claimed since and route their waiting events (in the order they came)."""
         with self._lock:
             for order_id, client in self._unsaved:
-                self._store.set_owner(order_id, client)
+                if self._reserved.pop(order_id, None) != client:  # recorded already as it was placed
+                    self._store.set_owner(order_id, client)
             self._unsaved.clear()
             for order_id in [o for o in self._parked if o in self._owners]:
                 client = self._owners[order_id]

@@ -100,6 +100,7 @@ class Service:
         self.book = SubscriptionBook(pa.market_data, self.publisher)
         self.router = OrderRouter(self.store, self.publisher)
         self.commands = Commands(pa, self.book, self.router, self.publisher, self._metrics)
+        pa.orders.listen_new_orders(self.router.on_new_order)  # owners recorded before an order is sent
         pa.orders.listen_status(self.router.on_applied)  # place_order_and_wait answered as IB's status is applied
         pa.orders.on_order_status(self.router.on_status)
         pa.orders.on_fill(self.router.on_fill)

@@ -390,6 +390,27 @@ def test_a_status_listener_runs_on_the_thread_that_applied_the_change(harness: H
     assert all(thread == me for _, thread in heard)
 
 
+def test_a_new_order_listener_hears_the_id_before_anything_is_sent(harness: Harness) -> None:
+    """``listen_new_orders`` (the service's ownership record): called with each new order's id
+    before the order is journalled or sent; what it raises fails the placement, nothing sent."""
+    pa, fake = harness
+    sent: Callable[[], int] = lambda: sum(c[0] == "placeOrder" for c in fake.calls)  # noqa: E731
+    heard: list[tuple[int, int]] = []
+    pa.orders.listen_new_orders(lambda order_id: heard.append((order_id, sent())))
+    order_id, _ = placed(pa)
+    assert heard == [(order_id, 0)] and sent() == 1
+
+    def refuse(order_id: int) -> None:
+        raise OSError("the ownership record failed")
+
+    pa.orders.listen_new_orders(refuse)
+    before = len(pa.state.trades_snapshot())
+    with pytest.raises(OSError, match="ownership record"):
+        pa.orders.place_order("AAPL", "BUY", 10, "LMT", limit_price=100.0)
+    assert sent() == 1 and len(pa.state.trades_snapshot()) == before  # nothing sent, no trade
+    assert len(heard) == 2  # the first listener heard the refused order's id too
+
+
 def test_a_committed_fill_never_confirmed_delivered_is_delivered_again(tmp_path: Path) -> None:
     """A crash after a fill's commit and before its callbacks were confirmed: the next start hands
     the fill to the callbacks again (flagged ``possible_duplicate``) and then marks it delivered."""
