@@ -141,15 +141,16 @@ class OrderRouter:
         ids.append(order_id)
 
     def claim(self, order_id: int, client: str) -> None:
-        """``client`` placed ``order_id``: its events go to it from now on. The store records the
-        owner in :meth:`flush_claimed`, after the place call has been answered (with the events
-        the adapter reported meanwhile)."""
+        """``client`` placed ``order_id``: its events go to it from now on (those the adapter
+        reported meanwhile in :meth:`flush_claimed`, after the place call has been answered,
+        which also stores the owner of an order not placed inside :meth:`placing`)."""
         with self._lock:
             self._owners[order_id] = client
             self._unsaved.append((order_id, client))
 
     def flush_claimed(self) -> None:
-        """Record the owners claimed since and route their waiting events (in the order they came)."""
+        """Store the owners claimed since (unless stored as their orders were placed) and route
+        their waiting events (in the order they came)."""
         with self._lock:
             for order_id, client in self._unsaved:
                 if self._reserved.pop(order_id, None) != client:  # recorded already as it was placed
