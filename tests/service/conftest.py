@@ -109,9 +109,11 @@ def write_config(tmp_path: Path, port: int, client_id: int = SERVICE_CLIENT_ID) 
 class ServiceProcess:
     """``python -m platform_adapter.service`` in a child process; ``commands`` and ``events`` once ready."""
 
-    def __init__(self, *args: str, ready_timeout: float = 60.0) -> None:
+    def __init__(self, *args: str, ready_timeout: float = 60.0, code: str | None = None) -> None:
+        """``code``: run this Python text (given ``args`` in ``sys.argv[1:]``) instead of the module."""
         self.args = args
-        self.proc = subprocess.Popen([sys.executable, "-m", "platform_adapter.service", *args], cwd=ROOT,
+        entry = ["-c", code] if code is not None else ["-m", "platform_adapter.service"]
+        self.proc = subprocess.Popen([sys.executable, *entry, *args], cwd=ROOT,
                                      env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=_pump, args=(self.proc.stdout, lines), daemon=True).start()

@@ -20,9 +20,9 @@ FAST = ("--heartbeat", "0.2", "--heartbeat-timeout", "1.5")
 
 
 def start_service(gw: SimulatedGateway, tmp_path: Path, processes: list[Any], commands: str = ANY,
-                  events: str = ANY) -> ServiceProcess:
+                  events: str = ANY, code: str | None = None) -> ServiceProcess:
     svc = ServiceProcess("--config", str(write_config(tmp_path, gw.port)), "--commands", commands, "--events",
-                         events, *FAST)
+                         events, *FAST, code=code)
     processes.append(svc)
     return svc
 
@@ -134,3 +134,41 @@ def test_the_service_killed_and_restarted(gateway: SimulatedGateway, tmp_path: P
     assert gateway.stats().received["placeOrder"] == 1  # nothing re-sent, nothing from the outage
     assert b.ask("events")["ok"] == []
     assert restarted.commands == svc.commands
+
+
+_DIES_AFTER_SENDING = """
+import os, signal, sys
+from platform_adapter.adapters.orders.encoding import PlaceOrderMessage
+send = PlaceOrderMessage.send
+
+def send_and_die(self, client):
+    send(self, client)  # the order's bytes are on their way to IB; the place call is not answered yet
+    os.kill(os.getpid(), signal.SIGKILL)
+
+PlaceOrderMessage.send = send_and_die
+from platform_adapter.service.__main__ import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_service_killed_as_an_order_goes_to_ib_finds_it_its_clients_after_the_restart(
+        gateway: SimulatedGateway, tmp_path: Path, processes: list[Any]) -> None:
+    """The service dies (SIGKILL) right after an order's bytes leave for IB, before the place call
+    is answered: the order is at IB, and once the service is back its client finds it among its
+    open orders (its owner was stored before the send) and gets its fill."""
+    svc = start_service(gateway, tmp_path, processes, code=_DIES_AFTER_SENDING)
+    a = start_client(svc, "a", processes)
+    answer = a.ask("place", symbol="AAPL", action="BUY", quantity=10, order_type="LMT", kwargs={"limit_price": 100.0})
+    assert answer.get("error") == "NotConnected", answer  # the call never got its answer
+    assert svc.proc.wait(10) == -signal.SIGKILL
+    wait_for(lambda: [o.order_id for o in gateway.stats().orders if o.client_id == SERVICE_CLIENT_ID], timeout=5)
+    (order_id,) = [o.order_id for o in gateway.stats().orders if o.client_id == SERVICE_CLIENT_ID]
+    wait_for(lambda: SERVICE_CLIENT_ID not in gateway.stats().clients, timeout=5)
+
+    start_service(gateway, tmp_path, processes, svc.commands, svc.events)
+    assert a.ask("wait_connected", seconds=10)["ok"] is True
+    wait_for(lambda: a.ask("open_orders")["ok"] == [order_id], timeout=10)
+    fill_at_sim(gateway, order_id)
+    events = a.ask("wait_events", kind="fill", count=1, seconds=10)["ok"]
+    assert [e["order_id"] for e in events if e["kind"] == "fill"] == [order_id]
+    assert gateway.stats().received["placeOrder"] == 1  # nothing re-sent
