@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from platform_adapter.adapters.order_execution import ACCEPTED
+from platform_adapter.adapters.orders.models import parse_statuses
 from platform_adapter.core.events import EventDispatcher
 from platform_adapter.errors import RequestTimeout, ValidationError
 from platform_adapter.models.order import (
@@ -31,25 +33,6 @@ from platform_adapter.service.commands import MAX_WAIT_SECONDS
 from platform_adapter.service.protocol import Event
 from platform_adapter.service.schema import decode
 from platform_adapter.utils.validators import check_callback, check_wait
-
-ACCEPTED = frozenset({OrderState.PRE_SUBMITTED, OrderState.SUBMITTED, OrderState.FILLED})
-_STATES = {s.value.lower(): s for s in OrderState}
-
-
-def parse_statuses(statuses: Any) -> frozenset[OrderState]:
-    """``None`` (every final state), one status or an iterable of them (enum or IB text)."""
-    if statuses is None:
-        return TERMINAL_STATES
-    items = [statuses] if isinstance(statuses, str | OrderState) else list(statuses)
-    out = set()
-    for s in items:
-        state = _STATES.get((s.value if isinstance(s, OrderState) else str(s)).strip().lower())
-        if state is None:
-            raise ValidationError("statuses", s, "is not an IB order status")
-        out.add(state)
-    if not out:
-        raise ValidationError("statuses", statuses, "must not be empty")
-    return frozenset(out)
 
 
 def _order_id(value: Any) -> int:
