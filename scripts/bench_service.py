@@ -23,7 +23,10 @@ Every party is its own process: the simulator (quiet market, pacing off), the se
    adapter call) and ``zmq``: a bare ZeroMQ DEALER/ROUTER echo between two fresh processes, both
    at the same pace: the floors of any remote call on this machine.
    ``--baseline SRC`` adds ``remote@before``: a second service and its clients run from another
-   source tree (its ``src``), interleaved with the others (an A/B in one run).
+   source tree (its ``src``), interleaved with the others (an A/B in one run). Every round starts
+   its own service processes (a fresh journal and store each): one service process keeps an
+   offset of its own through all its rounds (up to ~75 us seen), which only new processes
+   average out.
 3. Service restart: the service is killed (SIGKILL) and started again on the same endpoints
    while the simulator streams 1,000 ticks/s; a subscriber process measures when its quotes
    flow again, from the new service's start and from its ready line.
@@ -270,13 +273,15 @@ class Service:
 
     def __init__(self, port: int, work: Path, commands: str = "tcp://127.0.0.1:0",
                  events: str = "tcp://127.0.0.1:0", raised: bool = False, tree: str = "",
-                 env: dict[str, str] | None = None) -> None:
-        """``tree``: a name for a service run from another source tree (``env`` its environment)."""
-        tag = "-raised" * raised + (f"-{tree}" if tree else "")
+                 env: dict[str, str] | None = None, client_id: int | None = None, tag: str = "") -> None:
+        """``tree``: a name for a service run from another source tree (``env`` its environment);
+        ``tag``: a suffix for its files (a fresh journal and store), ``client_id`` its IB client id."""
+        tag = "-raised" * raised + (f"-{tree}" if tree else "") + tag
         config = work / f"service{tag}.yaml"
         config.write_text(json.dumps({  # JSON is YAML
             "ib_connection": {"host": "127.0.0.1", "port": port,
-                              "client_id": SERVICE_CLIENT_ID - raised - 2 * bool(tree), "reconnect_backoff": 0.1},
+                              "client_id": client_id or SERVICE_CLIENT_ID - raised - 2 * bool(tree),
+                              "reconnect_backoff": 0.1},
             "logging": {"level": "WARNING", "console": False, "log_dir": str(work / f"logs{tag}")},
             "orders": {"journal_path": str(work / f"orders{tag}.db")}}))
         self.started = time.time()
@@ -393,26 +398,29 @@ def main() -> None:
                 for n in counts:
                     fan[n].append(fan_out(service, sim.control_port, n, args.rate, args.seconds))
                     print(f"run {run + 1} fan-out {n}: {fan[n][-1]['worst']}", flush=True)
-            if spacings and args.rounds:
-                services = {"remote": Service(sim.port, Path(work), raised=True)}
-                if args.baseline:
-                    services["remote@before"] = Service(sim.port, Path(work), raised=True, tree="before",
-                                                        env=other_tree("remote@before", args.baseline)[1])
+            for rnd in range(args.rounds if spacings else 0):
+                # fresh service processes every round: a service process carries an offset of its own
+                # (tens of microseconds, the same for all its rounds), which only new processes average out
+                services = {"remote": Service(sim.port, Path(work), raised=True, client_id=100 + 2 * rnd,
+                                              tag=f"-r{rnd}")}
                 try:
-                    for rnd in range(args.rounds):
-                        for sp in spacings:
-                            clients = [("direct", str(sim.port), str(30 + rnd))] + [
-                                (r, services[r].commands, f"rtt-{rnd}") for r in remotes]
-                            for kind, target, name in clients:
-                                worker, env = other_tree(kind, args.baseline)
-                                result = run_worker("bench_service.py", ["rtt", worker, target, name, str(args.orders),
-                                                                         str(sp)], 600, env=env)
-                                if "error" in result:
-                                    raise RuntimeError(result["error"])
-                                trips[sp][kind].append(result)
-                                print(f"round {rnd + 1} every {sp:g}s {kind}: {result}", flush=True)
-                            trips[sp]["zmq"].append(run_worker("bench_service.py",
-                                                               ["zmq", str(sp), str(args.orders)], 600))
+                    if args.baseline:
+                        services["remote@before"] = Service(sim.port, Path(work), raised=True, tree="before",
+                                                            env=other_tree("remote@before", args.baseline)[1],
+                                                            client_id=101 + 2 * rnd, tag=f"-r{rnd}")
+                    for sp in spacings:
+                        clients = [("direct", str(sim.port), str(30 + rnd))] + [
+                            (r, services[r].commands, f"rtt-{rnd}") for r in remotes]
+                        for kind, target, name in clients:
+                            worker, env = other_tree(kind, args.baseline)
+                            result = run_worker("bench_service.py", ["rtt", worker, target, name, str(args.orders),
+                                                                     str(sp)], 600, env=env)
+                            if "error" in result:
+                                raise RuntimeError(result["error"])
+                            trips[sp][kind].append(result)
+                            print(f"round {rnd + 1} every {sp:g}s {kind}: {result}", flush=True)
+                        trips[sp]["zmq"].append(run_worker("bench_service.py",
+                                                           ["zmq", str(sp), str(args.orders)], 600))
                 finally:
                     for raised in services.values():
                         raised.stop()
@@ -467,7 +475,7 @@ def _trip_table(stats: dict[str, Any], args: argparse.Namespace) -> str:
     for sp, rt in stats["round_trip"].items():
         pace = f"one every {sp * 1000:g} ms" if sp > 0 else "back to back"
         lines = [f"### place_order round trip, remote vs direct, {pace}: {args.rounds} alternating rounds of "
-                 f"{args.orders} orders (medians of the rounds, min-max)", "",
+                 f"{args.orders} orders, new service processes each round (medians of the rounds, min-max)", "",
                  "| client | call p50 us | call p99 us | to status callback p50 us | p99 us | "
                  "place_order_and_wait p50 us | p99 us |", "|---|---|---|---|---|---|---|"]
         for kind in ("direct", "remote", "remote@before"):
