@@ -39,12 +39,18 @@ class SchemaError(ValueError):
 
 
 # --- encoding ---------------------------------------------------------------------------------
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # a model class -> its fields' names (looked up once)
+
+
 def _default(value: Any) -> Any:
     """msgpack's hook for what it does not pack itself."""
     if isinstance(value, Quote):
         return quote_map(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    names = _FIELD_NAMES.get(type(value))
+    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _FIELD_NAMES[type(value)] = tuple(f.name for f in dataclasses.fields(value))
+    if names is not None:
+        return {name: getattr(value, name) for name in names}
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, (set, frozenset)):
