@@ -275,3 +275,31 @@ def test_commands_are_read_at_once_while_workers_send_their_replies(gateway: Sim
             thread.join()
     assert not errors and calls[0] > 50 and len(delays) > 50
     assert max(delays) < 1.0, max(delays)
+
+
+def test_a_failure_in_the_events_thread_reconnects_and_loses_no_order_event(served: Running, remote_factory: Any,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """An exception while reading the events stream (a bug, a socket error) ends the session and
+    a new one replays what was missed; before, it ended the events thread and the events with it."""
+    from platform_adapter.remote import transport  # noqa: PLC0415
+
+    a = remote_factory(served, "a")
+    fills = Recorder()
+    a.orders.on_fill(fills)
+    real, failed = transport.unpack_stream, threading.Event()
+
+    def fails_once(frame: bytes) -> list[Any]:
+        if not failed.is_set():
+            failed.set()
+            raise RuntimeError("a bug while reading the events stream")
+        return real(frame)
+
+    monkeypatch.setattr(transport, "unpack_stream", fails_once)
+    first = a.orders.place_order_and_wait("MSFT", "BUY", 5, "MKT", wait_for="Filled")
+    assert failed.wait(10)
+    fills.wait(1)  # the first fill, replayed by the new session when its frame was the one that failed
+    wait_for(lambda: a.transport.reconnects >= 1 and a.is_connected())
+    second = a.orders.place_order_and_wait("MSFT", "BUY", 3, "MKT", wait_for="Filled")
+    fills.wait(2)
+    # events come in order: a duplicate of the first fill would have come before the second's
+    assert [f.order_id for (f,) in fills.calls] == [first.order_id, second.order_id]

@@ -35,6 +35,7 @@ from platform_adapter.service.protocol import (
     encode_request,
     error_from_map,
 )
+from platform_adapter.service.publisher import has_input
 from platform_adapter.service.schema import pack, unpack, unpack_stream
 from platform_adapter.service.security import ClientCurve
 from platform_adapter.utils.wake_pipe import WakePipe
@@ -286,43 +287,51 @@ class Transport:
         waker = self._waker
         assert waker is not None
         poller.register(waker.fd, zmq.POLLIN)
+
+        def drop_sockets() -> None:
+            nonlocal sock, monitor
+            for old in (sock, monitor):
+                if old is not None:
+                    poller.unregister(old)
+                    old.close(linger=0)
+            sock = monitor = None
+
         try:
             while not self._stopping:
-                ready = dict(poller.poll())
-                if waker.fd in ready:
-                    waker.drain()
+                try:
+                    ready = dict(poller.poll())
+                    if waker.fd in ready:
+                        waker.drain()
+                        if self._stopping:
+                            return
+                        if not self._attached.is_set() and self.session is not None:
+                            if sock is None or endpoint != self.events_endpoint:
+                                drop_sockets()
+                                endpoint = self.events_endpoint
+                                sock = self._new_socket(endpoint)
+                                monitor = sock.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+                                poller.register(sock, zmq.POLLIN)
+                                poller.register(monitor, zmq.POLLIN)
+                            try:
+                                sock.send(pack({"v": SCHEMA_VERSION, "attach": self.session}))
+                            except zmq.Again:  # not connected: the supervisor's hello tries again
+                                pass
+                    if monitor is not None and monitor in ready:
+                        recv_monitor_message(monitor)
+                        self._lose("the events connection closed")
+                    if sock is not None and sock in ready:
+                        self._read_events(sock)
+                except Exception as exc:  # noqa: BLE001 - a socket failure or a bug must not end the stream
                     if self._stopping:
                         return
-                    if not self._attached.is_set() and self.session is not None:
-                        if sock is None or endpoint != self.events_endpoint:
-                            for old in (sock, monitor):
-                                if old is not None:
-                                    poller.unregister(old)
-                                    old.close(linger=0)
-                            endpoint = self.events_endpoint
-                            sock = self._new_socket(endpoint)
-                            monitor = sock.get_monitor_socket(zmq.EVENT_DISCONNECTED)
-                            poller.register(sock, zmq.POLLIN)
-                            poller.register(monitor, zmq.POLLIN)
-                        try:
-                            sock.send(pack({"v": SCHEMA_VERSION, "attach": self.session}))
-                        except zmq.Again:  # not connected: the supervisor's hello tries again
-                            pass
-                if monitor is not None and monitor in ready:
-                    recv_monitor_message(monitor)
-                    self._lose("the events connection closed")
-                if sock is not None and sock in ready:
-                    self._read_events(sock)
-        except zmq.ZMQError as exc:
-            if not self._stopping:
-                logger.error("events socket failed: {}", exc)
+                    logger.opt(exception=True).error("events socket failed: {}", exc)
+                    drop_sockets()  # a new socket attaches with the next session; its replay fills the gap
+                    self._lose(f"the events socket failed: {exc}")
         finally:
-            for s in (sock, monitor):
-                if s is not None:
-                    s.close(linger=0)
+            drop_sockets()
 
     def _read_events(self, sock: zmq.Socket[Any]) -> None:
-        while True:
+        while has_input(sock):  # not recv until zmq.Again: an exception per wake-up costs more
             try:
                 frame = sock.recv(zmq.NOBLOCK)
             except zmq.Again:
