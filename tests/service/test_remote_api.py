@@ -303,3 +303,26 @@ def test_a_failure_in_the_events_thread_reconnects_and_loses_no_order_event(serv
     fills.wait(2)
     # events come in order: a duplicate of the first fill would have come before the second's
     assert [f.order_id for (f,) in fills.calls] == [first.order_id, second.order_id]
+
+
+def test_a_failure_in_the_session_supervisor_reconnects(served: Running, remote_factory: Any,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unexpected exception in the thread that sends heartbeats and reconnects is logged, the
+    session is taken as lost and opened again; before, it ended that thread (no heartbeats, no
+    reconnect ever again)."""
+    from platform_adapter.remote.transport import Transport  # noqa: PLC0415
+
+    a = remote_factory(served, "a")
+    real, failed = Transport._request, threading.Event()
+
+    def heartbeat_fails_once(self: Transport, cmd: str, *args: Any, **kwargs: Any) -> Any:
+        if cmd == "heartbeat" and self is a.transport and not failed.is_set():
+            failed.set()
+            raise RuntimeError("a bug in the heartbeat")
+        return real(self, cmd, *args, **kwargs)
+
+    monkeypatch.setattr(Transport, "_request", heartbeat_fails_once)
+    assert failed.wait(10)
+    wait_for(lambda: a.transport.reconnects >= 1 and a.is_connected())
+    status = a.orders.place_order_and_wait("MSFT", "BUY", 1, "MKT", wait_for="Filled")
+    assert status.status is OrderState.FILLED

@@ -195,6 +195,16 @@ class Transport:
 
     # --- the session ------------------------------------------------------------------------------------
     def _supervise(self) -> None:
+        while not self._stopping:
+            try:
+                self._supervise_session()
+            except Exception as exc:  # noqa: BLE001 - a bug must not end the heartbeats and reconnects
+                logger.opt(exception=True).error("the session's supervisor failed: {}", exc)
+                self._lose(f"the session's supervisor failed: {exc}")
+                self._wake_supervisor.wait(RETRY_SECONDS)
+                self._wake_supervisor.clear()
+
+    def _supervise_session(self) -> None:
         next_beat = 0.0
         while not self._stopping:
             if not self._up.is_set():
