@@ -326,3 +326,59 @@ def test_a_failure_in_the_session_supervisor_reconnects(served: Running, remote_
     wait_for(lambda: a.transport.reconnects >= 1 and a.is_connected())
     status = a.orders.place_order_and_wait("MSFT", "BUY", 1, "MKT", wait_for="Filled")
     assert status.status is OrderState.FILLED
+
+
+@pytest.mark.parametrize("intent_log", [True, False], ids=["intent-log", "commit-per-record"])
+def test_order_events_are_routed_where_the_adapter_applies_them_when_recording_needs_no_io(
+        gateway: SimulatedGateway, tmp_path: Any, remote_factory: Any, monkeypatch: pytest.MonkeyPatch,
+        intent_log: bool) -> None:
+    """A store with its intent log records an event without I/O: the order router numbers, stores
+    and sends each status and fill on the adapter's decoding thread, with no hand-off to its event
+    thread; a store that commits every record does that on the event thread (no disk I/O on the
+    decoding thread). Either way the client gets a market order's statuses and fill in the order
+    the facade's own callbacks have them (IB's commission report, which completes a fill, comes
+    after the Filled status)."""
+    from platform_adapter import PlatformAdapter  # noqa: PLC0415
+    from platform_adapter.service import Service, ServiceConfig  # noqa: PLC0415
+    from platform_adapter.service.schema import unpack  # noqa: PLC0415
+    from tests.conftest import adapter_settings  # noqa: PLC0415
+    from tests.service.conftest import ANY_PORT, FAST, SERVICE_CLIENT_ID  # noqa: PLC0415
+
+    pa = PlatformAdapter(settings=adapter_settings(tmp_path, gateway.port, SERVICE_CLIENT_ID), configure_logging=False)
+    store = tmp_path / "service.db" if intent_log else ":memory:"
+    service = Service(pa, ServiceConfig(ANY_PORT, ANY_PORT, **FAST), store)
+    assert service.store.logs_intents is intent_log
+    senders: list[tuple[str, str]] = []
+    send_now = service.publisher.send_now
+
+    def spy(token: str, data: bytes) -> None:
+        senders.append((unpack(data)["ev"], threading.current_thread().name))
+        send_now(token, data)
+
+    monkeypatch.setattr(service.publisher, "send_now", spy)
+    facade_order: list[tuple[str, Any]] = []
+    pa.orders.on_order_status(lambda s: facade_order.append(("status", s.status)))
+    pa.orders.on_fill(lambda f: facade_order.append(("fill", f.exec_id)))
+    try:
+        assert pa.connect(), pa.connection.last_error
+        service.start()
+        a = remote_factory(service.commands_endpoint, "a")
+        seen = Recorder()
+        a.orders.on_order_status(lambda s: seen(("status", s.status)))
+        a.orders.on_fill(lambda f: seen(("fill", f.exec_id)))
+        status = a.orders.place_order_and_wait("MSFT", "BUY", 5, "MKT", wait_for="Filled")
+        wait_for(lambda: ("status", OrderState.FILLED) in [c for (c,) in seen.calls]
+                 and any(kind == "fill" for (kind, _), in seen.calls))
+        got = [c for (c,) in seen.calls]
+        wait_for(lambda: len(facade_order) >= len(got))
+        assert got == facade_order[-len(got):]  # the facade's own callbacks saw the same, in the same order
+        threads = {name for _, name in senders}
+        decoding = {"pa-reader", "pa-dispatcher"}
+        if intent_log:
+            assert threads & decoding and not any(name.startswith("pa-events") for name in threads), threads
+        else:
+            assert not threads & decoding and any(name.startswith("pa-events") for name in threads), threads
+        assert status.filled == Decimal(5)
+    finally:
+        service.stop()
+        pa.disconnect()
