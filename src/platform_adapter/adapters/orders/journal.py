@@ -135,6 +135,7 @@ CREATE TABLE IF NOT EXISTS fills (
 CHECKPOINT_SECONDS = 1.0
 BACKGROUND_DELAY = 0.005  # the writer commits after a pause of this many seconds without a write
 MAX_BACKGROUND_DELAY = 10.0  # ... or this long after the first write of a flow that never pauses
+FAILURE_PAUSE = 0.1  # the writer's pause after a failed background commit (a failure that repeats)
 _SET_META = "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
 _UPDATE_ORDER = ("UPDATE orders SET perm_id = ?, status = ?, filled = ?, remaining = ?, avg_fill_price = ?,"
                  " last_fill_price = ?, reject_reason = ?, quantity = ?, order_type = ?, limit_price = ?,"
@@ -345,21 +346,22 @@ class OrderJournal:
         _lower_priority(self.writer_nice)
         while True:
             self._flush_wanted.wait()
-            self._wait_for_pause()
-            if self._stop.is_set():
-                return  # close() commits what is left
-            self._commit_now.clear()
-            self._flush_wanted.clear()
-            with self._db_lock:
-                if self._db is None:
-                    return
-                try:
+            try:
+                self._wait_for_pause()
+                if self._stop.is_set():
+                    return  # close() commits what is left
+                self._commit_now.clear()
+                self._flush_wanted.clear()
+                with self._db_lock:
+                    if self._db is None:
+                        return
                     if self._flush_locked():
                         self.background_commits += 1
                         self._committed.set()  # in a pause of the flow: the checkpointer's turn
-                except sqlite3.Error:  # kept queued: the next write (or close) retries them
-                    self.background_failures += 1
-                    logger.opt(exception=True).error("order journal {}: background commit failed", self.path)
+            except Exception:  # noqa: BLE001 - kept queued (the next write or close retries them); the writer goes on
+                self.background_failures += 1
+                logger.opt(exception=True).error("order journal {}: background commit failed", self.path)
+                self._stop.wait(FAILURE_PAUSE)
 
     def _wait_for_pause(self) -> None:
         """Until the next pause of the flow (``intent_log.wait_for_pause``: ``BACKGROUND_DELAY``
@@ -384,10 +386,11 @@ class OrderJournal:
                     return
                 if self._deferred:  # the flow has resumed meanwhile: after its next commit
                     continue
-                db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                try:
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except Exception:  # noqa: BLE001 - the next commit's checkpoint tries again
+                    logger.opt(exception=True).warning("order journal {}: checkpoint failed", self.path)
                 last = time.monotonic()
-        except sqlite3.Error:
-            logger.opt(exception=True).warning("order journal {}: checkpoint failed", self.path)
         finally:
             db.close()
 
@@ -396,9 +399,10 @@ class OrderJournal:
         and ``extra`` (nothing when there are neither queued writes nor ``extra``, unless
         ``mark_alone``: the mark alone waits for the next write). The queue is taken under the
         queue lock and committed without it. When the database refuses a statement (a
-        constraint), the others are committed without it; on any other failure the taken writes
-        go back to the front of the queue and the error is raised. Once every row in the intent
-        log is committed, the log starts again from empty. True when there was something to commit."""
+        constraint) or a write cannot be made at all (a bug: not a database error), the others
+        are committed without it; on a database failure the taken writes go back to the front of
+        the queue and the error is raised. Once every row in the intent log is committed, the log
+        starts again from empty. True when there was something to commit."""
         with self._lock:
             if not (self._deferred or extra or (mark_alone and self._pending_high_water)):
                 return False
@@ -414,6 +418,11 @@ class OrderJournal:
             try:
                 self._run(_grouped(_expand(statements)))
             except sqlite3.IntegrityError:
+                self._run_each(statements)
+            except sqlite3.Error:
+                raise
+            except Exception:  # noqa: BLE001 - not the database's: a write that cannot be made (a bug)
+                logger.opt(exception=True).error("order journal {}: commit failed; its writes one by one", self.path)
                 self._run_each(statements)
         except BaseException:
             with self._lock:
@@ -466,17 +475,20 @@ class OrderJournal:
 
     def _run_each(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
         """Run queued writes one by one in one transaction; a write the database refuses (a
-        constraint) is left out whole (a new row with its history line), counted and logged."""
+        constraint) or that fails with an error not the database's (a bug) is left out whole (a
+        new row with its history line), counted and logged."""
         with self._transaction() as db:
             for entry in statements:
                 db.execute("SAVEPOINT one")
                 try:
                     for sql, params in _expand([entry]):
                         db.execute(sql, params)
-                except sqlite3.IntegrityError as exc:
+                except Exception as exc:  # noqa: BLE001 - refused, or a bug: that write alone is left out
+                    if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
+                        raise  # the database's trouble, not this write's: all of them kept queued
                     db.execute("ROLLBACK TO one")
                     self.refused += 1
-                    logger.error("order journal {}: left out {} {}: {}", self.path, entry[0].split("(")[0],
+                    logger.error("order journal {}: left out {} {}: {!r}", self.path, entry[0].split("(")[0],
                                  entry[1], exc)
                 db.execute("RELEASE one")
 

@@ -146,6 +146,43 @@ def test_wal_is_checkpointed_in_the_background(tmp_path: Path) -> None:
     assert outside(path, "SELECT count(*) FROM orders") == [(200,)]
 
 
+def test_a_failed_checkpoint_does_not_end_checkpointing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A checkpoint that raises is logged; the checkpointer goes on with the next commit's."""
+    checkpoints: list[str] = []
+    connect = sqlite3.connect
+
+    class Checkpointer:  # the checkpointer's connection: its first checkpoint fails
+        def __init__(self, db: sqlite3.Connection) -> None:
+            self.db = db
+
+        def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+            if "wal_checkpoint" in sql:
+                checkpoints.append(sql)
+                if len(checkpoints) == 1:
+                    raise sqlite3.OperationalError("disk I/O error")
+            return self.db.execute(sql, *args)
+
+        def close(self) -> None:
+            self.db.close()
+
+    def connect_checkpointer(*args: object, **kwargs: object) -> object:
+        db = connect(*args, **kwargs)  # type: ignore[call-overload]
+        return Checkpointer(db) if threading.current_thread().name == "pa-journal-checkpoint" else db
+
+    monkeypatch.setattr(journal_module, "CHECKPOINT_SECONDS", 0.0)
+    monkeypatch.setattr(journal_module.sqlite3, "connect", connect_checkpointer)
+    journal = OrderJournal(tmp_path / "orders.db")
+    try:
+        journal.record_request(1, request("r1"), 1)
+        journal.mark_sent(1)  # the writer commits, then the checkpointer's turn
+        wait_for(lambda: len(checkpoints) == 1)
+        journal.record_request(2, request("r2"), 1)
+        journal.mark_sent(2)
+        wait_for(lambda: len(checkpoints) >= 2)
+    finally:
+        journal.close()
+
+
 def test_background_writes_are_committed_by_the_writer_thread(tmp_path: Path) -> None:
     path = tmp_path / "orders.db"
     journal = OrderJournal(path)
@@ -190,6 +227,52 @@ def test_a_failed_background_commit_keeps_its_writes_for_the_next_one(tmp_path: 
         assert outside(path, "SELECT status FROM orders") == []
         journal.rows("SELECT 1")  # the next read commits the kept ones first
         assert outside(path, "SELECT status FROM orders") == [("Submitted",)]
+    finally:
+        journal.close()
+
+
+def test_an_unexpected_error_in_the_writer_does_not_end_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug in the writer's turn (its wait for a pause raises once) is logged and counted; the
+    writer goes on: a fill without an intent log is committed and its follow-up runs."""
+    journal = OrderJournal(":memory:")
+    wait = journal._wait_for_pause
+    calls: list[int] = []
+
+    def fails_once() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("a bug")
+        wait()
+
+    monkeypatch.setattr(journal, "_wait_for_pause", fails_once)
+    done = threading.Event()
+    try:
+        journal.record_fill(_fill(), "", then=done.set)
+        assert done.wait(10), "the fill's follow-up never ran"
+        assert journal.background_failures == 1 and len(calls) >= 2
+        assert journal.rows("SELECT exec_id FROM fills") == [("e1.01",)]
+    finally:
+        journal.close()
+
+
+def test_a_write_that_cannot_be_made_is_left_out_not_every_commit_after_it(tmp_path: Path) -> None:
+    """A queued write whose SQL cannot be made (a bug's error, not the database's: a status that
+    is no OrderState) is left out, counted and logged; the writes around it and after it are
+    committed."""
+    path = tmp_path / "orders.db"
+    journal = OrderJournal(path)
+    try:
+        journal.record_request(1, request("r1"), 1)
+        good = order(1, "r1", OrderState.SUBMITTED)
+        bad = replace(good, status=replace(good.status, status="Submitted"))  # a str: no .value
+        journal.record_order(bad, "status", background=True)
+        journal.record_order(good, "open_order", background=True)
+        wait_for(lambda: outside(path, "SELECT status FROM orders") == [("Submitted",)])
+        assert journal.refused == 1
+        journal.record_order(order(1, "r1", OrderState.CANCELLED), "status")  # a commit of its own
+        assert journal.rows("SELECT status FROM orders") == [("Cancelled",)]
+        assert outside(path, "SELECT kind FROM order_events ORDER BY id") == [("request",), ("open_order",),
+                                                                              ("status",)]
     finally:
         journal.close()
 
