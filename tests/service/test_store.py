@@ -66,6 +66,39 @@ def test_reads_see_queued_writes_and_sqlite_gets_them_in_a_pause(tmp_path: Path)
     paused.close()
 
 
+def test_an_unexpected_error_in_the_writer_does_not_end_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug in the writer's turn (its wait for a pause raises once) is logged and counted; the
+    writer goes on and commits in the next pause."""
+    store = ServiceStore(tmp_path / "s.db", commit_pause=0.01)
+    wait = store._wait_for_pause
+    calls: list[int] = []
+
+    def fails_once() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("a bug")
+        wait()
+
+    monkeypatch.setattr(store, "_wait_for_pause", fails_once)
+    try:
+        store.append("a", "order_status", b"1", True)
+        assert wait_for(lambda: ("a", 1) in _committed(tmp_path / "s.db")[0])  # by the writer, not a read
+        assert store.background_failures == 1
+    finally:
+        store.close()
+
+
+def test_a_write_that_cannot_be_made_is_left_out_not_every_commit_after_it() -> None:
+    """A write whose commit fails with a bug's error (not the database's: ``sent`` None) is left
+    out and logged; the writes after it are committed."""
+    store = ServiceStore(":memory:")  # every write committed before it returns
+    assert store.append("a", "order_status", b"1", None) == 1  # type: ignore[arg-type]
+    assert store.append("a", "order_status", b"2", True) == 2
+    store.set_owner(5, "a")
+    assert [(e.seq, e.body) for e in store.after("a", 0)] == [(2, b"2")] and store.owners() == {5: "a"}
+    store.close()
+
+
 _KILLED = """
 import os, signal, sys
 from platform_adapter.service.store import ServiceStore

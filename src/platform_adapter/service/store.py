@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS fills (client TEXT NOT NULL, exec_id TEXT NOT NULL, P
 
 COMMIT_PAUSE = 0.005  # the writer commits once no write has come for this many seconds
 MAX_COMMIT_DELAY = 10.0  # ... or this long after the first write of a flow that never pauses
+FAILURE_PAUSE = 0.1  # the writer's pause after a failed background commit (a failure that repeats)
 
 # queued writes (and intent-log records, as JSON arrays): their first item names the kind
 _OWNER = "o"  # (_OWNER, order_id, client)
@@ -235,14 +236,22 @@ class ServiceStore:
     def _flush_locked(self) -> None:
         """One transaction of the queued writes (database lock held; the queue taken under the
         queue lock and committed without it); once every write in the intent log is committed,
-        the log starts again from empty. On failure the writes go back to the front of the queue."""
+        the log starts again from empty. A write that cannot be committed for a reason not the
+        database's (a bug) is left out and logged (:meth:`_commit_each`). On a database failure
+        the writes go back to the front of the queue."""
         with self._lock:
             batch, self._queue = self._queue, []
             logged = self._intent.written if self._intent is not None else 0
         if not batch:
             return
         try:
-            self._commit(batch)
+            try:
+                self._commit(batch)
+            except sqlite3.Error:
+                raise
+            except Exception:  # noqa: BLE001 - not the database's: a write that cannot be made (a bug)
+                logger.opt(exception=True).error("service store {}: commit failed; its writes one by one", self.path)
+                self._commit_each(batch)
         except BaseException:
             with self._lock:
                 self._queue[:0] = batch
@@ -278,19 +287,32 @@ class ServiceStore:
             raise
         db.execute("COMMIT")
 
+    def _commit_each(self, writes: list[tuple[Any, ...]]) -> None:
+        """Commit writes one at a time; one that fails with an error not the database's is left
+        out and logged. A database error is raised (committing the same writes again changes
+        nothing: see the module)."""
+        for write in writes:
+            try:
+                self._commit([write])
+            except sqlite3.Error:
+                raise
+            except Exception:  # noqa: BLE001 - a bug in this write must not block the others
+                logger.opt(exception=True).error("service store {}: left out {!r}", self.path, write)
+
     def _write_loop(self) -> None:
         """Commit the queued writes in a pause of the flow (see the module)."""
         while True:
             self._wake.wait()
-            self._wait_for_pause()
-            if self._stop.is_set():
-                return  # close() commits what is left
-            self._wake.clear()
             try:
+                self._wait_for_pause()
+                if self._stop.is_set():
+                    return  # close() commits what is left
+                self._wake.clear()
                 self.flush()
-            except sqlite3.Error:  # kept queued: the next read, commit or close retries them
+            except Exception:  # noqa: BLE001 - kept queued (the next read, commit or close retries them); goes on
                 self.background_failures += 1
                 logger.opt(exception=True).error("service store {}: background commit failed", self.path)
+                self._stop.wait(FAILURE_PAUSE)
 
     def _wait_for_pause(self) -> None:
         """Until the next pause of the flow (``intent_log.wait_for_pause``: ``commit_pause``
