@@ -321,3 +321,93 @@ def test_drop_of_an_older_link_is_ignored(pa: PlatformAdapter) -> None:
     cm = pa.connection
     cm._drop_link("a probe of the previous link", cm._generation - 1)
     assert pa.is_connected() and cm.reconnect_count == 0
+
+
+def test_an_unexpected_error_in_a_reconnect_attempt_is_a_failed_attempt(make_adapter, gateway, monkeypatch) -> None:
+    """A bug in one attempt (``_open`` raises once) is logged and kept as last_error; the next
+    attempt, after its backoff, reconnects."""
+    pa = make_adapter()
+    cm = pa.connection
+    real_open = cm._open
+    seen: list[str] = []
+
+    def fails_once(reconnecting: bool) -> bool:
+        seen.append(cm.last_error)
+        if len(seen) == 1:
+            raise RuntimeError("a bug")
+        return real_open(reconnecting)
+
+    monkeypatch.setattr(cm, "_open", fails_once)
+    gateway.drop_all_connections()
+    wait_for(lambda: cm.reconnect_count == 1 and pa.is_connected(), 15)
+    assert seen[1] == "reconnect attempt failed: RuntimeError('a bug')"
+
+
+def test_an_error_after_a_reconnect_attempt_connected_reports_the_link_lost_and_tries_again(
+        make_adapter, gateway, monkeypatch) -> None:
+    """When an attempt fails after its link is up (the health thread does not start), the link
+    is closed and reported lost, and the next attempt reconnects."""
+    pa = make_adapter()
+    cm = pa.connection
+    events = Recorder()
+    pa.on_connection_event(events)
+    start = cm._start_health
+    calls: list[int] = []
+
+    def fails_once() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("can't start new thread")
+        start()
+
+    monkeypatch.setattr(cm, "_start_health", fails_once)
+    gateway.drop_all_connections()
+    wait_for(lambda: cm.reconnect_count == 2 and pa.is_connected(), 15)
+    events.wait(4)
+    assert [e.kind for (e,) in events.calls[:4]] == [ConnectionEventKind.DISCONNECTED, ConnectionEventKind.RECONNECTED,
+                                                     ConnectionEventKind.DISCONNECTED, ConnectionEventKind.RECONNECTED]
+    assert "can't start new thread" in events.calls[2][0].detail
+    assert gateway.stats().clients == [cm.client_id] and cm.check_health(5)
+
+
+@pytest.mark.parametrize("loss", ["dropped", "read closed"])
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the reader's: its last act
+def test_a_lost_link_is_reconnected_even_when_closing_it_raises(make_adapter, gateway, monkeypatch, loss: str) -> None:
+    """The link is claimed before it is closed: a close that raises still starts the reconnect
+    (not the next health check's: none within the test)."""
+    pa = make_adapter(**{"monitoring.health_check_interval_seconds": 60.0})
+    cm = pa.connection
+    close = cm._close
+    raised: list[str] = []
+
+    def raises_once(reason: str, report: bool) -> None:
+        close(reason, report)
+        if not raised:
+            raised.append(reason)
+            raise RuntimeError("a bug while closing")
+
+    monkeypatch.setattr(cm, "_close", raises_once)
+    if loss == "dropped":
+        with pytest.raises(RuntimeError, match="a bug while closing"):
+            cm._drop_link("health check timed out")
+    else:
+        gateway.drop_all_connections()  # the reader's close
+    wait_for(lambda: cm.reconnect_count == 1 and pa.is_connected(), 15)
+    assert len(raised) == 1
+
+
+def test_an_unexpected_error_in_a_health_check_does_not_end_them(make_adapter, monkeypatch) -> None:
+    pa = make_adapter(**{"monitoring.health_check_interval_seconds": 0.05})
+    cm = pa.connection
+    check = cm.check_health
+    calls: list[int] = []
+
+    def fails_once(timeout: float | None = None) -> bool:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("a bug")
+        return check(timeout)
+
+    monkeypatch.setattr(cm, "check_health", fails_once)
+    wait_for(lambda: len(calls) >= 3)
+    assert pa.is_connected() and cm._health_thread is not None and cm._health_thread.is_alive()

@@ -509,8 +509,10 @@ class ConnectionManager:
             if self._state is not ConnectionState.CONNECTED or generation not in (None, self._generation):
                 return
             self._generation += 1  # claimed: later calls for this link (and its reader's close) do nothing
-        self._close(reason, report=True)
-        self._after_link_loss(reason)
+        try:
+            self._close(reason, report=True)
+        finally:  # claimed: nobody else reconnects it
+            self._after_link_loss(reason)
 
     def _on_reader_closed(self, generation: int, reason: str) -> None:
         with self._lock:
@@ -521,8 +523,10 @@ class ConnectionManager:
             self._startup_closed.set()
             return
         logger.warning("Connection to {}:{} lost: {}", self.host, self.port, reason)
-        self._close(reason, report=True)
-        self._after_link_loss(reason)
+        try:
+            self._close(reason, report=True)
+        finally:
+            self._after_link_loss(reason)
 
     def _after_link_loss(self, reason: str) -> None:
         if not self.config.auto_reconnect or self._user_disconnect:
@@ -570,11 +574,20 @@ class ConnectionManager:
                            self.host, self.port, delay)
             if self._stop.wait(delay):
                 return False
-            if self._open(reconnecting=True):
-                logger.info("Reconnected to {}:{} (reconnect #{})", self.host, self.port, self.reconnect_count)
-                self._lifecycle.reconnected()
-                self._start_health()
-                return True
+            try:
+                if self._open(reconnecting=True):
+                    logger.info("Reconnected to {}:{} (reconnect #{})", self.host, self.port, self.reconnect_count)
+                    self._lifecycle.reconnected()
+                    self._start_health()
+                    return True
+            except Exception as exc:  # noqa: BLE001 - a bug in one attempt must not end reconnecting
+                self.last_error = f"reconnect attempt failed: {exc!r}"
+                logger.opt(exception=True).error("Reconnect attempt to {}:{} failed", self.host, self.port)
+                # what the attempt left open is closed (a link it made is reported lost); the next one follows
+                self._close(self.last_error, report=self._state is ConnectionState.CONNECTED)
+                if not self._stop.is_set():
+                    self._set_state(ConnectionState.RECONNECTING)
+                continue
             if self._fatal is not None:  # logged before FAILED is announced: whoever sees it finds the reason
                 logger.critical("Reconnecting to {}:{} stopped: {}", self.host, self.port, self._fatal)
                 self._set_state(ConnectionState.FAILED)
@@ -646,10 +659,13 @@ class ConnectionManager:
                     return
                 continue
             generation = self._generation
-            if not self.check_health():
-                logger.error("Health check: no currentTime within {:g}s; treating the link as dead",
-                             self.monitoring.health_check_timeout_seconds)
-                self._drop_link("health check timed out", generation)
+            try:
+                if not self.check_health():
+                    logger.error("Health check: no currentTime within {:g}s; treating the link as dead",
+                                 self.monitoring.health_check_timeout_seconds)
+                    self._drop_link("health check timed out", generation)
+            except Exception:  # noqa: BLE001 - a bug must not end the health checks
+                logger.opt(exception=True).error("Health check failed")
 
     def info(self) -> dict[str, Any]:
         return {"messages_sent": self.client.messages_sent,
