@@ -61,6 +61,8 @@ class OrderReconciler:
                     self.run("periodic", resolve_in_flight=False)
                 except PlatformAdapterError as exc:
                     logger.error("order reconciliation (periodic) failed: {}", exc)
+                except Exception:  # noqa: BLE001 - a bug must not end the periodic runs
+                    logger.opt(exception=True).error("order reconciliation (periodic) raised")
 
     # --- collecting ------------------------------------------------------------------------------
     def saw_open(self, key: int) -> None:

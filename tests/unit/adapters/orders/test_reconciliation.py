@@ -66,6 +66,33 @@ def test_periodic_run_marks_orders_ib_does_not_know(tmp_path: Path, monkeypatch:
         pa.events.stop()
 
 
+def test_a_periodic_run_that_raises_does_not_end_the_periodic_runs(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug in one periodic run (not a PlatformAdapterError) is logged; the next run follows."""
+    pa, fake = make_harness(tmp_path)
+    try:
+        answer_everything(pa, fake)
+        monkeypatch.setattr(pa.connection, "is_connected", lambda: True)
+        reconciler = pa.orders.reconciler
+        run = reconciler.run
+        calls: list[str] = []
+
+        def fails_once(reason: str, resolve_in_flight: bool) -> None:
+            calls.append(reason)
+            if len(calls) == 1:
+                raise RuntimeError("a bug")
+            run(reason, resolve_in_flight)
+
+        monkeypatch.setattr(reconciler, "run", fails_once)
+        reconciler.start_periodic(0.05)
+        wait_for(lambda: reconciler.runs >= 1)
+        reconciler.stop_periodic()
+        assert calls[:2] == ["periodic", "periodic"]
+    finally:
+        pa.orders.stop()
+        pa.events.stop()
+
+
 def test_a_gateway_older_than_completed_orders_is_not_asked_for_them(tmp_path: Path) -> None:
     """Below server version 150 ibapi refuses reqCompletedOrders (UPDATE_TWS): a run asks for open
     orders and executions only, instead of waiting for a completedOrdersEnd that cannot come."""
