@@ -115,6 +115,8 @@ class AccountManager(BaseAdapter):
                 self.refresh()
             except PlatformAdapterError as exc:
                 logger.warning("account refresh failed: {}", exc)
+            except Exception:  # noqa: BLE001 - a bug must not end the refreshes
+                logger.opt(exception=True).error("account refresh raised")
 
     def refresh(self) -> None:
         """Refresh the cache now: positions reconciled with IB and the account summary."""

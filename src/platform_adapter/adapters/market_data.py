@@ -452,11 +452,14 @@ class MarketDataAdapter(BaseAdapter):
         interval = min(1.0, max(0.01, self.settings.market_data.stale_after_seconds / 4))
         last = self._now()
         while not self._stop.wait(interval):
-            self.check_stale()
-            now = self._now()
-            with self.lines.lock:
-                ticks, self.handler.ticks = self.handler.ticks, 0
-            if ticks:
-                self.metrics.incr(TICKS, ticks)
-            self.metrics.observe("md_update_frequency", ticks / max(now - last, 1e-6))
-            last = now
+            try:
+                self.check_stale()
+                now = self._now()
+                with self.lines.lock:
+                    ticks, self.handler.ticks = self.handler.ticks, 0
+                if ticks:
+                    self.metrics.incr(TICKS, ticks)
+                self.metrics.observe("md_update_frequency", ticks / max(now - last, 1e-6))
+                last = now
+            except Exception:  # noqa: BLE001 - a bug must not end the stale-quote checks
+                logger.opt(exception=True).error("market data monitor error")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator
 from decimal import Decimal
@@ -13,8 +14,9 @@ from ibapi.contract import Contract
 
 from platform_adapter import PlatformAdapter, Position, RequestTimeout
 from platform_adapter.adapters.account.updates import AccountValue
-from platform_adapter.config.settings import load_settings
+from platform_adapter.config.settings import AccountConfig, load_settings
 from platform_adapter.errors import IBError
+from tests.conftest import wait_for
 from tests.fakes import FakeClient
 
 
@@ -86,6 +88,29 @@ def test_requests_without_answers_time_out(account: tuple[PlatformAdapter, FakeC
     with pytest.raises(RequestTimeout):
         pa.account.get_pnl()
     assert "cancelPnL" in fake.names()
+
+
+def test_a_refresh_that_raises_does_not_end_the_refreshes(account: tuple[PlatformAdapter, FakeClient],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug in one periodic refresh (not a PlatformAdapterError) is logged; the next one follows."""
+    pa, _ = account
+    manager = pa.account
+    monkeypatch.setattr(manager, "settings", dataclasses.replace(
+        manager.settings, account=AccountConfig(update_frequency_seconds=0.05)))
+    monkeypatch.setattr(pa.connection, "is_connected", lambda: True)
+    calls: list[int] = []
+
+    def fails_once() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("a bug")
+
+    monkeypatch.setattr(manager, "refresh", fails_once)
+    manager.start()
+    try:
+        wait_for(lambda: len(calls) >= 2)
+    finally:
+        manager.stop()
 
 
 def test_a_position_streamed_twice_during_the_list_is_reported_once(

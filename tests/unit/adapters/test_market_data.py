@@ -318,6 +318,29 @@ def test_stale_after_silence_warns_once_per_episode(env: Any, warnings: list[str
     assert pa.metrics_registry.count("md_stale_episodes") == 2
 
 
+def test_a_stale_check_that_raises_does_not_end_the_monitor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug in one turn of the monitor (its stale check raises once) is logged; the checks go on."""
+    pa, _ = make_pa(tmp_path, monkeypatch, **{"market_data.stale_after_seconds": 0.04})
+    md = pa.market_data
+    check = md.check_stale
+    calls: list[int] = []
+
+    def fails_once() -> int:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("a bug")
+        return check()
+
+    monkeypatch.setattr(md, "check_stale", fails_once)
+    pa.events.start()
+    md.start()
+    try:
+        wait_for(lambda: len(calls) >= 3)
+    finally:
+        md._stop.set()
+        pa.events.stop()
+
+
 def test_quotes_are_stale_while_the_ib_link_is_lost(env: Any, warnings: list[str]) -> None:
     pa, client = env
     md = pa.market_data
