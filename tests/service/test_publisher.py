@@ -10,6 +10,7 @@ from typing import Any
 import zmq
 
 from platform_adapter.models.market_data import Quote
+from platform_adapter.service import publisher as publisher_module
 from platform_adapter.service.publisher import Publisher
 from platform_adapter.service.schema import pack, unpack_stream
 
@@ -175,3 +176,42 @@ def test_send_now_never_waits_for_the_socket() -> None:
     finally:
         box.stop()
     assert got == [1, 2, 3]
+
+
+def test_a_quote_that_does_not_pack_loses_no_event_of_its_frame(monkeypatch: Any) -> None:
+    """A quote whose packing raises (a bug) is left out; the reliable events taken for the same
+    frame are still sent, and so is what comes after."""
+    real_pack = publisher_module.pack
+    failed: list[dict[str, Any]] = []
+
+    def fails_once(value: Any) -> bytes:
+        if isinstance(value, dict) and value.get("ev") == "quote" and not failed:
+            failed.append(value)
+            raise TypeError("a bug")
+        return real_pack(value)
+
+    monkeypatch.setattr(publisher_module, "pack", fails_once)
+    box = Attached()
+    reader = box.connect("t")
+    box.wait_attached("t")
+    got: list[Any] = []
+
+    def read(count: int) -> None:
+        deadline = time.monotonic() + 5
+        while len(got) < count and time.monotonic() < deadline:
+            if reader.poll(100):
+                events = unpack_stream(reader.recv())
+                got.extend(ev.get("i", ev.get("ev")) for ev in events if ev.get("ev") != "heartbeat")
+
+    try:
+        with box.pub._sock_lock:  # both queued before the publisher thread takes them, for one frame
+            box.pub.event(["t"], pack({"i": 1}))
+            box.pub.quote("quotes|AAPL", Quote("AAPL", updates=1), ["t"])
+        read(1)
+        box.pub.event(["t"], pack({"i": 2}))
+        box.pub.quote("quotes|AAPL", Quote("AAPL", updates=2), ["t"])
+        read(3)
+    finally:
+        box.stop()
+    assert len(failed) == 1
+    assert got == [1, 2, "quote"]

@@ -327,8 +327,13 @@ class Publisher:
                 for line, quote in quotes.items():
                     data = encoded.get(id(quote))
                     if data is None:
-                        data = encoded[id(quote)] = pack({"ev": Event.QUOTE.value, "line": line,
-                                                          "symbol": quote.symbol, "quote": quote})
+                        try:
+                            data = pack({"ev": Event.QUOTE.value, "line": line, "symbol": quote.symbol,
+                                         "quote": quote})
+                        except Exception:  # noqa: BLE001 - left out (a later quote replaces it), not the events taken
+                            logger.opt(exception=True).error("quote of line {} left out: it does not pack", line)
+                            data = b""
+                        encoded[id(quote)] = data
                     parts.append(data)
                 if beat:
                     parts.append(beat_data)
