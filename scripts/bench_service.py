@@ -49,6 +49,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_common import (  # noqa: E402
@@ -67,6 +69,7 @@ from bench_common import (  # noqa: E402
 )
 
 SERVICE_CLIENT_ID = 9
+RTT_WARMUP = 30  # round trips of each kind before the measured ones
 WARMUP_S = 0.5
 
 
@@ -171,7 +174,7 @@ def rtt(kind: str, target: str, name: str, orders: int, spacing: float) -> None:
     statuses: list[float] = []
     waits: list[float] = []
     pings: list[float] = []
-    warmup = 30
+    warmup = RTT_WARMUP
     for i in range(warmup + orders // 2 if kind == "remote" else 0):
         t0 = time.perf_counter()
         pa.transport.call("ping")
@@ -296,6 +299,11 @@ class Service:
         self.ready = time.time()
         self.commands, self.events = words[3], words[5]
 
+    def cpu_seconds(self) -> float:
+        """The service process's CPU time so far (user and system, all its threads)."""
+        times = psutil.Process(self.proc.pid).cpu_times()
+        return float(times.user + times.system)
+
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(30)
@@ -409,14 +417,21 @@ def main() -> None:
                                                             env=other_tree("remote@before", args.baseline)[1],
                                                             client_id=101 + 2 * rnd, tag=f"-r{rnd}")
                     for sp in spacings:
+                        # the two services take turns at going first (one alive and idle while the other is measured)
+                        order = remotes if rnd % 2 == 0 else remotes[::-1]
                         clients = [("direct", str(sim.port), str(30 + rnd))] + [
-                            (r, services[r].commands, f"rtt-{rnd}") for r in remotes]
+                            (r, services[r].commands, f"rtt-{rnd}") for r in order]
                         for kind, target, name in clients:
                             worker, env = other_tree(kind, args.baseline)
+                            used = services[kind].cpu_seconds() if kind in services else 0.0
                             result = run_worker("bench_service.py", ["rtt", worker, target, name, str(args.orders),
                                                                      str(sp)], 600, env=env)
                             if "error" in result:
                                 raise RuntimeError(result["error"])
+                            if kind in services:  # its CPU over the whole run (pings too), per order placed
+                                placed = result["orders"] + result["orders"] // 2 + 2 * RTT_WARMUP
+                                spent = services[kind].cpu_seconds() - used
+                                result["service_cpu_us_per_order"] = spent / placed * 1e6
                             trips[sp][kind].append(result)
                             print(f"round {rnd + 1} every {sp:g}s {kind}: {result}", flush=True)
                         trips[sp]["zmq"].append(run_worker("bench_service.py",
@@ -435,7 +450,8 @@ def main() -> None:
                     for n, runs in fan.items() if runs},
         "restart": {key: summarize([c[key] for c in comebacks]) for key in ("from_start_s", "from_ready_s")}
         if comebacks else None,
-        "round_trip": {sp: {kind: {key: summarize([r[key] for r in rows]) for key in keys}
+        "round_trip": {sp: {kind: {key: summarize([r[key] for r in rows])
+                                   for key in (*keys, "service_cpu_us_per_order") if key in rows[0]}
                             for kind, rows in by_kind.items() if kind != "zmq" and rows} |
                        {"ping_p50_us": summarize([r["ping_p50_us"] for r in by_kind["remote"]]),
                         "zmq_p50_us": summarize([r["zmq_p50_us"] for r in by_kind["zmq"]])}
@@ -475,7 +491,8 @@ def _trip_table(stats: dict[str, Any], args: argparse.Namespace) -> str:
     for sp, rt in stats["round_trip"].items():
         pace = f"one every {sp * 1000:g} ms" if sp > 0 else "back to back"
         lines = [f"### place_order round trip, remote vs direct, {pace}: {args.rounds} alternating rounds of "
-                 f"{args.orders} orders, new service processes each round (medians of the rounds, min-max)", "",
+                 f"{args.orders} orders, new service processes each round, the two services taking turns at going "
+                 "first (medians of the rounds, min-max)", "",
                  "| client | call p50 us | call p99 us | to status callback p50 us | p99 us | "
                  "place_order_and_wait p50 us | p99 us |", "|---|---|---|---|---|---|---|"]
         for kind in ("direct", "remote", "remote@before"):
@@ -492,6 +509,10 @@ def _trip_table(stats: dict[str, Any], args: argparse.Namespace) -> str:
             was = {key: rt["remote@before"][key]["median"] - rt["direct"][key]["median"] for key in extra}
             before = (f" (the other tree's service: {was['call_p50_us']:+.0f}, {was['status_p50_us']:+.0f}, "
                       f"{was['wait_p50_us']:+.0f} us)")
+        cpu = "; ".join(f"{kind} {_cell(rt[kind]['service_cpu_us_per_order'], 0)}"
+                        for kind in ("remote", "remote@before") if "service_cpu_us_per_order" in rt.get(kind, {}))
+        lines += ["", f"The service process's CPU per order (user and system, all threads, over each client's run): "
+                  f"{cpu} us."]
         lines += ["", f"Remote minus direct, p50: call {extra['call_p50_us']:+.0f} us, to the status callback "
                   f"{extra['status_p50_us']:+.0f} us, place_order_and_wait {extra['wait_p50_us']:+.0f} us{before} "
                   "(target: within 300 us). Floors at the same pace, p50: the service's ping (answered by its "
