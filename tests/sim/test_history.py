@@ -71,20 +71,3 @@ def test_keep_up_to_date_over_tcp(gateway: SimulatedGateway, raw) -> None:  # ty
     c.send(25, 1, 5)
     c.send(20, 6, *AAPL, 0, "bad end", "1 min", "1800 S", 0, "TRADES", 1, 0, "")
     assert c.wait_error(321)[2] == "6"
-
-
-def test_a_duration_in_days_counts_trading_days() -> None:
-    """IB counts "N D" in trading days: the window covers at least the last N sessions begun by
-    its end. Asked on a Saturday evening, or on a Monday before the open, "1 D" gives Friday's
-    session (the 24 hours before hold none); mid-week it is the 24 hours it always was."""
-    saturday = dt.datetime(2026, 11, 28, 22, 0, tzinfo=dt.timezone.utc)
-    friday, _, _ = bars(SPEC, 1, req("1 D", "30 mins", rth=True), saturday)
-    assert len(friday) == 13 and friday[0][0] == "20261127 09:30:00 US/Eastern"
-    two, _, _ = bars(SPEC, 1, req("2 D", "30 mins", rth=True), saturday)
-    assert len(two) == 26 and two[0][0] == "20261126 09:30:00 US/Eastern" and two[13:] == friday
-    monday_early = dt.datetime(2026, 11, 30, 13, 0, tzinfo=dt.timezone.utc)  # 08:00 in New York
-    assert bars(SPEC, 1, req("1 D", "30 mins", rth=True), monday_early)[0] == friday
-    wednesday = dt.datetime(2026, 11, 25, 20, 0, tzinfo=dt.timezone.utc)  # 15:00 in New York
-    mid, _, _ = bars(SPEC, 1, req("1 D", "30 mins", rth=True), wednesday)
-    assert mid[0][0] == "20261124 15:00:00 US/Eastern"
-    assert bars(SPEC, 1, req("86400 S", "30 mins", rth=True), saturday)[0] == []  # seconds stay seconds

@@ -155,7 +155,7 @@ def bars(spec: ContractSpec, seed: int, req: HistRequest, now: dt.datetime,
     (``ANCHOR_FADE_SECONDS``), so bars more than a few hours older stay as they always were."""
     dur, bar = validate(req)
     end = parse_end(req.end, now).astimezone(dt.timezone.utc)  # absolute-time arithmetic
-    start = window_start(spec, end, req.duration, dur, req.use_rth)
+    start = end - dt.timedelta(seconds=dur)
     daily = bar >= 86400
     live = traded_until(spec, now, req.use_rth)
     cut = min(end.timestamp(), live)
@@ -188,27 +188,6 @@ def bars(spec: ContractSpec, seed: int, req: HistRequest, now: dt.datetime,
     s = start.astimezone(zone).strftime(fmt) + " " + tz
     e = end.astimezone(zone).strftime(fmt) + " " + tz
     return out, s, e
-
-
-def window_start(spec: ContractSpec, end: dt.datetime, duration: str, seconds: int, use_rth: bool) -> dt.datetime:
-    """Where a request's window starts: ``seconds`` before ``end``, and for ``N D`` no later than
-    the start of the N-th last trading day whose session had begun by ``end`` (IB counts a
-    duration in days in trading days: "1 D" asked on a Saturday, or on a Monday before the open,
-    gives the last session, not an empty window)."""
-    start = end - dt.timedelta(seconds=seconds)
-    m = re.fullmatch(r"\s*(\d+)\s+D\s*", duration)
-    if not m:
-        return start
-    zone = ZoneInfo(spec.time_zone)
-    local_end = end.astimezone(zone)
-    opens = dt.time(9, 30) if use_rth and spec.sec_type == "STK" else dt.time(0, 0)
-    day, left = local_end.date(), int(m.group(1))
-    while True:
-        if day.weekday() < 5 and (day < local_end.date() or local_end.time() >= opens):
-            left -= 1
-            if left == 0:
-                return min(start, dt.datetime.combine(day, dt.time(0, 0), zone).astimezone(dt.timezone.utc))
-        day -= dt.timedelta(days=1)
 
 
 def traded_until(spec: ContractSpec, now: dt.datetime, use_rth: bool) -> float:
