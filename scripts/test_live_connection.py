@@ -102,10 +102,10 @@ def checks(pa: Any, args: argparse.Namespace) -> int:
         pa.market_data.unsubscribe_quotes([args.symbol])
     q = quotes[-1]
     print(f"Quote {args.symbol}: bid {q.bid} ask {q.ask} last {q.last}")
-    df = pa.market_data.get_historical_data(args.symbol, "1 D", "1 hour")
+    df = pa.market_data.get_historical_data(args.symbol, "5 D", "1 hour")  # five days hold a session, weekend or not
     if len(df) == 0:
         return fail(f"historical request for {args.symbol} returned no bars")
-    print(f"History {args.symbol} 1 D of 1 hour: {len(df)} bars, last close {float(df['close'].iloc[-1]):.2f}")
+    print(f"History {args.symbol} 5 D of 1 hour: {len(df)} bars, last close {float(df['close'].iloc[-1]):.2f}")
     print("OK")
     return 0
 

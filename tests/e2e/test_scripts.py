@@ -36,7 +36,7 @@ def test_live_connection_against_embedded_simulator(tmp_path: Path) -> None:
     assert any(line.startswith(f"Server version: {MAX_CLIENT_VER}") for line in lines), r.stdout
     assert "Accounts: DU1234567" in lines
     assert any(line.startswith("Quote AAPL: bid ") for line in lines), r.stdout
-    assert any(line.startswith("History AAPL 1 D of 1 hour: ") for line in lines), r.stdout
+    assert any(line.startswith("History AAPL 5 D of 1 hour: ") for line in lines), r.stdout
     assert lines[-1] == "OK"
 
 
