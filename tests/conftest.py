@@ -59,6 +59,25 @@ class Recorder:
         return list(self.calls)
 
 
+class FailsOnce:
+    """Stands in for ``real`` (None: nothing): its first call raises ``error`` (a bug injected into
+    a library loop), later ones call ``real``. ``calls`` holds each call's arguments; ``failed`` is
+    set once the error has been raised."""
+
+    def __init__(self, real: Callable[..., Any] | None = None, error: BaseException | None = None) -> None:
+        self.real = real
+        self.error = error if error is not None else RuntimeError("a bug")
+        self.calls: list[tuple[Any, ...]] = []
+        self.failed = threading.Event()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls.append(args)
+        if len(self.calls) == 1:
+            self.failed.set()
+            raise self.error
+        return None if self.real is None else self.real(*args, **kwargs)
+
+
 @pytest.fixture
 def recorder() -> Recorder:
     return Recorder()

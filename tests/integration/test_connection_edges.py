@@ -14,7 +14,7 @@ from platform_adapter import ConnectionState, PlatformAdapter
 from platform_adapter.core.connection_manager import Probe
 from platform_adapter.errors import ContractNotFound, IBError, PacingViolation
 from platform_adapter.models.connection import ConnectionEventKind
-from tests.conftest import LOOPBACK, Recorder, wait_for
+from tests.conftest import LOOPBACK, FailsOnce, Recorder, wait_for
 
 
 def frame(*fields: str) -> bytes:
@@ -351,16 +351,7 @@ def test_an_error_after_a_reconnect_attempt_connected_reports_the_link_lost_and_
     cm = pa.connection
     events = Recorder()
     pa.on_connection_event(events)
-    start = cm._start_health
-    calls: list[int] = []
-
-    def fails_once() -> None:
-        calls.append(1)
-        if len(calls) == 1:
-            raise RuntimeError("can't start new thread")
-        start()
-
-    monkeypatch.setattr(cm, "_start_health", fails_once)
+    monkeypatch.setattr(cm, "_start_health", FailsOnce(cm._start_health, RuntimeError("can't start new thread")))
     gateway.drop_all_connections()
     wait_for(lambda: cm.reconnect_count == 2 and pa.is_connected(), 15)
     events.wait(4)
@@ -399,15 +390,7 @@ def test_a_lost_link_is_reconnected_even_when_closing_it_raises(make_adapter, ga
 def test_an_unexpected_error_in_a_health_check_does_not_end_them(make_adapter, monkeypatch) -> None:
     pa = make_adapter(**{"monitoring.health_check_interval_seconds": 0.05})
     cm = pa.connection
-    check = cm.check_health
-    calls: list[int] = []
-
-    def fails_once(timeout: float | None = None) -> bool:
-        calls.append(1)
-        if len(calls) == 1:
-            raise RuntimeError("a bug")
-        return check(timeout)
-
-    monkeypatch.setattr(cm, "check_health", fails_once)
-    wait_for(lambda: len(calls) >= 3)
+    check = FailsOnce(cm.check_health)
+    monkeypatch.setattr(cm, "check_health", check)
+    wait_for(lambda: len(check.calls) >= 3)
     assert pa.is_connected() and cm._health_thread is not None and cm._health_thread.is_alive()

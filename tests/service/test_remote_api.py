@@ -8,6 +8,7 @@ import contextlib
 import io
 import threading
 import time
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -32,7 +33,7 @@ from platform_adapter import (
 )
 from platform_adapter.remote import RemoteAdapter
 from platform_adapter.sim import SimulatedGateway
-from tests.conftest import LOOPBACK, Recorder, wait_for
+from tests.conftest import LOOPBACK, FailsOnce, Recorder, wait_for
 from tests.e2e.test_appendix_b import APPENDIX_B
 from tests.service.conftest import Running
 
@@ -180,11 +181,12 @@ def test_bars_ticks_and_history(service_factory: Any, remote_factory: Any) -> No
         a.market_data.unsubscribe_tick_by_tick("AAPL")
         assert served.pa.market_data.stats()["real_time_bars"] == 1
         progress: list[tuple[int, int]] = []
-        frame = a.market_data.get_historical_data("AAPL", "3 D", "1 hour", max_chunk="1 D",
+        friday = datetime(2026, 11, 27, 20, 0, tzinfo=timezone.utc)  # a fixed end: each day back holds a session
+        frame = a.market_data.get_historical_data("AAPL", "3 D", "1 hour", max_chunk="1 D", end=friday,
                                                   progress=lambda d, t: progress.append((d, t)))
         total = progress[-1][1]  # as with the facade, every progress call has run when it returns
         assert progress == [(i, total) for i in range(1, total + 1)] and total >= 2
-        direct = served.pa.market_data.get_historical_data("AAPL", "2 D", "1 hour")  # not identical: no 15 s pacing
+        direct = served.pa.market_data.get_historical_data("AAPL", "2 D", "1 hour", end=friday)  # not identical
         # the same bars; the last hours bend towards the live price, which moves between the requests
         same = frame.loc[direct.index]
         settled = direct.index < direct.index[-1] - pd.Timedelta(hours=12)
@@ -210,8 +212,8 @@ def test_progress_has_run_when_history_returns_however_late_its_events(served: R
 
     monkeypatch.setattr(served.service.publisher, "event", late)
     progress: list[tuple[int, int]] = []
-    frame = a.market_data.get_historical_data("AAPL", "2 D", "1 hour", progress=lambda d, t: progress.append((d, t)),
-                                              max_chunk="1 D")
+    frame = a.market_data.get_historical_data("AAPL", "4 D", "1 hour", progress=lambda d, t: progress.append((d, t)),
+                                              max_chunk="1 D")  # four days hold a session, weekend or not
     assert len(frame) > 0 and len(timers) >= 2  # one per request
     assert progress == [(i, len(timers)) for i in range(1, len(timers) + 1)]
 
@@ -286,17 +288,10 @@ def test_a_failure_in_the_events_thread_reconnects_and_loses_no_order_event(serv
     a = remote_factory(served, "a")
     fills = Recorder()
     a.orders.on_fill(fills)
-    real, failed = transport.unpack_stream, threading.Event()
-
-    def fails_once(frame: bytes) -> list[Any]:
-        if not failed.is_set():
-            failed.set()
-            raise RuntimeError("a bug while reading the events stream")
-        return real(frame)
-
-    monkeypatch.setattr(transport, "unpack_stream", fails_once)
+    unpack_stream = FailsOnce(transport.unpack_stream, RuntimeError("a bug while reading the events stream"))
+    monkeypatch.setattr(transport, "unpack_stream", unpack_stream)
     first = a.orders.place_order_and_wait("MSFT", "BUY", 5, "MKT", wait_for="Filled")
-    assert failed.wait(10)
+    assert unpack_stream.failed.wait(10)
     fills.wait(1)  # the first fill, replayed by the new session when its frame was the one that failed
     wait_for(lambda: a.transport.reconnects >= 1 and a.is_connected())
     second = a.orders.place_order_and_wait("MSFT", "BUY", 3, "MKT", wait_for="Filled")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from platform_adapter.service.store import ServiceStore
-from tests.conftest import wait_for
+from tests.conftest import FailsOnce, wait_for
 
 
 def test_events_are_numbered_per_client_and_kept_until_acknowledged(tmp_path: Path) -> None:
@@ -70,16 +70,7 @@ def test_an_unexpected_error_in_the_writer_does_not_end_it(tmp_path: Path, monke
     """A bug in the writer's turn (its wait for a pause raises once) is logged and counted; the
     writer goes on and commits in the next pause."""
     store = ServiceStore(tmp_path / "s.db", commit_pause=0.01)
-    wait = store._wait_for_pause
-    calls: list[int] = []
-
-    def fails_once() -> None:
-        calls.append(1)
-        if len(calls) == 1:
-            raise RuntimeError("a bug")
-        wait()
-
-    monkeypatch.setattr(store, "_wait_for_pause", fails_once)
+    monkeypatch.setattr(store, "_wait_for_pause", FailsOnce(store._wait_for_pause))
     try:
         store.append("a", "order_status", b"1", True)
         assert wait_for(lambda: ("a", 1) in _committed(tmp_path / "s.db")[0])  # by the writer, not a read

@@ -16,7 +16,7 @@ from platform_adapter import PlatformAdapter, Position, RequestTimeout
 from platform_adapter.adapters.account.updates import AccountValue
 from platform_adapter.config.settings import AccountConfig, load_settings
 from platform_adapter.errors import IBError
-from tests.conftest import wait_for
+from tests.conftest import FailsOnce, wait_for
 from tests.fakes import FakeClient
 
 
@@ -98,17 +98,11 @@ def test_a_refresh_that_raises_does_not_end_the_refreshes(account: tuple[Platfor
     monkeypatch.setattr(manager, "settings", dataclasses.replace(
         manager.settings, account=AccountConfig(update_frequency_seconds=0.05)))
     monkeypatch.setattr(pa.connection, "is_connected", lambda: True)
-    calls: list[int] = []
-
-    def fails_once() -> None:
-        calls.append(1)
-        if len(calls) == 1:
-            raise RuntimeError("a bug")
-
-    monkeypatch.setattr(manager, "refresh", fails_once)
+    refresh = FailsOnce()
+    monkeypatch.setattr(manager, "refresh", refresh)
     manager.start()
     try:
-        wait_for(lambda: len(calls) >= 2)
+        wait_for(lambda: len(refresh.calls) >= 2)
     finally:
         manager.stop()
 

@@ -35,7 +35,7 @@ from platform_adapter.models.connection import ConnectionEventKind as Kind
 from platform_adapter.models.contract import ContractInfo, ContractSpec, SecType
 from platform_adapter.models.market_data import Bar, MarketDataType, OptionGreeks, Quote, TickByTick, TickByTickKind
 from platform_adapter.utils.rate_limiter import HistoricalPacer, TokenBucket
-from tests.conftest import Recorder, wait_for
+from tests.conftest import FailsOnce, Recorder, wait_for
 from tests.fakes import FakeClient
 
 CON_IDS = {"AAPL": 265598, "MSFT": 272093, "SPY": 756733}
@@ -322,20 +322,12 @@ def test_a_stale_check_that_raises_does_not_end_the_monitor(tmp_path: Path, monk
     """A bug in one turn of the monitor (its stale check raises once) is logged; the checks go on."""
     pa, _ = make_pa(tmp_path, monkeypatch, **{"market_data.stale_after_seconds": 0.04})
     md = pa.market_data
-    check = md.check_stale
-    calls: list[int] = []
-
-    def fails_once() -> int:
-        calls.append(1)
-        if len(calls) == 1:
-            raise RuntimeError("a bug")
-        return check()
-
-    monkeypatch.setattr(md, "check_stale", fails_once)
+    check = FailsOnce(md.check_stale)
+    monkeypatch.setattr(md, "check_stale", check)
     pa.events.start()
     md.start()
     try:
-        wait_for(lambda: len(calls) >= 3)
+        wait_for(lambda: len(check.calls) >= 3)
     finally:
         md._stop.set()
         pa.events.stop()

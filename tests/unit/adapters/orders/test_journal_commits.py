@@ -25,7 +25,7 @@ from platform_adapter.models.order import (
     Fill,
     OrderState,
 )
-from tests.conftest import wait_for
+from tests.conftest import FailsOnce, wait_for
 from tests.unit.adapters.orders.journal_helpers import order, outside, request
 
 
@@ -235,21 +235,13 @@ def test_an_unexpected_error_in_the_writer_does_not_end_it(monkeypatch: pytest.M
     """A bug in the writer's turn (its wait for a pause raises once) is logged and counted; the
     writer goes on: a fill without an intent log is committed and its follow-up runs."""
     journal = OrderJournal(":memory:")
-    wait = journal._wait_for_pause
-    calls: list[int] = []
-
-    def fails_once() -> None:
-        calls.append(1)
-        if len(calls) == 1:
-            raise RuntimeError("a bug")
-        wait()
-
-    monkeypatch.setattr(journal, "_wait_for_pause", fails_once)
+    wait = FailsOnce(journal._wait_for_pause)
+    monkeypatch.setattr(journal, "_wait_for_pause", wait)
     done = threading.Event()
     try:
         journal.record_fill(_fill(), "", then=done.set)
         assert done.wait(10), "the fill's follow-up never ran"
-        assert journal.background_failures == 1 and len(calls) >= 2
+        assert journal.background_failures == 1 and len(wait.calls) >= 2
         assert journal.rows("SELECT exec_id FROM fills") == [("e1.01",)]
     finally:
         journal.close()

@@ -11,7 +11,7 @@ import pytest
 
 from platform_adapter import OrderState, RequestTimeout
 from platform_adapter.models.connection import ConnectionEventKind as Kind
-from tests.conftest import wait_for
+from tests.conftest import FailsOnce, wait_for
 from tests.unit.adapters.test_order_execution import contract, ib_order, ib_state, make_harness, placed
 
 
@@ -74,20 +74,12 @@ def test_a_periodic_run_that_raises_does_not_end_the_periodic_runs(tmp_path: Pat
         answer_everything(pa, fake)
         monkeypatch.setattr(pa.connection, "is_connected", lambda: True)
         reconciler = pa.orders.reconciler
-        run = reconciler.run
-        calls: list[str] = []
-
-        def fails_once(reason: str, resolve_in_flight: bool) -> None:
-            calls.append(reason)
-            if len(calls) == 1:
-                raise RuntimeError("a bug")
-            run(reason, resolve_in_flight)
-
-        monkeypatch.setattr(reconciler, "run", fails_once)
+        run = FailsOnce(reconciler.run)
+        monkeypatch.setattr(reconciler, "run", run)
         reconciler.start_periodic(0.05)
         wait_for(lambda: reconciler.runs >= 1)
         reconciler.stop_periodic()
-        assert calls[:2] == ["periodic", "periodic"]
+        assert [args[0] for args in run.calls[:2]] == ["periodic", "periodic"]
     finally:
         pa.orders.stop()
         pa.events.stop()
