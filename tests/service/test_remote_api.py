@@ -321,61 +321,23 @@ def test_a_failure_in_the_session_supervisor_reconnects(served: Running, remote_
     wait_for(lambda: a.transport.reconnects >= 1 and a.is_connected())
     status = a.orders.place_order_and_wait("MSFT", "BUY", 1, "MKT", wait_for="Filled")
     assert status.status is OrderState.FILLED
-
-
-@pytest.mark.parametrize("intent_log", [True, False], ids=["intent-log", "commit-per-record"])
-def test_order_events_are_routed_where_the_adapter_applies_them_when_recording_needs_no_io(
-        gateway: SimulatedGateway, tmp_path: Any, remote_factory: Any, monkeypatch: pytest.MonkeyPatch,
-        intent_log: bool) -> None:
-    """A store with its intent log records an event without I/O: the order router numbers, stores
-    and sends each status and fill of a claimed order on the adapter's decoding thread, with no
-    hand-off to its event thread; a store that commits every record does that on the event
-    thread (no disk I/O on the decoding thread). Either way the client gets the order's statuses
-    and fill in the order the facade's own callbacks have them (IB's commission report, which
-    completes a fill, comes after the Filled status)."""
-    from platform_adapter import PlatformAdapter  # noqa: PLC0415
-    from platform_adapter.service import Service, ServiceConfig  # noqa: PLC0415
-    from platform_adapter.service.schema import unpack  # noqa: PLC0415
-    from tests.conftest import adapter_settings  # noqa: PLC0415
-    from tests.service.conftest import ANY_PORT, FAST, SERVICE_CLIENT_ID  # noqa: PLC0415
-
-    pa = PlatformAdapter(settings=adapter_settings(tmp_path, gateway.port, SERVICE_CLIENT_ID), configure_logging=False)
-    store = tmp_path / "service.db" if intent_log else ":memory:"
-    service = Service(pa, ServiceConfig(ANY_PORT, ANY_PORT, **FAST), store)
-    assert service.store.logs_intents is intent_log
-    senders: list[tuple[str, str]] = []
-    send_now = service.publisher.send_now
-
-    def spy(token: str, data: bytes) -> None:
-        senders.append((unpack(data)["ev"], threading.current_thread().name))
-        send_now(token, data)
-
-    monkeypatch.setattr(service.publisher, "send_now", spy)
+def test_a_client_gets_its_orders_events_in_the_order_of_the_facades_callbacks(served: Running,
+                                                                                remote_factory: Any) -> None:
+    """An order claimed before its events (a resting order modified until it fills): its client
+    gets the statuses and the fill in the order the service's own facade callbacks have them
+    (IB's commission report, which completes a fill, comes after the Filled status)."""
     facade_order: list[tuple[str, Any]] = []
-    pa.orders.on_order_status(lambda s: facade_order.append(("status", s.status)))
-    pa.orders.on_fill(lambda f: facade_order.append(("fill", f.exec_id)))
-    try:
-        assert pa.connect(), pa.connection.last_error
-        service.start()
-        a = remote_factory(service.commands_endpoint, "a")
-        seen = Recorder()
-        a.orders.on_order_status(lambda s: seen(("status", s.status)))
-        a.orders.on_fill(lambda f: seen(("fill", f.exec_id)))
-        resting = a.orders.place_order("AAPL", "BUY", 2, "LMT", limit_price=1.0)  # claimed with the answer
-        wait_for(lambda: [c for (c,) in seen.calls] == [("status", OrderState.SUBMITTED)])
-        senders.clear()
-        assert a.orders.modify_order(resting, limit_price=10_000.0)  # marketable: it fills
-        wait_for(lambda: ("status", OrderState.FILLED) in [c for (c,) in seen.calls]
-                 and any(c[0] == "fill" for (c,) in seen.calls))
-        got = [c for (c,) in seen.calls]
-        wait_for(lambda: len(facade_order) >= len(got))
-        assert got == facade_order[:len(got)]  # the facade's own callbacks: the same, in the same order
-        threads = {name for _, name in senders}
-        decoding = {"pa-reader", "pa-dispatcher"}
-        if intent_log:
-            assert threads <= decoding, threads
-        else:
-            assert threads and all(name.startswith("pa-events") for name in threads), threads
-    finally:
-        service.stop()
-        pa.disconnect()
+    served.pa.orders.on_order_status(lambda s: facade_order.append(("status", s.status)))
+    served.pa.orders.on_fill(lambda f: facade_order.append(("fill", f.exec_id)))
+    a = remote_factory(served, "a")
+    seen = Recorder()
+    a.orders.on_order_status(lambda s: seen(("status", s.status)))
+    a.orders.on_fill(lambda f: seen(("fill", f.exec_id)))
+    resting = a.orders.place_order("AAPL", "BUY", 2, "LMT", limit_price=1.0)  # claimed with the answer
+    wait_for(lambda: [c for (c,) in seen.calls] == [("status", OrderState.SUBMITTED)])
+    assert a.orders.modify_order(resting, limit_price=10_000.0)  # marketable: it fills
+    wait_for(lambda: ("status", OrderState.FILLED) in [c for (c,) in seen.calls]
+             and any(c[0] == "fill" for (c,) in seen.calls))
+    got = [c for (c,) in seen.calls]
+    wait_for(lambda: len(facade_order) >= len(got))
+    assert got == facade_order[:len(got)]

@@ -40,7 +40,7 @@ INTERNAL: dict[type, set[str]] = {
                                      "monitoring_metrics"},  # the facade's metrics(): the service has its own
     OrderExecutionAdapter: _LIFECYCLE | {"accept_next_valid_id", "apply_fills", "match", "open_journal",
                                          "reconcile_after", "remember_ids", "request_completed_orders",
-                                         "listen_fills", "listen_new_orders", "listen_status", "request_executions",
+                                         "listen_new_orders", "listen_status", "request_executions",
                                          "request_open_orders", "sent_before", "set_error", "set_state", "sync_ids"},
     AccountManager: _LIFECYCLE | {"restore"},
     ContractResolver: {"contracts", "remember", "info_from_details", "ib_contract"},

@@ -91,7 +91,6 @@ class OrderExecutionAdapter(BaseAdapter):
         self._status_callbacks: list[Callable[[OrderStatus], Any]] = []
         self._status_listeners: list[Callable[[OrderStatus], Any]] = []
         self._new_order_listeners: list[Callable[[int], Any]] = []
-        self._fill_listeners: list[Callable[[Fill], Any]] = []
         self._ib_contracts: dict[int, tuple[ContractInfo, Any]] = {}  # id(info) -> (info, its ibapi Contract)
         self.encoder = PlaceOrderEncoder()
         self._fill_callbacks: list[Callable[[Fill], Any]] = []
@@ -291,14 +290,6 @@ class OrderExecutionAdapter(BaseAdapter):
         journalled or sent to IB. What it raises fails the placement (nothing is sent)."""
         self._new_order_listeners.append(check_callback(listener))
 
-    def listen_fills(self, listener: Callable[[Fill], Any]) -> None:
-        """Library-internal (the service's order events): call ``listener(Fill)`` once per
-        execution where it is handed to the callbacks, before they are queued: once its journal
-        row is durable, so on the decoding thread with the journal's intent log (in order with
-        :meth:`listen_status`'s calls), else on the journal's writer thread. The same rules as
-        :meth:`listen_status`; a listener that raises is logged, the callbacks still run."""
-        self._fill_listeners.append(check_callback(listener))
-
     def on_fill(self, callback: Callable[[Fill], Any]) -> None:
         """Call ``callback(Fill)`` once per execution, with its commission."""
         self._fill_callbacks.append(check_callback(callback))
@@ -483,7 +474,11 @@ class OrderExecutionAdapter(BaseAdapter):
             return None
         # listeners, callbacks and waiters first: the journal's copy of a status is history (IB is
         # the source of truth for it after a crash), so the user does not wait for its commit
-        _tell(self._status_listeners, order.status)
+        for listener in self._status_listeners:
+            try:
+                listener(order.status)
+            except Exception:  # noqa: BLE001 - a library bug must not stop the decoding thread
+                logger.opt(exception=True).error("status listener {} raised", listener)
         for cb in self._status_callbacks:
             self._notify(cb, order.status)
         self._wake_waiters()
@@ -541,7 +536,6 @@ class OrderExecutionAdapter(BaseAdapter):
         if not self.fills.claim_delivery(fill.exec_key):
             return
         self.metrics.incr("fills")
-        _tell(self._fill_listeners, fill)
         self.events.submit_task(self._run_fill_callbacks, fill)
         self._wake_waiters()
 
@@ -553,15 +547,6 @@ class OrderExecutionAdapter(BaseAdapter):
             self.events.call(cb, fill)
         if self.journal is not None:
             self.journal.mark_notified(fill.exec_key)
-
-
-def _tell(listeners: list[Callable[[Any], Any]], value: Any) -> None:
-    """Call the library-internal listeners (on the decoding thread, usually): one that raises is logged."""
-    for listener in listeners:
-        try:
-            listener(value)
-        except Exception:  # noqa: BLE001 - a library bug must not stop the decoding thread
-            logger.opt(exception=True).error("listener {} raised", listener)
 
 
 class OrderEvents(OrderHandler):

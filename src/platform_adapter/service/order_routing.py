@@ -45,8 +45,7 @@ def _event(kind: str, seq: int, body: bytes) -> bytes:
 
 class StatusWait:
     """The answer to a ``place_order_and_wait`` still to come, given exactly once (:meth:`take`):
-    for the status that ends the wait as the adapter applies it (:meth:`OrderRouter.on_status` or
-    :meth:`OrderRouter.on_applied`, whichever the service made the adapter's status listener),
+    for the status that ends the wait as the adapter applies it (:meth:`OrderRouter.on_applied`),
     for the status found as the wait is armed (it came first), or at the deadline.
     ``reply(produce)``, set by the service before the wait is armed, sends what ``produce()``
     returns, or the error it raises, as the call's answer."""
@@ -239,13 +238,8 @@ class OrderRouter:
                 self._deadlines = [d for d in self._deadlines if self._waits.get(d[1]) is d[2]]
                 heapq.heapify(self._deadlines)
 
-    # --- the adapter's listeners (where it applies IB's messages), or its callbacks (event thread) -------
+    # --- the adapter's callbacks (its event thread) ---------------------------------------------------
     def on_status(self, status: OrderStatus) -> None:
-        """A status change: answer the wait it ends, then number, store and send it to the order's
-        client. Called where the adapter applies the status (``listen_status``; the service does
-        so when its store records without I/O) or on the adapter's event thread (``on_order_status``,
-        with :meth:`on_applied` as the listener). :meth:`on_fill` is called the same way, so a
-        client's stream keeps the adapter's order of fills and statuses."""
         wait = self._waits.get(status.order_id)  # answered here when on_applied was not (no listener)
         if wait is not None and wait.ends(status) and wait.take():
             self.settle(wait, status)

@@ -7,15 +7,13 @@ whose contract is known while the outgoing bucket has a token) and hands every o
 a worker pool; a worker sends its reply itself (no hand-off back to the command thread). The
 answer to ``place_order_and_wait`` is sent by the order router when the status that ends the
 wait is applied (on the facade's decoding thread, a non-blocking send), or by the command loop
-at the wait's deadline. An order's statuses and fills are numbered, stored and sent where the
-adapter applies them (:class:`~platform_adapter.service.order_routing.OrderRouter`), when the store
-records without I/O (its intent log); else on the adapter's event thread.
+at the wait's deadline.
 ZeroMQ sockets are not thread-safe: every use of the commands socket holds ``_sock_lock`` (never
 while calling out), and the command thread polls the socket's file descriptor, reading
 ``ZMQ_EVENTS`` at every turn (a thread that finds a command waiting after its send wakes it).
-The publisher thread owns the events socket. The facade's event thread calls the line book and
-the account fan-out, which queue for the publisher; an order event is sent by the thread that
-routes it when nothing of its session waits (``Publisher.send_now``, which never waits).
+The publisher thread owns the events socket. The facade's event thread calls the line book, the
+order router and the account fan-out, which queue for the publisher (an order event is sent at
+once when nothing of its session waits).
 """
 
 from __future__ import annotations
@@ -103,15 +101,9 @@ class Service:
         self.router = OrderRouter(self.store, self.publisher)
         self.commands = Commands(pa, self.book, self.router, self.publisher, self._metrics)
         pa.orders.listen_new_orders(self.router.on_new_order)  # owners recorded before an order is sent
-        if self.store.logs_intents:
-            # an order event is recorded without I/O: numbered, stored and sent where the adapter
-            # applies IB's message (usually its decoding thread), with no hand-off to its event thread
-            pa.orders.listen_status(self.router.on_status)
-            pa.orders.listen_fills(self.router.on_fill)
-        else:  # every record a commit: on the adapter's event thread, never on its decoding thread
-            pa.orders.listen_status(self.router.on_applied)  # place_order_and_wait answered as the status is applied
-            pa.orders.on_order_status(self.router.on_status)
-        pa.orders.on_fill(self.router.on_fill)  # also the fills the adapter replays at start-up (numbered once)
+        pa.orders.listen_status(self.router.on_applied)  # place_order_and_wait answered as IB's status is applied
+        pa.orders.on_order_status(self.router.on_status)
+        pa.orders.on_fill(self.router.on_fill)
         pa.account.subscribe_account_updates(self._on_account)
         pa.on_connection_event(self._on_connection)
         self._pool = ThreadPoolExecutor(config.workers, thread_name_prefix="pa-service-worker")

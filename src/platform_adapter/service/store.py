@@ -146,12 +146,6 @@ class ServiceStore:
                         self._intent.close()
                         self._intent = None
 
-    @property
-    def logs_intents(self) -> bool:
-        """Writes are made durable in the intent log (a memory copy, no system call); without it
-        each write is committed to SQLite on the writing thread."""
-        return self._intent is not None
-
     # --- ownership -------------------------------------------------------------------------------
     def owners(self) -> dict[int, str]:
         return dict(self._read("SELECT order_id, client FROM owners"))

@@ -390,38 +390,6 @@ def test_a_status_listener_runs_on_the_thread_that_applied_the_change(harness: H
     assert all(thread == me for _, thread in heard)
 
 
-def test_a_fill_listener_hears_each_execution_once_where_it_is_handed_over(harness: Harness, recorder: Any) -> None:
-    """``listen_fills`` (the service's): called once per execution, with its commission, on the
-    thread that hands it to the callbacks (here the decoding thread's role: the journal's intent
-    log makes the row durable at once), before the callbacks; one that raises is logged and the
-    callbacks still run."""
-    pa, _ = harness
-    heard: list[tuple[str, str, int]] = []
-
-    def listener(fill: Any) -> None:
-        heard.append((fill.exec_id, threading.current_thread().name, len(recorder.calls)))
-
-    def broken(fill: Any) -> None:
-        raise RuntimeError("a bug in a listener")
-
-    pa.orders.listen_fills(broken)
-    pa.orders.listen_fills(listener)
-    pa.orders.on_fill(recorder)
-    with pytest.raises(ValidationError, match="callable"):
-        pa.orders.listen_fills(None)  # type: ignore[arg-type]
-    order_id, ref = placed(pa)
-    ack(pa, order_id, ref)
-    pa.wrapper.execDetails(-1, contract(), execution("e3.01", order_id, ref, shares=4))
-    assert heard == []  # no commission yet: not handed over
-    pa.wrapper.commissionAndFeesReport(commission("e3.01", 1.5))
-    pa.wrapper.execDetails(-1, contract(), execution("e3.01", order_id, ref, shares=4))  # repeated
-    assert heard == [("e3.01", threading.current_thread().name, 0)]  # here, before any callback ran
-    (call,) = recorder.wait(1)
-    assert call[0].exec_id == "e3.01" and call[0].commission == 1.5
-    pa.events.wait_idle(2)
-    assert len(heard) == 1 and len(recorder.calls) == 1
-
-
 def test_a_new_order_listener_hears_the_id_before_anything_is_sent(harness: Harness) -> None:
     """``listen_new_orders`` (the service's ownership record): called with each new order's id
     before the order is journalled or sent; what it raises fails the placement, nothing sent."""
