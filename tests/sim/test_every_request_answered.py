@@ -225,7 +225,7 @@ STEPS: tuple[Step, ...] = (
          reply("realtimeBar")),
     Step("cancelRealTimeBars", lambda c, g, i: c.cancelRealTimeBars(i - 1), None),
     # historical
-    Step("reqHistoricalData", lambda c, g, i: c.reqHistoricalData(i, stock(), "", "1 D", "1 hour", "TRADES", 1, 1,
+    Step("reqHistoricalData", lambda c, g, i: c.reqHistoricalData(i, stock(), "", "5 D", "1 hour", "TRADES", 1, 1,
                                                                   False, []),
          lambda w, i: w.has("historicalDataEnd", i)),
     Step("cancelHistoricalData", lambda c, g, i: c.cancelHistoricalData(i - 1), None),

@@ -76,6 +76,21 @@ def test_historical_bars(ib: tuple[EClient, IbapiRecorder]) -> None:
     assert all(b.low <= min(b.open, b.close) and b.high >= max(b.open, b.close) for b in bars)
 
 
+def test_a_window_without_bars_is_error_162_no_data(ib: tuple[EClient, IbapiRecorder]) -> None:
+    """IB answers a query whose window holds no session with error 162 "HMDS query returned no
+    data", not with an empty historicalData; so does the simulator (a Sunday's day of bars)."""
+    c, w = ib
+    c.reqHistoricalData(5, aapl(), "20261122 12:00:00 US/Eastern", "1 D", "5 mins", "TRADES", 1, 1, False, [])
+    c.reqHistoricalData(6, aapl(), "20261122 12:00:00 US/Eastern", "1 D", "5 mins", "BID_ASK", 1, 1, False, [])
+    w.wait(lambda k: {e[0] for e in k["error"]} >= {5, 6})
+    errors = {e[0]: (e[2], e[3]) for e in w.calls["error"] if e[0] in (5, 6)}
+    assert errors == {5: (162, "Historical Market Data Service error message:HMDS query returned no data: "
+                              "AAPL@SMART Trades"),
+                      6: (162, "Historical Market Data Service error message:HMDS query returned no data: "
+                              "AAPL@SMART Bid_Ask")}
+    assert not [b for r, b in w.calls["historicalData"] if r in (5, 6)] and not w.calls["historicalDataEnd"]
+
+
 def test_realtime_bars(ib: tuple[EClient, IbapiRecorder]) -> None:
     c, w = ib
     c.reqRealTimeBars(4, aapl(), 5, "TRADES", False, [])

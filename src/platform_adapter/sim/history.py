@@ -35,6 +35,13 @@ ANCHOR_FADE_SECONDS = 3600.0
 LIVE_SLACK_SECONDS = 60.0
 
 
+def no_data_text(spec: ContractSpec, exchange: str, what_to_show: str) -> str:
+    """IB's error 162 text for a window without bars, e.g. "...:HMDS query returned no data:
+    AAPL@SMART Trades" (IB sends it instead of an empty historicalData answer)."""
+    return f"{HMDS}HMDS query returned no data: {spec.local_symbol or spec.symbol}@{exchange or spec.exchange} " \
+           + what_to_show.replace("_", " ").title().replace(" ", "_")
+
+
 class HistoryError(Exception):
     """A request IB would answer with an error (code, text)."""
 

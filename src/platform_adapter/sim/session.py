@@ -23,7 +23,7 @@ from .admin import Administration
 from .contracts import NO_SECDEF_TEXT, ContractQuery, ContractSpec
 from .depth import MarketDepth, bbo_exchange
 from .faults import Wedge, system_text
-from .history import BAR_SIZES, TEXT_BAD_WHAT_TO_SHOW, HistoryError, HistRequest, bars
+from .history import BAR_SIZES, TEXT_BAD_WHAT_TO_SHOW, HistoryError, HistRequest, bars, no_data_text
 from .history_service import HistoricalExtras
 from .inbound import split_frame
 from .market import (
@@ -433,6 +433,9 @@ class Session(threading.Thread):
             rows, start, end = bars(spec, self.gw.seed, req, dt.datetime.now(dt.timezone.utc), anchor=anchor)
         except HistoryError as e:
             self.error(req_id, e.code, e.text)
+            return
+        if not rows and not req.keep_up_to_date:  # IB answers an empty window with error 162
+            self.error(req_id, 162, no_data_text(spec, q.contract.exchange, req.what_to_show))
             return
         msgs = [m.historical_data(self.sv, req_id, start, end, rows)]
         if self.sv >= m.SV_HISTORICAL_DATA_END:
