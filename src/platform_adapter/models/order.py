@@ -262,7 +262,9 @@ class Trade:
         when the trade changed. The rules, in this one place:
 
         - a final state is never left: a later report of a non-final state changes nothing but an
-          average price the trade lacks;
+          average price the trade lacks; nor is ``Filled`` left for another final state (a late
+          ``Cancelled`` of a cancel that raced the fill); another final state may be replaced by
+          IB's (``Inactive``, an inference of reconciliation, by ``Cancelled``);
         - ``Filled`` without fill quantities (openOrder's) waits for the report that carries them;
         - the filled quantity never goes down; ``remaining`` is the reported one, else nothing for a
           final state other than ``Filled``, else what is left of the order's quantity when the
@@ -273,7 +275,8 @@ class Trade:
         """
         before = (self.status, self.filled, self.remaining, self.avg_fill_price, self.last_fill_price,
                   self.reject_reason)
-        if state is not None and self.status in TERMINAL_STATES and state not in TERMINAL_STATES:
+        if state is not None and self.status in TERMINAL_STATES and (
+                state not in TERMINAL_STATES or self.status is OrderState.FILLED and state is not OrderState.FILLED):
             if avg_fill_price and not self.avg_fill_price:
                 self.avg_fill_price = float(avg_fill_price)
                 return True

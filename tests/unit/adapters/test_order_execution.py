@@ -429,3 +429,19 @@ def test_a_committed_fill_never_confirmed_delivered_is_delivered_again(tmp_path:
     finally:
         pa.orders.stop()
         pa.events.stop()
+
+
+def test_a_filled_order_stays_filled_whatever_arrives_later(harness: Harness, recorder: Any) -> None:
+    """A cancel racing the fill: IB's late Cancelled status or 202 for an order already Filled
+    changes nothing and reaches no callback."""
+    pa, _ = harness
+    pa.orders.on_order_status(recorder)
+    order_id, ref = placed(pa)
+    ack(pa, order_id, ref)
+    pa.wrapper.orderStatus(order_id, "Filled", Decimal(10), Decimal(0), 100.0, 77, 0, 100.0, 1, "", 0.0)
+    pa.wrapper.orderStatus(order_id, "Cancelled", Decimal(10), Decimal(0), 100.0, 77, 0, 100.0, 1, "", 0.0)
+    pa.wrapper.error(order_id, 0, 202, "Order Canceled - reason:", "")
+    pa.orders.set_state(order_id, OrderState.INACTIVE)
+    assert pa.events.wait_idle(2)
+    assert [c[0].status for c in recorder.calls] == [OrderState.SUBMITTED, OrderState.FILLED]
+    assert pa.orders.get_order_status(order_id).status is OrderState.FILLED
