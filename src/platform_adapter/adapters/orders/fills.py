@@ -42,11 +42,12 @@ class FillBook:
             self._seen_time(fill.time, ib_time)
 
     def add_execution(self, fill: Fill, ib_time: str) -> ExecResult | None:
-        """Record an execution; ``None`` when it is a repeat of one already known."""
+        """Record an execution; ``None`` when it is a repeat of one already known, or a version
+        its known correction replaced (reconciliation replays the original too)."""
         key = fill.exec_key
         with self._lock:
             old = self._fills.get(key)
-            if old is not None and old.exec_id == fill.exec_id:
+            if old is not None and _revision(old.exec_id) >= _revision(fill.exec_id):
                 return None
             pending = self._commissions.pop(fill.exec_id, None)
             if pending is not None:
@@ -84,3 +85,13 @@ class FillBook:
         if self.last_time is None or when >= self.last_time:
             self.last_time = when
             self.last_ib_time = ib_time
+
+
+def _revision(exec_id: str) -> tuple[int, str]:
+    """The correction number of an execution id, its last dotted part (``...01.02`` -> 2; IB's
+    are hex), for ordering two versions of one execution."""
+    suffix = exec_id.rpartition(".")[2]
+    try:
+        return int(suffix, 16), suffix
+    except ValueError:
+        return -1, suffix

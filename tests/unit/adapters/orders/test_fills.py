@@ -25,3 +25,15 @@ def test_fill_book_joins_corrects_and_delivers_once() -> None:
     book.load(Fill("b.01", 2, "X", "SLD", Decimal(1), 9.0, t), "t0", delivered=True)
     assert not book.claim_delivery("b")
     assert book.last_ib_time == "t0" and book.get("b.01") is not None
+
+
+def test_an_execution_replayed_after_its_correction_is_not_taken_back() -> None:
+    """Reconciliation replays the day's executions, the original among them: a correction is
+    replaced only by a later one, never by the execution it corrected."""
+    book = FillBook()
+    t = datetime(2026, 1, 2, tzinfo=timezone.utc)
+    book.add_execution(Fill("c.01.01", 1, "X", "BOT", Decimal(4), 10.0, t), "t1")
+    assert book.add_execution(Fill("c.01.02", 1, "X", "BOT", Decimal(5), 10.0, t), "t1") is not None
+    assert book.add_execution(Fill("c.01.01", 1, "X", "BOT", Decimal(4), 10.0, t), "t1") is None
+    assert book.add_execution(Fill("c.01.0a", 1, "X", "BOT", Decimal(6), 10.0, t), "t1") is not None
+    assert book.get("c.01.02") is not None and book.get("c.01.02").exec_id == "c.01.0a"  # type: ignore[union-attr]
