@@ -110,3 +110,20 @@ def test_wait_for_status_times_out_and_reports_other_final_states(pa: Any) -> No
     pa.orders.cancel_order(order_id)
     with pytest.raises(OrderStateError):
         pa.orders.wait_for_status(order_id, "Filled", timeout=5)
+
+
+def test_a_modification_sent_before_the_previous_one_is_confirmed_keeps_it(pa: Any, gateway: Any) -> None:
+    """Two modifications in a row, the gateway answering neither before both are sent: the second
+    builds on the first (IB replaces the whole order), so the first's price is not undone."""
+    order_id = pa.orders.place_order("AAPL", "BUY", 10, "LMT", limit_price=100.0, tif="DAY")
+    pa.orders.wait_for_status(order_id, "Submitted", timeout=5)
+    gateway.freeze()
+    try:
+        pa.orders.modify_order(order_id, limit_price=101.5)
+        pa.orders.modify_order(order_id, quantity=20)
+    finally:
+        gateway.thaw()
+    wait_for(lambda: pa.orders.get_order(order_id).request.quantity == Decimal(20))
+    sim = sim_order(gateway, order_id, pa.connection.client_id)
+    assert (sim.lmt_price, sim.total_qty) == (101.5, 20)
+    assert pa.orders.get_order(order_id).request.limit_price == 101.5

@@ -85,6 +85,7 @@ class OrderExecutionAdapter(BaseAdapter):
         self._by_ref: dict[str, int] = {}
         self._by_perm: dict[int, int] = {}
         self._pending: dict[int, str] = {}
+        self._modifying: dict[int, OrderRequest] = {}  # the last modification sent, until IB confirms it
         self._reject_codes: dict[int, int] = {}
         self._sending: set[int] = set()
         self._sent_at: dict[int, float] = {}
@@ -206,7 +207,8 @@ class OrderExecutionAdapter(BaseAdapter):
         cached order changes only when IB confirms the modification."""
         order_requests.check_modify_kwargs(kwargs)
         order = self._working(order_id, "modified")
-        req = order.request
+        with self._lock:  # IB replaces the whole order: build on a modification it has not confirmed yet
+            req = self._modifying.get(order_id, order.request)
         new = order_requests.modified(req, order.status.filled, kwargs)
         client = self._require_link()
         info = self.contracts.resolve(req.contract)
@@ -214,6 +216,7 @@ class OrderExecutionAdapter(BaseAdapter):
         self._check_trade(info, req.action, qty, limit, stop, max(qty - req.quantity, 0 * qty), req.account)
         with self._lock:
             self._pending[order_id] = "modify"
+            self._modifying[order_id] = new
         self._journal_event(order_id, "modify", f"quantity={qty} limit={limit} stop={stop} tif={new.tif.value}"
                             + (f" extras={extras_json(new.extras)}" if new.extras != req.extras else ""))
         contract = self._ib_contract(info)
@@ -341,6 +344,7 @@ class OrderExecutionAdapter(BaseAdapter):
         if not sent:
             with self._lock:
                 self._pending.pop(order_id, None)
+                self._modifying.pop(order_id, None)
             raise NotConnected(f"order {order_id}: the {what} may not have reached IB (the link dropped); "
                                "its state at IB is adopted after the reconnect")
 
@@ -566,6 +570,7 @@ class OrderEvents(OrderHandler):
             return
         with a._lock:
             pending = a._pending.pop(order_id, None)
+            a._modifying.pop(order_id, None)
         text = f"IB {code}: {message}"
         if code in ib_codes.ORDER_CANCELLED:
             a.set_state(order_id, OrderState.CANCELLED)
@@ -605,6 +610,7 @@ class OrderEvents(OrderHandler):
         state = parse_state(order_state.status) if order_state.status else None
         with a._lock:
             pending = a._pending.get(oid)
+            sent = a._modifying.get(oid)
 
         def fn(t: Trade) -> bool:
             req = t.request
@@ -622,9 +628,14 @@ class OrderEvents(OrderHandler):
                 t.last_error = ""
             return bool(changed)
 
-        if a._update(oid, fn, kind="open_order") is not None and pending == "modify":
-            with a._lock:
-                a._pending.pop(oid, None)
+        a._update(oid, fn, kind="open_order")
+        if pending == "modify":
+            confirmed = a.state.get_order(oid)
+            if confirmed is not None and (sent is None or confirmed.request == sent):
+                with a._lock:  # the last modification sent is IB's now (not an earlier one of two)
+                    if a._modifying.get(oid) is sent:
+                        a._pending.pop(oid, None)
+                        a._modifying.pop(oid, None)
 
     def open_order_end(self) -> None:
         self.a.reconciler.open_orders_end()

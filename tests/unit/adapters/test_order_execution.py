@@ -445,3 +445,23 @@ def test_a_filled_order_stays_filled_whatever_arrives_later(harness: Harness, re
     assert pa.events.wait_idle(2)
     assert [c[0].status for c in recorder.calls] == [OrderState.SUBMITTED, OrderState.FILLED]
     assert pa.orders.get_order_status(order_id).status is OrderState.FILLED
+
+
+def test_a_modification_builds_on_the_one_ib_has_not_confirmed_yet(harness: Harness) -> None:
+    """IB replaces the whole order on a modification: the second of two modifications sent back
+    to back carries the first's change, and IB's rejection of the second (201, after the first was
+    confirmed) leaves the working order as it was instead of marking it Rejected."""
+    pa, fake = harness
+    order_id, ref = placed(pa)
+    ack(pa, order_id, ref)
+    pa.orders.modify_order(order_id, limit_price=101.0)
+    pa.orders.modify_order(order_id, quantity=20)
+    sent = [args[2] for name, args in fake.calls if name == "placeOrder"]
+    assert [(o.lmtPrice, o.totalQuantity) for o in sent[1:]] == [(101.0, Decimal(10)), (101.0, Decimal(20))]
+    pa.wrapper.openOrder(order_id, contract(), ib_order(order_id, ref, 77, lmt=101.0), ib_state("Submitted"))
+    pa.wrapper.error(order_id, 0, 201, "Order rejected - reason: not enough margin", "")
+    status = pa.orders.get_order_status(order_id)
+    assert status.status is OrderState.SUBMITTED and "201" in status.last_error
+    assert pa.orders.get_order(order_id).request.limit_price == 101.0
+    pa.orders.modify_order(order_id, limit_price=102.0)  # after the failure: built on the confirmed order
+    assert (fake.calls[-1][1][2].lmtPrice, fake.calls[-1][1][2].totalQuantity) == (102.0, Decimal(10))
