@@ -86,6 +86,7 @@ class OrderExecutionAdapter(BaseAdapter):
         self._by_perm: dict[int, int] = {}
         self._pending: dict[int, str] = {}
         self._modifying: dict[int, OrderRequest] = {}  # the last modification sent, until IB confirms it
+        self._applying = threading.RLock()  # an order change and the queueing of its callbacks, as one
         self._reject_codes: dict[int, int] = {}
         self._sending: set[int] = set()
         self._sent_at: dict[int, float] = {}
@@ -473,21 +474,24 @@ class OrderExecutionAdapter(BaseAdapter):
             t.updated_at = utcnow()
             return t.snapshot()
 
-        order = self.state.mutate_trade(order_id, apply)
-        if order is None:
-            return None
-        # listeners, callbacks and waiters first: the journal's copy of a status is history (IB is
-        # the source of truth for it after a crash), so the user does not wait for its commit
-        for listener in self._status_listeners:
-            try:
-                listener(order.status)
-            except Exception:  # noqa: BLE001 - a library bug must not stop the decoding thread
-                logger.opt(exception=True).error("status listener {} raised", listener)
-        for cb in self._status_callbacks:
-            self._notify(cb, order.status)
-        self._wake_waiters()
-        if self.journal is not None:
-            self.journal.record_order(order, kind, background=True)
+        # one change at a time (the decoding thread's and reconciliation's): its listeners,
+        # callbacks and journal row go out in the order the changes were made
+        with self._applying:
+            order = self.state.mutate_trade(order_id, apply)
+            if order is None:
+                return None
+            # listeners, callbacks and waiters first: the journal's copy of a status is history (IB is
+            # the source of truth for it after a crash), so the user does not wait for its commit
+            for listener in self._status_listeners:
+                try:
+                    listener(order.status)
+                except Exception:  # noqa: BLE001 - a library bug must not stop the decoding thread
+                    logger.opt(exception=True).error("status listener {} raised", listener)
+            for cb in self._status_callbacks:
+                self._notify(cb, order.status)
+            self._wake_waiters()
+            if self.journal is not None:
+                self.journal.record_order(order, kind, background=True)
         return order
 
     def _journal_event(self, order_id: int, kind: str, detail: str) -> None:

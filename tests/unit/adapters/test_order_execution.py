@@ -465,3 +465,37 @@ def test_a_modification_builds_on_the_one_ib_has_not_confirmed_yet(harness: Harn
     assert pa.orders.get_order(order_id).request.limit_price == 101.0
     pa.orders.modify_order(order_id, limit_price=102.0)  # after the failure: built on the confirmed order
     assert (fake.calls[-1][1][2].lmtPrice, fake.calls[-1][1][2].totalQuantity) == (102.0, Decimal(10))
+
+
+def test_status_callbacks_follow_the_order_changes_were_applied_across_threads(harness: Harness,
+                                                                                recorder: Any) -> None:
+    """Reconciliation applies an order's executions on its own thread while the decoding thread
+    applies IB's Filled: the callbacks (and the journal) get the two changes in the order they
+    were made, so the last status a callback sees is the order's own."""
+    pa, _ = harness
+    order_id, ref = placed(pa)
+    ack(pa, order_id, ref)
+    pa.wrapper.execDetails(-1, contract(), execution("e7.01", order_id, ref, shares=4))
+    pa.orders.on_order_status(recorder)
+    paused, decoded = threading.Event(), threading.Event()
+
+    def hold_reconciler(status: Any) -> None:  # between the reconciler's change and its callbacks
+        if threading.current_thread().name == "reconciler":
+            paused.set()
+            decoded.wait(0.5)  # fixed: the decoding thread's change waits for this one's callbacks
+
+    pa.orders.listen_status(hold_reconciler)
+    reconciler = threading.Thread(target=pa.orders.apply_fills, args=(order_id,), name="reconciler")
+    reconciler.start()
+    assert paused.wait(5)
+    decoder = threading.Thread(target=lambda: (pa.wrapper.orderStatus(
+        order_id, "Filled", Decimal(10), Decimal(0), 100.0, 77, 0, 100.0, 1, "", 0.0), decoded.set()))
+    decoder.start()
+    reconciler.join(5)
+    decoder.join(5)
+    assert pa.events.wait_idle(2)
+    assert [(c[0].status, c[0].filled) for c in recorder.calls] == [(OrderState.SUBMITTED, Decimal(4)),
+                                                                    (OrderState.FILLED, Decimal(10))]
+    journal = pa.orders.journal
+    assert journal is not None
+    assert journal.rows("SELECT status, filled FROM orders") == [("Filled", "10")]
