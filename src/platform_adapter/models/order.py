@@ -266,9 +266,9 @@ class Trade:
           ``Cancelled`` of a cancel that raced the fill); another final state may be replaced by
           IB's (``Inactive``, an inference of reconciliation, by ``Cancelled``);
         - ``Filled`` without fill quantities (openOrder's) waits for the report that carries them;
-        - the filled quantity never goes down; ``remaining`` is the reported one, else nothing for a
-          final state other than ``Filled``, else what is left of the order's quantity when the
-          filled quantity grew;
+        - the filled quantity never goes down; ``remaining`` is the reported one (unless the report
+          is older, with fewer fills), else nothing for a final state other than ``Filled``, else
+          what is left of the order's quantity when the filled quantity grew;
         - an average price is taken when the trade has none or the report carries more fills; a
           last fill price of 0 keeps the current one;
         - a rejection's reason is kept with it.
@@ -282,6 +282,7 @@ class Trade:
                 return True
             return False
         grew = filled is not None and filled > self.filled
+        stale = filled is not None and filled < self.filled  # an older report (IB's arrive out of order)
         if avg_fill_price and (grew or not self.avg_fill_price):
             self.avg_fill_price = float(avg_fill_price)
         if filled is not None and grew:
@@ -291,13 +292,14 @@ class Trade:
             self.status = state
             if reject_reason and state is OrderState.REJECTED:
                 self.reject_reason = reject_reason
-        if remaining is not None:
+        if remaining is not None and not stale:
             self.remaining = remaining
         elif self.status is state and state in TERMINAL_STATES and state is not OrderState.FILLED:
             self.remaining = 0 * self.remaining
         elif grew:
             self.remaining = max(self.request.quantity - self.filled, 0 * self.filled)
-        self.last_fill_price = float(last_fill_price or self.last_fill_price)
+        if not stale:
+            self.last_fill_price = float(last_fill_price or self.last_fill_price)
         return before != (self.status, self.filled, self.remaining, self.avg_fill_price, self.last_fill_price,
                           self.reject_reason)
 

@@ -499,3 +499,19 @@ def test_status_callbacks_follow_the_order_changes_were_applied_across_threads(h
     journal = pa.orders.journal
     assert journal is not None
     assert journal.rows("SELECT status, filled FROM orders") == [("Filled", "10")]
+
+
+def test_a_late_status_with_fewer_fills_changes_nothing(harness: Harness, recorder: Any) -> None:
+    """IB's statuses of one order arriving out of order (a report of 2 filled after one of 4):
+    the filled quantity does not go down, nor does the remaining one go back up with the stale
+    report (filled + remaining stays the order's quantity), and no callback hears the stale one."""
+    pa, _ = harness
+    order_id, ref = placed(pa)
+    ack(pa, order_id, ref)
+    pa.orders.on_order_status(recorder)
+    pa.wrapper.orderStatus(order_id, "Submitted", Decimal(4), Decimal(6), 100.0, 77, 0, 100.0, 1, "", 0.0)
+    pa.wrapper.orderStatus(order_id, "Submitted", Decimal(2), Decimal(8), 100.0, 77, 0, 100.0, 1, "", 0.0)
+    assert pa.events.wait_idle(2)
+    status = pa.orders.get_order_status(order_id)
+    assert (status.filled, status.remaining) == (Decimal(4), Decimal(6))
+    assert [(c[0].filled, c[0].remaining) for c in recorder.calls] == [(Decimal(4), Decimal(6))]
