@@ -635,7 +635,7 @@ class OrderEvents(OrderHandler):
         a._update(oid, fn, kind="open_order")
         if pending == "modify":
             confirmed = a.state.get_order(oid)
-            if confirmed is not None and (sent is None or confirmed.request == sent):
+            if confirmed is not None and (sent is None or order_requests.confirms(confirmed.request, sent)):
                 with a._lock:  # the last modification sent is IB's now (not an earlier one of two)
                     if a._modifying.get(oid) is sent:
                         a._pending.pop(oid, None)

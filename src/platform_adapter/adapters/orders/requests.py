@@ -4,6 +4,7 @@ check runs before anything is sent (spec 6.3)."""
 
 from __future__ import annotations
 
+import math
 import os
 import random
 from collections.abc import Mapping
@@ -89,3 +90,17 @@ def modified(request: OrderRequest, filled: Decimal, kwargs: Mapping[str, Any]) 
     tif = x.order_tif(kwargs, request.tif)
     extras = x.modified_extras(request.order_type, tif, request.extras, kwargs)
     return replace(request, quantity=qty, limit_price=limit, stop_price=stop, tif=tif, extras=extras)
+
+
+def confirms(reported: OrderRequest, sent: OrderRequest) -> bool:
+    """IB's report of an order (``reported``, the cached request after its ``openOrder``) carries
+    the modification ``sent``: the same quantity, prices, time in force and trail (prices compared
+    as IB echoes doubles; a good-till date not compared, IB may write it otherwise)."""
+    if (reported.quantity, reported.tif) != (sent.quantity, sent.tif):
+        return False
+    a, b = reported.extras or OrderExtras(), sent.extras or OrderExtras()
+    pairs = ((reported.limit_price, sent.limit_price), (reported.stop_price, sent.stop_price),
+             (a.trailing_amount, b.trailing_amount), (a.trailing_percent, b.trailing_percent),
+             (a.limit_offset, b.limit_offset))
+    return all(p == q or p is not None and q is not None and math.isclose(p, q, rel_tol=1e-9, abs_tol=1e-9)
+               for p, q in pairs)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from platform_adapter.adapters.orders.requests import check_modify_kwargs, modified, new_ref, prepare
+from platform_adapter.adapters.orders.requests import check_modify_kwargs, confirms, modified, new_ref, prepare
 from platform_adapter.errors import ValidationError
 from platform_adapter.models.contract import ContractSpec
 from platform_adapter.models.order import OcaType, OrderAction, OrderExtras, OrderRequest, OrderType, TimeInForce
@@ -85,3 +85,26 @@ def test_modified_request_keeps_the_links_and_checks_the_quantity() -> None:
     with pytest.raises(ValidationError, match="already filled"):
         modified(request, Decimal(4), {"quantity": 4})
     assert modified(request, Decimal(0), {"tif": "DAY"}).tif is TimeInForce.DAY
+
+
+def test_a_report_confirms_the_modification_it_carries() -> None:
+    """IB's openOrder after a modification confirms it when quantity, prices, time in force and
+    trail match (prices as IB echoes doubles; a good-till date IB writes otherwise still matches),
+    and not when it carries an earlier modification."""
+    spec = ContractSpec("AAPL")
+    sent = OrderRequest(spec, OrderAction.BUY, Decimal(20), OrderType.TRAIL_LIMIT, stop_price=100.0,
+                        tif=TimeInForce.GTD, extras=OrderExtras(trailing_amount=0.3, limit_offset=0.1,
+                                                                good_till="20261207-21:00:00"))
+    echoed = OrderRequest(spec, OrderAction.BUY, Decimal(20), OrderType.TRAIL_LIMIT, stop_price=100.00000000000001,
+                          tif=TimeInForce.GTD, extras=OrderExtras(trailing_amount=0.1 + 0.2, limit_offset=0.1,
+                                                                  good_till="20261207 16:00:00 US/Eastern"))
+    assert confirms(echoed, sent)
+    earlier = OrderRequest(spec, OrderAction.BUY, Decimal(10), OrderType.TRAIL_LIMIT, stop_price=100.0,
+                           tif=TimeInForce.GTD, extras=sent.extras)
+    assert not confirms(earlier, sent)
+    assert not confirms(OrderRequest(spec, OrderAction.BUY, Decimal(20), OrderType.TRAIL_LIMIT, stop_price=100.0,
+                                     tif=TimeInForce.GTD, extras=OrderExtras(trailing_amount=0.4, limit_offset=0.1)),
+                        sent)
+    plain = OrderRequest(spec, OrderAction.BUY, Decimal(5), OrderType.LIMIT, limit_price=101.23)
+    assert confirms(OrderRequest(spec, OrderAction.BUY, Decimal(5), OrderType.LIMIT, limit_price=101.23), plain)
+    assert not confirms(OrderRequest(spec, OrderAction.BUY, Decimal(5), OrderType.LIMIT, limit_price=101.24), plain)
