@@ -76,6 +76,11 @@ class OrderStateError(PlatformAdapterError):
         super().__init__(f"order {order_id}: {reason}")
 
 
+class JournalError(PlatformAdapterError):
+    """The order journal could not record a new order (its database refused the row): the order
+    was not sent to IB and is not kept."""
+
+
 class LiveTradingRefused(PlatformAdapterError):
     """An order was refused because the connection is a live account and live trading is off."""
 

@@ -6,6 +6,7 @@ lifecycle steps (``sync_ids``, ``start``, ``reconcile_after``) are run by ``core
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -38,7 +39,14 @@ from platform_adapter.adapters.orders.preview import OrderPreviewer
 from platform_adapter.adapters.orders.reconciliation import OrderReconciler
 from platform_adapter.core import ib_codes
 from platform_adapter.core.handlers import OrderHandler
-from platform_adapter.errors import NotConnected, OrderRejected, OrderStateError, RequestTimeout, ValidationError
+from platform_adapter.errors import (
+    JournalError,
+    NotConnected,
+    OrderRejected,
+    OrderStateError,
+    RequestTimeout,
+    ValidationError,
+)
 from platform_adapter.log import logger
 from platform_adapter.models.contract import ContractInfo
 from platform_adapter.models.order import (
@@ -404,6 +412,14 @@ class OrderExecutionAdapter(BaseAdapter):
             else:
                 client.placeOrder(order_id, contract, build_ib_order(request, transmit,
                                                                     server_version=self.connection.server_version))
+        except sqlite3.Error as exc:  # the journal refused the row (record_request): nothing was sent
+            self.state.discard_trade(order_id)
+            with self._lock:
+                if self._by_ref.get(request.order_ref) == order_id:
+                    del self._by_ref[request.order_ref]
+            logger.error("order {} ({}) not placed: the journal could not record it: {}", order_id,
+                         request.order_ref, exc)
+            raise JournalError(f"order not placed: the order journal could not record it ({exc})") from exc
         except OSError as exc:
             logger.error("order {} ({}): sending failed: {}; it will be looked up by orderRef, never re-sent",
                          order_id, request.order_ref, exc)

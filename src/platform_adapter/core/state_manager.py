@@ -109,6 +109,11 @@ class StateManager:
         with self._lock:
             self._trades[trade.order_id] = trade
 
+    def discard_trade(self, order_id: int) -> None:
+        """Forget an order that was never sent (its placement failed before the send)."""
+        with self._lock:
+            self._trades.pop(order_id, None)
+
     def has_trade(self, order_id: int) -> bool:
         with self._lock:
             return order_id in self._trades

@@ -4,6 +4,7 @@ to provoke from the simulator (corrections, foreign orders, send failures, error
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
@@ -19,7 +20,15 @@ from ibapi.execution import Execution
 from ibapi.order import Order as IBOrder
 from ibapi.order_state import OrderState as IBOrderState
 
-from platform_adapter import NotConnected, OrderRejected, OrderState, OrderStateError, PlatformAdapter, ValidationError
+from platform_adapter import (
+    JournalError,
+    NotConnected,
+    OrderRejected,
+    OrderState,
+    OrderStateError,
+    PlatformAdapter,
+    ValidationError,
+)
 from platform_adapter.adapters.orders.journal import OrderJournal
 from platform_adapter.config.settings import load_settings
 from platform_adapter.models.contract import ContractInfo, ContractSpec, SecType
@@ -515,3 +524,24 @@ def test_a_late_status_with_fewer_fills_changes_nothing(harness: Harness, record
     status = pa.orders.get_order_status(order_id)
     assert (status.filled, status.remaining) == (Decimal(4), Decimal(6))
     assert [(c[0].filled, c[0].remaining) for c in recorder.calls] == [(Decimal(4), Decimal(6))]
+
+
+def test_an_order_the_journal_cannot_record_is_a_typed_error_and_never_sent(harness: Harness) -> None:
+    """The journal's database refuses the new row (a full disk, a corrupt file): place_order
+    raises JournalError, nothing reaches IB and no order is left behind; the next one goes."""
+    pa, fake = harness
+    journal = pa.orders.journal
+    assert journal is not None
+    real = journal.record_request
+
+    def refuse(*args: Any) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    journal.record_request = refuse  # type: ignore[method-assign]
+    with pytest.raises(JournalError, match="disk is full"):
+        pa.orders.place_order("AAPL", "BUY", 10, "LMT", limit_price=100.0, order_ref="first")
+    assert not [c for c in fake.calls if c[0] == "placeOrder"]
+    assert pa.state.trades_snapshot() == [] and pa.orders.get_open_orders() == []
+    journal.record_request = real  # type: ignore[method-assign]
+    order_id, _ = placed(pa, order_ref="first")
+    assert [c[1][0] for c in fake.calls if c[0] == "placeOrder"] == [order_id]
