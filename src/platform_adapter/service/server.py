@@ -97,7 +97,7 @@ class Service:
         self.publisher = Publisher(self.ctx, config.events, self._attach, self._beat, config.heartbeat_interval,
                                    self._configure)
         self.events_endpoint = self.publisher.endpoint
-        self.book = SubscriptionBook(pa.market_data, self.publisher)
+        self.book = SubscriptionBook(pa.market_data, self.publisher, lambda t: self.sessions.peek(t) is not None)
         self.router = OrderRouter(self.store, self.publisher)
         self.commands = Commands(pa, self.book, self.router, self.publisher, self._metrics)
         pa.orders.listen_new_orders(self.router.on_new_order)  # owners recorded before an order is sent

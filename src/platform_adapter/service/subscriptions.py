@@ -4,7 +4,9 @@ however many clients hold it; cancelled when the last one lets go or stops answe
 The book subscribes through the facade's public ``market_data`` API, once per line, with its own
 callbacks, and fans every update out to the line's clients through the publisher. Subscribing
 and unsubscribing are serialised by one lock (they talk to IB); the update path reads the line's
-client set without it.
+client set without it. A session's lines are released after the session has ended, so a
+subscribe that gets the lock later finds its session gone and holds nothing (a line held by a
+token no session has would never be released).
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from platform_adapter.errors import PlatformAdapterError, SubscriptionLimitExcee
 from platform_adapter.log import logger
 from platform_adapter.models.market_data import Bar, Quote, TickByTick
 from platform_adapter.service.protocol import (
+    ErrorCode,
     Event,
+    ProtocolError,
     bar_line,
     error_map,
     instrument_key,
@@ -43,11 +47,14 @@ class Line:
 
 
 class SubscriptionBook:
-    """Lines by id; ``market_data`` is the facade's ``PlatformAdapter.market_data``."""
+    """Lines by id; ``market_data`` is the facade's ``PlatformAdapter.market_data``; ``alive(token)``
+    tells whether a session still has ``token`` (checked under the lock before a line is held)."""
 
-    def __init__(self, market_data: Any, publisher: Publisher) -> None:
+    def __init__(self, market_data: Any, publisher: Publisher,
+                 alive: Callable[[str], bool] = lambda token: True) -> None:
         self._md = market_data
         self._pub = publisher
+        self._alive = alive
         self._lock = threading.RLock()
         self._lines: dict[str, Line] = {}
 
@@ -58,6 +65,7 @@ class SubscriptionBook:
         the lines IB accepted when it refused others with 101)."""
         wanted = {quote_line(instrument_key(s, "symbols")): s for s in symbols}
         with self._lock:
+            self._check_alive(token)
             new = {lid: s for lid, s in wanted.items() if lid not in self._lines}
             for lid, symbol in new.items():  # before asking: the first quote may come before the answer
                 self._lines[lid] = Line(lid, symbol, lid.split("|", 1)[1], functools.partial(
@@ -105,6 +113,7 @@ class SubscriptionBook:
               unsubscribe: Callable[[], None]) -> None:
         """Hold ``lid`` for ``token``, subscribing it first when no client holds it yet."""
         with self._lock:
+            self._check_alive(token)
             if lid in self._lines:
                 self._add(lid, token, False)
                 return
@@ -114,6 +123,12 @@ class SubscriptionBook:
             except Exception:
                 self._forget([lid])
                 raise
+
+    def _check_alive(self, token: str) -> None:
+        """(lock held) The session ended (its lines released already, or released after this
+        lock): nothing may be held for it any more."""
+        if not self._alive(token):
+            raise ProtocolError(ErrorCode.NOT_IDENTIFIED, "the session ended: send hello first")
 
     def _forget(self, line_ids: list[str]) -> None:
         """Drop lines the facade refused (nothing to cancel)."""
