@@ -7,8 +7,11 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from platform_adapter import OrderState
+from platform_adapter.remote.transport import Transport
 from platform_adapter.service.schema import pack, unpack
 from platform_adapter.sim import SimulatedGateway
+from tests.conftest import Recorder, wait_for
 from tests.service.conftest import Running
 from tests.service.raw_client import RawClient
 
@@ -56,3 +59,46 @@ def test_a_subscribe_that_runs_after_its_session_ended_holds_no_line(served: Run
         raw.close()
         beat.close()
 
+
+
+def test_a_blocked_status_callback_keeps_its_event_unacknowledged(served: Running, remote_factory: Any) -> None:
+    """A status callback that blocks (its calls held, the other callbacks go on, on a new event
+    thread): the fill that follows runs its callbacks first, but the acknowledgement stops below
+    the blocked status. Before, the fill's number was acknowledged, and with it the status whose
+    callbacks had not run: a process killed then never got it again."""
+    a = remote_factory(served, "a", block_threshold=0.3)
+    release, fills, statuses = threading.Event(), Recorder(), Recorder()
+
+    def blocking_status(status: Any) -> None:
+        statuses(status)
+        if len(statuses.calls) == 1:
+            assert release.wait(10)
+
+    a.orders.on_order_status(blocking_status)
+    a.orders.on_fill(fills)
+    try:
+        status = a.orders.place_order_and_wait("MSFT", "BUY", 1, "MKT", wait_for="Filled")
+        statuses.wait(1)
+        fills.wait(1)  # run while the first status callback is still blocked
+        assert a.events.wait_idle(5)  # the fill's task (callbacks, then its acknowledgement) has returned
+        assert a.transport.acked == 0  # the first order event (#1) has not been handled yet
+    finally:
+        release.set()
+    wait_for(lambda: any(s.status is OrderState.FILLED for (s,) in statuses.calls))
+    assert a.events.wait_idle(5)
+    wait_for(lambda: a.transport.acked == a.transport.received_seq > 1)
+    wait_for(lambda: served.service.store.acked("a") == a.transport.received_seq)
+    assert status.status is OrderState.FILLED
+
+
+def test_acknowledgements_advance_only_over_handled_numbers() -> None:
+    t = Transport("tcp://127.0.0.1:1", "a", lambda ev: None, lambda: None)
+    t.ack(2)
+    t.ack(4)
+    assert t.acked == 0
+    t.ack(1)
+    assert t.acked == 2
+    t.ack(3)
+    assert t.acked == 4
+    t.ack(3)
+    assert t.acked == 4

@@ -5,8 +5,10 @@
   send fails at once and the call raises ``NotConnected``; nothing is queued for later.
 * Events: one thread owns the events DEALER socket, attaches it to the session, decodes the
   frames and hands each event to ``on_event``. Order events carry a per-client number: one
-  already seen is skipped, and the highest number handled (``acked``) goes back with every
-  heartbeat so that the service can forget it.
+  already seen is skipped, and the highest number up to which every event has been handled
+  (``acked``) goes back with every heartbeat so that the service can forget them (a callback
+  that blocks holds its own events back while the others run: a later number may be handled
+  first, and is acknowledged only with the ones below it).
 * The supervisor thread says ``hello``, sends heartbeats, and when the service stops answering
   (or the events connection closes) marks the session lost, then says ``hello`` again until the
   service is back, resuming after the last order event received; ``on_session`` then runs
@@ -67,7 +69,9 @@ class Transport:
         self.interval, self.timeout = 0.5, 3.0
         self.ib_connected = False
         self.received_seq = 0  # highest order-event number received
-        self.acked = 0  # highest order-event number whose callbacks have run
+        self.acked = 0  # highest order-event number up to which every event's callbacks have run
+        self._handled: set[int] = set()  # numbers above ``acked`` whose callbacks have run
+        self._ack_lock = threading.Lock()
         self.reconnects = 0
         self.events_received = 0
         self.last_error = ""
@@ -242,7 +246,10 @@ class Transport:
         self.interval, self.timeout = float(hello["heartbeat_interval"]), float(hello["heartbeat_timeout"])
         self.events_endpoint = _reachable(hello["events"], self.endpoint)
         self.received_seq = int(hello["resume_from"])
-        self.acked = min(self.acked, self.received_seq)
+        with self._ack_lock:
+            if first or self.acked > self.received_seq:  # numbered from there (a new process, a lost store)
+                self.acked = self.received_seq
+                self._handled.clear()
         self._attached.clear()
         self._wake_events()
         if not self._attached.wait(self.timeout):
@@ -280,9 +287,15 @@ class Transport:
                 self._on_lost(reason)
 
     def ack(self, seq: int) -> None:
-        """Order events up to ``seq`` have been handled (their callbacks returned)."""
-        if seq > self.acked:
-            self.acked = seq
+        """The order event ``seq`` has been handled (its callbacks returned): ``acked`` moves on
+        over every number handled without a gap (any thread)."""
+        with self._ack_lock:
+            if seq <= self.acked:
+                return
+            self._handled.add(seq)
+            while self.acked + 1 in self._handled:
+                self.acked += 1
+                self._handled.discard(self.acked)
 
     # --- the events socket --------------------------------------------------------------------------------
     def _wake_events(self) -> None:
@@ -376,6 +389,8 @@ class Transport:
             self._on_event(ev)
         except Exception:  # noqa: BLE001 - one bad event must not stop the stream
             logger.opt(exception=True).error("event {} could not be handled", kind)
+            if isinstance(seq, int):
+                self.ack(seq)  # it never will be: the numbers after it are acknowledged still
 
 
 def _reachable(events: str, commands: str) -> str:
