@@ -102,3 +102,28 @@ def test_acknowledgements_advance_only_over_handled_numbers() -> None:
     assert t.acked == 4
     t.ack(3)
     assert t.acked == 4
+
+
+def test_a_live_event_read_while_the_hello_is_answered_is_not_delivered_again() -> None:
+    """A session taken as lost (a heartbeat timed out) while the service still sends on it: the
+    events thread reads a live order event between the new hello's ``last_seq`` and its answer.
+    Before, the answer set the number received back to ``resume_from`` and the replay delivered
+    that event a second time (not flagged: the same process)."""
+    seen: list[dict[str, Any]] = []
+    t = Transport("tcp://127.0.0.1:1", "a", seen.append, lambda: None)
+    t.service_id, t.received_seq = "svc", 10  # this process had the service before
+
+    def request(cmd: str, args: dict[str, Any], *rest: Any, **kwargs: Any) -> dict[str, Any]:
+        if cmd == "hello":
+            assert args["last_seq"] == 10
+            t._handle({"ev": "order_status", "seq": 11})  # sent live on the old session, read meanwhile
+            return {"session": "s2", "service": "svc", "events": "tcp://127.0.0.1:2", "heartbeat_interval": 0.5,
+                    "heartbeat_timeout": 3.0, "resume_from": 10}
+        return {"ib_connected": True}
+
+    t._request = request  # type: ignore[method-assign]
+    t._wake_events = t._attached.set  # type: ignore[method-assign]
+    assert t._open()
+    for seq in (11, 12):  # the new session's replay
+        t._handle({"ev": "order_status", "seq": seq, "replay": True})
+    assert [ev["seq"] for ev in seen] == [11, 12]

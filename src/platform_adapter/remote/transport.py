@@ -245,7 +245,11 @@ class Transport:
         self.session, self.service_id = hello["session"], hello["service"]
         self.interval, self.timeout = float(hello["heartbeat_interval"]), float(hello["heartbeat_timeout"])
         self.events_endpoint = _reachable(hello["events"], self.endpoint)
-        self.received_seq = int(hello["resume_from"])
+        resume = int(hello["resume_from"])
+        if resume != last_seq:  # the replay does not start where this process was (a new one, a lost store)
+            self.received_seq = resume
+        # else: the events thread may have read later live events of the old session meanwhile,
+        # and their numbers must stay seen (or the replay would deliver them again)
         with self._ack_lock:
             if first or self.acked > self.received_seq:  # numbered from there (a new process, a lost store)
                 self.acked = self.received_seq
