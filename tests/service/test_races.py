@@ -127,3 +127,24 @@ def test_a_live_event_read_while_the_hello_is_answered_is_not_delivered_again() 
     for seq in (11, 12):  # the new session's replay
         t._handle({"ev": "order_status", "seq": seq, "replay": True})
     assert [ev["seq"] for ev in seen] == [11, 12]
+
+
+def test_an_acknowledgement_beyond_what_was_numbered_does_not_stop_later_ones(served: Running) -> None:
+    """A heartbeat's ``ack`` above every number the service gave the client (a client that kept
+    its number across a lost store, or a bug) is ignored; before, the session kept it as its
+    high-water mark, and every real acknowledgement after it was dropped (the events stayed in
+    the store for ever and replayed to the next process as possible duplicates)."""
+    raw = RawClient(served.service.commands_endpoint)
+    store = served.service.store
+    try:
+        raw.hello("acks")
+        assert raw.call("heartbeat", {"ack": 100})["ok"]
+        assert store.acked("acks") == 0
+        place = {"symbol": "MSFT", "action": "BUY", "quantity": 1, "order_type": "MKT"}
+        assert raw.call("orders.place_order", place)["ok"]
+        wait_for(lambda: store.last_seq("acks") >= 2)
+        last = store.last_seq("acks")
+        assert raw.call("heartbeat", {"ack": last})["ok"]
+        assert store.acked("acks") == last
+    finally:
+        raw.close()

@@ -292,8 +292,9 @@ class OrderRouter:
             if self._live.get(client) == token:
                 del self._live[client]
 
-    def ack(self, client: str, seq: int) -> None:
-        self._store.ack(client, seq)
+    def ack(self, client: str, seq: int) -> bool:
+        """False for a number not acknowledged (not above the last one, or never given)."""
+        return self._store.ack(client, seq)
 
     def stats(self) -> dict[str, int]:
         with self._lock:

@@ -287,9 +287,9 @@ class Service:
     _INLINE = {"hello": _hello, "heartbeat": _heartbeat, "bye": _bye, "ping": _ping}
 
     def _ack(self, session: Session, ack: Any) -> None:
-        if isinstance(ack, int) and not isinstance(ack, bool) and ack > session.acked:
+        if isinstance(ack, int) and not isinstance(ack, bool) and ack > session.acked \
+                and self.router.ack(session.name, ack):  # one beyond what was numbered is ignored
             session.acked = ack
-            self.router.ack(session.name, ack)
 
     def _end(self, session: Session, reason: str, close: bool = True, release: Any = None) -> None:
         """End a session now; its lines are released on a worker (the line book may be busy

@@ -185,16 +185,17 @@ class ServiceStore:
         with self._lock:
             return self._acked.get(client, 0)
 
-    def ack(self, client: str, seq: int) -> None:
+    def ack(self, client: str, seq: int) -> bool:
         """The client has handled every event up to ``seq``: forget them (never backwards, never
-        past what was numbered)."""
+        past what was numbered: False then)."""
         with self._lock:
             if not self._acked.get(client, 0) < seq <= self._last.get(client, 0):
-                return
+                return False
             self._acked[client] = seq
             logged = self._record((_ACK, client, seq))
         if not logged:
             self.flush()
+        return True
 
     # --- the queue and the writer -------------------------------------------------------------------
     def _record(self, write: tuple[Any, ...]) -> bool:
