@@ -148,3 +148,107 @@ def test_an_acknowledgement_beyond_what_was_numbered_does_not_stop_later_ones(se
         assert store.acked("acks") == last
     finally:
         raw.close()
+
+
+def test_an_unsubscribe_and_a_subscribe_of_one_line_on_two_threads_leave_it_held(served: Running,
+                                                                                   remote_factory: Any,
+                                                                                   monkeypatch: Any) -> None:
+    """One thread lets go of a line while another subscribes it again: the client's commands
+    for one line reach the service in the order the client's book changed. Before, the subscribe
+    (the line still held at the service: nothing to do) could overtake the unsubscribe, which then
+    released the line: the client kept a callback that never got another quote."""
+    a = remote_factory(served, "a")
+    first, second = Recorder(), Recorder()
+    a.market_data.subscribe_quotes("AAPL", first)
+    first.wait(1)
+    real_call = a.transport.call
+    sending, subscribed = threading.Event(), threading.Event()
+
+    def call(cmd: str, args: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        if cmd == "market_data.unsubscribe":
+            sending.set()
+            subscribed.wait(1)  # the subscribe on the other thread goes first when it can
+        return real_call(cmd, args, **kwargs)
+
+    monkeypatch.setattr(a.transport, "call", call)
+    unsubscriber = threading.Thread(target=a.market_data.unsubscribe_quotes, args=("AAPL",))
+    unsubscriber.start()
+    assert sending.wait(5)
+    subscriber = threading.Thread(target=lambda: (a.market_data.subscribe_quotes("AAPL", second), subscribed.set()))
+    subscriber.start()
+    unsubscriber.join(10)
+    subscriber.join(10)
+    assert subscribed.is_set()
+    assert served.service.book.held(a.transport.session or "") == ["quotes|AAPL"]
+    count = len(second.calls)
+    second.wait(count + 2)  # quotes go on
+
+
+def test_a_line_let_go_of_before_the_resync_is_not_subscribed_again(served: Running, remote_factory: Any,
+                                                                     monkeypatch: Any) -> None:
+    """The service lost the session; the client reconnects and, before its resync has subscribed
+    its lines again, the user lets go of one. Before, the unsubscribe raised the service's
+    ValidationError (the new session held nothing yet), and the resync, working from its list,
+    subscribed the line again: held at the service (and at IB) for a client that has no callback."""
+    a = remote_factory(served, "a")
+    quotes = Recorder()
+    a.market_data.subscribe_quotes(["AAPL", "MSFT"], quotes)
+    quotes.wait(1)
+    real_resync, go, resyncing = a.market_data.resync, threading.Event(), threading.Event()
+
+    def late_resync() -> None:
+        resyncing.set()
+        assert go.wait(10)
+        real_resync()
+
+    monkeypatch.setattr(a.market_data, "resync", late_resync)
+    token = a.transport.session
+    served.service._end(served.service.sessions.peek(token or ""), "a test")  # type: ignore[arg-type]
+    try:
+        assert resyncing.wait(10)
+        assert a.is_connected() and a.transport.session != token
+        a.market_data.unsubscribe_quotes("AAPL")
+    finally:
+        go.set()
+    wait_for(lambda: served.service.book.held(a.transport.session or "") == ["quotes|MSFT"])
+    a.market_data.unsubscribe_quotes("MSFT")
+    assert served.service.book.held(a.transport.session or "") == []
+    wait_for(lambda: served.pa.market_data.stats()["quotes"] == 0)
+
+
+def test_a_line_let_go_of_during_the_resync_is_not_subscribed_again(served: Running, remote_factory: Any,
+                                                                     monkeypatch: Any) -> None:
+    """The user lets go of a line while the resync after a reconnect subscribes the one before
+    it: the resync skips it. Before, the resync subscribed every line of the list it took first."""
+    a = remote_factory(served, "a")
+    quotes = Recorder()
+    a.market_data.subscribe_quotes(["AAPL", "MSFT"], quotes)
+    quotes.wait(1)
+    real_call, go, resyncing = a.transport.call, threading.Event(), threading.Event()
+
+    def call(cmd: str, args: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        if cmd == "market_data.subscribe_quotes" and args == {"symbols": ["AAPL"]} and not go.is_set():
+            resyncing.set()
+            assert go.wait(10)
+        return real_call(cmd, args, **kwargs)
+
+    real_resync, resynced = a.market_data.resync, threading.Event()
+
+    def resync() -> None:
+        real_resync()
+        resynced.set()
+
+    monkeypatch.setattr(a.transport, "call", call)
+    monkeypatch.setattr(a.market_data, "resync", resync)
+    token = a.transport.session
+    served.service._end(served.service.sessions.peek(token or ""), "a test")  # type: ignore[arg-type]
+    unsubscriber = threading.Thread(target=a.market_data.unsubscribe_quotes, args=("MSFT",))
+    try:
+        assert resyncing.wait(10)  # the resync has its list and subscribes AAPL
+        unsubscriber.start()
+        unsubscriber.join(0.5)  # it waits for the resync's command (before, it went on)
+    finally:
+        go.set()
+    unsubscriber.join(10)
+    assert resynced.wait(10)
+    assert served.service.book.held(a.transport.session or "") == ["quotes|AAPL"]

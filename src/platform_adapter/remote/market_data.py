@@ -3,6 +3,9 @@
 Callbacks live here, in the client: each line holds the client's callbacks and the service holds
 one IB line for every client on it. Quote callbacks are conflated per line on the client's event
 thread, as the facade does; after a reconnect every line is subscribed again by itself.
+The commands of this client's lines go to the service one at a time, each with the change of
+the client's book it stands for (the service runs commands on several threads: an unsubscribe and
+a subscribe of one line sent together could be applied the other way round).
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ class RemoteMarketData:
         self._t = transport
         self._events = events
         self._lock = threading.Lock()
+        self._calls = threading.Lock()  # one line command at a time (held while it is answered)
         self._lines: dict[str, _Line] = {}
         self._progress: dict[int, _Progress] = {}
 
@@ -82,17 +86,18 @@ class RemoteMarketData:
         wanted: dict[str, Any] = {}
         for s in check_instruments(symbols):
             wanted.setdefault(quote_line(instrument_key(s, "symbols")), s)
-        added = [self._hold(lid, "market_data.subscribe_quotes", {"symbols": [s]}, callback, err)
-                 for lid, s in wanted.items()]
-        try:
-            self._t.call("market_data.subscribe_quotes", {"symbols": list(wanted.values())})
-        except SubscriptionLimitExceeded as exc:
-            refused = {quote_line(k) for k in exc.symbols} if exc.code is not None else set(wanted)
-            self._undo([a for a in added if a[0] in refused], callback)
-            raise
-        except PlatformAdapterError:
-            self._undo(added, callback)
-            raise
+        with self._calls:
+            added = [self._hold(lid, "market_data.subscribe_quotes", {"symbols": [s]}, callback, err)
+                     for lid, s in wanted.items()]
+            try:
+                self._t.call("market_data.subscribe_quotes", {"symbols": list(wanted.values())})
+            except SubscriptionLimitExceeded as exc:
+                refused = {quote_line(k) for k in exc.symbols} if exc.code is not None else set(wanted)
+                self._undo([a for a in added if a[0] in refused], callback)
+                raise
+            except PlatformAdapterError:
+                self._undo(added, callback)
+                raise
 
     def unsubscribe_quotes(self, symbols: Any, callback: Callback | None = None) -> None:
         """Remove ``callback`` (or every callback); the service lets go of the line when none is left."""
@@ -181,12 +186,13 @@ class RemoteMarketData:
     # --- bookkeeping ----------------------------------------------------------------------------------------------
     def _subscribe_one(self, lid: str, command: str, args: dict[str, Any], callback: Callback,
                        on_error: Callback | None, variant: str) -> None:
-        added = [self._hold(lid, command, args, callback, on_error, variant)]
-        try:
-            self._t.call(command, args)
-        except PlatformAdapterError:
-            self._undo(added, callback)
-            raise
+        with self._calls:
+            added = [self._hold(lid, command, args, callback, on_error, variant)]
+            try:
+                self._t.call(command, args)
+            except PlatformAdapterError:
+                self._undo(added, callback)
+                raise
 
     def _hold(self, lid: str, command: str, args: dict[str, Any], callback: Callback, on_error: Callback | None,
               variant: str = "") -> tuple[str, bool, bool]:
@@ -225,6 +231,10 @@ class RemoteMarketData:
     def _release(self, lids: list[str], callback: Callback | None, field_name: str) -> None:
         if callback is not None:
             check_callback(callback)
+        with self._calls:
+            self._release_locked(lids, callback, field_name)
+
+    def _release_locked(self, lids: list[str], callback: Callback | None, field_name: str) -> None:
         with self._lock:
             for lid in lids:
                 line = self._lines.get(lid)
@@ -245,8 +255,9 @@ class RemoteMarketData:
         if gone:
             try:
                 self._t.call("market_data.unsubscribe", {"lines": gone})
-            except NotConnected:
-                pass  # the service released them with the lost session; they are not subscribed again
+            except (NotConnected, ValidationError):
+                pass  # the service released them with the lost session (the new one holds them not
+                # yet: the resync after a reconnect); they are not subscribed again
 
     def resync(self) -> None:
         """Subscribe every line again (after a reconnect); a line that fails tells its on_error."""
@@ -254,7 +265,10 @@ class RemoteMarketData:
             lines = list(self._lines.values())
         for line in lines:
             try:
-                self._t.call(line.command, line.args)
+                with self._calls:
+                    if self._lines.get(line.id) is not line:
+                        continue  # let go of (or held anew by a subscribe) meanwhile
+                    self._t.call(line.command, line.args)
             except PlatformAdapterError as exc:
                 logger.error("resubscribing {} failed: {}", line.id, exc)
                 for cb in line.on_error:
