@@ -7,7 +7,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from platform_adapter import OrderState
+import pytest
+
+from platform_adapter import NotConnected, OrderState
 from platform_adapter.remote.transport import Transport
 from platform_adapter.service.schema import pack, unpack
 from platform_adapter.sim import SimulatedGateway
@@ -252,3 +254,15 @@ def test_a_line_let_go_of_during_the_resync_is_not_subscribed_again(served: Runn
     unsubscriber.join(10)
     assert resynced.wait(10)
     assert served.service.book.held(a.transport.session or "") == ["quotes|AAPL"]
+
+
+def test_a_late_answer_for_an_ended_session_does_not_end_the_new_one(served: Running, remote_factory: Any) -> None:
+    """A call sent with the session that was lost (answered ``not_identified`` once the client has
+    a new session) raises NotConnected for that call only. Before, it marked the new, healthy
+    session lost too: a reconnect, every line subscribed again, for nothing."""
+    a = remote_factory(served, "a")
+    reconnects = a.transport.reconnects
+    with pytest.raises(NotConnected):
+        a.transport._request("is_connected", {}, "an-ended-session", 5.0)
+    assert a.transport._up.is_set() and a.is_connected()
+    assert a.transport.reconnects == reconnects

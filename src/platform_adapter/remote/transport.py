@@ -170,7 +170,8 @@ class Transport:
                     return reply.get("result")
                 error = error_from_map(reply.get("error"))
                 if isinstance(error, ProtocolError) and error.code is ErrorCode.NOT_IDENTIFIED and require_up:
-                    self._lose("the service does not know this session (restarted?)")
+                    if self.session == token:  # not the late answer of a session already replaced
+                        self._lose("the service does not know this session (restarted?)")
                     raise NotConnected(f"{cmd}: the service lost this session; reconnecting") from error
                 raise error
             if self._stopping or require_up and (not self._up.is_set() or self.session != token):
