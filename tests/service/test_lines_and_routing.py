@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from platform_adapter.errors import ContractNotFound, SubscriptionLimitExceeded, ValidationError
+from platform_adapter.errors import ContractNotFound, IBError, SubscriptionLimitExceeded, ValidationError
 from platform_adapter.models import Fill, OrderState, OrderStatus, Quote
 from platform_adapter.service.order_routing import OrderRouter
 from platform_adapter.service.schema import pack, unpack
@@ -31,6 +31,7 @@ class FakeMarketData:
     def subscribe_quotes(self, symbols: list[str], callback: Any, on_error: Any) -> None:
         self.calls.append(("subscribe", list(symbols)))
         self.on_quote = callback
+        self.on_error = on_error
         if self.fail is not None:
             raise self.fail
 
@@ -97,6 +98,31 @@ def test_a_failed_subscribe_holds_nothing_new(book: Any) -> None:
     with pytest.raises(SubscriptionLimitExceeded):
         lines.subscribe_quotes("b", ["AAPL", "MSFT", "TSLA"])
     assert sorted(lines.held("b")) == ["quotes|AAPL", "quotes|MSFT"]
+
+
+def test_a_line_ib_dropped_is_requested_again_by_the_next_subscriber(book: Any) -> None:
+    """IB dropped a line (its holders got a line_error); the facade requests a failed line again
+    when it is subscribed again. Before, the book only added the next client to the dead line: it
+    never got a quote (nor the error, sent before it came)."""
+    lines, md, pub = book
+    lines.subscribe_quotes("a", ["AAPL"])
+    md.on_error("AAPL", IBError(10197, "competing live session", 1))
+    assert pub.events[-1][0] == ("a",) and pub.events[-1][1]["ev"] == "line_error"
+    lines.subscribe_quotes("b", ["AAPL"])
+    assert md.calls == [("subscribe", ["AAPL"]), ("subscribe", ["AAPL"])]  # asked for again, for a and b
+    lines.subscribe_quotes("c", ["AAPL"])
+    assert len(md.calls) == 2  # held again: c just joins
+    md.on_error("AAPL", IBError(10197, "competing live session", 1))
+    md.fail = ContractNotFound("AAPL")
+    with pytest.raises(ContractNotFound):
+        lines.subscribe_quotes("d", ["AAPL"])
+    md.fail = None
+    assert lines.held("d") == []
+    lines.subscribe_quotes("d", ["AAPL"])  # still failed after the refusal: asked for again
+    assert len(md.calls) == 4 and lines.held("d") == ["quotes|AAPL"]
+    for token in "abcd":
+        lines.release_all(token)
+    assert md.calls[4:] == [("unsubscribe", ["AAPL"])] and lines.stats()["lines"] == 0
 
 
 def _status(order_id: int, state: OrderState) -> OrderStatus:

@@ -266,3 +266,24 @@ def test_a_late_answer_for_an_ended_session_does_not_end_the_new_one(served: Run
         a.transport._request("is_connected", {}, "an-ended-session", 5.0)
     assert a.transport._up.is_set() and a.is_connected()
     assert a.transport.reconnects == reconnects
+
+
+def test_a_client_subscribing_a_line_ib_dropped_gets_quotes(served: Running, gateway: SimulatedGateway,
+                                                            remote_factory: Any) -> None:
+    """IB ends a quote line (its holder hears it through on_error); the next client to subscribe
+    it has it requested again and gets quotes, as a second subscribe does with the facade."""
+    from platform_adapter.adapters.market.subscriptions import SubKind  # noqa: PLC0415
+
+    a, b = remote_factory(served, "a"), remote_factory(served, "b")
+    errors, quotes = Recorder(), Recorder()
+    a.market_data.subscribe_quotes("AAPL", lambda s, q: None, errors)
+    sub = served.pa.market_data.lines.get((SubKind.QUOTES, "AAPL", ""))
+    assert sub is not None
+    gateway.send_error(sub.req_id, 10197, "No market data during competing live session")
+    errors.wait(1)
+    b.market_data.subscribe_quotes("AAPL", quotes)
+    quotes.wait(2)
+    wait_for(lambda: gateway.stats().received["reqMktData"] == 2)
+    a.market_data.unsubscribe_quotes("AAPL")
+    b.market_data.unsubscribe_quotes("AAPL")
+    wait_for(lambda: served.pa.market_data.stats()["quotes"] == 0 and served.service.book.stats()["lines"] == 0)

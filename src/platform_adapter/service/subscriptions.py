@@ -6,7 +6,9 @@ callbacks, and fans every update out to the line's clients through the publisher
 and unsubscribing are serialised by one lock (they talk to IB); the update path reads the line's
 client set without it. A session's lines are released after the session has ended, so a
 subscribe that gets the lock later finds its session gone and holds nothing (a line held by a
-token no session has would never be released).
+token no session has would never be released). A line IB dropped (``line_error``) holds no IB
+line any more: the next client to subscribe it has it requested again, for every holder, as
+the facade does for a second subscribe of a failed line.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class Line:
     key: str
     unsubscribe: Callable[[], None]
     clients: frozenset[str] = field(default_factory=frozenset)
+    failed: bool = False  # IB dropped it (a line_error): the next subscribe requests it again
 
 
 class SubscriptionBook:
@@ -67,25 +70,37 @@ class SubscriptionBook:
         with self._lock:
             self._check_alive(token)
             new = {lid: s for lid, s in wanted.items() if lid not in self._lines}
+            again = [lid for lid in wanted if lid not in new and self._lines[lid].failed]
             for lid, symbol in new.items():  # before asking: the first quote may come before the answer
                 self._lines[lid] = Line(lid, symbol, lid.split("|", 1)[1], functools.partial(
                     self._md.unsubscribe_quotes, [symbol], self._on_quote), frozenset({token}))
+            for lid in again:
+                self._lines[lid].failed = False
             try:
-                if new:
-                    self._md.subscribe_quotes(list(new.values()), self._on_quote, self._on_quote_error)
+                if new or again:
+                    self._md.subscribe_quotes([*new.values(), *(self._lines[lid].symbol for lid in again)],
+                                              self._on_quote, self._on_quote_error)
             except SubscriptionLimitExceeded as exc:
                 if exc.code is None:  # the configured cap: nothing was subscribed
+                    self._failed(again)
                     self._forget(list(new))
                     raise
                 # IB's 101 refused some lines; the others stay, for this client too
+                self._failed([lid for lid in again if self._lines[lid].key in exc.symbols])
                 self._forget([lid for lid in new if self._lines[lid].key in exc.symbols])
                 self._hold(token, wanted, new)
                 raise
             except Exception:
+                self._failed(again)
                 self._forget(list(new))
                 raise
             self._hold(token, wanted, new)
         return list(wanted)
+
+    def _failed(self, line_ids: list[str]) -> None:
+        """Lines asked for again that are still not held at IB (the facade refused)."""
+        for lid in line_ids:
+            self._lines[lid].failed = True
 
     def _hold(self, token: str, wanted: dict[str, Any], new: dict[str, Any]) -> None:
         for lid in wanted:
@@ -114,7 +129,11 @@ class SubscriptionBook:
         """Hold ``lid`` for ``token``, subscribing it first when no client holds it yet."""
         with self._lock:
             self._check_alive(token)
-            if lid in self._lines:
+            line = self._lines.get(lid)
+            if line is not None and line.failed:  # IB dropped it: requested again, for every holder
+                subscribe()
+                line.failed, line.unsubscribe = False, unsubscribe
+            if line is not None:
                 self._add(lid, token, False)
                 return
             self._lines[lid] = Line(lid, symbol, instrument_key(symbol), unsubscribe, frozenset({token}))
@@ -208,5 +227,6 @@ class SubscriptionBook:
     def _on_line_error(self, lid: str, key: str, exc: Exception) -> None:
         line = self._lines.get(lid)
         if line is not None:
+            line.failed = True
             self._pub.event(line.clients, pack({"ev": Event.LINE_ERROR.value, "line": lid, "symbol": key,
                                                 "error": error_map(exc)}))
