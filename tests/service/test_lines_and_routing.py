@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from platform_adapter.errors import ContractNotFound, IBError, SubscriptionLimitExceeded, ValidationError
+from platform_adapter.errors import ContractNotFound, IBError, NotConnected, SubscriptionLimitExceeded, ValidationError
 from platform_adapter.models import Fill, OrderState, OrderStatus, Quote
 from platform_adapter.service.order_routing import OrderRouter
 from platform_adapter.service.schema import pack, unpack
@@ -98,6 +98,19 @@ def test_a_failed_subscribe_holds_nothing_new(book: Any) -> None:
     with pytest.raises(SubscriptionLimitExceeded):
         lines.subscribe_quotes("b", ["AAPL", "MSFT", "TSLA"])
     assert sorted(lines.held("b")) == ["quotes|AAPL", "quotes|MSFT"]
+
+
+def test_a_subscribe_that_fails_part_way_lets_go_of_its_new_lines_at_the_facade(book: Any) -> None:
+    """The link drops after the facade sent the first of two new lines: the book keeps neither,
+    and lets go of both at the facade (one may be subscribed there, and would be requested again
+    after every reconnect for no client)."""
+    lines, md, _ = book
+    lines.subscribe_quotes("a", ["SPY"])
+    md.fail = NotConnected("the link dropped")
+    with pytest.raises(NotConnected):
+        lines.subscribe_quotes("a", ["SPY", "AAPL", "MSFT"])
+    assert lines.held("a") == ["quotes|SPY"]
+    assert md.calls[1:] == [("subscribe", ["AAPL", "MSFT"]), ("unsubscribe", ["AAPL"]), ("unsubscribe", ["MSFT"])]
 
 
 def test_a_line_ib_dropped_is_requested_again_by_the_next_subscriber(book: Any) -> None:

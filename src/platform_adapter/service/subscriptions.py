@@ -92,7 +92,7 @@ class SubscriptionBook:
                 raise
             except Exception:
                 self._failed(again)
-                self._forget(list(new))
+                self._abandon(list(new))
                 raise
             self._hold(token, wanted, new)
         return list(wanted)
@@ -140,7 +140,7 @@ class SubscriptionBook:
             try:
                 subscribe()
             except Exception:
-                self._forget([lid])
+                self._abandon([lid])
                 raise
 
     def _check_alive(self, token: str) -> None:
@@ -148,6 +148,21 @@ class SubscriptionBook:
         lock): nothing may be held for it any more."""
         if not self._alive(token):
             raise ProtocolError(ErrorCode.NOT_IDENTIFIED, "the session ended: send hello first")
+
+    def _abandon(self, line_ids: list[str]) -> None:
+        """Drop new lines whose subscribe failed in a way that may have left some of them at the
+        facade (a link lost after the first of several was sent): each is let go of there too
+        (best effort), or it would stay subscribed at IB, and come back after every reconnect,
+        for no client."""
+        for lid in line_ids:
+            line = self._lines.get(lid)
+            if line is None:
+                continue
+            try:
+                line.unsubscribe()
+            except PlatformAdapterError:
+                pass  # never subscribed there (refused before anything was sent)
+        self._forget(line_ids)
 
     def _forget(self, line_ids: list[str]) -> None:
         """Drop lines the facade refused (nothing to cancel)."""
