@@ -258,7 +258,7 @@ class EventDispatcher:
     def _task(fn: Callback, args: tuple[Any, ...]) -> None:
         try:
             fn(*args)
-        except Exception:  # noqa: BLE001 - the event thread must survive a library bug
+        except BaseException:  # noqa: BLE001 - the event thread must survive a library bug (SystemExit too)
             logger.opt(exception=True).error("event task {} raised", getattr(fn, "__qualname__", fn))
 
     def call(self, fn: Callback, *args: Any) -> None:
@@ -266,7 +266,8 @@ class EventDispatcher:
         start = time.perf_counter()
         try:
             fn(*args)
-        except Exception:  # noqa: BLE001 - a user callback must never stop the stream
+        except BaseException:  # noqa: BLE001 - a user callback must never stop the stream: not even
+            # sys.exit() in it (SystemExit would end this thread silently, and every callback after it)
             self.errors += 1
             logger.opt(exception=True).error("user callback {} raised", getattr(fn, "__qualname__", fn))
         finally:

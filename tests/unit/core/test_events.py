@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -88,3 +89,13 @@ def test_raising_callback_is_logged_and_the_stream_goes_on(events: EventDispatch
     events.submit(seen.append, "after")
     wait_for(lambda: seen == ["after"], timeout=5.0)
     assert events.errors == 1 and events.stats()["callback_errors"] == 1
+
+
+def test_a_callback_calling_sys_exit_does_not_end_the_event_thread(events: EventDispatcher) -> None:
+    """SystemExit raised on the event thread would end it silently (it is not an Exception):
+    logged as any callback error, and the callbacks after it still run."""
+    seen: list[Any] = []
+    events.submit(sys.exit, 3)
+    events.submit(seen.append, "after")
+    wait_for(lambda: seen == ["after"], timeout=5.0)
+    assert events.errors == 1
