@@ -503,8 +503,8 @@ class OrderExecutionAdapter(BaseAdapter):
                     listener(order.status)
                 except Exception:  # noqa: BLE001 - a library bug must not stop the decoding thread
                     logger.opt(exception=True).error("status listener {} raised", listener)
-            for cb in self._status_callbacks:
-                self._notify(cb, order.status)
+            for cb in self._status_callbacks:  # never dropped, held in order behind a blocked call of cb
+                self.events.submit_kept(cb, order.status)
             self._wake_waiters()
             if self.journal is not None:
                 self.journal.record_order(order, kind, background=True)
@@ -560,14 +560,16 @@ class OrderExecutionAdapter(BaseAdapter):
         if not self.fills.claim_delivery(fill.exec_key):
             return
         self.metrics.incr("fills")
-        self.events.submit_task(self._run_fill_callbacks, fill)
+        # the task's first argument names what a blocked fill callback holds back: every later
+        # fill (the list is the same object for all), so that fills reach the callbacks in order
+        self.events.submit_task(self._run_fill_callbacks, self._fill_callbacks, fill)
         self._wake_waiters()
 
-    def _run_fill_callbacks(self, fill: Fill) -> None:
+    def _run_fill_callbacks(self, callbacks: list[Callable[[Fill], Any]], fill: Fill) -> None:
         """The fill's log line and callbacks (event thread), then its delivered mark."""
         logger.info("order {} fill {}: {} {} @ {} commission {}", fill.order_id, fill.exec_id, fill.side,
                     fill.quantity, fill.price, fill.commission)
-        for cb in self._fill_callbacks:
+        for cb in callbacks:
             self.events.call(cb, fill)
         if self.journal is not None:
             self.journal.mark_notified(fill.exec_key)

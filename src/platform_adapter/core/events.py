@@ -3,6 +3,8 @@
 Each callback call is wrapped: an exception is logged with its traceback and the stream goes on.
 Quote callbacks may be *conflated*: while a callback for a key is still queued, a newer value
 replaces the queued one, so a slow consumer sees the latest state instead of a growing backlog.
+Past ``max_queue`` waiting calls the oldest plain one is dropped (and counted); conflated calls,
+library tasks (fills) and *kept* calls (order statuses, connection events) never are.
 
 A callback that blocks does not stop the others: when one call has run longer than
 ``block_threshold`` seconds, a watchdog hands the queue to a fresh worker thread. Calls for the
@@ -22,6 +24,7 @@ from platform_adapter.log import logger
 
 Callback = Callable[..., Any]
 _TASK = object()  # queue key of a library task: run as is (it times and isolates its callbacks via call())
+_KEEP = object()  # queue key of a plain call that is never dropped (an order's statuses)
 
 
 class EventDispatcher:
@@ -102,7 +105,7 @@ class EventDispatcher:
         a conflation key, or the callback itself."""
         if key is _TASK:
             return ("task", _hashable(fn), id(args[0]) if args else None)
-        if key is not None:
+        if key is not None and key is not _KEEP:
             return ("key", key)
         return ("fn", _hashable(fn))
 
@@ -127,6 +130,15 @@ class EventDispatcher:
                         self.dropped += 1
                         break
             self._queue.append((fn, args, None))
+            if len(self._queue) > self.max_queue_length:
+                self.max_queue_length = len(self._queue)
+            self._signal()
+
+    def submit_kept(self, fn: Callback, *args: Any) -> None:
+        """Queue ``fn(*args)`` as :meth:`submit` does, but never dropped, neither when the queue
+        is full nor among the held calls of a blocked callback (an order's statuses: never lost)."""
+        with self._cond:
+            self._queue.append((fn, args, _KEEP))
             if len(self._queue) > self.max_queue_length:
                 self.max_queue_length = len(self._queue)
             self._signal()
@@ -214,7 +226,7 @@ class EventDispatcher:
                 if gen != self._gen or not self._queue:
                     return
                 fn, args, key = self._queue.popleft()
-                if key is not None and key is not _TASK:
+                if key is not None and key is not _TASK and key is not _KEEP:
                     args = self._conflated.pop(key)
                 if self._blocked:
                     ident = self._identity(fn, args, key)
@@ -239,12 +251,14 @@ class EventDispatcher:
     def _hold(self, ident: Hashable, fn: Callback, args: tuple[Any, ...], key: Hashable | None) -> None:
         """Park a call for a blocked callback (only the latest value is kept per conflation key)."""
         held = self._held.setdefault(ident, [])
-        kind, conflation_key = (_TASK, None) if key is _TASK else (None, key)
+        kind, conflation_key = (key, None) if key is _TASK or key is _KEEP else (None, key)
         if conflation_key is not None:
             held[:] = [h for h in held if h[3] != conflation_key]
-        elif len(held) >= self._max_queue:
-            held.pop(0)
-            self.dropped += 1
+        elif kind is None and len(held) >= self._max_queue:
+            plain = next((i for i, h in enumerate(held) if h[2] is None and h[3] is None), None)
+            if plain is not None:  # tasks and kept calls are never dropped
+                del held[plain]
+                self.dropped += 1
         held.append((fn, args, kind, conflation_key))
 
     def _release(self, ident: Hashable) -> None:

@@ -221,7 +221,7 @@ class Lifecycle(LifecycleHandler):
     def _notify(self, event: ConnectionEvent) -> None:
         for callback in self._callbacks:
             if self.events is not None:
-                self.events.submit(callback, event)
+                self.events.submit_kept(callback, event)  # never dropped
             else:
                 try:
                     callback(event)

@@ -103,7 +103,7 @@ class RemoteAdapter:
 
     def _connection_event(self, event: ConnectionEvent) -> None:
         for cb in tuple(self._connection_callbacks):
-            self.events.submit(cb, event)
+            self.events.submit_kept(cb, event)  # never dropped
 
     def _on_event(self, ev: dict[str, Any]) -> None:
         kind = ev.get("ev")

@@ -545,3 +545,34 @@ def test_an_order_the_journal_cannot_record_is_a_typed_error_and_never_sent(harn
     journal.record_request = real  # type: ignore[method-assign]
     order_id, _ = placed(pa, order_ref="first")
     assert [c[1][0] for c in fake.calls if c[0] == "placeOrder"] == [order_id]
+
+
+def test_fills_wait_in_order_behind_a_blocked_fill_callback(harness: Harness) -> None:
+    """A fill callback that blocks past the event thread's threshold: the next fills are held
+    until it returns and then reach it in order, one call at a time; before, the next fill's
+    task ran on the new worker and called the same callback at once, out of order."""
+    pa, _ = harness
+    pa.events.block_threshold = 0.2
+    release = threading.Event()
+    seen: list[str] = []
+    entered = threading.Event()
+
+    def on_fill(fill: Any) -> None:
+        seen.append(fill.exec_id)
+        if fill.exec_id == "f1.01":
+            entered.set()
+            release.wait(10)
+
+    pa.orders.on_fill(on_fill)
+    order_id, ref = placed(pa)
+    ack(pa, order_id, ref)
+    for n, shares in ((1, 3), (2, 3), (3, 4)):
+        pa.wrapper.execDetails(-1, contract(), execution(f"f{n}.01", order_id, ref, shares=shares))
+        pa.wrapper.commissionAndFeesReport(commission(f"f{n}.01"))
+        if n == 1:
+            assert entered.wait(5)
+            wait_for(lambda: pa.events.blocked_callbacks == 1, timeout=5)
+    assert pa.events.wait_idle(5)  # the later fills are held, not pending
+    assert seen == ["f1.01"]
+    release.set()
+    wait_for(lambda: seen == ["f1.01", "f2.01", "f3.01"], timeout=5)

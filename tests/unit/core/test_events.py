@@ -99,3 +99,26 @@ def test_a_callback_calling_sys_exit_does_not_end_the_event_thread(events: Event
     events.submit(seen.append, "after")
     wait_for(lambda: seen == ["after"], timeout=5.0)
     assert events.errors == 1
+
+
+def test_kept_calls_are_never_dropped_by_a_full_queue(events: EventDispatcher) -> None:
+    """An order's statuses (submit_kept) survive a full queue: plain calls are dropped instead."""
+    release = threading.Event()
+    entered = threading.Event()
+    kept: list[int] = []
+    plain: list[int] = []
+
+    def block(_: int) -> None:
+        entered.set()
+        assert release.wait(10.0)
+
+    events.submit(block, -1)
+    assert entered.wait(5.0)
+    for i in range(40):
+        events.submit_kept(kept.append, i)
+    for i in range(30):
+        events.submit(plain.append, i)
+    assert events.queue_length == 50 and events.dropped == 20
+    release.set()
+    assert events.wait_idle(5.0)
+    assert kept == list(range(40)) and plain == list(range(20, 30))

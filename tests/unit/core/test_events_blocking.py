@@ -109,3 +109,31 @@ def test_unhashable_callbacks_are_matched_by_identity(events: EventDispatcher) -
     other.wait(1, timeout=5)
     release.set()
     wait_for(lambda: cb.calls == 2, 5)
+
+
+def test_kept_calls_of_a_blocked_callback_are_held_in_order_and_never_dropped() -> None:
+    """A status callback that blocks: its later statuses wait for it (in order, one call at a
+    time), however many come, and none is dropped (plain calls past the cap would be)."""
+    events = EventDispatcher(block_threshold=0.2, max_queue=5)
+    events.start()
+    try:
+        release = threading.Event()
+        seen = Recorder()
+
+        def on_status(n: int) -> None:
+            seen(n)
+            if n == 0:
+                release.wait(10)
+
+        events.submit_kept(on_status, 0)
+        seen.wait(1)
+        wait_for(lambda: events.blocked_callbacks == 1, 5)
+        for n in range(1, 21):
+            events.submit_kept(on_status, n)
+        assert events.wait_idle(5)  # held, not run: the callback is still in its first call
+        assert [c[0] for c in seen.calls] == [0]
+        release.set()
+        assert [c[0] for c in seen.wait(21, timeout=5)] == list(range(21))
+        assert events.dropped == 0
+    finally:
+        events.stop()
