@@ -528,7 +528,18 @@ class OrderExecutionAdapter(BaseAdapter):
         return order.status if order is not None else None
 
     def set_error(self, order_id: int, text: str) -> None:
-        """Record an IB error that left the order as it was (failed modify/cancel)."""
+        """Record an IB error that left the order as it was (failed modify/cancel). On a finished
+        order (a cancel that came too late for the fill: 10148) the text is kept without a status
+        callback: its final state has been reported once, and is reported only once."""
+        def quiet(t: Trade) -> bool:
+            if t.status not in TERMINAL_STATES:
+                return False
+            t.last_error = text
+            return True
+
+        if self.state.mutate_trade(order_id, quiet):
+            return
+
         def fn(t: Trade) -> bool:
             t.last_error = text
             return True

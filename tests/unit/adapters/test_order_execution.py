@@ -576,3 +576,22 @@ def test_fills_wait_in_order_behind_a_blocked_fill_callback(harness: Harness) ->
     assert seen == ["f1.01"]
     release.set()
     wait_for(lambda: seen == ["f1.01", "f2.01", "f3.01"], timeout=5)
+
+
+def test_a_late_error_on_a_filled_order_is_kept_without_a_second_filled_callback(harness: Harness,
+                                                                                  recorder: Any) -> None:
+    """A cancel that came too late for the fill (IB 10148): the order's text says so, but its
+    status callbacks heard Filled once (a strategy acting on Filled acts once); a failed
+    modification of a working order is still reported to them."""
+    pa, _ = harness
+    pa.orders.on_order_status(recorder)
+    order_id, ref = placed(pa)
+    ack(pa, order_id, ref)
+    pa.orders.modify_order(order_id, limit_price=101.0)
+    pa.wrapper.error(order_id, 0, 201, "Order rejected - reason: price out of range", "")  # the modify failed
+    pa.wrapper.orderStatus(order_id, "Filled", Decimal(10), Decimal(0), 100.0, 77, 0, 100.0, 1, "", 0.0)
+    pa.wrapper.error(order_id, 0, 10148, "OrderId that needs to be cancelled cannot be cancelled, state: Filled.", "")
+    assert pa.events.wait_idle(2)
+    assert [(c[0].status, c[0].last_error[:6]) for c in recorder.calls] == [
+        (OrderState.SUBMITTED, ""), (OrderState.SUBMITTED, "IB 201"), (OrderState.FILLED, "IB 201")]
+    assert pa.orders.get_order_status(order_id).last_error.startswith("IB 10148")
