@@ -254,7 +254,7 @@ class OrderExecutionAdapter(BaseAdapter):
         state, RequestTimeout after ``timeout`` seconds.
         """
         wanted = parse_statuses(statuses)
-        check_wait(timeout)
+        timeout = check_wait(timeout)
         self._known(order_id)
         deadline = time.monotonic() + timeout
         with self._changed:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -12,6 +13,8 @@ from platform_adapter.models.contract import ContractSpec
 from platform_adapter.models.market_data import MarketDataType, TickByTickKind
 
 SYMBOL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 .\-/&]{0,19}$")
+MAX_QUANTITY = Decimal(10) ** 15
+"""Above it a size is no longer exact as a double (IB's and the price checks' arithmetic)."""
 MARKET_DATA_TYPE_NAMES = {
     "live": MarketDataType.LIVE, "frozen": MarketDataType.FROZEN, "delayed": MarketDataType.DELAYED,
     "delayed_frozen": MarketDataType.DELAYED_FROZEN,
@@ -36,7 +39,10 @@ def check_price(value: Any, field: str) -> float:
     """A finite, positive price."""
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         raise ValidationError(field, value, "must be a number")
-    price = float(value)
+    try:
+        price = float(value)
+    except (OverflowError, ValueError):  # an int past float's range, a signalling NaN
+        raise ValidationError(field, value, "must be finite") from None
     if not math.isfinite(price):
         raise ValidationError(field, value, "must be finite")
     if price <= 0:
@@ -45,35 +51,46 @@ def check_price(value: Any, field: str) -> float:
 
 
 def check_quantity(value: Any, field: str = "quantity", fractional: bool = False) -> Decimal:
-    """A positive quantity; whole unless ``fractional``."""
+    """A positive quantity of at most ``MAX_QUANTITY``; whole unless ``fractional``."""
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str)):
         raise ValidationError(field, value, "must be a number")
     try:
         qty = Decimal(str(value))
-    except InvalidOperation:
+    except (InvalidOperation, ValueError):  # ValueError: an int too long for str()
         raise ValidationError(field, value, "must be a number") from None
     if not qty.is_finite():
         raise ValidationError(field, value, "must be finite")
     if qty <= 0:
         raise ValidationError(field, value, "must be positive")
+    if qty > MAX_QUANTITY:
+        raise ValidationError(field, value, f"must be at most {MAX_QUANTITY:.0e}")
     if not fractional and qty != qty.to_integral_value():
         raise ValidationError(field, value, "must be a whole number for this contract")
     return qty
 
 
+def check_code(value: Any, field: str) -> str:
+    """A printable string of at most 64 characters, maybe empty (an exchange, currency, expiry...)."""
+    if not isinstance(value, str) or len(value) > 64 or not value.isprintable():
+        raise ValidationError(field, value, "must be a printable string of at most 64 characters")
+    return value
+
+
 def on_tick(price: float, min_tick: float) -> bool:
-    """True when ``price`` is a whole multiple of ``min_tick`` (with float tolerance)."""
+    """True when ``price`` is a whole multiple of ``min_tick`` (with float tolerance); a positive
+    price below half a tick is none (it would round to zero ticks)."""
     if min_tick <= 0:
         return True
     steps = price / min_tick
-    return abs(steps - round(steps)) < 1e-6
+    return abs(steps - round(steps)) < 1e-6 and (round(steps) != 0 or price == 0)
 
 
 def check_wait(value: Any, field: str = "timeout") -> float:
-    """Seconds to wait: a finite number, 0 or more; returned as a float."""
+    """Seconds to wait: a finite number, 0 or more; returned as a float (at most
+    ``threading.TIMEOUT_MAX``, the longest wait a lock takes: a longer one would never end sooner)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
         raise ValidationError(field, value, "must be a finite number of seconds, 0 or more")
-    return float(value)
+    return float(min(value, threading.TIMEOUT_MAX))
 
 
 def check_callback(value: Any, field: str = "callback", optional: bool = False) -> Any:

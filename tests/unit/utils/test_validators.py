@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import threading
 from decimal import Decimal
 
 import pytest
@@ -9,12 +11,15 @@ import pytest
 from platform_adapter.errors import ValidationError
 from platform_adapter.models.market_data import MarketDataType, TickByTickKind
 from platform_adapter.utils.validators import (
+    MAX_QUANTITY,
     check_callback,
+    check_code,
     check_market_data_type,
     check_price,
     check_quantity,
     check_symbol,
     check_tbt_kind,
+    check_wait,
     on_tick,
 )
 
@@ -75,3 +80,37 @@ def test_tick_by_tick_kinds_and_callbacks() -> None:
     assert check_callback(print) is print
     with pytest.raises(ValidationError, match="on_error"):
         check_callback("print", "on_error")
+
+
+@pytest.mark.parametrize("bad", [10**400, Decimal("sNaN"), Decimal("-Infinity")])
+def test_a_price_past_floats_range_is_a_validation_error(bad: object) -> None:
+    with pytest.raises(ValidationError) as info:
+        check_price(bad, "limit_price")
+    assert info.value.field == "limit_price"
+
+
+@pytest.mark.parametrize("bad", [10**30, 10**400, Decimal("1E+16"), "1e20"])
+def test_a_quantity_past_what_a_double_holds_exactly_is_refused(bad: object) -> None:
+    with pytest.raises(ValidationError, match="at most"):
+        check_quantity(bad)
+    assert check_quantity(MAX_QUANTITY) == MAX_QUANTITY
+
+
+def test_a_price_below_half_a_tick_is_not_on_the_tick() -> None:
+    assert not on_tick(1e-300, 0.01) and not on_tick(0.004, 0.01)
+    assert on_tick(0.01, 0.01) and on_tick(0.0, 0.01)
+
+
+def test_a_wait_longer_than_a_lock_takes_is_cut_to_the_longest() -> None:
+    assert check_wait(10**400) == check_wait(1e300) == threading.TIMEOUT_MAX
+    assert check_wait(2) == 2.0
+    for bad in (math.nan, math.inf, -1, "5", True, None):
+        with pytest.raises(ValidationError):
+            check_wait(bad)
+
+
+def test_codes_are_printable_strings() -> None:
+    assert check_code("", "exchange") == "" and check_code("CME", "exchange") == "CME"
+    for bad in (None, 5, "A\x00B", "x" * 65):
+        with pytest.raises(ValidationError, match="exchange"):
+            check_code(bad, "exchange")

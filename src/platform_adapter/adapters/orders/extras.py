@@ -75,11 +75,17 @@ def _parse_ib_time(text: str) -> datetime:
 
 
 def _non_negative(value: Any, field: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)) or not math.isfinite(float(value)):
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         raise ValidationError(field, value, "must be a finite number")
-    if value < 0:
+    try:
+        number = float(value)
+    except (OverflowError, ValueError):  # an int past float's range, a signalling NaN
+        number = math.nan
+    if not math.isfinite(number):
+        raise ValidationError(field, value, "must be a finite number")
+    if number < 0:
         raise ValidationError(field, value, "must not be negative")
-    return float(value)
+    return number
 
 
 def check_trail(order_type: OrderType, kwargs: Mapping[str, Any]) -> tuple[float | None, float | None, float | None]:

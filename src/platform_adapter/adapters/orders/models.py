@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
@@ -155,7 +156,12 @@ def parse_statuses(statuses: Any) -> frozenset[OrderState]:
     """``None`` (every final state), one status or an iterable of them (enum or IB text)."""
     if statuses is None:
         return TERMINAL_STATES
-    items = [statuses] if isinstance(statuses, (str, OrderState)) else list(statuses)
+    if isinstance(statuses, (str, OrderState)):
+        items = [statuses]
+    elif isinstance(statuses, Iterable) and not isinstance(statuses, (bytes, Mapping)):
+        items = list(statuses)
+    else:
+        raise ValidationError("statuses", statuses, "must be an IB order status or a list of them")
     out = set()
     for s in items:
         state = parse_state(s.value if isinstance(s, OrderState) else str(s))
