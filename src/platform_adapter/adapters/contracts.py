@@ -13,7 +13,7 @@ from platform_adapter.adapters.base_adapter import AdapterContext, BaseAdapter
 from platform_adapter.errors import ContractNotFound, ValidationError
 from platform_adapter.log import logger
 from platform_adapter.models.contract import ContractInfo, ContractSpec, OptionChain, SecType
-from platform_adapter.utils.validators import check_symbol
+from platform_adapter.utils.validators import check_code, check_symbol, check_wait
 
 UNSET_DECIMAL_TEXT = "170141183460469231731687303715884105727"
 _RIGHT = {"CALL": "C", "PUT": "P"}  # IB reports rights as C/P or CALL/PUT
@@ -29,6 +29,7 @@ def to_spec(value: Any, field: str = "symbol") -> ContractSpec:
         check_symbol(value.symbol, field)
         if not isinstance(value.sec_type, SecType):
             raise ValidationError(f"{field}.sec_type", value.sec_type, "must be a SecType")
+        _check_spec_fields(value, field)
         if value.sec_type is SecType.FUTURE and not (value.last_trade_date or value.local_symbol or value.con_id):
             raise ValidationError(field, value, "a future needs last_trade_date, local_symbol or con_id "
                                   "(ContractResolver.front_month finds the nearest expiry)")
@@ -43,6 +44,24 @@ def to_spec(value: Any, field: str = "symbol") -> ContractSpec:
                 _STOCKS[value] = spec
         return spec
     raise ValidationError(field, value, "must be a symbol string or a ContractSpec")
+
+
+_TEXT_FIELDS = ("exchange", "currency", "primary_exchange", "last_trade_date", "local_symbol", "multiplier", "right")
+MAX_CON_ID = 2**31 - 1  # IB's conId is a 32-bit int
+_MAX_STRIKE = 1e300  # below float's range: a larger int would not convert
+
+
+def _check_spec_fields(spec: ContractSpec, field: str) -> None:
+    """The spec's texts are printable strings, its conId IB's 32-bit int (0: none) and its strike
+    a finite number, 0 or more: a wrong type would fail in ibapi's encoder after the request began."""
+    for name in _TEXT_FIELDS:
+        check_code(getattr(spec, name), f"{field}.{name}")
+    con_id = spec.con_id
+    if isinstance(con_id, bool) or not isinstance(con_id, int) or not 0 <= con_id <= MAX_CON_ID:
+        raise ValidationError(f"{field}.con_id", con_id, f"must be an integer from 0 (none) to {MAX_CON_ID}")
+    strike = spec.strike
+    if isinstance(strike, bool) or not isinstance(strike, (int, float)) or not 0 <= strike < _MAX_STRIKE:
+        raise ValidationError(f"{field}.strike", strike, "must be a finite number, 0 or more")
 
 
 def _check_option(spec: ContractSpec, field: str) -> None:
@@ -132,6 +151,8 @@ class ContractResolver(BaseAdapter):
     def resolve(self, value: Any, timeout: float | None = None) -> ContractInfo:
         """The contract details for ``value`` (symbol or ContractSpec); ``ContractNotFound``
         when IB has no definition (error 200) or the spec is ambiguous."""
+        if timeout is not None:
+            timeout = check_wait(timeout)
         known = self._known.get(id(value))
         if known is not None and known[0] is value:
             return known[1]

@@ -11,7 +11,7 @@ from platform_adapter.adapters import contracts  # contracts imports this module
 from platform_adapter.errors import ContractNotFound, ValidationError
 from platform_adapter.log import logger
 from platform_adapter.models.contract import ContractInfo, ContractSpec, OptionChain, SecType
-from platform_adapter.utils.validators import check_symbol
+from platform_adapter.utils.validators import check_code, check_symbol, check_wait
 
 if TYPE_CHECKING:
     from platform_adapter.adapters.contracts import ContractResolver
@@ -36,6 +36,9 @@ def front_month(resolver: ContractResolver, symbol: Any, exchange: str = "CME", 
     """The future of ``symbol`` on ``exchange`` that expires next (from today on), resolved and
     cached: its ``spec`` names that expiry. ContractNotFound when IB lists none."""
     root = check_symbol(symbol)
+    check_code(exchange, "exchange")
+    check_code(currency, "currency")
+    timeout = None if timeout is None else check_wait(timeout)
     contract = contracts.make_contract(0, root, SecType.FUTURE, exchange, currency, "", "", "", "")
     results = resolver._request("contract_details",
                                 lambda client, req_id: client.reqContractDetails(req_id, contract), timeout,
@@ -63,6 +66,8 @@ def option_chains(resolver: ContractResolver, underlying: Any, fut_fop_exchange:
     spec = contracts.to_spec(underlying, "underlying")
     if spec.sec_type not in UNDERLYING_TYPES:
         raise ValidationError("underlying", underlying, "must be a stock, index or future")
+    check_code(fut_fop_exchange, "fut_fop_exchange")
+    timeout = None if timeout is None else check_wait(timeout)
     info = resolver.resolve(spec, timeout)
     rows = resolver._request(
         "option_chain",
@@ -79,6 +84,7 @@ def option_chain(resolver: ContractResolver, underlying: Any, exchange: str = "S
                  timeout: float | None = None) -> OptionChain:
     """The chain of ``underlying`` at ``exchange`` (SMART by default; the one with the underlying's
     own trading class when there are several); ContractNotFound when IB lists none there."""
+    check_code(exchange, "exchange")
     chains = [ch for ch in option_chains(resolver, underlying, timeout=timeout) if ch.exchange == exchange]
     if not chains:
         raise ContractNotFound(f"no option chain for {underlying} on {exchange}")
