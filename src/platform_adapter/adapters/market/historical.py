@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -101,9 +102,10 @@ answers reach the registry through the adapter's market-data handler)."""
         if chunk_cap is not None and chunk_cap.seconds < BAR_SIZES[bar]:
             raise ValidationError("max_chunk", max_chunk, f"must cover at least one {bar} bar")
         check_callback(progress, "progress", optional=True)
-        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
-                                    or timeout <= 0):
-            raise ValidationError("timeout", timeout, "must be a positive number of seconds or None")
+        if timeout is not None:
+            if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:  # NaN too
+                raise ValidationError("timeout", timeout, "must be a positive number of seconds or None")
+            timeout = None if timeout >= threading.TIMEOUT_MAX else float(timeout)  # longer: no bound
         spec = to_spec(symbol)
         resolver = self.ctx.contracts
         assert resolver is not None

@@ -37,6 +37,8 @@ DAY = 86400
 UNIT_SECONDS = {"S": 1, "D": DAY, "W": 7 * DAY, "M": 30 * DAY, "Y": 365 * DAY}
 # IB's own per-request limits on the number in a duration string.
 UNIT_MAX = {"S": 86400, "D": 365}
+MAX_DURATION_SECONDS = 100 * 365 * DAY  # a longer fetch reaches back past any bar IB keeps
+EARLIEST_END_YEAR = 1900  # IB has no bars from before; earlier years do not fit its time format
 
 # IB's "step sizes" table: the longest duration one request may cover for each bar size.
 #   60 S: 1 secs-1 min | 120 S: -2 mins | 1800 S: 1 secs-30 mins | 3600 S: 5 secs-1 hour
@@ -88,7 +90,7 @@ class Chunk:
 
 
 def parse_duration(value: Any, field: str = "duration") -> Duration:
-    """``"N S|D|W|M|Y"`` with N > 0, or a ValidationError naming ``field``."""
+    """``"N S|D|W|M|Y"`` with N > 0, at most 100 years, or a ValidationError naming ``field``."""
     if not isinstance(value, str):
         raise ValidationError(field, value, "must be a string like '1 D' (units S, D, W, M, Y)")
     match = _DURATION_RE.match(value.upper())
@@ -97,7 +99,10 @@ def parse_duration(value: Any, field: str = "duration") -> Duration:
     amount = int(match.group(1))
     if amount <= 0:
         raise ValidationError(field, value, "must be a positive amount")
-    return Duration(amount, match.group(2))
+    duration = Duration(amount, match.group(2))
+    if duration.seconds > MAX_DURATION_SECONDS:
+        raise ValidationError(field, value, "must not be longer than 100 years")
+    return duration
 
 
 def check_bar_size(value: Any, field: str = "bar_size") -> str:
@@ -119,14 +124,20 @@ def check_what_to_show(value: Any, allowed: frozenset[str] = WHAT_TO_SHOW, field
 
 
 def check_end(value: Any, field: str = "end") -> datetime | None:
-    """``None`` (now) or a timezone-aware datetime, returned in UTC."""
+    """``None`` (now) or a timezone-aware datetime from ``EARLIEST_END_YEAR`` on, returned in UTC."""
     if value is None:
         return None
     if not isinstance(value, datetime):
         raise ValidationError(field, value, "must be a timezone-aware datetime or None")
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValidationError(field, value, "must be timezone-aware (e.g. datetime(..., tzinfo=timezone.utc))")
-    return value.astimezone(timezone.utc)
+    try:
+        end = value.astimezone(timezone.utc)
+    except OverflowError:  # within hours of datetime's first or last instant
+        raise ValidationError(field, value, f"must be in {EARLIEST_END_YEAR} or later") from None
+    if end.year < EARLIEST_END_YEAR:
+        raise ValidationError(field, value, f"must be in {EARLIEST_END_YEAR} or later")
+    return end
 
 
 def format_end(end: datetime) -> str:

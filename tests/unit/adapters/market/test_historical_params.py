@@ -8,8 +8,10 @@ import pytest
 
 from platform_adapter.adapters.market.historical_params import (
     BAR_SIZES,
+    MAX_DURATION_SECONDS,
     MAX_STEP_SECONDS,
     check_bar_size,
+    check_end,
     parse_bar_time,
     parse_duration,
     plan_chunks,
@@ -65,3 +67,17 @@ def test_plan_chunks_walk_backwards_without_gaps() -> None:
     assert [c.duration for c in plan_chunks(parse_duration("2 Y"), "1 day", END, now=END)] == ["365 D", "365 D"]
     assert [c.duration for c in plan_chunks(parse_duration("3 D"), "2 mins", None, now=END,
                                             max_chunk=parse_duration("1 D"))] == ["86400 S"] * 3
+
+
+def test_a_duration_past_100_years_and_an_end_before_1900_are_refused() -> None:
+    """They overflowed datetime arithmetic (OverflowError) or made an end text IB cannot read."""
+    for text in ("99999999999999999999 D", "3000 Y", "36501 D"):
+        with pytest.raises(ValidationError, match="100 years"):
+            parse_duration(text)
+    assert parse_duration("100 Y").seconds == MAX_DURATION_SECONDS
+    for end in (datetime(1, 1, 1, 5, tzinfo=UTC), datetime(1899, 12, 31, tzinfo=UTC),
+                datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5)))):
+        with pytest.raises(ValidationError) as info:
+            check_end(end)
+        assert info.value.field == "end"
+    assert check_end(datetime(1900, 1, 1, tzinfo=UTC)) == datetime(1900, 1, 1, tzinfo=UTC)
