@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,8 @@ import pytest
 from platform_adapter import (
     ConfigError,
     ContractNotFound,
+    ContractSpec,
+    OrderState,
     OrderStateError,
     PlatformAdapter,
     PlatformAdapterError,
@@ -28,6 +32,7 @@ from tests.resilience.conftest import adapter_settings, received
 
 WATCHED = ("placeOrder", "cancelOrder", "reqGlobalCancel", "reqMktData", "cancelMktData", "reqHistoricalData",
            "reqRealTimeBars", "reqTickByTickData", "reqMarketDataType")
+LOOKUPS = ("reqContractDetails", "reqSecDefOptParams")  # also watched where no contract is looked up
 NAN, INF = math.nan, math.inf
 
 
@@ -136,6 +141,59 @@ API_CASES: list[tuple[str, Callable[..., Any], type[Exception], str]] = [
     ("max_chunk_smaller_than_bar", history(bar_size="1 day", max_chunk="60 S"), ValidationError, "max_chunk"),
 ]
 
+# numbers past what a double holds, signalling NaNs, sub-tick prices, spec fields of the wrong type,
+# non-iterable statuses, timeouts: each was a bare TypeError/ValueError/OverflowError, or reached the
+# gateway (a quantity of 10**400 crashed its session, and every reconnect replayed the order)
+HOSTILE_CASES: list[tuple[str, Callable[..., Any], type[Exception], str]] = [
+    ("qty_beyond_exact_doubles", place(action="SELL", qty=10**30), ValidationError, "quantity"),
+    ("qty_past_float_range", place(action="SELL", qty=10**400), ValidationError, "quantity"),
+    ("qty_float_huge", place(action="SELL", qty=1e300), ValidationError, "quantity"),
+    ("limit_past_float_range", place(limit_price=10**400), ValidationError, "limit_price"),
+    ("limit_signalling_nan", place(limit_price=Decimal("sNaN")), ValidationError, "limit_price"),
+    ("limit_below_half_a_tick", place(action="SELL", limit_price=1e-300), ValidationError, "limit_price"),
+    ("trail_amount_below_half_a_tick", place(action="SELL", otype="TRAIL", trailing_amount=1e-300),
+     ValidationError, "trailing_amount"),
+    ("trail_offset_past_float_range", place(otype="TRAIL LIMIT", trailing_amount=1.0, limit_offset=10**400),
+     ValidationError, "limit_offset"),
+    ("trail_offset_signalling_nan", place(otype="TRAIL LIMIT", trailing_amount=1.0, limit_offset=Decimal("sNaN")),
+     ValidationError, "limit_offset"),
+    ("bracket_take_profit_signalling_nan", lambda pa: pa.orders.place_bracket_order(
+        "AAPL", "BUY", 1, 100.0, Decimal("sNaN"), 90.0), ValidationError, "take_profit_price"),
+    ("preview_qty_past_float_range", lambda pa: pa.orders.preview_order("AAPL", "SELL", 10**400, "MKT"),
+     ValidationError, "quantity"),
+    ("wait_statuses_number", lambda pa: pa.orders.wait_for_status(1, 1.5), ValidationError, "statuses"),
+    ("place_and_wait_statuses_number", lambda pa: pa.orders.place_order_and_wait("AAPL", "BUY", 1, "MKT", wait_for=0),
+     ValidationError, "statuses"),
+    ("history_duration_huge", history(duration="99999999999999999999 D", bar_size="1 day"), ValidationError,
+     "duration"),
+    ("history_end_year_one", history(end=datetime(1, 1, 1, 5, tzinfo=timezone.utc)), ValidationError, "end"),
+    ("history_timeout_nan", history(timeout=NAN), ValidationError, "timeout"),
+    ("spec_currency_int", place(symbol=ContractSpec("AAPL", currency=123)), ValidationError,  # type: ignore[arg-type]
+     "symbol.currency"),
+    ("spec_con_id_text", lambda pa: pa.market_data.subscribe_quotes(ContractSpec("AAPL", con_id="1"), noop),  # type: ignore[arg-type]
+     ValidationError, "symbols.con_id"),
+    ("spec_con_id_huge", lambda pa: pa.market_data.subscribe_real_time_bars(ContractSpec("AAPL", con_id=10**30), noop),
+     ValidationError, "symbol.con_id"),
+    ("spec_expiry_int", lambda pa: pa.market_data.get_quote(ContractSpec.option("AAPL", 20270115, 190.0, "C")),  # type: ignore[arg-type]
+     ValidationError, "symbol.last_trade_date"),
+    ("spec_exchange_none", lambda pa: pa.market_data.get_historical_data(
+        ContractSpec("AAPL", exchange=None), "1 D", "1 hour"), ValidationError, "symbol.exchange"),  # type: ignore[arg-type]
+    ("spec_strike_infinite", lambda pa: pa.contracts.resolve(ContractSpec.option("AAPL", "20270115", INF, "C")),
+     ValidationError, "symbol.strike"),
+    ("resolve_timeout_text", lambda pa: pa.contracts.resolve("IBM", timeout="5"), ValidationError, "timeout"),
+    ("resolve_timeout_nan", lambda pa: pa.contracts.resolve("IBM", timeout=NAN), ValidationError, "timeout"),
+    ("front_month_exchange_none", lambda pa: pa.contracts.front_month("ES", exchange=None), ValidationError,
+     "exchange"),
+    ("front_month_currency_int", lambda pa: pa.contracts.front_month("ES", currency=840), ValidationError,
+     "currency"),
+    ("front_month_timeout_negative", lambda pa: pa.contracts.front_month("ES", timeout=-1), ValidationError,
+     "timeout"),
+    ("option_chains_exchange_int", lambda pa: pa.contracts.option_chains("AAPL", fut_fop_exchange=5),
+     ValidationError, "fut_fop_exchange"),
+    ("option_chain_exchange_none", lambda pa: pa.contracts.option_chain("AAPL", exchange=None), ValidationError,
+     "exchange"),
+]
+
 CONFIG_CASES: list[tuple[str, dict[str, Any], str]] = [
     ("port_zero", {"ib_connection.port": 0}, "ib_connection.port"),
     ("port_too_big", {"ib_connection.port": 70000}, "ib_connection.port"),
@@ -195,6 +253,40 @@ def test_bad_api_input(pa: PlatformAdapter, gw: SimulatedGateway, call: Callable
         assert fragment in info.value.field or fragment in info.value.reason
     assert received(gw, *WATCHED) == before, "nothing sent to the gateway"
     assert pa.is_connected()
+
+
+@pytest.mark.parametrize("call, error, fragment", [c[1:] for c in HOSTILE_CASES], ids=[c[0] for c in HOSTILE_CASES])
+def test_hostile_api_input(pa: PlatformAdapter, gw: SimulatedGateway, call: Callable[[PlatformAdapter], Any],
+                           error: type[Exception], fragment: str) -> None:
+    """As ``test_bad_api_input``, and no contract is looked up either."""
+    before = received(gw, *WATCHED, *LOOKUPS)
+    with pytest.raises(error) as info:
+        call(pa)
+    assert isinstance(info.value, ValidationError), f"{type(info.value).__name__}: {info.value}"
+    assert fragment in info.value.field or fragment in info.value.reason, info.value
+    assert received(gw, *WATCHED, *LOOKUPS) == before, "nothing sent to the gateway"
+    assert pa.is_connected() and pa.connection.reconnect_count == 0
+
+
+def test_a_wait_longer_than_a_lock_takes_waits_for_the_status(pa: PlatformAdapter) -> None:
+    """``timeout=1e30`` was checked, then overflowed the lock's wait (OverflowError) with the
+    order already placed; it now waits for the status like any long timeout."""
+    order_id = pa.orders.place_order("AAPL", "BUY", 1, "LMT", limit_price=1.0)
+    pa.orders.wait_for_status(order_id, "Submitted", timeout=10)
+    outcome: list[Any] = []
+    waiter = threading.Thread(target=lambda: outcome.append(_status_or_error(pa, order_id)), daemon=True)
+    waiter.start()
+    wait_for(lambda: pa.orders._status_waiters == 1)  # waiting in the lock's wait
+    pa.orders.cancel_order(order_id)
+    waiter.join(10)
+    assert [getattr(o, "status", o) for o in outcome] == [OrderState.CANCELLED]
+
+
+def _status_or_error(pa: PlatformAdapter, order_id: int) -> Any:
+    try:
+        return pa.orders.wait_for_status(order_id, "Cancelled", timeout=10**30)
+    except Exception as exc:  # reported to the test
+        return exc
 
 
 @pytest.mark.parametrize("overrides, key", [c[1:] for c in CONFIG_CASES], ids=[c[0] for c in CONFIG_CASES])
