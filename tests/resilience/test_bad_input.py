@@ -192,6 +192,9 @@ HOSTILE_CASES: list[tuple[str, Callable[..., Any], type[Exception], str]] = [
      ValidationError, "fut_fop_exchange"),
     ("option_chain_exchange_none", lambda pa: pa.contracts.option_chain("AAPL", exchange=None), ValidationError,
      "exchange"),
+    ("health_timeout_text", lambda pa: pa.connection.check_health("5"), ValidationError, "timeout"),
+    ("round_trip_timeout_nan", lambda pa: pa.connection.round_trip(NAN), ValidationError, "timeout"),
+    ("connect_client_id_text", lambda pa: pa.connect(client_id="7"), ValidationError, "client_id"),
 ]
 
 CONFIG_CASES: list[tuple[str, dict[str, Any], str]] = [
@@ -280,6 +283,27 @@ def test_a_wait_longer_than_a_lock_takes_waits_for_the_status(pa: PlatformAdapte
     pa.orders.cancel_order(order_id)
     waiter.join(10)
     assert [getattr(o, "status", o) for o in outcome] == [OrderState.CANCELLED]
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    ({"client_id": 1.5}, "client_id"), ({"client_id": True}, "client_id"), ({"client_id": -1}, "client_id"),
+    ({"client_id": 10**30}, "client_id"), ({"port": 10**30}, "port"), ({"port": "4002"}, "port"),
+    ({"host": 127}, "host"), ({"host": "bad host"}, "host"),
+], ids=lambda v: repr(v) if not isinstance(v, str) else v)
+def test_bad_connect_arguments_open_nothing_and_are_not_kept(gw: SimulatedGateway, tmp_path: Path,
+                                                             kwargs: dict[str, Any], field: str) -> None:
+    """A bad client id was a TypeError from ibapi's encoder with the socket open, and stayed the
+    client id of every reconnect; a huge port an OverflowError from getaddrinfo."""
+    adapter = PlatformAdapter(settings=adapter_settings(tmp_path, gw.port, 5), configure_logging=False)
+    connections = gw.stats().connections
+    try:
+        with pytest.raises(ValidationError) as info:
+            adapter.connect(**kwargs)
+        assert info.value.field == field
+        assert gw.stats().connections == connections and not adapter.is_connected()
+        assert adapter.connect() and adapter.connection.client_id == 5  # the configured one, not the bad one
+    finally:
+        adapter.disconnect()
 
 
 def _status_or_error(pa: PlatformAdapter, order_id: int) -> Any:

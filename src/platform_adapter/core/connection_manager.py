@@ -27,10 +27,11 @@ from platform_adapter.core.handlers import LifecycleHandler
 from platform_adapter.core.request_registry import RequestRegistry
 from platform_adapter.core.transport import Dispatcher, Reader, SocketConnection, frame_label, split_frames
 from platform_adapter.core.wrapper import Wrapper
-from platform_adapter.errors import GatewayConfigError, NotConnected
+from platform_adapter.errors import GatewayConfigError, NotConnected, ValidationError
 from platform_adapter.log import logger
 from platform_adapter.models.connection import ConnectionEventKind, ConnectionState, ConnectionStatus
 from platform_adapter.utils.rate_limiter import TokenBucket
+from platform_adapter.utils.validators import check_wait
 
 PROTOBUF_MSG_ID = 200  # ibapi's offset for protobuf message ids
 IBAPI_VERSION = get_version_string()
@@ -88,6 +89,20 @@ class IBClient(EClient):  # type: ignore[misc]
         self.bucket.acquire()
         self.messages_sent += 1
         self.conn.sendMsg(comm.make_msg_proto(msgId, msg))
+
+
+def check_endpoint(host: Any, port: Any, client_id: Any) -> None:
+    """``connect``'s arguments (None: the configured one) by the configuration's rules: a host
+    name or address, a port 1-65535, a client id 0..2**31-1; a ValidationError naming the field
+    before anything is opened or kept (a kept bad client id failed every reconnect too)."""
+    if host is not None and (not isinstance(host, str) or not host.strip()
+                             or not all(ch.isprintable() and not ch.isspace() for ch in host)):
+        raise ValidationError("host", host, "must be a host name or address")
+    if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535):
+        raise ValidationError("port", port, "must be an integer 1-65535")
+    if client_id is not None and (isinstance(client_id, bool) or not isinstance(client_id, int)
+                                  or not 0 <= client_id <= 2**31 - 1):
+        raise ValidationError("client_id", client_id, "must be an integer 0..2147483647")
 
 
 class ConnectionManager:
@@ -154,6 +169,7 @@ class ConnectionManager:
         past ``timeout``; never hangs. Raises :class:`GatewayConfigError` when the gateway answers
         with a code no retry fixes (501 already connected, 503 TWS too old).
         """
+        check_endpoint(host, port, client_id)
         with self._lock:
             if self.is_connected():
                 logger.info("connect: already connected to {}:{}", self.host, self.port)
@@ -607,7 +623,7 @@ class ConnectionManager:
 
     def check_health(self, timeout: float | None = None) -> bool:
         """Send ``reqCurrentTime`` and wait for the answer; False means a dead or stalled link."""
-        timeout = self.monitoring.health_check_timeout_seconds if timeout is None else timeout
+        timeout = self.monitoring.health_check_timeout_seconds if timeout is None else check_wait(timeout)
         try:
             return self.round_trip(timeout)
         except (NotConnected, OSError):
@@ -624,6 +640,7 @@ class ConnectionManager:
         means that everything sent before has been answered and handled (IB's immediate errors
         included); False when no answer came within ``timeout`` or the link closed meanwhile.
         Raises :class:`NotConnected` when the link is down."""
+        timeout = check_wait(timeout)
         client = self.require_connected()
         generation = self._generation
         with self._clock:
