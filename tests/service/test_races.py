@@ -4,6 +4,8 @@ client's own unsubscribe and subscribe of one line on two threads."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from typing import Any
 
@@ -14,7 +16,7 @@ from platform_adapter.remote.transport import Transport
 from platform_adapter.service.schema import pack, unpack
 from platform_adapter.sim import SimulatedGateway
 from tests.conftest import Recorder, wait_for
-from tests.service.conftest import Running
+from tests.service.conftest import Running, child_env
 from tests.service.raw_client import RawClient
 
 
@@ -287,3 +289,51 @@ def test_a_client_subscribing_a_line_ib_dropped_gets_quotes(served: Running, gat
     a.market_data.unsubscribe_quotes("AAPL")
     b.market_data.unsubscribe_quotes("AAPL")
     wait_for(lambda: served.pa.market_data.stats()["quotes"] == 0 and served.service.book.stats()["lines"] == 0)
+
+
+_HAMMER = """
+import sys, threading
+from platform_adapter.errors import PlatformAdapterError
+from platform_adapter.remote import RemoteAdapter
+
+for cycle in range(int(sys.argv[2])):
+    pa = RemoteAdapter(sys.argv[1], name=f"hammer-{cycle}", connect_timeout=20)
+    assert pa.connect(), pa.last_error
+    stopped = threading.Event()
+    threads = []
+
+    def call() -> None:  # a thread's first call opens its socket: the send waits for the connection
+        try:
+            pa.transport.call("ping", timeout=5)
+        except PlatformAdapterError:
+            stopped.set()
+
+    def spawn() -> None:
+        while not stopped.is_set():
+            t = threading.Thread(target=call)
+            t.start()
+            threads.append(t)
+            if len(threads) % 4 == 0:
+                threads[-4].join(10)
+
+    spawner = threading.Thread(target=spawn)
+    spawner.start()
+    while len(threads) < 20:
+        threading.Event().wait(0.001)
+    pa.disconnect()
+    stopped.set()
+    spawner.join(10)
+    for t in threads:
+        t.join(10)
+    assert not any(t.is_alive() for t in threads)
+print("ok")
+"""
+
+
+def test_disconnect_while_other_threads_call_ends_them_without_killing_the_process(served: Running) -> None:
+    """Threads still calling while another disconnects: each call ends with NotConnected, and the
+    process lives; before, disconnect closed the sockets under the calls (ZeroMQ's context
+    destroyed while a thread sent on one of its sockets: libzmq aborts the process)."""
+    result = subprocess.run([sys.executable, "-c", _HAMMER, served.service.commands_endpoint, "8"],
+                            capture_output=True, text=True, timeout=240, env=child_env(), check=False)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-3000:]

@@ -45,6 +45,7 @@ from platform_adapter.utils.wake_pipe import WakePipe
 SLICE_MS = 50  # a waiting call looks at the session this often
 RETRY_SECONDS = 0.2  # between hellos while the service is away
 SEND_TIMEOUT_MS = 1000  # a new socket waits this long for its connection before NotConnected
+DRAIN_SECONDS = SEND_TIMEOUT_MS / 1000 + 1.0  # stop() waits this long for the calls still sending
 
 
 class Transport:
@@ -81,6 +82,8 @@ class Transport:
         self._stopping = False
         self._threads: list[threading.Thread] = []
         self._waker: WakePipe | None = None
+        self._calls_in_flight = 0  # commands using a socket now (stop() closes none under them)
+        self._in_flight = threading.Condition()
 
     # --- lifecycle -------------------------------------------------------------------------------------
     def start(self, timeout: float) -> bool:
@@ -109,7 +112,8 @@ class Transport:
                 self._request("bye", {"ack": self.acked}, self.session, self.timeout, require_up=False)
             except PlatformAdapterError as exc:
                 logger.debug("bye not answered: {}", exc)
-        self._stopping = True
+        with self._in_flight:
+            self._stopping = True  # a call still using its socket ends within SLICE_MS (NotConnected)
         self._up.clear()
         self._wake_supervisor.set()
         self._wake_events()
@@ -117,7 +121,13 @@ class Transport:
             thread.join(5.0)
         self._threads.clear()
         assert self._ctx is not None
-        self._ctx.destroy(linger=0)
+        with self._in_flight:  # closing a socket another thread is using aborts the process (libzmq)
+            drained = self._in_flight.wait_for(lambda: self._calls_in_flight == 0, DRAIN_SECONDS)
+        if drained:
+            self._ctx.destroy(linger=0)
+        else:
+            logger.warning("remote adapter stopping with {} call(s) still sending; their sockets are left open",
+                           self._calls_in_flight)
         self._ctx = None
         assert self._waker is not None
         self._waker.close()
@@ -150,12 +160,21 @@ class Transport:
             data = encode_request(rid, cmd, args, token)
         except (TypeError, ValueError, OverflowError) as exc:
             raise _unsendable(args, exc) from None
+        with self._in_flight:
+            if self._stopping or self._ctx is None:
+                raise NotConnected(f"{cmd}: the remote adapter is stopping")
+            self._calls_in_flight += 1
         try:
             return self._exchange(self._socket(), cmd, data, rid, token, timeout, require_up)
         except zmq.Again:
             raise NotConnected(f"the service at {self.endpoint} is unreachable") from None
         except zmq.ZMQError as exc:  # the adapter was stopped meanwhile
             raise NotConnected(f"{cmd}: {exc}") from None
+        finally:
+            with self._in_flight:
+                self._calls_in_flight -= 1
+                if not self._calls_in_flight:
+                    self._in_flight.notify_all()
 
     def _exchange(self, sock: zmq.Socket[Any], cmd: str, data: bytes, rid: int, token: str | None,
                   timeout: float | None, require_up: bool) -> Any:
