@@ -42,6 +42,7 @@ class OrderReconciler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.runs = 0
+        self.other_client_orders: set[int] = set()  # open in the cache, placed under another client id
 
     # --- periodic runs -------------------------------------------------------------------------
     def start_periodic(self, interval: float) -> None:
@@ -131,6 +132,18 @@ class OrderReconciler:
             self._settle(reason, before, seen, resolve_in_flight, started, a.connection.client_id)
             self.runs += 1
 
+    def _other_client(self, reason: str, order: Any, client_id: int) -> None:
+        """An open order of the journal placed under another client id (the adapter restarted with
+        a new ``client_id``): IB reports an order only to the client that placed it, so it can be
+        neither confirmed nor closed here. Left as it is, and said once."""
+        if order.order_id in self.other_client_orders:
+            return
+        self.other_client_orders.add(order.order_id)
+        logger.warning("reconcile ({}): order {} ({}) is {} in the journal but was placed by client id {}, not {}: "
+                       "IB reports it only to that client id; left as it is (connect with client id {} once to "
+                       "settle it)", reason, order.order_id, order.order_ref, order.status.status.value,
+                       order.client_id, client_id, order.client_id)
+
     def _settle(self, reason: str, before: dict[int, Any], seen: set[int], resolve_in_flight: bool,
                 started: float, client_id: int) -> None:
         a = self.adapter
@@ -139,6 +152,9 @@ class OrderReconciler:
             fills = st.fills
             if fills:  # executions prove IB has the order even when open/completed orders missed it
                 st = a.apply_fills(order.order_id) or st
+            if st.status not in TERMINAL_STATES and order.order_id not in seen and not fills \
+                    and order.client_id != client_id:
+                self._other_client(reason, order, client_id)
             if st.status not in TERMINAL_STATES and order.order_id not in seen and not fills \
                     and order.client_id == client_id and a.sent_before(order.order_id, started):
                 if st.status in (OrderState.PENDING_SUBMIT, OrderState.API_PENDING) and not order.perm_id:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from platform_adapter import OrderState, RequestTimeout
+from platform_adapter.log import logger
 from platform_adapter.models.connection import ConnectionEventKind as Kind
 from tests.conftest import FailsOnce, wait_for
 from tests.unit.adapters.test_order_execution import contract, ib_order, ib_state, make_harness, placed
@@ -96,5 +97,29 @@ def test_a_gateway_older_than_completed_orders_is_not_asked_for_them(tmp_path: P
         pa.orders.reconcile()
         assert "reqCompletedOrders" not in fake.names() and {"reqOpenOrders", "reqExecutions"} <= set(fake.names())
     finally:
+        pa.orders.stop()
+        pa.events.stop()
+
+
+def test_an_open_order_of_another_client_id_is_left_as_it_is_and_said_once(tmp_path: Path) -> None:
+    """The adapter restarted under a new client id with an open order of the old one in its
+    journal: IB reports that order only to its own client id, so reconciliation can neither
+    confirm nor close it. It stays as it was (not marked Inactive) and a warning says so, once."""
+    pa, fake = make_harness(tmp_path)
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(str(m)), level="WARNING", format="{message}")
+    try:
+        answer_everything(pa, fake)
+        order_id, ref = placed(pa)
+        pa.wrapper.openOrder(order_id, contract(), ib_order(order_id, ref, 77), ib_state("Submitted"))
+        pa.connection.client_id = 9
+        pa.orders.reconcile()
+        pa.orders.reconcile()
+        assert pa.orders.get_order_status(order_id).status is OrderState.SUBMITTED
+        assert pa.orders.reconciler.other_client_orders == {order_id}
+        said = [line for line in lines if f"order {order_id}" in line and "client id" in line]
+        assert len(said) == 1 and "connect with client id 1" in said[0]
+    finally:
+        logger.remove(sink)
         pa.orders.stop()
         pa.events.stop()
