@@ -230,17 +230,21 @@ class AccountManager(BaseAdapter):
             client.reqPositions()
             try:
                 self._positions_done.wait(timeout)
-            finally:
+            except BaseException:
                 with self._lock:
-                    collected, self._collect = list((self._collect or {}).values()), None
-        merged = [self._merge(p) for p in collected]
-        for change in self.state.replace_positions(merged, None):
+                    self._collect = None
+                raise
+            with self._lock:  # an update streamed after the list applies after it, never before
+                collected, self._collect = list((self._collect or {}).values()), None
+                merged = [self._merge(p) for p in collected]
+                changes = self.state.replace_positions(merged, None)
+        for change in changes:
             logger.warning("position reconciliation: {}", change)
         return [p for p in merged if p.quantity != 0]
 
     def _merge(self, pos: Position) -> Position:
-        with self._lock:
-            port = self._portfolio.get((pos.account, pos.con_id))
+        """``pos`` with the market values of its portfolio update of the same quantity (``_lock`` held)."""
+        port = self._portfolio.get((pos.account, pos.con_id))
         if port is None or port.quantity != pos.quantity:
             return pos  # no market values yet for this quantity
         return Position(pos.account, pos.symbol, pos.contract, pos.quantity, pos.avg_cost, pos.con_id,
@@ -267,8 +271,8 @@ class AccountEvents(AccountHandler):
                 # a streamed update for the same position may arrive during the list: keep the latest
                 m._collect[(pos.account, pos.con_id)] = pos
                 return
-        merged = m._merge(pos)
-        m.state.update_position(merged)
+            merged = m._merge(pos)
+            m.state.update_position(merged)
         m._emit(merged)
 
     def position_end(self) -> None:
@@ -281,9 +285,9 @@ class AccountEvents(AccountHandler):
         pos = Position(account, spec.symbol, spec, to_decimal(position), float(average_cost), spec.con_id,
                        opt_float(market_price), opt_float(market_value), opt_float(unrealized_pnl),
                        opt_float(realized_pnl))
-        with m._lock:
+        with m._lock:  # not between a position list and its replacing the cache
             m._portfolio[(account, spec.con_id)] = pos
-        m.state.update_position(pos)
+            m.state.update_position(pos)
         m._emit(pos)
 
     def update_account_value(self, key: str, value: str, currency: str, account: str) -> None:

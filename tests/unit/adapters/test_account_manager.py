@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -120,6 +121,32 @@ def test_a_position_streamed_twice_during_the_list_is_reported_once(
     fake.on_call["reqPositions"] = positions
     (pos,) = pa.account.get_positions()
     assert pos.quantity == Decimal(20) and pos.avg_cost == 100.25
+
+
+@pytest.mark.parametrize("close", [
+    lambda w: w.position("DU5", aapl(), Decimal(0), 0.0),
+    lambda w: w.updatePortfolio(aapl(), Decimal(0), 101.0, 0.0, 0.0, 0.0, 50.0, "DU5"),
+], ids=["position", "portfolio"])
+def test_a_position_closed_right_after_the_list_stays_closed(account: tuple[PlatformAdapter, FakeClient],
+                                                             monkeypatch: pytest.MonkeyPatch, close: Any) -> None:
+    """The decoder applies a fill's update (AAPL now 0) just after positionEnd, while the refresh is
+    about to put the list in the cache: the older list must not bring the closed position back."""
+    pa, _ = account
+    pa.account.start()
+    assert pa.state.get_position("AAPL") is not None
+    replace = pa.state.replace_positions
+    streamed = threading.Thread(target=close, args=(pa.wrapper,), name="decoder")
+
+    def streamed_meanwhile(*args: Any) -> Any:
+        streamed.start()
+        streamed.join(0.5)  # it is applied now unless it waits for the list to be in the cache
+        return replace(*args)
+
+    monkeypatch.setattr(pa.state, "replace_positions", streamed_meanwhile)
+    pa.account.refresh_positions()
+    streamed.join(5)
+    assert not streamed.is_alive()
+    assert pa.state.get_position("AAPL") is None
 
 
 def test_a_gateway_older_than_pnl_requests_gets_none(account: tuple[PlatformAdapter, FakeClient]) -> None:
