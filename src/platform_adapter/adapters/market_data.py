@@ -302,12 +302,23 @@ class MarketDataAdapter(BaseAdapter):
         for sub in subs:
             sub.confirming = True
             try:
-                send_line(self._client(), sub)
+                self._send(self._client(), sub)
             except Exception:
                 self._drop([sub])
                 raise
             logger.info("subscribed {} {} (req {})", sub.kind.value, sub.key, sub.req_id)
         self._confirm(subs)
+
+    def _send(self, client: Any, sub: Subscription) -> None:
+        """Send the line's request once per request id: a reconnect's replay may renew and send a
+        line before the subscribe call that made it does (which then sends nothing). A line
+        unsubscribed while its request was on the way is cancelled again after it."""
+        req_id = self.lines.claim(sub)
+        if req_id is None:
+            return
+        send_line(client, sub, req_id)
+        if not self.lines.holds(sub):  # its cancel may have gone before this request
+            cancel_line(client, sub.kind, req_id)
 
     def _confirm(self, subs: list[Subscription]) -> None:
         """Wait one round trip for IB's answer to the new lines: the lines IB refused with 101 are
@@ -409,7 +420,7 @@ class MarketDataAdapter(BaseAdapter):
             if cancel_old:
                 cancel_line(client, sub.kind, old)
             try:
-                send_line(client, sub)
+                self._send(client, sub)
             except Exception:  # noqa: BLE001 - keep replaying the others; the link monitor retries
                 logger.opt(exception=True).error("resubscribing {} {} failed", sub.kind.value, sub.key)
         logger.info("resubscribed {} market data line(s)", len(moved))

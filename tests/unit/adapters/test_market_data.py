@@ -4,6 +4,7 @@ events through the Lifecycle."""
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -668,3 +669,77 @@ def test_a_lost_connection_forgets_the_broken_farms(env: Any) -> None:
     pa.connection._close("socket closed", report=True)
     assert not md.get_quote("AAPL").degraded
     assert pa.connection.get_connection_status().broken_farms == ()
+
+
+# --- a reconnect's replay racing subscribe and unsubscribe calls --------------------------------------
+def open_lines(client: FakeClient) -> list[int]:
+    """The quote lines IB holds after ``client``'s calls: requested and not cancelled after."""
+    held: list[int] = []
+    for name, args in client.calls:
+        if name == "reqMktData":
+            held.append(args[0])
+        elif name == "cancelMktData" and args[0] in held:
+            held.remove(args[0])
+    return held
+
+
+def test_a_reconnect_while_a_subscribe_call_sends_requests_each_line_once(env: Any) -> None:
+    """The link drops and comes back while subscribe_quotes is sending its lines: the replay sends
+    every booked line with a new id, and the call does not send a replayed line again (IB would
+    answer the duplicate ticker id with an error and the line would fail)."""
+    pa, client = env
+    md = pa.market_data
+
+    def reconnect_once(*_: Any) -> None:
+        client.on_call.pop("reqMktData")
+        pa.lifecycle.disconnected("socket closed")
+        pa.lifecycle.reconnected()
+
+    client.on_call["reqMktData"] = reconnect_once
+    md.subscribe_quotes(["AAPL", "MSFT"], ignore)
+    sent = req_ids(client, "reqMktData")
+    assert len(sent) == len(set(sent)), f"a request id sent twice: {sent}"
+    assert sorted(sent[1:]) == sorted(s.req_id for s in md.lines.all()), "each line once on the new link"
+    assert md.stats()["lines"] == 2 and md.subscription_errors() == {}
+
+
+def test_a_line_unsubscribed_during_a_replay_is_not_left_open_at_ib(env: Any) -> None:
+    """unsubscribe_quotes runs while the reconnect's replay is sending: the unsubscribed line is
+    not requested after its cancel (IB would stream it, and count it, for good)."""
+    pa, client = env
+    md = pa.market_data
+    md.subscribe_quotes(["AAPL", "MSFT"], ignore)
+    client.calls.clear()
+
+    def unsubscribe_msft(req_id: int, contract: Any, *_: Any) -> None:
+        if contract.symbol == "AAPL":
+            client.on_call.pop("reqMktData")
+            md.unsubscribe_quotes("MSFT")
+
+    client.on_call["reqMktData"] = unsubscribe_msft
+    pa.lifecycle.disconnected("socket closed")
+    pa.lifecycle.reconnected()
+    (aapl,) = md.lines.all()
+    assert open_lines(client) == [aapl.req_id]
+
+
+def test_a_line_unsubscribed_during_a_1101_replay_is_not_left_open_at_ib(env: Any) -> None:
+    """The same on IB's 1101 (the replay cancels each old id first, on the same socket)."""
+    pa, client = env
+    md = pa.market_data
+    md.subscribe_quotes(["AAPL", "MSFT"], ignore)
+    done = threading.Event()
+
+    def unsubscribe_msft(req_id: int, contract: Any, *_: Any) -> None:
+        if contract.symbol == "AAPL":
+            client.on_call.pop("reqMktData")
+            md.unsubscribe_quotes("MSFT")
+            done.set()
+
+    client.on_call["reqMktData"] = unsubscribe_msft
+    pa.lifecycle.run(Kind.IB_LINK_RESTORED_DATA_LOST)
+    assert done.wait(5)
+    wait_for(lambda: pa.metrics_registry.count("md_resubscriptions") == 2, 5)
+    (aapl,) = md.lines.all()
+    assert open_lines(client) == [aapl.req_id]
+

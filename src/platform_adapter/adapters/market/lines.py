@@ -27,16 +27,17 @@ def map_key(sub: Subscription) -> MapKey:
     return sub.kind, sub.key, str(variant)
 
 
-def send_line(client: Any, sub: Subscription) -> None:
-    """Send the IB request of one line."""
+def send_line(client: Any, sub: Subscription, req_id: int | None = None) -> None:
+    """Send the IB request of one line (with ``req_id``, default its current request id)."""
     contract = ContractResolver.ib_contract(sub.info)
+    req_id = sub.req_id if req_id is None else req_id
     if sub.kind is SubKind.QUOTES:
-        client.reqMktData(sub.req_id, contract, "", False, False, [])
+        client.reqMktData(req_id, contract, "", False, False, [])
     elif sub.kind is SubKind.BARS:
-        client.reqRealTimeBars(sub.req_id, contract, 5, sub.what_to_show, sub.use_rth, [])
+        client.reqRealTimeBars(req_id, contract, 5, sub.what_to_show, sub.use_rth, [])
     else:
         assert sub.tbt_kind is not None
-        client.reqTickByTickData(sub.req_id, contract, sub.tbt_kind.value, 0, False)
+        client.reqTickByTickData(req_id, contract, sub.tbt_kind.value, 0, False)
 
 
 def cancel_line(client: Any, kind: SubKind, req_id: int) -> None:
@@ -161,6 +162,20 @@ class LineBook:
             sub.failed = error
             self._by_req.pop(sub.req_id, None)
             return True
+
+    def holds(self, sub: Subscription) -> bool:
+        """True while ``sub`` is the book's record of its line (not unsubscribed or replaced)."""
+        with self.lock:
+            return self._subs.get(map_key(sub)) is sub
+
+    def claim(self, sub: Subscription) -> int | None:
+        """The request id to send for ``sub`` now, marked sent; None when that id was sent already
+        (a subscribe call and a reconnect's replay may both try) or the line is gone or failed."""
+        with self.lock:
+            if not self.holds(sub) or sub.failed is not None or sub.sent_id == sub.req_id:
+                return None
+            sub.sent_id = sub.req_id
+            return sub.req_id
 
     def renew_ids(self, subs: Iterable[Subscription], now: float) -> list[tuple[int, Subscription]]:
         """Give live, current lines new request ids; return ``(old id, record)`` pairs."""

@@ -42,6 +42,7 @@ class Subscription:
     key: str
     info: ContractInfo
     req_id: int
+    sent_id: int = 0  # the request id last sent to IB (each id is sent once: LineBook.claim)
     callbacks: list[Callback] = field(default_factory=list)
     on_error: list[Callback] = field(default_factory=list)
     what_to_show: str = "TRADES"
