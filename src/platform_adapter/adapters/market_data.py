@@ -205,7 +205,8 @@ class MarketDataAdapter(BaseAdapter):
     # --- real-time bars ---------------------------------------------------------------------------
     def subscribe_real_time_bars(self, symbol: Any, callback: Callback, what_to_show: str = "TRADES",
                                  use_rth: bool = False, on_error: Callback | None = None) -> None:
-        """Stream 5-second bars: ``callback(symbol, bar)`` with a :class:`Bar` (UTC start time)."""
+        """Stream 5-second bars: ``callback(symbol, bar)`` with a :class:`Bar` (UTC start time);
+        one IB line per ``what_to_show`` and ``use_rth``."""
         check_callback(callback)
         err = check_callback(on_error, "on_error", optional=True)
         wts = check_what_to_show(what_to_show, REAL_TIME_BAR_WHAT_TO_SHOW)
@@ -219,10 +220,11 @@ class MarketDataAdapter(BaseAdapter):
 
     def unsubscribe_real_time_bars(self, symbol: Any, callback: Callback | None = None,
                                    what_to_show: str | None = None) -> None:
-        """Stop real-time bars of ``symbol`` (one ``what_to_show`` or all of them)."""
+        """Stop real-time bars of ``symbol`` (one ``what_to_show`` or all of them; with and without
+        ``use_rth``, which are lines of their own)."""
         key = to_spec(symbol).key
         wts = None if what_to_show is None else check_what_to_show(what_to_show, REAL_TIME_BAR_WHAT_TO_SHOW)
-        self._unsubscribe(self._matching(SubKind.BARS, key, wts, symbol), callback, "symbol")
+        self._unsubscribe(self._matching(SubKind.BARS, key, wts, symbol, callback), callback, "symbol")
 
     # --- tick-by-tick ------------------------------------------------------------------------------
     def subscribe_tick_by_tick(self, symbol: Any, kind: TickByTickKind | str, callback: Callback,
@@ -247,7 +249,7 @@ class MarketDataAdapter(BaseAdapter):
         """Stop tick-by-tick data of ``symbol`` (one kind or all of them)."""
         key = to_spec(symbol).key
         tbt = None if kind is None else check_tbt_kind(kind).value
-        self._unsubscribe(self._matching(SubKind.TICKS, key, tbt, symbol), callback, "symbol")
+        self._unsubscribe(self._matching(SubKind.TICKS, key, tbt, symbol, callback), callback, "symbol")
 
     # --- market data type -----------------------------------------------------------------------------
     @property
@@ -347,11 +349,15 @@ class MarketDataAdapter(BaseAdapter):
                 f"{errors[0]} for {', '.join(keys)}: close other market data lines of this account first",
                 errors[0].code, keys)
 
-    def _matching(self, kind: SubKind, key: str, variant: str | None, value: Any) -> list[MapKey]:
-        keys = self.lines.matching(kind, key, variant)
-        if not keys:
-            raise ValidationError("symbol", value, f"has no {kind.value} subscription")
-        return keys
+    def _matching(self, kind: SubKind, key: str, variant: str | None, value: Any,
+                  callback: Callback | None) -> list[MapKey]:
+        """The lines of ``kind`` for ``key`` (one variant or all); with ``callback``, those it is on."""
+        with self.lines.lock:
+            keys = self.lines.matching(kind, key, variant)
+            if not keys:
+                raise ValidationError("symbol", value, f"has no {kind.value} subscription")
+            held = [k for k in keys if (sub := self.lines.get(k)) is not None and callback in sub.callbacks]
+        return held if callback is not None and held else keys
 
     def _unsubscribe(self, keys: list[MapKey], callback: Callback | None, field: str) -> None:
         if callback is not None:

@@ -743,3 +743,24 @@ def test_a_line_unsubscribed_during_a_1101_replay_is_not_left_open_at_ib(env: An
     (aapl,) = md.lines.all()
     assert open_lines(client) == [aapl.req_id]
 
+
+def test_real_time_bars_with_and_without_rth_are_two_lines(env: Any) -> None:
+    """use_rth=True asks IB for other bars (regular trading hours only): its own line, not the
+    callback added to the all-hours line of the same whatToShow."""
+    pa, client = env
+    md = pa.market_data
+    all_hours, rth = Recorder(), Recorder()
+    md.subscribe_real_time_bars("AAPL", all_hours)
+    md.subscribe_real_time_bars("AAPL", rth, use_rth=True)
+    sent = [args for name, args in client.calls if name == "reqRealTimeBars"]
+    assert [args[4] for args in sent] == [False, True]
+    pa.wrapper.realtimeBar(sent[0][0], 1767225600, 1, 2, 0.5, 1.5, Decimal(10), Decimal("1.2"), 3)
+    all_hours.wait(1)
+    pa.events.wait_idle()
+    assert rth.calls == []
+    md.unsubscribe_real_time_bars("AAPL", rth, what_to_show="TRADES")  # only the line it is on
+    assert req_ids(client, "cancelRealTimeBars") == [sent[1][0]]
+    md.subscribe_real_time_bars("AAPL", rth, use_rth=True)
+    md.unsubscribe_real_time_bars("AAPL", what_to_show="TRADES")  # both lines
+    assert len(req_ids(client, "cancelRealTimeBars")) == 3 and md.lines.all() == []
+

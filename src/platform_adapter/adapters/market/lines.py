@@ -21,10 +21,15 @@ Want = tuple[SubKind, ContractInfo, dict[str, Any]]
 Flipped = tuple[Subscription, Quote, tuple[Callback, ...]]
 
 
+RTH = ":RTH"  # the variant suffix of a bar line of regular trading hours only
+
+
 def map_key(sub: Subscription) -> MapKey:
-    """(kind, instrument key, variant): variant is whatToShow for bars, the kind for tick-by-tick."""
-    variant = sub.what_to_show if sub.kind is SubKind.BARS else (sub.tbt_kind or "")
-    return sub.kind, sub.key, str(variant)
+    """(kind, instrument key, variant): variant is whatToShow for bars (with ``RTH`` added for
+    regular trading hours only: IB streams other bars), the kind for tick-by-tick."""
+    if sub.kind is SubKind.BARS:
+        return sub.kind, sub.key, sub.what_to_show + (RTH if sub.use_rth else "")
+    return sub.kind, sub.key, str(sub.tbt_kind or "")
 
 
 def send_line(client: Any, sub: Subscription, req_id: int | None = None) -> None:
@@ -123,7 +128,8 @@ class LineBook:
 
     def matching(self, kind: SubKind, key: str, variant: str | None) -> list[MapKey]:
         with self.lock:
-            return [k for k in self._subs if k[0] is kind and k[1] == key and (variant is None or k[2] == variant)]
+            return [k for k in self._subs
+                    if k[0] is kind and k[1] == key and (variant is None or k[2].removesuffix(RTH) == variant)]
 
     def release(self, keys: list[MapKey], callback: Callback | None, field: str) -> list[Subscription]:
         """Remove ``callback`` (or all) from the lines; return the records left without callbacks
