@@ -107,8 +107,10 @@ class MarketDataAdapter(BaseAdapter):
         self._refresh_after_link()
 
     def socket_lost(self) -> None:
-        """The connection to the gateway closed: every quote is stale (unless stopped)."""
+        """The connection to the gateway closed: every quote is stale (unless stopped). A 1100 of
+        the closed link ends with it (the next link starts up; its own 1100 comes after this step)."""
         self._socket_down = True
+        self._link_lost = False
         self.watchdog.reset()
         with self.lines.lock:  # the next start-up reports the farms again
             self._broken_farms.clear()

@@ -14,7 +14,7 @@ connected: ``PlatformAdapter  1. order ids: the journal opened; ids = max(journa
                                5. users: ``ConnectionEvent(CONNECTED)``
 disconnected: the socket       (the ConnectionManager has already failed every pending request with
 closed or was found dead       ``NotConnected``; a reconnect follows unless the user disconnected)
-                               1. market data: every quote flagged stale
+                               1. market data: every quote flagged stale (a 1100 of this link ends)
                                2. users: ``DISCONNECTED``
 reconnected: ready again       1. order ids: ids = max(local, nextValidId): never reused
 after a loss (the reconnect    2. market data: the market data type sent, every line replayed

@@ -764,3 +764,18 @@ def test_real_time_bars_with_and_without_rth_are_two_lines(env: Any) -> None:
     md.unsubscribe_real_time_bars("AAPL", what_to_show="TRADES")  # both lines
     assert len(req_ids(client, "cancelRealTimeBars")) == 3 and md.lines.all() == []
 
+
+def test_an_ib_link_lost_before_the_socket_closed_ends_with_that_socket(env: Any) -> None:
+    """IB 1100, then the gateway restarts (the socket closes; the new session's link is up and no
+    1101/1102 ever comes): after the reconnect quotes are fresh again and the watchdog watches."""
+    pa, client = env
+    md = pa.market_data
+    md.subscribe_quotes("AAPL", ignore)
+    pa.lifecycle.run(Kind.IB_LINK_LOST)
+    assert md.get_quote("AAPL").stale
+    pa.lifecycle.disconnected("socket closed")
+    pa.lifecycle.reconnected()
+    (line,) = md.lines.all()
+    pa.wrapper.tickPrice(line.req_id, 1, 10.0, None)
+    assert md.get_quote("AAPL").bid == 10.0 and not md.get_quote("AAPL").stale
+    assert md.watchdog._watching(), "the frozen-gateway check is not left paused"
