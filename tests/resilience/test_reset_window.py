@@ -15,7 +15,7 @@ from platform_adapter import OrderState
 from platform_adapter.sim.__main__ import handle_command, main
 from platform_adapter.sim.faults import Daily, parse_daily
 from tests.conftest import Recorder, wait_for
-from tests.resilience.conftest import received, sim_orders
+from tests.resilience.conftest import received, sim_orders, wait_reconnected
 
 CHUNK = 100.0  # the simulator fills in chunks of this size: several executions per order
 
@@ -121,6 +121,23 @@ def test_connecting_during_the_window_hears_1100(sim_factory: Any, adapter_facto
     wait_for(lambda: not pa.connection.ib_link_ok, timeout=5)
     gw.end_reset()
     wait_for(lambda: pa.connection.ib_link_ok, timeout=5)
+
+
+def test_a_restart_in_the_window_leaves_no_quote_stale(sim_factory: Any, adapter_factory: Any) -> None:
+    """1100, then the gateway restarts (which closes the window: no 1101/1102 ever comes): the new
+    session's link is up, its quotes are fresh and the stream watchdog watches again."""
+    gw = sim_factory()
+    pa = adapter_factory(gw)
+    quotes = Recorder()
+    pa.market_data.subscribe_quotes("AAPL", quotes)
+    quotes.wait(1, timeout=5)
+    assert gw.begin_reset()
+    wait_for(lambda: pa.market_data.get_quote("AAPL").stale, timeout=5)
+    gw.restart(down_seconds=0.2)
+    wait_reconnected(pa, 1)
+    assert pa.connection.ib_link_ok
+    wait_for(lambda: not pa.market_data.get_quote("AAPL").stale, timeout=5)
+    assert pa.market_data.watchdog._watching()
 
 
 def test_injected_window_closes_itself(sim_factory: Any, adapter_factory: Any) -> None:
