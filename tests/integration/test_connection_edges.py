@@ -331,11 +331,11 @@ def test_an_unexpected_error_in_a_reconnect_attempt_is_a_failed_attempt(make_ada
     real_open = cm._open
     seen: list[str] = []
 
-    def fails_once(reconnecting: bool) -> bool:
+    def fails_once(reconnecting: bool, *args: object) -> bool:
         seen.append(cm.last_error)
         if len(seen) == 1:
             raise RuntimeError("a bug")
-        return real_open(reconnecting)
+        return real_open(reconnecting, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(cm, "_open", fails_once)
     gateway.drop_all_connections()

@@ -130,12 +130,14 @@ class ConnectionManager:
         self._state = ConnectionState.DISCONNECTED
         self._lock = threading.RLock()
         self._ready = threading.Event()
-        self._stop = threading.Event()
+        self._stop = threading.Event()  # set by disconnect(); a later connect() or reconnect() gets a new one
         self._user_disconnect = False
+        self._opening: SocketConnection | None = None  # the socket of the attempt under way (disconnect closes it)
         self._reader: Reader | None = None
         self._dispatcher: Dispatcher | None = None
         self._decoder: Decoder | None = None
         self._health_thread: threading.Thread | None = None
+        self._health_stop = self._stop  # the stop of the session whose health thread runs
         self._reconnect_thread: threading.Thread | None = None
         self._reconnect_guard = threading.Lock()  # one reconnect loop at a time (manual or automatic)
         self._clock = threading.Condition()  # reqCurrentTime round trips: sent and answered counts
@@ -167,22 +169,25 @@ class ConnectionManager:
 
         Returns ``False`` with a logged reason when the gateway is absent, refuses, or stays silent
         past ``timeout``; never hangs. Raises :class:`GatewayConfigError` when the gateway answers
-        with a code no retry fixes (501 already connected, 503 TWS too old).
+        with a code no retry fixes (501 already connected, 503 TWS too old). A
+        :meth:`disconnect` on another thread meanwhile ends it with ``False``.
         """
         check_endpoint(host, port, client_id)
         with self._lock:
             if self.is_connected():
                 logger.info("connect: already connected to {}:{}", self.host, self.port)
                 return True
-            if self._state is ConnectionState.RECONNECTING:
-                logger.info("connect: a reconnect is under way; waiting for it")
-                return self.wait_until_connected(self.config.timeout)
-            self.host = host if host is not None else self.host
-            self.port = port if port is not None else self.port
-            self.client_id = client_id if client_id is not None else self.client_id
-            self._user_disconnect = False
-            self._stop.clear()
-        ok = self._open(reconnecting=False)
+            reconnecting = self._state is ConnectionState.RECONNECTING
+            if not reconnecting:
+                self.host = host if host is not None else self.host
+                self.port = port if port is not None else self.port
+                self.client_id = client_id if client_id is not None else self.client_id
+                self._user_disconnect = False
+                stop = self._session_stop()
+        if reconnecting:  # waited for without the lock: the reconnect (and the dispatcher) need it
+            logger.info("connect: a reconnect is under way; waiting for it")
+            return self.wait_until_connected(self.config.timeout)
+        ok = self._open(False, stop)
         if self._fatal is not None:
             raise self._fatal
         if ok:
@@ -190,10 +195,14 @@ class ConnectionManager:
         return ok
 
     def disconnect(self) -> None:
-        """Close the connection; no reconnect follows."""
+        """Close the connection; no reconnect follows. A connect or reconnect attempt under way
+        (on another thread) is ended: its socket is closed and it never reports connected."""
         with self._lock:
             self._user_disconnect = True
             self._stop.set()
+            opening, self._opening = self._opening, None
+        if opening is not None:
+            opening.disconnect()
         self._close("disconnect requested", report=True)
         self._set_state(ConnectionState.DISCONNECTED)
         logger.info("Disconnected from {}:{}", self.host, self.port)
@@ -205,9 +214,16 @@ class ConnectionManager:
         """Drop the link (if any) and reconnect with backoff; True once ready again."""
         with self._lock:
             self._user_disconnect = False
-            self._stop.clear()
+            stop = self._session_stop()
         self._close("reconnect requested", report=True)
-        return self._reconnect_loop()
+        return self._reconnect_loop(stop)
+
+    def _session_stop(self) -> threading.Event:
+        """The stop of the session (re)opening now: after a disconnect a new one, so the loops and
+        attempts the disconnect ended stay ended (call with the lock held)."""
+        if self._stop.is_set():
+            self._stop = threading.Event()
+        return self._stop
 
     def get_connection_status(self) -> ConnectionStatus:
         since = self.connected_since
@@ -246,8 +262,10 @@ class ConnectionManager:
         return self.client
 
     def wait_until_connected(self, timeout: float) -> bool:
+        """True once connected; False after ``timeout``, or at once when :meth:`disconnect` is called."""
+        stop = self._stop
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not stop.is_set():
             if self.is_connected():
                 return True
             self._ready.wait(0.05)
@@ -263,7 +281,11 @@ class ConnectionManager:
             self._state = state
             self._lifecycle.state_changed(state)
 
-    def _open(self, reconnecting: bool) -> bool:
+    def _open(self, reconnecting: bool, stop: threading.Event | None = None) -> bool:
+        """One attempt (with its 326 retries); ``stop`` (default: the current one) set ends it."""
+        stop = self._stop if stop is None else stop
+        if stop.is_set():
+            return False
         cfg = self.config
         self._set_state(ConnectionState.RECONNECTING if reconnecting else ConnectionState.CONNECTING)
         self._fatal = None
@@ -271,7 +293,7 @@ class ConnectionManager:
         client_id = self.client_id
         tries = 3 if cfg.client_id_retry else 1
         for _ in range(tries):
-            result = self._open_once(client_id, reconnecting)
+            result = self._open_once(client_id, reconnecting, stop)
             if result == "ok":
                 self.client_id = client_id
                 return True
@@ -284,13 +306,16 @@ class ConnectionManager:
             # one more try with the same id (never a new id: no 326 storm, no twin session)
             logger.warning("client id {} still in use (our closed session?); trying it again in {:g}s", client_id,
                            CLIENT_ID_RELEASE_SECONDS)
-            if not self._stop.wait(CLIENT_ID_RELEASE_SECONDS) and self._open_once(client_id, reconnecting) == "ok":
+            if not stop.wait(CLIENT_ID_RELEASE_SECONDS) and self._open_once(client_id, reconnecting, stop) == "ok":
                 return True
-        if not reconnecting:
-            self._set_state(ConnectionState.DISCONNECTED)
+        if not reconnecting or stop.is_set():
+            with self._lock:
+                if stop is self._stop:  # not a new session's state
+                    self._set_state(ConnectionState.DISCONNECTED)
         return False
 
-    def _open_once(self, client_id: int, reconnecting: bool = False) -> str:
+    def _open_once(self, client_id: int, reconnecting: bool = False, stop: threading.Event | None = None) -> str:
+        stop = self._stop if stop is None else stop
         cfg = self.config
         deadline = time.monotonic() + cfg.timeout
         logger.info("Connecting to IB Gateway at {}:{} (client id {})", self.host, self.port, client_id)
@@ -301,10 +326,17 @@ class ConnectionManager:
             self.last_error = f"cannot connect to {self.host}:{self.port}: {exc}"
             logger.error("Connection failed: {}", self.last_error)
             return "refused"
+        with self._lock:
+            self._opening = conn
+        if stop.is_set():  # disconnect() came first (or closed the socket before it was known)
+            conn.disconnect()
+            return self._stopped()
         try:
             server_version, conn_time, rest = self._handshake(conn, deadline)
         except (OSError, ValueError, TimeoutError) as exc:
             conn.disconnect()
+            if stop.is_set():
+                return self._stopped()
             self._last_attempt_silent = isinstance(exc, TimeoutError)
             self.last_error = f"handshake with {self.host}:{self.port} failed: {exc}"
             logger.error("Connection failed: {}", self.last_error)
@@ -338,6 +370,9 @@ class ConnectionManager:
         self._reader.start()
         client.startApi()
         while time.monotonic() < deadline:
+            if stop.is_set():
+                self._close("disconnect requested", report=False)
+                return self._stopped()
             if self._client_id_rejected.is_set():
                 self._close(f"client id {client_id} is already in use", report=False)
                 self.last_error = f"client id {client_id} in use (IB 326)"
@@ -362,16 +397,25 @@ class ConnectionManager:
             self.last_error = f"no nextValidId/managedAccounts within {cfg.timeout:g}s"
             logger.error("Connection failed: {}", self.last_error)
             return "timeout"
-        self.connected_since = datetime.now(timezone.utc)
-        self.last_heartbeat = self.connected_since
-        self.last_error = ""
-        if reconnecting:
-            self.reconnect_count += 1  # counted before the state says CONNECTED, so readers agree
-        self._set_state(ConnectionState.CONNECTED)
-        self._ready.set()
+        with self._lock:  # disconnect() sets stop under this lock: it comes before (ends this) or after
+            if stop.is_set():
+                self._close("disconnect requested", report=False)
+                return self._stopped()
+            self.connected_since = datetime.now(timezone.utc)
+            self.last_heartbeat = self.connected_since
+            self.last_error = ""
+            if reconnecting:
+                self.reconnect_count += 1  # counted before the state says CONNECTED, so readers agree
+            self._set_state(ConnectionState.CONNECTED)
+            self._ready.set()
         logger.info("Connected to IB Gateway on {}:{} (server version {}, accounts {})", self.host, self.port,
                     server_version, ",".join(self.accounts))
         return "ok"
+
+    def _stopped(self) -> str:
+        self.last_error = "disconnect requested while connecting"
+        logger.info("Connection attempt to {}:{} ended: {}", self.host, self.port, self.last_error)
+        return "stopped"
 
     def _handshake(self, conn: SocketConnection, deadline: float) -> tuple[int, str, bytes]:
         """Send ``API\\0`` and the version range; read the two-field version reply. A gateway that
@@ -552,7 +596,8 @@ class ConnectionManager:
         with self._lock:
             if self._reconnect_thread is not None and self._reconnect_thread.is_alive():
                 return
-            self._reconnect_thread = threading.Thread(target=self._reconnect_loop, name="pa-reconnect", daemon=True)
+            self._reconnect_thread = threading.Thread(target=self._reconnect_loop, args=(self._stop,),
+                                                      name="pa-reconnect", daemon=True)
             self._reconnect_thread.start()
 
     def backoff_delay(self, attempt: int) -> float:
@@ -563,22 +608,26 @@ class ConnectionManager:
             delay *= 1 + random.uniform(-cfg.reconnect_jitter, cfg.reconnect_jitter)
         return max(0.0, delay)
 
-    def _reconnect_loop(self) -> bool:
+    def _reconnect_loop(self, stop: threading.Event | None = None) -> bool:
         """Reconnect with backoff; if the link drops again while the reconnect's steps restore
-        state (``core/lifecycle.py``; the loss is not acted on while this thread lives), start over."""
+        state (``core/lifecycle.py``; the loss is not acted on while this thread lives), start over.
+        ``stop`` (default: the current one) set by :meth:`disconnect` ends it, also mid-attempt."""
+        stop = self._stop if stop is None else stop
         with self._reconnect_guard:
             while True:
-                if not self._reconnect_attempts():
+                if not self._reconnect_attempts(stop):
                     return False
-                if self.is_connected() or self._user_disconnect:
-                    return True
+                if self.is_connected() or stop.is_set():
+                    return self.is_connected()
                 logger.warning("Link to {}:{} dropped again while restoring state; reconnecting", self.host,
                                self.port)
                 self._set_state(ConnectionState.RECONNECTING)
 
-    def _reconnect_attempts(self) -> bool:
+    def _reconnect_attempts(self, stop: threading.Event) -> bool:
         cfg = self.config
         for attempt in range(cfg.reconnect_max_attempts):
+            if stop.is_set():
+                return False
             if self.is_connected():
                 return True  # another reconnect loop (manual or automatic) got there first
             delay = self.backoff_delay(attempt)
@@ -588,10 +637,10 @@ class ConnectionManager:
                 delay = min(delay, self.config.reconnect_backoff)
             logger.warning("Reconnect attempt {}/{} to {}:{} in {:.2f}s", attempt + 1, cfg.reconnect_max_attempts,
                            self.host, self.port, delay)
-            if self._stop.wait(delay):
+            if stop.wait(delay):
                 return False
             try:
-                if self._open(reconnecting=True):
+                if self._open(True, stop):
                     logger.info("Reconnected to {}:{} (reconnect #{})", self.host, self.port, self.reconnect_count)
                     self._lifecycle.reconnected()
                     self._start_health()
@@ -601,7 +650,7 @@ class ConnectionManager:
                 logger.opt(exception=True).error("Reconnect attempt to {}:{} failed", self.host, self.port)
                 # what the attempt left open is closed (a link it made is reported lost); the next one follows
                 self._close(self.last_error, report=self._state is ConnectionState.CONNECTED)
-                if not self._stop.is_set():
+                if not stop.is_set():
                     self._set_state(ConnectionState.RECONNECTING)
                 continue
             if self._fatal is not None:  # logged before FAILED is announced: whoever sees it finds the reason
@@ -616,9 +665,11 @@ class ConnectionManager:
     # --- health ------------------------------------------------------------------------------------
     def _start_health(self) -> None:
         with self._lock:
-            if self._health_thread is not None and self._health_thread.is_alive():
-                return
-            self._health_thread = threading.Thread(target=self._health_loop, name="pa-health", daemon=True)
+            if self._health_thread is not None and self._health_thread.is_alive() and not self._health_stop.is_set():
+                return  # this session's (one of an earlier session ends: its stop is set)
+            self._health_stop = self._stop
+            self._health_thread = threading.Thread(target=self._health_loop, args=(self._stop,), name="pa-health",
+                                                   daemon=True)
             self._health_thread.start()
 
     def check_health(self, timeout: float | None = None) -> bool:
@@ -668,9 +719,9 @@ class ConnectionManager:
             self._drop_link(f"health check timed out after {reason}", generation)
         return Probe.DEAD
 
-    def _health_loop(self) -> None:
+    def _health_loop(self, stop: threading.Event) -> None:
         interval = self.monitoring.health_check_interval_seconds
-        while not self._stop.wait(interval):
+        while not stop.wait(interval):
             if self._state is not ConnectionState.CONNECTED:
                 if self._state in (ConnectionState.DISCONNECTED, ConnectionState.FAILED):
                     return
