@@ -59,6 +59,38 @@ def test_disconnect_during_the_start_up_wait_ends_connect_at_once(make_adapter, 
     assert result == [False] and cm.state is ConnectionState.DISCONNECTED
 
 
+def test_two_threads_connecting_at_once_make_one_session(make_adapter, gateway, monkeypatch) -> None:
+    pa = make_adapter(connect=False)
+    cm = pa.connection
+    handshakes: list[int] = []
+    waiting = threading.Event()
+    handshake, await_connect = cm._handshake, getattr(cm, "_await_connect", None)
+
+    def counted_handshake(*args: object) -> object:
+        handshakes.append(1)
+        return handshake(*args)  # type: ignore[arg-type]
+
+    def noted_await(timeout: float) -> bool:  # the second connect waits for the first
+        waiting.set()
+        assert await_connect is not None
+        return bool(await_connect(timeout))
+
+    monkeypatch.setattr(cm, "_handshake", counted_handshake)
+    monkeypatch.setattr(cm, "_await_connect", noted_await, raising=False)
+    gateway.freeze()
+    first, first_result = _in_thread(cm.connect)
+    wait_for(lambda: handshakes, 10)
+    second, second_result = _in_thread(cm.connect)
+    wait_for(lambda: len(handshakes) == 2 or waiting.is_set(), 10)  # the second one opened or waits
+    gateway.thaw()
+    first.join(15)
+    second.join(15)
+    assert first_result == [True] and second_result == [True]
+    assert len(handshakes) == 1
+    assert cm.is_connected() and cm.check_health(5)
+    assert gateway.stats().clients == [cm.client_id]
+
+
 def test_connect_waiting_for_a_reconnect_ends_when_disconnect_is_called(make_adapter, gateway,
                                                                          monkeypatch) -> None:
     pa = make_adapter(**{"ib_connection.reconnect_backoff": 30.0, "ib_connection.reconnect_max_delay": 30.0,

@@ -132,6 +132,7 @@ class ConnectionManager:
         self._ready = threading.Event()
         self._stop = threading.Event()  # set by disconnect(); a later connect() or reconnect() gets a new one
         self._user_disconnect = False
+        self._connect_guard = threading.Lock()  # one connect() opens at a time; another waits for it
         self._opening: SocketConnection | None = None  # the socket of the attempt under way (disconnect closes it)
         self._reader: Reader | None = None
         self._dispatcher: Dispatcher | None = None
@@ -169,30 +170,43 @@ class ConnectionManager:
 
         Returns ``False`` with a logged reason when the gateway is absent, refuses, or stays silent
         past ``timeout``; never hangs. Raises :class:`GatewayConfigError` when the gateway answers
-        with a code no retry fixes (501 already connected, 503 TWS too old). A
-        :meth:`disconnect` on another thread meanwhile ends it with ``False``.
+        with a code no retry fixes (501 already connected, 503 TWS too old). A connect under way
+        on another thread is waited for (at most ``timeout``) and its outcome returned; a
+        :meth:`disconnect` meanwhile ends it with ``False``.
         """
         check_endpoint(host, port, client_id)
-        with self._lock:
-            if self.is_connected():
-                logger.info("connect: already connected to {}:{}", self.host, self.port)
-                return True
-            reconnecting = self._state is ConnectionState.RECONNECTING
-            if not reconnecting:
-                self.host = host if host is not None else self.host
-                self.port = port if port is not None else self.port
-                self.client_id = client_id if client_id is not None else self.client_id
-                self._user_disconnect = False
-                stop = self._session_stop()
-        if reconnecting:  # waited for without the lock: the reconnect (and the dispatcher) need it
-            logger.info("connect: a reconnect is under way; waiting for it")
-            return self.wait_until_connected(self.config.timeout)
-        ok = self._open(False, stop)
-        if self._fatal is not None:
-            raise self._fatal
-        if ok:
-            self._start_health()
-        return ok
+        if not self._connect_guard.acquire(blocking=False):
+            logger.info("connect: another connect is under way; waiting for it")
+            return self._await_connect(self.config.timeout)
+        try:
+            with self._lock:
+                if self.is_connected():
+                    logger.info("connect: already connected to {}:{}", self.host, self.port)
+                    return True
+                reconnecting = self._state is ConnectionState.RECONNECTING
+                if not reconnecting:
+                    self.host = host if host is not None else self.host
+                    self.port = port if port is not None else self.port
+                    self.client_id = client_id if client_id is not None else self.client_id
+                    self._user_disconnect = False
+                    stop = self._session_stop()
+            if reconnecting:  # waited for without the lock: the reconnect (and the dispatcher) need it
+                logger.info("connect: a reconnect is under way; waiting for it")
+                return self.wait_until_connected(self.config.timeout)
+            ok = self._open(False, stop)
+            if self._fatal is not None:
+                raise self._fatal
+            if ok:
+                self._start_health()
+            return ok
+        finally:
+            self._connect_guard.release()
+
+    def _await_connect(self, timeout: float) -> bool:
+        """Wait (at most ``timeout``) for the connect under way on another thread; its outcome."""
+        if self._connect_guard.acquire(timeout=timeout):
+            self._connect_guard.release()
+        return self.is_connected()
 
     def disconnect(self) -> None:
         """Close the connection; no reconnect follows. A connect or reconnect attempt under way
