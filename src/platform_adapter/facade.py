@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -75,6 +76,7 @@ class PlatformAdapter:
         self.wrapper.bind(Handlers(market_data=self.market_data.handler, orders=self.orders.handler,
                                    account=self.account.handler, lifecycle=self.lifecycle, requests=self.registry))
         self.exporter: MetricsExporter | None = None
+        self._connecting = threading.RLock()  # held by connect() through its start-up steps
         self.gc = gc_watch()  # the garbage collector's passes and pauses, in metrics()
         logger.info("Components initialised")
 
@@ -83,17 +85,19 @@ class PlatformAdapter:
         order ids, market data, order reconciliation, account updates and positions). The link is
         usable even when a start-up step failed (e.g. a timed-out reconciliation): that is logged,
         not raised, and runs again after the next reconnect. Already connected (or a reconnect under
-        way, which this waits for): True, and nothing is started twice."""
+        way, which this waits for): True, and nothing is started twice; a connect under way on
+        another thread is waited for, start-up included."""
         self.events.start()
         self.start_metrics()
         wake_us = self.settings.ib_connection.cpu_wake_latency_us
         if wake_us is not None:
             hold_cpu_wake_latency(wake_us)  # process-wide, held until exit (utils/cpu_wake.py)
-        opens = not self.connection.is_connected() and self.connection.state is not ConnectionState.RECONNECTING
-        if not self.connection.connect(host, port, client_id):
-            return False
-        if opens:  # already connected, or reconnected meanwhile: the lines and subscriptions stand
-            self.lifecycle.connected()
+        with self._connecting:
+            opens = not self.connection.is_connected() and self.connection.state is not ConnectionState.RECONNECTING
+            if not self.connection.connect(host, port, client_id):
+                return False
+            if opens:  # already connected, or reconnected meanwhile: the lines and subscriptions stand
+                self.lifecycle.connected()
         if self.settings.ib_connection.gc_freeze_after_connect:
             freeze_start_up_heap()  # once per process (utils/heap.py)
         return True
@@ -116,17 +120,25 @@ class PlatformAdapter:
         return self.exporter
 
     def disconnect(self) -> None:
-        for adapter in (self.market_data, self.account, self.orders):
-            try:
-                adapter.stop()
-            except Exception:  # noqa: BLE001 - shutting down: log and go on
-                logger.opt(exception=True).warning("stopping {} failed", type(adapter).__name__)
+        """Stop the adapters (their lines cancelled at IB) and close the connection. A connect
+        under way on another thread ends (its start-up steps fail at once with ``NotConnected``)
+        and what its steps started is stopped too."""
+        self._stop_adapters()
         self.connection.disconnect()
+        with self._connecting:  # a connect's start-up ends now: then stop what its steps started
+            self._stop_adapters()
         if self.exporter is not None:
             self.exporter.stop()
             self.exporter = None
         self.events.wait_idle(2.0)
         self.events.stop()
+
+    def _stop_adapters(self) -> None:
+        for adapter in (self.market_data, self.account, self.orders):
+            try:
+                adapter.stop()
+            except Exception:  # noqa: BLE001 - shutting down: log and go on
+                logger.opt(exception=True).warning("stopping {} failed", type(adapter).__name__)
 
     def is_connected(self) -> bool:
         return self.connection.is_connected()

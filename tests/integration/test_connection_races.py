@@ -91,6 +91,84 @@ def test_two_threads_connecting_at_once_make_one_session(make_adapter, gateway, 
     assert gateway.stats().clients == [cm.client_id]
 
 
+def test_facade_connects_from_two_threads_run_the_start_up_once(make_adapter, gateway, monkeypatch) -> None:
+    pa = make_adapter(connect=False)
+    cm = pa.connection
+    starts: list[int] = []
+    entered: list[int] = []
+    handshakes: list[int] = []
+    waiting = threading.Event()
+    sync_ids, handshake = pa.orders.sync_ids, cm._handshake
+    await_connect = getattr(cm, "_await_connect", None)
+    lock = threading.RLock()
+
+    class NotedLock:  # the facade's connect lock: notes each thread that reaches it
+        def __enter__(self) -> None:
+            entered.append(1)
+            lock.acquire()
+
+        def __exit__(self, *exc: object) -> None:
+            lock.release()
+
+    def counted_sync_ids() -> None:  # the first start-up step
+        starts.append(1)
+        sync_ids()
+
+    def counted_handshake(*args: object) -> object:
+        handshakes.append(1)
+        return handshake(*args)  # type: ignore[arg-type]
+
+    def noted_await(timeout: float) -> bool:
+        waiting.set()
+        assert await_connect is not None
+        return bool(await_connect(timeout))
+
+    monkeypatch.setattr(pa.orders, "sync_ids", counted_sync_ids)
+    monkeypatch.setattr(pa, "_connecting", NotedLock(), raising=False)
+    monkeypatch.setattr(cm, "_handshake", counted_handshake)
+    monkeypatch.setattr(cm, "_await_connect", noted_await, raising=False)
+    gateway.freeze()  # both calls start before the link is up
+    first, first_result = _in_thread(pa.connect)
+    wait_for(lambda: handshakes, 10)
+    second, second_result = _in_thread(pa.connect)
+    wait_for(lambda: len(entered) == 2 or len(handshakes) == 2 or waiting.is_set(), 10)
+    gateway.thaw()
+    first.join(15)
+    second.join(15)
+    assert first_result == [True] and second_result == [True]
+    assert starts == [1] and len(handshakes) == 1
+
+
+def test_disconnect_during_the_start_up_steps_leaves_no_thread_running(make_adapter, gateway,
+                                                                       monkeypatch) -> None:
+    pa = make_adapter(connect=False)
+    before = set(threading.enumerate())
+    in_step, release = threading.Event(), threading.Event()
+    sync_ids = pa.orders.sync_ids
+
+    def slow_sync_ids() -> None:  # the first start-up step
+        in_step.set()
+        release.wait(10)
+        sync_ids()
+
+    monkeypatch.setattr(pa.orders, "sync_ids", slow_sync_ids)
+    connecting, _ = _in_thread(pa.connect)
+    assert in_step.wait(10)
+    stopping, _ = _in_thread(pa.disconnect)
+    wait_for(lambda: not pa.connection.client.isConnected(), 10)  # the link is closed; the steps go on
+    release.set()
+    connecting.join(15)
+    stopping.join(15)
+    assert not connecting.is_alive() and not stopping.is_alive()
+    ours = ("pa-md-monitor", "pa-md-watchdog", "pa-account", "pa-order-reconcile", "pa-journal-writer",
+            "pa-health", "pa-reconnect")
+
+    def leaked() -> list[str]:
+        return sorted(t.name for t in set(threading.enumerate()) - before if t.name.startswith(ours))
+
+    wait_for(lambda: not leaked(), 5)
+
+
 def test_connect_waiting_for_a_reconnect_ends_when_disconnect_is_called(make_adapter, gateway,
                                                                          monkeypatch) -> None:
     pa = make_adapter(**{"ib_connection.reconnect_backoff": 30.0, "ib_connection.reconnect_max_delay": 30.0,
