@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from platform_adapter import ConnectionState
+from platform_adapter import ConnectionState, PlatformAdapter
 from tests.conftest import wait_for
 
 
@@ -167,6 +167,16 @@ def test_disconnect_during_the_start_up_steps_leaves_no_thread_running(make_adap
         return sorted(t.name for t in set(threading.enumerate()) - before if t.name.startswith(ours))
 
     wait_for(lambda: not leaked(), 5)
+
+
+def test_disconnect_twice_reports_one_disconnect(pa: PlatformAdapter, recorder) -> None:
+    pa.on_connection_event(recorder)
+    pa.connection.disconnect()
+    pa.connection.disconnect()
+    assert pa.events.wait_idle(5)
+    kinds = [event.kind.value for (event,) in recorder.calls]
+    assert kinds == ["disconnected"]
+
 
 
 def test_connect_waiting_for_a_reconnect_ends_when_disconnect_is_called(make_adapter, gateway,

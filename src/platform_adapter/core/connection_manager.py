@@ -210,14 +210,17 @@ class ConnectionManager:
 
     def disconnect(self) -> None:
         """Close the connection; no reconnect follows. A connect or reconnect attempt under way
-        (on another thread) is ended: its socket is closed and it never reports connected."""
+        (on another thread) is ended: its socket is closed and it never reports connected.
+        ``DISCONNECTED`` is reported only when a link was up (once, however often this is called;
+        a lost link being reconnected was reported when it was lost)."""
         with self._lock:
             self._user_disconnect = True
             self._stop.set()
             opening, self._opening = self._opening, None
+            was_up = self._state is ConnectionState.CONNECTED
         if opening is not None:
             opening.disconnect()
-        self._close("disconnect requested", report=True)
+        self._close("disconnect requested", report=was_up)
         self._set_state(ConnectionState.DISCONNECTED)
         logger.info("Disconnected from {}:{}", self.host, self.port)
 
