@@ -12,6 +12,7 @@ from ibapi.decoder import Decoder
 
 from platform_adapter import ConnectionState, PlatformAdapter
 from platform_adapter.core.connection_manager import Probe
+from platform_adapter.core.transport import Dispatcher
 from platform_adapter.errors import ContractNotFound, IBError, PacingViolation
 from platform_adapter.models.connection import ConnectionEventKind
 from tests.conftest import LOOPBACK, FailsOnce, Recorder, wait_for
@@ -394,3 +395,35 @@ def test_an_unexpected_error_in_a_health_check_does_not_end_them(make_adapter, m
     monkeypatch.setattr(cm, "check_health", check)
     wait_for(lambda: len(check.calls) >= 3)
     assert pa.is_connected() and cm._health_thread is not None and cm._health_thread.is_alive()
+
+
+def test_client_id_in_use_then_closed_is_a_326_even_when_decoded_after_the_close(make_adapter, scripted,
+                                                                                 monkeypatch) -> None:
+    """IB sends 326 and closes the socket: the reader sees the close while the dispatcher still
+    decodes the 326; the attempt is a 326 (retried as one), never "closed during start-up"."""
+    def script(c: socket.socket) -> None:
+        c.sendall(frame("176", "20261127 10:00:00 UTC"))
+        c.recv(4096)
+        c.sendall(frame("4", "2", "-1", "326", "Unable to connect as the client id is already in use. "
+                                               "Retry with a unique client id.", ""))
+        c.close()
+
+    gw = scripted(script)
+    pa = make_adapter(connect=False, **{"ib_connection.inline_decode_max_frames": 0})
+    cm = pa.connection
+    real_error, real_stop = pa.lifecycle.error, Dispatcher.stop
+    stopping = threading.Event()
+
+    def noted_stop(self: Dispatcher) -> None:
+        stopping.set()
+        real_stop(self)
+
+    def late(req_id: int, code: int, message: str, advanced: str) -> None:  # the dispatcher runs behind:
+        if code == 326:  # the close is seen (and the dispatcher told to stop) before the 326 is decoded
+            assert stopping.wait(5)
+        real_error(req_id, code, message, advanced)
+
+    monkeypatch.setattr(Dispatcher, "stop", noted_stop)
+    monkeypatch.setattr(pa.lifecycle, "error", late)
+    assert cm.connect(port=gw.port) is False
+    assert "326" in cm.last_error

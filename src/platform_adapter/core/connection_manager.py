@@ -403,6 +403,12 @@ class ConnectionManager:
             if self._accounts_seen.is_set() and self._next_id_seen.is_set():
                 break
             if self._startup_closed.is_set():
+                dispatcher = self._dispatcher
+                if dispatcher is not None and dispatcher.is_alive():
+                    # what was read before the close is decoded first: a 326, 501 or 503 says why
+                    dispatcher.stop()
+                    dispatcher.join(max(0.0, deadline - time.monotonic()))
+                    continue
                 self.last_error = "gateway closed the connection during start-up"
                 logger.error("Connection failed: {}", self.last_error)
                 self._close(self.last_error, report=False)
