@@ -427,3 +427,37 @@ def test_client_id_in_use_then_closed_is_a_326_even_when_decoded_after_the_close
     monkeypatch.setattr(pa.lifecycle, "error", late)
     assert cm.connect(port=gw.port) is False
     assert "326" in cm.last_error
+
+
+def test_a_link_lost_as_the_reconnect_loop_ends_is_reconnected(make_adapter, gateway, monkeypatch) -> None:
+    """The loop has found the link up and is ending when the link drops again: that loss starts a
+    new loop (it is not left to the ending one, which no longer looks)."""
+    pa = make_adapter(**{"monitoring.health_check_interval_seconds": 60.0})
+    cm = pa.connection
+    guard, after_link_loss = cm._reconnect_guard, cm._after_link_loss
+    losses: list[str] = []
+    handled = threading.Condition()
+
+    def counted_after_link_loss(reason: str) -> None:
+        after_link_loss(reason)
+        with handled:
+            losses.append(reason)
+            handled.notify_all()
+
+    class DropsAsTheLoopEnds:
+        def __enter__(self) -> None:
+            guard.acquire()
+
+        def __exit__(self, *exc: object) -> None:
+            try:
+                if len(losses) == 1:  # the first loop is done: the link drops before its thread ends
+                    gateway.drop_all_connections()
+                    with handled:
+                        assert handled.wait_for(lambda: len(losses) == 2, 10)
+            finally:
+                guard.release()
+
+    monkeypatch.setattr(cm, "_after_link_loss", counted_after_link_loss)
+    monkeypatch.setattr(cm, "_reconnect_guard", DropsAsTheLoopEnds())
+    gateway.drop_all_connections()
+    wait_for(lambda: cm.reconnect_count == 2 and pa.is_connected(), 15)

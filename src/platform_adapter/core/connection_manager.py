@@ -640,8 +640,11 @@ class ConnectionManager:
             while True:
                 if not self._reconnect_attempts(stop):
                     return False
-                if self.is_connected() or stop.is_set():
-                    return self.is_connected()
+                with self._lock:  # a loss closes the link under this lock: before this check, or after it
+                    if self.is_connected() or stop.is_set():
+                        if self._reconnect_thread is threading.current_thread():
+                            self._reconnect_thread = None  # ending: a loss from now on starts a new loop
+                        return self.is_connected()
                 logger.warning("Link to {}:{} dropped again while restoring state; reconnecting", self.host,
                                self.port)
                 self._set_state(ConnectionState.RECONNECTING)
