@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from platform_adapter import ConnectionState, PlatformAdapter
+from platform_adapter import ConnectionState, NotConnected, OrderState, PlatformAdapter
 from tests.conftest import wait_for
 
 
@@ -201,3 +201,40 @@ def test_connect_waiting_for_a_reconnect_ends_when_disconnect_is_called(make_ada
     connecting.join(5)  # far less than the 30 s timeout
     assert not stopping.is_alive() and not connecting.is_alive()
     assert result == [False] and pa.connection.state is ConnectionState.DISCONNECTED
+
+
+def test_a_cancel_waiting_for_its_pacing_turn_across_a_reconnect_is_never_sent(make_adapter, gateway,
+                                                                                monkeypatch) -> None:
+    """A message made for a link that closed while it waited for its pacing turn is not sent on
+    the next link: the cancel raises NotConnected and the gateway never sees it."""
+    pa = make_adapter()
+    order_id = pa.orders.place_order("AAPL", "BUY", 10, "LMT", limit_price=100.0, tif="DAY")
+    pa.orders.wait_for_status(order_id, OrderState.SUBMITTED, timeout=5)
+    in_wait, go = threading.Event(), threading.Event()
+    acquire = pa.bucket.acquire
+
+    def held_acquire(timeout: float | None = None) -> float:  # the cancel's pacing wait lasts past a reconnect
+        if threading.current_thread().name == "paced-cancel":
+            in_wait.set()
+            go.wait(15)
+        return acquire(timeout)
+
+    monkeypatch.setattr(pa.bucket, "acquire", held_acquire)
+    result: list[object] = []
+
+    def cancel() -> None:
+        try:
+            result.append(pa.orders.cancel_order(order_id))
+        except NotConnected as exc:
+            result.append(exc)
+
+    sender = threading.Thread(target=cancel, name="paced-cancel", daemon=True)
+    sender.start()
+    assert in_wait.wait(5)
+    gateway.drop_all_connections()
+    wait_for(lambda: pa.connection.reconnect_count == 1 and pa.is_connected(), 15)
+    go.set()
+    sender.join(10)
+    assert len(result) == 1 and isinstance(result[0], NotConnected)
+    assert pa.connection.round_trip(5)  # everything sent before has reached the gateway
+    assert gateway.stats().received["cancelOrder"] == 0

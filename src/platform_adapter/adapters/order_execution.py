@@ -345,9 +345,10 @@ class OrderExecutionAdapter(BaseAdapter):
         """Send a modification or cancel. The link dropped meanwhile (ibapi then sends nothing, or
         the socket failed): NotConnected; it is never queued or sent again, and the reconciliation
         after the reconnect adopts the order's state at IB."""
+        link = self.connection.generation
         try:
             send()
-            sent = client.isConnected()
+            sent = client.isConnected() and self.connection.generation == link  # a new link: nothing was sent
         except OSError:
             sent = False
         if not sent:

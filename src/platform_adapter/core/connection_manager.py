@@ -80,15 +80,24 @@ class IBClient(EClient):  # type: ignore[misc]
         return self.connState == EClient.CONNECTED and conn is not None and conn.socket is not None
 
     def sendMsg(self, msgId: int, msg: str) -> None:  # noqa: N802, N803
+        conn = self.conn
         self.bucket.acquire()
         raw_id = self.serverVersion() >= MIN_SERVER_VER_PROTOBUF
-        self.messages_sent += 1
-        self.conn.sendMsg(comm.make_msg(msgId, raw_id, msg))
+        self._send(conn, comm.make_msg(msgId, raw_id, msg))
 
     def sendMsgProtoBuf(self, msgId: int, msg: bytes) -> None:  # noqa: N802, N803
+        conn = self.conn
         self.bucket.acquire()
+        self._send(conn, comm.make_msg_proto(msgId, msg))
+
+    def _send(self, conn: Any, data: bytes) -> None:
+        """Send on ``conn``, the link the message was made for. When that link closed while the
+        message waited for its pacing turn (a new one may be up by then), nothing is sent: a
+        ``ConnectionError`` (ibapi's request methods report it as their send failure)."""
+        if conn is not self.conn:
+            raise ConnectionError("the link closed while the message waited for its pacing turn; not sent")
         self.messages_sent += 1
-        self.conn.sendMsg(comm.make_msg_proto(msgId, msg))
+        conn.sendMsg(data)
 
 
 def check_endpoint(host: Any, port: Any, client_id: Any) -> None:
@@ -271,6 +280,11 @@ class ConnectionManager:
     @property
     def state(self) -> ConnectionState:
         return self._state
+
+    @property
+    def generation(self) -> int:
+        """Changes whenever a link is opened or closed: two equal readings bracket one link's life."""
+        return self._generation
 
     def require_connected(self) -> EClient:
         """The EClient, or :class:`NotConnected` when the link is down."""
