@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 from platform_adapter import ConnectionState, NotConnected, OrderState, PlatformAdapter
@@ -238,3 +239,41 @@ def test_a_cancel_waiting_for_its_pacing_turn_across_a_reconnect_is_never_sent(m
     assert len(result) == 1 and isinstance(result[0], NotConnected)
     assert pa.connection.round_trip(5)  # everything sent before has reached the gateway
     assert gateway.stats().received["cancelOrder"] == 0
+
+
+def test_disconnect_while_a_send_is_blocked_by_a_gateway_that_stopped_reading(make_adapter, gateway) -> None:
+    """A frozen gateway stops reading: the socket buffers fill and a send blocks. disconnect()
+    must not wait for that send (it held the socket's lock): it ends it."""
+    pa = make_adapter(**{"monitoring.health_check_interval_seconds": 60.0})
+    client = pa.connection.client
+    pa.bucket.enabled = False  # fill the buffers quickly
+    gateway.freeze()
+    ended: list[BaseException] = []
+
+    def flood() -> None:
+        body = "x" * 65536
+        try:
+            while True:
+                client.sendMsg(49, body)
+        except OSError as exc:
+            ended.append(exc)
+
+    sender = threading.Thread(target=flood, daemon=True)
+    sender.start()
+    progress = {"sent": -1, "since": 0.0}
+
+    def stuck() -> bool:  # no message sent for 0.5 s: the send is blocked on the full buffers
+        now, sent = time.monotonic(), client.messages_sent
+        if sent != progress["sent"]:
+            progress["sent"], progress["since"] = sent, now
+        return sent > 0 and now - progress["since"] > 0.5
+
+    try:
+        wait_for(stuck, 30)
+        stopping, _ = _in_thread(pa.connection.disconnect)
+        stopping.join(5)
+        assert not stopping.is_alive(), "disconnect() waited for the blocked send"
+        sender.join(5)
+        assert not sender.is_alive() and ended
+    finally:
+        gateway.thaw()

@@ -65,14 +65,17 @@ class SocketConnection:
             return len(msg)
 
     def disconnect(self) -> None:
-        with self.lock:
-            sock, self.socket = self.socket, None
+        """Shut the socket down, then close it. The send lock is not waited for first: a send
+        blocked on a peer that stopped reading (full buffers, a frozen gateway) holds it until the
+        shutdown fails that send."""
+        sock, self.socket = self.socket, None
         if sock is not None:
             try:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-            sock.close()
+            with self.lock:  # the send under way, if any, has failed by now
+                sock.close()
 
 
 def split_frames(buf: bytearray, view: memoryview, start: int, end: int) -> tuple[list[bytes], int]:
