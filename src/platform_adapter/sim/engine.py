@@ -196,10 +196,14 @@ class Engine:
         return self.accounts.get(o.account, self.account)
 
     def _margin_refusal(self, o: SimOrder, c: ContractSpec) -> ErrorEvent | None:
-        if o.action != "BUY" and c.sec_type == "STK":
-            return None
         account = self.book_of(o)
-        need = account.required_initial_margin(o.con_id, o.total_qty, self._ref_price(o))
+        qty = o.total_qty
+        if o.action != "BUY" and c.sec_type == "STK":  # selling shares held needs no margin, a short does
+            held = account.positions[o.con_id].qty if o.con_id in account.positions else 0.0
+            qty -= max(held, 0.0)
+            if qty <= 0:
+                return None
+        need = account.required_initial_margin(o.con_id, qty, self._ref_price(o))
         avail = account.values(self.market.mark)["AvailableFunds"]
         if need <= avail:
             return None

@@ -35,9 +35,9 @@ def round_tick(price: float, tick: float) -> float:
 
 
 def on_tick(price: float, tick: float) -> bool:
-    """True if price is a multiple of tick."""
+    """True if price is a multiple of tick (never for a price too large to count in ticks)."""
     steps = price / tick
-    return abs(steps - round(steps)) < 1e-6
+    return math.isfinite(steps) and abs(steps - round(steps)) < 1e-6
 
 
 @dataclass

@@ -35,6 +35,10 @@ TEXT_387 = "Unsupported order type for this exchange and security type."
 TEXT_2109 = ("Order Event Warning:Attribute 'Outside Regular Trading Hours' is ignored based on the "
              "order type and destination. PlaceOrder is now being processed.")
 MISSING = "Error validating request.-'bO' : cause - Missing {}"
+# the simulator's own text (IB's form), for a field no gateway can read: an action other than
+# BUY / SELL, a quantity or price that is not a finite number ("Infinity", "NaN", past a double)
+INVALID = "Error validating request.-'bO' : cause - Invalid {}"
+ACTIONS = ("BUY", "SELL")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +60,15 @@ def auction(o: SimOrder) -> str | None:
 
 def check(o: SimOrder, c: ContractSpec) -> Refusal | None:
     """Why IB would refuse the order, or None."""
+    if o.action not in ACTIONS:
+        return Refusal(321, INVALID.format(f"action: {o.action!r}"))
+    if not math.isfinite(o.total_qty):
+        return Refusal(321, INVALID.format("order size"))
+    prices = (o.lmt_price, o.aux_price, o.trail_stop_price, o.trailing_percent, o.lmt_price_offset)
+    if any(p is not None and not math.isfinite(p) for p in prices):
+        return Refusal(321, INVALID.format("price"))
+    if o.trailing_percent is not None and o.trailing_percent > 100:  # a stop past zero or infinity
+        return Refusal(321, INVALID.format("trailing percent"))
     t = o.order_type
     if t not in ORDER_TYPES or not _offered(t, o.tif, c):
         return Refusal(387, TEXT_387)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ibapi.server_versions import MIN_SERVER_VER_HISTORICAL_SCHEDULE
@@ -62,6 +64,12 @@ DUP_CLIENT_TEXT = ("Unable to connect as the client id is already in use. "
                    "Retry with a unique client id.")
 PACE_API = "+PACEAPI"
 SNAPSHOT_PERMISSIONS = 3  # tickReqParams: snapshots allowed (the value IB sends a paper account)
+
+
+def _size(quantity: Decimal) -> float:
+    """An order's quantity as the engine holds it: a signalling NaN (which ``float`` refuses) is a
+    NaN, refused with the other quantities that are not finite numbers."""
+    return math.nan if quantity.is_snan() else float(quantity)
 
 
 @dataclass
@@ -459,7 +467,7 @@ class Session(threading.Thread):
         if spec is None:
             return
         o = SimOrder(order_id=order_id, client_id=self.client_id or 0, perm_id=0,
-                     con_id=spec.con_id, action=q.action.upper(), total_qty=float(q.total_quantity),
+                     con_id=spec.con_id, action=q.action.upper(), total_qty=_size(q.total_quantity),
                      order_type=q.order_type.upper(), lmt_price=q.lmt_price or None,
                      aux_price=q.aux_price or None, tif=(q.tif or "DAY").upper(),
                      account=q.account, order_ref=q.order_ref, outside_rth=q.outside_rth,
