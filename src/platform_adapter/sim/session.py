@@ -63,6 +63,10 @@ FROZEN_SERVES = {2: 1, 4: 3}  # requested frozen type -> type served while the m
 DUP_CLIENT_TEXT = ("Unable to connect as the client id is already in use. "
                    "Retry with a unique client id.")
 PACE_API = "+PACEAPI"
+# a cancel of market data or tick-by-tick data for an id without a subscription (a real gateway's text)
+TEXT_300 = "Can't find EId with tickerId:{}"
+# a request whose handler failed: IB's code for a request it read but could not process (simulator text)
+TEXT_322 = "Error processing request:-'bW' : cause - the simulated gateway could not serve {name}"
 SNAPSHOT_PERMISSIONS = 3  # tickReqParams: snapshots allowed (the value IB sends a paper account)
 
 
@@ -271,7 +275,11 @@ class Session(threading.Thread):
             self.error(req_id, *injected)
             return
         with gw.lock:
-            handler(request)
+            try:
+                handler(request)
+            except Exception:  # noqa: BLE001 - a request it cannot serve must not end the session
+                log.exception("client %s: %s failed", self.client_id, name)
+                self.error(-1 if req_id is None else req_id, 322, TEXT_322.format(name=name))
 
     # --- simple requests --------------------------------------------------------------
     def h_startApi(self, q: rq.StartApi) -> None:
@@ -370,7 +378,8 @@ class Session(threading.Thread):
             self.gw.burst(req_id, n, self.client_id)
 
     def h_cancelMktData(self, q: rq.CancelMktData) -> None:
-        self.subs.mkt.pop(q.req_id, None)
+        if self.subs.mkt.pop(q.req_id, None) is None:  # never requested, a snapshot, cancelled
+            self.error(q.req_id, 300, TEXT_300.format(q.req_id))
 
     def h_reqTickByTickData(self, q: rq.ReqTickByTickData) -> None:
         req_id = q.req_id
@@ -400,7 +409,8 @@ class Session(threading.Thread):
         return m.tick_by_tick_mid(req_id, now, round(q.mid, 10))
 
     def h_cancelTickByTickData(self, q: rq.CancelTickByTickData) -> None:
-        self.subs.tbt.pop(q.req_id, None)
+        if self.subs.tbt.pop(q.req_id, None) is None:
+            self.error(q.req_id, 300, TEXT_300.format(q.req_id))
 
     def h_reqRealTimeBars(self, q: rq.ReqRealTimeBars) -> None:
         req_id = q.req_id
