@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from .contracts import ContractSpec
 from .market import round_tick, stable_seed
+from .schedule import EARLIEST, back_from
 
 BAR_SIZES: dict[str, int] = {
     "1 secs": 1, "5 secs": 5, "10 secs": 10, "15 secs": 15, "30 secs": 30,
@@ -161,8 +162,9 @@ def bars(spec: ContractSpec, seed: int, req: HistRequest, now: dt.datetime,
     smooth path drift apart otherwise). The bend fades with the distance from that moment
     (``ANCHOR_FADE_SECONDS``), so bars more than a few hours older stay as they always were."""
     dur, bar = validate(req)
-    end = parse_end(req.end, now).astimezone(dt.timezone.utc)  # absolute-time arithmetic
-    start = end - dt.timedelta(seconds=dur)
+    # absolute-time arithmetic; an end before the simulated history is its first moment (no bars)
+    end = max(parse_end(req.end, now), EARLIEST).astimezone(dt.timezone.utc)
+    start = back_from(end, dur)
     daily = bar >= 86400
     live = traded_until(spec, now, req.use_rth)
     cut = min(end.timestamp(), live)

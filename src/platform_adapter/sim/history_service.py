@@ -9,7 +9,7 @@ from . import info_messages as im
 from . import info_requests as iq
 from .contracts import ContractSpec
 from .history import BAR_SIZES, HistoryError, parse_duration, parse_end
-from .schedule import sessions
+from .schedule import EARLIEST, back_from, sessions
 from .service import Service
 from .tick_history import bid_ask_ticks, histogram, midpoint_ticks, tick_times, trade_ticks
 from .wire import Message
@@ -63,8 +63,8 @@ class HistoricalExtras(Service):
         try:
             if BAR_SIZES.get(bar_size, 0) < BAR_SIZES["1 day"]:
                 raise HistoryError(10295, TEXT_SCHEDULE_DAILY)
-            end = parse_end(end_text, _now())
-            start = end - dt.timedelta(seconds=parse_duration(duration))
+            end = max(parse_end(end_text, _now()), EARLIEST)
+            start = back_from(end, parse_duration(duration))
         except HistoryError as e:
             self.error(req_id, e.code, e.text)
             return

@@ -23,6 +23,7 @@ HEADLINES = ("{name} shares active in early trading", "Analyst actions: {symbol}
              "{symbol} options see heavy volume")
 BULLETIN = (1, 1, "Simulated gateway: no exchange bulletins today.", "")  # id, type, text, exchange
 NEWS_TIME = "%Y-%m-%d %H:%M:%S.0"
+NEWS_START = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
 def _when(text: str, default: dt.datetime) -> dt.datetime:
@@ -64,8 +65,10 @@ class News(Service):
             self.error(q.req_id, 200, NO_SECDEF_TEXT)
             return
         now = dt.datetime.now(dt.timezone.utc)
-        end = min(_when(q.end_date_time, now), now)
-        start = _when(q.start_date_time, end - dt.timedelta(days=30))
+        # no headline is older than NEWS_START: a period before it has none (and its arithmetic
+        # cannot leave the calendar, as "0001-01-01 00:00:00" minus 30 days would)
+        end = max(min(_when(q.end_date_time, now), now), NEWS_START)
+        start = max(_when(q.start_date_time, end - dt.timedelta(days=30)), NEWS_START)
         wanted = min(q.total_results, MAX_HEADLINES)
         msgs: list[Message] = []
         when = end.replace(minute=0, second=0, microsecond=0)

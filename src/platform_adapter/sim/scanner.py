@@ -21,6 +21,15 @@ if TYPE_CHECKING:
 MAX_ROWS = 50
 
 
+def _number(text: str) -> float | None:
+    """A filter option's value as a number (None when it is not one)."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return None if value != value else value
+
+
 def _change(q: Quote) -> float:
     return (q.last - q.close) / q.close if q.close else 0.0
 
@@ -45,8 +54,9 @@ LOCATIONS: dict[str, tuple[str, tuple[str, ...]]] = {
 INSTRUMENTS = {"STK": "US Stocks"}
 FILTERS = ("priceAbove", "priceBelow", "volumeAbove")
 TEXT_NOT_CONFIGURED = HMDS + "Error: Market Scanner is not configured for one of the chosen locations."
-# the simulator's own text, in the form of IB's scanner errors
+# the simulator's own texts, in the form of IB's scanner errors
 TEXT_UNKNOWN_SCAN = HMDS + "Error: Scanner type with code {code} is not configured."
+TEXT_BAD_FILTER = HMDS + "Error: Invalid value {value!r} for filter {name}."
 
 
 def parameters_xml() -> str:
@@ -84,6 +94,11 @@ class Scanner(Service):
         if q.scan_code not in SCAN_CODES:
             self.error(q.req_id, 162, TEXT_UNKNOWN_SCAN.format(code=q.scan_code))
             return
+        for name in FILTERS:  # a filter option's value must be a number ("" or "abc" is not)
+            value = dict(q.filter_options).get(name)
+            if value is not None and _number(value) is None:
+                self.error(q.req_id, 162, TEXT_BAD_FILTER.format(value=value, name=name))
+                return
         self.subscriptions[q.req_id] = q
         self.send(im.scanner_data(q.req_id, self.rows(q)))
 

@@ -11,6 +11,19 @@ from .contracts import ContractSpec
 from .info_types import Session
 
 STAMP = "%Y%m%d-%H:%M:%S"  # how IB writes a schedule's times (in the contract's time zone)
+# The simulated calendar: no history before EARLIEST, no session after LATEST (a request may name
+# any date IB's format can write, from year 1 to 9999; a day's arithmetic at either end of that
+# range leaves Python's calendar)
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+LATEST = dt.datetime(9999, 12, 1, tzinfo=dt.timezone.utc)
+
+
+def back_from(end: dt.datetime, seconds: float) -> dt.datetime:
+    """The start of a period of ``seconds`` that ends at ``end``, not before EARLIEST (``end``
+    itself, an empty period, when that is before EARLIEST), whatever the period's length."""
+    if end <= EARLIEST:
+        return end
+    return end - dt.timedelta(seconds=seconds) if seconds < (end - EARLIEST).total_seconds() else EARLIEST
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +49,9 @@ def _hours(spec: ContractSpec, use_rth: bool) -> tuple[dt.time, dt.time, bool]:
 
 def sessions(spec: ContractSpec, start: dt.datetime, end: dt.datetime, use_rth: bool) -> list[TradingSession]:
     """The sessions of the weekdays whose session overlaps [start, end]."""
+    start, end = max(start, EARLIEST), min(end, LATEST)
+    if start >= end:
+        return []
     zone = ZoneInfo(spec.time_zone)
     opens, closes, overnight = _hours(spec, use_rth)
     out = []
