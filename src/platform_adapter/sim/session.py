@@ -24,6 +24,7 @@ from .account_service import AccountRequests
 from .admin import Administration
 from .contracts import NO_SECDEF_TEXT, ContractQuery, ContractSpec
 from .depth import MarketDepth, bbo_exchange
+from .engine import EXEC_TZ
 from .faults import Wedge, system_text
 from .history import BAR_SIZES, TEXT_BAD_WHAT_TO_SHOW, HistoryError, HistRequest, bars, no_data_text
 from .history_service import HistoricalExtras
@@ -50,6 +51,7 @@ from .pacing import TEXT_100, TEXT_101, TEXT_162_PACING, ClientPacer
 from .protocol import FrameReader
 from .refdata import ReferenceData
 from .scanner import Scanner
+from .trading_hours import parse_ib_time
 from .versions import connect_options, negotiate
 from .wire import Message, Outgoing
 
@@ -521,9 +523,12 @@ class Session(threading.Thread):
                   m.completed_orders_end())
 
     def h_reqExecutions(self, q: rq.ReqExecutions) -> None:
-        req_id, cid, acct, since, sym, sec, exch, side = (
-            q.req_id, q.client_id, q.acct_code, q.time, q.symbol.upper(), q.sec_type.upper(),
+        req_id, cid, acct, sym, sec, exch, side = (
+            q.req_id, q.client_id, q.acct_code, q.symbol.upper(), q.sec_type.upper(),
             q.exchange.upper(), q.side.upper())
+        # "yyyymmdd hh:mm:ss [zone]" (the gateway's zone when none) or "yyyymmdd-hh:mm:ss" (UTC),
+        # compared as instants with the executions' times (US/Eastern)
+        since = parse_ib_time(q.time, self.gw.engine.local_tz) if q.time.strip() else None
         msgs: list[Message] = []
         for e in self.gw.engine.executions:
             spec = self.gw.market.specs[e.con_id]
@@ -531,7 +536,7 @@ class Session(threading.Thread):
                     or (sym and sym != spec.symbol) or (sec and sec != spec.sec_type) \
                     or (exch and exch not in (e.exchange, spec.exchange)) \
                     or (side and side[:1] != {"BOT": "B", "SLD": "S"}[e.side]) \
-                    or (since and e.time[:17].replace("-", " ") < since[:17].replace("-", " ")):
+                    or (since is not None and (parse_ib_time(e.time, EXEC_TZ) or 0.0) < since):
                 continue
             msgs += [m.execution(self.sv, req_id, e, spec),
                      m.commission_report(e.exec_id, e.commission, spec.currency, e.realized_pnl)]

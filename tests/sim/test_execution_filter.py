@@ -1,0 +1,63 @@
+"""reqExecutions' time filter is an instant: "yyyymmdd hh:mm:ss zone", without a zone in the
+gateway's zone, or "yyyymmdd-hh:mm:ss" in UTC, compared with the executions' times (which IB gives
+in US/Eastern). Before, the texts were compared as strings, so a filter in UTC left out
+executions made after it (their Eastern time reads hours earlier)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+from ibapi.client import EClient
+from ibapi.contract import Contract
+from ibapi.execution import ExecutionFilter
+from ibapi.order import Order
+
+from platform_adapter.sim import SimulatedGateway
+from tests.sim.ibapi_recorder import IbapiRecorder, stock_client
+
+VERSIONS = [176, 226]
+NAMES = ("nextValidId", "managedAccounts", "orderStatus", "execDetails", "execDetailsEnd")
+FILLED_AT = dt.datetime(2026, 12, 4, 15, 0, tzinfo=dt.timezone.utc)  # 10:00:00 US/Eastern
+
+
+@pytest.fixture(params=VERSIONS, ids=[f"v{v}" for v in VERSIONS])
+def filled(request: pytest.FixtureRequest) -> Iterator[tuple[EClient, IbapiRecorder]]:
+    """A client with one execution, made at FILLED_AT (the clock stopped there: rate tiny)."""
+    with SimulatedGateway(server_version=request.param, tick_interval=3600, conn_time_tz="UTC") as gw:
+        gw.set_price("AAPL", 190.0)
+        gw.set_clock(FILLED_AT, trading_hours=False)
+        gw.engine.clock.set_rate(1e-9)
+        with stock_client(gw.port, 3, NAMES) as (c, w):
+            k = Contract()
+            k.symbol, k.secType, k.exchange, k.currency = "AAPL", "STK", "SMART", "USD"
+            o = Order()
+            o.action, o.orderType, o.totalQuantity = "BUY", "MKT", Decimal(10)
+            order_id = w.calls["nextValidId"][0][0]
+            c.placeOrder(order_id, k, o)
+            w.wait(lambda calls: any(s[0] == order_id and s[1] == "Filled" for s in calls["orderStatus"]))
+            yield c, w
+
+
+@pytest.mark.parametrize(("since", "found"), [
+    ("20261204 09:59:00 US/Eastern", True),
+    ("20261204 10:01:00 US/Eastern", False),
+    ("20261204 14:59:00 UTC", True),
+    ("20261204 15:01:00 UTC", False),
+    ("20261204-14:59:00", True),  # UTC
+    ("20261204-15:01:00", False),
+    ("20261204 14:59:00", True),  # the gateway's zone (UTC here)
+    ("20261204 15:01:00", False),
+])
+def test_the_time_filter_compares_instants(filled: tuple[EClient, IbapiRecorder], since: str, found: bool) -> None:
+    c, w = filled
+    f = ExecutionFilter()
+    f.time = since
+    c.reqExecutions(21, f)
+    w.wait(lambda calls: (21,) in calls["execDetailsEnd"])
+    got = [e for e in w.calls["execDetails"] if e[0] == 21]
+    assert bool(got) == found, (since, got)
+    if got:
+        assert got[0][2].time == "20261204 10:00:00 US/Eastern"
