@@ -277,3 +277,65 @@ def test_disconnect_while_a_send_is_blocked_by_a_gateway_that_stopped_reading(ma
         assert not sender.is_alive() and ended
     finally:
         gateway.thaw()
+
+
+def test_a_connect_after_a_disconnect_gets_a_stop_of_its_own(make_adapter) -> None:
+    """disconnect() sets the session's stop; the next connect() starts with a new, clear one (the
+    loops the disconnect ended keep theirs set), and an attempt given a set stop does nothing."""
+    pa = make_adapter()
+    cm = pa.connection
+    first = cm._stop
+    pa.disconnect()
+    assert first.is_set()
+    assert pa.connect()
+    assert cm._stop is not first and not cm._stop.is_set() and first.is_set()
+    assert cm._open(False, first) is False and cm.is_connected()  # the ended session's stop: nothing opened
+
+
+def test_a_disconnect_as_the_socket_opens_ends_the_attempt_before_its_handshake(make_adapter, gateway,
+                                                                              monkeypatch) -> None:
+    """disconnect() between the socket's connect and the attempt's record of it: the attempt sees
+    its stop set and closes the socket without a handshake."""
+    import platform_adapter.core.connection_manager as cm_module
+
+    pa = make_adapter(connect=False)
+    cm = pa.connection
+    real = cm_module.SocketConnection
+
+    def opened_then_disconnected(*args: object, **kwargs: object) -> object:
+        conn = real(*args, **kwargs)
+        cm.disconnect()
+        return conn
+
+    monkeypatch.setattr(cm_module, "SocketConnection", opened_then_disconnected)
+    assert cm.connect() is False
+    assert "disconnect requested" in cm.last_error and cm.state is ConnectionState.DISCONNECTED
+    wait_for(lambda: gateway.stats().open_connections == 0, 5)
+
+
+def test_a_disconnect_just_before_connected_is_said_ends_the_attempt(make_adapter, gateway, monkeypatch) -> None:
+    """disconnect() after the start-up's answers came but before the attempt says CONNECTED (it
+    checks its stop once more under the lock): the link is closed, never reported connected."""
+    import platform_adapter.core.connection_manager as cm_module
+
+    pa = make_adapter(connect=False)
+    cm = pa.connection
+
+    class ThenDisconnect(threading.Event):
+        def is_set(self) -> bool:
+            seen = super().is_set()
+            if seen and self is cm._next_id_seen and not cm._stop.is_set():
+                cm._stop.set()  # as disconnect() does, between the start-up's last look and CONNECTED
+            return seen
+
+    class Threading:
+        Event = ThenDisconnect
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(threading, name)
+
+    monkeypatch.setattr(cm_module, "threading", Threading())
+    assert cm.connect() is False
+    assert "disconnect requested" in cm.last_error and not cm.is_connected()
+    assert cm.state is not ConnectionState.CONNECTED
+    wait_for(lambda: gateway.stats().open_connections == 0, 5)
