@@ -7,9 +7,16 @@ log lines their wording (:func:`reaction`).
 
 from __future__ import annotations
 
+from ibapi import errors as _ibapi_errors
+
 # Cannot connect / not connected / bad length or EOF (ibapi's codes for socket failures, which the
 # adapter detects itself): a request that meets one fails with NotConnected; lines replay later.
 CONNECTION_FAILURE = frozenset({502, 504, 507})
+# ibapi's own "<request> Sending Error" codes (510-593): a request's send failed on a socket that
+# closed under it (the link dropped as it was sent). A request that meets one fails with
+# NotConnected, as with CONNECTION_FAILURE. Read from ibapi's table, which names them.
+SEND_FAILURE = frozenset(pair.code() for pair in vars(_ibapi_errors).values()
+                         if isinstance(pair, _ibapi_errors.CodeMsgPair) and "Sending Error" in pair.msg())
 # Already connected / TWS too old: connecting ends with GatewayConfigError, no reconnect follows.
 FATAL_CONNECT = frozenset({501, 503})
 # What to do about each FATAL_CONNECT code (part of the error's text).

@@ -105,7 +105,7 @@ class RequestRegistry:
         if self._pending.get(req_id) is None:
             return False
         error: Exception
-        if code in ib_codes.CONNECTION_FAILURE:
+        if code in ib_codes.CONNECTION_FAILURE or code in ib_codes.SEND_FAILURE:
             error = NotConnected(f"IB {code}: {message}")
         elif code in ib_codes.NO_SECURITY_DEFINITION:
             error = ContractNotFound(f"IB {code}: {message}")

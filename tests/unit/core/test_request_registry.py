@@ -81,3 +81,19 @@ def test_end_waiter_finishes_times_out_and_fails_fast_on_link_loss() -> None:
     with pytest.raises(PlatformAdapterError, match="without begin"):
         waiter.wait(1)
     waiter.done()  # a late End is ignored
+
+
+def test_a_request_whose_send_failed_on_a_closing_socket_is_not_connected() -> None:
+    """ibapi reports a send that failed (the link dropped as the request went out) as its own
+    "<request> Sending Error" code, e.g. 527 for historical data: the request fails with
+    NotConnected, as when the drop is seen first, not with an IBError the caller must decode."""
+    reg = RequestRegistry()
+    pending = reg.start("historical")
+    assert reg.fail_from_ib(pending.req_id, 527, "Request Historical Data Sending Error - [Errno 32] Broken pipe")
+    with pytest.raises(NotConnected, match="527"):
+        pending.wait(1)
+    other = reg.start("contract_details")
+    assert reg.fail_from_ib(other.req_id, 200, "No security definition has been found for the request")
+    with pytest.raises(PlatformAdapterError) as info:
+        other.wait(1)
+    assert not isinstance(info.value, NotConnected)
