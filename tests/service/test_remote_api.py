@@ -161,6 +161,24 @@ def test_account_and_positions_are_visible_to_all(served: Running, remote_factor
         a.account.get_pnl(account="DU0000000")
 
 
+def test_unsubscribing_a_callback_from_bars_touches_only_the_lines_it_is_on(served: Running,
+                                                                           remote_factory: Any) -> None:
+    """As the facade: bars with and without use_rth are two lines; unsubscribing one callback by
+    what_to_show lets go of the line it is on and leaves the other (before, a ValidationError:
+    the callback was not on every matching line)."""
+    a = remote_factory(served, "a")
+    all_hours, rth = Recorder(), Recorder()
+    a.market_data.subscribe_real_time_bars("AAPL", all_hours)
+    a.market_data.subscribe_real_time_bars("AAPL", rth, use_rth=True)
+    assert served.pa.market_data.stats()["real_time_bars"] == 2
+    a.market_data.unsubscribe_real_time_bars("AAPL", rth, what_to_show="TRADES")
+    wait_for(lambda: served.pa.market_data.stats()["real_time_bars"] == 1, timeout=5)
+    with pytest.raises(ValidationError, match="callback"):
+        a.market_data.unsubscribe_real_time_bars("AAPL", rth)  # on no line now
+    a.market_data.unsubscribe_real_time_bars("AAPL", what_to_show="TRADES")
+    wait_for(lambda: served.pa.market_data.stats()["real_time_bars"] == 0, timeout=5)
+
+
 def test_bars_ticks_and_history(service_factory: Any, remote_factory: Any) -> None:
     with SimulatedGateway(host=LOOPBACK, port=0, seed=5, tick_interval=0.02, rt_bar_interval=0.1) as gw:
         served = service_factory(gw)

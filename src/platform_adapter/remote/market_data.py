@@ -150,7 +150,7 @@ class RemoteMarketData:
     def unsubscribe_real_time_bars(self, symbol: Any, callback: Callback | None = None,
                                    what_to_show: str | None = None) -> None:
         variant = None if what_to_show is None else str(what_to_show).upper()
-        self._release(self._matching("bars", symbol, variant), callback, "symbol")
+        self._release(self._matching("bars", symbol, variant, callback), callback, "symbol")
 
     def subscribe_tick_by_tick(self, symbol: Any, kind: TickByTickKind | str, callback: Callback,
                                on_error: Callback | None = None) -> None:
@@ -164,7 +164,7 @@ class RemoteMarketData:
     def unsubscribe_tick_by_tick(self, symbol: Any, kind: TickByTickKind | str | None = None,
                                  callback: Callback | None = None) -> None:
         variant = None if kind is None else check_tbt_kind(kind).value
-        self._release(self._matching("ticks", symbol, variant), callback, "symbol")
+        self._release(self._matching("ticks", symbol, variant, callback), callback, "symbol")
 
     # --- market data type and introspection ---------------------------------------------------------------------------
     @property
@@ -219,14 +219,17 @@ class RemoteMarketData:
                 elif added and lid in self._lines:
                     self._lines[lid].callbacks.remove(callback)
 
-    def _matching(self, kind: str, symbol: Any, variant: str | None) -> list[str]:
+    def _matching(self, kind: str, symbol: Any, variant: str | None, callback: Callback | None = None) -> list[str]:
+        """The lines of ``kind`` for ``symbol`` (one variant or all); with ``callback``, those it
+        is on (as the facade: the others are left alone), or all when it is on none."""
         key = instrument_key(symbol)
         with self._lock:
             lids = [lid for lid, line in self._lines.items()
                     if line.kind == kind and line.key == key and (variant is None or line.variant == variant)]
+            held = [lid for lid in lids if callback in self._lines[lid].callbacks]
         if not lids:
             raise ValidationError("symbol", symbol, f"has no {_KIND_NAMES[kind]} subscription")
-        return lids
+        return held if callback is not None and held else lids
 
     def _release(self, lids: list[str], callback: Callback | None, field_name: str) -> None:
         if callback is not None:
