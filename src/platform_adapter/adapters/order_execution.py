@@ -532,18 +532,9 @@ class OrderExecutionAdapter(BaseAdapter):
         """Record an IB error that left the order as it was (failed modify/cancel). On a finished
         order (a cancel that came too late for the fill: 10148) the text is kept without a status
         callback: its final state has been reported once, and is reported only once."""
-        def quiet(t: Trade) -> bool:
-            if t.status not in TERMINAL_STATES:
-                return False
-            t.last_error = text
-            return True
-
-        if self.state.mutate_trade(order_id, quiet):
-            return
-
         def fn(t: Trade) -> bool:
             t.last_error = text
-            return True
+            return t.status not in TERMINAL_STATES  # a change to report (callbacks, journal) unless finished
 
         self._update(order_id, fn, kind="error")
 
