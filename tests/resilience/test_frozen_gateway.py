@@ -5,9 +5,14 @@ gateway answering again. Without streams the configured interval applies."""
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
+import pytest
+
+from platform_adapter.core.transport import SendStalled
+from platform_adapter.errors import NotConnected
 from platform_adapter.models.connection import ConnectionEventKind as Kind
 from tests.conftest import Recorder, wait_for
 from tests.resilience.conftest import wait_reconnected
@@ -96,3 +101,64 @@ def test_a_long_freeze_is_met_soon_after_the_thaw_however_far_the_backoff_grew(s
     quotes.wait(mark + 1, timeout=20)
     restored = time.monotonic() - thawed_at
     assert restored < TARGET, f"streams restored {restored:.1f}s after the thaw"
+
+
+def test_a_gateway_that_stops_reading_fails_sends_after_the_send_timeout_and_the_link_is_dropped(
+        sim_factory: Any, adapter_factory: Any) -> None:
+    """A frozen gateway with our sends backed up (its buffers and ours full): the blocked send
+    fails after ``ib_connection.send_timeout``, the link is dropped and reconnected at the thaw; an
+    order placed behind the blocked send raises NotConnected instead of waiting for ever (the
+    health check is far off: the stall alone is noticed)."""
+    gw = sim_factory()
+    pa = adapter_factory(gw, **SPEC_HEALTH, **{"ib_connection.send_timeout": 0.5})
+    events = Recorder()
+    pa.on_connection_event(events)
+    conn = pa.connection.client.conn
+    sent: list[bytes] = []
+    conn.sendMsg = lambda msg: sent.append(msg) or len(msg)  # capture one real request's frame
+    pa.connection.client.reqCurrentTime()
+    del conn.sendMsg
+    block = sent[0] * (65536 // len(sent[0]))  # valid reqCurrentTime frames, 64 KiB at a time
+    pa.bucket.rate = pa.bucket.capacity = 1e9  # the order below is not held by pacing
+
+    gw.freeze()
+    stalled = threading.Event()
+    errors: list[BaseException] = []
+
+    def flood() -> None:
+        try:
+            for _ in range(100_000):
+                conn.sendMsg(block)
+        except SendStalled as exc:
+            errors.append(exc)
+        stalled.set()
+
+    filler = threading.Thread(target=flood, daemon=True)
+    frozen_at = time.monotonic()
+    filler.start()
+    with pytest.raises(NotConnected):
+        pa.orders.place_order("AAPL", "BUY", 1, "LMT", limit_price=50.0)
+    assert time.monotonic() - frozen_at < 15, "place_order waited behind the blocked send"
+    assert stalled.wait(15) and errors, "the blocked send never failed"
+    (event,) = events.wait(1, timeout=10)[0]
+    assert event.kind is Kind.DISCONNECTED and "send stalled" in event.detail
+    assert gw.faults.stalled, "noticed while the gateway was still frozen (socket open)"
+    gw.thaw()
+    wait_reconnected(pa, 1, timeout=20)
+    assert pa.connection.reconnect_count == 1
+
+
+def test_a_stall_reported_by_a_link_already_replaced_drops_nothing(sim_factory: Any, adapter_factory: Any) -> None:
+    """The stall of an old link (its last sender gave up after the reconnect) leaves the new one be."""
+    gw = sim_factory()
+    pa = adapter_factory(gw)
+    events = Recorder()
+    pa.on_connection_event(events)
+    old = pa.connection.client.conn
+    gw.drop_all_connections()
+    wait_reconnected(pa, 1, timeout=20)
+    assert pa.connection.client.conn is not old
+    mark = len(events.calls)
+    pa.connection._send_stalled(old, "a send made no progress for 10s")
+    assert pa.connection.round_trip(5.0), "the new link was dropped"
+    assert len(events.calls) == mark and pa.connection.reconnect_count == 1

@@ -34,6 +34,8 @@ _YES, _NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 MARKET_DATA_TYPES = tuple(MARKET_DATA_TYPE_NAMES)
 TIFS = tuple(t.value for t in PLAIN_TIFS)
 
+MAX_SEND_TIMEOUT = 3600.0  # ib_connection.send_timeout's ceiling (seconds)
+
 
 @dataclass(frozen=True)
 class IBConnectionConfig:
@@ -50,6 +52,7 @@ class IBConnectionConfig:
     max_client_version: int = MAX_CLIENT_VER  # offer v100..this; the installed ibapi's maximum unless pinned
     client_id_retry: bool = False
     request_timeout: float = 30.0
+    send_timeout: float | None = 10.0  # a send blocked this long (the gateway stopped reading) drops the link
     inline_decode_max_frames: int = 64  # smaller batches are decoded on the reader while the dispatcher is idle
     gc_freeze_after_connect: bool = True  # once per process: start-up objects leave the GC's full passes
     cpu_wake_latency_us: int | None = None  # hold idle CPUs within this of waking (Linux PM QoS); None: leave them
@@ -312,6 +315,8 @@ def _validate(s: Settings) -> None:
     _require(0 <= c.client_id <= 2**31 - 1, "ib_connection.client_id", f"must be 0..2147483647, got {c.client_id}")
     _require(c.timeout > 0, "ib_connection.timeout", f"must be > 0 seconds, got {c.timeout}")
     _require(c.request_timeout > 0, "ib_connection.request_timeout", "must be > 0 seconds")
+    _require(c.send_timeout is None or 0 < c.send_timeout <= MAX_SEND_TIMEOUT, "ib_connection.send_timeout",
+             f"must be empty (no limit) or 0 < seconds <= {MAX_SEND_TIMEOUT:g}, got {c.send_timeout!r}")
     _require(c.reconnect_max_attempts >= 0, "ib_connection.reconnect_max_attempts", "must be >= 0")
     _require(c.reconnect_backoff >= 0, "ib_connection.reconnect_backoff", f"must be >= 0, got {c.reconnect_backoff}")
     _require(c.reconnect_max_delay >= c.reconnect_backoff, "ib_connection.reconnect_max_delay",

@@ -352,7 +352,8 @@ class ConnectionManager:
         logger.info("Connecting to IB Gateway at {}:{} (client id {})", self.host, self.port, client_id)
         self._last_attempt_silent = False
         try:
-            conn = SocketConnection(self.host, self.port, timeout=min(cfg.timeout, 10.0))
+            conn = SocketConnection(self.host, self.port, timeout=min(cfg.timeout, 10.0), send_timeout=cfg.send_timeout,
+                                    on_stall=lambda reason: self._send_stalled(conn, reason))
         except OSError as exc:
             self.last_error = f"cannot connect to {self.host}:{self.port}: {exc}"
             logger.error("Connection failed: {}", self.last_error)
@@ -610,6 +611,18 @@ class ConnectionManager:
             self._close(reason, report=True)
         finally:  # claimed: nobody else reconnects it
             self._after_link_loss(reason)
+
+    def _send_stalled(self, conn: SocketConnection, reason: str) -> None:
+        """A send on ``conn`` passed ``ib_connection.send_timeout``: the gateway stopped reading. The
+        link is dropped (and reconnected) on a thread of its own: the stalled sender may be any thread,
+        holding any lock, and the drop joins the link's threads."""
+        with self._lock:
+            generation = self._generation if self.client.conn is conn else None
+        if generation is None:  # a link already replaced, or still in its start-up (which then fails)
+            return
+        logger.error("Send to the gateway stalled: {}; treating the link as dead", reason)
+        threading.Thread(target=self._drop_link, args=(f"send stalled: {reason}", generation),
+                         name="pa-send-stalled", daemon=True).start()
 
     def _on_reader_closed(self, generation: int, reason: str) -> None:
         with self._lock:

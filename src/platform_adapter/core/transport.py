@@ -41,28 +41,68 @@ def frame_label(frame: bytes, server_version: int) -> str:
     return f"text message {head.decode('latin-1')!r}, {size} bytes"
 
 
+class SendStalled(ConnectionError):
+    """A send could not finish within the link's send timeout: the gateway stopped reading (its
+    buffers and ours are full). The message may have gone out in part, so the link is unusable."""
+
+
 class SocketConnection:
     """A connected TCP socket with the ``sendMsg``/``isConnected``/``disconnect`` surface that
-    ibapi's ``EClient`` expects of its ``conn``. Sends are whole (``sendall``) and locked."""
+    ibapi's ``EClient`` expects of its ``conn``. Sends are whole (``sendall``) and locked.
 
-    def __init__(self, host: str, port: int, timeout: float) -> None:
+    ``send_timeout`` (seconds, None: wait for ever) bounds every send: the wait for the send lock
+    (another send in progress) and each stretch of the send without progress (``SO_SNDTIMEO``). A
+    send past it raises :class:`SendStalled` and calls ``on_stall(reason)`` once (after the lock is
+    let go): a gateway that stops reading no longer blocks the sending threads, and the health
+    check behind them, for ever."""
+
+    def __init__(self, host: str, port: int, timeout: float, send_timeout: float | None = None,
+                 on_stall: Callable[[str], None] | None = None) -> None:
         self.host = host
         self.port = port
         self.wrapper = None
         self.lock = threading.Lock()
+        self.send_timeout = send_timeout
+        self._on_stall = on_stall
+        self._stalled = False
+        self._stall_lock = threading.Lock()
         self.socket: socket.socket | None = socket.create_connection((host, port), timeout=timeout)
         self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if send_timeout is not None:
+            seconds = int(send_timeout)
+            micros = int((send_timeout - seconds) * 1_000_000)
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", seconds, micros))
 
     def isConnected(self) -> bool:  # noqa: N802 - ibapi's name
         return self.socket is not None
 
     def sendMsg(self, msg: bytes) -> int:  # noqa: N802 - ibapi's name
-        with self.lock:
+        timeout = -1 if self.send_timeout is None else self.send_timeout
+        if not self.lock.acquire(timeout=timeout):
+            reason = f"no send finished within {self.send_timeout:g}s (the gateway stopped reading)"
+            self._stall(reason)
+            raise SendStalled(f"{reason}; not sent")
+        try:
             sock = self.socket
             if sock is None:
                 return 0
-            sock.sendall(msg)
-            return len(msg)
+            try:
+                sock.sendall(msg)
+            except (BlockingIOError, TimeoutError):  # SO_SNDTIMEO (or the handshake's timeout) passed
+                reason = f"a send made no progress for {self.send_timeout:g}s (the gateway stopped reading)"
+            else:
+                return len(msg)
+        finally:
+            self.lock.release()
+        self._stall(reason)
+        raise SendStalled(f"{reason}; the message may have gone out in part")
+
+    def _stall(self, reason: str) -> None:
+        """Report the stall once (the first of the threads that met it)."""
+        with self._stall_lock:
+            first, self._stalled = not self._stalled, True
+        if first and self._on_stall is not None:
+            self._on_stall(reason)
 
     def disconnect(self) -> None:
         """Shut the socket down, then close it. The send lock is not waited for first: a send

@@ -84,6 +84,11 @@ def test_account_id_is_masked_in_repr() -> None:
         ({"ib_connection": {"cpu_wake_latency_us": 1.5}}, "ib_connection.cpu_wake_latency_us"),
         ({"ib_connection": {"cpu_wake_latency_us": True}}, "ib_connection.cpu_wake_latency_us"),
         ({"ib_connection": {"host": ""}}, "ib_connection.host"),
+        ({"ib_connection": {"send_timeout": 0}}, "ib_connection.send_timeout"),
+        ({"ib_connection": {"send_timeout": -1}}, "ib_connection.send_timeout"),
+        ({"ib_connection": {"send_timeout": 3601}}, "ib_connection.send_timeout"),
+        ({"ib_connection": {"send_timeout": float("inf")}}, "ib_connection.send_timeout"),
+        ({"ib_connection": {"send_timeout": "10"}}, "ib_connection.send_timeout"),
         ({"ib_connection": {"max_client_version": 99}}, "ib_connection.max_client_version"),
         ({"ib_connection": {"max_client_version": MAX_CLIENT_VER + 1}}, "ib_connection.max_client_version"),
         ({"ib_connection": {"max_client_version": "226"}}, "ib_connection.max_client_version"),
@@ -129,6 +134,14 @@ def test_cpu_wake_latency_is_off_unless_set(tmp_path: Path) -> None:
     s = load_settings(write(tmp_path, {"ib_connection": {"cpu_wake_latency_us": None}}), env_file=os.devnull,
                       use_environ=False)
     assert s.ib_connection.cpu_wake_latency_us is None
+
+
+def test_send_timeout_is_10s_unless_set_and_may_be_lifted(tmp_path: Path) -> None:
+    assert load_settings(env_file=os.devnull, use_environ=False).ib_connection.send_timeout == 10.0
+    for value, expected in ((0.25, 0.25), (3600, 3600.0), (None, None)):
+        s = load_settings(write(tmp_path, {"ib_connection": {"send_timeout": value}}), env_file=os.devnull,
+                          use_environ=False)
+        assert s.ib_connection.send_timeout == expected
 
 
 def test_bad_env_value_names_the_variable(tmp_path: Path) -> None:
