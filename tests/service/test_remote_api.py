@@ -20,6 +20,7 @@ from platform_adapter import (
     Bar,
     ConfigError,
     ContractNotFound,
+    IBError,
     NotConnected,
     OrderRejected,
     OrderState,
@@ -31,6 +32,7 @@ from platform_adapter import (
     TickByTick,
     ValidationError,
 )
+from platform_adapter.adapters.market.subscriptions import SubKind
 from platform_adapter.remote import RemoteAdapter
 from platform_adapter.sim import SimulatedGateway
 from tests.conftest import LOOPBACK, FailsOnce, Recorder, wait_for
@@ -359,3 +361,23 @@ def test_a_client_gets_its_orders_events_in_the_order_of_the_facades_callbacks(s
     got = [c for (c,) in seen.calls]
     wait_for(lambda: len(facade_order) >= len(got))
     assert got == facade_order[:len(got)]
+
+
+def test_a_failed_subscribe_leaves_no_callback_on_lines_held_before(served: Running, gateway: SimulatedGateway,
+                                                                    remote_factory: Any) -> None:
+    """All or nothing, as the facade: a subscribe call that raises takes its callback and its
+    on_error off the lines the client held before (before, on_error stayed and heard IB's later
+    errors on a line of a call that had failed)."""
+    a = remote_factory(served, "a")
+    held, held_errors, new, new_errors = Recorder(), Recorder(), Recorder(), Recorder()
+    a.market_data.subscribe_quotes("AAPL", held, on_error=held_errors)
+    with pytest.raises(ContractNotFound):
+        a.market_data.subscribe_quotes(["AAPL", "NOSUCH"], new, on_error=new_errors)
+    line = served.pa.market_data.lines.get((SubKind.QUOTES, "AAPL", ""))
+    assert line is not None
+    gateway.send_error(line.req_id, 10197, "No market data during competing live session")
+    ((symbol, exc),) = held_errors.wait(1, timeout=5)
+    assert symbol == "AAPL" and isinstance(exc, IBError) and exc.code == 10197
+    a.market_data.subscribe_quotes("MSFT", held)  # its quotes come after the error's deliveries were queued
+    wait_for(lambda: any(s == "MSFT" for s, _ in held.calls), timeout=5)
+    assert new_errors.calls == []

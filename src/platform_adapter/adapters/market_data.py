@@ -27,7 +27,7 @@ from platform_adapter.adapters.contracts import to_spec
 from platform_adapter.adapters.market.events import MarketDataEvents
 from platform_adapter.adapters.market.historical import HistoricalFetcher, Progress
 from platform_adapter.adapters.market.historical_params import REAL_TIME_BAR_WHAT_TO_SHOW, check_what_to_show
-from platform_adapter.adapters.market.lines import LineBook, MapKey, Want, cancel_line, send_line
+from platform_adapter.adapters.market.lines import LineBook, MapKey, Reservation, Want, cancel_line, send_line
 from platform_adapter.adapters.market.subscriptions import (
     Callback,
     SubKind,
@@ -156,16 +156,17 @@ class MarketDataAdapter(BaseAdapter):
         resolved first (``ContractNotFound`` before anything is subscribed); the line cap
         ``max_simultaneous_subscriptions`` raises :class:`SubscriptionLimitExceeded`, and so does
         IB's 101 (max number of tickers) for the lines of this call (the refused lines are not
-        kept; the lines IB accepted stay). ``on_error(symbol, exc)`` hears about IB errors on the
-        line later on (a 101 then as :class:`SubscriptionLimitExceeded`).
+        kept; the lines IB accepted stay). Otherwise a call that raises (``NotConnected`` when the
+        link drops part-way) keeps none of its lines and leaves ``callback`` and ``on_error`` on no
+        line; lines held before the call stay as they were. ``on_error(symbol, exc)`` hears about
+        IB errors on the line later on (a 101 then as :class:`SubscriptionLimitExceeded`).
         """
         check_callback(callback)
         err = check_callback(on_error, "on_error", optional=True)
         specs = check_specs(symbols)
         self._client()
         infos = [self.contracts.resolve(spec) for spec in specs]
-        new = self._reserve([(SubKind.QUOTES, info, {}) for info in infos], callback, err)
-        self._send_new(new)
+        self._send_new(self._reserve([(SubKind.QUOTES, info, {}) for info in infos], callback, err), callback, err)
 
     def unsubscribe_quotes(self, symbols: Any, callback: Callback | None = None) -> None:
         """Remove ``callback`` (or every callback); the IB line is cancelled when none is left."""
@@ -218,7 +219,7 @@ class MarketDataAdapter(BaseAdapter):
         self._client()
         info = self.contracts.resolve(spec)
         self._send_new(self._reserve([(SubKind.BARS, info, {"what_to_show": wts, "use_rth": use_rth})],
-                                     callback, err))
+                                     callback, err), callback, err)
 
     def unsubscribe_real_time_bars(self, symbol: Any, callback: Callback | None = None,
                                    what_to_show: str | None = None) -> None:
@@ -244,7 +245,7 @@ class MarketDataAdapter(BaseAdapter):
             raise IBError(UPDATE_TWS.code(), f"the gateway's server version {version} has no tick-by-tick data "
                                              f"(from {MIN_SERVER_VER_TICK_BY_TICK_IGNORE_SIZE})")
         info = self.contracts.resolve(spec)
-        self._send_new(self._reserve([(SubKind.TICKS, info, {"tbt_kind": tbt})], callback, err))
+        self._send_new(self._reserve([(SubKind.TICKS, info, {"tbt_kind": tbt})], callback, err), callback, err)
 
     def unsubscribe_tick_by_tick(self, symbol: Any, kind: TickByTickKind | str | None = None,
                                  callback: Callback | None = None) -> None:
@@ -295,23 +296,44 @@ class MarketDataAdapter(BaseAdapter):
         return {f"{s.kind.value}:{s.key}": s.failed for s in self.lines.all() if s.failed is not None}
 
     # --- bookkeeping -----------------------------------------------------------------------------------------
-    def _reserve(self, wanted: list[Want], callback: Callback, on_error: Callback | None) -> list[Subscription]:
+    def _reserve(self, wanted: list[Want], callback: Callback, on_error: Callback | None) -> Reservation:
         with self.lines.lock:  # the farm state cannot change in between
-            new = self.lines.reserve(wanted, callback, on_error,
-                                     self.settings.market_data.max_simultaneous_subscriptions, self._now(),
-                                     market_data_type=self._md_type, degraded=bool(self._broken_farms))
-        return new
+            return self.lines.reserve(wanted, callback, on_error,
+                                      self.settings.market_data.max_simultaneous_subscriptions, self._now(),
+                                      market_data_type=self._md_type, degraded=bool(self._broken_farms))
 
-    def _send_new(self, subs: list[Subscription]) -> None:
+    def _send_new(self, done: Reservation, callback: Callback, on_error: Callback | None) -> None:
+        """Send the call's new lines. All or nothing: when one cannot be sent (the link dropped
+        part-way: NotConnected), the call takes back everything it did (:meth:`_take_back`) and
+        raises, so that no line of a call that raised is replayed after the reconnect."""
+        subs = done.new
         for sub in subs:
             sub.confirming = True
             try:
                 self._send(self._client(), sub)
             except Exception:
-                self._drop([sub])
+                self._take_back(done, callback, on_error)
                 raise
             logger.info("subscribed {} {} (req {})", sub.kind.value, sub.key, sub.req_id)
         self._confirm(subs)
+
+    def _take_back(self, done: Reservation, callback: Callback, on_error: Callback | None) -> None:
+        """Undo a subscribe call that failed: its callback leaves the lines it joined, its new lines
+        leave the book, and those already sent (by the call, or by a reconnect's replay meanwhile)
+        are cancelled at IB when the link is up (a closed link took them with it)."""
+        gone = self.lines.undo(done, callback, on_error)
+        for sub in gone:
+            if sub.kind is SubKind.QUOTES:
+                self.state.clear_quote(sub.key)
+        sent = [sub for sub in gone if sub.sent_id == sub.req_id]
+        if not sent:
+            return
+        try:
+            client = self._client()
+        except NotConnected:
+            return
+        for sub in sent:
+            cancel_line(client, sub.kind, sub.req_id)
 
     def _send(self, client: Any, sub: Subscription) -> None:
         """Send the line's request once per request id: a reconnect's replay may renew and send a

@@ -93,10 +93,10 @@ class RemoteMarketData:
                 self._t.call("market_data.subscribe_quotes", {"symbols": list(wanted.values())})
             except SubscriptionLimitExceeded as exc:
                 refused = {quote_line(k) for k in exc.symbols} if exc.code is not None else set(wanted)
-                self._undo([a for a in added if a[0] in refused], callback)
+                self._undo([a for a in added if a[0] in refused])
                 raise
             except PlatformAdapterError:
-                self._undo(added, callback)
+                self._undo(added)
                 raise
 
     def unsubscribe_quotes(self, symbols: Any, callback: Callback | None = None) -> None:
@@ -191,13 +191,13 @@ class RemoteMarketData:
             try:
                 self._t.call(command, args)
             except PlatformAdapterError:
-                self._undo(added, callback)
+                self._undo(added)
                 raise
 
     def _hold(self, lid: str, command: str, args: dict[str, Any], callback: Callback, on_error: Callback | None,
-              variant: str = "") -> tuple[str, bool, bool]:
+              variant: str = "") -> tuple[str, bool, Callback | None, Callback | None]:
         """Register the callbacks before asking (the service may send a quote before it answers);
-        returns (line id, the line is new, the callback is new on it)."""
+        returns (line id, the line is new, the callback and the error handler added to it)."""
         with self._lock:
             line = self._lines.get(lid)
             new = line is None
@@ -206,18 +206,25 @@ class RemoteMarketData:
             added = callback not in line.callbacks
             if added:
                 line.callbacks.append(callback)
+            err_added = None
             if on_error is not None and on_error not in line.on_error:
                 line.on_error.append(on_error)
-            return lid, new, added
+                err_added = on_error
+            return lid, new, callback if added else None, err_added
 
-    def _undo(self, held: list[tuple[str, bool, bool]], callback: Callback) -> None:
-        """Take back what :meth:`_hold` registered for a subscribe call that failed."""
+    def _undo(self, held: list[tuple[str, bool, Callback | None, Callback | None]]) -> None:
+        """Take back what :meth:`_hold` registered for a subscribe call that failed (its error
+        handler too: a later error of a line the call did not get must not reach it)."""
         with self._lock:
-            for lid, new, added in held:
+            for lid, new, added, err_added in held:
+                line = self._lines.get(lid)
                 if new:
                     self._lines.pop(lid, None)
-                elif added and lid in self._lines:
-                    self._lines[lid].callbacks.remove(callback)
+                elif line is not None:
+                    if added is not None:
+                        line.callbacks.remove(added)
+                    if err_added is not None:
+                        line.on_error.remove(err_added)
 
     def _matching(self, kind: str, symbol: Any, variant: str | None, callback: Callback | None = None) -> list[str]:
         """The lines of ``kind`` for ``symbol`` (one variant or all); with ``callback``, those it

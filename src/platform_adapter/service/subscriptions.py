@@ -150,10 +150,10 @@ class SubscriptionBook:
             raise ProtocolError(ErrorCode.NOT_IDENTIFIED, "the session ended: send hello first")
 
     def _abandon(self, line_ids: list[str]) -> None:
-        """Drop new lines whose subscribe failed in a way that may have left some of them at the
-        facade (a link lost after the first of several was sent): each is let go of there too
-        (best effort), or it would stay subscribed at IB, and come back after every reconnect,
-        for no client."""
+        """Drop new lines whose subscribe failed. The facade keeps none of a call that raised (a
+        link lost after the first of several was sent included); each is let go of there too, best
+        effort, so that none could stay subscribed at IB, and come back after every reconnect, for
+        no client."""
         for lid in line_ids:
             line = self._lines.get(lid)
             if line is None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from platform_adapter.adapters.contracts import ContractResolver
@@ -19,6 +20,18 @@ from platform_adapter.models.market_data import Quote
 MapKey = tuple[SubKind, str, str]
 Want = tuple[SubKind, ContractInfo, dict[str, Any]]
 Flipped = tuple[Subscription, Quote, tuple[Callback, ...]]
+
+
+@dataclass
+class Reservation:
+    """What one subscribe call changed in the book, so that a call that fails can take it all back:
+    the new records (still to be sent), the existing lines the callback (``joined``) or the error
+    handler (``joined_errors``) was added to, and the failed records the new ones replaced."""
+
+    new: list[Subscription] = field(default_factory=list)
+    joined: list[Subscription] = field(default_factory=list)
+    joined_errors: list[Subscription] = field(default_factory=list)
+    replaced: dict[Subscription, Subscription] = field(default_factory=dict)  # new record -> failed one
 
 
 RTH = ":RTH"  # the variant suffix of a bar line of regular trading hours only
@@ -85,11 +98,12 @@ class LineBook:
             return sum(1 for s in self._subs.values() if s.active)
 
     def reserve(self, wanted: Iterable[Want], callback: Callback, on_error: Callback | None, cap: int,
-                now: float, **defaults: Any) -> list[Subscription]:
+                now: float, **defaults: Any) -> Reservation:
         """Add ``callback`` to existing lines and create the missing ones (new request ids).
 
         Raises :class:`SubscriptionLimitExceeded` (changing nothing) when the new lines would pass
-        ``cap``. Returns the new records, still to be sent."""
+        ``cap``. Returns what changed (:meth:`undo` takes it back); the new records are still to
+        be sent."""
         with self.lock:
             plans: list[tuple[MapKey, Subscription | None, Subscription]] = []
             for kind, info, extra in wanted:
@@ -103,13 +117,15 @@ class LineBook:
                 raise SubscriptionLimitExceeded(
                     f"{needed} new market data line(s) would exceed max_simultaneous_subscriptions={cap} "
                     f"({lines} in use by quotes, real-time bars and tick-by-tick)")
-            new: list[Subscription] = []
+            done = Reservation()
             for key, existing, probe in plans:
                 if existing is not None:
                     if callback not in existing.callbacks:
                         existing.callbacks.append(callback)
+                        done.joined.append(existing)
                     if on_error is not None and on_error not in existing.on_error:
                         existing.on_error.append(on_error)
+                        done.joined_errors.append(existing)
                     continue
                 probe.req_id = self._next_id()
                 probe.callbacks = [callback]
@@ -121,10 +137,31 @@ class LineBook:
                 old = self._subs.get(key)
                 if old is not None:  # a failed line is replaced by the new request
                     self._by_req.pop(old.req_id, None)
+                    done.replaced[probe] = old
                 self._subs[key] = probe
                 self._by_req[probe.req_id] = probe
-                new.append(probe)
-            return new
+                done.new.append(probe)
+            return done
+
+    def undo(self, done: Reservation, callback: Callback, on_error: Callback | None) -> list[Subscription]:
+        """Take back a :meth:`reserve` whose call failed: the callbacks leave the lines they
+        joined, the new records leave the book (a failed record one of them replaced is put back),
+        except one that another call joined meanwhile, which stays that call's line. Returns the
+        records removed (any of them may have been sent to IB)."""
+        with self.lock:
+            for sub in (*done.joined, *done.new):
+                sub.callbacks = [cb for cb in sub.callbacks if cb != callback]
+            for sub in (*done.joined_errors, *done.new):
+                sub.on_error = [cb for cb in sub.on_error if cb != on_error]
+            for sub in done.new:
+                sub.confirming = False  # a line kept for another call: IB's later errors go to on_error
+            held = [sub for sub in done.new if self.holds(sub) and not sub.callbacks]
+            self.remove(held)
+            for sub in held:
+                old = done.replaced.get(sub)
+                if old is not None and map_key(old) not in self._subs:
+                    self._subs[map_key(old)] = old
+            return held
 
     def matching(self, kind: SubKind, key: str, variant: str | None) -> list[MapKey]:
         with self.lock:

@@ -33,12 +33,12 @@ def quotes(*symbols: str) -> list[tuple[SubKind, ContractInfo, dict[str, Any]]]:
 
 def test_one_line_per_instrument_shared_by_callbacks() -> None:
     book = LineBook(itertools.count(500).__next__)
-    new = book.reserve(quotes("AAPL", "MSFT"), cb_a, None, cap=10, now=1.0)
+    new = book.reserve(quotes("AAPL", "MSFT"), cb_a, None, cap=10, now=1.0).new
     assert [(s.key, s.req_id, s.callbacks) for s in new] == [("AAPL", 500, [cb_a]), ("MSFT", 501, [cb_a])]
-    assert book.reserve(quotes("AAPL"), cb_b, cb_a, cap=10, now=2.0) == []
+    assert book.reserve(quotes("AAPL"), cb_b, cb_a, cap=10, now=2.0).new == []
     aapl = book.by_req(500)
     assert aapl is not None and aapl.callbacks == [cb_a, cb_b] and aapl.on_error == [cb_a]
-    bars = book.reserve([(SubKind.BARS, info("AAPL"), {"what_to_show": "MIDPOINT"})], cb_a, None, cap=10, now=3.0)
+    bars = book.reserve([(SubKind.BARS, info("AAPL"), {"what_to_show": "MIDPOINT"})], cb_a, None, cap=10, now=3.0).new
     assert map_key(bars[0]) == (SubKind.BARS, "AAPL", "MIDPOINT") and book.active_count() == 3
 
 
@@ -48,7 +48,7 @@ def test_the_cap_changes_nothing_when_passed() -> None:
     with pytest.raises(SubscriptionLimitExceeded, match="max_simultaneous_subscriptions=2"):
         book.reserve(quotes("AAPL", "MSFT", "TSLA"), cb_b, None, cap=2, now=0.0)
     assert [s.key for s in book.all()] == ["AAPL"] and book.all()[0].callbacks == [cb_a]
-    assert len(book.reserve(quotes("AAPL", "MSFT"), cb_b, None, cap=2, now=0.0)) == 1  # AAPL is shared
+    assert len(book.reserve(quotes("AAPL", "MSFT"), cb_b, None, cap=2, now=0.0).new) == 1  # AAPL is shared
 
 
 def test_release_removes_a_line_with_its_last_callback() -> None:
@@ -67,16 +67,42 @@ def test_release_removes_a_line_with_its_last_callback() -> None:
 
 def test_a_failed_line_frees_its_place_and_is_replaced_by_a_new_request() -> None:
     book = LineBook()
-    (sub,) = book.reserve(quotes("AAPL"), cb_a, None, cap=1, now=0.0)
+    (sub,) = book.reserve(quotes("AAPL"), cb_a, None, cap=1, now=0.0).new
     assert book.fail(sub, RuntimeError("354")) and not book.fail(sub, RuntimeError("again"))
     assert book.by_req(sub.req_id) is None and book.active_count() == 0
-    (again,) = book.reserve(quotes("AAPL"), cb_a, None, cap=1, now=0.0)
+    (again,) = book.reserve(quotes("AAPL"), cb_a, None, cap=1, now=0.0).new
     assert again is not sub and book.by_req(again.req_id) is again and book.by_req(sub.req_id) is None
+
+
+def test_undo_takes_back_everything_one_reserve_did() -> None:
+    """A subscribe call that failed: its callback and error handler leave the lines they joined,
+    its new lines leave the book, a failed line one of them replaced is back; the lines' other
+    callbacks stay."""
+    book = LineBook(itertools.count(1).__next__)
+    (aapl, dead) = book.reserve(quotes("AAPL", "TSLA"), cb_a, None, cap=5, now=0.0).new
+    book.fail(dead, RuntimeError("354"))
+    done = book.reserve(quotes("AAPL", "MSFT", "TSLA"), cb_b, cb_b, cap=5, now=0.0)
+    assert done.joined == [aapl] and done.joined_errors == [aapl] and len(done.new) == 2
+    gone = book.undo(done, cb_b, cb_b)
+    assert gone == done.new
+    assert aapl.callbacks == [cb_a] and aapl.on_error == []
+    assert book.get((SubKind.QUOTES, "MSFT", "")) is None
+    assert book.get((SubKind.QUOTES, "TSLA", "")) is dead and book.active_count() == 1
+
+
+def test_undo_leaves_a_new_line_another_call_joined() -> None:
+    book = LineBook(itertools.count(1).__next__)
+    done = book.reserve(quotes("AAPL"), cb_a, None, cap=5, now=0.0)
+    (sub,) = done.new
+    sub.confirming = True
+    assert book.reserve(quotes("AAPL"), cb_b, None, cap=5, now=0.0).new == []
+    assert book.undo(done, cb_a, None) == []
+    assert book.holds(sub) and sub.callbacks == [cb_b] and not sub.confirming
 
 
 def test_renew_ids_moves_current_live_lines_only() -> None:
     book = LineBook(itertools.count(1).__next__)
-    a, b = book.reserve(quotes("AAPL", "MSFT"), cb_a, None, cap=5, now=0.0)
+    a, b = book.reserve(quotes("AAPL", "MSFT"), cb_a, None, cap=5, now=0.0).new
     book.fail(b, RuntimeError("x"))
     assert book.renew_ids([a, b], now=9.0) == [(1, a)]
     assert a.req_id == 3 and a.started == 9.0 and book.by_req(3) is a and book.by_req(1) is None
@@ -84,7 +110,7 @@ def test_renew_ids_moves_current_live_lines_only() -> None:
 
 def test_stale_and_degraded_flags_report_the_lines_they_change() -> None:
     book = LineBook()
-    a, b = book.reserve(quotes("AAPL", "MSFT"), cb_a, None, cap=5, now=0.0)
+    a, b = book.reserve(quotes("AAPL", "MSFT"), cb_a, None, cap=5, now=0.0).new
     book.reserve([(SubKind.TICKS, info("AAPL"), {"tbt_kind": TickByTickKind.LAST})], cb_a, None, cap=5, now=0.0)
     flipped = book.flag_stale(lambda s: s.key == "AAPL")
     assert [(s.key, q.stale, cbs) for s, q, cbs in flipped] == [("AAPL", True, (cb_a,))]
@@ -96,10 +122,10 @@ def test_stale_and_degraded_flags_report_the_lines_they_change() -> None:
 def test_send_and_cancel_each_kind() -> None:
     client = FakeClient()
     book = LineBook(itertools.count(7).__next__)
-    subs = book.reserve(quotes("AAPL"), cb_a, None, cap=5, now=0.0)
+    subs = book.reserve(quotes("AAPL"), cb_a, None, cap=5, now=0.0).new
     subs += book.reserve([(SubKind.BARS, info("AAPL"), {"what_to_show": "TRADES"}),
                           (SubKind.TICKS, info("AAPL"), {"tbt_kind": TickByTickKind.BID_ASK})], cb_a, None, cap=5,
-                         now=0.0)
+                         now=0.0).new
     for sub in subs:
         send_line(client, sub)
         cancel_line(client, sub.kind, sub.req_id)

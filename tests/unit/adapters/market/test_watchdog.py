@@ -34,7 +34,7 @@ class Rig:
         return self.answer
 
     def line(self, kind: SubKind = SubKind.QUOTES, **extra: object) -> Subscription:
-        (sub,) = self.lines.reserve([(kind, INFO, dict(extra))], lambda *a: None, None, 10, self.t)
+        (sub,) = self.lines.reserve([(kind, INFO, dict(extra))], lambda *a: None, None, 10, self.t).new
         return sub
 
     def run(self, seconds: float, *flowing: Subscription, every: float = SAMPLE_SECONDS) -> list[Subscription]:
