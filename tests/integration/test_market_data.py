@@ -3,11 +3,13 @@ the line cap, staleness during 1100, and replay after 1101 and after a dropped c
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from platform_adapter.adapters.market.subscriptions import SubKind
 from platform_adapter.errors import ContractNotFound, SubscriptionLimitExceeded, ValidationError
 from platform_adapter.models.contract import ContractSpec, SecType
 from platform_adapter.models.market_data import Bar, Quote, TickByTick, TickByTickKind
@@ -160,3 +162,73 @@ def test_frozen_types_are_served_live_or_delayed_while_the_market_is_open(pa: An
     assert first.market_data_type.name == served
     wait_for(lambda: md.get_quote("AAPL").updates > first.updates + 3, 10)  # streaming, not a frozen snapshot
     assert md.get_quote("AAPL").market_data_type.name == served
+
+
+class Blocker:
+    """A quote callback that holds the event thread on its first call until ``release`` is set."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, *_: Any) -> None:
+        if not self.entered.is_set():
+            self.entered.set()
+            self.release.wait(10)
+
+
+def _hold_the_event_thread(md: Any) -> Blocker:
+    blocker = Blocker()
+    md.subscribe_quotes("MSFT", blocker)
+    assert blocker.entered.wait(10)
+    return blocker
+
+
+@pytest.mark.parametrize("conflate", [True, False], ids=["conflated", "every_tick"])
+def test_no_quote_reaches_a_callback_once_unsubscribe_returned(make_adapter: Any, conflate: bool) -> None:
+    """Quote deliveries already queued on the event thread when unsubscribe_quotes (without a
+    callback) is called are not made: each checks the line's callbacks as it runs (before, the
+    queued ones still reached the callback after unsubscribe had returned)."""
+    pa = make_adapter(**{"market_data.conflate_callbacks": conflate,
+                         "monitoring.callback_block_threshold_seconds": 30.0})
+    md = pa.market_data
+    rec = Recorder()
+    md.subscribe_quotes("AAPL", rec)
+    rec.wait(1)
+    blocker = _hold_the_event_thread(md)
+    line = md.lines.get((SubKind.QUOTES, "AAPL", ""))
+    updates = line.updates
+    wait_for(lambda: line.updates >= updates + 2, 10)  # deliveries of AAPL are queued behind the blocker
+    assert pa.events.queue_length >= 1
+    md.unsubscribe_quotes("AAPL")
+    mark = len(rec.calls)
+    blocker.release.set()
+    assert pa.events.wait_idle(10)
+    assert rec.calls[mark:] == []
+
+
+@pytest.mark.parametrize("kind", ["ticks", "bars"])
+def test_no_tick_or_bar_reaches_a_callback_once_unsubscribe_returned(make_adapter: Any, kind: str) -> None:
+    """The same for tick-by-tick data and real-time bars: every queued call is checked as it runs."""
+    pa = make_adapter(**{"monitoring.callback_block_threshold_seconds": 30.0})
+    md = pa.market_data
+    rec = Recorder()
+    if kind == "ticks":
+        md.subscribe_tick_by_tick("AAPL", "BidAsk", rec)
+        key = (SubKind.TICKS, "AAPL", "BidAsk")
+    else:
+        md.subscribe_real_time_bars("AAPL", rec)
+        key = (SubKind.BARS, "AAPL", "TRADES")
+    rec.wait(1)
+    blocker = _hold_the_event_thread(md)
+    line = md.lines.get(key)
+    updates = line.updates
+    wait_for(lambda: line.updates >= updates + 2, 10)  # the first one's call is queued by now
+    if kind == "ticks":
+        md.unsubscribe_tick_by_tick("AAPL")
+    else:
+        md.unsubscribe_real_time_bars("AAPL")
+    mark = len(rec.calls)
+    blocker.release.set()
+    assert pa.events.wait_idle(10)
+    assert rec.calls[mark:] == []

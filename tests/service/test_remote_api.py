@@ -381,3 +381,36 @@ def test_a_failed_subscribe_leaves_no_callback_on_lines_held_before(served: Runn
     a.market_data.subscribe_quotes("MSFT", held)  # its quotes come after the error's deliveries were queued
     wait_for(lambda: any(s == "MSFT" for s, _ in held.calls), timeout=5)
     assert new_errors.calls == []
+
+
+@pytest.mark.parametrize("kind", ["quotes", "ticks"])
+def test_nothing_reaches_a_callback_once_unsubscribe_returned(served: Running, remote_factory: Any,
+                                                              kind: str) -> None:
+    """As the facade: deliveries queued on the client's event thread when the line is
+    unsubscribed (without a callback) are not made (before, they still reached the callback)."""
+    a = remote_factory(served, "a", block_threshold=30.0)
+    md = a.market_data
+    rec = Recorder()
+    if kind == "quotes":
+        md.subscribe_quotes("AAPL", rec)
+    else:
+        md.subscribe_tick_by_tick("AAPL", "BidAsk", rec)
+    rec.wait(1, timeout=5)
+    entered, release = threading.Event(), threading.Event()
+
+    def blocker(*_: Any) -> None:
+        if not entered.is_set():
+            entered.set()
+            release.wait(10)
+
+    md.subscribe_quotes("MSFT", blocker)
+    assert entered.wait(5)
+    wait_for(lambda: a.events.queue_length >= 2, timeout=5)  # MSFT holds one place at most: AAPL waits too
+    if kind == "quotes":
+        md.unsubscribe_quotes("AAPL")
+    else:
+        md.unsubscribe_tick_by_tick("AAPL")
+    mark = len(rec.calls)
+    release.set()
+    assert a.events.wait_idle(10)
+    assert rec.calls[mark:] == []

@@ -37,6 +37,7 @@ from platform_adapter.adapters.market.subscriptions import (
 )
 from platform_adapter.adapters.market.watchdog import StreamWatchdog
 from platform_adapter.core import ib_codes
+from platform_adapter.core.events import Guarded
 from platform_adapter.core.metrics import STALE_EPISODES, TICKS
 from platform_adapter.errors import IBError, NotConnected, SubscriptionLimitExceeded, ValidationError
 from platform_adapter.log import logger
@@ -410,7 +411,8 @@ class MarketDataAdapter(BaseAdapter):
         self.events.conflated += skipped * len(callbacks)  # ticks merged into this delivery, per callback
         call = self.events.call
         for cb in callbacks:
-            call(cb, sub.key, quote)
+            if cb in sub.callbacks:  # checked as it is called: not once unsubscribed (meanwhile)
+                call(cb, sub.key, quote)
 
     def _publish(self, sub: Subscription, quote: Quote, callbacks: tuple[Callback, ...]) -> None:
         """A state change outside a tick (stale flag): cache the line and deliver ``quote``."""
@@ -426,7 +428,7 @@ class MarketDataAdapter(BaseAdapter):
                 self.events.submit_task(self._flush_quote, sub)
             return
         for cb in callbacks:
-            self.events.submit(cb, sub.key, quote)
+            self.events.submit(Guarded(sub, cb), sub.key, quote)
 
     def _fallback_delayed(self, sub: Subscription) -> None:
         frozen = self._md_type in (MarketDataType.FROZEN, MarketDataType.DELAYED_FROZEN)

@@ -293,6 +293,33 @@ class EventDispatcher:
                 self.max_callback_seconds = spent
 
 
+class Guarded:
+    """``fn`` for one line (quotes, bars, tick-by-tick), called only while ``holder.callbacks``
+    still has it: checked as the call runs, so a callback taken off the line (unsubscribed) is not
+    called again, however many of its calls were queued. It compares and hashes as ``fn``: the
+    calls of a blocked callback are held together, as the calls of ``fn`` itself would be."""
+
+    __slots__ = ("holder", "fn")
+
+    def __init__(self, holder: Any, fn: Callback) -> None:
+        self.holder = holder
+        self.fn = fn
+
+    def __call__(self, *args: Any) -> None:
+        fn = self.fn
+        if fn in self.holder.callbacks:
+            fn(*args)
+
+    def __eq__(self, other: object) -> bool:
+        return bool(self.fn == (other.fn if isinstance(other, Guarded) else other))
+
+    def __hash__(self) -> int:
+        return hash(_hashable(self.fn))
+
+    def __repr__(self) -> str:  # the name the error log gives the callback
+        return str(getattr(self.fn, "__qualname__", self.fn))
+
+
 def _hashable(fn: Callback) -> Hashable:
     try:
         hash(fn)

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from platform_adapter.core.events import EventDispatcher
+from platform_adapter.core.events import EventDispatcher, Guarded
 from platform_adapter.errors import NotConnected, PlatformAdapterError, SubscriptionLimitExceeded, ValidationError
 from platform_adapter.log import logger
 from platform_adapter.models.market_data import Bar, MarketDataType, Quote, TickByTick, TickByTickKind
@@ -219,7 +219,9 @@ class RemoteMarketData:
             for lid, new, added, err_added in held:
                 line = self._lines.get(lid)
                 if new:
-                    self._lines.pop(lid, None)
+                    if line is not None:
+                        del self._lines[lid]
+                        line.callbacks, line.on_error = [], []  # no queued delivery is made
                 elif line is not None:
                     if added is not None:
                         line.callbacks.remove(added)
@@ -261,6 +263,7 @@ class RemoteMarketData:
                     if line.callbacks:
                         continue
                 del self._lines[lid]
+                line.callbacks, line.on_error = [], []  # deliveries check them as they run: none is made
                 gone.append(lid)
         if gone:
             try:
@@ -311,11 +314,11 @@ class RemoteMarketData:
         elif kind == Event.BAR:
             item: Any = decode(Bar, ev["bar"])
             for cb in tuple(line.callbacks):
-                self._events.submit(cb, line.key, item)
+                self._events.submit(Guarded(line, cb), line.key, item)
         elif kind == Event.TICK:
             item = decode(TickByTick, ev["tick"])
             for cb in tuple(line.callbacks):
-                self._events.submit(cb, line.key, item)
+                self._events.submit(Guarded(line, cb), line.key, item)
         elif kind == Event.LINE_ERROR:
             exc = error_from_map(ev.get("error"))
             for cb in tuple(line.on_error):
@@ -326,4 +329,5 @@ class RemoteMarketData:
             line.pending = False
             quote = line.latest
         for cb in tuple(line.callbacks):
-            self._events.call(cb, line.key, quote)
+            if cb in line.callbacks:  # checked as it is called: not once unsubscribed (meanwhile)
+                self._events.call(cb, line.key, quote)

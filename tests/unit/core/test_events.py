@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from platform_adapter.core.events import EventDispatcher
+from platform_adapter.core.events import EventDispatcher, Guarded
 from tests.conftest import wait_for
 
 
@@ -122,3 +122,26 @@ def test_kept_calls_are_never_dropped_by_a_full_queue(events: EventDispatcher) -
     release.set()
     assert events.wait_idle(5.0)
     assert kept == list(range(40)) and plain == list(range(20, 30))
+
+
+def test_a_guarded_call_runs_only_while_its_callback_is_on_the_line() -> None:
+    """Guarded(line, fn) calls fn only while line.callbacks has it (checked as the call runs), and
+    compares and hashes as fn: a blocked callback's calls are held together however they came."""
+
+    class Line:
+        callbacks: list[Any] = []
+
+    seen: list[Any] = []
+
+    def fn(*args: Any) -> None:
+        seen.append(args)
+
+    line = Line()
+    line.callbacks = [fn]
+    guarded = Guarded(line, fn)
+    guarded(1)
+    line.callbacks = []
+    guarded(2)
+    assert seen == [(1,)]
+    assert guarded == fn and guarded == Guarded(Line(), fn) and hash(guarded) == hash(fn)
+    assert repr(guarded).endswith("fn")

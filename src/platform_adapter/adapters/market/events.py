@@ -20,6 +20,7 @@ from platform_adapter.adapters.market.greeks import option_greeks
 from platform_adapter.adapters.market.quote_sink import QuoteSink
 from platform_adapter.adapters.market.subscriptions import SubKind, Subscription, size_or_none
 from platform_adapter.core import ib_codes
+from platform_adapter.core.events import Guarded
 from platform_adapter.core.handlers import MarketDataHandler, QuoteTick, expand_quote_ticks
 from platform_adapter.core.tick_types import GREEKS_TICKS, NO_PRICE, PRICE_TICKS, SIZE_TICKS, TIMESTAMP_TICKS
 from platform_adapter.errors import ContractNotFound, IBError, SubscriptionLimitExceeded
@@ -126,7 +127,7 @@ class MarketDataEvents(MarketDataHandler):
                 submit_task(flush, sub)
             elif not conflate:
                 for cb in callbacks:
-                    md.events.submit(cb, sub.key, quote)
+                    md.events.submit(Guarded(sub, cb), sub.key, quote)
 
         return on_tick
 
@@ -189,7 +190,7 @@ class MarketDataEvents(MarketDataHandler):
 
     def _fan_out(self, sub: Subscription, item: Any) -> None:
         for cb in tuple(sub.callbacks):
-            self.md.events.submit(cb, sub.key, item)
+            self.md.events.submit(Guarded(sub, cb), sub.key, item)
 
     def realtime_bar(self, req_id: int, time: int, open_: float, high: float, low: float, close: float,
                      volume: Decimal, wap: Decimal, count: int) -> None:

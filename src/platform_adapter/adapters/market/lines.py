@@ -191,11 +191,15 @@ class LineBook:
             return gone
 
     def remove(self, subs: Iterable[Subscription]) -> None:
+        """Take lines out of the book; their callbacks are let go of too, so that a delivery
+        queued before is not made (deliveries check the line's callbacks as they run)."""
         with self.lock:
             for sub in subs:
                 if self._subs.get(map_key(sub)) is sub:
                     del self._subs[map_key(sub)]
                 self._by_req.pop(sub.req_id, None)
+                sub.callbacks = []
+                sub.on_error = []
 
     def fail(self, sub: Subscription, error: Exception) -> bool:
         """Mark a line failed (it holds no IB line any more); False when it already was."""
