@@ -20,7 +20,7 @@ from platform_adapter.adapters.contracts import ContractResolver
 from platform_adapter.adapters.market_data import MarketDataAdapter
 from platform_adapter.adapters.order_execution import OrderExecutionAdapter
 from platform_adapter.models.connection import ConnectionEventKind
-from platform_adapter.models.contract import ContractSpec, OptionChain
+from platform_adapter.models.contract import ContractSpec, OptionChain, SecType
 from platform_adapter.models.order import BracketOrder, OcaGroup, OcaType
 from platform_adapter.models.preview import OrderPreview
 from platform_adapter.remote import RemoteAdapter
@@ -31,6 +31,7 @@ from platform_adapter.remote.orders import RemoteOrders
 from platform_adapter.sim import SimulatedGateway
 from tests.conftest import Recorder, wait_for
 from tests.service.conftest import Running
+from tests.service.raw_client import RawClient
 
 _LIFECYCLE = {"start", "stop", "contracts"}  # every adapter: started and stopped by the facade
 INTERNAL: dict[type, set[str]] = {
@@ -224,3 +225,69 @@ def test_connection_events_of_the_service_and_the_session(served: Running, gatew
     served.service.stop()
     wait_for(lambda: events.calls[-1][0].kind is ConnectionEventKind.DISCONNECTED)
     assert events.calls[-1][0].detail.startswith("service")
+
+
+BAD_SPECS = [ContractSpec("EUR", SecType.FOREX, "IDEALPRO", 5),  # type: ignore[arg-type]
+             ContractSpec("AAPL", "STK"),  # type: ignore[arg-type]
+             ContractSpec("AAPL", SecType.STOCK, "SMART", "USD", con_id=-1),
+             ContractSpec("AAPL", SecType.STOCK, "SMART", "US\x01D"),
+             ContractSpec("", SecType.STOCK)]
+
+
+def _calls(pa: Any, spec: ContractSpec) -> dict[str, Any]:
+    md, orders, contracts = pa.market_data, pa.orders, pa.contracts
+    return {
+        "subscribe_quotes": lambda: md.subscribe_quotes([spec], print),
+        "unsubscribe_quotes": lambda: md.unsubscribe_quotes(spec),
+        "get_quote": lambda: md.get_quote(spec),
+        "subscribe_real_time_bars": lambda: md.subscribe_real_time_bars(spec, print),
+        "subscribe_tick_by_tick": lambda: md.subscribe_tick_by_tick(spec, "Last", print),
+        "unsubscribe_tick_by_tick": lambda: md.unsubscribe_tick_by_tick(spec),
+        "get_historical_data": lambda: md.get_historical_data(spec, "1 D", "1 hour"),
+        "place_order": lambda: orders.place_order(spec, "BUY", 1, "MKT"),
+        "preview_order": lambda: orders.preview_order(spec, "BUY", 1, "MKT"),
+        "place_bracket_order": lambda: orders.place_bracket_order(spec, "BUY", 1, 100.0, 110.0, 90.0),
+        "resolve": lambda: contracts.resolve(spec),
+        "cached": lambda: contracts.cached(spec),
+        "option_chains": lambda: contracts.option_chains(spec),
+    }
+
+
+def _outcome(call: Any) -> tuple[str, str | None, str]:
+    try:
+        call()
+    except Exception as exc:  # noqa: BLE001 - compared, facade against remote
+        return type(exc).__name__, getattr(exc, "field", None), str(exc)
+    return "returned", None, ""
+
+
+@pytest.mark.parametrize("spec", BAD_SPECS, ids=["currency_type", "sec_type_text", "con_id", "currency_text",
+                                                 "empty_symbol"])
+def test_a_bad_contract_spec_gets_the_facades_error(served: Running, remote_factory: Any,
+                                                    spec: ContractSpec) -> None:
+    """The remote names the bad field of a ContractSpec as the facade does (``symbol.currency``,
+    ``symbols.sec_type``, ``underlying.con_id``), with the facade's text, before anything is sent
+    (before: ``symbol`` with the wire decoder's text, or an AttributeError while packing)."""
+    remote = remote_factory(served, "a")
+    facade, far = _calls(served.pa, spec), _calls(remote, spec)
+    for name, call in facade.items():
+        expected = _outcome(call)
+        assert expected[0] == "ValidationError", (name, expected)
+        assert _outcome(far[name]) == expected, name
+
+
+def test_the_service_names_a_bad_spec_maps_field(served: Running) -> None:
+    """A ContractSpec map with a field of the wrong wire type (from a module in another language):
+    the ValidationError names that field as the facade would (``symbol.currency``)."""
+    raw = RawClient(served.service.commands_endpoint)
+    try:
+        raw.hello("raw")
+        spec = {"symbol": "EUR", "sec_type": "CASH", "exchange": "IDEALPRO", "currency": 5}
+        reply = raw.call("contracts.resolve", {"symbol": spec})
+        assert not reply["ok"] and reply["error"]["type"] == "ValidationError", reply
+        assert reply["error"]["attributes"]["field"] == "symbol.currency"
+        assert reply["error"]["attributes"]["value"] == 5
+        reply = raw.call("market_data.subscribe_quotes", {"symbols": [spec]})
+        assert reply["error"]["attributes"]["field"] == "symbols.currency", reply
+    finally:
+        raw.close()

@@ -7,6 +7,7 @@ from typing import Any
 
 from platform_adapter.models.contract import ContractInfo, OptionChain
 from platform_adapter.remote.transport import Transport
+from platform_adapter.service.protocol import check_spec
 from platform_adapter.service.schema import decode
 
 
@@ -19,11 +20,12 @@ class RemoteContracts:
     def resolve(self, value: Any, timeout: float | None = None) -> ContractInfo:
         """The contract details for ``value`` (symbol or ContractSpec); ``ContractNotFound`` when
         IB has no definition or the spec is ambiguous."""
-        return decode(ContractInfo, self._t.call("contracts.resolve", {"symbol": value, "timeout": timeout}))
+        return decode(ContractInfo, self._t.call("contracts.resolve",
+                                                 {"symbol": check_spec(value), "timeout": timeout}))
 
     def cached(self, value: Any) -> ContractInfo | None:
         """The service's contract details for ``value`` if it has them (no request to IB)."""
-        info = self._t.call("contracts.cached", {"symbol": value})
+        info = self._t.call("contracts.cached", {"symbol": check_spec(value)})
         return None if info is None else decode(ContractInfo, info)
 
     def front_month(self, symbol: Any, exchange: str = "CME", currency: str = "USD",
@@ -36,9 +38,10 @@ class RemoteContracts:
                       timeout: float | None = None) -> list[OptionChain]:
         """Every option chain on ``underlying``, one per exchange and trading class."""
         return [decode(OptionChain, c) for c in self._t.call("contracts.option_chains", {
-            "underlying": underlying, "fut_fop_exchange": fut_fop_exchange, "timeout": timeout})]
+            "underlying": check_spec(underlying, "underlying"), "fut_fop_exchange": fut_fop_exchange,
+            "timeout": timeout})]
 
     def option_chain(self, underlying: Any, exchange: str = "SMART", timeout: float | None = None) -> OptionChain:
         """The option chain on ``underlying`` at ``exchange``: expirations and strikes."""
         return decode(OptionChain, self._t.call("contracts.option_chain", {
-            "underlying": underlying, "exchange": exchange, "timeout": timeout}))
+            "underlying": check_spec(underlying, "underlying"), "exchange": exchange, "timeout": timeout}))

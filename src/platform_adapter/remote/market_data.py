@@ -25,6 +25,7 @@ from platform_adapter.remote.transport import Transport
 from platform_adapter.service.protocol import (
     Event,
     bar_line,
+    check_spec,
     error_from_map,
     instrument_key,
     quote_line,
@@ -106,7 +107,7 @@ class RemoteMarketData:
 
     def get_quote(self, symbol: Any) -> Quote:
         """The latest quote of a symbol subscribed at the service."""
-        return decode(Quote, self._t.call("market_data.get_quote", {"symbol": symbol}))
+        return decode(Quote, self._t.call("market_data.get_quote", {"symbol": check_spec(symbol)}))
 
     # --- historical -----------------------------------------------------------------------------------------
     def get_historical_data(self, symbol: Any, duration: str, bar_size: str, what_to_show: str = "TRADES",
@@ -123,7 +124,7 @@ class RemoteMarketData:
             self._progress[rid] = tracker
         try:
             frame = self._t.call("market_data.get_historical_data", {
-                "symbol": symbol, "duration": duration, "bar_size": bar_size, "what_to_show": what_to_show,
+                "symbol": check_spec(symbol), "duration": duration, "bar_size": bar_size, "what_to_show": what_to_show,
                 "use_rth": use_rth, "end": end, "max_chunk": max_chunk, "timeout": timeout,
                 "progress": progress is not None}, req_id=rid)
             if tracker is not None and not tracker.finished.wait(self._t.timeout):

@@ -42,8 +42,13 @@ def symbol(name: str, v: Any) -> Any:
     if isinstance(v, dict):
         try:
             return decode(ContractSpec, v, name)
-        except SchemaError as exc:
-            raise ValidationError(name, v, f"is not a ContractSpec map ({exc})") from None
+        except SchemaError as exc:  # named as the facade names a spec's field: "symbol.currency",
+            # and the spec's own symbol as the argument ("symbol")
+            head, _, rest = exc.path.partition(".")
+            inner = rest.partition(".")[0] if head == name else ""
+            field = name if inner in ("", "symbol") else exc.path
+            raise ValidationError(field, v.get(inner, v) if inner else v,
+                                  f"{exc.reason} (a ContractSpec map's field)") from None
     raise _wrong(name, v, "a symbol string or a ContractSpec map")
 
 

@@ -14,11 +14,11 @@ from enum import StrEnum
 from typing import Any
 
 from platform_adapter import errors
+from platform_adapter.adapters.contracts import to_spec
 from platform_adapter.errors import PlatformAdapterError
 from platform_adapter.models.contract import ContractSpec
 from platform_adapter.models.market_data import TickByTickKind
 from platform_adapter.service.schema import pack, unpack
-from platform_adapter.utils.validators import check_symbol
 
 SCHEMA_VERSION = 1
 MAX_MESSAGE_BYTES = 1 << 20
@@ -163,10 +163,18 @@ def error_from_map(value: Any) -> PlatformAdapterError:
 
 # --- market data lines -------------------------------------------------------------------------------
 def instrument_key(symbol: Any, field: str = "symbol") -> str:
-    """The facade's key of an instrument: ``"AAPL"`` for a plain symbol, ``ContractSpec.key`` else."""
-    if isinstance(symbol, ContractSpec):
-        return symbol.key
-    return ContractSpec(check_symbol(symbol, field)).key
+    """The facade's key of an instrument: ``"AAPL"`` for a plain symbol, ``ContractSpec.key`` else;
+    checked as the facade checks it (its ValidationError, naming the field as it does)."""
+    return to_spec(symbol, field).key
+
+
+def check_spec(value: Any, field: str = "symbol") -> Any:
+    """``value``, a ContractSpec checked as the facade checks it (its ValidationError names the
+    spec's field as the facade does, e.g. ``symbol.currency``) before it is packed; anything else
+    as it is (the service checks it)."""
+    if isinstance(value, ContractSpec):
+        to_spec(value, field)
+    return value
 
 
 def quote_line(key: str) -> str:
