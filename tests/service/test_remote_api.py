@@ -33,11 +33,13 @@ from platform_adapter import (
     ValidationError,
 )
 from platform_adapter.adapters.market.subscriptions import SubKind
+from platform_adapter.adapters.market_data import QUOTE_NOT_SUBSCRIBED
 from platform_adapter.remote import RemoteAdapter
 from platform_adapter.sim import SimulatedGateway
 from tests.conftest import LOOPBACK, FailsOnce, Recorder, wait_for
 from tests.e2e.test_appendix_b import APPENDIX_B
 from tests.service.conftest import Running
+from tests.service.raw_client import RawClient
 
 
 def test_appendix_b_runs_with_only_the_constructor_swapped(served: Running, gateway: SimulatedGateway) -> None:
@@ -414,3 +416,32 @@ def test_nothing_reaches_a_callback_once_unsubscribe_returned(served: Running, r
     release.set()
     assert a.events.wait_idle(10)
     assert rec.calls[mark:] == []
+
+
+def test_get_quote_of_a_line_only_another_client_holds_raises_as_the_facade(served: Running,
+                                                                             remote_factory: Any) -> None:
+    """As the facade: get_quote of a symbol this client did not subscribe is a ValidationError,
+    with the facade's text, also when another client streams it (before, the remote returned
+    the other client's quote); the service answers a wire client so too."""
+    a, b = remote_factory(served, "a"), remote_factory(served, "b")
+    rec = Recorder()
+    a.market_data.subscribe_quotes("AAPL", rec)
+    rec.wait(1, timeout=5)
+    expected = str(ValidationError("symbol", "AAPL", QUOTE_NOT_SUBSCRIBED))
+    with pytest.raises(ValidationError) as info:
+        b.market_data.get_quote("AAPL")
+    assert info.value.field == "symbol" and str(info.value) == expected
+    raw = RawClient(served.service.commands_endpoint)
+    try:
+        raw.hello("raw")
+        reply = raw.call("market_data.get_quote", {"symbol": "AAPL"})
+        assert reply["error"]["type"] == "ValidationError" and reply["error"]["attributes"]["field"] == "symbol"
+        assert reply["error"]["message"] == expected
+    finally:
+        raw.close()
+    b.market_data.subscribe_quotes("AAPL", print)
+    assert b.market_data.get_quote("AAPL").symbol == "AAPL"
+    b.market_data.unsubscribe_quotes("AAPL")
+    with pytest.raises(ValidationError, match="not subscribed"):
+        b.market_data.get_quote("AAPL")
+    assert a.market_data.get_quote("AAPL").symbol == "AAPL"

@@ -44,6 +44,8 @@ from platform_adapter.log import logger
 from platform_adapter.models.market_data import MarketDataType, Quote, TickByTickKind
 from platform_adapter.utils.validators import check_callback, check_market_data_type, check_tbt_kind
 
+QUOTE_NOT_SUBSCRIBED = "is not subscribed; call subscribe_quotes first"  # get_quote's reason (the remote's too)
+
 
 class MarketDataAdapter(BaseAdapter):
     """Quotes, historical bars, real-time bars and tick-by-tick data (spec 2.2.2).
@@ -182,7 +184,7 @@ class MarketDataAdapter(BaseAdapter):
         cached = self.state.get_quote(key)
         if sub is None:
             if cached is None:
-                raise ValidationError("symbol", symbol, "is not subscribed; call subscribe_quotes first")
+                raise ValidationError("symbol", symbol, QUOTE_NOT_SUBSCRIBED)
             return cached
         if cached is None:
             return Quote(symbol=key, stale=stale, market_data_type=sub.market_data_type, degraded=sub.degraded)

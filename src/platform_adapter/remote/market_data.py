@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from platform_adapter.adapters.market_data import QUOTE_NOT_SUBSCRIBED
 from platform_adapter.core.events import EventDispatcher, Guarded
 from platform_adapter.errors import NotConnected, PlatformAdapterError, SubscriptionLimitExceeded, ValidationError
 from platform_adapter.log import logger
@@ -106,8 +107,11 @@ class RemoteMarketData:
         self._release(lids, callback, "symbols")
 
     def get_quote(self, symbol: Any) -> Quote:
-        """The latest quote of a symbol subscribed at the service."""
-        return decode(Quote, self._t.call("market_data.get_quote", {"symbol": check_spec(symbol)}))
+        """The latest quote of a symbol this client subscribed; as the facade, another one is a
+        ValidationError (also when another client of the service streams it)."""
+        if quote_line(instrument_key(symbol)) not in self._lines:
+            raise ValidationError("symbol", symbol, QUOTE_NOT_SUBSCRIBED)
+        return decode(Quote, self._t.call("market_data.get_quote", {"symbol": symbol}))
 
     # --- historical -----------------------------------------------------------------------------------------
     def get_historical_data(self, symbol: Any, duration: str, bar_size: str, what_to_show: str = "TRADES",

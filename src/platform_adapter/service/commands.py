@@ -13,13 +13,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from platform_adapter.adapters.market_data import QUOTE_NOT_SUBSCRIBED
 from platform_adapter.adapters.order_execution import ACCEPTED
 from platform_adapter.adapters.orders.models import parse_statuses
 from platform_adapter.errors import OrderStateError, PlatformAdapterError, ValidationError
 from platform_adapter.models.contract import ContractSpec
 from platform_adapter.models.order import BracketOrder, OcaGroup
 from platform_adapter.service.order_routing import OrderRouter, StatusWait
-from platform_adapter.service.protocol import ErrorCode, Event, ProtocolError, Request, error_map
+from platform_adapter.service.protocol import (
+    ErrorCode,
+    Event,
+    ProtocolError,
+    Request,
+    error_map,
+    instrument_key,
+    quote_line,
+)
 from platform_adapter.service.publisher import Publisher
 from platform_adapter.service.schema import SchemaError, decode, frame_map, pack
 from platform_adapter.service.sessions import Session
@@ -192,7 +201,7 @@ class Commands:
                 {"symbol": req(symbol), "kind": req(text)}),
             "market_data.unsubscribe": Command(lambda s, r, lines: book.unsubscribe(s.token, lines),
                                                {"lines": req(line_ids)}),
-            "market_data.get_quote": Command(lambda s, r, symbol: md.get_quote(symbol), {"symbol": req(symbol)}),
+            "market_data.get_quote": Command(self._quote, {"symbol": req(symbol)}),
             "market_data.get_historical_data": Command(self._historical, {
                 "symbol": req(symbol), "duration": req(text), "bar_size": req(text),
                 "what_to_show": opt(text, "TRADES"), "use_rth": opt(flag, True), "end": opt(timestamp),
@@ -285,6 +294,13 @@ class Commands:
         if order_id > 0 and self.router.owner(order_id) != session.name:
             raise OrderStateError(order_id, "unknown order")
         return order_id
+
+    def _quote(self, session: Session, request: Request, symbol: Any) -> Any:
+        """The facade's quote of a line ``session`` holds; as the facade, a symbol the client did
+        not subscribe is a ValidationError (another client's line is not its own)."""
+        if not self.book.holds(session.token, quote_line(instrument_key(symbol))):
+            raise ValidationError("symbol", symbol, QUOTE_NOT_SUBSCRIBED)
+        return self.pa.market_data.get_quote(symbol)
 
     def _place(self, session: Session, request: Request, symbol: Any, action: str, quantity: Any,
                order_type: str, kwargs: dict[str, Any]) -> int:

@@ -213,6 +213,11 @@ class SubscriptionBook:
         except PlatformAdapterError as exc:
             logger.warning("cancelling line {} failed: {}", lid, exc)
 
+    def holds(self, token: str, lid: str) -> bool:
+        """True when ``token``'s session holds the line ``lid``."""
+        line = self._lines.get(lid)
+        return line is not None and token in line.clients
+
     def held(self, token: str) -> list[str]:
         return [lid for lid, line in list(self._lines.items()) if token in line.clients]
 
