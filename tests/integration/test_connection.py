@@ -203,6 +203,27 @@ def test_ib_link_codes_are_reported(pa: PlatformAdapter, gateway) -> None:
     assert pa.is_connected()
 
 
+@pytest.mark.parametrize(("outage", "farm"), [(2103, "usfarm"), (2105, "ushmds")])
+def test_a_broken_farm_ib_then_calls_inactive_is_ok_again(pa: PlatformAdapter, gateway, outage: int,
+                                                          farm: str) -> None:
+    """IB's 2108/2107 ("...inactive but should be available upon demand.<farm>") say the farm is
+    fine, only idle: a farm reported broken that IB then calls inactive is no longer listed and
+    quotes are no longer degraded (before, it stayed broken until a 2104/2106 that need not come)."""
+    quotes = Recorder()
+    pa.market_data.subscribe_quotes("AAPL", quotes)
+    quotes.wait(1)
+    assert pa.connection.get_connection_status().broken_farms == ()  # the 2107 at connect changed nothing
+    gateway.farm_outage(outage)
+    wait_for(lambda: pa.connection.get_connection_status().broken_farms == (farm,), 5)
+    if outage == 2103:
+        wait_for(lambda: pa.market_data.get_quote("AAPL").degraded, 5)
+        wait_for(lambda: quotes.calls[-1][1].degraded, 5)
+    gateway.farm_restored(outage, inactive=True)
+    wait_for(lambda: pa.connection.get_connection_status().broken_farms == (), 5)
+    wait_for(lambda: not pa.market_data.get_quote("AAPL").degraded, 5)
+    wait_for(lambda: not quotes.calls[-1][1].degraded, 5)
+
+
 def test_socket_port_reset_reconnects(pa: PlatformAdapter, gateway) -> None:
     events = Recorder()
     pa.on_connection_event(events)

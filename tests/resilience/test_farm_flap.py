@@ -72,9 +72,14 @@ def flap_gateway(sim_factory: Any) -> SimulatedGateway:
     return sim_factory(tick_interval=0.2, rt_bar_interval=1.0)  # type: ignore[no-any-return]
 
 
-@pytest.mark.parametrize("code", [2119, 2103, 2105])
+@pytest.mark.parametrize(("code", "inactive"), [(2119, False), (2103, False), (2105, False), (2119, True),
+                                               (2105, True)],
+                         ids=["2119", "2103", "2105", "2119-then-2108", "2105-then-2107"])
 def test_streams_lost_in_a_farm_flap_are_resubscribed(flap_gateway: SimulatedGateway, adapter_factory: Any,
-                                                      code: int) -> None:
+                                                      code: int, inactive: bool) -> None:
+    """``inactive``: IB ends the outage with the farm's 2108/2107 (inactive but available upon
+    demand: fine, idle) instead of 2104/2106; the same follows (before, the farm stayed down for
+    the watchdog and its dead streams were never resubscribed)."""
     gw = flap_gateway
     pa = adapter_factory(gw, **SPEC_HEALTH)
     streams = Streams(pa)
@@ -91,7 +96,7 @@ def test_streams_lost_in_a_farm_flap_are_resubscribed(flap_gateway: SimulatedGat
     assert pa.is_connected(), "a farm outage is no frozen gateway"
 
     marks = streams.marks()
-    gw.farm_restored(code, resume=False)  # the farm is back; its streams were lost at the gateway
+    gw.farm_restored(code, resume=False, inactive=inactive)  # the farm is back; its streams were lost
     wait_for(lambda: watchdog.resubscribed >= len(affected), timeout=20)
     after = streams.req_ids()
     assert {kind for kind in before if after[kind] != before[kind]} == FEEDS[code], "only the lost streams"

@@ -560,21 +560,24 @@ class ConnectionManager:
             logger.error("IB {}: {}", code, message)
         elif code in ib_codes.MESSAGE_RATE_EXCEEDED:
             logger.critical("IB {}: {} (pacing failed to prevent it)", code, message)
-        elif code in ib_codes.FARM_BROKEN or code in ib_codes.FARM_OK or code in ib_codes.FARM_CONNECTING:
+        elif code in ib_codes.FARM_BROKEN or code in ib_codes.FARM_OK or code in ib_codes.FARM_CONNECTING or \
+                code in ib_codes.FARM_INACTIVE:
             self._on_farm(code, message)
-        elif code in ib_codes.FARM_INACTIVE:
-            logger.debug("IB {}: {}", code, message)
         else:
             logger.debug("IB {} for id {} (no owner): {}", code, req_id, message)
 
     def _on_farm(self, code: int, message: str) -> None:
+        """A farm notice: broken farms are listed until IB says they are OK, or inactive (idle,
+        available on demand: 2107/2108, which IB may send instead of the OK)."""
         farm = ib_codes.farm_name(message)
         with self._lock:
             if code in ib_codes.FARM_BROKEN:
                 self._broken_farms[farm] = code
-            elif code in ib_codes.FARM_OK:
-                self._broken_farms.pop(farm, None)
-        level = "WARNING" if code in ib_codes.FARM_BROKEN else "INFO"
+                was_broken = False
+            else:
+                was_broken = code not in ib_codes.FARM_CONNECTING and self._broken_farms.pop(farm, None) is not None
+        level = "WARNING" if code in ib_codes.FARM_BROKEN else \
+            "DEBUG" if code in ib_codes.FARM_INACTIVE and not was_broken else "INFO"
         logger.log(level, "IB {}: {} ({})", code, message, ib_codes.reaction(code))
         self._lifecycle.data_farm(code, farm)
 

@@ -37,14 +37,18 @@ SOCKET_PORT_RESET = frozenset({1300})
 # A data farm connection is broken / OK again; the message ends with the farm's name.
 FARM_BROKEN = frozenset({2103, 2105, 2157})
 FARM_OK = frozenset({2104, 2106, 2158})
-# Of those, the market data farms (they feed quotes; 2105/2106 are HMDS, 2157/2158 sec-def farms).
-# IB names the farm, not the instruments it serves: a broken one degrades every quote.
-QUOTE_FARM = frozenset({2103, 2104})
+# Farm inactive but available on demand (2107 HMDS, 2108 market data): the gateway closed an idle
+# farm connection and opens it again when data is needed; the farm is fine (TWS API users group:
+# no impact on subscribed services, safe to ignore; rust-ibapi calls them "Inactive", not
+# "Broken"). So a farm reported broken or connecting that IB then calls inactive is OK again (IB
+# may say so instead of 2104/2106).
+FARM_INACTIVE = frozenset({2107, 2108})
+# Of those, the market data farms (they feed quotes; 2105/2106/2107 are HMDS, 2157/2158 sec-def
+# farms). IB names the farm, not the instruments it serves: a broken one degrades every quote.
+QUOTE_FARM = frozenset({2103, 2104, 2108})
 # A market data farm is connecting (after a flap; IB says OK with 2104): its streams' silence is
 # not acted on until then, then a stream still silent is resubscribed (the stream watchdog).
 FARM_CONNECTING = frozenset({2119})
-# Farm inactive (available on demand): ignore (DEBUG).
-FARM_INACTIVE = frozenset({2107, 2108})
 # Max rate of messages per second exceeded: must never happen with our pacing; alert.
 MESSAGE_RATE_EXCEEDED = frozenset({100})
 # Max number of market data lines (tickers) reached: SubscriptionLimitExceeded.
@@ -96,6 +100,7 @@ README_ROWS: tuple[tuple[frozenset[int], str], ...] = (
     (SOCKET_PORT_RESET, "reconnects on the new port"),
     (FARM_BROKEN, "farm listed as broken"),
     (FARM_OK, "farm no longer listed as broken"),
+    (FARM_INACTIVE, "a farm listed as broken or connecting is OK again"),
     (FARM_CONNECTING, "a stream still silent when it is OK is resubscribed"),
     (MESSAGE_RATE_EXCEEDED, "logged CRITICAL"),
     (TOO_MANY_LINES, "SubscriptionLimitExceeded"),
@@ -124,9 +129,16 @@ def is_notice(code: int) -> bool:
     return code in NOTICES or 2100 <= code < 2200
 
 
+_ON_DEMAND = "upon demand."  # 2107/2108 name the farm after it, with no colon: "...upon demand.usfarm.nj"
+
+
 def farm_name(message: str) -> str:
-    """The farm a farm notice names ("Market data farm connection is broken:usfarm" -> "usfarm")."""
-    return message.rpartition(":")[2].strip() or message.strip()
+    """The farm a farm notice names ("Market data farm connection is broken:usfarm" -> "usfarm";
+    "...is inactive but should be available upon demand.usfarm.nj" -> "usfarm.nj")."""
+    _, colon, tail = message.rpartition(":")
+    if not colon and _ON_DEMAND in message:
+        tail = message.rpartition(_ON_DEMAND)[2]
+    return tail.strip() or message.strip()
 
 
 def historical_no_data(message: str) -> bool:

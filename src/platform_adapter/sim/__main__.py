@@ -2,7 +2,7 @@
 
 Control interface (``--control-port``): a line-based text protocol on 127.0.0.1.
 Commands: ``drop``, ``refuse SECONDS``, ``stall SECONDS``, ``freeze``, ``thaw``,
-``wedge handshake|start_api|off``, ``farm_down 2119|2103|2105``, ``farm_up 2119|2103|2105 [lost]``,
+``wedge handshake|start_api|off``, ``farm_down 2119|2103|2105``, ``farm_up 2119|2103|2105 [lost] [inactive]``,
 ``system CODE``, ``reject_next_order [REASON]``, ``drop_on_next_order before|after``, ``stats``,
 ``burst REQID N``, ``reset SECONDS [lost]`` (IB's reset window: 1100, reports held, then 1102 or
 1101), ``reset begin`` / ``reset end [lost]``, ``restart [SECONDS]`` (a gateway restart, down that
@@ -58,7 +58,7 @@ def handle_command(gw: SimulatedGateway, line: str) -> str:
         elif cmd == "farm_down":
             gw.farm_outage(int(args[0]))
         elif cmd == "farm_up":
-            gw.farm_restored(int(args[0]), resume=args[1:] != ["lost"])
+            gw.farm_restored(int(args[0]), resume="lost" not in args[1:], inactive="inactive" in args[1:])
         elif cmd == "system":
             gw.send_system_code(int(args[0]))
         elif cmd == "reject_next_order":

@@ -33,6 +33,8 @@ SYSTEM_TEXTS: dict[int, str] = {
 
 # A farm outage: the code that starts it -> (the farm, the code that ends it).
 FARM_OUTAGES: dict[int, tuple[str, int]] = {2119: ("usfarm", 2104), 2103: ("usfarm", 2104), 2105: ("ushmds", 2106)}
+# The code saying a farm is inactive but available on demand (idle, not broken).
+FARM_INACTIVE_CODES: dict[str, int] = {"usfarm": 2108, "ushmds": 2107}
 # The streams each farm feeds (Subs attribute names): the market data farm quotes and tick-by-tick
 # data; the HMDS farm real-time bars (IB reports their errors as HMDS errors, 162) and live
 # historical bars.

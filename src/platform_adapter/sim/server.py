@@ -23,7 +23,7 @@ from .account_summary import money, summary_rows
 from .account_values import account_values
 from .contracts import BY_CONID
 from .engine import Engine, ErrorEvent, Event, OrderEvent
-from .faults import FARM_OUTAGES, FARM_STREAMS, Daily, Faults, Wedge, system_text
+from .faults import FARM_INACTIVE_CODES, FARM_OUTAGES, FARM_STREAMS, Daily, Faults, Wedge, system_text
 from .history import live_price
 from .market import ASK, BID, Market, round_tick
 from .orders import SimExecution, SimOrder
@@ -502,10 +502,14 @@ class SimulatedGateway:
             self.faults.farm_down(code)
             self.send_system_code(code)
 
-    def farm_restored(self, code: int, resume: bool = True) -> None:
-        """End the outage ``code`` started: send its OK code (2104 or 2106). The paused streams go
-        on (``resume``) or stay silent until they are requested again (their lines were lost)."""
+    def farm_restored(self, code: int, resume: bool = True, inactive: bool = False) -> None:
+        """End the outage ``code`` started: send its OK code (2104 or 2106), or with ``inactive``
+        the farm's "inactive but should be available upon demand" code (2108 or 2107: the farm is
+        fine but idle, as IB may say instead). The paused streams go on (``resume``) or stay silent
+        until they are requested again (their lines were lost)."""
         farm, ok = FARM_OUTAGES[code]
+        if inactive:
+            ok = FARM_INACTIVE_CODES[farm]
         if not resume:
             with self.lock:
                 for s in self.sessions.values():

@@ -97,6 +97,8 @@ def test_no_bare_code_numbers_in_the_source() -> None:
     ("HMDS data farm connection is OK:ushmds", "ushmds"),
     ("Sec-def data farm connection is broken:secdefil ", "secdefil"),
     ("Market data farm connection is broken", "Market data farm connection is broken"),
+    ("HMDS data farm connection is inactive but should be available upon demand.ushmds", "ushmds"),  # recorded
+    ("Market data farm connection is inactive but should be available upon demand.usfarm.nj", "usfarm.nj"),
 ])
 def test_farm_name(message: str, farm: str) -> None:
     assert ib_codes.farm_name(message) == farm

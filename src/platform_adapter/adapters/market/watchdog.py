@@ -8,8 +8,9 @@ gateway at once (``reqCurrentTime``, :meth:`ConnectionManager.probe`):
 - no answer and nothing read: the gateway is frozen with the socket open; the link is dropped
   and the reconnect restores every stream (``core/lifecycle.py``);
 - answered: the gateway is alive but the stream is not (a data farm flapped: 2103/2105 ->
-  2104/2106, 2119 -> 2104): the silent streams are resubscribed. A stream resubscribed again
-  and again without flowing (a quiet market) waits twice as long each time.
+  2104/2106, 2119 -> 2104, or IB called the farm inactive after, 2108/2107: it is OK, idle): the
+  silent streams are resubscribed. A stream resubscribed again and again without flowing (a quiet
+  market) waits twice as long each time.
 
 A stream is not judged while a farm that feeds it is broken or connecting (IB says so), and its
 silence counts from the farm's OK; no stream is judged while the link (to the gateway, or the
@@ -29,6 +30,7 @@ from loguru import logger
 
 from platform_adapter.adapters.market.lines import LineBook
 from platform_adapter.adapters.market.subscriptions import SubKind, Subscription
+from platform_adapter.core import ib_codes
 from platform_adapter.core.connection_manager import Probe
 
 SAMPLE_SECONDS = 0.25
@@ -38,8 +40,9 @@ MARKET_FARM, HMDS_FARM = "market data", "HMDS"
 # farm codes -> (the farm kind, down?): a market data farm feeds quotes and tick-by-tick data, an
 # HMDS farm real-time bars (IB reports their errors as HMDS errors)
 FARM_CODES: dict[int, tuple[str, bool]] = {2103: (MARKET_FARM, True), 2119: (MARKET_FARM, True),
-                                           2104: (MARKET_FARM, False), 2105: (HMDS_FARM, True),
-                                           2106: (HMDS_FARM, False)}
+                                           2104: (MARKET_FARM, False), 2108: (MARKET_FARM, False),
+                                           2105: (HMDS_FARM, True), 2106: (HMDS_FARM, False),
+                                           2107: (HMDS_FARM, False)}
 FEEDS = {SubKind.QUOTES: MARKET_FARM, SubKind.TICKS: MARKET_FARM, SubKind.BARS: HMDS_FARM}
 
 
@@ -81,6 +84,8 @@ class StreamWatchdog:
             if down:
                 self._down[kind].add(farm)
                 return
+            if code in ib_codes.FARM_INACTIVE and farm not in self._down[kind]:
+                return  # an idle farm (2107/2108) that was not down: nothing changed for its streams
             self._down[kind].discard(farm)
             self._ok_at[kind] = self._now()
             for sub, watch in self._watches.items():

@@ -106,7 +106,8 @@ def test_a_stream_that_stays_quiet_waits_twice_as_long_each_time() -> None:
 
 
 @pytest.mark.parametrize("down,ok,held", [(2103, 2104, SubKind.QUOTES), (2119, 2104, SubKind.TICKS),
-                                          (2105, 2106, SubKind.BARS)])
+                                          (2105, 2106, SubKind.BARS), (2103, 2108, SubKind.QUOTES),
+                                          (2119, 2108, SubKind.TICKS), (2105, 2107, SubKind.BARS)])
 def test_streams_of_a_farm_down_are_held_until_its_ok(down: int, ok: int, held: SubKind) -> None:
     rig = Rig()
     sub = rig.line(held, tbt_kind=None)
@@ -118,6 +119,17 @@ def test_streams_of_a_farm_down_are_held_until_its_ok(down: int, ok: int, held: 
     rig.dog.farm(ok, "usfarm" if held is not SubKind.BARS else "ushmds")
     assert rig.run(limit) == []  # silence counts from the OK
     assert rig.run(SAMPLE_SECONDS) == [sub]
+
+
+def test_an_idle_farm_that_was_not_down_changes_nothing() -> None:
+    """2108/2107 (inactive, available on demand) for a farm not down: its streams' silence is not
+    counted again from then (only a farm that was down is OK again with it)."""
+    rig = Rig()
+    quotes = rig.line()
+    rig.run(2.0, quotes)
+    rig.run(0.75)
+    rig.dog.farm(2108, "cashfarm")
+    assert rig.run(0.5) == [quotes]
 
 
 def test_a_new_link_forgets_the_farms_down() -> None:
