@@ -445,3 +445,21 @@ def test_get_quote_of_a_line_only_another_client_holds_raises_as_the_facade(serv
     with pytest.raises(ValidationError, match="not subscribed"):
         b.market_data.get_quote("AAPL")
     assert a.market_data.get_quote("AAPL").symbol == "AAPL"
+
+
+def test_get_quote_while_the_service_has_not_restored_the_line_is_the_last_quote_stale(
+        served: Running, remote_factory: Any) -> None:
+    """A service that restarted holds none of the client's lines until its resync subscribes them
+    again; get_quote of a line the client holds answers meanwhile as the facade does during a
+    reconnect (the last quote, flagged stale) instead of "not subscribed". Here the service lets go
+    of the session's lines, as a restarted one has none."""
+    a = remote_factory(served, "a")
+    rec = Recorder()
+    a.market_data.subscribe_quotes("AAPL", rec)
+    wait_for(lambda: any(q.bid is not None for _, q in rec.calls), timeout=5)
+    assert served.service.book.release_all(a.transport.session) == 1
+    quote = a.market_data.get_quote("AAPL")
+    assert quote.symbol == "AAPL" and quote.stale and quote.bid is not None
+    a.market_data.unsubscribe_quotes("AAPL")
+    with pytest.raises(ValidationError, match="not subscribed"):
+        a.market_data.get_quote("AAPL")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -109,9 +109,19 @@ class RemoteMarketData:
     def get_quote(self, symbol: Any) -> Quote:
         """The latest quote of a symbol this client subscribed; as the facade, another one is a
         ValidationError (also when another client of the service streams it)."""
-        if quote_line(instrument_key(symbol)) not in self._lines:
+        line = self._lines.get(quote_line(instrument_key(symbol)))
+        if line is None:
             raise ValidationError("symbol", symbol, QUOTE_NOT_SUBSCRIBED)
-        return decode(Quote, self._t.call("market_data.get_quote", {"symbol": symbol}))
+        try:
+            return decode(Quote, self._t.call("market_data.get_quote", {"symbol": symbol}))
+        except ValidationError:
+            if self._lines.get(line.id) is not line:
+                raise  # unsubscribed meanwhile
+        # the service does not hold the line for this session (yet): a service that restarted,
+        # its lines being subscribed again. As the facade during a reconnect: the last quote, stale
+        with self._lock:
+            latest = line.latest
+        return replace(latest, stale=True) if latest is not None else Quote(symbol=line.key, stale=True)
 
     # --- historical -----------------------------------------------------------------------------------------
     def get_historical_data(self, symbol: Any, duration: str, bar_size: str, what_to_show: str = "TRADES",
