@@ -232,3 +232,22 @@ def test_no_tick_or_bar_reaches_a_callback_once_unsubscribe_returned(make_adapte
     blocker.release.set()
     assert pa.events.wait_idle(10)
     assert rec.calls[mark:] == []
+
+
+def test_no_line_error_reaches_on_error_once_unsubscribe_returned(make_adapter: Any, gateway: Any) -> None:
+    """An IB error on a line whose on_error call is queued on the event thread when the line is
+    unsubscribed: that call is not made either (the handler is checked as it runs)."""
+    pa = make_adapter(**{"monitoring.callback_block_threshold_seconds": 30.0})
+    md = pa.market_data
+    rec, errors = Recorder(), Recorder()
+    md.subscribe_quotes("AAPL", rec, on_error=errors)
+    rec.wait(1)
+    blocker = _hold_the_event_thread(md)
+    line = md.lines.get((SubKind.QUOTES, "AAPL", ""))
+    queued = pa.events.queue_length
+    gateway.send_error(line.req_id, 10197, "No market data during competing live session")
+    wait_for(lambda: line.failed is not None and pa.events.queue_length > queued, 10)
+    md.unsubscribe_quotes("AAPL")
+    blocker.release.set()
+    assert pa.events.wait_idle(10)
+    assert errors.calls == []

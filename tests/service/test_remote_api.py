@@ -454,6 +454,7 @@ def test_get_quote_while_the_service_has_not_restored_the_line_is_the_last_quote
     reconnect (the last quote, flagged stale) instead of "not subscribed". Here the service lets go
     of the session's lines, as a restarted one has none."""
     a = remote_factory(served, "a")
+    wait_for(lambda: not any(t.name == "pa-remote-resync-a" for t in threading.enumerate()), timeout=5)  # the connect's
     rec = Recorder()
     a.market_data.subscribe_quotes("AAPL", rec)
     wait_for(lambda: any(q.bid is not None for _, q in rec.calls), timeout=5)
@@ -463,3 +464,39 @@ def test_get_quote_while_the_service_has_not_restored_the_line_is_the_last_quote
     a.market_data.unsubscribe_quotes("AAPL")
     with pytest.raises(ValidationError, match="not subscribed"):
         a.market_data.get_quote("AAPL")
+
+
+def test_no_line_error_reaches_on_error_once_unsubscribe_returned(served: Running, gateway: SimulatedGateway,
+                                                                   remote_factory: Any) -> None:
+    """As the facade: a line error whose on_error call is queued on the client's event thread when
+    the line is unsubscribed is not delivered (the handler is checked as it runs)."""
+    a = remote_factory(served, "a", block_threshold=30.0)
+    md = a.market_data
+    rec, errors = Recorder(), Recorder()
+    md.subscribe_quotes("AAPL", rec, on_error=errors)
+    rec.wait(1, timeout=5)
+    entered, release = threading.Event(), threading.Event()
+
+    def blocker(*_: Any) -> None:
+        if not entered.is_set():
+            entered.set()
+            release.wait(10)
+
+    md.subscribe_quotes("MSFT", blocker)
+    assert entered.wait(5)
+    (line,) = [s for s in served.pa.market_data.lines.all() if s.key == "AAPL"]
+    seen = threading.Event()
+    handle = md.on_event
+
+    def spy(ev: dict[str, Any]) -> None:
+        handle(ev)
+        if ev.get("ev") == "line_error":
+            seen.set()
+
+    md.on_event = spy  # type: ignore[method-assign]
+    gateway.send_error(line.req_id, 10197, "No market data during competing live session")
+    assert seen.wait(5)  # handled: its on_error call waits behind the blocker
+    md.unsubscribe_quotes("AAPL")
+    release.set()
+    assert a.events.wait_idle(10)
+    assert errors.calls == []

@@ -294,20 +294,22 @@ class EventDispatcher:
 
 
 class Guarded:
-    """``fn`` for one line (quotes, bars, tick-by-tick), called only while ``holder.callbacks``
-    still has it: checked as the call runs, so a callback taken off the line (unsubscribed) is not
-    called again, however many of its calls were queued. It compares and hashes as ``fn``: the
-    calls of a blocked callback are held together, as the calls of ``fn`` itself would be."""
+    """``fn`` for one line (quotes, bars, tick-by-tick), called only while the line's ``attr``
+    list (``callbacks``, or ``on_error`` for its error handlers) still has it: checked as the call
+    runs, so a callback taken off the line (unsubscribed) is not called again, however many of its
+    calls were queued. It compares and hashes as ``fn``: the calls of a blocked callback are held
+    together, as the calls of ``fn`` itself would be."""
 
-    __slots__ = ("holder", "fn")
+    __slots__ = ("holder", "fn", "attr")
 
-    def __init__(self, holder: Any, fn: Callback) -> None:
+    def __init__(self, holder: Any, fn: Callback, attr: str = "callbacks") -> None:
         self.holder = holder
         self.fn = fn
+        self.attr = attr
 
     def __call__(self, *args: Any) -> None:
         fn = self.fn
-        if fn in self.holder.callbacks:
+        if fn in getattr(self.holder, self.attr):
             fn(*args)
 
     def __eq__(self, other: object) -> bool:

@@ -299,8 +299,8 @@ class RemoteMarketData:
                     self._t.call(line.command, line.args)
             except PlatformAdapterError as exc:
                 logger.error("resubscribing {} failed: {}", line.id, exc)
-                for cb in line.on_error:
-                    self._events.submit(cb, line.key, exc)
+                for cb in tuple(line.on_error):
+                    self._events.submit(Guarded(line, cb, "on_error"), line.key, exc)
 
     def _report(self, tracker: _Progress, done: Any, total: Any) -> None:
         """A progress event, on the event thread."""
@@ -336,8 +336,8 @@ class RemoteMarketData:
                 self._events.submit(Guarded(line, cb), line.key, item)
         elif kind == Event.LINE_ERROR:
             exc = error_from_map(ev.get("error"))
-            for cb in tuple(line.on_error):
-                self._events.submit(cb, line.key, exc)
+            for cb in tuple(line.on_error):  # not once unsubscribed meanwhile (checked as it runs)
+                self._events.submit(Guarded(line, cb, "on_error"), line.key, exc)
 
     def _deliver_quote(self, line: _Line) -> None:
         with self._lock:

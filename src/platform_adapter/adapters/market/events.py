@@ -299,8 +299,8 @@ class MarketDataEvents(MarketDataHandler):
         handlers = () if raised else tuple(sub.on_error)
         logger.warning("{} {} failed: IB {}: {}", sub.kind.value, sub.key, code, message)
         self.md.metrics.incr("md_subscription_errors")
-        for cb in handlers:
-            self.md.events.submit(cb, sub.key, error)
+        for cb in handlers:  # not once the line is let go of (unsubscribed) meanwhile
+            self.md.events.submit(Guarded(sub, cb, "on_error"), sub.key, error)
 
 
 def _spawn(target: Any, *args: Any) -> None:
