@@ -465,3 +465,75 @@ def test_a_contract_listing_no_order_types_takes_any(gw: SimulatedGateway, clien
     bare = dataclasses.replace(BY_CONID[265598], order_types="")
     assert order_types.check(order(gw, 1), bare) is None
     assert order_types.check(dataclasses.replace(order(gw, 1), order_type="VWAP"), bare) is not None
+
+
+# --- order ids --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("order_id", [0, -1, -7])
+def test_an_order_id_not_positive_is_refused_with_10149(gw: SimulatedGateway, client: Client,
+                                                         order_id: int) -> None:
+    client.place(order_id, "BUY", 100, "MKT")
+    assert client.errors == [(order_id, 10149, f"Invalid order id: {order_id}")]
+    assert gw.engine.orders == {} and position(gw, "AAPL") == 0 and not client.sent
+
+
+def test_the_id_of_a_cancelled_order_is_a_duplicate(gw: SimulatedGateway, client: Client) -> None:
+    client.place(1, "BUY", 100, "LMT", lmt_price=150.0)
+    client.cancel(1)
+    sent = len(client.sent)
+    client.place(1, "BUY", 100, "MKT")
+    assert client.errors[-1] == (1, 103, "Duplicate order id")
+    assert order(gw, 1).status == "Cancelled" and position(gw, "AAPL") == 0 and len(client.sent) == sent
+
+
+def test_the_id_of_a_filled_order_cannot_be_modified(gw: SimulatedGateway, client: Client) -> None:
+    client.place(1, "BUY", 100, "MKT")
+    client.place(1, "BUY", 100, "MKT")
+    assert client.codes(1)[-1] == 104 and position(gw, "AAPL") == 100
+
+
+def test_a_new_order_below_the_ids_used_is_a_duplicate(gw: SimulatedGateway, client: Client) -> None:
+    client.place(5, "BUY", 100, "LMT", lmt_price=150.0)
+    client.place(3, "BUY", 100, "MKT")  # never used, but below the id already placed
+    assert client.errors == [(3, 103, "Duplicate order id")] and list(gw.engine.orders) == [(1, 5)]
+    client.place(6, "BUY", 100, "MKT")
+    assert order(gw, 6).status == "Filled"
+
+
+def test_the_id_of_a_refused_order_is_used(gw: SimulatedGateway, client: Client) -> None:
+    client.place(1, "BUY", 10**9, "MKT")  # refused (margin): the id is spent, as at IB
+    assert client.codes(1) == [201]
+    client.place(1, "BUY", 1, "MKT")
+    assert client.codes(1) == [201, 103] and gw.engine.orders == {}
+
+
+def test_ids_are_per_client(gw: SimulatedGateway, client: Client) -> None:
+    client.place(5, "BUY", 100, "LMT", lmt_price=150.0)
+    other = Client(gw, 2)
+    other.place(5, "BUY", 100, "LMT", lmt_price=151.0)
+    assert not other.errors and order(gw, 5, 2).lmt_price == 151.0
+
+
+def test_the_id_of_a_working_order_for_another_contract_is_refused(gw: SimulatedGateway, client: Client) -> None:
+    client.place(1, "BUY", 100, "LMT", lmt_price=150.0)
+    client.place(1, "BUY", 100, "LMT", symbol="MSFT", lmt_price=300.0)
+    assert client.errors == [(1, 105, "Order being modified does not match original order.")]
+    assert order(gw, 1).con_id == BY_CONID[265598].con_id and order(gw, 1).lmt_price == 150.0
+
+
+def test_the_id_of_a_working_order_modifies_it(gw: SimulatedGateway, client: Client) -> None:
+    client.place(1, "BUY", 100, "LMT", lmt_price=150.0)
+    client.place(1, "BUY", 200, "LMT", lmt_price=151.0)
+    assert not client.errors and order(gw, 1).total_qty == 200 and order(gw, 1).lmt_price == 151.0
+
+
+def test_restored_orders_count_as_used_ids(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    gw = SimulatedGateway(tick_interval=3600, state_file=state)
+    gw.set_price("AAPL", 190.0)
+    Client(gw).place(7, "BUY", 100, "LMT", lmt_price=150.0)
+    gw.save_state()
+    again = SimulatedGateway(tick_interval=3600, state_file=state)
+    client = Client(again)
+    client.place(4, "BUY", 1, "MKT")
+    assert client.codes(4) == [103]

@@ -23,6 +23,12 @@ EXEC_TZ = "US/Eastern"
 TEXT_201 = "Order rejected - reason:"
 TEXT_135 = "Can't find order with id = {}"
 TEXT_321_ACCOUNT = "Error validating request.-'bO' : cause - Invalid account code '{}'."
+# order ids (IB's texts: 103/104/105 its message-code table, 103 as a 10.41 gateway sends it in
+# wboayue/rust-ibapi#350; 10149 a gateway's answer to order id 0 in stoqey/ib#203)
+TEXT_103 = "Duplicate order id"
+TEXT_104 = "Cannot modify a filled order. (state: {})"
+TEXT_105 = "Order being modified does not match original order."
+TEXT_10149 = "Invalid order id: {}"
 BY_TRADER, BY_SYSTEM = "Cancelled by Trader", "Cancelled by System"
 # ocaType: cancel the others (with block), reduce them (with block), reduce them (without block)
 OCA_CANCEL, OCA_REDUCE_BLOCK, OCA_REDUCE = 1, 2, 3
@@ -101,6 +107,7 @@ class Engine:
         self._by_parent: dict[tuple[int, int], list[SimOrder]] = {}
         self._by_oca: dict[OcaKey, list[SimOrder]] = {}
         self._indexed = -1  # len(self.orders) when the two were built
+        self._last_ids: dict[int, int] = {}  # client id -> the highest order id it placed
 
     # --- queries -------------------------------------------------------------------
     def open_orders(self, client_id: int | None = None) -> list[SimOrder]:
@@ -155,7 +162,11 @@ class Engine:
     def place(self, o: SimOrder) -> list[Event]:
         """New order, modification (same client and order id), or what-if preview."""
         c = BY_CONID[o.con_id]
+        refused = self._id_refusal(o)
+        if refused is not None:
+            return [refused]
         self.order_id_high_water = max(self.order_id_high_water, o.order_id)
+        self._last_ids[o.client_id] = max(self._last_id(o.client_id), o.order_id)
         if o.account and o.account not in self.accounts:
             return [ErrorEvent(o.client_id, o.order_id, 321, TEXT_321_ACCOUNT.format(o.account))]
         o.account = o.account or self.account.account_id
@@ -189,6 +200,35 @@ class Engine:
             o.status = "PendingSubmit"
             return events + [OrderEvent("open", o), OrderEvent("status", o)]
         return events + self._release(o)
+
+    def _last_id(self, client_id: int) -> int:
+        """The highest order id a client has placed (orders restored from a state file count)."""
+        last = self._last_ids.get(client_id)
+        if last is None:
+            last = max((i for cid, i in self.orders if cid == client_id), default=0)
+            self._last_ids[client_id] = last
+        return last
+
+    def _id_refusal(self, o: SimOrder) -> ErrorEvent | None:
+        """IB's answer to an order id it does not take, nothing placed: not positive (10149); the
+        id of the client's filled order (104) or finished one (103); the id of its working order
+        for another contract (105, not a modification); a new order whose id is not above every id
+        the client used before, even for an order refused (103)."""
+        cid, oid = o.client_id, o.order_id
+        if oid <= 0:
+            return ErrorEvent(cid, oid, 10149, TEXT_10149.format(oid))
+        existing = self.orders.get((cid, oid))
+        if existing is not None:
+            if existing.status == "Filled":
+                return ErrorEvent(cid, oid, 104, TEXT_104.format(existing.status))
+            if existing.is_done:
+                return ErrorEvent(cid, oid, 103, TEXT_103)
+            if existing.con_id != o.con_id:
+                return ErrorEvent(cid, oid, 105, TEXT_105)
+            return None
+        if oid <= self._last_id(cid):
+            return ErrorEvent(cid, oid, 103, TEXT_103)
+        return None
 
     def book_of(self, o: SimOrder) -> Account:
         """The account an order is booked to (the first one for an order of an account no
@@ -252,9 +292,6 @@ class Engine:
         return parent is not None and parent.status != "Filled"
 
     def _modify(self, cur: SimOrder, new: SimOrder) -> list[Event]:
-        if cur.is_done:
-            return [ErrorEvent(cur.client_id, cur.order_id, 104,
-                               f"Cannot modify a filled order. (state: {cur.status})")]
         if new.total_qty < cur.filled:
             return [ErrorEvent(cur.client_id, cur.order_id, 161,
                                "Cancel attempted when order is not in a cancellable state.")]
