@@ -22,7 +22,7 @@ from ibapi.order_cancel import OrderCancel
 from platform_adapter.sim import SimulatedGateway
 from platform_adapter.sim.orders import SimOrder
 from platform_adapter.sim.pacing import PacingConfig
-from tests.sim.ibapi_recorder import IbapiRecorder
+from tests.sim.ibapi_recorder import IbapiRecorder, stock_client
 
 from .conftest import RawClient
 from .ibapi_capture import one_frame, simple_order, stock
@@ -298,3 +298,44 @@ def test_server_version_outside_the_supported_range_is_refused() -> None:
         SimulatedGateway(server_version=227)
     with pytest.raises(ValueError, match="outside 100..226"):
         SimulatedGateway(server_version=99)
+
+
+def _frame(msg_id: int, body: bytes) -> bytes:
+    payload = msg_id.to_bytes(4, "big") + body
+    return struct.pack(">I", len(payload)) + payload
+
+
+ERR_320 = ("Error reading request. Unable to parse field: 'field 2' for input string: 'abc'",
+           "Error reading request:Message type 3.  Unable to parse data. too few fields (1)",
+           "Error reading request:Message type 150.  Unable to parse data. Unknown message id.",
+           "Error reading request:Message type -1.  Unable to parse data. frame of 2 bytes has no message id")
+
+
+def test_an_unreadable_request_is_answered_320_and_the_session_goes_on(gateway: SimulatedGateway) -> None:
+    """IB answers a request it cannot read with 320 to id -1 and goes on serving (a 10.37
+    gateway's text for a field that is not a number, wboayue/rust-ibapi#259)."""
+    with stock_client(gateway.port, 45, ("nextValidId", "managedAccounts", "error", "currentTime")) as (c, w):
+        c.conn.sendMsg(_frame(8, b"1\x00abc\x00"))  # reqIds: numIds is not a number
+        c.conn.sendMsg(_frame(3, b"700\x00"))  # placeOrder: too few fields
+        c.conn.sendMsg(_frame(150, b"1\x00"))  # a message id IB does not have
+        c.conn.sendMsg(_frame(204, b"\xff\xff\xff\xff"))  # protobuf cancelOrder that does not parse
+        c.conn.sendMsg(struct.pack(">I", 2) + b"\x00\x03")  # no message id
+        w.wait(lambda k: len([e for e in k["error"] if e[2] == 320]) == 5)
+        errors = [e for e in w.calls["error"] if e[2] == 320]
+        assert all(e[0] == -1 for e in errors)
+        texts = [e[3] for e in errors]
+        assert [texts[i] for i in (0, 1, 2, 4)] == list(ERR_320)
+        assert texts[3].startswith("Error reading request:Message type 4.  Unable to parse data. protobuf body")
+        c.reqCurrentTime()
+        w.wait(lambda k: k["currentTime"])
+        assert 45 in gateway.sessions and not gateway.stats().orders
+
+
+def test_an_unreadable_text_request_below_201_is_answered_320(gateway_at, raw_at) -> None:  # type: ignore[no-untyped-def]
+    gw = gateway_at(176)
+    c = raw_at(gw)
+    c.send(4, 1)  # cancelOrder without its order id
+    e = c.wait_error(320)
+    assert e[2] == "-1" and e[4] == "Error reading request:Message type 4.  Unable to parse data. too few fields (1)"
+    c.send(49, 1)
+    assert c.wait_for(lambda m: m[0] == "49")

@@ -67,7 +67,8 @@ def _place_order(p: Any) -> r.PlaceOrder:
     try:
         quantity = Decimal(o.totalQuantity or "0")
     except InvalidOperation:
-        raise r.ParseError(f"totalQuantity {o.totalQuantity!r} is not a decimal") from None
+        raise r.ParseError(f"totalQuantity {o.totalQuantity!r} is not a decimal", str(o.totalQuantity),
+                           "totalQuantity") from None
     conditions = _conditions(o)
     return r.PlaceOrder(
         order_id=p.orderId, contract=contract_query(p), action=o.action, total_quantity=quantity,

@@ -16,7 +16,14 @@ from .info_requests import InfoRequest
 
 
 class ParseError(ValueError):
-    """A request whose fields or body cannot be read at the negotiated server version."""
+    """A request whose fields or body cannot be read at the negotiated server version;
+    ``value`` is the text of a field that is not the number it must be, ``field`` names it (its
+    position in a text request, its name in a protobuf one); both None otherwise."""
+
+    def __init__(self, message: str, value: str | None = None, field: str | None = None) -> None:
+        super().__init__(message)
+        self.value = value
+        self.field = field
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,6 +69,11 @@ PACE_API = "+PACEAPI"
 TEXT_300 = "Can't find EId with tickerId:{}"
 # a request whose handler failed: IB's code for a request it read but could not process (simulator text)
 TEXT_322 = "Error processing request:-'bW' : cause - the simulated gateway could not serve {name}"
+# a request frame the gateway cannot read: error 320 to id -1, and the session goes on (a 10.37
+# gateway's text for a field that is not a number, wboayue/rust-ibapi#259; the older form for
+# the rest, as TWS 963 wrote it in erdewit/ib_insync#12 and blampe/IbPy#48)
+TEXT_320_FIELD = "Error reading request. Unable to parse field: '{field}' for input string: '{value}'"
+TEXT_320 = "Error reading request:Message type {msg_id}.  Unable to parse data. {detail}"
 SNAPSHOT_PERMISSIONS = 3  # tickReqParams: snapshots allowed (the value IB sends a paper account)
 
 
@@ -226,14 +231,17 @@ class Session(threading.Thread):
         while True:
             reader.read_frame()
 
-    def _receive(self, payload: bytes) -> tuple[str, rq.Request | None]:
+    def _receive(self, payload: bytes, answer: bool = False) -> tuple[str, rq.Request | None]:
         """Count one frame by request name and read it; None for a frame that is malformed, not
-        readable at the negotiated version or not served (each logged, never fatal)."""
+        readable at the negotiated version or of a message the simulator does not know (each
+        logged, never fatal; with ``answer`` the client hears error 320, as from IB)."""
         try:
             inbound = split_frame(payload, self.sv)
         except rq.ParseError as e:
             self.gw.count_message("malformed")
             log.warning("client %s: malformed frame of %d bytes: %s", self.client_id, len(payload), e)
+            if answer:
+                self.error(-1, 320, TEXT_320.format(msg_id=-1, detail=e))
             return "malformed", None
         self.gw.count_message(inbound.name)
         try:
@@ -241,15 +249,25 @@ class Session(threading.Thread):
         except rq.ParseError as e:
             log.warning("client %s: %s request %s (id %d) not read at server version %d: %s",
                         self.client_id, inbound.form, inbound.name, inbound.msg_id, self.sv, e)
+            if answer:
+                self.error(-1, 320, self._text_320(inbound.msg_id, e))
             return inbound.name, None
         if request is None:
             log.info("client %s: unhandled %s message %d", self.client_id, inbound.form,
                      inbound.msg_id)
+            if answer:
+                self.error(-1, 320, TEXT_320.format(msg_id=inbound.msg_id, detail="Unknown message id."))
         return inbound.name, request
+
+    @staticmethod
+    def _text_320(msg_id: int, e: rq.ParseError) -> str:
+        if e.value is not None and e.field is not None:
+            return TEXT_320_FIELD.format(field=e.field, value=e.value)
+        return TEXT_320.format(msg_id=msg_id, detail=e)
 
     def _dispatch(self, payload: bytes) -> None:
         gw = self.gw
-        name, request = self._receive(payload)
+        name, request = self._receive(payload, answer=True)
         rate = None
         if self.paced:  # the request waits its turn (the client's later ones queue behind it)
             delay = self.pacer.pace(time.monotonic())

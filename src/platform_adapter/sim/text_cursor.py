@@ -45,7 +45,7 @@ class Cursor:
         try:
             return int(text) if text else 0
         except ValueError:
-            raise ParseError(f"field {self._pos}: {text!r} is not an integer") from None
+            raise ParseError(f"field {self._pos}: {text!r} is not an integer", text, f"field {self._pos}") from None
 
     def flag(self) -> bool:
         """A boolean sent as an integer."""
@@ -64,7 +64,7 @@ class Cursor:
         try:
             value = float(text)
         except ValueError:
-            raise ParseError(f"field {self._pos}: {text!r} is not a number") from None
+            raise ParseError(f"field {self._pos}: {text!r} is not a number", text, f"field {self._pos}") from None
         return None if value == UNSET_DOUBLE else value
 
     def decimal(self) -> Decimal:
@@ -73,7 +73,7 @@ class Cursor:
         try:
             return Decimal(text or "0")
         except InvalidOperation:
-            raise ParseError(f"field {self._pos}: {text!r} is not a decimal") from None
+            raise ParseError(f"field {self._pos}: {text!r} is not a decimal", text, f"field {self._pos}") from None
 
     def contract(self) -> ContractQuery:
         """The 12 contract fields (conId, symbol, ... tradingClass) most requests send."""
