@@ -60,12 +60,32 @@ def test_ledger_rows_per_currency(ib: tuple[SimulatedGateway, EClient, Recorder]
     for req_id, tags in ((1, "$LEDGER"), (2, "$LEDGER:ALL"), (3, "$LEDGER:USD"), (4, "NetLiquidation,$LEDGER")):
         c.reqAccountSummary(req_id, "All", tags)
         answer(w, "accountSummaryEnd", req_id)
+        c.cancelAccountSummary(req_id)  # IB holds two at a time
     rows = {i: [(a[2], a[4]) for a in w.calls["accountSummary"] if a[0] == i] for i in (1, 2, 3, 4)}
     assert rows[1] and {ccy for _, ccy in rows[1]} == {"BASE"} and {t for t, _ in rows[1]} <= LEDGER_TAGS
     assert {"CashBalance", "NetLiquidationByCurrency"} <= {t for t, _ in rows[1]}
     assert {ccy for _, ccy in rows[2]} == {"BASE", "USD", "EUR", "AUD"}
     assert rows[3] and {ccy for _, ccy in rows[3]} == {"USD"}
     assert rows[4] == [("NetLiquidation", "USD"), *rows[1]]
+
+
+def test_a_third_account_summary_subscription_is_refused_until_one_is_cancelled(
+        ib: tuple[SimulatedGateway, EClient, Recorder]) -> None:
+    """IB: "only two active summary subscriptions are allowed at a time"; the third is 322."""
+    _, c, w = ib
+    for req_id in (1, 2):
+        c.reqAccountSummary(req_id, "All", "NetLiquidation")
+        answer(w, "accountSummaryEnd", req_id)
+    c.reqAccountSummary(3, "All", "NetLiquidation")
+    e = error(w, 3)
+    assert e[2] == 322 and "Maximum number of account summary requests exceeded" in str(e[3])
+    assert not [a for a in w.calls["accountSummary"] if a[0] == 3]
+    c.reqAccountSummary(2, "All", "NetLiquidation,BuyingPower")  # its own id again: a replacement
+    answer(w, "accountSummaryEnd", 2)
+    c.cancelAccountSummary(1)
+    c.reqAccountSummary(4, "All", "NetLiquidation")
+    answer(w, "accountSummaryEnd", 4)
+    assert not w.errors(4) and not w.errors(2)
 
 
 def test_pnl_for_another_account_is_refused(ib: tuple[SimulatedGateway, EClient, Recorder]) -> None:

@@ -12,6 +12,12 @@ from .contracts import NO_SECDEF_TEXT
 from .option_calcs import TEXT_INVALID_ACCOUNT
 from .service import Service
 
+# IB: "only two active summary subscriptions are allowed at a time" (its reqAccountSummary
+# documentation); the refusal as a gateway sent it (a user's log quoted in a public repository)
+MAX_ACCOUNT_SUMMARIES = 2
+TEXT_322_SUMMARIES = ("Error processing request.-'b1' : cause - Maximum number of account summary "
+                      "requests exceeded; desubscribe to previous request first")
+
 
 class AccountRequests(Service):
     """The account handlers of one session (its subscriptions are the session's ``subs``)."""
@@ -25,9 +31,13 @@ class AccountRequests(Service):
 
     def h_reqAccountSummary(self, q: rq.ReqAccountSummary) -> None:
         req_id = q.req_id
+        held = self.session.subs.acct_summary
+        if req_id not in held and len(held) >= MAX_ACCOUNT_SUMMARIES:
+            self.session.error(req_id, 322, TEXT_322_SUMMARIES)
+            return
         tags = [t.strip() for t in q.tags.split(",") if t.strip()]
         sent: dict[str, str] = {}
-        self.session.subs.acct_summary[req_id] = (tags, sent)
+        held[req_id] = (tags, sent)
         self.send(*self.gw.summary_msgs(req_id, tags, sent), m.account_summary_end(req_id))
 
     def h_cancelAccountSummary(self, q: rq.CancelAccountSummary) -> None:
