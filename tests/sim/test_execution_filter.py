@@ -61,3 +61,49 @@ def test_the_time_filter_compares_instants(filled: tuple[EClient, IbapiRecorder]
     assert bool(got) == found, (since, got)
     if got:
         assert got[0][2].time == "20261204 10:00:00 US/Eastern"
+
+
+@pytest.fixture(params=[200, 226], ids=["v200-text", "v226-protobuf"])
+def filled_days_ago(request: pytest.FixtureRequest) -> Iterator[tuple[EClient, IbapiRecorder]]:
+    """A client with one execution made on 2026-12-04 (UTC, the gateway's zone), the gateway's
+    clock then moved to 2026-12-06."""
+    with SimulatedGateway(server_version=request.param, tick_interval=3600, conn_time_tz="UTC") as gw:
+        gw.set_price("AAPL", 190.0)
+        gw.set_clock(FILLED_AT, trading_hours=False)
+        gw.engine.clock.set_rate(1e-9)
+        with stock_client(gw.port, 3, NAMES) as (c, w):
+            k = Contract()
+            k.symbol, k.secType, k.exchange, k.currency = "AAPL", "STK", "SMART", "USD"
+            o = Order()
+            o.action, o.orderType, o.totalQuantity = "BUY", "MKT", Decimal(10)
+            order_id = w.calls["nextValidId"][0][0]
+            c.placeOrder(order_id, k, o)
+            w.wait(lambda calls: any(s[0] == order_id and s[1] == "Filled" for s in calls["orderStatus"]))
+            gw.set_clock(FILLED_AT + dt.timedelta(days=2, hours=8), trading_hours=False)  # 12-06 23:00
+            yield c, w
+
+
+@pytest.mark.parametrize(("last_n_days", "dates", "found"), [
+    (None, None, True),  # unset: no filter
+    (0, None, True),  # 0: no filter
+    (1, None, False),  # today (12-06) only
+    (2, None, False),  # 12-05 and 12-06
+    (3, None, True),  # 12-04 to 12-06
+    (None, [20261204], True),
+    (None, [20261205, 20261206], False),
+    (None, [20261203, 20261204], True),
+    (3, [20261205], False),  # both must hold
+    (1, [20261204], False),
+])
+def test_last_n_days_and_specific_dates_pick_the_days(
+        filled_days_ago: tuple[EClient, IbapiRecorder], last_n_days: int | None, dates: list[int] | None,
+        found: bool) -> None:
+    c, w = filled_days_ago
+    f = ExecutionFilter()
+    if last_n_days is not None:
+        f.lastNDays = last_n_days
+    f.specificDates = dates
+    c.reqExecutions(22, f)
+    w.wait(lambda calls: (22,) in calls["execDetailsEnd"])
+    got = [e for e in w.calls["execDetails"] if e[0] == 22]
+    assert bool(got) == found, (last_n_days, dates, got)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NoReturn
+from zoneinfo import ZoneInfo
 
 from ibapi.server_versions import MIN_SERVER_VER_HISTORICAL_SCHEDULE
 
@@ -547,15 +548,36 @@ class Session(threading.Thread):
         # "yyyymmdd hh:mm:ss [zone]" (the gateway's zone when none) or "yyyymmdd-hh:mm:ss" (UTC),
         # compared as instants with the executions' times (US/Eastern)
         since = parse_ib_time(q.time, self.gw.engine.local_tz) if q.time.strip() else None
+        on_day = self._execution_days(q)
         msgs: list[Message] = []
         for e in self.gw.engine.executions:
             spec = self.gw.market.specs[e.con_id]
+            at = e.epoch or parse_ib_time(e.time, EXEC_TZ) or 0.0
             if (cid and e.client_id != cid) or (acct and acct != e.account) \
                     or (sym and sym != spec.symbol) or (sec and sec != spec.sec_type) \
                     or (exch and exch not in (e.exchange, spec.exchange)) \
                     or (side and side[:1] != {"BOT": "B", "SLD": "S"}[e.side]) \
-                    or (since is not None and (parse_ib_time(e.time, EXEC_TZ) or 0.0) < since):
+                    or (since is not None and at < since) or not on_day(at):
                 continue
             msgs += [m.execution(self.sv, req_id, e, spec),
                      m.commission_report(e.exec_id, e.commission, spec.currency, e.realized_pnl)]
         self.send(*msgs, m.execution_end(req_id))
+
+    def _execution_days(self, q: rq.ReqExecutions) -> Callable[[float], bool]:
+        """The filter's days (from server version 200): ``lastNDays`` N keeps the executions of
+        the last N days, today included (0 or unset: no filter); ``specificDates`` (yyyymmdd) keeps
+        those of the dates listed (none: no filter). Days are the gateway's calendar days (its
+        zone, its clock); both given, an execution must pass both."""
+        n = q.last_n_days if q.last_n_days is not None and q.last_n_days > 0 else 0
+        dates = frozenset(q.specific_dates)
+        if not n and not dates:
+            return lambda at: True
+        engine = self.gw.engine
+        zone = ZoneInfo(engine.local_tz)
+        today = dt.datetime.fromtimestamp(engine.clock.now(), zone).date()
+        first = today - dt.timedelta(days=n - 1) if n else dt.date.min
+
+        def keep(at: float) -> bool:
+            day = dt.datetime.fromtimestamp(at, zone).date()
+            return first <= day and (not dates or day.year * 10000 + day.month * 100 + day.day in dates)
+        return keep
