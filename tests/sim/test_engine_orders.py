@@ -537,3 +537,72 @@ def test_restored_orders_count_as_used_ids(tmp_path: Path) -> None:
     client = Client(again)
     client.place(4, "BUY", 1, "MKT")
     assert client.codes(4) == [103]
+
+
+# --- one order failing in the market loop -----------------------------------------------------
+
+def _fail_for(monkeypatch: pytest.MonkeyPatch, client_id: int, order_id: int) -> None:
+    """Make the engine raise (a simulator bug) while it works one order."""
+    real = order_types.limit
+
+    def limit(o, q, c):  # type: ignore[no-untyped-def]
+        if (o.client_id, o.order_id) == (client_id, order_id):
+            raise ZeroDivisionError("a bug working this order")
+        return real(o, q, c)
+    monkeypatch.setattr(order_types, "limit", limit)
+
+
+def test_an_order_that_raises_in_the_market_loop_stops_only_itself(
+        gw: SimulatedGateway, client: Client, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    other = Client(gw, 2)
+    client.place(1, "BUY", 100, "LMT", lmt_price=185.0)
+    other.place(1, "BUY", 100, "LMT", lmt_price=185.0)
+    client.place(2, "BUY", 100, "LMT", lmt_price=185.0)
+    _fail_for(monkeypatch, 1, 1)
+    gw.set_price("AAPL", 184.0)  # every order's limit is reached
+    assert order(gw, 1, 2).status == "Filled" and order(gw, 2).status == "Filled"
+    assert order(gw, 1).status == "Inactive" and order(gw, 1).filled == 0
+    assert client.codes(1) == [322] and "could not work order 1" in client.errors[-1][2]
+    assert client.statuses(1)[-1] == "Inactive" and not other.errors
+    assert "order 1 of client 1 failed in the market loop" in caplog.text
+    gw.set_price("AAPL", 183.0)  # an order made Inactive is not worked (nor reported) again
+    assert client.codes(1) == [322] and position(gw, "AAPL") == 200
+
+
+def test_an_order_that_raises_in_an_auction_stops_only_itself(
+        gw: SimulatedGateway, client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    client.place(1, "BUY", 100, "MOC")
+    client.place(2, "BUY", 100, "MOC")
+    monkeypatch.setattr(gw.engine, "_fill", _raising_fill(gw, order_id=1))
+    gw.run_auction("close")
+    assert order(gw, 1).status == "Inactive" and order(gw, 2).status == "Filled"
+    assert client.codes(1) == [322] and not client.codes(2)
+
+
+def _raising_fill(gw: SimulatedGateway, order_id: int):  # type: ignore[no-untyped-def]
+    real = gw.engine._fill
+
+    def fill(o, c, qty, price):  # type: ignore[no-untyped-def]
+        if o.order_id == order_id:
+            raise RuntimeError("a bug filling this order")
+        return real(o, c, qty, price)
+    return fill
+
+
+def test_a_report_that_fails_to_encode_does_not_stop_the_others(
+        gw: SimulatedGateway, client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    other = Client(gw, 2)
+    client.place(1, "BUY", 100, "LMT", lmt_price=185.0)
+    other.place(1, "BUY", 100, "LMT", lmt_price=185.0)
+    from platform_adapter.sim import server
+    real = server.m.execution
+
+    def execution(sv, req_id, e, spec):  # type: ignore[no-untyped-def]
+        if e.client_id == 1:
+            raise ValueError("cannot encode")
+        return real(sv, req_id, e, spec)
+    monkeypatch.setattr(server.m, "execution", execution)
+    gw.set_price("AAPL", 184.0)
+    assert other.statuses(1)[-1] == "Filled" and client.statuses(1)[-1] == "Filled"
+    assert [x for x in other.sent if x.msg_id == server.m.EXECUTION_DATA]

@@ -6,9 +6,11 @@ close auctions, what-if previews that never trade, partial fills and IB's codes.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from . import order_types as ot
@@ -18,6 +20,8 @@ from .market import Market, round_tick
 from .order_conditions import World, all_hold
 from .orders import SimExecution, SimOrder
 from .trading_hours import SimClock, edges, is_open, parse_ib_time
+
+log = logging.getLogger("platform_adapter.sim")
 
 EXEC_TZ = "US/Eastern"
 TEXT_201 = "Order rejected - reason:"
@@ -30,6 +34,9 @@ TEXT_104 = "Cannot modify a filled order. (state: {})"
 TEXT_105 = "Order being modified does not match original order."
 TEXT_10149 = "Invalid order id: {}"
 BY_TRADER, BY_SYSTEM = "Cancelled by Trader", "Cancelled by System"
+# an order the engine failed on while working it (a simulator bug): that order is made Inactive
+# and its client told, the other orders go on (simulator text, in the form of IB's 322)
+TEXT_322_ORDER = "Error processing request.-'bW' : cause - the simulated gateway could not work order {}"
 # ocaType: cancel the others (with block), reduce them (with block), reduce them (without block)
 OCA_CANCEL, OCA_REDUCE_BLOCK, OCA_REDUCE = 1, 2, 3
 EPS = 1e-9
@@ -357,8 +364,24 @@ class Engine:
         out: list[Event] = self._auctions_between(self._checked, now) if self.trading_hours else []
         self._checked = max(self._checked, now)
         for o in self.open_orders():
-            out += self._work(o, passive=True)
+            out += self._guarded(o, partial(self._work, o, passive=True))
         return out + self._flush_oca()
+
+    def _guarded(self, o: SimOrder, step: Callable[[], list[Event]]) -> list[Event]:
+        """One order's step of the market loop; if it raises (a simulator bug) the error is
+        logged, the order made Inactive and its client told (322), and the loop goes on with the
+        other orders. What the step changed before it raised stays as it is."""
+        if o.is_done:
+            return []
+        try:
+            return step()
+        except Exception:  # noqa: BLE001 - one order must not stop the others' matching
+            log.exception("order %d of client %d failed in the market loop", o.order_id, o.client_id)
+            o.status = "Inactive"
+            o.completed_status = "Inactive"
+            o.completed_time = ib_time(self._now())
+            return [ErrorEvent(o.client_id, o.order_id, 322, TEXT_322_ORDER.format(o.order_id)),
+                    OrderEvent("status", o)]
 
     def _auctions_between(self, t0: float, t1: float) -> list[Event]:
         out: list[Event] = []
@@ -378,17 +401,19 @@ class Engine:
         for o in self.open_orders():
             if ot.auction(o) != kind or (con_id is not None and o.con_id != con_id):
                 continue
-            out += self._work(o)
-            if o.is_done or not o.transmit or o.awaiting_parent or (o.conditions and not o.conditions_met):
-                continue
-            c = BY_CONID[o.con_id]
-            price = round_tick(self.market.quote(o.con_id).last, c.min_tick)
-            lim = o.lmt_price if o.order_type in ("LOC", "LMT") else None
-            if lim is not None and (price > lim if o.action == "BUY" else price < lim):
-                out += self._cancelled(o, BY_SYSTEM)
-            else:
-                out += self._fill(o, c, o.remaining, price)
+            out += self._guarded(o, partial(self._auction_one, o))
         return out + self._flush_oca()
+
+    def _auction_one(self, o: SimOrder) -> list[Event]:
+        out = self._work(o)
+        if o.is_done or not o.transmit or o.awaiting_parent or (o.conditions and not o.conditions_met):
+            return out
+        c = BY_CONID[o.con_id]
+        price = round_tick(self.market.quote(o.con_id).last, c.min_tick)
+        lim = o.lmt_price if o.order_type in ("LOC", "LMT") else None
+        if lim is not None and (price > lim if o.action == "BUY" else price < lim):
+            return out + self._cancelled(o, BY_SYSTEM)
+        return out + self._fill(o, c, o.remaining, price)
 
     # --- one order -----------------------------------------------------------------
     def _status_of(self, o: SimOrder) -> str:

@@ -319,34 +319,43 @@ class SimulatedGateway:
             return
         filled = False
         for ev in events:
-            s = self.sessions.get(e_client(ev))
-            if isinstance(ev, ErrorEvent):
-                if s and not (self.faults.reset.open and self.faults.reset.hold(s, [
-                        m.error(s.sv, ev.req_id, ev.code, ev.text, "", int(time.time() * 1000))])):
-                    s.error(ev.req_id, ev.code, ev.text)
-                continue
-            o = ev.order
-            spec = BY_CONID[o.con_id]
-            if ev.kind == "whatif":  # answered to the client that asked, never stored
-                if s:
-                    s.send(m.open_order(s.sv, o, spec, preview=ev.preview))
-                continue
-            targets = [x for x in self.sessions.values()
-                       if x is s or (x.subs.auto_open and x.client_id == 0)]
-            for t in targets:
-                if ev.kind == "open":
-                    self._report(t, m.open_order(t.sv, o, spec))
-                elif ev.kind == "status":
-                    self._report(t, m.order_status(o))
-                elif ev.kind == "exec" and ev.execution:
-                    filled = True
-                    self._report(t, m.execution(t.sv, -1, ev.execution, spec))
-                elif ev.kind == "commission" and ev.execution:
-                    e = ev.execution
-                    self._report(t, m.commission_report(e.exec_id, e.commission, spec.currency, e.realized_pnl))
+            try:
+                filled = self._apply_one(ev) or filled
+            except Exception:  # noqa: BLE001 - one order's report must not stop the others'
+                log.exception("an event for client %s could not be reported", e_client(ev))
         if filled:
             self._push_account()
         self.save_state()
+
+    def _apply_one(self, ev: Event) -> bool:
+        """Report one engine event to its client (and client 0 binding orders); True for a fill."""
+        s = self.sessions.get(e_client(ev))
+        if isinstance(ev, ErrorEvent):
+            if s and not (self.faults.reset.open and self.faults.reset.hold(s, [
+                    m.error(s.sv, ev.req_id, ev.code, ev.text, "", int(time.time() * 1000))])):
+                s.error(ev.req_id, ev.code, ev.text)
+            return False
+        o = ev.order
+        spec = BY_CONID[o.con_id]
+        if ev.kind == "whatif":  # answered to the client that asked, never stored
+            if s:
+                s.send(m.open_order(s.sv, o, spec, preview=ev.preview))
+            return False
+        filled = False
+        targets = [x for x in self.sessions.values()
+                   if x is s or (x.subs.auto_open and x.client_id == 0)]
+        for t in targets:
+            if ev.kind == "open":
+                self._report(t, m.open_order(t.sv, o, spec))
+            elif ev.kind == "status":
+                self._report(t, m.order_status(o))
+            elif ev.kind == "exec" and ev.execution:
+                filled = True
+                self._report(t, m.execution(t.sv, -1, ev.execution, spec))
+            elif ev.kind == "commission" and ev.execution:
+                e = ev.execution
+                self._report(t, m.commission_report(e.exec_id, e.commission, spec.currency, e.realized_pnl))
+        return filled
 
     def _push_account(self, refresh: bool = False) -> None:
         """Account updates (and positions) after a fill; on the periodic refresh, account updates
