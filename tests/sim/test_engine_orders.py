@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from platform_adapter.sim import order_types
+from platform_adapter.sim import order_types, server
 from platform_adapter.sim.contracts import BY_CONID
 from platform_adapter.sim.requests import OrderCondition
 from platform_adapter.sim.server import SimulatedGateway
@@ -595,7 +595,6 @@ def test_a_report_that_fails_to_encode_does_not_stop_the_others(
     other = Client(gw, 2)
     client.place(1, "BUY", 100, "LMT", lmt_price=185.0)
     other.place(1, "BUY", 100, "LMT", lmt_price=185.0)
-    from platform_adapter.sim import server
     real = server.m.execution
 
     def execution(sv, req_id, e, spec):  # type: ignore[no-untyped-def]

@@ -21,7 +21,7 @@ from ibapi.order_cancel import OrderCancel
 from ibapi.order_condition import PriceCondition, TimeCondition
 from ibapi.wrapper import EWrapper
 
-from platform_adapter.sim import SimulatedGateway
+from platform_adapter.sim import SimulatedGateway, order_types
 
 VERSIONS = [176, 226]
 
@@ -265,3 +265,31 @@ def test_an_order_for_an_unmanaged_account_is_refused_with_321(link: Link) -> No
     link.w.wait(lambda k: any(e[0] == oid and e[2] == 321 for e in k["error"]))
     link.sync()
     assert not link.w.calls["openOrder"] and not link.w.calls["orderStatus"] and not link.gw.engine.orders
+
+
+def test_an_order_that_raises_in_the_market_loop_stops_only_itself_over_tcp(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gateway's own market loop (every 50 ms): one client's order raises while the engine
+    works it; that client hears 322 and Inactive, another client's order still fills."""
+    with SimulatedGateway(tick_interval=0.05) as gw:
+        a, b = Link(gw, 51), Link(gw, 52)
+        try:
+            (bad,), (good,) = a.ids(1), b.ids(1)
+            a.place(bad, make("BUY", "LMT", lmtPrice=1.0))  # far below the market: they rest
+            b.place(good, make("BUY", "LMT", lmtPrice=1.0))
+            a.wait_status(bad, "Submitted")
+            b.wait_status(good, "Submitted")
+            real = order_types.limit
+
+            def limit(o, q, c):  # type: ignore[no-untyped-def]
+                if o.client_id == 51:
+                    raise ZeroDivisionError("a bug working this order")
+                return None if o.client_id == 52 else real(o, q, c)  # b's now matches at market
+            monkeypatch.setattr(order_types, "limit", limit)
+            b.wait_status(good, "Filled")
+            a.wait_status(bad, "Inactive")
+            assert [e[2] for e in a.w.calls["error"] if e[0] == bad] == [322]
+            assert not [e for e in b.w.calls["error"] if e[0] == good]
+        finally:
+            a.close()
+            b.close()
