@@ -339,3 +339,12 @@ def test_an_unreadable_text_request_below_201_is_answered_320(gateway_at, raw_at
     assert e[2] == "-1" and e[4] == "Error reading request:Message type 4.  Unable to parse data. too few fields (1)"
     c.send(49, 1)
     assert c.wait_for(lambda m: m[0] == "49")
+
+
+def test_a_request_in_a_form_ibapi_never_sends_is_answered_320(gateway: SimulatedGateway) -> None:
+    """reqConfig exists only as protobuf (ibapi sends it so from 219): its text form is not read."""
+    with stock_client(gateway.port, 46, ("nextValidId", "managedAccounts", "error")) as (c, w):
+        c.conn.sendMsg(_frame(108, b"1\x00"))
+        w.wait(lambda k: any(e[2] == 320 for e in k["error"]))
+        (e,) = [e for e in w.calls["error"] if e[2] == 320]
+        assert e[3] == "Error reading request:Message type 108.  Unable to parse data. reqConfig is not read as text."

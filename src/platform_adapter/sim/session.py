@@ -29,7 +29,7 @@ from .engine import EXEC_TZ
 from .faults import Wedge, system_text
 from .history import BAR_SIZES, TEXT_BAD_WHAT_TO_SHOW, HistoryError, HistRequest, bars, no_data_text
 from .history_service import HistoricalExtras
-from .inbound import split_frame
+from .inbound import MSG_NAMES, split_frame
 from .market import (
     ASK,
     ASK_GREEKS,
@@ -257,7 +257,9 @@ class Session(threading.Thread):
             log.info("client %s: unhandled %s message %d", self.client_id, inbound.form,
                      inbound.msg_id)
             if answer:
-                self.error(-1, 320, TEXT_320.format(msg_id=inbound.msg_id, detail="Unknown message id."))
+                known = inbound.msg_id in MSG_NAMES  # a request ibapi sends only in the other form
+                detail = f"{inbound.name} is not read as {inbound.form}." if known else "Unknown message id."
+                self.error(-1, 320, TEXT_320.format(msg_id=inbound.msg_id, detail=detail))
         return inbound.name, request
 
     @staticmethod
