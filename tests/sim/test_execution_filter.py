@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
@@ -23,10 +24,11 @@ NAMES = ("nextValidId", "managedAccounts", "orderStatus", "execDetails", "execDe
 FILLED_AT = dt.datetime(2026, 12, 4, 15, 0, tzinfo=dt.timezone.utc)  # 10:00:00 US/Eastern
 
 
-@pytest.fixture(params=VERSIONS, ids=[f"v{v}" for v in VERSIONS])
-def filled(request: pytest.FixtureRequest) -> Iterator[tuple[EClient, IbapiRecorder]]:
-    """A client with one execution, made at FILLED_AT (the clock stopped there: rate tiny)."""
-    with SimulatedGateway(server_version=request.param, tick_interval=3600, conn_time_tz="UTC") as gw:
+@contextmanager
+def filled_at(server_version: int) -> Iterator[tuple[SimulatedGateway, EClient, IbapiRecorder]]:
+    """A gateway (in UTC) and a client with one execution, made at FILLED_AT (the clock stopped
+    there: rate tiny)."""
+    with SimulatedGateway(server_version=server_version, tick_interval=3600, conn_time_tz="UTC") as gw:
         gw.set_price("AAPL", 190.0)
         gw.set_clock(FILLED_AT, trading_hours=False)
         gw.engine.clock.set_rate(1e-9)
@@ -38,7 +40,14 @@ def filled(request: pytest.FixtureRequest) -> Iterator[tuple[EClient, IbapiRecor
             order_id = w.calls["nextValidId"][0][0]
             c.placeOrder(order_id, k, o)
             w.wait(lambda calls: any(s[0] == order_id and s[1] == "Filled" for s in calls["orderStatus"]))
-            yield c, w
+            yield gw, c, w
+
+
+@pytest.fixture(params=VERSIONS, ids=[f"v{v}" for v in VERSIONS])
+def filled(request: pytest.FixtureRequest) -> Iterator[tuple[EClient, IbapiRecorder]]:
+    """A client with one execution, made at FILLED_AT (the clock stopped there: rate tiny)."""
+    with filled_at(request.param) as (gw, c, w):
+        yield c, w
 
 
 @pytest.mark.parametrize(("since", "found"), [
@@ -67,20 +76,9 @@ def test_the_time_filter_compares_instants(filled: tuple[EClient, IbapiRecorder]
 def filled_days_ago(request: pytest.FixtureRequest) -> Iterator[tuple[EClient, IbapiRecorder]]:
     """A client with one execution made on 2026-12-04 (UTC, the gateway's zone), the gateway's
     clock then moved to 2026-12-06."""
-    with SimulatedGateway(server_version=request.param, tick_interval=3600, conn_time_tz="UTC") as gw:
-        gw.set_price("AAPL", 190.0)
-        gw.set_clock(FILLED_AT, trading_hours=False)
-        gw.engine.clock.set_rate(1e-9)
-        with stock_client(gw.port, 3, NAMES) as (c, w):
-            k = Contract()
-            k.symbol, k.secType, k.exchange, k.currency = "AAPL", "STK", "SMART", "USD"
-            o = Order()
-            o.action, o.orderType, o.totalQuantity = "BUY", "MKT", Decimal(10)
-            order_id = w.calls["nextValidId"][0][0]
-            c.placeOrder(order_id, k, o)
-            w.wait(lambda calls: any(s[0] == order_id and s[1] == "Filled" for s in calls["orderStatus"]))
-            gw.set_clock(FILLED_AT + dt.timedelta(days=2, hours=8), trading_hours=False)  # 12-06 23:00
-            yield c, w
+    with filled_at(request.param) as (gw, c, w):
+        gw.set_clock(FILLED_AT + dt.timedelta(days=2, hours=8), trading_hours=False)  # 12-06 23:00
+        yield c, w
 
 
 @pytest.mark.parametrize(("last_n_days", "dates", "found"), [

@@ -45,7 +45,11 @@ class Cursor:
         try:
             return int(text) if text else 0
         except ValueError:
-            raise ParseError(f"field {self._pos}: {text!r} is not an integer", text, f"field {self._pos}") from None
+            raise self._not_a(text, "an integer") from None
+
+    def _not_a(self, text: str, kind: str) -> ParseError:
+        """The error for the field just read, ``text``, that is not ``kind`` (a number)."""
+        return ParseError(f"field {self._pos}: {text!r} is not {kind}", text, f"field {self._pos}")
 
     def flag(self) -> bool:
         """A boolean sent as an integer."""
@@ -64,7 +68,7 @@ class Cursor:
         try:
             value = float(text)
         except ValueError:
-            raise ParseError(f"field {self._pos}: {text!r} is not a number", text, f"field {self._pos}") from None
+            raise self._not_a(text, "a number") from None
         return None if value == UNSET_DOUBLE else value
 
     def decimal(self) -> Decimal:
@@ -73,7 +77,7 @@ class Cursor:
         try:
             return Decimal(text or "0")
         except InvalidOperation:
-            raise ParseError(f"field {self._pos}: {text!r} is not a decimal", text, f"field {self._pos}") from None
+            raise self._not_a(text, "a decimal") from None
 
     def contract(self) -> ContractQuery:
         """The 12 contract fields (conId, symbol, ... tradingClass) most requests send."""
