@@ -601,8 +601,10 @@ class OrderEvents(OrderHandler):
             a.set_state(order_id, OrderState.CANCELLED)
             return
         unacked = a.state.mutate_trade(order_id, lambda t: t.status in UNACKED and not t.perm_id)
+        # a duplicate order id refuses a new order (not yet acknowledged); for an order IB holds it
+        # answers a placeOrder that raced its end (a modify after its cancel or fill)
         if code in ib_codes.CANNOT_MODIFY or pending in ("modify", "cancel") or not (
-                unacked or code in ib_codes.ORDER_REJECTED or code in ib_codes.DUPLICATE_ORDER_ID):
+                unacked or code in ib_codes.ORDER_REJECTED):
             logger.error("order {}: {} failed: {} (order left as it was)", order_id, pending or "request", text)
             a.set_error(order_id, text)
             return

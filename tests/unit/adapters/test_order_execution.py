@@ -178,6 +178,21 @@ def test_rejection_and_duplicate_order_id(harness: Harness) -> None:
     assert pa.orders.get_order_status(second).status is OrderState.PENDING_SUBMIT
 
 
+@pytest.mark.parametrize("cancelled", [False, True])
+def test_a_duplicate_order_id_for_an_order_ib_holds_leaves_it_as_it_was(harness: Harness, cancelled: bool) -> None:
+    """IB's 103 answers a placeOrder with the id of an order it holds (a modify that raced the
+    order's cancel, its answer after the 202): the order is not a rejected new order."""
+    pa, fake = harness
+    order_id, ref = placed(pa)
+    ack(pa, order_id, ref)
+    if cancelled:
+        pa.wrapper.error(order_id, 0, 202, "Order Canceled - reason:", "")
+    pa.wrapper.error(order_id, 0, 103, "Duplicate order id", "")
+    status = pa.orders.get_order_status(order_id)
+    assert status.status is (OrderState.CANCELLED if cancelled else OrderState.SUBMITTED)
+    assert status.last_error == "IB 103: Duplicate order id" and "reqIds" not in fake.names()
+
+
 def test_errors_after_modify_and_cancel_leave_the_order_unchanged(harness: Harness) -> None:
     pa, fake = harness
     order_id, ref = placed(pa)
