@@ -355,6 +355,8 @@ def _validate(s: Settings) -> None:
     _require(mon.health_check_timeout_seconds > 0, "monitoring.health_check_timeout_seconds", "must be > 0")
     _require(mon.metrics_log_interval_seconds > 0, "monitoring.metrics_log_interval_seconds", "must be > 0")
     _require(mon.callback_block_threshold_seconds > 0, "monitoring.callback_block_threshold_seconds", "must be > 0")
+    _require(mon.stream_silence_min_seconds >= 0, "monitoring.stream_silence_min_seconds", "must be >= 0")
+    _require(mon.stream_probe_timeout_seconds > 0, "monitoring.stream_probe_timeout_seconds", "must be > 0")
     _require(0 <= mon.prometheus_port <= 65535, "monitoring.prometheus_port", "must be 0 (off) or 1-65535")
 
 
