@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 import threading
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -291,3 +292,19 @@ def test_the_service_names_a_bad_spec_maps_field(served: Running) -> None:
         assert reply["error"]["attributes"]["field"] == "symbols.currency", reply
     finally:
         raw.close()
+
+
+def test_good_till_as_a_datetime_works_remotely_as_on_the_facade(served: Running, remote_factory: Any) -> None:
+    """``good_till`` takes a tz-aware ``datetime`` (user guide, section 10) through the remote
+    adapter too, on ``place_order`` and ``modify_order`` (before: the service refused any keyword
+    argument that was not a number, text or bool: ``good_till`` must be a number, text or true/false)."""
+    a = remote_factory(served, "a")
+    until = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=30)
+    order_id = a.orders.place_order("AAPL", "BUY", 1, "LMT", limit_price=100.0, good_till=until)
+    placed = served.pa.orders.get_order(order_id).request
+    assert (placed.tif.value, placed.extras.good_till) == ("GTD", until.strftime("%Y%m%d-%H:%M:%S"))
+    a.orders.wait_for_status(order_id, ("Submitted", "PreSubmitted"), timeout=5)
+    later = until + timedelta(days=1)
+    assert a.orders.modify_order(order_id, good_till=later)
+    wait_for(lambda: served.pa.orders.get_order(order_id).request.extras.good_till
+             == later.strftime("%Y%m%d-%H:%M:%S"))

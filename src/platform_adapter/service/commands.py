@@ -90,7 +90,8 @@ integer = _of(int, what="an integer")
 number = _of(int, float, what="a number")
 quantity = _of(int, float, str, what="a number or a decimal text")
 timestamp = _optional(_of(datetime, what="a timestamp (msgpack Timestamp)"))
-scalar = _optional(_of(int, float, str, bool, what="a number, text or true/false"))
+# an order argument: a timestamp too (good_till takes a datetime on the facade)
+scalar = _optional(_of(int, float, str, bool, datetime, what="a number, text, true/false or a timestamp"))
 
 
 def order_maps(name: str, v: Any) -> list[dict[str, Any]]:
