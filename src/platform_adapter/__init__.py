@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-_ERRORS = ("ConfigError", "ContractNotFound", "GatewayConfigError", "IBError", "JournalError", "LiveTradingRefused",
-           "NotConnected", "OrderRejected", "OrderStateError", "PacingViolation", "PlatformAdapterError",
-           "RequestTimeout", "SubscriptionLimitExceeded", "ValidationError")
+_ERRORS = ("ConfigError", "ContractNotFound", "GatewayConfigError", "HistoricalQueryCancelled", "IBError",
+           "JournalError", "LiveTradingRefused", "NotConnected", "OrderRejected", "OrderStateError", "PacingViolation",
+           "PlatformAdapterError", "RequestTimeout", "SubscriptionLimitExceeded", "ValidationError")
 _MODELS = ("AccountSummary", "Bar", "BracketOrder", "ConnectionEvent", "ConnectionEventKind", "ConnectionState",
            "ConnectionStatus", "ContractSpec", "Fill", "MarketDataType", "OcaGroup", "OcaType", "OptionGreeks", "Order",
            "OrderAction", "OrderPreview", "OrderState", "OrderStatus", "OrderType", "PnL", "Position", "Quote",
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         ConfigError,
         ContractNotFound,
         GatewayConfigError,
+        HistoricalQueryCancelled,
         IBError,
         JournalError,
         LiveTradingRefused,

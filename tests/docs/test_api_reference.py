@@ -11,6 +11,8 @@ Defaults are Python expressions, evaluated in the method's module (``OcaType.CAN
 from __future__ import annotations
 
 import ast
+import dataclasses
+import enum
 import inspect
 import re
 from pathlib import Path
@@ -169,3 +171,63 @@ def test_documented_params_reads_every_kind() -> None:
     assert documented_params("f(a, b=3, *args, c=None, **kw)", f) != real_params(f)
     with pytest.raises(AssertionError, match="whole parameter list"):
         documented_params("f(..., c=None)", f)
+
+
+# --- models and errors --------------------------------------------------------------------------------
+MODELS = "## Models (frozen dataclasses, `platform_adapter.models`)"
+# Fields the Models table need not name: the adapter's own bookkeeping, not data for the user.
+UNDOCUMENTED_FIELDS = {
+    ("Quote", "updated_monotonic"),  # the adapter's clock of the last update, behind `age` and `stale`
+}
+
+
+def _words(span: str) -> list[str]:
+    return re.findall(r"[A-Za-z_]\w*", span)
+
+
+def test_every_model_is_in_platform_adapter_models_with_its_fields_documented() -> None:
+    import platform_adapter.models as models
+
+    wrong = []
+    for cells in rows(MODELS):
+        name = cells[0].strip("`")
+        cls = getattr(models, name, None)
+        if cls is None:
+            wrong.append(f"{name}: not in platform_adapter.models")
+            continue
+        spans = ticked(cells[1])
+        named = {w for span in spans for w in _words(span)}
+        if dataclasses.is_dataclass(cls):
+            fields = [f.name for f in dataclasses.fields(cls)]
+            missing = [f for f in fields if f not in named and (name, f) not in UNDOCUMENTED_FIELDS]
+            unknown = [w for w in _words(spans[0]) if w[0].islower() and w not in fields and not hasattr(cls, w)]
+            if missing or unknown:
+                wrong.append(f"{name}: fields not documented {missing}, documented but absent {unknown}")
+        elif isinstance(cls, enum.EnumMeta):
+            missing = [m.name for m in cls if m.name not in named]  # type: ignore[var-annotated]
+            if missing:
+                wrong.append(f"{name}: members not documented {missing}")
+    assert not wrong, f"{REFERENCE} {MODELS}:\n  " + "\n  ".join(wrong)
+
+
+ERRORS = "## Errors"
+
+
+def test_every_error_is_in_the_table_importable_and_built_as_documented() -> None:
+    import platform_adapter
+    import platform_adapter.errors as errors
+
+    real = {name for name, value in vars(errors).items()
+            if isinstance(value, type) and issubclass(value, errors.PlatformAdapterError)}
+    documented: dict[str, str] = {}
+    for cells in rows(ERRORS):
+        for span in ticked(cells[0]):
+            documented[span.partition("(")[0]] = span
+    assert set(documented) == real, f"{REFERENCE} {ERRORS}: missing {sorted(real - set(documented))}, " \
+                                    f"not errors {sorted(set(documented) - real)}"
+    not_exported = sorted(name for name in real if getattr(platform_adapter, name, None) is not getattr(errors, name))
+    assert not not_exported, f"errors not importable from platform_adapter: {not_exported}"
+    for name, span in documented.items():
+        if "(" in span:
+            init = getattr(errors, name).__init__
+            assert documented_params(span, init) == real_params(init), f"{span} vs {name}{inspect.signature(init)}"

@@ -2,7 +2,7 @@
 
 from platform_adapter.models.account import AccountSummary, PnL
 from platform_adapter.models.connection import ConnectionEvent, ConnectionEventKind, ConnectionState, ConnectionStatus
-from platform_adapter.models.contract import ContractInfo, ContractSpec, SecType
+from platform_adapter.models.contract import ContractInfo, ContractSpec, OptionChain, SecType
 from platform_adapter.models.market_data import Bar, MarketDataType, OptionGreeks, Quote, TickByTick, TickByTickKind
 from platform_adapter.models.order import (
     TERMINAL_STATES,
@@ -41,6 +41,7 @@ __all__ = [
     "MarketDataType",
     "OcaGroup",
     "OcaType",
+    "OptionChain",
     "OptionGreeks",
     "Order",
     "OrderAction",
