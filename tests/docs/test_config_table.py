@@ -92,3 +92,12 @@ def test_parse_default() -> None:
     assert [parse_default(c) for c in ("30", "0.1", "true", "none", "empty (off)", '""', "`logs/x.db`", "live")] \
         == [30, 0.1, True, None, None, "", "logs/x.db", "live"]
     assert not same(1, True) and same(30, 30.0) and not same("30", 30)
+
+
+def test_the_env_keys_are_the_loaders() -> None:
+    """"The ``.env`` keys are ..." names exactly the variables the loader reads."""
+    from platform_adapter.config.settings import ENV_KEYS
+
+    text = " ".join(section(read("docs/user_guide.md"), HEADING).split())
+    sentence = text.split("The `.env` keys are ", 1)[1].split("(see", 1)[0]
+    assert set(re.findall(r"`(\w+)`", sentence)) == set(ENV_KEYS)
