@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from platform_adapter.config.settings import DEFAULT_CONFIG_PATH, SECTIONS, Settings, load_settings
+from platform_adapter.config.settings import DEFAULT_CONFIG_PATH, ENV_KEYS, SECTIONS, Settings, load_settings
 from tests.docs.markdown import read, section, tables
 
 HEADING = "## 6. Configuration"
@@ -95,9 +95,7 @@ def test_parse_default() -> None:
 
 
 def test_the_env_keys_are_the_loaders() -> None:
-    """"The ``.env`` keys are ..." names exactly the variables the loader reads."""
-    from platform_adapter.config.settings import ENV_KEYS
-
+    """The sentence "The ``.env`` keys are ..." names exactly the variables the loader reads."""
     text = " ".join(section(read("docs/user_guide.md"), HEADING).split())
     sentence = text.split("The `.env` keys are ", 1)[1].split("(see", 1)[0]
     assert set(re.findall(r"`(\w+)`", sentence)) == set(ENV_KEYS)
