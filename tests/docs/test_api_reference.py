@@ -231,3 +231,30 @@ def test_every_error_is_in_the_table_importable_and_built_as_documented() -> Non
         if "(" in span:
             init = getattr(errors, name).__init__
             assert documented_params(span, init) == real_params(init), f"{span} vs {name}{inspect.signature(init)}"
+
+
+# --- signatures in the prose of the Metrics and Shell sections ----------------------------------------
+def _prose_targets() -> dict[str, Any]:
+    from platform_adapter import main
+    from platform_adapter.cli.shell import Shell
+    from platform_adapter.core.metrics import Metrics
+    from platform_adapter.core.metrics_exporter import MetricsExporter
+
+    return {"MetricsExporter": MetricsExporter.__init__, "Shell": Shell.__init__, "run_lines": Shell.run_lines,
+            "run_interactive": Shell.run_interactive, "main": main.main, "incr": Metrics.incr,
+            "observe": Metrics.observe, "set_gauge": Metrics.set_gauge, "rate": Metrics.rate}
+
+
+@pytest.mark.parametrize("heading", ["## Metrics", "## Shell (`platform_adapter.cli`)"])
+def test_the_signatures_in_the_prose_are_the_codes(heading: str) -> None:
+    targets, checked = _prose_targets(), []
+    text = " ".join(section(read(REFERENCE), heading).split())
+    for span in ticked(text):
+        match = _SIGNATURE.match(re.sub(r"^[\w.]*\.(?=\w+\()", "", span))  # module path dropped
+        if match and match.group("name") in targets:
+            fn = targets[match.group("name")]
+            assert documented_params(match.group(0), fn) == real_params(fn), f"{span} vs {inspect.signature(fn)}"
+            checked.append(match.group("name"))
+    expected = {"## Metrics": {"MetricsExporter", "incr", "observe", "set_gauge", "rate"},
+                "## Shell (`platform_adapter.cli`)": {"Shell", "run_lines", "run_interactive", "main"}}
+    assert set(checked) == expected[heading], "a signature the test looks for is no longer in the section"
