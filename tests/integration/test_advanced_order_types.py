@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from platform_adapter import OcaGroup, OcaType, OrderState, ValidationError
+from platform_adapter import OcaGroup, OcaType, OrderRejected, OrderState, ValidationError
 from platform_adapter.sim import SimulatedGateway
 from tests.conftest import LOOPBACK, wait_for
 
@@ -68,6 +68,29 @@ def test_oca_keyword_arguments_with_reduce_with_block(pa: Any, gateway: Any) -> 
     gateway.set_price("AAPL", 192.5)
     wait_state(pa, first, OrderState.FILLED)
     wait_state(pa, second, OrderState.CANCELLED)  # reduced by the whole 100
+
+
+def test_an_oca_member_placed_after_another_filled_is_rejected_not_filled(pa: Any, gateway: Any) -> None:
+    # the first member is marketable and fills as it arrives; IB refuses the second (201 "OCA group
+    # is already filled"): one position, not two
+    fills: list[Any] = []
+    pa.orders.on_fill(fills.append)
+    group = pa.orders.place_oca_group([
+        {"symbol": "AAPL", "action": "BUY", "quantity": 10, "order_type": "LMT", "limit_price": 191.0},
+        {"symbol": "AAPL", "action": "BUY", "quantity": 10, "order_type": "MKT"},
+    ])
+    first, second = group.order_ids
+    assert pa.orders.wait_for_status(first, OrderState.FILLED, timeout=5).filled == 10
+    with pytest.raises(OrderRejected) as info:
+        pa.orders.wait_for_status(second, OrderState.FILLED, timeout=5)
+    assert info.value.code == 201 and "OCA group is already filled" in str(info.value)
+    assert pa.orders.get_order_status(second).filled == 0
+    assert [(p.symbol, p.quantity) for p in pa.account.get_positions()] == [("AAPL", Decimal(10))]
+    wait_for(lambda: len(fills) == 1, timeout=5)
+    # the group's name stays used: a later order naming it is refused too
+    with pytest.raises(OrderRejected):
+        pa.orders.place_order_and_wait("AAPL", "BUY", 10, "MKT", oca_group=group.name, timeout=5)
+    assert [(p.symbol, p.quantity) for p in pa.account.get_positions()] == [("AAPL", Decimal(10))]
 
 
 def test_oca_group_arguments_are_checked_before_anything_is_sent(pa: Any, gateway: Any) -> None:

@@ -182,6 +182,18 @@ def test_oca_reduce_is_proportional() -> None:
     assert order(gw, 1).filled == 80 and order(gw, 2).total_qty == 30  # 50 - 40 * 50/100
 
 
+def test_an_order_joining_an_oca_group_after_a_fill_is_rejected(gw: SimulatedGateway, client: Client) -> None:
+    # IB refuses an order whose OCA group has already filled (201 "OCA group is already filled.",
+    # seen on a paper account): it never works next to the fill
+    client.place(1, "BUY", 10, "LMT", lmt_price=191.0, oca_group="g5", oca_type=1)  # marketable: fills
+    assert order(gw, 1).status == "Filled"
+    client.place(2, "BUY", 10, "MKT", oca_group="g5", oca_type=1)
+    assert (2, 201, "Order rejected - reason:OCA group is already filled.") in client.errors
+    assert position(gw, "AAPL") == 10
+    client.place(3, "BUY", 10, "MKT", oca_group="g5", oca_type=2)  # the group's name, whatever its type
+    assert position(gw, "AAPL") == 10 and client.codes(3) == [201]
+
+
 # --- order types ------------------------------------------------------------------------------
 
 def test_trailing_stop_follows_the_price_up_and_triggers_on_the_way_down(gw: SimulatedGateway,

@@ -26,6 +26,9 @@ log = logging.getLogger("platform_adapter.sim")
 EXEC_TZ = "US/Eastern"
 TEXT_201 = "Order rejected - reason:"
 TEXT_135 = "Can't find order with id = {}"
+# IB's answer to an order joining a one-cancels-all group one of whose members has already filled
+# (recorded on a paper account: error 201 with this reason, the order never working)
+TEXT_OCA_FILLED = "OCA group is already filled."
 TEXT_321_ACCOUNT = "Error validating request.-'bO' : cause - Invalid account code '{}'."
 # order ids (IB's texts: 103/104/105 its message-code table, 103 as a 10.41 gateway sends it in
 # wboayue/rust-ibapi#350; 10149 a gateway's answer to order id 0 in stoqey/ib#203)
@@ -191,6 +194,8 @@ class Engine:
         parent = self.orders.get((o.client_id, o.parent_id)) if o.parent_id else None
         if o.parent_id and (parent is None or parent.is_done and parent.status != "Filled"):
             return events + [ErrorEvent(o.client_id, o.order_id, 135, TEXT_135.format(o.parent_id))]
+        if self._oca_filled(o):
+            return events + [ErrorEvent(o.client_id, o.order_id, 201, TEXT_201 + TEXT_OCA_FILLED)]
         if self.reject_next is not None:
             reason, self.reject_next = self.reject_next, None
             return events + [ErrorEvent(o.client_id, o.order_id, 201, TEXT_201 + reason)]
@@ -236,6 +241,17 @@ class Engine:
         if oid <= self._last_id(cid):
             return ErrorEvent(cid, oid, 103, TEXT_103)
         return None
+
+    def _oca_filled(self, o: SimOrder) -> bool:
+        """Whether a new order's one-cancels-all group has already done its work: a member
+        completely filled, or (a group that cancels the others, ocaType 1) any member filled at
+        all. IB refuses such an order (201) rather than let it work next to the fill."""
+        if not o.oca_group:
+            return False
+        key = self._oca_key(o)
+        members = self._oca_members(key) if key is not None else []
+        cancels = self._oca_type(o) == OCA_CANCEL
+        return any(x.status == "Filled" or (cancels and x.filled > EPS) for x in members)
 
     def book_of(self, o: SimOrder) -> Account:
         """The account an order is booked to (the first one for an order of an account no
