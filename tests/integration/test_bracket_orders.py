@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from platform_adapter import BracketOrder, OcaType, OrderState, ValidationError
+from platform_adapter import BracketOrder, NotConnected, OcaType, OrderState, OrderStateError, ValidationError
 from platform_adapter.sim import SimulatedGateway
 from tests.conftest import LOOPBACK, wait_for
 
@@ -164,3 +164,23 @@ def test_a_bracket_is_journalled_and_reconciled_after_a_restart_without_being_se
     assert gateway.stats().received["placeOrder"] == 3
     assert again.orders.cancel_order(bracket.take_profit)
     wait_states(again, bracket, OrderState.FILLED, OrderState.CANCELLED, OrderState.PRE_SUBMITTED)
+
+
+def test_a_bracket_cut_short_by_a_dropped_link_is_withdrawn_after_the_reconnect(pa: Any, gateway: Any) -> None:
+    # the link drops as the entry (transmit=False) reaches the gateway: the exits never follow, so
+    # the entry waits there untransmitted; cancelling it fails while the link is down. It must be
+    # cancelled once the link is back (before: it stayed "working", and a modification transmitted
+    # the entry alone, without its stop loss)
+    gateway.drop_on_next_place_order()
+    with pytest.raises(NotConnected):
+        pa.orders.place_bracket_order("AAPL", "BUY", 100, 189.0, 195.0, 185.0)
+    parent = min(o.order_id for o in pa.state.trades_snapshot())
+    wait_for(lambda: pa.orders.get_order_status(parent).status is OrderState.CANCELLED, timeout=10)
+    held = sim_orders(gateway, pa.connection.client_id)
+    assert held and all(o.status == "Cancelled" for o in held.values())
+    assert pa.orders.get_open_orders() == []
+    assert pa.orders.withdrawing == set()
+    gateway.set_price("AAPL", 188.5)  # through the entry's limit: nothing trades
+    assert not [o for o in gateway.stats().orders if o.filled]
+    with pytest.raises(OrderStateError):
+        pa.orders.modify_order(parent, limit_price=189.5)

@@ -94,6 +94,7 @@ class OrderExecutionAdapter(BaseAdapter):
         self._by_perm: dict[int, int] = {}
         self._pending: dict[int, str] = {}
         self._modifying: dict[int, OrderRequest] = {}  # the last modification sent, until IB confirms it
+        self.withdrawing: set[int] = set()  # members of groups that failed part-way, to cancel after a reconnect
         self._applying = threading.RLock()  # an order change and the queueing of its callbacks, as one
         self._reject_codes: dict[int, int] = {}
         self._sending: set[int] = set()
@@ -120,11 +121,13 @@ class OrderExecutionAdapter(BaseAdapter):
     def start(self) -> None:
         """Reconcile with IB (in-flight placements resolved), then start the periodic checks."""
         self.reconciler.run("start", resolve_in_flight=True)
+        order_groups.finish_withdrawals(self)
         self.reconciler.start_periodic(self.settings.account.update_frequency_seconds)
 
     def reconcile_after(self, reason: str) -> None:
         """Reconcile after a reconnect or an IB link restore (``reason``)."""
         self.reconciler.run(reason, resolve_in_flight=True)
+        order_groups.finish_withdrawals(self)
 
     def stop(self) -> None:
         """Stop periodic reconciliation and close the journal."""
@@ -216,6 +219,7 @@ class OrderExecutionAdapter(BaseAdapter):
         cached order changes only when IB confirms the modification."""
         order_requests.check_modify_kwargs(kwargs)
         order = self._working(order_id, "modified")
+        order_groups.check_not_withdrawn(self, order_id)
         with self._lock:  # IB replaces the whole order: build on a modification it has not confirmed yet
             req = self._modifying.get(order_id, order.request)
         new = order_requests.modified(req, order.status.filled, kwargs)

@@ -20,6 +20,7 @@ from platform_adapter.errors import NotConnected, OrderStateError, PlatformAdapt
 from platform_adapter.log import logger
 from platform_adapter.models.contract import ContractInfo
 from platform_adapter.models.order import (
+    TERMINAL_STATES,
     BracketOrder,
     OcaGroup,
     OcaType,
@@ -58,8 +59,8 @@ def place_bracket(adapter: OrderExecutionAdapter, symbol: Any, action: Any, quan
 
     ``kwargs`` (``tif``, ``outside_rth``, ``account``, ``order_ref``) apply to all three. Raises
     ValidationError (inconsistent prices among others) before anything is sent; NotConnected when
-    the link fails part-way (members already sent are untransmitted: they are cancelled when the
-    link allows, and never trade otherwise)."""
+    the link fails part-way (members already sent, or in flight, are cancelled: at once, or after
+    the reconnect when the link is down, and cannot be modified meanwhile)."""
     v.check_kwargs(kwargs, BRACKET_KWARGS)
     act = v.parse_action(action)
     entry, tp, sl = check_bracket_prices(act, limit_price, take_profit_price, stop_loss_price)
@@ -77,7 +78,7 @@ def place_bracket(adapter: OrderExecutionAdapter, symbol: Any, action: Any, quan
         for request, transmit in ((take_profit, False), (stop_loss, True)):
             sent.append(adapter._send_new(_child_of(request, sent[0]), info, transmit=transmit))
     except PlatformAdapterError:
-        _withdraw(adapter, sent, "bracket")
+        _withdraw(adapter, _attempted(adapter, (parent, take_profit, stop_loss)), "bracket")
         raise
     bracket = BracketOrder(*sent)
     logger.info("bracket {}: {} {} {} entry {} take profit {} stop loss {}", bracket.order_ids, act.value,
@@ -116,7 +117,7 @@ def place_oca(adapter: OrderExecutionAdapter, orders: Iterable[Mapping[str, Any]
         for request, info in prepared:
             sent.append(adapter._send_new(request, info))
     except PlatformAdapterError:
-        _withdraw(adapter, sent, "OCA group")
+        _withdraw(adapter, _attempted(adapter, [request for request, _ in prepared]), "OCA group")
         raise
     first = prepared[0][0].extras or OrderExtras(oca_group=name)
     group = OcaGroup(first.oca_group, kind, tuple(sent))
@@ -137,11 +138,56 @@ def _order_list(orders: Any) -> list[Mapping[str, Any]]:
     return items
 
 
-def _withdraw(adapter: OrderExecutionAdapter, sent: list[int], what: str) -> None:
-    """Cancel the members of a group already sent when a later one could not be (best effort)."""
-    for order_id in sent:
+def _attempted(adapter: OrderExecutionAdapter, requests: Iterable[OrderRequest]) -> list[int]:
+    """The order ids of the group's members whose placement began (sent, or in flight when the
+    link failed: it may have reached IB), found by their orderRefs."""
+    with adapter._lock:
+        found = [adapter._by_ref.get(request.order_ref) for request in requests]
+    return [order_id for order_id in found if order_id is not None]
+
+
+def _withdraw(adapter: OrderExecutionAdapter, attempted: list[int], what: str) -> None:
+    """Cancel the members of a group already sent (or in flight) when a later one could not be.
+    A member the link does not let us cancel now is withdrawn after the reconnect
+    (:func:`finish_withdrawals`); until then it cannot be modified: a modification would transmit
+    an entry held at the gateway without its exits."""
+    for order_id in attempted:
         try:
             adapter.cancel_order(order_id)
-        except (NotConnected, OrderStateError) as exc:
-            logger.error("{}: order {} was sent but the group is incomplete; cancelling it failed ({}); "
-                         "it stays untransmitted or working at the gateway", what, order_id, exc)
+        except NotConnected as exc:
+            with adapter._lock:
+                adapter.withdrawing.add(order_id)
+            adapter._journal_event(order_id, "withdraw", f"{what} incomplete; cancel after the reconnect")
+            logger.error("{}: order {} was sent but the group is incomplete; cancelling it failed ({}); it is "
+                         "cancelled after the reconnect (until then it stays untransmitted or working at the "
+                         "gateway, and cannot be modified)", what, order_id, exc)
+        except OrderStateError as exc:
+            logger.warning("{}: order {} of the incomplete group is already over ({})", what, order_id, exc)
+
+
+def finish_withdrawals(adapter: OrderExecutionAdapter) -> None:
+    """After a reconnect's reconciliation: cancel the members of incomplete groups that the link
+    did not let :func:`_withdraw` cancel (those IB never received are settled by then)."""
+    with adapter._lock:
+        pending = sorted(adapter.withdrawing)
+    for order_id in pending:
+        order = adapter.state.get_order(order_id)
+        try:
+            if order is not None and order.status.status not in TERMINAL_STATES:
+                adapter.cancel_order(order_id)
+                logger.warning("order {} of an incomplete group: cancel sent after the reconnect", order_id)
+        except NotConnected:
+            continue  # the link dropped again: the next reconnect tries again
+        except OrderStateError:
+            pass
+        with adapter._lock:
+            adapter.withdrawing.discard(order_id)
+
+
+def check_not_withdrawn(adapter: OrderExecutionAdapter, order_id: int) -> None:
+    """OrderStateError for a member of an incomplete group waiting to be cancelled."""
+    with adapter._lock:
+        withdrawn = order_id in adapter.withdrawing
+    if withdrawn:
+        raise OrderStateError(order_id, "belongs to a group whose placement failed part-way; it is cancelled "
+                              "after the reconnect and cannot be modified")
