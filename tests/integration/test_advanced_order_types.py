@@ -113,6 +113,17 @@ def test_oca_group_arguments_are_checked_before_anything_is_sent(pa: Any, gatewa
 
 
 # --- trailing stops -----------------------------------------------------------------------------
+def test_a_trailing_buy_is_margined_at_the_market_not_at_its_trailing_amount(pa: Any, gateway: Any) -> None:
+    # 100,000 AAPL at 190 need 4.75M of initial margin, the account has 1M: IB refuses the order
+    # (201) whatever its type; a trailing amount of 1.00 is not a price of 1.00
+    for order_type, kwargs in (("MKT", {}), ("TRAIL", {"trailing_amount": 1.0}),
+                               ("TRAIL LIMIT", {"trailing_amount": 1.0, "limit_offset": 0.5})):
+        with pytest.raises(OrderRejected) as info:
+            pa.orders.place_order_and_wait("AAPL", "BUY", 100_000, order_type, timeout=5, **kwargs)
+        assert info.value.code == 201 and "MUST EXCEED THE INITIAL MARGIN [4750" in str(info.value), order_type
+    assert not gateway.engine.orders
+
+
 def test_a_trailing_stop_by_amount_follows_the_market_and_fills(pa: Any, gateway: Any) -> None:
     order_id = pa.orders.place_order("AAPL", "SELL", 100, "TRAIL", trailing_amount=1.0)
     wait_state(pa, order_id, OrderState.PRE_SUBMITTED)

@@ -49,6 +49,8 @@ def test_a_preview_takes_place_orders_arguments(pa: Any, gateway: Any) -> None:
     preview = pa.orders.preview_order("AAPL", "SELL", 50, "TRAIL LIMIT", trailing_amount=1.0, limit_offset=0.5,
                                       tif="GTC", outside_rth=True)
     assert preview.initial_margin.change == pytest.approx(50 * 190.0 * 0.25)  # a short: margin added
+    # the commission of 50 shares at the market (IB's minimum, $1), not at the 1.00 trailing amount
+    assert preview.commission == preview.max_commission == 1.0
     assert preview.request.extras.trailing_amount == 1.0
     with pytest.raises(ValidationError) as info:
         pa.orders.preview_order("AAPL", "BUY", 100, "LMT")

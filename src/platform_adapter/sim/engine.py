@@ -276,8 +276,14 @@ class Engine:
             f"[{need:.2f} USD]"))
 
     def _ref_price(self, o: SimOrder) -> float:
+        """The price an order's margin and commission are reckoned at: its limit, else its stop or
+        touch price, else the market. A trailing order's auxPrice is its trailing amount and a
+        relative order's its offset, not prices: those go at the trail's stop or the market."""
         q = self.market.quote(o.con_id)
-        return o.lmt_price or o.aux_price or (q.ask if o.action == "BUY" else q.bid)
+        market = q.ask if o.action == "BUY" else q.bid
+        if o.order_type in ot.TRAILING or o.order_type in ot.PEGGED:
+            return o.lmt_price or o.trail_stop_price or market
+        return o.lmt_price or o.aux_price or market
 
     def _what_if(self, o: SimOrder, c: ContractSpec) -> list[Event]:
         """A what-if order: answered with margins and commission, never stored, never working."""
