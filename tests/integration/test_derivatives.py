@@ -97,13 +97,27 @@ def test_a_continuous_future_gives_history(pa: Any) -> None:
     assert len(bars) > 0
 
 
-def test_option_specs_are_checked(pa: Any) -> None:
+def test_option_specs_are_checked(pa: Any, gateway: Any) -> None:
+    asked = gateway.stats().received["reqContractDetails"]
     for spec, field in ((ContractSpec.option("AAPL", "", 190.0, "C"), "symbol.last_trade_date"),
                         (ContractSpec.option("AAPL", "20270115", 0.0, "C"), "symbol.strike"),
-                        (ContractSpec.option("AAPL", "20270115", 190.0, "X"), "symbol.right")):
+                        (ContractSpec.option("AAPL", "20270115", 190.0, "X"), "symbol.right"),
+                        # IB reads YYYYMM (contract month) or YYYYMMDD (last trading day) only
+                        (ContractSpec.option("AAPL", "2027-01-15", 190.0, "C"), "symbol.last_trade_date"),
+                        (ContractSpec.option("AAPL", "20271315", 190.0, "C"), "symbol.last_trade_date"),
+                        (ContractSpec.option("AAPL", "20270230", 190.0, "P"), "symbol.last_trade_date"),
+                        (ContractSpec.future("ES", "2027"), "symbol.last_trade_date"),
+                        (ContractSpec.future("ES", "H7"), "symbol.last_trade_date")):
         with pytest.raises(ValidationError) as info:
             pa.contracts.resolve(spec)
         assert info.value.field == field
+        with pytest.raises(ValidationError):
+            pa.orders.place_order(spec, "BUY", 1, "MKT")
+    assert gateway.stats().received["reqContractDetails"] == asked
+    assert gateway.stats().received["placeOrder"] == 0
+    # both forms IB reads resolve (a contract month names the month's only expiry)
+    es = pa.contracts.front_month("ES")
+    assert pa.contracts.resolve(ContractSpec.future("ES", es.last_trade_date[:6])).con_id == es.con_id
     with pytest.raises(ValidationError):
         pa.contracts.option_chains(ContractSpec("EUR", SecType.FOREX, "IDEALPRO"))
 

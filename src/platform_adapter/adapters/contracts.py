@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -62,6 +63,22 @@ def _check_spec_fields(spec: ContractSpec, field: str) -> None:
     strike = spec.strike
     if isinstance(strike, bool) or not isinstance(strike, (int, float)) or not 0 <= strike < _MAX_STRIKE:
         raise ValidationError(f"{field}.strike", strike, "must be a finite number, 0 or more")
+    if spec.last_trade_date:
+        _check_expiry(spec.last_trade_date, f"{field}.last_trade_date")
+
+
+def _check_expiry(text: str, field: str) -> None:
+    """IB's lastTradeDateOrContractMonth: ``YYYYMM`` (a contract month) or ``YYYYMMDD`` (the last
+    trading day), a real month or day (maybe followed by a time, as IB writes it); anything else
+    (``2026-12-18``, month 13) would only come back as IB's 200 "no security definition"."""
+    head = text.split(" ", 1)[0]
+    try:
+        if not head.isdigit() or len(head) not in (6, 8):
+            raise ValueError(head)
+        datetime.strptime(head, "%Y%m%d" if len(head) == 8 else "%Y%m")
+    except ValueError:
+        raise ValidationError(field, text, "must be YYYYMM (contract month) or YYYYMMDD (last trading day)") \
+            from None
 
 
 def _check_option(spec: ContractSpec, field: str) -> None:
