@@ -116,6 +116,23 @@ def test_a_modified_exit_keeps_its_links_and_works_at_its_new_price(pa: Any, gat
     assert gateway.stats().received["placeOrder"] == 4  # three placed, one modification
 
 
+def test_the_stop_moved_to_break_even_after_the_entry_filled(pa: Any, gateway: Any) -> None:
+    # the user guide's example: once the entry has filled, IB refuses a modification that still
+    # names it as the parent (135); the adapter sends the exit's modification without it
+    bracket = pa.orders.place_bracket_order("AAPL", "BUY", 100, 189.0, 195.0, 185.0)
+    wait_states(pa, bracket, OrderState.SUBMITTED, OrderState.PRE_SUBMITTED, OrderState.PRE_SUBMITTED)
+    gateway.set_price("AAPL", 188.5)
+    wait_states(pa, bracket, OrderState.FILLED, OrderState.SUBMITTED, OrderState.PRE_SUBMITTED)
+    assert pa.orders.modify_order(bracket.stop_loss, stop_price=189.0)
+    wait_for(lambda: pa.orders.get_order(bracket.stop_loss).request.stop_price == 189.0, timeout=5)
+    assert pa.orders.get_order_status(bracket.stop_loss).last_error == ""
+    sim = sim_orders(gateway, pa.connection.client_id)[bracket.stop_loss]
+    assert (sim.aux_price, sim.oca_group, sim.oca_type) == (189.0, pa.orders.get_order(bracket.parent).order_ref, 2)
+    assert pa.orders.get_order(bracket.stop_loss).request.extras.parent_id == bracket.parent  # still its exit
+    gateway.set_price("AAPL", 188.9)
+    wait_states(pa, bracket, OrderState.FILLED, OrderState.CANCELLED, OrderState.FILLED)
+
+
 @pytest.mark.parametrize("action, entry, take_profit, stop_loss, field", [
     ("BUY", 189.0, 188.0, 185.0, "take_profit_price"),
     ("BUY", 189.0, 189.0, 185.0, "take_profit_price"),

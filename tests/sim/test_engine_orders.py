@@ -137,6 +137,22 @@ def test_an_untransmitted_order_can_be_cancelled(gw: SimulatedGateway, client: C
     assert order(gw, 1).status == "Cancelled"
 
 
+def test_an_exit_modified_with_its_filled_parents_id_is_refused(gw: SimulatedGateway, client: Client) -> None:
+    # IB no longer finds a filled parent: a modification of its exit naming it gets 135 and the
+    # exit works on unchanged (users' logs: "Error 135 ... Can't find order with id = <parent>",
+    # the modification going through once sent with parentId 0)
+    bracket(client)
+    gw.set_price("AAPL", 188.5)
+    assert order(gw, 1).status == "Filled" and order(gw, 3).status == "PreSubmitted"  # a stop not triggered
+    client.place(3, "SELL", 100, "STP", aux_price=188.0, parent_id=1)
+    assert (3, 135, "Can't find order with id = 1") in client.errors
+    assert order(gw, 3).aux_price == 185.0 and order(gw, 3).status == "PreSubmitted"
+    client.place(3, "SELL", 100, "STP", aux_price=188.0)
+    assert order(gw, 3).aux_price == 188.0 and client.codes(3) == [135]
+    gw.set_price("AAPL", 187.9)
+    assert order(gw, 3).status == "Filled" and order(gw, 2).status == "Cancelled"
+
+
 def test_the_last_member_transmits_an_oca_group(gw: SimulatedGateway, client: Client) -> None:
     client.place(1, "BUY", 100, "LMT", lmt_price=180.0, oca_group="g", oca_type=1, transmit=False)
     client.place(2, "BUY", 10, "LMT", lmt_price=400.0, symbol="MSFT", oca_group="g", oca_type=1)

@@ -233,7 +233,7 @@ class OrderExecutionAdapter(BaseAdapter):
         self._journal_event(order_id, "modify", f"quantity={qty} limit={limit} stop={stop} tif={new.tif.value}"
                             + (f" extras={extras_json(new.extras)}" if new.extras != req.extras else ""))
         contract = self._ib_contract(info)
-        ib_order = build_ib_order(new, server_version=self.connection.server_version)
+        ib_order = order_groups.modification(self, new)
         self._send_change(order_id, "modification", client, lambda: client.placeOrder(order_id, contract, ib_order))
         logger.info("order {}: modification sent ({})", order_id, kwargs)
         return True

@@ -190,6 +190,10 @@ class Engine:
             return events + self._what_if(o, c)
         existing = self.orders.get((o.client_id, o.order_id))
         if existing is not None:
+            if o.parent_id and not existing.is_done and self._parent_gone(o):
+                # a child modified with the id of a parent that has filled: IB no longer finds the
+                # parent and refuses the modification (135); the child works on unchanged
+                return events + [ErrorEvent(o.client_id, o.order_id, 135, TEXT_135.format(o.parent_id))]
             return events + self._modify(existing, o)
         parent = self.orders.get((o.client_id, o.parent_id)) if o.parent_id else None
         if o.parent_id and (parent is None or parent.is_done and parent.status != "Filled"):
@@ -241,6 +245,10 @@ class Engine:
         if oid <= self._last_id(cid):
             return ErrorEvent(cid, oid, 103, TEXT_103)
         return None
+
+    def _parent_gone(self, o: SimOrder) -> bool:
+        parent = self.orders.get((o.client_id, o.parent_id))
+        return parent is None or parent.is_done
 
     def _oca_filled(self, o: SimOrder) -> bool:
         """Whether a new order's one-cancels-all group has already done its work: a member

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from platform_adapter.adapters.orders import extras as x
 from platform_adapter.adapters.orders import requests as order_requests
 from platform_adapter.adapters.orders import validation as v
+from platform_adapter.adapters.orders.models import build_ib_order
 from platform_adapter.errors import NotConnected, OrderStateError, PlatformAdapterError, ValidationError
 from platform_adapter.log import logger
 from platform_adapter.models.contract import ContractInfo
@@ -182,6 +183,20 @@ def finish_withdrawals(adapter: OrderExecutionAdapter) -> None:
             pass
         with adapter._lock:
             adapter.withdrawing.discard(order_id)
+
+
+def modification(adapter: OrderExecutionAdapter, request: OrderRequest) -> Any:
+    """The ibapi Order that modifies an order to ``request``. A bracket's exit whose parent has
+    filled (or is otherwise over) goes without the parent's id: IB no longer finds that parent and
+    refuses a modification naming it (135 "Can't find order with id", the exit left unchanged);
+    while the parent works, the id is sent, so that the exit stays held until the parent fills."""
+    ib_order = build_ib_order(request, server_version=adapter.connection.server_version)
+    parent_id = request.extras.parent_id if request.extras is not None else 0
+    if parent_id:
+        parent = adapter.state.get_order(parent_id)
+        if parent is not None and parent.status.status in TERMINAL_STATES:
+            ib_order.parentId = 0
+    return ib_order
 
 
 def check_not_withdrawn(adapter: OrderExecutionAdapter, order_id: int) -> None:
