@@ -133,6 +133,41 @@ def test_the_stop_moved_to_break_even_after_the_entry_filled(pa: Any, gateway: A
     wait_states(pa, bracket, OrderState.FILLED, OrderState.CANCELLED, OrderState.FILLED)
 
 
+def quantities(pa: Any, bracket: BracketOrder) -> list[Decimal]:
+    return [pa.orders.get_order(i).request.quantity for i in bracket.order_ids]
+
+
+def test_resizing_the_entry_resizes_its_exits(pa: Any, gateway: Any) -> None:
+    # a modification changes the one order it names: an entry raised to 150 with exits for 100
+    # would leave 50 shares unprotected once filled, and long after the take profit
+    bracket = pa.orders.place_bracket_order("AAPL", "BUY", 100, 189.0, 195.0, 185.0)
+    wait_states(pa, bracket, OrderState.SUBMITTED, OrderState.PRE_SUBMITTED, OrderState.PRE_SUBMITTED)
+    assert pa.orders.modify_order(bracket.parent, quantity=150)
+    wait_for(lambda: quantities(pa, bracket) == [150, 150, 150], timeout=5)
+    sim = sim_orders(gateway, pa.connection.client_id)
+    assert [sim[i].total_qty for i in bracket.order_ids] == [150, 150, 150]
+    assert [sim[i].parent_id for i in bracket.order_ids] == [0, bracket.parent, bracket.parent]
+    gateway.set_price("AAPL", 188.5)
+    wait_states(pa, bracket, OrderState.FILLED, OrderState.SUBMITTED, OrderState.PRE_SUBMITTED)
+    gateway.set_price("AAPL", 196.0)
+    wait_states(pa, bracket, OrderState.FILLED, OrderState.FILLED, OrderState.CANCELLED)
+    assert pa.orders.get_order_status(bracket.take_profit).filled == 150
+    assert pa.account.get_positions() == []  # flat: everything bought was sold
+
+
+def test_an_exit_sized_on_its_own_keeps_its_size_and_a_bad_size_is_refused(pa: Any, gateway: Any) -> None:
+    bracket = pa.orders.place_bracket_order("AAPL", "BUY", 100, 189.0, 195.0, 185.0)
+    wait_states(pa, bracket, OrderState.SUBMITTED, OrderState.PRE_SUBMITTED, OrderState.PRE_SUBMITTED)
+    pa.orders.modify_order(bracket.take_profit, quantity=60)
+    wait_for(lambda: quantities(pa, bracket) == [100, 60, 100], timeout=5)
+    pa.orders.modify_order(bracket.parent, quantity=80)
+    wait_for(lambda: quantities(pa, bracket) == [80, 60, 80], timeout=5)
+    placed = gateway.stats().received["placeOrder"]
+    with pytest.raises(ValidationError):
+        pa.orders.modify_order(bracket.parent, quantity=0)
+    assert gateway.stats().received["placeOrder"] == placed
+
+
 @pytest.mark.parametrize("action, entry, take_profit, stop_loss, field", [
     ("BUY", 189.0, 188.0, 185.0, "take_profit_price"),
     ("BUY", 189.0, 189.0, 185.0, "take_profit_price"),

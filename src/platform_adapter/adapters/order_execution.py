@@ -215,8 +215,9 @@ class OrderExecutionAdapter(BaseAdapter):
     def modify_order(self, order_id: int, **kwargs: Any) -> bool:
         """Change ``quantity``, ``limit_price``, ``stop_price``, ``tif``, ``trailing_amount``,
         ``trailing_percent``, ``limit_offset`` or ``good_till`` (validated like a new order; the
-        parent and OCA group of a bracket's or group's member are kept); True once sent. The
-        cached order changes only when IB confirms the modification."""
+        parent and OCA group of a bracket's or group's member are kept; a bracket's entry resized
+        resizes its exits of the same size with it); True once sent. The cached order changes only
+        when IB confirms the modification."""
         order_requests.check_modify_kwargs(kwargs)
         order = self._working(order_id, "modified")
         order_groups.check_not_withdrawn(self, order_id)
@@ -227,6 +228,7 @@ class OrderExecutionAdapter(BaseAdapter):
         info = self.contracts.resolve(req.contract)
         qty, limit, stop = new.quantity, new.limit_price, new.stop_price
         self._check_trade(info, req.action, qty, limit, stop, max(qty - req.quantity, 0 * qty), req.account)
+        exits = order_groups.exits_to_resize(self, order_id, req, new)  # checked before anything is sent
         with self._lock:
             self._pending[order_id] = "modify"
             self._modifying[order_id] = new
@@ -236,6 +238,8 @@ class OrderExecutionAdapter(BaseAdapter):
         ib_order = order_groups.modification(self, new)
         self._send_change(order_id, "modification", client, lambda: client.placeOrder(order_id, contract, ib_order))
         logger.info("order {}: modification sent ({})", order_id, kwargs)
+        for exit_id in exits:  # a bracket's exits follow their entry's size
+            self.modify_order(exit_id, quantity=qty)
         return True
 
     def get_order_status(self, order_id: int) -> OrderStatus:

@@ -199,6 +199,33 @@ def modification(adapter: OrderExecutionAdapter, request: OrderRequest) -> Any:
     return ib_order
 
 
+def exits_to_resize(adapter: OrderExecutionAdapter, order_id: int, before: OrderRequest,
+                    after: OrderRequest) -> list[int]:
+    """The working exits of a bracket whose entry ``order_id`` is resized from ``before`` to
+    ``after``: those of the entry's former size (an exit resized on its own is left alone), each
+    checked as its own modification would be, so that a refusal comes before anything is sent.
+    A modification changes the one order it names (IB: placeOrder again with that order's id):
+    without this, an entry raised from 100 to 150 would fill 150 with exits for 100, 50 shares
+    unprotected."""
+    if after.quantity == before.quantity:
+        return []
+    exits: list[int] = []
+    for child in adapter.state.trades_snapshot():
+        extras = child.request.extras
+        if extras is None or extras.parent_id != order_id or child.status.status in TERMINAL_STATES:
+            continue
+        with adapter._lock:
+            current = adapter._modifying.get(child.order_id, child.request)
+        if current.quantity != before.quantity:
+            continue
+        resized = order_requests.modified(current, child.status.filled, {"quantity": after.quantity})
+        info = adapter.contracts.resolve(current.contract)
+        adapter._check_trade(info, current.action, resized.quantity, resized.limit_price, resized.stop_price,
+                             max(resized.quantity - current.quantity, 0 * resized.quantity), current.account)
+        exits.append(child.order_id)
+    return sorted(exits)
+
+
 def check_not_withdrawn(adapter: OrderExecutionAdapter, order_id: int) -> None:
     """OrderStateError for a member of an incomplete group waiting to be cancelled."""
     with adapter._lock:
