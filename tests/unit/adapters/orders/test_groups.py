@@ -88,6 +88,8 @@ def test_cancelling_what_was_sent_may_fail_too(harness: Harness) -> None:
     with pytest.raises(OrderStateError):  # it would transmit the entry without its exits
         pa.orders.modify_order(10, limit_price=100.5)
     assert [name for name, _ in fake.calls].count("placeOrder") == 3
+    order_groups.finish_withdrawals(pa.orders)  # the link still down: kept for the next reconnect
+    assert pa.orders.withdrawing == {10, 11, 12} and "cancelOrder" not in fake.names()
     # the link is back (the reconnect's reconciliation settled 12 as never sent): the others are cancelled
     pa.orders._require_link = original  # type: ignore[method-assign]
     pa.orders.set_state(12, OrderState.REJECTED, reason="never reached IB")
