@@ -107,6 +107,7 @@ class OrderExecutionAdapter(BaseAdapter):
         self._fill_callbacks: list[Callable[[Fill], Any]] = []
         self._loaded = False
         self.handler = OrderEvents(self)
+        self.listen_status(order_groups.bracket_watcher(self))
 
     # --- lifecycle steps (core/lifecycle.py) -------------------------------------------------------
     def accept_next_valid_id(self, order_id: int) -> None:
@@ -609,10 +610,12 @@ class OrderEvents(OrderHandler):
             a.set_state(order_id, OrderState.CANCELLED)
             return
         unacked = a.state.mutate_trade(order_id, lambda t: t.status in UNACKED and not t.perm_id)
-        # a duplicate order id refuses a new order (not yet acknowledged); for an order IB holds it
-        # answers a placeOrder that raced its end (a modify after its cancel or fill)
-        if code in ib_codes.CANNOT_MODIFY or pending in ("modify", "cancel") or not (
-                unacked or code in ib_codes.ORDER_REJECTED):
+        # an error for an order IB never acknowledged, with no change of ours pending, answers its
+        # placement, whatever the code: e.g. a bracket's exit whose entry IB refused (135 "Can't
+        # find order with id = <entry>") was never placed, and must not stay PendingSubmit; for an
+        # order IB holds, a duplicate order id answers a placeOrder that raced its end (a modify
+        # after its cancel or fill): the order is left as it was
+        if pending in ("modify", "cancel") or not (unacked or code in ib_codes.ORDER_REJECTED):
             logger.error("order {}: {} failed: {} (order left as it was)", order_id, pending or "request", text)
             a.set_error(order_id, text)
             return

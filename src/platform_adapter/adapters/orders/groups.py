@@ -9,7 +9,8 @@ that reduces the other exit as one fills (``ocaType`` 2)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,8 @@ from platform_adapter.models.order import (
     OrderAction,
     OrderExtras,
     OrderRequest,
+    OrderState,
+    OrderStatus,
     OrderType,
 )
 from platform_adapter.utils.validators import check_price
@@ -166,9 +169,54 @@ def _withdraw(adapter: OrderExecutionAdapter, attempted: list[int], what: str) -
             logger.warning("{}: order {} of the incomplete group is already over ({})", what, order_id, exc)
 
 
+def bracket_watcher(adapter: OrderExecutionAdapter) -> Callable[[OrderStatus], None]:
+    """A status listener (on the thread that applies statuses: it returns at once) that withdraws a
+    bracket's entry when one of its exits is rejected while the entry has filled nothing: by IB,
+    or as never sent, found by a reconnect's reconciliation when the link dropped under the
+    placement unnoticed. The entry is refused modifications at once (one would transmit it
+    without that exit) and cancelled on a thread of its own, which takes its other exit with it
+    at IB. An entry already partly filled is left to the caller (cancelling it would take its
+    remaining exit with it), with an error logged."""
+    def on_status(status: OrderStatus) -> None:
+        if status.status is not OrderState.REJECTED:
+            return  # nearly every status: nothing to look up
+        order = adapter.state.get_order(status.order_id)
+        parent_id = order.request.extras.parent_id if order is not None and order.request.extras else 0
+        parent = adapter.state.get_order(parent_id) if parent_id else None
+        if parent is None or parent.status.status in TERMINAL_STATES:
+            return
+        if parent.status.filled:
+            logger.error("bracket {}: exit {} rejected ({}) after the entry filled {}: the position lacks that exit",
+                         parent_id, status.order_id, status.reject_reason, parent.status.filled)
+            return
+        with adapter._lock:
+            adapter.withdrawing.add(parent_id)
+        logger.error("bracket {}: exit {} rejected ({}); the entry is withdrawn (cancelled with its other exit)",
+                     parent_id, status.order_id, status.reject_reason)
+        threading.Thread(target=_withdraw_entry, args=(adapter,), name="pa-bracket-withdraw", daemon=True).start()
+
+    return on_status
+
+
+def _withdraw_entry(adapter: OrderExecutionAdapter) -> None:
+    try:
+        finish_withdrawals(adapter)
+    except Exception:  # noqa: BLE001 - a bug must be logged, not end the thread unseen
+        logger.opt(exception=True).error("withdrawing a bracket's entry raised")
+
+
+_FINISHING = threading.Lock()  # one run of finish_withdrawals at a time (the reconnect's, a watcher's)
+
+
 def finish_withdrawals(adapter: OrderExecutionAdapter) -> None:
-    """After a reconnect's reconciliation: cancel the members of incomplete groups that the link
-    did not let :func:`_withdraw` cancel (those IB never received are settled by then)."""
+    """Cancel the members of incomplete groups waiting for it: those the link did not let
+    :func:`_withdraw` cancel (run after a reconnect's reconciliation, which settles those IB never
+    received), and entries whose exit was rejected (:func:`bracket_watcher`)."""
+    with _FINISHING:
+        _finish_withdrawals(adapter)
+
+
+def _finish_withdrawals(adapter: OrderExecutionAdapter) -> None:
     with adapter._lock:
         pending = sorted(adapter.withdrawing)
     for order_id in pending:

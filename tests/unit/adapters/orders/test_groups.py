@@ -4,6 +4,7 @@ failing part-way through a group, cancelling what was sent failing too)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 
 from platform_adapter import NotConnected, OrderState, OrderStateError
 from platform_adapter.adapters.orders import groups as order_groups
+from tests.conftest import wait_for
 from tests.unit.adapters.test_order_execution import Harness, make_harness
 
 
@@ -92,8 +94,8 @@ def test_cancelling_what_was_sent_may_fail_too(harness: Harness) -> None:
     assert pa.orders.withdrawing == {10, 11, 12} and "cancelOrder" not in fake.names()
     # the link is back (the reconnect's reconciliation settled 12 as never sent): the others are cancelled
     pa.orders._require_link = original  # type: ignore[method-assign]
-    pa.orders.set_state(12, OrderState.REJECTED, reason="never reached IB")
     del fake.on_call["cancelOrder"]
+    pa.orders.set_state(12, OrderState.REJECTED, reason="never reached IB")  # its watcher may withdraw too
     order_groups.finish_withdrawals(pa.orders)
     assert [args[0] for name, args in fake.calls if name == "cancelOrder"] == [10, 11]
     assert pa.orders.withdrawing == set()
@@ -109,3 +111,24 @@ def test_an_oca_group_failing_part_way_cancels_what_was_sent(harness: Harness) -
     assert [args[0] for name, args in fake.calls if name == "cancelOrder"] == [10, 11]  # sent, in flight
     assert [o.ocaGroup for _, o in sent_orders(fake)] == ["grp", "grp"]
     assert [o.ocaType for _, o in sent_orders(fake)] == [3, 3]
+
+
+def test_an_exit_rejected_by_ib_withdraws_the_entry_that_filled_nothing(harness: Harness) -> None:
+    # the stop loss (it transmits the bracket) refused by IB: the entry must not stay held or
+    # working without it; it is cancelled (IB takes the take profit with it)
+    pa, fake = harness
+    bracket = pa.orders.place_bracket_order("AAPL", "BUY", 10, 100.0, 105.0, 95.0)
+    pa.wrapper.error(bracket.stop_loss, 0, 201, "Order rejected - reason:not allowed", "")
+    assert pa.orders.get_order_status(bracket.stop_loss).status is OrderState.REJECTED
+    wait_for(lambda: [args[0] for name, args in fake.calls if name == "cancelOrder"] == [bracket.parent])
+    wait_for(lambda: pa.orders.withdrawing == set())
+
+
+def test_an_exit_rejected_after_the_entry_partly_filled_leaves_the_entry(harness: Harness) -> None:
+    pa, fake = harness
+    bracket = pa.orders.place_bracket_order("AAPL", "BUY", 10, 100.0, 105.0, 95.0)
+    pa.wrapper.orderStatus(bracket.parent, "Submitted", Decimal(4), Decimal(6), 100.0, 77, 0, 100.0, 1, "", 0.0)
+    pa.wrapper.error(bracket.take_profit, 0, 201, "Order rejected - reason:not allowed", "")
+    assert pa.orders.get_order_status(bracket.take_profit).status is OrderState.REJECTED
+    assert pa.orders.withdrawing == set()  # decided on the spot: no withdrawal started
+    assert "cancelOrder" not in fake.names()
