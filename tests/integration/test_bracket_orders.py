@@ -160,6 +160,32 @@ def test_the_stop_moved_to_break_even_after_the_entry_filled(pa: Any, gateway: A
     wait_states(pa, bracket, OrderState.FILLED, OrderState.CANCELLED, OrderState.FILLED)
 
 
+def test_a_modification_keeps_the_bracket_in_order_while_the_entry_works(pa: Any, gateway: Any) -> None:
+    # placement refuses take profit <= entry or stop loss >= entry (a BUY); a modification did not:
+    # an entry moved to 196 over a 195 take profit would buy, then sell at once at a loss
+    bracket = pa.orders.place_bracket_order("AAPL", "BUY", 100, 189.0, 195.0, 185.0)
+    wait_states(pa, bracket, OrderState.SUBMITTED, OrderState.PRE_SUBMITTED, OrderState.PRE_SUBMITTED)
+    placed = gateway.stats().received["placeOrder"]
+    for order_id, kwargs, field in ((bracket.parent, {"limit_price": 196.0}, "limit_price"),
+                                    (bracket.parent, {"limit_price": 185.0}, "limit_price"),
+                                    (bracket.take_profit, {"limit_price": 188.0}, "limit_price"),
+                                    (bracket.stop_loss, {"stop_price": 189.0}, "stop_price")):
+        with pytest.raises(ValidationError) as info:
+            pa.orders.modify_order(order_id, **kwargs)
+        assert info.value.field == field, kwargs
+    assert gateway.stats().received["placeOrder"] == placed
+    pa.orders.modify_order(bracket.parent, limit_price=189.5)  # still between the exits
+    wait_for(lambda: pa.orders.get_order(bracket.parent).request.limit_price == 189.5, timeout=5)
+    sell = pa.orders.place_bracket_order("AAPL", "SELL", 10, 191.0, 185.0, 195.0)
+    wait_states(pa, sell, OrderState.SUBMITTED, OrderState.PRE_SUBMITTED, OrderState.PRE_SUBMITTED)
+    with pytest.raises(ValidationError):
+        pa.orders.modify_order(sell.stop_loss, stop_price=190.0)  # a SELL's stop stays above its entry
+    gateway.set_price("AAPL", 189.0)  # the BUY entry fills: its exits move freely now
+    wait_states(pa, bracket, OrderState.FILLED, OrderState.SUBMITTED, OrderState.PRE_SUBMITTED)
+    pa.orders.modify_order(bracket.stop_loss, stop_price=189.5)  # above the entry: locks in a gain
+    wait_for(lambda: pa.orders.get_order(bracket.stop_loss).request.stop_price == 189.5, timeout=5)
+
+
 def quantities(pa: Any, bracket: BracketOrder) -> list[Decimal]:
     return [pa.orders.get_order(i).request.quantity for i in bracket.order_ids]
 

@@ -229,6 +229,7 @@ class OrderExecutionAdapter(BaseAdapter):
         info = self.contracts.resolve(req.contract)
         qty, limit, stop = new.quantity, new.limit_price, new.stop_price
         self._check_trade(info, req.action, qty, limit, stop, max(qty - req.quantity, 0 * qty), req.account)
+        order_groups.check_bracket_modification(self, order_id, req, new)
         exits = order_groups.exits_to_resize(self, order_id, req, new)  # checked before anything is sent
         with self._lock:
             self._pending[order_id] = "modify"

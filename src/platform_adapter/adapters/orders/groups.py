@@ -247,6 +247,45 @@ def modification(adapter: OrderExecutionAdapter, request: OrderRequest) -> Any:
     return ib_order
 
 
+def check_bracket_modification(adapter: OrderExecutionAdapter, order_id: int, before: OrderRequest,
+                               after: OrderRequest) -> None:
+    """A modification of a bracket's entry or exit price keeps the bracket's order while the entry
+    works (a BUY's take profit above its entry, its stop loss below; a SELL's the other way
+    round), as :func:`check_bracket_prices` does at placement; else ValidationError before
+    anything is sent. Once the entry is over (filled) the exits move freely (a stop to break-even)."""
+    if (after.limit_price, after.stop_price) == (before.limit_price, before.stop_price):
+        return
+    parent_id = after.extras.parent_id if after.extras is not None else 0
+    entry_id = parent_id or order_id
+    entry = adapter.state.get_order(entry_id)
+    if entry is None or entry.status.status in TERMINAL_STATES:
+        return
+    requests = {o.order_id: o.request for o in adapter.state.trades_snapshot()
+                if o.request.extras is not None and o.request.extras.parent_id == entry_id
+                and o.status.status not in TERMINAL_STATES}
+    if not requests:
+        return  # not a bracket's entry
+    with adapter._lock:
+        requests = {i: adapter._modifying.get(i, r) for i, r in requests.items()}
+        requests[entry_id] = adapter._modifying.get(entry_id, entry.request)
+    requests[order_id] = after
+    entry_px = requests.pop(entry_id).limit_price
+    buy = entry.request.action is OrderAction.BUY
+    field = "limit_price" if after.order_type is OrderType.LIMIT else "stop_price"
+    value = after.limit_price if field == "limit_price" else after.stop_price
+    for exit_req in requests.values():
+        price = exit_req.limit_price if exit_req.order_type is OrderType.LIMIT else exit_req.stop_price
+        if entry_px is None or price is None:
+            continue
+        profit = exit_req.order_type is OrderType.LIMIT
+        wrong = (price <= entry_px) if profit == buy else (price >= entry_px)
+        if wrong:
+            side = "above" if profit == buy else "below"
+            what = "take profit" if profit else "stop loss"
+            raise ValidationError(field, value, f"the bracket's {what} ({price:g}) must stay {side} its entry "
+                                  f"({entry_px:g}) while the entry works")
+
+
 def exits_to_resize(adapter: OrderExecutionAdapter, order_id: int, before: OrderRequest,
                     after: OrderRequest) -> list[int]:
     """The working exits of a bracket whose entry ``order_id`` is resized from ``before`` to
