@@ -176,3 +176,24 @@ def test_the_multiplier_counts_for_options(pa: Any, gateway: Any) -> None:
     assert pos.avg_cost == pytest.approx(fill.price * 100 + fill.commission / 3, abs=0.01)
     assert pos.market_value == pytest.approx(3 * pos.market_price * 100, abs=0.01)
     assert pos.unrealized_pnl == pytest.approx(pos.market_value - 3 * pos.avg_cost, abs=0.01)
+
+
+def test_an_option_position_names_its_strike_and_right(pa: Any, gateway: Any) -> None:
+    # a call and a put of one strike and expiry: the positions (and the portfolio updates merged
+    # into them) say which is which, as IB reports (before: strike 0.0 and right "" for both)
+    chain = pa.contracts.option_chain("AAPL")
+    strike = min(chain.strikes, key=lambda s: abs(s - 190.0))
+    con_ids = {}
+    for right in ("C", "P"):
+        spec = ContractSpec.option("AAPL", chain.expirations[0], strike, right)
+        con_ids[pa.contracts.resolve(spec).con_id] = right
+        pa.orders.place_order_and_wait(spec, "BUY", 2, "MKT", wait_for=[OrderState.FILLED], timeout=5)
+    held = {p.con_id: p for p in pa.account.get_positions() if p.contract.sec_type is SecType.OPTION}
+    assert {i: (p.contract.strike, p.contract.right) for i, p in held.items()} == {
+        i: (strike, right) for i, right in con_ids.items()}
+    wait_for(lambda: all(p.market_value is not None for p in pa.state.get_cached_positions()
+                         if p.con_id in con_ids))
+    assert {p.con_id: p.contract.right for p in pa.state.get_cached_positions() if p.con_id in con_ids} == con_ids
+    for p in held.values():  # the position's own contract closes it
+        pa.orders.place_order_and_wait(p.contract, "SELL", 2, "MKT", wait_for=[OrderState.FILLED], timeout=5)
+    assert [p for p in pa.account.get_positions() if p.con_id in con_ids] == []

@@ -115,11 +115,15 @@ def spec_from_contract(contract: Any) -> ContractSpec:
     if sec_type is SecType.STOCK and exchange != "SMART":
         # positions and executions name the listing exchange; the adapter routes stocks via SMART
         exchange, primary = "SMART", primary or exchange
+    strike, right = 0.0, ""
+    if sec_type is SecType.OPTION:  # an option's strike and right, as IB reports them (C/P or CALL/PUT)
+        strike = opt_float(contract.strike) or 0.0
+        right = {"CALL": "C", "PUT": "P"}.get((contract.right or "").upper(), (contract.right or "").upper())
     return ContractSpec(symbol=contract.symbol, sec_type=sec_type, exchange=exchange,
                         currency=contract.currency or "USD", primary_exchange=primary,
                         last_trade_date=contract.lastTradeDateOrContractMonth or "",
                         local_symbol=contract.localSymbol or "", multiplier=contract.multiplier or "",
-                        con_id=int(contract.conId or 0))
+                        con_id=int(contract.conId or 0), strike=strike, right=right)
 
 
 _TIME_RE = re.compile(r"^(\d{8})[ -]+(\d{1,2}:\d{2}(?::\d{2})?)\s*(\S*)$")
