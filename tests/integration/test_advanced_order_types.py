@@ -93,6 +93,27 @@ def test_an_oca_member_placed_after_another_filled_is_rejected_not_filled(pa: An
     assert [(p.symbol, p.quantity) for p in pa.account.get_positions()] == [("AAPL", Decimal(10))]
 
 
+def test_an_oca_partial_fill_reduces_the_others_as_the_adapter_sees_them(pa: Any, gateway: Any) -> None:
+    # ocaType 2: 40 of one member's 100 filled cuts the others in proportion (50 -> 30), with the
+    # adapter's cached order and status following IB's openOrder and orderStatus; a modification
+    # of the reduced member then sends its reduced size, never the size it was placed with
+    gateway.engine.partial_fill_size = 40  # the simulator's fills come in lots of 40
+    group = pa.orders.place_oca_group([
+        {"symbol": "AAPL", "action": "BUY", "quantity": 100, "order_type": "LMT", "limit_price": 189.0},
+        {"symbol": "AAPL", "action": "BUY", "quantity": 50, "order_type": "LMT", "limit_price": 185.0},
+    ], oca_type=OcaType.REDUCE_WITH_BLOCK)
+    first, second = group.order_ids
+    wait_state(pa, second, OrderState.SUBMITTED)
+    gateway.set_price("AAPL", 189.0, bid=188.99, ask=189.0)  # 40 at 189.00; the next 40 would cost 189.01
+    wait_for(lambda: pa.orders.get_order_status(first).filled == 40, timeout=5)
+    wait_for(lambda: pa.orders.get_order(second).request.quantity == 30, timeout=5)
+    assert pa.orders.get_order_status(second).remaining == 30
+    assert state(pa, second) is OrderState.SUBMITTED
+    pa.orders.modify_order(second, limit_price=186.0)
+    wait_for(lambda: sim_order(gateway, pa, second).lmt_price == 186.0, timeout=5)
+    assert sim_order(gateway, pa, second).total_qty == 30
+
+
 def test_oca_group_arguments_are_checked_before_anything_is_sent(pa: Any, gateway: Any) -> None:
     good = {"symbol": "AAPL", "action": "BUY", "quantity": 10, "order_type": "LMT", "limit_price": 188.0}
     cases: list[tuple[Any, dict[str, Any], str]] = [
