@@ -611,12 +611,13 @@ class OrderEvents(OrderHandler):
             a.set_state(order_id, OrderState.CANCELLED)
             return
         unacked = a.state.mutate_trade(order_id, lambda t: t.status in UNACKED and not t.perm_id)
-        # an error for an order IB never acknowledged, with no change of ours pending, answers its
-        # placement, whatever the code: e.g. a bracket's exit whose entry IB refused (135 "Can't
-        # find order with id = <entry>") was never placed, and must not stay PendingSubmit; for an
-        # order IB holds, a duplicate order id answers a placeOrder that raced its end (a modify
-        # after its cancel or fill): the order is left as it was
-        if pending in ("modify", "cancel") or not (unacked or code in ib_codes.ORDER_REJECTED):
+        # "cannot modify / not found" leaves an order IB has acknowledged as it was, and so does a
+        # duplicate order id (it answers a placeOrder that raced the order's end: a modify after its
+        # cancel or fill); for one it never acknowledged, with no change of ours pending, any error
+        # answers its placement: e.g. a bracket's exit whose entry IB refused (135 "Can't find order
+        # with id = <entry>") was never placed, and must not stay PendingSubmit
+        if code in ib_codes.CANNOT_MODIFY and not unacked or pending in ("modify", "cancel") or not (
+                unacked or code in ib_codes.ORDER_REJECTED):
             logger.error("order {}: {} failed: {} (order left as it was)", order_id, pending or "request", text)
             a.set_error(order_id, text)
             return
