@@ -40,6 +40,7 @@ class StateManager:
         self._lock = threading.RLock()
         self._positions: dict[tuple[str, int | str], Position] = {}
         self._trades: dict[int, Trade] = {}
+        self._children: dict[int, set[int]] = {}  # parent order id -> its children's (a bracket's exits)
         self._orders: dict[int, Order] = {}
         self._account_values: dict[str, Any] = {}
         self._quotes: dict[str, Quote | QuoteSource] = {}
@@ -108,11 +109,24 @@ class StateManager:
     def add_trade(self, trade: Trade) -> None:
         with self._lock:
             self._trades[trade.order_id] = trade
+            parent = _parent_id(trade)
+            if parent:
+                self._children.setdefault(parent, set()).add(trade.order_id)
 
     def discard_trade(self, order_id: int) -> None:
         """Forget an order that was never sent (its placement failed before the send)."""
         with self._lock:
-            self._trades.pop(order_id, None)
+            trade = self._trades.pop(order_id, None)
+            parent = _parent_id(trade) if trade is not None else 0
+            if parent:
+                self._children.get(parent, set()).discard(order_id)
+
+    def children(self, parent_id: int) -> list[Order]:
+        """The orders placed with ``parent_id`` as their parent (a bracket's exits), by order id;
+        looked up in an index, not by going through every order."""
+        with self._lock:
+            ids = sorted(self._children.get(parent_id, ()))
+            return [self._trades[i].snapshot() for i in ids if i in self._trades]
 
     def has_trade(self, order_id: int) -> bool:
         with self._lock:
@@ -178,3 +192,8 @@ class StateManager:
     def clear_quote(self, symbol: str) -> None:
         with self._lock:
             self._quotes.pop(symbol, None)
+
+
+def _parent_id(trade: Trade) -> int:
+    extras = trade.request.extras
+    return extras.parent_id if extras is not None else 0

@@ -63,3 +63,22 @@ def test_order_key_rule() -> None:
     assert order_key(7, 123) == 7
     assert order_key(0, 123) == -123
     assert order_key(0, 0) == 0
+
+
+def test_children_are_the_orders_placed_with_a_parent_looked_up_by_index() -> None:
+    from dataclasses import replace
+
+    from platform_adapter.models.order import OrderExtras
+
+    sm = StateManager()
+    parent = make_trade(10)
+    sm.add_trade(parent)
+    for order_id in (12, 11):
+        child = make_trade(order_id)
+        child.request = replace(child.request, extras=OrderExtras(parent_id=10))
+        sm.add_trade(child)
+    sm.add_trade(make_trade(13))  # no parent
+    assert [o.order_id for o in sm.children(10)] == [11, 12]
+    assert sm.children(13) == [] and sm.children(99) == []
+    sm.discard_trade(11)
+    assert [o.order_id for o in sm.children(10)] == [12]

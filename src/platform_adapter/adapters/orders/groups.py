@@ -260,9 +260,8 @@ def check_bracket_modification(adapter: OrderExecutionAdapter, order_id: int, be
     entry = adapter.state.get_order(entry_id)
     if entry is None or entry.status.status in TERMINAL_STATES:
         return
-    requests = {o.order_id: o.request for o in adapter.state.trades_snapshot()
-                if o.request.extras is not None and o.request.extras.parent_id == entry_id
-                and o.status.status not in TERMINAL_STATES}
+    requests = {o.order_id: o.request for o in adapter.state.children(entry_id)
+                if o.status.status not in TERMINAL_STATES}
     if not requests:
         return  # not a bracket's entry
     with adapter._lock:
@@ -297,9 +296,8 @@ def exits_to_resize(adapter: OrderExecutionAdapter, order_id: int, before: Order
     if after.quantity == before.quantity:
         return []
     exits: list[int] = []
-    for child in adapter.state.trades_snapshot():
-        extras = child.request.extras
-        if extras is None or extras.parent_id != order_id or child.status.status in TERMINAL_STATES:
+    for child in adapter.state.children(order_id):
+        if child.status.status in TERMINAL_STATES:
             continue
         with adapter._lock:
             current = adapter._modifying.get(child.order_id, child.request)
