@@ -82,13 +82,46 @@ def test_hist_identical_within_15s(gw_factory) -> None:  # type: ignore[no-untyp
 
 
 def test_hist_six_same_contract_in_2s(gw_factory) -> None:  # type: ignore[no-untyped-def]
+    """IB: "Making six or more historical data requests for the same Contract, Exchange and Tick
+    Type within two seconds" is a violation: five pass, the sixth is refused."""
     gw = gw_factory()
     c = connect(gw)
-    for i in range(7):
+    for i in range(6):
         hist(c, 10 + i, f"20261125 15:0{i}:00 US/Eastern")
     e = c.wait_error(162)
-    assert e[2] == "16" and e[4] == PACING_TEXT
+    assert e[2] == "15" and e[4] == PACING_TEXT
     assert gw.stats().pacing.count(rule="hist_6_same_contract_2s") == 1
+    assert gw.stats().pacing.count() == 1
+
+
+def test_hist_bid_ask_counts_twice(gw_factory) -> None:  # type: ignore[no-untyped-def]
+    """IB: "when BID_ASK historical data is requested, each request is counted twice": with a
+    limit of 4 per window, two BID_ASK requests fill it and a third request is refused."""
+    gw = gw_factory(hist_max_requests=4)
+    c = connect(gw)
+    for i in range(2):
+        c.send(20, 30 + i, *AAPL, 0, f"20261125 15:0{i}:00 US/Eastern", "1 secs", "60 S", 0, "BID_ASK", 2, 0, "")
+        c.wait_for(lambda m, r=str(30 + i): m[0] == "17" and m[1] == r)
+    hist(c, 32, "20261125 15:05:00 US/Eastern", contract=MSFT)
+    e = c.wait_error(162)
+    assert e[2] == "32" and e[4] == PACING_TEXT
+    assert gw.stats().pacing.count(rule="hist_60_per_10min") == 1
+
+
+def test_hist_pacing_is_for_small_bars_only(gw_factory) -> None:  # type: ignore[no-untyped-def]
+    """IB's pacing rules are titled "Pacing Violations for Small Bars (30 secs or less)": the
+    same 1-minute request twice in a row is answered twice; a 30-second one is refused."""
+    gw = gw_factory()
+    c = connect(gw)
+    for req_id in (40, 41):
+        c.send(20, req_id, *AAPL, 0, "20261125 15:00:00 US/Eastern", "1 min", "1800 S", 0, "TRADES", 2, 0, "")
+        c.wait_for(lambda m, r=str(req_id): m[0] == "17" and m[1] == r)
+    for req_id in (42, 43):
+        c.send(20, req_id, *AAPL, 0, "20261125 15:00:00 US/Eastern", "30 secs", "1800 S", 0, "TRADES", 2, 0, "")
+    c.wait_for(lambda m: m[0] == "17" and m[1] == "42")
+    e = c.wait_error(162)
+    assert e[2] == "43" and e[4] == PACING_TEXT
+    assert gw.stats().pacing.count() == 1
 
 
 def test_hist_60_per_10_minutes(gw_factory) -> None:  # type: ignore[no-untyped-def]

@@ -12,6 +12,7 @@ TEXT_100 = "Max rate of messages per second has been exceeded:max={max} rec={rec
 TEXT_101 = "Max number of tickers has been reached"
 TEXT_162_PACING = HMDS + "Historical data request pacing violation"
 PACE_MARGIN = 0.001  # a paced message passes just after the one a second before it left the window
+SMALL_BAR_SECONDS = 30  # IB: "Pacing Violations for Small Bars (30 secs or less)"
 
 
 @dataclass
@@ -24,7 +25,7 @@ class PacingConfig:
     hist_max_requests: int = 60
     hist_window_s: float = 600.0
     hist_identical_window_s: float = 15.0
-    hist_same_contract_max: int = 6
+    hist_same_contract_max: int = 5  # IB: "six or more ... within two seconds" is a violation
     hist_same_contract_window_s: float = 2.0
     max_market_data_lines: int = 100
 
@@ -82,7 +83,12 @@ class ClientPacer:
 
 
 class HistoricalPacer:
-    """Gateway-wide historical request pacing (IB counts per account/session)."""
+    """Gateway-wide historical request pacing (IB counts per account/session).
+
+    IB's rules ("Pacing Violations for Small Bars (30 secs or less)", tws-api
+    historical_limitations): no identical request within 15 s; six or more requests for the same
+    contract, exchange and tick type within two seconds is a violation; more than 60 requests in
+    any ten minutes; a BID_ASK request is counted twice."""
 
     def __init__(self, cfg: PacingConfig) -> None:
         self.cfg = cfg
@@ -92,8 +98,9 @@ class HistoricalPacer:
         self._by_contract: dict[str, deque[float]] = {}
 
     def check(self, identical_key: str, contract_key: str,
-              now: float | None = None) -> str | None:
-        """Returns the violated rule name, or None (and records the request)."""
+              now: float | None = None, weight: int = 1) -> str | None:
+        """Returns the violated rule name, or None (and records the request ``weight`` times:
+        2 for BID_ASK)."""
         if not self.cfg.enabled:
             return None
         now = time.monotonic() if now is None else now
@@ -101,7 +108,7 @@ class HistoricalPacer:
         with self._lock:
             while self._all and now - self._all[0] > c.hist_window_s:
                 self._all.popleft()
-            if len(self._all) >= c.hist_max_requests:
+            if len(self._all) + weight > c.hist_max_requests:
                 return "hist_60_per_10min"
             last = self._identical.get(identical_key)
             if last is not None and now - last < c.hist_identical_window_s:
@@ -109,9 +116,9 @@ class HistoricalPacer:
             dq = self._by_contract.setdefault(contract_key, deque())
             while dq and now - dq[0] > c.hist_same_contract_window_s:
                 dq.popleft()
-            if len(dq) >= c.hist_same_contract_max:
+            if len(dq) + weight > c.hist_same_contract_max:
                 return "hist_6_same_contract_2s"
-            self._all.append(now)
+            self._all.extend([now] * weight)
             self._identical[identical_key] = now
-            dq.append(now)
+            dq.extend([now] * weight)
             return None

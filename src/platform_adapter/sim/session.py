@@ -48,7 +48,7 @@ from .market import (
 from .news import News
 from .option_calcs import OptionCalculations
 from .orders import SimOrder
-from .pacing import TEXT_100, TEXT_101, TEXT_162_PACING, ClientPacer
+from .pacing import SMALL_BAR_SECONDS, TEXT_100, TEXT_101, TEXT_162_PACING, ClientPacer
 from .protocol import FrameReader
 from .refdata import ReferenceData
 from .scanner import Scanner
@@ -457,7 +457,10 @@ class Session(threading.Thread):
                           format_date=q.format_date, keep_up_to_date=q.keep_up_to_date)
         key = "|".join([str(spec.con_id), req.end, req.bar_size, req.duration, req.what_to_show,
                         str(req.use_rth)])
-        rule = self.gw.hist_pacer.check(key, f"{spec.con_id}|{q.contract.exchange}|{req.what_to_show}")
+        # IB's pacing rules are for bars of 30 seconds or less; BID_ASK counts twice
+        small = BAR_SIZES.get(req.bar_size, 0) <= SMALL_BAR_SECONDS
+        rule = self.gw.hist_pacer.check(key, f"{spec.con_id}|{q.contract.exchange}|{req.what_to_show}",
+                                        weight=2 if req.what_to_show == "BID_ASK" else 1) if small else None
         if rule:
             self.gw.record_violation(self.client_id or 0, rule)
             self.error(req_id, 162, TEXT_162_PACING)
