@@ -8,6 +8,7 @@ import functools
 import itertools
 import random
 import threading
+from datetime import datetime, timezone
 from typing import Any
 
 from platform_adapter import PacingViolation, SubscriptionLimitExceeded
@@ -15,6 +16,7 @@ from platform_adapter.sim import PacingConfig
 from tests.conftest import wait_for
 from tests.resilience.conftest import received, run_threads
 
+SESSION_END = datetime(2026, 11, 25, 20, 0, tzinfo=timezone.utc)  # a Wednesday, 15:00 New York
 HIST_LIMIT = 12  # requests per 10 minutes, the same at the simulator and in the adapter's config
 HIST_THREADS = 8
 HIST_PER_THREAD = 15  # 8 x 15 = 120 requests: ten times the limit
@@ -28,8 +30,8 @@ def test_historical_overload_produces_no_violation(sim_factory: Any, adapter_fac
     pa = adapter_factory(gw, **{"market_data.historical_data_max_requests_per_10min": HIST_LIMIT})
     for symbol in ("AAPL", "MSFT"):
         pa.contracts.resolve(symbol)
-    # four days or more: every window holds a session, whatever day the test runs
-    wanted = [(s, f"{d} D") for s, d in itertools.product(("AAPL", "MSFT"), range(4, 14))]
+    # 30-second bars (IB paces bars of 30 s or less) ending in a past session, so every answer has bars
+    wanted = [(s, f"{d * 600} S") for s, d in itertools.product(("AAPL", "MSFT"), range(4, 14))]
     ok: list[tuple[str, str]] = []
     refused: list[BaseException] = []
     lock = threading.Lock()
@@ -38,7 +40,8 @@ def test_historical_overload_produces_no_violation(sim_factory: Any, adapter_fac
         rng = random.Random(seed)
         for symbol, duration in rng.choices(wanted, k=HIST_PER_THREAD):  # identical requests included
             try:
-                frame = pa.market_data.get_historical_data(symbol, duration, "1 hour", timeout=3.0)
+                frame = pa.market_data.get_historical_data(symbol, duration, "30 secs", end=SESSION_END,
+                                                           timeout=3.0)
             except PacingViolation as exc:
                 with lock:
                     refused.append(exc)
@@ -54,6 +57,44 @@ def test_historical_overload_produces_no_violation(sim_factory: Any, adapter_fac
     assert sent == len(ok) and len(ok) + len(refused) == HIST_THREADS * HIST_PER_THREAD
     assert HIST_LIMIT // 2 <= sent <= HIST_LIMIT
     assert len(set(ok)) == len(ok), "no identical request sent twice within 15 s"
+
+
+def test_burst_for_one_contract_sends_five_per_two_seconds(sim_factory: Any, adapter_factory: Any) -> None:
+    """Eight threads ask at once for eight different 30-second-bar windows of one contract. IB
+    refuses a sixth request for one contract, exchange and tick type within 2 s ("six or more"):
+    five go at once, the others wait their turn; every thread gets its bars, no violation."""
+    gw = sim_factory()
+    pa = adapter_factory(gw)
+    pa.contracts.resolve("AAPL")
+    frames: dict[int, Any] = {}
+
+    def worker(i: int) -> None:
+        frames[i] = pa.market_data.get_historical_data("AAPL", f"{600 + 30 * i} S", "30 secs", end=SESSION_END,
+                                                       timeout=20.0)
+
+    assert run_threads([functools.partial(worker, i) for i in range(8)], timeout=30) == []
+    assert gw.stats().pacing.count() == 0, gw.stats().pacing.violations
+    assert sorted(frames) == list(range(8)) and all(len(f) == 20 + i for i, f in frames.items())
+
+
+def test_bid_ask_history_counts_twice(sim_factory: Any, adapter_factory: Any) -> None:
+    """IB counts a BID_ASK history request twice: with 4 per 10 minutes, two BID_ASK requests use
+    the window up; a third request fails with PacingViolation before anything is sent."""
+    gw = sim_factory(pacing=PacingConfig(hist_max_requests=4))
+    pa = adapter_factory(gw, **{"market_data.historical_data_max_requests_per_10min": 4})
+    for symbol in ("AAPL", "MSFT"):
+        pa.contracts.resolve(symbol)
+    for symbol in ("AAPL", "MSFT"):
+        assert len(pa.market_data.get_historical_data(symbol, "600 S", "30 secs", "BID_ASK", end=SESSION_END,
+                                                      timeout=5.0)) == 20
+    try:
+        pa.market_data.get_historical_data("AAPL", "600 S", "30 secs", end=SESSION_END, timeout=2.0)
+    except PacingViolation as exc:
+        assert "10 minutes" in str(exc)
+    else:
+        raise AssertionError("a third request was sent past IB's 60-in-10-minutes count")
+    assert received(gw, "reqHistoricalData")["reqHistoricalData"] == 2
+    assert gw.stats().pacing.count() == 0, gw.stats().pacing.violations
 
 
 def ignore(*_: Any) -> None:

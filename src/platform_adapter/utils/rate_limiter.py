@@ -1,8 +1,9 @@
 """Pacing: a token bucket for all outgoing messages and IB's historical-data rules.
 
 IB (per its docs) allows 50 client messages per second, 60 historical requests in any ten
-minutes, no identical historical request within 15 s, at most 6 requests for the same
-contract, exchange and tick type within 2 s, and a cap on simultaneous historical requests.
+minutes (a BID_ASK request counts twice), no identical historical request within 15 s, at most 5
+requests for the same contract, exchange and tick type within 2 s ("six or more" is a violation),
+and 50 simultaneous open historical requests.
 Requests over a limit wait (with a log line) rather than fail, unless the wait would pass the
 caller's timeout, which raises :class:`PacingViolation` before anything is sent.
 """
@@ -48,19 +49,20 @@ class RateLimiter:
             self._expire(self._clock())
             return len(self.requests) < self.max_requests
 
-    def record_request(self) -> None:
-        """Count one request made now."""
+    def record_request(self, count: int = 1) -> None:
+        """Count ``count`` requests made now (IB counts a BID_ASK history request twice)."""
         with self._lock:
-            self.requests.append(self._clock())
+            self.requests.extend([self._clock()] * count)
 
-    def wait_time(self) -> float:
-        """Seconds until one more request would be allowed (0 when it is allowed now)."""
+    def wait_time(self, count: int = 1) -> float:
+        """Seconds until ``count`` more requests would be allowed (0 when they are allowed now)."""
         with self._lock:
             now = self._clock()
             self._expire(now)
-            if len(self.requests) < self.max_requests:
+            over = len(self.requests) + min(count, self.max_requests) - self.max_requests
+            if over <= 0:
                 return 0.0
-            return self.requests[0] + self.time_window - now
+            return self.requests[over - 1] + self.time_window - now
 
     def acquire(self, timeout: float | None = None) -> float:
         """Block until a request is allowed, record it, and return the seconds waited."""
@@ -151,12 +153,17 @@ class HistoricalKey:
     what_to_show: str
     identity: Hashable
 
+    @property
+    def weight(self) -> int:
+        """IB: "when BID_ASK historical data is requested, each request is counted twice"."""
+        return 2 if self.what_to_show == "BID_ASK" else 1
+
 
 class HistoricalPacer:
     """IB's historical-data pacing rules, applied before a request is sent."""
 
     def __init__(self, max_per_10min: int = 60, max_concurrent: int = 50, *,
-                 identical_window: float = 15.0, same_contract_max: int = 6,
+                 identical_window: float = 15.0, same_contract_max: int = 5,
                  same_contract_window: float = 2.0, clock: Clock = time.monotonic,
                  sleep: Sleep = time.sleep, margin: float = 0.0) -> None:
         # ``margin`` seconds on top of IB's windows: our stamp is taken before the send, the
@@ -182,38 +189,48 @@ class HistoricalPacer:
         same = self._same.setdefault((key.contract, key.exchange, key.what_to_show), deque())
         while same and same[0] <= now - self._same_window:
             same.popleft()
-        if len(same) >= self._same_max:
-            w = same[0] + self._same_window - now
+        over = len(same) + min(key.weight, self._same_max) - self._same_max
+        if over > 0:
+            w = same[over - 1] + self._same_window - now
             if w > wait:
                 wait, why = w, f"{self._same_max} requests for one contract within {self._same_window:g} s"
         return wait, why
 
     def acquire(self, key: HistoricalKey, timeout: float | None = None) -> None:
-        """Wait until ``key`` may be sent under every rule, then record it and take a slot.
+        """Take a slot, then wait until ``key`` may be sent under every rule and record it.
 
-        Call :meth:`release` when the request has finished (data, end or error).
+        Call :meth:`release` when the request has finished (data, end or error). The slot comes
+        first: the rules' stamps must be taken when the request is about to be sent, not before a
+        wait for a slot (a stamp taken before that wait would let a later identical request, or
+        five more for the contract, follow it at the gateway sooner than the rules allow).
         """
         start = self._clock()
         deadline = None if timeout is None else start + timeout
+        if not self._slots.acquire(timeout=timeout):
+            raise PacingViolation(f"all {self.max_concurrent} historical request slots stayed busy")
+        try:
+            self._wait_rules(key, deadline)
+        except BaseException:
+            self.release()
+            raise
+
+    def _wait_rules(self, key: HistoricalKey, deadline: float | None) -> None:
         while True:
             with self._lock:
                 now = self._clock()
                 wait, why = self._extra_wait(key, now)
                 if wait <= 0:
-                    wait = self.window.wait_time()
+                    wait = self.window.wait_time(key.weight)
                     why = "60 requests per 10 minutes" if wait > 0 else ""
                 if wait <= 0:
-                    self.window.record_request()
+                    self.window.record_request(key.weight)
                     self._identical[key.identity] = now
-                    self._same[(key.contract, key.exchange, key.what_to_show)].append(now)
-                    break
+                    self._same[(key.contract, key.exchange, key.what_to_show)].extend([now] * key.weight)
+                    return
             if deadline is not None and now + wait > deadline:
                 raise PacingViolation(f"historical pacing ({why}) needs {wait:.1f}s, more than the timeout")
             logger.info("historical pacing: {}; waiting {:.1f}s", why, wait)
             self._sleep(max(wait, 0.001))
-        remaining = None if deadline is None else max(0.0, deadline - self._clock())
-        if not self._slots.acquire(timeout=remaining):
-            raise PacingViolation(f"all {self.max_concurrent} historical request slots stayed busy")
 
     def release(self) -> None:
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from platform_adapter.errors import PacingViolation
@@ -101,8 +103,8 @@ def test_historical_six_per_contract_in_two_seconds() -> None:
         pacer.acquire(key("AAPL", str(i)))
         pacer.release()
         stamps.append(clock.now)
-    assert max_in_window(stamps, 2.0) <= 6
-    for i in range(6):  # another contract is not held back
+    assert max_in_window(stamps, 2.0) <= 5  # IB: "six or more ... within two seconds" is a violation
+    for i in range(5):  # another contract is not held back
         before = clock.now
         pacer.acquire(key("MSFT", str(i)))
         pacer.release()
@@ -120,6 +122,70 @@ def test_historical_sixty_per_ten_minutes() -> None:
     assert max_in_window(stamps, 600.0) <= 60
     with pytest.raises(PacingViolation):
         pacer.acquire(key("X", "y"), timeout=1.0)
+
+
+def test_historical_bid_ask_counts_twice() -> None:
+    """IB: "when BID_ASK historical data is requested, each request is counted twice"."""
+    clock = FakeClock()
+    pacer = HistoricalPacer(4, 10, clock=clock, sleep=clock.sleep)
+    for i in range(2):
+        pacer.acquire(HistoricalKey(f"S{i}", "SMART", "BID_ASK", i))
+        pacer.release()
+    assert clock.now == 1000.0
+    with pytest.raises(PacingViolation, match="60 requests per 10 minutes"):
+        pacer.acquire(key("X", "y"), timeout=1.0)
+    stamps = []
+    pacer = HistoricalPacer(60, 10, clock=clock, sleep=clock.sleep)
+    for i in range(6):  # two for one contract and tick type in 2 s, then the third waits
+        pacer.acquire(HistoricalKey("AAPL", "SMART", "BID_ASK", i))
+        pacer.release()
+        stamps.append(clock.now)
+    assert max_in_window(sorted(stamps * 2), 2.0) <= 5 and clock.now > 1000.0
+
+
+class ObservedSlots(threading.BoundedSemaphore):
+    """The pacer's slots, telling the test when a caller has to wait for one."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__(n)
+        self.waiting = threading.Event()
+
+    def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
+        if super().acquire(blocking=False):
+            return True
+        self.waiting.set()
+        return super().acquire(blocking, timeout)
+
+
+def test_historical_rules_stamp_after_the_slot_wait() -> None:
+    """A request that waited 14 s for a slot is sent at 14 s: an identical request must then wait
+    until 29 s. Before, the stamp was taken before the slot wait, so the identical request went
+    1 s after the first one reached the gateway (IB: no identical request within 15 s)."""
+    clock = FakeClock()
+    pacer = HistoricalPacer(60, 1, clock=clock, sleep=clock.sleep)
+    slots = pacer._slots = ObservedSlots(1)
+    pacer.acquire(key("MSFT", "other"))
+    second = threading.Thread(target=pacer.acquire, args=(key("AAPL", "same"),), daemon=True)
+    second.start()
+    assert slots.waiting.wait(5.0)
+    clock.now += 14.0
+    pacer.release()
+    second.join(5.0)
+    assert not second.is_alive()
+    pacer.release()
+    clock.now += 1.0
+    pacer.acquire(key("AAPL", "same"))
+    assert clock.now == pytest.approx(1029.0)
+
+
+def test_historical_slot_released_when_the_rules_refuse() -> None:
+    clock = FakeClock()
+    pacer = HistoricalPacer(60, 1, clock=clock, sleep=clock.sleep)
+    pacer.acquire(key("AAPL", "a"))
+    pacer.release()
+    with pytest.raises(PacingViolation, match="identical"):
+        pacer.acquire(key("AAPL", "a"), timeout=1.0)
+    pacer.acquire(key("AAPL", "b"), timeout=0.05)  # the refused call gave its slot back
 
 
 def test_historical_concurrency_slots() -> None:
