@@ -131,6 +131,7 @@ class Command:
     run: Callable[..., Any]
     args: dict[str, tuple[Check, Any]]
     quick: Callable[[dict[str, Any]], bool] | None = None
+    paced: bool = False  # may wait minutes for IB's historical pacing: run apart from the workers
 
     def bind(self, cmd: str, given: dict[str, Any]) -> dict[str, Any]:
         unknown = sorted(set(given) - set(self.args))
@@ -160,6 +161,10 @@ class Call:
     @property
     def quick(self) -> bool:
         return self.command.quick is not None and self.command.quick(self.args)
+
+    @property
+    def paced(self) -> bool:
+        return self.command.paced
 
     def run(self) -> Any:
         return self.command.run(self.session, self.request, **self.args)
@@ -206,7 +211,8 @@ class Commands:
             "market_data.get_historical_data": Command(self._historical, {
                 "symbol": req(symbol), "duration": req(text), "bar_size": req(text),
                 "what_to_show": opt(text, "TRADES"), "use_rth": opt(flag, True), "end": opt(timestamp),
-                "max_chunk": opt(_optional(text)), "timeout": opt(_optional(number)), "progress": opt(flag, False)}),
+                "max_chunk": opt(_optional(text)), "timeout": opt(_optional(number)), "progress": opt(flag, False)},
+                paced=True),
             "market_data.get_market_data_type": Command(lambda s, r: int(md.market_data_type), {}),
             "market_data.set_market_data_type": Command(lambda s, r, value: md.set_market_data_type(value),
                                                         {"value": req(_of(int, str, what="a type name or number"))}),

@@ -4,7 +4,9 @@ Threads: the command loop owns the commands ROUTER socket; it answers ``hello``,
 and ``bye`` itself (so that a busy pool never delays a heartbeat), refuses bad frames with typed
 errors, runs the commands that cannot block (``Command.quick``: reading an order, placing one
 whose contract is known while the outgoing bucket has a token) and hands every other command to
-a worker pool; a worker sends its reply itself (no hand-off back to the command thread). The
+a worker pool, history requests (``Command.paced``: they may wait minutes for IB's historical
+pacing, shared by every client) to a pool of their own, so that they never hold the workers that
+cancels and lookups need; a worker sends its reply itself (no hand-off back to the command thread). The
 answer to ``place_order_and_wait`` is sent by the order router when the status that ends the
 wait is applied (on the facade's decoding thread, a non-blocking send), or by the command loop
 at the wait's deadline.
@@ -107,6 +109,7 @@ class Service:
         pa.account.subscribe_account_updates(self._on_account)
         pa.on_connection_event(self._on_connection)
         self._pool = ThreadPoolExecutor(config.workers, thread_name_prefix="pa-service-worker")
+        self._paced_pool = ThreadPoolExecutor(config.workers, thread_name_prefix="pa-service-history")
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="pa-service-commands", daemon=True)
 
@@ -135,6 +138,7 @@ class Service:
             self._end(session, "service stopping", release=self._release)
         self.router.cancel_waits()
         self._pool.shutdown(wait=False, cancel_futures=True)  # a worker in a long call fails when pa stops
+        self._paced_pool.shutdown(wait=False, cancel_futures=True)
         self.publisher.stop()
         if self._auth is not None:
             self._auth.stop()
@@ -211,6 +215,7 @@ class Service:
                 return
             call = self.commands.bind(self.sessions.get(request.session), request)
             quick = call.quick
+            pool = self._paced_pool if call.paced else self._pool
         except Exception as exc:  # noqa: BLE001 - library errors, or a bug answered as internal
             if not isinstance(exc, PlatformAdapterError):
                 logger.opt(exception=True).error("command {} failed", request.cmd)
@@ -219,7 +224,7 @@ class Service:
         if quick:
             self._work(prefix, request, call.run)  # it cannot block: here, without a hand-off
         else:
-            self._pool.submit(self._work, prefix, request, call.run)
+            pool.submit(self._work, prefix, request, call.run)
 
     def _work(self, prefix: list[bytes], request: Request, run: Callable[[], Any]) -> None:
         """Run a command (on a worker, or on the command thread when it cannot block) and send its
