@@ -138,6 +138,20 @@ def test_hist_60_per_10_minutes(gw_factory) -> None:  # type: ignore[no-untyped-
     assert gw.stats().pacing.count(rule="hist_60_per_10min") == 1
 
 
+def test_real_time_bars_count_in_the_10_minute_window(gw_factory) -> None:  # type: ignore[no-untyped-def]
+    """IB (realtime_bars): "no more than 60 *new* requests for real time bars can be made in 10
+    minutes"; they combine the limitations of top and historical data: one window for both."""
+    gw = gw_factory(hist_max_requests=3)
+    c = connect(gw)
+    hist(c, 60, "20261125 15:00:00 US/Eastern")
+    c.wait_for(lambda m: m[0] == "17" and m[1] == "60")
+    for req_id in (61, 62, 63):
+        c.send(50, 3, req_id, *AAPL, 5, "TRADES", 0, "")
+    e = c.wait_error(420)
+    assert e[2] == "63" and e[4] == "Invalid Real-time Query:Historical data request pacing violation"
+    assert gw.stats().pacing.count(rule="hist_60_per_10min") == 1
+
+
 def test_market_data_lines_101(gw_factory) -> None:  # type: ignore[no-untyped-def]
     gw = gw_factory(max_market_data_lines=2)
     c = connect(gw)

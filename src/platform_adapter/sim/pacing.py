@@ -11,6 +11,7 @@ HMDS = "Historical Market Data Service error message:"
 TEXT_100 = "Max rate of messages per second has been exceeded:max={max} rec={rec} (1)"
 TEXT_101 = "Max number of tickers has been reached"
 TEXT_162_PACING = HMDS + "Historical data request pacing violation"
+TEXT_420_PACING = "Invalid Real-time Query:Historical data request pacing violation"
 PACE_MARGIN = 0.001  # a paced message passes just after the one a second before it left the window
 SMALL_BAR_SECONDS = 30  # IB: "Pacing Violations for Small Bars (30 secs or less)"
 
@@ -96,6 +97,21 @@ class HistoricalPacer:
         self._all: deque[float] = deque()
         self._identical: dict[str, float] = {}
         self._by_contract: dict[str, deque[float]] = {}
+
+    def check_new_stream(self, now: float | None = None) -> str | None:
+        """A new real-time bar request: IB's realtime_bars page, "no more than 60 *new* requests
+        for real time bars can be made in 10 minutes" (they "combine the limitations of both, top
+        and historical market data"): counted in the historical requests' ten-minute window."""
+        if not self.cfg.enabled:
+            return None
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            while self._all and now - self._all[0] > self.cfg.hist_window_s:
+                self._all.popleft()
+            if len(self._all) + 1 > self.cfg.hist_max_requests:
+                return "hist_60_per_10min"
+            self._all.append(now)
+            return None
 
     def check(self, identical_key: str, contract_key: str,
               now: float | None = None, weight: int = 1) -> str | None:

@@ -48,7 +48,7 @@ from .market import (
 from .news import News
 from .option_calcs import OptionCalculations
 from .orders import SimOrder
-from .pacing import SMALL_BAR_SECONDS, TEXT_100, TEXT_101, TEXT_162_PACING, ClientPacer
+from .pacing import SMALL_BAR_SECONDS, TEXT_100, TEXT_101, TEXT_162_PACING, TEXT_420_PACING, ClientPacer
 from .protocol import FrameReader
 from .refdata import ReferenceData
 from .scanner import Scanner
@@ -439,6 +439,11 @@ class Session(threading.Thread):
         req_id = q.req_id
         spec = self._spec(q.contract, req_id)
         if spec is None:
+            return
+        rule = self.gw.hist_pacer.check_new_stream()
+        if rule:
+            self.gw.record_violation(self.client_id or 0, rule)
+            self.error(req_id, 420, TEXT_420_PACING)
             return
         now = time.time()
         self.subs.rtb[req_id] = RtBar(spec.con_id, time.monotonic() + self.gw.rt_bar_interval,
