@@ -13,8 +13,8 @@ from typing import Any
 
 from platform_adapter import PacingViolation, SubscriptionLimitExceeded
 from platform_adapter.sim import PacingConfig
-from tests.conftest import wait_for
-from tests.resilience.conftest import received, run_threads
+from tests.conftest import Recorder, wait_for
+from tests.resilience.conftest import received, run_threads, wait_reconnected
 
 SESSION_END = datetime(2026, 11, 25, 20, 0, tzinfo=timezone.utc)  # a Wednesday, 15:00 New York
 HIST_LIMIT = 12  # requests per 10 minutes, the same at the simulator and in the adapter's config
@@ -94,6 +94,52 @@ def test_bid_ask_history_counts_twice(sim_factory: Any, adapter_factory: Any) ->
     else:
         raise AssertionError("a third request was sent past IB's 60-in-10-minutes count")
     assert received(gw, "reqHistoricalData")["reqHistoricalData"] == 2
+    assert gw.stats().pacing.count() == 0, gw.stats().pacing.violations
+
+
+def test_real_time_bars_share_the_historical_10_minute_window(sim_factory: Any, adapter_factory: Any) -> None:
+    """IB (realtime_bars): "no more than 60 *new* requests for real time bars can be made in 10
+    minutes", in one count with history. With 3 in 10 minutes: two bar lines and one history
+    request fill it; a third bar line fails with PacingViolation, nothing sent; no violation."""
+    gw = sim_factory(pacing=PacingConfig(hist_max_requests=3), rt_bar_interval=0.2)
+    pa = adapter_factory(gw, **{"market_data.historical_data_max_requests_per_10min": 3})
+    bars = Recorder()
+    for symbol in ("AAPL", "MSFT"):
+        pa.market_data.subscribe_real_time_bars(symbol, bars)
+    assert len(pa.market_data.get_historical_data("AAPL", "600 S", "30 secs", end=SESSION_END, timeout=5.0)) == 20
+    try:
+        pa.market_data.subscribe_real_time_bars("SPY", bars)
+    except PacingViolation as exc:
+        assert "10 minutes" in str(exc)
+    else:
+        raise AssertionError("a real-time bar request was sent past IB's 10-minute count")
+    try:
+        pa.market_data.get_historical_data("MSFT", "600 S", "30 secs", end=SESSION_END, timeout=2.0)
+    except PacingViolation:
+        pass
+    else:
+        raise AssertionError("a history request was sent past IB's 10-minute count")
+    assert received(gw, "reqRealTimeBars", "reqHistoricalData") == {"reqRealTimeBars": 2, "reqHistoricalData": 1}
+    bars.wait(2)
+    assert {c[0] for c in bars.calls} <= {"AAPL", "MSFT"}
+    assert gw.stats().pacing.count() == 0, gw.stats().pacing.violations
+
+
+def test_replayed_real_time_bars_wait_for_room_in_the_10_minute_window(sim_factory: Any,
+                                                                      adapter_factory: Any) -> None:
+    """A reconnect replays every bar line, each a new request for IB's 10-minute count: with 3 in
+    10 minutes and two lines, the replay sends one and holds the other back for the window,
+    instead of a pacing violation at the gateway."""
+    gw = sim_factory(pacing=PacingConfig(hist_max_requests=3), rt_bar_interval=0.2)
+    pa = adapter_factory(gw, **{"market_data.historical_data_max_requests_per_10min": 3})
+    bars = Recorder()
+    pa.market_data.subscribe_real_time_bars("AAPL", bars)
+    pa.market_data.subscribe_real_time_bars("MSFT", bars)
+    gw.drop_all_connections()
+    wait_reconnected(pa, 1)
+    wait_for(lambda: received(gw, "reqRealTimeBars")["reqRealTimeBars"] == 3, 5)
+    bars.wait(len(bars.calls) + 2)  # the replayed line streams
+    assert received(gw, "reqRealTimeBars")["reqRealTimeBars"] == 3
     assert gw.stats().pacing.count() == 0, gw.stats().pacing.violations
 
 

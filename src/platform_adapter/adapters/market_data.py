@@ -39,7 +39,7 @@ from platform_adapter.adapters.market.watchdog import StreamWatchdog
 from platform_adapter.core import ib_codes
 from platform_adapter.core.events import Guarded
 from platform_adapter.core.metrics import STALE_EPISODES, TICKS
-from platform_adapter.errors import IBError, NotConnected, SubscriptionLimitExceeded, ValidationError
+from platform_adapter.errors import IBError, NotConnected, PacingViolation, SubscriptionLimitExceeded, ValidationError
 from platform_adapter.log import logger
 from platform_adapter.models.market_data import MarketDataType, Quote, TickByTickKind
 from platform_adapter.utils.validators import check_callback, check_market_data_type, check_tbt_kind
@@ -221,8 +221,13 @@ class MarketDataAdapter(BaseAdapter):
         spec = to_spec(symbol)
         self._client()
         info = self.contracts.resolve(spec)
-        self._send_new(self._reserve([(SubKind.BARS, info, {"what_to_show": wts, "use_rth": use_rth})],
-                                     callback, err), callback, err)
+        done = self._reserve([(SubKind.BARS, info, {"what_to_show": wts, "use_rth": use_rth})], callback, err)
+        try:  # a new line is a new request in IB's historical ten-minute window
+            self.ctx.historical.take_new_streams(len(done.new))
+        except PacingViolation:
+            self._take_back(done, callback, err)
+            raise
+        self._send_new(done, callback, err)
 
     def unsubscribe_real_time_bars(self, symbol: Any, callback: Callback | None = None,
                                    what_to_show: str | None = None) -> None:
@@ -450,15 +455,39 @@ class MarketDataAdapter(BaseAdapter):
             client = self._client()
         except NotConnected:
             return
+        held: list[Subscription] = []
         for old, sub in moved:
             if cancel_old:
                 cancel_line(client, sub.kind, old)
+            if sub.kind is SubKind.BARS and not self._room_for_bars():
+                held.append(sub)
+                continue
             try:
                 self._send(client, sub)
             except Exception:  # noqa: BLE001 - keep replaying the others; the link monitor retries
                 logger.opt(exception=True).error("resubscribing {} {} failed", sub.kind.value, sub.key)
-        logger.info("resubscribed {} market data line(s)", len(moved))
-        self.metrics.incr("md_resubscriptions", len(moved))
+        logger.info("resubscribed {} market data line(s)", len(moved) - len(held))
+        self.metrics.incr("md_resubscriptions", len(moved) - len(held))
+        if held:  # replayed when IB's ten-minute window has room (their new ids were never sent)
+            wait = self.ctx.historical.stream_room_in()
+            logger.warning("{} real-time bar line(s) replayed in {:.0f}s: IB's 60 new requests in 10 minutes",
+                           len(held), wait)
+            timer = threading.Timer(max(wait, 0.001), self._replay_held, (held,))
+            timer.daemon = True
+            timer.start()
+
+    def _room_for_bars(self) -> bool:
+        try:
+            self.ctx.historical.take_new_streams(1)
+        except PacingViolation:
+            return False
+        return True
+
+    def _replay_held(self, held: list[Subscription]) -> None:
+        """The held lines still unsent (a reconnect's replay meanwhile may have sent them)."""
+        if not self._stop.is_set():
+            self._resubscribe([sub for sub in held if self.lines.holds(sub) and sub.sent_id != sub.req_id],
+                              cancel_old=False)
 
     # --- staleness -----------------------------------------------------------------------------------
     def _mark_all_stale(self, why: str) -> None:

@@ -232,6 +232,24 @@ class HistoricalPacer:
             logger.info("historical pacing: {}; waiting {:.1f}s", why, wait)
             self._sleep(max(wait, 0.001))
 
+    def take_new_streams(self, count: int) -> None:
+        """Count ``count`` new real-time bar requests in the ten-minute window now, or raise
+        :class:`PacingViolation` (counting nothing) when it has no room; never waits. IB
+        (realtime_bars): "no more than 60 *new* requests for real time bars can be made in 10
+        minutes"; they combine the limitations of top and historical data."""
+        with self._lock:
+            wait = self.window.wait_time(count) if count <= self.window.max_requests else float("inf")
+            if wait > 0:
+                raise PacingViolation(
+                    f"{count} new real-time bar request(s): IB allows {self.window.max_requests} new historical and "
+                    f"real-time bar requests in 10 minutes; room in {wait:.0f}s")
+            self.window.record_request(count)
+
+    def stream_room_in(self) -> float:
+        """Seconds until one more real-time bar request fits the ten-minute window."""
+        with self._lock:
+            return self.window.wait_time(1)
+
     def release(self) -> None:
         try:
             self._slots.release()
