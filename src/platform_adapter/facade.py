@@ -89,6 +89,7 @@ class PlatformAdapter:
         another thread is waited for, start-up included."""
         self.events.start()
         self.start_metrics()
+        self.historical.open()
         wake_us = self.settings.ib_connection.cpu_wake_latency_us
         if wake_us is not None:
             hold_cpu_wake_latency(wake_us)  # process-wide, held until exit (utils/cpu_wake.py)
@@ -123,6 +124,7 @@ class PlatformAdapter:
         """Stop the adapters (their lines cancelled at IB) and close the connection. A connect
         under way on another thread ends (its start-up steps fail at once with ``NotConnected``)
         and what its steps started is stopped too."""
+        self.historical.close()  # history calls waiting for their pacing turn end now (NotConnected)
         self._stop_adapters()
         self.connection.disconnect()
         with self._connecting:  # a connect's start-up ends now: then stop what its steps started

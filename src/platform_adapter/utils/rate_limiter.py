@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
-from platform_adapter.errors import PacingViolation
+from platform_adapter.errors import NotConnected, PacingViolation
 from platform_adapter.log import logger
 
 Clock = Callable[[], float]
@@ -180,6 +180,23 @@ class HistoricalPacer:
         self._same: dict[tuple[Hashable, str, str], deque[float]] = {}
         self._slots = threading.BoundedSemaphore(max_concurrent)
         self.max_concurrent = max_concurrent
+        self._closed = threading.Event()  # set by close(): paced waits end at once
+
+    def close(self) -> None:
+        """The adapter disconnects: every paced wait ends now with NotConnected (and new ones too,
+        until :meth:`open`), instead of sleeping out its wait to find the link gone."""
+        self._closed.set()
+
+    def open(self) -> None:
+        self._closed.clear()
+
+    def _pause(self, seconds: float) -> None:
+        if self._sleep is time.sleep:
+            self._closed.wait(seconds)
+        else:
+            self._sleep(seconds)
+        if self._closed.is_set():
+            raise NotConnected("disconnected while a historical request waited for its pacing turn")
 
     def _extra_wait(self, key: HistoricalKey, now: float) -> tuple[float, str]:
         wait, why = 0.0, ""
@@ -204,6 +221,8 @@ class HistoricalPacer:
         wait for a slot (a stamp taken before that wait would let a later identical request, or
         five more for the contract, follow it at the gateway sooner than the rules allow).
         """
+        if self._closed.is_set():
+            raise NotConnected("the adapter is disconnected")
         start = self._clock()
         deadline = None if timeout is None else start + timeout
         if not self._slots.acquire(timeout=timeout):
@@ -230,7 +249,7 @@ class HistoricalPacer:
             if deadline is not None and now + wait > deadline:
                 raise PacingViolation(f"historical pacing ({why}) needs {wait:.1f}s, more than the timeout")
             logger.info("historical pacing: {}; waiting {:.1f}s", why, wait)
-            self._sleep(max(wait, 0.001))
+            self._pause(max(wait, 0.001))
 
     def take_new_streams(self, count: int) -> None:
         """Count ``count`` new real-time bar requests in the ten-minute window now, or raise
