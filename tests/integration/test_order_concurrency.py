@@ -4,6 +4,7 @@ deadlock, unique ids, and the adapter's orders equal the simulator's at the end.
 from __future__ import annotations
 
 import threading
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -62,3 +63,44 @@ def test_concurrent_place_modify_cancel_and_read(pa: Any, gateway: Any) -> None:
         assert ours.request.quantity == Decimal(str(theirs.total_qty))
     assert len(pa.orders.get_open_orders()) == 16
     assert all(o.status.status is OrderState.SUBMITTED for o in pa.orders.get_open_orders())
+
+
+def test_ids_reach_ib_in_the_order_they_were_allocated(pa: Any, gateway: Any) -> None:
+    """IB refuses (103 "Duplicate order id") a new order whose id is not above every id the client
+    sent before. Two threads place at once, the first to get its id held up until the second has
+    its id (at most 1 s): the service places for many clients on many threads like this. Both
+    orders reach the gateway; before, the second id went out first and the first order was
+    rejected with 103."""
+    allocated: list[int] = []
+    second = threading.Event()
+
+    def listener(order_id: int) -> None:
+        allocated.append(order_id)
+        if len(allocated) == 1:
+            second.wait(1.0)  # the placing thread, before the order is sent
+        else:
+            second.set()
+
+    pa.orders.listen_new_orders(listener)
+    ids: list[int] = []
+    errors: list[BaseException] = []
+
+    def place(price: float) -> None:
+        try:
+            ids.append(pa.orders.place_order("AAPL", "BUY", 1, "LMT", limit_price=price))
+        except BaseException as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+
+    first = threading.Thread(target=place, args=(100.0,))
+    first.start()
+    while not allocated:
+        time.sleep(0.001)
+    other = threading.Thread(target=place, args=(101.0,))
+    other.start()
+    first.join(10)
+    other.join(10)
+    assert not errors, errors
+    statuses = {oid: pa.orders.wait_for_status(oid, "Submitted", timeout=10).status for oid in ids}
+    assert statuses == dict.fromkeys(allocated, OrderState.SUBMITTED)
+    sim = {o.order_id for o in gateway.stats().orders if o.client_id == pa.connection.client_id}
+    assert sim == set(allocated)

@@ -88,6 +88,10 @@ class OrderExecutionAdapter(BaseAdapter):
         self.previews = OrderPreviewer(self)
         self.echo = ExtrasEcho(self)
         self._lock = threading.Lock()
+        # IB refuses (103 "Duplicate order id") a new order whose id is not above every id the
+        # client id sent before: an id is allocated and sent under this lock, so that ids reach
+        # IB in the order they are allocated however many threads place at once (the service)
+        self.id_order = threading.Lock()
         self._changed = threading.Condition()
         self._status_waiters = 0  # threads in wait_for_status (changed under _changed's lock)
         self._by_ref: dict[str, int] = {}
@@ -400,46 +404,47 @@ class OrderExecutionAdapter(BaseAdapter):
         journal = self.journal
         if journal is None:
             raise NotConnected("the order journal is not open (connect first)")
-        order_id = self.ids.allocate()
-        for listener in self._new_order_listeners:  # what one raises fails the placement: nothing sent
-            listener(order_id)
-        client_id = self.connection.client_id
-        now = utcnow()
-        self.state.add_trade(Trade(order_id, request, remaining=request.quantity, client_id=client_id,
-                                   submitted_at=now, updated_at=now))
-        with self._lock:
-            self._sending.add(order_id)
-            if request.order_ref:  # as remember_ids, under the same lock
-                self._by_ref[request.order_ref] = order_id
-        try:
-            journal.record_request(order_id, request, client_id)
-            contract = self._ib_contract(info)
-            message = self.encoder.encode(client.serverVersion(), contract, contract, order_id, request) \
-                if transmit else None
-            if not client.isConnected():  # closed since the check: ibapi would send nothing (504)
-                raise ConnectionError("the link closed before the order was sent")
-            if message is not None:
-                message.send(client)  # the same text or protobuf body ibapi's placeOrder would send
-            else:
-                client.placeOrder(order_id, contract, build_ib_order(request, transmit,
-                                                                    server_version=self.connection.server_version))
-        except sqlite3.Error as exc:  # the journal refused the row (record_request): nothing was sent
-            self.state.discard_trade(order_id)
+        with self.id_order:  # allocated and sent in id order (see __init__)
+            order_id = self.ids.allocate()
+            for listener in self._new_order_listeners:  # what one raises fails the placement: nothing sent
+                listener(order_id)
+            client_id = self.connection.client_id
+            now = utcnow()
+            self.state.add_trade(Trade(order_id, request, remaining=request.quantity, client_id=client_id,
+                                       submitted_at=now, updated_at=now))
             with self._lock:
-                if self._by_ref.get(request.order_ref) == order_id:
-                    del self._by_ref[request.order_ref]
-            logger.error("order {} ({}) not placed: the journal could not record it: {}", order_id,
-                         request.order_ref, exc)
-            raise JournalError(f"order not placed: the order journal could not record it ({exc})") from exc
-        except OSError as exc:
-            logger.error("order {} ({}): sending failed: {}; it will be looked up by orderRef, never re-sent",
-                         order_id, request.order_ref, exc)
-            journal.event(order_id, "send_failed", str(exc))  # committed by the writer with the order's row
-            raise NotConnected(f"order {order_id} may not have reached the gateway: {exc}") from exc
-        finally:
-            with self._lock:
-                self._sending.discard(order_id)
-                self._sent_at[order_id] = time.monotonic()
+                self._sending.add(order_id)
+                if request.order_ref:  # as remember_ids, under the same lock
+                    self._by_ref[request.order_ref] = order_id
+            try:
+                journal.record_request(order_id, request, client_id)
+                contract = self._ib_contract(info)
+                message = self.encoder.encode(client.serverVersion(), contract, contract, order_id, request) \
+                    if transmit else None
+                if not client.isConnected():  # closed since the check: ibapi would send nothing (504)
+                    raise ConnectionError("the link closed before the order was sent")
+                if message is not None:
+                    message.send(client)  # the same text or protobuf body ibapi's placeOrder would send
+                else:
+                    client.placeOrder(order_id, contract, build_ib_order(request, transmit,
+                                                                        server_version=self.connection.server_version))
+            except sqlite3.Error as exc:  # the journal refused the row (record_request): nothing was sent
+                self.state.discard_trade(order_id)
+                with self._lock:
+                    if self._by_ref.get(request.order_ref) == order_id:
+                        del self._by_ref[request.order_ref]
+                logger.error("order {} ({}) not placed: the journal could not record it: {}", order_id,
+                             request.order_ref, exc)
+                raise JournalError(f"order not placed: the order journal could not record it ({exc})") from exc
+            except OSError as exc:
+                logger.error("order {} ({}): sending failed: {}; it will be looked up by orderRef, never re-sent",
+                             order_id, request.order_ref, exc)
+                journal.event(order_id, "send_failed", str(exc))  # committed by the writer with the order's row
+                raise NotConnected(f"order {order_id} may not have reached the gateway: {exc}") from exc
+            finally:
+                with self._lock:
+                    self._sending.discard(order_id)
+                    self._sent_at[order_id] = time.monotonic()
         # journalled with the next write (sending and PendingSubmit restore alike); no commit of its
         # own. No status callback: the order is still PendingSubmit, as when place_order returns;
         # callbacks start with IB's acknowledgement (or a rejection).

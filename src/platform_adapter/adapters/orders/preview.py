@@ -50,12 +50,18 @@ class OrderPreviewer:
         request, info = order_requests.prepare(a, symbol, action, quantity, order_type, kwargs,
                                                adds_exposure=False, live_guard=False)
         client = a._require_link()
-        order_id = a.ids.allocate()
-        pending = a.registry.start(KIND, req_id=order_id)
-        self._requests[order_id] = request
+        with a.id_order:  # ids reach IB in the order they are allocated (IB refuses a lower one: 103)
+            order_id = a.ids.allocate()
+            pending = a.registry.start(KIND, req_id=order_id)
+            self._requests[order_id] = request
+            try:
+                client.placeOrder(order_id, a._ib_contract(info),
+                                  build_ib_order(request, what_if=True, server_version=a.connection.server_version))
+            except BaseException:
+                a.registry.discard(order_id)
+                self._requests.pop(order_id, None)
+                raise
         try:
-            client.placeOrder(order_id, a._ib_contract(info),
-                             build_ib_order(request, what_if=True, server_version=a.connection.server_version))
             result = pending.wait(a.settings.ib_connection.request_timeout)
         except IBError as exc:  # IB refused the order (201, 321...): it would refuse it placed too
             raise OrderRejected(exc.code, exc.message, order_id) from None
