@@ -8,8 +8,9 @@ connected: ``PlatformAdapter  1. order ids: the journal opened; ids = max(journa
 .connect()`` opened the link   2. market data: the market data type sent, kept lines replayed, the
 (nextValidId and accounts in)     staleness monitor started
                                3. orders: reconciled with IB (open orders, completed orders, executions
-                                  since the last one seen; a placement that was in flight is looked up,
-                                  never sent again), then periodic reconciliation
+                                  since the newest one seen at the last reconciliation; a placement
+                                  that was in flight is looked up, never sent again), then periodic
+                                  reconciliation
                                4. account: account updates, positions and PnL subscribed, periodic refresh
                                5. users: ``ConnectionEvent(CONNECTED)``
 disconnected: the socket       (the ConnectionManager has already failed every pending request with

@@ -32,6 +32,11 @@ class FillBook:
         self._commissions: dict[str, tuple[float | None, str, float | None]] = {}
         self.last_time: datetime | None = None
         self.last_ib_time = ""
+        # the newest execution time seen when the last reconciliation asked IB for executions:
+        # every execution up to then is known, so the next one asks from there (not from
+        # ``last_ib_time``: a live fill on a new link may come before the reconciliation that looks
+        # for the executions the old link lost, and its time is past theirs)
+        self.reconciled_ib_time: str | None = None
 
     def load(self, fill: Fill, ib_time: str, delivered: bool) -> None:
         """Restore a fill from the journal."""

@@ -1,8 +1,8 @@
 """Order reconciliation (spec 2.2.5, DESIGN section 3): at start-up, after every reconnect or IB
 link restore (steps of ``core/lifecycle.py``), and periodically, ask IB for open orders, completed
-orders and executions (since the last one seen), match them to our orders by orderRef, permId and
-order id, correct the cache, and log every discrepancy. An order whose placement was in flight is
-looked up, never sent again."""
+orders and executions (since the newest one seen at the last reconciliation), match them to our
+orders by orderRef, permId and order id, correct the cache, and log every discrepancy. An order
+whose placement was in flight is looked up, never sent again."""
 
 from __future__ import annotations
 
@@ -124,7 +124,10 @@ class OrderReconciler:
                     a.request_completed_orders()
                     self._completed_done.wait(timeout)
                 seen = set(self._seen_open) | set(self._seen_completed)
-                a.request_executions(a.fills.last_ib_time, timeout)
+                mark = a.fills.last_ib_time  # every execution up to this one is known once IB answers
+                since = a.fills.reconciled_ib_time
+                a.request_executions(mark if since is None else since, timeout)
+                a.fills.reconciled_ib_time = mark
             finally:
                 self._seen_open = self._seen_completed = self._completed = None
             for entry in completed:
