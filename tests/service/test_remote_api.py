@@ -501,3 +501,16 @@ def test_no_line_error_reaches_on_error_once_unsubscribe_returned(served: Runnin
     release.set()
     assert a.events.wait_idle(10)
     assert errors.calls == []
+
+
+def test_connect_waits_for_the_service_to_be_connected_to_ib(served: Running, gateway: SimulatedGateway,
+                                                             remote_factory: Any) -> None:
+    """A client started while the service reconnects to the gateway (a strategy restarted during a
+    gateway restart) gets True from connect() once the service is back within connect_timeout;
+    before, connect() returned False as soon as the session opened."""
+    gateway.refuse_connections(1.5)
+    gateway.drop_all_connections()
+    wait_for(lambda: not served.pa.is_connected(), timeout=5)
+    remote = remote_factory(served, "late", connect=False, connect_timeout=15)
+    assert remote.connect(), remote.last_error
+    assert remote.is_connected() and served.pa.is_connected()

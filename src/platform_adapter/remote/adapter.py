@@ -14,6 +14,7 @@ order events it missed; the market data type is set for the whole service.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,7 @@ from platform_adapter.service.schema import decode
 from platform_adapter.service.security import ClientCurve
 from platform_adapter.service.sessions import NAME_RE
 
+CONNECT_POLL_SECONDS = 0.02  # connect() looks this often whether the service is connected to IB again
 _ORDER_EVENTS = frozenset({Event.ORDER_STATUS, Event.FILL})
 _MARKET_EVENTS = frozenset({Event.QUOTE, Event.BAR, Event.TICK, Event.LINE_ERROR, Event.PROGRESS})
 
@@ -62,10 +64,16 @@ class RemoteAdapter:
         self._connection_callbacks: list[Callable[[ConnectionEvent], Any]] = []
 
     def connect(self) -> bool:
-        """Open the session with the service (within ``connect_timeout``); True when it is open
-        and the service is connected to IB. Lost sessions are reopened by themselves."""
+        """Open the session with the service and wait for the service's IB connection (both within
+        ``connect_timeout``); True when the session is open and the service is connected to IB.
+        Lost sessions are reopened by themselves (also after False, when the session opened)."""
         self.events.start()
-        return self.transport.start(self.connect_timeout) and self.transport.connected
+        deadline = time.monotonic() + self.connect_timeout
+        if not self.transport.start(self.connect_timeout):
+            return False
+        while not self.transport.connected and time.monotonic() < deadline:  # the service reconnecting to IB
+            time.sleep(CONNECT_POLL_SECONDS)
+        return self.transport.connected
 
     def disconnect(self) -> None:
         """Close the session: the service releases this client's lines (its orders stay its own)."""
