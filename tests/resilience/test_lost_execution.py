@@ -23,15 +23,16 @@ def test_a_lost_execution_is_found_after_a_later_live_fill(sim_factory: GatewayF
     first = pa.orders.place_order("MSFT", "BUY", 1, "MKT")
     wait_for(lambda: [f for f in fills if f.order_id == first])  # a fill seen: executions known up to it
 
-    lost_at: list[float] = []
+    armed: list[bool] = []
     later: list[int] = []
     ask = pa.orders.request_completed_orders
 
     def request_completed_orders() -> None:
         """The reconciliation after the reconnect, before it asks IB for executions: a new order
         fills live, in a later second than the lost execution."""
-        if lost_at and not later:
-            while time.time() < int(lost_at[0]) + 1:  # execution times are whole seconds
+        if armed and not later:
+            newest = max(e.epoch for e in gw.stats().executions)  # the lost one (the gateway made it last)
+            while time.time() < int(newest) + 1:  # execution times are whole seconds
                 time.sleep(0.01)
             later.append(pa.orders.place_order("MSFT", "BUY", 1, "MKT"))
             wait_for(lambda: [f for f in fills if f.order_id == later[0]])
@@ -39,12 +40,12 @@ def test_a_lost_execution_is_found_after_a_later_live_fill(sim_factory: GatewayF
 
     pa.orders.request_completed_orders = request_completed_orders  # type: ignore[method-assign]
     gw.drop_on_next_place_order()  # the gateway takes and fills the order, sends nothing, drops the link
+    armed.append(True)
     try:
         lost = pa.orders.place_order("MSFT", "BUY", 1, "MKT")
     except NotConnected:  # the drop seen as it was sent
         lost = max(o.order_id for o in gw.stats().orders)
-    (execution,) = wait_for(lambda: [e for e in gw.stats().executions if e.order_id == lost])
-    lost_at.append(execution.epoch)
+    wait_for(lambda: [e for e in gw.stats().executions if e.order_id == lost])
     wait_reconnected(pa, 1)
     wait_for(lambda: later)
     wait_for(lambda: [f for f in fills if f.order_id == lost], timeout=10)
