@@ -21,10 +21,8 @@ start of each quiet period (the last fault's effect over).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
-import subprocess
 import sys
 import threading
 import time
@@ -39,50 +37,17 @@ from soak_restarts import (  # noqa: E402
     STREAM_LIMIT,
     STREAMS,
     Run,
+    Simulator,
     adapter,
     check,
-    control,
     on_event,
     reconnects,
     trade,
     wait,
+    write_result,
 )
 
 from platform_adapter import PlatformAdapter  # noqa: E402
-
-
-class Simulator:
-    """``python -m platform_adapter.sim`` (real-time clock) and its control socket."""
-
-    def __init__(self, state: Path) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "platform_adapter.sim", "--port", "0", "--control-port", "0", "--seed", "7",
-             "--tick-interval", "0.1", "--rt-bar-interval", "1", "--state-file", str(state), "--log-level", "ERROR"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
-        assert self.proc.stdout is not None and self.proc.stderr is not None
-        control_line = self.proc.stderr.readline().split()
-        listening = self.proc.stdout.readline().split()
-        if len(control_line) != 3 or len(listening) != 3:
-            self.proc.kill()
-            raise RuntimeError(f"simulator did not start: {control_line} {listening}")
-        self.control_port = int(control_line[2].rsplit(":", 1)[1])
-        self.port = int(listening[2].rsplit(":", 1)[1])
-
-    def command(self, line: str) -> str:
-        return control(self.control_port, line, timeout=30)[3:]
-
-    def book(self) -> dict[str, Any]:
-        result: dict[str, Any] = json.loads(self.command("orders"))
-        return result
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
 
 
 def fault(sim: Simulator, rng: random.Random, stop: threading.Event) -> tuple[str, float]:
@@ -276,12 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     logger.remove()  # the adapter's log lines would drown the result
     result = soak(a.seconds, a.every, a.seed, a.step, a.quiet_every)
-    a.report.parent.mkdir(parents=True, exist_ok=True)
-    a.report.write_text(report(result, a.seconds, a.every, a.seed, a.step, a.quiet_every))
-    if a.json is not None:
-        a.json.write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps(result), flush=True)
-    return 0 if result["ok"] else 1
+    return write_result(result, report(result, a.seconds, a.every, a.seed, a.step, a.quiet_every), a.report, a.json)
 
 
 if __name__ == "__main__":

@@ -51,8 +51,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from soak_chaos import Simulator, fault  # noqa: E402
-from soak_restarts import LOOPBACK, ROOT, STREAM_LIMIT, STREAMS, Run, trade  # noqa: E402
+from soak_chaos import fault  # noqa: E402
+from soak_restarts import LOOPBACK, ROOT, STREAM_LIMIT, STREAMS, Run, Simulator, trade, write_result  # noqa: E402
 
 CLIENT_ID = 1  # the service's IB client id
 SERVICE_FAULTS = ("service_kill", "client_kill")
@@ -607,12 +607,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, default=None, help="also write the result as JSON here")
     a = p.parse_args(argv)
     result = soak(a.clients, a.seconds, a.every, a.seed, a.step, a.quiet_every, a.service_share, a.work)
-    a.report.parent.mkdir(parents=True, exist_ok=True)
-    a.report.write_text(report(result, a))
-    if a.json is not None:
-        a.json.write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps(result), flush=True)
-    return 0 if result["ok"] else 1
+    return write_result(result, report(result, a), a.report, a.json)
 
 
 if __name__ == "__main__":

@@ -62,24 +62,23 @@ def rss_bytes() -> int:
 
 
 class Simulator:
-    """``python -m platform_adapter.sim`` with a fast clock, daily restarts and resets, and its control socket."""
+    """``python -m platform_adapter.sim`` in its own process (``options``: more of its command line)
+    and its control socket."""
 
-    def __init__(self, day_seconds: float, down: float, state: Path) -> None:
-        rate = 86_400.0 / day_seconds
+    def __init__(self, state: Path, *options: str) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "platform_adapter.sim", "--port", "0", "--control-port", "0", "--seed", "7",
-             "--tick-interval", "0.1", "--rt-bar-interval", "1", "--clock-rate", str(rate),
-             "--clock-start", "2026-12-06T18:00:00+00:00", "--daily-restart", f"00:00/{down}",
-             "--daily-reset", "06:00/1800", "--state-file", str(state), "--log-level", "ERROR"],
+             "--tick-interval", "0.1", "--rt-bar-interval", "1", "--state-file", str(state), "--log-level", "ERROR",
+             *options],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
         assert self.proc.stdout is not None and self.proc.stderr is not None
-        control = self.proc.stderr.readline().split()
+        control_line = self.proc.stderr.readline().split()
         listening = self.proc.stdout.readline().split()
-        if len(control) != 3 or len(listening) != 3:
+        if len(control_line) != 3 or len(listening) != 3:
             self.proc.kill()
-            raise RuntimeError(f"simulator did not start: {control} {listening}")
-        self.control_port = int(control[2].rsplit(":", 1)[1])
+            raise RuntimeError(f"simulator did not start: {control_line} {listening}")
+        self.control_port = int(control_line[2].rsplit(":", 1)[1])
         self.port = int(listening[2].rsplit(":", 1)[1])
 
     def command(self, line: str) -> str:
@@ -121,6 +120,23 @@ class Run:
         return record
 
 
+def daily(day_seconds: float, down: float) -> list[str]:
+    """The simulator's options for a fast clock (a day in ``day_seconds``), a restart at its
+    midnight (down ``down`` seconds) and IB's reset window at 06:00."""
+    return ["--clock-rate", str(86_400.0 / day_seconds), "--clock-start", "2026-12-06T18:00:00+00:00",
+            "--daily-restart", f"00:00/{down}", "--daily-reset", "06:00/1800"]
+
+
+def write_result(result: dict[str, Any], text: str, report_path: Path, json_path: Path | None) -> int:
+    """Write the report (and the JSON result if asked), print the result; the exit code."""
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    report_path.write_text(text)
+    if json_path is not None:
+        json_path.write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps(result), flush=True)
+    return 0 if result["ok"] else 1
+
+
 def adapter(port: int, work: Path) -> PlatformAdapter:
     settings = load_settings(None, env_file=os.devnull, use_environ=False, overrides={
         "ib_connection.host": LOOPBACK, "ib_connection.port": port, "ib_connection.client_id": CLIENT_ID,
@@ -156,7 +172,7 @@ def trade(pa: PlatformAdapter, run: Run, step: int, resting: list[int]) -> None:
 def soak(restarts: int, day_seconds: float, down: float, step_seconds: float = 0.1) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="soak_restarts_") as tmp:
         work = Path(tmp)
-        sim = Simulator(day_seconds, down, work / "gateway.json")
+        sim = Simulator(work / "gateway.json", *daily(day_seconds, down))
         run = Run()
         pa = adapter(sim.port, work)
         try:
@@ -343,12 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     logger.remove()  # the adapter's log lines would drown the result
     result = soak(a.restarts, a.day_seconds, a.down, a.step)
-    a.report.parent.mkdir(parents=True, exist_ok=True)
-    a.report.write_text(report(result, a.restarts, a.day_seconds, a.down, a.step))
-    if a.json is not None:
-        a.json.write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps(result), flush=True)
-    return 0 if result["ok"] else 1
+    return write_result(result, report(result, a.restarts, a.day_seconds, a.down, a.step), a.report, a.json)
 
 
 if __name__ == "__main__":

@@ -385,6 +385,20 @@ def test_a_failed_subscribe_leaves_no_callback_on_lines_held_before(served: Runn
     assert new_errors.calls == []
 
 
+def _hold_the_event_thread(md: Any) -> threading.Event:
+    """Block the client's event thread in a MSFT quote callback until the returned event is set."""
+    entered, release = threading.Event(), threading.Event()
+
+    def blocker(*_: Any) -> None:
+        if not entered.is_set():
+            entered.set()
+            release.wait(10)
+
+    md.subscribe_quotes("MSFT", blocker)
+    assert entered.wait(5)
+    return release
+
+
 @pytest.mark.parametrize("kind", ["quotes", "ticks"])
 def test_nothing_reaches_a_callback_once_unsubscribe_returned(served: Running, remote_factory: Any,
                                                               kind: str) -> None:
@@ -398,15 +412,7 @@ def test_nothing_reaches_a_callback_once_unsubscribe_returned(served: Running, r
     else:
         md.subscribe_tick_by_tick("AAPL", "BidAsk", rec)
     rec.wait(1, timeout=5)
-    entered, release = threading.Event(), threading.Event()
-
-    def blocker(*_: Any) -> None:
-        if not entered.is_set():
-            entered.set()
-            release.wait(10)
-
-    md.subscribe_quotes("MSFT", blocker)
-    assert entered.wait(5)
+    release = _hold_the_event_thread(md)
     wait_for(lambda: a.events.queue_length >= 2, timeout=5)  # MSFT holds one place at most: AAPL waits too
     if kind == "quotes":
         md.unsubscribe_quotes("AAPL")
@@ -476,15 +482,7 @@ def test_no_line_error_reaches_on_error_once_unsubscribe_returned(served: Runnin
     rec, errors = Recorder(), Recorder()
     md.subscribe_quotes("AAPL", rec, on_error=errors)
     rec.wait(1, timeout=5)
-    entered, release = threading.Event(), threading.Event()
-
-    def blocker(*_: Any) -> None:
-        if not entered.is_set():
-            entered.set()
-            release.wait(10)
-
-    md.subscribe_quotes("MSFT", blocker)
-    assert entered.wait(5)
+    release = _hold_the_event_thread(md)
     (line,) = [s for s in served.pa.market_data.lines.all() if s.key == "AAPL"]
     seen = threading.Event()
     handle = md.on_event
