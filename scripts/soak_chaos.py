@@ -21,7 +21,6 @@ start of each quiet period (the last fault's effect over).
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
 import threading
@@ -40,6 +39,7 @@ from soak_restarts import (  # noqa: E402
     Simulator,
     adapter,
     check,
+    footer,
     on_event,
     reconnects,
     trade,
@@ -221,10 +221,7 @@ def report(result: dict[str, Any], seconds: float, every: float, seed: int, step
     for i, row in enumerate(result["stream_back_seconds"], 1):
         mark = "*" if i in result["streams_judged"] else ""
         lines.append(f"| {i}{mark} | " + " | ".join("-" if row[s] is None else f"{row[s]:.2f}" for s in STREAMS) + " |")
-    lines += ["", "Problems: " + ("; ".join(result["problems"]) if result["problems"] else "none"), "",
-              f"Machine: {os.cpu_count()} cores, load average {'/'.join(f'{x:.2f}' for x in os.getloadavg())} "
-              f"at the end (shared machine: timings are noisy), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}."]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + footer(result)) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

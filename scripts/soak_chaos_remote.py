@@ -52,7 +52,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from soak_chaos import fault  # noqa: E402
-from soak_restarts import LOOPBACK, ROOT, STREAM_LIMIT, STREAMS, Run, Simulator, trade, write_result  # noqa: E402
+from soak_restarts import LOOPBACK, ROOT, STREAM_LIMIT, STREAMS, Run, Simulator, footer, trade, write_result  # noqa: E402
 
 CLIENT_ID = 1  # the service's IB client id
 SERVICE_FAULTS = ("service_kill", "client_kill")
@@ -581,13 +581,8 @@ def report(result: dict[str, Any], a: argparse.Namespace) -> str:
              f"| fills delivered (flagged possible_duplicate) / executions at the gateway | "
              f"{result['fills_delivered']} ({result['fills_flagged']}) / {result['executions_at_gateway']} |",
              f"| positions (service = gateway) | {result['positions']} |",
-             f"| gateway restarts / reset windows | {result['restarts_at_gateway']} / {result['reset_windows']} |",
-             "",
-             "Problems: " + ("; ".join(result["problems"]) if result["problems"] else "none"),
-             "",
-             f"Machine: {os.cpu_count()} cores, load average {'/'.join(f'{x:.2f}' for x in os.getloadavg())} "
-             f"at the end (shared machine: timings are noisy), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}."]
-    return "\n".join(lines) + "\n"
+             f"| gateway restarts / reset windows | {result['restarts_at_gateway']} / {result['reset_windows']} |"]
+    return "\n".join(lines + footer(result)) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

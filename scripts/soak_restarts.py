@@ -342,10 +342,14 @@ def report(result: dict[str, Any], restarts: int, day_seconds: float, down: floa
             if i <= len(drops) and None not in times else None
         cells.append("-" if whole is None else f"{whole:.2f}")
         lines.append(f"| {i} | " + " | ".join(cells) + " |")
-    lines += ["", "Problems: " + ("; ".join(result["problems"]) if result["problems"] else "none"), "",
-              f"Machine: {os.cpu_count()} cores, load average {'/'.join(f'{x:.2f}' for x in os.getloadavg())} "
-              f"at the end (shared machine: timings are noisy), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}."]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + footer(result)) + "\n"
+
+
+def footer(result: dict[str, Any]) -> list[str]:
+    """A soak report's last lines: its problems and the machine it ran on."""
+    return ["", "Problems: " + ("; ".join(result["problems"]) if result["problems"] else "none"), "",
+            f"Machine: {os.cpu_count()} cores, load average {'/'.join(f'{x:.2f}' for x in os.getloadavg())} "
+            f"at the end (shared machine: timings are noisy), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}."]
 
 
 def main(argv: list[str] | None = None) -> int:
