@@ -40,8 +40,8 @@ from soak_restarts import (  # noqa: E402
     adapter,
     check,
     footer,
-    on_event,
     reconnects,
+    start,
     trade,
     wait,
     write_result,
@@ -118,13 +118,7 @@ def soak(seconds: float, every: float, seed: int, step_seconds: float = 0.1, qui
                         quiet.append(round(end, 2))
 
         try:
-            pa.on_connection_event(lambda e: on_event(run, e))
-            pa.orders.on_fill(lambda fill: run.fills.append(fill))
-            if not pa.connect():
-                raise RuntimeError(f"connect failed: {pa.connection.last_error}")
-            pa.market_data.subscribe_quotes(["AAPL", "MSFT"], run.stamp("quotes"))
-            pa.market_data.subscribe_tick_by_tick("SPY", "MidPoint", run.stamp("ticks"))
-            pa.market_data.subscribe_real_time_bars("TSLA", run.stamp("bars"))
+            start(pa, run)
             injector = threading.Thread(target=chaos, name="chaos", daemon=True)
             started = time.monotonic()
             injector.start()

@@ -169,6 +169,18 @@ def trade(pa: PlatformAdapter, run: Run, step: int, resting: list[int]) -> None:
         run.refused += 1
 
 
+def start(pa: PlatformAdapter, run: Run) -> None:
+    """Connect the strategy's adapter: its connection events and fills recorded in ``run``, its
+    streams (quotes, tick-by-tick, 1-second bars) subscribed."""
+    pa.on_connection_event(lambda e: on_event(run, e))
+    pa.orders.on_fill(lambda fill: run.fills.append(fill))
+    if not pa.connect():
+        raise RuntimeError(f"connect failed: {pa.connection.last_error}")
+    pa.market_data.subscribe_quotes(["AAPL", "MSFT"], run.stamp("quotes"))
+    pa.market_data.subscribe_tick_by_tick("SPY", "MidPoint", run.stamp("ticks"))
+    pa.market_data.subscribe_real_time_bars("TSLA", run.stamp("bars"))
+
+
 def soak(restarts: int, day_seconds: float, down: float, step_seconds: float = 0.1) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="soak_restarts_") as tmp:
         work = Path(tmp)
@@ -176,13 +188,7 @@ def soak(restarts: int, day_seconds: float, down: float, step_seconds: float = 0
         run = Run()
         pa = adapter(sim.port, work)
         try:
-            pa.on_connection_event(lambda e: on_event(run, e))
-            pa.orders.on_fill(lambda fill: run.fills.append(fill))
-            if not pa.connect():
-                raise RuntimeError(f"connect failed: {pa.connection.last_error}")
-            pa.market_data.subscribe_quotes(["AAPL", "MSFT"], run.stamp("quotes"))
-            pa.market_data.subscribe_tick_by_tick("SPY", "MidPoint", run.stamp("ticks"))
-            pa.market_data.subscribe_real_time_bars("TSLA", run.stamp("bars"))
+            start(pa, run)
             started = time.monotonic()
             resting: list[int] = []
             step = 0
