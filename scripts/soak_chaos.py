@@ -14,7 +14,7 @@ duplicated, ids only grow, every fill once, positions as the gateway's; every st
 within 5 s of each reconnect that no fault disturbed within that time, and within 5 s of the
 start of each quiet period (the last fault's effect over).
 
-    python scripts/soak_chaos.py [--seconds 120] [--every 3] [--seed 1] [--quiet-every 4]
+    python scripts/soak_chaos.py [--seconds 120] [--every 3] [--seed 1] [--quiet-every 4] [--min-faults 0]
         [--report bench/results/soak_chaos.md] [--json PATH]
 """
 
@@ -48,6 +48,8 @@ from soak_restarts import (  # noqa: E402
 )
 
 from platform_adapter import PlatformAdapter  # noqa: E402
+
+MIN_FAULTS_GRACE = 120.0  # --min-faults: at most this many seconds of faults after --seconds
 
 
 def fault(sim: Simulator, rng: random.Random, stop: threading.Event) -> tuple[str, float]:
@@ -89,7 +91,8 @@ def fault(sim: Simulator, rng: random.Random, stop: threading.Event) -> tuple[st
     return kind, length
 
 
-def soak(seconds: float, every: float, seed: int, step_seconds: float = 0.1, quiet_every: int = 4) -> dict[str, Any]:
+def soak(seconds: float, every: float, seed: int, step_seconds: float = 0.1, quiet_every: int = 4,
+         min_faults: int = 0) -> dict[str, Any]:
     import tempfile  # noqa: PLC0415
 
     rng = random.Random(seed)
@@ -102,6 +105,7 @@ def soak(seconds: float, every: float, seed: int, step_seconds: float = 0.1, qui
         timeline: list[tuple[float, float, str]] = []  # (start, end of its effect, fault), seconds from the start
         quiet: list[float] = []  # quiet periods' starts: the last fault's effect over
         stop = threading.Event()
+        enough = threading.Event()  # min_faults injected: a slow machine injects fewer in the time
 
         def chaos() -> None:
             count = 0
@@ -111,6 +115,8 @@ def soak(seconds: float, every: float, seed: int, step_seconds: float = 0.1, qui
                 faults[kind] += 1
                 timeline.append((round(at, 2), round(at + length, 2), kind))
                 count += 1
+                if count >= min_faults:
+                    enough.set()
                 if count % quiet_every == 0:  # a quiet period: every stream must flow again in it
                     end = max(at + length, time.monotonic() - started)
                     stop.wait(end + STREAM_LIMIT + 1.0 - (time.monotonic() - started))
@@ -124,7 +130,8 @@ def soak(seconds: float, every: float, seed: int, step_seconds: float = 0.1, qui
             injector.start()
             resting: list[int] = []
             step = 0
-            while time.monotonic() - started < seconds:
+            while time.monotonic() - started < seconds or not enough.is_set() and min_faults > 0 \
+                    and time.monotonic() - started < seconds + MIN_FAULTS_GRACE:
                 trade(pa, run, step, resting)
                 step += 1
                 time.sleep(step_seconds)
@@ -227,11 +234,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--step", type=float, default=0.1, help="seconds between the strategy's steps")
     p.add_argument("--quiet-every", type=int, default=4, help="a quiet period after this many faults")
+    p.add_argument("--min-faults", type=int, default=0,
+                   help=f"go on after --seconds until this many faults were injected "
+                        f"(at most {MIN_FAULTS_GRACE:g} s more)")
     p.add_argument("--report", type=Path, default=ROOT / "bench" / "results" / "soak_chaos.md")
     p.add_argument("--json", type=Path, default=None, help="also write the result as JSON here")
     a = p.parse_args(argv)
     logger.remove()  # the adapter's log lines would drown the result
-    result = soak(a.seconds, a.every, a.seed, a.step, a.quiet_every)
+    result = soak(a.seconds, a.every, a.seed, a.step, a.quiet_every, a.min_faults)
     return write_result(result, report(result, a.seconds, a.every, a.seed, a.step, a.quiet_every), a.report, a.json)
 
 

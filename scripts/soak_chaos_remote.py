@@ -29,7 +29,7 @@ and each reports what the service tells it about the gateway's orders. The check
 * every strategy's streams flow again within 5 s of the start of each quiet period.
 
     python scripts/soak_chaos_remote.py [--clients 3] [--seconds 120] [--every 3] [--seed 1]
-        [--quiet-every 4] [--step 0.2] [--report bench/results/soak_chaos_remote.md] [--json PATH]
+        [--quiet-every 4] [--min-faults 0] [--step 0.2] [--report bench/results/soak_chaos_remote.md] [--json PATH]
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from soak_chaos import fault  # noqa: E402
+from soak_chaos import MIN_FAULTS_GRACE, fault  # noqa: E402
 from soak_restarts import LOOPBACK, ROOT, STREAM_LIMIT, STREAMS, Run, Simulator, footer, trade, write_result  # noqa: E402
 
 CLIENT_ID = 1  # the service's IB client id
@@ -358,7 +358,7 @@ def service_fault(cluster: Cluster, rng: random.Random) -> tuple[str, float]:
 
 
 def soak(clients: int, seconds: float, every: float, seed: int, step: float = 0.2, quiet_every: int = 4,
-         service_share: float = 0.3, work_dir: Path | None = None) -> dict[str, Any]:
+         service_share: float = 0.3, work_dir: Path | None = None, min_faults: int = 0) -> dict[str, Any]:
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory(prefix="soak_chaos_remote_") as tmp:
         work = work_dir or Path(tmp)
@@ -369,6 +369,7 @@ def soak(clients: int, seconds: float, every: float, seed: int, step: float = 0.
         timeline: list[tuple[float, float, str]] = []
         quiet: list[float] = []
         stop = threading.Event()
+        enough = threading.Event()  # min_faults injected
         failure: list[str] = []
         try:
             cluster = Cluster(work, sim, clients, step)
@@ -387,6 +388,8 @@ def soak(clients: int, seconds: float, every: float, seed: int, step: float = 0.
                         faults[kind] += 1
                         timeline.append((round(at, 2), round(at + length, 2), kind))
                         count += 1
+                        if count >= min_faults:
+                            enough.set()
                         if count % quiet_every == 0:
                             end = max(at + length, time.monotonic() - started)
                             stop.wait(end + STREAM_LIMIT + 1.0 - (time.monotonic() - started))
@@ -398,6 +401,7 @@ def soak(clients: int, seconds: float, every: float, seed: int, step: float = 0.
             injector = threading.Thread(target=chaos, name="chaos", daemon=True)
             injector.start()
             stop.wait(seconds)
+            enough.wait(MIN_FAULTS_GRACE if min_faults > 0 else 0)  # a slow machine injects fewer in the time
             stop.set()
             injector.join(120)
             sim.command("thaw")
@@ -596,12 +600,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--step", type=float, default=0.2, help="seconds between each strategy's steps")
     p.add_argument("--quiet-every", type=int, default=4, help="a quiet period after this many faults")
+    p.add_argument("--min-faults", type=int, default=0,
+                   help=f"go on after --seconds until this many faults were injected "
+                        f"(at most {MIN_FAULTS_GRACE:g} s more)")
     p.add_argument("--service-share", type=float, default=0.3, help="the share of faults that are the service's")
     p.add_argument("--work", type=Path, default=None, help="keep the logs here (default: a scratch directory)")
     p.add_argument("--report", type=Path, default=ROOT / "bench" / "results" / "soak_chaos_remote.md")
     p.add_argument("--json", type=Path, default=None, help="also write the result as JSON here")
     a = p.parse_args(argv)
-    result = soak(a.clients, a.seconds, a.every, a.seed, a.step, a.quiet_every, a.service_share, a.work)
+    result = soak(a.clients, a.seconds, a.every, a.seed, a.step, a.quiet_every, a.service_share, a.work,
+                  a.min_faults)
     return write_result(result, report(result, a), a.report, a.json)
 
 
