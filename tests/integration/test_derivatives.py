@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from platform_adapter import ContractNotFound, ContractSpec, OrderState, SecType, ValidationError
+from platform_adapter import ContractNotFound, ContractSpec, OrderRejected, OrderState, SecType, ValidationError
 from platform_adapter.adapters.derivatives import expiry_date
 from platform_adapter.sim import contracts as sim_contracts
 from tests.conftest import wait_for
@@ -52,13 +52,22 @@ def test_a_future_by_expiry_or_local_symbol(pa: Any) -> None:
         pa.contracts.front_month("NOSUCH")
 
 
-def test_the_multiplier_counts_in_the_buying_power_check(pa: Any) -> None:
+def test_a_future_is_judged_by_ibs_margin_not_by_buying_power(pa: Any, gateway: Any) -> None:
+    """A future is margined at a fraction of its value: an order whose value (multiplier 50)
+    exceeds BuyingPower but whose margin fits goes to IB and works (before: refused by the
+    adapter as "insufficient buying power", an order IB takes); one whose margin does not fit is
+    IB's to refuse (201, OrderRejected)."""
     info = pa.contracts.front_month("ES")
-    wait_for(lambda: pa.state.get_account_value("BuyingPower"))
+    wait_for(lambda: pa.state.get_account_value("BuyingPower") and pa.state.get_account_value("AvailableFunds"))
     power = float(pa.state.get_account_value("BuyingPower"))
-    lots = int(power / (5300.0 * 50)) + 1  # affordable at 1x, not at 50x
-    with pytest.raises(ValidationError, match="buying power"):
-        pa.orders.place_order(info.spec, "BUY", lots, "LMT", limit_price=5300.0)
+    lots = int(power / (5000.0 * 50)) + 1  # worth more than the buying power
+    status = pa.orders.place_order_and_wait(info.spec, "BUY", lots, "LMT", limit_price=5000.0)
+    assert status.status is OrderState.SUBMITTED
+    available = float(pa.state.get_account_value("AvailableFunds"))
+    too_many = int(available / (5000.0 * 50 * 0.05)) + 1  # no future is margined below 5%
+    with pytest.raises(OrderRejected, match="201|MARGIN"):
+        pa.orders.place_order_and_wait(info.spec, "BUY", too_many, "LMT", limit_price=5000.0)
+    assert gateway.stats().received["placeOrder"] == 2
 
 
 def test_continuous_futures_are_not_traded(pa: Any, gateway: Any) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from platform_adapter.config.settings import OrdersConfig
 from platform_adapter.errors import LiveTradingRefused, ValidationError
-from platform_adapter.models.contract import ContractInfo
+from platform_adapter.models.contract import ContractInfo, SecType
 from platform_adapter.models.market_data import Quote
 from platform_adapter.models.order import OrderAction, OrderType, TimeInForce
 from platform_adapter.utils.validators import check_price, check_quantity, on_tick
@@ -158,6 +158,12 @@ def check_risk(cfg: OrdersConfig, quantity: Decimal, price: float | None, mult: 
                               f"{cfg.max_order_notional:,.2f}")
 
 
+# Margined at a fraction of their value (futures 5-15%, IB's futures margin lesson; forex a few
+# percent): BuyingPower, a securities figure, says nothing about them, and IB's own initial-margin
+# check at submission answers (201, OrderRejected)
+MARGINED = frozenset({SecType.FUTURE, SecType.FOREX})
+
+
 def check_buying_power(action: OrderAction, quantity: Decimal, price: float | None, mult: float,
                        buying_power: float | None) -> None:
     """A buy must fit the account's buying power, when both the power and a price are known."""
@@ -191,13 +197,15 @@ def tif_or(text: str, default: TimeInForce) -> TimeInForce:
 
 def check_trade(cfg: OrdersConfig, info: ContractInfo, action: OrderAction, quantity: Decimal, limit: float | None,
                 stop: float | None, added_quantity: Decimal, quote: Quote | None, buying_power: float | None) -> None:
-    """The contract-dependent checks: ticks and fractions, buying power (``validate_before_submit``)
-    and the risk limits (always). A market order is priced from the cached quote when there is one."""
+    """The contract-dependent checks: ticks and fractions, buying power (``validate_before_submit``;
+    not for futures and forex, see ``MARGINED``) and the risk limits (always). A market order is
+    priced from the cached quote when there is one."""
     mult = multiplier(info)
     price = limit or stop
     if price is None and quote is not None:
         price = (quote.ask if action is OrderAction.BUY else quote.bid) or quote.last
     if cfg.validate_before_submit:
         check_contract_rules(info, quantity, limit, stop)
-        check_buying_power(action, added_quantity, price, mult, buying_power)
+        if info.sec_type not in MARGINED:
+            check_buying_power(action, added_quantity, price, mult, buying_power)
     check_risk(cfg, quantity, price, mult)

@@ -62,6 +62,21 @@ def test_risk_and_buying_power_use_the_multiplier() -> None:
         v.check_buying_power(OrderAction.BUY, Decimal(10), 100.0, 1.0, 999.0)
 
 
+def test_futures_and_forex_are_left_to_ibs_margin_check() -> None:
+    """Buying power is a securities figure: a future or a currency pair worth more than it (and
+    margined at a fraction of that) is not refused here; a stock or an option is."""
+    cfg = OrdersConfig()
+    v.check_trade(cfg, ES, OrderAction.BUY, Decimal(10), 5300.0, None, Decimal(10), None, 1_000.0)
+    v.check_trade(cfg, EUR, OrderAction.BUY, Decimal(1_000_000), 1.1, None, Decimal(1_000_000), None, 1_000.0)
+    aapl = ContractInfo(ContractSpec("AAPL"), 265598, "AAPL", SecType.STOCK, "SMART", "NASDAQ", "USD", "AAPL",
+                        "NMS", 0.01, "", "Apple")
+    with pytest.raises(ValidationError, match="buying power"):
+        v.check_trade(cfg, aapl, OrderAction.BUY, Decimal(10), 200.0, None, Decimal(10), None, 1_000.0)
+    with pytest.raises(ValidationError, match="notional"):  # the risk limit still counts the multiplier
+        v.check_trade(OrdersConfig(max_order_notional=300_000.0), ES, OrderAction.BUY, Decimal(2), 5300.0, None,
+                      Decimal(2), None, None)
+
+
 def test_live_guard() -> None:
     v.check_live(OrdersConfig(), "DU123", 7497)
     v.check_live(OrdersConfig(allow_live_trading=True), "U123", 7496)
