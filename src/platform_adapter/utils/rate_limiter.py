@@ -5,7 +5,10 @@ minutes (a BID_ASK request counts twice), no identical historical request within
 requests for the same contract, exchange and tick type within 2 s ("six or more" is a violation),
 and 50 simultaneous open historical requests.
 Requests over a limit wait (with a log line) rather than fail, unless the wait would pass the
-caller's timeout, which raises :class:`PacingViolation` before anything is sent.
+caller's timeout, which raises :class:`PacingViolation` before anything is sent. When IB answers a
+historical request with a pacing violation anyway (it counts requests these stamps do not know:
+another process on the account, TWS itself, a restart), :meth:`HistoricalPacer.violated` holds
+every historical request until the rules that request may have broken have cleared.
 """
 
 from __future__ import annotations
@@ -160,15 +163,18 @@ class HistoricalKey:
 
 
 class HistoricalPacer:
-    """IB's historical-data pacing rules, applied before a request is sent."""
+    """IB's historical-data pacing rules, applied before a request is sent.
+
+    ``window`` is IB's ten minutes and ``identical_window``/``same_contract_window`` its 15 s and
+    2 s; they are parameters only so that tests can shorten them with the simulator's."""
 
     def __init__(self, max_per_10min: int = 60, max_concurrent: int = 50, *,
                  identical_window: float = 15.0, same_contract_max: int = 5,
-                 same_contract_window: float = 2.0, clock: Clock = time.monotonic,
+                 same_contract_window: float = 2.0, window: float = 600.0, clock: Clock = time.monotonic,
                  sleep: Sleep = time.sleep, margin: float = 0.0) -> None:
         # ``margin`` seconds on top of IB's windows: our stamp is taken before the send, the
         # gateway's on receipt, so network jitter must never make two requests look closer.
-        self.window = RateLimiter(max_per_10min, 600.0 + margin, name="historical requests/10min", clock=clock,
+        self.window = RateLimiter(max_per_10min, window + margin, name="historical requests/10min", clock=clock,
                                   sleep=sleep)
         self._identical_window = identical_window + margin
         self._same_max = same_contract_max
@@ -181,6 +187,8 @@ class HistoricalPacer:
         self._slots = threading.BoundedSemaphore(max_concurrent)
         self.max_concurrent = max_concurrent
         self._closed = threading.Event()  # set by close(): paced waits end at once
+        self._hold_until = float("-inf")  # after IB reported a violation: no request before this
+        self._last_violation: float | None = None  # when the last hold began
 
     def close(self) -> None:
         """The adapter disconnects: every paced wait ends now with NotConnected (and new ones too,
@@ -198,10 +206,35 @@ class HistoricalPacer:
         if self._closed.is_set():
             raise NotConnected("disconnected while a historical request waited for its pacing turn")
 
+    def violated(self) -> float:
+        """IB answered a historical request with a pacing violation (162): it counted requests
+        these stamps do not know. Hold every historical request (all threads) and return the
+        seconds of the hold from now.
+
+        IB's answer does not say which rule broke. A first violation holds for the short rules'
+        windows (an identical request within 15 s, six for one contract within 2 s), which any
+        other client's requests leave within that time. A violation of a request sent after such
+        a hold ended, within ten minutes of the last violation, means IB's ten-minute count is
+        full: the hold is then the whole ten-minute window, when every request IB counted before
+        it has left the count. A violation during a hold (a request sent before the hold began)
+        adds nothing."""
+        with self._lock:
+            now = self._clock()
+            if now < self._hold_until:
+                return self._hold_until - now
+            last = self._last_violation
+            repeat = last is not None and now - last < self.window.time_window
+            hold = self.window.time_window if repeat else max(self._identical_window, self._same_window)
+            self._hold_until = now + hold
+            self._last_violation = now
+            return hold
+
     def _extra_wait(self, key: HistoricalKey, now: float) -> tuple[float, str]:
         wait, why = 0.0, ""
+        if now < self._hold_until:
+            wait, why = self._hold_until - now, "IB reported a pacing violation"
         last = self._identical.get(key.identity)
-        if last is not None and now - last < self._identical_window:
+        if last is not None and last + self._identical_window - now > wait:
             wait, why = last + self._identical_window - now, "identical request within 15 s"
         same = self._same.setdefault((key.contract, key.exchange, key.what_to_show), deque())
         while same and same[0] <= now - self._same_window:

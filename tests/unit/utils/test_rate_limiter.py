@@ -199,6 +199,51 @@ def test_historical_concurrency_slots() -> None:
     pacer.acquire(key("C", "1"), timeout=0.05)
 
 
+def test_a_violation_ib_reports_holds_every_history_request_for_the_short_windows() -> None:
+    """IB refused a request for pacing: its count holds requests the pacer does not know. Every
+    history request, for any contract, waits out the short rules' windows (15 s identical, 2 s
+    per contract) from the violation."""
+    clock = FakeClock()
+    pacer = HistoricalPacer(60, 10, clock=clock, sleep=clock.sleep, margin=0.1)
+    pacer.acquire(key("AAPL", "a"))
+    pacer.release()
+    assert pacer.violated() == pytest.approx(15.1)
+    pacer.acquire(key("MSFT", "x"))
+    assert clock.now - 1000.0 == pytest.approx(15.1)
+    pacer.release()
+    pacer.violated()
+    with pytest.raises(PacingViolation, match="IB reported a pacing violation"):
+        pacer.acquire(key("TSLA", "y"), timeout=10.0)  # its wait cannot fit: raised before sending
+
+
+def test_a_violation_after_a_hold_holds_for_the_whole_ten_minutes() -> None:
+    """The request sent again after the short hold is refused too: IB's ten-minute count is full,
+    so the next hold is the whole window; a violation long after starts short again."""
+    clock = FakeClock()
+    pacer = HistoricalPacer(60, 10, clock=clock, sleep=clock.sleep)
+    assert pacer.violated() == pytest.approx(15.0)
+    pacer.acquire(key("AAPL", "a"))
+    pacer.release()
+    assert pacer.violated() == pytest.approx(600.0)
+    pacer.acquire(key("AAPL", "b"))
+    pacer.release()
+    assert clock.now - 1000.0 == pytest.approx(615.0)
+    clock.now += 600.0
+    assert pacer.violated() == pytest.approx(15.0)
+
+
+def test_a_violation_during_a_hold_does_not_lengthen_it() -> None:
+    """Requests already at IB when the hold began (other threads') may be refused too: that is the
+    same incident, not a repeat after the hold."""
+    clock = FakeClock()
+    pacer = HistoricalPacer(60, 10, clock=clock, sleep=clock.sleep)
+    assert pacer.violated() == pytest.approx(15.0)
+    clock.now += 1.0
+    assert pacer.violated() == pytest.approx(14.0)
+    pacer.acquire(key("AAPL", "a"))
+    assert clock.now - 1000.0 == pytest.approx(15.0)
+
+
 def test_invalid_limits() -> None:
     with pytest.raises(ValueError):
         RateLimiter(0, 1)
