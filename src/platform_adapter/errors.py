@@ -45,7 +45,20 @@ class ValidationError(PlatformAdapterError, ValueError):
 
 
 class PacingViolation(PlatformAdapterError):
-    """IB reported a pacing violation, or a request could not be paced within its timeout."""
+    """IB reported a pacing violation (``code``: IB's code, e.g. 162), or a request could not be
+    paced within its timeout (``code`` None).
+
+    From ``get_historical_data`` (which waits out IB's violations and sends the refused request
+    again, up to a small bound): ``chunks_fetched`` of ``chunks_total`` requests had their bars,
+    ``bars_fetched`` in all, when it gave up; None elsewhere."""
+
+    def __init__(self, message: str, code: int | None = None, *, chunks_fetched: int | None = None,
+                 chunks_total: int | None = None, bars_fetched: int | None = None) -> None:
+        self.code = code
+        self.chunks_fetched = chunks_fetched
+        self.chunks_total = chunks_total
+        self.bars_fetched = bars_fetched
+        super().__init__(message)
 
 
 class IBError(PlatformAdapterError):

@@ -69,6 +69,8 @@ EXAMPLES = [
     errors.RequestTimeout("slow"),
     errors.ContractNotFound("no such symbol"),
     errors.PacingViolation("too fast"),
+    errors.PacingViolation("IB 162: pacing violation (2 of 5 requests fetched, 40 bars, before it)", 162,
+                           chunks_fetched=2, chunks_total=5, bars_fetched=40),
     errors.LiveTradingRefused("live"),
     errors.HistoricalQueryCancelled(162, "query cancelled", 3),
     ProtocolError(ErrorCode.UNKNOWN_COMMAND, "no command 'x'"),

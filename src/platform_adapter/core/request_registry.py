@@ -113,7 +113,7 @@ class RequestRegistry:
             return self.finish(req_id, [])
         elif code in ib_codes.HISTORICAL_SERVICE and ib_codes.historical_pacing(message) or \
                 code in ib_codes.MESSAGE_RATE_EXCEEDED:
-            error = PacingViolation(f"IB {code}: {message}")
+            error = PacingViolation(f"IB {code}: {message}", code)
         elif code in ib_codes.HISTORICAL_SERVICE and ib_codes.historical_cancelled(message):
             error = HistoricalQueryCancelled(code, message, req_id)
         else:

@@ -27,7 +27,8 @@ from platform_adapter.adapters.market.historical_params import (
     plan_chunks,
     range_start,
 )
-from platform_adapter.errors import HistoricalQueryCancelled, RequestTimeout, ValidationError
+from platform_adapter.core import ib_codes
+from platform_adapter.errors import HistoricalQueryCancelled, PacingViolation, RequestTimeout, ValidationError
 from platform_adapter.log import logger
 from platform_adapter.models.contract import ContractInfo
 from platform_adapter.utils.rate_limiter import HistoricalKey
@@ -77,6 +78,7 @@ def bars_to_frame(bars: list[Any], tz_name: str = "") -> pd.DataFrame:
 
 
 QUERY_SPLITS = 2  # a cancelled query is retried as halves, then quarters; then the error is raised
+PACING_RETRIES = 2  # a request IB refuses for pacing is sent again after each of two holds; then it raises
 
 
 class HistoricalFetcher:
@@ -118,7 +120,13 @@ answers reach the registry through the adapter's market-data handler)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         frames: list[pd.DataFrame] = []
         for i, chunk in enumerate(chunks, 1):
-            rows = self._chunk(info, chunk, bar, wts, use_rth, deadline, now)
+            try:
+                rows = self._chunk(info, chunk, bar, wts, use_rth, deadline, now)
+            except PacingViolation as exc:
+                bars_fetched = sum(len(f) for f in frames)
+                raise PacingViolation(
+                    f"{exc} ({i - 1} of {len(chunks)} requests fetched, {bars_fetched} bars, before it)",
+                    exc.code, chunks_fetched=i - 1, chunks_total=len(chunks), bars_fetched=bars_fetched) from exc
             if rows:
                 frames.append(bars_to_frame(rows, info.time_zone_id))
             if progress is not None:
@@ -137,7 +145,7 @@ answers reach the registry through the adapter's market-data handler)."""
         """One chunk's bars. A query IB cancels (162 "query cancelled", typically too large for its
         service) is fetched again as two halves, each split again if cancelled (``splits`` deep)."""
         try:
-            return self._one(info, chunk, bar, wts, use_rth, deadline)
+            return self._paced(info, chunk, bar, wts, use_rth, deadline)
         except HistoricalQueryCancelled as exc:
             duration = parse_duration(chunk.duration)
             half = duration.seconds // 2
@@ -148,6 +156,32 @@ answers reach the registry through the adapter's market-data handler)."""
                            info.spec.key, chunk.duration, chunk.end_text or "now", exc.message, len(parts))
             return [row for part in parts
                     for row in self._chunk(info, part, bar, wts, use_rth, deadline, now, splits - 1)]
+
+    def _paced(self, info: ContractInfo, chunk: Chunk, bar: str, wts: str, use_rth: bool,
+               deadline: float | None) -> list[Any]:
+        """One request, sent again when IB refuses it for pacing (162): another client on the
+        account, TWS or a restart spent IB's count unknown to the pacer. The pacer holds every
+        history request until the rules have cleared (:meth:`HistoricalPacer.violated`), within
+        ``deadline`` (past it the pacer raises); a violation after ``PACING_RETRIES`` holds is
+        raised. A single request is retried as a chunk is: the caller would otherwise send it
+        again at once, into the same count."""
+        refused: list[PacingViolation] = []
+        while True:
+            try:
+                return self._one(info, chunk, bar, wts, use_rth, deadline)
+            except PacingViolation as exc:
+                if exc.code not in ib_codes.HISTORICAL_SERVICE:  # our own pacer's: the hold passes the deadline
+                    if not refused:
+                        raise
+                    raise PacingViolation(f"{refused[-1]}; {exc}", refused[-1].code) from exc
+                refused.append(exc)
+                if len(refused) > PACING_RETRIES:
+                    raise PacingViolation(f"{exc}, again after {PACING_RETRIES} waits", exc.code) from exc
+                hold = self.ctx.historical.violated()
+                self.ctx.metrics.incr("md_historical_pacing_violations")
+                logger.warning("history {}: IB refused the {} request ending {} for pacing; history requests "
+                               "wait {:.1f}s, then it is sent again", info.spec.key, chunk.duration,
+                               chunk.end_text or "now", hold)
 
     def _one(self, info: ContractInfo, chunk: Chunk, bar: str, wts: str, use_rth: bool,
              deadline: float | None) -> list[Any]:
