@@ -174,8 +174,9 @@ class OrderExecutionAdapter(BaseAdapter):
 
         Keyword arguments: ``limit_price``, ``stop_price``, ``tif`` (default
         ``orders.default_time_in_force``; GTD when ``good_till`` is given), ``outside_rth``,
-        ``account``, ``order_ref``; ``trailing_amount`` or ``trailing_percent`` (TRAIL, TRAIL LIMIT),
-        ``limit_offset`` (TRAIL LIMIT), ``good_till`` (GTD), ``oca_group`` and ``oca_type``.
+        ``account``, ``order_ref``; ``trailing_amount`` or ``trailing_percent`` (TRAIL, TRAIL LIMIT)
+        and optionally ``trail_stop_price`` (the initial stop), ``limit_offset`` (TRAIL LIMIT),
+        ``good_till`` (GTD), ``oca_group`` and ``oca_type``.
         Raises ValidationError / ContractNotFound (bad input), LiveTradingRefused, NotConnected.
         """
         request, info = order_requests.prepare(self, symbol, action, quantity, order_type, kwargs)
@@ -219,7 +220,8 @@ class OrderExecutionAdapter(BaseAdapter):
 
     def modify_order(self, order_id: int, **kwargs: Any) -> bool:
         """Change ``quantity``, ``limit_price``, ``stop_price``, ``tif``, ``trailing_amount``,
-        ``trailing_percent``, ``limit_offset`` or ``good_till`` (validated like a new order; the
+        ``trailing_percent``, ``limit_offset``, ``good_till`` or ``trail_stop_price`` (sent only
+        when given: a stop reported earlier is never sent back) (validated like a new order; the
         parent and OCA group of a bracket's or group's member are kept; a bracket's entry resized
         resizes its exits of the same size with it); True once sent. The cached order changes only
         when IB confirms the modification."""
@@ -233,6 +235,7 @@ class OrderExecutionAdapter(BaseAdapter):
         info = self.contracts.resolve(req.contract)
         qty, limit, stop = new.quantity, new.limit_price, new.stop_price
         self._check_trade(info, req.action, qty, limit, stop, max(qty - req.quantity, 0 * qty), req.account)
+        order_requests.check_modified_ticks(self, info, new)
         order_groups.check_bracket_modification(self, order_id, req, new)
         exits = order_groups.exits_to_resize(self, order_id, req, new)  # checked before anything is sent
         with self._lock:

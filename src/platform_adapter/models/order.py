@@ -86,6 +86,10 @@ class OrderExtras:
     limit_offset: float | None = None
     good_till: str = ""
     """IB's goodTillDate text: ``YYYYMMDD-HH:MM:SS`` (UTC) or ``YYYYMMDD HH:MM:SS <zone>``."""
+    trail_stop_price: float | None = None
+    """A trailing order's stop price (IB's trailStopPrice): the initial stop asked for, then the
+    stop IB last reported in an ``openOrder`` (on placement, modification, status changes and
+    ``reconcile``: not on each move of the stop, so it can lag the market)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """The advanced fields of our orders as IB reports them: after IB confirms a modification of a
 trailing amount or percent, a limit offset or a good-till date (its ``openOrder``), the cached
-request carries the new values, as it does for quantities and prices. A member's links (parent,
-OCA group) are never changed here: IB keeps them as placed."""
+request carries the new values, as it does for quantities and prices; a trailing order carries the
+stop price IB reported (its trailStopPrice). A member's links (parent, OCA group) are never changed
+here: IB keeps them as placed."""
 
 from __future__ import annotations
 
@@ -22,8 +23,10 @@ def echoed_extras(current: OrderExtras | None, reported: OrderExtras | None) -> 
     """``current`` with the trail and good-till fields IB reported (its links kept)."""
     base = current or OrderExtras()
     got = reported or OrderExtras()
+    trail_stop = base.trail_stop_price if got.trail_stop_price is None else got.trail_stop_price
     merged = replace(base, trailing_amount=got.trailing_amount, trailing_percent=got.trailing_percent,
-                     limit_offset=got.limit_offset, good_till=got.good_till or base.good_till)
+                     limit_offset=got.limit_offset, good_till=got.good_till or base.good_till,
+                     trail_stop_price=trail_stop)
     return None if merged == OrderExtras() else merged
 
 

@@ -116,6 +116,18 @@ def check_trail(order_type: OrderType, kwargs: Mapping[str, Any]) -> tuple[float
     return amount, percent, offset
 
 
+def check_trail_stop(order_type: OrderType, value: Any) -> float | None:
+    """A trailing order's initial stop price (IB's trailStopPrice): positive and finite, for
+    ``TRAIL`` and ``TRAIL LIMIT`` only. Its side of the market is not checked: IB discards a stop
+    looser than the market less (a sell) or plus (a buy) the trail, and uses the computed one."""
+    if value is None:
+        return None
+    if order_type not in TRAILING:
+        raise ValidationError("trail_stop_price", value,
+                              f"is used by TRAIL and TRAIL LIMIT orders, not {order_type.value}")
+    return check_price(value, "trail_stop_price")
+
+
 def check_extras(order_type: OrderType, tif: TimeInForce, kwargs: Mapping[str, Any], parent_id: int = 0,
                  now: datetime | None = None) -> OrderExtras | None:
     """The advanced fields of a new order from ``kwargs`` (None when it has none)."""
@@ -123,6 +135,7 @@ def check_extras(order_type: OrderType, tif: TimeInForce, kwargs: Mapping[str, A
             and kwargs.keys().isdisjoint(EXTRA_KWARGS):
         return None  # a plain order (the usual one): nothing below could raise or find a field
     amount, percent, offset = check_trail(order_type, kwargs)
+    trail_stop = check_trail_stop(order_type, kwargs.get("trail_stop_price"))
     good_till = _check_tif(order_type, tif, kwargs.get("good_till"), now)
     group = kwargs.get("oca_group")
     oca_type = kwargs.get("oca_type")
@@ -133,7 +146,7 @@ def check_extras(order_type: OrderType, tif: TimeInForce, kwargs: Mapping[str, A
         oca_type = parse_oca_type(OcaType.CANCEL_WITH_BLOCK if oca_type is None else oca_type)
     elif oca_type is not None:
         raise ValidationError("oca_type", oca_type, "needs an oca_group")
-    extras = OrderExtras(parent_id, group or "", oca_type, amount, percent, offset, good_till)
+    extras = OrderExtras(parent_id, group or "", oca_type, amount, percent, offset, good_till, trail_stop)
     return None if extras == OrderExtras() else extras
 
 
@@ -152,7 +165,9 @@ def _check_tif(order_type: OrderType, tif: TimeInForce, good_till: Any, now: dat
 def modified_extras(order_type: OrderType, tif: TimeInForce, current: OrderExtras | None,
                     kwargs: Mapping[str, Any], now: datetime | None = None) -> OrderExtras | None:
     """The extras after a modification: the trail and good-till fields from ``kwargs`` where given
-    (a trailing amount replaces a percent and the other way round), the links (parent, OCA group) kept."""
+    (a trailing amount replaces a percent and the other way round), the links (parent, OCA group) kept.
+    A trail stop price goes only with the modification that names it: IB moves the stop, and one
+    sent again (last reported) could be older than IB's."""
     base = current or OrderExtras()
     merged: dict[str, Any] = {"trailing_amount": base.trailing_amount, "trailing_percent": base.trailing_percent,
                               "limit_offset": base.limit_offset}
@@ -162,16 +177,19 @@ def modified_extras(order_type: OrderType, tif: TimeInForce, current: OrderExtra
         merged["trailing_amount"] = None
     merged.update({f: kwargs[f] for f in _TRAIL_FIELDS if f in kwargs})
     amount, percent, offset = check_trail(order_type, merged)
+    trail_stop = check_trail_stop(order_type, kwargs.get("trail_stop_price"))
     good_till = kwargs.get("good_till", base.good_till or None)
     good_till_text = _check_tif(order_type, tif, good_till, now)
-    extras = OrderExtras(base.parent_id, base.oca_group, base.oca_type, amount, percent, offset, good_till_text)
+    extras = OrderExtras(base.parent_id, base.oca_group, base.oca_type, amount, percent, offset, good_till_text,
+                         trail_stop)
     return None if extras == OrderExtras() else extras
 
 
 def check_extras_ticks(info: ContractInfo, extras: OrderExtras | None) -> None:
-    """A trailing amount and a limit offset on the contract's tick."""
+    """A trailing amount, a limit offset and a trail stop price on the contract's tick."""
     if extras is None:
         return
-    for field, value in (("trailing_amount", extras.trailing_amount), ("limit_offset", extras.limit_offset)):
+    for field, value in (("trailing_amount", extras.trailing_amount), ("limit_offset", extras.limit_offset),
+                         ("trail_stop_price", extras.trail_stop_price)):
         if value and not on_tick(value, info.min_tick):
             raise ValidationError(field, value, f"is not a multiple of {info.symbol}'s tick size {info.min_tick:g}")

@@ -101,6 +101,8 @@ def build_ib_order(request: OrderRequest, transmit: bool = True, what_if: bool =
             o.trailingPercent = x.trailing_percent
         if x.limit_offset is not None:
             o.lmtPriceOffset = x.limit_offset
+        if x.trail_stop_price is not None:
+            o.trailStopPrice = x.trail_stop_price
         o.goodTillDate = x.good_till
     return o
 
@@ -208,7 +210,8 @@ def extras_from_ib(order_type: OrderType, ib_order: Any) -> OrderExtras | None:
         trailing_amount=opt_float(ib_order.auxPrice) or None if trailing else None,
         trailing_percent=opt_float(ib_order.trailingPercent) if trailing else None,
         limit_offset=opt_float(ib_order.lmtPriceOffset) if order_type is OrderType.TRAIL_LIMIT else None,
-        good_till=ib_order.goodTillDate or "" if ib_order.tif == "GTD" else "")
+        good_till=ib_order.goodTillDate or "" if ib_order.tif == "GTD" else "",
+        trail_stop_price=opt_float(ib_order.trailStopPrice) or None if trailing else None)  # 0: none
     if extras.trailing_percent is not None:
         extras = replace(extras, trailing_amount=None)
     return None if extras == OrderExtras() else extras

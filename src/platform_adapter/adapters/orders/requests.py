@@ -76,7 +76,7 @@ def check_modify_kwargs(kwargs: Mapping[str, Any]) -> None:
     v.check_kwargs(kwargs, v.MODIFY_KWARGS)
     if not kwargs:
         raise ValidationError("kwargs", kwargs, "nothing to modify (quantity, limit_price, stop_price, tif, "
-                              "trailing_amount, trailing_percent, limit_offset, good_till)")
+                              "trailing_amount, trailing_percent, limit_offset, good_till, trail_stop_price)")
 
 
 def modified(request: OrderRequest, filled: Decimal, kwargs: Mapping[str, Any]) -> OrderRequest:
@@ -92,10 +92,18 @@ def modified(request: OrderRequest, filled: Decimal, kwargs: Mapping[str, Any]) 
     return replace(request, quantity=qty, limit_price=limit, stop_price=stop, tif=tif, extras=extras)
 
 
+def check_modified_ticks(adapter: OrderExecutionAdapter, info: ContractInfo, request: OrderRequest) -> None:
+    """A modification's trailing amount, limit offset and trail stop price on the contract's tick,
+    as at placement (``orders.validate_before_submit``)."""
+    if adapter.settings.orders.validate_before_submit:
+        x.check_extras_ticks(info, request.extras)
+
+
 def confirms(reported: OrderRequest, sent: OrderRequest) -> bool:
     """IB's report of an order (``reported``, the cached request after its ``openOrder``) carries
     the modification ``sent``: the same quantity, prices, time in force and trail (prices compared
-    as IB echoes doubles; a good-till date not compared, IB may write it otherwise)."""
+    as IB echoes doubles; a good-till date not compared, IB may write it otherwise; nor a trail stop
+    price: IB reports the stop it uses, the market's less the trail when the one sent was looser)."""
     if (reported.quantity, reported.tif) != (sent.quantity, sent.tif):
         return False
     a, b = reported.extras or OrderExtras(), sent.extras or OrderExtras()

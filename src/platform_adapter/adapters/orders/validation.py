@@ -14,11 +14,12 @@ from platform_adapter.models.market_data import Quote
 from platform_adapter.models.order import OrderAction, OrderType, TimeInForce
 from platform_adapter.utils.validators import check_price, check_quantity, on_tick
 
-EXTRA_KWARGS = frozenset({"oca_group", "oca_type", "trailing_amount", "trailing_percent", "limit_offset", "good_till"})
+EXTRA_KWARGS = frozenset({"oca_group", "oca_type", "trailing_amount", "trailing_percent", "limit_offset", "good_till",
+                          "trail_stop_price"})
 """The advanced-order arguments (checked in ``order_extras``)."""
 PLACE_KWARGS = frozenset({"limit_price", "stop_price", "tif", "outside_rth", "account", "order_ref"}) | EXTRA_KWARGS
 MODIFY_KWARGS = frozenset({"quantity", "limit_price", "stop_price", "tif", "trailing_amount", "trailing_percent",
-                           "limit_offset", "good_till"})
+                           "limit_offset", "good_till", "trail_stop_price"})
 MAX_ORDER_REF = 40
 PAPER_PREFIX = "DU"
 
