@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from platform_adapter.sim import order_types, server
+from platform_adapter.sim import messages, order_types, server
 from platform_adapter.sim.contracts import BY_CONID
 from platform_adapter.sim.requests import OrderCondition
 from platform_adapter.sim.server import SimulatedGateway
-from tests.sim.engine_client import Client, order, position, price_condition, time_condition
+from tests.sim.engine_client import Client, decode_open_order, order, position, price_condition, time_condition
 
 ET = ZoneInfo("US/Eastern")
 FRIDAY = dt.datetime(2026, 12, 4, tzinfo=ET)  # a weekday
@@ -240,6 +240,65 @@ def test_trailing_stop_limit_takes_its_limit_at_the_trigger(gw: SimulatedGateway
     assert order(gw, 1).lmt_price == 188.5 and order(gw, 1).status == "Submitted" and order(gw, 1).filled == 0
     gw.set_price("AAPL", 188.6)
     assert order(gw, 1).status == "Filled" and order(gw, 1).avg_fill_price == 188.59
+
+
+# IB's TWS guide (trailing stop, trailing stop limit): the initial stop is the market -/+ the trail;
+# a stop price given and looser than that is discarded, a tighter one is kept; then it only ratchets
+@pytest.mark.parametrize("action, given, start, holding, trigger", [
+    ("SELL", 189.5, 189.5, 189.6, 189.5),  # tighter than 190 - 1: kept, triggers there (not at 189)
+    ("SELL", 185.0, 189.0, 189.1, 189.0),  # looser: discarded, the market's stop instead
+    ("BUY", 190.5, 190.5, 190.4, 190.5),  # tighter than 190 + 1
+    ("BUY", 195.0, 191.0, 190.9, 191.0),  # looser
+])
+def test_a_trailing_stop_starts_at_its_trail_stop_price(gw: SimulatedGateway, client: Client, action: str,
+                                                         given: float, start: float, holding: float,
+                                                         trigger: float) -> None:
+    client.place(1, action, 100, "TRAIL", aux_price=1.0, trail_stop_price=given)
+    assert order(gw, 1).trail_stop_price == start and order(gw, 1).status == "PreSubmitted"
+    assert client.open_orders()[-1][2].trailStopPrice == start  # reported as it starts
+    gw.set_price("AAPL", holding)
+    assert order(gw, 1).trail_stop_price == start and order(gw, 1).filled == 0
+    gw.set_price("AAPL", trigger)
+    assert order(gw, 1).status == "Filled"
+
+
+def test_a_trailing_amount_loosened_by_a_modification_keeps_the_stop(gw: SimulatedGateway, client: Client) -> None:
+    """What IB does with the stop when the trail of a working order is loosened is not documented
+    (docs/simulator.md): the simulator keeps the stop (it only ratchets); a tighter trail or an
+    explicit tighter stop moves it at once; an explicit looser stop is treated as at placement
+    (discarded: the market -/+ the trail instead). openOrder reports the stop in force."""
+    client.place(1, "SELL", 100, "TRAIL", aux_price=1.0)
+    gw.set_price("AAPL", 193.5)
+    assert order(gw, 1).trail_stop_price == 192.5
+    client.place(1, "SELL", 100, "TRAIL", aux_price=3.0)  # looser
+    assert order(gw, 1).trail_stop_price == 192.5 and client.open_orders()[-1][2].trailStopPrice == 192.5
+    gw.set_price("AAPL", 195.0)  # 195 - 3 = 192 is below the stop: it stays
+    assert order(gw, 1).trail_stop_price == 192.5
+    gw.set_price("AAPL", 196.0)
+    assert order(gw, 1).trail_stop_price == 193.0
+    client.place(1, "SELL", 100, "TRAIL", aux_price=0.5)  # tighter: 196 - 0.5
+    assert order(gw, 1).trail_stop_price == 195.5 and client.open_orders()[-1][2].trailStopPrice == 195.5
+    client.place(1, "SELL", 100, "TRAIL", aux_price=0.5, trail_stop_price=195.75)
+    assert order(gw, 1).trail_stop_price == 195.75
+    client.place(1, "SELL", 100, "TRAIL", aux_price=0.5, trail_stop_price=190.0)  # looser: 196 - 0.5 instead
+    assert order(gw, 1).trail_stop_price == 195.5 and client.open_orders()[-1][2].trailStopPrice == 195.5
+    gw.set_price("AAPL", 195.6)
+    assert order(gw, 1).filled == 0
+    gw.set_price("AAPL", 195.5)
+    assert order(gw, 1).status == "Filled"
+
+
+@pytest.mark.parametrize("sv", [100, 124, 145, 151, 156, 176, 200, 201, 203, 207, 213, 222, 226])
+def test_open_order_reports_the_trailing_stop_at_every_version(gw: SimulatedGateway, sv: int) -> None:
+    """openOrder carries the stop (trailStopPrice) as stock ibapi decodes it, text or protobuf."""
+    client = Client(gw, sv=sv)
+    client.place(1, "SELL", 100, "TRAIL LIMIT", aux_price=1.0, lmt_price_offset=0.5, trail_stop_price=189.5)
+    client.place(2, "BUY", 100, "TRAIL", trailing_percent=1.0)
+    assert {oid: o.trailStopPrice for oid, _, o, _ in client.open_orders()} == {1: 189.5, 2: 191.9}
+    gw.set_price("AAPL", 191.0)  # the sell's stop rises to 190; the buy's stays (191 + 1% is higher)
+    now = {oid: decode_open_order(messages.open_order(sv, order(gw, oid), BY_CONID[265598]), sv)[2].trailStopPrice
+           for oid in (1, 2)}
+    assert now == {1: 190.0, 2: 191.9}
 
 
 def test_market_if_touched(gw: SimulatedGateway, client: Client) -> None:

@@ -234,6 +234,24 @@ def test_each_order_type(link: Link, name: str) -> None:
     assert (echoed.orderType, echoed.tif) == (order.orderType, order.tif or "DAY")
 
 
+def test_a_trailing_stop_starts_at_its_trail_stop_price(link: Link) -> None:
+    """ibapi's trailStopPrice (text at 176, protobuf at 226) is the initial stop when it is tighter
+    than the market less the trail; openOrder echoes it; the order triggers there."""
+    sell, buy = link.ids(2)
+    link.place(sell, make("SELL", "TRAIL", auxPrice=1.0, trailStopPrice=189.5))  # 190 - 1 = 189: kept
+    link.place(buy, make("BUY", "TRAIL", trailingPercent=1.0, trailStopPrice=195.0))  # 191.9 is tighter
+    link.wait_status(sell, "PreSubmitted")
+    link.wait_status(buy, "PreSubmitted")
+    echoed = {x[0]: x[2].trailStopPrice for x in link.w.calls["openOrder"]}
+    assert echoed == {sell: 189.5, buy: 191.9}
+    link.gw.set_price("AAPL", 189.6)
+    link.sync()
+    assert not link.executions()
+    link.gw.set_price("AAPL", 189.5)
+    link.wait_status(sell, "Filled")
+    assert link.w.status(buy) == "PreSubmitted"
+
+
 def test_a_price_condition_activates_the_order(link: Link) -> None:
     (oid,) = link.ids(1)
     cond = PriceCondition(PriceCondition.TriggerMethodEnum.Last, 265598, "SMART", True, 195.0)

@@ -316,13 +316,19 @@ class Engine:
         for x in members.values():
             x.transmit = True
             x.awaiting_parent = self._awaiting_parent(x)
-            if x.order_type in ot.TRAILING and not x.awaiting_parent and not x.conditions:
-                ot.trail(x, self.market.quote(x.con_id), BY_CONID[x.con_id])  # shown from the start
+            self._show_trail(x)
             x.status = self._status_of(x)
             events += [OrderEvent("open", x), OrderEvent("status", x)]
         for x in members.values():
             events += self._work(x)
         return events + self._flush_oca()
+
+    def _show_trail(self, o: SimOrder) -> None:
+        """Trail a working trailing stop to the market now, so that the openOrder about to be sent
+        reports the stop in force (at placement, and after a modification: a looser stop given is
+        discarded, a new trail applied, before the report)."""
+        if o.order_type in ot.TRAILING and not o.awaiting_parent and not o.conditions:
+            ot.trail(o, self.market.quote(o.con_id), BY_CONID[o.con_id])
 
     def _awaiting_parent(self, o: SimOrder) -> bool:
         parent = self.orders.get((o.client_id, o.parent_id)) if o.parent_id else None
@@ -348,6 +354,7 @@ class Engine:
             if new.transmit:
                 return self._release(cur)
             return [OrderEvent("open", cur), OrderEvent("status", cur)]
+        self._show_trail(cur)
         cur.status = self._status_of(cur)
         events: list[Event] = [OrderEvent("open", cur), OrderEvent("status", cur)]
         return events + self._work(cur) + self._flush_oca()
