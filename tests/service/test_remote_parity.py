@@ -308,3 +308,24 @@ def test_good_till_as_a_datetime_works_remotely_as_on_the_facade(served: Running
     assert a.orders.modify_order(order_id, good_till=later)
     wait_for(lambda: served.pa.orders.get_order(order_id).request.extras.good_till
              == later.strftime("%Y%m%d-%H:%M:%S"))
+
+
+def test_a_trail_stop_price_works_remotely_as_on_the_facade(served: Running, gateway: SimulatedGateway,
+                                                            remote_factory: Any) -> None:
+    """``trail_stop_price`` goes through the service's ``place_order`` and ``modify_order`` kwargs,
+    the remote ``get_order`` carries the stop IB reported, and a bad one gets the facade's error."""
+    a = remote_factory(served, "a")
+    gateway.set_price("AAPL", 190.0)  # a walk of 40 (to the stop) or 60 (moving it) is far off
+    order_id = a.orders.place_order("AAPL", "SELL", 1, "TRAIL", trailing_amount=50.0, trail_stop_price=150.0)
+    a.orders.wait_for_status(order_id, ("PreSubmitted", "Submitted"), timeout=5)
+    assert a.orders.get_order(order_id).request.extras.trail_stop_price == 150.0
+    assert a.orders.modify_order(order_id, trail_stop_price=155.0)
+    wait_for(lambda: a.orders.get_order(order_id).request.extras.trail_stop_price == 155.0)
+    sim = next(o for o in gateway.stats().orders if o.order_ref == served.pa.orders.get_order(order_id).order_ref)
+    assert sim.trail_stop_price == 155.0
+    with pytest.raises(ValidationError) as info:
+        a.orders.place_order("AAPL", "SELL", 1, "LMT", limit_price=190.0, trail_stop_price=150.0)
+    assert info.value.field == "trail_stop_price"
+    with pytest.raises(ValidationError) as info:
+        a.orders.modify_order(order_id, trail_stop_price=-1.0)
+    assert info.value.field == "trail_stop_price"
