@@ -1,5 +1,5 @@
 """A trailing stop's initial stop price (``trail_stop_price``) over TCP against the simulator, in
-text (176, 200), binary ids with text bodies (201) and protobuf (203 orders, 213 everything, 226):
+text (100: ibapi's minimum, 176, 200), binary ids with text bodies (201) and protobuf (203 orders, 213 everything, 226):
 placed with the order, reported back by IB's openOrder into ``get_order``, moved by a modification,
 and the order triggers at that stop when the market moves. The market stands still (long tick
 interval); each test moves it."""
@@ -10,12 +10,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from ibapi.server_versions import MIN_SERVER_VER_PEGGED_TO_BENCHMARK
 
 from platform_adapter import OrderState, ValidationError
 from platform_adapter.sim import SimulatedGateway
 from tests.conftest import LOOPBACK, wait_for
 
-VERSIONS = [176, 200, 201, 203, 213, 226]
+VERSIONS = [100, 176, 200, 201, 203, 213, 226]
 
 
 @pytest.fixture(params=VERSIONS, ids=[f"v{v}" for v in VERSIONS])
@@ -53,15 +54,17 @@ def test_a_trailing_stop_starts_at_its_trail_stop_price_and_triggers_there(pa: A
 
 def test_the_stop_ib_uses_is_the_stop_get_order_shows(pa: Any, gateway: Any) -> None:
     # a BUY's stop looser than the market plus the trail is discarded (IB's TWS guide): 190 + 1 instead
-    order_id = pa.orders.place_order("AAPL", "BUY", 10, "TRAIL LIMIT", trailing_amount=1.0, limit_offset=0.25,
-                                     trail_stop_price=195.0)
+    # below 102 (PEGGED_TO_BENCHMARK) ibapi sends no lmtPriceOffset, so a TRAIL LIMIT there lacks it
+    limit = {"limit_offset": 0.25} if gateway.server_version >= MIN_SERVER_VER_PEGGED_TO_BENCHMARK else None
+    order_id = pa.orders.place_order("AAPL", "BUY", 10, "TRAIL LIMIT" if limit else "TRAIL", trailing_amount=1.0,
+                                     trail_stop_price=195.0, **(limit or {}))
     wait_for(lambda: stop(pa, order_id) == 191.0, timeout=5)
     assert pa.orders.get_order_status(order_id).status is OrderState.PRE_SUBMITTED
     gateway.set_price("AAPL", 187.0)  # the stop falls with the market to 188; IB reports it on request
     assert sim_order(gateway, pa, order_id).trail_stop_price == 188.0
     pa.orders.reconcile()
     wait_for(lambda: stop(pa, order_id) == 188.0, timeout=5)
-    gateway.set_price("AAPL", 188.0)  # triggers: limit 188 + 0.25, the ask 188.01 fills it
+    gateway.set_price("AAPL", 188.0)  # triggers (a TRAIL LIMIT's limit 188 + 0.25: the ask 188.01 fills it)
     wait_state(pa, order_id, OrderState.FILLED)
 
 

@@ -89,7 +89,7 @@ class OrderExtras:
     trail_stop_price: float | None = None
     """A trailing order's stop price (IB's trailStopPrice): the initial stop asked for, then the
     stop IB last reported in an ``openOrder`` (on placement, modification, status changes and
-    ``reconcile``: not on each move of the stop, so it can lag the market)."""
+    ``reconcile``; IB is not known to report each move of the stop, so it can lag the market)."""
 
 
 @dataclass(frozen=True, slots=True)
