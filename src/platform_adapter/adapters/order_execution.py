@@ -19,6 +19,7 @@ from ibapi.order_cancel import OrderCancel
 from platform_adapter.adapters.base_adapter import AdapterContext, BaseAdapter
 from platform_adapter.adapters.contracts import ContractResolver
 from platform_adapter.adapters.orders import groups as order_groups
+from platform_adapter.adapters.orders import protection
 from platform_adapter.adapters.orders import requests as order_requests
 from platform_adapter.adapters.orders import validation as v
 from platform_adapter.adapters.orders.echo import ExtrasEcho
@@ -99,6 +100,8 @@ class OrderExecutionAdapter(BaseAdapter):
         self._pending: dict[int, str] = {}
         self._modifying: dict[int, OrderRequest] = {}  # the last modification sent, until IB confirms it
         self.withdrawing: set[int] = set()  # members of groups that failed part-way, to cancel after a reconnect
+        self.protecting: set[int] = set()  # bracket entries ended partly filled whose exits are being set
+        self.cancelled_by_user: set[int] = set()  # orders cancel_order was called for (never re-placed)
         self._applying = threading.RLock()  # an order change and the queueing of its callbacks, as one
         self._reject_codes: dict[int, int] = {}
         self._sending: set[int] = set()
@@ -112,6 +115,7 @@ class OrderExecutionAdapter(BaseAdapter):
         self._loaded = False
         self.handler = OrderEvents(self)
         self.listen_status(order_groups.bracket_watcher(self))
+        self.listen_status(protection.protection_watcher(self))
 
     # --- lifecycle steps (core/lifecycle.py) -------------------------------------------------------
     def accept_next_valid_id(self, order_id: int) -> None:
@@ -127,12 +131,14 @@ class OrderExecutionAdapter(BaseAdapter):
         """Reconcile with IB (in-flight placements resolved), then start the periodic checks."""
         self.reconciler.run("start", resolve_in_flight=True)
         order_groups.finish_withdrawals(self)
+        protection.run(self)
         self.reconciler.start_periodic(self.settings.account.update_frequency_seconds)
 
     def reconcile_after(self, reason: str) -> None:
         """Reconcile after a reconnect or an IB link restore (``reason``)."""
         self.reconciler.run(reason, resolve_in_flight=True)
         order_groups.finish_withdrawals(self)
+        protection.run(self)
 
     def stop(self) -> None:
         """Stop periodic reconciliation and close the journal."""
@@ -213,6 +219,7 @@ class OrderExecutionAdapter(BaseAdapter):
         client = self._require_link()
         with self._lock:
             self._pending[order_id] = "cancel"
+            self.cancelled_by_user.add(order_id)
         self._journal_event(order_id, "cancel", "cancel requested")
         self._send_change(order_id, "cancel", client, lambda: client.cancelOrder(order_id, OrderCancel()))
         logger.info("order {}: cancel sent", order_id)

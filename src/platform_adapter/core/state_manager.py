@@ -112,6 +112,9 @@ class StateManager:
             parent = _parent_id(trade)
             if parent:
                 self._children.setdefault(parent, set()).add(trade.order_id)
+            replaced = trade.request.extras.replaces if trade.request.extras is not None else 0
+            if replaced and replaced in self._trades:  # restored from the journal as when placed
+                self._trades[replaced].replaced_by = trade.order_id
 
     def discard_trade(self, order_id: int) -> None:
         """Forget an order that was never sent (its placement failed before the send)."""
@@ -120,6 +123,9 @@ class StateManager:
             parent = _parent_id(trade) if trade is not None else 0
             if parent:
                 self._children.get(parent, set()).discard(order_id)
+            replaced = trade.request.extras.replaces if trade is not None and trade.request.extras else 0
+            if replaced in self._trades and self._trades[replaced].replaced_by == order_id:
+                self._trades[replaced].replaced_by = 0
 
     def children(self, parent_id: int) -> list[Order]:
         """The orders placed with ``parent_id`` as their parent (a bracket's exits), by order id;

@@ -90,6 +90,10 @@ class OrderExtras:
     """A trailing order's stop price (IB's trailStopPrice): the initial stop asked for, then the
     stop IB last reported in an ``openOrder`` (on placement, modification, status changes and
     ``reconcile``; IB is not known to report each move of the stop, so it can lag the market)."""
+    replaces: int = 0
+    """For an exit the adapter placed anew when its bracket's entry ended partly filled (its
+    exits gone with it): the order id of the exit it replaces (``parent_id`` stays the entry's;
+    IB is sent no parent for it). 0 for every other order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +205,10 @@ class Order:
     status: OrderStatus
     perm_id: int = 0
     client_id: int = 0
+    replaced_by: int = 0
+    """The order that took this one's place: a bracket exit the adapter placed anew, for the
+    filled quantity, when the entry ended partly filled and IB cancelled this exit with it
+    (``OrderExtras.replaces`` of that order). 0 when none."""
 
     @property
     def symbol(self) -> str:
@@ -234,6 +242,7 @@ class Trade:
     submitted_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
     fills: dict[str, Fill] = field(default_factory=dict)
+    replaced_by: int = 0
 
     def snapshot(self) -> Order:
         status = OrderStatus(
@@ -251,7 +260,7 @@ class Trade:
             why_held=self.why_held,
             last_error=self.last_error,
         )
-        return Order(self.order_id, self.request, status, self.perm_id, self.client_id)
+        return Order(self.order_id, self.request, status, self.perm_id, self.client_id, self.replaced_by)
 
     def fill_totals(self) -> tuple[Decimal, float]:
         """(quantity, average price) over the trade's executions ((0, 0.0) without any)."""

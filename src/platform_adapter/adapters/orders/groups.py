@@ -5,7 +5,8 @@ journalled and reconciled like any order (its own order id and orderRef, never s
 A bracket follows IB's recipe: the parent and the take profit go with ``transmit=False`` (held
 at the gateway), the stop loss transmits the three at once; the exits carry the parent's id (IB
 keeps them inactive until the parent fills and cancels them with it) and share one OCA group
-that reduces the other exit as one fills (``ocaType`` 2)."""
+that reduces the other exit as one fills (``ocaType`` 2). An entry that ends partly filled keeps
+its position protected by exits of the size held (``protection``)."""
 
 from __future__ import annotations
 

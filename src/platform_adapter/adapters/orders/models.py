@@ -91,7 +91,9 @@ def build_ib_order(request: OrderRequest, transmit: bool = True, what_if: bool =
     o.whatIf = what_if
     x = request.extras
     if x is not None:
-        o.parentId = x.parent_id
+        # an exit placed anew after its entry ended (``replaces``) keeps the entry as its parent
+        # here only: IB no longer finds that entry and would refuse the order (135)
+        o.parentId = 0 if x.replaces else x.parent_id
         o.ocaGroup = x.oca_group
         if x.oca_type is not None:
             o.ocaType = int(x.oca_type)
