@@ -93,9 +93,11 @@ class StatusWait:
 class OrderRouter:
     """Ownership, numbering, live delivery and replay of order events (thread-safe)."""
 
-    def __init__(self, store: ServiceStore, publisher: Publisher) -> None:
+    def __init__(self, store: ServiceStore, publisher: Publisher,
+                 origin: Callable[[int], int] | None = None) -> None:
         self._store = store
         self._pub = publisher
+        self._origin = origin  # order id -> the order it replaces (0: none); see _adopt
         self._lock = threading.Lock()
         self._owners = store.owners()
         self._live: dict[str, str] = {}  # client name -> token of its attached session
@@ -108,7 +110,11 @@ class OrderRouter:
         self._answered = False  # on_applied answered a wait since on_status last flushed the claims
 
     def owner(self, order_id: int) -> str | None:
-        return self._owners.get(order_id)
+        client = self._owners.get(order_id)
+        if client is None and self._origin is not None:  # asked before the order's first event
+            self._adopt(order_id)
+            client = self._owners.get(order_id)
+        return client
 
     @contextmanager
     def placing(self, client: str) -> Iterator[list[int]]:
@@ -252,6 +258,8 @@ class OrderRouter:
         self._route(fill.order_id, Event.FILL.value, fill)
 
     def _route(self, order_id: int, kind: str, value: OrderStatus | Fill) -> None:
+        if self._origin is not None and order_id not in self._owners:  # a plain dict read
+            self._adopt(order_id)
         with self._lock:
             client = self._owners.get(order_id)
             if client is not None and order_id not in self._parked:
@@ -263,6 +271,17 @@ class OrderRouter:
                         if now - items[-1][0] > PARK_SECONDS and o not in self._owners]:
                 logger.debug("order {} was never claimed by a client: its events are dropped", oid)
                 del self._parked[oid]
+
+    def _adopt(self, order_id: int) -> None:
+        """An order the adapter placed itself in place of another (a bracket's exit placed anew
+        for a partly filled entry, ``OrderExtras.replaces``) belongs to that order's owner."""
+        assert self._origin is not None
+        origin = self._origin(order_id)
+        with self._lock:
+            owner = self._owners.get(origin) if origin else None
+        if owner is not None:
+            self.claim(order_id, owner)
+            self.flush_claimed()
 
     def _append(self, client: str, kind: str, value: OrderStatus | Fill) -> None:
         token = self._live.get(client)

@@ -100,7 +100,7 @@ class Service:
                                    self._configure)
         self.events_endpoint = self.publisher.endpoint
         self.book = SubscriptionBook(pa.market_data, self.publisher, lambda t: self.sessions.peek(t) is not None)
-        self.router = OrderRouter(self.store, self.publisher)
+        self.router = OrderRouter(self.store, self.publisher, origin=lambda oid: _replaced(pa, oid))
         self.commands = Commands(pa, self.book, self.router, self.publisher, self._metrics)
         pa.orders.listen_new_orders(self.router.on_new_order)  # owners recorded before an order is sent
         pa.orders.listen_status(self.router.on_applied)  # place_order_and_wait answered as IB's status is applied
@@ -355,3 +355,10 @@ class Service:
         for name, value in self.publisher.stats(session.token).items():
             out[f"client_{name}"] = value
         return out
+
+
+def _replaced(pa: Any, order_id: int) -> int:
+    """The order ``order_id`` replaces (``OrderExtras.replaces``; 0 for none, or an order not ours)."""
+    order = pa.orders.state.get_order(order_id)
+    extras = order.request.extras if order is not None else None
+    return extras.replaces if extras is not None else 0
