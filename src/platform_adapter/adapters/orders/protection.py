@@ -17,6 +17,10 @@ profit, ``LMT``; the stop loss, ``STP``), the adapter looks at that role's lates
   ``StateManager.children`` finds it; IB is sent no parent) and names the exit it replaces in
   ``OrderExtras.replaces``; the replaced exit's ``Order.replaced_by`` names it.
 
+Exits still working when the pass starts may be on their way out (IB cancelling them with the
+entry): one round trip to the gateway (``reqCurrentTime``, answered in order) has the statuses IB
+sent before it applied, then the pass looks again.
+
 The work runs on a thread of its own, started by a status listener (which returns at once), one
 pass at a time; an entry whose pass the link cut short is taken up again after the reconnect's
 reconciliation."""
@@ -109,18 +113,15 @@ def run(adapter: OrderExecutionAdapter) -> None:
 def protect(adapter: OrderExecutionAdapter, entry_id: int) -> None:
     """Bring the exits of the ended, partly filled entry ``entry_id`` to its position (see the
     module's docstring). NotConnected when the link failed part-way (run again after the reconnect)."""
-    entry = adapter.state.get_order(entry_id)
-    if entry is None or not _ended_partly_filled(entry):
+    found = _look(adapter, entry_id)
+    if found is not None and found[2]:
+        # exits still working: IB may be cancelling them with the entry, its statuses on their way;
+        # one round trip (answered in order) has them applied before a resize is decided
+        adapter.connection.round_trip(adapter.settings.ib_connection.request_timeout)
+        found = _look(adapter, entry_id)
+    if found is None:
         return
-    children = adapter.state.children(entry_id)
-    held = entry.status.filled - sum((c.status.filled for c in children), Decimal(0))
-    if held <= 0:
-        return  # the exits have taken the whole position
-    latest: dict[OrderType, Order] = {}
-    for child in children:  # by order id: a replacement after the exit it replaces
-        if child.request.order_type in ROLES:
-            latest[child.request.order_type] = child
-    working = {t: o for t, o in latest.items() if o.status.status not in TERMINAL_STATES}
+    entry, held, working, latest = found
     for order in working.values():
         _resize(adapter, entry_id, order, order.status.filled + held)
     group = next((o.request.extras.oca_group for o in working.values() if o.request.extras is not None), "")
@@ -138,6 +139,25 @@ def protect(adapter: OrderExecutionAdapter, entry_id: int) -> None:
                          held)
             continue
         _replace(adapter, entry_id, order, held, group)
+
+
+def _look(adapter: OrderExecutionAdapter,
+          entry_id: int) -> tuple[Order, Decimal, dict[OrderType, Order], dict[OrderType, Order]] | None:
+    """The ended, partly filled entry, the quantity it holds (its fills less the exits'), and per
+    role the working exit and the latest exit; None when there is nothing to protect."""
+    entry = adapter.state.get_order(entry_id)
+    if entry is None or not _ended_partly_filled(entry):
+        return None
+    children = adapter.state.children(entry_id)
+    held = entry.status.filled - sum((c.status.filled for c in children), Decimal(0))
+    if held <= 0:
+        return None  # the exits have taken the whole position
+    latest: dict[OrderType, Order] = {}
+    for child in children:  # by order id: a replacement after the exit it replaces
+        if child.request.order_type in ROLES:
+            latest[child.request.order_type] = child
+    working = {t: o for t, o in latest.items() if o.status.status not in TERMINAL_STATES}
+    return entry, held, working, latest
 
 
 def _resize(adapter: OrderExecutionAdapter, entry_id: int, exit_order: Order, quantity: Decimal) -> None:
