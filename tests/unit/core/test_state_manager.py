@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from platform_adapter.core.state_manager import StateManager, order_key
-from platform_adapter.models import ContractSpec, OrderAction, OrderRequest, OrderType, Position, Quote, Trade
+from platform_adapter.models import (
+    ContractSpec,
+    OrderAction,
+    OrderExtras,
+    OrderRequest,
+    OrderType,
+    Position,
+    Quote,
+    Trade,
+)
 
 
 def make_trade(order_id: int) -> Trade:
@@ -82,3 +92,15 @@ def test_children_are_the_orders_placed_with_a_parent_looked_up_by_index() -> No
     assert sm.children(13) == [] and sm.children(99) == []
     sm.discard_trade(11)
     assert [o.order_id for o in sm.children(10)] == [12]
+
+
+def test_an_exit_placed_anew_is_linked_from_the_one_it_replaces_until_it_is_discarded() -> None:
+    sm = StateManager()
+    sm.add_trade(make_trade(2))
+    new = make_trade(4)
+    new.request = replace(new.request, extras=OrderExtras(parent_id=1, replaces=2))
+    sm.add_trade(new)
+    assert sm.get_order(2).replaced_by == 4 and [o.order_id for o in sm.children(1)] == [4]
+    sm.discard_trade(4)  # never sent (the journal refused it): the old exit is replaced by nothing
+    assert sm.get_order(2).replaced_by == 0 and sm.children(1) == []
+    sm.discard_trade(9)  # unknown: nothing happens
