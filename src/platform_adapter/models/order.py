@@ -116,7 +116,8 @@ class OrderRequest:
 @dataclass(frozen=True, slots=True)
 class BracketOrder:
     """The three orders of a bracket: the entry (parent) and its two exits, which form one
-    one-cancels-all group and become active once the parent fills."""
+    one-cancels-all group and become active once the parent fills. An exit placed anew for an
+    entry that ended partly filled is found through the old exit's ``Order.replaced_by``."""
 
     parent: int
     take_profit: int
