@@ -105,7 +105,7 @@ def test_an_exit_its_owner_cancelled_is_not_placed_again(pa: Any, gateway: Any) 
     wait_for(lambda: pa.orders.get_order_status(new_stop).status is OrderState.PRE_SUBMITTED, timeout=5)
     assert pa.orders.get_order(new_stop).request.quantity == 40
     assert pa.orders.get_order(bracket.take_profit).replaced_by == 0
-    assert pa.orders.protecting == set()
+    wait_for(lambda: pa.orders.protecting == set(), timeout=5)  # a pass its exits' statuses queued: done
     open_ids = {o.order_id for o in pa.orders.get_open_orders()}
     assert open_ids == {new_stop}
 
