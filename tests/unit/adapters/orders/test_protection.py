@@ -216,8 +216,9 @@ def test_an_exit_over_before_its_resize_is_left_to_its_status(harness: Harness,
         return real(order_id, **kwargs)
 
     monkeypatch.setattr(pa.orders, "modify_order", over)
+    start = len(fake.calls)
     status(pa, bracket.parent, "Cancelled", 4, 10)
-    wait_for(lambda: pa.orders.protecting == set())
+    wait_for(lambda: [oid for oid, _ in sent_after(fake, start)] == [bracket.stop_loss])  # the stop resized
     mark = len(fake.calls)
     status(pa, bracket.take_profit, "Cancelled", 0, 10)
     sent = wait_for(lambda: sent_after(fake, mark))
