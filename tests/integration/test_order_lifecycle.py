@@ -78,6 +78,30 @@ def test_limit_order_modified_then_cancelled(pa: Any, gateway: Any) -> None:
     assert gateway.stats().received["cancelOrder"] == 1
 
 
+def statuses_once_a_later_order_reported(pa: Any, recorder: Any, order_id: int) -> list[str]:
+    """``order_id``'s status callbacks once a later order's first status has reached the same
+    callback: IB's messages and the callbacks keep their order, so nothing of ``order_id`` is
+    still on its way then."""
+    later = pa.orders.place_order("MSFT", "BUY", 1, "MKT")
+    wait_for(lambda: any(s.order_id == later for (s,) in recorder.calls))
+    return [s.status.value for (s,) in recorder.calls if s.order_id == order_id]
+
+
+def test_a_cancelled_resting_order_is_reported_cancelled_once(pa: Any, gateway: Any, recorder: Any) -> None:
+    """IB answers a cancel with orderStatus Cancelled (its unfilled quantity as remaining), then
+    openOrder Cancelled and error 202: one status change, one callback (before: a second
+    Cancelled as remaining went from 10 to 0)."""
+    pa.orders.on_order_status(recorder)
+    order_id = pa.orders.place_order("AAPL", "BUY", 10, "LMT", limit_price=100.0, tif="DAY")
+    pa.orders.wait_for_status(order_id, "Submitted", timeout=5)
+    pa.orders.cancel_order(order_id)
+    pa.orders.wait_for_status(order_id, "Cancelled", timeout=5)
+    pa.orders.reconcile()  # and IB's completed order, reconciled once more, is no news either
+    assert statuses_once_a_later_order_reported(pa, recorder, order_id) == ["Submitted", "Cancelled"]
+    status = pa.orders.get_order_status(order_id)
+    assert (status.status, status.filled, status.remaining) == (OrderState.CANCELLED, 0, 0)
+
+
 def test_rejection_is_reported_with_ib_text(pa: Any, gateway: Any, recorder: Any) -> None:
     pa.orders.on_order_status(recorder)
     gateway.reject_next_order("no trading permissions")

@@ -177,3 +177,29 @@ def test_daily_windows_cross_midnight() -> None:
     at = dt.datetime(2026, 12, 5, 0, 5, tzinfo=dt.timezone.utc).timestamp()
     assert window.covers(at, "UTC") and not window.covers(at + 600, "UTC")
     assert window.passed(at - 1000, at, "UTC") and not window.passed(at - 100, at, "UTC")
+
+
+def test_a_cancel_answered_in_the_window_is_reported_once(sim_factory: Any, adapter_factory: Any) -> None:
+    """A cancel reaches IB as its link goes (1100): IB's answers (orderStatus, openOrder, 202) are
+    held and come after the 1102, beside the reconciliation it starts. The order's Cancelled
+    reaches the callbacks once (before: twice, remaining going from 10 to 0)."""
+    gw = sim_factory()
+    pa = adapter_factory(gw)
+    statuses = Recorder()
+    pa.orders.on_order_status(statuses)
+    order_id = pa.orders.place_order("AAPL", "BUY", 10, "LMT", limit_price=100.0, tif="GTC")
+    pa.orders.wait_for_status(order_id, OrderState.SUBMITTED, timeout=5)
+    runs = pa.orders.reconciler.runs
+    with gw.lock:  # the cancel is read once the window is open: its answers are held
+        pa.orders.cancel_order(order_id)
+        assert gw.begin_reset()
+    wait_for(lambda: gw.faults.reset.held() >= 3, timeout=5)
+    assert sim_orders(gw)[order_id].status == "Cancelled"
+    wait_for(lambda: not pa.connection.ib_link_ok, timeout=5)
+    gw.end_reset()
+    pa.orders.wait_for_status(order_id, OrderState.CANCELLED, timeout=5)
+    wait_for(lambda: pa.orders.reconciler.runs > runs, timeout=10)
+    later = pa.orders.place_order("MSFT", "BUY", 1, "MKT")  # its status comes after all of the order's
+    wait_for(lambda: any(s.order_id == later for (s,) in statuses.calls), timeout=5)
+    assert [s.status for (s,) in statuses.calls if s.order_id == order_id] == [OrderState.SUBMITTED,
+                                                                              OrderState.CANCELLED]

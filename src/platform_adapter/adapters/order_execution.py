@@ -509,19 +509,27 @@ class OrderExecutionAdapter(BaseAdapter):
         return order_id
 
     def _update(self, order_id: int, fn: Callable[[Trade], bool], kind: str = "status") -> Order | None:
-        """Apply ``fn`` to the trade; when it reports a change: journal, notify, wake waiters."""
-        def apply(t: Trade) -> Order | None:
+        """Apply ``fn`` to the trade; when it reports a change: journal, notify, wake waiters. A
+        final state is reported once: a later change that leaves it and the filled quantity as they
+        were (IB's other reports of the same cancellation, a reconciliation's) is journalled only."""
+        def apply(t: Trade) -> tuple[Order, bool] | None:
+            final = t.status in TERMINAL_STATES and (t.status, t.filled)
             if not fn(t):
                 return None
             t.updated_at = utcnow()
-            return t.snapshot()
+            return t.snapshot(), final != (t.status, t.filled)
 
         # one change at a time (the decoding thread's and reconciliation's): its listeners,
         # callbacks and journal row go out in the order the changes were made
         with self._applying:
-            order = self.state.mutate_trade(order_id, apply)
-            if order is None:
+            changed = self.state.mutate_trade(order_id, apply)
+            if changed is None:
                 return None
+            order, news = changed
+            if not news:
+                if self.journal is not None:
+                    self.journal.record_order(order, kind, background=True)
+                return order
             # listeners, callbacks and waiters first: the journal's copy of a status is history (IB is
             # the source of truth for it after a crash), so the user does not wait for its commit
             for listener in self._status_listeners:

@@ -280,9 +280,12 @@ class Trade:
           ``Cancelled`` of a cancel that raced the fill); another final state may be replaced by
           IB's (``Inactive``, an inference of reconciliation, by ``Cancelled``);
         - ``Filled`` without fill quantities (openOrder's) waits for the report that carries them;
-        - the filled quantity never goes down; ``remaining`` is the reported one (unless the report
-          is older, with fewer fills), else nothing for a final state other than ``Filled``, else
-          what is left of the order's quantity when the filled quantity grew;
+        - the filled quantity never goes down; ``remaining`` is 0 in a final state other than
+          ``Filled`` (nothing more will fill, whatever IB's report says: its ``orderStatus``
+          carries the unfilled quantity, its ``openOrder`` and 202 nothing, so one cancellation
+          reported by all three, in any order, is one change), else the reported one (unless the
+          report is older, with fewer fills), else what is left of the order's quantity when the
+          filled quantity grew;
         - an average price is taken when the trade has none or the report carries more fills; a
           last fill price of 0 keeps the current one;
         - a rejection's reason is kept with it.
@@ -306,10 +309,10 @@ class Trade:
             self.status = state
             if reject_reason and state is OrderState.REJECTED:
                 self.reject_reason = reject_reason
-        if remaining is not None and not stale:
-            self.remaining = remaining
-        elif self.status is state and state in TERMINAL_STATES and state is not OrderState.FILLED:
+        if self.status is state and state in TERMINAL_STATES and state is not OrderState.FILLED:
             self.remaining = 0 * self.remaining
+        elif remaining is not None and not stale:
+            self.remaining = remaining
         elif grew:
             self.remaining = max(self.request.quantity - self.filled, 0 * self.filled)
         if not stale:

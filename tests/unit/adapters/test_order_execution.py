@@ -610,3 +610,35 @@ def test_a_late_error_on_a_filled_order_is_kept_without_a_second_filled_callback
     assert [(c[0].status, c[0].last_error[:6]) for c in recorder.calls] == [
         (OrderState.SUBMITTED, ""), (OrderState.SUBMITTED, "IB 201"), (OrderState.FILLED, "IB 201")]
     assert pa.orders.get_order_status(order_id).last_error.startswith("IB 10148")
+
+
+def test_a_cancelled_order_is_reported_once_whatever_ib_says_of_it_afterwards(harness: Harness,
+                                                                              recorder: Any) -> None:
+    """IB's Cancelled in orderStatus (the unfilled quantity as remaining), then openOrder, 202, a
+    repeated orderStatus with a hold reason, a late average price and a reconciliation: the cache
+    takes what is new, the callbacks hear Cancelled once (a strategy acting on it acts once). A
+    change of the final state or of the filled quantity is news again."""
+    pa, _ = harness
+    pa.orders.on_order_status(recorder)
+    order_id, ref = placed(pa)
+    ack(pa, order_id, ref)
+    pa.wrapper.orderStatus(order_id, "Cancelled", Decimal(0), Decimal(10), 0.0, 77, 0, 0.0, 1, "", 0.0)
+    pa.wrapper.openOrder(order_id, contract(), ib_order(order_id, ref, 77), ib_state("Cancelled"))
+    pa.wrapper.error(order_id, 0, 202, "Order Canceled - reason:", "")
+    pa.wrapper.orderStatus(order_id, "Cancelled", Decimal(0), Decimal(10), 0.0, 77, 0, 0.0, 1, "locate", 0.0)
+    pa.wrapper.orderStatus(order_id, "Submitted", Decimal(0), Decimal(10), 100.0, 77, 0, 0.0, 1, "", 0.0)
+    pa.orders.set_state(order_id, OrderState.CANCELLED)
+    assert pa.events.wait_idle(2)
+    assert [(c[0].status, c[0].remaining) for c in recorder.calls] == [(OrderState.SUBMITTED, 10),
+                                                                     (OrderState.CANCELLED, 0)]
+    status = pa.orders.get_order_status(order_id)
+    assert (status.why_held, status.avg_fill_price, status.remaining) == ("locate", 100.0, 0)
+
+    other, other_ref = placed(pa)
+    ack(pa, other, other_ref)
+    pa.orders.set_state(other, OrderState.INACTIVE)  # a reconciliation's inference, then IB's word
+    pa.wrapper.orderStatus(other, "Cancelled", Decimal(0), Decimal(10), 0.0, 77, 0, 0.0, 1, "", 0.0)
+    pa.wrapper.orderStatus(other, "Cancelled", Decimal(2), Decimal(8), 100.0, 77, 0, 100.0, 1, "", 0.0)
+    assert pa.events.wait_idle(2)
+    assert [(c[0].status, c[0].filled) for c in recorder.calls if c[0].order_id == other] == [
+        (OrderState.SUBMITTED, 0), (OrderState.INACTIVE, 0), (OrderState.CANCELLED, 0), (OrderState.CANCELLED, 2)]

@@ -3,8 +3,11 @@ order (final states, fill quantities, prices, remaining)."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timezone
 from decimal import Decimal
+
+import pytest
 
 from platform_adapter.models.contract import ContractSpec
 from platform_adapter.models.order import Fill, OrderAction, OrderRequest, OrderState, OrderType, Trade
@@ -87,3 +90,18 @@ def test_apply_fills_with_ibs_final_state_and_quantity() -> None:
     t.fills = {"a": fill("a.01", 2, 99.0)}
     assert t.apply_fills(S.CANCELLED, "Cancelled by user", Decimal(3))
     assert (t.status, t.filled, t.remaining, t.avg_fill_price) == (S.CANCELLED, Decimal(3), Decimal(0), 99.0)
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(["orderStatus", "openOrder", "202", "reconcile"])))
+def test_one_cancellation_reported_by_each_of_ibs_messages_is_one_change(order: tuple[str, ...]) -> None:
+    """IB reports one cancellation three times (orderStatus with the unfilled quantity, openOrder
+    and error 202 without it) and a reconciliation may report it once more: in any order, the
+    first is the change and the others change nothing (before, remaining went 7 -> 0)."""
+    t = trade()
+    assert t.apply_status(S.SUBMITTED, Decimal(3), Decimal(7), 100.0, 100.0)
+    reports = {"orderStatus": lambda: t.apply_status(S.CANCELLED, Decimal(3), Decimal(7), 100.0, 100.0),
+               "openOrder": lambda: t.apply_status(S.CANCELLED),
+               "202": lambda: t.apply_status(S.CANCELLED),
+               "reconcile": lambda: t.apply_fills(S.CANCELLED, "Cancelled by user", Decimal(3))}
+    assert [reports[name]() for name in order] == [True, False, False, False]
+    assert (t.status, t.filled, t.remaining) == (S.CANCELLED, Decimal(3), Decimal(0))
