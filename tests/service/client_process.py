@@ -3,9 +3,10 @@ JSON reply line per command on stdout. It records every quote, order status and 
 
 Usage: python -m tests.service.client_process <commands endpoint> <client name>
 Commands: hello, connect, subscribe {symbols}, unsubscribe {symbols}, quotes, wait_quotes
-{symbol, count, seconds}, quote_stats {symbol, since}, place {symbol, action, quantity, order_type, kwargs}, events,
-wait_events {kind, count, seconds}, open_orders, metrics, is_connected, try_place (a call that
-must fail fast while the service is away: its error and how long it took), disconnect.
+{symbol, count, seconds}, quote_stats {symbol, since}, place {symbol, action, quantity, order_type, kwargs},
+cancel {order_id}, events, wait_events {kind, count, seconds}, open_orders, metrics, is_connected,
+try_place (a call that must fail fast while the service is away: its error and how long it
+took), disconnect.
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ class Strategy:
         if op == "place":
             return pa.orders.place_order(a["symbol"], a["action"], a["quantity"], a["order_type"],
                                          **a.get("kwargs", {}))
+        if op == "cancel":
+            return pa.orders.cancel_order(a["order_id"])
         if op == "try_place":
             start = time.monotonic()
             try:

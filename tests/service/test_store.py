@@ -1,5 +1,6 @@
-"""The service store: numbered events per client, acknowledged ones forgotten, a fill numbered
-once per client however often it is reported, and everything still there after a reopen."""
+"""The service store: numbered events per client, acknowledged ones forgotten, a fill (and an
+order's final status) numbered once per client however often it is reported, and everything still
+there after a reopen."""
 
 from __future__ import annotations
 
@@ -41,6 +42,42 @@ def test_a_fill_is_numbered_once_per_client(tmp_path: Path) -> None:
     store.ack("a", 1)  # forgotten events still block the duplicate
     assert store.append("a", "fill", b"f", True, exec_id="E1") is None
     assert store.append("b", "fill", b"f", True, exec_id="E1") == 1
+
+
+_FINAL_KILLED = """
+import os, signal, sys
+from platform_adapter.service.store import ServiceStore
+store = ServiceStore(sys.argv[1], commit_pause=3600, max_commit_delay=3600)
+store.append("a", "order_status", b"c", True, final=(5, "Cancelled 0"))  # in the intent log only
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_final_status_is_numbered_once_per_order_and_client(tmp_path: Path) -> None:
+    """An order's final status (state and filled quantity) is numbered once for a client, also
+    after a reopen or a kill (a restarted service whose adapter reports it again); another final
+    status of the order (more filled, another state) is numbered."""
+    store = ServiceStore(tmp_path / "s.db")
+    assert store.append("a", "order_status", b"c", True, final=(5, "Cancelled 0")) == 1
+    assert store.append("a", "order_status", b"c", True, final=(5, "Cancelled 0")) is None
+    assert store.append("b", "order_status", b"c", True, final=(5, "Cancelled 0")) == 1
+    assert store.append("a", "order_status", b"c2", True, final=(5, "Cancelled 2")) == 2
+    store.ack("a", 2)  # forgotten events still block the repeat
+    store.close()
+    again = ServiceStore(tmp_path / "s.db")
+    assert again.append("a", "order_status", b"c2", True, final=(5, "Cancelled 2")) is None
+    assert again.append("a", "order_status", b"i", True, final=(6, "Inactive 0")) == 3
+    assert again.append("a", "order_status", b"c", True, final=(6, "Cancelled 0")) == 4
+    again.close()
+
+    killed = tmp_path / "k.db"
+    child = subprocess.run([sys.executable, "-c", _FINAL_KILLED, str(killed)], capture_output=True, text=True,
+                           timeout=60, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    store = ServiceStore(killed)
+    assert store.last_seq("a") == 1
+    assert store.append("a", "order_status", b"c", True, final=(5, "Cancelled 0")) is None
+    store.close()
 
 
 def test_owners_survive_a_reopen(tmp_path: Path) -> None:

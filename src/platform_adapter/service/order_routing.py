@@ -286,8 +286,11 @@ class OrderRouter:
     def _append(self, client: str, kind: str, value: OrderStatus | Fill) -> None:
         token = self._live.get(client)
         body = pack(value)
-        seq = self._store.append(client, kind, body, token is not None,
-                                 value.exec_id if isinstance(value, Fill) else None)
+        if isinstance(value, Fill):
+            seq = self._store.append(client, kind, body, token is not None, value.exec_id)
+        else:  # a final status is numbered once, also when a restarted service's adapter reports it again
+            final = (value.order_id, f"{value.status.value} {value.filled}") if value.is_terminal else None
+            seq = self._store.append(client, kind, body, token is not None, final=final)
         if seq is not None and token is not None:
             self._pub.send_now(token, _event(kind, seq, body))
 

@@ -12,6 +12,10 @@ what the log holds into SQLite; replaying a write SQLite already has changes not
 fills are inserted once, owners replaced, an acknowledgement never goes backwards), so every
 numbered event is there exactly once.
 
+An order's final status (its state and filled quantity) is recorded once per client too: the
+adapter of a service restarted after a kill may report it again (its journal commits statuses in
+the background, and the reconciliation finds the order final at IB), and it is not numbered again.
+
 Numbers, acknowledgements and the fills already numbered are kept in memory (loaded at open), so
 a write never waits for SQLite; a read of SQLite (:meth:`ServiceStore.after`,
 :meth:`ServiceStore.owners`) first commits what is queued. Without an intent log (``":memory:"``,
@@ -41,6 +45,8 @@ CREATE TABLE IF NOT EXISTS events (
     client TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, body BLOB NOT NULL,
     sent INTEGER NOT NULL, PRIMARY KEY (client, seq));
 CREATE TABLE IF NOT EXISTS fills (client TEXT NOT NULL, exec_id TEXT NOT NULL, PRIMARY KEY (client, exec_id));
+CREATE TABLE IF NOT EXISTS finals (client TEXT NOT NULL, order_id INTEGER NOT NULL, state TEXT NOT NULL,
+    PRIMARY KEY (client, order_id));
 """
 
 COMMIT_PAUSE = 0.005  # the writer commits once no write has come for this many seconds
@@ -51,8 +57,10 @@ FAILURE_PAUSE = 0.1  # the writer's pause after a failed background commit (a fa
 _OWNER = "o"  # (_OWNER, order_id, client)
 _EVENT = "e"  # (_EVENT, client, seq, kind, body, sent, exec_id or None)
 _ACK = "a"  # (_ACK, client, seq)
+_FINAL = "f"  # (_FINAL, client, order_id, state)
 _SQL = {
     _OWNER: "INSERT OR REPLACE INTO owners VALUES (?, ?)",
+    _FINAL: "INSERT OR REPLACE INTO finals VALUES (?, ?, ?)",
     _EVENT: "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?)",
 }
 _FILL = "INSERT OR IGNORE INTO fills VALUES (?, ?)"
@@ -101,6 +109,8 @@ class ServiceStore:
         for name, last, acked in self._db.execute("SELECT name, last_seq, acked FROM clients"):
             self._last[name], self._acked[name] = last, acked
         self._fills = set(self._db.execute("SELECT client, exec_id FROM fills").fetchall())
+        self._finals: dict[tuple[str, int], str] = {
+            (c, o): state for c, o, state in self._db.execute("SELECT client, order_id, state FROM finals")}
         self._wake = threading.Event()
         self._stop = threading.Event()
         self.background_failures = 0
@@ -157,16 +167,25 @@ class ServiceStore:
             self.flush()
 
     # --- numbered events -----------------------------------------------------------------------------
-    def append(self, client: str, kind: str, body: bytes, sent: bool, exec_id: str | None = None) -> int | None:
-        """Number and record one event; ``None`` when ``exec_id`` was recorded for ``client`` before."""
+    def append(self, client: str, kind: str, body: bytes, sent: bool, exec_id: str | None = None,
+               final: tuple[int, str] | None = None) -> int | None:
+        """Number and record one event; ``None`` when ``exec_id`` was recorded for ``client``
+        before, or ``final`` (an order id and its final status: state and filled quantity) is
+        the status recorded as that order's final one before."""
         with self._lock:
             if exec_id is not None:
                 if (client, exec_id) in self._fills:
                     return None
                 self._fills.add((client, exec_id))
+            if final is not None:
+                if self._finals.get((client, final[0])) == final[1]:
+                    return None
+                self._finals[(client, final[0])] = final[1]
             seq = self._last.get(client, 0) + 1
             self._last[client] = seq
             logged = self._record((_EVENT, client, seq, kind, body, sent, exec_id))
+            if final is not None:
+                logged = self._record((_FINAL, client, *final)) and logged
         if not logged:
             self.flush()
         return seq
@@ -276,7 +295,7 @@ class ServiceStore:
                         db.execute(_ACKED, (seq, client, seq))
                         db.execute(_FORGET, (client, seq))
                 else:
-                    db.executemany(_SQL[_OWNER], rows)
+                    db.executemany(_SQL[kind], rows)
         except BaseException:
             db.execute("ROLLBACK")
             raise
