@@ -6,9 +6,10 @@ sim/data/universe.yaml, lists ES quarterly expiries and option chains)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -22,13 +23,23 @@ def sim_order(gateway: Any, pa: Any, order_id: int) -> Any:
     return next(o for o in gateway.stats().orders if o.order_id == order_id and o.client_id == pa.connection.client_id)
 
 
+def last_trades(symbol: str) -> list[tuple[datetime, str]]:
+    """(last trade moment, local symbol) of the simulator's futures of ``symbol``, soonest first."""
+    out = []
+    for c in sim_contracts.BY_CONID.values():
+        day = expiry_date(c.last_trade_date)
+        if c.symbol == symbol and c.sec_type == "FUT" and day is not None:
+            at = time.fromisoformat(c.last_trade_time) if c.last_trade_time else time(23, 59, 59)
+            out.append((datetime.combine(day, at, ZoneInfo(c.time_zone)), c.local_symbol))
+    return sorted(out)
+
+
 def test_the_front_month_future_streams_and_trades(pa: Any, gateway: Any) -> None:
+    now = datetime.now(timezone.utc)
+    pa.contracts.clock = lambda: now
     info = pa.contracts.front_month("ES")
-    today = datetime.now(timezone.utc).date()
-    expiries = sorted(d for c in sim_contracts.BY_CONID.values() if c.symbol == "ES" and c.sec_type == "FUT"
-                      for d in [expiry_date(c.last_trade_date)] if d is not None and d >= today)
     assert (info.sec_type, info.multiplier, info.min_tick) == (SecType.FUTURE, "50", 0.25)
-    assert expiry_date(info.last_trade_date) == expiries[0]
+    assert info.local_symbol == next(local for at, local in last_trades("ES") if at > now)
     assert info.spec.sec_type is SecType.FUTURE and info.spec.local_symbol == info.local_symbol
     assert pa.contracts.cached(info.spec) == info
     quotes: list[Any] = []
@@ -39,6 +50,22 @@ def test_the_front_month_future_streams_and_trades(pa: Any, gateway: Any) -> Non
     order_id = pa.orders.place_order(info.spec, "BUY", 1, "MKT")
     pa.orders.wait_for_status(order_id, OrderState.FILLED, timeout=5)
     assert sim_order(gateway, pa, order_id).con_id == info.con_id
+
+
+@pytest.mark.parametrize("version", [176, 226], ids=["text", "protobuf"])
+@pytest.mark.parametrize("before", [True, False], ids=["before-last-trade", "at-last-trade"])
+def test_the_front_month_on_its_expiry_day_from_the_gateways_details(make_adapter: Any, before: bool,
+                                                                     version: int) -> None:
+    """The simulator gives IB's contract details of each ES expiry: the last trade date with its
+    time (08:30, CME's 9:30 ET) and the exchange's time zone (US/Central). On the first expiry day
+    a second before that time the front month is that expiry; from that time on, the next one."""
+    pa = make_adapter(**{"ib_connection.max_client_version": version})
+    (first, first_local), (_, second_local) = last_trades("ES")[:2]
+    assert first.utcoffset() != timedelta(0) and (first.hour, first.minute) == (8, 30)
+    pa.contracts.clock = lambda: first - timedelta(seconds=1) if before else first
+    info = pa.contracts.front_month("ES")
+    assert info.local_symbol == (first_local if before else second_local)
+    assert info.time_zone_id == "US/Central" and len(info.last_trade_date) == 8  # the date alone, as IB's spec
 
 
 def test_a_future_by_expiry_or_local_symbol(pa: Any) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -138,6 +139,8 @@ class ContractResolver(BaseAdapter):
 
     def __init__(self, ctx: AdapterContext) -> None:
         super().__init__(ctx)
+        # now, aware: the moment front_month picks a future that can still be traded at (tests set it)
+        self.clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
         self._lock = threading.Lock()
         self._by_key: dict[str, ContractInfo] = {}
         # id(value) -> (value, its info) for the symbols and specs asked about before: found
@@ -148,7 +151,8 @@ class ContractResolver(BaseAdapter):
     # --- futures and options (adapters/derivatives.py) ---------------------------------------
     def front_month(self, symbol: Any, exchange: str = "CME", currency: str = "USD",
                     timeout: float | None = None) -> ContractInfo:
-        """The future of ``symbol`` expiring next; its ``spec`` trades and streams like any contract."""
+        """The future of ``symbol`` that can still be traded now (``clock``) and stops trading
+        first; its ``spec`` trades and streams like any contract."""
         return derivatives.front_month(self, symbol, exchange, currency, timeout=timeout)
 
     def option_chains(self, underlying: Any, fut_fop_exchange: str = "",

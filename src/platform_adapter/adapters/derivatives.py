@@ -4,8 +4,10 @@ are ordinary :class:`ContractSpec` values, usable in market data, history and or
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from platform_adapter.adapters import contracts  # contracts imports this module: names are read at call time
 from platform_adapter.errors import ContractNotFound, ValidationError
@@ -31,10 +33,54 @@ def expiry_date(text: str) -> date | None:
         return None
 
 
+def _clock_time(text: str) -> time | None:
+    """IB's ``lastTradeTime`` (``HH:MM`` or ``HH:MM:SS``); None when absent or unreadable."""
+    for fmt in ("%H:%M:%S", "%H:%M"):
+        try:
+            return datetime.strptime((text or "").strip(), fmt).time()
+        except ValueError:
+            continue
+    return None
+
+
+def _zone(name: str) -> tzinfo:
+    """The exchange's time zone (``ContractDetails.timeZoneId``, e.g. ``US/Central``); UTC when IB
+    gives none or one this machine does not know."""
+    try:
+        return ZoneInfo(name.strip()) if name and name.strip() else timezone.utc
+    except (ZoneInfoNotFoundError, ValueError):
+        logger.warning("time zone {!r} unknown: a future's last trade time is taken as UTC", name)
+        return timezone.utc
+
+
+def last_trade_moment(details: Any) -> datetime | None:
+    """When a future stops trading, from its contract details: the day of
+    ``lastTradeDateOrContractMonth`` at ``lastTradeTime`` (ibapi splits IB's ``"YYYYMMDD HH:MM"``
+    into the two) in the exchange's time zone (``timeZoneId``); without a readable time, the end
+    of that day there. None when the day is unreadable."""
+    day = expiry_date(details.contract.lastTradeDateOrContractMonth)
+    if day is None:
+        return None
+    zone = _zone(getattr(details, "timeZoneId", "") or "")
+    at = _clock_time(getattr(details, "lastTradeTime", "") or "")
+    if at is None:
+        return datetime.combine(day + timedelta(days=1), time(), zone)
+    return datetime.combine(day, at, zone)
+
+
+def tradable_front(details: Iterable[Any], now: datetime) -> Any | None:
+    """Of the contract details of a future's expiries, the one whose last trade is next after
+    ``now`` (aware): on an expiry day after the last trade time, in the exchange's time zone, the
+    next expiry. None when none can still be traded."""
+    timed = [(moment, d) for d in details if (moment := last_trade_moment(d)) is not None and moment > now]
+    return min(timed, key=lambda item: item[0])[1] if timed else None
+
+
 def front_month(resolver: ContractResolver, symbol: Any, exchange: str = "CME", currency: str = "USD",
-                today: date | None = None, timeout: float | None = None) -> ContractInfo:
-    """The future of ``symbol`` on ``exchange`` that expires next (from today on), resolved and
-    cached: its ``spec`` names that expiry. ContractNotFound when IB lists none."""
+                now: datetime | None = None, timeout: float | None = None) -> ContractInfo:
+    """The future of ``symbol`` on ``exchange`` that can still be traded at ``now`` (default: the
+    resolver's ``clock``) and stops trading first (:func:`tradable_front`), resolved and cached: its
+    ``spec`` names that expiry. ContractNotFound when IB lists none."""
     root = check_symbol(symbol)
     check_code(exchange, "exchange")
     check_code(currency, "currency")
@@ -43,12 +89,11 @@ def front_month(resolver: ContractResolver, symbol: Any, exchange: str = "CME", 
     results = resolver._request("contract_details",
                                 lambda client, req_id: client.reqContractDetails(req_id, contract), timeout,
                                 spec=f"{root} futures")
-    day = today or datetime.now(timezone.utc).date()
-    dated = [(expiry_date(d.contract.lastTradeDateOrContractMonth), d) for d in results]
-    live = sorted(((when, d) for when, d in dated if when is not None and when >= day), key=lambda item: item[0])
-    if not live:
-        raise ContractNotFound(f"no {root} future on {exchange} expires on or after {day:%Y-%m-%d}")
-    details = live[0][1]
+    at = now or resolver.clock()
+    details = tradable_front(results, at)
+    if details is None:
+        raise ContractNotFound(f"no {root} future on {exchange} can be traded after "
+                               f"{at.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC")
     c = details.contract
     spec = ContractSpec(root, SecType.FUTURE, exchange, currency, last_trade_date=c.lastTradeDateOrContractMonth,
                         local_symbol=c.localSymbol)

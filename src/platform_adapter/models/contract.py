@@ -27,8 +27,8 @@ class ContractSpec:
 
     A plain symbol string is shorthand for ``ContractSpec(symbol)``: a US stock on SMART in USD.
     ETFs are stocks for IB. Futures need ``last_trade_date`` (``YYYYMM`` or ``YYYYMMDD``) or a
-    ``local_symbol`` (``ContractResolver.front_month`` finds the nearest expiry); options need the
-    expiry, ``strike`` and ``right`` (``C`` or ``P``) or a ``local_symbol``; forex uses
+    ``local_symbol`` (``ContractResolver.front_month`` finds the nearest expiry still trading);
+    options need the expiry, ``strike`` and ``right`` (``C`` or ``P``) or a ``local_symbol``; forex uses
     ``symbol="EUR", currency="USD", exchange="IDEALPRO"``. :meth:`future`, :meth:`option` and
     :meth:`continuous_future` build them.
     """

@@ -53,6 +53,7 @@ class ContractSpec:
     long_name: str
     primary_exchange: str = ""
     last_trade_date: str = ""
+    last_trade_time: str = ""  # a future's: when trading ends on its last trade date (HH:MM, in time_zone)
     multiplier: str = ""
     valid_exchanges: str = STK_EXCHANGES
     order_types: str = STK_ORDER_TYPES
@@ -76,6 +77,14 @@ class ContractSpec:
     under_symbol: str = ""
     under_sec_type: str = ""
     implied_vol: float = 0.0  # what an option's quotes are priced at
+
+    @property
+    def details_expiry(self) -> str:
+        """``lastTradeDateOrContractMonth`` as contract details give it: with a last trade time,
+        IB's ``"YYYYMMDD HH:MM:SS zone"`` (ibapi splits off the time as ``lastTradeTime``)."""
+        if not self.last_trade_time:
+            return self.last_trade_date
+        return f"{self.last_trade_date} {self.last_trade_time}:00 {self.time_zone}"
 
     @property
     def mult(self) -> float:

@@ -145,7 +145,7 @@ def contract_data(sv: int, req_id: int, c: ContractSpec) -> Message:
     out: Fields = [CONTRACT_DATA]
     if sv < SV_SIZE_RULES:
         out.append(8)
-    out += [req_id, c.symbol, c.sec_type, c.last_trade_date]
+    out += [req_id, c.symbol, c.sec_type, c.details_expiry]
     if sv >= SV_LAST_TRADE_DATE:
         out.append(c.last_trade_date)
     out += [_num(c.strike), c.right, c.exchange, c.currency, c.local_symbol, c.market_name, c.trading_class,

@@ -138,7 +138,7 @@ def contract_data(req_id: int, c: ContractSpec) -> ContractData:
         minSize=c.min_size, sizeIncrement=c.size_increment, suggestedSizeIncrement=c.size_increment)
     details.secIdList.update(dict(c.sec_ids))
     out = Contract(conId=c.con_id, symbol=c.symbol, secType=c.sec_type,
-                   lastTradeDateOrContractMonth=c.last_trade_date, lastTradeDate=c.last_trade_date,
+                   lastTradeDateOrContractMonth=c.details_expiry, lastTradeDate=c.last_trade_date,
                    strike=c.strike, right=c.right, exchange=c.exchange, currency=c.currency,
                    localSymbol=c.local_symbol, tradingClass=c.trading_class,
                    primaryExch=c.primary_exchange)

@@ -29,6 +29,8 @@ from .options import greeks
 DEFAULT_FILE = Path(__file__).with_name("data") / "universe.yaml"
 FUT_HOURS = "20240101:1700-20240102:1600"
 FUT_LIQUID = "20240101:0830-20240101:1515"
+# CME's equity index futures (ES, NQ, RTY, YM) stop trading at 9:30 ET on their last trade date
+EQUITY_INDEX_LAST_TRADE = "08:30"
 RIGHTS = {"C": "C", "CALL": "C", "P": "P", "PUT": "P"}
 
 
@@ -156,6 +158,7 @@ def _future(d: Mapping[str, Any], con_id: int, expiry: str, local_symbol: str) -
         local_symbol=local_symbol, trading_class=root, market_name=root, min_tick=float(d["min_tick"]),
         min_tick_text=d["min_tick"], long_name=d["name"], last_trade_date=expiry, multiplier=d["multiplier"],
         valid_exchanges=d["valid_exchanges"], time_zone="US/Central", trading_hours=FUT_HOURS,
+        last_trade_time=d.get("last_trade_time", EQUITY_INDEX_LAST_TRADE),
         liquid_hours=FUT_LIQUID, market_rule_ids=d["market_rule_ids"], base_price=float(d["price"]))
 
 

@@ -5,16 +5,17 @@ spec keys."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from ibapi.contract import Contract, ContractDetails
 
 from platform_adapter import ContractNotFound, ContractSpec, SecType
 from platform_adapter.adapters.contracts import ContractResolver
-from platform_adapter.adapters.derivatives import expiry_date, front_month
+from platform_adapter.adapters.derivatives import expiry_date, front_month, last_trade_moment, tradable_front
 from tests.unit.adapters.test_order_execution import Harness, make_harness
 
 
@@ -26,8 +27,9 @@ def harness(tmp_path: Path) -> Iterator[Harness]:
     pa.events.stop()
 
 
-def future_details(expiry: str, local: str, con_id: int) -> ContractDetails:
+def future_details(expiry: str, local: str, con_id: int, last_time: str = "", zone: str = "") -> ContractDetails:
     d = ContractDetails()
+    d.lastTradeTime, d.timeZoneId = last_time, zone
     c = d.contract
     c.conId, c.symbol, c.secType, c.exchange, c.currency = con_id, "ES", "FUT", "CME", "USD"
     c.lastTradeDateOrContractMonth, c.localSymbol, c.multiplier, c.tradingClass = expiry, local, "50", "ES"
@@ -56,15 +58,54 @@ def test_the_front_month_skips_expired_and_unreadable_expiries(harness: Harness)
     answer_details(pa, fake, [future_details("20270618", "ESM7", 3), future_details("20261218", "ESZ6", 1),
                               future_details("20260918", "ESU6", 9), future_details("", "ES??", 7),
                               future_details("20270319", "ESH7", 2)])
-    info = front_month(pa.contracts, "es", today=date(2026, 12, 18))
+    info = front_month(pa.contracts, "es", now=datetime(2026, 12, 18, 23, 59, tzinfo=timezone.utc))
     assert (info.con_id, info.local_symbol, info.spec.last_trade_date) == (1, "ESZ6", "20261218")
     (_, (_, sent)), = [c for c in fake.calls if c[0] == "reqContractDetails"]
     assert (sent.symbol, sent.secType, sent.exchange, sent.lastTradeDateOrContractMonth) == ("ES", "FUT", "CME", "")
     assert pa.contracts.resolve(info.spec) == info  # cached: no second request
     assert len([c for c in fake.calls if c[0] == "reqContractDetails"]) == 1
-    assert front_month(pa.contracts, "ES", today=date(2026, 12, 19)).local_symbol == "ESH7"
-    with pytest.raises(ContractNotFound, match="2027-06-19"):
-        front_month(pa.contracts, "ES", today=date(2027, 6, 19))
+    assert front_month(pa.contracts, "ES", now=datetime(2026, 12, 19, tzinfo=timezone.utc)).local_symbol == "ESH7"
+    with pytest.raises(ContractNotFound, match="2027-06-19 00:00 UTC"):
+        front_month(pa.contracts, "ES", now=datetime(2027, 6, 19, tzinfo=timezone.utc))
+
+
+CHICAGO = ZoneInfo("US/Central")
+EXPIRING = future_details("20261218", "ESZ6", 1, "08:30", "US/Central")  # CME: trading ends 08:30 CT
+NEXT = future_details("20270319", "ESH7", 2, "08:30", "US/Central")
+
+
+@pytest.mark.parametrize("local, expected", [
+    ((2026, 12, 17, 23, 0), "ESZ6"),  # the day before: 05:00 UTC on the expiry day
+    ((2026, 12, 18, 8, 29, 59), "ESZ6"),  # a second before the last trade, in Chicago
+    ((2026, 12, 18, 8, 30), "ESH7"),  # at the last trade time: no longer tradable
+    ((2026, 12, 18, 9, 0), "ESH7"),  # after it, the same day (15:00 UTC)
+])
+def test_the_front_month_on_its_expiry_day_is_the_next_one_after_the_last_trade_time(
+        harness: Harness, local: tuple[int, ...], expected: str) -> None:
+    """The expiry day in the exchange's time zone (US/Central, 6 hours behind UTC in December):
+    before the last trade time that expiry, from it on the next one."""
+    pa, fake = harness
+    answer_details(pa, fake, [NEXT, EXPIRING])
+    pa.contracts.clock = lambda: datetime(*local, tzinfo=CHICAGO)  # type: ignore[arg-type, misc]
+    assert pa.contracts.front_month("ES").local_symbol == expected
+
+
+def test_last_trade_moments() -> None:
+    assert last_trade_moment(EXPIRING) == datetime(2026, 12, 18, 14, 30, tzinfo=timezone.utc)
+    with_seconds = future_details("20261218", "ESZ6", 1, "08:30:15", "US/Central")
+    assert last_trade_moment(with_seconds) == datetime(2026, 12, 18, 14, 30, 15, tzinfo=timezone.utc)
+    whole_day = future_details("20261218", "ESZ6", 1, "", "US/Central")  # no time: the day's end there
+    assert last_trade_moment(whole_day) == datetime(2026, 12, 19, 6, 0, tzinfo=timezone.utc)
+    no_zone = future_details("20261218", "ESZ6", 1, "08:30", "")  # no zone: UTC
+    assert last_trade_moment(no_zone) == datetime(2026, 12, 18, 8, 30, tzinfo=timezone.utc)
+    unknown_zone = future_details("20261218", "ESZ6", 1, "08:30", "Mars/Olympus")
+    assert last_trade_moment(unknown_zone) == datetime(2026, 12, 18, 8, 30, tzinfo=timezone.utc)
+    assert last_trade_moment(future_details("", "ES??", 7, "08:30", "US/Central")) is None
+    moment = last_trade_moment(EXPIRING)
+    assert moment is not None
+    assert tradable_front([NEXT, EXPIRING], moment - timedelta(microseconds=1)) is EXPIRING
+    assert tradable_front([NEXT, EXPIRING], moment) is NEXT
+    assert tradable_front([NEXT, EXPIRING], datetime(2027, 3, 20, tzinfo=timezone.utc)) is None
 
 
 def test_option_chains_by_exchange_and_trading_class(harness: Harness) -> None:
