@@ -13,7 +13,6 @@ TEXT_101 = "Max number of tickers has been reached"
 TEXT_162_PACING = HMDS + "Historical data request pacing violation"
 TEXT_420_PACING = "Invalid Real-time Query:Historical data request pacing violation"
 PACE_MARGIN = 0.001  # a paced message passes just after the one a second before it left the window
-SMALL_BAR_SECONDS = 30  # IB: "Pacing Violations for Small Bars (30 secs or less)"
 
 
 @dataclass
@@ -89,7 +88,8 @@ class HistoricalPacer:
     IB's rules ("Pacing Violations for Small Bars (30 secs or less)", tws-api
     historical_limitations): no identical request within 15 s; six or more requests for the same
     contract, exchange and tick type within two seconds is a violation; more than 60 requests in
-    any ten minutes; a BID_ASK request is counted twice."""
+    any ten minutes; a BID_ASK request is counted twice. The session checks bars of 30 s or less
+    only (``core.ib_pacing.is_small_bar``, the adapter's boundary too)."""
 
     def __init__(self, cfg: PacingConfig) -> None:
         self.cfg = cfg

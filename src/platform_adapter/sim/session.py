@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from ibapi.server_versions import MIN_SERVER_VER_HISTORICAL_SCHEDULE
 
+from platform_adapter.core.ib_pacing import is_small_bar
 from platform_adapter.core.tick_types import DELAYED_TWIN
 
 from . import info_messages as im
@@ -48,7 +49,7 @@ from .market import (
 from .news import News
 from .option_calcs import OptionCalculations
 from .orders import SimOrder
-from .pacing import SMALL_BAR_SECONDS, TEXT_100, TEXT_101, TEXT_162_PACING, TEXT_420_PACING, ClientPacer
+from .pacing import TEXT_100, TEXT_101, TEXT_162_PACING, TEXT_420_PACING, ClientPacer
 from .protocol import FrameReader
 from .refdata import ReferenceData
 from .scanner import Scanner
@@ -462,8 +463,9 @@ class Session(threading.Thread):
                           format_date=q.format_date, keep_up_to_date=q.keep_up_to_date)
         key = "|".join([str(spec.con_id), req.end, req.bar_size, req.duration, req.what_to_show,
                         str(req.use_rth)])
-        # IB's pacing rules are for bars of 30 seconds or less; BID_ASK counts twice
-        small = BAR_SIZES.get(req.bar_size, 0) <= SMALL_BAR_SECONDS
+        # IB's pacing rules are for bars of 30 seconds or less (an unknown size too: its 321 comes
+        # after this check); BID_ASK counts twice
+        small = is_small_bar(BAR_SIZES.get(req.bar_size, 0))
         rule = self.gw.hist_pacer.check(key, f"{spec.con_id}|{q.contract.exchange}|{req.what_to_show}",
                                         weight=2 if req.what_to_show == "BID_ASK" else 1) if small else None
         if rule:
