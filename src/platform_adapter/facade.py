@@ -60,7 +60,8 @@ class PlatformAdapter:
         self.state = StateManager()
         self.bucket = TokenBucket(rate, max(1, IB_MESSAGES_PER_SECOND - rate), name="outgoing messages")
         self.historical = HistoricalPacer(md.historical_data_max_requests_per_10min,
-                                          md.max_concurrent_historical_requests, margin=0.1)
+                                          md.max_concurrent_historical_requests, margin=0.1,
+                                          large_per_second=md.historical_large_bar_requests_per_second)
         self.events = EventDispatcher(block_threshold=settings.monitoring.callback_block_threshold_seconds)
         self.metrics_registry = Metrics()
         self.connection = ConnectionManager(settings.ib_connection, settings.monitoring, self.wrapper,

@@ -82,13 +82,15 @@ def test_unknown_symbol(pa: Any, gateway: Any) -> None:
 
 
 def test_a_burst_for_one_contract_is_paced_with_zero_violations(pa: Any, gateway: Any) -> None:
-    """Eight different requests for one contract: IB allows six in two seconds; the pacer waits."""
+    """Eight different requests of 30-second bars for one contract: IB refuses a sixth in two
+    seconds for bars of 30 s or less; the pacer waits."""
     md = pa.market_data
     for minutes in range(1, 9):
-        md.get_historical_data("TSLA", f"{minutes * 60} S", "1 min", end=END, use_rth=False)
+        md.get_historical_data("TSLA", f"{minutes * 60} S", "30 secs", end=END, use_rth=False)
     stats = gateway.stats()
     assert stats.received["reqHistoricalData"] == 8
     assert stats.pacing.count() == 0
+    assert pa.historical.wait_counts().get("same_contract", 0) > 0
 
 
 CANCELLED = "Historical Market Data Service error message:API historical data query cancelled: 1"

@@ -72,3 +72,13 @@ def test_metrics_exporter_started_once_and_stopped(tmp_path: Path) -> None:
     off = PlatformAdapter(env_file=os.devnull, configure_logging=False,
                           **{"logging.log_dir": str(tmp_path), "monitoring.metrics_enabled": False})
     assert off.start_metrics() is None
+
+
+def test_history_pacer_takes_the_large_bar_soft_limit_from_the_config(tmp_path: Path) -> None:
+    """``market_data.historical_large_bar_requests_per_second``: 2 by default; empty lifts it."""
+    logs = {"logging.log_dir": str(tmp_path)}
+    pa = PlatformAdapter(env_file=os.devnull, configure_logging=False, **logs)
+    assert pa.historical.large is not None and pa.historical.large.rate == 2.0
+    pa = PlatformAdapter(env_file=os.devnull, configure_logging=False,
+                         **{"market_data.historical_large_bar_requests_per_second": None}, **logs)
+    assert pa.historical.large is None

@@ -64,6 +64,8 @@ class MarketDataConfig:
     rate_limit_requests_per_second: int = 40
     historical_data_max_requests_per_10min: int = 50
     max_concurrent_historical_requests: int = 50
+    # bars of 1 min or more (IB's hard rules are for 30 s or less): a soft limit; empty = none
+    historical_large_bar_requests_per_second: float | None = 2.0
     market_data_type: str = "live"
     delayed_fallback: bool = False
     stale_after_seconds: float = 30.0
@@ -336,6 +338,9 @@ def _validate(s: Settings) -> None:
     _require(0 < m.historical_data_max_requests_per_10min <= 60, "market_data.historical_data_max_requests_per_10min",
              f"must be 1..60 (IB allows 60 per 10 minutes), got {m.historical_data_max_requests_per_10min}")
     _require(m.max_concurrent_historical_requests > 0, "market_data.max_concurrent_historical_requests", "must be > 0")
+    large = m.historical_large_bar_requests_per_second
+    _require(large is None or 0 < large <= 50, "market_data.historical_large_bar_requests_per_second",
+             f"must be empty (no limit) or 0 < requests per second <= 50 (IB allows 50 messages/s), got {large!r}")
     _require(m.market_data_type in MARKET_DATA_TYPES, "market_data.market_data_type",
              f"must be one of {MARKET_DATA_TYPES}, got {m.market_data_type!r}")
     _require(m.stale_after_seconds > 0, "market_data.stale_after_seconds", "must be > 0")

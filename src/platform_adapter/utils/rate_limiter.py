@@ -1,24 +1,28 @@
 """Pacing: a token bucket for all outgoing messages and IB's historical-data rules.
 
-IB (per its docs) allows 50 client messages per second, 60 historical requests in any ten
-minutes (a BID_ASK request counts twice), no identical historical request within 15 s, at most 5
-requests for the same contract, exchange and tick type within 2 s ("six or more" is a violation),
-and 50 simultaneous open historical requests.
+IB (per its docs) allows 50 client messages per second and 50 simultaneous open historical
+requests. Its hard historical rules are for small bars (30 s or less, ``core.ib_pacing``): 60
+requests in any ten minutes (a BID_ASK request counts twice), no identical request within 15 s,
+at most 5 requests for the same contract, exchange and tick type within 2 s ("six or more" is a
+violation). For bars of 1 minute and more IB lifted them, asking for caution only (a soft
+limit): those requests keep the 50 slots and a gentle token bucket of their own.
 Requests over a limit wait (with a log line) rather than fail, unless the wait would pass the
 caller's timeout, which raises :class:`PacingViolation` before anything is sent. When IB answers a
 historical request with a pacing violation anyway (it counts requests these stamps do not know:
 another process on the account, TWS itself, a restart), :meth:`HistoricalPacer.violated` holds
-every historical request until the rules that request may have broken have cleared.
+the requests that may meet the same count until the rules that request may have broken have
+cleared.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
+from platform_adapter.core.ib_pacing import is_small_bar
 from platform_adapter.errors import NotConnected, PacingViolation
 from platform_adapter.log import logger
 
@@ -124,6 +128,12 @@ class TokenBucket:
             self._refill(self._clock())
             self._tokens -= 1.0
 
+    def wait_time(self) -> float:
+        """Seconds until a token is there to take (0 when one is now); takes none."""
+        with self._lock:
+            self._refill(self._clock())
+            return 0.0 if self._tokens >= 1.0 else (1.0 - self._tokens) / self.rate
+
     def acquire(self, timeout: float | None = None) -> float:
         """Take one token, waiting if needed; return the seconds waited."""
         if not self.enabled:
@@ -149,29 +159,52 @@ class TokenBucket:
 
 @dataclass(frozen=True, slots=True)
 class HistoricalKey:
-    """What IB's historical pacing rules look at for one request."""
+    """What IB's historical pacing rules look at for one request. ``bar_seconds`` is the bar
+    size in seconds; None (not known) is paced as a small bar, under every rule."""
 
     contract: Hashable
     exchange: str
     what_to_show: str
     identity: Hashable
+    bar_seconds: int | None = None
 
     @property
     def weight(self) -> int:
         """IB: "when BID_ASK historical data is requested, each request is counted twice"."""
         return 2 if self.what_to_show == "BID_ASK" else 1
 
+    @property
+    def small(self) -> bool:
+        """True when IB's hard rules (ten minutes, identical, per contract) apply to it."""
+        return self.bar_seconds is None or is_small_bar(self.bar_seconds)
+
+
+@dataclass(slots=True)
+class _Hold:
+    """A hold after IB refused a request for pacing: no request it covers before ``until``."""
+
+    until: float = float("-inf")
+    last: float | None = None  # when the last hold began
+
+
+LARGE_BAR_BURST_SECONDS = 5.0  # the large-bar bucket saves this many seconds' worth of requests
+
 
 class HistoricalPacer:
     """IB's historical-data pacing rules, applied before a request is sent.
 
-    ``window`` is IB's ten minutes and ``identical_window``/``same_contract_window`` its 15 s and
-    2 s; they are parameters only so that tests can shorten them with the simulator's."""
+    Every request takes one of ``max_concurrent`` slots. A small-bar request (30 s or less) then
+    keeps IB's hard rules: ``max_per_10min`` in ``window`` (IB's ten minutes), none identical
+    within ``identical_window`` (15 s), at most ``same_contract_max`` for one contract, exchange
+    and tick type within ``same_contract_window`` (2 s). A request for bars of 1 minute or more
+    keeps none of them (IB lifted them) but takes a token of ``large_per_second`` (None: no
+    limit), IB's soft limit: a burst of up to ``LARGE_BAR_BURST_SECONDS`` worth, then that rate.
+    The windows are parameters only so that tests can shorten them with the simulator's."""
 
     def __init__(self, max_per_10min: int = 60, max_concurrent: int = 50, *,
                  identical_window: float = 15.0, same_contract_max: int = 5,
                  same_contract_window: float = 2.0, window: float = 600.0, clock: Clock = time.monotonic,
-                 sleep: Sleep = time.sleep, margin: float = 0.0) -> None:
+                 sleep: Sleep = time.sleep, margin: float = 0.0, large_per_second: float | None = None) -> None:
         # ``margin`` seconds on top of IB's windows: our stamp is taken before the send, the
         # gateway's on receipt, so network jitter must never make two requests look closer.
         self.window = RateLimiter(max_per_10min, window + margin, name="historical requests/10min", clock=clock,
@@ -179,6 +212,10 @@ class HistoricalPacer:
         self._identical_window = identical_window + margin
         self._same_max = same_contract_max
         self._same_window = same_contract_window + margin
+        self.large: TokenBucket | None = None
+        if large_per_second is not None:
+            self.large = TokenBucket(large_per_second, max(1.0, large_per_second * LARGE_BAR_BURST_SECONDS),
+                                     name="large-bar historical requests", clock=clock, sleep=sleep)
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -187,8 +224,9 @@ class HistoricalPacer:
         self._slots = threading.BoundedSemaphore(max_concurrent)
         self.max_concurrent = max_concurrent
         self._closed = threading.Event()  # set by close(): paced waits end at once
-        self._hold_until = float("-inf")  # after IB reported a violation: no request before this
-        self._last_violation: float | None = None  # when the last hold began
+        self._hold_small = _Hold()  # after IB refused a small-bar request: small-bar requests held
+        self._hold_all = _Hold()  # after IB refused a large-bar request: every request held
+        self._waits: Counter[str] = Counter()  # pauses per rule (see wait_counts)
 
     def close(self) -> None:
         """The adapter disconnects: every paced wait ends now with NotConnected (and new ones too,
@@ -198,6 +236,13 @@ class HistoricalPacer:
     def open(self) -> None:
         self._closed.clear()
 
+    def wait_counts(self) -> dict[str, int]:
+        """How many times a request paused, per rule: ``slots`` (all 50 busy), ``ib_hold`` (after
+        IB's 162), ``identical``, ``same_contract``, ``ten_minutes`` (small bars only) and
+        ``soft_limit`` (bars of 1 minute or more). A request may pause more than once."""
+        with self._lock:
+            return dict(self._waits)
+
     def _pause(self, seconds: float) -> None:
         if self._sleep is time.sleep:
             self._closed.wait(seconds)
@@ -206,10 +251,15 @@ class HistoricalPacer:
         if self._closed.is_set():
             raise NotConnected("disconnected while a historical request waited for its pacing turn")
 
-    def violated(self) -> float:
-        """IB answered a historical request with a pacing violation (162): it counted requests
-        these stamps do not know. Hold every historical request (all threads) and return the
-        seconds of the hold from now.
+    def violated(self, key: HistoricalKey | None = None) -> float:
+        """IB answered ``key``'s request with a pacing violation (162): it counted requests these
+        stamps do not know. Hold the requests that may meet the same count (all threads) and
+        return the seconds of the hold from now.
+
+        A small-bar request broke one of IB's hard rules, which do not apply to bars of 1 minute
+        or more: small-bar requests are held, large-bar ones go on. A large-bar request met IB's
+        soft limit, whose count IB does not document: every request is held. ``key`` None (not
+        known) holds every request.
 
         IB's answer does not say which rule broke. A first violation holds for the short rules'
         windows (an identical request within 15 s, six for one contract within 2 s), which any
@@ -217,25 +267,32 @@ class HistoricalPacer:
         a hold ended, within ten minutes of the last violation, means IB's ten-minute count is
         full: the hold is then the whole ten-minute window, when every request IB counted before
         it has left the count. A violation during a hold (a request sent before the hold began)
-        adds nothing."""
+        adds nothing. The soft limit's holds are the same (a guess on the safe side)."""
+        hold = self._hold_small if key is not None and key.small else self._hold_all
         with self._lock:
             now = self._clock()
-            if now < self._hold_until:
-                return self._hold_until - now
-            last = self._last_violation
-            repeat = last is not None and now - last < self.window.time_window
-            hold = self.window.time_window if repeat else max(self._identical_window, self._same_window)
-            self._hold_until = now + hold
-            self._last_violation = now
-            return hold
+            if now < hold.until:
+                return hold.until - now
+            repeat = hold.last is not None and now - hold.last < self.window.time_window
+            seconds = self.window.time_window if repeat else max(self._identical_window, self._same_window)
+            hold.until = now + seconds
+            hold.last = now
+            return seconds
 
-    def _extra_wait(self, key: HistoricalKey, now: float) -> tuple[float, str]:
-        wait, why = 0.0, ""
-        if now < self._hold_until:
-            wait, why = self._hold_until - now, "IB reported a pacing violation"
+    def _rule_wait(self, key: HistoricalKey, now: float) -> tuple[float, str, str]:
+        """(seconds, rule, reason): the longest wait ``key`` has under the rules for its bar size."""
+        wait, rule, why = 0.0, "", ""
+        until = max(self._hold_all.until, self._hold_small.until) if key.small else self._hold_all.until
+        if now < until:
+            wait, rule, why = until - now, "ib_hold", "IB reported a pacing violation"
+        if not key.small:
+            if wait <= 0 and self.large is not None:
+                wait = self.large.wait_time()
+                rule, why = "soft_limit", f"{self.large.rate:g} requests per second for bars of 1 min or more"
+            return wait, rule, why
         last = self._identical.get(key.identity)
         if last is not None and last + self._identical_window - now > wait:
-            wait, why = last + self._identical_window - now, "identical request within 15 s"
+            wait, rule, why = last + self._identical_window - now, "identical", "identical request within 15 s"
         same = self._same.setdefault((key.contract, key.exchange, key.what_to_show), deque())
         while same and same[0] <= now - self._same_window:
             same.popleft()
@@ -243,8 +300,20 @@ class HistoricalPacer:
         if over > 0:
             w = same[over - 1] + self._same_window - now
             if w > wait:
-                wait, why = w, f"{self._same_max} requests for one contract within {self._same_window:g} s"
-        return wait, why
+                wait, rule = w, "same_contract"
+                why = f"{self._same_max} requests for one contract within {self._same_window:g} s"
+        if wait <= 0:
+            wait, rule, why = self.window.wait_time(key.weight), "ten_minutes", "60 requests per 10 minutes"
+        return wait, rule, why
+
+    def _record(self, key: HistoricalKey, now: float) -> None:
+        if not key.small:
+            if self.large is not None:
+                self.large.record_request()
+            return
+        self.window.record_request(key.weight)
+        self._identical[key.identity] = now
+        self._same[(key.contract, key.exchange, key.what_to_show)].extend([now] * key.weight)
 
     def acquire(self, key: HistoricalKey, timeout: float | None = None) -> None:
         """Take a slot, then wait until ``key`` may be sent under every rule and record it.
@@ -258,8 +327,11 @@ class HistoricalPacer:
             raise NotConnected("the adapter is disconnected")
         start = self._clock()
         deadline = None if timeout is None else start + timeout
-        if not self._slots.acquire(timeout=timeout):
-            raise PacingViolation(f"all {self.max_concurrent} historical request slots stayed busy")
+        if not self._slots.acquire(blocking=False):
+            with self._lock:
+                self._waits["slots"] += 1
+            if not self._slots.acquire(timeout=timeout):
+                raise PacingViolation(f"all {self.max_concurrent} historical request slots stayed busy")
         try:
             self._wait_rules(key, deadline)
         except BaseException:
@@ -270,15 +342,11 @@ class HistoricalPacer:
         while True:
             with self._lock:
                 now = self._clock()
-                wait, why = self._extra_wait(key, now)
+                wait, rule, why = self._rule_wait(key, now)
                 if wait <= 0:
-                    wait = self.window.wait_time(key.weight)
-                    why = "60 requests per 10 minutes" if wait > 0 else ""
-                if wait <= 0:
-                    self.window.record_request(key.weight)
-                    self._identical[key.identity] = now
-                    self._same[(key.contract, key.exchange, key.what_to_show)].extend([now] * key.weight)
+                    self._record(key, now)
                     return
+                self._waits[rule] += 1
             if deadline is not None and now + wait > deadline:
                 raise PacingViolation(f"historical pacing ({why}) needs {wait:.1f}s, more than the timeout")
             logger.info("historical pacing: {}; waiting {:.1f}s", why, wait)

@@ -97,6 +97,16 @@ def test_account_id_is_masked_in_repr() -> None:
         ({"market_data": {"rate_limit_requests_per_second": 80}}, "market_data.rate_limit_requests_per_second"),
         ({"market_data": {"historical_data_max_requests_per_10min": 61}},
          "market_data.historical_data_max_requests_per_10min"),
+        ({"market_data": {"historical_large_bar_requests_per_second": 0}},
+         "market_data.historical_large_bar_requests_per_second"),
+        ({"market_data": {"historical_large_bar_requests_per_second": -1}},
+         "market_data.historical_large_bar_requests_per_second"),
+        ({"market_data": {"historical_large_bar_requests_per_second": 51}},
+         "market_data.historical_large_bar_requests_per_second"),
+        ({"market_data": {"historical_large_bar_requests_per_second": "2"}},
+         "market_data.historical_large_bar_requests_per_second"),
+        ({"market_data": {"historical_large_bar_requests_per_second": float("nan")}},
+         "market_data.historical_large_bar_requests_per_second"),
         ({"orders": {"default_time_in_force": "FOREVER"}}, "orders.default_time_in_force"),
         ({"orders": {"journal_writer_nice": 20}}, "orders.journal_writer_nice"),
         ({"account": {"update_frequency_seconds": 0}}, "account.update_frequency_seconds"),
@@ -145,6 +155,15 @@ def test_send_timeout_is_10s_unless_set_and_may_be_lifted(tmp_path: Path) -> Non
         s = load_settings(write(tmp_path, {"ib_connection": {"send_timeout": value}}), env_file=os.devnull,
                           use_environ=False)
         assert s.ib_connection.send_timeout == expected
+
+
+def test_large_bar_soft_limit_is_2_per_second_unless_set_and_may_be_lifted(tmp_path: Path) -> None:
+    md = load_settings(env_file=os.devnull, use_environ=False).market_data
+    assert md.historical_large_bar_requests_per_second == 2
+    for value, expected in ((0.5, 0.5), (50, 50.0), (None, None)):
+        s = load_settings(write(tmp_path, {"market_data": {"historical_large_bar_requests_per_second": value}}),
+                          env_file=os.devnull, use_environ=False)
+        assert s.market_data.historical_large_bar_requests_per_second == expected
 
 
 def test_bad_env_value_names_the_variable(tmp_path: Path) -> None:

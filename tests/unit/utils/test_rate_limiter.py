@@ -244,6 +244,140 @@ def test_a_violation_during_a_hold_does_not_lengthen_it() -> None:
     assert clock.now - 1000.0 == pytest.approx(15.0)
 
 
+def large(symbol: str, ident: str, bar_seconds: int = 60, what_to_show: str = "TRADES") -> HistoricalKey:
+    return HistoricalKey(symbol, "SMART", what_to_show, (symbol, ident), bar_seconds)
+
+
+def test_the_small_bar_boundary_is_30_seconds() -> None:
+    """IB: "Pacing Violations for Small Bars (30 secs or less)"; a key without a bar size is paced
+    as a small one (every rule)."""
+    assert [large("A", "x", s).small for s in (1, 5, 30, 60, 86400)] == [True, True, True, False, False]
+    assert key("A", "x").small
+
+
+def test_61_large_bar_requests_are_not_held_by_the_ten_minute_count() -> None:
+    """IB lifted its hard rules for bars of 1 minute and more: 61 in a row (BID_ASK too, which IB
+    counts twice for small bars) go at once; the 61st small-bar request still waits."""
+    clock = FakeClock()
+    pacer = HistoricalPacer(60, 100, clock=clock, sleep=clock.sleep)
+    for i in range(61):
+        pacer.acquire(large(f"S{i % 3}", str(i), what_to_show="BID_ASK" if i % 2 else "TRADES"))
+        pacer.release()
+    assert clock.now == 1000.0 and clock.slept == [] and pacer.wait_counts() == {}
+    for i in range(60):  # large bars left the small-bar count empty
+        pacer.acquire(key(f"S{i % 50}", str(i)))
+        pacer.release()
+    assert clock.now == 1000.0
+    with pytest.raises(PacingViolation, match="60 requests per 10 minutes"):
+        pacer.acquire(key("X", "y"), timeout=1.0)
+    pacer.acquire(large("X", "y"), timeout=1.0)  # a full small-bar count holds no large bar
+    pacer.release()
+    assert pacer.wait_counts() == {"ten_minutes": 1}
+
+
+def test_identical_large_bar_requests_are_not_held_15s_small_ones_are() -> None:
+    clock = FakeClock()
+    pacer = HistoricalPacer(60, 10, clock=clock, sleep=clock.sleep)
+    for _ in range(3):
+        pacer.acquire(large("AAPL", "a", 86400))
+        pacer.release()
+    assert clock.now == 1000.0
+    for _ in range(2):
+        pacer.acquire(large("AAPL", "b", 30))
+        pacer.release()
+    assert clock.now - 1000.0 == pytest.approx(15.0)
+    assert pacer.wait_counts() == {"identical": 1}
+
+
+def test_six_large_bar_requests_for_one_contract_in_two_seconds_are_not_held() -> None:
+    clock = FakeClock()
+    pacer = HistoricalPacer(60, 10, clock=clock, sleep=clock.sleep)
+    for i in range(12):
+        pacer.acquire(large("AAPL", str(i)))
+        pacer.release()
+    assert clock.now == 1000.0 and pacer.wait_counts() == {}
+
+
+def test_the_soft_limit_paces_large_bars_as_configured() -> None:
+    """``large_per_second`` 4: a burst of 5 seconds' worth (20) at once, then one every 0.25 s;
+    a wait past the timeout raises before anything is sent. Small bars take no token."""
+    clock = FakeClock()
+    pacer = HistoricalPacer(60, 10, clock=clock, sleep=clock.sleep, large_per_second=4.0)
+    stamps = []
+    for i in range(40):
+        pacer.acquire(large("AAPL", str(i)))
+        pacer.release()
+        stamps.append(clock.now)
+    assert stamps[:20] == [1000.0] * 20
+    assert stamps[20:] == pytest.approx([1000.0 + 0.25 * n for n in range(1, 21)])
+    assert pacer.wait_counts() == {"soft_limit": 20}
+    with pytest.raises(PacingViolation, match="4 requests per second for bars of 1 min or more"):
+        pacer.acquire(large("AAPL", "late"), timeout=0.1)
+    pacer.acquire(key("AAPL", "small"), timeout=0.1)  # no token needed: sent at once
+    pacer.release()
+    assert clock.now == stamps[-1]
+
+
+def test_large_bar_requests_share_the_simultaneous_slots() -> None:
+    clock = FakeClock()
+    pacer = HistoricalPacer(60, 1, clock=clock, sleep=clock.sleep)
+    pacer.acquire(large("A", "1"))
+    with pytest.raises(PacingViolation, match="slots"):
+        pacer.acquire(large("B", "1"), timeout=0.05)
+    assert pacer.wait_counts() == {"slots": 1}
+
+
+def test_real_time_bars_share_the_small_bar_count_not_the_large_one() -> None:
+    """New real-time bar lines count in the ten-minute window with small-bar history; large-bar
+    history leaves them all the room."""
+    clock = FakeClock()
+    pacer = HistoricalPacer(3, 10, clock=clock, sleep=clock.sleep)
+    for i in range(10):
+        pacer.acquire(large("AAPL", str(i)))
+        pacer.release()
+    pacer.take_new_streams(2)
+    pacer.acquire(key("AAPL", "small"))
+    pacer.release()
+    with pytest.raises(PacingViolation, match="10 minutes"):
+        pacer.take_new_streams(1)
+
+
+def test_a_small_bar_violation_holds_small_bars_only() -> None:
+    """IB refused a 30-second-bar request: its hard rules, which large bars are not under. Small
+    bars wait out the hold; 1-minute bars go on."""
+    clock = FakeClock()
+    pacer = HistoricalPacer(60, 10, clock=clock, sleep=clock.sleep)
+    assert pacer.violated(key("AAPL", "a")) == pytest.approx(15.0)
+    pacer.acquire(large("MSFT", "x"))
+    pacer.release()
+    assert clock.now == 1000.0
+    pacer.acquire(key("MSFT", "x"))
+    pacer.release()
+    assert clock.now - 1000.0 == pytest.approx(15.0)
+    assert pacer.wait_counts() == {"ib_hold": 1}
+
+
+def test_a_large_bar_violation_holds_every_request_and_escalates() -> None:
+    """IB refused a 1-minute-bar request (its soft limit, whose count IB does not document):
+    every history request waits; refused again after the hold, the hold is the whole ten
+    minutes, as for small bars. A violation without a key holds everything too."""
+    clock = FakeClock()
+    pacer = HistoricalPacer(60, 10, clock=clock, sleep=clock.sleep, large_per_second=100.0)
+    assert pacer.violated(large("AAPL", "a")) == pytest.approx(15.0)
+    pacer.acquire(key("MSFT", "x"))
+    pacer.release()
+    assert clock.now - 1000.0 == pytest.approx(15.0)
+    pacer.acquire(large("MSFT", "y"))
+    pacer.release()
+    assert pacer.violated(large("MSFT", "y")) == pytest.approx(600.0)
+    with pytest.raises(PacingViolation, match="IB reported a pacing violation"):
+        pacer.acquire(large("TSLA", "z"), timeout=60.0)
+    clock.now += 1200.0
+    assert pacer.violated() == pytest.approx(15.0)
+    with pytest.raises(PacingViolation, match="IB reported a pacing violation"):
+        pacer.acquire(large("TSLA", "z"), timeout=10.0)
+
+
 def test_invalid_limits() -> None:
     with pytest.raises(ValueError):
         RateLimiter(0, 1)

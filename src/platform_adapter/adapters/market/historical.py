@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 from ibapi.const import UNSET_DECIMAL
+from ibapi.contract import Contract
 
 from platform_adapter.adapters.base_adapter import AdapterContext
 from platform_adapter.adapters.contracts import ContractResolver, to_spec
@@ -160,15 +161,20 @@ answers reach the registry through the adapter's market-data handler)."""
     def _paced(self, info: ContractInfo, chunk: Chunk, bar: str, wts: str, use_rth: bool,
                deadline: float | None) -> list[Any]:
         """One request, sent again when IB refuses it for pacing (162): another client on the
-        account, TWS or a restart spent IB's count unknown to the pacer. The pacer holds every
-        history request until the rules have cleared (:meth:`HistoricalPacer.violated`), within
-        ``deadline`` (past it the pacer raises); a violation after ``PACING_RETRIES`` holds is
-        raised. A single request is retried as a chunk is: the caller would otherwise send it
-        again at once, into the same count."""
+        account, TWS or a restart spent IB's count unknown to the pacer (for bars of 1 minute or
+        more, IB's soft limit). The pacer holds the history requests that may meet the same count
+        until the rules have cleared (:meth:`HistoricalPacer.violated`), within ``deadline``
+        (past it the pacer raises); a violation after ``PACING_RETRIES`` holds is raised. A
+        single request is retried as a chunk is: the caller would otherwise send it again at
+        once, into the same count."""
+        contract = ContractResolver.ib_contract(info)
+        key = HistoricalKey(contract=info.con_id, exchange=contract.exchange, what_to_show=wts,
+                            identity=(info.con_id, chunk.end_text, bar, chunk.duration, wts, use_rth),
+                            bar_seconds=BAR_SIZES[bar])
         refused: list[PacingViolation] = []
         while True:
             try:
-                return self._one(info, chunk, bar, wts, use_rth, deadline)
+                return self._one(info, contract, key, chunk, bar, wts, use_rth, deadline)
             except PacingViolation as exc:
                 if exc.code not in ib_codes.HISTORICAL_SERVICE:  # our own pacer's: the hold passes the deadline
                     if not refused:
@@ -177,19 +183,17 @@ answers reach the registry through the adapter's market-data handler)."""
                 refused.append(exc)
                 if len(refused) > PACING_RETRIES:
                     raise PacingViolation(f"{exc}, again after {PACING_RETRIES} waits", exc.code) from exc
-                hold = self.ctx.historical.violated()
+                hold = self.ctx.historical.violated(key)
                 self.ctx.metrics.incr("md_historical_pacing_violations")
-                logger.warning("history {}: IB refused the {} request ending {} for pacing; history requests "
-                               "wait {:.1f}s, then it is sent again", info.spec.key, chunk.duration,
-                               chunk.end_text or "now", hold)
+                logger.warning("history {}: IB refused the {} request of {} bars ending {} for pacing; {} wait "
+                               "{:.1f}s, then it is sent again", info.spec.key, chunk.duration, bar,
+                               chunk.end_text or "now",
+                               "small-bar history requests" if key.small else "all history requests", hold)
 
-    def _one(self, info: ContractInfo, chunk: Chunk, bar: str, wts: str, use_rth: bool,
-             deadline: float | None) -> list[Any]:
+    def _one(self, info: ContractInfo, contract: Contract, key: HistoricalKey, chunk: Chunk, bar: str, wts: str,
+             use_rth: bool, deadline: float | None) -> list[Any]:
         """One paced reqHistoricalData; "no data" answers with ``[]`` (see ConnectionManager)."""
-        contract = ContractResolver.ib_contract(info)
         end_text = chunk.end_text
-        key = HistoricalKey(contract=info.con_id, exchange=contract.exchange, what_to_show=wts,
-                            identity=(info.con_id, end_text, bar, chunk.duration, wts, use_rth))
         pacer = self.ctx.historical
         remaining = None if deadline is None else max(0.001, deadline - time.monotonic())
         pacer.acquire(key, remaining)

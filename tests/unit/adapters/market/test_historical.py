@@ -13,17 +13,17 @@ from typing import Any
 import pandas as pd
 import pytest
 from ibapi.common import BarData
-from loguru import logger
 
 from platform_adapter.adapters.market.historical import COLUMNS, empty_frame
 from platform_adapter.adapters.market.historical_params import (
     BAR_SIZES,
     parse_duration,
 )
+from platform_adapter.core.ib_pacing import is_small_bar
 from platform_adapter.errors import ContractNotFound, ValidationError
 from platform_adapter.sim.pacing import HistoricalPacer as GatewayPacingRules
 from platform_adapter.sim.pacing import PacingConfig
-from platform_adapter.utils.rate_limiter import HistoricalPacer
+from platform_adapter.utils.rate_limiter import HistoricalKey, HistoricalPacer
 from tests.fakes import FakeClient
 from tests.unit.adapters.test_market_data import Env, make_pa
 
@@ -165,11 +165,15 @@ def test_too_long_for_one_request_is_split_by_the_step_table(env: Any) -> None:
     assert (df.index.to_series().diff().dropna() == pd.Timedelta(minutes=1)).all()
 
 
-def test_200_histories_in_a_loop_never_break_ibs_pacing_rules(env: Any) -> None:
-    """The adapter's pacer, on a fake clock, against the simulator's own rule checker."""
+def loop_against_gateway_rules(env: Any, bar_size: str, durations: list[str],
+                               large_per_second: float | None = None) -> tuple[list[float], list[str], Any]:
+    """200 histories in a loop through the adapter's pacer, on a fake clock, against the
+    simulator's own rule checker (applied as the simulator applies it: to small bars only).
+    Returns the send times, IB's violations and the pacer."""
     pa, client = env
     clock = FakeClock()
-    pa.ctx.historical = HistoricalPacer(50, 50, clock=clock, sleep=clock.sleep, margin=0.1)
+    pacer = pa.ctx.historical = HistoricalPacer(50, 50, clock=clock, sleep=clock.sleep, margin=0.1,
+                                                large_per_second=large_per_second)
     rules = GatewayPacingRules(PacingConfig())
     violations: list[str] = []
     sent: list[float] = []
@@ -177,24 +181,72 @@ def test_200_histories_in_a_loop_never_break_ibs_pacing_rules(env: Any) -> None:
     def answer(req_id: int, contract: Any, end: str, duration: str, bar_size: str, wts: str, rth: int,
                *_: Any) -> None:
         ident = "|".join([str(contract.conId), end, bar_size, duration, wts, str(bool(rth))])
-        rule = rules.check(ident, f"{contract.conId}|{contract.exchange}|{wts}", now=clock())
-        if rule:
-            violations.append(rule)
+        if is_small_bar(BAR_SIZES[bar_size]):
+            rule = rules.check(ident, f"{contract.conId}|{contract.exchange}|{wts}", now=clock())
+            if rule:
+                violations.append(rule)
         sent.append(clock())
         pa.wrapper.historicalData(req_id, bar(str(int(END.timestamp())), 1.0))
         pa.wrapper.historicalDataEnd(req_id, "", "")
 
     client.on_call["reqHistoricalData"] = answer
-    waits: list[str] = []
-    sink = logger.add(lambda m: waits.append(str(m)), level="INFO", format="{message}",
-                      filter=lambda r: "historical pacing" in r["message"])
-    try:
-        for i in range(200):
-            symbol = ("AAPL", "MSFT", "SPY")[i % 3]
-            duration = f"{1 + (i // 3) % 4} D"  # repeats identical requests now and then
-            pa.market_data.get_historical_data(symbol, duration, "1 hour", end=END)
-    finally:
-        logger.remove(sink)
+    for i in range(200):
+        symbol = ("AAPL", "MSFT", "SPY")[i % 3]
+        duration = durations[(i // 3) % len(durations)]  # repeats identical requests now and then
+        pa.market_data.get_historical_data(symbol, duration, bar_size, end=END)
+    return sent, violations, pacer
+
+
+def test_200_small_bar_histories_in_a_loop_never_break_ibs_pacing_rules(env: Any) -> None:
+    sent, violations, pacer = loop_against_gateway_rules(env, "30 secs", ["3600 S", "7200 S", "10800 S", "14400 S"])
     assert len(sent) == 200 and violations == []
     assert sent[-1] - sent[0] >= 3 * 600  # 200 requests at 50 per 10 minutes
-    assert any("identical" in w for w in waits) and any("per 10 minutes" in w for w in waits)
+    waits = pacer.wait_counts()
+    assert waits["identical"] > 0 and waits["ten_minutes"] > 0 and "soft_limit" not in waits
+
+
+def test_200_large_bar_histories_keep_only_the_soft_limit(env: Any) -> None:
+    """Bars of 1 hour: IB lifted its hard rules for 1 minute and more. Before, these 200 were held
+    by the ten-minute count (at least 30 minutes) and identical ones 15 s apart; now only the
+    soft limit paces them: a burst of 5 seconds' worth (10), then 2 per second."""
+    sent, violations, pacer = loop_against_gateway_rules(env, "1 hour", ["1 D", "2 D", "3 D", "4 D"],
+                                                         large_per_second=2.0)
+    assert len(sent) == 200 and violations == []
+    assert sent[:10] == [sent[0]] * 10
+    assert sent[-1] - sent[0] == pytest.approx((200 - 10) / 2.0)
+    assert set(pacer.wait_counts()) == {"soft_limit"}
+
+
+PACING_TEXT = "Historical Market Data Service error message:Historical data request pacing violation"
+
+
+@pytest.mark.parametrize("bar_size, other_size", [("1 min", "30 secs"), ("30 secs", "1 min")])
+def test_a_pacing_refusal_is_waited_out_and_sent_again_for_any_bar_size(env: Any, bar_size: str,
+                                                                        other_size: str) -> None:
+    """IB refuses a request for pacing (162): for 1-minute bars its soft limit, for 30-second bars
+    its hard rules. Either is held (15 s and the margin) and sent again; the hold is the one of
+    its bar size (refused again after it, the same kind's next hold is the whole ten minutes,
+    the other kind's a first one)."""
+    pa, client = env
+    hmds = FakeHMDS(pa)
+    refused: list[int] = []
+
+    def answer(req_id: int, *args: Any) -> None:
+        if not refused:
+            refused.append(req_id)
+            pa.wrapper.error(req_id, 0, 162, PACING_TEXT, "")
+        else:
+            hmds.answer(req_id, *args)
+
+    client.on_call["reqHistoricalData"] = answer
+    pacer = pa.ctx.historical
+    df = pa.market_data.get_historical_data("AAPL", "1800 S", bar_size, end=END)
+    assert len(refused) == 1 and len(hmds.requests) == 1 and len(df) == 1800 // BAR_SIZES[bar_size]
+    assert pacer._clock() - 5000.0 == pytest.approx(15.1)
+    assert pacer.wait_counts() == {"ib_hold": 1}
+
+    def kind(size: str) -> HistoricalKey:
+        return HistoricalKey(1, "SMART", "TRADES", size, BAR_SIZES[size])
+
+    assert pacer.violated(kind(other_size)) == pytest.approx(15.1)
+    assert pacer.violated(kind(bar_size)) == pytest.approx(600.1)
