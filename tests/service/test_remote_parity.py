@@ -329,3 +329,49 @@ def test_a_trail_stop_price_works_remotely_as_on_the_facade(served: Running, gat
     with pytest.raises(ValidationError) as info:
         a.orders.modify_order(order_id, trail_stop_price=-1.0)
     assert info.value.field == "trail_stop_price"
+
+
+def _several_bad(pa: Any) -> dict[str, Any]:
+    """Calls with a bad ContractSpec and another bad argument: the facade names one of them first."""
+    md, orders, contracts = pa.market_data, pa.orders, pa.contracts
+    bad = BAD_SPECS[0]
+    return {
+        "place_order unknown kwarg": lambda: orders.place_order(bad, "BUY", 1, "LMT", limit_price=1.0, bogus=1),
+        "place_order bad action": lambda: orders.place_order(bad, "HOLD", -1, "XX"),
+        "and_wait bad wait_for": lambda: orders.place_order_and_wait(bad, "BUY", 1, "MKT", wait_for="Nope"),
+        "and_wait bad timeout": lambda: orders.place_order_and_wait(bad, "BUY", 1, "MKT", timeout=-1),
+        "and_wait unknown kwarg": lambda: orders.place_order_and_wait(bad, "BUY", 1, "MKT", bogus=1),
+        "preview unknown kwarg": lambda: orders.preview_order(bad, "BUY", 1, "MKT", bogus=1),
+        "preview bad action": lambda: orders.preview_order(bad, "HOLD", 1, "MKT"),
+        "bracket unknown kwarg": lambda: orders.place_bracket_order(bad, "BUY", 1, 100.0, 110.0, 90.0, bogus=1),
+        "bracket bad action": lambda: orders.place_bracket_order(bad, "HOLD", 1, 100.0, 110.0, 90.0),
+        "bracket bad prices": lambda: orders.place_bracket_order(bad, "BUY", 1, 100.0, 90.0, 110.0),
+        "oca bad action": lambda: orders.place_oca_group([{"symbol": bad, "action": "HOLD", "quantity": 1,
+                                                           "order_type": "MKT"}]),
+        "oca bad type": lambda: orders.place_oca_group([{"symbol": bad, "action": "BUY", "quantity": 1,
+                                                         "order_type": "MKT"}], oca_type=9),
+        "quotes bad callback": lambda: md.subscribe_quotes([bad], None),
+        "history bad duration": lambda: md.get_historical_data(bad, "1 X", "1 hour"),
+        "history bad bar": lambda: md.get_historical_data(bad, "1 D", "7 hours"),
+        "history bad progress": lambda: md.get_historical_data(bad, "1 D", "1 hour", progress=5),
+        "history bad timeout": lambda: md.get_historical_data(bad, "1 D", "1 hour", timeout=-1),
+        "bars bad callback": lambda: md.subscribe_real_time_bars(bad, None),
+        "bars bad what": lambda: md.subscribe_real_time_bars(bad, print, what_to_show=5),
+        "ticks bad kind": lambda: md.subscribe_tick_by_tick(bad, "Nope", print),
+        "ticks bad callback": lambda: md.subscribe_tick_by_tick(bad, "Last", None),
+        "resolve bad timeout": lambda: contracts.resolve(bad, timeout=-1),
+        "chain bad exchange": lambda: contracts.option_chain(bad, exchange=5),
+        "chains bad exchange": lambda: contracts.option_chains(bad, fut_fop_exchange=5),
+        "front_month bad exchange": lambda: contracts.front_month(bad, exchange=5),
+    }
+
+
+def test_several_bad_arguments_name_the_facades_first(served: Running, remote_factory: Any) -> None:
+    remote = remote_factory(served, "a")
+    facade, far = _several_bad(served.pa), _several_bad(remote)
+    diffs = {}
+    for name, call in facade.items():
+        expected, got = _outcome(call), _outcome(far[name])
+        if got != expected:
+            diffs[name] = (expected, got)
+    assert not diffs, "\n".join(f"{k}: facade {e} remote {g}" for k, (e, g) in diffs.items())

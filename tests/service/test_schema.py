@@ -40,6 +40,7 @@ from platform_adapter.service.schema import (
     frame_from_map,
     frame_map,
     pack,
+    spec_from_map,
     unpack,
     unpack_stream,
 )
@@ -155,3 +156,22 @@ def test_every_quote_field_travels_and_a_new_optional_one_passes_through() -> No
     assert (back.greeks, back.bid, back.time) == (_Greeks(0.5, 0.2), 1.0, NOW) and back.age < 1.0
     assert decode(_GreekQuote, unpack(pack(Quote("AAPL", bid=1.0)))).greeks is None  # an older peer's quote
     assert decode(Quote, wire).bid == 1.0  # an older reader ignores it
+
+
+@pytest.mark.parametrize("spec", [
+    FUT, ContractSpec("AAPL", "STK"),  # type: ignore[arg-type]
+    ContractSpec("EUR", SecType.FOREX, "IDEALPRO", 5, con_id="x", strike=[1]),  # type: ignore[arg-type]
+    ContractSpec("AAPL", "NOPE"), ContractSpec(None, 7)])  # type: ignore[arg-type]
+def test_a_contract_spec_map_comes_back_as_it_was(spec: ContractSpec) -> None:
+    """Its fields as they are, bad ones too (the facade judges them); a plain-text ``sec_type``
+    stays text (``raw_sec_type``), a SecType's value becomes the SecType again."""
+    back = spec_from_map(unpack(pack(spec)))
+    assert back == spec and repr(back) == repr(spec)
+    assert type(back.sec_type) is type(spec.sec_type)
+
+
+def test_a_foreign_spec_map_names_its_sec_type_by_text() -> None:
+    assert spec_from_map({"symbol": "AAPL", "sec_type": "STK", "new_field": 1}).sec_type is SecType.STOCK
+    assert spec_from_map({"symbol": "AAPL", "sec_type": "STK", "raw_sec_type": True}).sec_type == "STK"
+    with pytest.raises(KeyError):
+        spec_from_map({"sec_type": "STK"})

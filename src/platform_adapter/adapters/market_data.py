@@ -32,6 +32,7 @@ from platform_adapter.adapters.market.subscriptions import (
     Callback,
     SubKind,
     Subscription,
+    check_bar_line,
     check_specs,
     stale_copy,
 )
@@ -215,10 +216,7 @@ class MarketDataAdapter(BaseAdapter):
         one IB line per ``what_to_show`` and ``use_rth``."""
         check_callback(callback)
         err = check_callback(on_error, "on_error", optional=True)
-        wts = check_what_to_show(what_to_show, REAL_TIME_BAR_WHAT_TO_SHOW)
-        if not isinstance(use_rth, bool):
-            raise ValidationError("use_rth", use_rth, "must be True or False")
-        spec = to_spec(symbol)
+        spec, wts = check_bar_line(symbol, what_to_show, use_rth)
         self._client()
         info = self.contracts.resolve(spec)
         done = self._reserve([(SubKind.BARS, info, {"what_to_show": wts, "use_rth": use_rth})], callback, err)

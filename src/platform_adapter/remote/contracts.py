@@ -7,8 +7,9 @@ from typing import Any
 
 from platform_adapter.models.contract import ContractInfo, OptionChain
 from platform_adapter.remote.transport import Transport
-from platform_adapter.service.protocol import check_spec
+from platform_adapter.service.protocol import sendable_spec
 from platform_adapter.service.schema import decode
+from platform_adapter.utils.validators import check_symbol
 
 
 class RemoteContracts:
@@ -21,27 +22,28 @@ class RemoteContracts:
         """The contract details for ``value`` (symbol or ContractSpec); ``ContractNotFound`` when
         IB has no definition or the spec is ambiguous."""
         return decode(ContractInfo, self._t.call("contracts.resolve",
-                                                 {"symbol": check_spec(value), "timeout": timeout}))
+                                                 {"symbol": sendable_spec(value), "timeout": timeout}))
 
     def cached(self, value: Any) -> ContractInfo | None:
         """The service's contract details for ``value`` if it has them (no request to IB)."""
-        info = self._t.call("contracts.cached", {"symbol": check_spec(value)})
+        info = self._t.call("contracts.cached", {"symbol": sendable_spec(value)})
         return None if info is None else decode(ContractInfo, info)
 
     def front_month(self, symbol: Any, exchange: str = "CME", currency: str = "USD",
                     timeout: float | None = None) -> ContractInfo:
         """The future of ``symbol`` expiring next; its ``spec`` trades and streams like any contract."""
         return decode(ContractInfo, self._t.call("contracts.front_month", {
-            "symbol": symbol, "exchange": exchange, "currency": currency, "timeout": timeout}))
+            "symbol": sendable_spec(symbol, check=check_symbol), "exchange": exchange, "currency": currency,
+            "timeout": timeout}))
 
     def option_chains(self, underlying: Any, fut_fop_exchange: str = "",
                       timeout: float | None = None) -> list[OptionChain]:
         """Every option chain on ``underlying``, one per exchange and trading class."""
         return [decode(OptionChain, c) for c in self._t.call("contracts.option_chains", {
-            "underlying": check_spec(underlying, "underlying"), "fut_fop_exchange": fut_fop_exchange,
+            "underlying": sendable_spec(underlying, "underlying"), "fut_fop_exchange": fut_fop_exchange,
             "timeout": timeout})]
 
     def option_chain(self, underlying: Any, exchange: str = "SMART", timeout: float | None = None) -> OptionChain:
         """The option chain on ``underlying`` at ``exchange``: expirations and strikes."""
         return decode(OptionChain, self._t.call("contracts.option_chain", {
-            "underlying": check_spec(underlying, "underlying"), "exchange": exchange, "timeout": timeout}))
+            "underlying": sendable_spec(underlying, "underlying"), "exchange": exchange, "timeout": timeout}))

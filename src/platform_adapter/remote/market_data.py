@@ -17,6 +17,8 @@ from typing import Any
 
 import pandas as pd
 
+from platform_adapter.adapters.market.historical import check_request
+from platform_adapter.adapters.market.subscriptions import check_bar_line
 from platform_adapter.adapters.market_data import QUOTE_NOT_SUBSCRIBED
 from platform_adapter.core.events import EventDispatcher, Guarded
 from platform_adapter.errors import NotConnected, PlatformAdapterError, SubscriptionLimitExceeded, ValidationError
@@ -26,10 +28,10 @@ from platform_adapter.remote.transport import Transport
 from platform_adapter.service.protocol import (
     Event,
     bar_line,
-    check_spec,
     error_from_map,
     instrument_key,
     quote_line,
+    sendable_spec,
     tick_line,
 )
 from platform_adapter.service.schema import decode, frame_from_map
@@ -130,17 +132,17 @@ class RemoteMarketData:
         """As the facade's; ``progress(done, total)`` runs on the client's event thread, and as
         with the facade every call of it has run when this returns (the progress events travel on
         the event stream, apart from the answer: the last one is waited for)."""
-        if progress is not None:
-            check_callback(progress, "progress")
+        if progress is not None and not callable(progress):  # it cannot travel: the facade's checks, here
+            check_request(symbol, duration, bar_size, what_to_show, use_rth, end, progress, max_chunk, timeout)
         rid = self._t.next_id()
         tracker = _Progress(progress) if progress is not None else None
         if tracker is not None:
             self._progress[rid] = tracker
         try:
             frame = self._t.call("market_data.get_historical_data", {
-                "symbol": check_spec(symbol), "duration": duration, "bar_size": bar_size, "what_to_show": what_to_show,
-                "use_rth": use_rth, "end": end, "max_chunk": max_chunk, "timeout": timeout,
-                "progress": progress is not None}, req_id=rid)
+                "symbol": sendable_spec(symbol), "duration": duration, "bar_size": bar_size,
+                "what_to_show": what_to_show, "use_rth": use_rth, "end": end, "max_chunk": max_chunk,
+                "timeout": timeout, "progress": progress is not None}, req_id=rid)
             if tracker is not None and not tracker.finished.wait(self._t.timeout):
                 logger.warning("history {}: the last progress event did not arrive within {:g}s", symbol,
                                self._t.timeout)
@@ -154,13 +156,10 @@ class RemoteMarketData:
         """Stream 5-second bars: ``callback(symbol, bar)``."""
         check_callback(callback)
         err = check_callback(on_error, "on_error", optional=True)
-        if not isinstance(use_rth, bool):
-            raise ValidationError("use_rth", use_rth, "must be True or False")
-        if not isinstance(what_to_show, str):
-            raise ValidationError("what_to_show", what_to_show, "must be a string")
+        spec, wts = check_bar_line(symbol, what_to_show, use_rth)  # the facade's checks (the line id needs them)
         args = {"symbol": symbol, "what_to_show": what_to_show, "use_rth": use_rth}
-        self._subscribe_one(bar_line(instrument_key(symbol), what_to_show, use_rth),
-                            "market_data.subscribe_real_time_bars", args, callback, err, what_to_show.upper())
+        self._subscribe_one(bar_line(spec.key, wts, use_rth), "market_data.subscribe_real_time_bars", args,
+                            callback, err, wts)
 
     def unsubscribe_real_time_bars(self, symbol: Any, callback: Callback | None = None,
                                    what_to_show: str | None = None) -> None:

@@ -30,16 +30,16 @@ from platform_adapter.models.order import (
 from platform_adapter.models.preview import OrderPreview
 from platform_adapter.remote.transport import Transport
 from platform_adapter.service.commands import MAX_WAIT_SECONDS
-from platform_adapter.service.protocol import Event, check_spec
+from platform_adapter.service.protocol import Event, sendable_spec
 from platform_adapter.service.schema import decode
 from platform_adapter.utils.validators import check_callback, check_wait
 
 
-def _checked_order(order: Mapping[str, Any]) -> dict[str, Any]:
-    """One of ``place_oca_group``'s orders, its ContractSpec checked as the facade checks it."""
+def _sendable_order(order: Mapping[str, Any]) -> dict[str, Any]:
+    """One of ``place_oca_group``'s orders as a map (the facade judges it; see ``sendable_spec``)."""
     item = dict(order)
     if "symbol" in item:
-        check_spec(item["symbol"])
+        sendable_spec(item["symbol"])
     return item
 
 
@@ -64,7 +64,7 @@ class RemoteOrders:
     def place_order(self, symbol: Any, action: Any, quantity: Any, order_type: Any, **kwargs: Any) -> int:
         """As ``PlatformAdapter.orders.place_order``: validated by the service's adapter, sent to
         IB, owned by this client's name; returns the order id."""
-        order_id: int = self._t.call("orders.place_order", {"symbol": check_spec(symbol), "action": action,
+        order_id: int = self._t.call("orders.place_order", {"symbol": sendable_spec(symbol), "action": action,
                                                             "quantity": quantity, "order_type": order_type,
                                                             "kwargs": kwargs})
         self._mark_placed((order_id,))
@@ -74,7 +74,7 @@ class RemoteOrders:
                             stop_loss_price: Any, **kwargs: Any) -> BracketOrder:
         """A limit entry with a take-profit limit and a stop-loss stop, owned by this client."""
         bracket = decode(BracketOrder, self._t.call("orders.place_bracket_order", {
-            "symbol": check_spec(symbol), "action": action, "quantity": quantity, "limit_price": limit_price,
+            "symbol": sendable_spec(symbol), "action": action, "quantity": quantity, "limit_price": limit_price,
             "take_profit_price": take_profit_price, "stop_loss_price": stop_loss_price, "kwargs": kwargs}))
         self._mark_placed(bracket.order_ids)
         return bracket
@@ -84,7 +84,7 @@ class RemoteOrders:
         """Orders placed as one one-cancels-all group (each a mapping of ``symbol``, ``action``,
         ``quantity``, ``order_type`` and ``place_order``'s keyword arguments)."""
         items = orders if isinstance(orders, str | bytes | Mapping) or not isinstance(orders, Iterable) \
-            else [_checked_order(o) if isinstance(o, Mapping) else o for o in orders]
+            else [_sendable_order(o) if isinstance(o, Mapping) else o for o in orders]
         kind = int(oca_type) if isinstance(oca_type, OcaType) else oca_type
         group = decode(OcaGroup, self._t.call("orders.place_oca_group", {
             "orders": items, "oca_group": oca_group, "oca_type": kind}))
@@ -94,7 +94,7 @@ class RemoteOrders:
     def preview_order(self, symbol: Any, action: Any, quantity: Any, order_type: Any, **kwargs: Any) -> OrderPreview:
         """IB's margin, equity and commission for an order, without placing it."""
         return decode(OrderPreview, self._t.call("orders.preview_order", {
-            "symbol": check_spec(symbol), "action": action, "quantity": quantity, "order_type": order_type,
+            "symbol": sendable_spec(symbol), "action": action, "quantity": quantity, "order_type": order_type,
             "kwargs": kwargs}))
 
     def _mark_placed(self, order_ids: Iterable[int]) -> None:
@@ -114,7 +114,7 @@ class RemoteOrders:
             order_id = self.place_order(symbol, action, quantity, order_type, **kwargs)  # waits here
             return self.wait_for_status(order_id, wait_for, limit)
         status = decode(OrderStatus, self._t.call("orders.place_order_and_wait", {
-            "symbol": check_spec(symbol), "action": action, "quantity": quantity, "order_type": order_type,
+            "symbol": sendable_spec(symbol), "action": action, "quantity": quantity, "order_type": order_type,
             "kwargs": kwargs, "wait_for": wanted, "timeout": timeout}))
         self._mark_placed((status.order_id,))
         return status

@@ -1,9 +1,11 @@
 """The commands a client may send, each with its arguments' wire types, run against the facade.
 
 Every command maps onto one method of ``PlatformAdapter`` (``market_data.*``, ``orders.*``,
-``account.*``) or of the service itself. Arguments are checked against their wire types first (a
-wrong type is a ``ValidationError`` naming the argument; nothing reaches the facade), then the
-facade validates the values as it always does. Order commands only see the caller's own orders.
+``account.*``) or of the service itself. An argument the facade validates reaches it as it came
+(any wire value; a ContractSpec map rebuilt without judging its fields), so that the facade names
+the first bad one in its own order; the service checks only what it uses itself (order ids, line
+ids, ``kwargs`` being a map, ...: a wrong type is a ``ValidationError`` naming the argument, and
+nothing reaches the facade). Order commands only see the caller's own orders.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from platform_adapter.adapters.market_data import QUOTE_NOT_SUBSCRIBED
 from platform_adapter.adapters.order_execution import ACCEPTED
 from platform_adapter.adapters.orders.models import parse_statuses
 from platform_adapter.errors import OrderStateError, PlatformAdapterError, ValidationError
-from platform_adapter.models.contract import ContractSpec
 from platform_adapter.models.order import BracketOrder, OcaGroup
 from platform_adapter.service.order_routing import OrderRouter, StatusWait
 from platform_adapter.service.protocol import (
@@ -30,7 +31,7 @@ from platform_adapter.service.protocol import (
     quote_line,
 )
 from platform_adapter.service.publisher import Publisher
-from platform_adapter.service.schema import SchemaError, decode, frame_map, pack
+from platform_adapter.service.schema import frame_map, pack, spec_from_map
 from platform_adapter.service.sessions import Session
 from platform_adapter.service.subscriptions import SubscriptionBook
 from platform_adapter.utils.validators import check_wait
@@ -45,26 +46,24 @@ def _wrong(name: str, value: Any, what: str) -> ValidationError:
     return ValidationError(name, value, f"must be {what}")
 
 
+def given(name: str, v: Any) -> Any:
+    """An argument the facade validates itself: any wire value reaches it as it is."""
+    return v
+
+
 def symbol(name: str, v: Any) -> Any:
-    if isinstance(v, str):
+    """A symbol text, or a ContractSpec map rebuilt as it is (its fields are the facade's to
+    judge, when it checks the instrument); any other value as it is (the facade refuses it)."""
+    if not isinstance(v, dict):
         return v
-    if isinstance(v, dict):
-        try:
-            return decode(ContractSpec, v, name)
-        except SchemaError as exc:  # named as the facade names a spec's field: "symbol.currency",
-            # and the spec's own symbol as the argument ("symbol")
-            head, _, rest = exc.path.partition(".")
-            inner = rest.partition(".")[0] if head == name else ""
-            field = name if inner in ("", "symbol") else exc.path
-            raise ValidationError(field, v.get(inner, v) if inner else v,
-                                  f"{exc.reason} (a ContractSpec map's field)") from None
-    raise _wrong(name, v, "a symbol string or a ContractSpec map")
+    try:
+        return spec_from_map(v)
+    except KeyError:
+        raise ValidationError(name, v, "is a ContractSpec map without its symbol") from None
 
 
-def symbols(name: str, v: Any) -> list[Any]:
-    if isinstance(v, list):
-        return [symbol(name, x) for x in v]
-    return [symbol(name, v)]
+def symbols(name: str, v: Any) -> Any:
+    return [symbol(name, x) for x in v] if isinstance(v, list) else symbol(name, v)
 
 
 def _of(*types: type, what: str) -> Check:
@@ -88,18 +87,15 @@ text = _of(str, what="text")
 flag = _of(bool, what="true or false")
 integer = _of(int, what="an integer")
 number = _of(int, float, what="a number")
-quantity = _of(int, float, str, what="a number or a decimal text")
-timestamp = _optional(_of(datetime, what="a timestamp (msgpack Timestamp)"))
-# an order argument: a timestamp too (good_till takes a datetime on the facade)
-scalar = _optional(_of(int, float, str, bool, datetime, what="a number, text, true/false or a timestamp"))
 
 
-def order_maps(name: str, v: Any) -> list[dict[str, Any]]:
-    """``place_oca_group``'s orders: maps of ``symbol`` (text or ContractSpec map) and scalars."""
-    if not isinstance(v, list) or not all(isinstance(x, dict) and all(isinstance(k, str) for k in x) for x in v):
-        raise _wrong(name, v, "a list of order maps")
-    return [{k: symbol(f"{name}[{i}].{k}", x) if k == "symbol" else scalar(f"{name}[{i}].{k}", x)
-             for k, x in item.items()} for i, item in enumerate(v)]
+def order_maps(name: str, v: Any) -> Any:
+    """``place_oca_group``'s orders: an array of maps, each one's ``symbol`` a text or a
+    ContractSpec map; anything else (and every other value) as it is, for the facade to judge."""
+    if not isinstance(v, list):
+        return v
+    return [{k: symbol(f"{name}[{i}].{k}", x) if k == "symbol" else x for k, x in item.items()}
+            if isinstance(item, dict) else item for i, item in enumerate(v)]
 
 
 def line_ids(name: str, v: Any) -> list[str]:
@@ -115,9 +111,10 @@ def statuses(name: str, v: Any) -> Any:
 
 
 def options(name: str, v: Any) -> dict[str, Any]:
+    """A method's keyword arguments: a map with text keys (its values are the facade's to judge)."""
     if not isinstance(v, dict) or not all(isinstance(k, str) for k in v):
         raise _wrong(name, v, "a map of keyword arguments")
-    return {k: scalar(k, x) for k, x in v.items()}
+    return v
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,8 +186,8 @@ class Commands:
         self.publisher = publisher
         self.service_metrics = service_metrics
         md, orders, account = pa.market_data, pa.orders, pa.account
-        place_args = {"symbol": req(symbol), "action": req(text), "quantity": req(quantity),
-                      "order_type": req(text), "kwargs": opt(options, {})}
+        place_args = {"symbol": req(symbol), "action": req(given), "quantity": req(given),
+                      "order_type": req(given), "kwargs": opt(options, {})}
         self.table: dict[str, Command] = {
             "is_connected": Command(lambda s, r: pa.is_connected(), {}),
             "metrics": Command(lambda s, r: {**pa.metrics(), **service_metrics(s)}, {}),
@@ -201,33 +198,33 @@ class Commands:
             "market_data.subscribe_real_time_bars": Command(
                 lambda s, r, symbol, what_to_show, use_rth: {
                     "line": book.subscribe_bars(s.token, symbol, what_to_show, use_rth)},
-                {"symbol": req(symbol), "what_to_show": opt(text, "TRADES"), "use_rth": opt(flag, False)}),
+                {"symbol": req(symbol), "what_to_show": opt(given, "TRADES"), "use_rth": opt(given, False)}),
             "market_data.subscribe_tick_by_tick": Command(
                 lambda s, r, symbol, kind: {"line": book.subscribe_ticks(s.token, symbol, kind)},
-                {"symbol": req(symbol), "kind": req(text)}),
+                {"symbol": req(symbol), "kind": req(given)}),
             "market_data.unsubscribe": Command(lambda s, r, lines: book.unsubscribe(s.token, lines),
                                                {"lines": req(line_ids)}),
             "market_data.get_quote": Command(self._quote, {"symbol": req(symbol)}),
             "market_data.get_historical_data": Command(self._historical, {
-                "symbol": req(symbol), "duration": req(text), "bar_size": req(text),
-                "what_to_show": opt(text, "TRADES"), "use_rth": opt(flag, True), "end": opt(timestamp),
-                "max_chunk": opt(_optional(text)), "timeout": opt(_optional(number)), "progress": opt(flag, False)},
+                "symbol": req(symbol), "duration": req(given), "bar_size": req(given),
+                "what_to_show": opt(given, "TRADES"), "use_rth": opt(given, True), "end": opt(given),
+                "max_chunk": opt(given), "timeout": opt(given), "progress": opt(flag, False)},
                 paced=True),
             "market_data.get_market_data_type": Command(lambda s, r: int(md.market_data_type), {}),
             "market_data.set_market_data_type": Command(lambda s, r, value: md.set_market_data_type(value),
-                                                        {"value": req(_of(int, str, what="a type name or number"))}),
+                                                        {"value": req(given)}),
             "market_data.stats": Command(lambda s, r: md.stats(), {}),
             "market_data.subscription_errors": Command(
                 lambda s, r: {k: error_map(e) for k, e in md.subscription_errors().items()}, {}),
             # orders
             "orders.place_order": Command(self._place, place_args, self._quick_order),
             "orders.place_order_and_wait": Command(self._place_and_wait, {
-                **place_args, "wait_for": opt(statuses), "timeout": opt(number, 10.0)}, self._quick_order),
+                **place_args, "wait_for": opt(statuses), "timeout": opt(given, 10.0)}, self._quick_order),
             "orders.place_bracket_order": Command(self._bracket, {
-                "symbol": req(symbol), "action": req(text), "quantity": req(quantity), "limit_price": req(scalar),
-                "take_profit_price": req(scalar), "stop_loss_price": req(scalar), "kwargs": opt(options, {})}),
+                "symbol": req(symbol), "action": req(given), "quantity": req(given), "limit_price": req(given),
+                "take_profit_price": req(given), "stop_loss_price": req(given), "kwargs": opt(options, {})}),
             "orders.place_oca_group": Command(self._oca, {
-                "orders": req(order_maps), "oca_group": opt(_optional(text)), "oca_type": opt(scalar, 1)}),
+                "orders": req(order_maps), "oca_group": opt(given), "oca_type": opt(given, 1)}),
             "orders.preview_order": Command(
                 lambda s, r, symbol, action, quantity, order_type, kwargs: orders.preview_order(
                     symbol, action, quantity, order_type, **kwargs), place_args),
@@ -250,21 +247,21 @@ class Commands:
             "orders.reconcile": Command(lambda s, r: orders.reconcile(), {}),
             # contracts (futures and options)
             "contracts.resolve": Command(lambda s, r, symbol, timeout: pa.contracts.resolve(symbol, timeout),
-                                         {"symbol": req(symbol), "timeout": opt(_optional(number))}),
+                                         {"symbol": req(symbol), "timeout": opt(given)}),
             "contracts.cached": Command(lambda s, r, symbol: pa.contracts.cached(symbol), {"symbol": req(symbol)},
                                         always),
             "contracts.front_month": Command(
                 lambda s, r, symbol, exchange, currency, timeout: pa.contracts.front_month(
                     symbol, exchange, currency, timeout),
-                {"symbol": req(symbol), "exchange": opt(text, "CME"), "currency": opt(text, "USD"),
-                 "timeout": opt(_optional(number))}),
+                {"symbol": req(symbol), "exchange": opt(given, "CME"), "currency": opt(given, "USD"),
+                 "timeout": opt(given)}),
             "contracts.option_chains": Command(
                 lambda s, r, underlying, fut_fop_exchange, timeout: pa.contracts.option_chains(
                     underlying, fut_fop_exchange, timeout),
-                {"underlying": req(symbol), "fut_fop_exchange": opt(text, ""), "timeout": opt(_optional(number))}),
+                {"underlying": req(symbol), "fut_fop_exchange": opt(given, ""), "timeout": opt(given)}),
             "contracts.option_chain": Command(
                 lambda s, r, underlying, exchange, timeout: pa.contracts.option_chain(underlying, exchange, timeout),
-                {"underlying": req(symbol), "exchange": opt(text, "SMART"), "timeout": opt(_optional(number))}),
+                {"underlying": req(symbol), "exchange": opt(given, "SMART"), "timeout": opt(given)}),
             # account
             "account.get_account_summary": Command(lambda s, r, account: pa.account.get_account_summary(account),
                                                    {"account": opt(_optional(text))}),

@@ -9,6 +9,7 @@ client as the same exception class.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -16,8 +17,9 @@ from typing import Any
 from platform_adapter import errors
 from platform_adapter.adapters.contracts import to_spec
 from platform_adapter.errors import PlatformAdapterError
-from platform_adapter.models.contract import ContractSpec
+from platform_adapter.models.contract import ContractSpec, SecType
 from platform_adapter.models.market_data import TickByTickKind
+from platform_adapter.service.schema import SPEC_FIELDS as _SPEC_FIELDS
 from platform_adapter.service.schema import pack, unpack
 
 SCHEMA_VERSION = 1
@@ -168,12 +170,24 @@ def instrument_key(symbol: Any, field: str = "symbol") -> str:
     return to_spec(symbol, field).key
 
 
-def check_spec(value: Any, field: str = "symbol") -> Any:
-    """``value``, a ContractSpec checked as the facade checks it (its ValidationError names the
-    spec's field as the facade does, e.g. ``symbol.currency``) before it is packed; anything else
-    as it is (the service checks it)."""
+_FAITHFUL = (str, int, float, bool, type(None))  # values msgpack carries as they are
+
+
+def _travels(value: Any) -> bool:
+    """True when the service gets ``value`` back as it is (a ContractSpec: as a map of its fields)."""
     if isinstance(value, ContractSpec):
-        to_spec(value, field)
+        return all(type(getattr(value, name)) in _FAITHFUL or name == "sec_type" and isinstance(value.sec_type, SecType)
+                   for name in _SPEC_FIELDS)
+    return type(value) in _FAITHFUL
+
+
+def sendable_spec(value: Any, field: str = "symbol", check: Callable[[Any, str], Any] = to_spec) -> Any:
+    """An instrument argument as the user gave it: the service's facade judges it, in its own
+    order. A value msgpack cannot carry as it is (a tuple, a mapping, a ContractSpec with a
+    Decimal strike, ...) is no valid instrument: the facade's ``check`` of the argument runs
+    here, and raises its error for it."""
+    if not _travels(value):
+        check(value, field)
     return value
 
 

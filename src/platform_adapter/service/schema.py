@@ -23,6 +23,7 @@ from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 import msgpack
 import pandas as pd
 
+from platform_adapter.models.contract import ContractSpec, SecType
 from platform_adapter.models.market_data import Quote
 
 T = TypeVar("T")
@@ -46,6 +47,8 @@ def _default(value: Any) -> Any:
     """msgpack's hook for what it does not pack itself."""
     if isinstance(value, Quote):
         return quote_map(value)
+    if isinstance(value, ContractSpec):
+        return spec_map(value)
     names = _FIELD_NAMES.get(type(value))
     if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
         names = _FIELD_NAMES[type(value)] = tuple(f.name for f in dataclasses.fields(value))
@@ -69,6 +72,33 @@ def quote_map(q: Quote, now: float | None = None) -> dict[str, Any]:
     out = {name: getattr(q, name) for name in names}
     out["age"] = (max(0.0, (now or time.monotonic()) - q.updated_monotonic) if q.updated_monotonic else None)
     return out
+
+
+RAW_SEC_TYPE = "raw_sec_type"
+"""A ContractSpec map's flag: its ``sec_type`` is a plain text, not a SecType (the receiver keeps it text)."""
+SPEC_FIELDS = tuple(f.name for f in dataclasses.fields(ContractSpec))
+
+
+def spec_map(spec: ContractSpec) -> dict[str, Any]:
+    """A ContractSpec's wire map: its fields' values as they are (a wrong one too: the receiving
+    facade judges it), with :data:`RAW_SEC_TYPE` when ``sec_type`` is a text that is no SecType."""
+    out = {name: getattr(spec, name) for name in SPEC_FIELDS}
+    if isinstance(spec.sec_type, str) and not isinstance(spec.sec_type, SecType):
+        out[RAW_SEC_TYPE] = True
+    return out
+
+
+def spec_from_map(value: dict[str, Any]) -> ContractSpec:
+    """The ContractSpec of a wire map, its fields NOT judged (the facade's ``to_spec`` does that,
+    when it checks the instrument): ``sec_type`` becomes a SecType when it is the text of one and
+    the map has no :data:`RAW_SEC_TYPE`. Unknown keys are ignored; KeyError without ``symbol``."""
+    fields = {name: value[name] for name in SPEC_FIELDS if name in value}
+    if "symbol" not in fields:
+        raise KeyError("symbol")
+    kind = fields.get("sec_type")
+    if isinstance(kind, str) and kind in SecType._value2member_map_ and value.get(RAW_SEC_TYPE) is not True:
+        fields["sec_type"] = SecType(kind)
+    return ContractSpec(**fields)
 
 
 def pack(value: Any) -> bytes:

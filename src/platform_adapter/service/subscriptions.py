@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from platform_adapter.adapters.market.subscriptions import check_bar_line
 from platform_adapter.errors import PlatformAdapterError, SubscriptionLimitExceeded, ValidationError
 from platform_adapter.log import logger
 from platform_adapter.models.market_data import Bar, Quote, TickByTick
@@ -34,7 +35,7 @@ from platform_adapter.service.protocol import (
 )
 from platform_adapter.service.publisher import Publisher
 from platform_adapter.service.schema import pack
-from platform_adapter.utils.validators import check_tbt_kind
+from platform_adapter.utils.validators import check_instruments, check_tbt_kind
 
 
 @dataclass
@@ -62,11 +63,11 @@ class SubscriptionBook:
         self._lines: dict[str, Line] = {}
 
     # --- subscribe ------------------------------------------------------------------------------------
-    def subscribe_quotes(self, token: str, symbols: list[Any]) -> list[str]:
+    def subscribe_quotes(self, token: str, symbols: Any) -> list[str]:
         """Hold the quote lines of ``symbols`` for ``token``; a line already open sends the client
         its current quote at once. Raises as ``subscribe_quotes`` does (nothing held then, except
         the lines IB accepted when it refused others with 101)."""
-        wanted = {quote_line(instrument_key(s, "symbols")): s for s in symbols}
+        wanted = {quote_line(instrument_key(s, "symbols")): s for s in check_instruments(symbols)}
         with self._lock:
             self._check_alive(token)
             new = {lid: s for lid, s in wanted.items() if lid not in self._lines}
@@ -108,7 +109,8 @@ class SubscriptionBook:
                 self._add(lid, token, lid not in new)
 
     def subscribe_bars(self, token: str, symbol: Any, what_to_show: str, use_rth: bool) -> str:
-        lid = bar_line(instrument_key(symbol), what_to_show, use_rth)
+        spec, wts = check_bar_line(symbol, what_to_show, use_rth)  # the facade's checks, in its order
+        lid = bar_line(spec.key, wts, use_rth)
         cb = functools.partial(self._on_item, lid, Event.BAR, "bar")
         self._open(token, lid, symbol, functools.partial(self._md.subscribe_real_time_bars, symbol, cb, what_to_show,
                                                          use_rth, functools.partial(self._on_line_error, lid)),

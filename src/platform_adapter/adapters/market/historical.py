@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -31,7 +32,7 @@ from platform_adapter.adapters.market.historical_params import (
 from platform_adapter.core import ib_codes
 from platform_adapter.errors import HistoricalQueryCancelled, PacingViolation, RequestTimeout, ValidationError
 from platform_adapter.log import logger
-from platform_adapter.models.contract import ContractInfo
+from platform_adapter.models.contract import ContractInfo, ContractSpec
 from platform_adapter.utils.rate_limiter import HistoricalKey
 from platform_adapter.utils.validators import check_callback
 
@@ -82,6 +83,43 @@ QUERY_SPLITS = 2  # a cancelled query is retried as halves, then quarters; then 
 PACING_RETRIES = 2  # a request IB refuses for pacing is sent again after each of two holds; then it raises
 
 
+@dataclass(frozen=True, slots=True)
+class HistoryRequest:
+    """``get_historical_data``'s arguments, checked."""
+
+    duration: Duration
+    bar: str
+    what_to_show: str
+    end: datetime | None
+    max_chunk: Duration | None
+    timeout: float | None
+    spec: ContractSpec
+
+
+def check_request(symbol: Any, duration: Any, bar_size: Any, what_to_show: Any = "TRADES", use_rth: Any = True,
+                  end: Any = None, progress: Any = None, max_chunk: Any = None, timeout: Any = None) -> HistoryRequest:
+    """``get_historical_data``'s checks of its arguments, in its order (the instrument last); a
+    ValidationError names the first bad one. ``timeout`` None or at least ``TIMEOUT_MAX``: no bound."""
+    dur = parse_duration(duration)
+    bar = check_bar_size(bar_size)
+    wts = check_what_to_show(what_to_show)
+    if not isinstance(use_rth, bool):
+        raise ValidationError("use_rth", use_rth, "must be True or False")
+    end_utc = check_end(end)
+    if wts == "ADJUSTED_LAST" and end_utc is not None:
+        raise ValidationError("end", end, "IB does not accept an end time with ADJUSTED_LAST")
+    chunk_cap = None if max_chunk is None else parse_duration(max_chunk, "max_chunk")
+    if chunk_cap is not None and chunk_cap.seconds < BAR_SIZES[bar]:
+        raise ValidationError("max_chunk", max_chunk, f"must cover at least one {bar} bar")
+    check_callback(progress, "progress", optional=True)
+    if timeout is not None:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:  # NaN too
+            raise ValidationError("timeout", timeout, "must be a positive number of seconds or None")
+        timeout = None if timeout >= threading.TIMEOUT_MAX else float(timeout)  # longer: no bound
+    spec = to_spec(symbol)
+    return HistoryRequest(dur, bar, wts, end_utc, chunk_cap, timeout, spec)
+
+
 class HistoricalFetcher:
     """``get_historical_data`` for the MarketDataAdapter (same context, own pending requests; their
 answers reach the registry through the adapter's market-data handler)."""
@@ -93,23 +131,9 @@ answers reach the registry through the adapter's market-data handler)."""
     def fetch(self, symbol: Any, duration: Any, bar_size: Any, what_to_show: Any = "TRADES",
               use_rth: Any = True, end: Any = None, *, progress: Progress | None = None,
               max_chunk: Any = None, timeout: float | None = None) -> pd.DataFrame:
-        dur = parse_duration(duration)
-        bar = check_bar_size(bar_size)
-        wts = check_what_to_show(what_to_show)
-        if not isinstance(use_rth, bool):
-            raise ValidationError("use_rth", use_rth, "must be True or False")
-        end_utc = check_end(end)
-        if wts == "ADJUSTED_LAST" and end_utc is not None:
-            raise ValidationError("end", end, "IB does not accept an end time with ADJUSTED_LAST")
-        chunk_cap = None if max_chunk is None else parse_duration(max_chunk, "max_chunk")
-        if chunk_cap is not None and chunk_cap.seconds < BAR_SIZES[bar]:
-            raise ValidationError("max_chunk", max_chunk, f"must cover at least one {bar} bar")
-        check_callback(progress, "progress", optional=True)
-        if timeout is not None:
-            if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:  # NaN too
-                raise ValidationError("timeout", timeout, "must be a positive number of seconds or None")
-            timeout = None if timeout >= threading.TIMEOUT_MAX else float(timeout)  # longer: no bound
-        spec = to_spec(symbol)
+        req = check_request(symbol, duration, bar_size, what_to_show, use_rth, end, progress, max_chunk, timeout)
+        dur, bar, wts, end_utc, chunk_cap, timeout, spec = (req.duration, req.bar, req.what_to_show, req.end,
+                                                            req.max_chunk, req.timeout, req.spec)
         resolver = self.ctx.contracts
         assert resolver is not None
         info = resolver.resolve(spec)

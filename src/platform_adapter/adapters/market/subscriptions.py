@@ -13,6 +13,8 @@ from typing import Any
 from ibapi.const import UNSET_DECIMAL
 
 from platform_adapter.adapters.contracts import to_spec
+from platform_adapter.adapters.market.historical_params import REAL_TIME_BAR_WHAT_TO_SHOW, check_what_to_show
+from platform_adapter.errors import ValidationError
 from platform_adapter.models.contract import ContractInfo, ContractSpec
 from platform_adapter.models.market_data import MarketDataType, Quote, TickByTickKind, utc_from_epoch
 from platform_adapter.utils.validators import check_instruments
@@ -108,6 +110,15 @@ def size_or_none(value: Any) -> Decimal | None:
 
 def stale_copy(quote: Quote, stale: bool) -> Quote:
     return quote if quote.stale == stale else replace(quote, stale=stale)
+
+
+def check_bar_line(symbol: Any, what_to_show: Any, use_rth: Any) -> tuple[ContractSpec, str]:
+    """A real-time bar line's arguments, in the order ``subscribe_real_time_bars`` checks them
+    (after its callbacks): ``what_to_show`` (returned upper case), ``use_rth``, the instrument."""
+    wts = check_what_to_show(what_to_show, REAL_TIME_BAR_WHAT_TO_SHOW)
+    if not isinstance(use_rth, bool):
+        raise ValidationError("use_rth", use_rth, "must be True or False")
+    return to_spec(symbol), wts
 
 
 def check_specs(values: Any, field: str = "symbols") -> list[ContractSpec]:
