@@ -159,3 +159,18 @@ def test_a_raw_sec_type_stays_text(served: Running) -> None:
     finally:
         raw.close()
 
+
+def test_kwargs_naming_another_argument_are_refused(served: Running, remote_factory: Any) -> None:
+    """A ``kwargs`` key that is another argument of the command (``limit_price`` of a bracket,
+    ``symbol`` of an order) is a ValidationError naming it (before: Python's TypeError "got
+    multiple values for argument", an ``internal`` error reply)."""
+    remote = remote_factory(served, "a")
+    bracket = {"symbol": "AAPL", "action": "BUY", "quantity": 1, "limit_price": 100.0, "take_profit_price": 110.0,
+               "stop_loss_price": 90.0}
+    for cmd, args, key in [("orders.place_bracket_order", {**bracket, "kwargs": {"limit_price": 101.0}}, "limit_price"),
+                           ("orders.place_order", {**_PLACE, "kwargs": {"symbol": "MSFT"}}, "symbol"),
+                           ("orders.modify_order", {"order_id": 1, "kwargs": {"order_id": 2}}, "order_id")]:
+        outcome = _outcome(functools.partial(remote.transport.call, cmd, args))
+        assert outcome == ("ValidationError", key, f"invalid {key}={args['kwargs'][key]!r}: is an argument of "
+                                                   f"{cmd}, not one of its kwargs"), outcome
+    assert served.pa.state.trades_snapshot() == []

@@ -134,6 +134,11 @@ class Command:
         unknown = sorted(set(given) - set(self.args))
         if unknown:
             raise ValidationError(unknown[0], given[unknown[0]], f"is not an argument of {cmd}")
+        kwargs = given.get("kwargs")
+        kwargs = kwargs if isinstance(kwargs, dict) else {}
+        twice = sorted(set(self.args) & set(kwargs))
+        if twice:  # the method would get it twice (Python's TypeError)
+            raise ValidationError(twice[0], kwargs[twice[0]], f"is an argument of {cmd}, not one of its kwargs")
         out = {}
         for name, (check, default) in self.args.items():
             if name in given:
