@@ -174,3 +174,36 @@ def test_kwargs_naming_another_argument_are_refused(served: Running, remote_fact
         assert outcome == ("ValidationError", key, f"invalid {key}={args['kwargs'][key]!r}: is an argument of "
                                                    f"{cmd}, not one of its kwargs"), outcome
     assert served.pa.state.trades_snapshot() == []
+
+
+def _service_only(pa: Any) -> dict[str, Any]:
+    """Order ids, accounts and the market data type: odd values through RemoteAdapter."""
+    o, md, acc = pa.orders, pa.market_data, pa.account
+    out: dict[str, Any] = {}
+    for i, v in enumerate(["x", -1, 0, True, 1.5, None, [1], {"a": 1}]):
+        out[f"cancel_order #{i}"] = functools.partial(o.cancel_order, v)
+        out[f"modify_order #{i}"] = functools.partial(o.modify_order, v, quantity=5)
+        out[f"modify_order bad kwarg #{i}"] = functools.partial(o.modify_order, v, bogus=5)
+        out[f"get_order_status #{i}"] = functools.partial(o.get_order_status, v)
+        out[f"get_order #{i}"] = functools.partial(o.get_order, v)
+        if v is not None:  # None: every account
+            out[f"get_account_summary #{i}"] = functools.partial(acc.get_account_summary, v)
+            out[f"get_positions #{i}"] = functools.partial(acc.get_positions, v)
+            out[f"get_pnl #{i}"] = functools.partial(acc.get_pnl, v)
+        out[f"set_market_data_type #{i}"] = functools.partial(md.set_market_data_type, v)
+    return out
+
+
+def test_order_ids_accounts_and_the_data_type_get_the_facades_errors(served: Running, remote_factory: Any) -> None:
+    """(before: the service's own texts, ``order_id`` "must be an integer" where the facade says
+    "must be a positive integer", ``account`` "must be text", ``modify_order("x", bogus=5)``
+    naming ``order_id`` where the facade names ``bogus``; and ``set_market_data_type(True)`` was
+    sent as 1 and taken)"""
+    remote = remote_factory(served, "a")
+    facade, far = _service_only(served.pa), _service_only(remote)
+    diffs = {}
+    for name, call in facade.items():
+        expected, got = _outcome(call), _outcome(far[name])
+        if got != expected or expected[0] != "ValidationError":
+            diffs[name] = (expected, got)
+    assert not diffs, "\n".join(f"{k}: facade {e} remote {g}" for k, (e, g) in diffs.items())

@@ -187,7 +187,8 @@ class RemoteMarketData:
 
     def set_market_data_type(self, value: MarketDataType | str | int) -> None:
         """Service-wide: every client's new lines use it."""
-        self._t.call("market_data.set_market_data_type", {"value": int(value) if isinstance(value, int) else value})
+        wire = int(value) if isinstance(value, MarketDataType) else value  # True stays True: the facade refuses it
+        self._t.call("market_data.set_market_data_type", {"value": wire})
 
     def stats(self) -> dict[str, Any]:
         """The service's lines in use per kind, failed lines and the cap."""

@@ -79,13 +79,7 @@ def always(args: dict[str, Any]) -> bool:
     return True
 
 
-def _optional(check: Check) -> Check:
-    return lambda name, v: None if v is None else check(name, v)
-
-
-text = _of(str, what="text")
 flag = _of(bool, what="true or false")
-integer = _of(int, what="an integer")
 number = _of(int, float, what="a number")
 
 
@@ -234,21 +228,21 @@ class Commands:
                 lambda s, r, symbol, action, quantity, order_type, kwargs: orders.preview_order(
                     symbol, action, quantity, order_type, **kwargs), place_args),
             "orders.cancel_order": Command(lambda s, r, order_id: orders.cancel_order(self._own(s, order_id)),
-                                           {"order_id": req(integer)}),
+                                           {"order_id": req(given)}),
             "orders.modify_order": Command(
                 lambda s, r, order_id, kwargs: orders.modify_order(self._own(s, order_id), **kwargs),
-                {"order_id": req(integer), "kwargs": opt(options, {})}),
+                {"order_id": req(given), "kwargs": opt(options, {})}),
             "orders.get_order_status": Command(
-                lambda s, r, order_id: orders.get_order_status(self._own(s, order_id)), {"order_id": req(integer)},
+                lambda s, r, order_id: orders.get_order_status(self._own(s, order_id)), {"order_id": req(given)},
                 always),
             "orders.get_order": Command(lambda s, r, order_id: orders.get_order(self._own(s, order_id)),
-                                        {"order_id": req(integer)}, always),
+                                        {"order_id": req(given)}, always),
             "orders.get_open_orders": Command(
                 lambda s, r: [o for o in orders.get_open_orders() if router.owner(o.order_id) == s.name], {}),
             "orders.wait_for_status": Command(
                 lambda s, r, order_id, statuses, timeout: orders.wait_for_status(
                     self._own(s, order_id), statuses, min(check_wait(timeout), MAX_WAIT_SECONDS)),
-                {"order_id": req(integer), "statuses": opt(statuses), "timeout": opt(number, 10.0)}),
+                {"order_id": req(given), "statuses": opt(statuses), "timeout": opt(number, 10.0)}),
             "orders.reconcile": Command(lambda s, r: orders.reconcile(), {}),
             # contracts (futures and options)
             "contracts.resolve": Command(lambda s, r, symbol, timeout: pa.contracts.resolve(symbol, timeout),
@@ -269,12 +263,12 @@ class Commands:
                 {"underlying": req(symbol), "exchange": opt(given, "SMART"), "timeout": opt(given)}),
             # account
             "account.get_account_summary": Command(lambda s, r, account: pa.account.get_account_summary(account),
-                                                   {"account": opt(_optional(text))}),
+                                                   {"account": opt(given)}),
             "account.get_account_summaries": Command(lambda s, r: pa.account.get_account_summaries(), {}),
             "account.get_positions": Command(lambda s, r, account: pa.account.get_positions(account),
-                                             {"account": opt(_optional(text))}),
+                                             {"account": opt(given)}),
             "account.get_pnl": Command(lambda s, r, account: pa.account.get_pnl(account),
-                                       {"account": opt(_optional(text))}),
+                                       {"account": opt(given)}),
             "account.refresh": Command(lambda s, r: account.refresh(), {}),
             "account.refresh_positions": Command(lambda s, r: account.refresh_positions(), {}),
             "account.subscribe_account_updates": Command(self._account_updates, {}),
@@ -298,9 +292,11 @@ class Commands:
         return known and bool(self.pa.bucket.can_proceed())
 
     # --- handlers ----------------------------------------------------------------------------------------
-    def _own(self, session: Session, order_id: int) -> int:
-        """``order_id`` when ``session``'s client placed it; another client's order is unknown to it."""
-        if order_id > 0 and self.router.owner(order_id) != session.name:
+    def _own(self, session: Session, order_id: Any) -> Any:
+        """``order_id`` when ``session``'s client placed it; another client's order is unknown to it
+        (a value that is no order id goes on to the facade, which refuses it)."""
+        if isinstance(order_id, int) and not isinstance(order_id, bool) and order_id > 0 \
+                and self.router.owner(order_id) != session.name:
             raise OrderStateError(order_id, "unknown order")
         return order_id
 
