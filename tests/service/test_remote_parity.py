@@ -6,6 +6,7 @@ facade's results and typed exceptions."""
 
 from __future__ import annotations
 
+import functools
 import inspect
 import threading
 from collections.abc import Iterator
@@ -373,5 +374,32 @@ def test_several_bad_arguments_name_the_facades_first(served: Running, remote_fa
     for name, call in facade.items():
         expected, got = _outcome(call), _outcome(far[name])
         if got != expected:
+            diffs[name] = (expected, got)
+    assert not diffs, "\n".join(f"{k}: facade {e} remote {g}" for k, (e, g) in diffs.items())
+
+
+def _unsubscribing(pa: Any) -> dict[str, Any]:
+    """Unsubscribe calls with a bad instrument and a bad kind or what_to_show (or a good one)."""
+    md = pa.market_data
+    out: dict[str, Any] = {}
+    for i, symbol in enumerate(["AAPL", BAD_SPECS[0], 5, ""]):
+        out[f"ticks bad kind #{i}"] = functools.partial(md.unsubscribe_tick_by_tick, symbol, "Nope")
+        out[f"ticks #{i}"] = functools.partial(md.unsubscribe_tick_by_tick, symbol, "Last")
+        out[f"bars bad what #{i}"] = functools.partial(md.unsubscribe_real_time_bars, symbol, None, 5)
+        out[f"bars #{i}"] = functools.partial(md.unsubscribe_real_time_bars, symbol, None, "TRADES")
+    return out
+
+
+def test_unsubscribing_with_several_bad_arguments_names_the_facades_first(served: Running,
+                                                                         remote_factory: Any) -> None:
+    """(before: the remote checked the kind before the instrument, and took any what_to_show:
+    ``unsubscribe_real_time_bars("AAPL", what_to_show=5)`` said "has no real_time_bars
+    subscription" where the facade says what_to_show must be one of ASK, BID, MIDPOINT, TRADES)"""
+    remote = remote_factory(served, "a")
+    facade, far = _unsubscribing(served.pa), _unsubscribing(remote)
+    diffs = {}
+    for name, call in facade.items():
+        expected, got = _outcome(call), _outcome(far[name])
+        if got != expected or expected[0] != "ValidationError":
             diffs[name] = (expected, got)
     assert not diffs, "\n".join(f"{k}: facade {e} remote {g}" for k, (e, g) in diffs.items())

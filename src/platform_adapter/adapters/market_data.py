@@ -26,15 +26,16 @@ from platform_adapter.adapters.base_adapter import AdapterContext, BaseAdapter
 from platform_adapter.adapters.contracts import to_spec
 from platform_adapter.adapters.market.events import MarketDataEvents
 from platform_adapter.adapters.market.historical import HistoricalFetcher, Progress
-from platform_adapter.adapters.market.historical_params import REAL_TIME_BAR_WHAT_TO_SHOW, check_what_to_show
 from platform_adapter.adapters.market.lines import LineBook, MapKey, Reservation, Want, cancel_line, send_line
 from platform_adapter.adapters.market.subscriptions import (
     Callback,
     SubKind,
     Subscription,
+    bar_lines_of,
     check_bar_line,
     check_specs,
     stale_copy,
+    tick_lines_of,
 )
 from platform_adapter.adapters.market.watchdog import StreamWatchdog
 from platform_adapter.core import ib_codes
@@ -231,8 +232,7 @@ class MarketDataAdapter(BaseAdapter):
                                    what_to_show: str | None = None) -> None:
         """Stop real-time bars of ``symbol`` (one ``what_to_show`` or all of them; with and without
         ``use_rth``, which are lines of their own)."""
-        key = to_spec(symbol).key
-        wts = None if what_to_show is None else check_what_to_show(what_to_show, REAL_TIME_BAR_WHAT_TO_SHOW)
+        key, wts = bar_lines_of(symbol, what_to_show)
         self._unsubscribe(self._matching(SubKind.BARS, key, wts, symbol, callback), callback, "symbol")
 
     # --- tick-by-tick ------------------------------------------------------------------------------
@@ -256,8 +256,7 @@ class MarketDataAdapter(BaseAdapter):
     def unsubscribe_tick_by_tick(self, symbol: Any, kind: TickByTickKind | str | None = None,
                                  callback: Callback | None = None) -> None:
         """Stop tick-by-tick data of ``symbol`` (one kind or all of them)."""
-        key = to_spec(symbol).key
-        tbt = None if kind is None else check_tbt_kind(kind).value
+        key, tbt = tick_lines_of(symbol, kind)
         self._unsubscribe(self._matching(SubKind.TICKS, key, tbt, symbol, callback), callback, "symbol")
 
     # --- market data type -----------------------------------------------------------------------------

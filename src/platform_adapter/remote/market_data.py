@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from platform_adapter.adapters.market.historical import check_request
-from platform_adapter.adapters.market.subscriptions import check_bar_line
+from platform_adapter.adapters.market.subscriptions import bar_lines_of, check_bar_line, tick_lines_of
 from platform_adapter.adapters.market_data import QUOTE_NOT_SUBSCRIBED
 from platform_adapter.core.events import EventDispatcher, Guarded
 from platform_adapter.errors import NotConnected, PlatformAdapterError, SubscriptionLimitExceeded, ValidationError
@@ -163,8 +163,8 @@ class RemoteMarketData:
 
     def unsubscribe_real_time_bars(self, symbol: Any, callback: Callback | None = None,
                                    what_to_show: str | None = None) -> None:
-        variant = None if what_to_show is None else str(what_to_show).upper()
-        self._release(self._matching("bars", symbol, variant, callback), callback, "symbol")
+        key, variant = bar_lines_of(symbol, what_to_show)  # the facade's checks
+        self._release(self._matching("bars", key, symbol, variant, callback), callback, "symbol")
 
     def subscribe_tick_by_tick(self, symbol: Any, kind: TickByTickKind | str, callback: Callback,
                                on_error: Callback | None = None) -> None:
@@ -177,8 +177,8 @@ class RemoteMarketData:
 
     def unsubscribe_tick_by_tick(self, symbol: Any, kind: TickByTickKind | str | None = None,
                                  callback: Callback | None = None) -> None:
-        variant = None if kind is None else check_tbt_kind(kind).value
-        self._release(self._matching("ticks", symbol, variant, callback), callback, "symbol")
+        key, variant = tick_lines_of(symbol, kind)  # the facade's checks
+        self._release(self._matching("ticks", key, symbol, variant, callback), callback, "symbol")
 
     # --- market data type and introspection ---------------------------------------------------------------------------
     @property
@@ -243,10 +243,11 @@ class RemoteMarketData:
                     if err_added is not None:
                         line.on_error.remove(err_added)
 
-    def _matching(self, kind: str, symbol: Any, variant: str | None, callback: Callback | None = None) -> list[str]:
-        """The lines of ``kind`` for ``symbol`` (one variant or all); with ``callback``, those it
-        is on (as the facade: the others are left alone), or all when it is on none."""
-        key = instrument_key(symbol)
+    def _matching(self, kind: str, key: str, symbol: Any, variant: str | None,
+                  callback: Callback | None = None) -> list[str]:
+        """The lines of ``kind`` for ``symbol`` (its ``key``; one variant or all); with
+        ``callback``, those it is on (as the facade: the others are left alone), or all when it
+        is on none."""
         with self._lock:
             lids = [lid for lid, line in self._lines.items()
                     if line.kind == kind and line.key == key and (variant is None or line.variant == variant)]

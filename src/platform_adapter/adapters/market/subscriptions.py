@@ -17,7 +17,7 @@ from platform_adapter.adapters.market.historical_params import REAL_TIME_BAR_WHA
 from platform_adapter.errors import ValidationError
 from platform_adapter.models.contract import ContractInfo, ContractSpec
 from platform_adapter.models.market_data import MarketDataType, Quote, TickByTickKind, utc_from_epoch
-from platform_adapter.utils.validators import check_instruments
+from platform_adapter.utils.validators import check_instruments, check_tbt_kind
 
 
 class SubKind(StrEnum):
@@ -119,6 +119,20 @@ def check_bar_line(symbol: Any, what_to_show: Any, use_rth: Any) -> tuple[Contra
     if not isinstance(use_rth, bool):
         raise ValidationError("use_rth", use_rth, "must be True or False")
     return to_spec(symbol), wts
+
+
+def bar_lines_of(symbol: Any, what_to_show: Any) -> tuple[str, str | None]:
+    """``unsubscribe_real_time_bars``'s checks, in its order: the instrument's key, then
+    ``what_to_show`` (upper case; None: every one)."""
+    key = to_spec(symbol).key
+    return key, None if what_to_show is None else check_what_to_show(what_to_show, REAL_TIME_BAR_WHAT_TO_SHOW)
+
+
+def tick_lines_of(symbol: Any, kind: Any) -> tuple[str, str | None]:
+    """``unsubscribe_tick_by_tick``'s checks, in its order: the instrument's key, then the kind's
+    value (None: every kind)."""
+    key = to_spec(symbol).key
+    return key, None if kind is None else check_tbt_kind(kind).value
 
 
 def check_specs(values: Any, field: str = "symbols") -> list[ContractSpec]:

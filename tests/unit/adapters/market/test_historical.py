@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from ibapi.common import BarData
 
-from platform_adapter.adapters.market.historical import COLUMNS, empty_frame
+from platform_adapter.adapters.market.historical import COLUMNS, check_request, empty_frame
 from platform_adapter.adapters.market.historical_params import (
     BAR_SIZES,
     parse_duration,
@@ -250,3 +250,19 @@ def test_a_pacing_refusal_is_waited_out_and_sent_again_for_any_bar_size(env: Any
 
     assert pacer.violated(kind(other_size)) == pytest.approx(15.1)
     assert pacer.violated(kind(bar_size)) == pytest.approx(600.1)
+
+
+@pytest.mark.parametrize(("args", "field"), [
+    (("", "1 X", "7 hours"), "duration"), (("", "1 D", "7 hours"), "bar_size"),
+    (("", "1 D", "1 hour", 5), "what_to_show"),
+    (("", "1 D", "1 hour", "TRADES", 1), "use_rth"), (("", "1 D", "1 hour", "TRADES", True, 5), "end"),
+    (("", "1 D", "1 hour", "TRADES", True, None, 5), "progress"),
+    (("", "1 D", "1 hour", "TRADES", True, None, None, "1 S"), "max_chunk"),
+    (("", "1 D", "1 hour", "TRADES", True, None, None, None, -1), "timeout"),
+    (("", "1 D", "1 hour"), "symbol")])
+def test_a_requests_checks_name_its_first_bad_argument(args: tuple[Any, ...], field: str) -> None:
+    """``check_request`` (the facade's, also run by the remote adapter for a progress it cannot
+    send): the first bad argument in get_historical_data's order, the instrument last."""
+    with pytest.raises(ValidationError) as info:
+        check_request(*args)
+    assert info.value.field == field

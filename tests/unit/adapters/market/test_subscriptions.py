@@ -12,9 +12,12 @@ from ibapi.const import UNSET_DECIMAL
 from platform_adapter.adapters.market.subscriptions import (
     SubKind,
     Subscription,
+    bar_lines_of,
+    check_bar_line,
     check_specs,
     size_or_none,
     stale_copy,
+    tick_lines_of,
 )
 from platform_adapter.errors import ValidationError
 from platform_adapter.models.contract import ContractInfo, ContractSpec, SecType
@@ -67,3 +70,21 @@ def test_stale_copy_keeps_the_same_quote_when_nothing_changes() -> None:
     q = Quote("AAPL", bid=1.0)
     assert stale_copy(q, False) is q
     assert stale_copy(q, True) == Quote("AAPL", bid=1.0, stale=True)
+
+
+@pytest.mark.parametrize(("call", "field"), [
+    (lambda: check_bar_line("", 5, "x"), "what_to_show"), (lambda: check_bar_line("", "bid", "x"), "use_rth"),
+    (lambda: check_bar_line("", "bid", True), "symbol"),
+    (lambda: bar_lines_of("", 5), "symbol"), (lambda: bar_lines_of("AAPL", 5), "what_to_show"),
+    (lambda: tick_lines_of(5, "Nope"), "symbol"), (lambda: tick_lines_of("AAPL", "Nope"), "kind")])
+def test_line_checks_name_the_first_bad_argument_in_the_facades_order(call: Any, field: str) -> None:
+    """The facade's subscribe/unsubscribe checks, shared with the service and the remote adapter."""
+    with pytest.raises(ValidationError) as info:
+        call()
+    assert info.value.field == field
+
+
+def test_line_checks_return_the_key_and_the_variant() -> None:
+    assert check_bar_line("aapl", "bid", False) == (ContractSpec("AAPL"), "BID")
+    assert bar_lines_of("AAPL", None) == ("AAPL", None) and bar_lines_of("AAPL", "ask") == ("AAPL", "ASK")
+    assert tick_lines_of("AAPL", "bid_ask") == ("AAPL", "BidAsk") and tick_lines_of("AAPL", None) == ("AAPL", None)
