@@ -115,6 +115,15 @@ def test_each_odd_value_gets_the_facades_own_error(served: Running, remote_facto
 SPEC_ODD: list[Any] = [*ODD, None, True, 1.5]
 
 
+_SPEC_CALLS: list[tuple[str, dict[str, Any], Callable[[Any, ContractSpec], Any]]] = [
+    ("contracts.resolve", {}, lambda pa, spec: pa.contracts.resolve(spec)),
+    ("contracts.cached", {}, lambda pa, spec: pa.contracts.cached(spec)),
+    ("market_data.get_quote", {}, lambda pa, spec: pa.market_data.get_quote(spec)),
+    ("orders.preview_order", {"action": "BUY", "quantity": 1, "order_type": "MKT"},
+     lambda pa, spec: pa.orders.preview_order(spec, "BUY", 1, "MKT")),
+]
+
+
 def test_a_spec_maps_odd_fields_get_the_facades_errors(served: Running) -> None:
     """Every field of a ContractSpec map with an odd value: the facade's error for the ContractSpec
     holding that value, field and text (before: the service's own, ``must be str, not int (a
@@ -128,15 +137,16 @@ def test_a_spec_maps_odd_fields_get_the_facades_errors(served: Running) -> None:
             for i, odd in enumerate(SPEC_ODD):
                 spec = ContractSpec(**{"symbol": "EUR", "sec_type": SecType.FOREX, "exchange": "IDEALPRO",
                                        field: odd})
-                expected = _outcome(functools.partial(served.pa.contracts.resolve, spec))
-                reply = raw.call("contracts.resolve", {"symbol": {"symbol": "EUR", "sec_type": "CASH",
-                                                                  "exchange": "IDEALPRO", field: odd}})
-                error = reply.get("error") or {}
-                got = (error.get("type", "returned"), error.get("attributes", {}).get("field"),
-                       error.get("message", ""))
-                if expected[0] == "returned" and reply["ok"] or got == expected and got[0] != "ProtocolError":
-                    continue  # a value the facade takes (a strike of 1.5) is taken, or refused, alike
-                diffs[f"{field} #{i}"] = (expected, got)
+                wire = {"symbol": "EUR", "sec_type": "CASH", "exchange": "IDEALPRO", field: odd}
+                for cmd, args, facade in _SPEC_CALLS:
+                    expected = _outcome(functools.partial(facade, served.pa, spec))
+                    reply = raw.call(cmd, {**args, "symbol": wire})
+                    error = reply.get("error") or {}
+                    got = (error.get("type", "returned"), error.get("attributes", {}).get("field"),
+                           error.get("message", ""))
+                    if expected[0] == "returned" and reply["ok"] or got == expected and got[0] != "ProtocolError":
+                        continue  # a value the facade takes (a strike of 1.5) is taken, or refused, alike
+                    diffs[f"{cmd} {field} #{i}"] = (expected, got)
     finally:
         raw.close()
     assert not diffs, "\n".join(f"{k}: facade {e} service {g}" for k, (e, g) in diffs.items())
