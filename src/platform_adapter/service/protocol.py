@@ -19,8 +19,7 @@ from platform_adapter.adapters.contracts import to_spec
 from platform_adapter.errors import PlatformAdapterError
 from platform_adapter.models.contract import ContractSpec, SecType
 from platform_adapter.models.market_data import TickByTickKind
-from platform_adapter.service.schema import SPEC_FIELDS as _SPEC_FIELDS
-from platform_adapter.service.schema import pack, unpack
+from platform_adapter.service.schema import SPEC_FIELDS, pack, unpack
 
 SCHEMA_VERSION = 1
 MAX_MESSAGE_BYTES = 1 << 20
@@ -177,7 +176,7 @@ def _travels(value: Any) -> bool:
     """True when the service gets ``value`` back as it is (a ContractSpec: as a map of its fields)."""
     if isinstance(value, ContractSpec):
         return all(type(getattr(value, name)) in _FAITHFUL or name == "sec_type" and isinstance(value.sec_type, SecType)
-                   for name in _SPEC_FIELDS)
+                   for name in SPEC_FIELDS)
     return type(value) in _FAITHFUL
 
 
