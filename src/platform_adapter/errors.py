@@ -45,8 +45,9 @@ class ValidationError(PlatformAdapterError, ValueError):
 
 
 class PacingViolation(PlatformAdapterError):
-    """IB reported a pacing violation (``code``: IB's code, e.g. 162), or a request could not be
-    paced within its timeout (``code`` None).
+    """IB refused a request for pacing (``code``: IB's, 162 for history, 100 for the message rate;
+    162 also when the wait after IB's refusal would pass the timeout), or the adapter's own pacing
+    could not fit the timeout or had no room (``code`` None).
 
     From ``get_historical_data`` (which waits out IB's violations and sends the refused request
     again, up to a small bound): ``chunks_fetched`` of ``chunks_total`` requests had their bars,
