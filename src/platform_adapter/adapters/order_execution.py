@@ -190,7 +190,8 @@ class OrderExecutionAdapter(BaseAdapter):
 
     def place_bracket_order(self, symbol: Any, action: Any, quantity: Any, limit_price: Any, take_profit_price: Any,
                             stop_loss_price: Any, **kwargs: Any) -> BracketOrder:
-        """A limit entry with a take-profit limit and a stop-loss stop (see ``order_groups``)."""
+        """A limit entry with a take-profit limit and a stop-loss stop (see ``order_groups``); an entry
+        that ends partly filled leaves exits sized to the position (``protection``)."""
         return order_groups.place_bracket(self, symbol, action, quantity, limit_price, take_profit_price,
                                           stop_loss_price, kwargs)
 
@@ -310,7 +311,8 @@ class OrderExecutionAdapter(BaseAdapter):
                 self._changed.notify_all()
 
     def on_order_status(self, callback: Callable[[OrderStatus], Any]) -> None:
-        """Call ``callback(OrderStatus)`` on every status change of our orders."""
+        """Call ``callback(OrderStatus)`` on every status change of our orders (a final state once,
+        however often IB reports it)."""
         self._status_callbacks.append(check_callback(callback))
 
     def listen_status(self, listener: Callable[[OrderStatus], Any]) -> None:
@@ -327,7 +329,8 @@ class OrderExecutionAdapter(BaseAdapter):
         self._new_order_listeners.append(check_callback(listener))
 
     def on_fill(self, callback: Callable[[Fill], Any]) -> None:
-        """Call ``callback(Fill)`` once per execution, with its commission."""
+        """Call ``callback(Fill)`` once per execution, with its commission (at least once across a
+        crash: a repeat after a restart has ``possible_duplicate``)."""
         self._fill_callbacks.append(check_callback(callback))
 
     def reconcile(self) -> None:

@@ -31,7 +31,9 @@ class RemoteContracts:
 
     def front_month(self, symbol: Any, exchange: str = "CME", currency: str = "USD",
                     timeout: float | None = None) -> ContractInfo:
-        """The future of ``symbol`` expiring next; its ``spec`` trades and streams like any contract."""
+        """As the facade's: the future of ``symbol`` that can still be traded now (past its last
+        trade time an expiry is skipped) and stops trading first; its ``spec`` trades and streams
+        like any contract."""
         return decode(ContractInfo, self._t.call("contracts.front_month", {
             "symbol": sendable_spec(symbol, check=check_symbol), "exchange": exchange, "currency": currency,
             "timeout": timeout}))

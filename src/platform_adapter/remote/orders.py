@@ -72,7 +72,8 @@ class RemoteOrders:
 
     def place_bracket_order(self, symbol: Any, action: Any, quantity: Any, limit_price: Any, take_profit_price: Any,
                             stop_loss_price: Any, **kwargs: Any) -> BracketOrder:
-        """A limit entry with a take-profit limit and a stop-loss stop, owned by this client."""
+        """A limit entry with a take-profit limit and a stop-loss stop, owned by this client (so are
+        the exits the service's adapter places anew if the entry ends partly filled)."""
         bracket = decode(BracketOrder, self._t.call("orders.place_bracket_order", {
             "symbol": sendable_spec(symbol), "action": action, "quantity": quantity, "limit_price": limit_price,
             "take_profit_price": take_profit_price, "stop_loss_price": stop_loss_price, "kwargs": kwargs}))
@@ -165,7 +166,8 @@ class RemoteOrders:
             "order_id": order_id, "statuses": sorted(s.value for s in wanted), "timeout": 0.0}))
 
     def on_order_status(self, callback: Callable[[OrderStatus], Any]) -> None:
-        """Call ``callback(OrderStatus)`` on every status change of this client's orders."""
+        """Call ``callback(OrderStatus)`` on every status change of this client's orders (a final
+        state once, as the facade reports it)."""
         self._status_callbacks.append(check_callback(callback))
 
     def on_fill(self, callback: Callable[[Fill], Any]) -> None:
