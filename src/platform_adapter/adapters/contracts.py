@@ -152,7 +152,7 @@ class ContractResolver(BaseAdapter):
     def front_month(self, symbol: Any, exchange: str = "CME", currency: str = "USD",
                     timeout: float | None = None) -> ContractInfo:
         """The future of ``symbol`` that can still be traded now (``clock``) and stops trading
-        first; its ``spec`` trades and streams like any contract."""
+        first; its ``spec`` trades and streams like any contract. ContractNotFound when none can."""
         return derivatives.front_month(self, symbol, exchange, currency, timeout=timeout)
 
     def option_chains(self, underlying: Any, fut_fop_exchange: str = "",

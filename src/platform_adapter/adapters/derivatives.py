@@ -80,7 +80,7 @@ def front_month(resolver: ContractResolver, symbol: Any, exchange: str = "CME", 
                 now: datetime | None = None, timeout: float | None = None) -> ContractInfo:
     """The future of ``symbol`` on ``exchange`` that can still be traded at ``now`` (default: the
     resolver's ``clock``) and stops trading first (:func:`tradable_front`), resolved and cached: its
-    ``spec`` names that expiry. ContractNotFound when IB lists none."""
+    ``spec`` names that expiry. ContractNotFound when IB lists none that can still be traded."""
     root = check_symbol(symbol)
     check_code(exchange, "exchange")
     check_code(currency, "currency")
