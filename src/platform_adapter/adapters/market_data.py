@@ -204,8 +204,11 @@ class MarketDataAdapter(BaseAdapter):
         ``max_chunk``) is fetched in chunks walking backwards and joined without gaps or
         duplicates; ``progress(done, total)`` is called after each request. Daily and longer bars
         are stamped 00:00 UTC of their session date. IB's "no data" gives an empty frame. Every
-        request is paced by IB's historical rules (waits are logged); ``timeout`` bounds the total
-        time, None waits as long as pacing demands.
+        request is paced by IB's historical rules for its bar size (waits are logged); one IB
+        refuses for pacing all the same is sent again after a hold, the chunks fetched kept.
+        ``timeout`` bounds the total time, None waits as long as pacing demands. PacingViolation
+        (saying what was fetched) when a wait would pass ``timeout`` or IB refuses a request a
+        third time (user guide, "Long history and IB's pacing").
         """
         return self.history.fetch(symbol, duration, bar_size, what_to_show, use_rth, end, progress=progress,
                                   max_chunk=max_chunk, timeout=timeout)
