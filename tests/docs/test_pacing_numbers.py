@@ -2,7 +2,7 @@
 guide's "Long history and IB's pacing" (the one page that states the rules in full) against
 ``HistoricalPacer``'s defaults, the configuration defaults and the retry bound of
 ``adapters/market/historical.py``; README's code table and the API reference, which summarise it,
-against the retry bound."""
+against the retry bound (and the reference's small-bar windows against the pacer's)."""
 
 from __future__ import annotations
 
@@ -29,13 +29,14 @@ def flat(text: str) -> str:
     return re.sub(r"\s+", " ", text)
 
 
-def test_the_guide_states_the_small_bar_windows_of_the_pacer() -> None:
-    text = flat(GUIDE)
+def test_the_guide_and_the_reference_state_the_small_bar_windows_of_the_pacer() -> None:
     identical, same_max, same_window = (pacer_default("identical_window"), pacer_default("same_contract_max"),
                                         pacer_default("same_contract_window"))
-    assert f"no identical request within {identical:g} s" in text
-    assert f"at most {same_max:g} for one contract within {same_window:g} s" in text
-    assert f"The wait is {identical:g} s after a first refusal" in text
+    reference = flat(read("docs/api_reference.md"))
+    for name, text in (("docs/user_guide.md", flat(GUIDE)), ("docs/api_reference.md", reference)):
+        assert f"no identical request within {identical:g} s" in text, name
+        assert f"at most {same_max:g} for one contract within {same_window:g} s" in text, name
+    assert f"The wait is {identical:g} s after a first refusal" in flat(GUIDE)
 
 
 def test_the_guide_states_the_configured_defaults() -> None:
