@@ -132,6 +132,33 @@ def test_risk_limits(make_adapter: Any, gateway: Any, limits: dict[str, float], 
     wait_for(lambda: gateway.stats().received["placeOrder"] == 1)
 
 
+def test_a_trailing_order_under_the_notional_limit_is_priced_at_its_trail_stop(make_adapter: Any,
+                                                                               gateway: Any) -> None:
+    """With ``orders.max_order_notional`` set and no quote cached, a trailing stop with a
+    ``trail_stop_price`` is priced there (before: refused as "this market order", field
+    ``order_type`` with the value ``MKT``); one without it is refused naming TRAIL and the way out."""
+    pa = make_adapter(**{"orders.max_order_notional": 1000.0})
+    with pytest.raises(ValidationError, match="trail_stop_price") as info:
+        pa.orders.place_order("AAPL", "SELL", 5, "TRAIL", trailing_amount=1.0)
+    assert (info.value.field, info.value.value) == ("order_type", "TRAIL")
+    with pytest.raises(ValidationError, match="exceeds orders.max_order_notional"):
+        pa.orders.place_order("AAPL", "SELL", 11, "TRAIL", trailing_amount=1.0, trail_stop_price=100.0)
+    assert gateway.stats().received["placeOrder"] == 0
+    order_id = pa.orders.place_order("AAPL", "SELL", 5, "TRAIL", trailing_amount=1.0, trail_stop_price=100.0)
+    assert pa.orders.wait_for_status(order_id, ["PreSubmitted", "Submitted"], timeout=5)
+    # IB moved the stop to the market less the trail (100 was looser): a modification that names
+    # no stop is priced at the one in force (before: refused, nothing priced it)
+    stop = wait_for(lambda: (pa.orders.get_order(order_id).request.extras.trail_stop_price or 0) > 100.0 and
+                    pa.orders.get_order(order_id).request.extras.trail_stop_price)
+    within = int(1000.0 // stop)
+    pa.orders.modify_order(order_id, quantity=within)
+    with pytest.raises(ValidationError, match="exceeds orders.max_order_notional"):
+        pa.orders.modify_order(order_id, quantity=within + 1)
+    wait_for(lambda: gateway.stats().received["placeOrder"] >= 2)  # the order and the one modification
+    wait_for(lambda: pa.orders.get_order(order_id).request.quantity == within)  # IB confirmed it
+    assert gateway.stats().received["placeOrder"] == 2
+
+
 def test_live_port_is_refused_unless_enabled(make_adapter: Any, gateway: Any) -> None:
     pa = make_adapter(**{"orders.live_port": gateway.port})
     with pytest.raises(LiveTradingRefused):

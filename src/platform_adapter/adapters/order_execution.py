@@ -57,7 +57,6 @@ from platform_adapter.models.order import (
     OcaGroup,
     OcaType,
     Order,
-    OrderAction,
     OrderRequest,
     OrderState,
     OrderStatus,
@@ -241,15 +240,16 @@ class OrderExecutionAdapter(BaseAdapter):
         new = order_requests.modified(req, order.status.filled, kwargs)
         client = self._require_link()
         info = self.contracts.resolve(req.contract)
-        qty, limit, stop = new.quantity, new.limit_price, new.stop_price
-        self._check_trade(info, req.action, qty, limit, stop, max(qty - req.quantity, 0 * qty), req.account)
+        qty = new.quantity
+        self._check_trade(info, new, qty, max(qty - req.quantity, 0 * qty), order.request)
         order_requests.check_modified_ticks(self, info, new)
         order_groups.check_bracket_modification(self, order_id, req, new)
         exits = order_groups.exits_to_resize(self, order_id, req, new)  # checked before anything is sent
         with self._lock:
             self._pending[order_id] = "modify"
             self._modifying[order_id] = new
-        self._journal_event(order_id, "modify", f"quantity={qty} limit={limit} stop={stop} tif={new.tif.value}"
+        self._journal_event(order_id, "modify", f"quantity={qty} limit={new.limit_price} stop={new.stop_price} "
+                                                f"tif={new.tif.value}"
                             + (f" extras={extras_json(new.extras)}" if new.extras != req.extras else ""))
         contract = self._ib_contract(info)
         ib_order = order_groups.modification(self, new)
@@ -398,11 +398,18 @@ class OrderExecutionAdapter(BaseAdapter):
             raise ValidationError("account", account, f"is not one of the connected accounts {list(accounts)}")
         return account
 
-    def _check_trade(self, info: ContractInfo, action: OrderAction, qty: Any, limit: float | None,
-                     stop: float | None, added_qty: Any, account: str) -> None:
-        quote = self.state.get_quote(info.spec.key) if limit is None and stop is None else None  # priced orders: unused
-        v.check_trade(self.settings.orders, info, action, qty, limit, stop, added_qty, quote,
-                      self._buying_power(account))
+    def _check_trade(self, info: ContractInfo, request: OrderRequest, qty: Any, added_qty: Any,
+                     current: OrderRequest | None = None) -> None:
+        """``request``'s contract-dependent checks (``check_trade``) for ``qty`` of it, ``added_qty``
+        of which is new exposure; a modification of ``current`` that names no trail stop price is
+        priced at ``current``'s (the stop IB last reported)."""
+        limit, stop = request.limit_price, request.stop_price
+        trail_stop = next((r.extras.trail_stop_price for r in (request, current)
+                           if r is not None and r.extras is not None and r.extras.trail_stop_price), None)
+        quote = self.state.get_quote(info.spec.key) if limit is None and stop is None and trail_stop is None \
+            else None  # priced orders: unused
+        v.check_trade(self.settings.orders, info, request.action, qty, limit, stop, added_qty, quote,
+                      self._buying_power(request.account), request.order_type, trail_stop)
 
     def _buying_power(self, account: str) -> float | None:
         """The cached buying power (the account updates of the adapter's account) for an order of

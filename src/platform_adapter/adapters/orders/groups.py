@@ -306,8 +306,8 @@ def exits_to_resize(adapter: OrderExecutionAdapter, order_id: int, before: Order
             continue
         resized = order_requests.modified(current, child.status.filled, {"quantity": after.quantity})
         info = adapter.contracts.resolve(current.contract)
-        adapter._check_trade(info, current.action, resized.quantity, resized.limit_price, resized.stop_price,
-                             max(resized.quantity - current.quantity, 0 * resized.quantity), current.account)
+        adapter._check_trade(info, resized, resized.quantity, max(resized.quantity - current.quantity,
+                                                                   0 * resized.quantity))
         exits.append(child.order_id)
     return sorted(exits)
 

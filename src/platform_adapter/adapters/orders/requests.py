@@ -64,11 +64,12 @@ def prepare(adapter: OrderExecutionAdapter, symbol: Any, action: Any, quantity: 
     if live_guard:
         v.check_live(adapter.settings.orders, account, adapter.connection.port)
     info = adapter.contracts.resolve(spec)
-    adapter._check_trade(info, act, qty, limit, stop, qty if adds_exposure else Decimal(0), account)
+    request = OrderRequest(spec, act, qty, otype, limit, stop, tif, outside_rth, account,
+                           new_ref(adapter.settings.orders.order_ref_prefix, user_ref), extras)
+    adapter._check_trade(info, request, qty, qty if adds_exposure else Decimal(0))
     if extras is not None and adapter.settings.orders.validate_before_submit:
         x.check_extras_ticks(info, extras)
-    ref = new_ref(adapter.settings.orders.order_ref_prefix, user_ref)
-    return OrderRequest(spec, act, qty, otype, limit, stop, tif, outside_rth, account, ref, extras), info
+    return request, info
 
 
 def check_modify_kwargs(kwargs: Mapping[str, Any]) -> None:

@@ -144,15 +144,18 @@ def multiplier(info: ContractInfo) -> float:
 _MULTIPLIERS: dict[str, float] = {}
 
 
-def check_risk(cfg: OrdersConfig, quantity: Decimal, price: float | None, mult: float) -> None:
-    """The optional per-order limits ``orders.max_order_quantity`` and ``orders.max_order_notional``."""
+def check_risk(cfg: OrdersConfig, quantity: Decimal, price: float | None, mult: float,
+               order_type: OrderType = OrderType.MARKET) -> None:
+    """The optional per-order limits ``orders.max_order_quantity`` and ``orders.max_order_notional``
+    (``price`` None: an order nothing prices, of ``order_type``)."""
     if cfg.max_order_quantity is not None and quantity > Decimal(str(cfg.max_order_quantity)):
         raise ValidationError("quantity", quantity, f"exceeds orders.max_order_quantity {cfg.max_order_quantity:g}")
     if cfg.max_order_notional is None:
         return
     if price is None:
-        raise ValidationError("order_type", "MKT", "orders.max_order_notional is set but no price is known "
-                              "for this market order; subscribe to quotes or use a limit order")
+        hint = "give trail_stop_price, " if order_type in (OrderType.TRAIL, OrderType.TRAIL_LIMIT) else ""
+        raise ValidationError("order_type", order_type.value, "orders.max_order_notional is set but no price is "
+                              f"known for this order; {hint}subscribe to quotes or use a limit order")
     notional = float(quantity) * price * mult
     if notional > cfg.max_order_notional:
         raise ValidationError("quantity", quantity, f"notional {notional:,.2f} exceeds orders.max_order_notional "
@@ -197,16 +200,18 @@ def tif_or(text: str, default: TimeInForce) -> TimeInForce:
 
 
 def check_trade(cfg: OrdersConfig, info: ContractInfo, action: OrderAction, quantity: Decimal, limit: float | None,
-                stop: float | None, added_quantity: Decimal, quote: Quote | None, buying_power: float | None) -> None:
+                stop: float | None, added_quantity: Decimal, quote: Quote | None, buying_power: float | None,
+                order_type: OrderType = OrderType.MARKET, trail_stop: float | None = None) -> None:
     """The contract-dependent checks: ticks and fractions, buying power (``validate_before_submit``;
-    not for futures and forex, see ``MARGINED``) and the risk limits (always). A market order is
-    priced from the cached quote when there is one."""
+    not for futures and forex, see ``MARGINED``) and the risk limits (always). An order without a
+    limit or stop price is priced at its ``trail_stop`` (a trailing order's given stop), else from
+    the cached quote when there is one."""
     mult = multiplier(info)
-    price = limit or stop
+    price = limit or stop or trail_stop
     if price is None and quote is not None:
         price = (quote.ask if action is OrderAction.BUY else quote.bid) or quote.last
     if cfg.validate_before_submit:
         check_contract_rules(info, quantity, limit, stop)
         if info.sec_type not in MARGINED:
             check_buying_power(action, added_quantity, price, mult, buying_power)
-    check_risk(cfg, quantity, price, mult)
+    check_risk(cfg, quantity, price, mult, order_type)
