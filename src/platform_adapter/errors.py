@@ -6,11 +6,37 @@ everything with one clause and still tell the cases apart by type.
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class PlatformAdapterError(Exception):
     """Base class of every error raised by platform_adapter."""
+
+
+class PartialHistory:
+    """What ``get_historical_data`` had fetched when it failed part-way (the attributes of
+    :class:`NotConnected`, :class:`RequestTimeout`, :class:`PacingViolation` and :class:`IBError`;
+    None unless the error comes from a history request).
+
+    Chunks are fetched newest first, so the bars kept are the most recent part of the range:
+    ``partial`` is the frame the call would have returned for ``partial_start`` to
+    ``partial_end`` (same columns, index and dtypes; empty when no request had returned);
+    ``partial_end`` is the call's ``end`` (or the time "now" the call used), ``partial_start``
+    the start of the newest range not fetched (``partial_end`` when nothing was fetched). The
+    bars still missing are those before ``partial_start``: fetch them with
+    ``end=partial_start``. ``chunks_fetched`` of ``chunks_total`` requests had returned,
+    ``bars_fetched`` bars in all (``len(partial)``)."""
+
+    partial: pd.DataFrame | None = None
+    partial_start: datetime | None = None
+    partial_end: datetime | None = None
+    chunks_fetched: int | None = None
+    chunks_total: int | None = None
+    bars_fetched: int | None = None
 
 
 class ConfigError(PlatformAdapterError):
@@ -22,11 +48,11 @@ class ConfigError(PlatformAdapterError):
         super().__init__(f"config {key}: {reason}")
 
 
-class NotConnected(PlatformAdapterError):
+class NotConnected(PartialHistory, PlatformAdapterError):
     """The adapter is not connected to the gateway (or the link dropped mid-request)."""
 
 
-class RequestTimeout(PlatformAdapterError):
+class RequestTimeout(PartialHistory, PlatformAdapterError):
     """The gateway did not answer a synchronous request in time."""
 
 
@@ -44,14 +70,13 @@ class ValidationError(PlatformAdapterError, ValueError):
         super().__init__(f"invalid {field}={value!r}: {reason}")
 
 
-class PacingViolation(PlatformAdapterError):
+class PacingViolation(PartialHistory, PlatformAdapterError):
     """IB refused a request for pacing (``code``: IB's, 162 for history, 100 for the message rate;
     162 also when the wait after IB's refusal would pass the timeout), or the adapter's own pacing
     could not fit the timeout or had no room (``code`` None).
 
     From ``get_historical_data`` (which waits out IB's violations and sends the refused request
-    again, up to a small bound): ``chunks_fetched`` of ``chunks_total`` requests had their bars,
-    ``bars_fetched`` in all, when it gave up; None elsewhere."""
+    again, up to a small bound): what it had fetched when it gave up (:class:`PartialHistory`)."""
 
     def __init__(self, message: str, code: int | None = None, *, chunks_fetched: int | None = None,
                  chunks_total: int | None = None, bars_fetched: int | None = None) -> None:
@@ -62,7 +87,7 @@ class PacingViolation(PlatformAdapterError):
         super().__init__(message)
 
 
-class IBError(PlatformAdapterError):
+class IBError(PartialHistory, PlatformAdapterError):
     """An error message from IB for one request."""
 
     def __init__(self, code: int, message: str, req_id: int = -1) -> None:

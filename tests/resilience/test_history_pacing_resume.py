@@ -1,7 +1,7 @@
 """IB refuses a history request for pacing although the adapter paced it: another client on the
 account (here a second adapter on the same simulator) spent IB's count. The request waits out the
 violation and is sent again, keeping the chunks already fetched; when the retries run out or the
-wait cannot fit the timeout, PacingViolation says how far the fetch got.
+wait cannot fit the timeout, PacingViolation says how far the fetch got and carries its bars.
 
 The simulator's windows are shortened (PacingConfig) and so are the adapter's pacer's, to match:
 the waits are the pacer's own holds, a few seconds at most."""
@@ -9,7 +9,7 @@ the waits are the pacer's own holds, a few seconds at most."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pandas as pd
@@ -47,6 +47,13 @@ def fill_ibs_count(other: Any) -> None:
     first two chunks, IB's count of ``LIMIT`` is full."""
     for symbol, seconds in FILLERS:
         other.market_data.get_historical_data(symbol, f"{seconds} S", "30 secs", end=SESSION_END, timeout=5.0)
+
+
+def kept_newest_two(exc: PacingViolation, full: pd.DataFrame) -> None:
+    """The error carries the two chunks fetched: the newest 1200 s of the range, as one request has them."""
+    assert (exc.partial_start, exc.partial_end) == (SESSION_END - timedelta(seconds=1200), SESSION_END)
+    assert exc.partial is not None
+    pd.testing.assert_frame_equal(exc.partial, full[full.index >= exc.partial_start])
 
 
 def start(sim_factory: Any, adapter_factory: Any, window: float) -> tuple[Any, Any, Any]:
@@ -127,6 +134,7 @@ def test_retries_exhausted_raise_what_was_fetched(sim_factory: Any, adapter_fact
     assert (exc.code, exc.chunks_fetched, exc.chunks_total, exc.bars_fetched) == (162, 2, 5, 40)
     assert "pacing violation, again after 2 waits" in str(exc)
     assert "2 of 5 requests fetched, 40 bars" in str(exc)
+    kept_newest_two(exc, reference(sim_factory, adapter_factory, "3000 S"))
     assert done == [(1, 5), (2, 5)]
     assert gw.stats().pacing.count(client_id=1) == 3, gw.stats().pacing.violations
     assert received(gw, "reqHistoricalData")["reqHistoricalData"] == 2 + 3 + len(FILLERS)
@@ -151,5 +159,6 @@ def test_a_hold_past_the_timeout_raises_at_once(sim_factory: Any, adapter_factor
     exc = caught.value
     assert (exc.code, exc.chunks_fetched, exc.chunks_total, exc.bars_fetched) == (162, 2, 5, 40)
     assert "IB reported a pacing violation" in str(exc) and "more than the timeout" in str(exc)
+    kept_newest_two(exc, reference(sim_factory, adapter_factory, "3000 S"))
     assert gw.stats().pacing.count(client_id=1) == 1
     assert received(gw, "reqHistoricalData")["reqHistoricalData"] == 3 + len(FILLERS)

@@ -3,10 +3,14 @@ and every library error crosses the wire as the same class with the same attribu
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import msgpack
+import pandas as pd
 import pytest
 
 from platform_adapter import errors
+from platform_adapter.adapters.market.historical import COLUMNS, empty_frame, with_partial
 from platform_adapter.models import ContractSpec, SecType, TickByTickKind
 from platform_adapter.service.protocol import (
     MAX_MESSAGE_BYTES,
@@ -84,6 +88,39 @@ def test_errors_cross_as_the_same_class_message_and_attributes(exc: Exception) -
     for name, value in vars(exc).items():
         expected = repr(value) if name == "value" and type(value) is object else value
         assert getattr(back, name) == expected, name
+
+
+def partial_error(frame: pd.DataFrame) -> errors.IBError:
+    start = datetime(2026, 1, 7, 15, 0, tzinfo=timezone.utc)
+    return with_partial(errors.IBError(321, "bad", 4), frame, start, start + timedelta(minutes=5), 1, 3)
+
+
+@pytest.mark.parametrize("rows", [0, 3])
+def test_the_bars_a_failed_history_kept_cross_as_the_same_frame(rows: int) -> None:
+    """PartialHistory's frame travels as the service's frames do: same index, columns, dtypes and
+    missing values (an empty frame as the empty frame)."""
+    times = pd.DatetimeIndex([datetime(2026, 1, 7, 15, i, tzinfo=timezone.utc) for i in range(rows)], name="time")
+    frame = pd.DataFrame({c: [float("nan") if c == "wap" else 1.5] * rows for c in COLUMNS[:-1]}, index=times)
+    frame["bar_count"] = pd.array([None] * rows, dtype="Int64")
+    exc = partial_error(frame if rows else empty_frame())
+    wire = unpack(pack(error_map(exc)))
+    assert wire["frames"] == ["partial"]
+    back = error_from_map(wire)
+    assert type(back) is errors.IBError and str(back) == str(exc) and back.code == 321
+    assert (back.partial_start, back.partial_end, back.chunks_fetched, back.bars_fetched) == (
+        exc.partial_start, exc.partial_end, 1, rows)
+    assert back.partial is not None
+    pd.testing.assert_frame_equal(back.partial, exc.partial)
+    assert "frames" not in error_map(errors.IBError(321, "bad")) and error_from_map(
+        error_map(errors.IBError(321, "bad"))).partial is None
+
+
+def test_a_mangled_partial_frame_leaves_the_error_without_it() -> None:
+    wire = error_map(partial_error(empty_frame()))
+    wire["attributes"]["partial"] = {"columns": {"open": [1.0]}, "index": []}  # a value with no time
+    back = error_from_map(wire)
+    assert type(back) is errors.IBError and back.code == 321 and back.partial is None
+    assert back.chunks_fetched == 1
 
 
 def test_anything_else_is_an_internal_error_reply() -> None:

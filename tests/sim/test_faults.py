@@ -10,6 +10,7 @@ import time
 import pytest
 
 from platform_adapter.sim import SimulatedGateway
+from platform_adapter.sim.faults import Faults
 from platform_adapter.sim.protocol import FrameReader, frame
 
 from .conftest import AAPL, RawClient
@@ -283,3 +284,14 @@ def test_farm_outage_pauses_its_streams(gateway: SimulatedGateway, raw, code: in
     else:
         c.send(50, 3, 10, *AAPL, 5, "TRADES", 0, "")
         c.wait_for(lambda m: m[0] == "50" and m[2] == "10")
+
+
+def test_a_request_error_after_n_served_takes_its_turn_in_order() -> None:
+    """``after``: that many requests of the family are served first; the next queued error then
+    counts its own (e.g. a long history's third chunk cancelled, then the older half of it)."""
+    faults = Faults()
+    faults.fail_next("reqHistoricalData", 162, "query cancelled", after=2)
+    faults.fail_next("reqHistoricalData", 321, "bad", after=1)
+    taken = [faults.take_request_error("reqHistoricalData") for _ in range(6)]
+    assert taken == [None, None, (162, "query cancelled"), None, (321, "bad"), None]
+    assert faults.take_request_error("reqMktData") is None

@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+import pandas as pd
+
 from platform_adapter import errors
 from platform_adapter.adapters.contracts import to_spec
 from platform_adapter.errors import PlatformAdapterError
 from platform_adapter.models.contract import ContractSpec, SecType
 from platform_adapter.models.market_data import TickByTickKind
-from platform_adapter.service.schema import SPEC_FIELDS, pack, unpack
+from platform_adapter.service.schema import SPEC_FIELDS, SchemaError, frame_from_map, frame_map, pack, unpack
 
 SCHEMA_VERSION = 1
 MAX_MESSAGE_BYTES = 1 << 20
@@ -129,12 +131,20 @@ _ERROR_TYPES: dict[str, type[PlatformAdapterError]] = {
 
 def error_map(exc: BaseException) -> dict[str, Any]:
     """``{"type", "message": str(exc), "attributes"}``: ``type`` is the nearest library error class
-    (anything that is not a library error is a ProtocolError ``internal``)."""
+    (anything that is not a library error is a ProtocolError ``internal``). A DataFrame attribute
+    (the bars a failed history request kept, :class:`~platform_adapter.errors.PartialHistory`)
+    travels as :func:`frame_map`, its name listed under ``"frames"``; it is no larger than the
+    frame the request would have returned, which travels the same way."""
     if not isinstance(exc, PlatformAdapterError):
         exc = ProtocolError(ErrorCode.INTERNAL, f"{type(exc).__name__}: {exc}")
     name = next(c.__name__ for c in type(exc).__mro__ if _ERROR_TYPES.get(c.__name__) is c)
-    attributes = {key: _plain(value) for key, value in vars(exc).items() if not key.startswith("_")}
-    return {"type": name, "message": str(exc), "attributes": attributes}
+    values = {key: value for key, value in vars(exc).items() if not key.startswith("_")}
+    frames = sorted(key for key, value in values.items() if isinstance(value, pd.DataFrame))
+    attributes = {key: frame_map(value) if key in frames else _plain(value) for key, value in values.items()}
+    out = {"type": name, "message": str(exc), "attributes": attributes}
+    if frames:
+        out["frames"] = frames
+    return out
 
 
 def _plain(value: Any) -> Any:
@@ -154,8 +164,16 @@ def error_from_map(value: Any) -> PlatformAdapterError:
     exc = cls.__new__(cls)
     Exception.__init__(exc, str(value.get("message", "")))
     attributes = value.get("attributes")
+    frames = value.get("frames")
+    frames = set(map(str, frames)) if isinstance(frames, list) else set()
     for name, attr in (attributes.items() if isinstance(attributes, dict) else ()):
-        setattr(exc, str(name), tuple(attr) if isinstance(attr, list) else attr)
+        if str(name) in frames:
+            try:
+                setattr(exc, str(name), frame_from_map(attr))
+            except SchemaError:  # a frame the reply mangled: the error is still the error, without it
+                continue
+        else:
+            setattr(exc, str(name), tuple(attr) if isinstance(attr, list) else attr)
     if isinstance(exc, ProtocolError):
         code = str(getattr(exc, "code", ""))
         exc.code = ErrorCode(code) if code in ErrorCode._value2member_map_ else ErrorCode.INTERNAL

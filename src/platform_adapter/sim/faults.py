@@ -144,20 +144,28 @@ class Faults:
         self._running.set()
         self._stall_timer: threading.Timer | None = None
         self.drop_on_place: DropOnPlace | None = None
-        self._request_errors: dict[str, list[tuple[int, str]]] = {}
+        self._request_errors: dict[str, list[list[Any]]] = {}  # message -> [requests to serve first, code, text]
         self.reset = ResetWindow()
         self.wedge: Wedge | None = None
         self._farms_down: set[str] = set()
 
-    def fail_next(self, message: str, code: int, text: str) -> None:
-        """Answer the next request named ``message`` with IB error ``code`` instead of serving it."""
+    def fail_next(self, message: str, code: int, text: str, after: int = 0) -> None:
+        """Answer the next request named ``message`` with IB error ``code`` instead of serving it;
+        ``after``: serve that many of them first (queued errors take their turns in order)."""
         with self._lock:
-            self._request_errors.setdefault(message, []).append((code, text))
+            self._request_errors.setdefault(message, []).append([after, code, text])
 
     def take_request_error(self, message: str) -> tuple[int, str] | None:
+        """The error for this ``message`` request, or None to serve it."""
         with self._lock:
             queued = self._request_errors.get(message)
-            return queued.pop(0) if queued else None
+            if not queued:
+                return None
+            if queued[0][0] > 0:
+                queued[0][0] -= 1
+                return None
+            _, code, text = queued.pop(0)
+            return code, text
 
     def refuse_for(self, seconds: float) -> None:
         """Close new connections immediately for ``seconds``."""

@@ -581,10 +581,11 @@ class SimulatedGateway:
         self.drop_all_connections()
         self.save_state()
 
-    def fail_next_request(self, message: str, code: int, text: str) -> None:
+    def fail_next_request(self, message: str, code: int, text: str, after: int = 0) -> None:
         """Answer the next ``message`` request (e.g. "reqMktData", "reqHistoricalData") with IB
-        error ``code`` and ``text`` for its request id, instead of serving it."""
-        self.faults.fail_next(message, code, text)
+        error ``code`` and ``text`` for its request id, instead of serving it; ``after``: serve
+        that many ``message`` requests first (e.g. the first chunks of a long history)."""
+        self.faults.fail_next(message, code, text, after)
 
     def send_error(self, req_id: int, code: int, text: str, client_id: int | None = None) -> None:
         """Send an IB error for ``req_id`` (e.g. 10182 on a live stream) to the client(s)."""

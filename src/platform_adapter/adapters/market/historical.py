@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 from ibapi.const import UNSET_DECIMAL
@@ -30,7 +30,16 @@ from platform_adapter.adapters.market.historical_params import (
     range_start,
 )
 from platform_adapter.core import ib_codes
-from platform_adapter.errors import HistoricalQueryCancelled, PacingViolation, RequestTimeout, ValidationError
+from platform_adapter.errors import (
+    HistoricalQueryCancelled,
+    IBError,
+    NotConnected,
+    PacingViolation,
+    PartialHistory,
+    PlatformAdapterError,
+    RequestTimeout,
+    ValidationError,
+)
 from platform_adapter.log import logger
 from platform_adapter.models.contract import ContractInfo, ContractSpec
 from platform_adapter.utils.rate_limiter import HistoricalKey
@@ -77,6 +86,31 @@ def bars_to_frame(bars: list[Any], tz_name: str = "") -> pd.DataFrame:
     )
     frame = frame[~frame.index.duplicated(keep="last")]
     return frame.sort_index()
+
+
+def join_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The chunks' frames (newest first) as one frame: sorted, each bar time once (a bar two
+    chunks both returned: the newer chunk's)."""
+    if not frames:
+        return empty_frame()
+    out = pd.concat(frames[::-1]) if len(frames) > 1 else frames[0]
+    return out[~out.index.duplicated(keep="last")].sort_index()
+
+
+E = TypeVar("E", bound=PlatformAdapterError)
+
+
+def with_partial(exc: E, partial: pd.DataFrame, start: datetime, end: datetime, fetched: int, total: int) -> E:
+    """A copy of ``exc`` (same class and attributes; ``exc`` itself may be shared by other
+    waiters) carrying the bars a history fetch had when it failed (:class:`PartialHistory`), its
+    message saying how far it got."""
+    new = type(exc).__new__(type(exc))
+    new.__dict__.update(vars(exc))
+    new.args = (f"{exc} ({fetched} of {total} requests fetched, {len(partial)} bars, before it)",)
+    if isinstance(new, PartialHistory):
+        new.partial, new.partial_start, new.partial_end = partial, start, end
+        new.chunks_fetched, new.chunks_total, new.bars_fetched = fetched, total, len(partial)
+    return new
 
 
 QUERY_SPLITS = 2  # a cancelled query is retried as halves, then quarters; then the error is raised
@@ -147,20 +181,16 @@ answers reach the registry through the adapter's market-data handler)."""
         for i, chunk in enumerate(chunks, 1):
             try:
                 rows = self._chunk(info, chunk, bar, wts, use_rth, deadline, now)
-            except PacingViolation as exc:
-                bars_fetched = sum(len(f) for f in frames)
-                raise PacingViolation(
-                    f"{exc} ({i - 1} of {len(chunks)} requests fetched, {bars_fetched} bars, before it)",
-                    exc.code, chunks_fetched=i - 1, chunks_total=len(chunks), bars_fetched=bars_fetched) from exc
+            except (NotConnected, RequestTimeout, PacingViolation, IBError) as exc:
+                start = chunk.end or now.replace(microsecond=0)
+                raise with_partial(exc, join_frames(frames), start, chunks[0].end or now.replace(microsecond=0),
+                                   i - 1, len(chunks)) from exc
             if rows:
                 frames.append(bars_to_frame(rows, info.time_zone_id))
             if progress is not None:
                 progress(i, len(chunks))
-        if not frames:
-            return empty_frame()
-        out = pd.concat(frames[::-1]) if len(frames) > 1 else frames[0]
-        out = out[~out.index.duplicated(keep="last")].sort_index()
-        if len(chunks) > 1 and is_intraday(bar):
+        out = join_frames(frames)
+        if len(chunks) > 1 and is_intraday(bar) and not out.empty:
             first = floor_to(range_start(dur, (end_utc or now).replace(microsecond=0)), BAR_SIZES[bar])
             out = out[out.index >= first]
         return out

@@ -20,7 +20,16 @@ from platform_adapter.adapters.market.historical_params import (
     parse_duration,
 )
 from platform_adapter.core.ib_pacing import is_small_bar
-from platform_adapter.errors import ContractNotFound, ValidationError
+from platform_adapter.errors import (
+    ContractNotFound,
+    HistoricalQueryCancelled,
+    IBError,
+    NotConnected,
+    PacingViolation,
+    PartialHistory,
+    RequestTimeout,
+    ValidationError,
+)
 from platform_adapter.sim.pacing import HistoricalPacer as GatewayPacingRules
 from platform_adapter.sim.pacing import PacingConfig
 from platform_adapter.utils.rate_limiter import HistoricalKey, HistoricalPacer
@@ -266,3 +275,62 @@ def test_a_requests_checks_name_its_first_bad_argument(args: tuple[Any, ...], fi
     with pytest.raises(ValidationError) as info:
         check_request(*args)
     assert info.value.field == field
+
+
+QUERY_CANCELLED = "Historical Market Data Service error message:API historical data query cancelled: 1"
+
+
+@pytest.mark.parametrize("failure, error", [
+    ("ib_error", IBError), ("cancelled", HistoricalQueryCancelled), ("dropped", NotConnected),
+    ("pacing", PacingViolation), ("silent", RequestTimeout)])
+def test_a_fetch_failing_part_way_raises_the_bars_it_had(env: Any, failure: str, error: type[Exception]) -> None:
+    """Twelve 4-hour chunks, newest first; the third fails (IB's error, a query IB cancels at
+    every size, the link dropping, IB's pacing refusal three times, no answer within the
+    timeout). The error carries the two newest chunks' bars as the frame the call returns for
+    that range, and where the range fetched starts."""
+    pa, client = env
+    hmds = FakeHMDS(pa)
+    whole = pa.market_data.get_historical_data("AAPL", "2 D", "5 mins", end=END)
+    served: list[int] = []
+
+    def answer(req_id: int, *args: Any) -> None:
+        if len(served) < 2:
+            served.append(req_id)
+            hmds.answer(req_id, *args)
+        elif failure == "ib_error":
+            pa.wrapper.error(req_id, 0, 321, "Error validating request", "")
+        elif failure == "cancelled":
+            pa.wrapper.error(req_id, 0, 162, QUERY_CANCELLED, "")
+        elif failure == "dropped":
+            pa.registry.fail_all(NotConnected("link dropped"))
+        elif failure == "pacing":
+            pa.wrapper.error(req_id, 0, 162, PACING_TEXT, "")
+
+    client.on_call["reqHistoricalData"] = answer
+    with pytest.raises(error) as caught:
+        pa.market_data.get_historical_data("AAPL", "2 D", "5 mins", end=END, max_chunk="14400 S",
+                                           timeout=0.5 if failure == "silent" else None)
+    exc = caught.value
+    assert isinstance(exc, PartialHistory) and exc.partial is not None
+    assert (exc.partial_start, exc.partial_end) == (END - timedelta(hours=8), END)
+    assert (exc.chunks_fetched, exc.chunks_total, exc.bars_fetched) == (2, 12, 96)
+    pd.testing.assert_frame_equal(exc.partial, whole[whole.index >= exc.partial_start])
+    assert "(2 of 12 requests fetched, 96 bars, before it)" in str(exc)
+
+
+def test_a_single_request_failing_carries_an_empty_partial_frame(env: Any) -> None:
+    """Nothing fetched: the frame is empty, in the call's shape, and the range fetched is empty
+    (it starts where it ends: the call's end, or the "now" it used)."""
+    pa, client = env
+    client.on_call["reqHistoricalData"] = lambda req_id, *args: pa.wrapper.error(req_id, 0, 321, "bad", "")
+    with pytest.raises(IBError) as caught:
+        pa.market_data.get_historical_data("AAPL", "1 D", "5 mins", end=END)
+    exc = caught.value
+    assert exc.partial is not None and (exc.partial_start, exc.partial_end) == (END, END)
+    pd.testing.assert_frame_equal(exc.partial, empty_frame())
+    before = datetime.now(UTC).replace(microsecond=0)
+    with pytest.raises(IBError) as caught:
+        pa.market_data.get_historical_data("AAPL", "1 D", "5 mins")
+    exc = caught.value
+    assert exc.partial_start == exc.partial_end and exc.partial_end is not None
+    assert before <= exc.partial_end <= datetime.now(UTC)
