@@ -19,6 +19,7 @@ END = datetime(2026, 11, 25, 20, 0, tzinfo=timezone.utc)  # a Wednesday, 15:00 N
 RANGE = "3000 S"  # five 600-second chunks of 30-second bars: 100 bars
 CHUNK = "600 S"
 VALIDATING = "Error validating request.-'bP' : cause - simulated"
+CANCELLED = "Historical Market Data Service error message:API historical data query cancelled: 1"
 
 
 def whole(gw: SimulatedGateway, pa: PlatformAdapter) -> pd.DataFrame:
@@ -91,3 +92,21 @@ def test_a_gateway_silent_past_the_timeout_raises_request_timeout_with_what_it_h
     finally:
         gw.thaw()
     check_partial(caught.value, full)
+
+
+def test_the_newer_half_of_a_chunk_ib_cancelled_is_kept_when_the_older_half_fails(
+        sim_factory: Any, adapter_factory: Any) -> None:
+    """IB cancels the third chunk's query; the adapter fetches it as halves, newer first; IB
+    refuses the older half. The error keeps the two chunks and the newer half: 50 bars."""
+    gw = sim_factory(pacing=False)
+    pa = adapter_factory(gw)
+    full = whole(gw, pa)
+    gw.fail_next_request("reqHistoricalData", 162, CANCELLED, after=2)
+    gw.fail_next_request("reqHistoricalData", 321, VALIDATING, after=1)
+    with pytest.raises(IBError) as caught:
+        pa.market_data.get_historical_data("AAPL", RANGE, "30 secs", end=END, max_chunk=CHUNK, timeout=10.0)
+    exc = caught.value
+    assert exc.code == 321 and (exc.chunks_fetched, exc.chunks_total, exc.bars_fetched) == (2, 5, 50)
+    assert (exc.partial_start, exc.partial_end) == (END - timedelta(seconds=1500), END)
+    pd.testing.assert_frame_equal(exc.partial, full[full.index >= exc.partial_start])
+    assert received(gw, "reqHistoricalData")["reqHistoricalData"] == 1 + 5

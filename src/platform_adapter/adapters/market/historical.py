@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
@@ -117,6 +117,15 @@ QUERY_SPLITS = 2  # a cancelled query is retried as halves, then quarters; then 
 PACING_RETRIES = 2  # a request IB refuses for pacing is sent again after each of two holds; then it raises
 
 
+@dataclass(slots=True)
+class _Fetched:
+    """One chunk's progress: the bars of its requests answered so far (a cancelled query's
+    parts, newest first) and the request being sent, whose end is where the bars kept begin."""
+
+    rows: list[Any] = field(default_factory=list)
+    trying: Chunk | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class HistoryRequest:
     """``get_historical_data``'s arguments, checked."""
@@ -178,15 +187,20 @@ answers reach the registry through the adapter's market-data handler)."""
                         spec.key, dur.ib_text, bar, len(chunks), chunks[0].duration)
         deadline = None if timeout is None else time.monotonic() + timeout
         frames: list[pd.DataFrame] = []
+        got = _Fetched()
         for i, chunk in enumerate(chunks, 1):
+            got.rows = []
             try:
-                rows = self._chunk(info, chunk, bar, wts, use_rth, deadline, now)
+                self._chunk(info, chunk, bar, wts, use_rth, deadline, now, got)
             except (NotConnected, RequestTimeout, PacingViolation, IBError) as exc:
-                start = chunk.end or now.replace(microsecond=0)
-                raise with_partial(exc, join_frames(frames), start, chunks[0].end or now.replace(microsecond=0),
-                                   i - 1, len(chunks)) from exc
-            if rows:
-                frames.append(bars_to_frame(rows, info.time_zone_id))
+                if got.rows:  # the newer parts of a chunk IB cancelled and the adapter split
+                    frames.append(bars_to_frame(got.rows, info.time_zone_id))
+                stop = now.replace(microsecond=0)
+                start = got.trying.end if got.trying is not None and got.trying.end is not None else stop
+                raise with_partial(exc, join_frames(frames), start, chunks[0].end or stop, i - 1,
+                                   len(chunks)) from exc
+            if got.rows:
+                frames.append(bars_to_frame(got.rows, info.time_zone_id))
             if progress is not None:
                 progress(i, len(chunks))
         out = join_frames(frames)
@@ -196,11 +210,13 @@ answers reach the registry through the adapter's market-data handler)."""
         return out
 
     def _chunk(self, info: ContractInfo, chunk: Chunk, bar: str, wts: str, use_rth: bool,
-               deadline: float | None, now: datetime, splits: int = QUERY_SPLITS) -> list[Any]:
-        """One chunk's bars. A query IB cancels (162 "query cancelled", typically too large for its
-        service) is fetched again as two halves, each split again if cancelled (``splits`` deep)."""
+               deadline: float | None, now: datetime, got: _Fetched, splits: int = QUERY_SPLITS) -> None:
+        """One chunk's bars, added to ``got``. A query IB cancels (162 "query cancelled", typically
+        too large for its service) is fetched again as two halves, newer first, each split again
+        if cancelled (``splits`` deep)."""
+        got.trying = chunk
         try:
-            return self._paced(info, chunk, bar, wts, use_rth, deadline)
+            got.rows.extend(self._paced(info, chunk, bar, wts, use_rth, deadline))
         except HistoricalQueryCancelled as exc:
             duration = parse_duration(chunk.duration)
             half = duration.seconds // 2
@@ -209,8 +225,8 @@ answers reach the registry through the adapter's market-data handler)."""
             parts = plan_chunks(duration, bar, chunk.end, now=now, max_chunk=Duration(half, "S"))
             logger.warning("history {}: IB cancelled the {} query ending {} ({}); fetching it as {} requests",
                            info.spec.key, chunk.duration, chunk.end_text or "now", exc.message, len(parts))
-            return [row for part in parts
-                    for row in self._chunk(info, part, bar, wts, use_rth, deadline, now, splits - 1)]
+            for part in parts:
+                self._chunk(info, part, bar, wts, use_rth, deadline, now, got, splits - 1)
 
     def _paced(self, info: ContractInfo, chunk: Chunk, bar: str, wts: str, use_rth: bool,
                deadline: float | None) -> list[Any]:

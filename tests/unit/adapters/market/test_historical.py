@@ -334,3 +334,30 @@ def test_a_single_request_failing_carries_an_empty_partial_frame(env: Any) -> No
     exc = caught.value
     assert exc.partial_start == exc.partial_end and exc.partial_end is not None
     assert before <= exc.partial_end <= datetime.now(UTC)
+
+
+def test_the_newer_half_of_a_cancelled_chunk_is_kept_when_its_older_half_fails(env: Any) -> None:
+    """The third chunk is cancelled and fetched as halves, newer first; the older half fails.
+    The newer half's bars are kept too: the range kept starts at the failed half's end."""
+    pa, client = env
+    hmds = FakeHMDS(pa)
+    whole = pa.market_data.get_historical_data("AAPL", "2 D", "5 mins", end=END)
+    answers = iter(["serve", "serve", "cancel", "serve", "fail"])
+
+    def answer(req_id: int, *args: Any) -> None:
+        what = next(answers)
+        if what == "serve":
+            hmds.answer(req_id, *args)
+        else:
+            pa.wrapper.error(req_id, 0, *((162, QUERY_CANCELLED) if what == "cancel" else (321, "bad")), "")
+
+    client.on_call["reqHistoricalData"] = answer
+    with pytest.raises(IBError) as caught:
+        pa.market_data.get_historical_data("AAPL", "2 D", "5 mins", end=END, max_chunk="14400 S")
+    exc = caught.value
+    assert exc.code == 321 and exc.partial is not None
+    assert (exc.partial_start, exc.partial_end) == (END - timedelta(hours=10), END)
+    assert (exc.chunks_fetched, exc.chunks_total, exc.bars_fetched) == (2, 12, 96 + 24)
+    pd.testing.assert_frame_equal(exc.partial, whole[whole.index >= exc.partial_start])
+    assert [r[1:3] for r in hmds.requests[1:]] == [
+        ("20260107-21:00:00", "14400 S"), ("20260107-17:00:00", "14400 S"), ("20260107-13:00:00", "7200 S")]
