@@ -208,7 +208,9 @@ class MarketDataAdapter(BaseAdapter):
         refuses for pacing all the same is sent again after a hold, the chunks fetched kept.
         ``timeout`` bounds the total time, None waits as long as pacing demands. PacingViolation
         (saying what was fetched) when a wait would pass ``timeout`` or IB refuses a request a
-        third time (user guide, "Long history and IB's pacing").
+        third time (user guide, "Long history and IB's pacing"). A request failing part-way raises
+        with the bars already fetched, the most recent part of the range
+        (:class:`~platform_adapter.errors.PartialHistory`).
         """
         return self.history.fetch(symbol, duration, bar_size, what_to_show, use_rth, end, progress=progress,
                                   max_chunk=max_chunk, timeout=timeout)
