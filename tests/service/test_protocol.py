@@ -4,6 +4,7 @@ and every library error crosses the wire as the same class with the same attribu
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
 import msgpack
 import pandas as pd
@@ -40,6 +41,13 @@ def test_a_request_round_trips() -> None:
     assert parse_request(encode_request(1, "hello", {})).session is None
 
 
+def test_a_requests_decimal_stays_a_decimal_and_its_text_a_text() -> None:
+    """(before: both arrived as the text "100.25": the facade refused the Decimal price remotely)"""
+    args = {"quantity": Decimal("10"), "kwargs": {"limit_price": Decimal("100.25"), "stop_price": "99"}}
+    got = parse_request(encode_request(2, "orders.place_order", args, "tok")).args
+    assert got == args and type(got["kwargs"]["limit_price"]) is Decimal and type(got["kwargs"]["stop_price"]) is str
+
+
 @pytest.mark.parametrize(("frame", "code", "req_id"), [
     (b"\xc1garbage", ErrorCode.MALFORMED, None),
     (pack([1, 2, 3]), ErrorCode.MALFORMED, None),
@@ -50,6 +58,8 @@ def test_a_request_round_trips() -> None:
     (pack({"v": SCHEMA_VERSION, "id": 5, "cmd": "ping", "args": [1]}), ErrorCode.MALFORMED, 5),
     (pack({"v": SCHEMA_VERSION, "id": 6, "cmd": "ping", "session": 1}), ErrorCode.MALFORMED, 6),
     (b"\x00" * (MAX_MESSAGE_BYTES + 1), ErrorCode.TOO_LARGE, None),
+    (msgpack.packb({"v": SCHEMA_VERSION, "id": 8, "cmd": "ping", "args": {"x": msgpack.ExtType(1, b"1.2.3")}}),
+     ErrorCode.MALFORMED, None),  # a Decimal extension that holds no decimal: the frame is not readable
 ])
 def test_bad_frames_are_refused_with_a_code(frame: bytes, code: ErrorCode, req_id: int | None) -> None:
     with pytest.raises((ProtocolError, RequestError)) as info:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+import msgpack
 import pytest
 
 from platform_adapter import OrderRejected, OrderState, PlatformAdapter, ValidationError
@@ -23,13 +24,14 @@ from platform_adapter.adapters.market_data import MarketDataAdapter
 from platform_adapter.adapters.order_execution import OrderExecutionAdapter
 from platform_adapter.models.connection import ConnectionEventKind
 from platform_adapter.models.contract import ContractSpec, OptionChain, SecType
-from platform_adapter.models.order import BracketOrder, OcaGroup, OcaType
+from platform_adapter.models.order import BracketOrder, OcaGroup, OcaType, OrderStatus, OrderType
 from platform_adapter.models.preview import OrderPreview
 from platform_adapter.remote import RemoteAdapter
 from platform_adapter.remote.account import RemoteAccount
 from platform_adapter.remote.contracts import RemoteContracts
 from platform_adapter.remote.market_data import RemoteMarketData
 from platform_adapter.remote.orders import RemoteOrders
+from platform_adapter.service import Service, protocol
 from platform_adapter.sim import SimulatedGateway
 from tests.conftest import Recorder, wait_for
 from tests.service.conftest import Running
@@ -403,3 +405,172 @@ def test_unsubscribing_with_several_bad_arguments_names_the_facades_first(served
         if got != expected or expected[0] != "ValidationError":
             diffs[name] = (expected, got)
     assert not diffs, "\n".join(f"{k}: facade {e} remote {g}" for k, (e, g) in diffs.items())
+
+
+D = Decimal
+BAD_NUMBERS = [D("NaN"), D("sNaN"), D("-Infinity"), D("-1"), D("0"), "100", "100.25"]  # the texts: no price
+
+
+def _decimal_calls(pa: Any) -> dict[str, Any]:
+    """Calls with Decimal prices and quantities (and texts where a price belongs)."""
+    o = pa.orders
+    aapl = {"symbol": "AAPL", "action": "BUY", "order_type": "LMT"}
+    calls: dict[str, Any] = {
+        "place": lambda: o.place_order("AAPL", "BUY", D("10"), "LMT", limit_price=D("100.25")),
+        "place stop limit": lambda: o.place_order("AAPL", "BUY", D("2"), "STP LMT", limit_price=D("251.5"),
+                                                  stop_price=D("250")),
+        "place text quantity": lambda: o.place_order("AAPL", "BUY", "10", "LMT", limit_price=D("100.25")),
+        "and_wait": lambda: o.place_order_and_wait("AAPL", "BUY", D("3"), "LMT", wait_for="Submitted",
+                                                   limit_price=D("100.5")),
+        "preview": lambda: o.preview_order("AAPL", "BUY", D("10"), "LMT", limit_price=D("100.25")),
+        "bracket": lambda: o.place_bracket_order("AAPL", "BUY", D("5"), D("150"), D("195.5"), D("140.25")),
+        "oca": lambda: o.place_oca_group([{**aapl, "quantity": D("3"), "limit_price": D("100.5")},
+                                          {**aapl, "symbol": "MSFT", "quantity": D(4), "limit_price": D("100")}]),
+    }
+    for bad in BAD_NUMBERS:
+        calls |= {
+            f"place limit_price={bad!r}": functools.partial(o.place_order, "AAPL", "BUY", D(1), "LMT",
+                                                            limit_price=bad),
+            f"place stop_price={bad!r}": functools.partial(o.place_order, "AAPL", "BUY", D(1), "STP", stop_price=bad),
+            f"and_wait limit_price={bad!r}": functools.partial(o.place_order_and_wait, "AAPL", "BUY", 1, "LMT",
+                                                               limit_price=bad),
+            f"preview limit_price={bad!r}": functools.partial(o.preview_order, "AAPL", "BUY", 1, "LMT",
+                                                              limit_price=bad),
+            f"bracket take_profit={bad!r}": functools.partial(o.place_bracket_order, "AAPL", "BUY", 1, D(150), bad,
+                                                              D(140)),
+            f"bracket limit={bad!r}": functools.partial(o.place_bracket_order, "AAPL", "BUY", 1, bad, D(195), D(140)),
+            f"oca limit_price={bad!r}": functools.partial(o.place_oca_group, [{**aapl, "quantity": 1,
+                                                                                "limit_price": bad}]),
+        }
+        if isinstance(bad, Decimal):  # a decimal text is a quantity (the facade's rule): only Decimals here
+            calls |= {
+                f"place quantity={bad!r}": functools.partial(o.place_order, "AAPL", "BUY", bad, "LMT",
+                                                             limit_price=D(100)),
+                f"bracket quantity={bad!r}": functools.partial(o.place_bracket_order, "AAPL", "BUY", bad, D(150),
+                                                               D(195), D(140)),
+                f"oca quantity={bad!r}": functools.partial(o.place_oca_group, [{**aapl, "quantity": bad,
+                                                                                "limit_price": D(100)}]),
+            }
+    return calls
+
+
+def _modify_calls(pa: Any, order_id: int) -> dict[str, Any]:
+    calls = {}
+    for bad in BAD_NUMBERS:
+        calls[f"modify limit_price={bad!r}"] = functools.partial(pa.orders.modify_order, order_id, limit_price=bad)
+        if isinstance(bad, Decimal):
+            calls[f"modify quantity={bad!r}"] = functools.partial(pa.orders.modify_order, order_id, quantity=bad)
+    calls["modify"] = lambda: pa.orders.modify_order(order_id, quantity=D("12"), limit_price=D("101.25"))
+    return calls
+
+
+def _placed(served: Running, result: Any) -> list[tuple[Any, ...]]:
+    """The orders a call placed (or previewed), as the service's facade holds them (ids left out)."""
+    if isinstance(result, OrderPreview):
+        requests = [result.request]
+    else:
+        ids = result.order_ids if isinstance(result, BracketOrder | OcaGroup) else (
+            [result.order_id] if isinstance(result, OrderStatus) else [result])
+        requests = [served.pa.orders.get_order(i).request for i in ids]
+    return [(r.contract, r.action, str(r.quantity), r.order_type, r.limit_price, r.stop_price, r.tif)
+            for r in requests]
+
+
+def _run(served: Running, call: Any) -> tuple[Any, ...]:
+    """What a call gives: the error (class, field, text), or what it placed."""
+    try:
+        result = call()
+    except Exception as exc:  # noqa: BLE001 - compared, facade against remote
+        return type(exc).__name__, getattr(exc, "field", None), str(exc)
+    return "returned", _placed(served, result) if not isinstance(result, bool) else result
+
+
+def test_decimal_prices_and_quantities_work_remotely_as_on_the_facade(served: Running,
+                                                                      remote_factory: Any) -> None:
+    """A Decimal price or quantity reaches the service's facade as a Decimal, a text as a text:
+    good ones place the same orders, bad ones (NaN, negative, a text price) get the facade's error
+    (before: the service got the Decimal's text, and the facade refused every Decimal price,
+    ``must be a number``)."""
+    remote = remote_factory(served, "a")
+    diffs = {}
+    facade, far = _decimal_calls(served.pa), _decimal_calls(remote)
+    for name, call in facade.items():
+        expected, got = _run(served, call), _run(served, far[name])
+        if got != expected:
+            diffs[name] = (expected, got)
+    assert not diffs, "\n".join(f"{k}: facade {e}\n    remote {g}" for k, (e, g) in diffs.items())
+    assert _run(served, facade["place"])[0] == "returned" and _run(served, facade["place limit_price='100'"]) == (
+        "ValidationError", "limit_price", "invalid limit_price='100': must be a number")
+    assert _run(served, facade["place limit_price=Decimal('NaN')"])[2].endswith("must be finite")
+
+    own, theirs = (served.pa.orders.place_order("AAPL", "BUY", 10, "LMT", limit_price=100.0),
+                   remote.orders.place_order("AAPL", "BUY", 10, "LMT", limit_price=100.0))
+    for order_id in (own, theirs):
+        served.pa.orders.wait_for_status(order_id, ("Submitted", "PreSubmitted"), timeout=5)
+    facade, far = _modify_calls(served.pa, own), _modify_calls(remote, theirs)
+    for name, call in facade.items():
+        expected, got = _run(served, call), _run(served, far[name])
+        if got != expected:
+            diffs[name] = (expected, got)
+    assert not diffs, "\n".join(f"{k}: facade {e}\n    remote {g}" for k, (e, g) in diffs.items())
+    wait_for(lambda: _placed(served, own)[0][2] == _placed(served, theirs)[0][2] == "12")
+    assert _placed(served, own) == _placed(served, theirs) and _placed(served, theirs)[0][3:5] == (OrderType.LIMIT,
+                                                                                                  101.25)
+
+
+@pytest.fixture
+def old_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The service as it was before the Decimal extension: its unpacker leaves an extension an
+    ``ExtType`` and its ``hello`` lists no extensions."""
+    monkeypatch.setattr(protocol, "unpack", lambda data: msgpack.unpackb(data, raw=False, timestamp=3,
+                                                                         strict_map_key=False))
+    hello = Service._INLINE["hello"]
+
+    def old_hello(service: Service, request: Any) -> dict[str, Any]:
+        reply: dict[str, Any] = hello(service, request)
+        del reply["extensions"]
+        return reply
+    monkeypatch.setitem(Service._INLINE, "hello", old_hello)
+
+
+def test_an_older_service_gets_decimals_as_text_as_before(served: Running, remote_factory: Any,
+                                                          old_service: None) -> None:
+    """A service whose ``hello`` lists no extensions gets a client's Decimals as text, as before
+    the extension: a Decimal quantity works, a Decimal price is refused (the facade takes no text
+    price). The hello of this one lists extension 1 (the client then sends it)."""
+    a = remote_factory(served, "a")
+    order_id = a.orders.place_order("AAPL", "BUY", D("2"), "LMT", limit_price=100.25)
+    assert served.pa.orders.get_order(order_id).request.quantity == 2
+    with pytest.raises(ValidationError) as info:
+        a.orders.place_order("AAPL", "BUY", 1, "LMT", limit_price=D("100.25"))
+    assert str(info.value) == "invalid limit_price='100.25': must be a number"
+    assert not a.transport.decimal_ext
+
+
+def test_an_older_service_refuses_the_decimal_extension_with_a_typed_error(served: Running, remote_factory: Any,
+                                                                          old_service: None) -> None:
+    """A client that sends extension 1 to a service that does not read it (a module in another
+    language that skipped the hello's list): the service's facade refuses the ``ExtType`` as it
+    would any odd value (a ValidationError naming the argument), nothing is placed, and the
+    service goes on serving."""
+    a = remote_factory(served, "a")
+    a.transport.decimal_ext = True
+    before = len(served.pa.state.trades_snapshot())
+    for call, field in [(lambda: a.orders.place_order("AAPL", "BUY", 1, "LMT", limit_price=D("100.25")),
+                         "limit_price"),
+                        (lambda: a.orders.place_order("AAPL", "BUY", D(1), "LMT", limit_price=100.25), "quantity"),
+                        (lambda: a.orders.preview_order("AAPL", "BUY", D(1), "MKT"), "quantity")]:
+        with pytest.raises(ValidationError) as info:
+            call()
+        assert info.value.field == field and "ExtType(code=1" in str(info.value)
+    assert len(served.pa.state.trades_snapshot()) == before
+    assert a.orders.place_order("AAPL", "BUY", 1, "LMT", limit_price=100.25) > 0
+
+
+def test_the_service_lists_the_decimal_extension_in_its_hello(served: Running, remote_factory: Any) -> None:
+    raw = RawClient(served.service.commands_endpoint)
+    try:
+        assert raw.hello("raw")["extensions"] == [1]
+    finally:
+        raw.close()
+    assert remote_factory(served, "a").transport.decimal_ext

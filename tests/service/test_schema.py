@@ -35,11 +35,13 @@ from platform_adapter.models import (
     TimeInForce,
 )
 from platform_adapter.service.schema import (
+    DECIMAL_EXT,
     SchemaError,
     decode,
     frame_from_map,
     frame_map,
     pack,
+    pack_request,
     spec_from_map,
     unpack,
     unpack_stream,
@@ -78,6 +80,45 @@ def test_wire_forms_are_language_neutral() -> None:
     assert raw["time"].to_unix_nano() == int(NOW.timestamp()) * 10**9 + NOW.microsecond * 1000
     assert msgpack.unpackb(pack(STATUS), raw=False)["status"] == "Filled"  # enums as their values
     assert msgpack.unpackb(pack(Quote("A", market_data_type=MarketDataType.DELAYED)))["market_data_type"] == 3
+
+
+DECIMALS = ["100.25", "10", "-1", "0", "-0", "0.000001", "1E+3", "1.50", "NaN", "-NaN", "sNaN", "Infinity",
+            "-Infinity", "123456789012345678901234567890.123456789"]
+
+
+@pytest.mark.parametrize("text", DECIMALS)
+def test_a_decimal_in_a_request_arrives_as_the_same_decimal(text: str) -> None:
+    """(before: a request carried a Decimal as its text, so the service could not tell
+    ``Decimal("100.25")`` from ``"100.25"``, and the facade refused the text where a price belongs)"""
+    sent = Decimal(text)
+    args = {"quantity": sent, "kwargs": {"limit_price": sent}, "orders": [{"quantity": sent}], "text": text}
+    back = unpack(pack_request(args))
+    for got in (back["quantity"], back["kwargs"]["limit_price"], back["orders"][0]["quantity"]):
+        assert type(got) is Decimal and str(got) == str(sent)  # sign, exponent, NaN kind and digits kept
+    assert back["text"] == text and type(back["text"]) is str  # a text stays a text
+    first, second = unpack_stream(pack_request(sent) + pack_request(text))  # an event frame's stream too
+    assert (type(first), str(first), second) == (Decimal, str(sent), text)
+
+
+def test_the_decimal_extension_is_its_ascii_text() -> None:
+    raw = msgpack.unpackb(pack_request({"limit_price": Decimal("100.25")}), raw=False)  # a plain msgpack reader
+    assert raw["limit_price"] == msgpack.ExtType(DECIMAL_EXT, b"100.25") and DECIMAL_EXT == 1
+    assert msgpack.unpackb(pack(Decimal("100.25")), raw=False) == "100.25"  # what the service sends: text
+    assert decode(Fill, unpack(pack_request(FILL))) == FILL  # a model's Decimal field takes a Decimal too
+
+
+@pytest.mark.parametrize("payload", [b"", b"abc", b" 1", b"1 ", b"1_000", b"1,5", b"0x10", b"\xff1", b"1e", b".",
+                                     "\u0661".encode()])
+def test_a_decimal_extension_that_holds_no_decimal_text_is_refused(payload: bytes) -> None:
+    frame = msgpack.packb({"q": msgpack.ExtType(DECIMAL_EXT, payload)})
+    with pytest.raises(ValueError, match="Decimal"):
+        unpack(frame)
+    with pytest.raises(ValueError, match="Decimal"):
+        unpack_stream(frame)
+
+
+def test_an_unknown_extension_stays_an_ext_type() -> None:
+    assert unpack(msgpack.packb([msgpack.ExtType(42, b"x")])) == [msgpack.ExtType(42, b"x")]
 
 
 def test_quote_age_replaces_the_senders_monotonic_clock() -> None:

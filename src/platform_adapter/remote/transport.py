@@ -38,7 +38,7 @@ from platform_adapter.service.protocol import (
     error_from_map,
 )
 from platform_adapter.service.publisher import has_input
-from platform_adapter.service.schema import pack, unpack, unpack_stream
+from platform_adapter.service.schema import DECIMAL_EXT, pack, unpack, unpack_stream
 from platform_adapter.service.security import ClientCurve
 from platform_adapter.utils.wake_pipe import WakePipe
 
@@ -69,6 +69,7 @@ class Transport:
         self.events_endpoint = ""
         self.interval, self.timeout = 0.5, 3.0
         self.ib_connected = False
+        self.decimal_ext = False  # the service reads Decimals as their extension (its hello said so)
         self.received_seq = 0  # highest order-event number received
         self.acked = 0  # highest order-event number up to which every event's callbacks have run
         self._handled: set[int] = set()  # numbers above ``acked`` whose callbacks have run
@@ -157,7 +158,7 @@ class Transport:
                  require_up: bool = True, req_id: int | None = None) -> Any:
         rid = req_id if req_id is not None else next(self._ids)
         try:
-            data = encode_request(rid, cmd, args, token)
+            data = encode_request(rid, cmd, args, token, self.decimal_ext)
         except (TypeError, ValueError, OverflowError) as exc:
             raise _unsendable(args, exc) from None
         with self._in_flight:
@@ -265,6 +266,8 @@ class Transport:
         self.session, self.service_id = hello["session"], hello["service"]
         self.interval, self.timeout = float(hello["heartbeat_interval"]), float(hello["heartbeat_timeout"])
         self.events_endpoint = _reachable(hello["events"], self.endpoint)
+        extensions = hello.get("extensions")  # an older service: none, its requests carry Decimals as text
+        self.decimal_ext = isinstance(extensions, list) and DECIMAL_EXT in extensions
         resume = int(hello["resume_from"])
         if resume != last_seq:  # the replay does not start where this process was (a new one, a lost store)
             self.received_seq = resume

@@ -21,9 +21,20 @@ from platform_adapter.adapters.contracts import to_spec
 from platform_adapter.errors import PlatformAdapterError
 from platform_adapter.models.contract import ContractSpec, SecType
 from platform_adapter.models.market_data import TickByTickKind
-from platform_adapter.service.schema import SPEC_FIELDS, SchemaError, frame_from_map, frame_map, pack, unpack
+from platform_adapter.service.schema import (
+    DECIMAL_EXT,
+    SPEC_FIELDS,
+    SchemaError,
+    frame_from_map,
+    frame_map,
+    pack,
+    pack_request,
+    unpack,
+)
 
 SCHEMA_VERSION = 1
+EXTENSIONS = (DECIMAL_EXT,)
+"""The msgpack extension types this service reads in requests (``hello``'s ``extensions``)."""
 MAX_MESSAGE_BYTES = 1 << 20
 """Largest command frame the service reads (a larger one gets a ``too_large`` error reply)."""
 
@@ -75,11 +86,14 @@ class Request:
     args: dict[str, Any]
 
 
-def encode_request(req_id: int, cmd: str, args: dict[str, Any], session: str | None = None) -> bytes:
+def encode_request(req_id: int, cmd: str, args: dict[str, Any], session: str | None = None,
+                   decimal_ext: bool = True) -> bytes:
+    """A request frame; its Decimals as the :data:`DECIMAL_EXT` extension, or as text for a
+    service that does not read it (``decimal_ext`` False: one whose ``hello`` did not list it)."""
     envelope: dict[str, Any] = {"v": SCHEMA_VERSION, "id": req_id, "cmd": cmd, "args": args}
     if session is not None:
         envelope["session"] = session
-    return pack(envelope)
+    return pack_request(envelope) if decimal_ext else pack(envelope)
 
 
 def parse_request(frame: bytes, max_bytes: int = MAX_MESSAGE_BYTES) -> Request:

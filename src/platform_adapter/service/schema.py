@@ -1,6 +1,8 @@
 """Values on the wire (schema version 1): msgpack, never pickle.
 
-A model dataclass travels as a map of its fields; ``Decimal`` as its decimal text, ``datetime``
+A model dataclass travels as a map of its fields; ``Decimal`` as its decimal text in what the
+service sends (:func:`pack`) and as the :data:`DECIMAL_EXT` extension in requests
+(:func:`pack_request`: the service must tell a Decimal from a text, the facade does), ``datetime``
 as msgpack's Timestamp extension (type -1, UTC), an enum as its value, a tuple as an array.
 ``Quote.updated_monotonic`` is a clock of the sending process: it travels as ``age`` (seconds
 since the update) and becomes the receiver's own monotonic time again. :func:`decode` rebuilds a
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import time
 import types
 from collections.abc import Callable
@@ -101,19 +104,48 @@ def spec_from_map(value: dict[str, Any]) -> ContractSpec:
     return ContractSpec(**fields)
 
 
+DECIMAL_EXT = 1
+"""msgpack extension type of a ``Decimal`` in a request; its payload is the decimal's ASCII text."""
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:E[+-]?\d+)?|Inf(?:inity)?|s?NaN\d*)",
+                           re.ASCII | re.IGNORECASE)
+
+
+def _request_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return msgpack.ExtType(DECIMAL_EXT, str(value).encode("ascii"))
+    return _default(value)
+
+
+def _ext_hook(code: int, data: bytes) -> Any:
+    """A :data:`DECIMAL_EXT` as its Decimal (ValueError when the payload is no decimal text);
+    an unknown extension stays an ``ExtType`` (the facade refuses it as it would any odd value)."""
+    if code != DECIMAL_EXT:
+        return msgpack.ExtType(code, data)
+    text = data.decode("ascii", errors="replace")
+    if not _DECIMAL_TEXT.fullmatch(text):
+        raise ValueError(f"extension {DECIMAL_EXT} (Decimal) holds {data[:40]!r}, not a decimal text")
+    return Decimal(text)
+
+
 def pack(value: Any) -> bytes:
-    """One msgpack object (models, Decimals and datetimes included)."""
+    """One msgpack object (models, Decimals as text, datetimes): what the service sends."""
     return msgpack.packb(value, default=_default, datetime=True, use_bin_type=True)
 
 
+def pack_request(value: Any) -> bytes:
+    """As :func:`pack`, but a Decimal becomes the :data:`DECIMAL_EXT` extension (a client's request)."""
+    return msgpack.packb(value, default=_request_default, datetime=True, use_bin_type=True)
+
+
 def unpack(data: bytes) -> Any:
-    """One msgpack object; Timestamps become tz-aware UTC datetimes. Raises ValueError."""
-    return msgpack.unpackb(data, raw=False, timestamp=3, strict_map_key=False)
+    """One msgpack object; Timestamps become tz-aware UTC datetimes, a :data:`DECIMAL_EXT` a
+    Decimal. Raises ValueError."""
+    return msgpack.unpackb(data, raw=False, timestamp=3, strict_map_key=False, ext_hook=_ext_hook)
 
 
 def unpack_stream(data: bytes) -> list[Any]:
     """Every msgpack object of a frame holding several, in order."""
-    unpacker = msgpack.Unpacker(raw=False, timestamp=3, strict_map_key=False)
+    unpacker = msgpack.Unpacker(raw=False, timestamp=3, strict_map_key=False, ext_hook=_ext_hook)
     unpacker.feed(data)
     return list(unpacker)
 
@@ -223,6 +255,8 @@ def _int(v: Any, p: str) -> int:
 
 
 def _decimal(v: Any, p: str) -> Decimal:
+    if isinstance(v, Decimal):
+        return v
     if isinstance(v, bool) or not isinstance(v, str | int | float):
         return _fail(p, "must be a decimal text or a number")  # type: ignore[no-any-return]
     try:

@@ -38,6 +38,7 @@ from platform_adapter.models.connection import ConnectionEvent
 from platform_adapter.service.commands import Commands
 from platform_adapter.service.order_routing import OrderRouter, StatusWait
 from platform_adapter.service.protocol import (
+    EXTENSIONS,
     MAX_MESSAGE_BYTES,
     SCHEMA_VERSION,
     ErrorCode,
@@ -274,7 +275,7 @@ class Service:
         return {"session": session.token, "service": self.id, "events": self.events_endpoint,
                 "heartbeat_interval": self.config.heartbeat_interval,
                 "heartbeat_timeout": self.config.heartbeat_timeout, "resume_from": session.resume_from,
-                "schema": SCHEMA_VERSION}
+                "schema": SCHEMA_VERSION, "extensions": list(EXTENSIONS)}
 
     def _heartbeat(self, request: Request) -> dict[str, Any]:
         session = self.sessions.get(request.session)
