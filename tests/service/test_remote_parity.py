@@ -427,6 +427,12 @@ def _decimal_calls(pa: Any) -> dict[str, Any]:
         "oca": lambda: o.place_oca_group([{**aapl, "quantity": D("3"), "limit_price": D("100.5")},
                                           {**aapl, "symbol": "MSFT", "quantity": D(4), "limit_price": D("100")}]),
     }
+    calls |= {  # where the facade takes no Decimal (a timeout, a market data type), refused as there
+        "resolve timeout": lambda: pa.contracts.resolve("AAPL", timeout=D(5)),
+        "history timeout": lambda: pa.market_data.get_historical_data("AAPL", "1 D", "1 hour", timeout=D(5)),
+        "and_wait timeout": lambda: o.place_order_and_wait("AAPL", "BUY", 1, "LMT", timeout=D(5), limit_price=D(1)),
+        "market data type": lambda: pa.market_data.set_market_data_type(D(3)),
+    }
     for bad in BAD_NUMBERS:
         calls |= {
             f"place limit_price={bad!r}": functools.partial(o.place_order, "AAPL", "BUY", D(1), "LMT",
@@ -460,6 +466,12 @@ def _modify_calls(pa: Any, order_id: int) -> dict[str, Any]:
         calls[f"modify limit_price={bad!r}"] = functools.partial(pa.orders.modify_order, order_id, limit_price=bad)
         if isinstance(bad, Decimal):
             calls[f"modify quantity={bad!r}"] = functools.partial(pa.orders.modify_order, order_id, quantity=bad)
+    calls |= {"modify order_id=Decimal": lambda: pa.orders.modify_order(D(7), limit_price=D(100)),
+              "cancel order_id=Decimal": lambda: pa.orders.cancel_order(D(7)),
+              "get_order order_id=Decimal": lambda: pa.orders.get_order(D(7)),
+              "status order_id=Decimal": lambda: pa.orders.get_order_status(D(7)),
+              "wait order_id=Decimal": lambda: pa.orders.wait_for_status(D(7), timeout=0),
+              "wait timeout=Decimal": lambda: pa.orders.wait_for_status(order_id, "Filled", timeout=D(0))}
     calls["modify"] = lambda: pa.orders.modify_order(order_id, quantity=D("12"), limit_price=D("101.25"))
     return calls
 
@@ -482,7 +494,8 @@ def _run(served: Running, call: Any) -> tuple[Any, ...]:
         result = call()
     except Exception as exc:  # noqa: BLE001 - compared, facade against remote
         return type(exc).__name__, getattr(exc, "field", None), str(exc)
-    return "returned", _placed(served, result) if not isinstance(result, bool) else result
+    return "returned", _placed(served, result) if isinstance(result, int | OrderPreview | OrderStatus | BracketOrder
+                                                             | OcaGroup) and not isinstance(result, bool) else result
 
 
 def test_decimal_prices_and_quantities_work_remotely_as_on_the_facade(served: Running,
@@ -502,6 +515,8 @@ def test_decimal_prices_and_quantities_work_remotely_as_on_the_facade(served: Ru
     assert _run(served, facade["place"])[0] == "returned" and _run(served, facade["place limit_price='100'"]) == (
         "ValidationError", "limit_price", "invalid limit_price='100': must be a number")
     assert _run(served, facade["place limit_price=Decimal('NaN')"])[2].endswith("must be finite")
+    assert {_run(served, facade[name])[0] for name in ("resolve timeout", "history timeout", "and_wait timeout",
+                                                       "market data type")} == {"ValidationError"}
 
     own, theirs = (served.pa.orders.place_order("AAPL", "BUY", 10, "LMT", limit_price=100.0),
                    remote.orders.place_order("AAPL", "BUY", 10, "LMT", limit_price=100.0))
