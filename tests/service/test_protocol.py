@@ -133,6 +133,15 @@ def test_a_mangled_partial_frame_leaves_the_error_without_it() -> None:
     assert back.chunks_fetched == 1
 
 
+def test_an_error_carries_a_decimal_as_the_extension_only_when_asked() -> None:
+    exc = errors.ValidationError("limit_price", Decimal("-1.50"), "must be positive")
+    plain = msgpack.unpackb(error_reply(3, exc), raw=False)["error"]["attributes"]["value"]
+    exact = msgpack.unpackb(error_reply(3, exc, decimal_ext=True), raw=False)["error"]["attributes"]["value"]
+    assert (plain, exact) == ("-1.50", msgpack.ExtType(1, b"-1.50"))
+    back = error_from_map(unpack(error_reply(3, exc, decimal_ext=True))["error"])
+    assert (back.value, str(back)) == (Decimal("-1.50"), str(exc))  # type: ignore[attr-defined]
+
+
 def test_anything_else_is_an_internal_error_reply() -> None:
     reply = msgpack.unpackb(error_reply(9, KeyError("boom")), raw=False)
     assert reply["id"] == 9 and reply["ok"] is False

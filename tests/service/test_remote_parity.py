@@ -415,6 +415,7 @@ def _decimal_calls(pa: Any) -> dict[str, Any]:
     """Calls with Decimal prices and quantities (and texts where a price belongs)."""
     o = pa.orders
     aapl = {"symbol": "AAPL", "action": "BUY", "order_type": "LMT"}
+    good = {**aapl, "quantity": D(1), "limit_price": D(100)}
     calls: dict[str, Any] = {
         "place": lambda: o.place_order("AAPL", "BUY", D("10"), "LMT", limit_price=D("100.25")),
         "place stop limit": lambda: o.place_order("AAPL", "BUY", D("2"), "STP LMT", limit_price=D("251.5"),
@@ -445,8 +446,8 @@ def _decimal_calls(pa: Any) -> dict[str, Any]:
             f"bracket take_profit={bad!r}": functools.partial(o.place_bracket_order, "AAPL", "BUY", 1, D(150), bad,
                                                               D(140)),
             f"bracket limit={bad!r}": functools.partial(o.place_bracket_order, "AAPL", "BUY", 1, bad, D(195), D(140)),
-            f"oca limit_price={bad!r}": functools.partial(o.place_oca_group, [{**aapl, "quantity": 1,
-                                                                                "limit_price": bad}]),
+            f"oca limit_price={bad!r}": functools.partial(o.place_oca_group, [good, {**aapl, "quantity": 1,
+                                                                                      "limit_price": bad}]),
         }
         if isinstance(bad, Decimal):  # a decimal text is a quantity (the facade's rule): only Decimals here
             calls |= {
@@ -454,8 +455,8 @@ def _decimal_calls(pa: Any) -> dict[str, Any]:
                                                              limit_price=D(100)),
                 f"bracket quantity={bad!r}": functools.partial(o.place_bracket_order, "AAPL", "BUY", bad, D(150),
                                                                D(195), D(140)),
-                f"oca quantity={bad!r}": functools.partial(o.place_oca_group, [{**aapl, "quantity": bad,
-                                                                                "limit_price": D(100)}]),
+                f"oca quantity={bad!r}": functools.partial(o.place_oca_group, [good, {**aapl, "quantity": bad,
+                                                                                      "limit_price": D(100)}]),
             }
     return calls
 
@@ -489,11 +490,13 @@ def _placed(served: Running, result: Any) -> list[tuple[Any, ...]]:
 
 
 def _run(served: Running, call: Any) -> tuple[Any, ...]:
-    """What a call gives: the error (class, field, text), or what it placed."""
+    """What a call gives: the error (class, field, text, the refused value), or what it placed."""
     try:
         result = call()
     except Exception as exc:  # noqa: BLE001 - compared, facade against remote
-        return type(exc).__name__, getattr(exc, "field", None), str(exc)
+        value = getattr(exc, "value", None)  # (a list comes back a tuple: not compared here)
+        return type(exc).__name__, getattr(exc, "field", None), str(exc), repr(value) if isinstance(
+            value, Decimal | str | int | float | None) else "?"
     return "returned", _placed(served, result) if isinstance(result, int | OrderPreview | OrderStatus | BracketOrder
                                                              | OcaGroup) and not isinstance(result, bool) else result
 
@@ -513,8 +516,10 @@ def test_decimal_prices_and_quantities_work_remotely_as_on_the_facade(served: Ru
             diffs[name] = (expected, got)
     assert not diffs, "\n".join(f"{k}: facade {e}\n    remote {g}" for k, (e, g) in diffs.items())
     assert _run(served, facade["place"])[0] == "returned" and _run(served, facade["place limit_price='100'"]) == (
-        "ValidationError", "limit_price", "invalid limit_price='100': must be a number")
+        "ValidationError", "limit_price", "invalid limit_price='100': must be a number", "'100'")
     assert _run(served, facade["place limit_price=Decimal('NaN')"])[2].endswith("must be finite")
+    assert _run(served, far["oca quantity=Decimal('-1')"])[1:] == (  # the second order's Decimal is judged
+        "quantity", "invalid quantity=Decimal('-1'): must be positive", "Decimal('-1')")
     assert {_run(served, facade[name])[0] for name in ("resolve timeout", "history timeout", "and_wait timeout",
                                                        "market data type")} == {"ValidationError"}
 
@@ -582,10 +587,23 @@ def test_an_older_service_refuses_the_decimal_extension_with_a_typed_error(serve
     assert a.orders.place_order("AAPL", "BUY", 1, "LMT", limit_price=100.25) > 0
 
 
-def test_the_service_lists_the_decimal_extension_in_its_hello(served: Running, remote_factory: Any) -> None:
+def test_the_decimal_extension_goes_back_only_to_a_client_that_reads_it(served: Running,
+                                                                        remote_factory: Any) -> None:
+    """The hello's reply lists extension 1; an error reply carries a refused Decimal as the
+    extension to a client whose hello listed it (RemoteAdapter: ``exc.value`` is the facade's
+    Decimal), as text to any other (a client of an older version, a module in another language)."""
     raw = RawClient(served.service.commands_endpoint)
+    args = {"symbol": "AAPL", "action": "BUY", "quantity": 1, "order_type": "LMT",
+            "kwargs": {"limit_price": msgpack.ExtType(1, b"NaN")}}
     try:
         assert raw.hello("raw")["extensions"] == [1]
+        error = raw.call("orders.place_order", args)["error"]
+        assert error["attributes"]["value"] == "NaN" and error["message"] == (
+            "invalid limit_price=Decimal('NaN'): must be finite")
     finally:
         raw.close()
-    assert remote_factory(served, "a").transport.decimal_ext
+    a = remote_factory(served, "a")
+    assert a.transport.decimal_ext
+    with pytest.raises(ValidationError) as info:
+        a.orders.place_order("AAPL", "BUY", 1, "LMT", limit_price=D("NaN"))
+    assert type(info.value.value) is Decimal and info.value.value.is_nan()

@@ -36,6 +36,7 @@ from platform_adapter.service.protocol import (
     ProtocolError,
     encode_request,
     error_from_map,
+    reads_extensions,
 )
 from platform_adapter.service.publisher import has_input
 from platform_adapter.service.schema import DECIMAL_EXT, pack, unpack, unpack_stream
@@ -257,7 +258,8 @@ class Transport:
             # a new process has no last_seq: the service replays what the name has not acknowledged
             last_seq = self.received_seq if self.service_id else None
             hello = self._request("hello", {"name": self.name, "instance": self.instance,
-                                            "last_seq": last_seq, "schema": SCHEMA_VERSION},
+                                            "last_seq": last_seq, "schema": SCHEMA_VERSION,
+                                            "extensions": [DECIMAL_EXT]},
                                   None, self.timeout, require_up=False)
         except PlatformAdapterError as exc:
             self.last_error = str(exc)
@@ -266,8 +268,7 @@ class Transport:
         self.session, self.service_id = hello["session"], hello["service"]
         self.interval, self.timeout = float(hello["heartbeat_interval"]), float(hello["heartbeat_timeout"])
         self.events_endpoint = _reachable(hello["events"], self.endpoint)
-        extensions = hello.get("extensions")  # an older service: none, its requests carry Decimals as text
-        self.decimal_ext = isinstance(extensions, list) and DECIMAL_EXT in extensions
+        self.decimal_ext = reads_extensions(hello.get("extensions"))  # else: an older service, Decimals as text
         resume = int(hello["resume_from"])
         if resume != last_seq:  # the replay does not start where this process was (a new one, a lost store)
             self.received_seq = resume

@@ -133,8 +133,16 @@ def ok_reply(req_id: int, result: Any) -> bytes:
     return pack({"v": SCHEMA_VERSION, "id": req_id, "ok": True, "result": result})
 
 
-def error_reply(req_id: int | None, exc: BaseException) -> bytes:
-    return pack({"v": SCHEMA_VERSION, "id": req_id, "ok": False, "error": error_map(exc)})
+def error_reply(req_id: int | None, exc: BaseException, decimal_ext: bool = False) -> bytes:
+    """An error reply; a Decimal attribute (a refused argument's ``value``) as the
+    :data:`DECIMAL_EXT` extension for a client that reads it (``decimal_ext``), else as text."""
+    reply = {"v": SCHEMA_VERSION, "id": req_id, "ok": False, "error": error_map(exc)}
+    return pack_request(reply) if decimal_ext else pack(reply)
+
+
+def reads_extensions(value: Any) -> bool:
+    """True when a ``hello``'s ``extensions`` (the types the client reads) holds :data:`DECIMAL_EXT`."""
+    return isinstance(value, list) and DECIMAL_EXT in value
 
 
 # --- errors --------------------------------------------------------------------------------------

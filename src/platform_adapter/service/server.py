@@ -49,6 +49,7 @@ from platform_adapter.service.protocol import (
     error_reply,
     ok_reply,
     parse_request,
+    reads_extensions,
 )
 from platform_adapter.service.publisher import Publisher, has_input
 from platform_adapter.service.schema import pack
@@ -220,7 +221,7 @@ class Service:
         except Exception as exc:  # noqa: BLE001 - library errors, or a bug answered as internal
             if not isinstance(exc, PlatformAdapterError):
                 logger.opt(exception=True).error("command {} failed", request.cmd)
-            self._send([*prefix, error_reply(request.id, exc)])
+            self._send([*prefix, error_reply(request.id, exc, self._reads_decimals(request))])
             return
         if quick:
             self._work(prefix, request, call.run)  # it cannot block: here, without a hand-off
@@ -252,7 +253,7 @@ class Service:
                 return False
             data = ok_reply(request.id, result)
         except PlatformAdapterError as exc:
-            data = error_reply(request.id, exc)
+            data = error_reply(request.id, exc, self._reads_decimals(request))
         except Exception as exc:  # noqa: BLE001 - a bug must still answer the client
             logger.opt(exception=True).error("command {} failed", request.cmd)
             data = error_reply(request.id, exc)
@@ -262,10 +263,16 @@ class Service:
             return False
         return True
 
+    def _reads_decimals(self, request: Request) -> bool:
+        """The request's client reads a Decimal as its extension (in an error's attributes)."""
+        session = self.sessions.peek(request.session) if request.session is not None else None
+        return session is not None and session.decimal_ext
+
     # --- inline commands: sessions ----------------------------------------------------------------------
     def _hello(self, request: Request) -> dict[str, Any]:
         args = request.args
         session, old = self.sessions.open(args.get("name"), args.get("instance"))
+        session.decimal_ext = reads_extensions(args.get("extensions"))
         if old is not None:
             self._end(old, "replaced by a new hello", close=False)
         session.resume_from, session.fresh = self.router.resume_point(session.name, args.get("last_seq"))

@@ -31,6 +31,7 @@ class Session:
     resume_from: int = 0  # replay order events numbered above this at attach
     fresh: bool = True  # a new process under this name (replayed fills may be duplicates)
     account_updates: bool = False
+    decimal_ext: bool = False  # the client reads Decimals as their extension (its hello said so)
     acked: int = 0
     opened: float = field(default_factory=time.monotonic)
 
