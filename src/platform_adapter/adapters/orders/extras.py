@@ -165,7 +165,8 @@ def _check_tif(order_type: OrderType, tif: TimeInForce, good_till: Any, now: dat
 def modified_extras(order_type: OrderType, tif: TimeInForce, current: OrderExtras | None,
                     kwargs: Mapping[str, Any], now: datetime | None = None) -> OrderExtras | None:
     """The extras after a modification: the trail and good-till fields from ``kwargs`` where given
-    (a trailing amount replaces a percent and the other way round), the links (parent, OCA group) kept.
+    (a trailing amount replaces a percent and the other way round), the links (parent, OCA group,
+    the exit a replacement replaces) kept.
     A trail stop price goes only with the modification that names it: IB moves the stop, and one
     sent again (last reported) could be older than IB's."""
     base = current or OrderExtras()
@@ -181,7 +182,7 @@ def modified_extras(order_type: OrderType, tif: TimeInForce, current: OrderExtra
     good_till = kwargs.get("good_till", base.good_till or None)
     good_till_text = _check_tif(order_type, tif, good_till, now)
     extras = OrderExtras(base.parent_id, base.oca_group, base.oca_type, amount, percent, offset, good_till_text,
-                         trail_stop)
+                         trail_stop, base.replaces)
     return None if extras == OrderExtras() else extras
 
 

@@ -33,6 +33,15 @@ def test_bad_good_till(value: Any) -> None:
     assert info.value.field == "good_till"
 
 
+def test_a_replacement_exit_stays_one_when_modified() -> None:
+    """An exit placed anew for a partly filled bracket names the exit it replaces; a modification
+    keeps that link (before: dropped, so the modification went to IB with the finished entry as
+    its parent and the journal logged the extras as changed)."""
+    base = OrderExtras(parent_id=7, oca_group="g.exits", oca_type=OcaType.REDUCE_WITH_BLOCK, replaces=9)
+    got = x.modified_extras(OrderType.STOP, TimeInForce.GTC, base, {"quantity": 40})
+    assert got == base
+
+
 def test_modified_extras() -> None:
     base = OrderExtras(9, "g", OcaType.CANCEL_WITH_BLOCK, trailing_amount=1.0, limit_offset=0.5)
     got = x.modified_extras(OrderType.TRAIL_LIMIT, TimeInForce.DAY, base, {"trailing_percent": 2.0})
