@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from platform_adapter import OcaGroup, OcaType, OrderRejected, OrderState, ValidationError
+from platform_adapter import ContractSpec, OcaGroup, OcaType, OrderRejected, OrderState, SecType, ValidationError
 from platform_adapter.sim import SimulatedGateway
 from tests.conftest import LOOPBACK, wait_for
 
@@ -122,7 +122,10 @@ def test_oca_group_arguments_are_checked_before_anything_is_sent(pa: Any, gatewa
         ([good, "AAPL"], {}, "orders[1]"),
         ([good, {"symbol": "AAPL", "action": "BUY", "quantity": 10}], {}, "orders[1]"),
         ([good, {**good, "oca_group": "mine"}], {}, "orders[1].oca_group"),
-        ([good, {**good, "limit_price": -1.0}], {}, "limit_price"),
+        ([good, {**good, "limit_price": -1.0}], {}, "orders[1].limit_price"),
+        ([{**good, "quantity": 0}, good], {}, "orders[0].quantity"),
+        ([good, {**good, "symbol": ContractSpec("EUR", SecType.FOREX, "IDEALPRO", 5)}], {},  # type: ignore[arg-type]
+         "orders[1].symbol.currency"),
         ([good, good], {"oca_type": 5}, "oca_type"),
         ([good, good], {"oca_group": ""}, "oca_group"),
     ]

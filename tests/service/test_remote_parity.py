@@ -519,7 +519,7 @@ def test_decimal_prices_and_quantities_work_remotely_as_on_the_facade(served: Ru
         "ValidationError", "limit_price", "invalid limit_price='100': must be a number", "'100'")
     assert _run(served, facade["place limit_price=Decimal('NaN')"])[2].endswith("must be finite")
     assert _run(served, far["oca quantity=Decimal('-1')"])[1:] == (  # the second order's Decimal is judged
-        "quantity", "invalid quantity=Decimal('-1'): must be positive", "Decimal('-1')")
+        "orders[1].quantity", "invalid orders[1].quantity=Decimal('-1'): must be positive", "Decimal('-1')")
     assert {_run(served, facade[name])[0] for name in ("resolve timeout", "history timeout", "and_wait timeout",
                                                        "market data type")} == {"ValidationError"}
 

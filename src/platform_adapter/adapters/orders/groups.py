@@ -114,9 +114,14 @@ def place_oca(adapter: OrderExecutionAdapter, orders: Iterable[Mapping[str, Any]
         missing = [k for k in ORDER_KEYS if k not in item]
         if missing:
             raise ValidationError(f"orders[{i}]", dict(item), f"needs {', '.join(missing)}")
-        prepared.append(order_requests.prepare(adapter, item["symbol"], item["action"], item["quantity"],
-                                               item["order_type"],
-                                               {**options, "oca_group": name, "oca_type": kind}))
+        try:
+            prepared.append(order_requests.prepare(adapter, item["symbol"], item["action"], item["quantity"],
+                                                   item["order_type"],
+                                                   {**options, "oca_group": name, "oca_type": kind}))
+        except ValidationError as exc:  # named as the order's: orders[1].limit_price, not limit_price
+            if exc.field in ("oca_group", "oca_type"):  # the group's own arguments
+                raise
+            raise ValidationError(f"orders[{i}].{exc.field}", exc.value, exc.reason) from None
     sent: list[int] = []
     try:
         for request, info in prepared:
