@@ -2,21 +2,26 @@
 simulator cancels the exits with the entry (as IB's documentation leaves open, see
 docs/simulator.md), and the adapter places them anew for the filled quantity, as an OCA pair at
 the original prices, linked to the bracket; whichever exit fills, the position ends flat, never
-reversed.
+reversed; an exit its owner cancelled is not placed again, even when the process was killed
+before the entry's end reached it.
 
 The simulator's market stands still; an entry limit at the ask fills one lot of 40 and waits."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from platform_adapter import OcaType, OrderState
 from platform_adapter.sim import SimulatedGateway
-from tests.conftest import LOOPBACK, wait_for
+from tests.conftest import LOOPBACK, sim_overrides, wait_for
 
 VERSIONS = [176, 226]
 
@@ -118,3 +123,65 @@ def test_an_entry_cancelled_before_any_fill_leaves_nothing(pa: Any, gateway: Any
              timeout=5)
     assert pa.orders.get_open_orders() == []
     assert gateway.stats().received["placeOrder"] == 3
+
+
+KILLED_AFTER_CANCEL = """
+import json, os, signal, sys, time
+from platform_adapter import OrderState, PlatformAdapter
+from platform_adapter.adapters.orders import journal
+from platform_adapter.config.settings import load_settings
+journal.BACKGROUND_DELAY = 60.0  # nothing committed before the kill: the restart has the intent log only
+pa = PlatformAdapter(settings=load_settings(None, env_file=os.devnull, overrides=json.loads(sys.argv[1]),
+                                            use_environ=False), configure_logging=False)
+assert pa.connect()
+b = pa.orders.place_bracket_order("AAPL", "BUY", 100, 189.0, 195.0, 185.0, tif="GTC")
+pa.orders.wait_for_status(b.stop_loss, "PreSubmitted", timeout=10)
+print(*b.order_ids, flush=True)
+sys.stdin.readline()  # the test lets the entry fill 40
+deadline = time.monotonic() + 10
+while pa.orders.get_order_status(b.parent).filled != 40:  # polled, with a deadline
+    assert time.monotonic() < deadline, pa.orders.get_order_status(b.parent)
+    time.sleep(0.01)
+pa.orders.cancel_order(b.take_profit)
+os.kill(os.getpid(), signal.SIGKILL)  # at once: IB's answer to the cancel is never seen
+"""
+
+
+def test_an_exit_cancelled_before_the_process_was_killed_is_not_placed_again(make_adapter: Any, gateway: Any,
+                                                                              tmp_path: Path) -> None:
+    # the owner cancels the take profit of a bracket whose entry filled 40 of 100, and the process
+    # is killed at once; while it is down, IB cancels the entry (a day's end) and its stop loss with
+    # it. The restarted adapter finds the entry ended partly filled: the stop loss is placed anew
+    # for the 40 held, the take profit (the owner's cancel, read back from the journal) is not
+    opts = {**sim_overrides(tmp_path), "ib_connection.port": gateway.port, "ib_connection.client_id": 9,
+            "logging.log_dir": str(tmp_path / "killed-logs")}
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_AFTER_CANCEL, json.dumps(opts)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        parent, take_profit, stop_loss = (int(i) for i in proc.stdout.readline().split())
+        gateway.set_price("AAPL", 189.0, bid=188.99, ask=189.0)  # one lot of 40 at the limit
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        assert proc.wait(timeout=60) == -9, proc.stderr.read()[-2000:] if proc.stderr else ""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    sim = lambda: {o.order_id: o for o in gateway.stats().orders if o.client_id == 9}  # noqa: E731
+    wait_for(lambda: sim()[take_profit].status == "Cancelled", timeout=5)  # the cancel reached IB
+    assert (sim()[parent].filled, sim()[stop_loss].status) == (40, "PreSubmitted")
+    with gateway.lock:  # IB ends the entry while nobody is connected: its stop loss goes with it
+        gateway.apply_events(gateway.engine.cancel(9, parent))
+    assert sim()[stop_loss].status == "Cancelled"
+
+    pa = make_adapter(connect=False, client_id=9)
+    assert pa.connect()
+    new_stop = wait_for(lambda: pa.orders.get_order(stop_loss).replaced_by, timeout=10)
+    wait_for(lambda: pa.orders.get_order_status(new_stop).status is OrderState.PRE_SUBMITTED, timeout=5)
+    wait_for(lambda: pa.orders.protecting == set(), timeout=5)
+    pa.events.wait_idle(5)
+    assert pa.orders.get_order(take_profit).replaced_by == 0
+    assert [(o.order_id, o.order_type, o.total_qty, o.parent_id) for o in sim().values()
+            if o.order_id not in (parent, take_profit, stop_loss)] == [(new_stop, "STP", 40, 0)]
+    assert {o.order_id for o in pa.orders.get_open_orders()} == {new_stop}

@@ -100,7 +100,8 @@ class OrderExecutionAdapter(BaseAdapter):
         self._modifying: dict[int, OrderRequest] = {}  # the last modification sent, until IB confirms it
         self.withdrawing: set[int] = set()  # members of groups that failed part-way, to cancel after a reconnect
         self.protecting: set[int] = set()  # bracket entries ended partly filled whose exits are being set
-        self.cancelled_by_user: set[int] = set()  # orders cancel_order was called for (never re-placed)
+        # orders cancel_order was called for, in this process or (journal) an earlier one: never re-placed
+        self.cancelled_by_user: set[int] = set()
         self._applying = threading.RLock()  # an order change and the queueing of its callbacks, as one
         self._reject_codes: dict[int, int] = {}
         self._sending: set[int] = set()
@@ -164,6 +165,9 @@ class OrderExecutionAdapter(BaseAdapter):
                           submitted_at=s.submitted_at or utcnow(), updated_at=s.updated_at or utcnow())
             self.state.add_trade(trade)
             self.remember_ids(o.order_id, o.request.order_ref, o.perm_id)
+        cancelled = journal.cancel_requested()  # an owner's cancel outlives the process (protection)
+        with self._lock:
+            self.cancelled_by_user |= cancelled
         for jf in journal.load_fills():
             self.fills.load(jf.fill, jf.ib_time, jf.notified)
             self._attach_fill(jf.fill)
@@ -220,7 +224,9 @@ class OrderExecutionAdapter(BaseAdapter):
         with self._lock:
             self._pending[order_id] = "cancel"
             self.cancelled_by_user.add(order_id)
-        self._journal_event(order_id, "cancel", "cancel requested")
+        # durable before the cancel is sent: read back at open (cancelled_by_user), so that an exit
+        # its owner cancelled is never placed again by protection, even after a crash
+        self._journal_event(order_id, "cancel", "cancel requested", durable=True)
         self._send_change(order_id, "cancel", client, lambda: client.cancelOrder(order_id, OrderCancel()))
         logger.info("order {}: cancel sent", order_id)
         return True
@@ -554,9 +560,9 @@ class OrderExecutionAdapter(BaseAdapter):
                 self.journal.record_order(order, kind, background=True)
         return order
 
-    def _journal_event(self, order_id: int, kind: str, detail: str) -> None:
+    def _journal_event(self, order_id: int, kind: str, detail: str, durable: bool = False) -> None:
         if self.journal is not None:
-            self.journal.event(order_id, kind, detail)
+            self.journal.event(order_id, kind, detail, durable)
 
     def set_state(self, order_id: int, state: OrderState, reason: str = "", filled: Any = None) -> None:
         """Set an order's state (reconciliation), by the rules of ``Trade.apply_status``."""

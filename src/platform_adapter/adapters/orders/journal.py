@@ -17,7 +17,11 @@ grouped, one commit for several changes:
   or a second journal open on the same file) the row is one commit before the send.
 * a fill goes to the intent log too, before its callbacks run (without an intent log the writer
   commits it at once and its callbacks run after that commit);
-* cancel/modify requests (history lines) are queued like status changes;
+* a cancel request's history line goes to the intent log too, before the cancel is sent (without
+  an intent log: one commit before the send): the adapter reads these lines back at open
+  (:meth:`OrderJournal.cancel_requested`), so that an order its owner cancelled is never placed
+  again after a crash (``protection``); modify requests (history lines) are queued like status
+  changes;
 * status changes reported by IB (IB holds them anyway) are committed by the writer thread in
   the next pause of the order flow, so the dispatcher never waits for a commit. A row new in a
   commit is inserted with the state its queued changes leave it in (no row updates of its own),
@@ -281,12 +285,14 @@ class OrderJournal:
         records = intent.records()
         if records:
             now = _now()
-            restored = {"order": 0, "fill": 0}
+            restored = {"order": 0, "fill": 0, "event": 0}
             db.execute("BEGIN")
             for record in records:
-                kind = "fill" if isinstance(record, dict) else "order"
+                kind = ("event" if _EVENT_RECORD in record else "fill") if isinstance(record, dict) else "order"
                 try:
-                    if kind == "fill":  # an upsert: a fill committed before the crash stays as it is
+                    if kind == "event":
+                        db.execute(_EVENT, tuple(record[_EVENT_RECORD]))
+                    elif kind == "fill":  # an upsert: a fill committed before the crash stays as it is
                         db.execute(_UPSERT_FILL, tuple(record[_FILL_RECORD]))
                     else:
                         db.execute(_INSERT_ORDER.replace("INSERT", "INSERT OR IGNORE", 1), _insert_params(record))
@@ -296,8 +302,8 @@ class OrderJournal:
                     continue
                 restored[kind] += 1
             db.execute("COMMIT")
-            logger.warning("order journal {}: {} order rows and {} fills restored from the intent log", self.path,
-                           restored["order"], restored["fill"])
+            logger.warning("order journal {}: {} order rows, {} fills and {} history lines restored from the intent "
+                           "log", self.path, restored["order"], restored["fill"], restored["event"])
         intent.reset()
         self._intent = intent
         for order_id, ref in db.execute("SELECT order_id, order_ref FROM orders"):
@@ -606,9 +612,31 @@ class OrderJournal:
             if self._db is not None:
                 self._flush_locked([change])
 
-    def event(self, order_id: int, kind: str, detail: str = "") -> None:
-        """Add a line to an order's history (committed by the writer thread)."""
-        self._queue(_EVENT, (order_id, _now(), kind, detail))
+    def event(self, order_id: int, kind: str, detail: str = "", durable: bool = False) -> None:
+        """Add a line to an order's history (committed by the writer thread). With ``durable`` the
+        line survives a crash once this returns: in the intent log (a copy into memory, no system
+        call), else (no intent log, or full) committed on the caller's thread."""
+        params = (order_id, _now(), kind, detail)
+        if not durable:
+            self._queue(_EVENT, params)
+            return
+        with self._lock:
+            if self._db is None:
+                return
+            logged = self._intent is not None and self._intent.append(_event_json(params))
+            if logged:
+                self._defer((_EVENT, params))
+        if logged:
+            self._want_flush()
+            return
+        with self._db_lock:
+            if self._db is not None:
+                self._flush_locked([(_EVENT, params)])
+
+    def cancel_requested(self) -> set[int]:
+        """The orders a cancel was requested for (``cancel`` history lines: their owner's, or the
+        adapter's withdrawal of an incomplete group), in this process or an earlier one."""
+        return {row[0] for row in self._exec("SELECT DISTINCT order_id FROM order_events WHERE kind = 'cancel'")}
 
     def record_fill(self, fill: Fill, ib_time: str = "", then: Callable[[], None] | None = None) -> None:
         """Make one execution's row (keyed by its id without the correction suffix) durable, then
@@ -802,6 +830,14 @@ _FILL_RECORD = "fill"  # an intent-log record {"fill": [the fills row]}; an orde
 def _fill_json(row: tuple[Any, ...]) -> bytes:
     """A fill's row as its intent-log record."""
     return json.dumps({_FILL_RECORD: row}, separators=(",", ":")).encode()
+
+
+_EVENT_RECORD = "event"  # an intent-log record {"event": [order_id, at, kind, detail]}: a durable history line
+
+
+def _event_json(params: tuple[Any, ...]) -> bytes:
+    """A history line as its intent-log record."""
+    return json.dumps({_EVENT_RECORD: params}, separators=(",", ":")).encode()
 
 
 _json_text = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]

@@ -17,6 +17,12 @@ profit, ``LMT``; the stop loss, ``STP``), the adapter looks at that role's lates
   ``StateManager.children`` finds it; IB is sent no parent) and names the exit it replaces in
   ``OrderExtras.replaces``; the replaced exit's ``Order.replaced_by`` names it.
 
+"Cancelled by its owner" outlives the process: ``cancel_order`` writes its history line to the
+journal before the cancel is sent, and the adapter reads these lines back at open
+(``cancelled_by_user``); so an exit cancelled before a crash is not placed again when the entry's
+end is first seen after the restart. A cancel of the entry itself leaves the exits to this pass:
+the position it filled stays protected.
+
 Exits still working when the pass starts may be on their way out (IB cancelling them with the
 entry): one round trip to the gateway (``reqCurrentTime``, answered in order) has the statuses IB
 sent before it applied, then the pass looks again.

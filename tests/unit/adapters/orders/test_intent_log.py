@@ -438,3 +438,50 @@ def test_an_order_row_with_a_non_finite_price_is_not_json(bad: float) -> None:
     with pytest.raises(ValueError):
         journal_module._row_json((1, "r", 1, "DU1", "AAPL", "{}", "BUY", "1", "LMT", bad, None, "DAY", 0, "sending",
                                   "1", "", 1.0))
+
+
+def test_a_cancel_request_is_restored_after_the_process_is_killed(tmp_path: Path) -> None:
+    """A cancel's history line (durable: written before the cancel is sent) is in the intent log
+    only when the process is killed; the next journal has it, and names the order as cancelled."""
+    db = tmp_path / "orders.db"
+    child = textwrap.dedent(f"""
+        import os, signal
+        from platform_adapter.adapters.orders import journal as jm
+        jm.BACKGROUND_DELAY = 60.0
+        from tests.unit.adapters.orders.journal_helpers import request
+        j = jm.OrderJournal({str(db)!r})
+        j.record_request(1, request("r1"), 7)
+        j.record_request(2, request("r2"), 7)
+        j.event(1, "cancel", "cancel requested", durable=True)
+        j.event(2, "modify", "quantity=3")  # queued: lost with the process (IB holds the order as it is)
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    proc = subprocess.run([sys.executable, "-c", child], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == -9, proc.stderr
+    assert outside(db, "SELECT count(*) FROM order_events") == [(0,)]  # nothing had reached SQLite
+    journal = OrderJournal(db)
+    try:
+        assert journal.cancel_requested() == {1}
+        assert journal.rows("SELECT order_id, kind, detail FROM order_events WHERE kind = 'cancel'") == [
+            (1, "cancel", "cancel requested")]
+    finally:
+        journal.close()
+
+
+def test_without_an_intent_log_a_cancel_request_is_committed_before_it_returns(tmp_path: Path,
+                                                                               slow_writer: None) -> None:
+    path = tmp_path / "orders.db"
+    owner = OrderJournal(path)
+    second = OrderJournal(path)
+    try:
+        assert second._intent is None
+        second.event(4, "cancel", "cancel requested", durable=True)
+        assert outside(path, "SELECT order_id, kind FROM order_events") == [(4, "cancel")]
+        owner.event(5, "cancel", "cancel requested", durable=True)  # in the owner's intent log
+        assert owner._intent is not None and len(owner._intent.records()) == 1
+        assert owner.cancel_requested() == {4, 5}
+    finally:
+        second.close()
+        owner.close()
+    second.event(6, "cancel", "after close", durable=True)  # closed: nothing written, no error
+    assert outside(path, "SELECT DISTINCT order_id FROM order_events ORDER BY order_id") == [(4,), (5,)]

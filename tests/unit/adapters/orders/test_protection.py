@@ -1,6 +1,7 @@
 """A bracket whose entry ends partly filled, with a fake EClient: the paths the simulator does not
 provoke (IB keeping the exits working, an exit already partly filled, a link failing while
-the exits are placed anew, a replacement IB refuses), and the links kept across a restart."""
+the exits are placed anew, a replacement IB refuses), and
+what a restart keeps (the links, an owner's cancel)."""
 
 from __future__ import annotations
 
@@ -224,3 +225,57 @@ def test_an_exit_over_before_its_resize_is_left_to_its_status(harness: Harness,
     sent = wait_for(lambda: sent_after(fake, mark))
     assert [(o.orderType, o.totalQuantity, o.ocaGroup) for _, o in sent] == [
         ("LMT", Decimal(4), pa.orders.get_order(bracket.stop_loss).request.extras.oca_group)]  # with the working stop
+
+
+def restarted(tmp_path: Path, first: Any) -> Harness:
+    """The adapter stopped, and a new one on the same journal (its orders restored, as at a restart)."""
+    first.orders.stop()
+    first.events.stop()
+    return make_harness(tmp_path)
+
+
+def test_an_exit_cancelled_before_a_restart_is_not_placed_again(tmp_path: Path) -> None:
+    # the owner cancels the take profit, the process ends before IB's answer; after the restart
+    # the entry is found Cancelled partly filled: only the stop loss is placed anew
+    pa, _ = make_harness(tmp_path)
+    bracket = bracket_partly_filled(pa)
+    pa.orders.cancel_order(bracket.take_profit)
+    again, fake = restarted(tmp_path, pa)
+    try:
+        assert bracket.take_profit in again.orders.cancelled_by_user
+        mark = len(fake.calls)
+        for child in (bracket.take_profit, bracket.stop_loss):  # what the reconciliation finds
+            status(again, child, "Cancelled", 0, 10)
+        status(again, bracket.parent, "Cancelled", 4, 10)
+        new_sl = wait_for(lambda: again.orders.get_order(bracket.stop_loss).replaced_by)
+        wait_for(lambda: again.orders.protecting == set())
+        protection.run(again.orders)
+        assert [(oid, o.orderType, o.totalQuantity) for oid, o in sent_after(fake, mark)] == [
+            (new_sl, "STP", Decimal(4))]
+        assert again.orders.get_order(bracket.take_profit).replaced_by == 0
+    finally:
+        again.orders.stop()
+        again.events.stop()
+
+
+def test_an_entry_cancelled_by_its_owner_before_a_restart_leaves_its_position_protected(tmp_path: Path) -> None:
+    # the owner cancelled the ENTRY (not its exits) after 4 filled: after the restart both exits,
+    # cancelled by IB with the entry, are placed anew for the 4 held
+    pa, _ = make_harness(tmp_path)
+    bracket = bracket_partly_filled(pa)
+    pa.orders.cancel_order(bracket.parent)
+    again, fake = restarted(tmp_path, pa)
+    try:
+        assert bracket.parent in again.orders.cancelled_by_user
+        mark = len(fake.calls)
+        for child in (bracket.take_profit, bracket.stop_loss):
+            status(again, child, "Cancelled", 0, 10)
+        status(again, bracket.parent, "Cancelled", 4, 10)
+        sent = wait_for(lambda: (lambda s: s if len(s) == 2 else None)(sent_after(fake, mark)))
+        assert [(o.orderType, o.totalQuantity) for _, o in sent] == [("LMT", Decimal(4)), ("STP", Decimal(4))]
+        assert [again.orders.get_order(i).replaced_by for i in (bracket.take_profit, bracket.stop_loss)] == [
+            oid for oid, _ in sent]
+    finally:
+        again.orders.stop()
+        again.events.stop()
+
