@@ -15,7 +15,10 @@ profit, ``LMT``; the stop loss, ``STP``), the adapter looks at that role's lates
   (``ocaType`` 2, as the bracket's exits) with the other role's working order, or with its own
   new one. The new order keeps the entry as its ``parent_id`` (the bracket's own link, so
   ``StateManager.children`` finds it; IB is sent no parent) and names the exit it replaces in
-  ``OrderExtras.replaces``; the replaced exit's ``Order.replaced_by`` names it.
+  ``OrderExtras.replaces``; the replaced exit's ``Order.replaced_by`` names it. An exit good till
+  a date (GTD) that has passed is not placed again (a critical log line): it would have expired
+  there itself, IB refuses a past date, and the adapter never extends an order's life beyond
+  what its owner set.
 
 "Cancelled by its owner" outlives the process: ``cancel_order`` writes its history line to the
 journal before the cancel is sent, and the adapter reads these lines back at open
@@ -39,17 +42,20 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from platform_adapter.adapters.orders.extras import check_good_till
 from platform_adapter.adapters.orders.requests import new_ref
-from platform_adapter.errors import NotConnected, OrderStateError, PlatformAdapterError
+from platform_adapter.errors import NotConnected, OrderStateError, PlatformAdapterError, ValidationError
 from platform_adapter.log import logger
 from platform_adapter.models.order import (
     TERMINAL_STATES,
     OcaType,
     Order,
     OrderExtras,
+    OrderRequest,
     OrderState,
     OrderStatus,
     OrderType,
+    TimeInForce,
     Trade,
 )
 
@@ -184,6 +190,11 @@ def _resize(adapter: OrderExecutionAdapter, entry_id: int, exit_order: Order, qu
 def _replace(adapter: OrderExecutionAdapter, entry_id: int, old: Order, quantity: Decimal, group: str) -> None:
     role = ROLES[old.request.order_type]
     request = old.request
+    expired = _expired(request)
+    if expired:
+        logger.critical("bracket {}: the entry ended partly filled and its {} {} ended with it; not placed again: "
+                        "{}: {} held without it", entry_id, role, old.order_id, expired, quantity)
+        return
     links = replace(request.extras or OrderExtras(), parent_id=entry_id, oca_group=group,
                     oca_type=OcaType.REDUCE_WITH_BLOCK, replaces=old.order_id)
     prefix = adapter.settings.orders.order_ref_prefix
@@ -200,6 +211,19 @@ def _replace(adapter: OrderExecutionAdapter, entry_id: int, old: Order, quantity
         return
     logger.warning("bracket {}: the entry ended partly filled and its {} {} ended with it; order {} placed "
                    "for the {} held, OCA group {}", entry_id, role, old.order_id, order_id, quantity, group)
+
+
+def _expired(request: OrderRequest) -> str:
+    """Why a GTD order may not be placed again (its date has passed: it would have expired, and IB
+    refuses it), else empty."""
+    if request.tif is not TimeInForce.GTD:
+        return ""
+    good_till = request.extras.good_till if request.extras is not None else ""
+    try:
+        check_good_till(good_till)
+    except ValidationError as exc:
+        return f"good till {good_till or '(none)'} {exc.reason}"
+    return ""
 
 
 def _user_ref(order_ref: str, prefix: str) -> str:

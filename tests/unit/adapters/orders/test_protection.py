@@ -1,11 +1,13 @@
 """A bracket whose entry ends partly filled, with a fake EClient: the paths the simulator does not
 provoke (IB keeping the exits working, an exit already partly filled, a link failing while
-the exits are placed anew, a replacement IB refuses), and
+the exits are placed anew, a replacement IB refuses, an exit whose good-till date has passed), and
 what a restart keeps (the links, an owner's cancel)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,8 @@ import pytest
 from platform_adapter import NotConnected, OrderState
 from platform_adapter.adapters.orders import protection
 from platform_adapter.errors import ContractNotFound, OrderStateError
+from platform_adapter.models.contract import ContractSpec
+from platform_adapter.models.order import OrderAction, OrderExtras, OrderRequest, OrderType, TimeInForce
 from tests.conftest import wait_for
 from tests.unit.adapters.test_order_execution import Harness, make_harness
 
@@ -279,3 +283,40 @@ def test_an_entry_cancelled_by_its_owner_before_a_restart_leaves_its_position_pr
         again.orders.stop()
         again.events.stop()
 
+
+def _good_till(pa: Any, order_id: int, text: str) -> None:
+    """The exit made GTD until ``text`` (as a modification IB confirmed would leave it)."""
+    def gtd(t: Any) -> None:
+        t.request = replace(t.request, tif=TimeInForce.GTD, extras=replace(t.request.extras, good_till=text))
+
+    pa.orders.state.mutate_trade(order_id, gtd)
+
+
+def test_an_exit_whose_good_till_has_passed_is_not_placed_again(harness: Harness) -> None:
+    # the take profit was good till yesterday (the pass runs after days down): IB refuses a past
+    # date, and the exit would have expired anyway; the stop loss, good till next year, goes with its date
+    pa, fake = harness
+    bracket = bracket_partly_filled(pa)
+    now = datetime.now(timezone.utc)
+    past, future = ((now + timedelta(days=d)).strftime("%Y%m%d-%H:%M:%S") for d in (-1, 365))
+    _good_till(pa, bracket.take_profit, past)
+    _good_till(pa, bracket.stop_loss, future)
+    for child in (bracket.take_profit, bracket.stop_loss):
+        status(pa, child, "Cancelled", 0, 10)
+    mark = len(fake.calls)
+    status(pa, bracket.parent, "Cancelled", 4, 10)
+    wait_for(lambda: pa.orders.get_order(bracket.stop_loss).replaced_by)
+    wait_for(lambda: pa.orders.protecting == set())
+    protection.run(pa.orders)
+    assert [(o.orderType, o.totalQuantity, o.tif, o.goodTillDate) for _, o in sent_after(fake, mark)] == [
+        ("STP", Decimal(4), "GTD", future)]
+    assert pa.orders.get_order(bracket.take_profit).replaced_by == 0
+
+
+def test_why_an_order_may_not_be_placed_again() -> None:
+    spec = ContractSpec("AAPL")
+    gtd = OrderRequest(spec, OrderAction.SELL, Decimal(4), OrderType.LIMIT, 105.0, None, TimeInForce.GTD)
+    assert "must be in the future" in protection._expired(
+        replace(gtd, extras=OrderExtras(good_till="20200101-00:00:00")))
+    assert protection._expired(gtd).startswith("good till (none)")  # no date: IB refuses it too
+    assert protection._expired(replace(gtd, tif=TimeInForce.GTC)) == ""
