@@ -485,3 +485,16 @@ def test_without_an_intent_log_a_cancel_request_is_committed_before_it_returns(t
         owner.close()
     second.event(6, "cancel", "after close", durable=True)  # closed: nothing written, no error
     assert outside(path, "SELECT DISTINCT order_id FROM order_events ORDER BY order_id") == [(4,), (5,)]
+
+
+def test_a_cancel_request_the_full_intent_log_refuses_is_committed_before_it_returns(
+        tmp_path: Path, slow_writer: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "orders.db"
+    journal = OrderJournal(path)
+    try:
+        assert journal._intent is not None
+        monkeypatch.setattr(journal._intent, "append", lambda payload: False)  # full
+        journal.event(7, "cancel", "cancel requested", durable=True)
+        assert outside(path, "SELECT order_id, kind FROM order_events") == [(7, "cancel")]
+    finally:
+        journal.close()
