@@ -219,7 +219,13 @@ class MarketDataAdapter(BaseAdapter):
     def subscribe_real_time_bars(self, symbol: Any, callback: Callback, what_to_show: str = "TRADES",
                                  use_rth: bool = False, on_error: Callback | None = None) -> None:
         """Stream 5-second bars: ``callback(symbol, bar)`` with a :class:`Bar` (UTC start time);
-        one IB line per ``what_to_show`` and ``use_rth``."""
+        one IB line per ``what_to_show`` and ``use_rth``.
+
+        A new line is a new request in IB's ten-minute count shared with small-bar history:
+        :class:`PacingViolation` (nothing sent, no line kept) when the count is full, or while a
+        hold after IB refused a request for pacing lasts (the message says how long). A line
+        replayed after a reconnect waits for room instead (user guide, "Long history and IB's
+        pacing")."""
         check_callback(callback)
         err = check_callback(on_error, "on_error", optional=True)
         spec, wts = check_bar_line(symbol, what_to_show, use_rth)
@@ -472,7 +478,8 @@ class MarketDataAdapter(BaseAdapter):
         self.metrics.incr("md_resubscriptions", len(moved) - len(held))
         if held:  # replayed when IB's ten-minute window has room (their new ids were never sent)
             wait = self.ctx.historical.stream_room_in()
-            logger.warning("{} real-time bar line(s) replayed in {:.0f}s: IB's 60 new requests in 10 minutes",
+            logger.warning("{} real-time bar line(s) replayed in {:.0f}s: IB's 60 new requests in 10 minutes, "
+                           "or a hold after IB's pacing violation",
                            len(held), wait)
             timer = threading.Timer(max(wait, 0.001), self._replay_held, (held,))
             timer.daemon = True

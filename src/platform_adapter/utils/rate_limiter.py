@@ -11,7 +11,7 @@ caller's timeout, which raises :class:`PacingViolation` before anything is sent.
 historical request with a pacing violation anyway (it counts requests these stamps do not know:
 another process on the account, TWS itself, a restart), :meth:`HistoricalPacer.violated` holds
 the requests that may meet the same count until the rules that request may have broken have
-cleared.
+cleared; new real-time bar lines, which IB counts with small-bar history, are held with them.
 """
 
 from __future__ import annotations
@@ -279,6 +279,10 @@ class HistoricalPacer:
             hold.last = now
             return seconds
 
+    def _stream_hold(self, now: float) -> float:
+        """Seconds left of a hold that new real-time bar lines keep (they count with small bars)."""
+        return max(self._hold_all.until, self._hold_small.until) - now
+
     def _rule_wait(self, key: HistoricalKey, now: float) -> tuple[float, str, str]:
         """(seconds, rule, reason): the longest wait ``key`` has under the rules for its bar size."""
         wait, rule, why = 0.0, "", ""
@@ -354,10 +358,16 @@ class HistoricalPacer:
 
     def take_new_streams(self, count: int) -> None:
         """Count ``count`` new real-time bar requests in the ten-minute window now, or raise
-        :class:`PacingViolation` (counting nothing) when it has no room; never waits. IB
-        (realtime_bars): "no more than 60 *new* requests for real time bars can be made in 10
+        :class:`PacingViolation` (counting nothing) when it has no room or a hold after IB's
+        pacing violation (:meth:`violated`) covers them; never waits.
+        IB (realtime_bars): "no more than 60 *new* requests for real time bars can be made in 10
         minutes"; they combine the limitations of top and historical data."""
         with self._lock:
+            held = self._stream_hold(self._clock())
+            if held > 0:
+                raise PacingViolation(
+                    f"{count} new real-time bar request(s): IB reported a pacing violation, so new real-time bar "
+                    f"and small-bar history requests are held for another {held:.1f}s")
             wait = self.window.wait_time(count) if count <= self.window.max_requests else float("inf")
             if wait > 0:
                 raise PacingViolation(
@@ -366,9 +376,10 @@ class HistoricalPacer:
             self.window.record_request(count)
 
     def stream_room_in(self) -> float:
-        """Seconds until one more real-time bar request fits the ten-minute window."""
+        """Seconds until one more real-time bar request fits the ten-minute window and no hold
+        covers it."""
         with self._lock:
-            return self.window.wait_time(1)
+            return max(self.window.wait_time(1), self._stream_hold(self._clock()))
 
     def release(self) -> None:
         try:

@@ -378,6 +378,28 @@ def test_a_large_bar_violation_holds_every_request_and_escalates() -> None:
         pacer.acquire(large("TSLA", "z"), timeout=10.0)
 
 
+def test_a_hold_after_ibs_violation_refuses_new_real_time_bar_lines_until_it_ends() -> None:
+    """IB counts new real-time bar lines with small-bar history: during the hold after its 162
+    (small bars, or large bars: every request) a new line raises at once, saying how long the
+    hold lasts, and counts nothing; the replay's wait covers the hold; after it, a line goes."""
+    clock = FakeClock()
+    pacer = HistoricalPacer(60, 10, window=600.0, clock=clock, sleep=clock.sleep)
+    assert pacer.violated(key("AAPL", "a")) == pytest.approx(15.0)
+    clock.now += 5.0
+    with pytest.raises(PacingViolation, match="held for another 10.0s"):
+        pacer.take_new_streams(1)
+    assert pacer.stream_room_in() == pytest.approx(10.0)
+    assert len(pacer.window.requests) == 0 and clock.slept == []
+    clock.now += 10.0
+    pacer.take_new_streams(1)
+    assert len(pacer.window.requests) == 1
+    assert pacer.violated(large("AAPL", "b")) == pytest.approx(15.0)
+    with pytest.raises(PacingViolation, match="held for another 15.0s"):
+        pacer.take_new_streams(1)
+    clock.now += 15.0
+    pacer.take_new_streams(1)
+
+
 def test_invalid_limits() -> None:
     with pytest.raises(ValueError):
         RateLimiter(0, 1)
