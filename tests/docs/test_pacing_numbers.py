@@ -55,3 +55,9 @@ def test_the_refusals_before_pacing_violation_are_the_retry_bound() -> None:
                        ("docs/api_reference.md", read("docs/api_reference.md"))):
         stated = set(re.findall(r"\b(\w+) refusal\b", flat(text).lower())) & set(ORDINALS.values()) - {"first"}
         assert stated == {ordinal}, f"{name} states a {sorted(stated)} refusal; the code raises at the {ordinal}"
+
+
+def test_the_guide_states_the_hold_after_a_refused_bar_line_as_the_window() -> None:
+    """A 420 holds new bar lines and small-bar history for the pacer's whole ten-minute window."""
+    minutes = pacer_default("window") / 60
+    assert f"requests wait the whole {minutes:g} minutes" in flat(GUIDE)

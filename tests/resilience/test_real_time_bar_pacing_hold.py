@@ -1,7 +1,8 @@
 """New real-time bar lines count in IB's ten-minute window with small-bar history. When IB shows
 that its count is fuller than the adapter's (another client on the account spent it), the hold
-the adapter starts after a history request's 162 covers new bar lines too: a subscribe call
-during the hold raises PacingViolation with nothing sent.
+the adapter starts covers new bar lines too: after a history request's 162, and after a bar
+line's own 420. A subscribe call during the hold raises PacingViolation with nothing sent; a
+reconnect's replay waits the hold out and sends the line after it.
 
 The simulator's ten-minute window is shortened (PacingConfig) and so is the adapter's pacer's, to
 match: the holds are a few seconds."""
@@ -13,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from platform_adapter import PacingViolation
+from platform_adapter import IBError, PacingViolation
 from platform_adapter.sim import PacingConfig
 from platform_adapter.utils.rate_limiter import HistoricalPacer
 from tests.conftest import Recorder, wait_for
-from tests.resilience.conftest import received
+from tests.resilience.conftest import received, wait_reconnected
 
 SESSION_END = datetime(2026, 11, 25, 20, 0, tzinfo=timezone.utc)  # a Wednesday, 15:00 New York
 WINDOW = 3.0  # IB's ten minutes, at the simulator and in the adapter's pacer
@@ -71,3 +72,62 @@ def test_a_162_hold_refuses_new_bar_lines_until_it_ends(sim_factory: Any, adapte
     bars.wait(1, timeout=5)
     assert received(gw, "reqRealTimeBars")["reqRealTimeBars"] == 1
     assert gw.stats().pacing.count(client_id=1) == 2 and errors.calls == []
+
+
+def test_a_420_raises_from_the_subscribe_call_and_holds_new_lines(sim_factory: Any, adapter_factory: Any) -> None:
+    """IB's count is full though the adapter's is empty: IB answers the new bar line with 420. The
+    call raises PacingViolation (code 420), keeps no line, and new lines are held for the window:
+    the next subscribe raises at once, nothing sent, until the hold ends; then it streams."""
+    gw, pa, other, pacer = start(sim_factory, adapter_factory, len(FILLERS))
+    fill_ibs_count(other)
+    bars, errors = Recorder(), Recorder()
+    with pytest.raises(PacingViolation, match="IB 420: Invalid Real-time Query") as refused:
+        pa.market_data.subscribe_real_time_bars("AAPL", bars, on_error=errors)
+    assert refused.value.code == 420 and "not subscribed" in str(refused.value)
+    assert (pa.market_data.stats()["lines"], pa.market_data.stats()["failed"]) == (0, 0)
+    assert pacer.stream_room_in() > WINDOW - 1.0
+    with pytest.raises(PacingViolation, match="held for another"):
+        pa.market_data.subscribe_real_time_bars("MSFT", bars, on_error=errors)
+    assert pa.connection.round_trip(5.0)
+    assert received(gw, "reqRealTimeBars")["reqRealTimeBars"] == 1
+    wait_for(lambda: pacer.stream_room_in() == 0, timeout=WINDOW + 2)
+    pa.market_data.subscribe_real_time_bars("AAPL", bars, on_error=errors)
+    bars.wait(1, timeout=5)
+    assert received(gw, "reqRealTimeBars")["reqRealTimeBars"] == 2
+    assert gw.stats().pacing.count(client_id=1) == 1 and errors.calls == []
+
+
+def test_a_replayed_line_refused_with_420_is_sent_again_after_the_hold(sim_factory: Any,
+                                                                      adapter_factory: Any) -> None:
+    """A reconnect replays our bar line into IB's count, which the other client filled meanwhile:
+    IB answers 420. The line is not failed (on_error hears nothing): it is held for the window and
+    sent again after it, and streams."""
+    gw, pa, other, pacer = start(sim_factory, adapter_factory, len(FILLERS))
+    bars, errors = Recorder(), Recorder()
+    pa.market_data.subscribe_real_time_bars("AAPL", bars, on_error=errors)
+    bars.wait(1, timeout=5)
+    fill_ibs_count(other, len(FILLERS) - 1)
+    gw.drop_all_connections()
+    wait_reconnected(pa, 1)
+    wait_for(lambda: gw.stats().pacing.count(client_id=1) == 1, timeout=5)
+    assert pacer.stream_room_in() > 1.0
+    assert received(gw, "reqRealTimeBars")["reqRealTimeBars"] == 2
+    wait_for(lambda: received(gw, "reqRealTimeBars")["reqRealTimeBars"] == 3, timeout=WINDOW + 3)
+    mark = len(bars.calls)
+    bars.wait(mark + 1, timeout=5)
+    assert pa.market_data.stats()["lines"] == 1 and pa.market_data.subscription_errors() == {}
+    assert errors.calls == [] and gw.stats().pacing.count(client_id=1) == 1
+
+
+def test_a_420_for_another_reason_fails_the_line_without_a_hold(sim_factory: Any, adapter_factory: Any) -> None:
+    """420 is IB's code for any invalid real-time query: without "pacing violation" in its text
+    the line fails (on_error gets IBError 420) and nothing is held."""
+    gw, pa, _, pacer = start(sim_factory, adapter_factory, len(FILLERS))
+    bars, errors = Recorder(), Recorder()
+    pa.market_data.subscribe_real_time_bars("AAPL", bars, on_error=errors)
+    req_id = next(s.req_id for s in pa.market_data.lines.all() if s.key == "AAPL")
+    gw.send_error(req_id, 420, "Invalid Real-time Query:No market data permissions", client_id=pa.connection.client_id)
+    (symbol, exc), = errors.wait(1, timeout=5)
+    assert symbol == "AAPL" and isinstance(exc, IBError) and not isinstance(exc, PacingViolation) and exc.code == 420
+    assert list(pa.market_data.subscription_errors()) == ["real_time_bars:AAPL"]
+    assert pacer.stream_room_in() == 0

@@ -222,10 +222,10 @@ class MarketDataAdapter(BaseAdapter):
         one IB line per ``what_to_show`` and ``use_rth``.
 
         A new line is a new request in IB's ten-minute count shared with small-bar history:
-        :class:`PacingViolation` (nothing sent, no line kept) when the count is full, or while a
-        hold after IB refused a request for pacing lasts (the message says how long). A line
-        replayed after a reconnect waits for room instead (user guide, "Long history and IB's
-        pacing")."""
+        :class:`PacingViolation` (nothing sent, no line kept) when the count is full, while a hold
+        after IB refused a request for pacing (162 or 420) lasts (the message says how long), or
+        when IB refuses this one (420, which starts such a hold). A line replayed after a
+        reconnect waits for room instead (user guide, "Long history and IB's pacing")."""
         check_callback(callback)
         err = check_callback(on_error, "on_error", optional=True)
         spec, wts = check_bar_line(symbol, what_to_show, use_rth)
@@ -364,7 +364,8 @@ class MarketDataAdapter(BaseAdapter):
 
     def _confirm(self, subs: list[Subscription]) -> None:
         """Wait one round trip for IB's answer to the new lines: the lines IB refused with 101 are
-        dropped and the call raises SubscriptionLimitExceeded; later errors go to ``on_error``."""
+        dropped and the call raises SubscriptionLimitExceeded, those refused for pacing (420) are
+        dropped and it raises PacingViolation; later errors go to ``on_error``."""
         if not subs:
             return
         try:
@@ -373,18 +374,24 @@ class MarketDataAdapter(BaseAdapter):
             answered = False  # the lines are requested again after the reconnect
         refused: list[Subscription] = []
         errors: list[SubscriptionLimitExceeded] = []
+        paced: list[PacingViolation] = []
         with self.lines.lock:
             for sub in subs:
                 sub.confirming = False
                 if isinstance(sub.failed, SubscriptionLimitExceeded):
                     refused.append(sub)
                     errors.append(sub.failed)
+                elif isinstance(sub.failed, PacingViolation):
+                    refused.append(sub)
+                    paced.append(sub.failed)
         if not answered:
             logger.warning("no answer from IB to {} new market data line(s) yet; IB's errors go to on_error",
                            len(subs))
         if refused:
             self._drop(refused)
             keys = tuple(sub.key for sub in refused)
+            if paced:
+                raise PacingViolation(f"{paced[0]} (real-time bars {', '.join(keys)} not subscribed)", paced[0].code)
             raise SubscriptionLimitExceeded(
                 f"{errors[0]} for {', '.join(keys)}: close other market data lines of this account first",
                 errors[0].code, keys)

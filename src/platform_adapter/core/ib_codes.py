@@ -55,6 +55,11 @@ MESSAGE_RATE_EXCEEDED = frozenset({100})
 TOO_MANY_LINES = frozenset({101})
 # Historical market data service error (pacing violation, no data, query cancelled).
 HISTORICAL_SERVICE = frozenset({162})
+# Invalid real-time query: with "pacing violation" in its text, IB's ten-minute count of new
+# real-time bar and small-bar history requests is full (another client, TWS, a restart): both are
+# held for that window; the subscribe call raises PacingViolation, a replayed line is sent again
+# after the hold. Otherwise (no permissions...) the line fails (on_error).
+REAL_TIME_QUERY_INVALID = frozenset({420})
 # No security definition / ambiguous contract: ContractNotFound, never retried.
 NO_SECURITY_DEFINITION = frozenset({200})
 # Market data not subscribed: warn, fall back to delayed data if configured, else the line fails.
@@ -105,6 +110,7 @@ README_ROWS: tuple[tuple[frozenset[int], str], ...] = (
     (MESSAGE_RATE_EXCEEDED, "logged CRITICAL"),
     (TOO_MANY_LINES, "SubscriptionLimitExceeded"),
     (HISTORICAL_SERVICE, "PacingViolation"),
+    (REAL_TIME_QUERY_INVALID, "new real-time bar lines and small-bar history requests are held"),
     (NO_SECURITY_DEFINITION, "ContractNotFound, never retried"),
     (NOT_SUBSCRIBED, "re-requested as delayed data"),
     (PARTLY_SUBSCRIBED, "the line stays"),

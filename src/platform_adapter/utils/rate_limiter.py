@@ -11,7 +11,8 @@ caller's timeout, which raises :class:`PacingViolation` before anything is sent.
 historical request with a pacing violation anyway (it counts requests these stamps do not know:
 another process on the account, TWS itself, a restart), :meth:`HistoricalPacer.violated` holds
 the requests that may meet the same count until the rules that request may have broken have
-cleared; new real-time bar lines, which IB counts with small-bar history, are held with them.
+cleared; new real-time bar lines, which IB counts with small-bar history, are held with them
+(and a refused real-time bar request, IB's 420, holds both: :meth:`HistoricalPacer.stream_violated`).
 """
 
 from __future__ import annotations
@@ -238,7 +239,7 @@ class HistoricalPacer:
 
     def wait_counts(self) -> dict[str, int]:
         """How many times a request paused, per rule: ``slots`` (all 50 busy), ``ib_hold`` (after
-        IB's 162), ``identical``, ``same_contract``, ``ten_minutes`` (small bars only) and
+        IB's 162 or 420), ``identical``, ``same_contract``, ``ten_minutes`` (small bars only) and
         ``soft_limit`` (bars of 1 minute or more). A request may pause more than once."""
         with self._lock:
             return dict(self._waits)
@@ -278,6 +279,18 @@ class HistoricalPacer:
             hold.until = now + seconds
             hold.last = now
             return seconds
+
+    def stream_violated(self) -> float:
+        """IB answered a new real-time bar request with a pacing violation (420): the only pacing
+        rule real-time bars are under is the ten-minute count they share with small-bar history,
+        so that count is full. Hold new real-time bar lines and small-bar history requests for the
+        whole ten-minute window from now (large bars go on); return its seconds."""
+        with self._lock:
+            now = self._clock()
+            hold = self._hold_small
+            hold.until = max(hold.until, now + self.window.time_window)
+            hold.last = now
+            return hold.until - now
 
     def _stream_hold(self, now: float) -> float:
         """Seconds left of a hold that new real-time bar lines keep (they count with small bars)."""
@@ -359,7 +372,7 @@ class HistoricalPacer:
     def take_new_streams(self, count: int) -> None:
         """Count ``count`` new real-time bar requests in the ten-minute window now, or raise
         :class:`PacingViolation` (counting nothing) when it has no room or a hold after IB's
-        pacing violation (:meth:`violated`) covers them; never waits.
+        pacing violation (:meth:`violated`, :meth:`stream_violated`) covers them; never waits.
         IB (realtime_bars): "no more than 60 *new* requests for real time bars can be made in 10
         minutes"; they combine the limitations of top and historical data."""
         with self._lock:

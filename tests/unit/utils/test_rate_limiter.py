@@ -400,6 +400,28 @@ def test_a_hold_after_ibs_violation_refuses_new_real_time_bar_lines_until_it_end
     pacer.take_new_streams(1)
 
 
+def test_a_refused_real_time_bar_line_holds_the_shared_count_for_the_window() -> None:
+    """IB's 420 on a new real-time bar line: the only rule such a line is under is the ten-minute
+    count, so new lines and small-bar history wait the whole window; large bars go on. A later 162
+    during that hold adds nothing."""
+    clock = FakeClock()
+    pacer = HistoricalPacer(60, 10, window=600.0, clock=clock, sleep=clock.sleep)
+    assert pacer.stream_violated() == pytest.approx(600.0)
+    pacer.acquire(large("MSFT", "x"))
+    pacer.release()
+    assert clock.now == 1000.0
+    clock.now += 100.0
+    assert pacer.violated(key("MSFT", "y")) == pytest.approx(500.0)
+    with pytest.raises(PacingViolation, match="held for another 500.0s"):
+        pacer.take_new_streams(1)
+    assert pacer.stream_room_in() == pytest.approx(500.0)
+    pacer.acquire(key("MSFT", "x"))
+    pacer.release()
+    assert clock.now == pytest.approx(1600.0)
+    assert pacer.wait_counts() == {"ib_hold": 1}
+    pacer.take_new_streams(1)
+
+
 def test_invalid_limits() -> None:
     with pytest.raises(ValueError):
         RateLimiter(0, 1)

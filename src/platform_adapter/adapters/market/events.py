@@ -23,7 +23,7 @@ from platform_adapter.core import ib_codes
 from platform_adapter.core.events import Guarded
 from platform_adapter.core.handlers import MarketDataHandler, QuoteTick, expand_quote_ticks
 from platform_adapter.core.tick_types import GREEKS_TICKS, NO_PRICE, PRICE_TICKS, SIZE_TICKS, TIMESTAMP_TICKS
-from platform_adapter.errors import ContractNotFound, IBError, SubscriptionLimitExceeded
+from platform_adapter.errors import ContractNotFound, IBError, PacingViolation, SubscriptionLimitExceeded
 from platform_adapter.log import logger
 from platform_adapter.models.market_data import Bar, MarketDataType, TickByTick, TickByTickKind, utc_from_epoch
 
@@ -278,11 +278,34 @@ class MarketDataEvents(MarketDataHandler):
             logger.warning("IB {}: {} stream {} failed ({}); resubscribing", code, sub.kind.value, sub.key, message)
             _spawn(md._resubscribe, [sub], True)
             return
+        if code in ib_codes.REAL_TIME_QUERY_INVALID and ib_codes.historical_pacing(message) and \
+                sub.kind is SubKind.BARS:
+            self._refused_for_pacing(sub, code, message)
+            return
         if code in ib_codes.DUPLICATE_TICKER:
             logger.error("IB {}: duplicate ticker id {} for {} (a bug): {}", code, req_id, sub.key, message)
         elif code in ib_codes.COMPETING_SESSION:
             logger.error("IB {}: competing live session; {} {} stops: {}", code, sub.kind.value, sub.key, message)
         self._fail(sub, code, message)
+
+    def _refused_for_pacing(self, sub: Subscription, code: int, message: str) -> None:
+        """IB refused a new real-time bar line for pacing (420): its ten-minute count is fuller than
+        the pacer's. New bar lines and small-bar history are held for the window
+        (:meth:`HistoricalPacer.stream_violated`). A line its subscribe call still waits for fails
+        there (the call raises PacingViolation and keeps no line); any other (a reconnect's replay,
+        a resubscribe) is held and sent again when the hold ends, not reported to ``on_error``."""
+        hold = self.md.ctx.historical.stream_violated()
+        self.md.metrics.incr("md_real_time_bar_pacing_violations")
+        with self.lines.lock:
+            if sub.confirming:
+                self.lines.fail(sub, PacingViolation(
+                    f"IB {code}: {message}; new real-time bar and small-bar history requests are held for "
+                    f"{hold:.0f}s", code))
+                return
+        logger.warning("IB {}: real-time bars {} refused for pacing ({}); new real-time bar lines and small-bar "
+                       "history requests wait {:.0f}s, then the line is requested again", code, sub.key, message,
+                       hold)
+        _spawn(self.md._resubscribe, [sub], False)
 
     def _fail(self, sub: Subscription, code: int, message: str) -> None:
         error: Exception
