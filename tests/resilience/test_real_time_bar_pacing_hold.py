@@ -110,7 +110,7 @@ def test_a_replayed_line_refused_with_420_is_sent_again_after_the_hold(sim_facto
     gw.drop_all_connections()
     wait_reconnected(pa, 1)
     wait_for(lambda: gw.stats().pacing.count(client_id=1) == 1, timeout=5)
-    assert pacer.stream_room_in() > 1.0
+    wait_for(lambda: pacer.stream_room_in() > 1.0, timeout=5)  # once the 420 has reached the adapter
     assert received(gw, "reqRealTimeBars")["reqRealTimeBars"] == 2
     wait_for(lambda: received(gw, "reqRealTimeBars")["reqRealTimeBars"] == 3, timeout=WINDOW + 3)
     mark = len(bars.calls)
