@@ -13,7 +13,7 @@ from typing import Any
 from platform_adapter.models.contract import ContractSpec, SecType
 from tests.service.conftest import Running
 from tests.service.raw_client import RawClient
-from tests.service.test_remote_parity import _outcome
+from tests.service.test_remote_parity import _outcome, assert_alike
 
 ODD: list[Any] = [{"a": 1}, [1, "x"], b"\x00", -7.5, -3, "\x01bad"]
 Facade = Callable[[Any, dict[str, Any]], Any]
@@ -102,13 +102,9 @@ def test_each_odd_value_gets_the_facades_own_error(served: Running, remote_facto
     remote = remote_factory(served, "a")
     variants = _variants()
     assert len(variants) > 300
-    diffs = {}
-    for name, cmd, args, facade in variants:
-        expected = _outcome(functools.partial(facade, served.pa, args))
-        got = _outcome(functools.partial(remote.transport.call, cmd, args))
-        if got != expected or expected[0] != "ValidationError":
-            diffs[name] = (expected, got)
-    assert not diffs, "\n".join(f"{k}: facade {e} service {g}" for k, (e, g) in diffs.items())
+    assert_alike({name: functools.partial(facade, served.pa, args) for name, _, args, facade in variants},
+                 {name: functools.partial(remote.transport.call, cmd, args) for name, cmd, args, _ in variants},
+                 refused=True, peer="service")
     assert served.pa.state.trades_snapshot() == [] and served.pa.market_data.stats()["lines"] == 0
 
 
@@ -210,10 +206,4 @@ def test_order_ids_accounts_and_the_data_type_get_the_facades_errors(served: Run
     naming ``order_id`` where the facade names ``bogus``; and ``set_market_data_type(True)`` was
     sent as 1 and taken)"""
     remote = remote_factory(served, "a")
-    facade, far = _service_only(served.pa), _service_only(remote)
-    diffs = {}
-    for name, call in facade.items():
-        expected, got = _outcome(call), _outcome(far[name])
-        if got != expected or expected[0] != "ValidationError":
-            diffs[name] = (expected, got)
-    assert not diffs, "\n".join(f"{k}: facade {e} remote {g}" for k, (e, g) in diffs.items())
+    assert_alike(_service_only(served.pa), _service_only(remote), refused=True)

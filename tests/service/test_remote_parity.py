@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -265,6 +265,18 @@ def _outcome(call: Any) -> tuple[str, str | None, str]:
     return "returned", None, ""
 
 
+def assert_alike(facade: Mapping[str, Any], remote: Mapping[str, Any], run: Callable[[Any], Any] = _outcome,
+                 refused: bool = False, peer: str = "remote") -> None:
+    """Each named call gets the same outcome (``run``) on the facade and through the service;
+    ``refused``: each must also be a ValidationError there. Every difference is listed."""
+    diffs = {}
+    for name, call in facade.items():
+        expected, got = run(call), run(remote[name])
+        if got != expected or refused and expected[0] != "ValidationError":
+            diffs[name] = (expected, got)
+    assert not diffs, "\n".join(f"{k}: facade {e}\n    {peer} {g}" for k, (e, g) in diffs.items())
+
+
 @pytest.mark.parametrize("spec", BAD_SPECS, ids=["currency_type", "sec_type_text", "con_id", "currency_text",
                                                  "empty_symbol"])
 def test_a_bad_contract_spec_gets_the_facades_error(served: Running, remote_factory: Any,
@@ -371,13 +383,7 @@ def _several_bad(pa: Any) -> dict[str, Any]:
 
 def test_several_bad_arguments_name_the_facades_first(served: Running, remote_factory: Any) -> None:
     remote = remote_factory(served, "a")
-    facade, far = _several_bad(served.pa), _several_bad(remote)
-    diffs = {}
-    for name, call in facade.items():
-        expected, got = _outcome(call), _outcome(far[name])
-        if got != expected:
-            diffs[name] = (expected, got)
-    assert not diffs, "\n".join(f"{k}: facade {e} remote {g}" for k, (e, g) in diffs.items())
+    assert_alike(_several_bad(served.pa), _several_bad(remote))
 
 
 def _unsubscribing(pa: Any) -> dict[str, Any]:
@@ -398,13 +404,7 @@ def test_unsubscribing_with_several_bad_arguments_names_the_facades_first(served
     ``unsubscribe_real_time_bars("AAPL", what_to_show=5)`` said "has no real_time_bars
     subscription" where the facade says what_to_show must be one of ASK, BID, MIDPOINT, TRADES)"""
     remote = remote_factory(served, "a")
-    facade, far = _unsubscribing(served.pa), _unsubscribing(remote)
-    diffs = {}
-    for name, call in facade.items():
-        expected, got = _outcome(call), _outcome(far[name])
-        if got != expected or expected[0] != "ValidationError":
-            diffs[name] = (expected, got)
-    assert not diffs, "\n".join(f"{k}: facade {e} remote {g}" for k, (e, g) in diffs.items())
+    assert_alike(_unsubscribing(served.pa), _unsubscribing(remote), refused=True)
 
 
 D = Decimal
@@ -508,13 +508,8 @@ def test_decimal_prices_and_quantities_work_remotely_as_on_the_facade(served: Ru
     (before: the service got the Decimal's text, and the facade refused every Decimal price,
     ``must be a number``)."""
     remote = remote_factory(served, "a")
-    diffs = {}
     facade, far = _decimal_calls(served.pa), _decimal_calls(remote)
-    for name, call in facade.items():
-        expected, got = _run(served, call), _run(served, far[name])
-        if got != expected:
-            diffs[name] = (expected, got)
-    assert not diffs, "\n".join(f"{k}: facade {e}\n    remote {g}" for k, (e, g) in diffs.items())
+    assert_alike(facade, far, functools.partial(_run, served))
     assert _run(served, facade["place"])[0] == "returned" and _run(served, facade["place limit_price='100'"]) == (
         "ValidationError", "limit_price", "invalid limit_price='100': must be a number", "'100'")
     assert _run(served, facade["place limit_price=Decimal('NaN')"])[2].endswith("must be finite")
@@ -527,12 +522,7 @@ def test_decimal_prices_and_quantities_work_remotely_as_on_the_facade(served: Ru
                    remote.orders.place_order("AAPL", "BUY", 10, "LMT", limit_price=100.0))
     for order_id in (own, theirs):
         served.pa.orders.wait_for_status(order_id, ("Submitted", "PreSubmitted"), timeout=5)
-    facade, far = _modify_calls(served.pa, own), _modify_calls(remote, theirs)
-    for name, call in facade.items():
-        expected, got = _run(served, call), _run(served, far[name])
-        if got != expected:
-            diffs[name] = (expected, got)
-    assert not diffs, "\n".join(f"{k}: facade {e}\n    remote {g}" for k, (e, g) in diffs.items())
+    assert_alike(_modify_calls(served.pa, own), _modify_calls(remote, theirs), functools.partial(_run, served))
     wait_for(lambda: _placed(served, own)[0][2] == _placed(served, theirs)[0][2] == "12")
     assert _placed(served, own) == _placed(served, theirs) and _placed(served, theirs)[0][3:5] == (OrderType.LIMIT,
                                                                                                   101.25)
