@@ -7,6 +7,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 
 from platform_adapter import PlatformAdapter
 from platform_adapter.config.settings import load_settings
+from platform_adapter.sim import SimulatedGateway
 
 LOOPBACK = "127.0.0.1"
 
@@ -81,6 +83,20 @@ class FailsOnce:
 @pytest.fixture
 def recorder() -> Recorder:
     return Recorder()
+
+
+@contextmanager
+def still_gateway(version: int) -> Iterator[SimulatedGateway]:
+    """A simulator at server ``version`` whose market moves only when the test sets it (AAPL at
+    190): the order tests' gateway, one fixture per module over its versions."""
+    with SimulatedGateway(host=LOOPBACK, port=0, seed=7, tick_interval=3600, server_version=version) as gw:
+        gw.set_price("AAPL", 190.0)
+        yield gw
+
+
+def sim_order(gateway: SimulatedGateway, pa: Any, order_id: int) -> Any:
+    """The simulator's record of ``pa``'s order ``order_id``."""
+    return next(o for o in gateway.stats().orders if o.order_id == order_id and o.client_id == pa.connection.client_id)
 
 
 def sim_overrides(tmp_path: Path) -> dict[str, Any]:

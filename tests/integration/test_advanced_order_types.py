@@ -13,21 +13,15 @@ import pytest
 
 from platform_adapter import ContractSpec, OcaGroup, OcaType, OrderRejected, OrderState, SecType, ValidationError
 from platform_adapter.sim import SimulatedGateway
-from tests.conftest import LOOPBACK, wait_for
+from tests.conftest import sim_order, still_gateway, wait_for
 
 VERSIONS = [176, 226]
 
 
 @pytest.fixture(params=VERSIONS, ids=[f"v{v}" for v in VERSIONS])
 def gateway(request: pytest.FixtureRequest) -> Iterator[SimulatedGateway]:
-    with SimulatedGateway(host=LOOPBACK, port=0, seed=7, tick_interval=3600,
-                          server_version=request.param) as gw:
-        gw.set_price("AAPL", 190.0)
+    with still_gateway(request.param) as gw:
         yield gw
-
-
-def sim_order(gateway: SimulatedGateway, pa: Any, order_id: int) -> Any:
-    return next(o for o in gateway.stats().orders if o.order_id == order_id and o.client_id == pa.connection.client_id)
 
 
 def state(pa: Any, order_id: int) -> OrderState:

@@ -25,16 +25,14 @@ from platform_adapter import (
 )
 from platform_adapter.models.order import TERMINAL_STATES
 from platform_adapter.sim import SimulatedGateway
-from tests.conftest import LOOPBACK, wait_for
+from tests.conftest import still_gateway, wait_for
 
 VERSIONS = [176, 226]
 
 
 @pytest.fixture(params=VERSIONS, ids=[f"v{v}" for v in VERSIONS])
 def gateway(request: pytest.FixtureRequest) -> Iterator[SimulatedGateway]:
-    with SimulatedGateway(host=LOOPBACK, port=0, seed=7, tick_interval=3600,
-                          server_version=request.param) as gw:
-        gw.set_price("AAPL", 190.0)
+    with still_gateway(request.param) as gw:
         yield gw
 
 

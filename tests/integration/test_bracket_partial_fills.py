@@ -21,16 +21,14 @@ import pytest
 
 from platform_adapter import OcaType, OrderState
 from platform_adapter.sim import SimulatedGateway
-from tests.conftest import LOOPBACK, sim_overrides, wait_for
+from tests.conftest import sim_overrides, still_gateway, wait_for
 
 VERSIONS = [176, 226]
 
 
 @pytest.fixture(params=VERSIONS, ids=[f"v{v}" for v in VERSIONS])
 def gateway(request: pytest.FixtureRequest) -> Iterator[SimulatedGateway]:
-    with SimulatedGateway(host=LOOPBACK, port=0, seed=7, tick_interval=3600,
-                          server_version=request.param) as gw:
-        gw.set_price("AAPL", 190.0)
+    with still_gateway(request.param) as gw:
         gw.engine.partial_fill_size = 40
         yield gw
 

@@ -12,16 +12,14 @@ import pytest
 from platform_adapter import OrderPreview, ValidationError
 from platform_adapter.models.preview import AccountChange
 from platform_adapter.sim import SimulatedGateway
-from tests.conftest import LOOPBACK
+from tests.conftest import still_gateway
 
 VERSIONS = [176, 226]
 
 
 @pytest.fixture(params=VERSIONS, ids=[f"v{v}" for v in VERSIONS])
 def gateway(request: pytest.FixtureRequest) -> Iterator[SimulatedGateway]:
-    with SimulatedGateway(host=LOOPBACK, port=0, seed=7, tick_interval=3600,
-                          server_version=request.param) as gw:
-        gw.set_price("AAPL", 190.0)
+    with still_gateway(request.param) as gw:
         yield gw
 
 
