@@ -26,7 +26,7 @@ from platform_adapter.adapters.orders.echo import ExtrasEcho
 from platform_adapter.adapters.orders.encoding import PlaceOrderEncoder
 from platform_adapter.adapters.orders.fills import FillBook
 from platform_adapter.adapters.orders.ids import OrderIdAllocator
-from platform_adapter.adapters.orders.journal import OrderJournal, extras_json
+from platform_adapter.adapters.orders.journal import GROUP_EVENT, OrderJournal, extras_json
 from platform_adapter.adapters.orders.models import (
     build_ib_order,
     fill_from_execution,
@@ -168,6 +168,7 @@ class OrderExecutionAdapter(BaseAdapter):
         cancelled = journal.cancel_requested()  # an owner's cancel outlives the process (protection)
         with self._lock:
             self.cancelled_by_user |= cancelled
+        order_groups.withdraw_incomplete(self, journal.group_marks())  # cancelled after start's reconciliation
         for jf in journal.load_fills():
             self.fills.load(jf.fill, jf.ib_time, jf.notified)
             self._attach_fill(jf.fill)
@@ -425,7 +426,10 @@ class OrderExecutionAdapter(BaseAdapter):
         own = self.settings.ib_connection.account_id or (accounts[0] if accounts else "")
         return opt_float(self.state.get_account_value("BuyingPower")) if account in ("", own) else None
 
-    def _send_new(self, request: OrderRequest, info: ContractInfo, transmit: bool = True) -> int:
+    def _send_new(self, request: OrderRequest, info: ContractInfo, transmit: bool = True, group: str = "") -> int:
+        """Journal ``request`` and send it; its order id. ``group`` (the first member of a bracket or
+        OCA group: ``order_groups.group_mark``) is a durable history line written before the send, so
+        that a restart finds a group the process died placing (``order_groups.incomplete_groups``)."""
         client = self._require_link()
         journal = self.journal
         if journal is None:
@@ -444,6 +448,8 @@ class OrderExecutionAdapter(BaseAdapter):
                     self._by_ref[request.order_ref] = order_id
             try:
                 journal.record_request(order_id, request, client_id)
+                if group:  # durable before the send, as the row (the intent log, in order)
+                    journal.event(order_id, GROUP_EVENT, group, durable=True)
                 contract = self._ib_contract(info)
                 message = self.encoder.encode(client.serverVersion(), contract, contract, order_id, request) \
                     if transmit else None

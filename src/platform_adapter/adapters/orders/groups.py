@@ -6,7 +6,13 @@ A bracket follows IB's recipe: the parent and the take profit go with ``transmit
 at the gateway), the stop loss transmits the three at once; the exits carry the parent's id (IB
 keeps them inactive until the parent fills and cancels them with it) and share one OCA group
 that reduces the other exit as one fills (``ocaType`` 2). An entry that ends partly filled keeps
-its position protected by exits of the size held (``protection``)."""
+its position protected by exits of the size held (``protection``).
+
+A group is placed whole or withdrawn. Its first member's journal row is followed, before that
+member is sent, by a durable ``group`` history line (:func:`group_mark`: its kind and size); a
+restart on the same journal that finds fewer members than the mark says (the process died
+part-way: a bracket's entry held at IB without its exits, an OCA group's first orders working
+alone) withdraws those sent (:func:`withdraw_incomplete`)."""
 
 from __future__ import annotations
 
@@ -79,7 +85,7 @@ def place_bracket(adapter: OrderExecutionAdapter, symbol: Any, action: Any, quan
                                           {**kwargs, "stop_price": sl}, adds_exposure=False, links=links)
     sent: list[int] = []
     try:
-        sent.append(adapter._send_new(parent, info, transmit=False))
+        sent.append(adapter._send_new(parent, info, transmit=False, group=group_mark(BRACKET, 3)))
         for request, transmit in ((take_profit, False), (stop_loss, True)):
             sent.append(adapter._send_new(_child_of(request, sent[0]), info, transmit=transmit))
     except PlatformAdapterError:
@@ -124,8 +130,9 @@ def place_oca(adapter: OrderExecutionAdapter, orders: Iterable[Mapping[str, Any]
             raise ValidationError(f"orders[{i}].{exc.field}", exc.value, exc.reason) from None
     sent: list[int] = []
     try:
+        mark = group_mark(OCA, len(prepared))
         for request, info in prepared:
-            sent.append(adapter._send_new(request, info))
+            sent.append(adapter._send_new(request, info, group="" if sent else mark))
     except PlatformAdapterError:
         _withdraw(adapter, _attempted(adapter, [request for request, _ in prepared]), "OCA group")
         raise
@@ -133,6 +140,60 @@ def place_oca(adapter: OrderExecutionAdapter, orders: Iterable[Mapping[str, Any]
     group = OcaGroup(first.oca_group, kind, tuple(sent))
     logger.info("OCA group {} (type {}): orders {}", group.name, int(kind), group.order_ids)
     return group
+
+
+BRACKET, OCA = "bracket", "oca"
+
+
+def group_mark(kind: str, size: int) -> str:
+    """The ``group`` history line of a group's first member: ``bracket 3``, ``oca 4``."""
+    return f"{kind} {size}"
+
+
+def _members(adapter: OrderExecutionAdapter, first_id: int, mark: str) -> tuple[list[int], int] | None:
+    """The order ids of the group whose first member is ``first_id`` found in the cache (the
+    journal's orders) and the size its mark says; None for an unknown mark or member."""
+    kind, _, size = mark.partition(" ")
+    first = adapter.state.get_order(first_id)
+    if first is None or not size.isdigit():
+        return None
+    if kind == BRACKET:
+        return [first_id] + [o.order_id for o in adapter.state.children(first_id)], int(size)
+    name = first.request.extras.oca_group if first.request.extras is not None else ""
+    if kind != OCA or not name:
+        return None
+    ids = sorted(o.order_id for o in adapter.state.trades_snapshot() if o.order_id >= first_id
+                 and o.request.extras is not None and o.request.extras.oca_group == name)
+    return ids[:int(size)], int(size)
+
+
+def withdraw_incomplete(adapter: OrderExecutionAdapter, marks: Iterable[tuple[int, str]]) -> list[int]:
+    """At the journal's first open: the groups (``marks``: first member, mark) with fewer members
+    in the journal than their mark says were being placed when the process died (a bracket's
+    entry held at IB, ``transmit=False``, without its exits; an OCA group's first orders working
+    alone). Their members not over are withdrawn as after a failed placement: refused
+    modifications at once and cancelled after the start's reconciliation (:func:`finish_withdrawals`;
+    one IB never received is settled by that reconciliation instead). The ids withdrawn."""
+    withdrawn: list[int] = []
+    for first_id, mark in marks:
+        found = _members(adapter, first_id, mark)
+        if found is None or len(found[0]) >= found[1]:
+            continue
+        ids, size = found
+        live = [i for i in ids if (o := adapter.state.get_order(i)) is not None
+                and o.status.status not in TERMINAL_STATES]
+        if not live:
+            continue
+        what = "bracket" if mark.startswith(BRACKET) else "OCA group"
+        with adapter._lock:
+            adapter.withdrawing.update(live)
+        for order_id in live:
+            adapter._journal_event(order_id, "withdraw", f"{what} incomplete at restart; cancel after reconciliation")
+            logger.error("{} {}: order {} was sent, but only {} of the group's {} members were journalled when "
+                         "the process ended: it is cancelled once the gateway is reconciled (until then it "
+                         "cannot be modified)", what, first_id, order_id, len(ids), size)
+        withdrawn += live
+    return withdrawn
 
 
 def _order_list(orders: Any) -> list[Mapping[str, Any]]:

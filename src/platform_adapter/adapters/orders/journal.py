@@ -20,8 +20,10 @@ grouped, one commit for several changes:
 * a cancel request's history line goes to the intent log too, before the cancel is sent (without
   an intent log: one commit before the send): the adapter reads these lines back at open
   (:meth:`OrderJournal.cancel_requested`), so that an order its owner cancelled is never placed
-  again after a crash (``protection``); modify requests (history lines) are queued like status
-  changes;
+  again after a crash (``protection``); so does the ``group`` line that marks the first member of
+  a bracket or OCA group (its kind and size), before that member is sent: a restart finds a group
+  the process died placing and withdraws it (``groups.withdraw_incomplete``); modify requests
+  (history lines) are queued like status changes;
 * status changes reported by IB (IB holds them anyway) are committed by the writer thread in
   the next pause of the order flow, so the dispatcher never waits for a commit. A row new in a
   commit is inserted with the state its queued changes leave it in (no row updates of its own),
@@ -80,6 +82,7 @@ from platform_adapter.models.order import (
 )
 
 SENDING = "sending"
+GROUP_EVENT = "group"  # the history line that marks a bracket's or OCA group's first member (before its send)
 HIGH_WATER_KEY = "order_id_high_water"
 
 SCHEMA = """
@@ -632,6 +635,12 @@ class OrderJournal:
         with self._db_lock:
             if self._db is not None:
                 self._flush_locked([(_EVENT, params)])
+
+    def group_marks(self) -> list[tuple[int, str]]:
+        """The first members of brackets and OCA groups (``group`` history lines, written durably
+        before the member was sent) with their marks (``bracket 3``, ``oca 4``), by order id."""
+        return [(row[0], row[1]) for row in self._exec(
+            "SELECT order_id, detail FROM order_events WHERE kind = ? ORDER BY order_id", (GROUP_EVENT,))]
 
     def cancel_requested(self) -> set[int]:
         """The orders a cancel was requested for (``cancel`` history lines: their owner's, or the

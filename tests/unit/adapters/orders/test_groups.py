@@ -132,3 +132,34 @@ def test_an_exit_rejected_after_the_entry_partly_filled_leaves_the_entry(harness
     assert pa.orders.get_order_status(bracket.take_profit).status is OrderState.REJECTED
     assert pa.orders.withdrawing == set()  # decided on the spot: no withdrawal started
     assert "cancelOrder" not in fake.names()
+
+
+def test_the_first_member_of_a_group_is_marked_in_the_journal_before_it_is_sent(harness: Harness) -> None:
+    pa, fake = harness
+    marks_at_send: list[list[tuple[int, str]]] = []
+    journal = pa.orders.journal
+    assert journal is not None
+    fake.on_call["placeOrder"] = lambda *_: marks_at_send.append(journal.group_marks())
+    bracket = pa.orders.place_bracket_order("AAPL", "BUY", 10, 100.0, 105.0, 95.0)
+    group = pa.orders.place_oca_group([
+        {"symbol": "AAPL", "action": "BUY", "quantity": 1, "order_type": "LMT", "limit_price": 90.0},
+        {"symbol": "AAPL", "action": "SELL", "quantity": 1, "order_type": "LMT", "limit_price": 110.0}])
+    pa.orders.place_order("AAPL", "BUY", 1, "LMT", limit_price=90.0)
+    assert marks_at_send[0] == [(bracket.parent, "bracket 3")]  # already there when the entry was sent
+    assert journal.group_marks() == [(bracket.parent, "bracket 3"), (group.order_ids[0], "oca 2")]
+
+
+def test_withdraw_incomplete_leaves_whole_unknown_and_finished_groups(harness: Harness) -> None:
+    pa, fake = harness
+    bracket = pa.orders.place_bracket_order("AAPL", "BUY", 10, 100.0, 105.0, 95.0)
+    single = pa.orders.place_order("AAPL", "BUY", 1, "LMT", limit_price=90.0)  # no OCA group
+    assert order_groups.withdraw_incomplete(pa.orders, [
+        (bracket.parent, "bracket 3"),  # whole
+        (bracket.parent, "bracket x"), (999, "bracket 3"), (single, "oca 2"), (single, "other 2")]) == []
+    assert order_groups.withdraw_incomplete(pa.orders, [(bracket.parent, "bracket 4")]) == list(bracket.order_ids)
+    assert pa.orders.withdrawing == set(bracket.order_ids)
+    with pytest.raises(OrderStateError):
+        pa.orders.modify_order(bracket.parent, limit_price=99.0)
+    pa.orders.withdrawing.clear()
+    pa.orders.set_state(single, OrderState.CANCELLED)
+    assert order_groups.withdraw_incomplete(pa.orders, [(single, "bracket 3")]) == []  # nothing left to cancel
