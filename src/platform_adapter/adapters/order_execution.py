@@ -99,6 +99,7 @@ class OrderExecutionAdapter(BaseAdapter):
         self._pending: dict[int, str] = {}
         self._modifying: dict[int, OrderRequest] = {}  # the last modification sent, until IB confirms it
         self.withdrawing: set[int] = set()  # members of groups that failed part-way, to cancel after a reconnect
+        self.held_at_restart: set[int] = set()  # of those, a bracket's held members a restart found incomplete
         self.protecting: set[int] = set()  # bracket entries ended partly filled whose exits are being set
         # orders cancel_order was called for, in this process or (journal) an earlier one: never re-placed
         self.cancelled_by_user: set[int] = set()

@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from ibapi.order_cancel import OrderCancel
+
 from platform_adapter.adapters.orders import extras as x
 from platform_adapter.adapters.orders import requests as order_requests
 from platform_adapter.adapters.orders import validation as v
@@ -187,6 +189,8 @@ def withdraw_incomplete(adapter: OrderExecutionAdapter, marks: Iterable[tuple[in
         what = "bracket" if mark.startswith(BRACKET) else "OCA group"
         with adapter._lock:
             adapter.withdrawing.update(live)
+            if what == "bracket":  # sent with transmit=False: IB may not report them after a restart
+                adapter.held_at_restart.update(live)
         for order_id in live:
             adapter._journal_event(order_id, "withdraw", f"{what} incomplete at restart; cancel after reconciliation")
             logger.error("{} {}: order {} was sent, but only {} of the group's {} members were journalled when "
@@ -292,12 +296,36 @@ def _finish_withdrawals(adapter: OrderExecutionAdapter) -> None:
             if order is not None and order.status.status not in TERMINAL_STATES:
                 adapter.cancel_order(order_id)
                 logger.warning("order {} of an incomplete group: cancel sent after the reconnect", order_id)
+            elif order is not None and _unreported_held(adapter, order):
+                _cancel_unreported(adapter, order_id)
         except NotConnected:
             continue  # the link dropped again: the next reconnect tries again
         except OrderStateError:
             pass
         with adapter._lock:
             adapter.withdrawing.discard(order_id)
+            adapter.held_at_restart.discard(order_id)
+
+
+def _unreported_held(adapter: OrderExecutionAdapter, order: Any) -> bool:
+    """A held member (``transmit=False``) of a bracket a restart found incomplete that the start's
+    reconciliation settled as unknown to IB (never sent, or Inactive), nothing filled. IB's open
+    orders may leave out an untransmitted order placed in an earlier session (a user's report:
+    ib_insync issue 416; the simulator reports it), so it may still be held at the gateway."""
+    with adapter._lock:
+        held = order.order_id in adapter.held_at_restart
+    return held and not order.status.filled and order.status.status in (OrderState.REJECTED, OrderState.INACTIVE)
+
+
+def _cancel_unreported(adapter: OrderExecutionAdapter, order_id: int) -> None:
+    """Cancel at IB an order the cache has as over (:func:`_unreported_held`); IB's "not found"
+    (10147) answers it when the order never reached IB, and is logged."""
+    client = adapter._require_link()
+    adapter._journal_event(order_id, "cancel", "held member of an incomplete bracket, unreported by IB: cancel sent",
+                           durable=True)
+    adapter._send_change(order_id, "cancel", client, lambda: client.cancelOrder(order_id, OrderCancel()))
+    logger.warning("order {} of an incomplete bracket (held at the gateway, not reported by IB after the restart): "
+                   "cancel sent", order_id)
 
 
 def modification(adapter: OrderExecutionAdapter, request: OrderRequest) -> Any:

@@ -163,3 +163,33 @@ def test_withdraw_incomplete_leaves_whole_unknown_and_finished_groups(harness: H
     pa.orders.withdrawing.clear()
     pa.orders.set_state(single, OrderState.CANCELLED)
     assert order_groups.withdraw_incomplete(pa.orders, [(single, "bracket 3")]) == []  # nothing left to cancel
+
+
+@pytest.mark.parametrize("settled", [OrderState.REJECTED, OrderState.INACTIVE])
+def test_a_held_entry_ib_did_not_report_at_restart_is_cancelled_anyway(harness: Harness, settled: OrderState) -> None:
+    # IB's open orders may leave out an order placed with transmit=False in an earlier session: the
+    # start's reconciliation settles it as never sent (or Inactive), yet it may be held at the gateway
+    pa, fake = harness
+    bracket = pa.orders.place_bracket_order("AAPL", "BUY", 10, 100.0, 105.0, 95.0)
+    other = pa.orders.place_order("AAPL", "BUY", 1, "LMT", limit_price=90.0)
+    assert order_groups.withdraw_incomplete(pa.orders, [(bracket.parent, "bracket 4")]) == list(bracket.order_ids)
+    for order_id in bracket.order_ids:
+        pa.orders.set_state(order_id, settled, reason="not found")
+    pa.orders.withdrawing.add(other)  # a member of a group failed part-way in this process: no such cancel
+    pa.orders.set_state(other, settled)
+    fake.calls.clear()
+    order_groups.finish_withdrawals(pa.orders)
+    assert [args[0] for name, args in fake.calls if name == "cancelOrder"] == list(bracket.order_ids)
+    assert pa.orders.withdrawing == pa.orders.held_at_restart == set()
+
+
+def test_a_held_entry_unreported_at_restart_waits_for_the_link(harness: Harness) -> None:
+    pa, fake = harness
+    bracket = pa.orders.place_bracket_order("AAPL", "BUY", 10, 100.0, 105.0, 95.0)
+    order_groups.withdraw_incomplete(pa.orders, [(bracket.parent, "bracket 4")])
+    pa.orders.set_state(bracket.parent, OrderState.REJECTED)
+    pa.orders.set_state(bracket.take_profit, OrderState.FILLED, filled=Decimal(10))
+    pa.orders.set_state(bracket.stop_loss, OrderState.CANCELLED)
+    fake.isConnected = lambda: False  # the link dropped: the cancel did not go out
+    order_groups.finish_withdrawals(pa.orders)
+    assert pa.orders.withdrawing == {bracket.parent}  # tried again after the next reconnect
