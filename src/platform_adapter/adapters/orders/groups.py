@@ -27,6 +27,7 @@ from platform_adapter.adapters.orders import extras as x
 from platform_adapter.adapters.orders import requests as order_requests
 from platform_adapter.adapters.orders import validation as v
 from platform_adapter.adapters.orders.models import build_ib_order
+from platform_adapter.adapters.orders.reconciliation import NEVER_SENT
 from platform_adapter.errors import NotConnected, OrderStateError, PlatformAdapterError, ValidationError
 from platform_adapter.log import logger
 from platform_adapter.models.contract import ContractInfo
@@ -247,10 +248,13 @@ def bracket_watcher(adapter: OrderExecutionAdapter) -> Callable[[OrderStatus], N
     placement unnoticed. The entry is refused modifications at once (one would transmit it
     without that exit) and cancelled on a thread of its own, which takes its other exit with it
     at IB. An entry already partly filled is left to the caller (cancelling it would take its
-    remaining exit with it), with an error logged."""
+    remaining exit with it), with an error logged. The reverse, an entry found never sent by a
+    reconciliation (a reconnect's, a restart's) while its exits work at IB, withdraws the exits."""
     def on_status(status: OrderStatus) -> None:
         if status.status is not OrderState.REJECTED:
             return  # nearly every status: nothing to look up
+        if status.reject_reason == NEVER_SENT and _withdraw_exits(adapter, status.order_id):
+            return
         order = adapter.state.get_order(status.order_id)
         parent_id = order.request.extras.parent_id if order is not None and order.request.extras else 0
         parent = adapter.state.get_order(parent_id) if parent_id else None
@@ -267,6 +271,19 @@ def bracket_watcher(adapter: OrderExecutionAdapter) -> Callable[[OrderStatus], N
         threading.Thread(target=_withdraw_entry, args=(adapter,), name="pa-bracket-withdraw", daemon=True).start()
 
     return on_status
+
+
+def _withdraw_exits(adapter: OrderExecutionAdapter, entry_id: int) -> bool:
+    """Withdraw (on a thread of its own) the working exits of a bracket whose entry never reached
+    IB: nothing holds them back but IB's check of their parent. True when there were some."""
+    exits = [o.order_id for o in adapter.state.children(entry_id) if o.status.status not in TERMINAL_STATES]
+    if not exits:
+        return False
+    with adapter._lock:
+        adapter.withdrawing.update(exits)
+    logger.error("bracket {}: the entry never reached IB; its exits {} are withdrawn (cancelled)", entry_id, exits)
+    threading.Thread(target=_withdraw_entry, args=(adapter,), name="pa-bracket-withdraw", daemon=True).start()
+    return True
 
 
 def _withdraw_entry(adapter: OrderExecutionAdapter) -> None:

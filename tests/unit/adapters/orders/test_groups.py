@@ -193,3 +193,21 @@ def test_a_held_entry_unreported_at_restart_waits_for_the_link(harness: Harness)
     fake.isConnected = lambda: False  # the link dropped: the cancel did not go out
     order_groups.finish_withdrawals(pa.orders)
     assert pa.orders.withdrawing == {bracket.parent}  # tried again after the next reconnect
+
+
+def test_exits_whose_entry_never_reached_ib_are_withdrawn(harness: Harness) -> None:
+    # the reverse of an entry held without its exits: a reconciliation finds the entry never sent
+    # (its placement lost with the link or the process) while its exits work at IB
+    from platform_adapter.adapters.orders.reconciliation import NEVER_SENT
+
+    pa, fake = harness
+    bracket = pa.orders.place_bracket_order("AAPL", "BUY", 10, 100.0, 105.0, 95.0)
+    lone = pa.orders.place_order("AAPL", "BUY", 1, "LMT", limit_price=90.0)
+    for exit_id in (bracket.take_profit, bracket.stop_loss):
+        pa.orders.set_state(exit_id, OrderState.PRE_SUBMITTED)
+    fake.calls.clear()
+    pa.orders.set_state(lone, OrderState.REJECTED, reason=NEVER_SENT)  # no exits: nothing to withdraw
+    pa.orders.set_state(bracket.parent, OrderState.REJECTED, reason=NEVER_SENT)
+    cancels = lambda: sorted(args[0] for name, args in fake.calls if name == "cancelOrder")  # noqa: E731
+    wait_for(lambda: cancels() == [bracket.take_profit, bracket.stop_loss], timeout=5)
+    wait_for(lambda: pa.orders.withdrawing == set(), timeout=5)
