@@ -153,9 +153,11 @@ def group_mark(kind: str, size: int) -> str:
     return f"{kind} {size}"
 
 
-def _members(adapter: OrderExecutionAdapter, first_id: int, mark: str) -> tuple[list[int], int] | None:
+def _members(adapter: OrderExecutionAdapter, first_id: int, mark: str,
+             oca: dict[str, list[int]]) -> tuple[list[int], int] | None:
     """The order ids of the group whose first member is ``first_id`` found in the cache (the
-    journal's orders) and the size its mark says; None for an unknown mark or member."""
+    journal's orders; ``oca``: the ids of each OCA group name, by id) and the size its mark says;
+    None for an unknown mark or member."""
     kind, _, size = mark.partition(" ")
     first = adapter.state.get_order(first_id)
     if first is None or not size.isdigit():
@@ -165,9 +167,13 @@ def _members(adapter: OrderExecutionAdapter, first_id: int, mark: str) -> tuple[
     name = first.request.extras.oca_group if first.request.extras is not None else ""
     if kind != OCA or not name:
         return None
-    ids = sorted(o.order_id for o in adapter.state.trades_snapshot() if o.order_id >= first_id
-                 and o.request.extras is not None and o.request.extras.oca_group == name)
-    return ids[:int(size)], int(size)
+    if not oca:  # built once, at the first OCA mark
+        for o in adapter.state.trades_snapshot():
+            if o.request.extras is not None and o.request.extras.oca_group:
+                oca.setdefault(o.request.extras.oca_group, []).append(o.order_id)
+        for ids in oca.values():
+            ids.sort()
+    return [i for i in oca.get(name, []) if i >= first_id][:int(size)], int(size)
 
 
 def withdraw_incomplete(adapter: OrderExecutionAdapter, marks: Iterable[tuple[int, str]]) -> list[int]:
@@ -178,8 +184,9 @@ def withdraw_incomplete(adapter: OrderExecutionAdapter, marks: Iterable[tuple[in
     modifications at once and cancelled after the start's reconciliation (:func:`finish_withdrawals`;
     one IB never received is settled by that reconciliation instead). The ids withdrawn."""
     withdrawn: list[int] = []
+    oca: dict[str, list[int]] = {}
     for first_id, mark in marks:
-        found = _members(adapter, first_id, mark)
+        found = _members(adapter, first_id, mark, oca)
         if found is None or len(found[0]) >= found[1]:
             continue
         ids, size = found

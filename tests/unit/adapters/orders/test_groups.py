@@ -153,11 +153,15 @@ def test_withdraw_incomplete_leaves_whole_unknown_and_finished_groups(harness: H
     pa, fake = harness
     bracket = pa.orders.place_bracket_order("AAPL", "BUY", 10, 100.0, 105.0, 95.0)
     single = pa.orders.place_order("AAPL", "BUY", 1, "LMT", limit_price=90.0)  # no OCA group
+    group = pa.orders.place_oca_group([
+        {"symbol": "AAPL", "action": "BUY", "quantity": 1, "order_type": "LMT", "limit_price": 90.0},
+        {"symbol": "AAPL", "action": "SELL", "quantity": 1, "order_type": "LMT", "limit_price": 110.0}])
     assert order_groups.withdraw_incomplete(pa.orders, [
-        (bracket.parent, "bracket 3"),  # whole
+        (bracket.parent, "bracket 3"), (group.order_ids[0], "oca 2"),  # whole
         (bracket.parent, "bracket x"), (999, "bracket 3"), (single, "oca 2"), (single, "other 2")]) == []
     assert order_groups.withdraw_incomplete(pa.orders, [(bracket.parent, "bracket 4")]) == list(bracket.order_ids)
-    assert pa.orders.withdrawing == set(bracket.order_ids)
+    assert order_groups.withdraw_incomplete(pa.orders, [(group.order_ids[1], "oca 2")]) == [group.order_ids[1]]
+    assert pa.orders.withdrawing == set(bracket.order_ids) | {group.order_ids[1]}
     with pytest.raises(OrderStateError):
         pa.orders.modify_order(bracket.parent, limit_price=99.0)
     pa.orders.withdrawing.clear()
