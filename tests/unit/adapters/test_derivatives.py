@@ -4,9 +4,7 @@ spec keys."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,15 +14,7 @@ from ibapi.contract import Contract, ContractDetails
 from platform_adapter import ContractNotFound, ContractSpec, SecType
 from platform_adapter.adapters.contracts import ContractResolver
 from platform_adapter.adapters.derivatives import expiry_date, front_month, last_trade_moment, tradable_front
-from tests.unit.adapters.test_order_execution import Harness, make_harness
-
-
-@pytest.fixture
-def harness(tmp_path: Path) -> Iterator[Harness]:
-    pa, fake = make_harness(tmp_path)
-    yield pa, fake
-    pa.orders.stop()
-    pa.events.stop()
+from tests.unit.adapters.test_order_execution import Harness
 
 
 def future_details(expiry: str, local: str, con_id: int, last_time: str = "", zone: str = "") -> ContractDetails:

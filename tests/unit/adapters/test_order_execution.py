@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -58,14 +58,6 @@ def make_harness(tmp_path: Path, **overrides: Any) -> Harness:
     pa.orders.open_journal()
     pa.orders.ids.sync(conn.next_valid_id)
     return pa, fake
-
-
-@pytest.fixture
-def harness(tmp_path: Path) -> Iterator[Harness]:
-    pa, fake = make_harness(tmp_path)
-    yield pa, fake
-    pa.orders.stop()
-    pa.events.stop()
 
 
 def contract() -> Contract:

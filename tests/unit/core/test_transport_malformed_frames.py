@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,16 +21,8 @@ from platform_adapter.core.fast_decode import build_frame_fast_path
 from platform_adapter.core.transport import Dispatcher, frame_label
 from platform_adapter.models.order import OrderState
 from tests.conftest import wait_for
-from tests.unit.adapters.test_order_execution import Harness, ack, make_harness, placed
+from tests.unit.adapters.test_order_execution import Harness, ack, placed
 from tests.wire import proto_frame
-
-
-@pytest.fixture
-def harness(tmp_path: Path) -> Iterator[Harness]:
-    pa, fake = make_harness(tmp_path)
-    yield pa, fake
-    pa.orders.stop()
-    pa.events.stop()
 
 
 @pytest.fixture

@@ -3,22 +3,18 @@ plain or foreign orders stay as they are."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import pytest
 
 from platform_adapter.adapters.orders.echo import echoed_extras
 from platform_adapter.models.order import OcaType, OrderExtras, TimeInForce
-from tests.unit.adapters.test_order_execution import Harness, contract, ib_order, ib_state, make_harness
+from tests.unit.adapters.test_order_execution import Harness, contract, ib_order, ib_state
 
 
 @pytest.fixture
-def harness(tmp_path: Path) -> Iterator[Harness]:
-    pa, fake = make_harness(tmp_path, **{"ib_connection.request_timeout": 0.5})
-    yield pa, fake
-    pa.orders.stop()
-    pa.events.stop()
+def harness_settings() -> dict[str, Any]:
+    return {"ib_connection.request_timeout": 0.5}
 
 
 def test_the_echo_leaves_plain_and_foreign_orders_alone(harness: Harness) -> None:

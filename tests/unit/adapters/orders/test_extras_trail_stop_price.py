@@ -5,9 +5,7 @@ back from IB's openOrder, sent with a modification only when the modification na
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,15 +24,7 @@ from platform_adapter.models.contract import ContractInfo, ContractSpec, SecType
 from platform_adapter.models.order import OrderAction, OrderExtras, OrderRequest, OrderType, TimeInForce
 from platform_adapter.sim.request_text import parse_text
 from tests.unit.adapters.orders.test_encoding import contract as ib_contract
-from tests.unit.adapters.test_order_execution import Harness, contract, ib_order, ib_state, make_harness
-
-
-@pytest.fixture
-def harness(tmp_path: Path) -> Iterator[Harness]:
-    pa, fake = make_harness(tmp_path)
-    yield pa, fake
-    pa.orders.stop()
-    pa.events.stop()
+from tests.unit.adapters.test_order_execution import Harness, contract, ib_order, ib_state
 
 
 def sent_orders(fake: Any) -> list[Any]:

@@ -3,9 +3,7 @@ failing part-way through a group, cancelling what was sent failing too)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,15 +11,12 @@ import pytest
 from platform_adapter import NotConnected, OrderState, OrderStateError
 from platform_adapter.adapters.orders import groups as order_groups
 from tests.conftest import wait_for
-from tests.unit.adapters.test_order_execution import Harness, make_harness
+from tests.unit.adapters.test_order_execution import Harness
 
 
 @pytest.fixture
-def harness(tmp_path: Path) -> Iterator[Harness]:
-    pa, fake = make_harness(tmp_path, **{"ib_connection.request_timeout": 0.5})
-    yield pa, fake
-    pa.orders.stop()
-    pa.events.stop()
+def harness_settings() -> dict[str, Any]:
+    return {"ib_connection.request_timeout": 0.5}
 
 
 def fail_on(fake: Any, nth: int) -> None:

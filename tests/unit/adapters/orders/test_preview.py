@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from ibapi.order_state import OrderState as IBOrderState
 
 from platform_adapter import OrderRejected, RequestTimeout
-from tests.unit.adapters.test_order_execution import Harness, contract, ib_order, make_harness
+from tests.unit.adapters.test_order_execution import Harness, contract, ib_order
 
 
 @pytest.fixture
-def harness(tmp_path: Path) -> Iterator[Harness]:
-    pa, fake = make_harness(tmp_path, **{"ib_connection.request_timeout": 0.5})
-    yield pa, fake
-    pa.orders.stop()
-    pa.events.stop()
+def harness_settings() -> dict[str, Any]:
+    return {"ib_connection.request_timeout": 0.5}
 
 
 def what_if_state() -> IBOrderState:

@@ -5,7 +5,6 @@ what a restart keeps (the links, an owner's cancel)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -21,14 +20,6 @@ from platform_adapter.models.contract import ContractSpec
 from platform_adapter.models.order import OrderAction, OrderExtras, OrderRequest, OrderType, TimeInForce
 from tests.conftest import wait_for
 from tests.unit.adapters.test_order_execution import Harness, make_harness
-
-
-@pytest.fixture
-def harness(tmp_path: Path) -> Iterator[Harness]:
-    pa, fake = make_harness(tmp_path)
-    yield pa, fake
-    pa.orders.stop()
-    pa.events.stop()
 
 
 def status(pa: Any, order_id: int, state: str, filled: int, total: int) -> None:

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -15,15 +13,7 @@ from platform_adapter.adapters.orders.requests import check_modify_kwargs, confi
 from platform_adapter.errors import ValidationError
 from platform_adapter.models.contract import ContractSpec
 from platform_adapter.models.order import OcaType, OrderAction, OrderExtras, OrderRequest, OrderType, TimeInForce
-from tests.unit.adapters.test_order_execution import Harness, make_harness
-
-
-@pytest.fixture
-def harness(tmp_path: Path) -> Iterator[Harness]:
-    pa, fake = make_harness(tmp_path)
-    yield pa, fake
-    pa.orders.stop()
-    pa.events.stop()
+from tests.unit.adapters.test_order_execution import Harness
 
 
 def test_order_refs_are_fresh_and_carry_the_callers_reference() -> None:
