@@ -65,6 +65,7 @@ from ibapi.wrapper import EWrapper
 
 from platform_adapter.sim import SimulatedGateway
 from platform_adapter.sim.inbound import MSG_NAMES
+from tests.sim.ibapi_recorder import run_loop
 
 SCANNER_FILTERS = MIN_SERVER_VER_SCANNER_GENERIC_OPTS
 VERSIONS = (100, 124, 145, 151, 156, 157, 164, 176, 200, 201, 203, 207, 208, 209, 210, 211, 212, 213, 222, 226)
@@ -343,7 +344,7 @@ def connected(request: pytest.FixtureRequest) -> Iterator[tuple[SimulatedGateway
         c = EClient(w)
         c.extraAuth = True  # ibapi sends the verification requests in text only when set
         c.connect("127.0.0.1", gw.port, 5)
-        t = threading.Thread(target=c.run, daemon=True)
+        t = threading.Thread(target=run_loop, args=(c,), daemon=True)
         t.start()
         try:
             assert w.wait(lambda r: r.has("nextValidId") and r.has("managedAccounts"))

@@ -15,7 +15,7 @@ from ibapi.order_cancel import OrderCancel
 from ibapi.server_versions import MAX_CLIENT_VER
 
 from platform_adapter.sim import SimulatedGateway
-from tests.sim.ibapi_recorder import IbapiRecorder, stock_client
+from tests.sim.ibapi_recorder import IbapiRecorder, run_loop, stock_client
 
 RECORDED = ("nextValidId", "managedAccounts", "error", "contractDetails",
                     "contractDetailsEnd", "tickPrice", "tickSize", "historicalData",
@@ -170,7 +170,7 @@ def test_account_summary_and_updates_are_refreshed_periodically() -> None:
         w.updateAccountValue = lambda key, *_: w._rec("updateAccountValue", key)  # type: ignore[method-assign]
         c = EClient(w)
         c.connect("127.0.0.1", gw.port, 22)
-        t = threading.Thread(target=c.run, daemon=True)
+        t = threading.Thread(target=run_loop, args=(c,), daemon=True)
         t.start()
 
         def net_liq_updates(calls: dict[str, list[tuple[Any, ...]]]) -> int:

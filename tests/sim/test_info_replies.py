@@ -18,6 +18,7 @@ from ibapi.tag_value import TagValue
 from platform_adapter.sim import SimulatedGateway
 from platform_adapter.sim.account_summary import LEDGER_TAGS
 from platform_adapter.sim.contracts import ContractQuery
+from tests.sim.ibapi_recorder import run_loop
 
 from .test_every_request_answered import Recorder, aapl_call, eur_gbp, stock, week_ago
 
@@ -28,7 +29,7 @@ def connect(gw: SimulatedGateway, client_id: int) -> tuple[EClient, Recorder, th
     w = Recorder()
     c = EClient(w)
     c.connect("127.0.0.1", gw.port, client_id)
-    t = threading.Thread(target=c.run, daemon=True)
+    t = threading.Thread(target=run_loop, args=(c,), daemon=True)
     t.start()
     assert w.wait(lambda r: r.has("nextValidId"))
     return c, w, t

@@ -22,6 +22,7 @@ from ibapi.order_condition import PriceCondition, TimeCondition
 from ibapi.wrapper import EWrapper
 
 from platform_adapter.sim import SimulatedGateway, order_types
+from tests.sim.ibapi_recorder import run_loop
 
 VERSIONS = [176, 226]
 
@@ -64,19 +65,10 @@ class Link:
         self.w = Recorder()
         self.c = EClient(self.w)
         self.c.connect("127.0.0.1", gw.port, client_id)
-        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread = threading.Thread(target=run_loop, args=(self.c,), daemon=True)
         self.thread.start()
         self.w.wait(lambda k: k["nextValidId"])
         self.next_id = self.w.calls["nextValidId"][0][0]
-
-    def _run(self) -> None:
-        """ibapi's loop; a disconnect from the test's thread can land between its connected check
-        and its serverVersion() >= ... (None by then: ibapi's own race, a TypeError in its thread)."""
-        try:
-            self.c.run()
-        except TypeError:
-            if self.c.isConnected():
-                raise
 
     def ids(self, n: int) -> list[int]:
         out = list(range(self.next_id, self.next_id + n))

@@ -12,7 +12,7 @@ from ibapi.client import EClient
 from platform_adapter.sim import PacingConfig, SimulatedGateway
 from platform_adapter.sim.pacing import ClientPacer
 from platform_adapter.sim.protocol import frame
-from tests.sim.ibapi_recorder import IbapiRecorder
+from tests.sim.ibapi_recorder import IbapiRecorder, run_loop
 
 from .conftest import AAPL, RawClient
 from .test_ibapi_conformance import RECORDED
@@ -170,7 +170,7 @@ def test_paceapi_requests_are_paced_not_refused(gw_factory) -> None:  # type: ig
     c = EClient(w)
     c.setConnectOptions("+PACEAPI")
     c.connect("127.0.0.1", gw.port, 9)
-    t = threading.Thread(target=c.run, daemon=True)
+    t = threading.Thread(target=run_loop, args=(c,), daemon=True)
     t.start()
     try:
         w.wait(lambda k: k["nextValidId"])

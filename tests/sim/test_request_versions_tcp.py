@@ -22,7 +22,7 @@ from ibapi.order_cancel import OrderCancel
 from platform_adapter.sim import SimulatedGateway
 from platform_adapter.sim.orders import SimOrder
 from platform_adapter.sim.pacing import PacingConfig
-from tests.sim.ibapi_recorder import IbapiRecorder, stock_client
+from tests.sim.ibapi_recorder import IbapiRecorder, run_loop, stock_client
 
 from .conftest import RawClient
 from .ibapi_capture import one_frame, simple_order, stock
@@ -66,7 +66,7 @@ class IbapiClient:
         self.client = EClient(self.wrapper)
         self.client.connect("127.0.0.1", gw.port, client_id)
         self.decoding = self.client.serverVersion() < 201
-        self.thread = threading.Thread(target=self.client.run, daemon=True)
+        self.thread = threading.Thread(target=run_loop, args=(self.client,), daemon=True)
         if self.decoding:
             self.thread.start()
         wait_until(lambda: client_id in gw.sessions)  # startApi served
