@@ -225,18 +225,23 @@ def report(result: dict[str, Any], seconds: float, every: float, seed: int, step
     return "\n".join(lines + footer(result)) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
-    from loguru import logger  # noqa: PLC0415
-
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_fault_args(p: argparse.ArgumentParser, step: float, step_help: str) -> None:
+    """The options of the fault schedule and the strategy's pace (this soak's and the remote one's)."""
     p.add_argument("--seconds", type=float, default=120.0, help="how long the faults go on")
     p.add_argument("--every", type=float, default=3.0, help="seconds between faults, on average")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--step", type=float, default=0.1, help="seconds between the strategy's steps")
+    p.add_argument("--step", type=float, default=step, help=step_help)
     p.add_argument("--quiet-every", type=int, default=4, help="a quiet period after this many faults")
     p.add_argument("--min-faults", type=int, default=0,
                    help=f"go on after --seconds until this many faults were injected "
                         f"(at most {MIN_FAULTS_GRACE:g} s more)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from loguru import logger  # noqa: PLC0415
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_fault_args(p, 0.1, "seconds between the strategy's steps")
     p.add_argument("--report", type=Path, default=ROOT / "bench" / "results" / "soak_chaos.md")
     p.add_argument("--json", type=Path, default=None, help="also write the result as JSON here")
     a = p.parse_args(argv)

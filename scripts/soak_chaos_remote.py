@@ -51,7 +51,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from soak_chaos import MIN_FAULTS_GRACE, fault  # noqa: E402
+from soak_chaos import MIN_FAULTS_GRACE, add_fault_args, fault  # noqa: E402
 from soak_restarts import LOOPBACK, ROOT, STREAM_LIMIT, STREAMS, Run, Simulator, footer, trade, write_result  # noqa: E402
 
 CLIENT_ID = 1  # the service's IB client id
@@ -595,14 +595,7 @@ def main(argv: list[str] | None = None) -> int:
         return strategy_main(argv[1], argv[2], argv[3], float(argv[4]))
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--clients", type=int, default=3, help="strategy processes")
-    p.add_argument("--seconds", type=float, default=120.0, help="how long the faults go on")
-    p.add_argument("--every", type=float, default=3.0, help="seconds between faults, on average")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--step", type=float, default=0.2, help="seconds between each strategy's steps")
-    p.add_argument("--quiet-every", type=int, default=4, help="a quiet period after this many faults")
-    p.add_argument("--min-faults", type=int, default=0,
-                   help=f"go on after --seconds until this many faults were injected "
-                        f"(at most {MIN_FAULTS_GRACE:g} s more)")
+    add_fault_args(p, 0.2, "seconds between each strategy's steps")
     p.add_argument("--service-share", type=float, default=0.3, help="the share of faults that are the service's")
     p.add_argument("--work", type=Path, default=None, help="keep the logs here (default: a scratch directory)")
     p.add_argument("--report", type=Path, default=ROOT / "bench" / "results" / "soak_chaos_remote.md")
