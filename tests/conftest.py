@@ -3,7 +3,10 @@ connected to it. Integration tests never target any other address."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -174,3 +177,47 @@ def unfrozen_heap() -> Iterator[None]:
     yield
     gc.unfreeze()
     heap.reset_for_tests()
+
+
+class KilledAdapter:
+    """A Python ``script`` in a child process, given the settings of an adapter on ``gateway`` (client
+    id 9, the test's journal: a restart in the test reads what it left) and ``args``: it prints a
+    line when ready, and on ``go`` kills itself (SIGKILL) at the point the test is about."""
+
+    CLIENT_ID = 9
+
+    def __init__(self, script: str, gateway: SimulatedGateway, tmp_path: Path, *args: str) -> None:
+        opts = {**sim_overrides(tmp_path), "ib_connection.port": gateway.port,
+                "ib_connection.client_id": self.CLIENT_ID, "logging.log_dir": str(tmp_path / "killed-logs")}
+        self.gateway = gateway
+        self.proc = subprocess.Popen([sys.executable, "-c", script, json.dumps(opts), *args], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def __enter__(self) -> KilledAdapter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def ready(self) -> str:
+        """The line the script prints when ready (its stderr's tail in the failure when none)."""
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        assert line.strip(), self._stderr()
+        return line
+
+    def go(self) -> None:
+        """Tell it to go on, and wait for it to be killed."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+        assert self.proc.wait(timeout=60) == -9, self._stderr()
+
+    def orders(self) -> dict[int, Any]:
+        """The simulator's orders of the child's client id, by order id."""
+        return {o.order_id: o for o in self.gateway.stats().orders if o.client_id == self.CLIENT_ID}
+
+    def _stderr(self) -> str:
+        return self.proc.stderr.read()[-2000:] if self.proc.stderr else ""

@@ -9,9 +9,6 @@ The simulator's market stands still; an entry limit at the ask fills one lot of 
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +18,7 @@ import pytest
 
 from platform_adapter import OcaType, OrderState
 from platform_adapter.sim import SimulatedGateway
-from tests.conftest import sim_overrides, still_gateway, wait_for
+from tests.conftest import KilledAdapter, still_gateway, wait_for
 
 VERSIONS = [176, 226]
 
@@ -151,22 +148,11 @@ def test_an_exit_cancelled_before_the_process_was_killed_is_not_placed_again(mak
     # is killed at once; while it is down, IB cancels the entry (a day's end) and its stop loss with
     # it. The restarted adapter finds the entry ended partly filled: the stop loss is placed anew
     # for the 40 held, the take profit (the owner's cancel, read back from the journal) is not
-    opts = {**sim_overrides(tmp_path), "ib_connection.port": gateway.port, "ib_connection.client_id": 9,
-            "logging.log_dir": str(tmp_path / "killed-logs")}
-    proc = subprocess.Popen([sys.executable, "-c", KILLED_AFTER_CANCEL, json.dumps(opts)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None and proc.stdin is not None
-        parent, take_profit, stop_loss = (int(i) for i in proc.stdout.readline().split())
+    with KilledAdapter(KILLED_AFTER_CANCEL, gateway, tmp_path) as child:
+        parent, take_profit, stop_loss = (int(i) for i in child.ready().split())
         gateway.set_price("AAPL", 189.0, bid=188.99, ask=189.0)  # one lot of 40 at the limit
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
-        assert proc.wait(timeout=60) == -9, proc.stderr.read()[-2000:] if proc.stderr else ""
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    sim = lambda: {o.order_id: o for o in gateway.stats().orders if o.client_id == 9}  # noqa: E731
+        child.go()
+    sim = child.orders
     wait_for(lambda: sim()[take_profit].status == "Cancelled", timeout=5)  # the cancel reached IB
     assert (sim()[parent].filled, sim()[stop_loss].status) == (40, "PreSubmitted")
     with gateway.lock:  # IB ends the entry while nobody is connected: its stop loss goes with it

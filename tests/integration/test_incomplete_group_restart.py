@@ -6,9 +6,6 @@ was sent, and places nothing."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +14,7 @@ import pytest
 
 from platform_adapter import OrderState
 from platform_adapter.sim import SimulatedGateway
-from tests.conftest import LOOPBACK, sim_overrides, wait_for
+from tests.conftest import LOOPBACK, KilledAdapter, wait_for
 
 VERSIONS = [176, 226]
 
@@ -61,25 +58,11 @@ else:
 def kill_after_first_member(gateway: SimulatedGateway, tmp_path: Path, kind: str) -> tuple[int, Any]:
     """Run the subprocess until the group's first member is at the gateway, then kill it; the
     member's id and a function listing the simulator's orders of client id 9."""
-    opts = {**sim_overrides(tmp_path), "ib_connection.port": gateway.port, "ib_connection.client_id": 9,
-            "logging.log_dir": str(tmp_path / "killed-logs")}
-    proc = subprocess.Popen([sys.executable, "-c", KILLED_PART_WAY, json.dumps(opts), kind], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    sim = lambda: {o.order_id: o for o in gateway.stats().orders if o.client_id == 9}  # noqa: E731
-    try:
-        assert proc.stdout is not None and proc.stdin is not None
-        line = proc.stdout.readline()
-        assert line.strip().isdigit(), proc.stderr.read()[-2000:] if proc.stderr else line
-        first = int(line)
-        wait_for(lambda: first in sim(), timeout=10)
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
-        assert proc.wait(timeout=60) == -9, proc.stderr.read()[-2000:] if proc.stderr else ""
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    return first, sim
+    with KilledAdapter(KILLED_PART_WAY, gateway, tmp_path, kind) as child:
+        first = int(child.ready())
+        wait_for(lambda: first in child.orders(), timeout=10)
+        child.go()
+    return first, child.orders
 
 
 def test_a_held_entry_whose_exits_were_never_sent_is_cancelled_at_restart(make_adapter: Any, gateway: Any,
