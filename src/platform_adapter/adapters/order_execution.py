@@ -412,8 +412,9 @@ class OrderExecutionAdapter(BaseAdapter):
         of which is new exposure; a modification of ``current`` that names no trail stop price is
         priced at ``current``'s (the stop IB last reported)."""
         limit, stop = request.limit_price, request.stop_price
-        trail_stop = next((r.extras.trail_stop_price for r in (request, current)
-                           if r is not None and r.extras is not None and r.extras.trail_stop_price), None)
+        trail_stop = request.extras.trail_stop_price if request.extras is not None else None
+        if trail_stop is None and current is not None and current.extras is not None:
+            trail_stop = current.extras.trail_stop_price
         quote = self.state.get_quote(info.spec.key) if limit is None and stop is None and trail_stop is None \
             else None  # priced orders: unused
         v.check_trade(self.settings.orders, info, request.action, qty, limit, stop, added_qty, quote,
